@@ -1,0 +1,46 @@
+// Package abi is the contract between the Tollgate host and the WebAssembly
+// plugins it runs: the names of exports and host functions, the JSON envelopes
+// that cross the boundary, and the closed set of error [Code]s.
+//
+// It imports nothing but the standard library, so it compiles both into the
+// host and into wasip1 plugins. Go plugin authors use [abi/guest] on top of it;
+// plugins in other languages exchange the same JSON through Extism memory.
+//
+// Host functions live in the Extism namespace [HostNamespace]. Each takes one
+// i64 Extism memory offset holding a JSON request and returns one i64 offset
+// holding a JSON response envelope: {"records":[...]} on success or
+// {"error":{"code":"...","message":"..."}} on failure. A call outside the
+// plugin's grants returns an error envelope, never data.
+package abi
+
+// Version is the plugin ABI version this package describes.
+const Version = 1
+
+// Export names.
+const (
+	// ExportInvoke is the default function an agent exports: raw bytes in,
+	// raw bytes out. A manifest may name another export.
+	ExportInvoke = "invoke"
+	// ExportAttribute is the function every attribution plugin exports; it
+	// takes an [AttributeRequest] and returns an [AttributeResponse].
+	ExportAttribute = "attribute"
+)
+
+// Host function names, all in namespace [HostNamespace].
+const (
+	HostNamespace = "extism:host/user"
+
+	// FnDatanetSearch takes a [SearchRequest] and returns [RecordsResponse].
+	FnDatanetSearch = "datanet_search"
+	// FnDatanetGet takes a [GetRequest] and returns [RecordsResponse] with one record.
+	FnDatanetGet = "datanet_get"
+	// FnCorpusMatch takes a [MatchRequest] and returns [MatchResponse]. Only
+	// attribution plugins may call it.
+	FnCorpusMatch = "corpus_match"
+)
+
+// Plugin kinds a manifest may declare.
+const (
+	KindAgent       = "agent"
+	KindAttribution = "attribution"
+)

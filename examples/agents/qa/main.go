@@ -1,0 +1,114 @@
+//go:build wasip1
+
+// Command qa is an example Tollgate agent: it answers a question from the
+// records of a datanet, citing the records it used.
+//
+// Input is either plain text (the question, asked of the first datanet the
+// agent was granted) or JSON {"datanet": "...", "question": "..."}.
+// Every record it reads goes through the host's metered datanet_search, so
+// the contributors of those records are paid when it answers.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	pdk "github.com/extism/go-pdk"
+
+	"github.com/tollgate-dev/tollgate/abi/guest"
+)
+
+type question struct {
+	Datanet  string `json:"datanet"`
+	Question string `json:"question"`
+}
+
+//go:wasmexport invoke
+func invoke() int32 {
+	q, err := parse(guest.Input())
+	if err != nil {
+		return guest.Fail(err)
+	}
+	records, err := guest.Search(q.Datanet, q.Question, 3)
+	if err != nil {
+		return guest.Fail(err)
+	}
+	if len(records) == 0 {
+		guest.Output([]byte("I found nothing in " + q.Datanet + " about that."))
+		return 0
+	}
+	var b strings.Builder
+	words := tokens(q.Question)
+	for i, r := range records {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s [%d]", bestSentence(r.Content, words), i+1)
+	}
+	b.WriteString("\n\nSources:")
+	for i, r := range records {
+		fmt.Fprintf(&b, "\n[%d] %s/%s", i+1, r.Datanet, short(r.ID))
+	}
+	guest.Output([]byte(b.String()))
+	return 0
+}
+
+func parse(in []byte) (question, error) {
+	var q question
+	if len(in) > 0 && in[0] == '{' {
+		if err := json.Unmarshal(in, &q); err != nil {
+			return q, fmt.Errorf("input: %w", err)
+		}
+	} else {
+		q.Question = string(in)
+	}
+	if q.Datanet == "" {
+		granted, _ := pdk.GetConfig("tollgate.datanets")
+		q.Datanet, _, _ = strings.Cut(granted, ",")
+	}
+	if strings.TrimSpace(q.Question) == "" || q.Datanet == "" {
+		return q, fmt.Errorf("input: need a question and a datanet")
+	}
+	return q, nil
+}
+
+// bestSentence returns the sentence of content sharing most words with the question.
+func bestSentence(content string, words map[string]bool) string {
+	best, bestScore := strings.TrimSpace(content), -1
+	for _, s := range strings.SplitAfter(content, ".") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		score := 0
+		for w := range tokens(s) {
+			if words[w] {
+				score++
+			}
+		}
+		if score > bestScore {
+			best, bestScore = s, score
+		}
+	}
+	return best
+}
+
+func tokens(s string) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+	}) {
+		out[f] = true
+	}
+	return out
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+func main() {}

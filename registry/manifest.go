@@ -1,0 +1,119 @@
+package registry
+
+import (
+	"encoding/json"
+	"math/big"
+	"regexp"
+
+	"github.com/tollgate-dev/tollgate/abi"
+)
+
+// DefaultAttribution is the attribution plugin an agent gets when its
+// manifest names none.
+const DefaultAttribution = "builtin/access@1.0.0"
+
+// Manifest describes a plugin. The publisher signs its [Manifest.SigningBytes];
+// the registry stores it with the signature.
+type Manifest struct {
+	Name    string `json:"name"`    // e.g. "acme/qa"
+	Version string `json:"version"` // semantic version, immutable once published
+	Kind    string `json:"kind"`    // abi.KindAgent or abi.KindAttribution
+	Export  string `json:"export,omitempty"`
+	// WasmSHA256 is the hex sha256 of the module's bytes.
+	WasmSHA256 string `json:"wasm_sha256"`
+	Publisher  string `json:"publisher"` // checksummed address of the signing key
+	// Price per call in the token's base units, a decimal integer.
+	Price string `json:"price,omitempty"`
+	// Datanets the plugin may read.
+	Datanets []string `json:"datanets,omitempty"`
+	// Attribution is the name@version of the agent's attribution plugin.
+	Attribution string `json:"attribution,omitempty"`
+}
+
+var (
+	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}(/[a-z0-9][a-z0-9._-]{0,63})?$`)
+	versionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
+	hashRE    = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// SigningBytes is what the publisher signs: the manifest's canonical JSON.
+func (m Manifest) SigningBytes() []byte {
+	b, _ := json.Marshal(m) // a struct of strings cannot fail to encode
+	return b
+}
+
+// Ref returns "name@version".
+func (m Manifest) Ref() string { return m.Name + "@" + m.Version }
+
+// ExportName returns the export to call: Export, or the kind's default.
+func (m Manifest) ExportName() string {
+	switch {
+	case m.Export != "":
+		return m.Export
+	case m.Kind == abi.KindAttribution:
+		return abi.ExportAttribute
+	default:
+		return abi.ExportInvoke
+	}
+}
+
+// PriceAmount returns Price as an integer (zero if unset).
+func (m Manifest) PriceAmount() *big.Int {
+	p, ok := new(big.Int).SetString(m.Price, 10)
+	if !ok {
+		return new(big.Int)
+	}
+	return p
+}
+
+// Validate checks the manifest's fields, not its signature.
+func (m *Manifest) Validate() error {
+	switch {
+	case !nameRE.MatchString(m.Name):
+		return errorf(abi.CodeBadRequest, "manifest name %q: want lowercase [owner/]name", m.Name)
+	case !versionRE.MatchString(m.Version):
+		return errorf(abi.CodeBadRequest, "manifest version %q: want MAJOR.MINOR.PATCH", m.Version)
+	case m.Kind != abi.KindAgent && m.Kind != abi.KindAttribution:
+		return errorf(abi.CodeBadRequest, "manifest kind %q: want %q or %q", m.Kind, abi.KindAgent, abi.KindAttribution)
+	case !hashRE.MatchString(m.WasmSHA256):
+		return errorf(abi.CodeBadRequest, "manifest wasm_sha256 %q: want 64 lowercase hex digits", m.WasmSHA256)
+	}
+	addr, err := CanonicalAddress(m.Publisher)
+	if err != nil {
+		return errorf(abi.CodeBadRequest, "manifest publisher: %v", err)
+	}
+	if addr != m.Publisher {
+		return errorf(abi.CodeBadRequest, "manifest publisher %q: write it checksummed, %s", m.Publisher, addr)
+	}
+	if m.Price != "" {
+		p, ok := new(big.Int).SetString(m.Price, 10)
+		if !ok || p.Sign() < 0 || p.BitLen() > 256 {
+			return errorf(abi.CodeBadRequest, "manifest price %q: want a decimal integer in [0, 2^256)", m.Price)
+		}
+	}
+	for _, d := range m.Datanets {
+		if !nameRE.MatchString(d) {
+			return errorf(abi.CodeBadRequest, "manifest datanet %q is not a valid name", d)
+		}
+	}
+	if m.Attribution != "" {
+		if _, _, err := ParseRef(m.Attribution); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ParseRef splits "name@version"; version may be "latest".
+func ParseRef(ref string) (name, version string, err error) {
+	for i := len(ref) - 1; i >= 0; i-- {
+		if ref[i] == '@' {
+			name, version = ref[:i], ref[i+1:]
+			break
+		}
+	}
+	if !nameRE.MatchString(name) || (version != "latest" && !versionRE.MatchString(version)) {
+		return "", "", errorf(abi.CodeBadRequest, "plugin reference %q: want name@version", ref)
+	}
+	return name, version, nil
+}

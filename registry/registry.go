@@ -1,0 +1,375 @@
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tollgate-dev/tollgate/abi"
+)
+
+// MaxRecordBytes bounds the content of one record.
+const MaxRecordBytes = 64 << 10
+
+// Options configures [Open]. The zero value works.
+type Options struct {
+	// InMemory keeps everything in memory (tests, demo); Dir is ignored.
+	InMemory bool
+	Logger   *slog.Logger
+}
+
+// Registry is the store of plugins and datanets. It is safe for concurrent use.
+type Registry struct {
+	db     *badger.DB
+	logger *slog.Logger
+
+	mu      sync.Mutex // serialises appends to a datanet and guards indexes
+	indexes map[string]*corpusIndex
+}
+
+// Open opens (creating if needed) the registry in dir.
+func Open(dir string, opts Options) (*Registry, error) {
+	bo := badger.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil)
+	if opts.InMemory {
+		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("registry: open %s: %w", dir, err)
+	}
+	r := &Registry{db: db, logger: opts.Logger, indexes: map[string]*corpusIndex{}}
+	if r.logger == nil {
+		r.logger = slog.New(slog.DiscardHandler)
+	}
+	return r, nil
+}
+
+// Close closes the database.
+func (r *Registry) Close() error { return r.db.Close() }
+
+// Plugin is a published plugin: its manifest, the publisher's signature and
+// the module's bytes.
+type Plugin struct {
+	Manifest  Manifest  `json:"manifest"`
+	Signature []byte    `json:"signature"`
+	Published time.Time `json:"published"`
+	Yanked    bool      `json:"yanked,omitempty"`
+	Wasm      []byte    `json:"-"`
+}
+
+// Hash returns the hex sha256 of the module.
+func (p *Plugin) Hash() string { return p.Manifest.WasmSHA256 }
+
+// Key layout, one prefix per kind of value.
+func blobKey(hash string) []byte            { return []byte("b/" + hash) }
+func pluginKey(name, version string) []byte { return []byte("p/" + name + "@" + version) }
+func latestKey(name string) []byte          { return []byte("l/" + name) }
+func ownerKey(name string) []byte           { return []byte("o/" + name) }
+func datanetKey(name string) []byte         { return []byte("d/" + name) }
+func recordKey(datanet, id string) []byte   { return []byte("r/" + datanet + "/" + id) }
+func recordPrefix(datanet string) []byte    { return []byte("r/" + datanet + "/") }
+
+// Publish verifies and stores a plugin: the manifest is valid, wasm hashes to
+// its WasmSHA256, sig is the publisher's signature of the manifest, the name
+// belongs to the publisher and the version is new. Nothing is written unless
+// every check passes.
+func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*Plugin, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	if got := sha256Hex(wasm); got != m.WasmSHA256 {
+		return nil, errorf(abi.CodeHashMismatch, "%s: module hashes to %s, manifest says %s", m.Ref(), got, m.WasmSHA256)
+	}
+	if err := verifySigner(m.SigningBytes(), sig, m.Publisher); err != nil {
+		return nil, fmt.Errorf("registry: publish %s: %w", m.Ref(), err)
+	}
+	p := &Plugin{Manifest: m, Signature: sig, Published: time.Now().UTC(), Wasm: wasm}
+	err := r.db.Update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(pluginKey(m.Name, m.Version)); err == nil {
+			return errorf(abi.CodeAlreadyExists, "%s is already published", m.Ref())
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		owner, err := getString(txn, ownerKey(m.Name))
+		switch {
+		case errors.Is(err, badger.ErrKeyNotFound):
+			if err := txn.Set(ownerKey(m.Name), []byte(m.Publisher)); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case owner != m.Publisher:
+			return errorf(abi.CodeBadSignature, "%s belongs to %s, not %s", m.Name, owner, m.Publisher)
+		}
+		meta, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		if err := txn.Set(blobKey(m.WasmSHA256), wasm); err != nil {
+			return err
+		}
+		if err := txn.Set(pluginKey(m.Name, m.Version), meta); err != nil {
+			return err
+		}
+		return txn.Set(latestKey(m.Name), []byte(m.Version))
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.logger.Info("published plugin", "ref", m.Ref(), "sha256", m.WasmSHA256, "publisher", m.Publisher)
+	return p, nil
+}
+
+// Load returns the plugin ref names ("name@version" or "name@latest"),
+// checking again that its bytes match the manifest and the manifest the
+// publisher's signature.
+func (r *Registry) Load(ctx context.Context, ref string) (*Plugin, error) {
+	name, version, err := ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	var p Plugin
+	err = r.db.View(func(txn *badger.Txn) error {
+		if version == "latest" {
+			if version, err = getString(txn, latestKey(name)); err != nil {
+				return err
+			}
+		}
+		meta, err := getBytes(txn, pluginKey(name, version))
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(meta, &p); err != nil {
+			return fmt.Errorf("decode manifest: %w", err)
+		}
+		p.Wasm, err = getBytes(txn, blobKey(p.Manifest.WasmSHA256))
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, errorf(abi.CodeNotFound, "no plugin %s", ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: load %s: %w", ref, err)
+	}
+	if got := sha256Hex(p.Wasm); got != p.Manifest.WasmSHA256 {
+		return nil, errorf(abi.CodeHashMismatch, "%s: stored module hashes to %s, manifest says %s", ref, got, p.Manifest.WasmSHA256)
+	}
+	if err := verifySigner(p.Manifest.SigningBytes(), p.Signature, p.Manifest.Publisher); err != nil {
+		return nil, fmt.Errorf("registry: load %s: %w", ref, err)
+	}
+	return &p, nil
+}
+
+// Datanet is a named collection of records with a price per record read.
+type Datanet struct {
+	Name         string    `json:"name"`
+	Owner        string    `json:"owner"`
+	Description  string    `json:"description,omitempty"`
+	License      string    `json:"license,omitempty"`
+	PricePerRead string    `json:"price_per_read"` // base units, decimal
+	Version      uint64    `json:"version"`        // number of appends so far
+	Created      time.Time `json:"created"`
+}
+
+// Price returns PricePerRead as an integer.
+func (d Datanet) Price() *big.Int {
+	p, ok := new(big.Int).SetString(d.PricePerRead, 10)
+	if !ok {
+		return new(big.Int)
+	}
+	return p
+}
+
+// CreateDatanet creates a datanet; its name must be new.
+func (r *Registry) CreateDatanet(ctx context.Context, d Datanet) (*Datanet, error) {
+	if !nameRE.MatchString(d.Name) {
+		return nil, errorf(abi.CodeBadRequest, "datanet name %q is not valid", d.Name)
+	}
+	owner, err := CanonicalAddress(d.Owner)
+	if err != nil {
+		return nil, err
+	}
+	d.Owner = owner
+	if d.PricePerRead == "" {
+		d.PricePerRead = "0"
+	}
+	if p, ok := new(big.Int).SetString(d.PricePerRead, 10); !ok || p.Sign() < 0 || p.BitLen() > 256 {
+		return nil, errorf(abi.CodeBadRequest, "datanet price %q: want a decimal integer in [0, 2^256)", d.PricePerRead)
+	}
+	d.Version, d.Created = 0, time.Now().UTC()
+	err = r.db.Update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(datanetKey(d.Name)); err == nil {
+			return errorf(abi.CodeAlreadyExists, "datanet %s exists", d.Name)
+		}
+		return setJSON(txn, datanetKey(d.Name), d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// Datanet returns a datanet by name.
+func (r *Registry) Datanet(ctx context.Context, name string) (*Datanet, error) {
+	var d Datanet
+	err := r.db.View(func(txn *badger.Txn) error { return getJSON(txn, datanetKey(name), &d) })
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, errorf(abi.CodeNotFound, "no datanet %s", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: datanet %s: %w", name, err)
+	}
+	return &d, nil
+}
+
+// Record is one contribution to a datanet. Its ID is the hex sha256 of its
+// content; Signature is the contributor's EIP-191 signature of that hash's
+// 32 bytes (see [RecordSigningBytes]).
+type Record struct {
+	Datanet     string    `json:"datanet"`
+	ID          string    `json:"id"`
+	Contributor string    `json:"contributor"`
+	Content     string    `json:"content"`
+	Signature   []byte    `json:"signature"`
+	Version     uint64    `json:"version"` // datanet version that added it
+	Added       time.Time `json:"added"`
+}
+
+// RecordSigningBytes returns what a contributor signs for content: the 32
+// bytes of its sha256.
+func RecordSigningBytes(content string) []byte {
+	h := sha256.Sum256([]byte(content))
+	return h[:]
+}
+
+// AddRecord adds content to a datanet, signed by contributor. A record whose
+// content is already in the datanet is not added again: the first
+// contributor keeps it, and the existing record is returned with dup true.
+func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content string, sig []byte) (rec *Record, dup bool, err error) {
+	if len(content) == 0 || len(content) > MaxRecordBytes {
+		return nil, false, errorf(abi.CodeBadRequest, "record is %d bytes, want 1..%d", len(content), MaxRecordBytes)
+	}
+	if !utf8.ValidString(content) {
+		return nil, false, errorf(abi.CodeBadRequest, "record is not valid UTF-8")
+	}
+	contributor, err = CanonicalAddress(contributor)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := verifySigner(RecordSigningBytes(content), sig, contributor); err != nil {
+		return nil, false, fmt.Errorf("registry: record for %s: %w", datanet, err)
+	}
+	id := sha256Hex([]byte(content))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err = r.db.Update(func(txn *badger.Txn) error {
+		var d Datanet
+		if err := getJSON(txn, datanetKey(datanet), &d); errors.Is(err, badger.ErrKeyNotFound) {
+			return errorf(abi.CodeNotFound, "no datanet %s", datanet)
+		} else if err != nil {
+			return err
+		}
+		var existing Record
+		if err := getJSON(txn, recordKey(datanet, id), &existing); err == nil {
+			rec, dup = &existing, true
+			return nil
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		d.Version++
+		rec = &Record{Datanet: datanet, ID: id, Contributor: contributor, Content: content, Signature: sig, Version: d.Version, Added: time.Now().UTC()}
+		if err := setJSON(txn, recordKey(datanet, id), rec); err != nil {
+			return err
+		}
+		return setJSON(txn, datanetKey(datanet), d)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if !dup {
+		delete(r.indexes, datanet)
+	}
+	return rec, dup, nil
+}
+
+// Get returns one record of a datanet.
+func (r *Registry) Get(ctx context.Context, datanet, id string) (abi.Record, error) {
+	var rec Record
+	err := r.db.View(func(txn *badger.Txn) error { return getJSON(txn, recordKey(datanet, id), &rec) })
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return abi.Record{}, errorf(abi.CodeNotFound, "no record %s in %s", id, datanet)
+	}
+	if err != nil {
+		return abi.Record{}, fmt.Errorf("registry: get %s/%s: %w", datanet, id, err)
+	}
+	return rec.abi(), nil
+}
+
+func (rec Record) abi() abi.Record {
+	return abi.Record{Datanet: rec.Datanet, ID: rec.ID, Contributor: rec.Contributor, Content: rec.Content}
+}
+
+// Records calls fn for every record of a datanet in id order.
+func (r *Registry) Records(ctx context.Context, datanet string, fn func(Record) error) error {
+	return r.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 64, Prefix: recordPrefix(datanet)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var rec Record
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+				return err
+			}
+			if err := fn(rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func getBytes(txn *badger.Txn, key []byte) ([]byte, error) {
+	item, err := txn.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+func getString(txn *badger.Txn, key []byte) (string, error) {
+	b, err := getBytes(txn, key)
+	return string(b), err
+}
+
+func getJSON(txn *badger.Txn, key []byte, v any) error {
+	item, err := txn.Get(key)
+	if err != nil {
+		return err
+	}
+	return item.Value(func(b []byte) error { return json.Unmarshal(b, v) })
+}
+
+func setJSON(txn *badger.Txn, key []byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return txn.Set(key, b)
+}

@@ -1,0 +1,148 @@
+package registry_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/registry"
+)
+
+func open(t *testing.T) *registry.Registry {
+	t.Helper()
+	r, err := registry.Open(t.TempDir(), registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func key(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func manifest(k *ecdsa.PrivateKey, wasm []byte, version string) registry.Manifest {
+	h := sha256.Sum256(wasm)
+	return registry.Manifest{Name: "acme/qa", Version: version, Kind: abi.KindAgent, WasmSHA256: hex.EncodeToString(h[:]),
+		Publisher: registry.Address(k), Price: "1000", Datanets: []string{"facts"}}
+}
+
+func sign(t *testing.T, k *ecdsa.PrivateKey, b []byte) []byte {
+	t.Helper()
+	s, err := registry.SignText(k, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestPublishAndLoadVerifyHashAndSignature(t *testing.T) {
+	ctx := context.Background()
+	r := open(t)
+	pub, other := key(t), key(t)
+	wasm := []byte("\x00asm fake module bytes")
+	m := manifest(pub, wasm, "1.0.0")
+
+	cases := []struct {
+		name string
+		m    registry.Manifest
+		sig  []byte
+		wasm []byte
+		want abi.Code
+	}{
+		{"bytes do not match the hash", m, sign(t, pub, m.SigningBytes()), []byte("other bytes"), abi.CodeHashMismatch},
+		{"signed by another key", m, sign(t, other, m.SigningBytes()), wasm, abi.CodeBadSignature},
+		{"signature missing", m, nil, wasm, abi.CodeBadSignature},
+		{"bad version", func() registry.Manifest { x := m; x.Version = "one"; return x }(), sign(t, pub, m.SigningBytes()), wasm, abi.CodeBadRequest},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := r.Publish(ctx, c.m, c.sig, c.wasm)
+			if abi.CodeOf(err) != c.want {
+				t.Fatalf("err = %v, want %s", err, c.want)
+			}
+			if _, err := r.Load(ctx, "acme/qa@latest"); abi.CodeOf(err) != abi.CodeNotFound {
+				t.Fatalf("a refused publish left something behind: %v", err)
+			}
+		})
+	}
+
+	if _, err := r.Publish(ctx, m, sign(t, pub, m.SigningBytes()), wasm); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Publish(ctx, m, sign(t, pub, m.SigningBytes()), wasm); abi.CodeOf(err) != abi.CodeAlreadyExists {
+		t.Fatalf("republishing a version: %v", err)
+	}
+	// Another key may not publish a new version of the name.
+	m2 := manifest(other, wasm, "1.1.0")
+	if _, err := r.Publish(ctx, m2, sign(t, other, m2.SigningBytes()), wasm); abi.CodeOf(err) != abi.CodeBadSignature {
+		t.Fatalf("publishing another's name: %v", err)
+	}
+	p, err := r.Load(ctx, "acme/qa@latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(p.Wasm) != string(wasm) || p.Manifest.Version != "1.0.0" {
+		t.Fatalf("loaded %+v", p.Manifest)
+	}
+}
+
+func TestRecordsAreSignedDeduplicatedAndSearchable(t *testing.T) {
+	ctx := context.Background()
+	r := open(t)
+	owner, alice, bob := key(t), key(t), key(t)
+	if _, err := r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner), PricePerRead: "10"}); err != nil {
+		t.Fatal(err)
+	}
+	add := func(k *ecdsa.PrivateKey, signer *ecdsa.PrivateKey, content string) (*registry.Record, bool, error) {
+		return r.AddRecord(ctx, "facts", registry.Address(k), content, sign(t, signer, registry.RecordSigningBytes(content)))
+	}
+	sky := "The sky is blue because air scatters blue light more than red light."
+	rec, dup, err := add(alice, alice, sky)
+	if err != nil || dup {
+		t.Fatalf("add: %v dup=%v", err, dup)
+	}
+	if _, _, err := add(bob, alice, "forged"); abi.CodeOf(err) != abi.CodeBadSignature {
+		t.Fatalf("record signed by another key: %v", err)
+	}
+	if _, _, err := add(bob, bob, "\xff\xfe"); abi.CodeOf(err) != abi.CodeBadRequest {
+		t.Fatalf("invalid UTF-8: %v", err)
+	}
+	again, dup, err := add(bob, bob, sky)
+	if err != nil || !dup || again.Contributor != registry.Address(alice) || again.ID != rec.ID {
+		t.Fatalf("duplicate: %+v dup=%v err=%v; want alice's record", again, dup, err)
+	}
+	if _, _, err := add(bob, bob, "Water boils at 100 degrees Celsius at sea level."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Search(ctx, "nope", "sky", 3); abi.CodeOf(err) != abi.CodeNotFound {
+		t.Fatalf("unknown datanet: %v", err)
+	}
+	got, err := r.Search(ctx, "facts", "why is the sky blue", 5)
+	if err != nil || len(got) != 1 || got[0].ID != rec.ID {
+		t.Fatalf("search = %+v, %v", got, err)
+	}
+	spans, err := r.CorpusMatch(ctx, "facts", "As we know, air scatters blue light more than red. Water boils at 100 degrees.", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, s := range spans {
+		texts = append(texts, "As we know, air scatters blue light more than red. Water boils at 100 degrees."[s.Start:s.End])
+	}
+	if strings.Join(texts, "|") != "air scatters blue light more than red|Water boils at 100 degrees" {
+		t.Fatalf("spans = %q", texts)
+	}
+}

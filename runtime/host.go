@@ -1,0 +1,180 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+
+	extism "github.com/extism/go-sdk"
+
+	"github.com/tollgate-dev/tollgate/abi"
+)
+
+// DataSource serves the records host functions return. The host implements
+// it over the registry; the runtime adds grants, limits and metering.
+type DataSource interface {
+	Search(ctx context.Context, datanet, query string, limit int) ([]abi.Record, error)
+	Get(ctx context.Context, datanet, id string) (abi.Record, error)
+	CorpusMatch(ctx context.Context, datanet, text string, minTokens int) ([]abi.Span, error)
+}
+
+// Env is what one call's plugin may reach.
+type Env struct {
+	Data DataSource
+	// Grants lists the datanets the plugin may read.
+	Grants []string
+	// CorpusMatch lets the plugin call corpus_match (attribution plugins).
+	CorpusMatch bool
+	// Meter sees every record a host function returns, before the plugin does.
+	Meter func(abi.Record)
+	// Config is the plugin's Extism config (read with the PDKs' GetConfig).
+	Config map[string]string
+}
+
+// MaxSearchLimit bounds the records one datanet_search returns.
+const MaxSearchLimit = 100
+
+type stateKey struct{}
+
+// callState is one call's counters. A call runs on one goroutine, so it needs
+// no lock.
+type callState struct {
+	env       *Env
+	limits    Limits
+	hostCalls int
+	records   int
+	fatal     *abi.Error
+}
+
+// abort ends the call: the panic unwinds through wazero, which returns it as
+// the call's error, and Call reports fatal.
+func (st *callState) abort(err *abi.Error) {
+	st.fatal = err
+	panic(err)
+}
+
+func (m *Module) hostFunctions() []extism.HostFunction {
+	fns := []extism.HostFunction{
+		extism.NewHostFunctionWithStack(abi.FnDatanetSearch, hostCall(search), []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
+		extism.NewHostFunctionWithStack(abi.FnDatanetGet, hostCall(get), []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
+		extism.NewHostFunctionWithStack(abi.FnCorpusMatch, hostCall(corpusMatch), []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
+	}
+	for i := range fns {
+		fns[i].SetNamespace(abi.HostNamespace)
+	}
+	return fns
+}
+
+// handler serves one host function: request bytes in, response value out.
+type handler func(ctx context.Context, st *callState, req []byte) any
+
+func hostCall(h handler) extism.HostFunctionStackCallback {
+	return func(ctx context.Context, p *extism.CurrentPlugin, stack []uint64) {
+		st, _ := ctx.Value(stateKey{}).(*callState)
+		if st == nil {
+			panic(abi.Errorf(abi.CodeInternal, "host function called outside a runtime call"))
+		}
+		st.hostCalls++
+		if st.hostCalls > st.limits.MaxHostCalls {
+			st.abort(abi.Errorf(abi.CodeHostCallLimit, "more than %d host calls", st.limits.MaxHostCalls))
+		}
+		req, err := p.ReadBytes(stack[0])
+		if err != nil || len(req) == 0 {
+			st.abort(abi.Errorf(abi.CodeBadPointer, "offset %#x is not a live memory block", stack[0]))
+		}
+		out, err := json.Marshal(h(ctx, st, req))
+		if err != nil {
+			st.abort(abi.Errorf(abi.CodeInternal, "encode response: %v", err))
+		}
+		off, err := p.WriteBytes(out)
+		if err != nil {
+			st.abort(abi.Errorf(abi.CodeMemoryLimit, "no memory for a %d-byte response: %v", len(out), err))
+		}
+		stack[0] = off
+	}
+}
+
+func decode(st *callState, req []byte, v any) {
+	if err := json.Unmarshal(req, v); err != nil {
+		st.abort(abi.Errorf(abi.CodeBadHostCall, "request is not valid JSON: %v", err))
+	}
+}
+
+// granted returns an error envelope's error if datanet may not be read.
+func (st *callState) granted(datanet string) *abi.Error {
+	if st.env.Data == nil || !slices.Contains(st.env.Grants, datanet) {
+		return abi.Errorf(abi.CodeGrantDenied, "datanet %q is not granted to this plugin", datanet)
+	}
+	return nil
+}
+
+// meter counts and reports records before they are handed to the plugin.
+func (st *callState) meter(recs []abi.Record) {
+	st.records += len(recs)
+	if st.records > st.limits.MaxRecords {
+		st.abort(abi.Errorf(abi.CodeRecordLimit, "more than %d records read", st.limits.MaxRecords))
+	}
+	if st.env.Meter != nil {
+		for _, r := range recs {
+			st.env.Meter(r)
+		}
+	}
+}
+
+func asError(err error) *abi.Error {
+	if ae, ok := err.(*abi.Error); ok {
+		return ae
+	}
+	return abi.Errorf(abi.CodeOf(err), "%v", err)
+}
+
+func search(ctx context.Context, st *callState, req []byte) any {
+	var r abi.SearchRequest
+	decode(st, req, &r)
+	if e := st.granted(r.Datanet); e != nil {
+		return abi.RecordsResponse{Error: e}
+	}
+	if r.Limit <= 0 || r.Limit > MaxSearchLimit {
+		r.Limit = MaxSearchLimit
+	}
+	recs, err := st.env.Data.Search(ctx, r.Datanet, r.Query, r.Limit)
+	if err != nil {
+		return abi.RecordsResponse{Error: asError(err)}
+	}
+	if len(recs) > r.Limit {
+		recs = recs[:r.Limit]
+	}
+	st.meter(recs)
+	return abi.RecordsResponse{Records: recs}
+}
+
+func get(ctx context.Context, st *callState, req []byte) any {
+	var r abi.GetRequest
+	decode(st, req, &r)
+	if e := st.granted(r.Datanet); e != nil {
+		return abi.RecordsResponse{Error: e}
+	}
+	rec, err := st.env.Data.Get(ctx, r.Datanet, r.ID)
+	if err != nil {
+		return abi.RecordsResponse{Error: asError(err)}
+	}
+	recs := []abi.Record{rec}
+	st.meter(recs)
+	return abi.RecordsResponse{Records: recs}
+}
+
+func corpusMatch(ctx context.Context, st *callState, req []byte) any {
+	var r abi.MatchRequest
+	decode(st, req, &r)
+	if !st.env.CorpusMatch {
+		return abi.MatchResponse{Error: abi.Errorf(abi.CodeGrantDenied, "corpus_match is for attribution plugins")}
+	}
+	if e := st.granted(r.Datanet); e != nil {
+		return abi.MatchResponse{Error: e}
+	}
+	spans, err := st.env.Data.CorpusMatch(ctx, r.Datanet, r.Text, r.MinTokens)
+	if err != nil {
+		return abi.MatchResponse{Error: asError(err)}
+	}
+	return abi.MatchResponse{Spans: spans}
+}

@@ -1,0 +1,80 @@
+package runtime
+
+import (
+	"fmt"
+	"time"
+)
+
+// Default limits, used for any zero field of [Limits].
+const (
+	DefaultMaxMemoryPages = 512 // 32 MiB of linear memory per module
+	DefaultTimeout        = 10 * time.Second
+	DefaultMaxInputBytes  = 1 << 20
+	DefaultMaxOutputBytes = 1 << 20
+	DefaultMaxHostCalls   = 1024
+	DefaultMaxRecords     = 1024
+)
+
+// Limits bound one call of a plugin. The zero value of a field means its
+// default; [Limits.Cap] lets an operator bound what a manifest asks for.
+type Limits struct {
+	MaxMemoryPages uint32        // 64 KiB wasm pages per module
+	Timeout        time.Duration // wall time per call
+	MaxInputBytes  int
+	MaxOutputBytes int
+	MaxHostCalls   int // host function calls per call
+	MaxRecords     int // records returned by host functions per call
+}
+
+// WithDefaults returns l with every zero field set to its default.
+func (l Limits) WithDefaults() Limits {
+	if l.MaxMemoryPages == 0 {
+		l.MaxMemoryPages = DefaultMaxMemoryPages
+	}
+	if l.Timeout == 0 {
+		l.Timeout = DefaultTimeout
+	}
+	if l.MaxInputBytes == 0 {
+		l.MaxInputBytes = DefaultMaxInputBytes
+	}
+	if l.MaxOutputBytes == 0 {
+		l.MaxOutputBytes = DefaultMaxOutputBytes
+	}
+	if l.MaxHostCalls == 0 {
+		l.MaxHostCalls = DefaultMaxHostCalls
+	}
+	if l.MaxRecords == 0 {
+		l.MaxRecords = DefaultMaxRecords
+	}
+	return l
+}
+
+// Cap returns l with each field lowered to the one of max where max is set.
+func (l Limits) Cap(max Limits) Limits {
+	if max.MaxMemoryPages > 0 && (l.MaxMemoryPages == 0 || l.MaxMemoryPages > max.MaxMemoryPages) {
+		l.MaxMemoryPages = max.MaxMemoryPages
+	}
+	if max.Timeout > 0 && (l.Timeout == 0 || l.Timeout > max.Timeout) {
+		l.Timeout = max.Timeout
+	}
+	capInt := func(v *int, m int) {
+		if m > 0 && (*v == 0 || *v > m) {
+			*v = m
+		}
+	}
+	capInt(&l.MaxInputBytes, max.MaxInputBytes)
+	capInt(&l.MaxOutputBytes, max.MaxOutputBytes)
+	capInt(&l.MaxHostCalls, max.MaxHostCalls)
+	capInt(&l.MaxRecords, max.MaxRecords)
+	return l
+}
+
+func (l Limits) validate() error {
+	if l.MaxMemoryPages > 65536 {
+		return fmt.Errorf("runtime: max memory pages %d exceeds the 4 GiB wasm32 address space", l.MaxMemoryPages)
+	}
+	if l.Timeout < 0 || l.MaxInputBytes < 0 || l.MaxOutputBytes < 0 || l.MaxHostCalls < 0 || l.MaxRecords < 0 {
+		return fmt.Errorf("runtime: negative limit in %+v", l)
+	}
+	return nil
+}

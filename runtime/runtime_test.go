@@ -1,0 +1,172 @@
+package runtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/runtime"
+)
+
+// tableData is a DataSource over a fixed slice: the runtime's tests exercise
+// grants, limits and metering, not search quality.
+type tableData []abi.Record
+
+func (d tableData) Search(_ context.Context, datanet, query string, limit int) ([]abi.Record, error) {
+	var out []abi.Record
+	for _, r := range d {
+		if r.Datanet == datanet && len(out) < limit {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (d tableData) Get(_ context.Context, datanet, id string) (abi.Record, error) {
+	for _, r := range d {
+		if r.Datanet == datanet && r.ID == id {
+			return r, nil
+		}
+	}
+	return abi.Record{}, abi.Errorf(abi.CodeNotFound, "no record %s", id)
+}
+
+func (d tableData) CorpusMatch(context.Context, string, string, int) ([]abi.Span, error) {
+	return nil, nil
+}
+
+var records = tableData{
+	{Datanet: "facts", ID: "r1", Contributor: "0x01", Content: "The sky is blue because of Rayleigh scattering."},
+	{Datanet: "facts", ID: "r2", Contributor: "0x02", Content: "Water boils at 100 degrees Celsius at sea level."},
+	{Datanet: "secret", ID: "s1", Contributor: "0x03", Content: "Another tenant's data."},
+}
+
+func compile(t testing.TB, rt *runtime.Runtime, path string, opts runtime.ModuleOptions) *runtime.Module {
+	t.Helper()
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := rt.Compile(context.Background(), wasm, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(context.Background()) })
+	return m
+}
+
+func newRuntime(t testing.TB) *runtime.Runtime {
+	t.Helper()
+	rt, err := runtime.New(runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(context.Background()) })
+	return rt
+}
+
+// extismWasm returns the path of one of Extism's own test plugins.
+func extismWasm(t testing.TB, name string) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/extism/go-sdk").Output()
+	if err != nil {
+		t.Fatalf("locate extism go-sdk: %v", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "wasm", name)
+}
+
+func TestAgentReadsAreMeteredRecordByRecord(t *testing.T) {
+	rt := newRuntime(t)
+	qa := compile(t, rt, "../examples/agents/qa/qa.wasm", runtime.ModuleOptions{})
+	var metered []string
+	env := &runtime.Env{
+		Data:   records,
+		Grants: []string{"facts"},
+		Meter:  func(r abi.Record) { metered = append(metered, r.ID) },
+		Config: map[string]string{"tollgate.datanets": "facts"},
+	}
+	out, err := qa.Call(context.Background(), abi.ExportInvoke, []byte("Why is the sky blue?"), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(metered, ","), "r1,r2"; got != want {
+		t.Fatalf("metered %q, want %q", got, want)
+	}
+	if !strings.Contains(string(out), "Rayleigh scattering") || !strings.Contains(string(out), "facts/r1") {
+		t.Fatalf("answer does not cite the record it used:\n%s", out)
+	}
+}
+
+func TestUngrantedDatanetGetsAnErrorNotData(t *testing.T) {
+	rt := newRuntime(t)
+	qa := compile(t, rt, "../examples/agents/qa/qa.wasm", runtime.ModuleOptions{})
+	metered := 0
+	env := &runtime.Env{Data: records, Grants: []string{"facts"}, Meter: func(abi.Record) { metered++ }}
+	in, _ := json.Marshal(map[string]string{"datanet": "secret", "question": "data"})
+	_, err := qa.Call(context.Background(), abi.ExportInvoke, in, env)
+	if abi.CodeOf(err) != abi.CodePluginError || !strings.Contains(err.Error(), string(abi.CodeGrantDenied)) {
+		t.Fatalf("err = %v, want the plugin to fail on %s", err, abi.CodeGrantDenied)
+	}
+	if metered != 0 {
+		t.Fatalf("%d records metered from an ungranted datanet", metered)
+	}
+	// The module goes on serving.
+	if _, err := qa.Call(context.Background(), abi.ExportInvoke, []byte(`{"datanet":"facts","question":"boils"}`), env); err != nil {
+		t.Fatalf("next good call: %v", err)
+	}
+}
+
+func TestAnyExtismPluginRunsAsAnAgent(t *testing.T) {
+	rt := newRuntime(t)
+	m := compile(t, rt, extismWasm(t, "count_vowels.wasm"), runtime.ModuleOptions{})
+	out, err := m.Call(context.Background(), "count_vowels", []byte("Hello, payable world"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Count int `json:"count"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil || got.Count != 6 {
+		t.Fatalf("count_vowels = %s (%v), want count 6", out, err)
+	}
+}
+
+func TestFailuresHaveTheirOwnCodes(t *testing.T) {
+	rt := newRuntime(t)
+	cases := []struct {
+		name   string
+		wasm   string
+		export string
+		input  string
+		limits runtime.Limits
+		want   abi.Code
+		clock  bool
+		config map[string]string
+	}{
+		{"missing export", "count_vowels.wasm", "nope", "", runtime.Limits{}, abi.CodeInvalidPlugin, false, nil},
+		{"input too large", "count_vowels.wasm", "count_vowels", strings.Repeat("a", 100), runtime.Limits{MaxInputBytes: 10}, abi.CodeInputTooLarge, false, nil},
+		{"output too large", "count_vowels.wasm", "count_vowels", "aaaa", runtime.Limits{MaxOutputBytes: 4}, abi.CodeOutputTooLarge, false, nil},
+		{"sleeps past its deadline", "sleep.wasm", "run_test", "", runtime.Limits{Timeout: 100e6}, abi.CodeTimeout, true, map[string]string{"duration": "3"}},
+		{"plugin reports an error", "fail.wasm", "run_test", "", runtime.Limits{}, abi.CodePluginError, false, nil},
+		{"http is denied", "http.wasm", "run_test", "", runtime.Limits{}, abi.CodeTrap, false, nil},
+		{"exit with a code", "exit.wasm", "_start", "", runtime.Limits{}, abi.CodeExit, false, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := compile(t, rt, extismWasm(t, c.wasm), runtime.ModuleOptions{Limits: c.limits, Nondeterministic: c.clock})
+			_, err := m.Call(context.Background(), c.export, []byte(c.input), &runtime.Env{Config: c.config})
+			if got := abi.CodeOf(err); got != c.want {
+				t.Fatalf("code %q (%v), want %q", got, err, c.want)
+			}
+			if !errors.Is(err, &abi.Error{Code: c.want}) {
+				t.Fatalf("errors.Is does not match code %s", c.want)
+			}
+		})
+	}
+}
