@@ -1,0 +1,313 @@
+package chain
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/ledger/contracts"
+)
+
+// Deployment names the contracts of one Tollgate deployment.
+type Deployment struct {
+	ChainID    uint64 `json:"chain_id"`
+	Token      string `json:"token"`
+	Settlement string `json:"settlement"`
+	Block      uint64 `json:"block"` // block of the settlement's deployment
+}
+
+// Client talks to the deployment's contracts.
+type Client struct {
+	eth        *ethclient.Client
+	chainID    *big.Int
+	dep        Deployment
+	token      *bind.BoundContract
+	settlement *bind.BoundContract
+	tokenABI   *contracts.TestToken
+	settleABI  *contracts.Settlement
+}
+
+// Dial connects to an EVM node's RPC endpoint (http, ws or ipc).
+func Dial(ctx context.Context, url string) (*ethclient.Client, error) {
+	c, err := ethclient.DialContext(ctx, url)
+	if err != nil {
+		return nil, abi.Errorf(abi.CodeChain, "dial %s: %v", url, err)
+	}
+	return c, nil
+}
+
+// Deploy deploys a TestToken and a Settlement whose operator is key's
+// address, and waits for both.
+func Deploy(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey) (Deployment, error) {
+	chainID, err := ec.ChainID(ctx)
+	if err != nil {
+		return Deployment{}, chainErr("chain id", err)
+	}
+	opts := transactor(ctx, key, chainID)
+	tokenAddr, tx, err := bind.DeployContract(opts, common.FromHex(contracts.TestTokenMetaData.Bin), ec, nil)
+	if err != nil {
+		return Deployment{}, chainErr("deploy token", err)
+	}
+	if _, err := waitMined(ctx, ec, tx.Hash()); err != nil {
+		return Deployment{}, err
+	}
+	input := contracts.NewSettlement().PackConstructor(tokenAddr, crypto.PubkeyToAddress(key.PublicKey))
+	settleAddr, tx, err := bind.DeployContract(opts, common.FromHex(contracts.SettlementMetaData.Bin), ec, input)
+	if err != nil {
+		return Deployment{}, chainErr("deploy settlement", err)
+	}
+	rc, err := waitMined(ctx, ec, tx.Hash())
+	if err != nil {
+		return Deployment{}, err
+	}
+	return Deployment{ChainID: chainID.Uint64(), Token: tokenAddr.Hex(), Settlement: settleAddr.Hex(), Block: rc.BlockNumber.Uint64()}, nil
+}
+
+// Attach returns a client of an existing deployment, checking that its
+// contracts have code on this chain.
+func Attach(ctx context.Context, ec *ethclient.Client, dep Deployment) (*Client, error) {
+	chainID, err := ec.ChainID(ctx)
+	if err != nil {
+		return nil, chainErr("chain id", err)
+	}
+	if chainID.Uint64() != dep.ChainID {
+		return nil, abi.Errorf(abi.CodeChain, "deployment is on chain %d, node is on %d", dep.ChainID, chainID)
+	}
+	for _, a := range []string{dep.Token, dep.Settlement} {
+		code, err := ec.CodeAt(ctx, common.HexToAddress(a), nil)
+		if err != nil {
+			return nil, chainErr("code of "+a, err)
+		}
+		if len(code) == 0 {
+			return nil, abi.Errorf(abi.CodeChain, "no contract at %s on chain %d", a, dep.ChainID)
+		}
+	}
+	c := &Client{eth: ec, chainID: chainID, dep: dep, tokenABI: contracts.NewTestToken(), settleABI: contracts.NewSettlement()}
+	c.token = c.tokenABI.Instance(ec, common.HexToAddress(dep.Token))
+	c.settlement = c.settleABI.Instance(ec, common.HexToAddress(dep.Settlement))
+	return c, nil
+}
+
+// Deployment returns the contracts the client talks to.
+func (c *Client) Deployment() Deployment { return c.dep }
+
+// ChainID returns the chain's id.
+func (c *Client) ChainID() *big.Int { return new(big.Int).Set(c.chainID) }
+
+// Mint mints test tokens (key must be the token's deployer).
+func (c *Client) Mint(ctx context.Context, key *ecdsa.PrivateKey, to string, amount *big.Int) (string, error) {
+	return c.send(ctx, key, c.token, c.tokenABI.PackMint(common.HexToAddress(to), amount))
+}
+
+// SendETH transfers wei for gas.
+func (c *Client) SendETH(ctx context.Context, key *ecdsa.PrivateKey, to string, wei *big.Int) (string, error) {
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	nonce, err := c.eth.PendingNonceAt(ctx, from)
+	if err != nil {
+		return "", chainErr("nonce", err)
+	}
+	tip, err := c.eth.SuggestGasTipCap(ctx)
+	if err != nil {
+		return "", chainErr("gas tip", err)
+	}
+	head, err := c.eth.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return "", chainErr("head", err)
+	}
+	toAddr := common.HexToAddress(to)
+	feeCap := new(big.Int).Add(tip, new(big.Int).Mul(head.BaseFee, big.NewInt(2)))
+	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(c.chainID), &types.DynamicFeeTx{
+		ChainID: c.chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap, Gas: 21000, To: &toAddr, Value: wei,
+	})
+	if err != nil {
+		return "", chainErr("sign", err)
+	}
+	if err := c.eth.SendTransaction(ctx, tx); err != nil {
+		return "", chainErr("send eth", err)
+	}
+	if _, err := waitMined(ctx, c.eth, tx.Hash()); err != nil {
+		return "", err
+	}
+	return tx.Hash().Hex(), nil
+}
+
+// DepositEvent is a deposit seen on-chain.
+type DepositEvent struct {
+	Ref     string // "txhash:logindex", unique per deposit
+	From    string
+	Account string
+	Amount  *big.Int
+}
+
+// Deposit approves and deposits amount of key's tokens as credit for
+// account, and returns the deposit as the chain recorded it.
+func (c *Client) Deposit(ctx context.Context, key *ecdsa.PrivateKey, account string, amount *big.Int) (DepositEvent, error) {
+	if _, err := c.send(ctx, key, c.token, c.tokenABI.PackApprove(common.HexToAddress(c.dep.Settlement), amount)); err != nil {
+		return DepositEvent{}, err
+	}
+	tx, err := bind.Transact(c.settlement, transactor(ctx, key, c.chainID), c.settleABI.PackDeposit(common.HexToAddress(account), amount))
+	if err != nil {
+		return DepositEvent{}, chainErr("deposit", err)
+	}
+	rc, err := waitMined(ctx, c.eth, tx.Hash())
+	if err != nil {
+		return DepositEvent{}, err
+	}
+	for _, lg := range rc.Logs {
+		if ev, err := c.settleABI.UnpackDepositedEvent(lg); err == nil {
+			return depositEvent(lg, ev), nil
+		}
+	}
+	return DepositEvent{}, abi.Errorf(abi.CodeChain, "deposit %s emitted no Deposited event", tx.Hash().Hex())
+}
+
+func depositEvent(lg *types.Log, ev *contracts.SettlementDeposited) DepositEvent {
+	return DepositEvent{
+		Ref:     fmt.Sprintf("%s:%d", lg.TxHash.Hex(), lg.Index),
+		From:    ev.From.Hex(),
+		Account: ev.Account.Hex(),
+		Amount:  ev.Amount,
+	}
+}
+
+// Deposits returns the deposits made in blocks [from, to] (to 0 = latest).
+func (c *Client) Deposits(ctx context.Context, from, to uint64) ([]DepositEvent, error) {
+	q := ethereum.FilterQuery{
+		FromBlock: new(big.Int).SetUint64(from),
+		Addresses: []common.Address{common.HexToAddress(c.dep.Settlement)},
+		Topics:    [][]common.Hash{{c.settleABI.GetABI().Events["Deposited"].ID}},
+	}
+	if to > 0 {
+		q.ToBlock = new(big.Int).SetUint64(to)
+	}
+	logs, err := c.eth.FilterLogs(ctx, q)
+	if err != nil {
+		return nil, chainErr("filter deposits", err)
+	}
+	var out []DepositEvent
+	for i := range logs {
+		ev, err := c.settleABI.UnpackDepositedEvent(&logs[i])
+		if err != nil {
+			return nil, chainErr("decode deposit", err)
+		}
+		out = append(out, depositEvent(&logs[i], ev))
+	}
+	return out, nil
+}
+
+// PostRoot posts an epoch's root and total (key must be the operator's).
+func (c *Client) PostRoot(ctx context.Context, key *ecdsa.PrivateKey, epoch uint64, root string, total *big.Int) (string, error) {
+	return c.send(ctx, key, c.settlement, c.settleABI.PackPostRoot(new(big.Int).SetUint64(epoch), common.HexToHash(root), total))
+}
+
+// Claim pays account cumulative minus what it has claimed, proven against
+// the last posted root. key pays the gas; the tokens go to account.
+func (c *Client) Claim(ctx context.Context, key *ecdsa.PrivateKey, account string, cumulative *big.Int, proof []string) (string, error) {
+	p := make([][32]byte, len(proof))
+	for i, h := range proof {
+		p[i] = common.HexToHash(h)
+	}
+	return c.send(ctx, key, c.settlement, c.settleABI.PackClaim(common.HexToAddress(account), cumulative, p))
+}
+
+// TokenBalance returns account's token balance.
+func (c *Client) TokenBalance(ctx context.Context, account string) (*big.Int, error) {
+	return call(ctx, c.token, c.tokenABI.PackBalanceOf(common.HexToAddress(account)), c.tokenABI.UnpackBalanceOf)
+}
+
+// Claimed returns what account has claimed so far.
+func (c *Client) Claimed(ctx context.Context, account string) (*big.Int, error) {
+	return call(ctx, c.settlement, c.settleABI.PackClaimed(common.HexToAddress(account)), c.settleABI.UnpackClaimed)
+}
+
+// PostedEpoch returns the last epoch posted and its root.
+func (c *Client) PostedEpoch(ctx context.Context) (uint64, string, error) {
+	n, err := call(ctx, c.settlement, c.settleABI.PackEpoch(), c.settleABI.UnpackEpoch)
+	if err != nil {
+		return 0, "", err
+	}
+	root, err := call(ctx, c.settlement, c.settleABI.PackRoot(), c.settleABI.UnpackRoot)
+	if err != nil {
+		return 0, "", err
+	}
+	return n.Uint64(), common.Hash(root).Hex(), nil
+}
+
+func call[T any](ctx context.Context, bc *bind.BoundContract, data []byte, unpack func([]byte) (T, error)) (T, error) {
+	v, err := bind.Call(bc, &bind.CallOpts{Context: ctx}, data, unpack)
+	if err != nil {
+		return v, chainErr("call", err)
+	}
+	return v, nil
+}
+
+func (c *Client) send(ctx context.Context, key *ecdsa.PrivateKey, bc *bind.BoundContract, data []byte) (string, error) {
+	tx, err := bind.Transact(bc, transactor(ctx, key, c.chainID), data)
+	if err != nil {
+		return "", c.revertErr(err)
+	}
+	if _, err := waitMined(ctx, c.eth, tx.Hash()); err != nil {
+		return "", err
+	}
+	return tx.Hash().Hex(), nil
+}
+
+// revertErr names the contract's custom error when a call reverts.
+func (c *Client) revertErr(err error) error {
+	var de interface{ ErrorData() any }
+	if errors.As(err, &de) {
+		if s, ok := de.ErrorData().(string); ok {
+			if e, uerr := c.settleABI.UnpackError(common.FromHex(s)); uerr == nil {
+				return abi.Errorf(abi.CodeChain, "reverted: %T%+v", e, e)
+			}
+		}
+	}
+	return chainErr("transact", err)
+}
+
+func transactor(ctx context.Context, key *ecdsa.PrivateKey, chainID *big.Int) *bind.TransactOpts {
+	opts := bind.NewKeyedTransactor(key, chainID)
+	opts.Context = ctx
+	return opts
+}
+
+// waitMined polls for a receipt; the embedded chain mines within
+// milliseconds, so bind.WaitMined's one-second ticker would dominate.
+func waitMined(ctx context.Context, ec *ethclient.Client, h common.Hash) (*types.Receipt, error) {
+	delay := 5 * time.Millisecond
+	for {
+		rc, err := ec.TransactionReceipt(ctx, h)
+		if err == nil {
+			if rc.Status != types.ReceiptStatusSuccessful {
+				return rc, abi.Errorf(abi.CodeChain, "transaction %s reverted", h.Hex())
+			}
+			return rc, nil
+		}
+		// A node that has just started may still be indexing transactions.
+		if !errors.Is(err, ethereum.NotFound) && !strings.Contains(err.Error(), "indexing is in progress") {
+			return nil, chainErr("receipt", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, chainErr("wait for "+h.Hex(), ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 500*time.Millisecond)
+	}
+}
+
+func chainErr(what string, err error) error {
+	return abi.Errorf(abi.CodeChain, "%s: %v", what, err)
+}

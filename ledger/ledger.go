@@ -1,0 +1,522 @@
+package ledger
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/tollgate-dev/tollgate/abi"
+)
+
+// DepositsAccount is the system account every deposit is drawn from: its
+// balance is minus the total ever deposited. It never earns.
+const DepositsAccount = "tollgate:deposits"
+
+// Posting kinds. Earning kinds add to an account's cumulative earnings,
+// which is what the settlement tree pays.
+const (
+	KindDeposit     = "deposit"     // credit from a deposit on-chain
+	KindCall        = "call"        // the caller's debit for an invocation
+	KindDeveloper   = "developer"   // the agent developer's share of the price
+	KindProtocol    = "protocol"    // the operator's fee
+	KindAccess      = "access"      // a datanet's per-record read fee
+	KindAttribution = "attribution" // a contributor's attributed share of the price
+)
+
+func earning(kind string) bool {
+	switch kind {
+	case KindDeveloper, KindProtocol, KindAccess, KindAttribution:
+		return true
+	}
+	return false
+}
+
+// Posting moves Amount (negative for a debit) into Account.
+type Posting struct {
+	Account string   `json:"account"`
+	Kind    string   `json:"kind"`
+	Amount  *big.Int `json:"amount"`
+	Memo    string   `json:"memo,omitempty"` // e.g. the record an access fee is for
+}
+
+// Access is one metered record read, as the receipt keeps it.
+type Access struct {
+	Datanet     string   `json:"datanet"`
+	Record      string   `json:"record"`
+	Contributor string   `json:"contributor"`
+	Bytes       int      `json:"bytes"`
+	Fee         *big.Int `json:"fee"`
+}
+
+// Score is one record's attribution weight.
+type Score struct {
+	Record      string  `json:"record"`
+	Contributor string  `json:"contributor"`
+	Weight      float64 `json:"weight"`
+}
+
+// Receipt is the record of one invocation: what ran, on what, who read what,
+// who was attributed what, and the postings that paid for it.
+type Receipt struct {
+	ID              string    `json:"id"`
+	Caller          string    `json:"caller"`
+	Agent           string    `json:"agent"` // name@version
+	AgentHash       string    `json:"agent_hash"`
+	Attribution     string    `json:"attribution"` // name@version of the attribution plugin
+	AttributionHash string    `json:"attribution_hash"`
+	Method          string    `json:"method"` // what the attribution plugin said it did
+	InputHash       string    `json:"input_hash"`
+	OutputHash      string    `json:"output_hash"`
+	Accesses        []Access  `json:"accesses"`
+	Scores          []Score   `json:"scores"`
+	Postings        []Posting `json:"postings"`
+	Epoch           uint64    `json:"epoch"`
+	Time            time.Time `json:"time"`
+}
+
+// Debit returns what the receipt charged its caller.
+func (r *Receipt) Debit() *big.Int {
+	d := new(big.Int)
+	for _, p := range r.Postings {
+		if p.Amount.Sign() < 0 {
+			d.Sub(d, p.Amount)
+		}
+	}
+	return d
+}
+
+// Epoch is a closed epoch: every account's cumulative earnings at its close
+// and the root of their tree.
+type Epoch struct {
+	N        uint64    `json:"n"`
+	Domain   Domain    `json:"domain"`
+	Root     string    `json:"root"`  // 0x-hex
+	Total    *big.Int  `json:"total"` // sum of Leaves' cumulative earnings
+	Leaves   []Leaf    `json:"leaves"`
+	Receipts int       `json:"receipts"` // receipts committed in this epoch
+	Closed   time.Time `json:"closed"`
+	// PostTx is the transaction that posted Root on-chain, once it has.
+	PostTx string `json:"post_tx,omitempty"`
+}
+
+// Options configures [Open]. The zero value works.
+type Options struct {
+	InMemory bool
+	Logger   *slog.Logger
+}
+
+// Ledger is the book of record. It is safe for concurrent use.
+type Ledger struct {
+	db     *badger.DB
+	logger *slog.Logger
+	mu     sync.Mutex // serialises writers: balances are read-modify-write
+
+	treeMu    sync.Mutex
+	treeEpoch uint64
+	tree      *Tree
+}
+
+// Errors callers branch on.
+var (
+	ErrInsufficientCredit = &abi.Error{Code: abi.CodeInsufficientCredit}
+	ErrUnbalanced         = &abi.Error{Code: abi.CodeUnbalanced}
+	ErrNotFound           = &abi.Error{Code: abi.CodeNotFound}
+	ErrAlreadyExists      = &abi.Error{Code: abi.CodeAlreadyExists}
+)
+
+// Open opens (creating if needed) the ledger in dir, with SyncWrites on: a
+// commit returns only once it is on disk.
+func Open(dir string, opts Options) (*Ledger, error) {
+	bo := badger.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil)
+	if opts.InMemory {
+		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
+	}
+	l := &Ledger{db: db, logger: opts.Logger}
+	if l.logger == nil {
+		l.logger = slog.New(slog.DiscardHandler)
+	}
+	return l, nil
+}
+
+// Close closes the database.
+func (l *Ledger) Close() error { return l.db.Close() }
+
+func balanceKey(a string) []byte   { return []byte("a/" + a) }
+func earnedKey(a string) []byte    { return []byte("e/" + a) }
+func receiptKey(id string) []byte  { return []byte("r/" + id) }
+func depositKey(ref string) []byte { return []byte("D/" + ref) }
+func epochKey(n uint64) []byte     { return binary.BigEndian.AppendUint64([]byte("E/"), n) }
+func epochReceiptsPrefix(n uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte("x/"), n)
+}
+func epochReceiptKey(n uint64, id string) []byte { return append(epochReceiptsPrefix(n), "/"+id...) }
+
+var openEpochKey = []byte("m/open")
+
+// Deposit is a credit to an account from funds deposited on-chain.
+type Deposit struct {
+	Ref     string    `json:"ref"` // unique: e.g. the deposit's transaction hash and log index
+	Account string    `json:"account"`
+	Amount  *big.Int  `json:"amount"`
+	Time    time.Time `json:"time"`
+}
+
+// Credit records a deposit. A ref already credited is not credited again:
+// ErrAlreadyExists is returned and nothing changes.
+func (l *Ledger) Credit(ctx context.Context, d Deposit) error {
+	if d.Amount == nil || d.Amount.Sign() <= 0 || d.Ref == "" || d.Account == "" || d.Account == DepositsAccount {
+		return abi.Errorf(abi.CodeBadRequest, "ledger: deposit needs a ref, an account and a positive amount")
+	}
+	d.Time = time.Now().UTC()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.db.Update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(depositKey(d.Ref)); err == nil {
+			return abi.Errorf(abi.CodeAlreadyExists, "ledger: deposit %s already credited", d.Ref)
+		}
+		if err := setJSON(txn, depositKey(d.Ref), d); err != nil {
+			return err
+		}
+		if err := addAmount(txn, balanceKey(DepositsAccount), new(big.Int).Neg(d.Amount)); err != nil {
+			return err
+		}
+		return addAmount(txn, balanceKey(d.Account), d.Amount)
+	})
+}
+
+// Balance returns an account's balance: for a caller, its credit; for an
+// earner, what it has earned.
+func (l *Ledger) Balance(ctx context.Context, account string) (*big.Int, error) {
+	var b *big.Int
+	err := l.db.View(func(txn *badger.Txn) (err error) {
+		b, err = getAmount(txn, balanceKey(account))
+		return err
+	})
+	return b, err
+}
+
+// Earned returns an account's cumulative earnings.
+func (l *Ledger) Earned(ctx context.Context, account string) (*big.Int, error) {
+	var b *big.Int
+	err := l.db.View(func(txn *badger.Txn) (err error) {
+		b, err = getAmount(txn, earnedKey(account))
+		return err
+	})
+	return b, err
+}
+
+// Commit writes a receipt and applies its postings in one durable
+// transaction. The postings must sum to zero and the only debited account
+// must be the caller, whose balance may not go below zero.
+func (l *Ledger) Commit(ctx context.Context, r *Receipt) error {
+	if err := validate(r); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.db.Update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(receiptKey(r.ID)); err == nil {
+			return abi.Errorf(abi.CodeAlreadyExists, "ledger: receipt %s exists", r.ID)
+		}
+		epoch, err := openEpoch(txn)
+		if err != nil {
+			return err
+		}
+		r.Epoch = epoch
+		for _, p := range r.Postings {
+			bal, err := getAmount(txn, balanceKey(p.Account))
+			if err != nil {
+				return err
+			}
+			bal.Add(bal, p.Amount)
+			if bal.Sign() < 0 {
+				return abi.Errorf(abi.CodeInsufficientCredit, "ledger: %s would be %s short", p.Account, new(big.Int).Neg(bal))
+			}
+			if err := txn.Set(balanceKey(p.Account), []byte(bal.String())); err != nil {
+				return err
+			}
+			if earning(p.Kind) {
+				if err := addAmount(txn, earnedKey(p.Account), p.Amount); err != nil {
+					return err
+				}
+			}
+		}
+		if err := setJSON(txn, receiptKey(r.ID), r); err != nil {
+			return err
+		}
+		return txn.Set(epochReceiptKey(epoch, r.ID), nil)
+	})
+}
+
+func validate(r *Receipt) error {
+	if r.ID == "" || r.Caller == "" || len(r.Postings) == 0 {
+		return abi.Errorf(abi.CodeBadRequest, "ledger: receipt needs an id, a caller and postings")
+	}
+	sum := new(big.Int)
+	for _, p := range r.Postings {
+		switch {
+		case p.Amount == nil || p.Account == "":
+			return abi.Errorf(abi.CodeBadRequest, "ledger: receipt %s: posting without account or amount", r.ID)
+		case p.Amount.Sign() < 0 && (p.Account != r.Caller || p.Kind != KindCall):
+			return abi.Errorf(abi.CodeUnbalanced, "ledger: receipt %s debits %s, not its caller", r.ID, p.Account)
+		case p.Amount.Sign() > 0 && !earning(p.Kind):
+			return abi.Errorf(abi.CodeUnbalanced, "ledger: receipt %s credits %s with kind %q", r.ID, p.Account, p.Kind)
+		case p.Account == DepositsAccount:
+			return abi.Errorf(abi.CodeUnbalanced, "ledger: receipt %s touches the deposits account", r.ID)
+		}
+		sum.Add(sum, p.Amount)
+	}
+	if sum.Sign() != 0 {
+		return abi.Errorf(abi.CodeUnbalanced, "ledger: receipt %s postings sum to %s", r.ID, sum)
+	}
+	return nil
+}
+
+// Receipt returns a receipt by id.
+func (l *Ledger) Receipt(ctx context.Context, id string) (*Receipt, error) {
+	var r Receipt
+	err := l.db.View(func(txn *badger.Txn) error { return getJSON(txn, receiptKey(id), &r) })
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, abi.Errorf(abi.CodeNotFound, "ledger: no receipt %s", id)
+	}
+	return &r, err
+}
+
+// Receipts returns the receipts committed during epoch n, by id.
+func (l *Ledger) Receipts(ctx context.Context, n uint64) ([]*Receipt, error) {
+	var out []*Receipt
+	err := l.db.View(func(txn *badger.Txn) error {
+		prefix := epochReceiptsPrefix(n)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			id := strings.TrimPrefix(string(it.Item().Key()[len(prefix):]), "/")
+			var r Receipt
+			if err := getJSON(txn, receiptKey(id), &r); err != nil {
+				return fmt.Errorf("receipt %s: %w", id, err)
+			}
+			out = append(out, &r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// OpenEpoch returns the number of the epoch receipts are now committed to.
+func (l *Ledger) OpenEpoch(ctx context.Context) (uint64, error) {
+	var n uint64
+	err := l.db.View(func(txn *badger.Txn) (err error) { n, err = openEpoch(txn); return err })
+	return n, err
+}
+
+func openEpoch(txn *badger.Txn) (uint64, error) {
+	item, err := txn.Get(openEpochKey)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 1, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	err = item.Value(func(v []byte) error {
+		if len(v) != 8 {
+			return fmt.Errorf("ledger: corrupt open epoch")
+		}
+		n = binary.BigEndian.Uint64(v)
+		return nil
+	})
+	return n, err
+}
+
+// CloseEpoch closes the open epoch: it takes every account's cumulative
+// earnings, builds their tree under d and opens the next epoch. An epoch in
+// which nobody has ever earned cannot close.
+func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
+	if d.ChainID == nil || d.Settlement == "" {
+		return nil, abi.Errorf(abi.CodeBadRequest, "ledger: close epoch needs a chain id and a settlement address")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var e *Epoch
+	var tree *Tree
+	err := l.db.Update(func(txn *badger.Txn) error {
+		n, err := openEpoch(txn)
+		if err != nil {
+			return err
+		}
+		e = &Epoch{N: n, Domain: d, Total: new(big.Int), Closed: time.Now().UTC()}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("e/")})
+		for it.Rewind(); it.Valid(); it.Next() {
+			var amt *big.Int
+			if err := it.Item().Value(func(v []byte) (err error) { amt, err = parseAmount(v); return err }); err != nil {
+				it.Close()
+				return err
+			}
+			if amt.Sign() > 0 {
+				e.Leaves = append(e.Leaves, Leaf{Account: string(it.Item().Key()[2:]), Cumulative: amt})
+				e.Total.Add(e.Total, amt)
+			}
+		}
+		it.Close()
+		if len(e.Leaves) == 0 {
+			return abi.Errorf(abi.CodeBadRequest, "ledger: epoch %d: nobody has earned anything yet", n)
+		}
+		count := 0
+		rit := txn.NewIterator(badger.IteratorOptions{Prefix: epochReceiptsPrefix(n)})
+		for rit.Rewind(); rit.Valid(); rit.Next() {
+			count++
+		}
+		rit.Close()
+		e.Receipts = count
+		if tree, err = e.tree(); err != nil {
+			return err
+		}
+		e.Root = tree.Root().Hex()
+		if err := setJSON(txn, epochKey(n), e); err != nil {
+			return err
+		}
+		return txn.Set(openEpochKey, binary.BigEndian.AppendUint64(nil, n+1))
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.cacheTree(e.N, tree)
+	l.logger.Info("closed epoch", "epoch", e.N, "root", e.Root, "accounts", len(e.Leaves), "total", e.Total)
+	return e, nil
+}
+
+func (e *Epoch) tree() (*Tree, error) {
+	hashes := make([]common.Hash, len(e.Leaves))
+	for i, lf := range e.Leaves {
+		hashes[i] = LeafHash(e.Domain, lf)
+	}
+	return BuildTree(hashes)
+}
+
+func (l *Ledger) cacheTree(n uint64, t *Tree) {
+	l.treeMu.Lock()
+	l.treeEpoch, l.tree = n, t
+	l.treeMu.Unlock()
+}
+
+// Epoch returns closed epoch n.
+func (l *Ledger) Epoch(ctx context.Context, n uint64) (*Epoch, error) {
+	var e Epoch
+	err := l.db.View(func(txn *badger.Txn) error { return getJSON(txn, epochKey(n), &e) })
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, abi.Errorf(abi.CodeNotFound, "ledger: epoch %d is not closed", n)
+	}
+	return &e, err
+}
+
+// SetPostTx records the transaction that posted epoch n's root.
+func (l *Ledger) SetPostTx(ctx context.Context, n uint64, tx string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.db.Update(func(txn *badger.Txn) error {
+		var e Epoch
+		if err := getJSON(txn, epochKey(n), &e); err != nil {
+			return err
+		}
+		e.PostTx = tx
+		return setJSON(txn, epochKey(n), &e)
+	})
+}
+
+// Proof returns account's leaf in epoch n and its Merkle proof (0x-hex).
+func (l *Ledger) Proof(ctx context.Context, n uint64, account string) (Leaf, []string, error) {
+	e, err := l.Epoch(ctx, n)
+	if err != nil {
+		return Leaf{}, nil, err
+	}
+	var leaf *Leaf
+	for i := range e.Leaves {
+		if e.Leaves[i].Account == account {
+			leaf = &e.Leaves[i]
+			break
+		}
+	}
+	if leaf == nil {
+		return Leaf{}, nil, abi.Errorf(abi.CodeNotFound, "ledger: %s earned nothing by epoch %d", account, n)
+	}
+	l.treeMu.Lock()
+	tree := l.tree
+	if l.treeEpoch != n || tree == nil {
+		if tree, err = e.tree(); err != nil {
+			l.treeMu.Unlock()
+			return Leaf{}, nil, err
+		}
+		l.treeEpoch, l.tree = n, tree
+	}
+	l.treeMu.Unlock()
+	proof, ok := tree.Proof(LeafHash(e.Domain, *leaf))
+	if !ok {
+		return Leaf{}, nil, abi.Errorf(abi.CodeInternal, "ledger: leaf of %s missing from epoch %d's tree", account, n)
+	}
+	out := make([]string, len(proof))
+	for i, p := range proof {
+		out[i] = p.Hex()
+	}
+	return *leaf, out, nil
+}
+
+func parseAmount(v []byte) (*big.Int, error) {
+	a, ok := new(big.Int).SetString(string(v), 10)
+	if !ok {
+		return nil, fmt.Errorf("ledger: corrupt amount %q", v)
+	}
+	return a, nil
+}
+
+func getAmount(txn *badger.Txn, key []byte) (*big.Int, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return new(big.Int), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var a *big.Int
+	err = item.Value(func(v []byte) (err error) { a, err = parseAmount(v); return err })
+	return a, err
+}
+
+func addAmount(txn *badger.Txn, key []byte, delta *big.Int) error {
+	a, err := getAmount(txn, key)
+	if err != nil {
+		return err
+	}
+	return txn.Set(key, []byte(a.Add(a, delta).String()))
+}
+
+func getJSON(txn *badger.Txn, key []byte, v any) error {
+	item, err := txn.Get(key)
+	if err != nil {
+		return err
+	}
+	return item.Value(func(b []byte) error { return json.Unmarshal(b, v) })
+}
+
+func setJSON(txn *badger.Txn, key []byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return txn.Set(key, b)
+}
+
+func unmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
