@@ -35,6 +35,9 @@ func LeafHash(d Domain, l Leaf) common.Hash {
 	return crypto.Keccak256Hash(crypto.Keccak256(enc))
 }
 
+// Hash is a 32-byte hash.
+type Hash = common.Hash
+
 // Tree is a Merkle tree built exactly as @openzeppelin/merkle-tree's
 // StandardMerkleTree builds it: leaf hashes sorted ascending, laid out as a
 // complete binary tree in an array (root at 0, leaves at the end in reverse

@@ -34,7 +34,7 @@ contract Settlement {
     event Claimed(address indexed account, uint256 cumulative, uint256 amount);
 
     error NotOperator(address caller);
-    error WrongEpoch(uint256 expected, uint256 given);
+    error StaleEpoch(uint256 last, uint256 given);
     error TotalDecreased(uint256 previous, uint256 given);
     error TotalExceedsDeposits(uint256 total, uint256 deposited);
     error InvalidProof();
@@ -54,12 +54,14 @@ contract Settlement {
         emit Deposited(msg.sender, account, amount);
     }
 
-    /// @notice Posts the root of epoch `epoch_`, which must follow the last.
+    /// @notice Posts the root of epoch `epoch_`, which must be later than the
+    /// last one posted. Leaves hold cumulative earnings, so a root supersedes
+    /// every earlier one and an epoch whose post failed may be skipped.
     /// Cumulative earnings never decrease, so neither may the total, and the
     /// total may never exceed what was deposited.
     function postRoot(uint256 epoch_, bytes32 root_, uint256 total) external {
         if (msg.sender != operator) revert NotOperator(msg.sender);
-        if (epoch_ != epoch + 1) revert WrongEpoch(epoch + 1, epoch_);
+        if (epoch_ <= epoch) revert StaleEpoch(epoch, epoch_);
         if (total < rootTotal) revert TotalDecreased(rootTotal, total);
         if (total > totalDeposited) revert TotalExceedsDeposits(total, totalDeposited);
         epoch = epoch_;

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/host"
+)
+
+// demo runs the whole loop once on embedded defaults in a temporary
+// directory: datanet, agent, funded caller, invocations over the real
+// Connect API, an epoch settled on-chain, and one contributor's claim.
+func demo(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("demo")
+	keep := fs.Bool("keep", false, "keep the temporary data directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "tollgate-demo-")
+	if err != nil {
+		return err
+	}
+	if !*keep {
+		defer os.RemoveAll(dir)
+	}
+	step := func(format string, a ...any) { fmt.Fprintf(out, "\n== "+format+"\n", a...) }
+
+	step("Starting a node in %s (Badger ledger and registry, embedded EVM chain)", dir)
+	n, err := openNode(ctx, nodeConfig{dataDir: dir, logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	defer n.close(context.Background())
+	dep := n.client.Deployment()
+	fmt.Fprintf(out, "chain %d: TestToken %s, Settlement %s, operator %s\n", dep.ChainID, dep.Token, dep.Settlement, n.host.Operator())
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srvCtx, stopSrv := context.WithCancel(ctx)
+	defer stopSrv()
+	go host.Serve(srvCtx, &http.Server{Handler: n.host.Handler(n.tokens), ReadHeaderTimeout: 10 * time.Second}, ln)
+	server := "http://" + ln.Addr().String()
+	fmt.Fprintf(out, "Connect API on %s\n", server)
+
+	step("Creating datanet %s and publishing agent %s", exampleDatanet, exampleAgent)
+	ex, err := seedExample(ctx, n)
+	if err != nil {
+		return err
+	}
+	names := map[string]string{n.host.Operator(): "operator", ex.developer.addr(): "developer"}
+	for name, p := range ex.contributors {
+		names[p.addr()] = name
+	}
+	fmt.Fprintf(out, "%d records signed by alice, bob and carol; %s per record read\n", len(facts), tgt(readPrice))
+	fmt.Fprintf(out, "%s@1.0.0 published by the developer %s, %s a call, attribution %s\n", exampleAgent, short(ex.developer.addr()), tgt(agentPrice), "builtin/access@1.0.0")
+
+	step("Funding a caller: mint, deposit into Settlement, credit the ledger from the chain")
+	caller := newParty("caller")
+	names[caller.addr()] = "caller"
+	ref, err := fund(ctx, n, caller, callerCredit)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "caller %s deposited %s (deposit %s)\n", short(caller.addr()), tgt(callerCredit), short(ref))
+	callTok, err := n.tokens.Issue(host.Principal{Account: caller.addr()})
+	if err != nil {
+		return err
+	}
+	c := newClient(server, callTok)
+
+	for _, q := range []string{"Why is the sky blue?", "At what temperature does water boil?", "Why does ice float on water?"} {
+		step("Invoke %s: %q", exampleAgent, q)
+		res, err := c.invoke(ctx, exampleAgent+"@latest", q)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, res.GetOutputText())
+		fmt.Fprintln(out)
+		printReceipt(out, res.GetReceipt(), names)
+	}
+
+	step("A caller without credit is refused before the agent runs")
+	broke := newParty("broke")
+	brokeTok, _ := n.tokens.Issue(host.Principal{Account: broke.addr()})
+	_, err = newClient(server, brokeTok).invoke(ctx, exampleAgent+"@latest", "Why is the sky blue?")
+	var ce *connect.Error
+	if !errors.As(err, &ce) || ce.Meta().Get(host.CodeHeader) != string(abi.CodeInsufficientCredit) {
+		return fmt.Errorf("an unfunded caller was not refused: %v", err)
+	}
+	fmt.Fprintf(out, "refused: %s (%s)\n", ce.Code(), ce.Meta().Get(host.CodeHeader))
+
+	step("Closing epoch 1 and posting its Merkle root on-chain")
+	opTok, _ := n.tokens.Issue(host.Principal{Account: n.host.Operator(), Operator: true})
+	closed, err := newClient(server, opTok).ledger.CloseEpoch(ctx, authed(newClient(server, opTok), &tollgatev1.CloseEpochRequest{}))
+	if err != nil {
+		return err
+	}
+	e := closed.Msg
+	fmt.Fprintf(out, "epoch %d: %d receipts, %d accounts, total %s\nroot %s\nposted in tx %s\n", e.GetEpoch(), e.GetReceipts(), e.GetAccounts(), tgtString(e.GetTotal()), e.GetRoot(), e.GetPostTx())
+
+	step("Earnings by account")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "account\taddress\tearned\t")
+	var accounts []string
+	for a := range names {
+		accounts = append(accounts, a)
+	}
+	sort.Slice(accounts, func(i, j int) bool { return names[accounts[i]] < names[accounts[j]] })
+	for _, a := range accounts {
+		earned, err := n.led.Earned(ctx, a)
+		if err != nil {
+			return err
+		}
+		if earned.Sign() > 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", names[a], a, tgt(earned))
+		}
+	}
+	tw.Flush()
+	callerLeft, _ := n.led.Balance(ctx, caller.addr())
+	fmt.Fprintf(out, "caller credit left: %s\n", tgt(callerLeft))
+
+	alice := ex.contributors["alice"]
+	step("alice claims on-chain with her Merkle proof")
+	proof, err := c.ledger.GetProof(ctx, connect.NewRequest(&tollgatev1.GetProofRequest{Account: alice.addr()}))
+	if err != nil {
+		return err
+	}
+	cumulative, _ := new(big.Int).SetString(proof.Msg.GetCumulative(), 10)
+	before, err := n.client.TokenBalance(ctx, alice.addr())
+	if err != nil {
+		return err
+	}
+	if _, err := n.client.SendETH(ctx, n.operator, alice.addr(), new(big.Int).Div(oneToken, big.NewInt(100))); err != nil {
+		return err
+	}
+	claimTx, err := n.client.Claim(ctx, alice.key, alice.addr(), cumulative, proof.Msg.GetProof())
+	if err != nil {
+		return err
+	}
+	after, err := n.client.TokenBalance(ctx, alice.addr())
+	if err != nil {
+		return err
+	}
+	earned, _ := n.led.Earned(ctx, alice.addr())
+	rise := new(big.Int).Sub(after, before)
+	fmt.Fprintf(out, "proof of %d hashes for cumulative %s against root %s\n", len(proof.Msg.GetProof()), tgt(cumulative), proof.Msg.GetRoot())
+	fmt.Fprintf(out, "claim tx %s\n", claimTx)
+	fmt.Fprintf(out, "alice's token balance: %s -> %s (+%s); the ledger says she earned %s\n", tgt(before), tgt(after), tgt(rise), tgt(earned))
+	if rise.Cmp(earned) != 0 {
+		return fmt.Errorf("alice received %s on-chain but earned %s", rise, earned)
+	}
+	if _, err := n.client.Claim(ctx, alice.key, alice.addr(), cumulative, proof.Msg.GetProof()); err == nil {
+		return errors.New("a second claim of the same amount was accepted")
+	}
+	fmt.Fprintln(out, "a second claim of the same proof is refused by the contract")
+
+	step("Checking the ledger's invariants")
+	if err := n.led.Check(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "postings sum to zero, balances match postings, the epoch's tree holds its total: ok")
+	return nil
+}

@@ -1,0 +1,64 @@
+// Command tollgate runs and uses a Tollgate node.
+//
+//	tollgate serve [--data DIR] [--addr HOST:PORT] [--rpc URL]
+//	tollgate demo
+//	tollgate invoke --token TOKEN --agent NAME@VERSION [--server URL] INPUT
+//	tollgate balance [--server URL] ACCOUNT
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "tollgate:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: tollgate <command> [flags]
+
+commands:
+  serve     run a node: Connect API and web page, ledger, embedded chain
+  demo      run the whole loop once, end to end, in a temporary directory
+  invoke    invoke an agent on a running node
+  balance   show an account's balance on a running node
+`
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(out, usage)
+		return errors.New("no command")
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, out)
+	case "demo":
+		return demo(ctx, args, out)
+	case "invoke":
+		return invokeCmd(ctx, args, out)
+	case "balance":
+		return balanceCmd(ctx, args, out)
+	case "help", "-h", "--help":
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	fmt.Fprint(out, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("tollgate "+name, flag.ContinueOnError)
+	return fs
+}

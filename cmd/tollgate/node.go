@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/tollgate-dev/tollgate/host"
+	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/ledger/chain"
+	"github.com/tollgate-dev/tollgate/registry"
+	"github.com/tollgate-dev/tollgate/runtime"
+)
+
+// nodeConfig says where a Tollgate node keeps its state and which chain it
+// settles on.
+type nodeConfig struct {
+	dataDir string
+	rpc     string // empty: the embedded chain under dataDir/chain
+	logger  *slog.Logger
+}
+
+// node is everything a running Tollgate owns, opened from one data dir.
+type node struct {
+	dir      string
+	operator *ecdsa.PrivateKey
+	reg      *registry.Registry
+	led      *ledger.Ledger
+	rt       *runtime.Runtime
+	chain    *chain.Node // nil with --rpc
+	eth      *ethclient.Client
+	client   *chain.Client
+	tokens   *host.Tokens
+	host     *host.Host
+	fresh    bool // the deployment was made by this start
+}
+
+// openNode opens or creates the data dir: operator key, registry, ledger,
+// compilation cache, chain and contracts (deployed on first start), API
+// tokens, and the host with its built-in plugins published.
+func openNode(ctx context.Context, cfg nodeConfig) (n *node, err error) {
+	n = &node{dir: cfg.dataDir}
+	defer func() {
+		if err != nil {
+			n.close(context.Background())
+		}
+	}()
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	if n.operator, err = loadOrCreateKey(filepath.Join(cfg.dataDir, "operator.key")); err != nil {
+		return nil, err
+	}
+	if n.reg, err = registry.Open(filepath.Join(cfg.dataDir, "registry"), registry.Options{Logger: cfg.logger}); err != nil {
+		return nil, err
+	}
+	if n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledger.Options{Logger: cfg.logger}); err != nil {
+		return nil, err
+	}
+	if n.rt, err = runtime.New(runtime.Config{CacheDir: filepath.Join(cfg.dataDir, "wasm-cache"), Logger: cfg.logger}); err != nil {
+		return nil, err
+	}
+	if cfg.rpc == "" {
+		if n.chain, err = chain.StartNode(filepath.Join(cfg.dataDir, "chain"), n.operator); err != nil {
+			return nil, err
+		}
+		n.eth = n.chain.Client()
+	} else if n.eth, err = chain.Dial(ctx, cfg.rpc); err != nil {
+		return nil, err
+	}
+	if n.client, n.fresh, err = deployment(ctx, n.eth, n.operator, filepath.Join(cfg.dataDir, "deployment.json")); err != nil {
+		return nil, err
+	}
+	if n.tokens, err = host.OpenTokens(filepath.Join(cfg.dataDir, "tokens.json")); err != nil {
+		return nil, err
+	}
+	n.host, err = host.New(host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Chain: n.client, Operator: n.operator, Logger: cfg.logger})
+	if err != nil {
+		return nil, err
+	}
+	if err := n.host.PublishBuiltins(ctx); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *node) close(ctx context.Context) {
+	if n.host != nil {
+		n.host.Close(ctx)
+	}
+	if n.rt != nil {
+		n.rt.Close(ctx)
+	}
+	if n.chain != nil {
+		n.chain.Close()
+	} else if n.eth != nil {
+		n.eth.Close()
+	}
+	if n.led != nil {
+		n.led.Close()
+	}
+	if n.reg != nil {
+		n.reg.Close()
+	}
+}
+
+// deployment attaches to the contracts recorded in path, deploying them
+// first if there are none yet.
+func deployment(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, path string) (*chain.Client, bool, error) {
+	var dep chain.Deployment
+	b, err := os.ReadFile(path)
+	fresh := errors.Is(err, os.ErrNotExist)
+	switch {
+	case fresh:
+		if dep, err = chain.Deploy(ctx, ec, key); err != nil {
+			return nil, false, err
+		}
+		b, _ = json.MarshalIndent(dep, "", "  ")
+		if err := writeFileAtomic(path, b, 0o600); err != nil {
+			return nil, false, err
+		}
+	case err != nil:
+		return nil, false, err
+	default:
+		if err := json.Unmarshal(b, &dep); err != nil {
+			return nil, false, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	c, err := chain.Attach(ctx, ec, dep)
+	return c, fresh, err
+}
+
+func loadOrCreateKey(path string) (*ecdsa.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return crypto.HexToECDSA(strings.TrimSpace(string(b)))
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	return k, writeFileAtomic(path, []byte(hex.EncodeToString(crypto.FromECDSA(k))+"\n"), 0o600)
+}
+
+func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/examples"
+	"github.com/tollgate-dev/tollgate/registry"
+)
+
+// One token is 10^18 base units, as for the test token's 18 decimals.
+var (
+	oneToken     = new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
+	agentPrice   = new(big.Int).Div(oneToken, big.NewInt(100))  // 0.01 TGT a call
+	readPrice    = new(big.Int).Div(oneToken, big.NewInt(1000)) // 0.001 TGT a record read
+	callerCredit = new(big.Int).Set(oneToken)                   // 1 TGT deposited
+)
+
+const (
+	exampleDatanet = "examples/facts"
+	exampleAgent   = "examples/qa"
+)
+
+// party is a key with a name, for printing.
+type party struct {
+	name string
+	key  *ecdsa.PrivateKey
+}
+
+func (p party) addr() string { return registry.Address(p.key) }
+
+func newParty(name string) party {
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		panic(err) // only if the system's randomness fails
+	}
+	return party{name, k}
+}
+
+// facts are the example datanet's records, by contributor.
+var facts = []struct{ contributor, content string }{
+	{"alice", "The sky looks blue because air molecules scatter short blue wavelengths of sunlight far more than red ones. This is Rayleigh scattering."},
+	{"alice", "Sunsets look red and orange because sunlight crosses more air near the horizon, and the blue light is scattered away before it reaches you."},
+	{"bob", "Water boils at 100 degrees Celsius at sea level. At higher altitude the air pressure is lower, so water boils at a lower temperature."},
+	{"bob", "Ice floats because water expands when it freezes, which makes ice less dense than liquid water."},
+	{"carol", "Bees communicate where flowers are with a waggle dance. The angle of the dance shows the direction of the food relative to the sun."},
+	{"carol", "The moon has phases because we see different parts of its sunlit half as it orbits the Earth."},
+}
+
+// example is what seeding created.
+type example struct {
+	owner, developer party
+	contributors     map[string]party
+	records          map[string]string // record id -> contributor name
+}
+
+// seedExample creates the example datanet with records signed by three
+// contributors and publishes the example agent reading it.
+func seedExample(ctx context.Context, n *node) (*example, error) {
+	ex := &example{owner: newParty("datanet owner"), developer: newParty("developer"),
+		contributors: map[string]party{}, records: map[string]string{}}
+	for _, name := range []string{"alice", "bob", "carol"} {
+		ex.contributors[name] = newParty(name)
+	}
+	if _, err := n.reg.CreateDatanet(ctx, registry.Datanet{
+		Name: exampleDatanet, Owner: ex.owner.addr(), Description: "Short science facts", License: "CC-BY-4.0",
+		PricePerRead: readPrice.String(),
+	}); err != nil {
+		return nil, err
+	}
+	for _, f := range facts {
+		c := ex.contributors[f.contributor]
+		sig, err := registry.SignText(c.key, registry.RecordSigningBytes(f.content))
+		if err != nil {
+			return nil, err
+		}
+		rec, _, err := n.reg.AddRecord(ctx, exampleDatanet, c.addr(), f.content, sig)
+		if err != nil {
+			return nil, fmt.Errorf("add record: %w", err)
+		}
+		ex.records[rec.ID] = f.contributor
+	}
+	_, err := n.host.Publish(ctx, ex.developer.key, registry.Manifest{
+		Name: exampleAgent, Version: "1.0.0", Kind: abi.KindAgent, Price: agentPrice.String(),
+		Datanets: []string{exampleDatanet}, Attribution: registry.DefaultAttribution,
+	}, examples.QA)
+	if err != nil {
+		return nil, fmt.Errorf("publish agent: %w", err)
+	}
+	return ex, nil
+}
+
+// fund gives a caller credit the way a real caller gets it: the operator
+// mints test tokens and a little ETH for gas, the caller deposits the tokens
+// into the settlement contract, and the host credits the deposit it sees
+// on-chain.
+func fund(ctx context.Context, n *node, caller party, amount *big.Int) (string, error) {
+	if _, err := n.client.SendETH(ctx, n.operator, caller.addr(), new(big.Int).Div(oneToken, big.NewInt(10))); err != nil {
+		return "", err
+	}
+	if _, err := n.client.Mint(ctx, n.operator, caller.addr(), amount); err != nil {
+		return "", err
+	}
+	d, err := n.client.Deposit(ctx, caller.key, caller.addr(), amount)
+	if err != nil {
+		return "", err
+	}
+	if _, err := n.host.SyncDeposits(ctx); err != nil {
+		return "", err
+	}
+	return d.Ref, nil
+}
+
+// tgt formats base units as tokens.
+func tgt(v *big.Int) string {
+	if v == nil {
+		return "0 TGT"
+	}
+	r := new(big.Rat).SetFrac(v, oneToken)
+	s := r.FloatString(6)
+	return s + " TGT"
+}
+
+// tgtString formats a decimal string of base units as tokens.
+func tgtString(s string) string {
+	v, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		return s
+	}
+	return tgt(v)
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/host"
+)
+
+func serve(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("serve")
+	dataDir := fs.String("data", "./tollgate-data", "data directory: ledger, registry, chain, keys")
+	addr := fs.String("addr", "127.0.0.1:8080", "address of the Connect API and web page")
+	rpc := fs.String("rpc", "", "EVM node to settle on (default: the embedded chain in the data directory)")
+	verbose := fs.Bool("v", false, "log every invocation")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	n, err := openNode(ctx, nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger})
+	if err != nil {
+		return err
+	}
+	defer n.close(context.Background())
+
+	dep := n.client.Deployment()
+	fmt.Fprintf(out, "tollgate: data in %s, chain %d, settlement %s, token %s\n", *dataDir, dep.ChainID, dep.Settlement, dep.Token)
+	fmt.Fprintf(out, "tollgate: operator %s\n", n.host.Operator())
+	if n.fresh {
+		if err := firstStart(ctx, n, *addr, out); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "tollgate: serving the Connect API and web page on http://%s\n", ln.Addr())
+	go syncDeposits(ctx, n, logger)
+	srv := &http.Server{Handler: n.host.Handler(n.tokens), ReadHeaderTimeout: 10 * time.Second}
+	return host.Serve(ctx, srv, ln)
+}
+
+// firstStart seeds a new node with the example datanet and agent and a
+// funded caller, and prints the tokens and a curl line to try.
+func firstStart(ctx context.Context, n *node, addr string, out io.Writer) error {
+	opTok, err := n.tokens.Issue(host.Principal{Account: n.host.Operator(), Operator: true})
+	if err != nil {
+		return err
+	}
+	if _, err := seedExample(ctx, n); err != nil {
+		return err
+	}
+	caller := newParty("caller")
+	if _, err := fund(ctx, n, caller, callerCredit); err != nil {
+		return err
+	}
+	callTok, err := n.tokens.Issue(host.Principal{Account: caller.addr()})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, `tollgate: first start: published %s@1.0.0 reading datanet %s,
+          funded caller %s with %s.
+          operator token (keep it): %s
+          caller token:             %s
+try:
+  curl -s http://%s/tollgate.v1.AgentService/Invoke \
+    -H 'Content-Type: application/json' -H 'Authorization: Bearer %s' \
+    -d '{"agent":"%s@latest","inputText":"Why is the sky blue?"}'
+`, exampleAgent, exampleDatanet, caller.addr(), tgt(callerCredit), opTok, callTok, addr, callTok, exampleAgent)
+	return nil
+}
+
+// syncDeposits credits on-chain deposits every few seconds.
+func syncDeposits(ctx context.Context, n *node, logger *slog.Logger) {
+	t := time.NewTicker(3 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if k, err := n.host.SyncDeposits(ctx); err != nil {
+				logger.Warn("sync deposits", "err", err)
+			} else if k > 0 {
+				logger.Info("credited deposits", "count", k)
+			}
+		}
+	}
+}

@@ -1,0 +1,175 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"unicode/utf8"
+
+	"connectrpc.com/connect"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/ledger"
+)
+
+// CodeHeader carries an error's abi code in Connect error metadata, so
+// clients can branch on it exactly.
+const CodeHeader = "Tollgate-Code"
+
+// Handler returns the HTTP handler serving the Connect API and the web page.
+func (h *Host) Handler(auth Authenticator) http.Handler {
+	mux := http.NewServeMux()
+	api := &api{h: h, auth: auth}
+	mux.Handle(tollgatev1connect.NewAgentServiceHandler(api))
+	mux.Handle(tollgatev1connect.NewLedgerServiceHandler(api))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /{$}", h.page)
+	return mux
+}
+
+// Serve serves srv on ln over HTTP/1.1 and cleartext HTTP/2, so curl,
+// Connect, gRPC and gRPC-Web clients all reach it, until ctx is done.
+func Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv.Protocols = &protocols
+	go func() {
+		<-ctx.Done()
+		srv.Shutdown(context.Background())
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+type api struct {
+	h    *Host
+	auth Authenticator
+}
+
+var (
+	_ tollgatev1connect.AgentServiceHandler  = (*api)(nil)
+	_ tollgatev1connect.LedgerServiceHandler = (*api)(nil)
+)
+
+func (a *api) Invoke(ctx context.Context, req *connect.Request[tollgatev1.InvokeRequest]) (*connect.Response[tollgatev1.InvokeResponse], error) {
+	p, err := a.auth.Authenticate(req.Header())
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	in := req.Msg.GetInput()
+	if req.Msg.GetInputText() != "" {
+		if len(in) > 0 {
+			return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "set input or input_text, not both"))
+		}
+		in = []byte(req.Msg.GetInputText())
+	}
+	res, err := a.h.Invoke(ctx, InvokeRequest{Caller: p.Account, Agent: req.Msg.GetAgent(), Input: in, RequestID: req.Msg.GetRequestId()})
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	out := &tollgatev1.InvokeResponse{Output: res.Output, Receipt: receiptProto(res.Receipt)}
+	if utf8.Valid(res.Output) {
+		out.OutputText = string(res.Output)
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (a *api) GetBalance(ctx context.Context, req *connect.Request[tollgatev1.GetBalanceRequest]) (*connect.Response[tollgatev1.GetBalanceResponse], error) {
+	acct := req.Msg.GetAccount()
+	bal, err := a.h.led.Balance(ctx, acct)
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	earned, err := a.h.led.Earned(ctx, acct)
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	return connect.NewResponse(&tollgatev1.GetBalanceResponse{Account: acct, Balance: bal.String(), Earned: earned.String()}), nil
+}
+
+func (a *api) GetProof(ctx context.Context, req *connect.Request[tollgatev1.GetProofRequest]) (*connect.Response[tollgatev1.GetProofResponse], error) {
+	p, err := a.h.Proof(ctx, req.Msg.GetEpoch(), req.Msg.GetAccount())
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	return connect.NewResponse(&tollgatev1.GetProofResponse{
+		Epoch: p.Epoch.N, Account: p.Leaf.Account, Cumulative: p.Leaf.Cumulative.String(), Proof: p.Proof,
+		Root: p.Epoch.Root, ChainId: p.ChainID, Settlement: p.Settlement,
+	}), nil
+}
+
+func (a *api) CloseEpoch(ctx context.Context, req *connect.Request[tollgatev1.CloseEpochRequest]) (*connect.Response[tollgatev1.CloseEpochResponse], error) {
+	p, err := a.auth.Authenticate(req.Header())
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	if !p.Operator {
+		return nil, connectErr(abi.Errorf(abi.CodeGrantDenied, "only the operator closes epochs"))
+	}
+	e, err := a.h.Settle(ctx)
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	return connect.NewResponse(&tollgatev1.CloseEpochResponse{
+		Epoch: e.N, Root: e.Root, Total: e.Total.String(), Accounts: uint32(len(e.Leaves)), Receipts: uint32(e.Receipts), PostTx: e.PostTx,
+	}), nil
+}
+
+func (a *api) GetReceipt(ctx context.Context, req *connect.Request[tollgatev1.GetReceiptRequest]) (*connect.Response[tollgatev1.GetReceiptResponse], error) {
+	rc, err := a.h.led.Receipt(ctx, req.Msg.GetId())
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	return connect.NewResponse(&tollgatev1.GetReceiptResponse{Receipt: receiptProto(rc)}), nil
+}
+
+func receiptProto(r *ledger.Receipt) *tollgatev1.Receipt {
+	out := &tollgatev1.Receipt{
+		Id: r.ID, Caller: r.Caller, Agent: r.Agent, AgentHash: r.AgentHash,
+		Attribution: r.Attribution, AttributionHash: r.AttributionHash, Method: r.Method,
+		InputHash: r.InputHash, OutputHash: r.OutputHash, Epoch: r.Epoch, Charged: r.Debit().String(),
+	}
+	for _, a := range r.Accesses {
+		out.Accesses = append(out.Accesses, &tollgatev1.Access{Datanet: a.Datanet, Record: a.Record, Contributor: a.Contributor, Bytes: int64(a.Bytes), Fee: a.Fee.String()})
+	}
+	for _, s := range r.Scores {
+		out.Scores = append(out.Scores, &tollgatev1.Score{Record: s.Record, Contributor: s.Contributor, Weight: s.Weight})
+	}
+	for _, p := range r.Postings {
+		out.Postings = append(out.Postings, &tollgatev1.Posting{Account: p.Account, Kind: p.Kind, Amount: p.Amount.String(), Memo: p.Memo})
+	}
+	return out
+}
+
+// connectCodes maps each abi code to the transport code a generic client
+// understands; the exact abi code travels in the CodeHeader metadata.
+var connectCodes = map[abi.Code]connect.Code{
+	abi.CodeBadRequest:         connect.CodeInvalidArgument,
+	abi.CodeInputTooLarge:      connect.CodeInvalidArgument,
+	abi.CodeNotFound:           connect.CodeNotFound,
+	abi.CodeGrantDenied:        connect.CodePermissionDenied,
+	abi.CodeInsufficientCredit: connect.CodeFailedPrecondition,
+	abi.CodeBadSignature:       connect.CodeUnauthenticated,
+	abi.CodeHashMismatch:       connect.CodeDataLoss,
+	abi.CodeAlreadyExists:      connect.CodeAlreadyExists,
+	abi.CodeTimeout:            connect.CodeDeadlineExceeded,
+	abi.CodeChain:              connect.CodeUnavailable,
+	abi.CodeInternal:           connect.CodeInternal,
+}
+
+func connectErr(err error) error {
+	code := abi.CodeOf(err)
+	cc, ok := connectCodes[code]
+	if !ok {
+		cc = connect.CodeAborted // the plugin failed: a retry with other input may succeed
+	}
+	ce := connect.NewError(cc, err)
+	ce.Meta().Set(CodeHeader, string(code))
+	return ce
+}

@@ -1,0 +1,205 @@
+package ledger_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/ledger"
+)
+
+func open(t *testing.T) *ledger.Ledger {
+	t.Helper()
+	l, err := ledger.Open(t.TempDir(), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+const (
+	caller = "0x1111111111111111111111111111111111111111"
+	dev    = "0x2222222222222222222222222222222222222222"
+	alice  = "0x3333333333333333333333333333333333333333"
+)
+
+var domain = ledger.Domain{ChainID: big.NewInt(1337), Settlement: "0x4444444444444444444444444444444444444444"}
+
+func receipt(id string, price int64) *ledger.Receipt {
+	return &ledger.Receipt{ID: id, Caller: caller, Postings: []ledger.Posting{
+		{Account: caller, Kind: ledger.KindCall, Amount: big.NewInt(-price)},
+		{Account: dev, Kind: ledger.KindDeveloper, Amount: big.NewInt(price - price/3)},
+		{Account: alice, Kind: ledger.KindAttribution, Amount: big.NewInt(price / 3)},
+	}}
+}
+
+func TestCommitRefusesWhatWouldOverdrawOrUnbalance(t *testing.T) {
+	ctx := context.Background()
+	l := open(t)
+	if err := l.Credit(ctx, ledger.Deposit{Ref: "tx1:0", Account: caller, Amount: big.NewInt(100)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Credit(ctx, ledger.Deposit{Ref: "tx1:0", Account: caller, Amount: big.NewInt(100)}); abi.CodeOf(err) != abi.CodeAlreadyExists {
+		t.Fatalf("a deposit credited twice: %v", err)
+	}
+	unbalanced := receipt("bad", 90)
+	unbalanced.Postings[1].Amount = big.NewInt(1000)
+	thief := receipt("thief", 30)
+	thief.Postings[0].Account = alice
+	cases := []struct {
+		name string
+		r    *ledger.Receipt
+		want abi.Code
+	}{
+		{"more than the caller's credit", receipt("big", 101), abi.CodeInsufficientCredit},
+		{"postings do not sum to zero", unbalanced, abi.CodeUnbalanced},
+		{"debits someone else", thief, abi.CodeUnbalanced},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := l.Commit(ctx, c.r); abi.CodeOf(err) != c.want {
+				t.Fatalf("err = %v, want %s", err, c.want)
+			}
+			if _, err := l.Receipt(ctx, c.r.ID); abi.CodeOf(err) != abi.CodeNotFound {
+				t.Fatalf("refused receipt was stored: %v", err)
+			}
+			if b, _ := l.Balance(ctx, caller); b.Cmp(big.NewInt(100)) != 0 {
+				t.Fatalf("caller balance %s after a refused commit, want 100", b)
+			}
+		})
+	}
+	if err := l.Commit(ctx, receipt("ok", 90)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Commit(ctx, receipt("ok", 5)); abi.CodeOf(err) != abi.CodeAlreadyExists {
+		t.Fatalf("receipt id reused: %v", err)
+	}
+	if err := l.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEpochsKeepCumulativeEarnings(t *testing.T) {
+	ctx := context.Background()
+	l := open(t)
+	if _, err := l.CloseEpoch(ctx, domain); abi.CodeOf(err) != abi.CodeBadRequest {
+		t.Fatalf("closing an empty epoch: %v", err)
+	}
+	l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(1000)})
+	for i := range 3 {
+		if err := l.Commit(ctx, receipt(fmt.Sprint("a", i), 30)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e1, err := l.CloseEpoch(ctx, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e1.Total.Int64() != 90 || e1.Receipts != 3 || len(e1.Leaves) != 2 {
+		t.Fatalf("epoch 1 = %+v", e1)
+	}
+	l.Commit(ctx, receipt("b", 60))
+	e2, err := l.CloseEpoch(ctx, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, proof, err := l.Proof(ctx, e2.N, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if leaf.Cumulative.Int64() != 50 {
+		t.Fatalf("alice cumulative %s, want 30+20", leaf.Cumulative)
+	}
+	if !ledger.VerifyProof(hash(e2.Root), ledger.LeafHash(domain, leaf), hashes(proof)) {
+		t.Fatal("proof does not verify")
+	}
+	rs, err := l.Receipts(ctx, 2)
+	if err != nil || len(rs) != 1 || rs[0].ID != "b" {
+		t.Fatalf("epoch 2 receipts = %v, %v", rs, err)
+	}
+	if err := l.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTreeMatchesOpenZeppelin rebuilds roots and proofs with the
+// @openzeppelin/merkle-tree package itself and compares them with ours.
+func TestTreeMatchesOpenZeppelin(t *testing.T) {
+	lib := filepath.Join("contracts", "node_modules", "@openzeppelin", "merkle-tree")
+	if _, err := os.Stat(lib); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s missing: .ci/run installs it", lib)
+		}
+		t.Skipf("run npm ci in ledger/contracts to compare with OpenZeppelin: %v", err)
+	}
+	for _, n := range []int{1, 2, 3, 7, 16, 33} {
+		var leaves []ledger.Leaf
+		var values [][]string
+		for i := range n {
+			acct := fmt.Sprintf("0x%040x", i*7919+1)
+			amt := new(big.Int).Lsh(big.NewInt(int64(i+1)), uint(i*5))
+			leaves = append(leaves, ledger.Leaf{Account: acct, Cumulative: amt})
+			values = append(values, []string{domain.ChainID.String(), domain.Settlement, acct, amt.String()})
+		}
+		in, _ := json.Marshal(values)
+		script := `const {StandardMerkleTree} = require("@openzeppelin/merkle-tree");
+const values = JSON.parse(process.argv[1]);
+const t = StandardMerkleTree.of(values, ["uint256","address","address","uint256"]);
+console.log(JSON.stringify({root: t.root, proof: t.getProof(values.length - 1)}));`
+		cmd := exec.Command("node", "-e", script, string(in))
+		cmd.Dir = "contracts"
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("node: %v\n%s", err, out)
+		}
+		var oz struct {
+			Root  string   `json:"root"`
+			Proof []string `json:"proof"`
+		}
+		if err := json.Unmarshal(out, &oz); err != nil {
+			t.Fatal(err)
+		}
+		var hs []ledger.Hash
+		for _, lf := range leaves {
+			hs = append(hs, ledger.LeafHash(domain, lf))
+		}
+		tree, err := ledger.BuildTree(hs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tree.Root().Hex(); got != oz.Root {
+			t.Fatalf("%d leaves: root %s, OpenZeppelin %s", n, got, oz.Root)
+		}
+		proof, _ := tree.Proof(hs[n-1])
+		var got []string
+		for _, p := range proof {
+			got = append(got, p.Hex())
+		}
+		if strings.Join(got, ",") != strings.Join(oz.Proof, ",") {
+			t.Fatalf("%d leaves: proof %v, OpenZeppelin %v", n, got, oz.Proof)
+		}
+	}
+}
+
+func hash(s string) ledger.Hash {
+	var h ledger.Hash
+	b, _ := new(big.Int).SetString(strings.TrimPrefix(s, "0x"), 16)
+	b.FillBytes(h[:])
+	return h
+}
+
+func hashes(ss []string) []ledger.Hash {
+	out := make([]ledger.Hash, len(ss))
+	for i, s := range ss {
+		out[i] = hash(s)
+	}
+	return out
+}

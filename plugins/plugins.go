@@ -1,0 +1,24 @@
+// Package plugins holds the plugins Tollgate ships, as Go sources built to
+// wasip1 (one folder each) and the reproducible .wasm built from them, which
+// this package embeds. `.ci/build-wasm` rebuilds them; CI checks that the
+// rebuild gives the committed bytes.
+package plugins
+
+import _ "embed"
+
+// Builtin is a plugin the host publishes, signed by the operator, at start.
+type Builtin struct {
+	Name    string
+	Version string
+	Kind    string
+	Wasm    []byte
+}
+
+//go:embed access/access.wasm
+var accessWasm []byte
+
+// Access weights the records an agent read by the bytes read.
+var Access = Builtin{Name: "builtin/access", Version: "1.0.0", Kind: "attribution", Wasm: accessWasm}
+
+// All lists the built-in plugins.
+func All() []Builtin { return []Builtin{Access} }
