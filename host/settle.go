@@ -122,4 +122,3 @@ func (h *Host) Proof(ctx context.Context, n uint64, account string) (*Proof, err
 	}
 	return &Proof{Epoch: e, Leaf: leaf, Proof: proof, ChainID: e.Domain.ChainID.Uint64(), Settlement: e.Domain.Settlement}, nil
 }
-
