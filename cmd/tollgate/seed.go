@@ -10,6 +10,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/examples"
+	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
@@ -133,4 +134,8 @@ func tgtString(s string) string {
 		return s
 	}
 	return tgt(v)
+}
+
+func invokeReq(caller string) host.InvokeRequest {
+	return host.InvokeRequest{Caller: caller, Agent: exampleAgent + "@latest", Input: []byte("Why is the sky blue?")}
 }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDemoRunsTheWholeLoop(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"demo"}, &out); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"posted in tx 0x", "claim tx 0x", "a second claim of the same proof is refused", "the epoch's tree holds its total: ok"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestRestartKeepsChainAndBooks opens a node, funds a caller and runs an
+// invocation, closes it, and opens it again from the same data dir.
+func TestRestartKeepsChainAndBooks(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	n, err := openNode(ctx, nodeConfig{dataDir: dir, logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.fresh {
+		t.Fatal("a new data dir did not deploy contracts")
+	}
+	if _, err := seedExample(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	caller := newParty("caller")
+	if _, err := fund(ctx, n, caller, callerCredit); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.host.Invoke(ctx, invokeReq(caller.addr())); err != nil {
+		t.Fatal(err)
+	}
+	dep := n.client.Deployment()
+	credit, _ := n.led.Balance(ctx, caller.addr())
+	onchain, _ := n.client.TokenBalance(ctx, dep.Settlement)
+	n.close(ctx)
+
+	n, err = openNode(ctx, nodeConfig{dataDir: dir, logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.close(ctx)
+	if n.fresh || n.client.Deployment() != dep {
+		t.Fatalf("restart redeployed: %+v, was %+v", n.client.Deployment(), dep)
+	}
+	if got, _ := n.led.Balance(ctx, caller.addr()); got.Cmp(credit) != 0 {
+		t.Fatalf("credit after restart %s, before %s", got, credit)
+	}
+	if got, _ := n.client.TokenBalance(ctx, dep.Settlement); got.Cmp(onchain) != 0 || got.Cmp(callerCredit) != 0 {
+		t.Fatalf("settlement holds %s after restart, %s before", got, onchain)
+	}
+	// Deposits seen again after the restart are not credited twice.
+	if k, err := n.host.SyncDeposits(ctx); err != nil || k != 0 {
+		t.Fatalf("re-sync credited %d deposits (%v)", k, err)
+	}
+	if _, err := n.host.Invoke(ctx, invokeReq(caller.addr())); err != nil {
+		t.Fatalf("invoke after restart: %v", err)
+	}
+	if err := n.led.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAgainstGethDev settles on a real `geth --dev` node instead of the
+// embedded chain. .ci/run builds the pinned geth and sets TOLLGATE_GETH.
+func TestAgainstGethDev(t *testing.T) {
+	geth := os.Getenv("TOLLGATE_GETH")
+	if geth == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("TOLLGATE_GETH is not set: .ci/run builds geth and sets it")
+		}
+		t.Skip("set TOLLGATE_GETH to a geth binary to run against geth --dev")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	gethDir, dataDir := t.TempDir(), t.TempDir()
+	ipc := filepath.Join(gethDir, "geth.ipc")
+	cmd := exec.CommandContext(ctx, geth, "--dev", "--dev.period", "0", "--datadir", gethDir, "--ipcpath", ipc,
+		"--nodiscover", "--maxpeers", "0", "--port", "0", "--authrpc.port", "0", "--verbosity", "2")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	})
+	for i := 0; ; i++ {
+		if _, err := os.Stat(ipc); err == nil {
+			break
+		}
+		if i > 300 {
+			t.Fatalf("geth did not open %s:\n%s", ipc, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// geth --dev funds its well-known developer key; the node operates with it.
+	const gethDevKey = "b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291"
+	if err := os.WriteFile(filepath.Join(dataDir, "operator.key"), []byte(gethDevKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err := openNode(ctx, nodeConfig{dataDir: dataDir, rpc: ipc, logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, logs.String())
+	}
+	defer n.close(ctx)
+	ex, err := seedExample(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller := newParty("caller")
+	if _, err := fund(ctx, n, caller, callerCredit); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := n.host.Invoke(ctx, invokeReq(caller.addr())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := n.host.Settle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := ex.contributors["alice"]
+	p, err := n.host.Proof(ctx, e.N, alice.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.client.Claim(ctx, n.operator, alice.addr(), p.Leaf.Cumulative, p.Proof); err != nil {
+		t.Fatalf("geth refused the claim: %v", err)
+	}
+	got, _ := n.client.TokenBalance(ctx, alice.addr())
+	earned, _ := n.led.Earned(ctx, alice.addr())
+	if got.Cmp(earned) != 0 || earned.Cmp(big.NewInt(0)) <= 0 {
+		t.Fatalf("alice holds %s on geth, earned %s", got, earned)
+	}
+}

@@ -1,0 +1,293 @@
+package host_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"math/big"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/examples"
+	"github.com/tollgate-dev/tollgate/host"
+	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/ledger/chain"
+	"github.com/tollgate-dev/tollgate/registry"
+	"github.com/tollgate-dev/tollgate/runtime"
+)
+
+// env is a whole host on real components: Badger stores in a temp dir, the
+// embedded chain with the real contracts, and a real HTTP server.
+type env struct {
+	h        *host.Host
+	led      *ledger.Ledger
+	chain    *chain.Client
+	operator *ecdsa.PrivateKey
+	tokens   *host.Tokens
+	url      string
+	alice    *ecdsa.PrivateKey
+	bob      *ecdsa.PrivateKey
+}
+
+func key(t *testing.T) *ecdsa.PrivateKey {
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	e := &env{operator: key(t), alice: key(t), bob: key(t)}
+	reg, err := registry.Open(dir+"/registry", registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	if e.led, err = ledger.Open(dir+"/ledger", ledger.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.led.Close() })
+	rt, err := runtime.New(runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := chain.StartNode(dir+"/chain", e.operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	dep, err := chain.Deploy(ctx, node.Client(), e.operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.chain, err = chain.Attach(ctx, node.Client(), dep); err != nil {
+		t.Fatal(err)
+	}
+	if e.h, err = host.New(host.Config{Registry: reg, Ledger: e.led, Runtime: rt, Chain: e.chain, Operator: e.operator}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.h.Close(ctx) })
+	if err := e.h.PublishBuiltins(ctx); err != nil {
+		t.Fatal(err)
+	}
+	owner := key(t)
+	if _, err := reg.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner), PricePerRead: "7"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct {
+		k       *ecdsa.PrivateKey
+		content string
+	}{
+		{e.alice, "The sky is blue because air scatters blue sunlight more than red sunlight."},
+		{e.bob, "Water boils at 100 degrees Celsius at sea level."},
+		{e.bob, "Bees dance to tell the hive where flowers are."},
+	} {
+		sig, _ := registry.SignText(r.k, registry.RecordSigningBytes(r.content))
+		if _, _, err := reg.AddRecord(ctx, "facts", registry.Address(r.k), r.content, sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.h.Publish(ctx, key(t), registry.Manifest{Name: "acme/qa", Version: "1.0.0", Kind: abi.KindAgent, Price: "1000",
+		Datanets: []string{"facts"}}, examples.QA); err != nil {
+		t.Fatal(err)
+	}
+	if e.tokens, err = host.OpenTokens(dir + "/tokens.json"); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvCtx, stop := context.WithCancel(ctx)
+	t.Cleanup(stop)
+	go host.Serve(srvCtx, &http.Server{Handler: e.h.Handler(e.tokens)}, ln)
+	e.url = "http://" + ln.Addr().String()
+	return e
+}
+
+// fund deposits amount on-chain for a new caller and returns its address
+// and API token.
+func (e *env) fund(t *testing.T, amount int64) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	caller := key(t)
+	addr := registry.Address(caller)
+	if amount > 0 {
+		if _, err := e.chain.SendETH(ctx, e.operator, addr, big.NewInt(1e17)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.chain.Mint(ctx, e.operator, addr, big.NewInt(amount)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.chain.Deposit(ctx, caller, addr, big.NewInt(amount)); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := e.h.SyncDeposits(ctx); err != nil || n != 1 {
+			t.Fatalf("sync deposits: %d, %v", n, err)
+		}
+	}
+	tok, err := e.tokens.Issue(host.Principal{Account: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr, tok
+}
+
+// post sends a Connect JSON request the way curl would.
+func (e *env) post(t *testing.T, method, token string, body any) (int, http.Header, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", e.url+"/tollgate.v1."+method, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, res.Header, out
+}
+
+func TestInvokeWithJSONOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	caller, tok := e.fund(t, 10_000)
+	status, _, out := e.post(t, "AgentService/Invoke", tok, map[string]any{"agent": "acme/qa@latest", "inputText": "Why is the sky blue?", "requestId": "req-1"})
+	if status != 200 {
+		t.Fatalf("status %d: %v", status, out)
+	}
+	if !strings.Contains(out["outputText"].(string), "air scatters blue sunlight") {
+		t.Fatalf("output %q", out["outputText"])
+	}
+	rc, err := e.led.Receipt(context.Background(), "req-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The agent read every record through the host functions; each was
+	// metered once and charged the datanet's price.
+	if len(rc.Accesses) == 0 {
+		t.Fatal("no accesses metered")
+	}
+	sum := new(big.Int)
+	for _, p := range rc.Postings {
+		sum.Add(sum, p.Amount)
+	}
+	if sum.Sign() != 0 {
+		t.Fatalf("postings sum to %s", sum)
+	}
+	want := int64(1000 + 7*len(rc.Accesses))
+	if rc.Debit().Int64() != want || out["receipt"].(map[string]any)["charged"] != big.NewInt(want).String() {
+		t.Fatalf("charged %s, want %d", rc.Debit(), want)
+	}
+	if bal, _ := e.led.Balance(context.Background(), caller); bal.Int64() != 10_000-want {
+		t.Fatalf("caller balance %s", bal)
+	}
+	if err := e.led.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRefusedCallsChargeNothing(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	poor, poorTok := e.fund(t, 0)
+	_, tok := e.fund(t, 5_000)
+	cases := []struct {
+		name   string
+		token  string
+		body   map[string]any
+		status int
+		code   abi.Code
+	}{
+		{"no credit", poorTok, map[string]any{"agent": "acme/qa@1.0.0", "inputText": "sky"}, 400, abi.CodeInsufficientCredit},
+		{"no token", "", map[string]any{"agent": "acme/qa@1.0.0", "inputText": "sky"}, 401, abi.CodeBadSignature},
+		{"forged token", "tg_forged", map[string]any{"agent": "acme/qa@1.0.0", "inputText": "sky"}, 401, abi.CodeBadSignature},
+		{"unknown agent", tok, map[string]any{"agent": "acme/nope@1.0.0", "inputText": "sky"}, 404, abi.CodeNotFound},
+		{"malformed agent ref", tok, map[string]any{"agent": "no version", "inputText": "sky"}, 400, abi.CodeBadRequest},
+		{"plugin error", tok, map[string]any{"agent": "acme/qa@1.0.0", "inputText": ""}, 409, abi.CodePluginError},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, hdr, out := e.post(t, "AgentService/Invoke", c.token, c.body)
+			if status != c.status || hdr.Get(host.CodeHeader) != string(c.code) {
+				t.Fatalf("status %d code %q (%v), want %d %q", status, hdr.Get(host.CodeHeader), out, c.status, c.code)
+			}
+		})
+	}
+	if n, _ := e.led.OpenEpoch(ctx); n != 1 {
+		t.Fatal("epoch moved")
+	}
+	if bal, _ := e.led.Balance(ctx, poor); bal.Sign() != 0 {
+		t.Fatalf("poor caller balance %s", bal)
+	}
+	for _, who := range []*ecdsa.PrivateKey{e.alice, e.bob} {
+		if earned, _ := e.led.Earned(ctx, registry.Address(who)); earned.Sign() != 0 {
+			t.Fatalf("a refused call paid %s", earned)
+		}
+	}
+	if err := e.led.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSettleThroughTheAPIAndClaim(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, tok := e.fund(t, 100_000)
+	for _, q := range []string{"Why is the sky blue?", "When does water boil?", "What do bees do?"} {
+		if status, _, out := e.post(t, "AgentService/Invoke", tok, map[string]any{"agent": "acme/qa@1.0.0", "inputText": q}); status != 200 {
+			t.Fatalf("invoke: %d %v", status, out)
+		}
+	}
+	if status, hdr, _ := e.post(t, "LedgerService/CloseEpoch", tok, map[string]any{}); status != 403 || hdr.Get(host.CodeHeader) != string(abi.CodeGrantDenied) {
+		t.Fatalf("a caller closed an epoch: %d", status)
+	}
+	opTok, _ := e.tokens.Issue(host.Principal{Account: registry.Address(e.operator), Operator: true})
+	status, _, closed := e.post(t, "LedgerService/CloseEpoch", opTok, map[string]any{})
+	if status != 200 || closed["postTx"] == "" {
+		t.Fatalf("close epoch: %d %v", status, closed)
+	}
+	bob := registry.Address(e.bob)
+	status, _, proof := e.post(t, "LedgerService/GetProof", "", map[string]any{"account": bob})
+	if status != 200 {
+		t.Fatalf("proof: %d %v", status, proof)
+	}
+	cum, _ := new(big.Int).SetString(proof["cumulative"].(string), 10)
+	var hashes []string
+	for _, h := range proof["proof"].([]any) {
+		hashes = append(hashes, h.(string))
+	}
+	earned, _ := e.led.Earned(ctx, bob)
+	if cum.Cmp(earned) != 0 {
+		t.Fatalf("proof for %s, ledger says %s", cum, earned)
+	}
+	if _, err := e.chain.Claim(ctx, e.operator, bob, cum, hashes); err != nil {
+		t.Fatalf("the contract refused the ledger's proof: %v", err)
+	}
+	if got, _ := e.chain.TokenBalance(ctx, bob); got.Cmp(earned) != 0 {
+		t.Fatalf("bob holds %s on-chain, earned %s", got, earned)
+	}
+	if _, err := e.chain.Claim(ctx, e.operator, bob, cum, hashes); err == nil {
+		t.Fatal("claimed twice")
+	}
+	if err := e.led.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
