@@ -38,6 +38,13 @@ func invoke() int32 {
 		guest.Output([]byte("I found nothing in " + q.Datanet + " about that."))
 		return 0
 	}
+	// Cite only records that match nearly as well as the best one.
+	for i, r := range records {
+		if r.Score < records[0].Score/2 {
+			records = records[:i]
+			break
+		}
+	}
 	var b strings.Builder
 	words := tokens(q.Question)
 	for i, r := range records {
