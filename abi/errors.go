@@ -9,30 +9,31 @@ type Code string
 
 // The error codes. Each failure a caller may need to tell apart has its own.
 const (
-	CodeBadRequest         Code = "bad_request"          // malformed input from a caller or plugin
-	CodeNotFound           Code = "not_found"            // unknown plugin, datanet, record or account
-	CodeGrantDenied        Code = "grant_denied"         // a plugin asked for a datanet it was not granted
-	CodeInsufficientCredit Code = "insufficient_credit"  // the caller cannot pay for the call
-	CodeBadSignature       Code = "bad_signature"        // a signature did not verify
-	CodeHashMismatch       Code = "hash_mismatch"        // bytes do not match the hash that names them
-	CodeAlreadyExists      Code = "already_exists"       // an immutable name or version is taken
-	CodeTimeout            Code = "plugin_timeout"       // a plugin ran past its wall-time limit
-	CodeMemoryLimit        Code = "plugin_memory_limit"  // a plugin tried to grow memory past its cap
-	CodeOutputTooLarge     Code = "plugin_output_large"  // a plugin returned more bytes than allowed
-	CodeInputTooLarge      Code = "plugin_input_large"   // the input is larger than allowed
-	CodeHostCallLimit      Code = "plugin_host_calls"    // too many host calls in one invocation
-	CodeRecordLimit        Code = "plugin_record_limit"  // too many records read in one invocation
-	CodeBadPointer         Code = "plugin_bad_pointer"   // a host call passed an offset that is not a live Extism block
-	CodeBadHostCall        Code = "plugin_bad_host_call" // a host call's request was not valid JSON for its function
-	CodeTrap               Code = "plugin_trap"          // the plugin trapped (unreachable, bad memory access, stack overflow)
-	CodeExit               Code = "plugin_exit"          // the plugin called proc_exit with a non-zero code
-	CodePluginError        Code = "plugin_error"         // the plugin returned an error of its own
-	CodeBadPluginOutput    Code = "plugin_bad_output"    // the plugin's output violates the ABI
-	CodeInvalidPlugin      Code = "plugin_invalid"       // the module cannot be compiled or lacks its export
-	CodeBadAttribution     Code = "attribution_invalid"  // weights negative, non-finite or naming unknown records
-	CodeUnbalanced         Code = "ledger_unbalanced"    // postings would not sum to zero
-	CodeChain              Code = "chain_error"          // the settlement chain refused or failed
-	CodeInternal           Code = "internal"             // a bug or an I/O failure on the host
+	CodeBadRequest         Code = "bad_request"           // malformed input from a caller or plugin
+	CodeNotFound           Code = "not_found"             // unknown plugin, datanet, record or account
+	CodeGrantDenied        Code = "grant_denied"          // a plugin asked for a datanet it was not granted
+	CodeInsufficientCredit Code = "insufficient_credit"   // the caller cannot pay for the call
+	CodeBadSignature       Code = "bad_signature"         // a signature did not verify
+	CodeHashMismatch       Code = "hash_mismatch"         // bytes do not match the hash that names them
+	CodeAlreadyExists      Code = "already_exists"        // an immutable name or version is taken
+	CodeTimeout            Code = "plugin_timeout"        // a plugin ran past its wall-time limit
+	CodeMemoryLimit        Code = "plugin_memory_limit"   // a plugin tried to grow memory past its cap
+	CodeOutputTooLarge     Code = "plugin_output_large"   // a plugin returned more bytes than allowed
+	CodeInputTooLarge      Code = "plugin_input_large"    // the input is larger than allowed
+	CodeHostCallLimit      Code = "plugin_host_calls"     // too many host calls in one invocation
+	CodeRecordLimit        Code = "plugin_record_limit"   // too many records read in one invocation
+	CodeBadPointer         Code = "plugin_bad_pointer"    // a host call passed an offset that is not a live Extism block
+	CodeBadHostCall        Code = "plugin_bad_host_call"  // a host call's request was not valid JSON for its function
+	CodeStackOverflow      Code = "plugin_stack_overflow" // the plugin recursed past the wasm call stack
+	CodeTrap               Code = "plugin_trap"           // the plugin trapped (unreachable, bad memory access, stack overflow)
+	CodeExit               Code = "plugin_exit"           // the plugin called proc_exit with a non-zero code
+	CodePluginError        Code = "plugin_error"          // the plugin returned an error of its own
+	CodeBadPluginOutput    Code = "plugin_bad_output"     // the plugin's output violates the ABI
+	CodeInvalidPlugin      Code = "plugin_invalid"        // the module cannot be compiled or lacks its export
+	CodeBadAttribution     Code = "attribution_invalid"   // weights negative, non-finite or naming unknown records
+	CodeUnbalanced         Code = "ledger_unbalanced"     // postings would not sum to zero
+	CodeChain              Code = "chain_error"           // the settlement chain refused or failed
+	CodeInternal           Code = "internal"              // a bug or an I/O failure on the host
 )
 
 // Error is an error with a [Code]. It travels inside envelopes as JSON and is

@@ -29,6 +29,9 @@ type Env struct {
 	Meter func(abi.Record)
 	// Config is the plugin's Extism config (read with the PDKs' GetConfig).
 	Config map[string]string
+	// Session names the caller, for modules that reuse an instance within
+	// one session (ModuleOptions.ReuseWithinSession).
+	Session string
 }
 
 // MaxSearchLimit bounds the records one datanet_search returns.

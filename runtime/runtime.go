@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -55,8 +58,15 @@ func New(cfg Config) (*Runtime, error) {
 	return r, nil
 }
 
-// Close releases the compilation cache. Close every Module first.
+// Close releases the compilation cache. Close every Module first: closing a
+// cache that modules still use breaks them (extism go-sdk#97).
 func (r *Runtime) Close(ctx context.Context) error { return r.cache.Close(ctx) }
+
+// DefaultPoolSize is how many fresh instances a module keeps ready.
+const DefaultPoolSize = 2
+
+// MaxSessions bounds the instances kept for reuse within a session.
+const MaxSessions = 64
 
 // ModuleOptions says how a module runs.
 type ModuleOptions struct {
@@ -66,31 +76,60 @@ type ModuleOptions struct {
 	// attribution plugins) wazero's fixed clock and fixed random bytes make
 	// every run of the same input give the same output.
 	Nondeterministic bool
+	// ReuseWithinSession keeps an instance after a successful call and
+	// gives it to the next call of the same [Env.Session]. State a plugin
+	// leaves in memory is then visible to that session's later calls, never
+	// to another session's. Off by default: every call gets a fresh instance.
+	ReuseWithinSession bool
+	// PoolSize is how many fresh instances are kept ready; 0 means
+	// DefaultPoolSize, a negative value none.
+	PoolSize int
 }
 
-// MaxVarBytes bounds the Extism vars a plugin may set during one call.
+// MaxVarBytes bounds the Extism vars a plugin may set.
 const MaxVarBytes = 64 << 10
 
-// Module is a compiled plugin. It is safe for concurrent use: every call gets
-// an instance of its own.
+// Module is a compiled plugin. It is safe for concurrent use: every call
+// gets an instance of its own.
 type Module struct {
 	compiled *extism.CompiledPlugin
 	limits   Limits
 	opts     ModuleOptions
-	calls    atomic.Uint64
+
+	pool     chan *instance
+	done     chan struct{}
+	wg       sync.WaitGroup
+	closeOne sync.Once
+
+	sessMu   sync.Mutex
+	sessions map[string]*instance
+	sessLRU  []string
+
+	stats struct {
+		calls, hits, misses, reuses, instantiations atomic.Uint64
+		instantiateNanos                           atomic.Int64
+	}
 }
 
-// Compile compiles wasm into a Module with our host functions linked in.
+// instance is one instantiation of a module with its memory budget.
+type instance struct {
+	p      *extism.Plugin
+	budget *memoryBudget
+}
+
+func (i *instance) close() { i.p.Close(context.Background()) }
+
+// Compile compiles wasm into a Module with our host functions linked in,
+// and starts keeping fresh instances ready.
 func (r *Runtime) Compile(ctx context.Context, wasm []byte, opts ModuleOptions) (*Module, error) {
 	limits := opts.Limits.Cap(r.max).WithDefaults()
 	if err := limits.validate(); err != nil {
 		return nil, err
 	}
-	m := &Module{limits: limits, opts: opts}
+	m := &Module{limits: limits, opts: opts, done: make(chan struct{}), sessions: map[string]*instance{}}
 	manifest := extism.Manifest{
 		Wasm: []extism.Wasm{extism.WasmData{Data: wasm}},
-		// Vars live in the instance, which serves one call, so they carry
-		// nothing between callers. HTTP stays disabled (zero bytes, no hosts).
+		// HTTP stays disabled: zero response bytes and no allowed hosts.
 		Memory: &extism.ManifestMemory{MaxPages: limits.MaxMemoryPages, MaxVarBytes: MaxVarBytes},
 	}
 	cfg := extism.PluginConfig{
@@ -104,17 +143,153 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte, opts ModuleOptions) 
 		return nil, abi.Errorf(abi.CodeInvalidPlugin, "compile: %v", err)
 	}
 	m.compiled = compiled
+	size := opts.PoolSize
+	if size == 0 {
+		size = DefaultPoolSize
+	}
+	if size > 0 {
+		m.pool = make(chan *instance, size)
+		m.wg.Add(1)
+		go m.fill()
+	}
 	return m, nil
+}
+
+// fill keeps the pool full, off the callers' path.
+func (m *Module) fill() {
+	defer m.wg.Done()
+	for {
+		inst, err := m.instantiate(context.Background())
+		if err != nil {
+			// A module that cannot be instantiated fails its calls with the
+			// reason; stop pre-warming it.
+			return
+		}
+		select {
+		case m.pool <- inst:
+		case <-m.done:
+			inst.close()
+			return
+		}
+	}
+}
+
+func (m *Module) instantiate(ctx context.Context) (*instance, error) {
+	start := time.Now()
+	b := &memoryBudget{limit: uint64(m.limits.MaxMemoryPages) * 65536}
+	mc := wazero.NewModuleConfig()
+	if m.opts.Nondeterministic {
+		mc = mc.WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
+	}
+	p, err := m.compiled.Instance(experimental.WithMemoryAllocator(ctx, b.allocator()), extism.PluginInstanceConfig{ModuleConfig: mc})
+	if err != nil {
+		if b.exceeded {
+			return nil, abi.Errorf(abi.CodeMemoryLimit, "instantiate: needs more than %d pages", m.limits.MaxMemoryPages)
+		}
+		return nil, abi.Errorf(abi.CodeInvalidPlugin, "instantiate: %v", err)
+	}
+	p.SetLogger(func(extism.LogLevel, string) {})
+	m.stats.instantiations.Add(1)
+	m.stats.instantiateNanos.Add(int64(time.Since(start)))
+	return &instance{p: p, budget: b}, nil
+}
+
+// acquire returns an instance for a call: the session's own if reuse is
+// on and it has one, else a pre-warmed fresh one, else a new one.
+func (m *Module) acquire(ctx context.Context, session string) (*instance, error) {
+	if m.opts.ReuseWithinSession && session != "" {
+		m.sessMu.Lock()
+		inst := m.sessions[session]
+		delete(m.sessions, session)
+		m.sessMu.Unlock()
+		if inst != nil {
+			m.stats.reuses.Add(1)
+			return inst, nil
+		}
+	}
+	select {
+	case inst := <-m.pool:
+		m.stats.hits.Add(1)
+		return inst, nil
+	default:
+	}
+	m.stats.misses.Add(1)
+	return m.instantiate(ctx)
+}
+
+// release keeps a healthy instance for its session, or closes it.
+func (m *Module) release(inst *instance, session string, healthy bool) {
+	if !healthy || !m.opts.ReuseWithinSession || session == "" {
+		inst.close()
+		return
+	}
+	m.sessMu.Lock()
+	defer m.sessMu.Unlock()
+	if old := m.sessions[session]; old != nil {
+		old.close() // a concurrent call of the same session got there first
+	} else {
+		m.sessLRU = append(m.sessLRU, session)
+	}
+	m.sessions[session] = inst
+	for len(m.sessions) > MaxSessions {
+		oldest := m.sessLRU[0]
+		m.sessLRU = m.sessLRU[1:]
+		if o := m.sessions[oldest]; o != nil {
+			o.close()
+			delete(m.sessions, oldest)
+		}
+	}
 }
 
 // Limits returns the limits the module runs under.
 func (m *Module) Limits() Limits { return m.limits }
 
-// Close frees the module.
-func (m *Module) Close(ctx context.Context) error { return m.compiled.Close(ctx) }
+// Stats are a module's instance counters.
+type Stats struct {
+	Calls          uint64        // calls made
+	PoolHits       uint64        // calls served by a pre-warmed instance
+	PoolMisses     uint64        // calls that had to instantiate on the spot
+	SessionReuses  uint64        // calls served by their session's instance
+	Instantiations uint64        // instances created, pool and misses alike
+	InstantiateAvg time.Duration // mean time to create one
+}
 
-// Call runs export with input in a fresh instance and returns its output.
-// env gives the plugin its data; nil means no data at all.
+// Stats returns the module's counters.
+func (m *Module) Stats() Stats {
+	s := Stats{
+		Calls: m.stats.calls.Load(), PoolHits: m.stats.hits.Load(), PoolMisses: m.stats.misses.Load(),
+		SessionReuses: m.stats.reuses.Load(), Instantiations: m.stats.instantiations.Load(),
+	}
+	if s.Instantiations > 0 {
+		s.InstantiateAvg = time.Duration(m.stats.instantiateNanos.Load() / int64(s.Instantiations))
+	}
+	return s
+}
+
+// Close frees the module and its instances.
+func (m *Module) Close(ctx context.Context) error {
+	m.closeOne.Do(func() {
+		close(m.done)
+		m.wg.Wait()
+		if m.pool != nil {
+			close(m.pool)
+			for inst := range m.pool {
+				inst.close()
+			}
+		}
+		m.sessMu.Lock()
+		for k, inst := range m.sessions {
+			inst.close()
+			delete(m.sessions, k)
+		}
+		m.sessMu.Unlock()
+	})
+	return m.compiled.Close(ctx)
+}
+
+// Call runs export with input and returns its output. env gives the plugin
+// its data; nil means no data at all. The instance of a failed call is
+// always discarded.
 func (m *Module) Call(ctx context.Context, export string, input []byte, env *Env) ([]byte, error) {
 	if len(input) > m.limits.MaxInputBytes {
 		return nil, abi.Errorf(abi.CodeInputTooLarge, "input is %d bytes, limit %d", len(input), m.limits.MaxInputBytes)
@@ -124,65 +299,67 @@ func (m *Module) Call(ctx context.Context, export string, input []byte, env *Env
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.limits.Timeout)
 	defer cancel()
-
-	mc := wazero.NewModuleConfig()
-	if m.opts.Nondeterministic {
-		mc = mc.WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
-	}
-	inst, err := m.compiled.Instance(ctx, extism.PluginInstanceConfig{ModuleConfig: mc})
+	inst, err := m.acquire(ctx, env.Session)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, abi.Errorf(abi.CodeTimeout, "instantiate: %v", ctx.Err())
-		}
-		return nil, abi.Errorf(abi.CodeInvalidPlugin, "instantiate: %v", err)
+		return nil, err
 	}
-	// Instances are never reused: state one caller leaves in linear memory
-	// must not reach the next.
-	defer inst.Close(context.Background())
-	inst.Config = env.Config
-	inst.SetLogger(func(extism.LogLevel, string) {})
-	if !inst.FunctionExists(export) {
+	out, err := m.call(ctx, inst, export, input, env)
+	m.release(inst, env.Session, err == nil)
+	return out, err
+}
+
+func (m *Module) call(ctx context.Context, inst *instance, export string, input []byte, env *Env) ([]byte, error) {
+	if !inst.p.FunctionExists(export) {
 		return nil, abi.Errorf(abi.CodeInvalidPlugin, "plugin has no export %q", export)
 	}
-
+	inst.p.Config = env.Config
+	inst.budget.exceeded = false
 	st := &callState{env: env, limits: m.limits}
 	ctx = context.WithValue(ctx, stateKey{}, st)
-	m.calls.Add(1)
-	rc, out, err := inst.CallWithContext(ctx, export, input)
-	if st.fatal != nil {
+	m.stats.calls.Add(1)
+	rc, out, err := inst.p.CallWithContext(ctx, export, input)
+	switch {
+	case st.fatal != nil:
 		return nil, st.fatal
-	}
-	if err != nil {
-		return nil, classify(ctx, inst, rc, err)
-	}
-	if len(out) > m.limits.MaxOutputBytes {
+	case err != nil:
+		return nil, m.classify(ctx, inst, rc, err)
+	case len(out) > m.limits.MaxOutputBytes:
 		return nil, abi.Errorf(abi.CodeOutputTooLarge, "output is %d bytes, limit %d", len(out), m.limits.MaxOutputBytes)
 	}
 	return out, nil
 }
 
 // classify maps a failed call to its abi code.
-func classify(ctx context.Context, inst *extism.Plugin, rc uint32, err error) error {
+func (m *Module) classify(ctx context.Context, inst *instance, rc uint32, err error) error {
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		switch exit.ExitCode() {
 		case sys.ExitCodeDeadlineExceeded:
-			return abi.Errorf(abi.CodeTimeout, "plugin ran past its time limit")
+			return abi.Errorf(abi.CodeTimeout, "plugin ran past its %v limit", m.limits.Timeout)
 		case sys.ExitCodeContextCanceled:
 			return abi.Errorf(abi.CodeTimeout, "call canceled: %v", context.Cause(ctx))
 		}
-		return abi.Errorf(abi.CodeExit, "plugin exited with code %d", exit.ExitCode())
 	}
 	if ctx.Err() != nil {
-		return abi.Errorf(abi.CodeTimeout, "plugin ran past its time limit")
+		return abi.Errorf(abi.CodeTimeout, "plugin ran past its %v limit", m.limits.Timeout)
 	}
-	if msg := pluginError(inst); msg != "" {
-		return abi.Errorf(abi.CodePluginError, "%s (rc %d)", msg, rc)
+	if inst.budget.exceeded {
+		return abi.Errorf(abi.CodeMemoryLimit, "plugin tried to grow past %d pages of memory", m.limits.MaxMemoryPages)
 	}
-	return abi.Errorf(abi.CodeTrap, "%v", firstLine(err.Error()))
+	if exit != nil {
+		return abi.Errorf(abi.CodeExit, "plugin exited with code %d", exit.ExitCode())
+	}
+	msg := firstLine(err.Error())
+	if strings.Contains(msg, "stack overflow") {
+		return abi.Errorf(abi.CodeStackOverflow, "%s", msg)
+	}
+	if pm := pluginError(inst.p); pm != "" {
+		return abi.Errorf(abi.CodePluginError, "%s (rc %d)", pm, rc)
+	}
+	return abi.Errorf(abi.CodeTrap, "%s", msg)
 }
 
-func pluginError(inst *extism.Plugin) (msg string) {
+func pluginError(p *extism.Plugin) (msg string) {
 	defer func() {
 		if recover() != nil {
 			msg = ""
@@ -190,14 +367,12 @@ func pluginError(inst *extism.Plugin) (msg string) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	return inst.GetErrorWithContext(ctx)
+	return p.GetErrorWithContext(ctx)
 }
 
 func firstLine(s string) string {
-	for i := range len(s) {
-		if s[i] == '\n' {
-			return s[:i]
-		}
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
 	}
 	return s
 }

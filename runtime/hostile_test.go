@@ -1,0 +1,168 @@
+package runtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/runtime"
+)
+
+// TestHostileCorpus runs each misdeed of the hostile plugins and asserts the
+// exact code it ends with, that nothing was metered past a limit, and that
+// the next good call on the same module still succeeds.
+func TestHostileCorpus(t *testing.T) {
+	rt := newRuntime(t)
+	limits := runtime.Limits{Timeout: 2 * time.Second, MaxMemoryPages: 256, MaxOutputBytes: 1 << 20, MaxHostCalls: 100, MaxRecords: 10}
+	hostile := compile(t, rt, plugin(t, "hostile"), runtime.ModuleOptions{Limits: limits})
+	cases := []struct {
+		name   string
+		plugin string
+		export string
+		want   abi.Code
+	}{
+		{"infinite loop", "hostile", "loop", abi.CodeTimeout},
+		{"memory bomb", "hostile", "bomb", abi.CodeMemoryLimit},
+		{"huge output", "hostile", "huge_output", abi.CodeOutputTooLarge},
+		{"proc_exit", "hostile", "exit", abi.CodeExit},
+		{"bogus pointer to datanet_search", "hostile", "bad_pointer_search", abi.CodeBadPointer},
+		{"bogus pointer to datanet_get", "hostile", "bad_pointer_get", abi.CodeBadPointer},
+		{"bogus pointer to corpus_match", "hostile", "bad_pointer_match", abi.CodeBadPointer},
+		{"malformed JSON to a host function", "hostile", "bad_json", abi.CodeBadHostCall},
+		{"flood of host calls", "hostile", "flood", abi.CodeHostCallLimit},
+		{"flood of record reads", "hostile", "read_flood", abi.CodeRecordLimit},
+		{"deep recursion", "recurse", "recurse", abi.CodeStackOverflow},
+		{"trap", "trap", "trap", abi.CodeTrap},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := hostile
+			if c.plugin != "hostile" {
+				m = compile(t, rt, plugin(t, c.plugin), runtime.ModuleOptions{Limits: limits})
+			}
+			metered := 0
+			env := &runtime.Env{Data: records, Grants: []string{"facts", "empty"}, Meter: func(abi.Record) { metered++ }}
+			start := time.Now()
+			_, err := m.Call(context.Background(), c.export, nil, env)
+			if got := abi.CodeOf(err); got != c.want {
+				t.Fatalf("code %q (%v), want %q", got, err, c.want)
+			}
+			if metered > limits.MaxRecords {
+				t.Fatalf("%d records metered, limit %d", metered, limits.MaxRecords)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Fatalf("took %v to fail", d)
+			}
+			// The host goes on serving: the next good call succeeds.
+			if _, err := hostile.Call(context.Background(), "leak", []byte("x"), env); err != nil {
+				t.Fatalf("good call after %s: %v", c.name, err)
+			}
+		})
+	}
+}
+
+func TestOtherTenantsDataIsNeverReturned(t *testing.T) {
+	rt := newRuntime(t)
+	m := compile(t, rt, plugin(t, "hostile"), runtime.ModuleOptions{})
+	metered := 0
+	env := &runtime.Env{Data: records, Grants: []string{"facts"}, CorpusMatch: true, Meter: func(abi.Record) { metered++ }}
+	out, err := m.Call(context.Background(), "tenant", nil, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var envelopes []struct {
+		Records []abi.Record `json:"records"`
+		Error   *abi.Error   `json:"error"`
+	}
+	if err := json.Unmarshal(out, &envelopes); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for i, e := range envelopes {
+		if len(e.Records) > 0 || e.Error == nil || e.Error.Code != abi.CodeGrantDenied {
+			t.Fatalf("envelope %d = %+v, want only a grant_denied error", i, e)
+		}
+	}
+	if strings.Contains(string(out), "tenant's data") || metered != 0 {
+		t.Fatalf("another tenant's data leaked: %s (metered %d)", out, metered)
+	}
+}
+
+// TestNoStateCrossesCallers: a plugin that returns its previous call's input
+// sees nothing in fresh-instance mode; with reuse within a session it sees
+// only its own session's input, never another's.
+func TestNoStateCrossesCallers(t *testing.T) {
+	rt := newRuntime(t)
+	call := func(m *runtime.Module, session, in string) string {
+		out, err := m.Call(context.Background(), "leak", []byte(in), &runtime.Env{Session: session})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	fresh := compile(t, rt, plugin(t, "hostile"), runtime.ModuleOptions{})
+	call(fresh, "alice", "alice's secret")
+	if got := call(fresh, "bob", "hello"); got != "" {
+		t.Fatalf("fresh mode: bob saw %q", got)
+	}
+	if got := call(fresh, "alice", "again"); got != "" {
+		t.Fatalf("fresh mode: alice saw %q", got)
+	}
+
+	reuse := compile(t, rt, plugin(t, "hostile"), runtime.ModuleOptions{ReuseWithinSession: true})
+	call(reuse, "alice", "alice's secret")
+	if got := call(reuse, "bob", "bob's"); got != "" {
+		t.Fatalf("reuse mode: bob saw %q", got)
+	}
+	if got := call(reuse, "alice", "next"); got != "alice's secret" {
+		t.Fatalf("reuse mode: alice's own instance was not reused (got %q)", got)
+	}
+	if got := call(reuse, "", "anonymous"); got != "" {
+		t.Fatalf("a call without a session saw %q", got)
+	}
+	if s := reuse.Stats(); s.SessionReuses != 1 {
+		t.Fatalf("stats %+v, want one session reuse", s)
+	}
+}
+
+func TestPoolServesFromPrewarmedInstances(t *testing.T) {
+	rt := newRuntime(t)
+	m := compile(t, rt, plugin(t, "hostile"), runtime.ModuleOptions{PoolSize: 2})
+	deadline := time.Now().Add(10 * time.Second)
+	for m.Stats().Instantiations < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := m.Call(context.Background(), "leak", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	s := m.Stats()
+	if s.PoolHits != 1 || s.PoolMisses != 0 || s.InstantiateAvg <= 0 {
+		t.Fatalf("stats %+v, want one hit from the pre-warmed pool", s)
+	}
+}
+
+// FuzzHostCalls drives the host functions with arbitrary pointers and bytes.
+// Whatever comes in, a call ends with a known code or succeeds, and the
+// module keeps serving.
+func FuzzHostCalls(f *testing.F) {
+	rt := newRuntime(f)
+	m := compile(f, rt, plugin(f, "hostile"), runtime.ModuleOptions{Limits: runtime.Limits{Timeout: 2 * time.Second}})
+	env := &runtime.Env{Data: records, Grants: []string{"facts"}, CorpusMatch: true}
+	f.Add([]byte{0, 1, '{', '}'})
+	f.Add([]byte{1, 1, '{', '"', 'i', 'd', '"', ':', '1', '}'})
+	f.Add([]byte{2, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0})
+	f.Add([]byte{0, 1, 0xff, 0xfe})
+	f.Add([]byte(`\x01\x01{"datanet":"facts","id":"r1"}`))
+	allowed := map[abi.Code]bool{"": true, abi.CodeBadPointer: true, abi.CodeBadHostCall: true}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		_, err := m.Call(context.Background(), "raw", in, env)
+		if !allowed[abi.CodeOf(err)] {
+			t.Fatalf("input %x: unexpected %v", in, err)
+		}
+		if _, err := m.Call(context.Background(), "leak", nil, env); err != nil {
+			t.Fatalf("module broken after input %x: %v", in, err)
+		}
+	})
+}
