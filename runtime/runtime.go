@@ -107,7 +107,7 @@ type Module struct {
 
 	stats struct {
 		calls, hits, misses, reuses, instantiations atomic.Uint64
-		instantiateNanos                           atomic.Int64
+		instantiateNanos                            atomic.Int64
 	}
 }
 
