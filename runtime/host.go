@@ -1,11 +1,13 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
 
 	extism "github.com/extism/go-sdk"
+	"github.com/tetratelabs/wazero/api"
 
 	"github.com/tollgate-dev/tollgate/abi"
 )
@@ -44,9 +46,18 @@ type stateKey struct{}
 type callState struct {
 	env       *Env
 	limits    Limits
+	inst      *instance
 	hostCalls int
 	records   int
 	fatal     *abi.Error
+	out       *bytes.Buffer // response encoding, reused across host calls
+	enc       *json.Encoder
+}
+
+func newCallState(env *Env, limits Limits, inst *instance) *callState {
+	st := &callState{env: env, limits: limits, inst: inst, out: &bytes.Buffer{}}
+	st.enc = json.NewEncoder(st.out)
+	return st
 }
 
 // abort ends the call: the panic unwinds through wazero, which returns it as
@@ -81,20 +92,62 @@ func hostCall(h handler) extism.HostFunctionStackCallback {
 		if st.hostCalls > st.limits.MaxHostCalls {
 			st.abort(abi.Errorf(abi.CodeHostCallLimit, "more than %d host calls", st.limits.MaxHostCalls))
 		}
-		req, err := p.ReadBytes(stack[0])
-		if err != nil || len(req) == 0 {
+		k := st.kernel(ctx)
+		req, ok := k.read(stack[0])
+		if !ok {
 			st.abort(abi.Errorf(abi.CodeBadPointer, "offset %#x is not a live memory block", stack[0]))
 		}
-		out, err := json.Marshal(h(ctx, st, req))
-		if err != nil {
+		st.out.Reset()
+		if err := st.enc.Encode(h(ctx, st, req)); err != nil {
 			st.abort(abi.Errorf(abi.CodeInternal, "encode response: %v", err))
 		}
-		off, err := p.WriteBytes(out)
-		if err != nil {
-			st.abort(abi.Errorf(abi.CodeMemoryLimit, "no memory for a %d-byte response: %v", len(out), err))
+		off, ok := k.write(st.out.Bytes())
+		if !ok {
+			st.abort(abi.Errorf(abi.CodeMemoryLimit, "no memory for a %d-byte response", st.out.Len()))
 		}
 		stack[0] = off
 	}
+}
+
+// kernel calls the Extism kernel's length and alloc directly. The go-sdk's
+// CurrentPlugin looks each export up per call, and every lookup allocates a
+// fresh wazero call engine; these are looked up once per instance.
+type kernel struct {
+	mod    api.Module
+	length api.Function
+	alloc  api.Function
+	stack  [1]uint64
+}
+
+func (st *callState) kernel(ctx context.Context) *kernel {
+	mod, _ := ctx.Value(extism.PluginCtxKey("extism")).(api.Module)
+	if mod == nil {
+		panic(abi.Errorf(abi.CodeInternal, "no extism kernel in the call context"))
+	}
+	if st.inst.kernel == nil || st.inst.kernel.mod != mod {
+		st.inst.kernel = &kernel{mod: mod, length: mod.ExportedFunction("length"), alloc: mod.ExportedFunction("alloc")}
+	}
+	return st.inst.kernel
+}
+
+// read returns a view of the block at off, valid until the next kernel call.
+// Kernel calls take a context without cancellation: they are short, and a
+// cancellable context would make wazero start a watcher goroutine per call.
+func (k *kernel) read(off uint64) ([]byte, bool) {
+	k.stack[0] = off
+	if err := k.length.CallWithStack(context.Background(), k.stack[:]); err != nil || k.stack[0] == 0 {
+		return nil, false
+	}
+	return k.mod.Memory().Read(uint32(off), uint32(k.stack[0]))
+}
+
+func (k *kernel) write(b []byte) (uint64, bool) {
+	k.stack[0] = uint64(len(b))
+	if err := k.alloc.CallWithStack(context.Background(), k.stack[:]); err != nil || k.stack[0] == 0 {
+		return 0, false
+	}
+	off := k.stack[0]
+	return off, k.mod.Memory().Write(uint32(off), b)
 }
 
 func decode(st *callState, req []byte, v any) {

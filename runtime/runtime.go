@@ -115,6 +115,7 @@ type Module struct {
 type instance struct {
 	p      *extism.Plugin
 	budget *memoryBudget
+	kernel *kernel // looked up at the first host call
 }
 
 func (i *instance) close() { i.p.Close(context.Background()) }
@@ -314,7 +315,7 @@ func (m *Module) call(ctx context.Context, inst *instance, export string, input 
 	}
 	inst.p.Config = env.Config
 	inst.budget.exceeded = false
-	st := &callState{env: env, limits: m.limits}
+	st := newCallState(env, m.limits, inst)
 	ctx = context.WithValue(ctx, stateKey{}, st)
 	m.stats.calls.Add(1)
 	rc, out, err := inst.p.CallWithContext(ctx, export, input)

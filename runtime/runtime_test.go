@@ -137,6 +137,29 @@ func TestAnyExtismPluginRunsAsAnAgent(t *testing.T) {
 	}
 }
 
+func TestHaskellPluginRunsAsAnAgent(t *testing.T) {
+	rt := newRuntime(t)
+	m := compile(t, rt, extismWasm(t, "hello_haskell.wasm"), runtime.ModuleOptions{})
+	out, err := m.Call(context.Background(), "testing", []byte("Tollgate"), &runtime.Env{Config: map[string]string{"greeting": "Hi there"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(out); got != "Hi there, Tollgate" {
+		t.Fatalf("hello_haskell said %q", got)
+	}
+}
+
+// TestFilesAreDenied: Extism's fs.wasm returns the contents of
+// /mnt/test.txt when the host mounts a directory there; we mount nothing.
+func TestFilesAreDenied(t *testing.T) {
+	rt := newRuntime(t)
+	m := compile(t, rt, extismWasm(t, "fs.wasm"), runtime.ModuleOptions{})
+	out, err := m.Call(context.Background(), "run_test", nil, nil)
+	if len(out) != 0 {
+		t.Fatalf("fs.wasm read %q (err %v)", out, err)
+	}
+}
+
 func TestFailuresHaveTheirOwnCodes(t *testing.T) {
 	rt := newRuntime(t)
 	cases := []struct {
