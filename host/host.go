@@ -170,7 +170,8 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 		Meter: func(r abi.Record) {
 			accesses = append(accesses, abi.Access{Datanet: r.Datanet, Record: r.ID, Contributor: r.Contributor, Bytes: len(r.Content), Content: r.Content})
 		},
-		Config: map[string]string{"tollgate.datanets": strings.Join(m.Datanets, ",")},
+		Config:  map[string]string{"tollgate.datanets": strings.Join(m.Datanets, ",")},
+		Session: caller,
 	}
 	out, err := mod.Call(ctx, m.ExportName(), req.Input, env)
 	if err != nil {
@@ -203,7 +204,9 @@ func (h *Host) agentModule(ctx context.Context, p *registry.Plugin) (*runtime.Mo
 	if m := h.modules[p.Hash()]; m != nil {
 		return m, nil
 	}
-	m, err := h.rt.Compile(ctx, p.Wasm, runtime.ModuleOptions{Nondeterministic: true})
+	m, err := h.rt.Compile(ctx, p.Wasm, runtime.ModuleOptions{
+		Limits: limitsOf(p.Manifest.Limits), Nondeterministic: true, ReuseWithinSession: p.Manifest.ReuseWithinCaller,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("host: compile %s: %w", p.Manifest.Ref(), err)
 	}
@@ -288,6 +291,18 @@ func (h *Host) receipt(ctx context.Context, id, caller string, agent *registry.P
 	}
 	rc.Postings = post
 	return rc, nil
+}
+
+// limitsOf turns a manifest's limits into the runtime's; the runtime caps
+// them with the operator's maxima.
+func limitsOf(l *registry.Limits) runtime.Limits {
+	if l == nil {
+		return runtime.Limits{}
+	}
+	return runtime.Limits{
+		MaxMemoryPages: l.MemoryPages, Timeout: time.Duration(l.TimeoutMillis) * time.Millisecond,
+		MaxInputBytes: l.MaxInputBytes, MaxOutputBytes: l.MaxOutputBytes, MaxHostCalls: l.MaxHostCalls, MaxRecords: l.MaxRecords,
+	}
 }
 
 func bps(amount *big.Int, bps uint32) *big.Int {

@@ -28,6 +28,22 @@ type Manifest struct {
 	Datanets []string `json:"datanets,omitempty"`
 	// Attribution is the name@version of the agent's attribution plugin.
 	Attribution string `json:"attribution,omitempty"`
+	// Limits the plugin asks for; zero fields take the runtime's defaults,
+	// and the operator's caps bound them all.
+	Limits *Limits `json:"limits,omitempty"`
+	// ReuseWithinCaller lets one caller's calls share an instance, so the
+	// plugin may keep state between them (never across callers).
+	ReuseWithinCaller bool `json:"reuse_within_caller,omitempty"`
+}
+
+// Limits are the resource limits a manifest asks for.
+type Limits struct {
+	MemoryPages    uint32 `json:"memory_pages,omitempty"`
+	TimeoutMillis  uint32 `json:"timeout_ms,omitempty"`
+	MaxInputBytes  int    `json:"max_input_bytes,omitempty"`
+	MaxOutputBytes int    `json:"max_output_bytes,omitempty"`
+	MaxHostCalls   int    `json:"max_host_calls,omitempty"`
+	MaxRecords     int    `json:"max_records,omitempty"`
 }
 
 var (
@@ -100,6 +116,9 @@ func (m *Manifest) Validate() error {
 		if _, _, err := ParseRef(m.Attribution); err != nil {
 			return err
 		}
+	}
+	if l := m.Limits; l != nil && (l.MemoryPages > 65536 || l.MaxInputBytes < 0 || l.MaxOutputBytes < 0 || l.MaxHostCalls < 0 || l.MaxRecords < 0) {
+		return errorf(abi.CodeBadRequest, "manifest limits %+v out of range", *l)
 	}
 	return nil
 }

@@ -15,6 +15,17 @@ const (
 	DefaultMaxRecords     = 1024
 )
 
+// Operator maxima, used for any zero field of [Config.Max]: no manifest may
+// ask for more.
+const (
+	MaxMemoryPages = 4096 // 256 MiB
+	MaxTimeout     = time.Minute
+	MaxInputBytes  = 16 << 20
+	MaxOutputBytes = 16 << 20
+	MaxHostCalls   = 100_000
+	MaxRecords     = 100_000
+)
+
 // Limits bound one call of a plugin. The zero value of a field means its
 // default; [Limits.Cap] lets an operator bound what a manifest asks for.
 type Limits struct {
@@ -49,16 +60,38 @@ func (l Limits) WithDefaults() Limits {
 	return l
 }
 
+func (l Limits) withMaxDefaults() Limits {
+	if l.MaxMemoryPages == 0 {
+		l.MaxMemoryPages = MaxMemoryPages
+	}
+	if l.Timeout == 0 {
+		l.Timeout = MaxTimeout
+	}
+	if l.MaxInputBytes == 0 {
+		l.MaxInputBytes = MaxInputBytes
+	}
+	if l.MaxOutputBytes == 0 {
+		l.MaxOutputBytes = MaxOutputBytes
+	}
+	if l.MaxHostCalls == 0 {
+		l.MaxHostCalls = MaxHostCalls
+	}
+	if l.MaxRecords == 0 {
+		l.MaxRecords = MaxRecords
+	}
+	return l
+}
+
 // Cap returns l with each field lowered to the one of max where max is set.
 func (l Limits) Cap(max Limits) Limits {
-	if max.MaxMemoryPages > 0 && (l.MaxMemoryPages == 0 || l.MaxMemoryPages > max.MaxMemoryPages) {
+	if max.MaxMemoryPages > 0 && l.MaxMemoryPages > max.MaxMemoryPages {
 		l.MaxMemoryPages = max.MaxMemoryPages
 	}
-	if max.Timeout > 0 && (l.Timeout == 0 || l.Timeout > max.Timeout) {
+	if max.Timeout > 0 && l.Timeout > max.Timeout {
 		l.Timeout = max.Timeout
 	}
 	capInt := func(v *int, m int) {
-		if m > 0 && (*v == 0 || *v > m) {
+		if m > 0 && *v > m {
 			*v = m
 		}
 	}

@@ -25,7 +25,8 @@ type Config struct {
 	// CacheDir, if set, keeps compiled machine code on disk so a restart
 	// loads a known plugin without compiling it again.
 	CacheDir string
-	// Max caps the limits any module may ask for.
+	// Max caps the limits any module may ask for; zero fields take the
+	// Max* constants.
 	Max    Limits
 	Logger *slog.Logger
 }
@@ -42,7 +43,7 @@ func New(cfg Config) (*Runtime, error) {
 	if err := cfg.Max.validate(); err != nil {
 		return nil, err
 	}
-	r := &Runtime{max: cfg.Max, logger: cfg.Logger}
+	r := &Runtime{max: cfg.Max.withMaxDefaults(), logger: cfg.Logger}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
@@ -123,7 +124,7 @@ func (i *instance) close() { i.p.Close(context.Background()) }
 // Compile compiles wasm into a Module with our host functions linked in,
 // and starts keeping fresh instances ready.
 func (r *Runtime) Compile(ctx context.Context, wasm []byte, opts ModuleOptions) (*Module, error) {
-	limits := opts.Limits.Cap(r.max).WithDefaults()
+	limits := opts.Limits.WithDefaults().Cap(r.max)
 	if err := limits.validate(); err != nil {
 		return nil, err
 	}

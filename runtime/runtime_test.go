@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/runtime"
@@ -191,5 +192,22 @@ func TestFailuresHaveTheirOwnCodes(t *testing.T) {
 				t.Fatalf("errors.Is does not match code %s", c.want)
 			}
 		})
+	}
+}
+
+func TestOperatorCapsWhatAManifestAsks(t *testing.T) {
+	rt, err := runtime.New(runtime.Config{Max: runtime.Limits{Timeout: time.Second, MaxMemoryPages: 300}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(context.Background())
+	m := compile(t, rt, extismWasm(t, "count_vowels.wasm"), runtime.ModuleOptions{Limits: runtime.Limits{Timeout: time.Hour, MaxMemoryPages: 60000, MaxHostCalls: 5}})
+	got := m.Limits()
+	if got.Timeout != time.Second || got.MaxMemoryPages != 300 || got.MaxHostCalls != 5 || got.MaxRecords != runtime.DefaultMaxRecords {
+		t.Fatalf("limits %+v", got)
+	}
+	m2 := compile(t, rt, extismWasm(t, "count_vowels.wasm"), runtime.ModuleOptions{Limits: runtime.Limits{MaxHostCalls: 1 << 30}})
+	if m2.Limits().MaxHostCalls != runtime.MaxHostCalls {
+		t.Fatalf("an uncapped field was not held to the default maximum: %+v", m2.Limits())
 	}
 }
