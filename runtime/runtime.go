@@ -325,6 +325,9 @@ func (m *Module) call(ctx context.Context, inst *instance, export string, input 
 		return nil, st.fatal
 	case err != nil:
 		return nil, m.classify(ctx, inst, rc, err)
+	case rc != 0:
+		// Failed without setting an error: its output says why, if anything.
+		return nil, abi.Errorf(abi.CodePluginError, "plugin returned %d: %.200s", rc, out)
 	case len(out) > m.limits.MaxOutputBytes:
 		return nil, abi.Errorf(abi.CodeOutputTooLarge, "output is %d bytes, limit %d", len(out), m.limits.MaxOutputBytes)
 	}

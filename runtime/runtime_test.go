@@ -211,3 +211,31 @@ func TestOperatorCapsWhatAManifestAsks(t *testing.T) {
 		t.Fatalf("an uncapped field was not held to the default maximum: %+v", m2.Limits())
 	}
 }
+
+// TestAssemblyScriptAgent runs the AssemblyScript example agent, which .ci/run
+// builds with npm: the ABI works outside Go.
+func TestAssemblyScriptAgent(t *testing.T) {
+	path := "../examples/agents/qa-as/qa-as.wasm"
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s missing: .ci/run builds it", path)
+		}
+		t.Skip("build it with: cd examples/agents/qa-as && npm ci && npm run build")
+	}
+	rt := newRuntime(t)
+	m := compile(t, rt, path, runtime.ModuleOptions{})
+	var metered []string
+	env := &runtime.Env{Data: records, Grants: []string{"facts"}, Config: map[string]string{"tollgate.datanets": "facts"},
+		Meter: func(r abi.Record) { metered = append(metered, r.ID) }}
+	out, err := m.Call(context.Background(), abi.ExportInvoke, []byte("Why is the sky blue?"), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "Rayleigh scattering") || strings.Join(metered, ",") != "r1" {
+		t.Fatalf("output %q, metered %v", out, metered)
+	}
+	env.Config = map[string]string{"tollgate.datanets": "secret"}
+	if _, err := m.Call(context.Background(), abi.ExportInvoke, []byte("data"), env); abi.CodeOf(err) != abi.CodePluginError {
+		t.Fatalf("ungranted datanet: %v", err)
+	}
+}
