@@ -125,6 +125,9 @@ type InvokeRequest struct {
 type InvokeResult struct {
 	Output  []byte
 	Receipt *ledger.Receipt
+	// Replayed is true when the request id had already been answered: the
+	// stored receipt and output are returned and nothing is charged again.
+	Replayed bool
 }
 
 // Invoke runs one invocation; see the package documentation for the steps.
@@ -146,22 +149,28 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if agent.Yanked {
 		return nil, abi.Errorf(abi.CodeNotFound, "%s was yanked", m.Ref())
 	}
-	price := m.PriceAmount()
-	credit, err := h.led.Balance(ctx, caller)
-	if err != nil {
+	id := receiptID(caller, req.RequestID)
+	if rc, err := h.led.Receipt(ctx, id); err == nil {
+		return h.replay(ctx, rc) // a retry: the same receipt, charged once
+	} else if abi.CodeOf(err) != abi.CodeNotFound {
 		return nil, err
 	}
-	if credit.Cmp(price) < 0 {
-		return nil, abi.Errorf(abi.CodeInsufficientCredit, "%s has %s, %s costs %s", caller, credit, m.Ref(), price)
-	}
-	id := req.RequestID
-	if id == "" {
-		id = newID()
-	}
+	price := m.PriceAmount()
 	mod, err := h.agentModule(ctx, agent)
 	if err != nil {
 		return nil, err
 	}
+	// Hold the worst case (the price and every record the agent may read
+	// at the dearest granted datanet's price) before the agent runs.
+	worst, err := h.worstCase(ctx, m, mod.Limits().MaxRecords)
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.led.Reserve(ctx, caller, worst.Add(worst, price))
+	if err != nil {
+		return nil, err
+	}
+	defer res.Release()
 
 	var accesses []abi.Access
 	env := &runtime.Env{
@@ -191,11 +200,56 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if err != nil {
 		return nil, err
 	}
-	if err := h.led.Commit(ctx, rc); err != nil {
+	rc.RequestID = req.RequestID
+	if err := h.led.Commit(ctx, rc, out, res); err != nil {
+		if abi.CodeOf(err) == abi.CodeAlreadyExists {
+			// A concurrent call with the same request id committed first.
+			if prev, perr := h.led.Receipt(ctx, id); perr == nil {
+				return h.replay(ctx, prev)
+			}
+		}
 		return nil, err
 	}
 	h.logger.Info("invoked", "id", id, "agent", m.Ref(), "caller", caller, "charged", rc.Debit(), "records", len(accesses))
 	return &InvokeResult{Output: out, Receipt: rc}, nil
+}
+
+// replay answers a retried request with its committed receipt and output.
+func (h *Host) replay(ctx context.Context, rc *ledger.Receipt) (*InvokeResult, error) {
+	out, err := h.led.Output(ctx, rc.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &InvokeResult{Output: out, Receipt: rc, Replayed: true}, nil
+}
+
+// worstCase is what reading maxRecords records can cost at the dearest of
+// the agent's granted datanets.
+func (h *Host) worstCase(ctx context.Context, m registry.Manifest, maxRecords int) (*big.Int, error) {
+	dearest := new(big.Int)
+	for _, name := range m.Datanets {
+		d, err := h.reg.Datanet(ctx, name)
+		if abi.CodeOf(err) == abi.CodeNotFound {
+			continue // nothing to read there, so nothing to pay
+		}
+		if err != nil {
+			return nil, err
+		}
+		if p := d.Price(); p.Cmp(dearest) > 0 {
+			dearest = p
+		}
+	}
+	return dearest.Mul(dearest, big.NewInt(int64(maxRecords))), nil
+}
+
+// receiptID names a caller's request: the same caller retrying the same
+// request id gets the same receipt; different callers never collide.
+func receiptID(caller, requestID string) string {
+	if requestID == "" {
+		return newID()
+	}
+	s := sha256.Sum256([]byte(caller + "\x00" + requestID))
+	return hex.EncodeToString(s[:16])
 }
 
 func (h *Host) agentModule(ctx context.Context, p *registry.Plugin) (*runtime.Module, error) {

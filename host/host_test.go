@@ -99,7 +99,7 @@ func newEnv(t *testing.T) *env {
 		}
 	}
 	if _, err := e.h.Publish(ctx, key(t), registry.Manifest{Name: "acme/qa", Version: "1.0.0", Kind: abi.KindAgent, Price: "1000",
-		Datanets: []string{"facts"}}, examples.QA); err != nil {
+		Datanets: []string{"facts"}, Limits: &registry.Limits{MaxRecords: 16}}, examples.QA); err != nil {
 		t.Fatal(err)
 	}
 	if e.tokens, err = host.OpenTokens(dir + "/tokens.json"); err != nil {

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -69,6 +70,7 @@ type Score struct {
 // who was attributed what, and the postings that paid for it.
 type Receipt struct {
 	ID              string    `json:"id"`
+	RequestID       string    `json:"request_id,omitempty"` // the caller's, if it chose one
 	Caller          string    `json:"caller"`
 	Agent           string    `json:"agent"` // name@version
 	AgentHash       string    `json:"agent_hash"`
@@ -119,7 +121,14 @@ type Options struct {
 type Ledger struct {
 	db     *badger.DB
 	logger *slog.Logger
-	mu     sync.Mutex // serialises writers: balances are read-modify-write
+
+	ops     chan *op
+	quit    chan struct{}
+	stopped chan struct{}
+	batches atomic.Uint64
+
+	resMu    sync.Mutex
+	reserved map[string]*big.Int // account -> credit held by calls in flight
 
 	treeMu    sync.Mutex
 	treeEpoch uint64
@@ -145,20 +154,31 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
 	}
-	l := &Ledger{db: db, logger: opts.Logger}
+	l := &Ledger{db: db, logger: opts.Logger, ops: make(chan *op, MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{}),
+		reserved: map[string]*big.Int{}}
 	if l.logger == nil {
 		l.logger = slog.New(slog.DiscardHandler)
 	}
+	go l.run()
 	return l, nil
 }
 
-// Close closes the database.
-func (l *Ledger) Close() error { return l.db.Close() }
+// Close stops the writer and closes the database.
+func (l *Ledger) Close() error {
+	select {
+	case <-l.quit:
+	default:
+		close(l.quit)
+	}
+	<-l.stopped
+	return l.db.Close()
+}
 
 func balanceKey(a string) []byte   { return []byte("a/" + a) }
 func earnedKey(a string) []byte    { return []byte("e/" + a) }
 func receiptKey(id string) []byte  { return []byte("r/" + id) }
 func depositKey(ref string) []byte { return []byte("D/" + ref) }
+func outputKey(id string) []byte   { return []byte("o/" + id) }
 func epochKey(n uint64) []byte     { return binary.BigEndian.AppendUint64([]byte("E/"), n) }
 func epochReceiptsPrefix(n uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte("x/"), n)
@@ -182,9 +202,7 @@ func (l *Ledger) Credit(ctx context.Context, d Deposit) error {
 		return abi.Errorf(abi.CodeBadRequest, "ledger: deposit needs a ref, an account and a positive amount")
 	}
 	d.Time = time.Now().UTC()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.db.Update(func(txn *badger.Txn) error {
+	return l.write(ctx, func(txn *badger.Txn) error {
 		if _, err := txn.Get(depositKey(d.Ref)); err == nil {
 			return abi.Errorf(abi.CodeAlreadyExists, "ledger: deposit %s already credited", d.Ref)
 		}
@@ -219,36 +237,53 @@ func (l *Ledger) Earned(ctx context.Context, account string) (*big.Int, error) {
 	return b, err
 }
 
-// Commit writes a receipt and applies its postings in one durable
-// transaction. The postings must sum to zero and the only debited account
-// must be the caller, whose balance may not go below zero.
-func (l *Ledger) Commit(ctx context.Context, r *Receipt) error {
+// Commit writes a receipt, the output it answered with, and its postings
+// in one durable transaction, and then releases res (which may be nil). The
+// postings must sum to zero, the only debited account must be the caller,
+// and no balance may go below zero. A receipt id already committed is
+// refused with ErrAlreadyExists.
+func (l *Ledger) Commit(ctx context.Context, r *Receipt, output []byte, res *Reservation) error {
+	defer res.Release()
 	if err := validate(r); err != nil {
 		return err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.db.Update(func(txn *badger.Txn) error {
+	sums := map[string]*big.Int{}
+	for _, p := range r.Postings {
+		if sums[p.Account] == nil {
+			sums[p.Account] = new(big.Int)
+		}
+		sums[p.Account].Add(sums[p.Account], p.Amount)
+	}
+	return l.write(ctx, func(txn *badger.Txn) error {
 		if _, err := txn.Get(receiptKey(r.ID)); err == nil {
 			return abi.Errorf(abi.CodeAlreadyExists, "ledger: receipt %s exists", r.ID)
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
 		}
 		epoch, err := openEpoch(txn)
 		if err != nil {
 			return err
 		}
-		r.Epoch = epoch
-		for _, p := range r.Postings {
-			bal, err := getAmount(txn, balanceKey(p.Account))
+		// Check every balance before writing anything.
+		after := map[string]*big.Int{}
+		for acct, delta := range sums {
+			bal, err := getAmount(txn, balanceKey(acct))
 			if err != nil {
 				return err
 			}
-			bal.Add(bal, p.Amount)
+			bal.Add(bal, delta)
 			if bal.Sign() < 0 {
-				return abi.Errorf(abi.CodeInsufficientCredit, "ledger: %s would be %s short", p.Account, new(big.Int).Neg(bal))
+				return abi.Errorf(abi.CodeInsufficientCredit, "ledger: %s would be %s short", acct, new(big.Int).Neg(bal))
 			}
-			if err := txn.Set(balanceKey(p.Account), []byte(bal.String())); err != nil {
+			after[acct] = bal
+		}
+		r.Epoch = epoch
+		for acct, bal := range after {
+			if err := txn.Set(balanceKey(acct), []byte(bal.String())); err != nil {
 				return err
 			}
+		}
+		for _, p := range r.Postings {
 			if earning(p.Kind) {
 				if err := addAmount(txn, earnedKey(p.Account), p.Amount); err != nil {
 					return err
@@ -258,7 +293,74 @@ func (l *Ledger) Commit(ctx context.Context, r *Receipt) error {
 		if err := setJSON(txn, receiptKey(r.ID), r); err != nil {
 			return err
 		}
+		if err := txn.Set(outputKey(r.ID), output); err != nil {
+			return err
+		}
 		return txn.Set(epochReceiptKey(epoch, r.ID), nil)
+	})
+}
+
+// Output returns the output a committed receipt answered with.
+func (l *Ledger) Output(ctx context.Context, id string) ([]byte, error) {
+	var out []byte
+	err := l.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(outputKey(id))
+		if err != nil {
+			return err
+		}
+		out, err = item.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, abi.Errorf(abi.CodeNotFound, "ledger: no output for %s", id)
+	}
+	return out, err
+}
+
+// Reservation is credit held for a call in flight.
+type Reservation struct {
+	l       *Ledger
+	account string
+	amount  *big.Int
+	once    sync.Once
+}
+
+// Reserve holds amount of account's credit for a call about to run, so
+// concurrent calls cannot together spend more than the account has. Release
+// it (Commit does) when the call ends.
+func (l *Ledger) Reserve(ctx context.Context, account string, amount *big.Int) (*Reservation, error) {
+	bal, err := l.Balance(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	l.resMu.Lock()
+	defer l.resMu.Unlock()
+	held := l.reserved[account]
+	if held == nil {
+		held = new(big.Int)
+	}
+	free := new(big.Int).Sub(bal, held)
+	if free.Cmp(amount) < 0 {
+		return nil, abi.Errorf(abi.CodeInsufficientCredit, "ledger: %s has %s free (%s held by calls in flight), needs %s", account, free, held, amount)
+	}
+	l.reserved[account] = new(big.Int).Add(held, amount)
+	return &Reservation{l: l, account: account, amount: new(big.Int).Set(amount)}, nil
+}
+
+// Release frees the reservation; it is safe to call more than once and on nil.
+func (r *Reservation) Release() {
+	if r == nil {
+		return
+	}
+	r.once.Do(func() {
+		r.l.resMu.Lock()
+		defer r.l.resMu.Unlock()
+		left := new(big.Int).Sub(r.l.reserved[r.account], r.amount)
+		if left.Sign() <= 0 {
+			delete(r.l.reserved, r.account)
+		} else {
+			r.l.reserved[r.account] = left
+		}
 	})
 }
 
@@ -349,11 +451,9 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 	if d.ChainID == nil || d.Settlement == "" {
 		return nil, abi.Errorf(abi.CodeBadRequest, "ledger: close epoch needs a chain id and a settlement address")
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var e *Epoch
 	var tree *Tree
-	err := l.db.Update(func(txn *badger.Txn) error {
+	err := l.write(ctx, func(txn *badger.Txn) error {
 		n, err := openEpoch(txn)
 		if err != nil {
 			return err
@@ -425,9 +525,7 @@ func (l *Ledger) Epoch(ctx context.Context, n uint64) (*Epoch, error) {
 
 // SetPostTx records the transaction that posted epoch n's root.
 func (l *Ledger) SetPostTx(ctx context.Context, n uint64, tx string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.db.Update(func(txn *badger.Txn) error {
+	return l.write(ctx, func(txn *badger.Txn) error {
 		var e Epoch
 		if err := getJSON(txn, epochKey(n), &e); err != nil {
 			return err

@@ -65,7 +65,7 @@ func TestCommitRefusesWhatWouldOverdrawOrUnbalance(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if err := l.Commit(ctx, c.r); abi.CodeOf(err) != c.want {
+			if err := l.Commit(ctx, c.r, nil, nil); abi.CodeOf(err) != c.want {
 				t.Fatalf("err = %v, want %s", err, c.want)
 			}
 			if _, err := l.Receipt(ctx, c.r.ID); abi.CodeOf(err) != abi.CodeNotFound {
@@ -76,10 +76,10 @@ func TestCommitRefusesWhatWouldOverdrawOrUnbalance(t *testing.T) {
 			}
 		})
 	}
-	if err := l.Commit(ctx, receipt("ok", 90)); err != nil {
+	if err := l.Commit(ctx, receipt("ok", 90), nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Commit(ctx, receipt("ok", 5)); abi.CodeOf(err) != abi.CodeAlreadyExists {
+	if err := l.Commit(ctx, receipt("ok", 5), nil, nil); abi.CodeOf(err) != abi.CodeAlreadyExists {
 		t.Fatalf("receipt id reused: %v", err)
 	}
 	if err := l.Check(ctx); err != nil {
@@ -95,7 +95,7 @@ func TestEpochsKeepCumulativeEarnings(t *testing.T) {
 	}
 	l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(1000)})
 	for i := range 3 {
-		if err := l.Commit(ctx, receipt(fmt.Sprint("a", i), 30)); err != nil {
+		if err := l.Commit(ctx, receipt(fmt.Sprint("a", i), 30), nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -106,7 +106,7 @@ func TestEpochsKeepCumulativeEarnings(t *testing.T) {
 	if e1.Total.Int64() != 90 || e1.Receipts != 3 || len(e1.Leaves) != 2 {
 		t.Fatalf("epoch 1 = %+v", e1)
 	}
-	l.Commit(ctx, receipt("b", 60))
+	l.Commit(ctx, receipt("b", 60), nil, nil)
 	e2, err := l.CloseEpoch(ctx, domain)
 	if err != nil {
 		t.Fatal(err)

@@ -89,6 +89,7 @@ func seedExample(ctx context.Context, n *node) (*example, error) {
 	_, err := n.host.Publish(ctx, ex.developer.key, registry.Manifest{
 		Name: exampleAgent, Version: "1.0.0", Kind: abi.KindAgent, Price: agentPrice.String(),
 		Datanets: []string{exampleDatanet}, Attribution: registry.DefaultAttribution,
+		Limits: &registry.Limits{MaxRecords: 16},
 	}, examples.QA)
 	if err != nil {
 		return nil, fmt.Errorf("publish agent: %w", err)

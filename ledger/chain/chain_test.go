@@ -73,7 +73,7 @@ func TestSettleClaimAndRestart(t *testing.T) {
 		{Account: addr(caller), Kind: ledger.KindCall, Amount: big.NewInt(-500)},
 		{Account: addr(alice), Kind: ledger.KindAttribution, Amount: big.NewInt(300)},
 		{Account: addr(bob), Kind: ledger.KindAccess, Amount: big.NewInt(200)},
-	}}); err != nil {
+	}}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	epoch, err := l.CloseEpoch(ctx, ledger.Domain{ChainID: c.ChainID(), Settlement: dep.Settlement})
