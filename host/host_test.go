@@ -175,7 +175,7 @@ func TestInvokeWithJSONOverHTTP(t *testing.T) {
 	if !strings.Contains(out["outputText"].(string), "air scatters blue sunlight") {
 		t.Fatalf("output %q", out["outputText"])
 	}
-	rc, err := e.led.Receipt(context.Background(), "req-1")
+	rc, err := e.led.Receipt(context.Background(), out["receipt"].(map[string]any)["id"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,6 +286,54 @@ func TestSettleThroughTheAPIAndClaim(t *testing.T) {
 	}
 	if _, err := e.chain.Claim(ctx, e.operator, bob, cum, hashes); err == nil {
 		t.Fatal("claimed twice")
+	}
+	if err := e.led.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRetriedRequestIsChargedOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	caller, tok := e.fund(t, 100_000)
+	body := map[string]any{"agent": "acme/qa@1.0.0", "inputText": "Why is the sky blue?", "requestId": "retry-me"}
+	// Concurrent duplicates and a later retry all get the same receipt.
+	type result struct {
+		status int
+		out    map[string]any
+	}
+	results := make(chan result, 4)
+	for range 4 {
+		go func() {
+			status, _, out := e.post(t, "AgentService/Invoke", tok, body)
+			results <- result{status, out}
+		}()
+	}
+	var id string
+	for range 4 {
+		r := <-results
+		if r.status != 200 {
+			t.Fatalf("status %d: %v", r.status, r.out)
+		}
+		got := r.out["receipt"].(map[string]any)["id"].(string)
+		if id != "" && got != id {
+			t.Fatalf("receipt %s and %s for one request id", id, got)
+		}
+		id = got
+	}
+	status, _, again := e.post(t, "AgentService/Invoke", tok, body)
+	if status != 200 || again["receipt"].(map[string]any)["id"] != id || again["outputText"] == "" {
+		t.Fatalf("retry: %d %v", status, again)
+	}
+	rc, _ := e.led.Receipt(ctx, id)
+	if bal, _ := e.led.Balance(ctx, caller); bal.Cmp(new(big.Int).Sub(big.NewInt(100_000), rc.Debit())) != 0 {
+		t.Fatalf("balance %s after 5 tries of one request costing %s", bal, rc.Debit())
+	}
+	// Another caller with the same request id gets its own invocation.
+	_, tok2 := e.fund(t, 100_000)
+	_, _, other := e.post(t, "AgentService/Invoke", tok2, body)
+	if other["receipt"].(map[string]any)["id"] == id {
+		t.Fatal("two callers share a receipt")
 	}
 	if err := e.led.Check(ctx); err != nil {
 		t.Fatal(err)

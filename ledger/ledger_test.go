@@ -203,3 +203,54 @@ func hashes(ss []string) []ledger.Hash {
 	}
 	return out
 }
+
+func TestReservationsStopConcurrentOverdraw(t *testing.T) {
+	ctx := context.Background()
+	l := open(t)
+	l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(100)})
+	a, err := l.Reserve(ctx, caller, big.NewInt(60))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Reserve(ctx, caller, big.NewInt(60)); abi.CodeOf(err) != abi.CodeInsufficientCredit {
+		t.Fatalf("second reservation beyond the credit: %v", err)
+	}
+	// Committing releases the reservation; what is left can be reserved.
+	if err := l.Commit(ctx, receipt("r1", 30), []byte("out"), a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Reserve(ctx, caller, big.NewInt(70)); err != nil {
+		t.Fatalf("reserving the 70 left: %v", err)
+	}
+	if out, err := l.Output(ctx, "r1"); err != nil || string(out) != "out" {
+		t.Fatalf("output %q, %v", out, err)
+	}
+}
+
+// TestGroupCommit: concurrent commits share transactions, every one lands
+// exactly once, and the books balance.
+func TestGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	l := open(t)
+	l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(1_000_000)})
+	before := l.Batches()
+	const n = 400
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- l.Commit(ctx, receipt(fmt.Sprint("g", i), 30), nil, nil) }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b := l.Batches() - before; b >= n {
+		t.Fatalf("%d commits took %d transactions: no batching", n, b)
+	}
+	if bal, _ := l.Balance(ctx, caller); bal.Int64() != 1_000_000-30*n {
+		t.Fatalf("balance %s", bal)
+	}
+	if err := l.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
