@@ -71,6 +71,12 @@ func (r *Runner) module(ctx context.Context, p *registry.Plugin) (*runtime.Modul
 	return m, nil
 }
 
+// Warm compiles p ahead of its first run.
+func (r *Runner) Warm(ctx context.Context, p *registry.Plugin) error {
+	_, err := r.module(ctx, p)
+	return err
+}
+
 // Run runs plugin p on req. The plugin may read the granted datanets through
 // data (unmetered: attribution is the host's work, not the caller's). Every
 // score must name a record the agent read or one that exists in a granted

@@ -214,6 +214,27 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	return &InvokeResult{Output: out, Receipt: rc}, nil
 }
 
+// Warm loads and compiles an agent and its attribution plugin ahead of the
+// first call.
+func (h *Host) Warm(ctx context.Context, ref string) error {
+	p, err := h.reg.Load(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if _, err = h.agentModule(ctx, p); err != nil {
+		return err
+	}
+	attrRef := p.Manifest.Attribution
+	if attrRef == "" {
+		attrRef = registry.DefaultAttribution
+	}
+	ap, err := h.reg.Load(ctx, attrRef)
+	if err != nil {
+		return err
+	}
+	return h.attr.Warm(ctx, ap)
+}
+
 // replay answers a retried request with its committed receipt and output.
 func (h *Host) replay(ctx context.Context, rc *ledger.Receipt) (*InvokeResult, error) {
 	out, err := h.led.Output(ctx, rc.ID)

@@ -339,3 +339,5 @@ func TestRetriedRequestIsChargedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func bigInt(v int64) *big.Int { return big.NewInt(v) }
