@@ -64,10 +64,12 @@ type Access struct {
 
 // AttributeRequest is the input of an attribution plugin's [ExportAttribute].
 type AttributeRequest struct {
-	Invocation string          `json:"invocation"`
-	Output     string          `json:"output"`
-	Accesses   []Access        `json:"accesses"`
-	Params     json.RawMessage `json:"params,omitempty"`
+	Invocation string   `json:"invocation"`
+	Output     string   `json:"output"`
+	Accesses   []Access `json:"accesses"`
+	// Datanets the agent was granted: what corpus_match may search.
+	Datanets []string        `json:"datanets,omitempty"`
+	Params   json.RawMessage `json:"params,omitempty"`
 }
 
 // Score is the weight an attribution plugin gives one record. Weights are

@@ -191,7 +191,7 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if attrRef == "" {
 		attrRef = registry.DefaultAttribution
 	}
-	attrReq := abi.AttributeRequest{Invocation: id, Output: string(out), Accesses: accesses}
+	attrReq := abi.AttributeRequest{Invocation: id, Output: string(out), Accesses: accesses, Datanets: m.Datanets}
 	result, attrPlugin, err := h.attribute(ctx, attrRef, attrReq, m.Datanets)
 	if err != nil {
 		return nil, err

@@ -14,11 +14,23 @@ type Builtin struct {
 	Wasm    []byte
 }
 
-//go:embed access/access.wasm
-var accessWasm []byte
+var (
+	//go:embed access/access.wasm
+	accessWasm []byte
+	//go:embed ngram/ngram.wasm
+	ngramWasm []byte
+)
 
 // Access weights the records an agent read by the bytes read.
-var Access = Builtin{Name: "builtin/access", Version: "1.0.0", Kind: "attribution", Wasm: accessWasm}
+func Access() Builtin {
+	return Builtin{Name: "builtin/access", Version: "1.0.0", Kind: "attribution", Wasm: accessWasm}
+}
+
+// Ngram traces the output to the records whose text it repeats verbatim
+// (see ngram/main.go for the rule). It is the default attribution plugin.
+func Ngram() Builtin {
+	return Builtin{Name: "builtin/ngram", Version: "1.0.0", Kind: "attribution", Wasm: ngramWasm}
+}
 
 // All lists the built-in plugins.
-func All() []Builtin { return []Builtin{Access} }
+func All() []Builtin { return []Builtin{Access(), Ngram()} }
