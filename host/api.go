@@ -134,6 +134,7 @@ func receiptProto(r *ledger.Receipt) *tollgatev1.Receipt {
 		Id: r.ID, Caller: r.Caller, Agent: r.Agent, AgentHash: r.AgentHash,
 		Attribution: r.Attribution, AttributionHash: r.AttributionHash, Method: r.Method,
 		InputHash: r.InputHash, OutputHash: r.OutputHash, Epoch: r.Epoch, Charged: r.Debit().String(),
+		Signer: r.Signer, Signature: r.Signature, RequestId: r.RequestID,
 	}
 	for _, a := range r.Accesses {
 		out.Accesses = append(out.Accesses, &tollgatev1.Access{Datanet: a.Datanet, Record: a.Record, Contributor: a.Contributor, Bytes: int64(a.Bytes), Fee: a.Fee.String()})

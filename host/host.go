@@ -172,6 +172,12 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	}
 	defer res.Release()
 
+	var versions []ledger.DatanetVersion
+	for _, name := range m.Datanets {
+		if d, err := h.reg.Datanet(ctx, name); err == nil {
+			versions = append(versions, ledger.DatanetVersion{Name: name, Version: d.Version})
+		}
+	}
 	var accesses []abi.Access
 	env := &runtime.Env{
 		Data:   h.reg,
@@ -201,6 +207,10 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 		return nil, err
 	}
 	rc.RequestID = req.RequestID
+	rc.Datanets = versions
+	if err := rc.Sign(h.operator, h.domain()); err != nil {
+		return nil, err
+	}
 	if err := h.led.Commit(ctx, rc, out, res); err != nil {
 		if abi.CodeOf(err) == abi.CodeAlreadyExists {
 			// A concurrent call with the same request id committed first.

@@ -198,6 +198,14 @@ func TestInvokeWithJSONOverHTTP(t *testing.T) {
 	if bal, _ := e.led.Balance(context.Background(), caller); bal.Int64() != 10_000-want {
 		t.Fatalf("caller balance %s", bal)
 	}
+	// The receipt is signed by the operator (EIP-712); any change breaks it.
+	if err := rc.VerifySignature(); err != nil || rc.Signer != registry.Address(e.operator) {
+		t.Fatalf("signature: %v (signer %s)", err, rc.Signer)
+	}
+	rc.Postings[1].Amount = new(big.Int).Add(rc.Postings[1].Amount, big.NewInt(1))
+	if err := rc.VerifySignature(); abi.CodeOf(err) != abi.CodeBadSignature {
+		t.Fatalf("a tampered receipt verified: %v", err)
+	}
 	if err := e.led.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -341,3 +349,50 @@ func TestRetriedRequestIsChargedOnce(t *testing.T) {
 }
 
 func bigInt(v int64) *big.Int { return big.NewInt(v) }
+
+func TestVerifyRerunsAnEpochAndCatchesTampering(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, tok := e.fund(t, 100_000)
+	for _, q := range []string{"Why is the sky blue?", "When does water boil?", "What do bees do?"} {
+		if status, _, out := e.post(t, "AgentService/Invoke", tok, map[string]any{"agent": "acme/qa@1.0.0", "inputText": q}); status != 200 {
+			t.Fatalf("invoke: %d %v", status, out)
+		}
+	}
+	epoch, err := e.h.Settle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.h.VerifyEpoch(ctx, epoch.N)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.OK() || v.Receipts != 3 || v.OnChain != epoch.Root {
+		t.Fatalf("honest epoch did not verify: %+v", v)
+	}
+
+	rs, _ := e.led.Receipts(ctx, epoch.N)
+	// Move one unit from the developer to the protocol: still balanced, but
+	// not what the receipt's inputs give.
+	tampered := rs[1]
+	for i := range tampered.Postings {
+		switch tampered.Postings[i].Kind {
+		case ledger.KindDeveloper:
+			tampered.Postings[i].Amount = new(big.Int).Sub(tampered.Postings[i].Amount, big.NewInt(1))
+		case ledger.KindProtocol:
+			tampered.Postings[i].Amount = new(big.Int).Add(tampered.Postings[i].Amount, big.NewInt(1))
+		}
+	}
+	v, err = e.h.Verify(ctx, epoch, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.OK() || len(v.Problems) != 2 {
+		t.Fatalf("tampering not caught by both the signature and the re-run: %+v", v)
+	}
+	for _, p := range v.Problems {
+		if !strings.Contains(p, tampered.ID) {
+			t.Fatalf("an untouched receipt was flagged: %s", p)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"math/big"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/ledger"
@@ -83,7 +84,12 @@ func (h *Host) Settle(ctx context.Context) (*ledger.Epoch, error) {
 	return e, h.led.SetPostTx(ctx, e.N, tx)
 }
 
+// domain is the chain and contract receipts and trees are bound to; a host
+// without a chain signs under chain 0 and the zero address.
 func (h *Host) domain() ledger.Domain {
+	if h.chain == nil {
+		return ledger.Domain{ChainID: new(big.Int), Settlement: "0x0000000000000000000000000000000000000000"}
+	}
 	return ledger.Domain{ChainID: h.chain.ChainID(), Settlement: h.chain.Deployment().Settlement}
 }
 

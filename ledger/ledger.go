@@ -82,8 +82,14 @@ type Receipt struct {
 	Accesses        []Access  `json:"accesses"`
 	Scores          []Score   `json:"scores"`
 	Postings        []Posting `json:"postings"`
-	Epoch           uint64    `json:"epoch"`
-	Time            time.Time `json:"time"`
+	// Datanets are the versions of the granted datanets when the agent ran.
+	Datanets []DatanetVersion `json:"datanets,omitempty"`
+	Epoch    uint64           `json:"epoch"`
+	Time     time.Time        `json:"time"`
+	// The operator's EIP-712 signature over the receipt (see TypedData).
+	Domain    *Domain `json:"domain,omitempty"`
+	Signer    string  `json:"signer,omitempty"`
+	Signature string  `json:"signature,omitempty"`
 }
 
 // Debit returns what the receipt charged its caller.

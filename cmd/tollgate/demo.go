@@ -137,6 +137,11 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 	callerLeft, _ := n.led.Balance(ctx, caller.addr())
 	fmt.Fprintf(out, "caller credit left: %s\n", tgt(callerLeft))
 
+	step("Verifying epoch %d as a third party would: re-run every receipt, rebuild the tree", e.GetEpoch())
+	if err := printVerification(ctx, n, e.GetEpoch(), out); err != nil {
+		return err
+	}
+
 	alice := ex.contributors["alice"]
 	step("alice claims on-chain with her Merkle proof")
 	proof, err := c.ledger.GetProof(ctx, connect.NewRequest(&tollgatev1.GetProofRequest{Account: alice.addr()}))

@@ -4,6 +4,7 @@
 //	tollgate demo
 //	tollgate invoke --token TOKEN --agent NAME@VERSION [--server URL] INPUT
 //	tollgate balance [--server URL] ACCOUNT
+//	tollgate verify [--data DIR] [--epoch N]
 package main
 
 import (
@@ -33,6 +34,7 @@ commands:
   demo      run the whole loop once, end to end, in a temporary directory
   invoke    invoke an agent on a running node
   balance   show an account's balance on a running node
+  verify    re-run an epoch's receipts and check its root (node stopped)
 `
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return invokeCmd(ctx, args, out)
 	case "balance":
 		return balanceCmd(ctx, args, out)
+	case "verify":
+		return verifyCmd(ctx, args, out)
 	case "help", "-h", "--help":
 		fmt.Fprint(out, usage)
 		return nil

@@ -175,8 +175,12 @@ type Receipt struct {
 	Postings        []*Posting             `protobuf:"bytes,12,rep,name=postings,proto3" json:"postings,omitempty"`
 	Epoch           uint64                 `protobuf:"varint,13,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	Charged         string                 `protobuf:"bytes,14,opt,name=charged,proto3" json:"charged,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The operator's EIP-712 signature over the receipt, and its address.
+	Signer        string `protobuf:"bytes,15,opt,name=signer,proto3" json:"signer,omitempty"`
+	Signature     string `protobuf:"bytes,16,opt,name=signature,proto3" json:"signature,omitempty"`
+	RequestId     string `protobuf:"bytes,17,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Receipt) Reset() {
@@ -303,6 +307,27 @@ func (x *Receipt) GetEpoch() uint64 {
 func (x *Receipt) GetCharged() string {
 	if x != nil {
 		return x.Charged
+	}
+	return ""
+}
+
+func (x *Receipt) GetSigner() string {
+	if x != nil {
+		return x.Signer
+	}
+	return ""
+}
+
+func (x *Receipt) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+func (x *Receipt) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -986,7 +1011,7 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\x06output\x18\x01 \x01(\fR\x06output\x12\x1f\n" +
 	"\voutput_text\x18\x02 \x01(\tR\n" +
 	"outputText\x12.\n" +
-	"\areceipt\x18\x03 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\"\xca\x03\n" +
+	"\areceipt\x18\x03 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\"\x9f\x04\n" +
 	"\aReceipt\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06caller\x18\x02 \x01(\tR\x06caller\x12\x14\n" +
@@ -1005,7 +1030,11 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\x06scores\x18\v \x03(\v2\x12.tollgate.v1.ScoreR\x06scores\x120\n" +
 	"\bpostings\x18\f \x03(\v2\x14.tollgate.v1.PostingR\bpostings\x12\x14\n" +
 	"\x05epoch\x18\r \x01(\x04R\x05epoch\x12\x18\n" +
-	"\acharged\x18\x0e \x01(\tR\acharged\"\x84\x01\n" +
+	"\acharged\x18\x0e \x01(\tR\acharged\x12\x16\n" +
+	"\x06signer\x18\x0f \x01(\tR\x06signer\x12\x1c\n" +
+	"\tsignature\x18\x10 \x01(\tR\tsignature\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x11 \x01(\tR\trequestId\"\x84\x01\n" +
 	"\x06Access\x12\x18\n" +
 	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x16\n" +
 	"\x06record\x18\x02 \x01(\tR\x06record\x12 \n" +

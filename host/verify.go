@@ -1,0 +1,151 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/ledger"
+)
+
+// Verification is what re-running an epoch found.
+type Verification struct {
+	Epoch    uint64
+	Receipts int      // receipts re-run, epochs 1..Epoch
+	Problems []string // every receipt that did not re-run to itself
+	Root     string   // the root rebuilt from the re-run postings
+	Posted   string   // the root recorded for the epoch
+	OnChain  string   // the root on-chain, if the epoch is the last posted
+}
+
+// OK reports whether everything matched.
+func (v *Verification) OK() bool {
+	return len(v.Problems) == 0 && v.Root == v.Posted && (v.OnChain == "" || v.OnChain == v.Root)
+}
+
+// VerifyEpoch re-runs epoch n from the ledger's receipts: see [Host.Verify].
+func (h *Host) VerifyEpoch(ctx context.Context, n uint64) (*Verification, error) {
+	e, err := h.led.Epoch(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	var all []*ledger.Receipt
+	for i := uint64(1); i <= n; i++ {
+		rs, err := h.led.Receipts(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rs...)
+	}
+	return h.Verify(ctx, e, all)
+}
+
+// Verify checks an epoch the way a third party would: every receipt's
+// operator signature; its agent and attribution plugin, loaded by name and
+// checked against the hashes the receipt names; the attribution re-run on
+// the recorded output and the records read; the price and fees split again;
+// and the postings compared with the receipt's. The cumulative earnings of
+// the re-run postings then rebuild the tree, whose root must equal the
+// epoch's and, for the last posted epoch, the one on-chain.
+//
+// Re-runs use the datanets as they are now; a corpus that grew since an
+// invocation can change what corpus_match finds for it.
+func (h *Host) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledger.Receipt) (*Verification, error) {
+	v := &Verification{Epoch: e.N, Posted: e.Root}
+	bad := func(rc *ledger.Receipt, format string, args ...any) {
+		v.Problems = append(v.Problems, fmt.Sprintf("receipt %s: %s", rc.ID, fmt.Sprintf(format, args...)))
+	}
+	earned := map[string]*big.Int{}
+	for _, rc := range receipts {
+		if rc.Epoch > e.N {
+			continue
+		}
+		v.Receipts++
+		if err := rc.VerifySignature(); err != nil {
+			bad(rc, "%v", err)
+		}
+		postings, err := h.rerun(ctx, rc)
+		if err != nil {
+			bad(rc, "re-run: %v", err)
+			postings = nil
+		} else if got, want := postingSet(postings), postingSet(rc.Postings); got != want {
+			bad(rc, "postings re-run to\n  %s\nbut the receipt says\n  %s", got, want)
+		}
+		for _, p := range postings {
+			if p.Amount.Sign() > 0 {
+				if earned[p.Account] == nil {
+					earned[p.Account] = new(big.Int)
+				}
+				earned[p.Account].Add(earned[p.Account], p.Amount)
+			}
+		}
+	}
+	var hashes []ledger.Hash
+	for acct, amt := range earned {
+		hashes = append(hashes, ledger.LeafHash(e.Domain, ledger.Leaf{Account: acct, Cumulative: amt}))
+	}
+	if tree, err := ledger.BuildTree(hashes); err == nil {
+		v.Root = tree.Root().Hex()
+	}
+	if h.chain != nil {
+		if n, root, err := h.chain.PostedEpoch(ctx); err == nil && n == e.N {
+			v.OnChain = root
+		}
+	}
+	return v, nil
+}
+
+// rerun recomputes a receipt's postings from what it records.
+func (h *Host) rerun(ctx context.Context, rc *ledger.Receipt) ([]ledger.Posting, error) {
+	agent, err := h.reg.Load(ctx, rc.Agent)
+	if err != nil {
+		return nil, err
+	}
+	if agent.Hash() != rc.AgentHash {
+		return nil, abi.Errorf(abi.CodeHashMismatch, "agent %s is %s, the receipt ran %s", rc.Agent, agent.Hash(), rc.AgentHash)
+	}
+	out, err := h.led.Output(ctx, rc.ID)
+	if err != nil {
+		return nil, err
+	}
+	if sha256Hex(out) != rc.OutputHash {
+		return nil, abi.Errorf(abi.CodeHashMismatch, "stored output does not hash to %s", rc.OutputHash)
+	}
+	var accesses []abi.Access
+	for _, a := range rc.Accesses {
+		r, err := h.reg.Get(ctx, a.Datanet, a.Record)
+		if err != nil {
+			return nil, err
+		}
+		accesses = append(accesses, abi.Access{Datanet: a.Datanet, Record: a.Record, Contributor: r.Contributor, Bytes: len(r.Content), Content: r.Content})
+	}
+	req := abi.AttributeRequest{Invocation: rc.ID, Output: string(out), Accesses: accesses, Datanets: agent.Manifest.Datanets}
+	res, attrPlugin, err := h.attribute(ctx, rc.Attribution, req, agent.Manifest.Datanets)
+	if err != nil {
+		return nil, err
+	}
+	if attrPlugin != nil && attrPlugin.Hash() != rc.AttributionHash {
+		return nil, abi.Errorf(abi.CodeHashMismatch, "attribution %s is %s, the receipt ran %s", rc.Attribution, attrPlugin.Hash(), rc.AttributionHash)
+	}
+	if strings.HasPrefix(rc.Method, "fallback:") != strings.HasPrefix(res.Method, "fallback:") {
+		return nil, fmt.Errorf("attribution re-ran as %q, the receipt says %q", res.Method, rc.Method)
+	}
+	again, err := h.receipt(ctx, rc.ID, rc.Caller, agent, rc.Attribution, attrPlugin, nil, out, accesses, res, agent.Manifest.PriceAmount())
+	if err != nil {
+		return nil, err
+	}
+	return again.Postings, nil
+}
+
+// postingSet is a canonical text of postings, order-free.
+func postingSet(ps []ledger.Posting) string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = fmt.Sprintf("%s %s %s %s", p.Account, p.Kind, p.Amount, p.Memo)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "; ")
+}
