@@ -146,6 +146,11 @@ func (r *Registry) CorpusMatch(ctx context.Context, datanet, text string, minTok
 	if err != nil {
 		return nil, err
 	}
+	return ix.match(text, minTokens), nil
+}
+
+// match finds the maximal spans of text in the index (see CorpusMatch).
+func (ix *corpusIndex) match(text string, minTokens int) []abi.Span {
 	if minTokens < 1 {
 		minTokens = 1
 	}
@@ -168,7 +173,7 @@ func (r *Registry) CorpusMatch(ctx context.Context, datanet, text string, minTok
 		})
 		prevEnd = end
 	}
-	return spans, nil
+	return spans
 }
 
 // wordSpans returns the [start, end) byte offsets of the words of text.

@@ -1,0 +1,75 @@
+package registry
+
+import (
+	"fmt"
+	"index/suffixarray"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkCorpusMatch100MB: corpus_match of a 2 KB output against a
+// 100 MB datanet (200,000 records of ~500 bytes drawn from a 5,000-word
+// vocabulary), with the suffix array's build rate and size.
+//
+//	go test ./registry -run '^$' -bench CorpusMatch -benchtime 200x
+func BenchmarkCorpusMatch100MB(b *testing.B) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	vocab := make([]string, 5000)
+	for i := range vocab {
+		vocab[i] = fmt.Sprintf("w%x", rng.Uint32()%0xfffff)
+	}
+	sentence := func(n int) string {
+		var sb strings.Builder
+		for i := range n {
+			if i > 0 {
+				sb.WriteByte(' ')
+			}
+			sb.WriteString(vocab[rng.IntN(len(vocab))])
+		}
+		return sb.String()
+	}
+	ix := &corpusIndex{}
+	var corpus []byte
+	var records []string
+	for len(corpus) < 100<<20 {
+		rec := sentence(70)
+		ix.starts = append(ix.starts, len(corpus))
+		ix.ids = append(ix.ids, fmt.Sprint(len(records)))
+		records = append(records, rec)
+		corpus = append(corpus, rec...)
+		corpus = append(corpus, 0)
+	}
+	start := time.Now()
+	ix.sa = suffixarray.New(corpus)
+	build := time.Since(start)
+	var saBytes strings.Builder
+	ix.sa.Write(&saBytes)
+
+	// A 2 KB output quoting 20 records in part, with new text between.
+	var out strings.Builder
+	for out.Len() < 2048 {
+		r := records[rng.IntN(len(records))]
+		w := strings.Fields(r)
+		out.WriteString(strings.Join(w[10:25], " "))
+		out.WriteString(" " + sentence(8) + " ")
+	}
+	text := out.String()
+	b.ResetTimer()
+	lat := make([]time.Duration, 0, b.N)
+	spans := 0
+	for range b.N {
+		t := time.Now()
+		spans = len(ix.match(text, 4))
+		lat = append(lat, time.Since(t))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(len(corpus))/1e6/build.Seconds(), "build-MB/s")
+	b.ReportMetric(float64(saBytes.Len())/float64(len(corpus)), "index-bytes/corpus-byte")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(spans), "spans")
+}
