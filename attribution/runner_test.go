@@ -53,3 +53,31 @@ func TestAccessPluginIsDeterministic(t *testing.T) {
 		t.Fatalf("result %+v", a)
 	}
 }
+
+// TestExamplePositionPlugin runs the example attribution plugin a newcomer
+// copies, through the host's validation.
+func TestExamplePositionPlugin(t *testing.T) {
+	wasm, err := os.ReadFile("../examples/attribution/position/position.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &registry.Plugin{Manifest: registry.Manifest{Name: "you/position", Version: "1.0.0", Kind: abi.KindAttribution, WasmSHA256: "position"}, Wasm: wasm}
+	rt, err := runtime.New(runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(context.Background())
+	r := attribution.NewRunner(rt)
+	defer r.Close(context.Background())
+	data := records{"r1": {Datanet: "facts", ID: "r1", Contributor: "0xA"}, "r2": {Datanet: "facts", ID: "r2", Contributor: "0xB"}}
+	res, err := r.Run(context.Background(), p, abi.AttributeRequest{Accesses: []abi.Access{
+		{Datanet: "facts", Record: "r2", Contributor: "0xB"}, {Datanet: "facts", Record: "r1", Contributor: "0xA"}, {Datanet: "facts", Record: "r2", Contributor: "0xB"},
+	}}, data, []string{"facts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []attribution.Weight{{Datanet: "facts", Record: "r1", Contributor: "0xA", Weight: 0.5}, {Datanet: "facts", Record: "r2", Contributor: "0xB", Weight: 1}}
+	if res.Method != "position/v1" || !reflect.DeepEqual(res.Weights, want) {
+		t.Fatalf("result %+v", res)
+	}
+}

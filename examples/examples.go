@@ -1,6 +1,7 @@
 // Package examples holds example plugins a newcomer copies: agents under
-// agents/, attribution plugins under attribution/. Each is a Go program built
-// to wasip1 with .ci/build-wasm; this package embeds the built modules so the
+// agents/ (qa in Go, qa-as in AssemblyScript), attribution plugins under
+// attribution/ (position). The Go ones are built to wasip1 with
+// .ci/build-wasm and committed; this package embeds the example agent so the
 // demo needs no build step of its own.
 package examples
 
