@@ -396,3 +396,40 @@ func TestVerifyRerunsAnEpochAndCatchesTampering(t *testing.T) {
 		}
 	}
 }
+
+// TestFailingAttributionFallsBackToBytesRead: an agent whose attribution
+// plugin cannot run still pays its contributors, by bytes read, once.
+func TestFailingAttributionFallsBackToBytesRead(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	dev := key(t)
+	// A module without an `attribute` export, published as an attribution plugin.
+	if _, err := e.h.Publish(ctx, dev, registry.Manifest{Name: "acme/broken", Version: "1.0.0", Kind: abi.KindAttribution}, examples.QA); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.h.Publish(ctx, dev, registry.Manifest{Name: "acme/qa2", Version: "1.0.0", Kind: abi.KindAgent, Price: "1000",
+		Datanets: []string{"facts"}, Attribution: "acme/broken@1.0.0", Limits: &registry.Limits{MaxRecords: 16}}, examples.QA); err != nil {
+		t.Fatal(err)
+	}
+	_, tok := e.fund(t, 100_000)
+	status, _, out := e.post(t, "AgentService/Invoke", tok, map[string]any{"agent": "acme/qa2@1.0.0", "inputText": "Why is the sky blue?"})
+	if status != 200 {
+		t.Fatalf("invoke: %d %v", status, out)
+	}
+	rc, _ := e.led.Receipt(ctx, out["receipt"].(map[string]any)["id"].(string))
+	if !strings.HasPrefix(rc.Method, "fallback:access-bytes/v1") || !strings.Contains(rc.Method, string(abi.CodeInvalidPlugin)) {
+		t.Fatalf("method %q", rc.Method)
+	}
+	attributed := new(big.Int)
+	for _, p := range rc.Postings {
+		if p.Kind == ledger.KindAttribution {
+			attributed.Add(attributed, p.Amount)
+		}
+	}
+	if attributed.Int64() != 300 { // the contributors' 30% of 1000, paid once
+		t.Fatalf("contributors got %s of the price, want 300", attributed)
+	}
+	if err := e.led.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
