@@ -134,7 +134,7 @@ func (c *Client) SendETH(ctx context.Context, key *ecdsa.PrivateKey, to string, 
 	if err != nil {
 		return "", chainErr("sign", err)
 	}
-	if err := c.eth.SendTransaction(ctx, tx); err != nil {
+	if err := retryPoolLag(ctx, func() error { return c.eth.SendTransaction(ctx, tx) }); err != nil {
 		return "", chainErr("send eth", err)
 	}
 	if _, err := waitMined(ctx, c.eth, tx.Hash()); err != nil {
@@ -157,7 +157,11 @@ func (c *Client) Deposit(ctx context.Context, key *ecdsa.PrivateKey, account str
 	if _, err := c.send(ctx, key, c.token, c.tokenABI.PackApprove(common.HexToAddress(c.dep.Settlement), amount)); err != nil {
 		return DepositEvent{}, err
 	}
-	tx, err := bind.Transact(c.settlement, transactor(ctx, key, c.chainID), c.settleABI.PackDeposit(common.HexToAddress(account), amount))
+	var tx *types.Transaction
+	err := retryPoolLag(ctx, func() (err error) {
+		tx, err = bind.Transact(c.settlement, transactor(ctx, key, c.chainID), c.settleABI.PackDeposit(common.HexToAddress(account), amount))
+		return err
+	})
 	if err != nil {
 		return DepositEvent{}, chainErr("deposit", err)
 	}
@@ -254,7 +258,11 @@ func call[T any](ctx context.Context, bc *bind.BoundContract, data []byte, unpac
 }
 
 func (c *Client) send(ctx context.Context, key *ecdsa.PrivateKey, bc *bind.BoundContract, data []byte) (string, error) {
-	tx, err := bind.Transact(bc, transactor(ctx, key, c.chainID), data)
+	var tx *types.Transaction
+	err := retryPoolLag(ctx, func() (err error) {
+		tx, err = bind.Transact(bc, transactor(ctx, key, c.chainID), data)
+		return err
+	})
 	if err != nil {
 		return "", c.revertErr(err)
 	}
@@ -281,6 +289,28 @@ func transactor(ctx context.Context, key *ecdsa.PrivateKey, chainID *big.Int) *b
 	opts := bind.NewKeyedTransactor(key, chainID)
 	opts.Context = ctx
 	return opts
+}
+
+// retryPoolLag retries send while the node's transaction pool has not yet
+// caught up with the block that mined the sender's previous transaction:
+// right after a block, the pool can still see the old balance or nonce.
+func retryPoolLag(ctx context.Context, send func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := send()
+		if err == nil || attempt == 40 || !poolLag(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+func poolLag(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "insufficient funds") || strings.Contains(msg, "nonce too low")
 }
 
 // waitMined polls for a receipt; the embedded chain mines within
