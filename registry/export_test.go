@@ -23,4 +23,6 @@ func NewMemoryCorpus(ids, contents []string) *MemoryCorpus {
 	return &MemoryCorpus{ix}
 }
 
-func (m *MemoryCorpus) Match(text string, minTokens int) []abi.Span { return m.ix.match(text, minTokens) }
+func (m *MemoryCorpus) Match(text string, minTokens int) []abi.Span {
+	return m.ix.match(text, minTokens)
+}

@@ -21,7 +21,9 @@ type memoryData struct {
 	records map[string]abi.Record
 }
 
-func (d *memoryData) Search(context.Context, string, string, int) ([]abi.Record, error) { return nil, nil }
+func (d *memoryData) Search(context.Context, string, string, int) ([]abi.Record, error) {
+	return nil, nil
+}
 func (d *memoryData) Get(_ context.Context, _, id string) (abi.Record, error) {
 	if r, ok := d.records[id]; ok {
 		return r, nil
