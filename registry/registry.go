@@ -373,3 +373,36 @@ func setJSON(txn *badger.Txn, key []byte, v any) error {
 	}
 	return txn.Set(key, b)
 }
+
+// YankMessage is what a publisher signs to yank ref.
+func YankMessage(ref string) []byte { return []byte("tollgate:yank:" + ref) }
+
+// Yank marks a published version so that it takes no new invocations. Its
+// bytes stay, so receipts that name it can still be verified. sig is the
+// EIP-191 signature of [YankMessage] by the name's publisher.
+func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
+	name, version, err := ParseRef(ref)
+	if err != nil {
+		return err
+	}
+	if version == "latest" {
+		return errorf(abi.CodeBadRequest, "yank a version, not %s", ref)
+	}
+	signer, err := RecoverText(YankMessage(name+"@"+version), sig)
+	if err != nil {
+		return err
+	}
+	return r.db.Update(func(txn *badger.Txn) error {
+		var p Plugin
+		if err := getJSON(txn, pluginKey(name, version), &p); errors.Is(err, badger.ErrKeyNotFound) {
+			return errorf(abi.CodeNotFound, "no plugin %s", ref)
+		} else if err != nil {
+			return err
+		}
+		if signer != p.Manifest.Publisher {
+			return errorf(abi.CodeBadSignature, "%s may not yank %s, published by %s", signer, ref, p.Manifest.Publisher)
+		}
+		p.Yanked = true
+		return setJSON(txn, pluginKey(name, version), &p)
+	})
+}

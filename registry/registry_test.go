@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -145,4 +146,58 @@ func TestRecordsAreSignedDeduplicatedAndSearchable(t *testing.T) {
 	if strings.Join(texts, "|") != "air scatters blue light more than red|Water boils at 100 degrees" {
 		t.Fatalf("spans = %q", texts)
 	}
+}
+
+func TestYankKeepsBytesButMarksTheVersion(t *testing.T) {
+	ctx := context.Background()
+	r := open(t)
+	pub, other := key(t), key(t)
+	wasm := []byte("\x00asm module")
+	m := manifest(pub, wasm, "1.0.0")
+	if _, err := r.Publish(ctx, m, sign(t, pub, m.SigningBytes()), wasm); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Yank(ctx, "acme/qa@1.0.0", sign(t, other, registry.YankMessage("acme/qa@1.0.0"))); abi.CodeOf(err) != abi.CodeBadSignature {
+		t.Fatalf("yank by another key: %v", err)
+	}
+	if err := r.Yank(ctx, "acme/qa@2.0.0", sign(t, pub, registry.YankMessage("acme/qa@2.0.0"))); abi.CodeOf(err) != abi.CodeNotFound {
+		t.Fatalf("yank of an unknown version: %v", err)
+	}
+	if err := r.Yank(ctx, "acme/qa@1.0.0", sign(t, pub, registry.YankMessage("acme/qa@1.0.0"))); err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.Load(ctx, "acme/qa@1.0.0")
+	if err != nil || !p.Yanked || string(p.Wasm) != string(wasm) {
+		t.Fatalf("yanked plugin: %+v, %v", p, err)
+	}
+}
+
+// FuzzManifest decodes untrusted manifest JSON: Validate never panics, and
+// a manifest that validates signs and verifies as itself.
+func FuzzManifest(f *testing.F) {
+	f.Add([]byte(`{"name":"acme/qa","version":"1.0.0","kind":"agent","wasm_sha256":"` + strings.Repeat("a", 64) + `","publisher":"0x0000000000000000000000000000000000000001","price":"10"}`))
+	f.Add([]byte(`{"name":"","limits":{"memory_pages":99999999}}`))
+	f.Add([]byte(`{"name":"a/b","version":"1.2.3-rc.1","kind":"attribution","datanets":["x","y"],"attribution":"z@latest"}`))
+	k, _ := crypto.GenerateKey()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m registry.Manifest
+		if json.Unmarshal(b, &m) != nil {
+			return
+		}
+		if m.Validate() != nil {
+			return
+		}
+		m.Publisher = registry.Address(k)
+		sig, err := registry.SignText(k, m.SigningBytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var again registry.Manifest
+		if err := json.Unmarshal(m.SigningBytes(), &again); err != nil {
+			t.Fatalf("signing bytes do not decode: %v", err)
+		}
+		if got, err := registry.RecoverText(again.SigningBytes(), sig); err != nil || got != m.Publisher {
+			t.Fatalf("round-tripped manifest does not verify: %v %s", err, got)
+		}
+	})
 }
