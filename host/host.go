@@ -175,7 +175,7 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	var versions []ledger.DatanetVersion
 	for _, name := range m.Datanets {
 		if d, err := h.reg.Datanet(ctx, name); err == nil {
-			versions = append(versions, ledger.DatanetVersion{Name: name, Version: d.Version})
+			versions = append(versions, ledger.DatanetVersion{Name: name, Version: d.Version, Root: d.Root})
 		}
 	}
 	var accesses []abi.Access

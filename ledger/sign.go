@@ -19,6 +19,7 @@ import (
 type DatanetVersion struct {
 	Name    string `json:"name"`
 	Version uint64 `json:"version"`
+	Root    string `json:"root,omitempty"` // hex Merkle root of its records at Version
 }
 
 // receiptTypes is the EIP-712 schema of a signed receipt. A caller or a
@@ -38,7 +39,7 @@ var receiptTypes = apitypes.Types{
 		{Name: "datanets", Type: "DatanetVersion[]"},
 		{Name: "fees", Type: "Fee[]"},
 	},
-	"DatanetVersion": {{Name: "name", Type: "string"}, {Name: "version", Type: "uint64"}},
+	"DatanetVersion": {{Name: "name", Type: "string"}, {Name: "version", Type: "uint64"}, {Name: "root", Type: "bytes32"}},
 	"Fee":            {{Name: "account", Type: "address"}, {Name: "kind", Type: "string"}, {Name: "amount", Type: "int256"}},
 }
 
@@ -51,7 +52,7 @@ func (r *Receipt) TypedData(d Domain) apitypes.TypedData {
 	}
 	datanets := make([]any, len(r.Datanets))
 	for i, dv := range r.Datanets {
-		datanets[i] = map[string]any{"name": dv.Name, "version": new(big.Int).SetUint64(dv.Version)}
+		datanets[i] = map[string]any{"name": dv.Name, "version": new(big.Int).SetUint64(dv.Version), "root": hash32(dv.Root)}
 	}
 	fees := make([]any, len(r.Postings))
 	for i, p := range r.Postings {

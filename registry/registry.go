@@ -178,7 +178,10 @@ type Datanet struct {
 	License      string    `json:"license,omitempty"`
 	PricePerRead string    `json:"price_per_read"` // base units, decimal
 	Version      uint64    `json:"version"`        // number of appends so far
+	Root         string    `json:"root,omitempty"` // Merkle root of the records at Version
 	Created      time.Time `json:"created"`
+
+	Frontier []frontierNode `json:"frontier,omitempty"`
 }
 
 // Price returns PricePerRead as an integer.
@@ -287,6 +290,11 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 			return err
 		}
 		d.Version++
+		d.Frontier = appendLeaf(d.Frontier, leafHash(id))
+		d.Root = hex.EncodeToString(frontierRoot(d.Frontier))
+		if err := txn.Set(versionKey(datanet, d.Version), []byte(d.Root)); err != nil {
+			return err
+		}
 		rec = &Record{Datanet: datanet, ID: id, Contributor: contributor, Content: content, Signature: sig, Version: d.Version, Added: time.Now().UTC()}
 		if err := setJSON(txn, recordKey(datanet, id), rec); err != nil {
 			return err

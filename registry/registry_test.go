@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -200,4 +201,65 @@ func FuzzManifest(f *testing.F) {
 			t.Fatalf("round-tripped manifest does not verify: %v %s", err, got)
 		}
 	})
+}
+
+// TestVersionRootsNameExactlyTheRecordsHeld: every append makes a version
+// whose root is the Merkle root of the records so far, recomputable by
+// anyone from the record ids in order.
+func TestVersionRootsNameExactlyTheRecordsHeld(t *testing.T) {
+	ctx := context.Background()
+	r := open(t)
+	k := key(t)
+	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(k)})
+	var ids []string
+	for i := range 5 {
+		c := fmt.Sprintf("record number %d", i)
+		rec, _, err := r.AddRecord(ctx, "facts", registry.Address(k), c, sign(t, k, registry.RecordSigningBytes(c)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, rec.ID)
+	}
+	// A duplicate does not make a version.
+	c := "record number 0"
+	r.AddRecord(ctx, "facts", registry.Address(k), c, sign(t, k, registry.RecordSigningBytes(c)))
+	d, _ := r.Datanet(ctx, "facts")
+	if d.Version != 5 {
+		t.Fatalf("version %d after 5 records and a duplicate", d.Version)
+	}
+	seen := map[string]bool{}
+	for v := uint64(1); v <= 5; v++ {
+		root, err := r.VersionRoot(ctx, "facts", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := referenceRoot(ids[:v]); root != want {
+			t.Fatalf("version %d root %s, recomputed %s", v, root, want)
+		}
+		if seen[root] {
+			t.Fatalf("version %d repeats a root", v)
+		}
+		seen[root] = true
+	}
+}
+
+// referenceRoot computes the root from scratch: split at the largest power
+// of two below n, recursively (the same tree the frontier builds).
+func referenceRoot(ids []string) string {
+	var rec func([]string) []byte
+	rec = func(xs []string) []byte {
+		if len(xs) == 1 {
+			b, _ := hex.DecodeString(xs[0])
+			h := sha256.Sum256(append([]byte{0}, b...))
+			return h[:]
+		}
+		k := 1
+		for k*2 < len(xs) {
+			k *= 2
+		}
+		l, r := rec(xs[:k]), rec(xs[k:])
+		h := sha256.Sum256(append(append([]byte{1}, l...), r...))
+		return h[:]
+	}
+	return hex.EncodeToString(rec(ids))
 }
