@@ -16,7 +16,7 @@ import (
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
-func open(t *testing.T) *registry.Registry {
+func open(t testing.TB) *registry.Registry {
 	t.Helper()
 	r, err := registry.Open(t.TempDir(), registry.Options{})
 	if err != nil {
@@ -26,7 +26,7 @@ func open(t *testing.T) *registry.Registry {
 	return r
 }
 
-func key(t *testing.T) *ecdsa.PrivateKey {
+func key(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := crypto.GenerateKey()
 	if err != nil {

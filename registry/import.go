@@ -1,0 +1,255 @@
+package registry
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tollgate-dev/tollgate/abi"
+)
+
+// ImportLine is one line of a JSONL import: a record's content, and its
+// contributor's signature of the content's sha256 (see [RecordSigningBytes]).
+// Lines without contributor and signature are signed with the import's key.
+type ImportLine struct {
+	Content     string `json:"content"`
+	Contributor string `json:"contributor,omitempty"`
+	Signature   string `json:"signature,omitempty"` // 0x-hex, 65 bytes
+}
+
+// ImportOptions configures [Registry.Import].
+type ImportOptions struct {
+	Datanet string
+	// Source names the input (say, its path and size) so an interrupted
+	// import resumes after the last line it committed.
+	Source string
+	// Key signs the lines that carry no signature; nil refuses them.
+	Key *ecdsa.PrivateKey
+	// Workers verify signatures in parallel; 0 means GOMAXPROCS.
+	Workers int
+	// Batch is how many lines one transaction commits; 0 means 2000.
+	Batch int
+	// Progress, if set, is called after every batch with the lines done.
+	Progress func(lines int64, stats ImportStats)
+}
+
+// ImportStats counts an import's lines.
+type ImportStats struct {
+	Lines      int64 // lines read, including those skipped on resume
+	Added      int64
+	Duplicates int64 // content already in the datanet: credited to its first contributor
+	Resumed    int64 // lines skipped because an earlier run committed them
+	Elapsed    time.Duration
+}
+
+func checkpointKey(datanet, source string) []byte { return []byte("i/" + datanet + "/" + source) }
+
+// Import adds the records of a JSONL stream to a datanet. Signatures are
+// checked on all cores; each batch of lines commits in one transaction
+// together with the datanet's new version and a checkpoint, so a crash
+// loses at most the batch in flight and a rerun with the same Source skips
+// what was committed. A bad line stops the import with its line number and
+// code; the lines before its batch stay committed.
+func (r *Registry) Import(ctx context.Context, in io.Reader, opts ImportOptions) (ImportStats, error) {
+	start := time.Now()
+	var st ImportStats
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = 2000
+	}
+	if _, err := r.Datanet(ctx, opts.Datanet); err != nil {
+		return st, err
+	}
+	var done int64
+	if opts.Source != "" {
+		err := r.db.View(func(txn *badger.Txn) error {
+			b, err := getBytes(txn, checkpointKey(opts.Datanet, opts.Source))
+			if err == nil && len(b) == 8 {
+				done = int64(binary.BigEndian.Uint64(b))
+			}
+			return nil
+		})
+		if err != nil {
+			return st, err
+		}
+	}
+	var signer string
+	if opts.Key != nil {
+		signer = Address(opts.Key)
+	}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 1<<20), 4*MaxRecordBytes+1024)
+	batch := make([]string, 0, opts.Batch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		recs, err := r.verifyBatch(batch, st.Lines-int64(len(batch)), signer, opts)
+		if err != nil {
+			return err
+		}
+		added, dups, err := r.commitBatch(opts.Datanet, recs, checkpointKey(opts.Datanet, opts.Source), st.Lines, opts.Source != "")
+		if err != nil {
+			return err
+		}
+		st.Added += added
+		st.Duplicates += dups
+		batch = batch[:0]
+		if opts.Progress != nil {
+			st.Elapsed = time.Since(start)
+			opts.Progress(st.Lines, st)
+		}
+		return nil
+	}
+	for sc.Scan() {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		st.Lines++
+		if st.Lines <= done {
+			st.Resumed++
+			continue
+		}
+		batch = append(batch, sc.Text())
+		if len(batch) == opts.Batch {
+			if err := flush(); err != nil {
+				return st, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return st, errorf(abi.CodeBadRequest, "import line %d: %v", st.Lines+1, err)
+	}
+	err := flush()
+	st.Elapsed = time.Since(start)
+	return st, err
+}
+
+// verifyBatch parses and verifies lines in parallel, keeping their order.
+// first is the line number before the batch.
+func (r *Registry) verifyBatch(lines []string, first int64, signer string, opts ImportOptions) ([]*Record, error) {
+	recs := make([]*Record, len(lines))
+	errs := make([]error, len(lines))
+	var wg sync.WaitGroup
+	per := (len(lines) + opts.Workers - 1) / opts.Workers
+	for w := 0; w < len(lines); w += per {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				recs[i], errs[i] = parseLine(lines[i], opts.Datanet, signer, opts.Key)
+			}
+		}(w, min(w+per, len(lines)))
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("registry: import line %d: %w", first+int64(i)+1, err)
+		}
+	}
+	return recs, nil
+}
+
+func parseLine(line, datanet, signer string, key *ecdsa.PrivateKey) (*Record, error) {
+	var l ImportLine
+	if err := json.Unmarshal([]byte(line), &l); err != nil {
+		return nil, abi.Errorf(abi.CodeBadRequest, "not a JSON record: %v", err)
+	}
+	if len(l.Content) == 0 || len(l.Content) > MaxRecordBytes {
+		return nil, abi.Errorf(abi.CodeBadRequest, "record is %d bytes, want 1..%d", len(l.Content), MaxRecordBytes)
+	}
+	if !utf8.ValidString(l.Content) {
+		return nil, abi.Errorf(abi.CodeBadRequest, "record is not valid UTF-8")
+	}
+	msg := RecordSigningBytes(l.Content)
+	var sig []byte
+	switch {
+	case l.Signature == "" && l.Contributor == "" && key != nil:
+		s, err := SignText(key, msg)
+		if err != nil {
+			return nil, err
+		}
+		sig, l.Contributor = s, signer
+	case l.Signature == "":
+		return nil, abi.Errorf(abi.CodeBadSignature, "record has no signature")
+	default:
+		b, err := hex.DecodeString(strings.TrimPrefix(l.Signature, "0x"))
+		if err != nil {
+			return nil, abi.Errorf(abi.CodeBadSignature, "signature is not hex")
+		}
+		sig = b
+	}
+	contributor, err := CanonicalAddress(l.Contributor)
+	if err != nil {
+		return nil, err
+	}
+	if err := verifySigner(msg, sig, contributor); err != nil {
+		return nil, err
+	}
+	return &Record{Datanet: datanet, ID: hex.EncodeToString(msg), Contributor: contributor, Content: l.Content, Signature: sig}, nil
+}
+
+// commitBatch appends verified records in one transaction with the
+// datanet's versions and the checkpoint.
+func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lines int64, checkpoint bool) (added, dups int64, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now().UTC()
+	err = r.db.Update(func(txn *badger.Txn) error {
+		added, dups = 0, 0
+		var d Datanet
+		if err := getJSON(txn, datanetKey(datanet), &d); err != nil {
+			return err
+		}
+		inBatch := map[string]bool{}
+		for _, rec := range recs {
+			if inBatch[rec.ID] {
+				dups++
+				continue
+			}
+			if _, err := txn.Get(recordKey(datanet, rec.ID)); err == nil {
+				dups++
+				continue
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			inBatch[rec.ID] = true
+			d.Version++
+			d.Frontier = appendLeaf(d.Frontier, leafHash(rec.ID))
+			d.Root = hex.EncodeToString(frontierRoot(d.Frontier))
+			rec.Version, rec.Added = d.Version, now
+			if err := setJSON(txn, recordKey(datanet, rec.ID), rec); err != nil {
+				return err
+			}
+			if err := txn.Set(versionKey(datanet, d.Version), []byte(d.Root)); err != nil {
+				return err
+			}
+			added++
+		}
+		if checkpoint {
+			if err := txn.Set(ckKey, binary.BigEndian.AppendUint64(nil, uint64(lines))); err != nil {
+				return err
+			}
+		}
+		return setJSON(txn, datanetKey(datanet), d)
+	})
+	if err == nil && added > 0 {
+		delete(r.indexes, datanet)
+	}
+	return added, dups, err
+}

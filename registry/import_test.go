@@ -1,0 +1,146 @@
+package registry_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/registry"
+)
+
+func jsonl(t testing.TB, n int, keys []*ecdsa.PrivateKey, forgeAt int) string {
+	var b strings.Builder
+	for i := range n {
+		content := fmt.Sprintf("record %d: the quick brown fox number %d jumps", i, i*7)
+		line := registry.ImportLine{Content: content}
+		if k := keys[i%len(keys)]; k != nil {
+			signer := k
+			if i+1 == forgeAt {
+				signer = keys[(i+1)%len(keys)]
+			}
+			sig, _ := registry.SignText(signer, registry.RecordSigningBytes(content))
+			line.Contributor, line.Signature = registry.Address(k), "0x"+hex.EncodeToString(sig)
+		}
+		j, _ := json.Marshal(line)
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// cutReader fails after n bytes, as a crashed upload would.
+type cutReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *cutReader) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		return 0, errors.New("connection lost")
+	}
+	if len(p) > c.n {
+		p = p[:c.n]
+	}
+	n, err := c.r.Read(p)
+	c.n -= n
+	return n, err
+}
+
+func TestImportIsResumableWithoutDuplicates(t *testing.T) {
+	ctx := context.Background()
+	r := open(t)
+	alice, bob, own := key(t), key(t), key(t)
+	r.CreateDatanet(ctx, registry.Datanet{Name: "bulk", Owner: registry.Address(own)})
+	input := jsonl(t, 3000, []*ecdsa.PrivateKey{alice, bob, nil}, 0)
+	opts := registry.ImportOptions{Datanet: "bulk", Source: "bulk.jsonl", Key: own, Batch: 250}
+
+	// The first run dies part way.
+	st, err := r.Import(ctx, &cutReader{r: strings.NewReader(input), n: len(input) / 2}, opts)
+	if err == nil || st.Added == 0 || st.Added >= 3000 {
+		t.Fatalf("cut import: %+v, %v", st, err)
+	}
+	// The rerun skips what was committed and adds the rest, once.
+	var progress int
+	opts.Progress = func(int64, registry.ImportStats) { progress++ }
+	st2, err := r.Import(ctx, strings.NewReader(input), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Added+st2.Added != 3000 || st2.Duplicates != 0 || st2.Resumed != st.Added || progress == 0 {
+		t.Fatalf("first %+v, rerun %+v", st, st2)
+	}
+	d, _ := r.Datanet(ctx, "bulk")
+	if d.Version != 3000 {
+		t.Fatalf("datanet version %d after 3000 records", d.Version)
+	}
+	// Another source with the same contents adds nothing and credits no one new.
+	st3, err := r.Import(ctx, strings.NewReader(input), registry.ImportOptions{Datanet: "bulk", Source: "copy.jsonl", Key: key(t)})
+	if err != nil || st3.Added != 0 || st3.Duplicates != 3000 {
+		t.Fatalf("re-import: %+v, %v", st3, err)
+	}
+	rec, err := r.Get(ctx, "bulk", hex.EncodeToString(registry.RecordSigningBytes("record 2: the quick brown fox number 14 jumps")))
+	if err != nil || rec.Contributor != registry.Address(own) {
+		t.Fatalf("unsigned line's record %+v, %v; want the import key's", rec, err)
+	}
+}
+
+func TestImportRefusesBadLines(t *testing.T) {
+	ctx := context.Background()
+	alice := key(t)
+	cases := []struct {
+		name  string
+		input string
+		key   *ecdsa.PrivateKey
+		line  int
+		code  abi.Code
+	}{
+		{"forged signature", jsonl(t, 100, []*ecdsa.PrivateKey{alice, key(t)}, 57), nil, 57, abi.CodeBadSignature},
+		{"no signature and no key", jsonl(t, 30, []*ecdsa.PrivateKey{nil}, 0), nil, 1, abi.CodeBadSignature},
+		{"not JSON", jsonl(t, 45, []*ecdsa.PrivateKey{alice}, 0) + "{oops\n", nil, 46, abi.CodeBadRequest},
+		{"invalid UTF-8", `{"content":"\xff\xfe"}` + "\n", alice, 1, abi.CodeBadRequest},
+		{"oversized record", `{"content":"` + strings.Repeat("x", registry.MaxRecordBytes+1) + `"}` + "\n", alice, 1, abi.CodeBadRequest},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := open(t)
+			r.CreateDatanet(ctx, registry.Datanet{Name: "bulk", Owner: registry.Address(alice)})
+			st, err := r.Import(ctx, strings.NewReader(c.input), registry.ImportOptions{Datanet: "bulk", Key: c.key, Batch: 20})
+			if abi.CodeOf(err) != c.code || !strings.Contains(fmt.Sprint(err), fmt.Sprintf("line %d:", c.line)) {
+				t.Fatalf("err = %v, want %s at line %d", err, c.code, c.line)
+			}
+			// Whole batches before the bad line's stay; nothing of its batch.
+			if want := int64((c.line - 1) / 20 * 20); st.Added != want {
+				t.Fatalf("added %d, want %d", st.Added, want)
+			}
+		})
+	}
+	r := open(t)
+	if _, err := r.Import(ctx, strings.NewReader(""), registry.ImportOptions{Datanet: "nope"}); abi.CodeOf(err) != abi.CodeNotFound {
+		t.Fatalf("unknown datanet: %v", err)
+	}
+}
+
+// FuzzImport feeds arbitrary JSONL: the import never panics, and what it
+// reports added is exactly what the datanet holds.
+func FuzzImport(f *testing.F) {
+	k := key(f)
+	f.Add(jsonl(f, 3, []*ecdsa.PrivateKey{k, nil}, 0))
+	f.Add(`{"content":"x","contributor":"0x1","signature":"0xzz"}` + "\n")
+	f.Add("{}\n\n{\"content\":\"\"}")
+	f.Fuzz(func(t *testing.T, input string) {
+		r := open(t)
+		r.CreateDatanet(context.Background(), registry.Datanet{Name: "f", Owner: registry.Address(k)})
+		st, _ := r.Import(context.Background(), strings.NewReader(input), registry.ImportOptions{Datanet: "f", Key: k, Batch: 2})
+		d, _ := r.Datanet(context.Background(), "f")
+		if int64(d.Version) != st.Added {
+			t.Fatalf("reported %d added, datanet holds %d", st.Added, d.Version)
+		}
+	})
+}
