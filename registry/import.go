@@ -250,6 +250,13 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lin
 	})
 	if err == nil && added > 0 {
 		delete(r.indexes, datanet)
+		if ix := r.search[datanet]; ix != nil {
+			for _, rec := range recs {
+				if rec.Version > 0 { // set only on the records this batch added
+					ix.add(rec.ID, rec.Content)
+				}
+			}
+		}
 	}
 	return added, dups, err
 }

@@ -33,8 +33,9 @@ type Registry struct {
 	db     *badger.DB
 	logger *slog.Logger
 
-	mu      sync.Mutex // serialises appends to a datanet and guards indexes
-	indexes map[string]*corpusIndex
+	mu      sync.Mutex              // serialises appends to a datanet and guards indexes
+	indexes map[string]*corpusIndex // corpus_match, rebuilt after appends
+	search  map[string]*searchIndex // BM25, grown by appends
 }
 
 // Open opens (creating if needed) the registry in dir.
@@ -47,7 +48,7 @@ func Open(dir string, opts Options) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: open %s: %w", dir, err)
 	}
-	r := &Registry{db: db, logger: opts.Logger, indexes: map[string]*corpusIndex{}}
+	r := &Registry{db: db, logger: opts.Logger, indexes: map[string]*corpusIndex{}, search: map[string]*searchIndex{}}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
@@ -306,6 +307,9 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 	}
 	if !dup {
 		delete(r.indexes, datanet)
+		if ix := r.search[datanet]; ix != nil {
+			ix.add(rec.ID, rec.Content)
+		}
 	}
 	return rec, dup, nil
 }

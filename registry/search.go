@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"index/suffixarray"
-	"math"
 	"sort"
 	"strings"
 	"unicode"
@@ -23,71 +22,6 @@ const (
 	bm25K1 = 1.2
 	bm25B  = 0.75
 )
-
-// Search returns up to limit records of datanet ranked by BM25 over their
-// tokens (ties by id), omitting records that share no token with the query.
-func (r *Registry) Search(ctx context.Context, datanet, query string, limit int) ([]abi.Record, error) {
-	if _, err := r.Datanet(ctx, datanet); err != nil {
-		return nil, err
-	}
-	want := map[string]bool{}
-	for _, t := range Tokens(query) {
-		want[t] = true
-	}
-	type doc struct {
-		rec Record
-		tf  map[string]int
-		len int
-	}
-	var docs []doc
-	df := map[string]int{}
-	total := 0
-	err := r.Records(ctx, datanet, func(rec Record) error {
-		toks := Tokens(rec.Content)
-		d := doc{rec: rec, tf: map[string]int{}, len: len(toks)}
-		for _, t := range toks {
-			if want[t] {
-				if d.tf[t] == 0 {
-					df[t]++
-				}
-				d.tf[t]++
-			}
-		}
-		total += len(toks)
-		docs = append(docs, d)
-		return nil
-	})
-	if err != nil || len(docs) == 0 {
-		return nil, err
-	}
-	n, avg := float64(len(docs)), float64(total)/float64(len(docs))
-	type hit struct {
-		rec   Record
-		score float64
-	}
-	var hits []hit
-	for _, d := range docs {
-		score := 0.0
-		for t, tf := range d.tf {
-			idf := math.Log(1 + (n-float64(df[t])+0.5)/(float64(df[t])+0.5))
-			f := float64(tf)
-			score += idf * f * (bm25K1 + 1) / (f + bm25K1*(1-bm25B+bm25B*float64(d.len)/avg))
-		}
-		if score > 0 {
-			hits = append(hits, hit{d.rec, score})
-		}
-	}
-	sort.SliceStable(hits, func(i, j int) bool { return hits[i].score > hits[j].score })
-	if limit > 0 && len(hits) > limit {
-		hits = hits[:limit]
-	}
-	out := make([]abi.Record, len(hits))
-	for i, h := range hits {
-		out[i] = h.rec.abi()
-		out[i].Score = h.score
-	}
-	return out, nil
-}
 
 // corpusIndex is a suffix array over one datanet's records, concatenated
 // with a NUL between them so no match crosses a record boundary.
