@@ -94,50 +94,82 @@ func (r *Registry) Import(ctx context.Context, in io.Reader, opts ImportOptions)
 	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 1<<20), 4*MaxRecordBytes+1024)
-	batch := make([]string, 0, opts.Batch)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+
+	// Three stages overlap: reading lines, verifying a batch on all cores,
+	// and committing the previous batch.
+	type verified struct {
+		recs  []*Record
+		lines int64 // line number of the batch's last line
+		err   error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := make(chan verified, 1)
+	var readErr error
+	var lines, resumed int64 // the reader's; copied into st when it ends
+	go func() {
+		defer close(out)
+		defer func() { st.Lines, st.Resumed = lines, resumed }()
+		batch := make([]string, 0, opts.Batch)
+		send := func() bool {
+			recs, err := r.verifyBatch(batch, lines-int64(len(batch)), signer, opts)
+			select {
+			case out <- verified{recs, lines, err}:
+			case <-ctx.Done():
+				return false
+			}
+			batch = make([]string, 0, opts.Batch)
+			return err == nil
 		}
-		recs, err := r.verifyBatch(batch, st.Lines-int64(len(batch)), signer, opts)
-		if err != nil {
-			return err
+		for sc.Scan() {
+			if ctx.Err() != nil {
+				return
+			}
+			lines++
+			if lines <= done {
+				resumed++
+				continue
+			}
+			batch = append(batch, sc.Text())
+			if len(batch) == opts.Batch && !send() {
+				return
+			}
 		}
-		added, dups, err := r.commitBatch(opts.Datanet, recs, checkpointKey(opts.Datanet, opts.Source), st.Lines, opts.Source != "")
+		if err := sc.Err(); err != nil {
+			readErr = errorf(abi.CodeBadRequest, "import line %d: %v", lines+1, err)
+		}
+		if len(batch) > 0 {
+			send()
+		}
+	}()
+	for v := range out {
+		if v.err != nil {
+			cancel()
+			for range out {
+			}
+			st.Elapsed = time.Since(start)
+			return st, v.err
+		}
+		added, dups, err := r.commitBatch(opts.Datanet, v.recs, checkpointKey(opts.Datanet, opts.Source), v.lines, opts.Source != "")
 		if err != nil {
-			return err
+			cancel()
+			for range out {
+			}
+			return st, err
 		}
 		st.Added += added
 		st.Duplicates += dups
-		batch = batch[:0]
 		if opts.Progress != nil {
-			st.Elapsed = time.Since(start)
-			opts.Progress(st.Lines, st)
-		}
-		return nil
-	}
-	for sc.Scan() {
-		if err := ctx.Err(); err != nil {
-			return st, err
-		}
-		st.Lines++
-		if st.Lines <= done {
-			st.Resumed++
-			continue
-		}
-		batch = append(batch, sc.Text())
-		if len(batch) == opts.Batch {
-			if err := flush(); err != nil {
-				return st, err
-			}
+			p := st
+			p.Lines, p.Elapsed = v.lines, time.Since(start)
+			opts.Progress(v.lines, p)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return st, errorf(abi.CodeBadRequest, "import line %d: %v", st.Lines+1, err)
-	}
-	err := flush()
 	st.Elapsed = time.Since(start)
-	return st, err
+	if readErr == nil {
+		readErr = ctx.Err()
+	}
+	return st, readErr
 }
 
 // verifyBatch parses and verifies lines in parallel, keeping their order.
