@@ -5,6 +5,7 @@
 //	tollgate invoke --token TOKEN --agent NAME@VERSION [--server URL] INPUT
 //	tollgate balance [--server URL] ACCOUNT
 //	tollgate verify [--data DIR] [--epoch N]
+//	tollgate import [--data DIR] --datanet NAME [--key FILE] [--create] FILE.jsonl
 package main
 
 import (
@@ -35,6 +36,7 @@ commands:
   invoke    invoke an agent on a running node
   balance   show an account's balance on a running node
   verify    re-run an epoch's receipts and check its root (node stopped)
+  import    bulk-import a JSONL file of signed records into a datanet (node stopped)
 `
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return balanceCmd(ctx, args, out)
 	case "verify":
 		return verifyCmd(ctx, args, out)
+	case "import":
+		return importCmd(ctx, args, out)
 	case "help", "-h", "--help":
 		fmt.Fprint(out, usage)
 		return nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +153,27 @@ func TestAgainstGethDev(t *testing.T) {
 	earned, _ := n.led.Earned(ctx, alice.addr())
 	if got.Cmp(earned) != 0 || earned.Cmp(big.NewInt(0)) <= 0 {
 		t.Fatalf("alice holds %s on geth, earned %s", got, earned)
+	}
+}
+
+func TestImportCommandResumes(t *testing.T) {
+	dir := t.TempDir()
+	keyHex := "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+	keyFile := filepath.Join(dir, "key")
+	os.WriteFile(keyFile, []byte(keyHex), 0o600)
+	var lines strings.Builder
+	for i := range 500 {
+		lines.WriteString(`{"content":"fact number ` + strconv.Itoa(i) + `"}` + "\n")
+	}
+	file := filepath.Join(dir, "facts.jsonl")
+	os.WriteFile(file, []byte(lines.String()), 0o600)
+	var out bytes.Buffer
+	args := []string{"import", "--data", dir, "--datanet", "facts", "--key", keyFile, "--create", file}
+	if err := run(context.Background(), args, &out); err != nil || !strings.Contains(out.String(), "500 added") {
+		t.Fatalf("import: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), args, &out); err != nil || !strings.Contains(out.String(), "0 added, 0 duplicates, 500 already imported") {
+		t.Fatalf("re-import: %v\n%s", err, out.String())
 	}
 }
