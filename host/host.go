@@ -149,6 +149,10 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if agent.Yanked {
 		return nil, abi.Errorf(abi.CodeNotFound, "%s was yanked", m.Ref())
 	}
+	// Owners may have tightened their policies since the agent was published.
+	if err := h.reg.CheckGrants(ctx, m); err != nil {
+		return nil, err
+	}
 	id := receiptID(caller, req.RequestID)
 	if rc, err := h.led.Receipt(ctx, id); err == nil {
 		return h.replay(ctx, rc) // a retry: the same receipt, charged once

@@ -94,6 +94,9 @@ func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*
 	if err := verifySigner(m.SigningBytes(), sig, m.Publisher); err != nil {
 		return nil, fmt.Errorf("registry: publish %s: %w", m.Ref(), err)
 	}
+	if err := r.CheckGrants(ctx, m); err != nil {
+		return nil, fmt.Errorf("registry: publish %s: %w", m.Ref(), err)
+	}
 	p := &Plugin{Manifest: m, Signature: sig, Published: time.Now().UTC(), Wasm: wasm}
 	err := r.db.Update(func(txn *badger.Txn) error {
 		if _, err := txn.Get(pluginKey(m.Name, m.Version)); err == nil {
@@ -181,6 +184,7 @@ type Datanet struct {
 	Version      uint64    `json:"version"`        // number of appends so far
 	Root         string    `json:"root,omitempty"` // Merkle root of the records at Version
 	Created      time.Time `json:"created"`
+	Policy       Policy    `json:"policy"` // which agents may read it
 
 	Frontier []frontierNode `json:"frontier,omitempty"`
 }
@@ -209,6 +213,9 @@ func (r *Registry) CreateDatanet(ctx context.Context, d Datanet) (*Datanet, erro
 	}
 	if p, ok := new(big.Int).SetString(d.PricePerRead, 10); !ok || p.Sign() < 0 || p.BitLen() > 256 {
 		return nil, errorf(abi.CodeBadRequest, "datanet price %q: want a decimal integer in [0, 2^256)", d.PricePerRead)
+	}
+	if err := d.Policy.validate(); err != nil {
+		return nil, err
 	}
 	d.Version, d.Created = 0, time.Now().UTC()
 	err = r.db.Update(func(txn *badger.Txn) error {

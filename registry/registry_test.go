@@ -54,6 +54,7 @@ func TestPublishAndLoadVerifyHashAndSignature(t *testing.T) {
 	ctx := context.Background()
 	r := open(t)
 	pub, other := key(t), key(t)
+	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(other)})
 	wasm := []byte("\x00asm fake module bytes")
 	m := manifest(pub, wasm, "1.0.0")
 
@@ -153,6 +154,7 @@ func TestYankKeepsBytesButMarksTheVersion(t *testing.T) {
 	ctx := context.Background()
 	r := open(t)
 	pub, other := key(t), key(t)
+	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(other)})
 	wasm := []byte("\x00asm module")
 	m := manifest(pub, wasm, "1.0.0")
 	if _, err := r.Publish(ctx, m, sign(t, pub, m.SigningBytes()), wasm); err != nil {
@@ -262,4 +264,52 @@ func referenceRoot(ids []string) string {
 		return h[:]
 	}
 	return hex.EncodeToString(rec(ids))
+}
+
+func TestGrantsFollowTheDatanetOwnersPolicy(t *testing.T) {
+	ctx := context.Background()
+	r := open(t)
+	owner, pub := key(t), key(t)
+	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner),
+		Policy: registry.Policy{Access: registry.AccessAllowList, Agents: []string{"acme/friend"}}})
+	r.CreateDatanet(ctx, registry.Datanet{Name: "premium", Owner: registry.Address(owner),
+		Policy: registry.Policy{Access: registry.AccessTier, MinAgentPrice: "5000"}})
+	wasm := []byte("\x00asm")
+	publish := func(name, price string, datanets ...string) error {
+		m := manifest(pub, wasm, "1.0.0")
+		m.Name, m.Price, m.Datanets = name, price, datanets
+		_, err := r.Publish(ctx, m, sign(t, pub, m.SigningBytes()), wasm)
+		return err
+	}
+	cases := []struct {
+		name, agent, price string
+		datanets           []string
+		want               abi.Code
+	}{
+		{"allow-listed", "acme/friend", "1", []string{"facts"}, ""},
+		{"not on the allow list", "acme/stranger", "1", []string{"facts"}, abi.CodeGrantDenied},
+		{"below the price tier", "acme/cheap", "4999", []string{"premium"}, abi.CodeGrantDenied},
+		{"at the price tier", "acme/pricey", "5000", []string{"premium"}, ""},
+		{"unknown datanet", "acme/lost", "1", []string{"nowhere"}, abi.CodeNotFound},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := publish(c.agent, c.price, c.datanets...); abi.CodeOf(err) != c.want {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+		})
+	}
+	// The owner, and only the owner, can change the policy.
+	open := registry.Policy{Access: registry.AccessOpen}
+	if err := r.SetPolicy(ctx, "facts", open, sign(t, pub, registry.PolicyMessage("facts", open))); abi.CodeOf(err) != abi.CodeBadSignature {
+		t.Fatalf("policy set by a stranger: %v", err)
+	}
+	closed := registry.Policy{Access: registry.AccessAllowList}
+	if err := r.SetPolicy(ctx, "facts", closed, sign(t, owner, registry.PolicyMessage("facts", closed))); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := r.Load(ctx, "acme/friend@1.0.0")
+	if err := r.CheckGrants(ctx, p.Manifest); abi.CodeOf(err) != abi.CodeGrantDenied {
+		t.Fatalf("grant after the owner closed the datanet: %v", err)
+	}
 }

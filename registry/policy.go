@@ -1,0 +1,107 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"slices"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tollgate-dev/tollgate/abi"
+)
+
+// Access modes of a datanet's [Policy].
+const (
+	AccessOpen      = "open"      // any agent may be granted it
+	AccessAllowList = "allowlist" // only the agents named in Agents
+	AccessTier      = "tier"      // agents priced at MinAgentPrice or more per call
+)
+
+// Policy is a datanet owner's rule for which agents may read it.
+type Policy struct {
+	Access        string   `json:"access"`
+	Agents        []string `json:"agents,omitempty"`          // agent names, for allowlist
+	MinAgentPrice string   `json:"min_agent_price,omitempty"` // base units, for tier
+}
+
+func (p Policy) validate() error {
+	switch p.Access {
+	case "", AccessOpen, AccessAllowList:
+	case AccessTier:
+		if v, ok := new(big.Int).SetString(p.MinAgentPrice, 10); !ok || v.Sign() < 0 {
+			return errorf(abi.CodeBadRequest, "tier policy needs a min_agent_price, got %q", p.MinAgentPrice)
+		}
+	default:
+		return errorf(abi.CodeBadRequest, "policy access %q: want open, allowlist or tier", p.Access)
+	}
+	return nil
+}
+
+// Allows reports whether the datanet's policy lets agent m read it.
+func (d *Datanet) Allows(m Manifest) error {
+	switch d.Policy.Access {
+	case "", AccessOpen:
+		return nil
+	case AccessAllowList:
+		if slices.Contains(d.Policy.Agents, m.Name) {
+			return nil
+		}
+		return errorf(abi.CodeGrantDenied, "datanet %s admits only %v, not %s", d.Name, d.Policy.Agents, m.Name)
+	case AccessTier:
+		min, _ := new(big.Int).SetString(d.Policy.MinAgentPrice, 10)
+		if min != nil && m.PriceAmount().Cmp(min) >= 0 {
+			return nil
+		}
+		return errorf(abi.CodeGrantDenied, "datanet %s admits agents priced from %s, %s costs %s", d.Name, d.Policy.MinAgentPrice, m.Ref(), m.PriceAmount())
+	}
+	return errorf(abi.CodeGrantDenied, "datanet %s has an unknown policy", d.Name)
+}
+
+// CheckGrants checks that every datanet a manifest names exists and admits it.
+func (r *Registry) CheckGrants(ctx context.Context, m Manifest) error {
+	for _, name := range m.Datanets {
+		d, err := r.Datanet(ctx, name)
+		if err != nil {
+			return err
+		}
+		if err := d.Allows(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PolicyMessage is what a datanet's owner signs to set its policy.
+func PolicyMessage(datanet string, p Policy) []byte {
+	b, _ := json.Marshal(p)
+	return append([]byte("tollgate:policy:"+datanet+":"), b...)
+}
+
+// SetPolicy changes a datanet's policy; sig is the owner's EIP-191
+// signature of [PolicyMessage].
+func (r *Registry) SetPolicy(ctx context.Context, datanet string, p Policy, sig []byte) error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	signer, err := RecoverText(PolicyMessage(datanet, p), sig)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.db.Update(func(txn *badger.Txn) error {
+		var d Datanet
+		if err := getJSON(txn, datanetKey(datanet), &d); errors.Is(err, badger.ErrKeyNotFound) {
+			return errorf(abi.CodeNotFound, "no datanet %s", datanet)
+		} else if err != nil {
+			return err
+		}
+		if signer != d.Owner {
+			return errorf(abi.CodeBadSignature, "%s does not own datanet %s", signer, datanet)
+		}
+		d.Policy = p
+		return setJSON(txn, datanetKey(datanet), d)
+	})
+}
