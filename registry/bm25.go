@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"math"
+	"sort"
 	"sync"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -55,12 +56,16 @@ type hit struct {
 
 type minHeap []hit
 
-func (h minHeap) Len() int { return len(h) }
-func (h minHeap) Less(i, j int) bool {
-	if h[i].score != h[j].score {
-		return h[i].score < h[j].score
+func (h minHeap) Len() int           { return len(h) }
+func (h minHeap) Less(i, j int) bool { return h.less(h[i], h[j]) }
+
+// less orders hits worst first: lower score, then (of equal scores) the
+// later record, so the earlier record ranks higher.
+func (minHeap) less(a, b hit) bool {
+	if a.score != b.score {
+		return a.score < b.score
 	}
-	return h[i].doc > h[j].doc // of equal scores, the earlier record ranks higher
+	return a.doc > b.doc
 }
 func (h minHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *minHeap) Push(x any)   { *h = append(*h, x.(hit)) }
@@ -71,7 +76,21 @@ func (h *minHeap) Pop() any {
 	return x
 }
 
+// queryTerm is one distinct query token with its postings and the most it
+// can add to any record's score.
+type queryTerm struct {
+	ps    []posting
+	idf   float64
+	bound float64
+}
+
 // top returns the ids and scores of the limit best records for query.
+//
+// Terms are scored rarest first (MaxScore pruning): once the limit-th best
+// score so far is at least the most the remaining, commoner terms could add
+// to any record, no record they alone match can enter the results, so
+// those terms only add to the records already found, looked up by binary
+// search instead of walking their long posting lists. The result is exact.
 func (s *searchIndex) top(query string, limit int) ([]string, []float64) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -80,34 +99,57 @@ func (s *searchIndex) top(query string, limit int) ([]string, []float64) {
 		return nil, nil
 	}
 	avg := float64(s.total) / float64(n)
+	var terms []queryTerm
+	seen := map[string]bool{}
+	for _, t := range Tokens(query) {
+		if seen[t] || len(s.postings[t]) == 0 {
+			continue
+		}
+		seen[t] = true
+		ps := s.postings[t]
+		df := float64(len(ps))
+		idf := math.Log(1 + (float64(n)-df+0.5)/(df+0.5))
+		terms = append(terms, queryTerm{ps: ps, idf: idf, bound: idf * (bm25K1 + 1)})
+	}
+	sort.Slice(terms, func(i, j int) bool { return len(terms[i].ps) < len(terms[j].ps) })
+	score := func(t queryTerm, p posting) float32 {
+		f := float64(p.tf)
+		return float32(t.idf * f * (bm25K1 + 1) / (f + bm25K1*(1-bm25B+bm25B*float64(s.docLen[p.doc])/avg)))
+	}
 	scores, _ := s.scores.Get().([]float32)
 	if len(scores) < n {
 		scores = make([]float32, n)
 	}
 	var touched []uint32
-	seen := map[string]bool{}
-	for _, t := range Tokens(query) {
-		if seen[t] {
-			continue
+	for j, t := range terms {
+		rest := 0.0
+		for _, u := range terms[j:] {
+			rest += u.bound
 		}
-		seen[t] = true
-		ps := s.postings[t]
-		if len(ps) == 0 {
-			continue
+		if len(touched) >= limit && float64(kth(touched, scores, limit)) >= rest {
+			for _, u := range terms[j:] {
+				for _, d := range touched {
+					i := sort.Search(len(u.ps), func(i int) bool { return u.ps[i].doc >= d })
+					if i < len(u.ps) && u.ps[i].doc == d {
+						scores[d] += score(u, u.ps[i])
+					}
+				}
+			}
+			break
 		}
-		df := float64(len(ps))
-		idf := math.Log(1 + (float64(n)-df+0.5)/(df+0.5))
-		for _, p := range ps {
-			f := float64(p.tf)
-			sc := idf * f * (bm25K1 + 1) / (f + bm25K1*(1-bm25B+bm25B*float64(s.docLen[p.doc])/avg))
+		for _, p := range t.ps {
 			if scores[p.doc] == 0 {
 				touched = append(touched, p.doc)
 			}
-			scores[p.doc] += float32(sc)
+			scores[p.doc] += score(t, p)
 		}
 	}
 	h := make(minHeap, 0, limit+1)
 	for _, d := range touched {
+		if h.Len() == limit && !h.less(h[0], hit{d, scores[d]}) {
+			scores[d] = 0
+			continue
+		}
 		heap.Push(&h, hit{d, scores[d]})
 		if h.Len() > limit {
 			heap.Pop(&h)
@@ -122,6 +164,18 @@ func (s *searchIndex) top(query string, limit int) ([]string, []float64) {
 		ids[i], out[i] = s.ids[x.doc], float64(x.score)
 	}
 	return ids, out
+}
+
+// kth returns the k-th highest score among docs.
+func kth(docs []uint32, scores []float32, k int) float32 {
+	h := make(minHeap, 0, k+1)
+	for _, d := range docs {
+		heap.Push(&h, hit{d, scores[d]})
+		if h.Len() > k {
+			heap.Pop(&h)
+		}
+	}
+	return h[0].score
 }
 
 // searchIndexFor returns the datanet's index, building it on first use.
