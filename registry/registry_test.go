@@ -123,6 +123,15 @@ func TestRecordsAreSignedDeduplicatedAndSearchable(t *testing.T) {
 	if _, _, err := add(bob, bob, "\xff\xfe"); abi.CodeOf(err) != abi.CodeBadRequest {
 		t.Fatalf("invalid UTF-8: %v", err)
 	}
+	if _, _, err := add(bob, bob, strings.Repeat("x", registry.MaxRecordBytes+1)); abi.CodeOf(err) != abi.CodeBadRequest {
+		t.Fatalf("oversized record: %v", err)
+	}
+	if _, _, err := r.AddRecord(ctx, "nowhere", registry.Address(bob), "x", sign(t, bob, registry.RecordSigningBytes("x"))); abi.CodeOf(err) != abi.CodeNotFound {
+		t.Fatalf("unknown datanet: %v", err)
+	}
+	if d, _ := r.Datanet(ctx, "facts"); d.Version != 1 {
+		t.Fatalf("refused records changed the datanet: version %d", d.Version)
+	}
 	again, dup, err := add(bob, bob, sky)
 	if err != nil || !dup || again.Contributor != registry.Address(alice) || again.ID != rec.ID {
 		t.Fatalf("duplicate: %+v dup=%v err=%v; want alice's record", again, dup, err)
