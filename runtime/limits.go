@@ -39,45 +39,38 @@ type Limits struct {
 
 // WithDefaults returns l with every zero field set to its default.
 func (l Limits) WithDefaults() Limits {
-	if l.MaxMemoryPages == 0 {
-		l.MaxMemoryPages = DefaultMaxMemoryPages
-	}
-	if l.Timeout == 0 {
-		l.Timeout = DefaultTimeout
-	}
-	if l.MaxInputBytes == 0 {
-		l.MaxInputBytes = DefaultMaxInputBytes
-	}
-	if l.MaxOutputBytes == 0 {
-		l.MaxOutputBytes = DefaultMaxOutputBytes
-	}
-	if l.MaxHostCalls == 0 {
-		l.MaxHostCalls = DefaultMaxHostCalls
-	}
-	if l.MaxRecords == 0 {
-		l.MaxRecords = DefaultMaxRecords
-	}
-	return l
+	return l.orElse(Limits{
+		MaxMemoryPages: DefaultMaxMemoryPages, Timeout: DefaultTimeout, MaxInputBytes: DefaultMaxInputBytes,
+		MaxOutputBytes: DefaultMaxOutputBytes, MaxHostCalls: DefaultMaxHostCalls, MaxRecords: DefaultMaxRecords,
+	})
 }
 
 func (l Limits) withMaxDefaults() Limits {
+	return l.orElse(Limits{
+		MaxMemoryPages: MaxMemoryPages, Timeout: MaxTimeout, MaxInputBytes: MaxInputBytes,
+		MaxOutputBytes: MaxOutputBytes, MaxHostCalls: MaxHostCalls, MaxRecords: MaxRecords,
+	})
+}
+
+// orElse returns l with each zero field taken from d.
+func (l Limits) orElse(d Limits) Limits {
 	if l.MaxMemoryPages == 0 {
-		l.MaxMemoryPages = MaxMemoryPages
+		l.MaxMemoryPages = d.MaxMemoryPages
 	}
 	if l.Timeout == 0 {
-		l.Timeout = MaxTimeout
+		l.Timeout = d.Timeout
 	}
 	if l.MaxInputBytes == 0 {
-		l.MaxInputBytes = MaxInputBytes
+		l.MaxInputBytes = d.MaxInputBytes
 	}
 	if l.MaxOutputBytes == 0 {
-		l.MaxOutputBytes = MaxOutputBytes
+		l.MaxOutputBytes = d.MaxOutputBytes
 	}
 	if l.MaxHostCalls == 0 {
-		l.MaxHostCalls = MaxHostCalls
+		l.MaxHostCalls = d.MaxHostCalls
 	}
 	if l.MaxRecords == 0 {
-		l.MaxRecords = MaxRecords
+		l.MaxRecords = d.MaxRecords
 	}
 	return l
 }
