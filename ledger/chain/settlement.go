@@ -323,7 +323,9 @@ func waitMined(ctx context.Context, ec *ethclient.Client, h common.Hash) (*types
 			if rc.Status != types.ReceiptStatusSuccessful {
 				return rc, abi.Errorf(abi.CodeChain, "transaction %s reverted", h.Hex())
 			}
-			return rc, nil
+			// A dev node can serve the receipt a moment before it makes the
+			// block its head; reads of "latest" state must see the block.
+			return rc, waitHead(ctx, ec, rc.BlockNumber.Uint64())
 		}
 		// A node that has just started may still be indexing transactions.
 		if !errors.Is(err, ethereum.NotFound) && !strings.Contains(err.Error(), "indexing is in progress") {
@@ -335,6 +337,23 @@ func waitMined(ctx context.Context, ec *ethclient.Client, h common.Hash) (*types
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 500*time.Millisecond)
+	}
+}
+
+func waitHead(ctx context.Context, ec *ethclient.Client, block uint64) error {
+	for {
+		head, err := ec.BlockNumber(ctx)
+		if err != nil {
+			return chainErr("head", err)
+		}
+		if head >= block {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return chainErr("wait for head", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }
 
