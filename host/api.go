@@ -13,6 +13,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/registry"
 )
 
 // CodeHeader carries an error's abi code in Connect error metadata, so
@@ -81,7 +82,10 @@ func (a *api) Invoke(ctx context.Context, req *connect.Request[tollgatev1.Invoke
 }
 
 func (a *api) GetBalance(ctx context.Context, req *connect.Request[tollgatev1.GetBalanceRequest]) (*connect.Response[tollgatev1.GetBalanceResponse], error) {
-	acct := req.Msg.GetAccount()
+	acct, err := registry.CanonicalAddress(req.Msg.GetAccount())
+	if err != nil {
+		return nil, connectErr(err)
+	}
 	bal, err := a.h.led.Balance(ctx, acct)
 	if err != nil {
 		return nil, connectErr(err)

@@ -241,6 +241,13 @@ func TestRefusedCallsChargeNothing(t *testing.T) {
 	if n, _ := e.led.OpenEpoch(ctx); n != 1 {
 		t.Fatal("epoch moved")
 	}
+	if status, hdr, _ := e.post(t, "LedgerService/GetBalance", "", map[string]any{"account": "not-an-address"}); status != 400 || hdr.Get(host.CodeHeader) != string(abi.CodeBadRequest) {
+		t.Fatalf("balance of a malformed account: %d %s", status, hdr.Get(host.CodeHeader))
+	}
+	// A lowercase address finds the same account as its checksummed form.
+	if _, _, out := e.post(t, "LedgerService/GetBalance", "", map[string]any{"account": strings.ToLower(poor)}); out["account"] != poor {
+		t.Fatalf("lowercase address: %v", out)
+	}
 	if bal, _ := e.led.Balance(ctx, poor); bal.Sign() != 0 {
 		t.Fatalf("poor caller balance %s", bal)
 	}
