@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/ethereum/go-ethereum/accounts"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/abi"
 )
@@ -107,12 +109,13 @@ func (r *Registry) Import(ctx context.Context, in io.Reader, opts ImportOptions)
 	out := make(chan verified, 1)
 	var readErr error
 	var lines, resumed int64 // the reader's; copied into st when it ends
+	keys := &pubkeys{}
 	go func() {
 		defer close(out)
 		defer func() { st.Lines, st.Resumed = lines, resumed }()
 		batch := make([]string, 0, opts.Batch)
 		send := func() bool {
-			recs, err := r.verifyBatch(batch, lines-int64(len(batch)), signer, opts)
+			recs, err := r.verifyBatch(batch, lines-int64(len(batch)), signer, opts, keys)
 			select {
 			case out <- verified{recs, lines, err}:
 			case <-ctx.Done():
@@ -174,7 +177,7 @@ func (r *Registry) Import(ctx context.Context, in io.Reader, opts ImportOptions)
 
 // verifyBatch parses and verifies lines in parallel, keeping their order.
 // first is the line number before the batch.
-func (r *Registry) verifyBatch(lines []string, first int64, signer string, opts ImportOptions) ([]*Record, error) {
+func (r *Registry) verifyBatch(lines []string, first int64, signer string, opts ImportOptions, keys *pubkeys) ([]*Record, error) {
 	recs := make([]*Record, len(lines))
 	errs := make([]error, len(lines))
 	var wg sync.WaitGroup
@@ -184,7 +187,7 @@ func (r *Registry) verifyBatch(lines []string, first int64, signer string, opts 
 		go func(lo, hi int) {
 			defer wg.Done()
 			for i := lo; i < hi; i++ {
-				recs[i], errs[i] = parseLine(lines[i], opts.Datanet, signer, opts.Key)
+				recs[i], errs[i] = parseLine(lines[i], opts.Datanet, signer, opts.Key, keys)
 			}
 		}(w, min(w+per, len(lines)))
 	}
@@ -197,7 +200,7 @@ func (r *Registry) verifyBatch(lines []string, first int64, signer string, opts 
 	return recs, nil
 }
 
-func parseLine(line, datanet, signer string, key *ecdsa.PrivateKey) (*Record, error) {
+func parseLine(line, datanet, signer string, key *ecdsa.PrivateKey, keys *pubkeys) (*Record, error) {
 	var l ImportLine
 	if err := json.Unmarshal([]byte(line), &l); err != nil {
 		return nil, abi.Errorf(abi.CodeBadRequest, "not a JSON record: %v", err)
@@ -230,8 +233,11 @@ func parseLine(line, datanet, signer string, key *ecdsa.PrivateKey) (*Record, er
 	if err != nil {
 		return nil, err
 	}
-	if err := verifySigner(msg, sig, contributor); err != nil {
-		return nil, err
+	if !keys.verify(contributor, msg, sig) {
+		if err := verifySigner(msg, sig, contributor); err != nil {
+			return nil, err
+		}
+		keys.learn(contributor, msg, sig)
 	}
 	return &Record{Datanet: datanet, ID: hex.EncodeToString(msg), Contributor: contributor, Content: l.Content, Signature: sig}, nil
 }
@@ -291,4 +297,25 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lin
 		}
 	}
 	return added, dups, err
+}
+
+// pubkeys remembers contributors' public keys during an import. Checking a
+// signature against a known key is cheaper than recovering the key from it;
+// a signature that fails the check is still tried by recovery, so both
+// accept exactly the same signatures.
+type pubkeys struct{ m sync.Map } // address -> uncompressed public key
+
+func (k *pubkeys) verify(addr string, msg, sig []byte) bool {
+	pub, ok := k.m.Load(addr)
+	return ok && len(sig) == 65 && crypto.VerifySignature(pub.([]byte), accounts.TextHash(msg), sig[:64])
+}
+
+func (k *pubkeys) learn(addr string, msg, sig []byte) {
+	s := append([]byte(nil), sig...)
+	if s[64] >= 27 {
+		s[64] -= 27
+	}
+	if pub, err := crypto.Ecrecover(accounts.TextHash(msg), s); err == nil {
+		k.m.Store(addr, pub)
+	}
 }
