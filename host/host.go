@@ -149,8 +149,8 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if agent.Yanked {
 		return nil, abi.Errorf(abi.CodeNotFound, "%s was yanked", m.Ref())
 	}
-	// Owners may have tightened their policies since the agent was published.
-	if err := h.reg.CheckGrants(ctx, m); err != nil {
+	datanets, err := h.grantedDatanets(ctx, m)
+	if err != nil {
 		return nil, err
 	}
 	id := receiptID(caller, req.RequestID)
@@ -166,10 +166,7 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	}
 	// Hold the worst case (the price and every record the agent may read
 	// at the dearest granted datanet's price) before the agent runs.
-	worst, err := h.worstCase(ctx, m, mod.Limits().MaxRecords)
-	if err != nil {
-		return nil, err
-	}
+	worst := worstCase(datanets, mod.Limits().MaxRecords)
 	res, err := h.led.Reserve(ctx, caller, worst.Add(worst, price))
 	if err != nil {
 		return nil, err
@@ -178,9 +175,8 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 
 	var versions []ledger.DatanetVersion
 	for _, name := range m.Datanets {
-		if d, err := h.reg.Datanet(ctx, name); err == nil {
-			versions = append(versions, ledger.DatanetVersion{Name: name, Version: d.Version, Root: d.Root})
-		}
+		d := datanets[name]
+		versions = append(versions, ledger.DatanetVersion{Name: name, Version: d.Version, Root: d.Root})
 	}
 	var accesses []abi.Access
 	env := &runtime.Env{
@@ -206,7 +202,7 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if err != nil {
 		return nil, err
 	}
-	rc, err := h.receipt(ctx, id, caller, agent, attrRef, attrPlugin, req.Input, out, accesses, result, price)
+	rc, err := h.receipt(ctx, id, caller, agent, attrRef, attrPlugin, req.Input, out, accesses, result, price, datanets)
 	if err != nil {
 		return nil, err
 	}
@@ -258,23 +254,34 @@ func (h *Host) replay(ctx context.Context, rc *ledger.Receipt) (*InvokeResult, e
 	return &InvokeResult{Output: out, Receipt: rc, Replayed: true}, nil
 }
 
-// worstCase is what reading maxRecords records can cost at the dearest of
-// the agent's granted datanets.
-func (h *Host) worstCase(ctx context.Context, m registry.Manifest, maxRecords int) (*big.Int, error) {
-	dearest := new(big.Int)
+// grantedDatanets loads each datanet the agent is granted, once, and checks
+// that its owner's policy still admits the agent (owners may have tightened
+// it since the agent was published).
+func (h *Host) grantedDatanets(ctx context.Context, m registry.Manifest) (map[string]*registry.Datanet, error) {
+	out := make(map[string]*registry.Datanet, len(m.Datanets))
 	for _, name := range m.Datanets {
 		d, err := h.reg.Datanet(ctx, name)
-		if abi.CodeOf(err) == abi.CodeNotFound {
-			continue // nothing to read there, so nothing to pay
-		}
 		if err != nil {
 			return nil, err
 		}
+		if err := d.Allows(m); err != nil {
+			return nil, err
+		}
+		out[name] = d
+	}
+	return out, nil
+}
+
+// worstCase is what reading maxRecords records can cost at the dearest of
+// the granted datanets.
+func worstCase(datanets map[string]*registry.Datanet, maxRecords int) *big.Int {
+	dearest := new(big.Int)
+	for _, d := range datanets {
 		if p := d.Price(); p.Cmp(dearest) > 0 {
 			dearest = p
 		}
 	}
-	return dearest.Mul(dearest, big.NewInt(int64(maxRecords))), nil
+	return dearest.Mul(dearest, big.NewInt(int64(maxRecords)))
 }
 
 // receiptID names a caller's request: the same caller retrying the same
@@ -323,7 +330,7 @@ func (h *Host) attribute(ctx context.Context, ref string, req abi.AttributeReque
 }
 
 func (h *Host) receipt(ctx context.Context, id, caller string, agent *registry.Plugin, attrRef string, attrPlugin *registry.Plugin,
-	in, out []byte, accesses []abi.Access, res *attribution.Result, price *big.Int) (*ledger.Receipt, error) {
+	in, out []byte, accesses []abi.Access, res *attribution.Result, price *big.Int, datanets map[string]*registry.Datanet) (*ledger.Receipt, error) {
 	rc := &ledger.Receipt{
 		ID: id, Caller: caller, Agent: agent.Manifest.Ref(), AgentHash: agent.Hash(),
 		Attribution: attrRef, Method: res.Method,
@@ -343,9 +350,12 @@ func (h *Host) receipt(ctx context.Context, id, caller string, agent *registry.P
 	for _, a := range accesses {
 		p, ok := prices[a.Datanet]
 		if !ok {
-			d, err := h.reg.Datanet(ctx, a.Datanet)
-			if err != nil {
-				return nil, err
+			d := datanets[a.Datanet]
+			if d == nil {
+				var err error
+				if d, err = h.reg.Datanet(ctx, a.Datanet); err != nil {
+					return nil, err
+				}
 			}
 			p = d.Price()
 			prices[a.Datanet] = p

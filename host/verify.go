@@ -133,7 +133,7 @@ func (h *Host) rerun(ctx context.Context, rc *ledger.Receipt) ([]ledger.Posting,
 	if strings.HasPrefix(rc.Method, "fallback:") != strings.HasPrefix(res.Method, "fallback:") {
 		return nil, fmt.Errorf("attribution re-ran as %q, the receipt says %q", res.Method, rc.Method)
 	}
-	again, err := h.receipt(ctx, rc.ID, rc.Caller, agent, rc.Attribution, attrPlugin, nil, out, accesses, res, agent.Manifest.PriceAmount())
+	again, err := h.receipt(ctx, rc.ID, rc.Caller, agent, rc.Attribution, attrPlugin, nil, out, accesses, res, agent.Manifest.PriceAmount(), nil)
 	if err != nil {
 		return nil, err
 	}
