@@ -91,9 +91,13 @@ func (ix *corpusIndex) match(text string, minTokens int) []abi.Span {
 	words := wordSpans(text)
 	var spans []abi.Span
 	prevEnd := -1
+	// words[i:j] is the longest run from word i that occurs in the corpus.
+	// If words[i:j] occurs, so does words[i+1:j] (it is part of it), so j
+	// never moves back: one lookup per word of text, not one per word of
+	// every span.
+	j := 0
 	for i := range words {
-		// Extend the span word by word while it still occurs in the corpus.
-		j := i
+		j = max(j, i)
 		for j < len(words) && len(ix.sa.Lookup([]byte(text[words[i][0]:words[j][1]]), 1)) > 0 {
 			j++
 		}
