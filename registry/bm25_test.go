@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	goruntime "runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,36 +13,54 @@ import (
 )
 
 // TestPrunedSearchIsExact compares the pruned top-k with scoring every
-// record in full, on a Zipf corpus where pruning kicks in often.
+// record in full, on a Zipf corpus of records of varied length where
+// pruning kicks in often, queried while it grows so that terms cross from
+// rare to common and blocks fill.
 func TestPrunedSearchIsExact(t *testing.T) {
 	zipf := rand.NewZipf(rand.New(rand.NewPCG(1, 2)), 1.1, 2, 999)
+	rng := rand.New(rand.NewPCG(3, 4))
 	word := func() string { return "w" + strconv.FormatUint(zipf.Uint64(), 36) }
 	ix := newSearchIndex()
-	var docs []string
-	for i := range 3000 {
+	pruned := 0
+	defer func(p, f, n int) { parallelAbove, firstBlocks = p, f; goruntime.GOMAXPROCS(n) }(parallelAbove, firstBlocks, goruntime.GOMAXPROCS(3))
+	for i := range 6000 {
 		var sb strings.Builder
-		for range 30 {
+		for range 3 + rng.IntN(60) {
 			sb.WriteString(word() + " ")
 		}
-		docs = append(docs, sb.String())
 		ix.add(fmt.Sprint(i), sb.String())
-	}
-	for q := range 300 {
-		words := make([]string, 2+q%4)
-		for i := range words {
-			words[i] = word()
+		if i%100 != 99 {
+			continue
 		}
-		query := strings.Join(words, " ")
-		ids, scores := ix.top(query, 10)
-		want := bruteForce(ix, query, 10)
-		if len(ids) != len(want) {
-			t.Fatalf("%q: %d results, brute force %d", query, len(ids), len(want))
-		}
-		for i := range ids {
-			if ids[i] != want[i].id && math.Abs(scores[i]-want[i].score) > 1e-4 {
-				t.Fatalf("%q: rank %d is %s (%.5f), brute force %s (%.5f)", query, i, ids[i], scores[i], want[i].id, want[i].score)
+		for q := range 20 {
+			words := make([]string, 1+q%5)
+			for i := range words {
+				words[i] = word()
+			}
+			query := strings.Join(words, " ")
+			limit := []int{1, 10, 50}[q%3]
+			want := bruteForce(ix, query, limit)
+			// Every other query takes the parallel path.
+			parallelAbove, firstBlocks = 1<<30, 64
+			if q%2 == 1 {
+				parallelAbove, firstBlocks = 1, 1+q%3
+			}
+			ids, scores, scored := ix.topScored(query, limit)
+			if len(ids) != len(want) {
+				t.Fatalf("%q: %d results, brute force %d", query, len(ids), len(want))
+			}
+			for i := range ids {
+				if ids[i] != want[i].id && math.Abs(scores[i]-want[i].score) > 1e-4 {
+					t.Fatalf("%d records, %q limit %d: rank %d is %s (%.5f), brute force %s (%.5f)", ix.ids.len(), query, limit, i, ids[i], scores[i], want[i].id, want[i].score)
+				}
+			}
+			if len(want) == limit && scored < ix.ids.len()/blockSize {
+				pruned++
 			}
 		}
+	}
+	if pruned < 100 {
+		t.Fatalf("only %d queries skipped any block: the test does not exercise pruning", pruned)
 	}
 }
 
@@ -51,7 +71,7 @@ type scored struct {
 }
 
 func bruteForce(ix *searchIndex, query string, k int) []scored {
-	n := len(ix.ids)
+	n := ix.ids.len()
 	avg := float64(ix.total) / float64(n)
 	acc := map[uint32]float64{}
 	seen := map[string]bool{}
@@ -60,17 +80,20 @@ func bruteForce(ix *searchIndex, query string, k int) []scored {
 			continue
 		}
 		seen[t] = true
-		ps := ix.postings[t]
-		df := float64(len(ps))
+		if ix.terms[t] == nil {
+			continue
+		}
+		tp := ix.terms[t]
+		df := float64(len(tp.docs))
 		idf := math.Log(1 + (float64(n)-df+0.5)/(df+0.5))
-		for _, p := range ps {
-			f := float64(p.tf)
-			acc[p.doc] += float64(float32(idf * f * (bm25K1 + 1) / (f + bm25K1*(1-bm25B+bm25B*float64(ix.docLen[p.doc])/avg))))
+		for i, doc := range tp.docs {
+			f := float64(tp.tfs[i])
+			acc[doc] += float64(float32(idf * f * (bm25K1 + 1) / (f + bm25K1*(1-bm25B+bm25B*float64(ix.docLen[doc])/avg))))
 		}
 	}
 	var out []scored
 	for d, s := range acc {
-		out = append(out, scored{ix.ids[d], int(d), s})
+		out = append(out, scored{ix.ids.at(d), int(d), s})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].score != out[j].score {
@@ -82,4 +105,38 @@ func bruteForce(ix *searchIndex, query string, k int) []scored {
 		out = out[:k]
 	}
 	return out
+}
+
+func TestSelectBest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := range 2000 {
+		n := rng.IntN(300)
+		cs := make([]candidate, n)
+		for i := range cs {
+			cs[i] = candidate{block: uint32(i), bound: float32(rng.IntN(1 + round%20))}
+		}
+		rng.Shuffle(n, func(i, j int) { cs[i], cs[j] = cs[j], cs[i] })
+		want := slices.Clone(cs)
+		sort.Slice(want, func(i, j int) bool {
+			if want[i].bound != want[j].bound {
+				return want[i].bound > want[j].bound
+			}
+			return want[i].block < want[j].block
+		})
+		k := 0
+		if n > 0 {
+			k = rng.IntN(n + 1)
+		}
+		selectBest(cs, k)
+		if !slices.Equal(cs[:k], want[:k]) {
+			t.Fatalf("n %d k %d: %v, want %v", n, k, cs[:k], want[:k])
+		}
+		rest := slices.Clone(cs[k:])
+		sort.Slice(rest, func(i, j int) bool { return rest[i].block < rest[j].block })
+		wantRest := slices.Clone(want[k:])
+		sort.Slice(wantRest, func(i, j int) bool { return wantRest[i].block < wantRest[j].block })
+		if !slices.Equal(rest, wantRest) {
+			t.Fatalf("n %d k %d: the rest is not what was left", n, k)
+		}
+	}
 }
