@@ -89,8 +89,10 @@ func newSearchIndex() *searchIndex {
 	return &searchIndex{terms: map[string]*termPostings{}}
 }
 
-// add indexes one record. The caller holds no lock.
-func (s *searchIndex) add(id, content string) {
+// add indexes the record that made the given version of the datanet,
+// which must be the next one; it reports false, indexing nothing, if it is
+// not. The caller holds no lock.
+func (s *searchIndex) add(version uint64, id, content string) bool {
 	toks := Tokens(content)
 	tf := map[string]uint32{}
 	for _, t := range toks {
@@ -98,6 +100,9 @@ func (s *searchIndex) add(id, content string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if version != uint64(s.ids.len())+1 {
+		return false
+	}
 	doc := uint32(s.ids.len())
 	n := uint32(len(toks))
 	s.ids.add(id)
@@ -114,6 +119,7 @@ func (s *searchIndex) add(id, content string) {
 			tp.buildBlocks(s.docLen)
 		}
 	}
+	return true
 }
 
 // A record holds fewer than 1<<16 words (each a letter or digit and a
@@ -618,11 +624,7 @@ func (r *Registry) searchIndexFor(ctx context.Context, datanet string) (*searchI
 	if ix := r.search[datanet]; ix != nil {
 		return ix, nil
 	}
-	ix := newSearchIndex()
-	err := r.Records(ctx, datanet, func(rec Record) error {
-		ix.add(rec.ID, rec.Content)
-		return nil
-	})
+	ix, err := r.buildSearchIndex(ctx, datanet)
 	if err != nil {
 		return nil, err
 	}

@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	goruntime "runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tollgate-dev/tollgate/abi"
 )
 
 // TestPrunedSearchIsExact compares the pruned top-k with scoring every
@@ -28,7 +31,7 @@ func TestPrunedSearchIsExact(t *testing.T) {
 		for range 3 + rng.IntN(60) {
 			sb.WriteString(word() + " ")
 		}
-		ix.add(fmt.Sprint(i), sb.String())
+		ix.add(uint64(i+1), fmt.Sprint(i), sb.String())
 		if i%100 != 99 {
 			continue
 		}
@@ -138,5 +141,85 @@ func TestSelectBest(t *testing.T) {
 		if !slices.Equal(rest, wantRest) {
 			t.Fatalf("n %d k %d: the rest is not what was left", n, k)
 		}
+	}
+}
+
+func TestForEachTokenSplitsAsTokens(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	pieces := []string{"a", "Z", "ß", "İ", "Σ", "ǅ", "٣", "x1", " ", ",", "-", "\xff", "\u00a0", "日本", "ÉCOLE", "é", "\u0301", "ｆ", "Ⅷ", "\U0001d400"}
+	for range 5000 {
+		var sb strings.Builder
+		for range rng.IntN(20) {
+			sb.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		text := sb.String()
+		var got []string
+		forEachToken(text, nil, func(tok []byte) { got = append(got, string(tok)) })
+		if want := Tokens(text); !slices.Equal(got, want) {
+			t.Fatalf("%q: %q, Tokens %q", text, got, want)
+		}
+	}
+}
+
+// TestBuiltIndexEqualsGrownIndex builds an index from records given out of
+// order and compares it with the index grown by appending them in order.
+func TestBuiltIndexEqualsGrownIndex(t *testing.T) {
+	zipf := rand.NewZipf(rand.New(rand.NewPCG(1, 2)), 1.1, 2, 999)
+	rng := rand.New(rand.NewPCG(3, 4))
+	grown := newSearchIndex()
+	type rec struct {
+		version     uint64
+		id, content string
+	}
+	var recs []rec
+	for i := range 3000 {
+		var sb strings.Builder
+		for range 1 + rng.IntN(60) {
+			fmt.Fprintf(&sb, "W%d, ", zipf.Uint64())
+		}
+		r := rec{uint64(i + 1), fmt.Sprintf("id%d", i), sb.String()}
+		recs = append(recs, r)
+		if !grown.add(r.version, r.id, r.content) {
+			t.Fatal("in-order add refused")
+		}
+	}
+	if grown.add(5000, "late", "x") || grown.add(3000, "again", "x") {
+		t.Fatal("an add out of step was accepted")
+	}
+	rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+	b := newIndexBuilder(uint64(len(recs)))
+	workers := []*docTokenizer{b.tokenizer(), b.tokenizer(), b.tokenizer()}
+	for i, r := range recs {
+		if err := workers[i%3].add(r.version, r.id, r.content); err != nil {
+			t.Fatal(err)
+		}
+	}
+	built, err := b.finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(built.terms, grown.terms) || !slices.Equal(built.docLen, grown.docLen) ||
+		!reflect.DeepEqual(built.ids, grown.ids) || built.total != grown.total {
+		t.Fatal("the built index differs from the grown one")
+	}
+	for _, q := range []string{"w1 w2", "w0", "w17 w400 w3"} {
+		a, _ := built.top(q, 10)
+		g, _ := grown.top(q, 10)
+		if !slices.Equal(a, g) {
+			t.Fatalf("%q: built %v, grown %v", q, a, g)
+		}
+	}
+
+	b = newIndexBuilder(3)
+	w := b.tokenizer()
+	if err := w.add(4, "x", "x"); abi.CodeOf(err) != abi.CodeInternal {
+		t.Fatalf("version past the datanet's: %v", err)
+	}
+	w.add(1, "a", "a")
+	if err := w.add(1, "b", "b"); abi.CodeOf(err) != abi.CodeInternal {
+		t.Fatalf("two records of one version: %v", err)
+	}
+	if _, err := b.finish(); abi.CodeOf(err) != abi.CodeInternal {
+		t.Fatalf("missing versions: %v", err)
 	}
 }

@@ -290,8 +290,10 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lin
 		delete(r.indexes, datanet)
 		if ix := r.search[datanet]; ix != nil {
 			for _, rec := range recs {
-				if rec.Version > 0 { // set only on the records this batch added
-					ix.add(rec.ID, rec.Content)
+				// Version is set only on the records this batch added.
+				if rec.Version > 0 && !ix.add(rec.Version, rec.ID, rec.Content) {
+					delete(r.search, datanet) // out of step: rebuilt on next use
+					break
 				}
 			}
 		}

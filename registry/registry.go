@@ -316,8 +316,8 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 	}
 	if !dup {
 		delete(r.indexes, datanet)
-		if ix := r.search[datanet]; ix != nil {
-			ix.add(rec.ID, rec.Content)
+		if ix := r.search[datanet]; ix != nil && !ix.add(rec.Version, rec.ID, rec.Content) {
+			delete(r.search, datanet) // out of step: rebuilt on next use
 		}
 	}
 	return rec, dup, nil

@@ -322,3 +322,67 @@ func TestGrantsFollowTheDatanetOwnersPolicy(t *testing.T) {
 		t.Fatalf("grant after the owner closed the datanet: %v", err)
 	}
 }
+
+// TestSearchRanksTiesByAdditionAfterRestart: records scoring the same rank
+// in the order they were added, both in the index grown by appends and in
+// the one rebuilt after a restart, so an agent re-run later reads what it
+// read the first time.
+func TestSearchRanksTiesByAdditionAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	r, err := registry.Open(dir, registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := key(t)
+	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner)})
+	// Same length, one "apple" each: equal scores. Added in descending id
+	// order, so id order and addition order disagree.
+	var contents []string
+	for i := 0; len(contents) < 6; i++ {
+		c := fmt.Sprintf("apple pear%d", i)
+		if len(contents) == 0 || sha256Hex(c) < sha256Hex(contents[len(contents)-1]) {
+			contents = append(contents, c)
+		}
+	}
+	for _, c := range contents[:3] {
+		if _, _, err := r.AddRecord(ctx, "facts", registry.Address(owner), c, sign(t, owner, registry.RecordSigningBytes(c))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(r *registry.Registry) []string {
+		got, err := r.Search(ctx, "facts", "apple", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, rec := range got {
+			out = append(out, rec.Content)
+		}
+		return out
+	}
+	ids(r) // builds the index; the rest are appended to it
+	for _, c := range contents[3:] {
+		if _, _, err := r.AddRecord(ctx, "facts", registry.Address(owner), c, sign(t, owner, registry.RecordSigningBytes(c))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := ids(r)
+	if strings.Join(before, "|") != strings.Join(contents, "|") {
+		t.Fatalf("ties ranked %q, want addition order %q", before, contents)
+	}
+	r.Close()
+	r, err = registry.Open(dir, registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if after := ids(r); strings.Join(after, "|") != strings.Join(before, "|") {
+		t.Fatalf("after a restart ties ranked %q, before %q", after, before)
+	}
+}
+
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
