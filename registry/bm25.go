@@ -1,8 +1,12 @@
 package registry
 
 import (
+	"fmt"
+
 	"container/heap"
 	"context"
+	"github.com/dgraph-io/badger/v4"
+	"golang.org/x/sync/errgroup"
 	"math"
 	goruntime "runtime"
 	"slices"
@@ -647,14 +651,26 @@ func (r *Registry) Search(ctx context.Context, datanet, query string, limit int)
 		return nil, err
 	}
 	ids, scores := ix.top(query, limit)
-	out := make([]abi.Record, 0, len(ids))
+	out := make([]abi.Record, len(ids))
+	// The records are read on all cores (a Badger transaction is not safe
+	// for concurrent use, so each read has its own; records never change,
+	// so no snapshot is needed across them).
+	var g errgroup.Group
+	g.SetLimit(goruntime.GOMAXPROCS(0))
 	for i, id := range ids {
-		rec, err := r.Get(ctx, datanet, id)
-		if err != nil {
-			return nil, err
-		}
-		rec.Score = scores[i]
-		out = append(out, rec)
+		g.Go(func() error {
+			var rec Record
+			err := r.db.View(func(txn *badger.Txn) error { return getJSON(txn, recordKey(datanet, id), &rec) })
+			if err != nil {
+				return fmt.Errorf("registry: search result %s/%s: %w", datanet, id, err)
+			}
+			out[i] = rec.abi()
+			out[i].Score = scores[i]
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
