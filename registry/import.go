@@ -287,7 +287,13 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lin
 		return setJSON(txn, datanetKey(datanet), d)
 	})
 	if err == nil && added > 0 {
-		delete(r.indexes, datanet)
+		if ix := r.indexes[datanet]; ix != nil {
+			for _, rec := range recs {
+				if rec.Version > 0 {
+					ix.appended(*rec)
+				}
+			}
+		}
 		if ix := r.search[datanet]; ix != nil {
 			for _, rec := range recs {
 				// Version is set only on the records this batch added.

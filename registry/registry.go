@@ -34,7 +34,7 @@ type Registry struct {
 	logger *slog.Logger
 
 	mu      sync.Mutex              // serialises appends to a datanet and guards indexes
-	indexes map[string]*corpusIndex // corpus_match, rebuilt after appends
+	indexes map[string]*corpusIndex // corpus_match, segments added by appends
 	search  map[string]*searchIndex // BM25, grown by appends
 }
 
@@ -315,7 +315,9 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 		return nil, false, err
 	}
 	if !dup {
-		delete(r.indexes, datanet)
+		if ix := r.indexes[datanet]; ix != nil {
+			ix.appended(*rec)
+		}
 		if ix := r.search[datanet]; ix != nil && !ix.add(rec.Version, rec.ID, rec.Content) {
 			delete(r.search, datanet) // out of step: rebuilt on next use
 		}

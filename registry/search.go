@@ -3,8 +3,10 @@ package registry
 import (
 	"context"
 	"index/suffixarray"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -23,50 +25,123 @@ const (
 	bm25B  = 0.75
 )
 
-// corpusIndex is a suffix array over one datanet's records, concatenated
-// with a NUL between them so no match crosses a record boundary.
+// corpusIndex is a datanet's corpus_match index: suffix arrays over its
+// records, each over records concatenated with a NUL between them so that
+// no match crosses a record boundary.
+//
+// Records appended after the index was built wait in pending until the
+// next match, which indexes them as one new segment; segments merge while
+// the newest is at least half the size of the one before it, so sizes fall
+// geometrically (a logarithmic number of segments) and each byte is
+// re-indexed a logarithmic number of times. An append never rebuilds the
+// whole datanet's array.
 type corpusIndex struct {
+	build   sync.Mutex // one catch-up at a time
+	mu      sync.Mutex // guards segments and pending
+	segs    []*corpusSegment
+	pending []Record
+}
+
+// corpusSegment is an immutable suffix array over some records.
+type corpusSegment struct {
 	sa     *suffixarray.Index
 	starts []int // byte offset of each record in the corpus
 	ids    []string
 }
 
-func (r *Registry) index(ctx context.Context, datanet string) (*corpusIndex, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if ix := r.indexes[datanet]; ix != nil {
-		return ix, nil
+func newCorpusSegment(ids, contents []string) *corpusSegment {
+	seg := &corpusSegment{ids: ids, starts: make([]int, len(ids))}
+	n := 0
+	for _, c := range contents {
+		n += len(c) + 1
 	}
-	var corpus []byte
-	ix := &corpusIndex{}
-	err := r.Records(ctx, datanet, func(rec Record) error {
-		ix.starts = append(ix.starts, len(corpus))
-		ix.ids = append(ix.ids, rec.ID)
-		corpus = append(corpus, rec.Content...)
+	corpus := make([]byte, 0, n)
+	for i, c := range contents {
+		seg.starts[i] = len(corpus)
+		corpus = append(corpus, c...)
 		corpus = append(corpus, 0)
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	ix.sa = suffixarray.New(corpus)
-	r.indexes[datanet] = ix
-	return ix, nil
+	seg.sa = suffixarray.New(corpus)
+	return seg
 }
 
-// recordsAt returns the ids of the records holding the given corpus offsets.
-func (ix *corpusIndex) recordsAt(offsets []int) []string {
-	seen := map[string]bool{}
-	var ids []string
+// merge returns one segment over the records of a and b.
+func (a *corpusSegment) merge(b *corpusSegment) *corpusSegment {
+	corpus := slices.Concat(a.sa.Bytes(), b.sa.Bytes())
+	seg := &corpusSegment{ids: slices.Concat(a.ids, b.ids), starts: slices.Clone(a.starts)}
+	off := len(a.sa.Bytes())
+	for _, s := range b.starts {
+		seg.starts = append(seg.starts, off+s)
+	}
+	seg.sa = suffixarray.New(corpus)
+	return seg
+}
+
+func (seg *corpusSegment) size() int { return len(seg.sa.Bytes()) }
+
+// corpusIndexFor returns the datanet's index, brought up to date.
+func (r *Registry) corpusIndexFor(ctx context.Context, datanet string) ([]*corpusSegment, error) {
+	r.mu.Lock()
+	ix := r.indexes[datanet]
+	if ix == nil {
+		// Built under r.mu, so no append can fall between the records
+		// read and the index taking appends.
+		var ids, contents []string
+		err := r.Records(ctx, datanet, func(rec Record) error {
+			ids, contents = append(ids, rec.ID), append(contents, rec.Content)
+			return nil
+		})
+		if err != nil {
+			r.mu.Unlock()
+			return nil, err
+		}
+		ix = &corpusIndex{segs: []*corpusSegment{newCorpusSegment(ids, contents)}}
+		r.indexes[datanet] = ix
+	}
+	r.mu.Unlock()
+	return ix.catchUp(), nil
+}
+
+// appended queues records just added to the datanet. The caller holds r.mu.
+func (ix *corpusIndex) appended(recs ...Record) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.pending = append(ix.pending, recs...)
+}
+
+// catchUp indexes pending records and returns the segments to match.
+func (ix *corpusIndex) catchUp() []*corpusSegment {
+	ix.build.Lock()
+	defer ix.build.Unlock()
+	ix.mu.Lock()
+	pending, segs := ix.pending, slices.Clone(ix.segs)
+	ix.pending = nil
+	ix.mu.Unlock()
+	if len(pending) == 0 {
+		return segs
+	}
+	ids, contents := make([]string, len(pending)), make([]string, len(pending))
+	for i, rec := range pending {
+		ids[i], contents[i] = rec.ID, rec.Content
+	}
+	segs = append(segs, newCorpusSegment(ids, contents))
+	for n := len(segs); n >= 2 && 2*segs[n-1].size() >= segs[n-2].size(); n = len(segs) {
+		segs = append(segs[:n-2], segs[n-2].merge(segs[n-1]))
+	}
+	ix.mu.Lock()
+	ix.segs = segs
+	ix.mu.Unlock()
+	return segs
+}
+
+// recordsAt adds to seen the ids of the records holding the given corpus
+// offsets.
+func (seg *corpusSegment) recordsAt(offsets []int, seen map[string]bool) {
 	for _, off := range offsets {
-		i := sort.SearchInts(ix.starts, off+1) - 1
-		if i >= 0 && !seen[ix.ids[i]] {
-			seen[ix.ids[i]] = true
-			ids = append(ids, ix.ids[i])
+		if i := sort.SearchInts(seg.starts, off+1) - 1; i >= 0 {
+			seen[seg.ids[i]] = true
 		}
 	}
-	sort.Strings(ids)
-	return ids
 }
 
 // CorpusMatch returns the maximal spans of text, at least minTokens words
@@ -76,15 +151,25 @@ func (r *Registry) CorpusMatch(ctx context.Context, datanet, text string, minTok
 	if _, err := r.Datanet(ctx, datanet); err != nil {
 		return nil, err
 	}
-	ix, err := r.index(ctx, datanet)
+	segs, err := r.corpusIndexFor(ctx, datanet)
 	if err != nil {
 		return nil, err
 	}
-	return ix.match(text, minTokens), nil
+	return match(segs, text, minTokens), nil
 }
 
-// match finds the maximal spans of text in the index (see CorpusMatch).
-func (ix *corpusIndex) match(text string, minTokens int) []abi.Span {
+// occurs reports whether b occurs in any segment.
+func occurs(segs []*corpusSegment, b []byte) bool {
+	for _, seg := range segs {
+		if len(seg.sa.Lookup(b, 1)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// match finds the maximal spans of text in the segments (see CorpusMatch).
+func match(segs []*corpusSegment, text string, minTokens int) []abi.Span {
 	if minTokens < 1 {
 		minTokens = 1
 	}
@@ -98,17 +183,23 @@ func (ix *corpusIndex) match(text string, minTokens int) []abi.Span {
 	j := 0
 	for i := range words {
 		j = max(j, i)
-		for j < len(words) && len(ix.sa.Lookup([]byte(text[words[i][0]:words[j][1]]), 1)) > 0 {
+		for j < len(words) && occurs(segs, []byte(text[words[i][0]:words[j][1]])) {
 			j++
 		}
 		if j-i < minTokens || words[j-1][1] <= prevEnd {
 			continue // too short, or inside the previous maximal span
 		}
 		start, end := words[i][0], words[j-1][1]
-		spans = append(spans, abi.Span{
-			Start: start, End: end, Tokens: j - i,
-			Records: ix.recordsAt(ix.sa.Lookup([]byte(text[start:end]), -1)),
-		})
+		seen := map[string]bool{}
+		for _, seg := range segs {
+			seg.recordsAt(seg.sa.Lookup([]byte(text[start:end]), -1), seen)
+		}
+		ids := make([]string, 0, len(seen))
+		for id := range seen {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		spans = append(spans, abi.Span{Start: start, End: end, Tokens: j - i, Records: ids})
 		prevEnd = end
 	}
 	return spans

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"reflect"
 	"sort"
@@ -29,7 +30,7 @@ func TestMatchAgainstScan(t *testing.T) {
 		ids = append(ids, fmt.Sprintf("r%02d", i))
 		records = append(records, strings.Join(sentence(5+rng.IntN(20)), " "))
 	}
-	ix := NewMemoryCorpus(ids, records).ix
+	segs := NewMemoryCorpus(ids, records).segs
 	for q := range 400 {
 		var words []string
 		for len(words) < 40 {
@@ -48,7 +49,7 @@ func TestMatchAgainstScan(t *testing.T) {
 			text = strings.Join(words, " ")
 		}
 		min := 1 + q%4
-		got := ix.match(text, min)
+		got := match(segs, text, min)
 		want := scanMatch(ids, records, text, min)
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("text %q, min %d:\n got %+v\nwant %+v", text, min, got, want)
@@ -85,4 +86,46 @@ func scanMatch(ids, records []string, text string, min int) []abi.Span {
 		prevEnd = end
 	}
 	return spans
+}
+
+// TestAppendedSegmentsMatchLikeOneIndex grows a corpus index by appends
+// of varied sizes and checks every match against a scan of all records,
+// and that segments stay few.
+func TestAppendedSegmentsMatchLikeOneIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	vocab := []string{"the", "sky", "is", "blue", "water", "boils", "at", "100", "degrees", "air"}
+	sentence := func(n int) string {
+		w := make([]string, n)
+		for i := range w {
+			w[i] = vocab[rng.IntN(len(vocab))]
+		}
+		return strings.Join(w, " ")
+	}
+	var ids, records []string
+	for i := range 5 {
+		ids, records = append(ids, fmt.Sprintf("a%03d", i)), append(records, sentence(10))
+	}
+	ix := &corpusIndex{segs: []*corpusSegment{newCorpusSegment(ids, records)}}
+	maxSegs := 0
+	for round := range 300 {
+		for range rng.IntN(1 + round%40) {
+			id, content := fmt.Sprintf("r%04d", len(ids)), sentence(3+rng.IntN(15))
+			ids, records = append(ids, id), append(records, content)
+			ix.appended(Record{ID: id, Content: content})
+		}
+		segs := ix.catchUp()
+		maxSegs = max(maxSegs, len(segs))
+		text := sentence(30) + " " + records[rng.IntN(len(records))] + " " + sentence(5)
+		if got, want := match(segs, text, 3), scanMatch(ids, records, text, 3); !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d, %d segments: got %+v\nwant %+v", round, len(segs), got, want)
+		}
+		total := 0
+		for _, s := range segs {
+			total += s.size()
+		}
+		if bound := 2 + bits.Len(uint(total)); len(segs) > bound {
+			t.Fatalf("%d segments over %d bytes", len(segs), total)
+		}
+	}
+	t.Logf("%d records, at most %d segments", len(ids), maxSegs)
 }
