@@ -178,9 +178,12 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 		d := datanets[name]
 		versions = append(versions, ledger.DatanetVersion{Name: name, Version: d.Version, Root: d.Root})
 	}
+	// The agent and its attribution read the datanets at the versions the
+	// receipt records, whatever is appended while they run.
+	view := h.reg.At(versionMap(versions))
 	var accesses []abi.Access
 	env := &runtime.Env{
-		Data:   h.reg,
+		Data:   view,
 		Grants: m.Datanets,
 		Meter: func(r abi.Record) {
 			accesses = append(accesses, abi.Access{Datanet: r.Datanet, Record: r.ID, Contributor: r.Contributor, Bytes: len(r.Content), Content: r.Content})
@@ -198,7 +201,7 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 		attrRef = registry.DefaultAttribution
 	}
 	attrReq := abi.AttributeRequest{Invocation: id, Output: string(out), Accesses: accesses, Datanets: m.Datanets}
-	result, attrPlugin, err := h.attribute(ctx, attrRef, attrReq, m.Datanets)
+	result, attrPlugin, err := h.attribute(ctx, attrRef, attrReq, m.Datanets, view)
 	if err != nil {
 		return nil, err
 	}
@@ -312,16 +315,16 @@ func (h *Host) agentModule(ctx context.Context, p *registry.Plugin) (*runtime.Mo
 
 // attribute runs the attribution plugin; if it fails, the accesses are
 // weighted by bytes read instead, and the receipt's method says so.
-func (h *Host) attribute(ctx context.Context, ref string, req abi.AttributeRequest, grants []string) (*attribution.Result, *registry.Plugin, error) {
+func (h *Host) attribute(ctx context.Context, ref string, req abi.AttributeRequest, grants []string, data runtime.DataSource) (*attribution.Result, *registry.Plugin, error) {
 	p, err := h.reg.Load(ctx, ref)
 	if err == nil {
 		var res *attribution.Result
-		if res, err = h.attr.Run(ctx, p, req, h.reg, grants); err == nil {
+		if res, err = h.attr.Run(ctx, p, req, data, grants); err == nil {
 			return res, p, nil
 		}
 	}
 	h.logger.Warn("attribution failed, weighting by bytes read", "plugin", ref, "err", err)
-	res, verr := attribution.Validate(ctx, attribution.ByBytes(req.Accesses), req.Accesses, h.reg, grants)
+	res, verr := attribution.Validate(ctx, attribution.ByBytes(req.Accesses), req.Accesses, data, grants)
 	if verr != nil {
 		return nil, nil, verr
 	}
@@ -418,4 +421,13 @@ func newID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// versionMap returns a receipt's datanet versions by name.
+func versionMap(vs []ledger.DatanetVersion) map[string]uint64 {
+	m := make(map[string]uint64, len(vs))
+	for _, v := range vs {
+		m[v.Name] = v.Version
+	}
+	return m
 }

@@ -34,6 +34,7 @@ type env struct {
 	url      string
 	alice    *ecdsa.PrivateKey
 	bob      *ecdsa.PrivateKey
+	reg      *registry.Registry
 }
 
 func key(t *testing.T) *ecdsa.PrivateKey {
@@ -81,6 +82,7 @@ func newEnv(t *testing.T) *env {
 	if err := e.h.PublishBuiltins(ctx); err != nil {
 		t.Fatal(err)
 	}
+	e.reg = reg
 	owner := key(t)
 	if _, err := reg.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner), PricePerRead: "7"}); err != nil {
 		t.Fatal(err)
@@ -370,15 +372,29 @@ func TestVerifyRerunsAnEpochAndCatchesTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The datanet grows after the epoch: records quoting each answer whole,
+	// which attribution would credit if it read the datanet as it is now.
+	carol := key(t)
+	rs, _ := e.led.Receipts(ctx, epoch.N)
+	for _, rc := range rs {
+		out, err := e.led.Output(ctx, rc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		quote := "As the assistant put it: " + string(out)
+		sig, _ := registry.SignText(carol, registry.RecordSigningBytes(quote))
+		if _, _, err := e.reg.AddRecord(ctx, "facts", registry.Address(carol), quote, sig); err != nil {
+			t.Fatal(err)
+		}
+	}
 	v, err := e.h.VerifyEpoch(ctx, epoch.N)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !v.OK() || v.Receipts != 3 || v.OnChain != epoch.Root {
-		t.Fatalf("honest epoch did not verify: %+v", v)
+		t.Fatalf("honest epoch did not verify after the datanet grew: %+v", v)
 	}
 
-	rs, _ := e.led.Receipts(ctx, epoch.N)
 	// Move one unit from the developer to the protocol: still balanced, but
 	// not what the receipt's inputs give.
 	tampered := rs[1]

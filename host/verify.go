@@ -114,16 +114,18 @@ func (h *Host) rerun(ctx context.Context, rc *ledger.Receipt) ([]ledger.Posting,
 	if sha256Hex(out) != rc.OutputHash {
 		return nil, abi.Errorf(abi.CodeHashMismatch, "stored output does not hash to %s", rc.OutputHash)
 	}
+	// The datanets as the receipt says the invocation read them.
+	view := h.reg.At(versionMap(rc.Datanets))
 	var accesses []abi.Access
 	for _, a := range rc.Accesses {
-		r, err := h.reg.Get(ctx, a.Datanet, a.Record)
+		r, err := view.Get(ctx, a.Datanet, a.Record)
 		if err != nil {
 			return nil, err
 		}
 		accesses = append(accesses, abi.Access{Datanet: a.Datanet, Record: a.Record, Contributor: r.Contributor, Bytes: len(r.Content), Content: r.Content})
 	}
 	req := abi.AttributeRequest{Invocation: rc.ID, Output: string(out), Accesses: accesses, Datanets: agent.Manifest.Datanets}
-	res, attrPlugin, err := h.attribute(ctx, rc.Attribution, req, agent.Manifest.Datanets)
+	res, attrPlugin, err := h.attribute(ctx, rc.Attribution, req, agent.Manifest.Datanets, view)
 	if err != nil {
 		return nil, err
 	}

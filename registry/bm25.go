@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"sort"
 
 	"container/heap"
 	"context"
@@ -292,10 +293,11 @@ type query struct {
 	// slack covers float32 rounding: a record's score is a float32 sum of
 	// float32 weights, its bounds float64 sums of float64 weights, and the
 	// two may differ in their last bits.
-	slack float64
-	limit int
-	at    [][]uint32
-	floor floor
+	slack  float64
+	limit  int
+	maxDoc uint32 // records from maxDoc on are not counted
+	at     [][]uint32
+	floor  floor
 }
 
 // weight is BM25's score for one term: idf * f*(k1+1) / (f + k1*(1-b) + k1*b*len/avg).
@@ -330,20 +332,29 @@ var parallelAbove = 1024 // a variable so that tests can reach the parallel path
 
 // top returns the ids and scores of the limit best records for query.
 func (s *searchIndex) top(query string, limit int) ([]string, []float64) {
-	ids, scores, _ := s.topScored(query, limit)
+	ids, scores, _ := s.topScored(query, limit, 0)
 	return ids, scores
 }
 
-// topScored is top, also saying how many blocks it scored.
-func (s *searchIndex) topScored(text string, limit int) (ids []string, scores []float64, scored int) {
+// topScored is top over the records of versions up to upTo (all when 0),
+// scored with that version's statistics (record count, average length,
+// document frequencies) as if the later records did not exist; it also
+// says how many blocks it scored.
+func (s *searchIndex) topScored(text string, limit int, upTo uint64) (ids []string, scores []float64, scored int) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	n := s.ids.len()
+	n, total := s.ids.len(), s.total
+	if upTo > 0 && upTo < uint64(n) {
+		n, total = int(upTo), 0
+		for _, l := range s.docLen[:n] {
+			total += uint64(l)
+		}
+	}
 	if n == 0 {
 		return nil, nil, 0
 	}
-	avg := float64(s.total) / float64(n)
-	q := &query{lenFree: bm25K1 * (1 - bm25B), perLen: bm25K1 * bm25B / avg, docLen: s.docLen, limit: limit}
+	avg := float64(total) / float64(n)
+	q := &query{lenFree: bm25K1 * (1 - bm25B), perLen: bm25K1 * bm25B / avg, docLen: s.docLen, limit: limit, maxDoc: uint32(n)}
 	seen := map[string]bool{}
 	for _, t := range Tokens(text) {
 		tp := s.terms[t]
@@ -351,9 +362,15 @@ func (s *searchIndex) topScored(text string, limit int) (ids []string, scores []
 			continue
 		}
 		seen[t] = true
-		df := float64(len(tp.docs))
+		df := len(tp.docs)
+		if n < s.ids.len() {
+			df = sort.Search(df, func(i int) bool { return tp.docs[i] >= uint32(n) })
+		}
+		if df == 0 {
+			continue
+		}
 		q.terms = append(q.terms, tp)
-		q.idf = append(q.idf, math.Log(1+(float64(n)-df+0.5)/(df+0.5)))
+		q.idf = append(q.idf, math.Log(1+(float64(n)-float64(df)+0.5)/(float64(df)+0.5)))
 	}
 	if len(q.terms) == 0 {
 		return nil, nil, 0
@@ -382,6 +399,9 @@ func (s *searchIndex) topScored(text string, limit int) (ids []string, scores []
 		at := q.at[t][:nBlocks]
 		if tp.blocks != nil {
 			for i, b := range tp.blocks {
+				if int(b.id) >= nBlocks {
+					break
+				}
 				bounds[b.id] += float32(q.weight(t, b.maxTF, b.minLen))
 				at[b.id] = uint32(i) + 1
 			}
@@ -389,6 +409,9 @@ func (s *searchIndex) topScored(text string, limit int) (ids []string, scores []
 		}
 		w := float32(q.weight(t, tp.maxTF, tp.minLen))
 		for i, doc := range tp.docs {
+			if doc >= q.maxDoc {
+				break
+			}
 			if id := doc >> blockShift; at[id] == 0 {
 				bounds[id] += w
 				at[id] = uint32(i) + 1
@@ -559,6 +582,9 @@ func (w *scorer) score(q *query, id uint32) {
 	}
 	for _, t := range terms[essential:] {
 		for j, doc := range t.docs {
+			if doc >= q.maxDoc {
+				break
+			}
 			i := doc & (blockSize - 1)
 			x := float32(q.weight(t.q, uint32(t.tfs[j]), q.docLen[doc]))
 			w.contrib[t.q][i] = x
@@ -640,6 +666,11 @@ func (r *Registry) searchIndexFor(ctx context.Context, datanet string) (*searchI
 // tokens (ties to the record added first), omitting records that share no
 // token with the query. Each result's Score is its BM25 score.
 func (r *Registry) Search(ctx context.Context, datanet, query string, limit int) ([]abi.Record, error) {
+	return r.searchAt(ctx, datanet, query, limit, 0)
+}
+
+// searchAt is Search over the records of versions up to upTo (all when 0).
+func (r *Registry) searchAt(ctx context.Context, datanet, query string, limit int, upTo uint64) ([]abi.Record, error) {
 	if _, err := r.Datanet(ctx, datanet); err != nil {
 		return nil, err
 	}
@@ -650,7 +681,7 @@ func (r *Registry) Search(ctx context.Context, datanet, query string, limit int)
 	if err != nil {
 		return nil, err
 	}
-	ids, scores := ix.top(query, limit)
+	ids, scores, _ := ix.topScored(query, limit, upTo)
 	out := make([]abi.Record, len(ids))
 	// The records are read on all cores (a Badger transaction is not safe
 	// for concurrent use, so each read has its own; records never change,

@@ -42,19 +42,24 @@ func TestPrunedSearchIsExact(t *testing.T) {
 			}
 			query := strings.Join(words, " ")
 			limit := []int{1, 10, 50}[q%3]
-			want := bruteForce(ix, query, limit)
+			// Every third query reads the datanet as of an earlier version.
+			upTo := 0
+			if q%3 == 2 {
+				upTo = 1 + rng.IntN(ix.ids.len())
+			}
+			want := bruteForce(ix, query, limit, upTo)
 			// Every other query takes the parallel path.
 			parallelAbove, firstBlocks = 1<<30, 64
 			if q%2 == 1 {
 				parallelAbove, firstBlocks = 1, 1+q%3
 			}
-			ids, scores, scored := ix.topScored(query, limit)
+			ids, scores, scored := ix.topScored(query, limit, uint64(upTo))
 			if len(ids) != len(want) {
-				t.Fatalf("%q: %d results, brute force %d", query, len(ids), len(want))
+				t.Fatalf("%q at %d: %d results, brute force %d", query, upTo, len(ids), len(want))
 			}
 			for i := range ids {
 				if ids[i] != want[i].id && math.Abs(scores[i]-want[i].score) > 1e-4 {
-					t.Fatalf("%d records, %q limit %d: rank %d is %s (%.5f), brute force %s (%.5f)", ix.ids.len(), query, limit, i, ids[i], scores[i], want[i].id, want[i].score)
+					t.Fatalf("%d records, %q limit %d at %d: rank %d is %s (%.5f), brute force %s (%.5f)", ix.ids.len(), query, limit, upTo, i, ids[i], scores[i], want[i].id, want[i].score)
 				}
 			}
 			if len(want) == limit && scored < ix.ids.len()/blockSize {
@@ -73,9 +78,18 @@ type scored struct {
 	score float64
 }
 
-func bruteForce(ix *searchIndex, query string, k int) []scored {
+// bruteForce scores every record of versions up to upTo (all when 0) in
+// full, with that version's statistics.
+func bruteForce(ix *searchIndex, query string, k, upTo int) []scored {
 	n := ix.ids.len()
-	avg := float64(ix.total) / float64(n)
+	if upTo > 0 {
+		n = upTo
+	}
+	total := 0
+	for _, l := range ix.docLen[:n] {
+		total += int(l)
+	}
+	avg := float64(total) / float64(n)
 	acc := map[uint32]float64{}
 	seen := map[string]bool{}
 	for _, t := range Tokens(query) {
@@ -87,9 +101,17 @@ func bruteForce(ix *searchIndex, query string, k int) []scored {
 			continue
 		}
 		tp := ix.terms[t]
-		df := float64(len(tp.docs))
+		df := 0.0
+		for _, doc := range tp.docs {
+			if int(doc) < n {
+				df++
+			}
+		}
 		idf := math.Log(1 + (float64(n)-df+0.5)/(df+0.5))
 		for i, doc := range tp.docs {
+			if int(doc) >= n {
+				continue
+			}
 			f := float64(tp.tfs[i])
 			acc[doc] += float64(float32(idf * f * (bm25K1 + 1) / (f + bm25K1*(1-bm25B+bm25B*float64(ix.docLen[doc])/avg))))
 		}

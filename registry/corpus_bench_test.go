@@ -40,7 +40,7 @@ func BenchmarkCorpusMatch100MB(b *testing.B) {
 		size += len(rec) + 1
 	}
 	start := time.Now()
-	seg := newCorpusSegment(ids, records)
+	seg := newCorpusSegment(1, ids, records)
 	build := time.Since(start)
 	corpus := seg.sa.Bytes()
 	var saBytes strings.Builder
@@ -63,7 +63,7 @@ func BenchmarkCorpusMatch100MB(b *testing.B) {
 	spans := 0
 	for range b.N {
 		t := time.Now()
-		spans = len(match(segs, text, 4))
+		spans = len(match(segs, text, 4, 0))
 		lat = append(lat, time.Since(t))
 	}
 	b.StopTimer()
@@ -71,9 +71,9 @@ func BenchmarkCorpusMatch100MB(b *testing.B) {
 	// A record appended after the index was built, then a match: the
 	// append costs a segment of its own, not a rebuild of the datanet's.
 	ix := &corpusIndex{segs: segs}
-	ix.appended(Record{ID: "new", Content: sentence(70)})
+	ix.appended(Record{ID: "new", Content: sentence(70), Version: uint64(len(ids) + 1)})
 	t := time.Now()
-	match(ix.catchUp(), text, 4)
+	match(ix.catchUp(), text, 4, 0)
 	b.ReportMetric(float64(time.Since(t).Microseconds())/1000, "append-then-match-ms")
 	b.ReportMetric(build.Seconds()*1000, "full-build-ms")
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })

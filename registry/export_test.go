@@ -9,9 +9,9 @@ import (
 type MemoryCorpus struct{ segs []*corpusSegment }
 
 func NewMemoryCorpus(ids, contents []string) *MemoryCorpus {
-	return &MemoryCorpus{[]*corpusSegment{newCorpusSegment(ids, contents)}}
+	return &MemoryCorpus{[]*corpusSegment{newCorpusSegment(1, ids, contents)}}
 }
 
 func (m *MemoryCorpus) Match(text string, minTokens int) []abi.Span {
-	return match(m.segs, text, minTokens)
+	return match(m.segs, text, minTokens, 0)
 }

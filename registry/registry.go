@@ -327,15 +327,24 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 
 // Get returns one record of a datanet.
 func (r *Registry) Get(ctx context.Context, datanet, id string) (abi.Record, error) {
+	rec, err := r.record(ctx, datanet, id)
+	if err != nil {
+		return abi.Record{}, err
+	}
+	return rec.abi(), nil
+}
+
+// record returns one record of a datanet, whole.
+func (r *Registry) record(ctx context.Context, datanet, id string) (*Record, error) {
 	var rec Record
 	err := r.db.View(func(txn *badger.Txn) error { return getJSON(txn, recordKey(datanet, id), &rec) })
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return abi.Record{}, errorf(abi.CodeNotFound, "no record %s in %s", id, datanet)
+		return nil, errorf(abi.CodeNotFound, "no record %s in %s", id, datanet)
 	}
 	if err != nil {
-		return abi.Record{}, fmt.Errorf("registry: get %s/%s: %w", datanet, id, err)
+		return nil, fmt.Errorf("registry: get %s/%s: %w", datanet, id, err)
 	}
-	return rec.abi(), nil
+	return &rec, nil
 }
 
 func (rec Record) abi() abi.Record {

@@ -386,3 +386,64 @@ func sha256Hex(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
 }
+
+// TestViewReadsTheDatanetAsOfAVersion: records appended after a version
+// are invisible to a View of it, to search, get and corpus_match alike,
+// and search scores with that version's statistics.
+func TestViewReadsTheDatanetAsOfAVersion(t *testing.T) {
+	ctx := context.Background()
+	r := open(t)
+	owner := key(t)
+	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner)})
+	add := func(c string) *registry.Record {
+		rec, _, err := r.AddRecord(ctx, "facts", registry.Address(owner), c, sign(t, owner, registry.RecordSigningBytes(c)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	sky := add("the sky is blue because air scatters blue light")
+	text := "we know the sky is blue because air scatters blue light and the sea is blue because water absorbs red light"
+	before, _ := r.Search(ctx, "facts", "blue light", 10)
+	spansBefore, _ := r.CorpusMatch(ctx, "facts", text, 3) // builds both indexes
+	sea := add("the sea is blue because water absorbs red light")
+	add("blue light blue light blue light")
+
+	v1 := r.At(map[string]uint64{"facts": 1})
+	got, err := v1.Search(ctx, "facts", "blue light", 10)
+	if err != nil || len(got) != 1 || got[0].ID != sky.ID || got[0].Score != before[0].Score {
+		t.Fatalf("search at version 1 = %+v, %v; want only %s scored %v as then", got, err, sky.ID, before[0].Score)
+	}
+	if _, err := v1.Get(ctx, "facts", sea.ID); abi.CodeOf(err) != abi.CodeNotFound {
+		t.Fatalf("get of a later record at version 1: %v", err)
+	}
+	if rec, err := v1.Get(ctx, "facts", sky.ID); err != nil || rec.Content != sky.Content {
+		t.Fatalf("get at version 1 = %+v, %v", rec, err)
+	}
+	spans, err := v1.CorpusMatch(ctx, "facts", text, 3)
+	if err != nil || fmt.Sprint(spans) != fmt.Sprint(spansBefore) {
+		t.Fatalf("corpus_match at version 1 = %+v, %v; before the appends %+v", spans, err, spansBefore)
+	}
+	now, _ := r.CorpusMatch(ctx, "facts", text, 3)
+	if len(now) != 2 {
+		t.Fatalf("corpus_match now = %+v, want the sky and the sea", now)
+	}
+	v3 := r.At(map[string]uint64{"facts": 3})
+	if at3, _ := v3.CorpusMatch(ctx, "facts", text, 3); fmt.Sprint(at3) != fmt.Sprint(now) {
+		t.Fatalf("at the current version %+v, now %+v", at3, now)
+	}
+	all, _ := r.Search(ctx, "facts", "blue light", 10)
+	if at3, _ := v3.Search(ctx, "facts", "blue light", 10); fmt.Sprint(at3) != fmt.Sprint(all) {
+		t.Fatalf("search at the current version %+v, now %+v", at3, all)
+	}
+	v0 := r.At(map[string]uint64{"facts": 0})
+	if got, err := v0.Search(ctx, "facts", "blue", 10); err != nil || len(got) != 0 {
+		t.Fatalf("search of the empty version = %+v, %v", got, err)
+	}
+	if _, err := v0.Get(ctx, "facts", sky.ID); abi.CodeOf(err) != abi.CodeNotFound {
+		t.Fatalf("get at the empty version: %v", err)
+	}
+	if _, err := v1.Search(ctx, "nowhere", "blue", 1); abi.CodeOf(err) != abi.CodeNotFound {
+		t.Fatalf("unknown datanet: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"index/suffixarray"
 	"slices"
@@ -42,15 +43,17 @@ type corpusIndex struct {
 	pending []Record
 }
 
-// corpusSegment is an immutable suffix array over some records.
+// corpusSegment is an immutable suffix array over records of consecutive
+// versions, in version order: record i was added by version first+i.
 type corpusSegment struct {
 	sa     *suffixarray.Index
 	starts []int // byte offset of each record in the corpus
 	ids    []string
+	first  uint64
 }
 
-func newCorpusSegment(ids, contents []string) *corpusSegment {
-	seg := &corpusSegment{ids: ids, starts: make([]int, len(ids))}
+func newCorpusSegment(first uint64, ids, contents []string) *corpusSegment {
+	seg := &corpusSegment{ids: ids, starts: make([]int, len(ids)), first: first}
 	n := 0
 	for _, c := range contents {
 		n += len(c) + 1
@@ -68,7 +71,7 @@ func newCorpusSegment(ids, contents []string) *corpusSegment {
 // merge returns one segment over the records of a and b.
 func (a *corpusSegment) merge(b *corpusSegment) *corpusSegment {
 	corpus := slices.Concat(a.sa.Bytes(), b.sa.Bytes())
-	seg := &corpusSegment{ids: slices.Concat(a.ids, b.ids), starts: slices.Clone(a.starts)}
+	seg := &corpusSegment{ids: slices.Concat(a.ids, b.ids), starts: slices.Clone(a.starts), first: a.first}
 	off := len(a.sa.Bytes())
 	for _, s := range b.starts {
 		seg.starts = append(seg.starts, off+s)
@@ -86,16 +89,26 @@ func (r *Registry) corpusIndexFor(ctx context.Context, datanet string) ([]*corpu
 	if ix == nil {
 		// Built under r.mu, so no append can fall between the records
 		// read and the index taking appends.
-		var ids, contents []string
+		var recs []Record
 		err := r.Records(ctx, datanet, func(rec Record) error {
-			ids, contents = append(ids, rec.ID), append(contents, rec.Content)
+			rec.Signature = nil
+			recs = append(recs, rec)
 			return nil
 		})
 		if err != nil {
 			r.mu.Unlock()
 			return nil, err
 		}
-		ix = &corpusIndex{segs: []*corpusSegment{newCorpusSegment(ids, contents)}}
+		slices.SortFunc(recs, func(a, b Record) int { return cmp.Compare(a.Version, b.Version) })
+		ids, contents := make([]string, len(recs)), make([]string, len(recs))
+		for i, rec := range recs {
+			if rec.Version != uint64(i+1) {
+				r.mu.Unlock()
+				return nil, abi.Errorf(abi.CodeInternal, "datanet %s: record %s has version %d, want %d", datanet, rec.ID, rec.Version, i+1)
+			}
+			ids[i], contents[i] = rec.ID, rec.Content
+		}
+		ix = &corpusIndex{segs: []*corpusSegment{newCorpusSegment(1, ids, contents)}}
 		r.indexes[datanet] = ix
 	}
 	r.mu.Unlock()
@@ -124,7 +137,7 @@ func (ix *corpusIndex) catchUp() []*corpusSegment {
 	for i, rec := range pending {
 		ids[i], contents[i] = rec.ID, rec.Content
 	}
-	segs = append(segs, newCorpusSegment(ids, contents))
+	segs = append(segs, newCorpusSegment(pending[0].Version, ids, contents))
 	for n := len(segs); n >= 2 && 2*segs[n-1].size() >= segs[n-2].size(); n = len(segs) {
 		segs = append(segs[:n-2], segs[n-2].merge(segs[n-1]))
 	}
@@ -134,20 +147,28 @@ func (ix *corpusIndex) catchUp() []*corpusSegment {
 	return segs
 }
 
-// recordsAt adds to seen the ids of the records holding the given corpus
-// offsets.
-func (seg *corpusSegment) recordsAt(offsets []int, seen map[string]bool) {
-	for _, off := range offsets {
-		if i := sort.SearchInts(seg.starts, off+1) - 1; i >= 0 {
-			seen[seg.ids[i]] = true
-		}
+// cut returns how many bytes of the segment's corpus hold records of
+// versions up to upTo (all of them when upTo is 0).
+func (seg *corpusSegment) cut(upTo uint64) int {
+	switch {
+	case upTo == 0 || upTo >= seg.first+uint64(len(seg.ids))-1:
+		return len(seg.sa.Bytes())
+	case upTo < seg.first:
+		return 0
 	}
+	return seg.starts[upTo-seg.first+1]
 }
 
 // CorpusMatch returns the maximal spans of text, at least minTokens words
 // long and aligned to word boundaries, that occur verbatim in some record of
 // datanet, with the records that contain each.
 func (r *Registry) CorpusMatch(ctx context.Context, datanet, text string, minTokens int) ([]abi.Span, error) {
+	return r.corpusMatchAt(ctx, datanet, text, minTokens, 0)
+}
+
+// corpusMatchAt is CorpusMatch over the records of versions up to upTo
+// (all when upTo is 0).
+func (r *Registry) corpusMatchAt(ctx context.Context, datanet, text string, minTokens int, upTo uint64) ([]abi.Span, error) {
 	if _, err := r.Datanet(ctx, datanet); err != nil {
 		return nil, err
 	}
@@ -155,24 +176,75 @@ func (r *Registry) CorpusMatch(ctx context.Context, datanet, text string, minTok
 	if err != nil {
 		return nil, err
 	}
-	return match(segs, text, minTokens), nil
+	return match(segs, text, minTokens, upTo), nil
 }
 
-// occurs reports whether b occurs in any segment.
-func occurs(segs []*corpusSegment, b []byte) bool {
+// matcher looks text up in segments, counting only records up to a version.
+type matcher struct {
+	segs []*corpusSegment
+	cuts []int // per segment, see cut
+}
+
+func newMatcher(segs []*corpusSegment, upTo uint64) *matcher {
+	m := &matcher{}
 	for _, seg := range segs {
-		if len(seg.sa.Lookup(b, 1)) > 0 {
+		if c := seg.cut(upTo); c > 0 {
+			m.segs, m.cuts = append(m.segs, seg), append(m.cuts, c)
+		}
+	}
+	return m
+}
+
+// occurs reports whether b occurs in a record the matcher counts. Where a
+// segment holds later records too, a few occurrences are checked first:
+// a common string almost always has one among them in an earlier record.
+func (m *matcher) occurs(b []byte) bool {
+	for i, seg := range m.segs {
+		if m.cuts[i] == len(seg.sa.Bytes()) {
+			if len(seg.sa.Lookup(b, 1)) > 0 {
+				return true
+			}
+			continue
+		}
+		some := seg.sa.Lookup(b, 64)
+		if slices.ContainsFunc(some, func(off int) bool { return off < m.cuts[i] }) {
+			return true
+		}
+		if len(some) == 64 && slices.ContainsFunc(seg.sa.Lookup(b, -1), func(off int) bool { return off < m.cuts[i] }) {
 			return true
 		}
 	}
 	return false
 }
 
-// match finds the maximal spans of text in the segments (see CorpusMatch).
-func match(segs []*corpusSegment, text string, minTokens int) []abi.Span {
+// records returns the sorted ids of the counted records holding b.
+func (m *matcher) records(b []byte) []string {
+	seen := map[string]bool{}
+	for i, seg := range m.segs {
+		for _, off := range seg.sa.Lookup(b, -1) {
+			if off >= m.cuts[i] {
+				continue
+			}
+			if r := sort.SearchInts(seg.starts, off+1) - 1; r >= 0 {
+				seen[seg.ids[r]] = true
+			}
+		}
+	}
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// match finds the maximal spans of text in the segments' records of
+// versions up to upTo, all when 0 (see CorpusMatch).
+func match(segs []*corpusSegment, text string, minTokens int, upTo uint64) []abi.Span {
 	if minTokens < 1 {
 		minTokens = 1
 	}
+	m := newMatcher(segs, upTo)
 	words := wordSpans(text)
 	var spans []abi.Span
 	prevEnd := -1
@@ -183,23 +255,14 @@ func match(segs []*corpusSegment, text string, minTokens int) []abi.Span {
 	j := 0
 	for i := range words {
 		j = max(j, i)
-		for j < len(words) && occurs(segs, []byte(text[words[i][0]:words[j][1]])) {
+		for j < len(words) && m.occurs([]byte(text[words[i][0]:words[j][1]])) {
 			j++
 		}
 		if j-i < minTokens || words[j-1][1] <= prevEnd {
 			continue // too short, or inside the previous maximal span
 		}
 		start, end := words[i][0], words[j-1][1]
-		seen := map[string]bool{}
-		for _, seg := range segs {
-			seg.recordsAt(seg.sa.Lookup([]byte(text[start:end]), -1), seen)
-		}
-		ids := make([]string, 0, len(seen))
-		for id := range seen {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		spans = append(spans, abi.Span{Start: start, End: end, Tokens: j - i, Records: ids})
+		spans = append(spans, abi.Span{Start: start, End: end, Tokens: j - i, Records: m.records([]byte(text[start:end]))})
 		prevEnd = end
 	}
 	return spans

@@ -49,7 +49,7 @@ func TestMatchAgainstScan(t *testing.T) {
 			text = strings.Join(words, " ")
 		}
 		min := 1 + q%4
-		got := match(segs, text, min)
+		got := match(segs, text, min, 0)
 		want := scanMatch(ids, records, text, min)
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("text %q, min %d:\n got %+v\nwant %+v", text, min, got, want)
@@ -105,19 +105,24 @@ func TestAppendedSegmentsMatchLikeOneIndex(t *testing.T) {
 	for i := range 5 {
 		ids, records = append(ids, fmt.Sprintf("a%03d", i)), append(records, sentence(10))
 	}
-	ix := &corpusIndex{segs: []*corpusSegment{newCorpusSegment(ids, records)}}
+	ix := &corpusIndex{segs: []*corpusSegment{newCorpusSegment(1, ids, records)}}
 	maxSegs := 0
 	for round := range 300 {
 		for range rng.IntN(1 + round%40) {
 			id, content := fmt.Sprintf("r%04d", len(ids)), sentence(3+rng.IntN(15))
 			ids, records = append(ids, id), append(records, content)
-			ix.appended(Record{ID: id, Content: content})
+			ix.appended(Record{ID: id, Content: content, Version: uint64(len(ids))})
 		}
 		segs := ix.catchUp()
 		maxSegs = max(maxSegs, len(segs))
 		text := sentence(30) + " " + records[rng.IntN(len(records))] + " " + sentence(5)
-		if got, want := match(segs, text, 3), scanMatch(ids, records, text, 3); !reflect.DeepEqual(got, want) {
+		if got, want := match(segs, text, 3, 0), scanMatch(ids, records, text, 3); !reflect.DeepEqual(got, want) {
 			t.Fatalf("round %d, %d segments: got %+v\nwant %+v", round, len(segs), got, want)
+		}
+		// As of an earlier version: only the records it had count.
+		upTo := 1 + rng.IntN(len(ids))
+		if got, want := match(segs, text, 3, uint64(upTo)), scanMatch(ids[:upTo], records[:upTo], text, 3); !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d, version %d of %d: got %+v\nwant %+v", round, upTo, len(ids), got, want)
 		}
 		total := 0
 		for _, s := range segs {
