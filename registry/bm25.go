@@ -30,6 +30,12 @@ import (
 // block whose bound cannot beat the limit-th best score found so far
 // (block-max pruning over fixed record ranges). The result is exact.
 type searchIndex struct {
+	// ready is closed once the index is built (or failed, err set);
+	// appends made while it is built wait in pending.
+	ready   chan struct{}
+	err     error
+	pending []Record
+
 	mu      sync.RWMutex
 	terms   map[string]*termPostings
 	docLen  []uint32
@@ -90,8 +96,11 @@ type block struct {
 	minLen uint32
 }
 
+// newSearchIndex returns an empty index, ready.
 func newSearchIndex() *searchIndex {
-	return &searchIndex{terms: map[string]*termPostings{}}
+	ready := make(chan struct{})
+	close(ready)
+	return &searchIndex{terms: map[string]*termPostings{}, ready: ready}
 }
 
 // add indexes the record that made the given version of the datanet,
@@ -105,6 +114,10 @@ func (s *searchIndex) add(version uint64, id, content string) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.isReady() {
+		s.pending = append(s.pending, Record{Version: version, ID: id, Content: content})
+		return true
+	}
 	if version != uint64(s.ids.len())+1 {
 		return false
 	}
@@ -647,19 +660,72 @@ func (w *scorer) score(q *query, id uint32) {
 	}
 }
 
+func (s *searchIndex) isReady() bool {
+	select {
+	case <-s.ready:
+		return true
+	default:
+		return false
+	}
+}
+
 // searchIndexFor returns the datanet's index, building it on first use.
+// The build reads a snapshot without holding r.mu, so appends go on
+// meanwhile (queued, then added in order); other searches wait for it.
 func (r *Registry) searchIndexFor(ctx context.Context, datanet string) (*searchIndex, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if ix := r.search[datanet]; ix != nil {
-		return ix, nil
+	ix := r.search[datanet]
+	if ix == nil {
+		ix = newSearchIndex()
+		ix.ready = make(chan struct{})
+		r.search[datanet] = ix
+		r.mu.Unlock()
+		// The build serves every waiter: the first caller's cancellation
+		// does not abort it.
+		r.fillSearchIndex(context.WithoutCancel(ctx), datanet, ix)
+	} else {
+		r.mu.Unlock()
 	}
-	ix, err := r.buildSearchIndex(ctx, datanet)
-	if err != nil {
-		return nil, err
+	select {
+	case <-ix.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	r.search[datanet] = ix
+	if ix.err != nil {
+		return nil, ix.err
+	}
 	return ix, nil
+}
+
+// fillSearchIndex builds ix from a snapshot, then adds the records appended
+// since, under r.mu so no append falls between.
+func (r *Registry) fillSearchIndex(ctx context.Context, datanet string, ix *searchIndex) {
+	built, version, err := r.buildSearchIndex(ctx, datanet)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ix.mu.Lock()
+	if err != nil {
+		ix.err = err
+		if r.search[datanet] == ix {
+			delete(r.search, datanet) // tried again on next use
+		}
+		close(ix.ready)
+		ix.mu.Unlock()
+		return
+	}
+	ix.terms, ix.docLen, ix.ids, ix.total = built.terms, built.docLen, built.ids, built.total
+	pending := ix.pending
+	ix.pending = nil
+	close(ix.ready)
+	ix.mu.Unlock()
+	for _, rec := range pending {
+		if rec.Version > version && !ix.add(rec.Version, rec.ID, rec.Content) {
+			if r.search[datanet] == ix {
+				delete(r.search, datanet) // out of step: rebuilt on next use
+			}
+			return
+		}
+	}
 }
 
 // Search returns up to limit records of datanet ranked by BM25 over their

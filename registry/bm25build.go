@@ -9,8 +9,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/tollgate-dev/tollgate/abi"
 )
 
@@ -22,39 +20,30 @@ import (
 // once at the end. Records are tokenized on all cores, each worker with
 // its own postings; the workers' postings are merged per term.
 
-// buildSearchIndex builds a datanet's index from its records.
-func (r *Registry) buildSearchIndex(ctx context.Context, datanet string) (*searchIndex, error) {
-	var n uint64
-	err := r.db.View(func(txn *badger.Txn) error {
-		var d Datanet
-		if err := getJSON(txn, datanetKey(datanet), &d); err != nil {
-			return err
-		}
-		n = d.Version
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	b := newIndexBuilder(n)
+// buildSearchIndex builds a datanet's index from its records as of one
+// snapshot, and returns the version it covers.
+func (r *Registry) buildSearchIndex(ctx context.Context, datanet string) (*searchIndex, uint64, error) {
+	var b *indexBuilder
 	batches := make(chan []Record, 4)
 	workers := runtime.GOMAXPROCS(0)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
-	for w := range workers {
-		tb := b.tokenizer()
-		wg.Go(func() {
-			for batch := range batches {
-				for _, rec := range batch {
-					if errs[w] == nil {
-						errs[w] = tb.add(rec.Version, rec.ID, rec.Content)
+	var batch []Record
+	err := r.snapshot(ctx, datanet, func(version uint64) {
+		b = newIndexBuilder(version)
+		for w := range workers {
+			tb := b.tokenizer()
+			wg.Go(func() {
+				for batch := range batches {
+					for _, rec := range batch {
+						if errs[w] == nil {
+							errs[w] = tb.add(rec.Version, rec.ID, rec.Content)
+						}
 					}
 				}
-			}
-		})
-	}
-	var batch []Record
-	err = r.Records(ctx, datanet, func(rec Record) error {
+			})
+		}
+	}, func(rec Record) error {
 		batch = append(batch, rec)
 		if len(batch) == 256 {
 			batches <- batch
@@ -68,14 +57,15 @@ func (r *Registry) buildSearchIndex(ctx context.Context, datanet string) (*searc
 	close(batches)
 	wg.Wait()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for _, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("registry: search index of %s: %w", datanet, err)
+			return nil, 0, fmt.Errorf("registry: search index of %s: %w", datanet, err)
 		}
 	}
-	return b.finish()
+	ix, err := b.finish()
+	return ix, b.n, err
 }
 
 // indexBuilder collects a searchIndex from records given in any order.

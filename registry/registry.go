@@ -351,25 +351,42 @@ func (rec Record) abi() abi.Record {
 	return abi.Record{Datanet: rec.Datanet, ID: rec.ID, Contributor: rec.Contributor, Content: rec.Content}
 }
 
+// snapshot calls head with a datanet's version, then fn for each of its
+// records at that version, all from one consistent read.
+func (r *Registry) snapshot(ctx context.Context, datanet string, head func(version uint64), fn func(Record) error) error {
+	return r.db.View(func(txn *badger.Txn) error {
+		var d Datanet
+		if err := getJSON(txn, datanetKey(datanet), &d); errors.Is(err, badger.ErrKeyNotFound) {
+			return errorf(abi.CodeNotFound, "no datanet %s", datanet)
+		} else if err != nil {
+			return err
+		}
+		head(d.Version)
+		return eachRecord(ctx, txn, datanet, fn)
+	})
+}
+
 // Records calls fn for every record of a datanet in id order.
 func (r *Registry) Records(ctx context.Context, datanet string, fn func(Record) error) error {
-	return r.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 64, Prefix: recordPrefix(datanet)})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			var rec Record
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
-				return err
-			}
-			if err := fn(rec); err != nil {
-				return err
-			}
+	return r.db.View(func(txn *badger.Txn) error { return eachRecord(ctx, txn, datanet, fn) })
+}
+
+func eachRecord(ctx context.Context, txn *badger.Txn, datanet string, fn func(Record) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 64, Prefix: recordPrefix(datanet)})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		return nil
-	})
+		var rec Record
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+			return err
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func sha256Hex(b []byte) string {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -445,5 +446,68 @@ func TestViewReadsTheDatanetAsOfAVersion(t *testing.T) {
 	}
 	if _, err := v1.Search(ctx, "nowhere", "blue", 1); abi.CodeOf(err) != abi.CodeNotFound {
 		t.Fatalf("unknown datanet: %v", err)
+	}
+}
+
+// TestAppendsDuringIndexBuildsAreIndexed: the first search and the first
+// corpus_match build their indexes while records keep arriving; once all
+// is done, both answer as indexes built from scratch after a restart do.
+func TestAppendsDuringIndexBuildsAreIndexed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	r, err := registry.Open(dir, registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := key(t)
+	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner)})
+	var lines strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&lines, "{\"content\":\"record %d says the sky is blue and water boils at %d degrees\"}\n", i, i%7)
+	}
+	if _, err := r.Import(ctx, strings.NewReader(lines.String()), registry.ImportOptions{Datanet: "facts", Key: owner, Batch: 500}); err != nil {
+		t.Fatal(err)
+	}
+	const query, text = "blue degrees appended", "we read that the sky is blue and water boils at 3 degrees, appended 42 times"
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	loop := func(read func() error) {
+		for {
+			if err := read(); err != nil {
+				t.Error(err)
+			}
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+	}
+	wg.Go(func() { loop(func() error { _, err := r.Search(ctx, "facts", query, 20); return err }) })
+	wg.Go(func() { loop(func() error { _, err := r.CorpusMatch(ctx, "facts", text, 3); return err }) })
+	for i := range 400 {
+		c := fmt.Sprintf("appended %d times: the sky is blue", i)
+		if _, _, err := r.AddRecord(ctx, "facts", registry.Address(owner), c, sign(t, owner, registry.RecordSigningBytes(c))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	wg.Wait()
+	search, _ := r.Search(ctx, "facts", query, 20)
+	spans, _ := r.CorpusMatch(ctx, "facts", text, 3)
+	r.Close()
+
+	fresh, err := registry.Open(dir, registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	want, _ := fresh.Search(ctx, "facts", query, 20)
+	wantSpans, _ := fresh.CorpusMatch(ctx, "facts", text, 3)
+	if fmt.Sprint(search) != fmt.Sprint(want) {
+		t.Fatalf("search grown during the build:\n%v\nbuilt from scratch:\n%v", search, want)
+	}
+	if fmt.Sprint(spans) != fmt.Sprint(wantSpans) || len(spans) == 0 {
+		t.Fatalf("corpus_match grown during the build:\n%v\nbuilt from scratch:\n%v", spans, wantSpans)
 	}
 }

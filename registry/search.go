@@ -37,10 +37,13 @@ const (
 // re-indexed a logarithmic number of times. An append never rebuilds the
 // whole datanet's array.
 type corpusIndex struct {
+	ready   chan struct{} // closed once the first segment is built (or failed: err)
+	err     error
 	build   sync.Mutex // one catch-up at a time
-	mu      sync.Mutex // guards segments and pending
+	mu      sync.Mutex // guards segs, pending and through
 	segs    []*corpusSegment
 	pending []Record
+	through uint64 // the last version the segments hold
 }
 
 // corpusSegment is an immutable suffix array over records of consecutive
@@ -82,37 +85,71 @@ func (a *corpusSegment) merge(b *corpusSegment) *corpusSegment {
 
 func (seg *corpusSegment) size() int { return len(seg.sa.Bytes()) }
 
-// corpusIndexFor returns the datanet's index, brought up to date.
+// corpusIndexFor returns the datanet's index, brought up to date. The first
+// segment is built from a snapshot without holding r.mu, so appends go on
+// meanwhile; other matches wait for it.
 func (r *Registry) corpusIndexFor(ctx context.Context, datanet string) ([]*corpusSegment, error) {
 	r.mu.Lock()
 	ix := r.indexes[datanet]
 	if ix == nil {
-		// Built under r.mu, so no append can fall between the records
-		// read and the index taking appends.
-		var recs []Record
-		err := r.Records(ctx, datanet, func(rec Record) error {
-			rec.Signature = nil
-			recs = append(recs, rec)
-			return nil
-		})
-		if err != nil {
-			r.mu.Unlock()
-			return nil, err
-		}
+		ix = &corpusIndex{ready: make(chan struct{})}
+		r.indexes[datanet] = ix
+		r.mu.Unlock()
+		r.fillCorpusIndex(context.WithoutCancel(ctx), datanet, ix)
+	} else {
+		r.mu.Unlock()
+	}
+	select {
+	case <-ix.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if ix.err != nil {
+		return nil, ix.err
+	}
+	return ix.catchUp(), nil
+}
+
+// fillCorpusIndex builds ix's first segment from a snapshot, its records in
+// version order.
+func (r *Registry) fillCorpusIndex(ctx context.Context, datanet string, ix *corpusIndex) {
+	var version uint64
+	var recs []Record
+	err := r.snapshot(ctx, datanet, func(v uint64) { version = v }, func(rec Record) error {
+		rec.Signature = nil
+		recs = append(recs, rec)
+		return nil
+	})
+	var seg *corpusSegment
+	if err == nil {
 		slices.SortFunc(recs, func(a, b Record) int { return cmp.Compare(a.Version, b.Version) })
 		ids, contents := make([]string, len(recs)), make([]string, len(recs))
 		for i, rec := range recs {
-			if rec.Version != uint64(i+1) {
-				r.mu.Unlock()
-				return nil, abi.Errorf(abi.CodeInternal, "datanet %s: record %s has version %d, want %d", datanet, rec.ID, rec.Version, i+1)
+			if rec.Version != uint64(i+1) || len(recs) != int(version) {
+				err = abi.Errorf(abi.CodeInternal, "datanet %s at version %d: record %s has version %d, want %d", datanet, version, rec.ID, rec.Version, i+1)
+				break
 			}
 			ids[i], contents[i] = rec.ID, rec.Content
 		}
-		ix = &corpusIndex{segs: []*corpusSegment{newCorpusSegment(1, ids, contents)}}
-		r.indexes[datanet] = ix
+		recs = nil
+		if err == nil {
+			seg = newCorpusSegment(1, ids, contents)
+		}
 	}
-	r.mu.Unlock()
-	return ix.catchUp(), nil
+	if err != nil {
+		r.mu.Lock()
+		if r.indexes[datanet] == ix {
+			delete(r.indexes, datanet) // tried again on next use
+		}
+		r.mu.Unlock()
+		ix.err = err
+		close(ix.ready)
+		return
+	}
+	ix.mu.Lock()
+	ix.segs, ix.through = []*corpusSegment{seg}, version
+	ix.mu.Unlock()
+	close(ix.ready)
 }
 
 // appended queues records just added to the datanet. The caller holds r.mu.
@@ -127,7 +164,13 @@ func (ix *corpusIndex) catchUp() []*corpusSegment {
 	ix.build.Lock()
 	defer ix.build.Unlock()
 	ix.mu.Lock()
-	pending, segs := ix.pending, slices.Clone(ix.segs)
+	var pending []Record
+	for _, rec := range ix.pending {
+		if rec.Version > ix.through { // not already in the first segment
+			pending = append(pending, rec)
+		}
+	}
+	segs := slices.Clone(ix.segs)
 	ix.pending = nil
 	ix.mu.Unlock()
 	if len(pending) == 0 {
@@ -142,7 +185,7 @@ func (ix *corpusIndex) catchUp() []*corpusSegment {
 		segs = append(segs[:n-2], segs[n-2].merge(segs[n-1]))
 	}
 	ix.mu.Lock()
-	ix.segs = segs
+	ix.segs, ix.through = segs, pending[len(pending)-1].Version
 	ix.mu.Unlock()
 	return segs
 }
