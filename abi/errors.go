@@ -33,6 +33,7 @@ const (
 	CodeBadAttribution     Code = "attribution_invalid"   // weights negative, non-finite or naming unknown records
 	CodeUnbalanced         Code = "ledger_unbalanced"     // postings would not sum to zero
 	CodeChain              Code = "chain_error"           // the settlement chain refused or failed
+	CodeUnavailable        Code = "unavailable"           // the host is shutting down
 	CodeInternal           Code = "internal"              // a bug or an I/O failure on the host
 )
 

@@ -165,6 +165,7 @@ var connectCodes = map[abi.Code]connect.Code{
 	abi.CodeAlreadyExists:      connect.CodeAlreadyExists,
 	abi.CodeTimeout:            connect.CodeDeadlineExceeded,
 	abi.CodeChain:              connect.CodeUnavailable,
+	abi.CodeUnavailable:        connect.CodeUnavailable,
 	abi.CodeInternal:           connect.CodeInternal,
 }
 

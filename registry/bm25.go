@@ -676,13 +676,18 @@ func (r *Registry) searchIndexFor(ctx context.Context, datanet string) (*searchI
 	r.mu.Lock()
 	ix := r.search[datanet]
 	if ix == nil {
+		if err := r.startBuild(); err != nil {
+			r.mu.Unlock()
+			return nil, err
+		}
 		ix = newSearchIndex()
 		ix.ready = make(chan struct{})
 		r.search[datanet] = ix
 		r.mu.Unlock()
-		// The build serves every waiter: the first caller's cancellation
-		// does not abort it.
-		r.fillSearchIndex(context.WithoutCancel(ctx), datanet, ix)
+		// The build serves every waiter: it stops when the registry
+		// closes, not when the first caller gives up.
+		r.fillSearchIndex(r.ctx, datanet, ix)
+		r.builds.Done()
 	} else {
 		r.mu.Unlock()
 	}

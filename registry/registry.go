@@ -36,6 +36,13 @@ type Registry struct {
 	mu      sync.Mutex              // serialises appends to a datanet and guards indexes
 	indexes map[string]*corpusIndex // corpus_match, segments added by appends
 	search  map[string]*searchIndex // BM25, grown by appends
+
+	// Index builds run under ctx, cancelled by Close, which waits for them
+	// (builds) before closing the database.
+	ctx    context.Context
+	cancel context.CancelFunc
+	builds sync.WaitGroup
+	closed bool // under mu
 }
 
 // Open opens (creating if needed) the registry in dir.
@@ -51,14 +58,61 @@ func Open(dir string, opts Options) (*Registry, error) {
 		return nil, fmt.Errorf("registry: open %s: %w", dir, err)
 	}
 	r := &Registry{db: db, logger: opts.Logger, indexes: map[string]*corpusIndex{}, search: map[string]*searchIndex{}}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
 	return r, nil
 }
 
-// Close closes the database.
-func (r *Registry) Close() error { return r.db.Close() }
+// Close stops index builds and closes the database.
+func (r *Registry) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.cancel()
+	r.builds.Wait()
+	return r.db.Close()
+}
+
+// startBuild registers an index build; it refuses once the registry is
+// closing. The caller holds r.mu and calls r.builds.Done when done.
+func (r *Registry) startBuild() error {
+	if r.closed {
+		return errorf(abi.CodeUnavailable, "registry is closing")
+	}
+	r.builds.Add(1)
+	return nil
+}
+
+// Warm builds the search and corpus_match indexes of every datanet, one
+// after another, so that the first queries after a start need not wait.
+// It returns when all are built, or at the first failure.
+func (r *Registry) Warm(ctx context.Context) error {
+	var names []string
+	err := r.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("d/")})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			names = append(names, string(it.Item().Key()[len("d/"):]))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		start := time.Now()
+		if _, err := r.searchIndexFor(ctx, name); err != nil {
+			return err
+		}
+		if _, err := r.corpusIndexFor(ctx, name); err != nil {
+			return err
+		}
+		r.logger.Info("datanet indexed", "datanet", name, "took", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
 
 // Plugin is a published plugin: its manifest, the publisher's signature and
 // the module's bytes.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -509,5 +510,52 @@ func TestAppendsDuringIndexBuildsAreIndexed(t *testing.T) {
 	}
 	if fmt.Sprint(spans) != fmt.Sprint(wantSpans) || len(spans) == 0 {
 		t.Fatalf("corpus_match grown during the build:\n%v\nbuilt from scratch:\n%v", spans, wantSpans)
+	}
+}
+
+// TestWarmAndCloseDuringABuild: Warm builds every datanet's indexes; a
+// registry closed while an index builds stops the build and closes
+// cleanly, and the waiting search gets an error, not a half-built index.
+func TestWarmAndCloseDuringABuild(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	r, err := registry.Open(dir, registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := key(t)
+	for _, name := range []string{"a", "b"} {
+		r.CreateDatanet(ctx, registry.Datanet{Name: name, Owner: registry.Address(owner)})
+		var lines strings.Builder
+		for i := range 20000 {
+			fmt.Fprintf(&lines, "{\"content\":\"%s record %d about the sky and the sea\"}\n", name, i)
+		}
+		if _, err := r.Import(ctx, strings.NewReader(lines.String()), registry.ImportOptions{Datanet: name, Key: owner}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Search(ctx, "b", "record 7", 1); err != nil || len(got) != 1 {
+		t.Fatalf("search after warming: %v, %v", got, err)
+	}
+	r.Close()
+
+	r, err = registry.Open(dir, registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 1)
+	go func() {
+		_, err := r.Search(ctx, "a", "sky", 5)
+		errs <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let the build start
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errs; err == nil {
+		t.Log("the search finished before the close")
 	}
 }

@@ -92,10 +92,15 @@ func (r *Registry) corpusIndexFor(ctx context.Context, datanet string) ([]*corpu
 	r.mu.Lock()
 	ix := r.indexes[datanet]
 	if ix == nil {
+		if err := r.startBuild(); err != nil {
+			r.mu.Unlock()
+			return nil, err
+		}
 		ix = &corpusIndex{ready: make(chan struct{})}
 		r.indexes[datanet] = ix
 		r.mu.Unlock()
-		r.fillCorpusIndex(context.WithoutCancel(ctx), datanet, ix)
+		r.fillCorpusIndex(r.ctx, datanet, ix)
+		r.builds.Done()
 	} else {
 		r.mu.Unlock()
 	}

@@ -48,6 +48,13 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "tollgate: serving the Connect API and web page on http://%s\n", ln.Addr())
 	go syncDeposits(ctx, n, logger)
+	go func() {
+		// Index every datanet now rather than on its first query; records
+		// keep arriving meanwhile, and a query waits only for its own.
+		if err := n.reg.Warm(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("indexing datanets", "err", err)
+		}
+	}()
 	srv := &http.Server{Handler: n.host.Handler(n.tokens), ReadHeaderTimeout: 10 * time.Second}
 	return host.Serve(ctx, srv, ln)
 }
