@@ -3,6 +3,7 @@ package registry
 import (
 	"fmt"
 	"sort"
+	"unsafe"
 
 	"container/heap"
 	"context"
@@ -92,8 +93,20 @@ type termPostings struct {
 type block struct {
 	id     uint32 // record number >> blockShift
 	start  uint32
-	maxTF  uint32
-	minLen uint32
+	maxTF  uint16 // frequencies and lengths fit: a record has < 1<<16 words
+	minLen uint16
+}
+
+// bytes returns the memory the index's arrays take (postings, block
+// bounds, record lengths and ids; not the map of terms).
+func (s *searchIndex) bytes() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 4*len(s.docLen) + len(s.ids.buf) + 8*len(s.ids.ends)
+	for t, tp := range s.terms {
+		n += len(t) + 4*len(tp.docs) + 2*len(tp.tfs) + int(unsafe.Sizeof(block{}))*len(tp.blocks)
+	}
+	return n
 }
 
 // newSearchIndex returns an empty index, ready.
@@ -141,7 +154,7 @@ func (s *searchIndex) add(version uint64, id, content string) bool {
 }
 
 // A record holds fewer than 1<<16 words (each a letter or digit and a
-// separator), so a term's frequency fits a uint16.
+// separator), so a term's frequency and a record's length fit a uint16.
 const _ uint16 = MaxRecordBytes / 2
 
 func (tp *termPostings) add(doc, tf, docLen uint32) {
@@ -154,23 +167,23 @@ func (tp *termPostings) add(doc, tf, docLen uint32) {
 	}
 	last := &tp.blocks[len(tp.blocks)-1]
 	if last.id == doc>>blockShift {
-		last.maxTF = max(last.maxTF, tf)
-		last.minLen = min(last.minLen, docLen)
+		last.maxTF = max(last.maxTF, uint16(tf))
+		last.minLen = min(last.minLen, uint16(docLen))
 		return
 	}
-	tp.blocks = append(tp.blocks, block{id: doc >> blockShift, start: uint32(len(tp.docs) - 1), maxTF: tf, minLen: docLen})
+	tp.blocks = append(tp.blocks, block{id: doc >> blockShift, start: uint32(len(tp.docs) - 1), maxTF: uint16(tf), minLen: uint16(docLen)})
 }
 
 func (tp *termPostings) buildBlocks(docLen []uint32) {
 	for i, doc := range tp.docs {
 		id, tf := doc>>blockShift, uint32(tp.tfs[i])
 		if len(tp.blocks) == 0 || tp.blocks[len(tp.blocks)-1].id != id {
-			tp.blocks = append(tp.blocks, block{id: id, start: uint32(i), maxTF: tf, minLen: docLen[doc]})
+			tp.blocks = append(tp.blocks, block{id: id, start: uint32(i), maxTF: uint16(tf), minLen: uint16(docLen[doc])})
 			continue
 		}
 		last := &tp.blocks[len(tp.blocks)-1]
-		last.maxTF = max(last.maxTF, tf)
-		last.minLen = min(last.minLen, docLen[doc])
+		last.maxTF = max(last.maxTF, uint16(tf))
+		last.minLen = min(last.minLen, uint16(docLen[doc]))
 	}
 }
 
@@ -184,7 +197,7 @@ func (tp *termPostings) inBlock(i uint32) (docs []uint32, tfs []uint16, maxTF, m
 			end = tp.blocks[i+1].start
 		}
 		b := tp.blocks[i]
-		return tp.docs[b.start:end], tp.tfs[b.start:end], b.maxTF, b.minLen
+		return tp.docs[b.start:end], tp.tfs[b.start:end], uint32(b.maxTF), uint32(b.minLen)
 	}
 	id := tp.docs[i] >> blockShift
 	j := i
@@ -415,7 +428,7 @@ func (s *searchIndex) topScored(text string, limit int, upTo uint64) (ids []stri
 				if int(b.id) >= nBlocks {
 					break
 				}
-				bounds[b.id] += float32(q.weight(t, b.maxTF, b.minLen))
+				bounds[b.id] += float32(q.weight(t, uint32(b.maxTF), uint32(b.minLen)))
 				at[b.id] = uint32(i) + 1
 			}
 			continue

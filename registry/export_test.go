@@ -15,3 +15,10 @@ func NewMemoryCorpus(ids, contents []string) *MemoryCorpus {
 func (m *MemoryCorpus) Match(text string, minTokens int) []abi.Span {
 	return match(m.segs, text, minTokens, 0)
 }
+
+// SearchIndexBytes returns the memory of a datanet's search index arrays.
+func SearchIndexBytes(r *Registry, datanet string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.search[datanet].bytes()
+}

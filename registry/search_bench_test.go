@@ -79,6 +79,7 @@ func BenchmarkSearch(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(n), "records")
 	b.ReportMetric(build.Seconds(), "index-build-s")
+	b.ReportMetric(float64(registry.SearchIndexBytes(r, "big"))/float64(n), "index-bytes/record")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
