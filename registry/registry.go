@@ -26,12 +26,16 @@ type Options struct {
 	// InMemory keeps everything in memory (tests, demo); Dir is ignored.
 	InMemory bool
 	Logger   *slog.Logger
+	// Operator is the address that may, besides a name's publisher,
+	// publish new versions of any name and yank any version.
+	Operator string
 }
 
 // Registry is the store of plugins and datanets. It is safe for concurrent use.
 type Registry struct {
-	db     *badger.DB
-	logger *slog.Logger
+	db       *badger.DB
+	logger   *slog.Logger
+	operator string // canonical address, or ""
 
 	mu      sync.Mutex              // serialises appends to a datanet and guards indexes
 	indexes map[string]*corpusIndex // corpus_match, segments added by appends
@@ -58,6 +62,12 @@ func Open(dir string, opts Options) (*Registry, error) {
 		return nil, fmt.Errorf("registry: open %s: %w", dir, err)
 	}
 	r := &Registry{db: db, logger: opts.Logger, indexes: map[string]*corpusIndex{}, search: map[string]*searchIndex{}}
+	if opts.Operator != "" {
+		if r.operator, err = CanonicalAddress(opts.Operator); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
@@ -138,8 +148,9 @@ func recordPrefix(datanet string) []byte    { return []byte("r/" + datanet + "/"
 
 // Publish verifies and stores a plugin: the manifest is valid, wasm hashes to
 // its WasmSHA256, sig is the publisher's signature of the manifest, the name
-// belongs to the publisher and the version is new. Nothing is written unless
-// every check passes.
+// belongs to the publisher (or the publisher is the operator) and the
+// version is new. Nothing is written unless every check passes. The new
+// version becomes name@latest.
 func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*Plugin, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -168,7 +179,7 @@ func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*
 			}
 		case err != nil:
 			return err
-		case owner != m.Publisher:
+		case owner != m.Publisher && m.Publisher != r.operator:
 			return errorf(abi.CodeBadSignature, "%s belongs to %s, not %s", m.Name, owner, m.Publisher)
 		}
 		meta, err := json.Marshal(p)
@@ -482,7 +493,9 @@ func YankMessage(ref string) []byte { return []byte("tollgate:yank:" + ref) }
 
 // Yank marks a published version so that it takes no new invocations. Its
 // bytes stay, so receipts that name it can still be verified. sig is the
-// EIP-191 signature of [YankMessage] by the name's publisher.
+// EIP-191 signature of [YankMessage] by the version's publisher, the name's
+// owner or the operator. name@latest moves to the most recently published
+// version not yanked (or, if none is left, resolves to nothing).
 func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
 	name, version, err := ParseRef(ref)
 	if err != nil {
@@ -502,10 +515,38 @@ func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
 		} else if err != nil {
 			return err
 		}
-		if signer != p.Manifest.Publisher {
+		owner, err := getString(txn, ownerKey(name))
+		if err != nil {
+			return err
+		}
+		if signer != p.Manifest.Publisher && signer != owner && signer != r.operator {
 			return errorf(abi.CodeBadSignature, "%s may not yank %s, published by %s", signer, ref, p.Manifest.Publisher)
 		}
 		p.Yanked = true
-		return setJSON(txn, pluginKey(name, version), &p)
+		if err := setJSON(txn, pluginKey(name, version), &p); err != nil {
+			return err
+		}
+		return setLatest(txn, name)
 	})
+}
+
+// setLatest points name@latest at its most recently published version
+// that is not yanked, or at none.
+func setLatest(txn *badger.Txn, name string) error {
+	var latest *Plugin
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: pluginKey(name, "")})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		var p Plugin
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &p) }); err != nil {
+			return err
+		}
+		if !p.Yanked && (latest == nil || p.Published.After(latest.Published)) {
+			latest = &p
+		}
+	}
+	if latest == nil {
+		return txn.Delete(latestKey(name))
+	}
+	return txn.Set(latestKey(name), []byte(latest.Manifest.Version))
 }

@@ -184,6 +184,72 @@ func TestYankKeepsBytesButMarksTheVersion(t *testing.T) {
 	if err != nil || !p.Yanked || string(p.Wasm) != string(wasm) {
 		t.Fatalf("yanked plugin: %+v, %v", p, err)
 	}
+	if _, err := r.Load(ctx, "acme/qa@latest"); abi.CodeOf(err) != abi.CodeNotFound {
+		t.Fatalf("latest with every version yanked: %v", err)
+	}
+}
+
+// TestOperatorAndLatest: the operator, besides the name's owner, may
+// publish new versions of a name and yank any; latest follows the newest
+// version not yanked.
+func TestOperatorAndLatest(t *testing.T) {
+	ctx := context.Background()
+	op, pub, other := key(t), key(t), key(t)
+	r, err := registry.Open(t.TempDir(), registry.Options{Operator: strings.ToLower(registry.Address(op))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(other)})
+	publish := func(k *ecdsa.PrivateKey, version string) error {
+		wasm := []byte("\x00asm " + version)
+		m := manifest(k, wasm, version)
+		_, err := r.Publish(ctx, m, sign(t, k, m.SigningBytes()), wasm)
+		return err
+	}
+	latest := func() string {
+		p, err := r.Load(ctx, "acme/qa@latest")
+		if err != nil {
+			return string(abi.CodeOf(err))
+		}
+		return p.Manifest.Version
+	}
+	if err := publish(pub, "1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := publish(other, "1.1.0"); abi.CodeOf(err) != abi.CodeBadSignature {
+		t.Fatalf("a stranger published a version of another's name: %v", err)
+	}
+	if err := publish(op, "1.1.0"); err != nil {
+		t.Fatalf("the operator could not publish a version: %v", err)
+	}
+	if err := publish(pub, "2.0.0"); err != nil {
+		t.Fatalf("the owner could not publish after the operator: %v", err)
+	}
+	if got := latest(); got != "2.0.0" {
+		t.Fatalf("latest = %s, want 2.0.0", got)
+	}
+	yank := func(k *ecdsa.PrivateKey, ref string) error {
+		return r.Yank(ctx, ref, sign(t, k, registry.YankMessage(ref)))
+	}
+	if err := yank(other, "acme/qa@2.0.0"); abi.CodeOf(err) != abi.CodeBadSignature {
+		t.Fatalf("a stranger yanked: %v", err)
+	}
+	if err := yank(op, "acme/qa@2.0.0"); err != nil {
+		t.Fatalf("the operator could not yank: %v", err)
+	}
+	if got := latest(); got != "1.1.0" {
+		t.Fatalf("latest after yanking 2.0.0 = %s, want 1.1.0", got)
+	}
+	if err := yank(pub, "acme/qa@1.1.0"); err != nil {
+		t.Fatalf("the owner could not yank the operator's version: %v", err)
+	}
+	if got := latest(); got != "1.0.0" {
+		t.Fatalf("latest after yanking 1.1.0 = %s, want 1.0.0", got)
+	}
+	if _, err := registry.Open(t.TempDir(), registry.Options{Operator: "not an address"}); abi.CodeOf(err) != abi.CodeBadRequest {
+		t.Fatalf("open with a bad operator address: %v", err)
+	}
 }
 
 // FuzzManifest decodes untrusted manifest JSON: Validate never panics, and

@@ -61,7 +61,7 @@ func openNode(ctx context.Context, cfg nodeConfig) (n *node, err error) {
 	if n.operator, err = loadOrCreateKey(filepath.Join(cfg.dataDir, "operator.key")); err != nil {
 		return nil, err
 	}
-	if n.reg, err = registry.Open(filepath.Join(cfg.dataDir, "registry"), registry.Options{Logger: cfg.logger}); err != nil {
+	if n.reg, err = registry.Open(filepath.Join(cfg.dataDir, "registry"), registry.Options{Logger: cfg.logger, Operator: registry.Address(n.operator)}); err != nil {
 		return nil, err
 	}
 	if n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledger.Options{Logger: cfg.logger}); err != nil {
