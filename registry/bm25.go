@@ -31,11 +31,8 @@ import (
 // block whose bound cannot beat the limit-th best score found so far
 // (block-max pruning over fixed record ranges). The result is exact.
 type searchIndex struct {
-	// ready is closed once the index is built (or failed, err set);
-	// appends made while it is built wait in pending.
-	ready   chan struct{}
-	err     error
-	pending []Record
+	buildState
+	pending []Record // appends made while the index is built
 
 	mu      sync.RWMutex
 	terms   map[string]*termPostings
@@ -113,7 +110,7 @@ func (s *searchIndex) bytes() int {
 func newSearchIndex() *searchIndex {
 	ready := make(chan struct{})
 	close(ready)
-	return &searchIndex{terms: map[string]*termPostings{}, ready: ready}
+	return &searchIndex{terms: map[string]*termPostings{}, buildState: buildState{ready: ready}}
 }
 
 // add indexes the record that made the given version of the datanet,
@@ -673,46 +670,12 @@ func (w *scorer) score(q *query, id uint32) {
 	}
 }
 
-func (s *searchIndex) isReady() bool {
-	select {
-	case <-s.ready:
-		return true
-	default:
-		return false
-	}
-}
-
-// searchIndexFor returns the datanet's index, building it on first use.
-// The build reads a snapshot without holding r.mu, so appends go on
-// meanwhile (queued, then added in order); other searches wait for it.
+// searchIndexFor returns the datanet's index, building it on first use
+// (see lazyIndex): appends go on meanwhile, queued, then added in order.
 func (r *Registry) searchIndexFor(ctx context.Context, datanet string) (*searchIndex, error) {
-	r.mu.Lock()
-	ix := r.search[datanet]
-	if ix == nil {
-		if err := r.startBuild(); err != nil {
-			r.mu.Unlock()
-			return nil, err
-		}
-		ix = newSearchIndex()
-		ix.ready = make(chan struct{})
-		r.search[datanet] = ix
-		r.mu.Unlock()
-		// The build serves every waiter: it stops when the registry
-		// closes, not when the first caller gives up.
-		r.fillSearchIndex(r.ctx, datanet, ix)
-		r.builds.Done()
-	} else {
-		r.mu.Unlock()
-	}
-	select {
-	case <-ix.ready:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if ix.err != nil {
-		return nil, ix.err
-	}
-	return ix, nil
+	return lazyIndex(ctx, r, r.search, datanet, newSearchIndex, func(ctx context.Context, ix *searchIndex) {
+		r.fillSearchIndex(ctx, datanet, ix)
+	})
 }
 
 // fillSearchIndex builds ix from a snapshot, then adds the records appended
@@ -723,24 +686,19 @@ func (r *Registry) fillSearchIndex(ctx context.Context, datanet string, ix *sear
 	defer r.mu.Unlock()
 	ix.mu.Lock()
 	if err != nil {
-		ix.err = err
-		if r.search[datanet] == ix {
-			delete(r.search, datanet) // tried again on next use
-		}
-		close(ix.ready)
+		dropIndex(r.search, datanet, ix)
+		ix.done(err)
 		ix.mu.Unlock()
 		return
 	}
 	ix.terms, ix.docLen, ix.ids, ix.total = built.terms, built.docLen, built.ids, built.total
 	pending := ix.pending
 	ix.pending = nil
-	close(ix.ready)
+	ix.done(nil)
 	ix.mu.Unlock()
 	for _, rec := range pending {
 		if rec.Version > version && !ix.add(rec.Version, rec.ID, rec.Content) {
-			if r.search[datanet] == ix {
-				delete(r.search, datanet) // out of step: rebuilt on next use
-			}
+			dropIndex(r.search, datanet, ix) // out of step: rebuilt on next use
 			return
 		}
 	}

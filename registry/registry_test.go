@@ -28,6 +28,17 @@ func open(t testing.TB) *registry.Registry {
 	return r
 }
 
+// openDir opens the registry kept in dir, for tests that reopen it; the
+// test closes it.
+func openDir(t testing.TB, dir string) *registry.Registry {
+	t.Helper()
+	r, err := registry.Open(dir, registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func key(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := crypto.GenerateKey()
@@ -398,10 +409,7 @@ func TestGrantsFollowTheDatanetOwnersPolicy(t *testing.T) {
 func TestSearchRanksTiesByAdditionAfterRestart(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	r, err := registry.Open(dir, registry.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openDir(t, dir)
 	owner := key(t)
 	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner)})
 	// Same length, one "apple" each: equal scores. Added in descending id
@@ -440,10 +448,7 @@ func TestSearchRanksTiesByAdditionAfterRestart(t *testing.T) {
 		t.Fatalf("ties ranked %q, want addition order %q", before, contents)
 	}
 	r.Close()
-	r, err = registry.Open(dir, registry.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r = openDir(t, dir)
 	defer r.Close()
 	if after := ids(r); strings.Join(after, "|") != strings.Join(before, "|") {
 		t.Fatalf("after a restart ties ranked %q, before %q", after, before)
@@ -522,10 +527,7 @@ func TestViewReadsTheDatanetAsOfAVersion(t *testing.T) {
 func TestAppendsDuringIndexBuildsAreIndexed(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	r, err := registry.Open(dir, registry.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openDir(t, dir)
 	owner := key(t)
 	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner)})
 	var lines strings.Builder
@@ -564,10 +566,7 @@ func TestAppendsDuringIndexBuildsAreIndexed(t *testing.T) {
 	spans, _ := r.CorpusMatch(ctx, "facts", text, 3)
 	r.Close()
 
-	fresh, err := registry.Open(dir, registry.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fresh := openDir(t, dir)
 	defer fresh.Close()
 	want, _ := fresh.Search(ctx, "facts", query, 20)
 	wantSpans, _ := fresh.CorpusMatch(ctx, "facts", text, 3)
@@ -585,10 +584,7 @@ func TestAppendsDuringIndexBuildsAreIndexed(t *testing.T) {
 func TestWarmAndCloseDuringABuild(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	r, err := registry.Open(dir, registry.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openDir(t, dir)
 	owner := key(t)
 	for _, name := range []string{"a", "b"} {
 		r.CreateDatanet(ctx, registry.Datanet{Name: name, Owner: registry.Address(owner)})
@@ -608,10 +604,7 @@ func TestWarmAndCloseDuringABuild(t *testing.T) {
 	}
 	r.Close()
 
-	r, err = registry.Open(dir, registry.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r = openDir(t, dir)
 	errs := make(chan error, 1)
 	go func() {
 		_, err := r.Search(ctx, "a", "sky", 5)

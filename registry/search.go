@@ -37,13 +37,12 @@ const (
 // re-indexed a logarithmic number of times. An append never rebuilds the
 // whole datanet's array.
 type corpusIndex struct {
-	ready   chan struct{} // closed once the first segment is built (or failed: err)
-	err     error
-	build   sync.Mutex // one catch-up at a time
-	mu      sync.Mutex // guards segs, pending and through
-	segs    []*corpusSegment
-	pending []Record
-	through uint64 // the last version the segments hold
+	buildState            // of the first segment
+	build      sync.Mutex // one catch-up at a time
+	mu         sync.Mutex // guards segs, pending and through
+	segs       []*corpusSegment
+	pending    []Record
+	through    uint64 // the last version the segments hold
 }
 
 // corpusSegment is an immutable suffix array over records of consecutive
@@ -89,28 +88,11 @@ func (seg *corpusSegment) size() int { return len(seg.sa.Bytes()) }
 // segment is built from a snapshot without holding r.mu, so appends go on
 // meanwhile; other matches wait for it.
 func (r *Registry) corpusIndexFor(ctx context.Context, datanet string) ([]*corpusSegment, error) {
-	r.mu.Lock()
-	ix := r.indexes[datanet]
-	if ix == nil {
-		if err := r.startBuild(); err != nil {
-			r.mu.Unlock()
-			return nil, err
-		}
-		ix = &corpusIndex{ready: make(chan struct{})}
-		r.indexes[datanet] = ix
-		r.mu.Unlock()
-		r.fillCorpusIndex(r.ctx, datanet, ix)
-		r.builds.Done()
-	} else {
-		r.mu.Unlock()
-	}
-	select {
-	case <-ix.ready:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if ix.err != nil {
-		return nil, ix.err
+	ix, err := lazyIndex(ctx, r, r.indexes, datanet, func() *corpusIndex { return &corpusIndex{} }, func(ctx context.Context, ix *corpusIndex) {
+		r.fillCorpusIndex(ctx, datanet, ix)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return ix.catchUp(), nil
 }
@@ -143,18 +125,15 @@ func (r *Registry) fillCorpusIndex(ctx context.Context, datanet string, ix *corp
 	}
 	if err != nil {
 		r.mu.Lock()
-		if r.indexes[datanet] == ix {
-			delete(r.indexes, datanet) // tried again on next use
-		}
+		dropIndex(r.indexes, datanet, ix)
 		r.mu.Unlock()
-		ix.err = err
-		close(ix.ready)
+		ix.done(err)
 		return
 	}
 	ix.mu.Lock()
 	ix.segs, ix.through = []*corpusSegment{seg}, version
 	ix.mu.Unlock()
-	close(ix.ready)
+	ix.done(nil)
 }
 
 // appended queues records just added to the datanet. The caller holds r.mu.
