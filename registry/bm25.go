@@ -353,6 +353,10 @@ const (
 
 var parallelAbove = 1024 // a variable so that tests can reach the parallel path
 
+// A block with at most spreadAbove candidates looks their other terms up by
+// binary search (a variable so that tests can reach both ways).
+var spreadAbove = 32
+
 // top returns the ids and scores of the limit best records for query.
 func (s *searchIndex) top(query string, limit int) ([]string, []float64) {
 	ids, scores, _ := s.topScored(query, limit, 0)
@@ -603,6 +607,7 @@ func (w *scorer) score(q *query, id uint32) {
 	for essential < len(terms) && upTo[essential+1]*q.slack < threshold {
 		essential++
 	}
+	candidates := 0
 	for _, t := range terms[essential:] {
 		for j, doc := range t.docs {
 			if doc >= q.maxDoc {
@@ -612,9 +617,15 @@ func (w *scorer) score(q *query, id uint32) {
 			x := float32(q.weight(t.q, uint32(t.tfs[j]), q.docLen[doc]))
 			w.contrib[t.q][i] = x
 			w.acc[i] += x
-			w.touched[i] = true
+			if !w.touched[i] {
+				w.touched[i] = true
+				candidates++
+			}
 		}
 	}
+	// Few candidates look the other terms up by binary search; many have
+	// them written out by record, which costs less than searching each.
+	search := candidates <= spreadAbove
 	base := id << blockShift
 	for i := range w.touched {
 		if !w.touched[i] {
@@ -628,15 +639,21 @@ func (w *scorer) score(q *query, id uint32) {
 				break
 			}
 			t := &terms[k]
-			if !t.spread {
-				// Writing the block's postings out by record costs less
-				// than searching them once per candidate.
-				for j, doc := range t.docs {
-					w.tfAt[t.q][doc&(blockSize-1)] = t.tfs[j]
+			var tf uint16
+			if search {
+				if j, ok := slices.BinarySearch(t.docs, doc); ok {
+					tf = t.tfs[j]
 				}
-				t.spread = true
+			} else {
+				if !t.spread {
+					for j, doc := range t.docs {
+						w.tfAt[t.q][doc&(blockSize-1)] = t.tfs[j]
+					}
+					t.spread = true
+				}
+				tf = w.tfAt[t.q][i]
 			}
-			if tf := w.tfAt[t.q][i]; tf > 0 {
+			if tf > 0 {
 				x := float32(q.weight(t.q, uint32(tf), q.docLen[doc]))
 				w.contrib[t.q][i] = x
 				partial += float64(x)

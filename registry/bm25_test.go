@@ -25,7 +25,10 @@ func TestPrunedSearchIsExact(t *testing.T) {
 	word := func() string { return "w" + strconv.FormatUint(zipf.Uint64(), 36) }
 	ix := newSearchIndex()
 	pruned := 0
-	defer func(p, f, n int) { parallelAbove, firstBlocks = p, f; goruntime.GOMAXPROCS(n) }(parallelAbove, firstBlocks, goruntime.GOMAXPROCS(3))
+	defer func(p, f, s, n int) {
+		parallelAbove, firstBlocks, spreadAbove = p, f, s
+		goruntime.GOMAXPROCS(n)
+	}(parallelAbove, firstBlocks, spreadAbove, goruntime.GOMAXPROCS(3))
 	for i := range 6000 {
 		var sb strings.Builder
 		for range 3 + rng.IntN(60) {
@@ -53,6 +56,8 @@ func TestPrunedSearchIsExact(t *testing.T) {
 			if q%2 == 1 {
 				parallelAbove, firstBlocks = 1, 1+q%3
 			}
+			// Other terms looked up by search, written out, or either.
+			spreadAbove = []int{0, 32, 1 << 30}[(q/3)%3]
 			ids, scores, scored := ix.topScored(query, limit, uint64(upTo))
 			if len(ids) != len(want) {
 				t.Fatalf("%q at %d: %d results, brute force %d", query, upTo, len(ids), len(want))
