@@ -359,11 +359,11 @@ var spreadAbove = 32
 
 // top returns the ids and scores of the limit best records for query.
 func (s *searchIndex) top(query string, limit int) ([]string, []float64) {
-	ids, scores, _ := s.topScored(query, limit, 0)
+	ids, scores, _ := s.topScored(query, limit, allVersions)
 	return ids, scores
 }
 
-// topScored is top over the records of versions up to upTo (all when 0),
+// topScored is top over the records of versions up to upTo,
 // scored with that version's statistics (record count, average length,
 // document frequencies) as if the later records did not exist; it also
 // says how many blocks it scored.
@@ -371,7 +371,7 @@ func (s *searchIndex) topScored(text string, limit int, upTo uint64) (ids []stri
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	n, total := s.ids.len(), s.total
-	if upTo > 0 && upTo < uint64(n) {
+	if upTo < uint64(n) {
 		n, total = int(upTo), 0
 		for _, l := range s.docLen[:n] {
 			total += uint64(l)
@@ -725,10 +725,10 @@ func (r *Registry) fillSearchIndex(ctx context.Context, datanet string, ix *sear
 // tokens (ties to the record added first), omitting records that share no
 // token with the query. Each result's Score is its BM25 score.
 func (r *Registry) Search(ctx context.Context, datanet, query string, limit int) ([]abi.Record, error) {
-	return r.searchAt(ctx, datanet, query, limit, 0)
+	return r.searchAt(ctx, datanet, query, limit, allVersions)
 }
 
-// searchAt is Search over the records of versions up to upTo (all when 0).
+// searchAt is Search over the records of versions up to upTo.
 func (r *Registry) searchAt(ctx context.Context, datanet, query string, limit int, upTo uint64) ([]abi.Record, error) {
 	if _, err := r.Datanet(ctx, datanet); err != nil {
 		return nil, err

@@ -58,7 +58,11 @@ func TestPrunedSearchIsExact(t *testing.T) {
 			}
 			// Other terms looked up by search, written out, or either.
 			spreadAbove = []int{0, 32, 1 << 30}[(q/3)%3]
-			ids, scores, scored := ix.topScored(query, limit, uint64(upTo))
+			version := allVersions
+			if upTo > 0 {
+				version = uint64(upTo)
+			}
+			ids, scores, scored := ix.topScored(query, limit, version)
 			if len(ids) != len(want) {
 				t.Fatalf("%q at %d: %d results, brute force %d", query, upTo, len(ids), len(want))
 			}

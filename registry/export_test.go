@@ -13,7 +13,7 @@ func NewMemoryCorpus(ids, contents []string) *MemoryCorpus {
 }
 
 func (m *MemoryCorpus) Match(text string, minTokens int) []abi.Span {
-	return match(m.segs, text, minTokens, 0)
+	return match(m.segs, text, minTokens, allVersions)
 }
 
 // SearchIndexBytes returns the memory of a datanet's search index arrays.

@@ -287,7 +287,7 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lin
 		return setJSON(txn, datanetKey(datanet), d)
 	})
 	if err == nil && added > 0 {
-		if ix := r.indexes[datanet]; ix != nil {
+		if ix := r.corpus[datanet]; ix != nil {
 			for _, rec := range recs {
 				if rec.Version > 0 {
 					ix.appended(*rec)

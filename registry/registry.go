@@ -37,9 +37,9 @@ type Registry struct {
 	logger   *slog.Logger
 	operator string // canonical address, or ""
 
-	mu      sync.Mutex              // serialises appends to a datanet and guards indexes
-	indexes map[string]*corpusIndex // corpus_match, segments added by appends
-	search  map[string]*searchIndex // BM25, grown by appends
+	mu     sync.Mutex              // serialises appends to a datanet and guards indexes
+	corpus map[string]*corpusIndex // corpus_match, segments added by appends
+	search map[string]*searchIndex // BM25, grown by appends
 
 	// Index builds run under ctx, cancelled by Close, which waits for them
 	// (builds) before closing the database.
@@ -61,7 +61,7 @@ func Open(dir string, opts Options) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: open %s: %w", dir, err)
 	}
-	r := &Registry{db: db, logger: opts.Logger, indexes: map[string]*corpusIndex{}, search: map[string]*searchIndex{}}
+	r := &Registry{db: db, logger: opts.Logger, corpus: map[string]*corpusIndex{}, search: map[string]*searchIndex{}}
 	if opts.Operator != "" {
 		if r.operator, err = CanonicalAddress(opts.Operator); err != nil {
 			db.Close()
@@ -380,7 +380,7 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 		return nil, false, err
 	}
 	if !dup {
-		if ix := r.indexes[datanet]; ix != nil {
+		if ix := r.corpus[datanet]; ix != nil {
 			ix.appended(*rec)
 		}
 		if ix := r.search[datanet]; ix != nil && !ix.add(rec.Version, rec.ID, rec.Content) {

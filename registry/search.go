@@ -88,7 +88,7 @@ func (seg *corpusSegment) size() int { return len(seg.sa.Bytes()) }
 // segment is built from a snapshot without holding r.mu, so appends go on
 // meanwhile; other matches wait for it.
 func (r *Registry) corpusIndexFor(ctx context.Context, datanet string) ([]*corpusSegment, error) {
-	ix, err := lazyIndex(ctx, r, r.indexes, datanet, func() *corpusIndex { return &corpusIndex{} }, func(ctx context.Context, ix *corpusIndex) {
+	ix, err := lazyIndex(ctx, r, r.corpus, datanet, func() *corpusIndex { return &corpusIndex{} }, func(ctx context.Context, ix *corpusIndex) {
 		r.fillCorpusIndex(ctx, datanet, ix)
 	})
 	if err != nil {
@@ -111,10 +111,15 @@ func (r *Registry) fillCorpusIndex(ctx context.Context, datanet string, ix *corp
 	if err == nil {
 		slices.SortFunc(recs, func(a, b Record) int { return cmp.Compare(a.Version, b.Version) })
 		ids, contents := make([]string, len(recs)), make([]string, len(recs))
+		if uint64(len(recs)) != version {
+			err = abi.Errorf(abi.CodeInternal, "datanet %s at version %d holds %d records", datanet, version, len(recs))
+		}
 		for i, rec := range recs {
-			if rec.Version != uint64(i+1) || len(recs) != int(version) {
-				err = abi.Errorf(abi.CodeInternal, "datanet %s at version %d: record %s has version %d, want %d", datanet, version, rec.ID, rec.Version, i+1)
+			if err != nil {
 				break
+			}
+			if rec.Version != uint64(i+1) {
+				err = abi.Errorf(abi.CodeInternal, "datanet %s: record %s has version %d, want %d", datanet, rec.ID, rec.Version, i+1)
 			}
 			ids[i], contents[i] = rec.ID, rec.Content
 		}
@@ -125,7 +130,7 @@ func (r *Registry) fillCorpusIndex(ctx context.Context, datanet string, ix *corp
 	}
 	if err != nil {
 		r.mu.Lock()
-		dropIndex(r.indexes, datanet, ix)
+		dropIndex(r.corpus, datanet, ix)
 		r.mu.Unlock()
 		ix.done(err)
 		return
@@ -175,10 +180,10 @@ func (ix *corpusIndex) catchUp() []*corpusSegment {
 }
 
 // cut returns how many bytes of the segment's corpus hold records of
-// versions up to upTo (all of them when upTo is 0).
+// versions up to upTo.
 func (seg *corpusSegment) cut(upTo uint64) int {
 	switch {
-	case upTo == 0 || upTo >= seg.first+uint64(len(seg.ids))-1:
+	case upTo >= seg.first+uint64(len(seg.ids))-1:
 		return len(seg.sa.Bytes())
 	case upTo < seg.first:
 		return 0
@@ -190,11 +195,10 @@ func (seg *corpusSegment) cut(upTo uint64) int {
 // long and aligned to word boundaries, that occur verbatim in some record of
 // datanet, with the records that contain each.
 func (r *Registry) CorpusMatch(ctx context.Context, datanet, text string, minTokens int) ([]abi.Span, error) {
-	return r.corpusMatchAt(ctx, datanet, text, minTokens, 0)
+	return r.corpusMatchAt(ctx, datanet, text, minTokens, allVersions)
 }
 
-// corpusMatchAt is CorpusMatch over the records of versions up to upTo
-// (all when upTo is 0).
+// corpusMatchAt is CorpusMatch over the records of versions up to upTo.
 func (r *Registry) corpusMatchAt(ctx context.Context, datanet, text string, minTokens int, upTo uint64) ([]abi.Span, error) {
 	if _, err := r.Datanet(ctx, datanet); err != nil {
 		return nil, err
@@ -266,7 +270,7 @@ func (m *matcher) records(b []byte) []string {
 }
 
 // match finds the maximal spans of text in the segments' records of
-// versions up to upTo, all when 0 (see CorpusMatch).
+// versions up to upTo (see CorpusMatch).
 func match(segs []*corpusSegment, text string, minTokens int, upTo uint64) []abi.Span {
 	if minTokens < 1 {
 		minTokens = 1

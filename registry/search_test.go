@@ -49,7 +49,7 @@ func TestMatchAgainstScan(t *testing.T) {
 			text = strings.Join(words, " ")
 		}
 		min := 1 + q%4
-		got := match(segs, text, min, 0)
+		got := match(segs, text, min, allVersions)
 		want := scanMatch(ids, records, text, min)
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("text %q, min %d:\n got %+v\nwant %+v", text, min, got, want)
@@ -116,7 +116,7 @@ func TestAppendedSegmentsMatchLikeOneIndex(t *testing.T) {
 		segs := ix.catchUp()
 		maxSegs = max(maxSegs, len(segs))
 		text := sentence(30) + " " + records[rng.IntN(len(records))] + " " + sentence(5)
-		if got, want := match(segs, text, 3, 0), scanMatch(ids, records, text, 3); !reflect.DeepEqual(got, want) {
+		if got, want := match(segs, text, 3, allVersions), scanMatch(ids, records, text, 3); !reflect.DeepEqual(got, want) {
 			t.Fatalf("round %d, %d segments: got %+v\nwant %+v", round, len(segs), got, want)
 		}
 		// As of an earlier version: only the records it had count.

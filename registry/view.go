@@ -24,21 +24,20 @@ func (r *Registry) At(versions map[string]uint64) *View {
 	return &View{r: r, versions: versions}
 }
 
-// upTo returns the version to read datanet at (0: as it is now) and
-// whether the view has it empty.
-func (v *View) upTo(datanet string) (upTo uint64, empty bool) {
-	version, ok := v.versions[datanet]
-	return version, ok && version == 0
+// allVersions reads a datanet as it is now.
+const allVersions = ^uint64(0)
+
+// upTo returns the version to read datanet at.
+func (v *View) upTo(datanet string) uint64 {
+	if version, ok := v.versions[datanet]; ok {
+		return version
+	}
+	return allVersions
 }
 
 // Search is [Registry.Search] at the view's version.
 func (v *View) Search(ctx context.Context, datanet, query string, limit int) ([]abi.Record, error) {
-	upTo, empty := v.upTo(datanet)
-	if empty {
-		_, err := v.r.Datanet(ctx, datanet)
-		return nil, err
-	}
-	return v.r.searchAt(ctx, datanet, query, limit, upTo)
+	return v.r.searchAt(ctx, datanet, query, limit, v.upTo(datanet))
 }
 
 // Get is [Registry.Get], refusing records added after the view's version.
@@ -47,7 +46,7 @@ func (v *View) Get(ctx context.Context, datanet, id string) (abi.Record, error) 
 	if err != nil {
 		return abi.Record{}, err
 	}
-	if version, ok := v.versions[datanet]; ok && rec.Version > version {
+	if version := v.upTo(datanet); rec.Version > version {
 		return abi.Record{}, errorf(abi.CodeNotFound, "no record %s in %s at version %d", id, datanet, version)
 	}
 	return rec.abi(), nil
@@ -55,10 +54,5 @@ func (v *View) Get(ctx context.Context, datanet, id string) (abi.Record, error) 
 
 // CorpusMatch is [Registry.CorpusMatch] at the view's version.
 func (v *View) CorpusMatch(ctx context.Context, datanet, text string, minTokens int) ([]abi.Span, error) {
-	upTo, empty := v.upTo(datanet)
-	if empty {
-		_, err := v.r.Datanet(ctx, datanet)
-		return nil, err
-	}
-	return v.r.corpusMatchAt(ctx, datanet, text, minTokens, upTo)
+	return v.r.corpusMatchAt(ctx, datanet, text, minTokens, v.upTo(datanet))
 }
