@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/kv"
 )
 
 // DepositsAccount is the system account every deposit is drawn from: its
@@ -212,7 +213,7 @@ func (l *Ledger) Credit(ctx context.Context, d Deposit) error {
 		if _, err := txn.Get(depositKey(d.Ref)); err == nil {
 			return abi.Errorf(abi.CodeAlreadyExists, "ledger: deposit %s already credited", d.Ref)
 		}
-		if err := setJSON(txn, depositKey(d.Ref), d); err != nil {
+		if err := kv.SetJSON(txn, depositKey(d.Ref), d); err != nil {
 			return err
 		}
 		if err := addAmount(txn, balanceKey(DepositsAccount), new(big.Int).Neg(d.Amount)); err != nil {
@@ -296,7 +297,7 @@ func (l *Ledger) Commit(ctx context.Context, r *Receipt, output []byte, res *Res
 				}
 			}
 		}
-		if err := setJSON(txn, receiptKey(r.ID), r); err != nil {
+		if err := kv.SetJSON(txn, receiptKey(r.ID), r); err != nil {
 			return err
 		}
 		if err := txn.Set(outputKey(r.ID), output); err != nil {
@@ -397,7 +398,7 @@ func validate(r *Receipt) error {
 // Receipt returns a receipt by id.
 func (l *Ledger) Receipt(ctx context.Context, id string) (*Receipt, error) {
 	var r Receipt
-	err := l.db.View(func(txn *badger.Txn) error { return getJSON(txn, receiptKey(id), &r) })
+	err := l.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, receiptKey(id), &r) })
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, abi.Errorf(abi.CodeNotFound, "ledger: no receipt %s", id)
 	}
@@ -414,7 +415,7 @@ func (l *Ledger) Receipts(ctx context.Context, n uint64) ([]*Receipt, error) {
 		for it.Rewind(); it.Valid(); it.Next() {
 			id := strings.TrimPrefix(string(it.Item().Key()[len(prefix):]), "/")
 			var r Receipt
-			if err := getJSON(txn, receiptKey(id), &r); err != nil {
+			if err := kv.GetJSON(txn, receiptKey(id), &r); err != nil {
 				return fmt.Errorf("receipt %s: %w", id, err)
 			}
 			out = append(out, &r)
@@ -492,7 +493,7 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 			return err
 		}
 		e.Root = tree.Root().Hex()
-		if err := setJSON(txn, epochKey(n), e); err != nil {
+		if err := kv.SetJSON(txn, epochKey(n), e); err != nil {
 			return err
 		}
 		return txn.Set(openEpochKey, binary.BigEndian.AppendUint64(nil, n+1))
@@ -522,7 +523,7 @@ func (l *Ledger) cacheTree(n uint64, t *Tree) {
 // Epoch returns closed epoch n.
 func (l *Ledger) Epoch(ctx context.Context, n uint64) (*Epoch, error) {
 	var e Epoch
-	err := l.db.View(func(txn *badger.Txn) error { return getJSON(txn, epochKey(n), &e) })
+	err := l.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, epochKey(n), &e) })
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, abi.Errorf(abi.CodeNotFound, "ledger: epoch %d is not closed", n)
 	}
@@ -533,11 +534,11 @@ func (l *Ledger) Epoch(ctx context.Context, n uint64) (*Epoch, error) {
 func (l *Ledger) SetPostTx(ctx context.Context, n uint64, tx string) error {
 	return l.write(ctx, func(txn *badger.Txn) error {
 		var e Epoch
-		if err := getJSON(txn, epochKey(n), &e); err != nil {
+		if err := kv.GetJSON(txn, epochKey(n), &e); err != nil {
 			return err
 		}
 		e.PostTx = tx
-		return setJSON(txn, epochKey(n), &e)
+		return kv.SetJSON(txn, epochKey(n), &e)
 	})
 }
 
@@ -605,22 +606,6 @@ func addAmount(txn *badger.Txn, key []byte, delta *big.Int) error {
 		return err
 	}
 	return txn.Set(key, []byte(a.Add(a, delta).String()))
-}
-
-func getJSON(txn *badger.Txn, key []byte, v any) error {
-	item, err := txn.Get(key)
-	if err != nil {
-		return err
-	}
-	return item.Value(func(b []byte) error { return json.Unmarshal(b, v) })
-}
-
-func setJSON(txn *badger.Txn, key []byte, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return txn.Set(key, b)
 }
 
 func unmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

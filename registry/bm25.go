@@ -1,21 +1,22 @@
 package registry
 
 import (
-	"fmt"
-	"sort"
-	"unsafe"
-
 	"container/heap"
 	"context"
-	"github.com/dgraph-io/badger/v4"
-	"golang.org/x/sync/errgroup"
+	"fmt"
 	"math"
 	goruntime "runtime"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
+	"unsafe"
+
+	"github.com/dgraph-io/badger/v4"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/kv"
 )
 
 // searchIndex is an in-memory BM25 inverted index over one datanet. It is
@@ -750,7 +751,7 @@ func (r *Registry) searchAt(ctx context.Context, datanet, query string, limit in
 	for i, id := range ids {
 		g.Go(func() error {
 			var rec Record
-			err := r.db.View(func(txn *badger.Txn) error { return getJSON(txn, recordKey(datanet, id), &rec) })
+			err := r.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, recordKey(datanet, id), &rec) })
 			if err != nil {
 				return fmt.Errorf("registry: search result %s/%s: %w", datanet, id, err)
 			}

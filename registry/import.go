@@ -21,6 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/kv"
 )
 
 // ImportLine is one line of a JSONL import: a record's content, and its
@@ -251,7 +252,7 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lin
 	err = r.db.Update(func(txn *badger.Txn) error {
 		added, dups = 0, 0
 		var d Datanet
-		if err := getJSON(txn, datanetKey(datanet), &d); err != nil {
+		if err := kv.GetJSON(txn, datanetKey(datanet), &d); err != nil {
 			return err
 		}
 		inBatch := map[string]bool{}
@@ -271,7 +272,7 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lin
 			d.Frontier = appendLeaf(d.Frontier, leafHash(rec.ID))
 			d.Root = hex.EncodeToString(frontierRoot(d.Frontier))
 			rec.Version, rec.Added = d.Version, now
-			if err := setJSON(txn, recordKey(datanet, rec.ID), rec); err != nil {
+			if err := kv.SetJSON(txn, recordKey(datanet, rec.ID), rec); err != nil {
 				return err
 			}
 			if err := txn.Set(versionKey(datanet, d.Version), []byte(d.Root)); err != nil {
@@ -284,7 +285,7 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lin
 				return err
 			}
 		}
-		return setJSON(txn, datanetKey(datanet), d)
+		return kv.SetJSON(txn, datanetKey(datanet), d)
 	})
 	if err == nil && added > 0 {
 		if ix := r.corpus[datanet]; ix != nil {

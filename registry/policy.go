@@ -10,6 +10,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/kv"
 )
 
 // Access modes of a datanet's [Policy].
@@ -93,7 +94,7 @@ func (r *Registry) SetPolicy(ctx context.Context, datanet string, p Policy, sig 
 	defer r.mu.Unlock()
 	return r.db.Update(func(txn *badger.Txn) error {
 		var d Datanet
-		if err := getJSON(txn, datanetKey(datanet), &d); errors.Is(err, badger.ErrKeyNotFound) {
+		if err := kv.GetJSON(txn, datanetKey(datanet), &d); errors.Is(err, badger.ErrKeyNotFound) {
 			return errorf(abi.CodeNotFound, "no datanet %s", datanet)
 		} else if err != nil {
 			return err
@@ -102,6 +103,6 @@ func (r *Registry) SetPolicy(ctx context.Context, datanet string, p Policy, sig 
 			return errorf(abi.CodeBadSignature, "%s does not own datanet %s", signer, datanet)
 		}
 		d.Policy = p
-		return setJSON(txn, datanetKey(datanet), d)
+		return kv.SetJSON(txn, datanetKey(datanet), d)
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/kv"
 )
 
 // MaxRecordBytes bounds the content of one record.
@@ -289,7 +290,7 @@ func (r *Registry) CreateDatanet(ctx context.Context, d Datanet) (*Datanet, erro
 		if _, err := txn.Get(datanetKey(d.Name)); err == nil {
 			return errorf(abi.CodeAlreadyExists, "datanet %s exists", d.Name)
 		}
-		return setJSON(txn, datanetKey(d.Name), d)
+		return kv.SetJSON(txn, datanetKey(d.Name), d)
 	})
 	if err != nil {
 		return nil, err
@@ -300,7 +301,7 @@ func (r *Registry) CreateDatanet(ctx context.Context, d Datanet) (*Datanet, erro
 // Datanet returns a datanet by name.
 func (r *Registry) Datanet(ctx context.Context, name string) (*Datanet, error) {
 	var d Datanet
-	err := r.db.View(func(txn *badger.Txn) error { return getJSON(txn, datanetKey(name), &d) })
+	err := r.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, datanetKey(name), &d) })
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, errorf(abi.CodeNotFound, "no datanet %s", name)
 	}
@@ -352,13 +353,13 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 	defer r.mu.Unlock()
 	err = r.db.Update(func(txn *badger.Txn) error {
 		var d Datanet
-		if err := getJSON(txn, datanetKey(datanet), &d); errors.Is(err, badger.ErrKeyNotFound) {
+		if err := kv.GetJSON(txn, datanetKey(datanet), &d); errors.Is(err, badger.ErrKeyNotFound) {
 			return errorf(abi.CodeNotFound, "no datanet %s", datanet)
 		} else if err != nil {
 			return err
 		}
 		var existing Record
-		if err := getJSON(txn, recordKey(datanet, id), &existing); err == nil {
+		if err := kv.GetJSON(txn, recordKey(datanet, id), &existing); err == nil {
 			rec, dup = &existing, true
 			return nil
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -371,10 +372,10 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 			return err
 		}
 		rec = &Record{Datanet: datanet, ID: id, Contributor: contributor, Content: content, Signature: sig, Version: d.Version, Added: time.Now().UTC()}
-		if err := setJSON(txn, recordKey(datanet, id), rec); err != nil {
+		if err := kv.SetJSON(txn, recordKey(datanet, id), rec); err != nil {
 			return err
 		}
-		return setJSON(txn, datanetKey(datanet), d)
+		return kv.SetJSON(txn, datanetKey(datanet), d)
 	})
 	if err != nil {
 		return nil, false, err
@@ -402,7 +403,7 @@ func (r *Registry) Get(ctx context.Context, datanet, id string) (abi.Record, err
 // record returns one record of a datanet, whole.
 func (r *Registry) record(ctx context.Context, datanet, id string) (*Record, error) {
 	var rec Record
-	err := r.db.View(func(txn *badger.Txn) error { return getJSON(txn, recordKey(datanet, id), &rec) })
+	err := r.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, recordKey(datanet, id), &rec) })
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, errorf(abi.CodeNotFound, "no record %s in %s", id, datanet)
 	}
@@ -421,7 +422,7 @@ func (rec Record) abi() abi.Record {
 func (r *Registry) snapshot(ctx context.Context, datanet string, head func(version uint64), fn func(Record) error) error {
 	return r.db.View(func(txn *badger.Txn) error {
 		var d Datanet
-		if err := getJSON(txn, datanetKey(datanet), &d); errors.Is(err, badger.ErrKeyNotFound) {
+		if err := kv.GetJSON(txn, datanetKey(datanet), &d); errors.Is(err, badger.ErrKeyNotFound) {
 			return errorf(abi.CodeNotFound, "no datanet %s", datanet)
 		} else if err != nil {
 			return err
@@ -472,22 +473,6 @@ func getString(txn *badger.Txn, key []byte) (string, error) {
 	return string(b), err
 }
 
-func getJSON(txn *badger.Txn, key []byte, v any) error {
-	item, err := txn.Get(key)
-	if err != nil {
-		return err
-	}
-	return item.Value(func(b []byte) error { return json.Unmarshal(b, v) })
-}
-
-func setJSON(txn *badger.Txn, key []byte, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return txn.Set(key, b)
-}
-
 // YankMessage is what a publisher signs to yank ref.
 func YankMessage(ref string) []byte { return []byte("tollgate:yank:" + ref) }
 
@@ -510,7 +495,7 @@ func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
 	}
 	return r.db.Update(func(txn *badger.Txn) error {
 		var p Plugin
-		if err := getJSON(txn, pluginKey(name, version), &p); errors.Is(err, badger.ErrKeyNotFound) {
+		if err := kv.GetJSON(txn, pluginKey(name, version), &p); errors.Is(err, badger.ErrKeyNotFound) {
 			return errorf(abi.CodeNotFound, "no plugin %s", ref)
 		} else if err != nil {
 			return err
@@ -523,7 +508,7 @@ func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
 			return errorf(abi.CodeBadSignature, "%s may not yank %s, published by %s", signer, ref, p.Manifest.Publisher)
 		}
 		p.Yanked = true
-		if err := setJSON(txn, pluginKey(name, version), &p); err != nil {
+		if err := kv.SetJSON(txn, pluginKey(name, version), &p); err != nil {
 			return err
 		}
 		return setLatest(txn, name)
