@@ -1,6 +1,10 @@
 package abi
 
-import "fmt"
+import (
+	"context"
+	"errors"
+	"fmt"
+)
 
 // Code is one of the closed set of error codes callers branch on. Codes are
 // stable strings: they cross the plugin boundary in JSON and the API edge maps
@@ -35,6 +39,12 @@ const (
 	CodeChain              Code = "chain_error"           // the settlement chain refused or failed
 	CodeUnavailable        Code = "unavailable"           // the host is shutting down
 	CodeInternal           Code = "internal"              // a bug or an I/O failure on the host
+	CodeRequestConflict    Code = "request_conflict"      // a request id already answered a different request
+	CodeEpochEmpty         Code = "epoch_empty"           // an epoch with no new receipts cannot close
+	CodeCanceled           Code = "canceled"              // the caller canceled the call
+	CodeDeadline           Code = "deadline_exceeded"     // the caller's deadline passed
+	CodeInsolvent          Code = "ledger_insolvent"      // a write would owe more than was deposited
+	CodeBadIdentifier      Code = "bad_identifier"        // a name, id or version is not well formed
 )
 
 // Error is an error with a [Code]. It travels inside envelopes as JSON and is
@@ -43,6 +53,30 @@ const (
 type Error struct {
 	Code    Code   `json:"code"`
 	Message string `json:"message,omitempty"`
+	// Cause is the error behind this one, if any; it does not cross the
+	// plugin boundary.
+	Cause error `json:"-"`
+}
+
+// Unwrap returns the cause, so errors.Is and errors.As see through an *Error.
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Wrap returns an *Error with the code and a message that wraps cause.
+func Wrap(code Code, cause error, format string, args ...any) *Error {
+	msg := fmt.Sprintf(format, args...)
+	if cause != nil {
+		msg += ": " + cause.Error()
+	}
+	return &Error{Code: code, Message: msg, Cause: cause}
+}
+
+// FromContext returns the *Error for a context's end: CodeCanceled when the
+// caller canceled, CodeDeadline when its deadline passed.
+func FromContext(err error) *Error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return Wrap(CodeDeadline, err, "deadline exceeded")
+	}
+	return Wrap(CodeCanceled, err, "canceled")
 }
 
 func (e *Error) Error() string {

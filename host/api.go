@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"time"
 	"unicode/utf8"
 
 	"connectrpc.com/connect"
@@ -74,7 +75,7 @@ func (a *api) Invoke(ctx context.Context, req *connect.Request[tollgatev1.Invoke
 	if err != nil {
 		return nil, connectErr(err)
 	}
-	out := &tollgatev1.InvokeResponse{Output: res.Output, Receipt: receiptProto(res.Receipt)}
+	out := &tollgatev1.InvokeResponse{Output: res.Output, Receipt: receiptProto(res.Receipt), Replayed: res.Replayed}
 	if utf8.Valid(res.Output) {
 		out.OutputText = string(res.Output)
 	}
@@ -104,7 +105,7 @@ func (a *api) GetProof(ctx context.Context, req *connect.Request[tollgatev1.GetP
 	}
 	return connect.NewResponse(&tollgatev1.GetProofResponse{
 		Epoch: p.Epoch.N, Account: p.Leaf.Account, Cumulative: p.Leaf.Cumulative.String(), Proof: p.Proof,
-		Root: p.Epoch.Root, ChainId: p.ChainID, Settlement: p.Settlement,
+		Root: p.Epoch.Root, ChainId: p.ChainID, Settlement: p.Settlement, Posted: p.Epoch.PostTx != "", PostTx: p.Epoch.PostTx,
 	}), nil
 }
 
@@ -138,7 +139,13 @@ func receiptProto(r *ledger.Receipt) *tollgatev1.Receipt {
 		Id: r.ID, Caller: r.Caller, Agent: r.Agent, AgentHash: r.AgentHash,
 		Attribution: r.Attribution, AttributionHash: r.AttributionHash, Method: r.Method,
 		InputHash: r.InputHash, OutputHash: r.OutputHash, Epoch: r.Epoch, Charged: r.Debit().String(),
-		Signer: r.Signer, Signature: r.Signature, RequestId: r.RequestID,
+		Signer: r.Signer, Signature: r.Signature, RequestId: r.RequestID, Time: r.Time.Format(time.RFC3339Nano),
+	}
+	if r.Domain != nil {
+		out.ChainId, out.Settlement = r.Domain.ChainID.Uint64(), r.Domain.Settlement
+	}
+	for _, d := range r.Datanets {
+		out.Datanets = append(out.Datanets, &tollgatev1.DatanetVersion{Name: d.Name, Version: d.Version, Root: d.Root})
 	}
 	for _, a := range r.Accesses {
 		out.Accesses = append(out.Accesses, &tollgatev1.Access{Datanet: a.Datanet, Record: a.Record, Contributor: a.Contributor, Bytes: int64(a.Bytes), Fee: a.Fee.String()})
@@ -167,6 +174,13 @@ var connectCodes = map[abi.Code]connect.Code{
 	abi.CodeChain:              connect.CodeUnavailable,
 	abi.CodeUnavailable:        connect.CodeUnavailable,
 	abi.CodeInternal:           connect.CodeInternal,
+	abi.CodeRequestConflict:    connect.CodeAlreadyExists,
+	abi.CodeEpochEmpty:         connect.CodeFailedPrecondition,
+	abi.CodeCanceled:           connect.CodeCanceled,
+	abi.CodeDeadline:           connect.CodeDeadlineExceeded,
+	abi.CodeInsolvent:          connect.CodeFailedPrecondition,
+	abi.CodeBadIdentifier:      connect.CodeInvalidArgument,
+	abi.CodeInvalidPlugin:      connect.CodeFailedPrecondition,
 }
 
 func connectErr(err error) error {

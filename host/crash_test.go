@@ -54,7 +54,7 @@ func crashChild(dir string) error {
 	if err != nil {
 		return err
 	}
-	led, err := ledger.Open(filepath.Join(dir, "ledger"), ledger.Options{})
+	led, err := ledger.Open(filepath.Join(dir, "ledger"), ledger.Options{Signer: operator})
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,8 @@ func TestCrashLosesNothing(t *testing.T) {
 func checkAfterCrash(t *testing.T, dir string, acked map[string]string) {
 	t.Helper()
 	ctx := context.Background()
-	led, err := ledger.Open(filepath.Join(dir, "ledger"), ledger.Options{})
+	operator, _ := crypto.HexToECDSA(crashCallerKey[2:] + "01")
+	led, err := ledger.Open(filepath.Join(dir, "ledger"), ledger.Options{Signer: operator})
 	if err != nil {
 		t.Fatal(err)
 	}

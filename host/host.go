@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"strings"
 	"sync"
 	"time"
@@ -130,13 +129,21 @@ type InvokeResult struct {
 	Replayed bool
 }
 
+// MaxRequestIDBytes bounds a caller-chosen request id.
+const MaxRequestIDBytes = 128
+
 // Invoke runs one invocation; see the package documentation for the steps.
-// It returns only after the receipt is durable. A call that fails before
-// the commit charges nothing.
+// It returns only after the receipt is durable. A call refused before the
+// agent runs charges nothing; a call that fails after reading records is
+// charged those records' fees (paid to their contributors), not the price,
+// and gets a receipt whose method is "failed:<code>".
 func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, error) {
 	caller, err := registry.CanonicalAddress(req.Caller)
 	if err != nil {
 		return nil, err
+	}
+	if len(req.RequestID) > MaxRequestIDBytes {
+		return nil, abi.Errorf(abi.CodeBadRequest, "request id is %d bytes, limit %d", len(req.RequestID), MaxRequestIDBytes)
 	}
 	agent, err := h.reg.Load(ctx, req.Agent)
 	if err != nil {
@@ -146,6 +153,13 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if m.Kind != abi.KindAgent {
 		return nil, abi.Errorf(abi.CodeBadRequest, "%s is not an agent", m.Ref())
 	}
+	id := receiptID(caller, req.RequestID)
+	inputHash := sha256Hex(req.Input)
+	if rc, err := h.led.Receipt(ctx, id); err == nil {
+		return h.replay(ctx, rc, req.Agent, inputHash) // a retry: the same receipt, charged once
+	} else if abi.CodeOf(err) != abi.CodeNotFound {
+		return nil, err
+	}
 	if agent.Yanked {
 		return nil, abi.Errorf(abi.CodeNotFound, "%s was yanked", m.Ref())
 	}
@@ -153,21 +167,15 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if err != nil {
 		return nil, err
 	}
-	id := receiptID(caller, req.RequestID)
-	if rc, err := h.led.Receipt(ctx, id); err == nil {
-		return h.replay(ctx, rc) // a retry: the same receipt, charged once
-	} else if abi.CodeOf(err) != abi.CodeNotFound {
-		return nil, err
-	}
 	price := m.PriceAmount()
 	mod, err := h.agentModule(ctx, agent)
 	if err != nil {
 		return nil, err
 	}
-	// Hold the worst case (the price and every record the agent may read
-	// at the dearest granted datanet's price) before the agent runs.
-	worst := worstCase(datanets, mod.Limits().MaxRecords)
-	res, err := h.led.Reserve(ctx, caller, worst.Add(worst, price))
+	// Hold the price before the agent runs; each record it reads then holds
+	// its fee too, and a read the caller cannot pay for fails (the call's
+	// books stay whole).
+	res, err := h.led.Reserve(ctx, caller, price)
 	if err != nil {
 		return nil, err
 	}
@@ -182,19 +190,32 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	// receipt records, whatever is appended while they run.
 	view := h.reg.At(versionMap(versions))
 	var accesses []abi.Access
+	var reads []ledger.Access
 	env := &runtime.Env{
 		Data:   view,
 		Grants: m.Datanets,
-		Meter: func(r abi.Record) {
+		Meter: func(r abi.Record) error {
+			fee := datanets[r.Datanet].Price()
+			if err := res.Extend(fee); err != nil {
+				return err
+			}
 			accesses = append(accesses, abi.Access{Datanet: r.Datanet, Record: r.ID, Contributor: r.Contributor, Bytes: len(r.Content), Content: r.Content})
+			reads = append(reads, ledger.Access{Datanet: r.Datanet, Record: r.ID, Contributor: r.Contributor, Bytes: len(r.Content), Fee: fee})
+			return nil
 		},
 		Config:  map[string]string{"tollgate.datanets": strings.Join(m.Datanets, ",")},
 		Session: caller,
 	}
-	out, err := mod.Call(ctx, m.ExportName(), req.Input, env)
-	if err != nil {
-		return nil, fmt.Errorf("host: %s: %w", m.Ref(), err)
+	rc := &ledger.Receipt{
+		ID: id, RequestID: req.RequestID, Caller: caller, Agent: m.Ref(), AgentHash: agent.Hash(),
+		InputHash: inputHash, Datanets: versions, Time: time.Now().UTC(),
 	}
+	b := bill{caller: caller, developer: m.Publisher, operator: h.opAddr, fees: h.fees, reads: reads}
+	out, callErr := mod.Call(ctx, m.ExportName(), req.Input, env)
+	if callErr != nil {
+		return nil, h.failed(ctx, rc, b, reads, res, callErr)
+	}
+	b.reads = reads
 
 	attrRef := m.Attribution
 	if attrRef == "" {
@@ -205,26 +226,63 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if err != nil {
 		return nil, err
 	}
-	rc, err := h.receipt(ctx, id, caller, agent, attrRef, attrPlugin, req.Input, out, accesses, result, price, datanets)
-	if err != nil {
-		return nil, err
+	rc.Attribution, rc.Method, rc.OutputHash, rc.Accesses = attrRef, result.Method, sha256Hex(out), reads
+	if attrPlugin != nil {
+		rc.AttributionHash = attrPlugin.Hash()
 	}
-	rc.RequestID = req.RequestID
-	rc.Datanets = versions
-	if err := rc.Sign(h.operator, h.domain()); err != nil {
-		return nil, err
+	for _, w := range result.Weights {
+		rc.Scores = append(rc.Scores, ledger.Score{Record: w.Record, Contributor: w.Contributor, Weight: w.Weight})
 	}
-	if err := h.led.Commit(ctx, rc, out, res); err != nil {
+	b.price, b.shares = price, result.Shares()
+	rc.Postings = b.postings()
+	if err := h.commit(ctx, rc, out, res); err != nil {
 		if abi.CodeOf(err) == abi.CodeAlreadyExists {
 			// A concurrent call with the same request id committed first.
 			if prev, perr := h.led.Receipt(ctx, id); perr == nil {
-				return h.replay(ctx, prev)
+				return h.replay(ctx, prev, req.Agent, inputHash)
 			}
 		}
 		return nil, err
 	}
 	h.logger.Info("invoked", "id", id, "agent", m.Ref(), "caller", caller, "charged", rc.Debit(), "records", len(accesses))
 	return &InvokeResult{Output: out, Receipt: rc}, nil
+}
+
+// commit signs (in the ledger) and commits a receipt. It is not cut short
+// by the caller going away: once the agent has run, its reads are owed.
+func (h *Host) commit(ctx context.Context, rc *ledger.Receipt, out []byte, res *ledger.Reservation) error {
+	d := h.domain()
+	rc.Domain = &d
+	return h.led.Commit(context.WithoutCancel(ctx), rc, out, res)
+}
+
+// failed settles a call whose agent failed. If it read nothing, nothing is
+// charged. Otherwise the records it read are charged at their datanets'
+// fees and paid to their contributors; the price is not charged and no
+// attribution runs. Either way the caller gets the failure's code with
+// capped text.
+func (h *Host) failed(ctx context.Context, rc *ledger.Receipt, b bill, reads []ledger.Access, res *ledger.Reservation, callErr error) error {
+	code := abi.CodeOf(callErr)
+	if code == abi.CodeInternal && ctx.Err() != nil {
+		code = abi.FromContext(ctx.Err()).Code
+	}
+	msg := callErr.Error()
+	if ae := (*abi.Error)(nil); errors.As(callErr, &ae) && ae.Message != "" {
+		msg = ae.Message
+	}
+	if len(reads) == 0 {
+		return &abi.Error{Code: code, Message: fmt.Sprintf("%s: %s", rc.Agent, msg), Cause: callErr}
+	}
+	b.reads, b.price, b.shares = reads, nil, nil
+	rc.Method = "failed:" + string(code)
+	rc.Accesses = reads
+	rc.OutputHash = sha256Hex(nil)
+	rc.Postings = b.postings()
+	if err := h.commit(ctx, rc, nil, res); err != nil {
+		return fmt.Errorf("host: %s failed (%s) and its reads could not be recorded: %w", rc.Agent, code, err)
+	}
+	h.logger.Info("invocation failed", "id", rc.ID, "agent", rc.Agent, "code", code, "charged", rc.Debit(), "records", len(reads))
+	return &abi.Error{Code: code, Message: fmt.Sprintf("%s: %s (receipt %s charged %s for %d records read)", rc.Agent, msg, rc.ID, rc.Debit(), len(reads)), Cause: callErr}
 }
 
 // Warm loads and compiles an agent and its attribution plugin ahead of the
@@ -248,8 +306,22 @@ func (h *Host) Warm(ctx context.Context, ref string) error {
 	return h.attr.Warm(ctx, ap)
 }
 
-// replay answers a retried request with its committed receipt and output.
-func (h *Host) replay(ctx context.Context, rc *ledger.Receipt) (*InvokeResult, error) {
+// replay answers a retried request with its committed receipt and output,
+// if the retry asks for the same thing: the same agent (and version, if it
+// names one) and the same input. A receipt of a failed call replays as the
+// same failure.
+func (h *Host) replay(ctx context.Context, rc *ledger.Receipt, agentRef, inputHash string) (*InvokeResult, error) {
+	name, version, err := registry.ParseRef(agentRef)
+	if err != nil {
+		return nil, err
+	}
+	prevName, prevVersion, _ := registry.ParseRef(rc.Agent)
+	if name != prevName || (version != "latest" && version != prevVersion) || inputHash != rc.InputHash {
+		return nil, abi.Errorf(abi.CodeRequestConflict, "request id %q already answered another request (%s); use a new id", rc.RequestID, rc.Agent)
+	}
+	if code, ok := strings.CutPrefix(rc.Method, "failed:"); ok {
+		return nil, abi.Errorf(abi.Code(code), "request %q failed before (receipt %s, charged %s)", rc.RequestID, rc.ID, rc.Debit())
+	}
 	out, err := h.led.Output(ctx, rc.ID)
 	if err != nil {
 		return nil, err
@@ -273,18 +345,6 @@ func (h *Host) grantedDatanets(ctx context.Context, m registry.Manifest) (map[st
 		out[name] = d
 	}
 	return out, nil
-}
-
-// worstCase is what reading maxRecords records can cost at the dearest of
-// the granted datanets.
-func worstCase(datanets map[string]*registry.Datanet, maxRecords int) *big.Int {
-	dearest := new(big.Int)
-	for _, d := range datanets {
-		if p := d.Price(); p.Cmp(dearest) > 0 {
-			dearest = p
-		}
-	}
-	return dearest.Mul(dearest, big.NewInt(int64(maxRecords)))
 }
 
 // receiptID names a caller's request: the same caller retrying the same
@@ -332,69 +392,6 @@ func (h *Host) attribute(ctx context.Context, ref string, req abi.AttributeReque
 	return res, p, nil
 }
 
-func (h *Host) receipt(ctx context.Context, id, caller string, agent *registry.Plugin, attrRef string, attrPlugin *registry.Plugin,
-	in, out []byte, accesses []abi.Access, res *attribution.Result, price *big.Int, datanets map[string]*registry.Datanet) (*ledger.Receipt, error) {
-	rc := &ledger.Receipt{
-		ID: id, Caller: caller, Agent: agent.Manifest.Ref(), AgentHash: agent.Hash(),
-		Attribution: attrRef, Method: res.Method,
-		InputHash: sha256Hex(in), OutputHash: sha256Hex(out), Time: time.Now().UTC(),
-	}
-	if attrPlugin != nil {
-		rc.AttributionHash = attrPlugin.Hash()
-	}
-	var post []ledger.Posting
-	credit := func(acct, kind string, amt *big.Int, memo string) {
-		if amt.Sign() > 0 {
-			post = append(post, ledger.Posting{Account: acct, Kind: kind, Amount: amt, Memo: memo})
-		}
-	}
-	debit := new(big.Int).Set(price)
-	prices := map[string]*big.Int{}
-	for _, a := range accesses {
-		p, ok := prices[a.Datanet]
-		if !ok {
-			d := datanets[a.Datanet]
-			if d == nil {
-				var err error
-				if d, err = h.reg.Datanet(ctx, a.Datanet); err != nil {
-					return nil, err
-				}
-			}
-			p = d.Price()
-			prices[a.Datanet] = p
-		}
-		rc.Accesses = append(rc.Accesses, ledger.Access{Datanet: a.Datanet, Record: a.Record, Contributor: a.Contributor, Bytes: a.Bytes, Fee: p})
-		debit.Add(debit, p)
-	}
-	for _, w := range res.Weights {
-		rc.Scores = append(rc.Scores, ledger.Score{Record: w.Record, Contributor: w.Contributor, Weight: w.Weight})
-	}
-	protocol := bps(price, h.fees.ProtocolBps)
-	contributors := bps(price, h.fees.ContributorBps)
-	shares := res.Shares()
-	parts, ok := attribution.Split(contributors, shares)
-	if !ok {
-		// Nobody's data shaped the output: the developer keeps that share.
-		contributors = new(big.Int)
-	}
-	developer := new(big.Int).Sub(price, protocol)
-	developer.Sub(developer, contributors)
-
-	post = append(post, ledger.Posting{Account: caller, Kind: ledger.KindCall, Amount: new(big.Int).Neg(debit)})
-	credit(agent.Manifest.Publisher, ledger.KindDeveloper, developer, "")
-	credit(h.opAddr, ledger.KindProtocol, protocol, "")
-	for _, a := range rc.Accesses {
-		credit(a.Contributor, ledger.KindAccess, a.Fee, a.Record)
-	}
-	if ok {
-		for i, s := range shares {
-			credit(s.Key, ledger.KindAttribution, parts[i], "")
-		}
-	}
-	rc.Postings = post
-	return rc, nil
-}
-
 // limitsOf turns a manifest's limits into the runtime's; the runtime caps
 // them with the operator's maxima.
 func limitsOf(l *registry.Limits) runtime.Limits {
@@ -405,11 +402,6 @@ func limitsOf(l *registry.Limits) runtime.Limits {
 		MaxMemoryPages: l.MemoryPages, Timeout: time.Duration(l.TimeoutMillis) * time.Millisecond,
 		MaxInputBytes: l.MaxInputBytes, MaxOutputBytes: l.MaxOutputBytes, MaxHostCalls: l.MaxHostCalls, MaxRecords: l.MaxRecords,
 	}
-}
-
-func bps(amount *big.Int, bps uint32) *big.Int {
-	v := new(big.Int).Mul(amount, big.NewInt(int64(bps)))
-	return v.Quo(v, big.NewInt(10000))
 }
 
 func sha256Hex(b []byte) string {

@@ -55,7 +55,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { reg.Close() })
-	if e.led, err = ledger.Open(dir+"/ledger", ledger.Options{}); err != nil {
+	if e.led, err = ledger.Open(dir+"/ledger", ledger.Options{Signer: e.operator}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.led.Close() })

@@ -64,8 +64,11 @@ func (h *Host) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledger.R
 			continue
 		}
 		v.Receipts++
-		if err := rc.VerifySignature(); err != nil {
+		if err := rc.VerifySignedBy(h.opAddr); err != nil {
 			bad(rc, "%v", err)
+		}
+		if rc.Domain == nil || rc.Domain.ChainID == nil || rc.Domain.ChainID.Cmp(e.Domain.ChainID) != 0 || !strings.EqualFold(rc.Domain.Settlement, e.Domain.Settlement) {
+			bad(rc, "signed for another deployment")
 		}
 		postings, err := h.rerun(ctx, rc)
 		if err != nil {
@@ -117,12 +120,32 @@ func (h *Host) rerun(ctx context.Context, rc *ledger.Receipt) ([]ledger.Posting,
 	// The datanets as the receipt says the invocation read them.
 	view := h.reg.At(versionMap(rc.Datanets))
 	var accesses []abi.Access
+	var reads []ledger.Access
+	prices := map[string]*big.Int{}
 	for _, a := range rc.Accesses {
 		r, err := view.Get(ctx, a.Datanet, a.Record)
 		if err != nil {
 			return nil, err
 		}
+		fee, ok := prices[a.Datanet]
+		if !ok {
+			d, err := h.reg.Datanet(ctx, a.Datanet)
+			if err != nil {
+				return nil, err
+			}
+			fee = d.Price()
+			prices[a.Datanet] = fee
+		}
 		accesses = append(accesses, abi.Access{Datanet: a.Datanet, Record: a.Record, Contributor: r.Contributor, Bytes: len(r.Content), Content: r.Content})
+		reads = append(reads, ledger.Access{Datanet: a.Datanet, Record: a.Record, Contributor: r.Contributor, Bytes: len(r.Content), Fee: fee})
+	}
+	b := bill{caller: rc.Caller, developer: agent.Manifest.Publisher, operator: h.opAddr, fees: h.fees, reads: reads}
+	if strings.HasPrefix(rc.Method, "failed:") {
+		// A failed call pays its reads only; its output is empty.
+		if len(out) != 0 {
+			return nil, fmt.Errorf("a failed call recorded %d bytes of output", len(out))
+		}
+		return b.postings(), nil
 	}
 	req := abi.AttributeRequest{Invocation: rc.ID, Output: string(out), Accesses: accesses, Datanets: agent.Manifest.Datanets}
 	res, attrPlugin, err := h.attribute(ctx, rc.Attribution, req, agent.Manifest.Datanets, view)
@@ -135,11 +158,8 @@ func (h *Host) rerun(ctx context.Context, rc *ledger.Receipt) ([]ledger.Posting,
 	if strings.HasPrefix(rc.Method, "fallback:") != strings.HasPrefix(res.Method, "fallback:") {
 		return nil, fmt.Errorf("attribution re-ran as %q, the receipt says %q", res.Method, rc.Method)
 	}
-	again, err := h.receipt(ctx, rc.ID, rc.Caller, agent, rc.Attribution, attrPlugin, nil, out, accesses, res, agent.Manifest.PriceAmount(), nil)
-	if err != nil {
-		return nil, err
-	}
-	return again.Postings, nil
+	b.price, b.shares = agent.Manifest.PriceAmount(), res.Shares()
+	return b.postings(), nil
 }
 
 // postingSet is a canonical text of postings, order-free.

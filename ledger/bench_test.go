@@ -24,7 +24,7 @@ import (
 func BenchmarkDurableReceipts(b *testing.B) {
 	const callers, perCaller = 64, 100
 	ctx := context.Background()
-	l, err := ledger.Open(b.TempDir(), ledger.Options{})
+	l, err := ledger.Open(b.TempDir(), ledger.Options{Signer: operatorKey})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func BenchmarkDurableReceipts(b *testing.B) {
 	var ours, raw time.Duration
 	batches := l.Batches()
 	for range b.N {
-		ours += run(func(id string) error { return l.Commit(ctx, receipt(id, 30), []byte("output"), nil) })
+		ours += run(func(id string) error { return l.Commit(ctx, withDomain(receipt(id, 30)), []byte("output"), nil) })
 		raw += run(func(id string) error {
 			return db.Update(func(txn *badger.Txn) error { return txn.Set([]byte("r/"+id), sample) })
 		})

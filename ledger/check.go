@@ -2,68 +2,118 @@ package ledger
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/ethereum/go-ethereum/common"
 )
 
 // Check verifies the ledger's invariants from its records alone:
-//   - every receipt's postings sum to zero;
-//   - every stored balance equals the sum of that account's postings
-//     (deposits and receipts), and every cumulative earning the sum of its
-//     earning postings;
-//   - each closed epoch's leaves sum to its total and rebuild its root;
-//   - no account's cumulative earnings decrease from one epoch to the next.
+//   - every receipt's postings sum to zero, debit only its caller, and
+//     carry a valid signature by the operator;
+//   - every stored credit equals that account's deposits less its calls'
+//     debits, and is never negative; every cumulative earning equals the sum
+//     of that account's earning postings;
+//   - solvency: Σ credit + Σ cumulative earnings ≤ Σ deposits credited, and
+//     the running totals Commit checks against agree with the records;
+//   - the epoch index: every receipt is indexed under its own epoch, every
+//     index entry names a receipt, no receipt is in an epoch not yet open,
+//     closed epochs run 1…open−1 and each counts the receipts indexed in it;
+//   - each closed epoch's leaves sum to its total and rebuild its root, and
+//     no account's cumulative earnings decrease from one epoch to the next.
 //
 // It returns every violation found, joined.
 func (l *Ledger) Check(ctx context.Context) error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("ledger check: "+format, args...)) }
-	balances, earned := map[string]*big.Int{}, map[string]*big.Int{}
+	credit, earned := map[string]*big.Int{}, map[string]*big.Int{}
+	deposited := new(big.Int)
 	add := func(m map[string]*big.Int, a string, v *big.Int) {
 		if m[a] == nil {
 			m[a] = new(big.Int)
 		}
 		m[a].Add(m[a], v)
 	}
+	if l.operator == "" {
+		bad("no operator address to check receipt signatures against")
+	}
 	err := l.db.View(func(txn *badger.Txn) error {
+		open, err := openEpoch(txn)
+		if err != nil {
+			return err
+		}
 		if err := scan(txn, "D/", func(_ []byte, v []byte) error {
 			var d Deposit
 			if err := unmarshal(v, &d); err != nil {
 				return err
 			}
-			add(balances, d.Account, d.Amount)
-			add(balances, DepositsAccount, new(big.Int).Neg(d.Amount))
+			add(credit, d.Account, d.Amount)
+			deposited.Add(deposited, d.Amount)
 			return nil
 		}); err != nil {
 			return err
 		}
+		receiptEpoch := map[string]uint64{}
 		if err := scan(txn, "r/", func(_ []byte, v []byte) error {
 			var r Receipt
 			if err := unmarshal(v, &r); err != nil {
 				return err
 			}
-			sum := new(big.Int)
+			receiptEpoch[r.ID] = r.Epoch
+			if err := validate(&r); err != nil {
+				bad("receipt %s: %v", r.ID, err)
+			}
+			if err := r.VerifySignature(); err != nil {
+				bad("receipt %s: %v", r.ID, err)
+			} else if l.operator != "" && !strings.EqualFold(r.Signer, l.operator) {
+				bad("receipt %s is signed by %s, not the operator %s", r.ID, r.Signer, l.operator)
+			}
+			if r.Epoch == 0 || r.Epoch > open {
+				bad("receipt %s is in epoch %d, the open epoch is %d", r.ID, r.Epoch, open)
+			}
 			for _, p := range r.Postings {
-				sum.Add(sum, p.Amount)
-				add(balances, p.Account, p.Amount)
-				if earning(p.Kind) {
+				if p.Amount.Sign() < 0 {
+					add(credit, p.Account, p.Amount)
+				} else {
 					add(earned, p.Account, p.Amount)
 				}
-			}
-			if sum.Sign() != 0 {
-				bad("receipt %s postings sum to %s", r.ID, sum)
 			}
 			return nil
 		}); err != nil {
 			return err
 		}
+		indexed := map[uint64]int{}
+		if err := scan(txn, "x/", func(k, _ []byte) error {
+			if len(k) < 11 || k[10] != '/' {
+				bad("malformed epoch index key %q", k)
+				return nil
+			}
+			n, id := binary.BigEndian.Uint64(k[2:10]), string(k[11:])
+			indexed[n]++
+			switch e, ok := receiptEpoch[id]; {
+			case !ok:
+				bad("epoch %d indexes receipt %s, which does not exist", n, id)
+			case e != n:
+				bad("epoch %d indexes receipt %s, which says epoch %d", n, id, e)
+			default:
+				delete(receiptEpoch, id)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for id, e := range receiptEpoch {
+			bad("receipt %s (epoch %d) is missing from its epoch's index", id, e)
+		}
+		totals := map[string]*big.Int{"credit": new(big.Int), "earned": new(big.Int)}
 		for _, c := range []struct {
-			prefix string
-			want   map[string]*big.Int
-		}{{"a/", balances}, {"e/", earned}} {
+			prefix, total string
+			want          map[string]*big.Int
+		}{{"c/", "credit", credit}, {"e/", "earned", earned}} {
 			seen := map[string]bool{}
 			if err := scan(txn, c.prefix, func(k, v []byte) error {
 				acct := string(k[len(c.prefix):])
@@ -72,28 +122,56 @@ func (l *Ledger) Check(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
+				if got.Sign() < 0 {
+					bad("%s%s is negative: %s", c.prefix, acct, got)
+				}
+				if !common.IsHexAddress(acct) {
+					bad("%s%s is not an account", c.prefix, acct)
+				}
 				want := c.want[acct]
 				if want == nil {
 					want = new(big.Int)
 				}
 				if got.Cmp(want) != 0 {
-					bad("%s%s is %s, its postings sum to %s", c.prefix, acct, got, want)
+					bad("%s%s is %s, its records sum to %s", c.prefix, acct, got, want)
 				}
+				totals[c.total].Add(totals[c.total], got)
 				return nil
 			}); err != nil {
 				return err
 			}
 			for acct, want := range c.want {
 				if !seen[acct] && want.Sign() != 0 {
-					bad("%s%s is missing, its postings sum to %s", c.prefix, acct, want)
+					bad("%s%s is missing, its records sum to %s", c.prefix, acct, want)
 				}
 			}
 		}
+		owed := new(big.Int).Add(totals["credit"], totals["earned"])
+		if owed.Cmp(deposited) > 0 {
+			bad("insolvent: credit %s + earnings %s exceed the %s deposited", totals["credit"], totals["earned"], deposited)
+		}
+		for key, want := range map[string]*big.Int{string(depositedKey): deposited, string(creditKey): totals["credit"], string(earnedTotKey): totals["earned"]} {
+			got, err := getAmount(txn, []byte(key))
+			if err != nil {
+				return err
+			}
+			if got.Cmp(want) != 0 {
+				bad("running total %s is %s, the records sum to %s", key, got, want)
+			}
+		}
 		prev := map[string]*big.Int{}
-		return scan(txn, "E/", func(_ []byte, v []byte) error {
+		next := uint64(1)
+		if err := scan(txn, "E/", func(_ []byte, v []byte) error {
 			var e Epoch
 			if err := unmarshal(v, &e); err != nil {
 				return err
+			}
+			if e.N != next {
+				bad("closed epoch %d follows epoch %d", e.N, next-1)
+			}
+			next = e.N + 1
+			if e.Receipts != indexed[e.N] {
+				bad("epoch %d says %d receipts, %d are indexed in it", e.N, e.Receipts, indexed[e.N])
 			}
 			total := new(big.Int)
 			cur := map[string]*big.Int{}
@@ -103,6 +181,9 @@ func (l *Ledger) Check(ctx context.Context) error {
 			}
 			if total.Cmp(e.Total) != 0 {
 				bad("epoch %d leaves sum to %s, total says %s", e.N, total, e.Total)
+			}
+			if total.Cmp(deposited) > 0 {
+				bad("epoch %d owes %s, more than the %s ever deposited", e.N, total, deposited)
 			}
 			for acct, before := range prev {
 				if now := cur[acct]; now == nil || now.Cmp(before) < 0 {
@@ -114,7 +195,13 @@ func (l *Ledger) Check(ctx context.Context) error {
 				bad("epoch %d: leaves do not rebuild root %s (%v)", e.N, e.Root, err)
 			}
 			return nil
-		})
+		}); err != nil {
+			return err
+		}
+		if next != open {
+			bad("epochs 1…%d are closed, but epoch %d is open", next-1, open)
+		}
+		return nil
 	})
 	return errors.Join(append(errs, err)...)
 }

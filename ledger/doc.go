@@ -4,10 +4,16 @@
 //
 // Every write is one Badger transaction with SyncWrites on: a receipt and its
 // postings are on disk together, or not at all. [Ledger.Check] verifies the
-// invariants: postings sum to zero, balances equal the sum of their postings,
-// cumulative earnings never decrease, and each epoch's tree holds its total.
+// invariants: postings sum to zero, credit and earnings equal what their
+// records sum to, the books are solvent (Σ credit + Σ cumulative earnings ≤
+// Σ deposits), every receipt is signed by the operator, the epoch index is
+// consistent, cumulative earnings never decrease, and each epoch's tree holds
+// its total.
+//
+// An account has two balances: credit ([Ledger.Balance]), which pays for
+// calls, and cumulative earnings ([Ledger.Earned]), which are claimed
+// on-chain and never spent here.
 //
 // Amounts are integers of the token's base unit (*big.Int), never floats.
-// Accounts are checksummed Ethereum addresses, except the system account
-// [DepositsAccount] that funds callers' credit.
+// Accounts are checksummed Ethereum addresses.
 package ledger

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -15,14 +16,11 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/kv"
 )
-
-// DepositsAccount is the system account every deposit is drawn from: its
-// balance is minus the total ever deposited. It never earns.
-const DepositsAccount = "tollgate:deposits"
 
 // Posting kinds. Earning kinds add to an account's cumulative earnings,
 // which is what the settlement tree pays.
@@ -87,6 +85,11 @@ type Receipt struct {
 	Datanets []DatanetVersion `json:"datanets,omitempty"`
 	Epoch    uint64           `json:"epoch"`
 	Time     time.Time        `json:"time"`
+	// Fuel is the compute the call used, where the runtime meters it.
+	Fuel uint64 `json:"fuel,omitempty"`
+	// PrevBundle is the bundle hash of the epoch before this one, where
+	// settlement records one.
+	PrevBundle string `json:"prev_bundle,omitempty"`
 	// The operator's EIP-712 signature over the receipt (see TypedData).
 	Domain    *Domain `json:"domain,omitempty"`
 	Signer    string  `json:"signer,omitempty"`
@@ -118,21 +121,41 @@ type Epoch struct {
 	PostTx string `json:"post_tx,omitempty"`
 }
 
-// Options configures [Open]. The zero value works.
+// Options configures [Open]. The zero value opens a ledger that can credit
+// deposits and be read; committing receipts needs a Signer.
 type Options struct {
 	InMemory bool
+	// ReadOnly opens the books for reading only (verification): nothing is
+	// written and every write is refused.
+	ReadOnly bool
+	// Signer is the operator's key. The ledger signs each receipt with it
+	// when it commits the receipt, after assigning its epoch, so the
+	// signature covers everything the receipt says.
+	Signer *ecdsa.PrivateKey
+	// Operator is the address every receipt must be signed by; it defaults
+	// to Signer's. Check refuses a ledger with neither.
+	Operator string
 	Logger   *slog.Logger
 }
 
 // Ledger is the book of record. It is safe for concurrent use.
 type Ledger struct {
-	db     *badger.DB
-	logger *slog.Logger
+	db       *badger.DB
+	logger   *slog.Logger
+	signer   *ecdsa.PrivateKey
+	operator string
+	readOnly bool
+	open     atomic.Uint64 // the open epoch, as last committed
 
-	ops     chan *op
-	quit    chan struct{}
-	stopped chan struct{}
-	batches atomic.Uint64
+	ops      chan *op
+	quit     chan struct{}
+	stopped  chan struct{}
+	batches  atomic.Uint64
+	closeMu  sync.RWMutex
+	closed   bool
+	inflight sync.WaitGroup
+	closeOne sync.Once
+	closeErr error
 
 	resMu    sync.Mutex
 	reserved map[string]*big.Int // account -> credit held by calls in flight
@@ -142,18 +165,14 @@ type Ledger struct {
 	tree      *Tree
 }
 
-// Errors callers branch on.
-var (
-	ErrInsufficientCredit = &abi.Error{Code: abi.CodeInsufficientCredit}
-	ErrUnbalanced         = &abi.Error{Code: abi.CodeUnbalanced}
-	ErrNotFound           = &abi.Error{Code: abi.CodeNotFound}
-	ErrAlreadyExists      = &abi.Error{Code: abi.CodeAlreadyExists}
-)
+// Format is the version of the ledger's key layout. A ledger written in
+// another layout is refused at Open rather than misread.
+const Format = 2
 
 // Open opens (creating if needed) the ledger in dir, with SyncWrites on: a
 // commit returns only once it is on disk.
 func Open(dir string, opts Options) (*Ledger, error) {
-	bo := badger.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil)
+	bo := badger.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil).WithReadOnly(opts.ReadOnly)
 	if opts.InMemory {
 		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
 	}
@@ -161,27 +180,90 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
 	}
-	l := &Ledger{db: db, logger: opts.Logger, ops: make(chan *op, MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{}),
-		reserved: map[string]*big.Int{}}
+	l := &Ledger{db: db, logger: opts.Logger, signer: opts.Signer, operator: opts.Operator, readOnly: opts.ReadOnly,
+		ops: make(chan *op, MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{}), reserved: map[string]*big.Int{}}
 	if l.logger == nil {
 		l.logger = slog.New(slog.DiscardHandler)
+	}
+	if l.operator == "" && l.signer != nil {
+		l.operator = crypto.PubkeyToAddress(l.signer.PublicKey).Hex()
+	}
+	if err := l.checkFormat(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	n, err := l.OpenEpoch(context.Background())
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	l.open.Store(n)
+	if l.readOnly {
+		close(l.stopped)
+		l.closed = true
+		return l, nil
 	}
 	go l.run()
 	return l, nil
 }
 
-// Close stops the writer and closes the database.
-func (l *Ledger) Close() error {
-	select {
-	case <-l.quit:
-	default:
-		close(l.quit)
+// checkFormat stamps a new ledger with Format and refuses one written in
+// another layout (the first layout kept earnings in the spendable balance).
+func (l *Ledger) checkFormat() error {
+	var got []byte
+	empty := true
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{})
+		it.Rewind()
+		empty = !it.Valid()
+		it.Close()
+		item, err := txn.Get(formatKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		got, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: read format: %w", err)
 	}
-	<-l.stopped
-	return l.db.Close()
+	want := []byte(fmt.Sprint(Format))
+	switch {
+	case got != nil && string(got) == string(want):
+		return nil
+	case got == nil && empty && !l.readOnly:
+		return l.db.Update(func(txn *badger.Txn) error { return txn.Set(formatKey, want) })
+	case got == nil && empty:
+		return nil
+	case got == nil:
+		got = []byte("1")
+	}
+	return abi.Errorf(abi.CodeInternal, "ledger: the books are in format %s, this build reads format %d: keep them with the build that wrote them", got, Format)
 }
 
-func balanceKey(a string) []byte   { return []byte("a/" + a) }
+// Close lets every write already started finish, stops the writer and
+// closes the database. Writes that start after Close has begun are refused
+// with CodeUnavailable. It is safe to call more than once, concurrently.
+func (l *Ledger) Close() error {
+	l.closeOne.Do(func() {
+		l.closeMu.Lock()
+		wasClosed := l.closed
+		l.closed = true
+		l.closeMu.Unlock()
+		if !wasClosed {
+			l.inflight.Wait()
+			close(l.quit)
+		}
+		<-l.stopped
+		l.closeErr = l.db.Close()
+	})
+	return l.closeErr
+}
+
+func balanceKey(a string) []byte   { return []byte("c/" + a) }
 func earnedKey(a string) []byte    { return []byte("e/" + a) }
 func receiptKey(id string) []byte  { return []byte("r/" + id) }
 func depositKey(ref string) []byte { return []byte("D/" + ref) }
@@ -192,7 +274,15 @@ func epochReceiptsPrefix(n uint64) []byte {
 }
 func epochReceiptKey(n uint64, id string) []byte { return append(epochReceiptsPrefix(n), "/"+id...) }
 
-var openEpochKey = []byte("m/open")
+var (
+	openEpochKey = []byte("m/open")
+	formatKey    = []byte("m/format")
+	// Running totals, kept in the same transactions as the amounts they sum,
+	// so solvency is checked on every write in constant time.
+	depositedKey = []byte("t/deposited") // Σ deposits credited
+	creditKey    = []byte("t/credit")    // Σ credit
+	earnedTotKey = []byte("t/earned")    // Σ cumulative earnings
+)
 
 // Deposit is a credit to an account from funds deposited on-chain.
 type Deposit struct {
@@ -205,7 +295,7 @@ type Deposit struct {
 // Credit records a deposit. A ref already credited is not credited again:
 // ErrAlreadyExists is returned and nothing changes.
 func (l *Ledger) Credit(ctx context.Context, d Deposit) error {
-	if d.Amount == nil || d.Amount.Sign() <= 0 || d.Ref == "" || d.Account == "" || d.Account == DepositsAccount {
+	if d.Amount == nil || d.Amount.Sign() <= 0 || d.Ref == "" || !common.IsHexAddress(d.Account) {
 		return abi.Errorf(abi.CodeBadRequest, "ledger: deposit needs a ref, an account and a positive amount")
 	}
 	d.Time = time.Now().UTC()
@@ -216,15 +306,17 @@ func (l *Ledger) Credit(ctx context.Context, d Deposit) error {
 		if err := kv.SetJSON(txn, depositKey(d.Ref), d); err != nil {
 			return err
 		}
-		if err := addAmount(txn, balanceKey(DepositsAccount), new(big.Int).Neg(d.Amount)); err != nil {
-			return err
+		for _, k := range [][]byte{depositedKey, creditKey, balanceKey(d.Account)} {
+			if err := addAmount(txn, k, d.Amount); err != nil {
+				return err
+			}
 		}
-		return addAmount(txn, balanceKey(d.Account), d.Amount)
+		return nil
 	})
 }
 
-// Balance returns an account's balance: for a caller, its credit; for an
-// earner, what it has earned.
+// Balance returns an account's credit: what it deposited less what its
+// calls were charged. Earnings are never credit (see [Ledger.Earned]).
 func (l *Ledger) Balance(ctx context.Context, account string) (*big.Int, error) {
 	var b *big.Int
 	err := l.db.View(func(txn *badger.Txn) (err error) {
@@ -247,64 +339,123 @@ func (l *Ledger) Earned(ctx context.Context, account string) (*big.Int, error) {
 // Commit writes a receipt, the output it answered with, and its postings
 // in one durable transaction, and then releases res (which may be nil). The
 // postings must sum to zero, the only debited account must be the caller,
-// and no balance may go below zero. A receipt id already committed is
-// refused with ErrAlreadyExists.
+// no credit may go below zero, and the books must stay solvent. The ledger
+// assigns the receipt's epoch and signs it with the operator's key, so the
+// signature covers the epoch too. A receipt id already committed is refused
+// with CodeAlreadyExists.
 func (l *Ledger) Commit(ctx context.Context, r *Receipt, output []byte, res *Reservation) error {
 	defer res.Release()
+	if l.signer == nil {
+		return abi.Errorf(abi.CodeInternal, "ledger: no operator key to sign receipts with")
+	}
+	if r.Domain == nil || r.Domain.ChainID == nil {
+		return abi.Errorf(abi.CodeBadRequest, "ledger: receipt %s has no signing domain", r.ID)
+	}
 	if err := validate(r); err != nil {
 		return err
 	}
-	sums := map[string]*big.Int{}
-	for _, p := range r.Postings {
-		if sums[p.Account] == nil {
-			sums[p.Account] = new(big.Int)
-		}
-		sums[p.Account].Add(sums[p.Account], p.Amount)
+	if r.Time.IsZero() {
+		r.Time = time.Now().UTC()
 	}
-	return l.write(ctx, func(txn *badger.Txn) error {
-		if _, err := txn.Get(receiptKey(r.ID)); err == nil {
-			return abi.Errorf(abi.CodeAlreadyExists, "ledger: receipt %s exists", r.ID)
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+	debit := new(big.Int)
+	earnings := map[string]*big.Int{}
+	earnedSum := new(big.Int)
+	for _, p := range r.Postings {
+		if p.Amount.Sign() < 0 {
+			debit.Sub(debit, p.Amount)
+			continue
+		}
+		if earnings[p.Account] == nil {
+			earnings[p.Account] = new(big.Int)
+		}
+		earnings[p.Account].Add(earnings[p.Account], p.Amount)
+		earnedSum.Add(earnedSum, p.Amount)
+	}
+	// The epoch is read before signing and checked again in the writer; if
+	// an epoch closed in between, sign again for the new one.
+	for attempt := 0; ; attempt++ {
+		epoch := l.open.Load()
+		r.Epoch = epoch
+		if err := r.Sign(l.signer, *r.Domain); err != nil {
 			return err
 		}
-		epoch, err := openEpoch(txn)
-		if err != nil {
-			return err
-		}
-		// Check every balance before writing anything.
-		after := map[string]*big.Int{}
-		for acct, delta := range sums {
-			bal, err := getAmount(txn, balanceKey(acct))
+		err := l.write(ctx, func(txn *badger.Txn) error {
+			if _, err := txn.Get(receiptKey(r.ID)); err == nil {
+				return abi.Errorf(abi.CodeAlreadyExists, "ledger: receipt %s exists", r.ID)
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			open, err := openEpoch(txn)
 			if err != nil {
 				return err
 			}
-			bal.Add(bal, delta)
-			if bal.Sign() < 0 {
-				return abi.Errorf(abi.CodeInsufficientCredit, "ledger: %s would be %s short", acct, new(big.Int).Neg(bal))
+			if open != epoch {
+				return errEpochMoved
 			}
-			after[acct] = bal
-		}
-		r.Epoch = epoch
-		for acct, bal := range after {
-			if err := txn.Set(balanceKey(acct), []byte(bal.String())); err != nil {
+			// Check before writing anything: a refused op leaves nothing in
+			// the shared transaction.
+			credit, err := getAmount(txn, balanceKey(r.Caller))
+			if err != nil {
 				return err
 			}
-		}
-		for _, p := range r.Postings {
-			if earning(p.Kind) {
-				if err := addAmount(txn, earnedKey(p.Account), p.Amount); err != nil {
+			if credit.Sub(credit, debit).Sign() < 0 {
+				return abi.Errorf(abi.CodeInsufficientCredit, "ledger: %s would be %s short", r.Caller, new(big.Int).Neg(credit))
+			}
+			if err := solvent(txn, new(big.Int).Neg(debit), earnedSum); err != nil {
+				return fmt.Errorf("ledger: receipt %s: %w", r.ID, err)
+			}
+			if err := txn.Set(balanceKey(r.Caller), []byte(credit.String())); err != nil {
+				return err
+			}
+			if err := addAmount(txn, creditKey, new(big.Int).Neg(debit)); err != nil {
+				return err
+			}
+			if err := addAmount(txn, earnedTotKey, earnedSum); err != nil {
+				return err
+			}
+			for acct, amt := range earnings {
+				if err := addAmount(txn, earnedKey(acct), amt); err != nil {
 					return err
 				}
 			}
+			if err := kv.SetJSON(txn, receiptKey(r.ID), r); err != nil {
+				return err
+			}
+			if err := txn.Set(outputKey(r.ID), output); err != nil {
+				return err
+			}
+			return txn.Set(epochReceiptKey(epoch, r.ID), nil)
+		})
+		if errors.Is(err, errEpochMoved) && attempt < 8 {
+			continue
 		}
-		if err := kv.SetJSON(txn, receiptKey(r.ID), r); err != nil {
-			return err
-		}
-		if err := txn.Set(outputKey(r.ID), output); err != nil {
-			return err
-		}
-		return txn.Set(epochReceiptKey(epoch, r.ID), nil)
-	})
+		return err
+	}
+}
+
+var errEpochMoved = abi.Errorf(abi.CodeUnavailable, "ledger: the epoch closed while the receipt was signed")
+
+// solvent checks that after adding dCredit to Σ credit and dEarned to
+// Σ cumulative earnings, the books owe no more than was deposited.
+func solvent(txn *badger.Txn, dCredit, dEarned *big.Int) error {
+	dep, err := getAmount(txn, depositedKey)
+	if err != nil {
+		return err
+	}
+	credit, err := getAmount(txn, creditKey)
+	if err != nil {
+		return err
+	}
+	earned, err := getAmount(txn, earnedTotKey)
+	if err != nil {
+		return err
+	}
+	owed := credit.Add(credit, dCredit)
+	owed.Add(owed, earned.Add(earned, dEarned))
+	if owed.Cmp(dep) > 0 {
+		return abi.Errorf(abi.CodeInsolvent, "credit and earnings would be %s against %s deposited", owed, dep)
+	}
+	return nil
 }
 
 // Output returns the output a committed receipt answered with.
@@ -324,34 +475,79 @@ func (l *Ledger) Output(ctx context.Context, id string) ([]byte, error) {
 	return out, err
 }
 
-// Reservation is credit held for a call in flight.
+// Reservation is credit held for a call in flight. It starts at what the
+// call is sure to cost and grows, with [Reservation.Extend], as the call
+// reads priced records.
 type Reservation struct {
 	l       *Ledger
 	account string
 	amount  *big.Int
 	once    sync.Once
+	mu      sync.Mutex
+	done    bool
 }
 
 // Reserve holds amount of account's credit for a call about to run, so
 // concurrent calls cannot together spend more than the account has. Release
-// it (Commit does) when the call ends.
+// it (Commit does) when the call ends. The credit is read under the same
+// lock that releases reservations, and a commit debits the credit before it
+// releases its reservation, so no interleaving admits a call that cannot pay.
 func (l *Ledger) Reserve(ctx context.Context, account string, amount *big.Int) (*Reservation, error) {
-	bal, err := l.Balance(ctx, account)
-	if err != nil {
-		return nil, err
+	if amount == nil || amount.Sign() < 0 {
+		return nil, abi.Errorf(abi.CodeBadRequest, "ledger: reserve a non-negative amount")
 	}
 	l.resMu.Lock()
 	defer l.resMu.Unlock()
+	if err := l.hold(account, amount); err != nil {
+		return nil, err
+	}
+	return &Reservation{l: l, account: account, amount: new(big.Int).Set(amount)}, nil
+}
+
+// hold adds amount to what account holds if its free credit covers it.
+// resMu must be held.
+func (l *Ledger) hold(account string, amount *big.Int) error {
+	bal, err := l.Balance(context.Background(), account)
+	if err != nil {
+		return err
+	}
 	held := l.reserved[account]
 	if held == nil {
 		held = new(big.Int)
 	}
 	free := new(big.Int).Sub(bal, held)
 	if free.Cmp(amount) < 0 {
-		return nil, abi.Errorf(abi.CodeInsufficientCredit, "ledger: %s has %s free (%s held by calls in flight), needs %s", account, free, held, amount)
+		return abi.Errorf(abi.CodeInsufficientCredit, "ledger: %s has %s free (%s held by calls in flight), needs %s", account, free, held, amount)
 	}
 	l.reserved[account] = new(big.Int).Add(held, amount)
-	return &Reservation{l: l, account: account, amount: new(big.Int).Set(amount)}, nil
+	return nil
+}
+
+// Extend holds amount more for the same call, or refuses with
+// CodeInsufficientCredit and holds nothing more.
+func (r *Reservation) Extend(amount *big.Int) error {
+	if amount.Sign() == 0 {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return abi.Errorf(abi.CodeInternal, "ledger: reservation already released")
+	}
+	r.l.resMu.Lock()
+	defer r.l.resMu.Unlock()
+	if err := r.l.hold(r.account, amount); err != nil {
+		return err
+	}
+	r.amount.Add(r.amount, amount)
+	return nil
+}
+
+// Amount returns what the reservation holds.
+func (r *Reservation) Amount() *big.Int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return new(big.Int).Set(r.amount)
 }
 
 // Release frees the reservation; it is safe to call more than once and on nil.
@@ -360,6 +556,9 @@ func (r *Reservation) Release() {
 		return
 	}
 	r.once.Do(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.done = true
 		r.l.resMu.Lock()
 		defer r.l.resMu.Unlock()
 		left := new(big.Int).Sub(r.l.reserved[r.account], r.amount)
@@ -384,8 +583,8 @@ func validate(r *Receipt) error {
 			return abi.Errorf(abi.CodeUnbalanced, "ledger: receipt %s debits %s, not its caller", r.ID, p.Account)
 		case p.Amount.Sign() > 0 && !earning(p.Kind):
 			return abi.Errorf(abi.CodeUnbalanced, "ledger: receipt %s credits %s with kind %q", r.ID, p.Account, p.Kind)
-		case p.Account == DepositsAccount:
-			return abi.Errorf(abi.CodeUnbalanced, "ledger: receipt %s touches the deposits account", r.ID)
+		case !common.IsHexAddress(p.Account):
+			return abi.Errorf(abi.CodeBadRequest, "ledger: receipt %s: posting to %q, not an address", r.ID, p.Account)
 		}
 		sum.Add(sum, p.Amount)
 	}
@@ -479,15 +678,18 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 			}
 		}
 		it.Close()
-		if len(e.Leaves) == 0 {
-			return abi.Errorf(abi.CodeBadRequest, "ledger: epoch %d: nobody has earned anything yet", n)
-		}
 		count := 0
 		rit := txn.NewIterator(badger.IteratorOptions{Prefix: epochReceiptsPrefix(n)})
 		for rit.Rewind(); rit.Valid(); rit.Next() {
 			count++
 		}
 		rit.Close()
+		if count == 0 {
+			return abi.Errorf(abi.CodeEpochEmpty, "ledger: epoch %d has no receipts to close", n)
+		}
+		if len(e.Leaves) == 0 {
+			return abi.Errorf(abi.CodeEpochEmpty, "ledger: epoch %d: nobody has earned anything yet", n)
+		}
 		e.Receipts = count
 		if tree, err = e.tree(); err != nil {
 			return err
@@ -501,6 +703,7 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.open.Store(e.N + 1)
 	l.cacheTree(e.N, tree)
 	l.logger.Info("closed epoch", "epoch", e.N, "root", e.Root, "accounts", len(e.Leaves), "total", e.Total)
 	return e, nil

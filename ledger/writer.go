@@ -22,20 +22,29 @@ type op struct {
 	done  chan error
 }
 
-// errClosed is returned for writes after Close.
-var errClosed = abi.Errorf(abi.CodeInternal, "ledger: closed")
+// errClosed is returned for writes once Close has begun, and for every
+// write to a read-only ledger.
+func errClosed() error { return abi.Errorf(abi.CodeUnavailable, "ledger: closed or read-only") }
 
 // write runs apply in the writer and returns once its transaction is
 // durable (SyncWrites) or refused. It waits for the outcome even if ctx
 // ends first: an acknowledged write must never be reported as failed.
+// Close waits for every write that got past the closed check, so the writer
+// is still running for each op sent here.
 func (l *Ledger) write(ctx context.Context, apply func(txn *badger.Txn) error) error {
+	l.closeMu.RLock()
+	if l.closed {
+		l.closeMu.RUnlock()
+		return errClosed()
+	}
+	l.inflight.Add(1)
+	l.closeMu.RUnlock()
+	defer l.inflight.Done()
 	o := &op{apply: apply, done: make(chan error, 1)}
 	select {
 	case l.ops <- o:
-	case <-l.quit:
-		return errClosed
 	case <-ctx.Done():
-		return ctx.Err()
+		return abi.FromContext(ctx.Err())
 	}
 	return <-o.done
 }

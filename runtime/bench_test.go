@@ -126,7 +126,7 @@ func BenchmarkMeteredHostCall(b *testing.B) {
 	rt := newRuntime(b)
 	m := compile(b, rt, path, runtime.ModuleOptions{ReuseWithinSession: true, PoolSize: -1, Limits: runtime.Limits{MaxHostCalls: calls, MaxRecords: calls}})
 	metered := 0
-	env := &runtime.Env{Data: records, Grants: []string{"facts"}, Session: "bench", Meter: func(abi.Record) { metered++ }}
+	env := &runtime.Env{Data: records, Grants: []string{"facts"}, Session: "bench", Meter: func(abi.Record) error { metered++; return nil }}
 	in := binary.LittleEndian.AppendUint32(nil, calls)
 	ctx := context.Background()
 	b.ResetTimer()

@@ -27,8 +27,11 @@ type Env struct {
 	Grants []string
 	// CorpusMatch lets the plugin call corpus_match (attribution plugins).
 	CorpusMatch bool
-	// Meter sees every record a host function returns, before the plugin does.
-	Meter func(abi.Record)
+	// Meter sees every record a host function would return, before the
+	// plugin does. A record it refuses (say, the caller cannot pay for it)
+	// is not returned: a search returns the records before it, or the
+	// refusal as the call's error envelope if there are none.
+	Meter func(abi.Record) error
 	// Config is the plugin's Extism config (read with the PDKs' GetConfig).
 	Config map[string]string
 	// Session names the caller, for modules that reuse an instance within
@@ -164,17 +167,27 @@ func (st *callState) granted(datanet string) *abi.Error {
 	return nil
 }
 
-// meter counts and reports records before they are handed to the plugin.
-func (st *callState) meter(recs []abi.Record) {
-	st.records += len(recs)
-	if st.records > st.limits.MaxRecords {
+// meter counts and reports records before they are handed to the plugin,
+// and returns those the meter admitted: a prefix of recs.
+func (st *callState) meter(recs []abi.Record) ([]abi.Record, *abi.Error) {
+	if st.records+len(recs) > st.limits.MaxRecords {
 		st.abort(abi.Errorf(abi.CodeRecordLimit, "more than %d records read", st.limits.MaxRecords))
 	}
-	if st.env.Meter != nil {
-		for _, r := range recs {
-			st.env.Meter(r)
+	if st.env.Meter == nil {
+		st.records += len(recs)
+		return recs, nil
+	}
+	for i, r := range recs {
+		if err := st.env.Meter(r); err != nil {
+			st.records += i
+			if i == 0 {
+				return nil, asError(err)
+			}
+			return recs[:i], nil
 		}
 	}
+	st.records += len(recs)
+	return recs, nil
 }
 
 func asError(err error) *abi.Error {
@@ -200,7 +213,10 @@ func search(ctx context.Context, st *callState, req []byte) any {
 	if len(recs) > r.Limit {
 		recs = recs[:r.Limit]
 	}
-	st.meter(recs)
+	recs, e := st.meter(recs)
+	if e != nil {
+		return abi.RecordsResponse{Error: e}
+	}
 	return abi.RecordsResponse{Records: recs}
 }
 
@@ -214,8 +230,10 @@ func get(ctx context.Context, st *callState, req []byte) any {
 	if err != nil {
 		return abi.RecordsResponse{Error: asError(err)}
 	}
-	recs := []abi.Record{rec}
-	st.meter(recs)
+	recs, e := st.meter([]abi.Record{rec})
+	if e != nil {
+		return abi.RecordsResponse{Error: e}
+	}
 	return abi.RecordsResponse{Records: recs}
 }
 

@@ -44,7 +44,7 @@ func TestHostileCorpus(t *testing.T) {
 				m = compile(t, rt, plugin(t, c.plugin), runtime.ModuleOptions{Limits: limits})
 			}
 			metered := 0
-			env := &runtime.Env{Data: records, Grants: []string{"facts", "empty"}, Meter: func(abi.Record) { metered++ }}
+			env := &runtime.Env{Data: records, Grants: []string{"facts", "empty"}, Meter: func(abi.Record) error { metered++; return nil }}
 			start := time.Now()
 			_, err := m.Call(context.Background(), c.export, nil, env)
 			if got := abi.CodeOf(err); got != c.want {
@@ -68,7 +68,7 @@ func TestOtherTenantsDataIsNeverReturned(t *testing.T) {
 	rt := newRuntime(t)
 	m := compile(t, rt, plugin(t, "hostile"), runtime.ModuleOptions{})
 	metered := 0
-	env := &runtime.Env{Data: records, Grants: []string{"facts"}, CorpusMatch: true, Meter: func(abi.Record) { metered++ }}
+	env := &runtime.Env{Data: records, Grants: []string{"facts"}, CorpusMatch: true, Meter: func(abi.Record) error { metered++; return nil }}
 	out, err := m.Call(context.Background(), "tenant", nil, env)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
@@ -326,8 +327,9 @@ func (m *Module) call(ctx context.Context, inst *instance, export string, input 
 	case err != nil:
 		return nil, m.classify(ctx, inst, rc, err)
 	case rc != 0:
-		// Failed without setting an error: its output says why, if anything.
-		return nil, abi.Errorf(abi.CodePluginError, "plugin returned %d: %.200s", rc, out)
+		// Failed without setting an error. Its output is not quoted: it may
+		// hold records the caller has not paid for.
+		return nil, abi.Errorf(abi.CodePluginError, "plugin returned %d with no error message", rc)
 	case len(out) > m.limits.MaxOutputBytes:
 		return nil, abi.Errorf(abi.CodeOutputTooLarge, "output is %d bytes, limit %d", len(out), m.limits.MaxOutputBytes)
 	}
@@ -359,7 +361,7 @@ func (m *Module) classify(ctx context.Context, inst *instance, rc uint32, err er
 		return abi.Errorf(abi.CodeStackOverflow, "%s", msg)
 	}
 	if pm := pluginError(inst.p); pm != "" {
-		return abi.Errorf(abi.CodePluginError, "%s (rc %d)", pm, rc)
+		return abi.Errorf(abi.CodePluginError, "%s (rc %d)", capText(pm), rc)
 	}
 	return abi.Errorf(abi.CodeTrap, "%s", msg)
 }
@@ -373,6 +375,21 @@ func pluginError(p *extism.Plugin) (msg string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	return p.GetErrorWithContext(ctx)
+}
+
+// MaxErrorText bounds the bytes of a plugin's own error message that an
+// error carries: enough to say what went wrong, too few to carry data out.
+const MaxErrorText = 256
+
+func capText(s string) string {
+	if len(s) <= MaxErrorText {
+		return s
+	}
+	s = s[:MaxErrorText]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
 }
 
 func firstLine(s string) string {

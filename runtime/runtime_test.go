@@ -89,7 +89,7 @@ func TestAgentReadsAreMeteredRecordByRecord(t *testing.T) {
 	env := &runtime.Env{
 		Data:   records,
 		Grants: []string{"facts"},
-		Meter:  func(r abi.Record) { metered = append(metered, r.ID) },
+		Meter:  func(r abi.Record) error { metered = append(metered, r.ID); return nil },
 		Config: map[string]string{"tollgate.datanets": "facts"},
 	}
 	out, err := qa.Call(context.Background(), abi.ExportInvoke, []byte("Why is the sky blue?"), env)
@@ -108,7 +108,7 @@ func TestUngrantedDatanetGetsAnErrorNotData(t *testing.T) {
 	rt := newRuntime(t)
 	qa := compile(t, rt, "../examples/agents/qa/qa.wasm", runtime.ModuleOptions{})
 	metered := 0
-	env := &runtime.Env{Data: records, Grants: []string{"facts"}, Meter: func(abi.Record) { metered++ }}
+	env := &runtime.Env{Data: records, Grants: []string{"facts"}, Meter: func(abi.Record) error { metered++; return nil }}
 	in, _ := json.Marshal(map[string]string{"datanet": "secret", "question": "data"})
 	_, err := qa.Call(context.Background(), abi.ExportInvoke, in, env)
 	if abi.CodeOf(err) != abi.CodePluginError || !strings.Contains(err.Error(), string(abi.CodeGrantDenied)) {
@@ -226,7 +226,7 @@ func TestAssemblyScriptAgent(t *testing.T) {
 	m := compile(t, rt, path, runtime.ModuleOptions{})
 	var metered []string
 	env := &runtime.Env{Data: records, Grants: []string{"facts"}, Config: map[string]string{"tollgate.datanets": "facts"},
-		Meter: func(r abi.Record) { metered = append(metered, r.ID) }}
+		Meter: func(r abi.Record) error { metered = append(metered, r.ID); return nil }}
 	out, err := m.Call(context.Background(), abi.ExportInvoke, []byte("Why is the sky blue?"), env)
 	if err != nil {
 		t.Fatal(err)

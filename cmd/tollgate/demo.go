@@ -181,6 +181,6 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 	if err := n.led.Check(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "postings sum to zero, balances match postings, the epoch's tree holds its total: ok")
+	fmt.Fprintln(out, "postings sum to zero, credit and earnings match their records, solvent, every receipt signed by the operator, the epoch's tree holds its total: ok")
 	return nil
 }

@@ -64,7 +64,7 @@ func openNode(ctx context.Context, cfg nodeConfig) (n *node, err error) {
 	if n.reg, err = registry.Open(filepath.Join(cfg.dataDir, "registry"), registry.Options{Logger: cfg.logger, Operator: registry.Address(n.operator)}); err != nil {
 		return nil, err
 	}
-	if n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledger.Options{Logger: cfg.logger}); err != nil {
+	if n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledger.Options{Logger: cfg.logger, Signer: n.operator}); err != nil {
 		return nil, err
 	}
 	if n.rt, err = runtime.New(runtime.Config{CacheDir: filepath.Join(cfg.dataDir, "wasm-cache"), Logger: cfg.logger}); err != nil {

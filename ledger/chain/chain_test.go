@@ -61,7 +61,7 @@ func TestSettleClaimAndRestart(t *testing.T) {
 	}
 
 	// The ledger credits the deposit and a receipt pays alice 300 and bob 200.
-	l, err := ledger.Open(t.TempDir(), ledger.Options{})
+	l, err := ledger.Open(t.TempDir(), ledger.Options{Signer: operator})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestSettleClaimAndRestart(t *testing.T) {
 		{Account: addr(caller), Kind: ledger.KindCall, Amount: big.NewInt(-500)},
 		{Account: addr(alice), Kind: ledger.KindAttribution, Amount: big.NewInt(300)},
 		{Account: addr(bob), Kind: ledger.KindAccess, Amount: big.NewInt(200)},
-	}}, nil, nil); err != nil {
+	}, Domain: &ledger.Domain{ChainID: c.ChainID(), Settlement: dep.Settlement}}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	epoch, err := l.CloseEpoch(ctx, ledger.Domain{ChainID: c.ChainID(), Settlement: dep.Settlement})

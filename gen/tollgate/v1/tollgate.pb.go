@@ -34,7 +34,10 @@ type InvokeRequest struct {
 	// Set one.
 	Input     []byte `protobuf:"bytes,2,opt,name=input,proto3" json:"input,omitempty"`
 	InputText string `protobuf:"bytes,3,opt,name=input_text,json=inputText,proto3" json:"input_text,omitempty"`
-	// A caller-chosen id for the invocation; empty lets the host choose one.
+	// A caller-chosen id for the invocation, at most 128 bytes; empty lets
+	// the host choose one. A retry with the same id, agent and input gets the
+	// first answer and is charged once; the same id with another agent or
+	// input is refused with request_conflict.
 	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -102,8 +105,11 @@ type InvokeResponse struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Output []byte                 `protobuf:"bytes,1,opt,name=output,proto3" json:"output,omitempty"`
 	// The output as text when it is valid UTF-8.
-	OutputText    string   `protobuf:"bytes,2,opt,name=output_text,json=outputText,proto3" json:"output_text,omitempty"`
-	Receipt       *Receipt `protobuf:"bytes,3,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	OutputText string   `protobuf:"bytes,2,opt,name=output_text,json=outputText,proto3" json:"output_text,omitempty"`
+	Receipt    *Receipt `protobuf:"bytes,3,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	// True when the request id had already been answered: this is the first
+	// answer again, and nothing was charged for it.
+	Replayed      bool `protobuf:"varint,4,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -159,6 +165,13 @@ func (x *InvokeResponse) GetReceipt() *Receipt {
 	return nil
 }
 
+func (x *InvokeResponse) GetReplayed() bool {
+	if x != nil {
+		return x.Replayed
+	}
+	return false
+}
+
 type Receipt struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -176,9 +189,15 @@ type Receipt struct {
 	Epoch           uint64                 `protobuf:"varint,13,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	Charged         string                 `protobuf:"bytes,14,opt,name=charged,proto3" json:"charged,omitempty"`
 	// The operator's EIP-712 signature over the receipt, and its address.
-	Signer        string `protobuf:"bytes,15,opt,name=signer,proto3" json:"signer,omitempty"`
-	Signature     string `protobuf:"bytes,16,opt,name=signature,proto3" json:"signature,omitempty"`
-	RequestId     string `protobuf:"bytes,17,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Signer    string `protobuf:"bytes,15,opt,name=signer,proto3" json:"signer,omitempty"`
+	Signature string `protobuf:"bytes,16,opt,name=signature,proto3" json:"signature,omitempty"`
+	RequestId string `protobuf:"bytes,17,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The signing domain (chain and settlement contract) and the time the
+	// receipt was made, as signed.
+	ChainId       uint64            `protobuf:"varint,18,opt,name=chain_id,json=chainId,proto3" json:"chain_id,omitempty"`
+	Settlement    string            `protobuf:"bytes,19,opt,name=settlement,proto3" json:"settlement,omitempty"`
+	Time          string            `protobuf:"bytes,20,opt,name=time,proto3" json:"time,omitempty"`
+	Datanets      []*DatanetVersion `protobuf:"bytes,21,rep,name=datanets,proto3" json:"datanets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -332,6 +351,94 @@ func (x *Receipt) GetRequestId() string {
 	return ""
 }
 
+func (x *Receipt) GetChainId() uint64 {
+	if x != nil {
+		return x.ChainId
+	}
+	return 0
+}
+
+func (x *Receipt) GetSettlement() string {
+	if x != nil {
+		return x.Settlement
+	}
+	return ""
+}
+
+func (x *Receipt) GetTime() string {
+	if x != nil {
+		return x.Time
+	}
+	return ""
+}
+
+func (x *Receipt) GetDatanets() []*DatanetVersion {
+	if x != nil {
+		return x.Datanets
+	}
+	return nil
+}
+
+type DatanetVersion struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version       uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	Root          string                 `protobuf:"bytes,3,opt,name=root,proto3" json:"root,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DatanetVersion) Reset() {
+	*x = DatanetVersion{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DatanetVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DatanetVersion) ProtoMessage() {}
+
+func (x *DatanetVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DatanetVersion.ProtoReflect.Descriptor instead.
+func (*DatanetVersion) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DatanetVersion) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DatanetVersion) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *DatanetVersion) GetRoot() string {
+	if x != nil {
+		return x.Root
+	}
+	return ""
+}
+
 type Access struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Datanet       string                 `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
@@ -345,7 +452,7 @@ type Access struct {
 
 func (x *Access) Reset() {
 	*x = Access{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[3]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -357,7 +464,7 @@ func (x *Access) String() string {
 func (*Access) ProtoMessage() {}
 
 func (x *Access) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[3]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -370,7 +477,7 @@ func (x *Access) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Access.ProtoReflect.Descriptor instead.
 func (*Access) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{3}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Access) GetDatanet() string {
@@ -419,7 +526,7 @@ type Score struct {
 
 func (x *Score) Reset() {
 	*x = Score{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[4]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -431,7 +538,7 @@ func (x *Score) String() string {
 func (*Score) ProtoMessage() {}
 
 func (x *Score) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[4]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -444,7 +551,7 @@ func (x *Score) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Score.ProtoReflect.Descriptor instead.
 func (*Score) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Score) GetRecord() string {
@@ -480,7 +587,7 @@ type Posting struct {
 
 func (x *Posting) Reset() {
 	*x = Posting{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[5]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -492,7 +599,7 @@ func (x *Posting) String() string {
 func (*Posting) ProtoMessage() {}
 
 func (x *Posting) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[5]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -505,7 +612,7 @@ func (x *Posting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Posting.ProtoReflect.Descriptor instead.
 func (*Posting) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Posting) GetAccount() string {
@@ -545,7 +652,7 @@ type GetBalanceRequest struct {
 
 func (x *GetBalanceRequest) Reset() {
 	*x = GetBalanceRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[6]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -557,7 +664,7 @@ func (x *GetBalanceRequest) String() string {
 func (*GetBalanceRequest) ProtoMessage() {}
 
 func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[6]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -570,7 +677,7 @@ func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetBalanceRequest) GetAccount() string {
@@ -583,7 +690,8 @@ func (x *GetBalanceRequest) GetAccount() string {
 type GetBalanceResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Account string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
-	// Credit for a caller; what it has earned, for an earner.
+	// Credit: deposits less what calls were charged. Only credit pays for
+	// calls; earnings are claimed on-chain, never spent here.
 	Balance string `protobuf:"bytes,2,opt,name=balance,proto3" json:"balance,omitempty"`
 	// Cumulative earnings, what the settlement tree pays.
 	Earned        string `protobuf:"bytes,3,opt,name=earned,proto3" json:"earned,omitempty"`
@@ -593,7 +701,7 @@ type GetBalanceResponse struct {
 
 func (x *GetBalanceResponse) Reset() {
 	*x = GetBalanceResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[7]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -605,7 +713,7 @@ func (x *GetBalanceResponse) String() string {
 func (*GetBalanceResponse) ProtoMessage() {}
 
 func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[7]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -618,7 +726,7 @@ func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetBalanceResponse) GetAccount() string {
@@ -653,7 +761,7 @@ type GetProofRequest struct {
 
 func (x *GetProofRequest) Reset() {
 	*x = GetProofRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[8]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -665,7 +773,7 @@ func (x *GetProofRequest) String() string {
 func (*GetProofRequest) ProtoMessage() {}
 
 func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[8]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -678,7 +786,7 @@ func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofRequest.ProtoReflect.Descriptor instead.
 func (*GetProofRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetProofRequest) GetEpoch() uint64 {
@@ -696,21 +804,25 @@ func (x *GetProofRequest) GetAccount() string {
 }
 
 type GetProofResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Epoch         uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	Account       string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
-	Cumulative    string                 `protobuf:"bytes,3,opt,name=cumulative,proto3" json:"cumulative,omitempty"`
-	Proof         []string               `protobuf:"bytes,4,rep,name=proof,proto3" json:"proof,omitempty"`
-	Root          string                 `protobuf:"bytes,5,opt,name=root,proto3" json:"root,omitempty"`
-	ChainId       uint64                 `protobuf:"varint,6,opt,name=chain_id,json=chainId,proto3" json:"chain_id,omitempty"`
-	Settlement    string                 `protobuf:"bytes,7,opt,name=settlement,proto3" json:"settlement,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Epoch      uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Account    string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	Cumulative string                 `protobuf:"bytes,3,opt,name=cumulative,proto3" json:"cumulative,omitempty"`
+	Proof      []string               `protobuf:"bytes,4,rep,name=proof,proto3" json:"proof,omitempty"`
+	Root       string                 `protobuf:"bytes,5,opt,name=root,proto3" json:"root,omitempty"`
+	ChainId    uint64                 `protobuf:"varint,6,opt,name=chain_id,json=chainId,proto3" json:"chain_id,omitempty"`
+	Settlement string                 `protobuf:"bytes,7,opt,name=settlement,proto3" json:"settlement,omitempty"`
+	// Whether the root has been posted on-chain, and by which transaction. A
+	// proof against a root that was never posted cannot be claimed.
+	Posted        bool   `protobuf:"varint,8,opt,name=posted,proto3" json:"posted,omitempty"`
+	PostTx        string `protobuf:"bytes,9,opt,name=post_tx,json=postTx,proto3" json:"post_tx,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetProofResponse) Reset() {
 	*x = GetProofResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[9]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -722,7 +834,7 @@ func (x *GetProofResponse) String() string {
 func (*GetProofResponse) ProtoMessage() {}
 
 func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[9]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -735,7 +847,7 @@ func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofResponse.ProtoReflect.Descriptor instead.
 func (*GetProofResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetProofResponse) GetEpoch() uint64 {
@@ -787,6 +899,20 @@ func (x *GetProofResponse) GetSettlement() string {
 	return ""
 }
 
+func (x *GetProofResponse) GetPosted() bool {
+	if x != nil {
+		return x.Posted
+	}
+	return false
+}
+
+func (x *GetProofResponse) GetPostTx() string {
+	if x != nil {
+		return x.PostTx
+	}
+	return ""
+}
+
 type CloseEpochRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -795,7 +921,7 @@ type CloseEpochRequest struct {
 
 func (x *CloseEpochRequest) Reset() {
 	*x = CloseEpochRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[10]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +933,7 @@ func (x *CloseEpochRequest) String() string {
 func (*CloseEpochRequest) ProtoMessage() {}
 
 func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[10]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +946,7 @@ func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochRequest.ProtoReflect.Descriptor instead.
 func (*CloseEpochRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{11}
 }
 
 type CloseEpochResponse struct {
@@ -837,7 +963,7 @@ type CloseEpochResponse struct {
 
 func (x *CloseEpochResponse) Reset() {
 	*x = CloseEpochResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[11]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -849,7 +975,7 @@ func (x *CloseEpochResponse) String() string {
 func (*CloseEpochResponse) ProtoMessage() {}
 
 func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[11]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -862,7 +988,7 @@ func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochResponse.ProtoReflect.Descriptor instead.
 func (*CloseEpochResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CloseEpochResponse) GetEpoch() uint64 {
@@ -916,7 +1042,7 @@ type GetReceiptRequest struct {
 
 func (x *GetReceiptRequest) Reset() {
 	*x = GetReceiptRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[12]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1054,7 @@ func (x *GetReceiptRequest) String() string {
 func (*GetReceiptRequest) ProtoMessage() {}
 
 func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[12]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1067,7 @@ func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptRequest.ProtoReflect.Descriptor instead.
 func (*GetReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{12}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetReceiptRequest) GetId() string {
@@ -960,7 +1086,7 @@ type GetReceiptResponse struct {
 
 func (x *GetReceiptResponse) Reset() {
 	*x = GetReceiptResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[13]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1098,7 @@ func (x *GetReceiptResponse) String() string {
 func (*GetReceiptResponse) ProtoMessage() {}
 
 func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[13]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1111,7 @@ func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptResponse.ProtoReflect.Descriptor instead.
 func (*GetReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{13}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetReceiptResponse) GetReceipt() *Receipt {
@@ -1006,12 +1132,13 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\n" +
 	"input_text\x18\x03 \x01(\tR\tinputText\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"y\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\x95\x01\n" +
 	"\x0eInvokeResponse\x12\x16\n" +
 	"\x06output\x18\x01 \x01(\fR\x06output\x12\x1f\n" +
 	"\voutput_text\x18\x02 \x01(\tR\n" +
 	"outputText\x12.\n" +
-	"\areceipt\x18\x03 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\"\x9f\x04\n" +
+	"\areceipt\x18\x03 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\x12\x1a\n" +
+	"\breplayed\x18\x04 \x01(\bR\breplayed\"\xa7\x05\n" +
 	"\aReceipt\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06caller\x18\x02 \x01(\tR\x06caller\x12\x14\n" +
@@ -1034,7 +1161,17 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\x06signer\x18\x0f \x01(\tR\x06signer\x12\x1c\n" +
 	"\tsignature\x18\x10 \x01(\tR\tsignature\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x11 \x01(\tR\trequestId\"\x84\x01\n" +
+	"request_id\x18\x11 \x01(\tR\trequestId\x12\x19\n" +
+	"\bchain_id\x18\x12 \x01(\x04R\achainId\x12\x1e\n" +
+	"\n" +
+	"settlement\x18\x13 \x01(\tR\n" +
+	"settlement\x12\x12\n" +
+	"\x04time\x18\x14 \x01(\tR\x04time\x127\n" +
+	"\bdatanets\x18\x15 \x03(\v2\x1b.tollgate.v1.DatanetVersionR\bdatanets\"R\n" +
+	"\x0eDatanetVersion\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x12\n" +
+	"\x04root\x18\x03 \x01(\tR\x04root\"\x84\x01\n" +
 	"\x06Access\x12\x18\n" +
 	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x16\n" +
 	"\x06record\x18\x02 \x01(\tR\x06record\x12 \n" +
@@ -1058,7 +1195,7 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\x06earned\x18\x03 \x01(\tR\x06earned\"A\n" +
 	"\x0fGetProofRequest\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x18\n" +
-	"\aaccount\x18\x02 \x01(\tR\aaccount\"\xc7\x01\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\"\xf8\x01\n" +
 	"\x10GetProofResponse\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x1e\n" +
@@ -1070,7 +1207,9 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\bchain_id\x18\x06 \x01(\x04R\achainId\x12\x1e\n" +
 	"\n" +
 	"settlement\x18\a \x01(\tR\n" +
-	"settlement\"\x13\n" +
+	"settlement\x12\x16\n" +
+	"\x06posted\x18\b \x01(\bR\x06posted\x12\x17\n" +
+	"\apost_tx\x18\t \x01(\tR\x06postTx\"\x13\n" +
 	"\x11CloseEpochRequest\"\xa5\x01\n" +
 	"\x12CloseEpochResponse\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x12\n" +
@@ -1106,44 +1245,46 @@ func file_tollgate_v1_tollgate_proto_rawDescGZIP() []byte {
 	return file_tollgate_v1_tollgate_proto_rawDescData
 }
 
-var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_tollgate_v1_tollgate_proto_goTypes = []any{
 	(*InvokeRequest)(nil),      // 0: tollgate.v1.InvokeRequest
 	(*InvokeResponse)(nil),     // 1: tollgate.v1.InvokeResponse
 	(*Receipt)(nil),            // 2: tollgate.v1.Receipt
-	(*Access)(nil),             // 3: tollgate.v1.Access
-	(*Score)(nil),              // 4: tollgate.v1.Score
-	(*Posting)(nil),            // 5: tollgate.v1.Posting
-	(*GetBalanceRequest)(nil),  // 6: tollgate.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil), // 7: tollgate.v1.GetBalanceResponse
-	(*GetProofRequest)(nil),    // 8: tollgate.v1.GetProofRequest
-	(*GetProofResponse)(nil),   // 9: tollgate.v1.GetProofResponse
-	(*CloseEpochRequest)(nil),  // 10: tollgate.v1.CloseEpochRequest
-	(*CloseEpochResponse)(nil), // 11: tollgate.v1.CloseEpochResponse
-	(*GetReceiptRequest)(nil),  // 12: tollgate.v1.GetReceiptRequest
-	(*GetReceiptResponse)(nil), // 13: tollgate.v1.GetReceiptResponse
+	(*DatanetVersion)(nil),     // 3: tollgate.v1.DatanetVersion
+	(*Access)(nil),             // 4: tollgate.v1.Access
+	(*Score)(nil),              // 5: tollgate.v1.Score
+	(*Posting)(nil),            // 6: tollgate.v1.Posting
+	(*GetBalanceRequest)(nil),  // 7: tollgate.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil), // 8: tollgate.v1.GetBalanceResponse
+	(*GetProofRequest)(nil),    // 9: tollgate.v1.GetProofRequest
+	(*GetProofResponse)(nil),   // 10: tollgate.v1.GetProofResponse
+	(*CloseEpochRequest)(nil),  // 11: tollgate.v1.CloseEpochRequest
+	(*CloseEpochResponse)(nil), // 12: tollgate.v1.CloseEpochResponse
+	(*GetReceiptRequest)(nil),  // 13: tollgate.v1.GetReceiptRequest
+	(*GetReceiptResponse)(nil), // 14: tollgate.v1.GetReceiptResponse
 }
 var file_tollgate_v1_tollgate_proto_depIdxs = []int32{
 	2,  // 0: tollgate.v1.InvokeResponse.receipt:type_name -> tollgate.v1.Receipt
-	3,  // 1: tollgate.v1.Receipt.accesses:type_name -> tollgate.v1.Access
-	4,  // 2: tollgate.v1.Receipt.scores:type_name -> tollgate.v1.Score
-	5,  // 3: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
-	2,  // 4: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
-	0,  // 5: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
-	6,  // 6: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
-	8,  // 7: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
-	10, // 8: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
-	12, // 9: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
-	1,  // 10: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
-	7,  // 11: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
-	9,  // 12: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
-	11, // 13: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
-	13, // 14: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
-	10, // [10:15] is the sub-list for method output_type
-	5,  // [5:10] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	4,  // 1: tollgate.v1.Receipt.accesses:type_name -> tollgate.v1.Access
+	5,  // 2: tollgate.v1.Receipt.scores:type_name -> tollgate.v1.Score
+	6,  // 3: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
+	3,  // 4: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
+	2,  // 5: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
+	0,  // 6: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
+	7,  // 7: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
+	9,  // 8: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
+	11, // 9: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
+	13, // 10: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
+	1,  // 11: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
+	8,  // 12: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
+	10, // 13: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
+	12, // 14: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
+	14, // 15: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
+	11, // [11:16] is the sub-list for method output_type
+	6,  // [6:11] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_tollgate_proto_init() }
@@ -1157,7 +1298,7 @@ func file_tollgate_v1_tollgate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_tollgate_proto_rawDesc), len(file_tollgate_v1_tollgate_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -1,0 +1,241 @@
+package host_test
+
+import (
+	"context"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/host"
+	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/registry"
+	"github.com/tollgate-dev/tollgate/runtime"
+)
+
+var reader struct {
+	once sync.Once
+	wasm []byte
+	err  error
+}
+
+// readerWasm builds testdata/reader, the agent that reads and misbehaves.
+func readerWasm(t *testing.T) []byte {
+	t.Helper()
+	reader.once.Do(func() {
+		out := filepath.Join(os.TempDir(), "tollgate-host-reader.wasm")
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false", "-o", out, "./testdata/reader")
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			reader.err = err
+			t.Logf("%s", b)
+			return
+		}
+		reader.wasm, reader.err = os.ReadFile(out)
+	})
+	if reader.err != nil {
+		t.Fatal("build testdata/reader:", reader.err)
+	}
+	return reader.wasm
+}
+
+// publishReader publishes the reader agent calling export, at price 1000.
+func (e *env) publishReader(t *testing.T, name, export string) string {
+	t.Helper()
+	if _, err := e.h.Publish(context.Background(), key(t), registry.Manifest{Name: name, Version: "1.0.0", Kind: abi.KindAgent, Price: "1000",
+		Export: export, Datanets: []string{"facts"}, Limits: &registry.Limits{MaxRecords: 64}}, readerWasm(t)); err != nil {
+		t.Fatal(err)
+	}
+	return name + "@1.0.0"
+}
+
+// Earnings pay for nothing off-chain: the operator, which earns every
+// protocol fee, cannot spend them on calls, and the next root counts them
+// once.
+func TestEarningsDoNotPayForCalls(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	caller, _ := e.fund(t, 100_000)
+	if _, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: "acme/qa@1.0.0", Input: []byte("Why is the sky blue?")}); err != nil {
+		t.Fatal(err)
+	}
+	op := e.h.Operator()
+	if earned, _ := e.led.Earned(ctx, op); earned.Sign() <= 0 {
+		t.Fatalf("operator earned %s", earned)
+	}
+	_, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: op, Agent: "acme/qa@1.0.0", Input: []byte("Why is the sky blue?")})
+	if abi.CodeOf(err) != abi.CodeInsufficientCredit {
+		t.Fatalf("the operator spent its earnings: %v", err)
+	}
+	ep, err := e.h.Settle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, _ := e.led.Balance(ctx, caller)
+	if owed := new(big.Int).Add(left, ep.Total); owed.Int64() != 100_000 {
+		t.Fatalf("credit %s + root total %s = %s, deposited 100000", left, ep.Total, owed)
+	}
+	if err := e.led.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A call that fails after reading records pays for those records, to their
+// contributors, and not the price; its receipt says it failed, joins the
+// epoch and verifies. The caller gets the failure's code and capped text
+// that carries none of the output.
+func TestFailedCallPaysForItsReads(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	caller, _ := e.fund(t, 100_000)
+	cases := []struct {
+		export string
+		code   abi.Code
+	}{
+		{"read_then_fail", abi.CodePluginError},
+		{"read_then_output_fail", abi.CodePluginError},
+	}
+	charged := new(big.Int)
+	for _, c := range cases {
+		t.Run(c.export, func(t *testing.T) {
+			agent := e.publishReader(t, "test/"+strings.ReplaceAll(c.export, "_", "-"), c.export)
+			before, _ := e.led.Balance(ctx, caller)
+			aliceBefore, _ := e.led.Earned(ctx, registry.Address(e.alice))
+			_, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: agent, Input: []byte("sky blue"), RequestID: c.export})
+			if abi.CodeOf(err) != c.code {
+				t.Fatalf("err = %v, want %s", err, c.code)
+			}
+			if msg := err.Error(); len(msg) > runtime.MaxErrorText+200 {
+				t.Fatalf("the error carries the records (%d bytes): %.300s", len(msg), msg)
+			}
+			if strings.Contains(c.export, "output") && strings.Contains(err.Error(), "scatters") {
+				t.Fatalf("the error carries the output: %s", err)
+			}
+			after, _ := e.led.Balance(ctx, caller)
+			paid := new(big.Int).Sub(before, after)
+			if paid.Sign() <= 0 || paid.Int64()%7 != 0 || paid.Int64() >= 1000 {
+				t.Fatalf("a failed call that read records was charged %s, want a multiple of the read fee 7 without the price", paid)
+			}
+			charged.Add(charged, paid)
+			if aliceAfter, _ := e.led.Earned(ctx, registry.Address(e.alice)); aliceAfter.Cmp(aliceBefore) <= 0 {
+				t.Fatal("the contributor of the record read was not paid")
+			}
+			rs, _ := e.led.Receipts(ctx, 1)
+			var rc *ledger.Receipt
+			for _, r := range rs {
+				if r.RequestID == c.export {
+					rc = r
+				}
+			}
+			if rc == nil || rc.Method != "failed:"+string(c.code) || rc.Debit().Cmp(paid) != 0 || len(rc.Scores) != 0 {
+				t.Fatalf("receipt of the failed call: %+v", rc)
+			}
+			// A retry of the same request is the same failure, charged once.
+			_, err = e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: agent, Input: []byte("sky blue"), RequestID: c.export})
+			if abi.CodeOf(err) != c.code {
+				t.Fatalf("retry: %v", err)
+			}
+			if again, _ := e.led.Balance(ctx, caller); again.Cmp(after) != 0 {
+				t.Fatalf("a retried failure was charged again: %s -> %s", after, again)
+			}
+		})
+	}
+	ep, err := e.h.Settle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := e.h.VerifyEpoch(ctx, ep.N); err != nil || !v.OK() || v.Receipts != len(cases) {
+		t.Fatalf("the epoch of failed calls does not verify: %+v, %v", v, err)
+	}
+	if err := e.led.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Reads are charged as they happen: a caller with credit for the price and
+// three reads can start a call allowed 64 reads, gets three records, and
+// sees the fourth refused for credit; the call itself succeeds and is
+// charged exactly what it read.
+func TestReadsAreChargedAsTheyHappen(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	caller, _ := e.fund(t, 1000+3*7)
+	agent := e.publishReader(t, "test/read-many", "read_many")
+	recs, err := e.reg.Search(ctx, "facts", "sky", 1)
+	if err != nil || len(recs) != 1 {
+		t.Fatal(recs, err)
+	}
+	res, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: agent, Input: []byte(recs[0].ID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(res.Output); !strings.HasPrefix(got, "xxx|"+string(abi.CodeInsufficientCredit)) {
+		t.Fatalf("output %q: want three reads, then insufficient credit", got)
+	}
+	if res.Receipt.Debit().Int64() != 1000+3*7 || len(res.Receipt.Accesses) != 3 {
+		t.Fatalf("charged %s for %d reads", res.Receipt.Debit(), len(res.Receipt.Accesses))
+	}
+	if left, _ := e.led.Balance(ctx, caller); left.Sign() != 0 {
+		t.Fatalf("credit left %s", left)
+	}
+}
+
+// A request id names one request: the same id with another input or agent
+// is refused, a retry says it is a replay, and ids are bounded.
+func TestRequestIDIsBoundToItsRequest(t *testing.T) {
+	e := newEnv(t)
+	_, tok := e.fund(t, 100_000)
+	ask := func(agent, q, id string) (int, map[string]any) {
+		status, hdr, out := e.post(t, "AgentService/Invoke", tok, map[string]any{"agent": agent, "inputText": q, "requestId": id})
+		if status != 200 {
+			out["tollgate-code"] = hdr.Get(host.CodeHeader)
+		}
+		return status, out
+	}
+	if status, out := ask("acme/qa@1.0.0", "Why is the sky blue?", "once"); status != 200 || out["replayed"] == true {
+		t.Fatalf("first call: %d %v", status, out)
+	}
+	if status, out := ask("acme/qa@latest", "Why is the sky blue?", "once"); status != 200 || out["replayed"] != true {
+		t.Fatalf("retry: %d %v", status, out)
+	}
+	if status, out := ask("acme/qa@1.0.0", "When does water boil?", "once"); status == 200 || out["tollgate-code"] != string(abi.CodeRequestConflict) {
+		t.Fatalf("same id, other input: %d %v", status, out)
+	}
+	if status, out := ask("acme/qa@1.0.0", "Why is the sky blue?", strings.Repeat("x", host.MaxRequestIDBytes+1)); status == 200 || out["tollgate-code"] != string(abi.CodeBadRequest) {
+		t.Fatalf("oversized id: %d %v", status, out)
+	}
+}
+
+// A proof says whether its root was ever posted on-chain.
+func TestProofSaysWhetherItsRootIsPosted(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	caller, _ := e.fund(t, 100_000)
+	if _, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: "acme/qa@1.0.0", Input: []byte("Why is the sky blue?")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.h.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	status, _, out := e.post(t, "LedgerService/GetProof", "", map[string]any{"account": registry.Address(e.alice)})
+	if status != 200 || out["posted"] != true || out["postTx"] == "" {
+		t.Fatalf("proof of a posted root: %d %v", status, out)
+	}
+	if _, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: "acme/qa@1.0.0", Input: []byte("Why is the sky blue?")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.led.CloseEpoch(ctx, ledger.Domain{ChainID: e.chain.ChainID(), Settlement: e.chain.Deployment().Settlement}); err != nil {
+		t.Fatal(err)
+	}
+	status, _, out = e.post(t, "LedgerService/GetProof", "", map[string]any{"account": registry.Address(e.alice)})
+	if status != 200 || out["posted"] == true {
+		t.Fatalf("proof of a root never posted: %d %v", status, out)
+	}
+	if _, err := e.h.Settle(ctx); abi.CodeOf(err) != abi.CodeEpochEmpty {
+		t.Fatalf("settling with nothing new: %v", err)
+	}
+}

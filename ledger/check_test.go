@@ -1,0 +1,134 @@
+package ledger_test
+
+import (
+	"context"
+	"encoding/json"
+	"math/big"
+	"strings"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/ledger"
+)
+
+// Every field of a receipt that moves money or can be disputed is under the
+// operator's signature: changing any one of them breaks it.
+func TestReceiptSignatureCoversEveryField(t *testing.T) {
+	ctx := context.Background()
+	l := open(t)
+	l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(1000)})
+	r := receipt("signed", 90)
+	r.RequestID, r.Agent, r.Method = "req-1", "acme/qa@1.0.0", "ngram"
+	r.Accesses = []ledger.Access{{Datanet: "facts", Record: "rec1", Contributor: alice, Bytes: 10, Fee: big.NewInt(0)}}
+	r.Scores = []ledger.Score{{Record: "rec1", Contributor: alice, Weight: 0.5}}
+	r.Datanets = []ledger.DatanetVersion{{Name: "facts", Version: 3}}
+	if err := commit(l, r); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := l.Receipt(ctx, "signed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stored.VerifySignedBy(crypto.PubkeyToAddress(operatorKey.PublicKey).Hex()); err != nil {
+		t.Fatalf("a committed receipt does not verify: %v", err)
+	}
+	if stored.Epoch != 1 {
+		t.Fatalf("epoch %d", stored.Epoch)
+	}
+	other, _ := crypto.GenerateKey()
+	mutations := map[string]func(r *ledger.Receipt){
+		"caller":       func(r *ledger.Receipt) { r.Caller = dev },
+		"request id":   func(r *ledger.Receipt) { r.RequestID = "req-2" },
+		"agent":        func(r *ledger.Receipt) { r.Agent = "acme/qa@2.0.0" },
+		"method":       func(r *ledger.Receipt) { r.Method = "access" },
+		"epoch":        func(r *ledger.Receipt) { r.Epoch = 2 },
+		"record read":  func(r *ledger.Receipt) { r.Accesses[0].Record = "rec2" },
+		"read fee":     func(r *ledger.Receipt) { r.Accesses[0].Fee = big.NewInt(1) },
+		"score":        func(r *ledger.Receipt) { r.Scores[0].Weight = 0.75 },
+		"version":      func(r *ledger.Receipt) { r.Datanets[0].Version = 4 },
+		"posting":      func(r *ledger.Receipt) { r.Postings[1].Amount = big.NewInt(1) },
+		"posting memo": func(r *ledger.Receipt) { r.Postings[1].Memo = "x" },
+		"time":         func(r *ledger.Receipt) { r.Time = r.Time.Add(1) },
+		"fuel":         func(r *ledger.Receipt) { r.Fuel = 7 },
+		"re-signed by another key": func(r *ledger.Receipt) {
+			r.Caller = dev
+			r.Sign(other, *r.Domain)
+		},
+	}
+	for name, mutate := range mutations {
+		t.Run(name, func(t *testing.T) {
+			c, _ := l.Receipt(ctx, "signed")
+			mutate(c)
+			if err := c.VerifySignedBy(crypto.PubkeyToAddress(operatorKey.PublicKey).Hex()); abi.CodeOf(err) != abi.CodeBadSignature {
+				t.Fatalf("changed %s and the receipt still verifies: %v", name, err)
+			}
+		})
+	}
+}
+
+// Check finds books that were changed behind the ledger's back: credit
+// minted, a receipt re-signed by a stranger, an epoch index that lies.
+func TestCheckFindsTampering(t *testing.T) {
+	ctx := context.Background()
+	cases := map[string]struct {
+		tamper func(txn *badger.Txn) error
+		want   string
+	}{
+		"minted credit": {func(txn *badger.Txn) error {
+			return txn.Set([]byte("c/"+dev), []byte("5"))
+		}, "c/" + dev},
+		"minted earnings and totals": {func(txn *badger.Txn) error {
+			txn.Set([]byte("e/"+dev), []byte("1000000"))
+			return txn.Set([]byte("t/earned"), []byte("1000090"))
+		}, "insolvent"},
+		"receipt re-signed by a stranger": {func(txn *badger.Txn) error {
+			item, _ := txn.Get([]byte("r/a"))
+			var r ledger.Receipt
+			item.Value(func(v []byte) error { return json.Unmarshal(v, &r) })
+			k, _ := crypto.GenerateKey()
+			r.Sign(k, domain)
+			b, _ := json.Marshal(r)
+			return txn.Set([]byte("r/a"), b)
+		}, "not the operator"},
+		"receipt dropped from its epoch's index": {func(txn *badger.Txn) error {
+			return txn.Delete(append(append([]byte("x/"), 0, 0, 0, 0, 0, 0, 0, 1), "/a"...))
+		}, "missing from its epoch's index"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			l, err := ledger.Open(dir, ledger.Options{Signer: operatorKey})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(100)})
+			if err := commit(l, receipt("a", 90)); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Check(ctx); err != nil {
+				t.Fatalf("honest books fail the check: %v", err)
+			}
+			l.Close()
+			db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Update(c.tamper); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			l, err = ledger.Open(dir, ledger.Options{ReadOnly: true, Operator: crypto.PubkeyToAddress(operatorKey.PublicKey).Hex()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			err = l.Check(ctx)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("check after %s: %v, want a finding about %q", name, err, c.want)
+			}
+		})
+	}
+}
