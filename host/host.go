@@ -167,6 +167,20 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if err != nil {
 		return nil, err
 	}
+	attrRef := m.Attribution
+	if attrRef == "" {
+		attrRef = registry.DefaultAttribution
+	}
+	attrPlugin, err := h.reg.Load(ctx, attrRef)
+	if err != nil {
+		return nil, fmt.Errorf("host: %s: attribution plugin: %w", m.Ref(), err)
+	}
+	if attrPlugin.Yanked {
+		return nil, abi.Errorf(abi.CodeNotFound, "%s: attribution plugin %s was yanked", m.Ref(), attrRef)
+	}
+	if attrPlugin.Manifest.Kind != abi.KindAttribution {
+		return nil, abi.Errorf(abi.CodeBadRequest, "%s: %s is not an attribution plugin", m.Ref(), attrRef)
+	}
 	price := m.PriceAmount()
 	mod, err := h.agentModule(ctx, agent)
 	if err != nil {
@@ -217,19 +231,13 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	}
 	b.reads = reads
 
-	attrRef := m.Attribution
-	if attrRef == "" {
-		attrRef = registry.DefaultAttribution
-	}
 	attrReq := abi.AttributeRequest{Invocation: id, Output: string(out), Accesses: accesses, Datanets: m.Datanets}
-	result, attrPlugin, err := h.attribute(ctx, attrRef, attrReq, m.Datanets, view)
+	result, err := h.attribute(ctx, attrPlugin, nil, attrReq, m.Datanets, view)
 	if err != nil {
 		return nil, err
 	}
-	rc.Attribution, rc.Method, rc.OutputHash, rc.Accesses = attrRef, result.Method, sha256Hex(out), reads
-	if attrPlugin != nil {
-		rc.AttributionHash = attrPlugin.Hash()
-	}
+	rc.Attribution, rc.AttributionHash = attrRef, attrPlugin.Hash()
+	rc.Method, rc.OutputHash, rc.Accesses = result.Method, sha256Hex(out), reads
 	for _, w := range result.Weights {
 		rc.Scores = append(rc.Scores, ledger.Score{Record: w.Record, Contributor: w.Contributor, Weight: w.Weight})
 	}
@@ -373,23 +381,24 @@ func (h *Host) agentModule(ctx context.Context, p *registry.Plugin) (*runtime.Mo
 	return m, nil
 }
 
-// attribute runs the attribution plugin; if it fails, the accesses are
-// weighted by bytes read instead, and the receipt's method says so.
-func (h *Host) attribute(ctx context.Context, ref string, req abi.AttributeRequest, grants []string, data runtime.DataSource) (*attribution.Result, *registry.Plugin, error) {
-	p, err := h.reg.Load(ctx, ref)
-	if err == nil {
+// attribute runs the attribution plugin p (nil if it could not be loaded,
+// loadErr saying why); if it fails, the accesses are weighted by bytes read
+// instead, and the receipt's method says so.
+func (h *Host) attribute(ctx context.Context, p *registry.Plugin, loadErr error, req abi.AttributeRequest, grants []string, data runtime.DataSource) (*attribution.Result, error) {
+	err := loadErr
+	if p != nil {
 		var res *attribution.Result
 		if res, err = h.attr.Run(ctx, p, req, data, grants); err == nil {
-			return res, p, nil
+			return res, nil
 		}
 	}
-	h.logger.Warn("attribution failed, weighting by bytes read", "plugin", ref, "err", err)
+	h.logger.Warn("attribution failed, weighting by bytes read", "err", err)
 	res, verr := attribution.Validate(ctx, attribution.ByBytes(req.Accesses), req.Accesses, data, grants)
 	if verr != nil {
-		return nil, nil, verr
+		return nil, verr
 	}
 	res.Method = fmt.Sprintf("fallback:%s (%s)", res.Method, abi.CodeOf(err))
-	return res, p, nil
+	return res, nil
 }
 
 // limitsOf turns a manifest's limits into the runtime's; the runtime caps

@@ -455,4 +455,34 @@ func TestFailingAttributionFallsBackToBytesRead(t *testing.T) {
 	if err := e.led.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
+
+	// Once the attribution plugin is yanked, the agent takes no new calls
+	// and nothing is charged; the receipt made before still verifies.
+	before, _ := e.led.Balance(ctx, rc.Caller)
+	if err := e.reg.Yank(ctx, "acme/broken@1.0.0", mustSign(t, dev, registry.YankMessage("acme/broken@1.0.0"))); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: rc.Caller, Agent: "acme/qa2@1.0.0", Input: []byte("Why is the sky blue?")})
+	if abi.CodeOf(err) != abi.CodeNotFound || !strings.Contains(err.Error(), "yanked") {
+		t.Fatalf("invoking an agent whose attribution plugin was yanked: %v", err)
+	}
+	if after, _ := e.led.Balance(ctx, rc.Caller); after.Cmp(before) != 0 {
+		t.Fatalf("a refused call was charged: %s -> %s", before, after)
+	}
+	ep, err := e.h.Settle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := e.h.VerifyEpoch(ctx, ep.N); err != nil || !v.OK() {
+		t.Fatalf("verify after the yank: %+v %v", v, err)
+	}
+}
+
+func mustSign(t *testing.T, k *ecdsa.PrivateKey, b []byte) []byte {
+	t.Helper()
+	sig, err := registry.SignText(k, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
 }

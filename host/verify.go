@@ -148,7 +148,9 @@ func (h *Host) rerun(ctx context.Context, rc *ledger.Receipt) ([]ledger.Posting,
 		return b.postings(), nil
 	}
 	req := abi.AttributeRequest{Invocation: rc.ID, Output: string(out), Accesses: accesses, Datanets: agent.Manifest.Datanets}
-	res, attrPlugin, err := h.attribute(ctx, rc.Attribution, req, agent.Manifest.Datanets, view)
+	// A plugin yanked since still re-runs: the receipt was made before.
+	attrPlugin, loadErr := h.reg.Load(ctx, rc.Attribution)
+	res, err := h.attribute(ctx, attrPlugin, loadErr, req, agent.Manifest.Datanets, view)
 	if err != nil {
 		return nil, err
 	}

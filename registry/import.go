@@ -58,7 +58,7 @@ type ImportStats struct {
 	Elapsed    time.Duration
 }
 
-func checkpointKey(datanet, source string) []byte { return []byte("i/" + datanet + "/" + source) }
+func checkpointKey(datanet, source string) []byte { return append(scoped("i/", datanet), source...) }
 
 // Import adds the records of a JSONL stream to a datanet. Signatures are
 // checked on all cores; each batch of lines commits in one transaction

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dgraph-io/badger/v4"
+	"golang.org/x/mod/semver"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/kv"
@@ -61,6 +62,10 @@ func Open(dir string, opts Options) (*Registry, error) {
 	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("registry: open %s: %w", dir, err)
+	}
+	if err := checkFormat(db); err != nil {
+		db.Close()
+		return nil, err
 	}
 	r := &Registry{db: db, logger: opts.Logger, corpus: map[string]*corpusIndex{}, search: map[string]*searchIndex{}}
 	if opts.Operator != "" {
@@ -144,14 +149,73 @@ func pluginKey(name, version string) []byte { return []byte("p/" + name + "@" + 
 func latestKey(name string) []byte          { return []byte("l/" + name) }
 func ownerKey(name string) []byte           { return []byte("o/" + name) }
 func datanetKey(name string) []byte         { return []byte("d/" + name) }
-func recordKey(datanet, id string) []byte   { return []byte("r/" + datanet + "/" + id) }
-func recordPrefix(datanet string) []byte    { return []byte("r/" + datanet + "/") }
+func recordKey(datanet, id string) []byte   { return append(scoped("r/", datanet), id...) }
+func recordPrefix(datanet string) []byte    { return scoped("r/", datanet) }
+
+// scoped is prefix, the datanet name's length in one byte, then the name.
+// Keys under one datanet are therefore never a prefix of another's, even
+// though names may contain '/' ("pub" and "pub/secret"); names are at most
+// 129 bytes (nameRE).
+func scoped(prefix, datanet string) []byte {
+	b := make([]byte, 0, len(prefix)+1+len(datanet)+80)
+	b = append(b, prefix...)
+	b = append(b, byte(len(datanet)))
+	return append(b, datanet...)
+}
+
+// checkDatanet refuses a datanet name that is not well formed.
+func checkDatanet(name string) error {
+	if !nameRE.MatchString(name) {
+		return errorf(abi.CodeBadIdentifier, "datanet name %.80q is not well formed", name)
+	}
+	return nil
+}
+
+// checkRecordID refuses a record id that is not a hex sha256.
+func checkRecordID(id string) error {
+	if !hashRE.MatchString(id) {
+		return errorf(abi.CodeBadIdentifier, "record id %.80q is not a hex sha256", id)
+	}
+	return nil
+}
+
+// Format is the version of the registry's key layout; a registry written
+// in another layout is refused at Open rather than misread.
+const Format = 2
+
+var formatKey = []byte("m/format")
+
+// checkFormat stamps a new registry with Format and refuses any other.
+func checkFormat(db *badger.DB) error {
+	want := []byte(fmt.Sprint(Format))
+	return db.Update(func(txn *badger.Txn) error {
+		got, err := getBytes(txn, formatKey)
+		if err == nil {
+			if string(got) != string(want) {
+				return errorf(abi.CodeInternal, "registry: layout %s, this build reads layout %d", got, Format)
+			}
+			return nil
+		}
+		if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		it := txn.NewIterator(badger.IteratorOptions{})
+		it.Rewind()
+		used := it.Valid()
+		it.Close()
+		if used {
+			return errorf(abi.CodeInternal, "registry: written in layout 1, where datanet keys could alias; this build reads layout %d: keep the data with the build that wrote it", Format)
+		}
+		return txn.Set(formatKey, want)
+	})
+}
 
 // Publish verifies and stores a plugin: the manifest is valid, wasm hashes to
 // its WasmSHA256, sig is the publisher's signature of the manifest, the name
-// belongs to the publisher (or the publisher is the operator) and the
-// version is new. Nothing is written unless every check passes. The new
-// version becomes name@latest.
+// belongs to its first publisher and the version is new. Nothing is
+// written unless every check passes. name@latest is the highest semantic
+// version not yanked, so publishing a fix to an older line does not move it
+// back.
 func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*Plugin, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -180,7 +244,7 @@ func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*
 			}
 		case err != nil:
 			return err
-		case owner != m.Publisher && m.Publisher != r.operator:
+		case owner != m.Publisher:
 			return errorf(abi.CodeBadSignature, "%s belongs to %s, not %s", m.Name, owner, m.Publisher)
 		}
 		meta, err := json.Marshal(p)
@@ -192,6 +256,13 @@ func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*
 		}
 		if err := txn.Set(pluginKey(m.Name, m.Version), meta); err != nil {
 			return err
+		}
+		cur, err := getString(txn, latestKey(m.Name))
+		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		if cur != "" && compareVersions(cur, m.Version) >= 0 {
+			return nil
 		}
 		return txn.Set(latestKey(m.Name), []byte(m.Version))
 	})
@@ -300,6 +371,9 @@ func (r *Registry) CreateDatanet(ctx context.Context, d Datanet) (*Datanet, erro
 
 // Datanet returns a datanet by name.
 func (r *Registry) Datanet(ctx context.Context, name string) (*Datanet, error) {
+	if err := checkDatanet(name); err != nil {
+		return nil, err
+	}
 	var d Datanet
 	err := r.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, datanetKey(name), &d) })
 	if errors.Is(err, badger.ErrKeyNotFound) {
@@ -335,6 +409,9 @@ func RecordSigningBytes(content string) []byte {
 // content is already in the datanet is not added again: the first
 // contributor keeps it, and the existing record is returned with dup true.
 func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content string, sig []byte) (rec *Record, dup bool, err error) {
+	if err := checkDatanet(datanet); err != nil {
+		return nil, false, err
+	}
 	if len(content) == 0 || len(content) > MaxRecordBytes {
 		return nil, false, errorf(abi.CodeBadRequest, "record is %d bytes, want 1..%d", len(content), MaxRecordBytes)
 	}
@@ -402,6 +479,12 @@ func (r *Registry) Get(ctx context.Context, datanet, id string) (abi.Record, err
 
 // record returns one record of a datanet, whole.
 func (r *Registry) record(ctx context.Context, datanet, id string) (*Record, error) {
+	if err := checkDatanet(datanet); err != nil {
+		return nil, err
+	}
+	if err := checkRecordID(id); err != nil {
+		return nil, err
+	}
 	var rec Record
 	err := r.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, recordKey(datanet, id), &rec) })
 	if errors.Is(err, badger.ErrKeyNotFound) {
@@ -420,6 +503,9 @@ func (rec Record) abi() abi.Record {
 // snapshot calls head with a datanet's version, then fn for each of its
 // records at that version, all from one consistent read.
 func (r *Registry) snapshot(ctx context.Context, datanet string, head func(version uint64), fn func(Record) error) error {
+	if err := checkDatanet(datanet); err != nil {
+		return err
+	}
 	return r.db.View(func(txn *badger.Txn) error {
 		var d Datanet
 		if err := kv.GetJSON(txn, datanetKey(datanet), &d); errors.Is(err, badger.ErrKeyNotFound) {
@@ -434,6 +520,9 @@ func (r *Registry) snapshot(ctx context.Context, datanet string, head func(versi
 
 // Records calls fn for every record of a datanet in id order.
 func (r *Registry) Records(ctx context.Context, datanet string, fn func(Record) error) error {
+	if err := checkDatanet(datanet); err != nil {
+		return err
+	}
 	return r.db.View(func(txn *badger.Txn) error { return eachRecord(ctx, txn, datanet, fn) })
 }
 
@@ -479,8 +568,8 @@ func YankMessage(ref string) []byte { return []byte("tollgate:yank:" + ref) }
 // Yank marks a published version so that it takes no new invocations. Its
 // bytes stay, so receipts that name it can still be verified. sig is the
 // EIP-191 signature of [YankMessage] by the version's publisher, the name's
-// owner or the operator. name@latest moves to the most recently published
-// version not yanked (or, if none is left, resolves to nothing).
+// owner or the operator. name@latest moves to the highest version not
+// yanked (or, if none is left, resolves to nothing).
 func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
 	name, version, err := ParseRef(ref)
 	if err != nil {
@@ -515,8 +604,8 @@ func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
 	})
 }
 
-// setLatest points name@latest at its most recently published version
-// that is not yanked, or at none.
+// setLatest points name@latest at its highest semantic version that is
+// not yanked, or at none.
 func setLatest(txn *badger.Txn, name string) error {
 	var latest *Plugin
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: pluginKey(name, "")})
@@ -526,7 +615,7 @@ func setLatest(txn *badger.Txn, name string) error {
 		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &p) }); err != nil {
 			return err
 		}
-		if !p.Yanked && (latest == nil || p.Published.After(latest.Published)) {
+		if !p.Yanked && (latest == nil || compareVersions(p.Manifest.Version, latest.Manifest.Version) > 0) {
 			latest = &p
 		}
 	}
@@ -534,4 +623,10 @@ func setLatest(txn *badger.Txn, name string) error {
 		return txn.Delete(latestKey(name))
 	}
 	return txn.Set(latestKey(name), []byte(latest.Manifest.Version))
+}
+
+// compareVersions orders two valid versions (versionRE) by semantic
+// version precedence: -1, 0 or +1.
+func compareVersions(a, b string) int {
+	return semver.Compare("v"+a, "v"+b)
 }

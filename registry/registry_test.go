@@ -200,10 +200,11 @@ func TestYankKeepsBytesButMarksTheVersion(t *testing.T) {
 	}
 }
 
-// TestOperatorAndLatest: the operator, besides the name's owner, may
-// publish new versions of a name and yank any; latest follows the newest
-// version not yanked.
-func TestOperatorAndLatest(t *testing.T) {
+// TestOwnershipAndLatest: a name belongs to its first publisher (not even
+// the operator may publish under it); the operator may yank any version;
+// latest is the highest semantic version not yanked, whatever order
+// versions were published in.
+func TestOwnershipAndLatest(t *testing.T) {
 	ctx := context.Background()
 	op, pub, other := key(t), key(t), key(t)
 	r, err := registry.Open(t.TempDir(), registry.Options{Operator: strings.ToLower(registry.Address(op))})
@@ -231,14 +232,16 @@ func TestOperatorAndLatest(t *testing.T) {
 	if err := publish(other, "1.1.0"); abi.CodeOf(err) != abi.CodeBadSignature {
 		t.Fatalf("a stranger published a version of another's name: %v", err)
 	}
-	if err := publish(op, "1.1.0"); err != nil {
-		t.Fatalf("the operator could not publish a version: %v", err)
+	if err := publish(op, "9.0.0"); abi.CodeOf(err) != abi.CodeBadSignature {
+		t.Fatalf("the operator published under another's name: %v", err)
 	}
-	if err := publish(pub, "2.0.0"); err != nil {
-		t.Fatalf("the owner could not publish after the operator: %v", err)
+	for _, v := range []string{"2.0.0", "1.10.0", "1.2.0", "2.0.0-rc.1"} {
+		if err := publish(pub, v); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if got := latest(); got != "2.0.0" {
-		t.Fatalf("latest = %s, want 2.0.0", got)
+		t.Fatalf("latest = %s, want 2.0.0 (published before 1.10.0, 1.2.0 and 2.0.0-rc.1)", got)
 	}
 	yank := func(k *ecdsa.PrivateKey, ref string) error {
 		return r.Yank(ctx, ref, sign(t, k, registry.YankMessage(ref)))
@@ -249,14 +252,14 @@ func TestOperatorAndLatest(t *testing.T) {
 	if err := yank(op, "acme/qa@2.0.0"); err != nil {
 		t.Fatalf("the operator could not yank: %v", err)
 	}
-	if got := latest(); got != "1.1.0" {
-		t.Fatalf("latest after yanking 2.0.0 = %s, want 1.1.0", got)
+	if got := latest(); got != "2.0.0-rc.1" {
+		t.Fatalf("latest after yanking 2.0.0 = %s, want 2.0.0-rc.1", got)
 	}
-	if err := yank(pub, "acme/qa@1.1.0"); err != nil {
-		t.Fatalf("the owner could not yank the operator's version: %v", err)
+	if err := yank(pub, "acme/qa@2.0.0-rc.1"); err != nil {
+		t.Fatal(err)
 	}
-	if got := latest(); got != "1.0.0" {
-		t.Fatalf("latest after yanking 1.1.0 = %s, want 1.0.0", got)
+	if got := latest(); got != "1.10.0" {
+		t.Fatalf("latest after yanking 2.0.0-rc.1 = %s, want 1.10.0 (not 1.2.0)", got)
 	}
 	if _, err := registry.Open(t.TempDir(), registry.Options{Operator: "not an address"}); abi.CodeOf(err) != abi.CodeBadRequest {
 		t.Fatalf("open with a bad operator address: %v", err)

@@ -63,11 +63,14 @@ func frontierRoot(f []frontierNode) []byte {
 }
 
 func versionKey(datanet string, v uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte("v/"+datanet+"/"), v)
+	return binary.BigEndian.AppendUint64(scoped("v/", datanet), v)
 }
 
 // VersionRoot returns the hex Merkle root of a datanet at a version.
 func (r *Registry) VersionRoot(ctx context.Context, datanet string, version uint64) (string, error) {
+	if err := checkDatanet(datanet); err != nil {
+		return "", err
+	}
 	var root string
 	err := r.db.View(func(txn *badger.Txn) (err error) {
 		root, err = getString(txn, versionKey(datanet, version))
