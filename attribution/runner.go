@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/registry"
@@ -49,7 +50,7 @@ type Runner struct {
 	rt *runtime.Runtime
 
 	mu      sync.Mutex
-	modules map[string]*runtime.Module // by wasm sha256
+	modules map[string]*runtime.Module // by ModuleKey
 }
 
 // NewRunner returns a Runner compiling plugins with rt.
@@ -60,15 +61,34 @@ func NewRunner(rt *runtime.Runtime) *Runner {
 func (r *Runner) module(ctx context.Context, p *registry.Plugin) (*runtime.Module, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m := r.modules[p.Hash()]; m != nil {
+	key := ModuleKey(p)
+	if m := r.modules[key]; m != nil {
 		return m, nil
 	}
-	m, err := r.rt.Compile(ctx, p.Wasm, runtime.ModuleOptions{})
+	m, err := r.rt.Compile(ctx, p.Wasm, runtime.ModuleOptions{Limits: RuntimeLimits(p.Manifest.Limits)})
 	if err != nil {
 		return nil, err
 	}
-	r.modules[p.Hash()] = m
+	r.modules[key] = m
 	return m, nil
+}
+
+// ModuleKey names the module a plugin runs as: its manifest and its bytes.
+// Two manifests publishing the same bytes get modules of their own, each
+// with its own limits and its own instances; the compiled code is shared
+// underneath by the runtime's compilation cache.
+func ModuleKey(p *registry.Plugin) string { return p.Manifest.Ref() + "#" + p.Hash() }
+
+// RuntimeLimits turns a manifest's limits into the runtime's; the runtime
+// caps them with the operator's maxima.
+func RuntimeLimits(l *registry.Limits) runtime.Limits {
+	if l == nil {
+		return runtime.Limits{}
+	}
+	return runtime.Limits{
+		MaxMemoryPages: l.MemoryPages, Timeout: time.Duration(l.TimeoutMillis) * time.Millisecond,
+		MaxInputBytes: l.MaxInputBytes, MaxOutputBytes: l.MaxOutputBytes, MaxHostCalls: l.MaxHostCalls, MaxRecords: l.MaxRecords,
+	}
 }
 
 // Warm compiles p ahead of its first run.

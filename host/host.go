@@ -61,7 +61,7 @@ type Host struct {
 	logger   *slog.Logger
 
 	mu      sync.Mutex
-	modules map[string]*runtime.Module // agents by wasm sha256
+	modules map[string]*runtime.Module // agents by attribution.ModuleKey
 }
 
 // New returns a Host.
@@ -368,16 +368,17 @@ func receiptID(caller, requestID string) string {
 func (h *Host) agentModule(ctx context.Context, p *registry.Plugin) (*runtime.Module, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if m := h.modules[p.Hash()]; m != nil {
+	key := attribution.ModuleKey(p)
+	if m := h.modules[key]; m != nil {
 		return m, nil
 	}
 	m, err := h.rt.Compile(ctx, p.Wasm, runtime.ModuleOptions{
-		Limits: limitsOf(p.Manifest.Limits), Nondeterministic: true, ReuseWithinSession: p.Manifest.ReuseWithinCaller,
+		Limits: attribution.RuntimeLimits(p.Manifest.Limits), Nondeterministic: true, ReuseWithinSession: p.Manifest.ReuseWithinCaller,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("host: compile %s: %w", p.Manifest.Ref(), err)
 	}
-	h.modules[p.Hash()] = m
+	h.modules[key] = m
 	return m, nil
 }
 
@@ -399,18 +400,6 @@ func (h *Host) attribute(ctx context.Context, p *registry.Plugin, loadErr error,
 	}
 	res.Method = fmt.Sprintf("fallback:%s (%s)", res.Method, abi.CodeOf(err))
 	return res, nil
-}
-
-// limitsOf turns a manifest's limits into the runtime's; the runtime caps
-// them with the operator's maxima.
-func limitsOf(l *registry.Limits) runtime.Limits {
-	if l == nil {
-		return runtime.Limits{}
-	}
-	return runtime.Limits{
-		MaxMemoryPages: l.MemoryPages, Timeout: time.Duration(l.TimeoutMillis) * time.Millisecond,
-		MaxInputBytes: l.MaxInputBytes, MaxOutputBytes: l.MaxOutputBytes, MaxHostCalls: l.MaxHostCalls, MaxRecords: l.MaxRecords,
-	}
 }
 
 func sha256Hex(b []byte) string {

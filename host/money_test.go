@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/examples"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/registry"
@@ -237,5 +238,48 @@ func TestProofSaysWhetherItsRootIsPosted(t *testing.T) {
 	}
 	if _, err := e.h.Settle(ctx); abi.CodeOf(err) != abi.CodeEpochEmpty {
 		t.Fatalf("settling with nothing new: %v", err)
+	}
+}
+
+// Limits and instance reuse belong to the manifest: two manifests that
+// publish the same bytes run under their own limits, whichever compiled
+// first, and never share an instance.
+func TestManifestsSharingBytesKeepTheirOwnLimitsAndState(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	caller, _ := e.fund(t, 1_000_000)
+	dev := key(t)
+	publish := func(name string, m registry.Manifest, wasm []byte) string {
+		m.Name, m.Version, m.Kind, m.Price, m.Datanets = name, "1.0.0", abi.KindAgent, "10", []string{"facts"}
+		if _, err := e.h.Publish(ctx, dev, m, wasm); err != nil {
+			t.Fatal(err)
+		}
+		return name + "@1.0.0"
+	}
+	// Same bytes as acme/qa (16 records), but one record at most.
+	tight := publish("acme/qa-tight", registry.Manifest{Limits: &registry.Limits{MaxRecords: 1}}, examples.QA)
+	if _, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: "acme/qa@1.0.0", Input: []byte("Why is the sky blue?")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: tight, Input: []byte("sky water bees")})
+	if abi.CodeOf(err) != abi.CodeRecordLimit {
+		t.Fatalf("a manifest allowed 1 record ran under another's 16: %v", err)
+	}
+
+	reuse := publish("test/leak-reuse", registry.Manifest{Export: "leak", ReuseWithinCaller: true}, readerWasm(t))
+	fresh := publish("test/leak-fresh", registry.Manifest{Export: "leak"}, readerWasm(t))
+	if _, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: reuse, Input: []byte("kept for my next call")}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: fresh, Input: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Output) != 0 {
+		t.Fatalf("a manifest without reuse continued another manifest's instance: %q", res.Output)
+	}
+	res, err = e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: reuse, Input: []byte("y")})
+	if err != nil || string(res.Output) != "kept for my next call" {
+		t.Fatalf("reuse within the caller and manifest: %q %v", res.Output, err)
 	}
 }

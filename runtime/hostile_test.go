@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -165,4 +166,49 @@ func FuzzHostCalls(f *testing.F) {
 			t.Fatalf("module broken after input %x: %v", in, err)
 		}
 	})
+}
+
+// The instances kept for sessions are bounded: one session's calls keep one,
+// many sessions keep at most MaxSessions, and eviction takes the least
+// recently used, never the one just released.
+func TestSessionInstancesAreBounded(t *testing.T) {
+	rt := newRuntime(t)
+	m := compile(t, rt, plugin(t, "hostile"), runtime.ModuleOptions{ReuseWithinSession: true, PoolSize: -1})
+	call := func(session, in string) string {
+		out, err := m.Call(context.Background(), "leak", []byte(in), &runtime.Env{Session: session})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	for i := range 500 {
+		call("one", fmt.Sprint(i))
+	}
+	if s := m.Stats(); s.Sessions != 1 {
+		t.Fatalf("500 calls of one session keep %d instances", s.Sessions)
+	}
+	for i := range runtime.MaxSessions + 10 {
+		call(fmt.Sprint("s", i), "mine")
+		// The session just released is never the one evicted.
+		call("one", fmt.Sprint("round", i))
+		if got := call("one", fmt.Sprint("next", i)); got != fmt.Sprint("round", i) {
+			t.Fatalf("after %d other sessions, session one lost its instance (got %q)", i+1, got)
+		}
+	}
+	if s := m.Stats(); s.Sessions != runtime.MaxSessions {
+		t.Fatalf("%d sessions keep %d instances, want %d", runtime.MaxSessions+11, s.Sessions, runtime.MaxSessions)
+	}
+	if got := call("s0", "x"); got != "" {
+		t.Fatalf("the least recently used session was not evicted (got %q)", got)
+	}
+	// Close is safe twice and concurrently, and a call after it fails.
+	done := make(chan error, 2)
+	for range 2 {
+		go func() { done <- m.Close(context.Background()) }()
+	}
+	<-done
+	<-done
+	if _, err := m.Call(context.Background(), "leak", nil, nil); abi.CodeOf(err) != abi.CodeUnavailable {
+		t.Fatalf("call after Close: %v", err)
+	}
 }

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"container/list"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -102,15 +103,22 @@ type Module struct {
 	done     chan struct{}
 	wg       sync.WaitGroup
 	closeOne sync.Once
+	closeErr error
 
 	sessMu   sync.Mutex
-	sessions map[string]*instance
-	sessLRU  []string
+	sessions map[string]*list.Element // of *kept, in sessLRU
+	sessLRU  list.List                // least recently released first
 
 	stats struct {
 		calls, hits, misses, reuses, instantiations atomic.Uint64
 		instantiateNanos                            atomic.Int64
 	}
+}
+
+// kept is an instance kept for one session's next call.
+type kept struct {
+	name string
+	inst *instance
 }
 
 // instance is one instantiation of a module with its memory budget.
@@ -129,7 +137,7 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte, opts ModuleOptions) 
 	if err := limits.validate(); err != nil {
 		return nil, err
 	}
-	m := &Module{limits: limits, opts: opts, done: make(chan struct{}), sessions: map[string]*instance{}}
+	m := &Module{limits: limits, opts: opts, done: make(chan struct{}), sessions: map[string]*list.Element{}}
 	manifest := extism.Manifest{
 		Wasm: []extism.Wasm{extism.WasmData{Data: wasm}},
 		// HTTP stays disabled: zero response bytes and no allowed hosts.
@@ -202,18 +210,23 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 func (m *Module) acquire(ctx context.Context, session string) (*instance, error) {
 	if m.opts.ReuseWithinSession && session != "" {
 		m.sessMu.Lock()
-		inst := m.sessions[session]
-		delete(m.sessions, session)
+		el := m.sessions[session]
+		if el != nil {
+			delete(m.sessions, session)
+			m.sessLRU.Remove(el)
+		}
 		m.sessMu.Unlock()
-		if inst != nil {
+		if el != nil {
 			m.stats.reuses.Add(1)
-			return inst, nil
+			return el.Value.(*kept).inst, nil
 		}
 	}
 	select {
-	case inst := <-m.pool:
-		m.stats.hits.Add(1)
-		return inst, nil
+	case inst, ok := <-m.pool:
+		if ok {
+			m.stats.hits.Add(1)
+			return inst, nil
+		}
 	default:
 	}
 	m.stats.misses.Add(1)
@@ -221,26 +234,31 @@ func (m *Module) acquire(ctx context.Context, session string) (*instance, error)
 }
 
 // release keeps a healthy instance for its session, or closes it.
-func (m *Module) release(inst *instance, session string, healthy bool) {
-	if !healthy || !m.opts.ReuseWithinSession || session == "" {
+// At most MaxSessions instances are kept; the least recently released goes
+// first.
+func (m *Module) release(inst *instance, name string, healthy bool) {
+	if !healthy || !m.opts.ReuseWithinSession || name == "" {
 		inst.close()
 		return
 	}
 	m.sessMu.Lock()
 	defer m.sessMu.Unlock()
-	if old := m.sessions[session]; old != nil {
-		old.close() // a concurrent call of the same session got there first
-	} else {
-		m.sessLRU = append(m.sessLRU, session)
+	select {
+	case <-m.done:
+		inst.close() // the module is closing: keep nothing
+		return
+	default:
 	}
-	m.sessions[session] = inst
-	for len(m.sessions) > MaxSessions {
-		oldest := m.sessLRU[0]
-		m.sessLRU = m.sessLRU[1:]
-		if o := m.sessions[oldest]; o != nil {
-			o.close()
-			delete(m.sessions, oldest)
-		}
+	if old := m.sessions[name]; old != nil {
+		// A concurrent call of the same session got there first.
+		m.sessLRU.Remove(old)
+		old.Value.(*kept).inst.close()
+	}
+	m.sessions[name] = m.sessLRU.PushBack(&kept{name: name, inst: inst})
+	for m.sessLRU.Len() > MaxSessions {
+		oldest := m.sessLRU.Remove(m.sessLRU.Front()).(*kept)
+		delete(m.sessions, oldest.name)
+		oldest.inst.close()
 	}
 }
 
@@ -255,6 +273,7 @@ type Stats struct {
 	SessionReuses  uint64        // calls served by their session's instance
 	Instantiations uint64        // instances created, pool and misses alike
 	InstantiateAvg time.Duration // mean time to create one
+	Sessions       int           // instances kept for sessions, at most MaxSessions
 }
 
 // Stats returns the module's counters.
@@ -263,16 +282,27 @@ func (m *Module) Stats() Stats {
 		Calls: m.stats.calls.Load(), PoolHits: m.stats.hits.Load(), PoolMisses: m.stats.misses.Load(),
 		SessionReuses: m.stats.reuses.Load(), Instantiations: m.stats.instantiations.Load(),
 	}
+	m.sessMu.Lock()
+	s.Sessions = m.sessLRU.Len()
+	m.sessMu.Unlock()
 	if s.Instantiations > 0 {
 		s.InstantiateAvg = time.Duration(m.stats.instantiateNanos.Load() / int64(s.Instantiations))
 	}
 	return s
 }
 
-// Close frees the module and its instances.
+// Close frees the module and its instances. It is safe to call more than
+// once, concurrently; calls in flight keep their instances until they end.
 func (m *Module) Close(ctx context.Context) error {
 	m.closeOne.Do(func() {
+		m.sessMu.Lock()
 		close(m.done)
+		for m.sessLRU.Len() > 0 {
+			s := m.sessLRU.Remove(m.sessLRU.Front()).(*kept)
+			delete(m.sessions, s.name)
+			s.inst.close()
+		}
+		m.sessMu.Unlock()
 		m.wg.Wait()
 		if m.pool != nil {
 			close(m.pool)
@@ -280,14 +310,9 @@ func (m *Module) Close(ctx context.Context) error {
 				inst.close()
 			}
 		}
-		m.sessMu.Lock()
-		for k, inst := range m.sessions {
-			inst.close()
-			delete(m.sessions, k)
-		}
-		m.sessMu.Unlock()
+		m.closeErr = m.compiled.Close(ctx)
 	})
-	return m.compiled.Close(ctx)
+	return m.closeErr
 }
 
 // Call runs export with input and returns its output. env gives the plugin
@@ -299,6 +324,11 @@ func (m *Module) Call(ctx context.Context, export string, input []byte, env *Env
 	}
 	if env == nil {
 		env = &Env{}
+	}
+	select {
+	case <-m.done:
+		return nil, abi.Errorf(abi.CodeUnavailable, "module is closed")
+	default:
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.limits.Timeout)
 	defer cancel()

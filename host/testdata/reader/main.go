@@ -63,4 +63,16 @@ func readMany() int32 {
 	return 0
 }
 
+var last []byte
+
+// leak returns the input of the previous call on this instance: state
+// that must never cross callers or manifests.
+//
+//go:wasmexport leak
+func leak() int32 {
+	pdk.Output(last)
+	last = append([]byte(nil), guest.Input()...)
+	return 0
+}
+
 func main() {}
