@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -124,6 +126,10 @@ func (r *Runner) Run(ctx context.Context, p *registry.Plugin, req abi.AttributeR
 	return Validate(ctx, resp, req.Accesses, data, grants)
 }
 
+// methodRE is what an attribution plugin may call its method: a short
+// name, never free text, since it is signed into every receipt.
+var methodRE = regexp.MustCompile(`^[A-Za-z0-9._:/-]{0,64}$`)
+
 // Validate checks an attribution response against what the agent read and
 // what the granted datanets hold, and returns it sorted by record.
 func Validate(ctx context.Context, resp abi.AttributeResponse, accesses []abi.Access, data runtime.DataSource, grants []string) (*Result, error) {
@@ -133,6 +139,9 @@ func Validate(ctx context.Context, resp abi.AttributeResponse, accesses []abi.Ac
 	read := map[string]abi.Access{}
 	for _, a := range accesses {
 		read[a.Record] = a
+	}
+	if !methodRE.MatchString(resp.Method) || strings.HasPrefix(resp.Method, "failed:") || strings.HasPrefix(resp.Method, "fallback:") {
+		return nil, abi.Errorf(abi.CodeBadAttribution, "method %.80q: want up to 64 of [A-Za-z0-9._:/-], not starting failed: or fallback: (the host's)", resp.Method)
 	}
 	res := &Result{Method: resp.Method, Weights: make([]Weight, 0, len(resp.Scores))}
 	seen := map[string]bool{}

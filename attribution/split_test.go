@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -126,5 +127,18 @@ func TestValidateRefusesBadWeights(t *testing.T) {
 				t.Fatalf("weights %+v", res.Weights)
 			}
 		})
+	}
+}
+
+// A plugin's method is a short name, never free text and never one of the
+// host's own markers.
+func TestMethodIsAShortName(t *testing.T) {
+	for _, m := range []string{"failed:plugin_trap", "fallback:x", strings.Repeat("a", 65), "has space", "quote\"", "new\nline"} {
+		if _, err := attribution.Validate(context.Background(), abi.AttributeResponse{Method: m}, nil, nil, nil); abi.CodeOf(err) != abi.CodeBadAttribution {
+			t.Errorf("method %q accepted: %v", m, err)
+		}
+	}
+	if _, err := attribution.Validate(context.Background(), abi.AttributeResponse{Method: "ngram/v1"}, nil, nil, nil); err != nil {
+		t.Fatal(err)
 	}
 }

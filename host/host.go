@@ -232,7 +232,9 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	b.reads = reads
 
 	attrReq := abi.AttributeRequest{Invocation: id, Output: string(out), Accesses: accesses, Datanets: m.Datanets}
-	result, err := h.attribute(ctx, attrPlugin, nil, attrReq, m.Datanets, view)
+	// Attribution is the host's work once the agent has answered: a caller
+	// going away must not push it onto the fallback.
+	result, err := h.attribute(context.WithoutCancel(ctx), attrPlugin, nil, attrReq, m.Datanets, view)
 	if err != nil {
 		return nil, err
 	}

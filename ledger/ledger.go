@@ -302,6 +302,8 @@ func (l *Ledger) Credit(ctx context.Context, d Deposit) error {
 	return l.write(ctx, func(txn *badger.Txn) error {
 		if _, err := txn.Get(depositKey(d.Ref)); err == nil {
 			return abi.Errorf(abi.CodeAlreadyExists, "ledger: deposit %s already credited", d.Ref)
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
 		}
 		if err := kv.SetJSON(txn, depositKey(d.Ref), d); err != nil {
 			return err
@@ -526,6 +528,9 @@ func (l *Ledger) hold(account string, amount *big.Int) error {
 // Extend holds amount more for the same call, or refuses with
 // CodeInsufficientCredit and holds nothing more.
 func (r *Reservation) Extend(amount *big.Int) error {
+	if amount == nil || amount.Sign() < 0 {
+		return abi.Errorf(abi.CodeBadRequest, "ledger: extend a reservation by a non-negative amount")
+	}
 	if amount.Sign() == 0 {
 		return nil
 	}
@@ -561,7 +566,11 @@ func (r *Reservation) Release() {
 		r.done = true
 		r.l.resMu.Lock()
 		defer r.l.resMu.Unlock()
-		left := new(big.Int).Sub(r.l.reserved[r.account], r.amount)
+		held := r.l.reserved[r.account]
+		if held == nil {
+			held = new(big.Int) // only zero-amount reservations held nothing
+		}
+		left := new(big.Int).Sub(held, r.amount)
 		if left.Sign() <= 0 {
 			delete(r.l.reserved, r.account)
 		} else {

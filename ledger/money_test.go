@@ -170,3 +170,26 @@ func TestEpochWithNothingNewDoesNotClose(t *testing.T) {
 		t.Fatalf("open epoch %d, want 2", open)
 	}
 }
+
+// Releasing reservations of nothing, in any order, is harmless.
+func TestZeroReservationsRelease(t *testing.T) {
+	ctx := context.Background()
+	l := open(t)
+	l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(10)})
+	a, err := l.Reserve(ctx, caller, big.NewInt(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.Reserve(ctx, caller, big.NewInt(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Release()
+	b.Release()
+	if err := b.Extend(big.NewInt(-1)); abi.CodeOf(err) != abi.CodeBadRequest {
+		t.Fatalf("negative extension: %v", err)
+	}
+	if _, err := l.Reserve(ctx, caller, big.NewInt(10)); err != nil {
+		t.Fatalf("all released, yet: %v", err)
+	}
+}

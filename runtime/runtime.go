@@ -374,7 +374,7 @@ func (m *Module) classify(ctx context.Context, inst *instance, rc uint32, err er
 		case sys.ExitCodeDeadlineExceeded:
 			return abi.Errorf(abi.CodeTimeout, "plugin ran past its %v limit", m.limits.Timeout)
 		case sys.ExitCodeContextCanceled:
-			return abi.Errorf(abi.CodeTimeout, "call canceled: %v", context.Cause(ctx))
+			return abi.Wrap(abi.CodeCanceled, context.Cause(ctx), "call canceled")
 		}
 	}
 	if ctx.Err() != nil {
