@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,5 +176,29 @@ func TestImportCommandResumes(t *testing.T) {
 	out.Reset()
 	if err := run(context.Background(), args, &out); err != nil || !strings.Contains(out.String(), "0 added, 0 duplicates, 500 already imported") {
 		t.Fatalf("re-import: %v\n%s", err, out.String())
+	}
+}
+
+// Start-up failures are clear errors, never panics: a garbage operator key,
+// an unreachable RPC endpoint.
+func TestStartupErrorsAreClear(t *testing.T) {
+	ctx := context.Background()
+	garbage := t.TempDir()
+	if err := os.WriteFile(filepath.Join(garbage, "operator.key"), []byte("not a key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openNode(ctx, nodeConfig{dataDir: garbage}); err == nil || !strings.Contains(err.Error(), "operator key") {
+		t.Fatalf("garbage operator key: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreachable := "http://" + ln.Addr().String()
+	ln.Close()
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := openNode(tctx, nodeConfig{dataDir: t.TempDir(), rpc: unreachable}); err == nil || !strings.Contains(err.Error(), "operator 0x") {
+		t.Fatalf("unreachable RPC: %v", err)
 	}
 }

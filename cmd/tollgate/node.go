@@ -48,50 +48,56 @@ type node struct {
 // openNode opens or creates the data dir: operator key, registry, ledger,
 // compilation cache, chain and contracts (deployed on first start), API
 // tokens, and the host with its built-in plugins published.
-func openNode(ctx context.Context, cfg nodeConfig) (n *node, err error) {
-	n = &node{dir: cfg.dataDir}
-	defer func() {
-		if err != nil {
-			n.close(context.Background())
-		}
-	}()
-	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
-		return nil, err
-	}
-	if n.operator, err = loadOrCreateKey(filepath.Join(cfg.dataDir, "operator.key")); err != nil {
-		return nil, err
-	}
-	if n.reg, err = registry.Open(filepath.Join(cfg.dataDir, "registry"), registry.Options{Logger: cfg.logger, Operator: registry.Address(n.operator)}); err != nil {
-		return nil, err
-	}
-	if n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledger.Options{Logger: cfg.logger, Signer: n.operator}); err != nil {
-		return nil, err
-	}
-	if n.rt, err = runtime.New(runtime.Config{CacheDir: filepath.Join(cfg.dataDir, "wasm-cache"), Logger: cfg.logger}); err != nil {
-		return nil, err
-	}
-	if cfg.rpc == "" {
-		if n.chain, err = chain.StartNode(filepath.Join(cfg.dataDir, "chain"), n.operator); err != nil {
-			return nil, err
-		}
-		n.eth = n.chain.Client()
-	} else if n.eth, err = chain.Dial(ctx, cfg.rpc); err != nil {
-		return nil, err
-	}
-	if n.client, n.fresh, err = deployment(ctx, n.eth, n.operator, filepath.Join(cfg.dataDir, "deployment.json")); err != nil {
-		return nil, err
-	}
-	if n.tokens, err = host.OpenTokens(filepath.Join(cfg.dataDir, "tokens.json")); err != nil {
-		return nil, err
-	}
-	n.host, err = host.New(host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Chain: n.client, Operator: n.operator, Logger: cfg.logger})
-	if err != nil {
-		return nil, err
-	}
-	if err := n.host.PublishBuiltins(ctx); err != nil {
+func openNode(ctx context.Context, cfg nodeConfig) (*node, error) {
+	n := &node{dir: cfg.dataDir}
+	if err := n.open(ctx, cfg); err != nil {
+		n.close(context.Background())
 		return nil, err
 	}
 	return n, nil
+}
+
+func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return err
+	}
+	keyPath := filepath.Join(cfg.dataDir, "operator.key")
+	if n.operator, err = loadOrCreateKey(keyPath); err != nil {
+		return fmt.Errorf("operator key %s: %w", keyPath, err)
+	}
+	if n.reg, err = registry.Open(filepath.Join(cfg.dataDir, "registry"), registry.Options{Logger: cfg.logger, Operator: registry.Address(n.operator)}); err != nil {
+		return err
+	}
+	if n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledger.Options{Logger: cfg.logger, Signer: n.operator}); err != nil {
+		return err
+	}
+	if n.rt, err = runtime.New(runtime.Config{CacheDir: filepath.Join(cfg.dataDir, "wasm-cache"), Logger: cfg.logger}); err != nil {
+		return err
+	}
+	var opts []chain.Option
+	if cfg.rpc == "" {
+		if n.chain, err = chain.StartNode(filepath.Join(cfg.dataDir, "chain"), n.operator); err != nil {
+			return err
+		}
+		n.eth = n.chain.Client()
+		opts = append(opts, chain.WithDurability(n.chain.WaitDurable))
+	} else if n.eth, err = chain.Dial(ctx, cfg.rpc); err != nil {
+		return err
+	}
+	if n.client, n.fresh, err = deployment(ctx, n.eth, n.operator, filepath.Join(cfg.dataDir, "deployment.json"), opts); err != nil {
+		return fmt.Errorf("settlement contracts (operator %s): %w", registry.Address(n.operator), err)
+	}
+	if n.tokens, err = host.OpenTokens(filepath.Join(cfg.dataDir, "tokens.json")); err != nil {
+		return err
+	}
+	n.host, err = host.New(host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Chain: n.client, Operator: n.operator, Logger: cfg.logger})
+	if err != nil {
+		return err
+	}
+	if err := n.host.PublishBuiltins(ctx); err != nil {
+		return err
+	}
+	return nil
 }
 
 func (n *node) close(ctx context.Context) {
@@ -116,13 +122,13 @@ func (n *node) close(ctx context.Context) {
 
 // deployment attaches to the contracts recorded in path, deploying them
 // first if there are none yet.
-func deployment(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, path string) (*chain.Client, bool, error) {
+func deployment(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, path string, opts []chain.Option) (*chain.Client, bool, error) {
 	var dep chain.Deployment
 	b, err := os.ReadFile(path)
 	fresh := errors.Is(err, os.ErrNotExist)
 	switch {
 	case fresh:
-		if dep, err = chain.Deploy(ctx, ec, key); err != nil {
+		if dep, err = chain.Deploy(ctx, ec, key, opts...); err != nil {
 			return nil, false, err
 		}
 		b, _ = json.MarshalIndent(dep, "", "  ")
@@ -136,14 +142,18 @@ func deployment(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey
 			return nil, false, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	c, err := chain.Attach(ctx, ec, dep)
+	c, err := chain.Attach(ctx, ec, dep, opts...)
 	return c, fresh, err
 }
 
 func loadOrCreateKey(path string) (*ecdsa.PrivateKey, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
-		return crypto.HexToECDSA(strings.TrimSpace(string(b)))
+		k, err := crypto.HexToECDSA(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("not a hex secp256k1 private key: %w", err)
+		}
+		return k, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -155,10 +165,32 @@ func loadOrCreateKey(path string) (*ecdsa.PrivateKey, error) {
 	return k, writeFileAtomic(path, []byte(hex.EncodeToString(crypto.FromECDSA(k))+"\n"), 0o600)
 }
 
+// writeFileAtomic writes b to path so that a crash leaves either the old
+// file or the new one, synced: the file, then the rename in its directory.
 func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, mode); err != nil {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

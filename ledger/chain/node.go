@@ -1,20 +1,26 @@
 package chain
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/rawdb"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/eth"
 	"github.com/ethereum/go-ethereum/eth/catalyst"
 	"github.com/ethereum/go-ethereum/eth/ethconfig"
 	"github.com/ethereum/go-ethereum/eth/filters"
+	"github.com/ethereum/go-ethereum/event"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/p2p"
 	"github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/tollgate-dev/tollgate/abi"
 )
 
 // DevChainID is the chain id of the embedded development chain.
@@ -28,6 +34,14 @@ const DevChainID = 1337
 type Node struct {
 	stack  *node.Node
 	client *ethclient.Client
+
+	// durable is the highest block whose state is synced to disk; waiters
+	// are woken through changed.
+	mu      sync.Mutex
+	durable uint64
+	changed chan struct{}
+	sub     event.Subscription
+	stopped chan struct{}
 }
 
 // StartNode starts the chain in dir ("" keeps it in memory). The faucet
@@ -51,6 +65,14 @@ func StartNode(dir string, faucet *ecdsa.PrivateKey) (*Node, error) {
 	ethConf.Genesis = core.DeveloperGenesisBlock(ethconfig.Defaults.Miner.GasCeil, &faucetAddr)
 	ethConf.Miner.PendingFeeRecipient = faucetAddr
 	ethConf.TxPool.NoLocals = true
+	// Durable like the ledger: every sealed block's state trie is written
+	// to the database (hash scheme, archive mode: no state kept only in
+	// memory), and the database is synced after each block (watchHeads).
+	// By default geth keeps recent state in memory and writes it at
+	// shutdown, so a SIGKILL rewound the chain to genesis.
+	ethConf.StateScheme = rawdb.HashScheme
+	ethConf.NoPruning = true
+	ethConf.SnapshotCache = 0
 	backend, err := eth.New(stack, &ethConf)
 	if err != nil {
 		stack.Close()
@@ -70,7 +92,58 @@ func StartNode(dir string, faucet *ecdsa.PrivateKey) (*Node, error) {
 		stack.Close()
 		return nil, fmt.Errorf("chain: start: %w", err)
 	}
-	return &Node{stack: stack, client: ethclient.NewClient(stack.Attach())}, nil
+	n := &Node{stack: stack, client: ethclient.NewClient(stack.Attach()), changed: make(chan struct{}), stopped: make(chan struct{})}
+	heads := make(chan core.ChainHeadEvent, 16)
+	n.sub = backend.BlockChain().SubscribeChainHeadEvent(heads)
+	n.markDurable(backend, backend.BlockChain().CurrentBlock().Number.Uint64())
+	go n.watchHeads(backend, heads)
+	return n, nil
+}
+
+// watchHeads syncs the database after every new head, then marks the head
+// durable.
+func (n *Node) watchHeads(backend *eth.Ethereum, heads chan core.ChainHeadEvent) {
+	defer close(n.stopped)
+	for {
+		select {
+		case h := <-heads:
+			n.markDurable(backend, h.Header.Number.Uint64())
+		case <-n.sub.Err():
+			return
+		}
+	}
+}
+
+func (n *Node) markDurable(backend *eth.Ethereum, block uint64) {
+	if err := backend.ChainDb().SyncKeyValue(); err != nil {
+		return // not durable: waiters keep waiting, and time out clearly
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if block > n.durable {
+		n.durable = block
+		close(n.changed)
+		n.changed = make(chan struct{})
+	}
+}
+
+// WaitDurable returns once block and every block before it are on disk,
+// state included. [Client] calls it for every transaction it waits on, so
+// nothing is reported mined that a crash could take back.
+func (n *Node) WaitDurable(ctx context.Context, block uint64) error {
+	for {
+		n.mu.Lock()
+		done, changed := n.durable >= block, n.changed
+		n.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return abi.Wrap(abi.CodeChain, ctx.Err(), "block %d not yet durable", block)
+		}
+	}
 }
 
 // Client returns a client of the node.
@@ -79,5 +152,8 @@ func (n *Node) Client() *ethclient.Client { return n.client }
 // Close stops the node, flushing its state to disk.
 func (n *Node) Close() error {
 	n.client.Close()
-	return errors.Join(n.stack.Close())
+	err := n.stack.Close()
+	n.sub.Unsubscribe()
+	<-n.stopped
+	return errors.Join(err)
 }

@@ -28,8 +28,31 @@ type Deployment struct {
 	Block      uint64 `json:"block"` // block of the settlement's deployment
 }
 
+// Option configures [Deploy] and [Attach].
+type Option func(*options)
+
+type options struct {
+	durable func(ctx context.Context, block uint64) error
+}
+
+// WithDurability makes every wait for a transaction also wait until wait
+// says its block is on disk (the embedded chain's [Node.WaitDurable]), so
+// nothing is reported mined that a crash of the node could take back.
+func WithDurability(wait func(ctx context.Context, block uint64) error) Option {
+	return func(o *options) { o.durable = wait }
+}
+
+func optionsOf(opts []Option) options {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
 // Client talks to the deployment's contracts.
 type Client struct {
+	opts       options
 	eth        *ethclient.Client
 	chainID    *big.Int
 	dep        Deployment
@@ -50,7 +73,8 @@ func Dial(ctx context.Context, url string) (*ethclient.Client, error) {
 
 // Deploy deploys a TestToken and a Settlement whose operator is key's
 // address, and waits for both.
-func Deploy(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey) (Deployment, error) {
+func Deploy(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, with ...Option) (Deployment, error) {
+	o := optionsOf(with)
 	chainID, err := ec.ChainID(ctx)
 	if err != nil {
 		return Deployment{}, chainErr("chain id", err)
@@ -60,7 +84,7 @@ func Deploy(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey) (D
 	if err != nil {
 		return Deployment{}, chainErr("deploy token", err)
 	}
-	if _, err := waitMined(ctx, ec, tx.Hash()); err != nil {
+	if _, err := waitMined(ctx, ec, o, tx.Hash()); err != nil {
 		return Deployment{}, err
 	}
 	input := contracts.NewSettlement().PackConstructor(tokenAddr, crypto.PubkeyToAddress(key.PublicKey))
@@ -68,7 +92,7 @@ func Deploy(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey) (D
 	if err != nil {
 		return Deployment{}, chainErr("deploy settlement", err)
 	}
-	rc, err := waitMined(ctx, ec, tx.Hash())
+	rc, err := waitMined(ctx, ec, o, tx.Hash())
 	if err != nil {
 		return Deployment{}, err
 	}
@@ -77,7 +101,7 @@ func Deploy(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey) (D
 
 // Attach returns a client of an existing deployment, checking that its
 // contracts have code on this chain.
-func Attach(ctx context.Context, ec *ethclient.Client, dep Deployment) (*Client, error) {
+func Attach(ctx context.Context, ec *ethclient.Client, dep Deployment, opts ...Option) (*Client, error) {
 	chainID, err := ec.ChainID(ctx)
 	if err != nil {
 		return nil, chainErr("chain id", err)
@@ -94,7 +118,7 @@ func Attach(ctx context.Context, ec *ethclient.Client, dep Deployment) (*Client,
 			return nil, abi.Errorf(abi.CodeChain, "no contract at %s on chain %d", a, dep.ChainID)
 		}
 	}
-	c := &Client{eth: ec, chainID: chainID, dep: dep, tokenABI: contracts.NewTestToken(), settleABI: contracts.NewSettlement()}
+	c := &Client{opts: optionsOf(opts), eth: ec, chainID: chainID, dep: dep, tokenABI: contracts.NewTestToken(), settleABI: contracts.NewSettlement()}
 	c.token = c.tokenABI.Instance(ec, common.HexToAddress(dep.Token))
 	c.settlement = c.settleABI.Instance(ec, common.HexToAddress(dep.Settlement))
 	return c, nil
@@ -137,7 +161,7 @@ func (c *Client) SendETH(ctx context.Context, key *ecdsa.PrivateKey, to string, 
 	if err := retryPoolLag(ctx, func() error { return c.eth.SendTransaction(ctx, tx) }); err != nil {
 		return "", chainErr("send eth", err)
 	}
-	if _, err := waitMined(ctx, c.eth, tx.Hash()); err != nil {
+	if _, err := waitMined(ctx, c.eth, c.opts, tx.Hash()); err != nil {
 		return "", err
 	}
 	return tx.Hash().Hex(), nil
@@ -165,7 +189,7 @@ func (c *Client) Deposit(ctx context.Context, key *ecdsa.PrivateKey, account str
 	if err != nil {
 		return DepositEvent{}, chainErr("deposit", err)
 	}
-	rc, err := waitMined(ctx, c.eth, tx.Hash())
+	rc, err := waitMined(ctx, c.eth, c.opts, tx.Hash())
 	if err != nil {
 		return DepositEvent{}, err
 	}
@@ -266,7 +290,7 @@ func (c *Client) send(ctx context.Context, key *ecdsa.PrivateKey, bc *bind.Bound
 	if err != nil {
 		return "", c.revertErr(err)
 	}
-	if _, err := waitMined(ctx, c.eth, tx.Hash()); err != nil {
+	if _, err := waitMined(ctx, c.eth, c.opts, tx.Hash()); err != nil {
 		return "", err
 	}
 	return tx.Hash().Hex(), nil
@@ -315,7 +339,7 @@ func poolLag(err error) bool {
 
 // waitMined polls for a receipt; the embedded chain mines within
 // milliseconds, so bind.WaitMined's one-second ticker would dominate.
-func waitMined(ctx context.Context, ec *ethclient.Client, h common.Hash) (*types.Receipt, error) {
+func waitMined(ctx context.Context, ec *ethclient.Client, o options, h common.Hash) (*types.Receipt, error) {
 	delay := 5 * time.Millisecond
 	for {
 		rc, err := ec.TransactionReceipt(ctx, h)
@@ -325,7 +349,13 @@ func waitMined(ctx context.Context, ec *ethclient.Client, h common.Hash) (*types
 			}
 			// A dev node can serve the receipt a moment before it makes the
 			// block its head; reads of "latest" state must see the block.
-			return rc, waitHead(ctx, ec, rc.BlockNumber.Uint64())
+			if err := waitHead(ctx, ec, rc.BlockNumber.Uint64()); err != nil {
+				return rc, err
+			}
+			if o.durable != nil {
+				return rc, o.durable(ctx, rc.BlockNumber.Uint64())
+			}
+			return rc, nil
 		}
 		// A node that has just started may still be indexing transactions.
 		if !errors.Is(err, ethereum.NotFound) && !strings.Contains(err.Error(), "indexing is in progress") {
