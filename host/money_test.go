@@ -283,3 +283,60 @@ func TestManifestsSharingBytesKeepTheirOwnLimitsAndState(t *testing.T) {
 		t.Fatalf("reuse within the caller and manifest: %q %v", res.Output, err)
 	}
 }
+
+// A crash between closing an epoch and posting its root, or between posting
+// and recording the post, is finished by ResumeSettlement: the root the
+// contract holds is always the ledger's last closed one.
+func TestResumeSettlementFinishesAnInterruptedPost(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	caller, _ := e.fund(t, 100_000)
+	invoke := func() {
+		t.Helper()
+		if _, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: "acme/qa@1.0.0", Input: []byte("Why is the sky blue?")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	domain := ledger.Domain{ChainID: e.chain.ChainID(), Settlement: e.chain.Deployment().Settlement}
+	operator := e.operator
+
+	// Closed, never sent.
+	invoke()
+	e1, err := e.led.CloseEpoch(ctx, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.h.ResumeSettlement(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, root, _ := e.chain.PostedEpoch(ctx); n != e1.N || root != e1.Root {
+		t.Fatalf("after resume the chain holds epoch %d %s, want %d %s", n, root, e1.N, e1.Root)
+	}
+	if got, _ := e.led.Epoch(ctx, e1.N); got.PostTx == "" || got.PostTx != got.PostIntent {
+		t.Fatalf("epoch 1 after resume: %+v", got)
+	}
+
+	// Sent and mined, but the crash came before the ledger recorded it.
+	invoke()
+	e2, err := e.led.CloseEpoch(ctx, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := e.chain.PostRoot(ctx, operator, e2.N, e2.Root, e2.Total, func(tx string) error { return e.led.SetPostIntent(ctx, e2.N, tx) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.h.ResumeSettlement(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.led.Epoch(ctx, e2.N); got.PostTx != tx {
+		t.Fatalf("epoch 2 post tx %q, want %q", got.PostTx, tx)
+	}
+	// Resuming again, or settling, posts nothing twice.
+	if err := e.h.ResumeSettlement(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.h.Settle(ctx); abi.CodeOf(err) != abi.CodeEpochEmpty {
+		t.Fatalf("settle with nothing new: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"math/big"
+	"strings"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/ledger"
@@ -37,37 +38,61 @@ func (h *Host) PublishBuiltins(ctx context.Context) error {
 // the host has none.
 var ErrNoChain = abi.Errorf(abi.CodeChain, "host: no settlement chain configured")
 
-// SyncDeposits credits every deposit made on-chain that the ledger has not
-// credited yet, and returns how many it credited. Deposits are keyed by
-// transaction and log index, so running it again credits nothing twice.
+// MaxLogBlocks bounds the blocks one log query spans: public RPC endpoints
+// refuse wide ranges.
+const MaxLogBlocks = 2000
+
+// SyncDeposits credits the deposits made on-chain since the ledger's
+// deposit cursor, in ranges of at most MaxLogBlocks, advancing the cursor
+// after each range, and returns how many it credited. Deposits are keyed by
+// transaction and log index, so a range scanned again after a crash credits
+// nothing twice.
 func (h *Host) SyncDeposits(ctx context.Context) (int, error) {
 	if h.chain == nil {
 		return 0, ErrNoChain
 	}
-	deps, err := h.chain.Deposits(ctx, h.chain.Deployment().Block, 0)
+	cursor, err := h.led.DepositCursor(ctx)
+	if err != nil {
+		return 0, err
+	}
+	from := max(cursor+1, h.chain.Deployment().Block)
+	head, err := h.chain.Head(ctx)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, d := range deps {
-		err := h.led.Credit(ctx, ledger.Deposit{Ref: d.Ref, Account: d.Account, Amount: d.Amount})
-		switch {
-		case err == nil:
-			n++
-		case abi.CodeOf(err) == abi.CodeAlreadyExists:
-		default:
+	for ; from <= head; from += MaxLogBlocks {
+		to := min(from+MaxLogBlocks-1, head)
+		deps, err := h.chain.Deposits(ctx, from, to)
+		if err != nil {
+			return n, err
+		}
+		for _, d := range deps {
+			err := h.led.Credit(ctx, ledger.Deposit{Ref: d.Ref, Account: d.Account, Amount: d.Amount})
+			switch {
+			case err == nil:
+				n++
+			case abi.CodeOf(err) == abi.CodeAlreadyExists:
+			default:
+				return n, err
+			}
+		}
+		if err := h.led.SetDepositCursor(ctx, to); err != nil {
 			return n, err
 		}
 	}
 	return n, nil
 }
 
-// Settle closes the open epoch and posts its root on-chain. If the post
-// fails the epoch stays closed; the next Settle posts a later root, which
-// supersedes it, since leaves hold cumulative earnings.
+// Settle finishes posting the last closed epoch if a crash interrupted it,
+// then closes the open epoch and posts its root on-chain. If the post fails
+// the epoch stays closed and the next Settle (or ResumeSettlement) posts it.
 func (h *Host) Settle(ctx context.Context) (*ledger.Epoch, error) {
 	if h.chain == nil {
 		return nil, ErrNoChain
+	}
+	if err := h.ResumeSettlement(ctx); err != nil {
+		return nil, err
 	}
 	if _, err := h.SyncDeposits(ctx); err != nil {
 		return nil, err
@@ -76,12 +101,55 @@ func (h *Host) Settle(ctx context.Context) (*ledger.Epoch, error) {
 	if err != nil {
 		return nil, err
 	}
-	tx, err := h.chain.PostRoot(ctx, h.operator, e.N, e.Root, e.Total)
+	return e, h.post(ctx, e)
+}
+
+// post sends epoch e's root, recording the signed transaction as the
+// epoch's intent before it is sent and as its PostTx once it is mined.
+func (h *Host) post(ctx context.Context, e *ledger.Epoch) error {
+	tx, err := h.chain.PostRoot(ctx, h.operator, e.N, e.Root, e.Total, func(tx string) error {
+		return h.led.SetPostIntent(ctx, e.N, tx)
+	})
 	if err != nil {
-		return e, err
+		return err
 	}
 	e.PostTx = tx
-	return e, h.led.SetPostTx(ctx, e.N, tx)
+	return h.led.SetPostTx(ctx, e.N, tx)
+}
+
+// ResumeSettlement finishes what a crash may have interrupted: if the last
+// closed epoch has no PostTx, the contract's epoch says whether its root
+// landed (then it is marked posted with the recorded intent) or not (then
+// it is posted now). A contract that holds another root for that epoch, or
+// a later epoch than the ledger has closed, is an error: the two books
+// disagree.
+func (h *Host) ResumeSettlement(ctx context.Context) error {
+	if h.chain == nil {
+		return ErrNoChain
+	}
+	open, err := h.led.OpenEpoch(ctx)
+	if err != nil || open <= 1 {
+		return err
+	}
+	e, err := h.led.Epoch(ctx, open-1)
+	if err != nil || e.PostTx != "" {
+		return err
+	}
+	onChain, root, err := h.chain.PostedEpoch(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case onChain > e.N:
+		return abi.Errorf(abi.CodeChain, "the contract holds epoch %d, the ledger has closed only %d", onChain, e.N)
+	case onChain == e.N && !strings.EqualFold(root, e.Root):
+		return abi.Errorf(abi.CodeChain, "epoch %d: the contract holds root %s, the ledger %s", e.N, root, e.Root)
+	case onChain == e.N:
+		h.logger.Info("epoch posted before a restart", "epoch", e.N, "tx", e.PostIntent)
+		return h.led.SetPostTx(ctx, e.N, e.PostIntent)
+	}
+	h.logger.Info("posting an epoch a restart interrupted", "epoch", e.N)
+	return h.post(ctx, e)
 }
 
 // domain is the chain and contract receipts and trees are bound to; a host

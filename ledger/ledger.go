@@ -117,6 +117,9 @@ type Epoch struct {
 	Leaves   []Leaf    `json:"leaves"`
 	Receipts int       `json:"receipts"` // receipts committed in this epoch
 	Closed   time.Time `json:"closed"`
+	// PostIntent is the signed transaction that posts Root, recorded
+	// before it is sent, so a restart can tell whether it landed.
+	PostIntent string `json:"post_intent,omitempty"`
 	// PostTx is the transaction that posted Root on-chain, once it has.
 	PostTx string `json:"post_tx,omitempty"`
 }
@@ -277,6 +280,8 @@ func epochReceiptKey(n uint64, id string) []byte { return append(epochReceiptsPr
 var (
 	openEpochKey = []byte("m/open")
 	formatKey    = []byte("m/format")
+	// depositCursorKey is the last chain block whose deposits are credited.
+	depositCursorKey = []byte("m/deposit-cursor")
 	// Running totals, kept in the same transactions as the amounts they sum,
 	// so solvency is checked on every write in constant time.
 	depositedKey = []byte("t/deposited") // Σ deposits credited
@@ -742,16 +747,91 @@ func (l *Ledger) Epoch(ctx context.Context, n uint64) (*Epoch, error) {
 	return &e, err
 }
 
+// SetPostIntent records the transaction about to post epoch n's root.
+func (l *Ledger) SetPostIntent(ctx context.Context, n uint64, tx string) error {
+	return l.updateEpoch(ctx, n, func(e *Epoch) { e.PostIntent = tx })
+}
+
 // SetPostTx records the transaction that posted epoch n's root.
 func (l *Ledger) SetPostTx(ctx context.Context, n uint64, tx string) error {
+	return l.updateEpoch(ctx, n, func(e *Epoch) { e.PostTx = tx })
+}
+
+func (l *Ledger) updateEpoch(ctx context.Context, n uint64, fn func(*Epoch)) error {
 	return l.write(ctx, func(txn *badger.Txn) error {
 		var e Epoch
-		if err := kv.GetJSON(txn, epochKey(n), &e); err != nil {
+		if err := kv.GetJSON(txn, epochKey(n), &e); errors.Is(err, badger.ErrKeyNotFound) {
+			return abi.Errorf(abi.CodeNotFound, "ledger: epoch %d is not closed", n)
+		} else if err != nil {
 			return err
 		}
-		e.PostTx = tx
+		fn(&e)
 		return kv.SetJSON(txn, epochKey(n), &e)
 	})
+}
+
+// DepositCursor returns the last block whose deposits are all credited
+// (0 before the first scan).
+func (l *Ledger) DepositCursor(ctx context.Context) (uint64, error) {
+	var n uint64
+	err := l.db.View(func(txn *badger.Txn) error {
+		b, err := txn.Get(depositCursorKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return b.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("ledger: corrupt deposit cursor")
+			}
+			n = binary.BigEndian.Uint64(v)
+			return nil
+		})
+	})
+	return n, err
+}
+
+// SetDepositCursor records that every deposit up to block is credited. The
+// cursor never moves back, so concurrent scans cannot undo each other.
+func (l *Ledger) SetDepositCursor(ctx context.Context, block uint64) error {
+	return l.write(ctx, func(txn *badger.Txn) error {
+		if b, err := txn.Get(depositCursorKey); err == nil {
+			var cur uint64
+			if err := b.Value(func(v []byte) error { cur = binary.BigEndian.Uint64(v); return nil }); err != nil {
+				return err
+			}
+			if cur >= block {
+				return nil
+			}
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		return txn.Set(depositCursorKey, binary.BigEndian.AppendUint64(nil, block))
+	})
+}
+
+// Totals are the ledger's running sums.
+type Totals struct {
+	Deposited *big.Int // every deposit credited
+	Credit    *big.Int // Σ credit
+	Earned    *big.Int // Σ cumulative earnings
+}
+
+// Totals returns the running sums solvency is checked against.
+func (l *Ledger) Totals(ctx context.Context) (Totals, error) {
+	var t Totals
+	err := l.db.View(func(txn *badger.Txn) (err error) {
+		if t.Deposited, err = getAmount(txn, depositedKey); err != nil {
+			return err
+		}
+		if t.Credit, err = getAmount(txn, creditKey); err != nil {
+			return err
+		}
+		t.Earned, err = getAmount(txn, earnedTotKey)
+		return err
+	})
+	return t, err
 }
 
 // Proof returns account's leaf in epoch n and its Merkle proof (0x-hex).

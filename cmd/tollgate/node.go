@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -27,7 +29,10 @@ import (
 type nodeConfig struct {
 	dataDir string
 	rpc     string // empty: the embedded chain under dataDir/chain
-	logger  *slog.Logger
+	// chainRPC is the loopback host:port the embedded chain serves its
+	// JSON-RPC on ("" for none).
+	chainRPC string
+	logger   *slog.Logger
 }
 
 // node is everything a running Tollgate owns, opened from one data dir.
@@ -76,7 +81,19 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	}
 	var opts []chain.Option
 	if cfg.rpc == "" {
-		if n.chain, err = chain.StartNode(filepath.Join(cfg.dataDir, "chain"), n.operator); err != nil {
+		var nopts []chain.NodeOption
+		if cfg.chainRPC != "" {
+			host, port, err := net.SplitHostPort(cfg.chainRPC)
+			if err != nil {
+				return fmt.Errorf("chain RPC address %q: %w", cfg.chainRPC, err)
+			}
+			p, err := strconv.Atoi(port)
+			if err != nil {
+				return fmt.Errorf("chain RPC port %q: %w", port, err)
+			}
+			nopts = append(nopts, chain.WithRPC(host, p))
+		}
+		if n.chain, err = chain.StartNode(filepath.Join(cfg.dataDir, "chain"), n.operator, nopts...); err != nil {
 			return err
 		}
 		n.eth = n.chain.Client()

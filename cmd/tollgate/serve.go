@@ -18,6 +18,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	dataDir := fs.String("data", "./tollgate-data", "data directory: ledger, registry, chain, keys")
 	addr := fs.String("addr", "127.0.0.1:8080", "address of the Connect API and web page")
 	rpc := fs.String("rpc", "", "EVM node to settle on (default: the embedded chain in the data directory)")
+	chainRPC := fs.String("chain-rpc", "127.0.0.1:8545", "loopback host:port of the embedded chain's JSON-RPC, for wallets and Ethereum tools (empty: none)")
 	verbose := fs.Bool("v", false, "log every invocation")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -27,15 +28,26 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	n, err := openNode(ctx, nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger})
+	cfg := nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger}
+	if *rpc == "" {
+		cfg.chainRPC = *chainRPC
+	}
+	n, err := openNode(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer n.close(context.Background())
+	// Finish a root post a crash interrupted before taking new work.
+	if err := n.host.ResumeSettlement(ctx); err != nil {
+		return fmt.Errorf("resume settlement: %w", err)
+	}
 
 	dep := n.client.Deployment()
 	fmt.Fprintf(out, "tollgate: data in %s, chain %d, settlement %s, token %s\n", *dataDir, dep.ChainID, dep.Settlement, dep.Token)
 	fmt.Fprintf(out, "tollgate: operator %s\n", n.host.Operator())
+	if n.chain != nil && n.chain.RPC() != "" {
+		fmt.Fprintf(out, "tollgate: embedded chain %d JSON-RPC on %s\n", dep.ChainID, n.chain.RPC())
+	}
 	if n.fresh {
 		if err := firstStart(ctx, n, *addr, out); err != nil {
 			return err

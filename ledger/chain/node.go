@@ -44,15 +44,31 @@ type Node struct {
 	stopped chan struct{}
 }
 
+// NodeOption configures [StartNode].
+type NodeOption func(*node.Config)
+
+// WithRPC serves the chain's JSON-RPC (eth, net, web3) over HTTP on a
+// loopback host:port (port 0 picks one; see [Node.RPC]), so wallets and
+// standard Ethereum tools can deposit and claim.
+func WithRPC(host string, port int) NodeOption {
+	return func(c *node.Config) {
+		c.HTTPHost, c.HTTPPort = host, port
+		c.HTTPModules = []string{"eth", "net", "web3"}
+	}
+}
+
 // StartNode starts the chain in dir ("" keeps it in memory). The faucet
 // key's account is funded at genesis; give the same key on every start of
 // the same dir, since it fixes the genesis block.
-func StartNode(dir string, faucet *ecdsa.PrivateKey) (*Node, error) {
+func StartNode(dir string, faucet *ecdsa.PrivateKey, opts ...NodeOption) (*Node, error) {
 	nodeConf := node.DefaultConfig
 	nodeConf.DataDir = dir
 	nodeConf.Name = "tollgate-chain"
 	nodeConf.P2P = p2p.Config{NoDiscovery: true, NoDial: true, MaxPeers: 0, ListenAddr: ""}
 	nodeConf.HTTPHost, nodeConf.WSHost, nodeConf.IPCPath = "", "", ""
+	for _, o := range opts {
+		o(&nodeConf)
+	}
 	nodeConf.UseLightweightKDF = true
 	stack, err := node.New(&nodeConf)
 	if err != nil {
@@ -144,6 +160,15 @@ func (n *Node) WaitDurable(ctx context.Context, block uint64) error {
 			return abi.Wrap(abi.CodeChain, ctx.Err(), "block %d not yet durable", block)
 		}
 	}
+}
+
+// RPC returns the URL of the node's JSON-RPC endpoint, or "" if it serves
+// none.
+func (n *Node) RPC() string {
+	if n.stack.Config().HTTPHost == "" {
+		return ""
+	}
+	return n.stack.HTTPEndpoint()
 }
 
 // Client returns a client of the node.

@@ -236,8 +236,20 @@ func (c *Client) Deposits(ctx context.Context, from, to uint64) ([]DepositEvent,
 }
 
 // PostRoot posts an epoch's root and total (key must be the operator's).
-func (c *Client) PostRoot(ctx context.Context, key *ecdsa.PrivateKey, epoch uint64, root string, total *big.Int) (string, error) {
-	return c.send(ctx, key, c.settlement, c.settleABI.PackPostRoot(new(big.Int).SetUint64(epoch), common.HexToHash(root), total))
+// If intent is not nil it is called with the signed transaction's hash
+// before the transaction is sent, so the caller can record what it is
+// about to do; if intent fails, nothing is sent.
+func (c *Client) PostRoot(ctx context.Context, key *ecdsa.PrivateKey, epoch uint64, root string, total *big.Int, intent func(tx string) error) (string, error) {
+	return c.sendWith(ctx, key, c.settlement, c.settleABI.PackPostRoot(new(big.Int).SetUint64(epoch), common.HexToHash(root), total), intent)
+}
+
+// Head returns the number of the node's latest block.
+func (c *Client) Head(ctx context.Context) (uint64, error) {
+	n, err := c.eth.BlockNumber(ctx)
+	if err != nil {
+		return 0, chainErr("head", err)
+	}
+	return n, nil
 }
 
 // Claim pays account cumulative minus what it has claimed, proven against
@@ -282,11 +294,26 @@ func call[T any](ctx context.Context, bc *bind.BoundContract, data []byte, unpac
 }
 
 func (c *Client) send(ctx context.Context, key *ecdsa.PrivateKey, bc *bind.BoundContract, data []byte) (string, error) {
+	return c.sendWith(ctx, key, bc, data, nil)
+}
+
+func (c *Client) sendWith(ctx context.Context, key *ecdsa.PrivateKey, bc *bind.BoundContract, data []byte, intent func(tx string) error) (string, error) {
 	var tx *types.Transaction
+	var intentErr error
 	err := retryPoolLag(ctx, func() (err error) {
-		tx, err = bind.Transact(bc, transactor(ctx, key, c.chainID), data)
-		return err
+		opts := transactor(ctx, key, c.chainID)
+		opts.NoSend = intent != nil
+		if tx, err = bind.Transact(bc, opts, data); err != nil || intent == nil {
+			return err
+		}
+		if intentErr = intent(tx.Hash().Hex()); intentErr != nil {
+			return intentErr
+		}
+		return c.eth.SendTransaction(ctx, tx)
 	})
+	if intentErr != nil {
+		return "", intentErr
+	}
 	if err != nil {
 		return "", c.revertErr(err)
 	}
