@@ -234,7 +234,7 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	attrReq := abi.AttributeRequest{Invocation: id, Output: string(out), Accesses: accesses, Datanets: m.Datanets}
 	// Attribution is the host's work once the agent has answered: a caller
 	// going away must not push it onto the fallback.
-	result, err := h.attribute(context.WithoutCancel(ctx), attrPlugin, nil, attrReq, m.Datanets, view)
+	result, err := attribute(context.WithoutCancel(ctx), h.attr, h.logger, attrPlugin, nil, attrReq, m.Datanets, view)
 	if err != nil {
 		return nil, err
 	}
@@ -386,16 +386,17 @@ func (h *Host) agentModule(ctx context.Context, p *registry.Plugin) (*runtime.Mo
 
 // attribute runs the attribution plugin p (nil if it could not be loaded,
 // loadErr saying why); if it fails, the accesses are weighted by bytes read
-// instead, and the receipt's method says so.
-func (h *Host) attribute(ctx context.Context, p *registry.Plugin, loadErr error, req abi.AttributeRequest, grants []string, data runtime.DataSource) (*attribution.Result, error) {
+// instead, and the result's method says so. Invoke and verification share
+// it, so a re-run falls back exactly when the original did.
+func attribute(ctx context.Context, runner *attribution.Runner, logger *slog.Logger, p *registry.Plugin, loadErr error, req abi.AttributeRequest, grants []string, data runtime.DataSource) (*attribution.Result, error) {
 	err := loadErr
 	if p != nil {
 		var res *attribution.Result
-		if res, err = h.attr.Run(ctx, p, req, data, grants); err == nil {
+		if res, err = runner.Run(ctx, p, req, data, grants); err == nil {
 			return res, nil
 		}
 	}
-	h.logger.Warn("attribution failed, weighting by bytes read", "err", err)
+	logger.Warn("attribution failed, weighting by bytes read", "err", err)
 	res, verr := attribution.Validate(ctx, attribution.ByBytes(req.Accesses), req.Accesses, data, grants)
 	if verr != nil {
 		return nil, verr

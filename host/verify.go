@@ -2,14 +2,113 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"sort"
 	"strings"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/attribution"
 	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/registry"
+	"github.com/tollgate-dev/tollgate/runtime"
 )
+
+// EpochData is everything verifying an epoch reads. A node serves it from
+// its own stores ([StoreData]); a third party can serve it from data it
+// downloaded. Verification only reads through it.
+type EpochData interface {
+	// Epoch returns closed epoch n.
+	Epoch(ctx context.Context, n uint64) (*ledger.Epoch, error)
+	// Receipts returns the receipts committed in epoch n.
+	Receipts(ctx context.Context, n uint64) ([]*ledger.Receipt, error)
+	// Output returns the output a receipt answered with.
+	Output(ctx context.Context, id string) ([]byte, error)
+	// Plugin returns a plugin by name@version, yanked or not; the verifier
+	// checks its hash against the receipt.
+	Plugin(ctx context.Context, ref string) (*registry.Plugin, error)
+	// Datanet returns a datanet's metadata (its read price).
+	Datanet(ctx context.Context, name string) (*registry.Datanet, error)
+	// At reads datanets as they were at the given versions.
+	At(versions map[string]uint64) runtime.DataSource
+}
+
+// RootReader reads what the settlement contract holds.
+type RootReader interface {
+	// RootOf returns the root posted for epoch; found is false if none was.
+	RootOf(ctx context.Context, epoch uint64) (root string, found bool, err error)
+}
+
+// StoreData serves EpochData from a node's ledger and registry, which may
+// be opened read-only.
+func StoreData(led *ledger.Ledger, reg *registry.Registry) EpochData { return storeData{led, reg} }
+
+type storeData struct {
+	led *ledger.Ledger
+	reg *registry.Registry
+}
+
+func (d storeData) Epoch(ctx context.Context, n uint64) (*ledger.Epoch, error) {
+	return d.led.Epoch(ctx, n)
+}
+func (d storeData) Receipts(ctx context.Context, n uint64) ([]*ledger.Receipt, error) {
+	return d.led.Receipts(ctx, n)
+}
+func (d storeData) Output(ctx context.Context, id string) ([]byte, error) { return d.led.Output(ctx, id) }
+func (d storeData) Plugin(ctx context.Context, ref string) (*registry.Plugin, error) {
+	return d.reg.Load(ctx, ref)
+}
+func (d storeData) Datanet(ctx context.Context, name string) (*registry.Datanet, error) {
+	return d.reg.Datanet(ctx, name)
+}
+func (d storeData) At(versions map[string]uint64) runtime.DataSource { return d.reg.At(versions) }
+
+// VerifierConfig wires a [Verifier]. Data, Runtime, Chain and Operator are
+// required: a verification that cannot read the chain does not pass.
+type VerifierConfig struct {
+	Data    EpochData
+	Runtime *runtime.Runtime
+	Chain   RootReader
+	// Operator is the address every receipt must be signed by: the
+	// settlement contract's operator.
+	Operator string
+	Fees     Fees // zero: the default split
+	Logger   *slog.Logger
+}
+
+// Verifier re-runs epochs the way a third party would. It writes nothing.
+type Verifier struct {
+	data     EpochData
+	chain    RootReader
+	operator string
+	fees     Fees
+	attr     *attribution.Runner
+	logger   *slog.Logger
+}
+
+// NewVerifier returns a Verifier.
+func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
+	if cfg.Data == nil || cfg.Runtime == nil || cfg.Chain == nil {
+		return nil, errors.New("host: a verifier needs Data, Runtime and Chain")
+	}
+	op, err := registry.CanonicalAddress(cfg.Operator)
+	if err != nil {
+		return nil, fmt.Errorf("host: verifier operator: %w", err)
+	}
+	if cfg.Fees == (Fees{}) {
+		cfg.Fees = Fees{ProtocolBps: DefaultProtocolBps, ContributorBps: DefaultContributorBps}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Verifier{data: cfg.Data, chain: cfg.Chain, operator: op, fees: cfg.Fees,
+		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger}, nil
+}
+
+// Close frees the plugins the verifier compiled.
+func (v *Verifier) Close(ctx context.Context) { v.attr.Close(ctx) }
 
 // Verification is what re-running an epoch found.
 type Verification struct {
@@ -18,59 +117,58 @@ type Verification struct {
 	Problems []string // every receipt that did not re-run to itself
 	Root     string   // the root rebuilt from the re-run postings
 	Posted   string   // the root recorded for the epoch
-	OnChain  string   // the root on-chain, if the epoch is the last posted
+	OnChain  string   // the root the contract holds for the epoch ("" if none)
 }
 
-// OK reports whether everything matched.
+// OK reports whether everything matched, the chain included.
 func (v *Verification) OK() bool {
-	return len(v.Problems) == 0 && v.Root == v.Posted && (v.OnChain == "" || v.OnChain == v.Root)
+	return len(v.Problems) == 0 && v.Root == v.Posted && strings.EqualFold(v.OnChain, v.Root)
 }
 
-// VerifyEpoch re-runs epoch n from the ledger's receipts: see [Host.Verify].
-func (h *Host) VerifyEpoch(ctx context.Context, n uint64) (*Verification, error) {
-	e, err := h.led.Epoch(ctx, n)
+// VerifyEpoch re-runs epoch n from its data: see [Verifier.Verify].
+func (v *Verifier) VerifyEpoch(ctx context.Context, n uint64) (*Verification, error) {
+	e, err := v.data.Epoch(ctx, n)
 	if err != nil {
 		return nil, err
 	}
 	var all []*ledger.Receipt
 	for i := uint64(1); i <= n; i++ {
-		rs, err := h.led.Receipts(ctx, i)
+		rs, err := v.data.Receipts(ctx, i)
 		if err != nil {
 			return nil, err
 		}
 		all = append(all, rs...)
 	}
-	return h.Verify(ctx, e, all)
+	return v.Verify(ctx, e, all)
 }
 
 // Verify checks an epoch the way a third party would: every receipt's
-// operator signature; its agent and attribution plugin, loaded by name and
-// checked against the hashes the receipt names; the attribution re-run on
-// the recorded output and the records read; the price and fees split again;
+// signature, by the operator, for this deployment; its agent and
+// attribution plugin, checked against the hashes the receipt names; the
+// attribution re-run on the recorded output and the records read, at the
+// datanet versions the receipt records; the price and fees split again;
 // and the postings compared with the receipt's. The cumulative earnings of
 // the re-run postings then rebuild the tree, whose root must equal the
-// epoch's and, for the last posted epoch, the one on-chain.
-//
-// Re-runs use the datanets as they are now; a corpus that grew since an
-// invocation can change what corpus_match finds for it.
-func (h *Host) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledger.Receipt) (*Verification, error) {
-	v := &Verification{Epoch: e.N, Posted: e.Root}
+// epoch's and the one the contract holds for it. It fails (an error, not a
+// Verification) when the chain cannot be read.
+func (v *Verifier) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledger.Receipt) (*Verification, error) {
+	out := &Verification{Epoch: e.N, Posted: e.Root}
 	bad := func(rc *ledger.Receipt, format string, args ...any) {
-		v.Problems = append(v.Problems, fmt.Sprintf("receipt %s: %s", rc.ID, fmt.Sprintf(format, args...)))
+		out.Problems = append(out.Problems, fmt.Sprintf("receipt %s: %s", rc.ID, fmt.Sprintf(format, args...)))
 	}
 	earned := map[string]*big.Int{}
 	for _, rc := range receipts {
 		if rc.Epoch > e.N {
 			continue
 		}
-		v.Receipts++
-		if err := rc.VerifySignedBy(h.opAddr); err != nil {
+		out.Receipts++
+		if err := rc.VerifySignedBy(v.operator); err != nil {
 			bad(rc, "%v", err)
 		}
 		if rc.Domain == nil || rc.Domain.ChainID == nil || rc.Domain.ChainID.Cmp(e.Domain.ChainID) != 0 || !strings.EqualFold(rc.Domain.Settlement, e.Domain.Settlement) {
 			bad(rc, "signed for another deployment")
 		}
-		postings, err := h.rerun(ctx, rc)
+		postings, err := v.rerun(ctx, rc)
 		if err != nil {
 			bad(rc, "re-run: %v", err)
 			postings = nil
@@ -91,26 +189,30 @@ func (h *Host) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledger.R
 		hashes = append(hashes, ledger.LeafHash(e.Domain, ledger.Leaf{Account: acct, Cumulative: amt}))
 	}
 	if tree, err := ledger.BuildTree(hashes); err == nil {
-		v.Root = tree.Root().Hex()
+		out.Root = tree.Root().Hex()
 	}
-	if h.chain != nil {
-		if n, root, err := h.chain.PostedEpoch(ctx); err == nil && n == e.N {
-			v.OnChain = root
-		}
+	root, found, err := v.chain.RootOf(ctx, e.N)
+	if err != nil {
+		return nil, fmt.Errorf("verify: read the chain: %w", err)
 	}
-	return v, nil
+	if found {
+		out.OnChain = root
+	} else {
+		out.Problems = append(out.Problems, fmt.Sprintf("epoch %d was never posted on-chain", e.N))
+	}
+	return out, nil
 }
 
 // rerun recomputes a receipt's postings from what it records.
-func (h *Host) rerun(ctx context.Context, rc *ledger.Receipt) ([]ledger.Posting, error) {
-	agent, err := h.reg.Load(ctx, rc.Agent)
+func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt) ([]ledger.Posting, error) {
+	agent, err := v.data.Plugin(ctx, rc.Agent)
 	if err != nil {
 		return nil, err
 	}
 	if agent.Hash() != rc.AgentHash {
 		return nil, abi.Errorf(abi.CodeHashMismatch, "agent %s is %s, the receipt ran %s", rc.Agent, agent.Hash(), rc.AgentHash)
 	}
-	out, err := h.led.Output(ctx, rc.ID)
+	out, err := v.data.Output(ctx, rc.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +220,7 @@ func (h *Host) rerun(ctx context.Context, rc *ledger.Receipt) ([]ledger.Posting,
 		return nil, abi.Errorf(abi.CodeHashMismatch, "stored output does not hash to %s", rc.OutputHash)
 	}
 	// The datanets as the receipt says the invocation read them.
-	view := h.reg.At(versionMap(rc.Datanets))
+	view := v.data.At(versionMap(rc.Datanets))
 	var accesses []abi.Access
 	var reads []ledger.Access
 	prices := map[string]*big.Int{}
@@ -129,7 +231,7 @@ func (h *Host) rerun(ctx context.Context, rc *ledger.Receipt) ([]ledger.Posting,
 		}
 		fee, ok := prices[a.Datanet]
 		if !ok {
-			d, err := h.reg.Datanet(ctx, a.Datanet)
+			d, err := v.data.Datanet(ctx, a.Datanet)
 			if err != nil {
 				return nil, err
 			}
@@ -139,7 +241,7 @@ func (h *Host) rerun(ctx context.Context, rc *ledger.Receipt) ([]ledger.Posting,
 		accesses = append(accesses, abi.Access{Datanet: a.Datanet, Record: a.Record, Contributor: r.Contributor, Bytes: len(r.Content), Content: r.Content})
 		reads = append(reads, ledger.Access{Datanet: a.Datanet, Record: a.Record, Contributor: r.Contributor, Bytes: len(r.Content), Fee: fee})
 	}
-	b := bill{caller: rc.Caller, developer: agent.Manifest.Publisher, operator: h.opAddr, fees: h.fees, reads: reads}
+	b := bill{caller: rc.Caller, developer: agent.Manifest.Publisher, operator: v.operator, fees: v.fees, reads: reads}
 	if strings.HasPrefix(rc.Method, "failed:") {
 		// A failed call pays its reads only; its output is empty.
 		if len(out) != 0 {
@@ -149,8 +251,8 @@ func (h *Host) rerun(ctx context.Context, rc *ledger.Receipt) ([]ledger.Posting,
 	}
 	req := abi.AttributeRequest{Invocation: rc.ID, Output: string(out), Accesses: accesses, Datanets: agent.Manifest.Datanets}
 	// A plugin yanked since still re-runs: the receipt was made before.
-	attrPlugin, loadErr := h.reg.Load(ctx, rc.Attribution)
-	res, err := h.attribute(ctx, attrPlugin, loadErr, req, agent.Manifest.Datanets, view)
+	attrPlugin, loadErr := v.data.Plugin(ctx, rc.Attribution)
+	res, err := attribute(ctx, v.attr, v.logger, attrPlugin, loadErr, req, agent.Manifest.Datanets, view)
 	if err != nil {
 		return nil, err
 	}
@@ -172,4 +274,32 @@ func postingSet(ps []ledger.Posting) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "; ")
+}
+
+// VerifyEpoch re-runs epoch n from this node's own stores and chain.
+func (h *Host) VerifyEpoch(ctx context.Context, n uint64) (*Verification, error) {
+	v, err := h.verifier()
+	if err != nil {
+		return nil, err
+	}
+	defer v.Close(ctx)
+	return v.VerifyEpoch(ctx, n)
+}
+
+// Verify checks epoch e against receipts with this node's stores and chain:
+// see [Verifier.Verify].
+func (h *Host) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledger.Receipt) (*Verification, error) {
+	v, err := h.verifier()
+	if err != nil {
+		return nil, err
+	}
+	defer v.Close(ctx)
+	return v.Verify(ctx, e, receipts)
+}
+
+func (h *Host) verifier() (*Verifier, error) {
+	if h.chain == nil {
+		return nil, ErrNoChain
+	}
+	return NewVerifier(VerifierConfig{Data: StoreData(h.led, h.reg), Runtime: h.rt, Chain: h.chain, Operator: h.opAddr, Fees: h.fees, Logger: h.logger})
 }

@@ -27,6 +27,8 @@ const MaxRecordBytes = 64 << 10
 type Options struct {
 	// InMemory keeps everything in memory (tests, demo); Dir is ignored.
 	InMemory bool
+	// ReadOnly opens the registry for reading only (verification).
+	ReadOnly bool
 	Logger   *slog.Logger
 	// Operator is the address that may, besides a name's publisher,
 	// publish new versions of any name and yank any version.
@@ -55,7 +57,7 @@ type Registry struct {
 func Open(dir string, opts Options) (*Registry, error) {
 	// Record bodies (~0.5-64 KB) go to the value log, keeping the LSM tree
 	// small: at a million records that halves import time.
-	bo := badger.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil).WithValueThreshold(256)
+	bo := badger.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil).WithValueThreshold(256).WithReadOnly(opts.ReadOnly)
 	if opts.InMemory {
 		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
 	}
@@ -63,7 +65,7 @@ func Open(dir string, opts Options) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: open %s: %w", dir, err)
 	}
-	if err := checkFormat(db); err != nil {
+	if err := checkFormat(db, opts.ReadOnly); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -186,9 +188,13 @@ const Format = 2
 var formatKey = []byte("m/format")
 
 // checkFormat stamps a new registry with Format and refuses any other.
-func checkFormat(db *badger.DB) error {
+func checkFormat(db *badger.DB, readOnly bool) error {
 	want := []byte(fmt.Sprint(Format))
-	return db.Update(func(txn *badger.Txn) error {
+	update := db.Update
+	if readOnly {
+		update = db.View
+	}
+	return update(func(txn *badger.Txn) error {
 		got, err := getBytes(txn, formatKey)
 		if err == nil {
 			if string(got) != string(want) {
@@ -205,6 +211,9 @@ func checkFormat(db *badger.DB) error {
 		it.Close()
 		if used {
 			return errorf(abi.CodeInternal, "registry: written in layout 1, where datanet keys could alias; this build reads layout %d: keep the data with the build that wrote it", Format)
+		}
+		if readOnly {
+			return nil
 		}
 		return txn.Set(formatKey, want)
 	})

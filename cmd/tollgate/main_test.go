@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
 	"log/slog"
+	"maps"
 	"math/big"
 	"net"
 	"os"
@@ -200,5 +204,72 @@ func TestStartupErrorsAreClear(t *testing.T) {
 	defer cancel()
 	if _, err := openNode(tctx, nodeConfig{dataDir: t.TempDir(), rpc: unreachable}); err == nil || !strings.Contains(err.Error(), "operator 0x") {
 		t.Fatalf("unreachable RPC: %v", err)
+	}
+}
+
+// `tollgate verify` reads a stopped node's data dir and writes nothing to
+// it; it fails when the chain cannot be read.
+func TestVerifyIsReadOnlyAndNeedsTheChain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	n, err := openNode(ctx, nodeConfig{dataDir: dir, logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seedExample(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	caller := newParty("caller")
+	if _, err := fund(ctx, n, caller, callerCredit); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := n.host.Invoke(ctx, invokeReq(caller.addr())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := n.host.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n.close(ctx)
+
+	snapshot := func() map[string]string {
+		files := map[string]string{}
+		filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				b, _ := os.ReadFile(path)
+				files[path] = fmt.Sprintf("%x", sha256.Sum256(b))
+			}
+			return nil
+		})
+		return files
+	}
+	before := snapshot()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"verify", "--data", dir}, &out); err != nil {
+		t.Fatalf("verify: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "verified") {
+		t.Fatalf("verify printed:\n%s", out.String())
+	}
+	if after := snapshot(); !maps.Equal(before, after) {
+		for p, h := range after {
+			if before[p] != h {
+				t.Errorf("verify changed %s", p)
+			}
+		}
+		t.Fatalf("verify wrote to the node's data dir (%d files before, %d after)", len(before), len(after))
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreachable := "http://" + ln.Addr().String()
+	ln.Close()
+	tctx, tcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer tcancel()
+	if err := run(tctx, []string{"verify", "--data", dir, "--rpc", unreachable}, &out); err == nil {
+		t.Fatal("verify passed with the chain unreachable")
 	}
 }

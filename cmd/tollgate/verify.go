@@ -2,29 +2,68 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/tollgate-dev/tollgate/host"
+	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/ledger/chain"
+	"github.com/tollgate-dev/tollgate/registry"
+	"github.com/tollgate-dev/tollgate/runtime"
 )
 
-// verifyCmd re-runs an epoch from a node's data directory (the node must
-// be stopped: Badger allows one process).
+// verifyCmd re-runs an epoch from a stopped node's data directory without
+// writing to it: the ledger and registry are opened read-only, plugins are
+// compiled in memory, and the chain is read through --rpc or, by default,
+// from a scratch copy of the node's embedded chain. The receipts must be
+// signed by the settlement contract's operator, and the rebuilt root must
+// be the one the contract holds; a chain that cannot be read fails it.
 func verifyCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("verify")
-	dataDir := fs.String("data", "./tollgate-data", "data directory of the node")
-	rpc := fs.String("rpc", "", "EVM node the node settles on (default: its embedded chain)")
+	dataDir := fs.String("data", "./tollgate-data", "data directory of the node (stopped; opened read-only)")
+	rpc := fs.String("rpc", "", "EVM node the deployment settles on (default: a scratch copy of the node's embedded chain)")
 	epoch := fs.Uint64("epoch", 0, "epoch to verify (default: the last closed)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	n, err := openNode(ctx, nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: slog.New(slog.DiscardHandler)})
+	led, err := ledger.Open(filepath.Join(*dataDir, "ledger"), ledger.Options{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("verify: open the ledger read-only (stop the node first; after a crash, start it once so it recovers): %w", err)
+	}
+	defer led.Close()
+	reg, err := registry.Open(filepath.Join(*dataDir, "registry"), registry.Options{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("verify: open the registry read-only: %w", err)
+	}
+	defer reg.Close()
+	c, done, err := verifyChain(ctx, *dataDir, *rpc)
 	if err != nil {
 		return err
 	}
-	defer n.close(context.Background())
+	defer done()
+	operator, err := c.Operator(ctx)
+	if err != nil {
+		return fmt.Errorf("verify: read the operator from the settlement contract: %w", err)
+	}
+	rt, err := runtime.New(runtime.Config{})
+	if err != nil {
+		return err
+	}
+	defer rt.Close(context.Background())
+	v, err := host.NewVerifier(host.VerifierConfig{Data: host.StoreData(led, reg), Runtime: rt, Chain: c, Operator: operator})
+	if err != nil {
+		return err
+	}
+	defer v.Close(context.Background())
 	if *epoch == 0 {
-		open, err := n.led.OpenEpoch(ctx)
+		open, err := led.OpenEpoch(ctx)
 		if err != nil {
 			return err
 		}
@@ -33,25 +72,94 @@ func verifyCmd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		*epoch = open - 1
 	}
-	return printVerification(ctx, n, *epoch, out)
-}
-
-func printVerification(ctx context.Context, n *node, epoch uint64, out io.Writer) error {
-	v, err := n.host.VerifyEpoch(ctx, epoch)
+	res, err := v.VerifyEpoch(ctx, *epoch)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "epoch %d: re-ran %d receipts (signatures, plugins by hash, attribution, splits)\n", v.Epoch, v.Receipts)
+	return printVerification(res, out)
+}
+
+// verifyChain attaches to the deployment recorded in dataDir, through rpc or
+// through a scratch copy of the embedded chain (starting a node writes to
+// its directory, and verification writes nothing of the node's).
+func verifyChain(ctx context.Context, dataDir, rpc string) (*chain.Client, func(), error) {
+	var dep chain.Deployment
+	b, err := os.ReadFile(filepath.Join(dataDir, "deployment.json"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("verify: %w", err)
+	}
+	if err := json.Unmarshal(b, &dep); err != nil {
+		return nil, nil, fmt.Errorf("verify: deployment.json: %w", err)
+	}
+	var ec *ethclient.Client
+	done := func() {}
+	if rpc != "" {
+		if ec, err = chain.Dial(ctx, rpc); err != nil {
+			return nil, nil, err
+		}
+		done = ec.Close
+	} else {
+		key, err := loadOrCreateKey(filepath.Join(dataDir, "operator.key")) // fixes the genesis only
+		if err != nil {
+			return nil, nil, fmt.Errorf("verify: operator key: %w", err)
+		}
+		scratch, err := os.MkdirTemp("", "tollgate-verify-")
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := copyDir(filepath.Join(dataDir, "chain"), filepath.Join(scratch, "chain")); err != nil {
+			os.RemoveAll(scratch)
+			return nil, nil, fmt.Errorf("verify: copy the embedded chain: %w", err)
+		}
+		n, err := chain.StartNode(filepath.Join(scratch, "chain"), key)
+		if err != nil {
+			os.RemoveAll(scratch)
+			return nil, nil, err
+		}
+		ec = n.Client()
+		done = func() { n.Close(); os.RemoveAll(scratch) }
+	}
+	c, err := chain.Attach(ctx, ec, dep)
+	if err != nil {
+		done()
+		return nil, nil, fmt.Errorf("verify: %w", err)
+	}
+	return c, done, nil
+}
+
+func copyDir(from, to string) error {
+	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(from, path)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o700)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o600)
+	})
+}
+
+func printVerification(v *host.Verification, out io.Writer) error {
+	fmt.Fprintf(out, "epoch %d: re-ran %d receipts (signatures by the operator, plugins by hash, attribution, splits)\n", v.Epoch, v.Receipts)
 	for _, p := range v.Problems {
 		fmt.Fprintln(out, "  PROBLEM", p)
 	}
-	fmt.Fprintf(out, "rebuilt root %s\nledger root  %s\n", v.Root, v.Posted)
-	if v.OnChain != "" {
-		fmt.Fprintf(out, "on-chain     %s\n", v.OnChain)
-	}
+	fmt.Fprintf(out, "rebuilt root %s\nledger root  %s\non-chain     %s\n", v.Root, v.Posted, v.OnChain)
 	if !v.OK() {
-		return fmt.Errorf("epoch %d does not verify", epoch)
+		return fmt.Errorf("epoch %d does not verify", v.Epoch)
 	}
-	fmt.Fprintln(out, "verified: the rebuilt root matches")
+	fmt.Fprintln(out, "verified: the rebuilt root matches the ledger's and the chain's")
 	return nil
 }

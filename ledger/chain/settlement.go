@@ -272,6 +272,38 @@ func (c *Client) Claimed(ctx context.Context, account string) (*big.Int, error) 
 	return call(ctx, c.settlement, c.settleABI.PackClaimed(common.HexToAddress(account)), c.settleABI.UnpackClaimed)
 }
 
+// RootOf returns the root posted for epoch, read from the contract's
+// RootPosted events; found is false if that epoch was never posted.
+func (c *Client) RootOf(ctx context.Context, epoch uint64) (root string, found bool, err error) {
+	q := ethereum.FilterQuery{
+		FromBlock: new(big.Int).SetUint64(c.dep.Block),
+		Addresses: []common.Address{common.HexToAddress(c.dep.Settlement)},
+		Topics:    [][]common.Hash{{c.settleABI.GetABI().Events["RootPosted"].ID}, {common.BigToHash(new(big.Int).SetUint64(epoch))}},
+	}
+	logs, err := c.eth.FilterLogs(ctx, q)
+	if err != nil {
+		return "", false, chainErr("filter roots", err)
+	}
+	for i := range logs {
+		ev, err := c.settleABI.UnpackRootPostedEvent(&logs[i])
+		if err != nil {
+			return "", false, chainErr("decode root", err)
+		}
+		root, found = common.Hash(ev.Root).Hex(), true
+	}
+	return root, found, nil
+}
+
+// Operator returns the settlement contract's operator: the address every
+// receipt of this deployment must be signed by.
+func (c *Client) Operator(ctx context.Context) (string, error) {
+	a, err := call(ctx, c.settlement, c.settleABI.PackOperator(), c.settleABI.UnpackOperator)
+	if err != nil {
+		return "", err
+	}
+	return a.Hex(), nil
+}
+
 // PostedEpoch returns the last epoch posted and its root.
 func (c *Client) PostedEpoch(ctx context.Context) (uint64, string, error) {
 	n, err := call(ctx, c.settlement, c.settleABI.PackEpoch(), c.settleABI.UnpackEpoch)
