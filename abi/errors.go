@@ -11,7 +11,10 @@ import (
 // each to a transport code.
 type Code string
 
-// The error codes. Each failure a caller may need to tell apart has its own.
+// The error codes of the plugin ABI and the host's shared failures. Each
+// failure a caller may need to tell apart has its own. Codes only a service
+// produces (the ledger's, the chain's, the API's) are defined by the package
+// that produces them, with this type, so they never enter the plugin ABI.
 const (
 	CodeBadRequest         Code = "bad_request"           // malformed input from a caller or plugin
 	CodeNotFound           Code = "not_found"             // unknown plugin, datanet, record or account
@@ -34,16 +37,13 @@ const (
 	CodePluginError        Code = "plugin_error"          // the plugin returned an error of its own
 	CodeBadPluginOutput    Code = "plugin_bad_output"     // the plugin's output violates the ABI
 	CodeInvalidPlugin      Code = "plugin_invalid"        // the module cannot be compiled or lacks its export
+	CodeNetworkDenied      Code = "plugin_network_denied" // the plugin tried the network, which plugins do not have
+	CodeFileDenied         Code = "plugin_file_denied"    // the plugin tried to open a file, which plugins do not have
 	CodeBadAttribution     Code = "attribution_invalid"   // weights negative, non-finite or naming unknown records
-	CodeUnbalanced         Code = "ledger_unbalanced"     // postings would not sum to zero
-	CodeChain              Code = "chain_error"           // the settlement chain refused or failed
 	CodeUnavailable        Code = "unavailable"           // the host is shutting down
 	CodeInternal           Code = "internal"              // a bug or an I/O failure on the host
-	CodeRequestConflict    Code = "request_conflict"      // a request id already answered a different request
-	CodeEpochEmpty         Code = "epoch_empty"           // an epoch with no new receipts cannot close
 	CodeCanceled           Code = "canceled"              // the caller canceled the call
 	CodeDeadline           Code = "deadline_exceeded"     // the caller's deadline passed
-	CodeInsolvent          Code = "ledger_insolvent"      // a write would owe more than was deposited
 	CodeBadIdentifier      Code = "bad_identifier"        // a name, id or version is not well formed
 )
 

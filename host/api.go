@@ -14,6 +14,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
@@ -171,16 +172,19 @@ var connectCodes = map[abi.Code]connect.Code{
 	abi.CodeHashMismatch:       connect.CodeDataLoss,
 	abi.CodeAlreadyExists:      connect.CodeAlreadyExists,
 	abi.CodeTimeout:            connect.CodeDeadlineExceeded,
-	abi.CodeChain:              connect.CodeUnavailable,
+	chain.CodeChain:            connect.CodeUnavailable,
 	abi.CodeUnavailable:        connect.CodeUnavailable,
 	abi.CodeInternal:           connect.CodeInternal,
-	abi.CodeRequestConflict:    connect.CodeAlreadyExists,
-	abi.CodeEpochEmpty:         connect.CodeFailedPrecondition,
+	CodeRequestConflict:        connect.CodeAlreadyExists,
+	ledger.CodeEpochEmpty:      connect.CodeFailedPrecondition,
 	abi.CodeCanceled:           connect.CodeCanceled,
 	abi.CodeDeadline:           connect.CodeDeadlineExceeded,
-	abi.CodeInsolvent:          connect.CodeFailedPrecondition,
+	ledger.CodeInsolvent:       connect.CodeFailedPrecondition,
 	abi.CodeBadIdentifier:      connect.CodeInvalidArgument,
 	abi.CodeInvalidPlugin:      connect.CodeFailedPrecondition,
+	abi.CodeNetworkDenied:      connect.CodeAborted,
+	abi.CodeFileDenied:         connect.CodeAborted,
+	ledger.CodeUnbalanced:      connect.CodeInternal,
 }
 
 func connectErr(err error) error {

@@ -129,6 +129,10 @@ type InvokeResult struct {
 	Replayed bool
 }
 
+// CodeRequestConflict refuses a request id that already answered another
+// request.
+const CodeRequestConflict abi.Code = "request_conflict"
+
 // MaxRequestIDBytes bounds a caller-chosen request id.
 const MaxRequestIDBytes = 128
 
@@ -327,7 +331,7 @@ func (h *Host) replay(ctx context.Context, rc *ledger.Receipt, agentRef, inputHa
 	}
 	prevName, prevVersion, _ := registry.ParseRef(rc.Agent)
 	if name != prevName || (version != "latest" && version != prevVersion) || inputHash != rc.InputHash {
-		return nil, abi.Errorf(abi.CodeRequestConflict, "request id %q already answered another request (%s); use a new id", rc.RequestID, rc.Agent)
+		return nil, abi.Errorf(CodeRequestConflict, "request id %q already answered another request (%s); use a new id", rc.RequestID, rc.Agent)
 	}
 	if code, ok := strings.CutPrefix(rc.Method, "failed:"); ok {
 		return nil, abi.Errorf(abi.Code(code), "request %q failed before (receipt %s, charged %s)", rc.RequestID, rc.ID, rc.Debit())

@@ -203,7 +203,7 @@ func TestRequestIDIsBoundToItsRequest(t *testing.T) {
 	if status, out := ask("acme/qa@latest", "Why is the sky blue?", "once"); status != 200 || out["replayed"] != true {
 		t.Fatalf("retry: %d %v", status, out)
 	}
-	if status, out := ask("acme/qa@1.0.0", "When does water boil?", "once"); status == 200 || out["tollgate-code"] != string(abi.CodeRequestConflict) {
+	if status, out := ask("acme/qa@1.0.0", "When does water boil?", "once"); status == 200 || out["tollgate-code"] != string(host.CodeRequestConflict) {
 		t.Fatalf("same id, other input: %d %v", status, out)
 	}
 	if status, out := ask("acme/qa@1.0.0", "Why is the sky blue?", strings.Repeat("x", host.MaxRequestIDBytes+1)); status == 200 || out["tollgate-code"] != string(abi.CodeBadRequest) {
@@ -236,7 +236,7 @@ func TestProofSaysWhetherItsRootIsPosted(t *testing.T) {
 	if status != 200 || out["posted"] == true {
 		t.Fatalf("proof of a root never posted: %d %v", status, out)
 	}
-	if _, err := e.h.Settle(ctx); abi.CodeOf(err) != abi.CodeEpochEmpty {
+	if _, err := e.h.Settle(ctx); abi.CodeOf(err) != ledger.CodeEpochEmpty {
 		t.Fatalf("settling with nothing new: %v", err)
 	}
 }
@@ -336,7 +336,7 @@ func TestResumeSettlementFinishesAnInterruptedPost(t *testing.T) {
 	if err := e.h.ResumeSettlement(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.h.Settle(ctx); abi.CodeOf(err) != abi.CodeEpochEmpty {
+	if _, err := e.h.Settle(ctx); abi.CodeOf(err) != ledger.CodeEpochEmpty {
 		t.Fatalf("settle with nothing new: %v", err)
 	}
 }

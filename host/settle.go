@@ -7,6 +7,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/plugins"
 	"github.com/tollgate-dev/tollgate/registry"
 )
@@ -36,7 +37,7 @@ func (h *Host) PublishBuiltins(ctx context.Context) error {
 
 // ErrNoChain is returned by operations that need the settlement chain when
 // the host has none.
-var ErrNoChain = abi.Errorf(abi.CodeChain, "host: no settlement chain configured")
+var ErrNoChain = abi.Errorf(chain.CodeChain, "host: no settlement chain configured")
 
 // MaxLogBlocks bounds the blocks one log query spans: public RPC endpoints
 // refuse wide ranges.
@@ -141,9 +142,9 @@ func (h *Host) ResumeSettlement(ctx context.Context) error {
 	}
 	switch {
 	case onChain > e.N:
-		return abi.Errorf(abi.CodeChain, "the contract holds epoch %d, the ledger has closed only %d", onChain, e.N)
+		return abi.Errorf(chain.CodeChain, "the contract holds epoch %d, the ledger has closed only %d", onChain, e.N)
 	case onChain == e.N && !strings.EqualFold(root, e.Root):
-		return abi.Errorf(abi.CodeChain, "epoch %d: the contract holds root %s, the ledger %s", e.N, root, e.Root)
+		return abi.Errorf(chain.CodeChain, "epoch %d: the contract holds root %s, the ledger %s", e.N, root, e.Root)
 	case onChain == e.N:
 		h.logger.Info("epoch posted before a restart", "epoch", e.N, "tx", e.PostIntent)
 		return h.led.SetPostTx(ctx, e.N, e.PostIntent)

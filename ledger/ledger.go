@@ -168,6 +168,13 @@ type Ledger struct {
 	tree      *Tree
 }
 
+// The ledger's own error codes.
+const (
+	CodeUnbalanced abi.Code = "ledger_unbalanced" // postings would not sum to zero, or debit someone else
+	CodeInsolvent  abi.Code = "ledger_insolvent"  // a write would owe more than was deposited
+	CodeEpochEmpty abi.Code = "epoch_empty"       // an epoch with no new receipts cannot close
+)
+
 // Format is the version of the ledger's key layout. A ledger written in
 // another layout is refused at Open rather than misread.
 const Format = 2
@@ -460,7 +467,7 @@ func solvent(txn *badger.Txn, dCredit, dEarned *big.Int) error {
 	owed := credit.Add(credit, dCredit)
 	owed.Add(owed, earned.Add(earned, dEarned))
 	if owed.Cmp(dep) > 0 {
-		return abi.Errorf(abi.CodeInsolvent, "credit and earnings would be %s against %s deposited", owed, dep)
+		return abi.Errorf(CodeInsolvent, "credit and earnings would be %s against %s deposited", owed, dep)
 	}
 	return nil
 }
@@ -594,16 +601,16 @@ func validate(r *Receipt) error {
 		case p.Amount == nil || p.Account == "":
 			return abi.Errorf(abi.CodeBadRequest, "ledger: receipt %s: posting without account or amount", r.ID)
 		case p.Amount.Sign() < 0 && (p.Account != r.Caller || p.Kind != KindCall):
-			return abi.Errorf(abi.CodeUnbalanced, "ledger: receipt %s debits %s, not its caller", r.ID, p.Account)
+			return abi.Errorf(CodeUnbalanced, "ledger: receipt %s debits %s, not its caller", r.ID, p.Account)
 		case p.Amount.Sign() > 0 && !earning(p.Kind):
-			return abi.Errorf(abi.CodeUnbalanced, "ledger: receipt %s credits %s with kind %q", r.ID, p.Account, p.Kind)
+			return abi.Errorf(CodeUnbalanced, "ledger: receipt %s credits %s with kind %q", r.ID, p.Account, p.Kind)
 		case !common.IsHexAddress(p.Account):
 			return abi.Errorf(abi.CodeBadRequest, "ledger: receipt %s: posting to %q, not an address", r.ID, p.Account)
 		}
 		sum.Add(sum, p.Amount)
 	}
 	if sum.Sign() != 0 {
-		return abi.Errorf(abi.CodeUnbalanced, "ledger: receipt %s postings sum to %s", r.ID, sum)
+		return abi.Errorf(CodeUnbalanced, "ledger: receipt %s postings sum to %s", r.ID, sum)
 	}
 	return nil
 }
@@ -699,10 +706,10 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 		}
 		rit.Close()
 		if count == 0 {
-			return abi.Errorf(abi.CodeEpochEmpty, "ledger: epoch %d has no receipts to close", n)
+			return abi.Errorf(CodeEpochEmpty, "ledger: epoch %d has no receipts to close", n)
 		}
 		if len(e.Leaves) == 0 {
-			return abi.Errorf(abi.CodeEpochEmpty, "ledger: epoch %d: nobody has earned anything yet", n)
+			return abi.Errorf(CodeEpochEmpty, "ledger: epoch %d: nobody has earned anything yet", n)
 		}
 		e.Receipts = count
 		if tree, err = e.tree(); err != nil {

@@ -73,8 +73,8 @@ func TestCommitRefusesWhatWouldOverdrawOrUnbalance(t *testing.T) {
 		want abi.Code
 	}{
 		{"more than the caller's credit", receipt("big", 101), abi.CodeInsufficientCredit},
-		{"postings do not sum to zero", unbalanced, abi.CodeUnbalanced},
-		{"debits someone else", thief, abi.CodeUnbalanced},
+		{"postings do not sum to zero", unbalanced, ledger.CodeUnbalanced},
+		{"debits someone else", thief, ledger.CodeUnbalanced},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -103,7 +103,7 @@ func TestCommitRefusesWhatWouldOverdrawOrUnbalance(t *testing.T) {
 func TestEpochsKeepCumulativeEarnings(t *testing.T) {
 	ctx := context.Background()
 	l := open(t)
-	if _, err := l.CloseEpoch(ctx, domain); abi.CodeOf(err) != abi.CodeEpochEmpty {
+	if _, err := l.CloseEpoch(ctx, domain); abi.CodeOf(err) != ledger.CodeEpochEmpty {
 		t.Fatalf("closing an empty epoch: %v", err)
 	}
 	l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(1000)})

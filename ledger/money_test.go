@@ -163,7 +163,7 @@ func TestEpochWithNothingNewDoesNotClose(t *testing.T) {
 	if _, err := l.CloseEpoch(ctx, domain); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.CloseEpoch(ctx, domain); abi.CodeOf(err) != abi.CodeEpochEmpty {
+	if _, err := l.CloseEpoch(ctx, domain); abi.CodeOf(err) != ledger.CodeEpochEmpty {
 		t.Fatalf("an epoch with no receipts closed: %v", err)
 	}
 	if open, _ := l.OpenEpoch(ctx); open != 2 {

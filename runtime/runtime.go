@@ -125,6 +125,7 @@ type kept struct {
 type instance struct {
 	p      *extism.Plugin
 	budget *memoryBudget
+	files  *noFiles
 	kernel *kernel // looked up at the first host call
 }
 
@@ -188,7 +189,8 @@ func (m *Module) fill() {
 func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	start := time.Now()
 	b := &memoryBudget{limit: uint64(m.limits.MaxMemoryPages) * 65536}
-	mc := wazero.NewModuleConfig()
+	files := &noFiles{}
+	mc := wazero.NewModuleConfig().WithFSConfig(wazero.NewFSConfig().WithFSMount(files, "/"))
 	if m.opts.Nondeterministic {
 		mc = mc.WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
 	}
@@ -202,7 +204,7 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	p.SetLogger(func(extism.LogLevel, string) {})
 	m.stats.instantiations.Add(1)
 	m.stats.instantiateNanos.Add(int64(time.Since(start)))
-	return &instance{p: p, budget: b}, nil
+	return &instance{p: p, budget: b, files: files}, nil
 }
 
 // acquire returns an instance for a call: the session's own if reuse is
@@ -347,6 +349,7 @@ func (m *Module) call(ctx context.Context, inst *instance, export string, input 
 	}
 	inst.p.Config = env.Config
 	inst.budget.exceeded = false
+	inst.files.take()
 	st := newCallState(env, m.limits, inst)
 	ctx = context.WithValue(ctx, stateKey{}, st)
 	m.stats.calls.Add(1)
@@ -356,6 +359,8 @@ func (m *Module) call(ctx context.Context, inst *instance, export string, input 
 		return nil, st.fatal
 	case err != nil:
 		return nil, m.classify(ctx, inst, rc, err)
+	case rc != 0 && inst.files.take() != "":
+		return nil, abi.Errorf(abi.CodeFileDenied, "plugin failed after trying to open a file: plugins have no file system")
 	case rc != 0:
 		// Failed without setting an error. Its output is not quoted: it may
 		// hold records the caller has not paid for.
@@ -387,6 +392,12 @@ func (m *Module) classify(ctx context.Context, inst *instance, rc uint32, err er
 		return abi.Errorf(abi.CodeExit, "plugin exited with code %d", exit.ExitCode())
 	}
 	msg := firstLine(err.Error())
+	if strings.HasPrefix(msg, "HTTP request to ") && strings.Contains(msg, " is not allowed") {
+		return abi.Errorf(abi.CodeNetworkDenied, "plugin tried an HTTP request: plugins have no network")
+	}
+	if inst.files.take() != "" {
+		return abi.Errorf(abi.CodeFileDenied, "plugin failed after trying to open a file: plugins have no file system")
+	}
 	if strings.Contains(msg, "stack overflow") {
 		return abi.Errorf(abi.CodeStackOverflow, "%s", msg)
 	}

@@ -178,7 +178,8 @@ func TestFailuresHaveTheirOwnCodes(t *testing.T) {
 		{"output too large", "count_vowels.wasm", "count_vowels", "aaaa", runtime.Limits{MaxOutputBytes: 4}, abi.CodeOutputTooLarge, false, nil},
 		{"sleeps past its deadline", "sleep.wasm", "run_test", "", runtime.Limits{Timeout: 100e6}, abi.CodeTimeout, true, map[string]string{"duration": "3"}},
 		{"plugin reports an error", "fail.wasm", "run_test", "", runtime.Limits{}, abi.CodePluginError, false, nil},
-		{"http is denied", "http.wasm", "run_test", "", runtime.Limits{}, abi.CodeTrap, false, nil},
+		{"http is denied", "http.wasm", "run_test", "", runtime.Limits{}, abi.CodeNetworkDenied, false, nil},
+		{"files are denied", "fs.wasm", "run_test", "", runtime.Limits{}, abi.CodeFileDenied, false, nil},
 		{"exit with a code", "exit.wasm", "_start", "", runtime.Limits{}, abi.CodeExit, false, nil},
 	}
 	for _, c := range cases {

@@ -81,7 +81,7 @@ func TestSettleClaimAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A total beyond the deposits is refused by the contract.
-	if _, err := c.PostRoot(ctx, operator, epoch.N, epoch.Root, big.NewInt(1001), nil); abi.CodeOf(err) != abi.CodeChain {
+	if _, err := c.PostRoot(ctx, operator, epoch.N, epoch.Root, big.NewInt(1001), nil); abi.CodeOf(err) != chain.CodeChain {
 		t.Fatalf("root with total above deposits: %v", err)
 	}
 	must(c.PostRoot(ctx, operator, epoch.N, epoch.Root, epoch.Total, nil))

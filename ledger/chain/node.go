@@ -157,7 +157,7 @@ func (n *Node) WaitDurable(ctx context.Context, block uint64) error {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return abi.Wrap(abi.CodeChain, ctx.Err(), "block %d not yet durable", block)
+			return abi.Wrap(CodeChain, ctx.Err(), "block %d not yet durable", block)
 		}
 	}
 }

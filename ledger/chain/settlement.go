@@ -20,6 +20,9 @@ import (
 	"github.com/tollgate-dev/tollgate/ledger/contracts"
 )
 
+// CodeChain is the error code of a chain that refused or failed.
+const CodeChain abi.Code = "chain_error"
+
 // Deployment names the contracts of one Tollgate deployment.
 type Deployment struct {
 	ChainID    uint64 `json:"chain_id"`
@@ -66,7 +69,7 @@ type Client struct {
 func Dial(ctx context.Context, url string) (*ethclient.Client, error) {
 	c, err := ethclient.DialContext(ctx, url)
 	if err != nil {
-		return nil, abi.Errorf(abi.CodeChain, "dial %s: %v", url, err)
+		return nil, abi.Errorf(CodeChain, "dial %s: %v", url, err)
 	}
 	return c, nil
 }
@@ -107,7 +110,7 @@ func Attach(ctx context.Context, ec *ethclient.Client, dep Deployment, opts ...O
 		return nil, chainErr("chain id", err)
 	}
 	if chainID.Uint64() != dep.ChainID {
-		return nil, abi.Errorf(abi.CodeChain, "deployment is on chain %d, node is on %d", dep.ChainID, chainID)
+		return nil, abi.Errorf(CodeChain, "deployment is on chain %d, node is on %d", dep.ChainID, chainID)
 	}
 	for _, a := range []string{dep.Token, dep.Settlement} {
 		code, err := ec.CodeAt(ctx, common.HexToAddress(a), nil)
@@ -115,7 +118,7 @@ func Attach(ctx context.Context, ec *ethclient.Client, dep Deployment, opts ...O
 			return nil, chainErr("code of "+a, err)
 		}
 		if len(code) == 0 {
-			return nil, abi.Errorf(abi.CodeChain, "no contract at %s on chain %d", a, dep.ChainID)
+			return nil, abi.Errorf(CodeChain, "no contract at %s on chain %d", a, dep.ChainID)
 		}
 	}
 	c := &Client{opts: optionsOf(opts), eth: ec, chainID: chainID, dep: dep, tokenABI: contracts.NewTestToken(), settleABI: contracts.NewSettlement()}
@@ -198,7 +201,7 @@ func (c *Client) Deposit(ctx context.Context, key *ecdsa.PrivateKey, account str
 			return depositEvent(lg, ev), nil
 		}
 	}
-	return DepositEvent{}, abi.Errorf(abi.CodeChain, "deposit %s emitted no Deposited event", tx.Hash().Hex())
+	return DepositEvent{}, abi.Errorf(CodeChain, "deposit %s emitted no Deposited event", tx.Hash().Hex())
 }
 
 func depositEvent(lg *types.Log, ev *contracts.SettlementDeposited) DepositEvent {
@@ -361,7 +364,7 @@ func (c *Client) revertErr(err error) error {
 	if errors.As(err, &de) {
 		if s, ok := de.ErrorData().(string); ok {
 			if e, uerr := c.settleABI.UnpackError(common.FromHex(s)); uerr == nil {
-				return abi.Errorf(abi.CodeChain, "reverted: %T%+v", e, e)
+				return abi.Errorf(CodeChain, "reverted: %T%+v", e, e)
 			}
 		}
 	}
@@ -404,7 +407,7 @@ func waitMined(ctx context.Context, ec *ethclient.Client, o options, h common.Ha
 		rc, err := ec.TransactionReceipt(ctx, h)
 		if err == nil {
 			if rc.Status != types.ReceiptStatusSuccessful {
-				return rc, abi.Errorf(abi.CodeChain, "transaction %s reverted", h.Hex())
+				return rc, abi.Errorf(CodeChain, "transaction %s reverted", h.Hex())
 			}
 			// A dev node can serve the receipt a moment before it makes the
 			// block its head; reads of "latest" state must see the block.
@@ -447,5 +450,5 @@ func waitHead(ctx context.Context, ec *ethclient.Client, block uint64) error {
 }
 
 func chainErr(what string, err error) error {
-	return abi.Errorf(abi.CodeChain, "%s: %v", what, err)
+	return abi.Errorf(CodeChain, "%s: %v", what, err)
 }
