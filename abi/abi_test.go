@@ -1,9 +1,11 @@
 package abi_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -53,6 +55,16 @@ func FuzzRecordsResponse(f *testing.F) {
 		var r2 abi.RecordsResponse
 		if err := json.Unmarshal(again, &r2); err != nil {
 			t.Fatalf("re-encoded envelope does not decode: %v", err)
+		}
+		// The round trip keeps every record and the error.
+		if len(r2.Records) != len(r.Records) || (len(r.Records) > 0 && !reflect.DeepEqual(r2.Records, r.Records)) {
+			t.Fatalf("records changed in a round trip:\n%+v\n%+v", r.Records, r2.Records)
+		}
+		if (r.Error == nil) != (r2.Error == nil) || (r.Error != nil && (r.Error.Code != r2.Error.Code || r.Error.Message != r2.Error.Message)) {
+			t.Fatalf("error changed in a round trip: %+v, %+v", r.Error, r2.Error)
+		}
+		if third, _ := json.Marshal(r2); !bytes.Equal(third, again) {
+			t.Fatalf("encoding is not stable: %s then %s", again, third)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -149,22 +150,34 @@ func (e *env) fund(t *testing.T, amount int64) (string, string) {
 // post sends a Connect JSON request the way curl would.
 func (e *env) post(t *testing.T, method, token string, body any) (int, http.Header, map[string]any) {
 	t.Helper()
+	status, hdr, out, err := e.postErr(method, token, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, hdr, out
+}
+
+// postErr is post for goroutines, which must not call t.Fatal.
+func (e *env) postErr(method, token string, body any) (int, http.Header, map[string]any, error) {
 	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", e.url+"/tollgate.v1."+method, bytes.NewReader(b))
+	req, err := http.NewRequest("POST", e.url+"/tollgate.v1."+method, bytes.NewReader(b))
+	if err != nil {
+		return 0, nil, nil, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, nil, err
 	}
 	defer res.Body.Close()
 	var out map[string]any
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
-		t.Fatal(err)
+		return 0, nil, nil, fmt.Errorf("%s: decode response: %w", method, err)
 	}
-	return res.StatusCode, res.Header, out
+	return res.StatusCode, res.Header, out, nil
 }
 
 func TestInvokeWithJSONOverHTTP(t *testing.T) {
@@ -318,17 +331,21 @@ func TestRetriedRequestIsChargedOnce(t *testing.T) {
 	type result struct {
 		status int
 		out    map[string]any
+		err    error
 	}
 	results := make(chan result, 4)
 	for range 4 {
 		go func() {
-			status, _, out := e.post(t, "AgentService/Invoke", tok, body)
-			results <- result{status, out}
+			status, _, out, err := e.postErr("AgentService/Invoke", tok, body)
+			results <- result{status, out, err}
 		}()
 	}
 	var id string
 	for range 4 {
 		r := <-results
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
 		if r.status != 200 {
 			t.Fatalf("status %d: %v", r.status, r.out)
 		}

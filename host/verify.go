@@ -56,7 +56,9 @@ func (d storeData) Epoch(ctx context.Context, n uint64) (*ledger.Epoch, error) {
 func (d storeData) Receipts(ctx context.Context, n uint64) ([]*ledger.Receipt, error) {
 	return d.led.Receipts(ctx, n)
 }
-func (d storeData) Output(ctx context.Context, id string) ([]byte, error) { return d.led.Output(ctx, id) }
+func (d storeData) Output(ctx context.Context, id string) ([]byte, error) {
+	return d.led.Output(ctx, id)
+}
 func (d storeData) Plugin(ctx context.Context, ref string) (*registry.Plugin, error) {
 	return d.reg.Load(ctx, ref)
 }

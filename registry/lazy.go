@@ -1,6 +1,10 @@
 package registry
 
-import "context"
+import (
+	"context"
+
+	"github.com/tollgate-dev/tollgate/abi"
+)
 
 // buildState is an index's progress: ready is closed once it is built, or
 // once building failed (err set).
@@ -51,9 +55,13 @@ func lazyIndex[T interface{ state() *buildState }](ctx context.Context, r *Regis
 	select {
 	case <-ix.state().ready:
 	case <-ctx.Done():
-		return zero, ctx.Err()
+		return zero, abi.FromContext(ctx.Err())
 	}
 	if err := ix.state().err; err != nil {
+		if r.ctx.Err() != nil {
+			// The build stopped because the registry is closing.
+			return zero, abi.Wrap(abi.CodeUnavailable, err, "registry is closing")
+		}
 		return zero, err
 	}
 	return ix, nil

@@ -142,7 +142,7 @@ func TestRecordsAreSignedDeduplicatedAndSearchable(t *testing.T) {
 	if _, _, err := r.AddRecord(ctx, "nowhere", registry.Address(bob), "x", sign(t, bob, registry.RecordSigningBytes("x"))); abi.CodeOf(err) != abi.CodeNotFound {
 		t.Fatalf("unknown datanet: %v", err)
 	}
-	if d, _ := r.Datanet(ctx, "facts"); d.Version != 1 {
+	if d := ok(r.Datanet(ctx, "facts")).of(t); d.Version != 1 {
 		t.Fatalf("refused records changed the datanet: version %d", d.Version)
 	}
 	again, dup, err := add(bob, bob, sky)
@@ -316,7 +316,7 @@ func TestVersionRootsNameExactlyTheRecordsHeld(t *testing.T) {
 	// A duplicate does not make a version.
 	c := "record number 0"
 	r.AddRecord(ctx, "facts", registry.Address(k), c, sign(t, k, registry.RecordSigningBytes(c)))
-	d, _ := r.Datanet(ctx, "facts")
+	d := ok(r.Datanet(ctx, "facts")).of(t)
 	if d.Version != 5 {
 		t.Fatalf("version %d after 5 records and a duplicate", d.Version)
 	}
@@ -399,7 +399,7 @@ func TestGrantsFollowTheDatanetOwnersPolicy(t *testing.T) {
 	if err := r.SetPolicy(ctx, "facts", closed, sign(t, owner, registry.PolicyMessage("facts", closed))); err != nil {
 		t.Fatal(err)
 	}
-	p, _ := r.Load(ctx, "acme/friend@1.0.0")
+	p := ok(r.Load(ctx, "acme/friend@1.0.0")).of(t)
 	if err := r.CheckGrants(ctx, p.Manifest); abi.CodeOf(err) != abi.CodeGrantDenied {
 		t.Fatalf("grant after the owner closed the datanet: %v", err)
 	}
@@ -480,8 +480,8 @@ func TestViewReadsTheDatanetAsOfAVersion(t *testing.T) {
 	}
 	sky := add("the sky is blue because air scatters blue light")
 	text := "we know the sky is blue because air scatters blue light and the sea is blue because water absorbs red light"
-	before, _ := r.Search(ctx, "facts", "blue light", 10)
-	spansBefore, _ := r.CorpusMatch(ctx, "facts", text, 3) // builds both indexes
+	before := ok(r.Search(ctx, "facts", "blue light", 10)).of(t)
+	spansBefore := ok(r.CorpusMatch(ctx, "facts", text, 3)).of(t) // builds both indexes
 	sea := add("the sea is blue because water absorbs red light")
 	add("blue light blue light blue light")
 
@@ -500,16 +500,16 @@ func TestViewReadsTheDatanetAsOfAVersion(t *testing.T) {
 	if err != nil || fmt.Sprint(spans) != fmt.Sprint(spansBefore) {
 		t.Fatalf("corpus_match at version 1 = %+v, %v; before the appends %+v", spans, err, spansBefore)
 	}
-	now, _ := r.CorpusMatch(ctx, "facts", text, 3)
+	now := ok(r.CorpusMatch(ctx, "facts", text, 3)).of(t)
 	if len(now) != 2 {
 		t.Fatalf("corpus_match now = %+v, want the sky and the sea", now)
 	}
 	v3 := r.At(map[string]uint64{"facts": 3})
-	if at3, _ := v3.CorpusMatch(ctx, "facts", text, 3); fmt.Sprint(at3) != fmt.Sprint(now) {
+	if at3 := ok(v3.CorpusMatch(ctx, "facts", text, 3)).of(t); fmt.Sprint(at3) != fmt.Sprint(now) {
 		t.Fatalf("at the current version %+v, now %+v", at3, now)
 	}
-	all, _ := r.Search(ctx, "facts", "blue light", 10)
-	if at3, _ := v3.Search(ctx, "facts", "blue light", 10); fmt.Sprint(at3) != fmt.Sprint(all) {
+	all := ok(r.Search(ctx, "facts", "blue light", 10)).of(t)
+	if at3 := ok(v3.Search(ctx, "facts", "blue light", 10)).of(t); fmt.Sprint(at3) != fmt.Sprint(all) {
 		t.Fatalf("search at the current version %+v, now %+v", at3, all)
 	}
 	v0 := r.At(map[string]uint64{"facts": 0})
@@ -565,14 +565,14 @@ func TestAppendsDuringIndexBuildsAreIndexed(t *testing.T) {
 	}
 	close(done)
 	wg.Wait()
-	search, _ := r.Search(ctx, "facts", query, 20)
-	spans, _ := r.CorpusMatch(ctx, "facts", text, 3)
+	search := ok(r.Search(ctx, "facts", query, 20)).of(t)
+	spans := ok(r.CorpusMatch(ctx, "facts", text, 3)).of(t)
 	r.Close()
 
 	fresh := openDir(t, dir)
 	defer fresh.Close()
-	want, _ := fresh.Search(ctx, "facts", query, 20)
-	wantSpans, _ := fresh.CorpusMatch(ctx, "facts", text, 3)
+	want := ok(fresh.Search(ctx, "facts", query, 20)).of(t)
+	wantSpans := ok(fresh.CorpusMatch(ctx, "facts", text, 3)).of(t)
 	if fmt.Sprint(search) != fmt.Sprint(want) {
 		t.Fatalf("search grown during the build:\n%v\nbuilt from scratch:\n%v", search, want)
 	}
@@ -617,7 +617,32 @@ func TestWarmAndCloseDuringABuild(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-errs; err == nil {
-		t.Log("the search finished before the close")
+	// The search either finished before the close, with results, or was
+	// refused because the registry is closing; nothing else.
+	select {
+	case err := <-errs:
+		if err != nil && abi.CodeOf(err) != abi.CodeUnavailable {
+			t.Fatalf("a search cut short by Close failed with %v, want %s", err, abi.CodeUnavailable)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a search racing Close never returned")
 	}
+}
+
+// ok holds a result and its error; of returns the result, failing the test
+// if there was an error: results compared with their errors discarded
+// prove nothing.
+func ok[T any](v T, err error) result[T] { return result[T]{v, err} }
+
+type result[T any] struct {
+	v   T
+	err error
+}
+
+func (r result[T]) of(t testing.TB) T {
+	t.Helper()
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return r.v
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -162,25 +163,57 @@ func TestAgainstGethDev(t *testing.T) {
 }
 
 func TestImportCommandResumes(t *testing.T) {
-	dir := t.TempDir()
-	keyHex := "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
-	keyFile := filepath.Join(dir, "key")
-	os.WriteFile(keyFile, []byte(keyHex), 0o600)
+	const n = 60_000
 	var lines strings.Builder
-	for i := range 500 {
-		lines.WriteString(`{"content":"fact number ` + strconv.Itoa(i) + `"}` + "\n")
+	for i := range n {
+		lines.WriteString(`{"content":"fact number ` + strconv.Itoa(i) + ` about the sky and the sea"}` + "\n")
 	}
-	file := filepath.Join(dir, "facts.jsonl")
-	os.WriteFile(file, []byte(lines.String()), 0o600)
-	var out bytes.Buffer
-	args := []string{"import", "--data", dir, "--datanet", "facts", "--key", keyFile, "--create", file}
-	if err := run(context.Background(), args, &out); err != nil || !strings.Contains(out.String(), "500 added") {
-		t.Fatalf("import: %v\n%s", err, out.String())
+	keyHex := "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+	// A kill must land mid-import: after a first batch is durable and
+	// before the last. The delay adapts until one does.
+	delay := time.Second
+	for try := range 6 {
+		dir := t.TempDir()
+		keyFile := filepath.Join(dir, "key")
+		os.WriteFile(keyFile, []byte(keyHex), 0o600)
+		file := filepath.Join(dir, "facts.jsonl")
+		os.WriteFile(file, []byte(lines.String()), 0o600)
+		args := []string{"import", "--data", dir, "--datanet", "facts", "--key", keyFile, "--create", file}
+		child := exec.Command(os.Args[0], "-test.run=^$")
+		child.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(args, "\t"))
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(delay)
+		child.Process.Signal(syscall.SIGKILL)
+		child.Wait()
+
+		var out bytes.Buffer
+		if err := run(context.Background(), args, &out); err != nil {
+			t.Fatalf("import after a kill: %v\n%s", err, out.String())
+		}
+		var added, dups, resumed int
+		if _, err := fmt.Sscanf(out.String()[strings.Index(out.String(), "lines, ")+len("lines, "):], "%d added, %d duplicates, %d already imported", &added, &dups, &resumed); err != nil {
+			t.Fatalf("import printed %q: %v", out.String(), err)
+		}
+		if added+resumed != n || dups != 0 {
+			t.Fatalf("after a kill and a resume: %d added + %d already imported (%d duplicates), want %d records once each", added, resumed, dups, n)
+		}
+		switch {
+		case resumed == 0:
+			delay *= 2 // killed before anything was durable: try later
+		case added == 0:
+			delay /= 2 // the import had finished: try earlier
+		default:
+			out.Reset()
+			if err := run(context.Background(), args, &out); err != nil || !strings.Contains(out.String(), fmt.Sprintf("0 added, 0 duplicates, %d already imported", n)) {
+				t.Fatalf("re-import: %v\n%s", err, out.String())
+			}
+			return
+		}
+		t.Logf("try %d: the kill landed outside the import (%d resumed, %d added); delay now %v", try, resumed, added, delay)
 	}
-	out.Reset()
-	if err := run(context.Background(), args, &out); err != nil || !strings.Contains(out.String(), "0 added, 0 duplicates, 500 already imported") {
-		t.Fatalf("re-import: %v\n%s", err, out.String())
-	}
+	t.Fatal("no kill landed mid-import in 6 tries")
 }
 
 // Start-up failures are clear errors, never panics: a garbage operator key,
