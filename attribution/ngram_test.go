@@ -2,6 +2,7 @@ package attribution_test
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -32,17 +33,17 @@ func TestNgramTracesVerbatimSpans(t *testing.T) {
 	defer reg.Close()
 	alice, _ := crypto.GenerateKey()
 	bob, _ := crypto.GenerateKey()
-	reg.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(alice)})
+	newDatanet(t, reg, alice, registry.Datanet{Name: "facts", Owner: registry.Address(alice)})
 	a := "the quick brown fox jumps over the lazy dog"
 	b := "a lazy dog sleeps all day in the sun"
 	c := "the quick brown fox"
 	add := func(content string, who string, sign func([]byte) []byte) {
-		if _, _, err := reg.AddRecord(ctx, "facts", who, content, sign(registry.RecordSigningBytes(content))); err != nil {
+		if _, _, err := reg.AddRecord(ctx, "facts", who, content, sign(registry.Domain{}.RecordDigest("facts", content))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	signA := func(b []byte) []byte { s, _ := registry.SignText(alice, b); return s }
-	signB := func(b []byte) []byte { s, _ := registry.SignText(bob, b); return s }
+	signA := func(b []byte) []byte { s, _ := registry.Sign(alice, b); return s }
+	signB := func(b []byte) []byte { s, _ := registry.Sign(bob, b); return s }
 	add(a, registry.Address(alice), signA)
 	add(b, registry.Address(bob), signB)
 	add(c, registry.Address(bob), signB)
@@ -86,4 +87,15 @@ func TestNgramTracesVerbatimSpans(t *testing.T) {
 	if err != nil || res.Method != "ngram/v1:access-bytes" || len(res.Weights) != 1 || res.Weights[0].Record != id(c) {
 		t.Fatalf("fallback: %+v, %v", res, err)
 	}
+}
+
+// newDatanet creates d, owned and signed by k.
+func newDatanet(t testing.TB, r *registry.Registry, k *ecdsa.PrivateKey, d registry.Datanet) (*registry.Datanet, error) {
+	t.Helper()
+	d.Owner = registry.Address(k)
+	sig, err := registry.Sign(k, r.Domain().DatanetDigest(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.CreateDatanet(context.Background(), d, sig)
 }

@@ -72,11 +72,13 @@ func crashChild(dir string) error {
 	callerKey, _ := crypto.HexToECDSA(crashCallerKey)
 	caller := registry.Address(callerKey)
 	if _, err := reg.Datanet(ctx, "facts"); abi.CodeOf(err) == abi.CodeNotFound {
-		if _, err := reg.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: caller, PricePerRead: "3"}); err != nil {
+		d := registry.Datanet{Name: "facts", Owner: caller, PricePerRead: "3"}
+		dsig, _ := registry.Sign(callerKey, reg.Domain().DatanetDigest(d))
+		if _, err := reg.CreateDatanet(ctx, d, dsig); err != nil {
 			return err
 		}
 		for _, c := range []string{"The sky is blue because air scatters blue light.", "Water boils at 100 degrees Celsius at sea level."} {
-			sig, _ := registry.SignText(callerKey, registry.RecordSigningBytes(c))
+			sig, _ := registry.Sign(callerKey, registry.Domain{}.RecordDigest("facts", c))
 			if _, _, err := reg.AddRecord(ctx, "facts", caller, c, sig); err != nil {
 				return err
 			}

@@ -105,7 +105,7 @@ func (h *Host) Publish(ctx context.Context, key *ecdsa.PrivateKey, m registry.Ma
 	sum := sha256.Sum256(wasm)
 	m.WasmSHA256 = hex.EncodeToString(sum[:])
 	m.Publisher = registry.Address(key)
-	sig, err := registry.SignText(key, m.SigningBytes())
+	sig, err := registry.Sign(key, h.reg.Domain().ManifestDigest(m))
 	if err != nil {
 		return nil, err
 	}

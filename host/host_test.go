@@ -85,7 +85,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e.reg = reg
 	owner := key(t)
-	if _, err := reg.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner), PricePerRead: "7"}); err != nil {
+	if _, err := newDatanet(t, reg, owner, registry.Datanet{Name: "facts", Owner: registry.Address(owner), PricePerRead: "7"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []struct {
@@ -96,7 +96,7 @@ func newEnv(t *testing.T) *env {
 		{e.bob, "Water boils at 100 degrees Celsius at sea level."},
 		{e.bob, "Bees dance to tell the hive where flowers are."},
 	} {
-		sig, _ := registry.SignText(r.k, registry.RecordSigningBytes(r.content))
+		sig, _ := registry.Sign(r.k, registry.Domain{}.RecordDigest("facts", r.content))
 		if _, _, err := reg.AddRecord(ctx, "facts", registry.Address(r.k), r.content, sig); err != nil {
 			t.Fatal(err)
 		}
@@ -399,7 +399,7 @@ func TestVerifyRerunsAnEpochAndCatchesTampering(t *testing.T) {
 			t.Fatal(err)
 		}
 		quote := "As the assistant put it: " + string(out)
-		sig, _ := registry.SignText(carol, registry.RecordSigningBytes(quote))
+		sig, _ := registry.Sign(carol, registry.Domain{}.RecordDigest("facts", quote))
 		if _, _, err := e.reg.AddRecord(ctx, "facts", registry.Address(carol), quote, sig); err != nil {
 			t.Fatal(err)
 		}
@@ -476,7 +476,7 @@ func TestFailingAttributionFallsBackToBytesRead(t *testing.T) {
 	// Once the attribution plugin is yanked, the agent takes no new calls
 	// and nothing is charged; the receipt made before still verifies.
 	before, _ := e.led.Balance(ctx, rc.Caller)
-	if err := e.reg.Yank(ctx, "acme/broken@1.0.0", mustSign(t, dev, registry.YankMessage("acme/broken@1.0.0"))); err != nil {
+	if err := e.reg.Yank(ctx, "acme/broken@1.0.0", mustSign(t, dev, registry.Domain{}.YankDigest("acme/broken", "1.0.0"))); err != nil {
 		t.Fatal(err)
 	}
 	_, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: rc.Caller, Agent: "acme/qa2@1.0.0", Input: []byte("Why is the sky blue?")})
@@ -497,9 +497,20 @@ func TestFailingAttributionFallsBackToBytesRead(t *testing.T) {
 
 func mustSign(t *testing.T, k *ecdsa.PrivateKey, b []byte) []byte {
 	t.Helper()
-	sig, err := registry.SignText(k, b)
+	sig, err := registry.Sign(k, b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return sig
+}
+
+// newDatanet creates d, owned and signed by k.
+func newDatanet(t testing.TB, r *registry.Registry, k *ecdsa.PrivateKey, d registry.Datanet) (*registry.Datanet, error) {
+	t.Helper()
+	d.Owner = registry.Address(k)
+	sig, err := registry.Sign(k, r.Domain().DatanetDigest(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.CreateDatanet(context.Background(), d, sig)
 }

@@ -17,7 +17,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/ethereum/go-ethereum/accounts"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -25,7 +24,8 @@ import (
 )
 
 // ImportLine is one line of a JSONL import: a record's content, and its
-// contributor's signature of the content's sha256 (see [RecordSigningBytes]).
+// contributor's signature of the content for this datanet (see
+// [Domain.RecordDigest]).
 // Lines without contributor and signature are signed with the import's key.
 type ImportLine struct {
 	Content     string `json:"content"`
@@ -188,7 +188,7 @@ func (r *Registry) verifyBatch(lines []string, first int64, signer string, opts 
 		go func(lo, hi int) {
 			defer wg.Done()
 			for i := lo; i < hi; i++ {
-				recs[i], errs[i] = parseLine(lines[i], opts.Datanet, signer, opts.Key, keys)
+				recs[i], errs[i] = parseLine(r.domain, lines[i], opts.Datanet, signer, opts.Key, keys)
 			}
 		}(w, min(w+per, len(lines)))
 	}
@@ -201,7 +201,7 @@ func (r *Registry) verifyBatch(lines []string, first int64, signer string, opts 
 	return recs, nil
 }
 
-func parseLine(line, datanet, signer string, key *ecdsa.PrivateKey, keys *pubkeys) (*Record, error) {
+func parseLine(domain Domain, line, datanet, signer string, key *ecdsa.PrivateKey, keys *pubkeys) (*Record, error) {
 	var l ImportLine
 	if err := json.Unmarshal([]byte(line), &l); err != nil {
 		return nil, abi.Errorf(abi.CodeBadRequest, "not a JSON record: %v", err)
@@ -212,11 +212,11 @@ func parseLine(line, datanet, signer string, key *ecdsa.PrivateKey, keys *pubkey
 	if !utf8.ValidString(l.Content) {
 		return nil, abi.Errorf(abi.CodeBadRequest, "record is not valid UTF-8")
 	}
-	msg := RecordSigningBytes(l.Content)
+	msg := domain.RecordDigest(datanet, l.Content)
 	var sig []byte
 	switch {
 	case l.Signature == "" && l.Contributor == "" && key != nil:
-		s, err := SignText(key, msg)
+		s, err := Sign(key, msg)
 		if err != nil {
 			return nil, err
 		}
@@ -240,7 +240,7 @@ func parseLine(line, datanet, signer string, key *ecdsa.PrivateKey, keys *pubkey
 		}
 		keys.learn(contributor, msg, sig)
 	}
-	return &Record{Datanet: datanet, ID: hex.EncodeToString(msg), Contributor: contributor, Content: l.Content, Signature: sig}, nil
+	return &Record{Datanet: datanet, ID: RecordID(l.Content), Contributor: contributor, Content: l.Content, Signature: sig}, nil
 }
 
 // commitBatch appends verified records in one transaction with the
@@ -316,7 +316,7 @@ type pubkeys struct{ m sync.Map } // address -> uncompressed public key
 
 func (k *pubkeys) verify(addr string, msg, sig []byte) bool {
 	pub, ok := k.m.Load(addr)
-	return ok && len(sig) == 65 && crypto.VerifySignature(pub.([]byte), accounts.TextHash(msg), sig[:64])
+	return ok && len(sig) == 65 && crypto.VerifySignature(pub.([]byte), msg, sig[:64])
 }
 
 func (k *pubkeys) learn(addr string, msg, sig []byte) {
@@ -324,7 +324,7 @@ func (k *pubkeys) learn(addr string, msg, sig []byte) {
 	if s[64] >= 27 {
 		s[64] -= 27
 	}
-	if pub, err := crypto.Ecrecover(accounts.TextHash(msg), s); err == nil {
+	if pub, err := crypto.Ecrecover(msg, s); err == nil {
 		k.m.Store(addr, pub)
 	}
 }

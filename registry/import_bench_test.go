@@ -39,7 +39,7 @@ func BenchmarkImport(b *testing.B) {
 		b.StopTimer()
 		r := open(b)
 		own := key(b)
-		r.CreateDatanet(context.Background(), registry.Datanet{Name: "bulk", Owner: registry.Address(own)})
+		newDatanet(b, r, own, registry.Datanet{Name: "bulk", Owner: registry.Address(own)})
 		f, _ := os.Open(path)
 		b.StartTimer()
 		stats, err := r.Import(context.Background(), bufio.NewReaderSize(f, 1<<20), registry.ImportOptions{Datanet: "bulk", Source: "bench"})
@@ -77,7 +77,7 @@ func writeSignedJSONL(b *testing.B, path string, n int) {
 					sb.WriteString(" " + words[rng.IntN(len(words))])
 				}
 				k := keys[i%len(keys)]
-				sig, _ := registry.SignText(k, registry.RecordSigningBytes(sb.String()))
+				sig, _ := registry.Sign(k, registry.Domain{}.RecordDigest("facts", sb.String()))
 				lines[i], _ = json.Marshal(registry.ImportLine{Content: sb.String(), Contributor: registry.Address(k), Signature: "0x" + hex.EncodeToString(sig)})
 			}
 		}()

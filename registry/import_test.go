@@ -25,7 +25,7 @@ func jsonl(t testing.TB, n int, keys []*ecdsa.PrivateKey, forgeAt int) string {
 			if i+1 == forgeAt {
 				signer = keys[(i+1)%len(keys)]
 			}
-			sig, _ := registry.SignText(signer, registry.RecordSigningBytes(content))
+			sig, _ := registry.Sign(signer, registry.Domain{}.RecordDigest("bulk", content))
 			line.Contributor, line.Signature = registry.Address(k), "0x"+hex.EncodeToString(sig)
 		}
 		j, _ := json.Marshal(line)
@@ -57,7 +57,7 @@ func TestImportIsResumableWithoutDuplicates(t *testing.T) {
 	ctx := context.Background()
 	r := open(t)
 	alice, bob, own := key(t), key(t), key(t)
-	r.CreateDatanet(ctx, registry.Datanet{Name: "bulk", Owner: registry.Address(own)})
+	newDatanet(t, r, own, registry.Datanet{Name: "bulk", Owner: registry.Address(own)})
 	input := jsonl(t, 3000, []*ecdsa.PrivateKey{alice, bob, nil}, 0)
 	opts := registry.ImportOptions{Datanet: "bulk", Source: "bulk.jsonl", Key: own, Batch: 250}
 
@@ -85,7 +85,7 @@ func TestImportIsResumableWithoutDuplicates(t *testing.T) {
 	if err != nil || st3.Added != 0 || st3.Duplicates != 3000 {
 		t.Fatalf("re-import: %+v, %v", st3, err)
 	}
-	rec, err := r.Get(ctx, "bulk", hex.EncodeToString(registry.RecordSigningBytes("record 2: the quick brown fox number 14 jumps")))
+	rec, err := r.Get(ctx, "bulk", registry.RecordID("record 2: the quick brown fox number 14 jumps"))
 	if err != nil || rec.Contributor != registry.Address(own) {
 		t.Fatalf("unsigned line's record %+v, %v; want the import key's", rec, err)
 	}
@@ -110,7 +110,7 @@ func TestImportRefusesBadLines(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := open(t)
-			r.CreateDatanet(ctx, registry.Datanet{Name: "bulk", Owner: registry.Address(alice)})
+			newDatanet(t, r, alice, registry.Datanet{Name: "bulk", Owner: registry.Address(alice)})
 			st, err := r.Import(ctx, strings.NewReader(c.input), registry.ImportOptions{Datanet: "bulk", Key: c.key, Batch: 20})
 			if abi.CodeOf(err) != c.code || !strings.Contains(fmt.Sprint(err), fmt.Sprintf("line %d:", c.line)) {
 				t.Fatalf("err = %v, want %s at line %d", err, c.code, c.line)
@@ -136,7 +136,7 @@ func FuzzImport(f *testing.F) {
 	f.Add("{}\n\n{\"content\":\"\"}")
 	f.Fuzz(func(t *testing.T, input string) {
 		r := open(t)
-		r.CreateDatanet(context.Background(), registry.Datanet{Name: "f", Owner: registry.Address(k)})
+		newDatanet(t, r, k, registry.Datanet{Name: "f", Owner: registry.Address(k)})
 		st, err := r.Import(context.Background(), strings.NewReader(input), registry.ImportOptions{Datanet: "f", Key: k, Batch: 2})
 		if code := abi.CodeOf(err); err != nil && code != abi.CodeBadRequest && code != abi.CodeBadSignature {
 			t.Fatalf("import of %q: %v", input, err)

@@ -17,12 +17,12 @@ func twoTenants(t testing.TB) (r *registry.Registry, pubID, secretID string) {
 	ctx := context.Background()
 	owner := key(t)
 	for _, d := range []string{"pub", "pub/secret", "pu"} {
-		if _, err := r.CreateDatanet(ctx, registry.Datanet{Name: d, Owner: registry.Address(owner)}); err != nil {
+		if _, err := newDatanet(t, r, owner, registry.Datanet{Name: d, Owner: registry.Address(owner)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	add := func(d, content string) string {
-		sig, _ := registry.SignText(owner, registry.RecordSigningBytes(content))
+		sig, _ := registry.Sign(owner, registry.Domain{}.RecordDigest(d, content))
 		rec, _, err := r.AddRecord(ctx, d, registry.Address(owner), content, sig)
 		if err != nil {
 			t.Fatal(err)

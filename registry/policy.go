@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"math/big"
 	"slices"
@@ -74,20 +73,14 @@ func (r *Registry) CheckGrants(ctx context.Context, m Manifest) error {
 	return nil
 }
 
-// PolicyMessage is what a datanet's owner signs to set its policy.
-func PolicyMessage(datanet string, p Policy) []byte {
-	b, _ := json.Marshal(p)
-	return append([]byte("tollgate:policy:"+datanet+":"), b...)
-}
-
-// SetPolicy changes a datanet's policy; sig is the owner's EIP-191
-// signature of [PolicyMessage].
+// SetPolicy changes a datanet's policy; sig is the owner's signature of
+// [Domain.PolicyDigest] with the datanet's current PolicyNonce, which the
+// change then advances, so no signature can be used twice.
 func (r *Registry) SetPolicy(ctx context.Context, datanet string, p Policy, sig []byte) error {
 	if err := p.validate(); err != nil {
 		return err
 	}
-	signer, err := RecoverText(PolicyMessage(datanet, p), sig)
-	if err != nil {
+	if err := checkDatanet(datanet); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -99,10 +92,15 @@ func (r *Registry) SetPolicy(ctx context.Context, datanet string, p Policy, sig 
 		} else if err != nil {
 			return err
 		}
+		signer, err := Recover(r.domain.PolicyDigest(datanet, d.PolicyNonce, p), sig)
+		if err != nil {
+			return err
+		}
 		if signer != d.Owner {
-			return errorf(abi.CodeBadSignature, "%s does not own datanet %s", signer, datanet)
+			return errorf(abi.CodeBadSignature, "%s does not own datanet %s, or signed another policy nonce than %d", signer, datanet, d.PolicyNonce)
 		}
 		d.Policy = p
+		d.PolicyNonce++
 		return kv.SetJSON(txn, datanetKey(datanet), d)
 	})
 }

@@ -30,9 +30,11 @@ type Options struct {
 	// ReadOnly opens the registry for reading only (verification).
 	ReadOnly bool
 	Logger   *slog.Logger
-	// Operator is the address that may, besides a name's publisher,
-	// publish new versions of any name and yank any version.
+	// Operator is the address that may, besides a version's publisher and
+	// the name's owner, yank any version.
 	Operator string
+	// Domain is the deployment every signature must be made for.
+	Domain Domain
 }
 
 // Registry is the store of plugins and datanets. It is safe for concurrent use.
@@ -40,6 +42,7 @@ type Registry struct {
 	db       *badger.DB
 	logger   *slog.Logger
 	operator string // canonical address, or ""
+	domain   Domain
 
 	mu     sync.Mutex              // serialises appends to a datanet and guards indexes
 	corpus map[string]*corpusIndex // corpus_match, segments added by appends
@@ -69,7 +72,7 @@ func Open(dir string, opts Options) (*Registry, error) {
 		db.Close()
 		return nil, err
 	}
-	r := &Registry{db: db, logger: opts.Logger, corpus: map[string]*corpusIndex{}, search: map[string]*searchIndex{}}
+	r := &Registry{db: db, logger: opts.Logger, domain: opts.Domain, corpus: map[string]*corpusIndex{}, search: map[string]*searchIndex{}}
 	if opts.Operator != "" {
 		if r.operator, err = CanonicalAddress(opts.Operator); err != nil {
 			db.Close()
@@ -82,6 +85,9 @@ func Open(dir string, opts Options) (*Registry, error) {
 	}
 	return r, nil
 }
+
+// Domain returns the deployment the registry's signatures are bound to.
+func (r *Registry) Domain() Domain { return r.domain }
 
 // Close stops index builds and closes the database.
 func (r *Registry) Close() error {
@@ -232,7 +238,7 @@ func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*
 	if got := sha256Hex(wasm); got != m.WasmSHA256 {
 		return nil, errorf(abi.CodeHashMismatch, "%s: module hashes to %s, manifest says %s", m.Ref(), got, m.WasmSHA256)
 	}
-	if err := verifySigner(m.SigningBytes(), sig, m.Publisher); err != nil {
+	if err := verifySigner(r.domain.ManifestDigest(m), sig, m.Publisher); err != nil {
 		return nil, fmt.Errorf("registry: publish %s: %w", m.Ref(), err)
 	}
 	if err := r.CheckGrants(ctx, m); err != nil {
@@ -316,7 +322,7 @@ func (r *Registry) Load(ctx context.Context, ref string) (*Plugin, error) {
 	if got := sha256Hex(p.Wasm); got != p.Manifest.WasmSHA256 {
 		return nil, errorf(abi.CodeHashMismatch, "%s: stored module hashes to %s, manifest says %s", ref, got, p.Manifest.WasmSHA256)
 	}
-	if err := verifySigner(p.Manifest.SigningBytes(), p.Signature, p.Manifest.Publisher); err != nil {
+	if err := verifySigner(r.domain.ManifestDigest(p.Manifest), p.Signature, p.Manifest.Publisher); err != nil {
 		return nil, fmt.Errorf("registry: load %s: %w", ref, err)
 	}
 	return &p, nil
@@ -333,6 +339,8 @@ type Datanet struct {
 	Root         string    `json:"root,omitempty"` // Merkle root of the records at Version
 	Created      time.Time `json:"created"`
 	Policy       Policy    `json:"policy"` // which agents may read it
+	// PolicyNonce counts policy changes; the next change is signed with it.
+	PolicyNonce uint64 `json:"policy_nonce"`
 
 	Frontier []frontierNode `json:"frontier,omitempty"`
 }
@@ -346,8 +354,9 @@ func (d Datanet) Price() *big.Int {
 	return p
 }
 
-// CreateDatanet creates a datanet; its name must be new.
-func (r *Registry) CreateDatanet(ctx context.Context, d Datanet) (*Datanet, error) {
+// CreateDatanet creates a datanet; its name must be new, and sig must be
+// its owner's signature of [Domain.DatanetDigest].
+func (r *Registry) CreateDatanet(ctx context.Context, d Datanet, sig []byte) (*Datanet, error) {
 	if !nameRE.MatchString(d.Name) {
 		return nil, errorf(abi.CodeBadRequest, "datanet name %q is not valid", d.Name)
 	}
@@ -365,7 +374,10 @@ func (r *Registry) CreateDatanet(ctx context.Context, d Datanet) (*Datanet, erro
 	if err := d.Policy.validate(); err != nil {
 		return nil, err
 	}
-	d.Version, d.Created = 0, time.Now().UTC()
+	if err := verifySigner(r.domain.DatanetDigest(d), sig, d.Owner); err != nil {
+		return nil, fmt.Errorf("registry: create datanet %s: %w", d.Name, err)
+	}
+	d.Version, d.Created, d.PolicyNonce = 0, time.Now().UTC(), 0
 	err = r.db.Update(func(txn *badger.Txn) error {
 		if _, err := txn.Get(datanetKey(d.Name)); err == nil {
 			return errorf(abi.CodeAlreadyExists, "datanet %s exists", d.Name)
@@ -395,8 +407,8 @@ func (r *Registry) Datanet(ctx context.Context, name string) (*Datanet, error) {
 }
 
 // Record is one contribution to a datanet. Its ID is the hex sha256 of its
-// content; Signature is the contributor's EIP-191 signature of that hash's
-// 32 bytes (see [RecordSigningBytes]).
+// content; Signature is the contributor's EIP-712 signature of the content
+// for this datanet (see [Domain.RecordDigest]).
 type Record struct {
 	Datanet     string    `json:"datanet"`
 	ID          string    `json:"id"`
@@ -407,12 +419,8 @@ type Record struct {
 	Added       time.Time `json:"added"`
 }
 
-// RecordSigningBytes returns what a contributor signs for content: the 32
-// bytes of its sha256.
-func RecordSigningBytes(content string) []byte {
-	h := sha256.Sum256([]byte(content))
-	return h[:]
-}
+// RecordID returns the id a record of content has: its hex sha256.
+func RecordID(content string) string { return sha256Hex([]byte(content)) }
 
 // AddRecord adds content to a datanet, signed by contributor. A record whose
 // content is already in the datanet is not added again: the first
@@ -431,7 +439,7 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 	if err != nil {
 		return nil, false, err
 	}
-	if err := verifySigner(RecordSigningBytes(content), sig, contributor); err != nil {
+	if err := verifySigner(r.domain.RecordDigest(datanet, content), sig, contributor); err != nil {
 		return nil, false, fmt.Errorf("registry: record for %s: %w", datanet, err)
 	}
 	id := sha256Hex([]byte(content))
@@ -571,12 +579,9 @@ func getString(txn *badger.Txn, key []byte) (string, error) {
 	return string(b), err
 }
 
-// YankMessage is what a publisher signs to yank ref.
-func YankMessage(ref string) []byte { return []byte("tollgate:yank:" + ref) }
-
 // Yank marks a published version so that it takes no new invocations. Its
 // bytes stay, so receipts that name it can still be verified. sig is the
-// EIP-191 signature of [YankMessage] by the version's publisher, the name's
+// signature of [Domain.YankDigest] by the version's publisher, the name's
 // owner or the operator. name@latest moves to the highest version not
 // yanked (or, if none is left, resolves to nothing).
 func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
@@ -587,7 +592,7 @@ func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
 	if version == "latest" {
 		return errorf(abi.CodeBadRequest, "yank a version, not %s", ref)
 	}
-	signer, err := RecoverText(YankMessage(name+"@"+version), sig)
+	signer, err := Recover(r.domain.YankDigest(name, version), sig)
 	if err != nil {
 		return err
 	}

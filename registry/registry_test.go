@@ -56,7 +56,7 @@ func manifest(k *ecdsa.PrivateKey, wasm []byte, version string) registry.Manifes
 
 func sign(t *testing.T, k *ecdsa.PrivateKey, b []byte) []byte {
 	t.Helper()
-	s, err := registry.SignText(k, b)
+	s, err := registry.Sign(k, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestPublishAndLoadVerifyHashAndSignature(t *testing.T) {
 	ctx := context.Background()
 	r := open(t)
 	pub, other := key(t), key(t)
-	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(other)})
+	newDatanet(t, r, other, registry.Datanet{Name: "facts", Owner: registry.Address(other)})
 	wasm := []byte("\x00asm fake module bytes")
 	m := manifest(pub, wasm, "1.0.0")
 
@@ -78,10 +78,10 @@ func TestPublishAndLoadVerifyHashAndSignature(t *testing.T) {
 		wasm []byte
 		want abi.Code
 	}{
-		{"bytes do not match the hash", m, sign(t, pub, m.SigningBytes()), []byte("other bytes"), abi.CodeHashMismatch},
-		{"signed by another key", m, sign(t, other, m.SigningBytes()), wasm, abi.CodeBadSignature},
+		{"bytes do not match the hash", m, sign(t, pub, registry.Domain{}.ManifestDigest(m)), []byte("other bytes"), abi.CodeHashMismatch},
+		{"signed by another key", m, sign(t, other, registry.Domain{}.ManifestDigest(m)), wasm, abi.CodeBadSignature},
 		{"signature missing", m, nil, wasm, abi.CodeBadSignature},
-		{"bad version", func() registry.Manifest { x := m; x.Version = "one"; return x }(), sign(t, pub, m.SigningBytes()), wasm, abi.CodeBadRequest},
+		{"bad version", func() registry.Manifest { x := m; x.Version = "one"; return x }(), sign(t, pub, registry.Domain{}.ManifestDigest(m)), wasm, abi.CodeBadRequest},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -95,15 +95,15 @@ func TestPublishAndLoadVerifyHashAndSignature(t *testing.T) {
 		})
 	}
 
-	if _, err := r.Publish(ctx, m, sign(t, pub, m.SigningBytes()), wasm); err != nil {
+	if _, err := r.Publish(ctx, m, sign(t, pub, registry.Domain{}.ManifestDigest(m)), wasm); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Publish(ctx, m, sign(t, pub, m.SigningBytes()), wasm); abi.CodeOf(err) != abi.CodeAlreadyExists {
+	if _, err := r.Publish(ctx, m, sign(t, pub, registry.Domain{}.ManifestDigest(m)), wasm); abi.CodeOf(err) != abi.CodeAlreadyExists {
 		t.Fatalf("republishing a version: %v", err)
 	}
 	// Another key may not publish a new version of the name.
 	m2 := manifest(other, wasm, "1.1.0")
-	if _, err := r.Publish(ctx, m2, sign(t, other, m2.SigningBytes()), wasm); abi.CodeOf(err) != abi.CodeBadSignature {
+	if _, err := r.Publish(ctx, m2, sign(t, other, registry.Domain{}.ManifestDigest(m2)), wasm); abi.CodeOf(err) != abi.CodeBadSignature {
 		t.Fatalf("publishing another's name: %v", err)
 	}
 	p, err := r.Load(ctx, "acme/qa@latest")
@@ -119,11 +119,11 @@ func TestRecordsAreSignedDeduplicatedAndSearchable(t *testing.T) {
 	ctx := context.Background()
 	r := open(t)
 	owner, alice, bob := key(t), key(t), key(t)
-	if _, err := r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner), PricePerRead: "10"}); err != nil {
+	if _, err := newDatanet(t, r, owner, registry.Datanet{Name: "facts", Owner: registry.Address(owner), PricePerRead: "10"}); err != nil {
 		t.Fatal(err)
 	}
 	add := func(k *ecdsa.PrivateKey, signer *ecdsa.PrivateKey, content string) (*registry.Record, bool, error) {
-		return r.AddRecord(ctx, "facts", registry.Address(k), content, sign(t, signer, registry.RecordSigningBytes(content)))
+		return r.AddRecord(ctx, "facts", registry.Address(k), content, sign(t, signer, registry.Domain{}.RecordDigest("facts", content)))
 	}
 	sky := "The sky is blue because air scatters blue light more than red light."
 	rec, dup, err := add(alice, alice, sky)
@@ -139,7 +139,7 @@ func TestRecordsAreSignedDeduplicatedAndSearchable(t *testing.T) {
 	if _, _, err := add(bob, bob, strings.Repeat("x", registry.MaxRecordBytes+1)); abi.CodeOf(err) != abi.CodeBadRequest {
 		t.Fatalf("oversized record: %v", err)
 	}
-	if _, _, err := r.AddRecord(ctx, "nowhere", registry.Address(bob), "x", sign(t, bob, registry.RecordSigningBytes("x"))); abi.CodeOf(err) != abi.CodeNotFound {
+	if _, _, err := r.AddRecord(ctx, "nowhere", registry.Address(bob), "x", sign(t, bob, registry.Domain{}.RecordDigest("nowhere", "x"))); abi.CodeOf(err) != abi.CodeNotFound {
 		t.Fatalf("unknown datanet: %v", err)
 	}
 	if d := ok(r.Datanet(ctx, "facts")).of(t); d.Version != 1 {
@@ -176,19 +176,19 @@ func TestYankKeepsBytesButMarksTheVersion(t *testing.T) {
 	ctx := context.Background()
 	r := open(t)
 	pub, other := key(t), key(t)
-	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(other)})
+	newDatanet(t, r, other, registry.Datanet{Name: "facts", Owner: registry.Address(other)})
 	wasm := []byte("\x00asm module")
 	m := manifest(pub, wasm, "1.0.0")
-	if _, err := r.Publish(ctx, m, sign(t, pub, m.SigningBytes()), wasm); err != nil {
+	if _, err := r.Publish(ctx, m, sign(t, pub, registry.Domain{}.ManifestDigest(m)), wasm); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Yank(ctx, "acme/qa@1.0.0", sign(t, other, registry.YankMessage("acme/qa@1.0.0"))); abi.CodeOf(err) != abi.CodeBadSignature {
+	if err := r.Yank(ctx, "acme/qa@1.0.0", sign(t, other, registry.Domain{}.YankDigest("acme/qa", "1.0.0"))); abi.CodeOf(err) != abi.CodeBadSignature {
 		t.Fatalf("yank by another key: %v", err)
 	}
-	if err := r.Yank(ctx, "acme/qa@2.0.0", sign(t, pub, registry.YankMessage("acme/qa@2.0.0"))); abi.CodeOf(err) != abi.CodeNotFound {
+	if err := r.Yank(ctx, "acme/qa@2.0.0", sign(t, pub, registry.Domain{}.YankDigest("acme/qa", "2.0.0"))); abi.CodeOf(err) != abi.CodeNotFound {
 		t.Fatalf("yank of an unknown version: %v", err)
 	}
-	if err := r.Yank(ctx, "acme/qa@1.0.0", sign(t, pub, registry.YankMessage("acme/qa@1.0.0"))); err != nil {
+	if err := r.Yank(ctx, "acme/qa@1.0.0", sign(t, pub, registry.Domain{}.YankDigest("acme/qa", "1.0.0"))); err != nil {
 		t.Fatal(err)
 	}
 	p, err := r.Load(ctx, "acme/qa@1.0.0")
@@ -212,11 +212,11 @@ func TestOwnershipAndLatest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(other)})
+	newDatanet(t, r, other, registry.Datanet{Name: "facts", Owner: registry.Address(other)})
 	publish := func(k *ecdsa.PrivateKey, version string) error {
 		wasm := []byte("\x00asm " + version)
 		m := manifest(k, wasm, version)
-		_, err := r.Publish(ctx, m, sign(t, k, m.SigningBytes()), wasm)
+		_, err := r.Publish(ctx, m, sign(t, k, registry.Domain{}.ManifestDigest(m)), wasm)
 		return err
 	}
 	latest := func() string {
@@ -244,7 +244,8 @@ func TestOwnershipAndLatest(t *testing.T) {
 		t.Fatalf("latest = %s, want 2.0.0 (published before 1.10.0, 1.2.0 and 2.0.0-rc.1)", got)
 	}
 	yank := func(k *ecdsa.PrivateKey, ref string) error {
-		return r.Yank(ctx, ref, sign(t, k, registry.YankMessage(ref)))
+		name, version, _ := registry.ParseRef(ref)
+		return r.Yank(ctx, ref, sign(t, k, registry.Domain{}.YankDigest(name, version)))
 	}
 	if err := yank(other, "acme/qa@2.0.0"); abi.CodeOf(err) != abi.CodeBadSignature {
 		t.Fatalf("a stranger yanked: %v", err)
@@ -282,7 +283,7 @@ func FuzzManifest(f *testing.F) {
 			return
 		}
 		m.Publisher = registry.Address(k)
-		sig, err := registry.SignText(k, m.SigningBytes())
+		sig, err := registry.Sign(k, registry.Domain{}.ManifestDigest(m))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -290,7 +291,7 @@ func FuzzManifest(f *testing.F) {
 		if err := json.Unmarshal(m.SigningBytes(), &again); err != nil {
 			t.Fatalf("signing bytes do not decode: %v", err)
 		}
-		if got, err := registry.RecoverText(again.SigningBytes(), sig); err != nil || got != m.Publisher {
+		if got, err := registry.Recover(registry.Domain{}.ManifestDigest(again), sig); err != nil || got != m.Publisher {
 			t.Fatalf("round-tripped manifest does not verify: %v %s", err, got)
 		}
 	})
@@ -303,11 +304,11 @@ func TestVersionRootsNameExactlyTheRecordsHeld(t *testing.T) {
 	ctx := context.Background()
 	r := open(t)
 	k := key(t)
-	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(k)})
+	newDatanet(t, r, k, registry.Datanet{Name: "facts", Owner: registry.Address(k)})
 	var ids []string
 	for i := range 5 {
 		c := fmt.Sprintf("record number %d", i)
-		rec, _, err := r.AddRecord(ctx, "facts", registry.Address(k), c, sign(t, k, registry.RecordSigningBytes(c)))
+		rec, _, err := r.AddRecord(ctx, "facts", registry.Address(k), c, sign(t, k, registry.Domain{}.RecordDigest("facts", c)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -315,7 +316,7 @@ func TestVersionRootsNameExactlyTheRecordsHeld(t *testing.T) {
 	}
 	// A duplicate does not make a version.
 	c := "record number 0"
-	r.AddRecord(ctx, "facts", registry.Address(k), c, sign(t, k, registry.RecordSigningBytes(c)))
+	r.AddRecord(ctx, "facts", registry.Address(k), c, sign(t, k, registry.Domain{}.RecordDigest("facts", c)))
 	d := ok(r.Datanet(ctx, "facts")).of(t)
 	if d.Version != 5 {
 		t.Fatalf("version %d after 5 records and a duplicate", d.Version)
@@ -361,15 +362,15 @@ func TestGrantsFollowTheDatanetOwnersPolicy(t *testing.T) {
 	ctx := context.Background()
 	r := open(t)
 	owner, pub := key(t), key(t)
-	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner),
+	newDatanet(t, r, owner, registry.Datanet{Name: "facts", Owner: registry.Address(owner),
 		Policy: registry.Policy{Access: registry.AccessAllowList, Agents: []string{"acme/friend"}}})
-	r.CreateDatanet(ctx, registry.Datanet{Name: "premium", Owner: registry.Address(owner),
+	newDatanet(t, r, owner, registry.Datanet{Name: "premium", Owner: registry.Address(owner),
 		Policy: registry.Policy{Access: registry.AccessTier, MinAgentPrice: "5000"}})
 	wasm := []byte("\x00asm")
 	publish := func(name, price string, datanets ...string) error {
 		m := manifest(pub, wasm, "1.0.0")
 		m.Name, m.Price, m.Datanets = name, price, datanets
-		_, err := r.Publish(ctx, m, sign(t, pub, m.SigningBytes()), wasm)
+		_, err := r.Publish(ctx, m, sign(t, pub, registry.Domain{}.ManifestDigest(m)), wasm)
 		return err
 	}
 	cases := []struct {
@@ -392,11 +393,11 @@ func TestGrantsFollowTheDatanetOwnersPolicy(t *testing.T) {
 	}
 	// The owner, and only the owner, can change the policy.
 	open := registry.Policy{Access: registry.AccessOpen}
-	if err := r.SetPolicy(ctx, "facts", open, sign(t, pub, registry.PolicyMessage("facts", open))); abi.CodeOf(err) != abi.CodeBadSignature {
+	if err := r.SetPolicy(ctx, "facts", open, sign(t, pub, registry.Domain{}.PolicyDigest("facts", 0, open))); abi.CodeOf(err) != abi.CodeBadSignature {
 		t.Fatalf("policy set by a stranger: %v", err)
 	}
 	closed := registry.Policy{Access: registry.AccessAllowList}
-	if err := r.SetPolicy(ctx, "facts", closed, sign(t, owner, registry.PolicyMessage("facts", closed))); err != nil {
+	if err := r.SetPolicy(ctx, "facts", closed, sign(t, owner, registry.Domain{}.PolicyDigest("facts", 0, closed))); err != nil {
 		t.Fatal(err)
 	}
 	p := ok(r.Load(ctx, "acme/friend@1.0.0")).of(t)
@@ -414,7 +415,7 @@ func TestSearchRanksTiesByAdditionAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	r := openDir(t, dir)
 	owner := key(t)
-	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner)})
+	newDatanet(t, r, owner, registry.Datanet{Name: "facts", Owner: registry.Address(owner)})
 	// Same length, one "apple" each: equal scores. Added in descending id
 	// order, so id order and addition order disagree.
 	var contents []string
@@ -425,7 +426,7 @@ func TestSearchRanksTiesByAdditionAfterRestart(t *testing.T) {
 		}
 	}
 	for _, c := range contents[:3] {
-		if _, _, err := r.AddRecord(ctx, "facts", registry.Address(owner), c, sign(t, owner, registry.RecordSigningBytes(c))); err != nil {
+		if _, _, err := r.AddRecord(ctx, "facts", registry.Address(owner), c, sign(t, owner, registry.Domain{}.RecordDigest("facts", c))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -442,7 +443,7 @@ func TestSearchRanksTiesByAdditionAfterRestart(t *testing.T) {
 	}
 	ids(r) // builds the index; the rest are appended to it
 	for _, c := range contents[3:] {
-		if _, _, err := r.AddRecord(ctx, "facts", registry.Address(owner), c, sign(t, owner, registry.RecordSigningBytes(c))); err != nil {
+		if _, _, err := r.AddRecord(ctx, "facts", registry.Address(owner), c, sign(t, owner, registry.Domain{}.RecordDigest("facts", c))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -470,9 +471,9 @@ func TestViewReadsTheDatanetAsOfAVersion(t *testing.T) {
 	ctx := context.Background()
 	r := open(t)
 	owner := key(t)
-	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner)})
+	newDatanet(t, r, owner, registry.Datanet{Name: "facts", Owner: registry.Address(owner)})
 	add := func(c string) *registry.Record {
-		rec, _, err := r.AddRecord(ctx, "facts", registry.Address(owner), c, sign(t, owner, registry.RecordSigningBytes(c)))
+		rec, _, err := r.AddRecord(ctx, "facts", registry.Address(owner), c, sign(t, owner, registry.Domain{}.RecordDigest("facts", c)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -532,7 +533,7 @@ func TestAppendsDuringIndexBuildsAreIndexed(t *testing.T) {
 	dir := t.TempDir()
 	r := openDir(t, dir)
 	owner := key(t)
-	r.CreateDatanet(ctx, registry.Datanet{Name: "facts", Owner: registry.Address(owner)})
+	newDatanet(t, r, owner, registry.Datanet{Name: "facts", Owner: registry.Address(owner)})
 	var lines strings.Builder
 	for i := range 3000 {
 		fmt.Fprintf(&lines, "{\"content\":\"record %d says the sky is blue and water boils at %d degrees\"}\n", i, i%7)
@@ -559,7 +560,7 @@ func TestAppendsDuringIndexBuildsAreIndexed(t *testing.T) {
 	wg.Go(func() { loop(func() error { _, err := r.CorpusMatch(ctx, "facts", text, 3); return err }) })
 	for i := range 400 {
 		c := fmt.Sprintf("appended %d times: the sky is blue", i)
-		if _, _, err := r.AddRecord(ctx, "facts", registry.Address(owner), c, sign(t, owner, registry.RecordSigningBytes(c))); err != nil {
+		if _, _, err := r.AddRecord(ctx, "facts", registry.Address(owner), c, sign(t, owner, registry.Domain{}.RecordDigest("facts", c))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -590,7 +591,7 @@ func TestWarmAndCloseDuringABuild(t *testing.T) {
 	r := openDir(t, dir)
 	owner := key(t)
 	for _, name := range []string{"a", "b"} {
-		r.CreateDatanet(ctx, registry.Datanet{Name: name, Owner: registry.Address(owner)})
+		newDatanet(t, r, owner, registry.Datanet{Name: name, Owner: registry.Address(owner)})
 		var lines strings.Builder
 		for i := range 20000 {
 			fmt.Fprintf(&lines, "{\"content\":\"%s record %d about the sky and the sea\"}\n", name, i)
@@ -645,4 +646,15 @@ func (r result[T]) of(t testing.TB) T {
 		t.Fatal(r.err)
 	}
 	return r.v
+}
+
+// newDatanet creates d, owned and signed by k.
+func newDatanet(t testing.TB, r *registry.Registry, k *ecdsa.PrivateKey, d registry.Datanet) (*registry.Datanet, error) {
+	t.Helper()
+	d.Owner = registry.Address(k)
+	sig, err := registry.Sign(k, registry.Domain{}.DatanetDigest(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.CreateDatanet(context.Background(), d, sig)
 }

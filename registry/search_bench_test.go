@@ -47,7 +47,7 @@ func BenchmarkSearch(b *testing.B) {
 	r := open(b)
 	own := key(b)
 	ctx := context.Background()
-	r.CreateDatanet(ctx, registry.Datanet{Name: "big", Owner: registry.Address(own)})
+	newDatanet(b, r, own, registry.Datanet{Name: "big", Owner: registry.Address(own)})
 	if _, err := r.Import(ctx, pr, registry.ImportOptions{Datanet: "big", Key: own}); err != nil {
 		b.Fatal(err)
 	}

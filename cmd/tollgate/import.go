@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
@@ -50,7 +53,11 @@ func importCmd(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("import: key: %w", err)
 		}
 	}
-	reg, err := registry.Open(filepath.Join(*dataDir, "registry"), registry.Options{})
+	domain, err := registryDomain(*dataDir)
+	if err != nil {
+		return err
+	}
+	reg, err := registry.Open(filepath.Join(*dataDir, "registry"), registry.Options{Domain: domain})
 	if err != nil {
 		return err
 	}
@@ -60,7 +67,12 @@ func importCmd(ctx context.Context, args []string, out io.Writer) error {
 			return errors.New("import: --create needs --key for the owner")
 		}
 		if _, err := reg.Datanet(ctx, *datanet); err != nil {
-			if _, err := reg.CreateDatanet(ctx, registry.Datanet{Name: *datanet, Owner: registry.Address(opts.Key), PricePerRead: *price}); err != nil {
+			d := registry.Datanet{Name: *datanet, Owner: registry.Address(opts.Key), PricePerRead: *price}
+			sig, err := registry.Sign(opts.Key, domain.DatanetDigest(d))
+			if err != nil {
+				return err
+			}
+			if _, err := reg.CreateDatanet(ctx, d, sig); err != nil {
 				return err
 			}
 		}
@@ -117,4 +129,21 @@ func (p *progressBar) done() {
 	if p.tty {
 		fmt.Fprintln(p.w)
 	}
+}
+
+// registryDomain is the deployment a data dir's registry signs for: the
+// one in its deployment.json, or none before the node's first start.
+func registryDomain(dataDir string) (registry.Domain, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, "deployment.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return registry.Domain{}, nil
+	}
+	if err != nil {
+		return registry.Domain{}, err
+	}
+	var dep chain.Deployment
+	if err := json.Unmarshal(b, &dep); err != nil {
+		return registry.Domain{}, fmt.Errorf("deployment.json: %w", err)
+	}
+	return registry.Domain{ChainID: new(big.Int).SetUint64(dep.ChainID), Contract: dep.Settlement}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -70,9 +71,6 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	if n.operator, err = loadOrCreateKey(keyPath); err != nil {
 		return fmt.Errorf("operator key %s: %w", keyPath, err)
 	}
-	if n.reg, err = registry.Open(filepath.Join(cfg.dataDir, "registry"), registry.Options{Logger: cfg.logger, Operator: registry.Address(n.operator)}); err != nil {
-		return err
-	}
 	if n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledger.Options{Logger: cfg.logger, Signer: n.operator}); err != nil {
 		return err
 	}
@@ -103,6 +101,13 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	}
 	if n.client, n.fresh, err = deployment(ctx, n.eth, n.operator, filepath.Join(cfg.dataDir, "deployment.json"), opts); err != nil {
 		return fmt.Errorf("settlement contracts (operator %s): %w", registry.Address(n.operator), err)
+	}
+	// Registry signatures are bound to this deployment.
+	dep := n.client.Deployment()
+	regOpts := registry.Options{Logger: cfg.logger, Operator: registry.Address(n.operator),
+		Domain: registry.Domain{ChainID: new(big.Int).SetUint64(dep.ChainID), Contract: dep.Settlement}}
+	if n.reg, err = registry.Open(filepath.Join(cfg.dataDir, "registry"), regOpts); err != nil {
+		return err
 	}
 	if n.tokens, err = host.OpenTokens(filepath.Join(cfg.dataDir, "tokens.json")); err != nil {
 		return err

@@ -68,15 +68,20 @@ func seedExample(ctx context.Context, n *node) (*example, error) {
 	for _, name := range []string{"alice", "bob", "carol"} {
 		ex.contributors[name] = newParty(name)
 	}
-	if _, err := n.reg.CreateDatanet(ctx, registry.Datanet{
+	dn := registry.Datanet{
 		Name: exampleDatanet, Owner: ex.owner.addr(), Description: "Short science facts", License: "CC-BY-4.0",
 		PricePerRead: readPrice.String(),
-	}); err != nil {
+	}
+	dsig, err := registry.Sign(ex.owner.key, n.reg.Domain().DatanetDigest(dn))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := n.reg.CreateDatanet(ctx, dn, dsig); err != nil {
 		return nil, err
 	}
 	for _, f := range facts {
 		c := ex.contributors[f.contributor]
-		sig, err := registry.SignText(c.key, registry.RecordSigningBytes(f.content))
+		sig, err := registry.Sign(c.key, n.reg.Domain().RecordDigest(exampleDatanet, f.content))
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +91,7 @@ func seedExample(ctx context.Context, n *node) (*example, error) {
 		}
 		ex.records[rec.ID] = f.contributor
 	}
-	_, err := n.host.Publish(ctx, ex.developer.key, registry.Manifest{
+	_, err = n.host.Publish(ctx, ex.developer.key, registry.Manifest{
 		Name: exampleAgent, Version: "1.0.0", Kind: abi.KindAgent, Price: agentPrice.String(),
 		Datanets: []string{exampleDatanet}, Attribution: registry.DefaultAttribution,
 		Limits: &registry.Limits{MaxRecords: 16},

@@ -38,7 +38,11 @@ func verifyCmd(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("verify: open the ledger read-only (stop the node first; after a crash, start it once so it recovers): %w", err)
 	}
 	defer led.Close()
-	reg, err := registry.Open(filepath.Join(*dataDir, "registry"), registry.Options{ReadOnly: true})
+	domain, err := registryDomain(*dataDir)
+	if err != nil {
+		return err
+	}
+	reg, err := registry.Open(filepath.Join(*dataDir, "registry"), registry.Options{ReadOnly: true, Domain: domain})
 	if err != nil {
 		return fmt.Errorf("verify: open the registry read-only: %w", err)
 	}
