@@ -35,9 +35,9 @@ func (h *Host) PublishBuiltins(ctx context.Context) error {
 	return nil
 }
 
-// ErrNoChain is returned by operations that need the settlement chain when
-// the host has none.
-var ErrNoChain = abi.Errorf(chain.CodeChain, "host: no settlement chain configured")
+// errNoChain is returned, with chain.CodeChain, by operations that need the
+// settlement chain when the host has none.
+func errNoChain() error { return abi.Errorf(chain.CodeChain, "host: no settlement chain configured") }
 
 // MaxLogBlocks bounds the blocks one log query spans: public RPC endpoints
 // refuse wide ranges.
@@ -50,7 +50,7 @@ const MaxLogBlocks = 2000
 // nothing twice.
 func (h *Host) SyncDeposits(ctx context.Context) (int, error) {
 	if h.chain == nil {
-		return 0, ErrNoChain
+		return 0, errNoChain()
 	}
 	cursor, err := h.led.DepositCursor(ctx)
 	if err != nil {
@@ -90,7 +90,7 @@ func (h *Host) SyncDeposits(ctx context.Context) (int, error) {
 // the epoch stays closed and the next Settle (or ResumeSettlement) posts it.
 func (h *Host) Settle(ctx context.Context) (*ledger.Epoch, error) {
 	if h.chain == nil {
-		return nil, ErrNoChain
+		return nil, errNoChain()
 	}
 	if err := h.ResumeSettlement(ctx); err != nil {
 		return nil, err
@@ -126,7 +126,7 @@ func (h *Host) post(ctx context.Context, e *ledger.Epoch) error {
 // disagree.
 func (h *Host) ResumeSettlement(ctx context.Context) error {
 	if h.chain == nil {
-		return ErrNoChain
+		return errNoChain()
 	}
 	open, err := h.led.OpenEpoch(ctx)
 	if err != nil || open <= 1 {

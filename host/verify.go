@@ -301,7 +301,7 @@ func (h *Host) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledger.R
 
 func (h *Host) verifier() (*Verifier, error) {
 	if h.chain == nil {
-		return nil, ErrNoChain
+		return nil, errNoChain()
 	}
 	return NewVerifier(VerifierConfig{Data: StoreData(h.led, h.reg), Runtime: h.rt, Chain: h.chain, Operator: h.opAddr, Fees: h.fees, Logger: h.logger})
 }

@@ -2,12 +2,13 @@ package ledger
 
 import (
 	"bytes"
-	"errors"
 	"math/big"
 	"sort"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/tollgate-dev/tollgate/abi"
 )
 
 // Domain binds a tree's leaves to one settlement contract on one chain, so a
@@ -47,14 +48,14 @@ type Tree struct {
 	index map[common.Hash]int // leaf hash -> node index
 }
 
-// ErrEmptyTree is returned for a tree of no leaves.
-var ErrEmptyTree = errors.New("ledger: a Merkle tree needs at least one leaf")
+// CodeEmptyTree refuses a Merkle tree of no leaves.
+const CodeEmptyTree abi.Code = "ledger_empty_tree"
 
 // BuildTree builds the tree of the given leaf hashes.
 func BuildTree(leaves []common.Hash) (*Tree, error) {
 	n := len(leaves)
 	if n == 0 {
-		return nil, ErrEmptyTree
+		return nil, abi.Errorf(CodeEmptyTree, "ledger: a Merkle tree needs at least one leaf")
 	}
 	sorted := append([]common.Hash(nil), leaves...)
 	sort.Slice(sorted, func(i, j int) bool { return bytes.Compare(sorted[i][:], sorted[j][:]) < 0 })
