@@ -53,6 +53,10 @@ type callState struct {
 	hostCalls int
 	records   int
 	fatal     *abi.Error
+	// outputSet is whether the plugin called output_set, and with what
+	// length (see output.go).
+	outputSet    bool
+	outputSetLen uint64
 	out       *bytes.Buffer // response encoding, reused across host calls
 	enc       *json.Encoder
 }

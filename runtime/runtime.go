@@ -150,7 +150,7 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte, opts ModuleOptions) 
 			WithCompilationCache(r.cache).
 			WithCloseOnContextDone(true),
 	}
-	compiled, err := extism.NewCompiledPlugin(ctx, manifest, cfg, m.hostFunctions())
+	compiled, err := extism.NewCompiledPlugin(experimental.WithFunctionListenerFactory(ctx, outputListeners{}), manifest, cfg, m.hostFunctions())
 	if err != nil {
 		return nil, abi.Errorf(abi.CodeInvalidPlugin, "compile: %v", err)
 	}
@@ -367,6 +367,8 @@ func (m *Module) call(ctx context.Context, inst *instance, export string, input 
 		return nil, abi.Errorf(abi.CodePluginError, "plugin returned %d with no error message", rc)
 	case len(out) > m.limits.MaxOutputBytes:
 		return nil, abi.Errorf(abi.CodeOutputTooLarge, "output is %d bytes, limit %d", len(out), m.limits.MaxOutputBytes)
+	case st.outputSet && uint64(len(out)) != st.outputSetLen:
+		return nil, abi.Errorf(abi.CodeBadPluginOutput, "plugin set its output to %d bytes the kernel could not hold (a block that does not exist)", st.outputSetLen)
 	}
 	return out, nil
 }

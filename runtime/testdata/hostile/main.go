@@ -19,6 +19,9 @@ func search(uint64) uint64
 //go:wasmimport extism:host/user datanet_get
 func get(uint64) uint64
 
+//go:wasmimport extism:host/env output_set
+func outputSet(offset, length uint64)
+
 //go:wasmimport extism:host/user corpus_match
 func match(uint64) uint64
 
@@ -157,6 +160,14 @@ func raw() int32 {
 	}
 	out := pdk.FindMemory(fn(off))
 	pdk.Output(out.ReadBytes())
+	return 0
+}
+
+// bad_output sets its output to a block that does not exist.
+//
+//go:wasmexport bad_output
+func badOutput() int32 {
+	outputSet(0xffff_0000, 64)
 	return 0
 }
 

@@ -1,0 +1,36 @@
+package runtime
+
+import (
+	"context"
+	"slices"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// The Extism kernel's output_set silently ignores a block that is out of
+// bounds, so a plugin that sets its output to a bogus block looks like one
+// that answered nothing. The runtime listens to the env module's output_set
+// (one listener, on that one host function; guest code is not instrumented)
+// and records what the plugin asked for, so Call can tell the two apart.
+
+type outputListeners struct{}
+
+func (outputListeners) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
+	if def.ModuleName() == "extism:host/env" && slices.Contains(def.ExportNames(), "output_set") {
+		return outputSetListener{}
+	}
+	return nil
+}
+
+type outputSetListener struct{}
+
+func (outputSetListener) Before(ctx context.Context, _ api.Module, _ api.FunctionDefinition, params []uint64, _ experimental.StackIterator) {
+	if st, _ := ctx.Value(stateKey{}).(*callState); st != nil && len(params) == 2 {
+		st.outputSet, st.outputSetLen = true, params[1]
+	}
+}
+
+func (outputSetListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
+
+func (outputSetListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}
