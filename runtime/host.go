@@ -57,8 +57,8 @@ type callState struct {
 	// length (see output.go).
 	outputSet    bool
 	outputSetLen uint64
-	out       *bytes.Buffer // response encoding, reused across host calls
-	enc       *json.Encoder
+	out          *bytes.Buffer // response encoding, reused across host calls
+	enc          *json.Encoder
 }
 
 func newCallState(env *Env, limits Limits, inst *instance) *callState {
