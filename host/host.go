@@ -62,6 +62,9 @@ type Host struct {
 
 	mu      sync.Mutex
 	modules map[string]*runtime.Module // agents by attribution.ModuleKey
+
+	// settleMu makes closing, posting and resuming one at a time.
+	settleMu sync.Mutex
 }
 
 // New returns a Host.

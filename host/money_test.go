@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"errors"
 	"math/big"
 	"os"
 	"os/exec"
@@ -322,7 +323,7 @@ func TestResumeSettlementFinishesAnInterruptedPost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx, err := e.chain.PostRoot(ctx, operator, e2.N, e2.Root, e2.Total, func(tx string) error { return e.led.SetPostIntent(ctx, e2.N, tx) })
+	tx, err := e.chain.PostRoot(ctx, operator, e2.N, e2.Root, e2.Total, func(tx, raw string) error { return e.led.SetPostIntent(ctx, e2.N, tx, raw) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,6 +332,36 @@ func TestResumeSettlementFinishesAnInterruptedPost(t *testing.T) {
 	}
 	if got, _ := e.led.Epoch(ctx, e2.N); got.PostTx != tx {
 		t.Fatalf("epoch 2 post tx %q, want %q", got.PostTx, tx)
+	}
+	// Signed and recorded, then the crash came before it was sent: the
+	// same transaction (same hash, same nonce) is sent on resume.
+	invoke()
+	e3, err := e.led.CloseEpoch(ctx, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var intended string
+	crash := errors.New("crash before send")
+	if _, err := e.chain.PostRoot(ctx, operator, e3.N, e3.Root, e3.Total, func(tx, raw string) error {
+		intended = tx
+		if err := e.led.SetPostIntent(ctx, e3.N, tx, raw); err != nil {
+			return err
+		}
+		return crash
+	}); !errors.Is(err, crash) {
+		t.Fatalf("post: %v", err)
+	}
+	if n, _, _ := e.chain.PostedEpoch(ctx); n != e2.N {
+		t.Fatalf("a post that was never sent landed: chain at epoch %d", n)
+	}
+	if err := e.h.ResumeSettlement(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.led.Epoch(ctx, e3.N); got.PostTx != intended {
+		t.Fatalf("epoch 3 posted by %q, the recorded intent was %q", got.PostTx, intended)
+	}
+	if n, root, _ := e.chain.PostedEpoch(ctx); n != e3.N || root != e3.Root {
+		t.Fatalf("chain holds epoch %d %s, want %d %s", n, root, e3.N, e3.Root)
 	}
 	// Resuming again, or settling, posts nothing twice.
 	if err := e.h.ResumeSettlement(ctx); err != nil {

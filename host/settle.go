@@ -92,7 +92,9 @@ func (h *Host) Settle(ctx context.Context) (*ledger.Epoch, error) {
 	if h.chain == nil {
 		return nil, errNoChain()
 	}
-	if err := h.ResumeSettlement(ctx); err != nil {
+	h.settleMu.Lock()
+	defer h.settleMu.Unlock()
+	if err := h.resumeSettlement(ctx); err != nil {
 		return nil, err
 	}
 	if _, err := h.SyncDeposits(ctx); err != nil {
@@ -108,8 +110,8 @@ func (h *Host) Settle(ctx context.Context) (*ledger.Epoch, error) {
 // post sends epoch e's root, recording the signed transaction as the
 // epoch's intent before it is sent and as its PostTx once it is mined.
 func (h *Host) post(ctx context.Context, e *ledger.Epoch) error {
-	tx, err := h.chain.PostRoot(ctx, h.operator, e.N, e.Root, e.Total, func(tx string) error {
-		return h.led.SetPostIntent(ctx, e.N, tx)
+	tx, err := h.chain.PostRoot(ctx, h.operator, e.N, e.Root, e.Total, func(tx, raw string) error {
+		return h.led.SetPostIntent(ctx, e.N, tx, raw)
 	})
 	if err != nil {
 		return err
@@ -128,6 +130,12 @@ func (h *Host) ResumeSettlement(ctx context.Context) error {
 	if h.chain == nil {
 		return errNoChain()
 	}
+	h.settleMu.Lock()
+	defer h.settleMu.Unlock()
+	return h.resumeSettlement(ctx)
+}
+
+func (h *Host) resumeSettlement(ctx context.Context) error {
 	open, err := h.led.OpenEpoch(ctx)
 	if err != nil || open <= 1 {
 		return err
@@ -148,6 +156,16 @@ func (h *Host) ResumeSettlement(ctx context.Context) error {
 	case onChain == e.N:
 		h.logger.Info("epoch posted before a restart", "epoch", e.N, "tx", e.PostIntent)
 		return h.led.SetPostTx(ctx, e.N, e.PostIntent)
+	}
+	if e.PostRaw != "" {
+		// The post was signed and maybe sent: send the same transaction
+		// again, with its nonce, rather than a second one.
+		tx, err := h.chain.Rebroadcast(ctx, e.PostRaw)
+		if err == nil {
+			h.logger.Info("finished posting an epoch a restart interrupted", "epoch", e.N, "tx", tx)
+			return h.led.SetPostTx(ctx, e.N, tx)
+		}
+		h.logger.Warn("the interrupted post cannot land, posting again", "epoch", e.N, "err", err)
 	}
 	h.logger.Info("posting an epoch a restart interrupted", "epoch", e.N)
 	return h.post(ctx, e)

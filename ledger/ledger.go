@@ -120,6 +120,8 @@ type Epoch struct {
 	// PostIntent is the signed transaction that posts Root, recorded
 	// before it is sent, so a restart can tell whether it landed.
 	PostIntent string `json:"post_intent,omitempty"`
+	// PostRaw is that transaction, signed (hex), to send again after a crash.
+	PostRaw string `json:"post_raw,omitempty"`
 	// PostTx is the transaction that posted Root on-chain, once it has.
 	PostTx string `json:"post_tx,omitempty"`
 }
@@ -754,9 +756,10 @@ func (l *Ledger) Epoch(ctx context.Context, n uint64) (*Epoch, error) {
 	return &e, err
 }
 
-// SetPostIntent records the transaction about to post epoch n's root.
-func (l *Ledger) SetPostIntent(ctx context.Context, n uint64, tx string) error {
-	return l.updateEpoch(ctx, n, func(e *Epoch) { e.PostIntent = tx })
+// SetPostIntent records the transaction about to post epoch n's root: its
+// hash and its signed bytes.
+func (l *Ledger) SetPostIntent(ctx context.Context, n uint64, tx, raw string) error {
+	return l.updateEpoch(ctx, n, func(e *Epoch) { e.PostIntent, e.PostRaw = tx, raw })
 }
 
 // SetPostTx records the transaction that posted epoch n's root.

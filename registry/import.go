@@ -316,8 +316,11 @@ type pubkeys struct{ m sync.Map } // address -> uncompressed public key
 
 func (k *pubkeys) verify(addr string, msg, sig []byte) bool {
 	pub, ok := k.m.Load(addr)
-	return ok && len(sig) == 65 && crypto.VerifySignature(pub.([]byte), msg, sig[:64])
+	return ok && len(sig) == 65 && validV(sig[64]) && crypto.VerifySignature(pub.([]byte), msg, sig[:64])
 }
+
+// validV reports whether v is a recovery id a signer can produce.
+func validV(v byte) bool { return v == 0 || v == 1 || v == 27 || v == 28 }
 
 func (k *pubkeys) learn(addr string, msg, sig []byte) {
 	s := append([]byte(nil), sig...)

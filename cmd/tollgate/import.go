@@ -132,11 +132,13 @@ func (p *progressBar) done() {
 }
 
 // registryDomain is the deployment a data dir's registry signs for: the
-// one in its deployment.json, or none before the node's first start.
+// one in its deployment.json. Before the node's first start there is none,
+// and signing for no deployment would make signatures that replay into any
+// other chainless registry, so it is an error.
 func registryDomain(dataDir string) (registry.Domain, error) {
 	b, err := os.ReadFile(filepath.Join(dataDir, "deployment.json"))
 	if errors.Is(err, os.ErrNotExist) {
-		return registry.Domain{}, nil
+		return registry.Domain{}, fmt.Errorf("%s has no deployment yet: start the node once (tollgate serve) so records are signed for its chain", dataDir)
 	}
 	if err != nil {
 		return registry.Domain{}, err

@@ -176,6 +176,8 @@ func TestImportCommandResumes(t *testing.T) {
 		dir := t.TempDir()
 		keyFile := filepath.Join(dir, "key")
 		os.WriteFile(keyFile, []byte(keyHex), 0o600)
+		// The deployment a started node records; imports sign for it.
+		os.WriteFile(filepath.Join(dir, "deployment.json"), []byte(`{"chain_id":1337,"settlement":"0x00000000000000000000000000000000000000aa"}`), 0o600)
 		file := filepath.Join(dir, "facts.jsonl")
 		os.WriteFile(file, []byte(lines.String()), 0o600)
 		args := []string{"import", "--data", dir, "--datanet", "facts", "--key", keyFile, "--create", file}
@@ -214,6 +216,21 @@ func TestImportCommandResumes(t *testing.T) {
 		t.Logf("try %d: the kill landed outside the import (%d resumed, %d added); delay now %v", try, resumed, added, delay)
 	}
 	t.Fatal("no kill landed mid-import in 6 tries")
+}
+
+// An import into a data dir that has no deployment yet is refused: its
+// signatures would be for no chain, replayable into any other.
+func TestImportNeedsADeployment(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	os.WriteFile(keyFile, []byte("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"), 0o600)
+	file := filepath.Join(dir, "facts.jsonl")
+	os.WriteFile(file, []byte(`{"content":"one fact"}`+"\n"), 0o600)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"import", "--data", dir, "--datanet", "facts", "--key", keyFile, "--create", file}, &out)
+	if err == nil || !strings.Contains(err.Error(), "no deployment") {
+		t.Fatalf("import before the first start: %v", err)
+	}
 }
 
 // Start-up failures are clear errors, never panics: a garbage operator key,

@@ -168,19 +168,28 @@ func deployment(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey
 	return c, fresh, err
 }
 
-func loadOrCreateKey(path string) (*ecdsa.PrivateKey, error) {
+// readKey reads a hex private key file; it never creates one.
+func readKey(path string) (*ecdsa.PrivateKey, error) {
 	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := crypto.HexToECDSA(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("not a hex secp256k1 private key: %w", err)
+	}
+	return k, nil
+}
+
+func loadOrCreateKey(path string) (*ecdsa.PrivateKey, error) {
+	k, err := readKey(path)
 	if err == nil {
-		k, err := crypto.HexToECDSA(strings.TrimSpace(string(b)))
-		if err != nil {
-			return nil, fmt.Errorf("not a hex secp256k1 private key: %w", err)
-		}
 		return k, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	k, err := crypto.GenerateKey()
+	k, err = crypto.GenerateKey()
 	if err != nil {
 		return nil, err
 	}

@@ -103,9 +103,10 @@ func verifyChain(ctx context.Context, dataDir, rpc string) (*chain.Client, func(
 		}
 		done = ec.Close
 	} else {
-		key, err := loadOrCreateKey(filepath.Join(dataDir, "operator.key")) // fixes the genesis only
+		// The key fixes the embedded chain's genesis; nothing is signed.
+		key, err := readKey(filepath.Join(dataDir, "operator.key"))
 		if err != nil {
-			return nil, nil, fmt.Errorf("verify: operator key: %w", err)
+			return nil, nil, fmt.Errorf("verify: the embedded chain needs the node's operator.key for its genesis (or give --rpc): %w", err)
 		}
 		scratch, err := os.MkdirTemp("", "tollgate-verify-")
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
@@ -239,10 +240,11 @@ func (c *Client) Deposits(ctx context.Context, from, to uint64) ([]DepositEvent,
 }
 
 // PostRoot posts an epoch's root and total (key must be the operator's).
-// If intent is not nil it is called with the signed transaction's hash
-// before the transaction is sent, so the caller can record what it is
-// about to do; if intent fails, nothing is sent.
-func (c *Client) PostRoot(ctx context.Context, key *ecdsa.PrivateKey, epoch uint64, root string, total *big.Int, intent func(tx string) error) (string, error) {
+// If intent is not nil it is called with the signed transaction's hash and
+// its raw bytes (hex) before the transaction is sent, so the caller can
+// record what it is about to do and send the same transaction again after
+// a crash ([Client.Rebroadcast]); if intent fails, nothing is sent.
+func (c *Client) PostRoot(ctx context.Context, key *ecdsa.PrivateKey, epoch uint64, root string, total *big.Int, intent func(tx, raw string) error) (string, error) {
 	return c.sendWith(ctx, key, c.settlement, c.settleABI.PackPostRoot(new(big.Int).SetUint64(epoch), common.HexToHash(root), total), intent)
 }
 
@@ -332,7 +334,7 @@ func (c *Client) send(ctx context.Context, key *ecdsa.PrivateKey, bc *bind.Bound
 	return c.sendWith(ctx, key, bc, data, nil)
 }
 
-func (c *Client) sendWith(ctx context.Context, key *ecdsa.PrivateKey, bc *bind.BoundContract, data []byte, intent func(tx string) error) (string, error) {
+func (c *Client) sendWith(ctx context.Context, key *ecdsa.PrivateKey, bc *bind.BoundContract, data []byte, intent func(tx, raw string) error) (string, error) {
 	var tx *types.Transaction
 	var intentErr error
 	err := retryPoolLag(ctx, func() (err error) {
@@ -341,7 +343,11 @@ func (c *Client) sendWith(ctx context.Context, key *ecdsa.PrivateKey, bc *bind.B
 		if tx, err = bind.Transact(bc, opts, data); err != nil || intent == nil {
 			return err
 		}
-		if intentErr = intent(tx.Hash().Hex()); intentErr != nil {
+		raw, err := tx.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		if intentErr = intent(tx.Hash().Hex(), hexutil.Encode(raw)); intentErr != nil {
 			return intentErr
 		}
 		return c.eth.SendTransaction(ctx, tx)
@@ -351,6 +357,46 @@ func (c *Client) sendWith(ctx context.Context, key *ecdsa.PrivateKey, bc *bind.B
 	}
 	if err != nil {
 		return "", c.revertErr(err)
+	}
+	if _, err := waitMined(ctx, c.eth, c.opts, tx.Hash()); err != nil {
+		return "", err
+	}
+	return tx.Hash().Hex(), nil
+}
+
+// CodeSuperseded says a recorded transaction can no longer be mined: another
+// transaction took its nonce.
+const CodeSuperseded abi.Code = "chain_tx_superseded"
+
+// Rebroadcast sends a transaction signed earlier (raw, as PostRoot's intent
+// gave it) again, with its original nonce, and waits for it: the way to
+// finish a post a crash interrupted without risking a second one. A
+// transaction already mined is not sent again; one whose nonce another
+// transaction took fails with CodeSuperseded.
+func (c *Client) Rebroadcast(ctx context.Context, raw string) (string, error) {
+	b, err := hexutil.Decode(raw)
+	if err != nil {
+		return "", abi.Errorf(abi.CodeBadRequest, "raw transaction: %v", err)
+	}
+	tx := new(types.Transaction)
+	if err := tx.UnmarshalBinary(b); err != nil {
+		return "", abi.Errorf(abi.CodeBadRequest, "raw transaction: %v", err)
+	}
+	if _, err := c.eth.TransactionReceipt(ctx, tx.Hash()); err == nil {
+		_, err := waitMined(ctx, c.eth, c.opts, tx.Hash())
+		return tx.Hash().Hex(), err
+	}
+	if err := c.eth.SendTransaction(ctx, tx); err != nil {
+		msg := err.Error()
+		switch {
+		case strings.Contains(msg, "already known"):
+		case strings.Contains(msg, "nonce too low"):
+			if _, rerr := c.eth.TransactionReceipt(ctx, tx.Hash()); rerr != nil {
+				return "", abi.Errorf(CodeSuperseded, "transaction %s: its nonce was used by another", tx.Hash().Hex())
+			}
+		default:
+			return "", c.revertErr(err)
+		}
 	}
 	if _, err := waitMined(ctx, c.eth, c.opts, tx.Hash()); err != nil {
 		return "", err
