@@ -323,7 +323,7 @@ func TestResumeSettlementFinishesAnInterruptedPost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx, err := e.chain.PostRoot(ctx, operator, e2.N, e2.Root, e2.Total, func(tx, raw string) error { return e.led.SetPostIntent(ctx, e2.N, tx, raw) })
+	tx, err := e.chain.PostRoot(ctx, operator, e2.N, e2.Root, e2.Total, e2.Bundle, func(tx, raw string) error { return e.led.SetPostIntent(ctx, e2.N, tx, raw) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +342,7 @@ func TestResumeSettlementFinishesAnInterruptedPost(t *testing.T) {
 	}
 	var intended string
 	crash := errors.New("crash before send")
-	if _, err := e.chain.PostRoot(ctx, operator, e3.N, e3.Root, e3.Total, func(tx, raw string) error {
+	if _, err := e.chain.PostRoot(ctx, operator, e3.N, e3.Root, e3.Total, e3.Bundle, func(tx, raw string) error {
 		intended = tx
 		if err := e.led.SetPostIntent(ctx, e3.N, tx, raw); err != nil {
 			return err

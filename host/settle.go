@@ -110,7 +110,7 @@ func (h *Host) Settle(ctx context.Context) (*ledger.Epoch, error) {
 // post sends epoch e's root, recording the signed transaction as the
 // epoch's intent before it is sent and as its PostTx once it is mined.
 func (h *Host) post(ctx context.Context, e *ledger.Epoch) error {
-	tx, err := h.chain.PostRoot(ctx, h.operator, e.N, e.Root, e.Total, func(tx, raw string) error {
+	tx, err := h.chain.PostRoot(ctx, h.operator, e.N, e.Root, e.Total, e.Bundle, func(tx, raw string) error {
 		return h.led.SetPostIntent(ctx, e.N, tx, raw)
 	})
 	if err != nil {

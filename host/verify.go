@@ -37,8 +37,9 @@ type EpochData interface {
 
 // RootReader reads what the settlement contract holds.
 type RootReader interface {
-	// RootOf returns the root posted for epoch; found is false if none was.
-	RootOf(ctx context.Context, epoch uint64) (root string, found bool, err error)
+	// RootOf returns the root and receipt bundle hash posted for epoch;
+	// found is false if none was (or it was vetoed).
+	RootOf(ctx context.Context, epoch uint64) (root, bundle string, found bool, err error)
 }
 
 // StoreData serves EpochData from a node's ledger and registry, which may
@@ -120,11 +121,16 @@ type Verification struct {
 	Root     string   // the root rebuilt from the re-run postings
 	Posted   string   // the root recorded for the epoch
 	OnChain  string   // the root the contract holds for the epoch ("" if none)
+	// Bundle is the receipt bundle hash rebuilt from epochs 1..Epoch's
+	// receipts and outputs; PostedBundle and OnChainBundle are the epoch's
+	// and the contract's.
+	Bundle, PostedBundle, OnChainBundle string
 }
 
 // OK reports whether everything matched, the chain included.
 func (v *Verification) OK() bool {
-	return len(v.Problems) == 0 && v.Root == v.Posted && strings.EqualFold(v.OnChain, v.Root)
+	return len(v.Problems) == 0 && v.Root == v.Posted && strings.EqualFold(v.OnChain, v.Root) &&
+		v.Bundle == v.PostedBundle && strings.EqualFold(v.OnChainBundle, v.Bundle)
 }
 
 // VerifyEpoch re-runs epoch n from its data: see [Verifier.Verify].
@@ -154,7 +160,7 @@ func (v *Verifier) VerifyEpoch(ctx context.Context, n uint64) (*Verification, er
 // epoch's and the one the contract holds for it. It fails (an error, not a
 // Verification) when the chain cannot be read.
 func (v *Verifier) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledger.Receipt) (*Verification, error) {
-	out := &Verification{Epoch: e.N, Posted: e.Root}
+	out := &Verification{Epoch: e.N, Posted: e.Root, PostedBundle: e.Bundle}
 	bad := func(rc *ledger.Receipt, format string, args ...any) {
 		out.Problems = append(out.Problems, fmt.Sprintf("receipt %s: %s", rc.ID, fmt.Sprintf(format, args...)))
 	}
@@ -193,16 +199,52 @@ func (v *Verifier) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledg
 	if tree, err := ledger.BuildTree(hashes); err == nil {
 		out.Root = tree.Root().Hex()
 	}
-	root, found, err := v.chain.RootOf(ctx, e.N)
+	bundle, err := v.bundle(ctx, e.N, receipts)
+	if err != nil {
+		out.Problems = append(out.Problems, fmt.Sprintf("receipt bundle: %v", err))
+	}
+	out.Bundle = bundle
+	root, onChainBundle, found, err := v.chain.RootOf(ctx, e.N)
 	if err != nil {
 		return nil, fmt.Errorf("verify: read the chain: %w", err)
 	}
 	if found {
-		out.OnChain = root
+		out.OnChain, out.OnChainBundle = root, onChainBundle
 	} else {
 		out.Problems = append(out.Problems, fmt.Sprintf("epoch %d was never posted on-chain", e.N))
 	}
 	return out, nil
+}
+
+// bundle rebuilds the receipt bundle chain of epochs 1..n from the receipts
+// and their outputs.
+func (v *Verifier) bundle(ctx context.Context, n uint64, receipts []*ledger.Receipt) (string, error) {
+	byEpoch := map[uint64][]*ledger.Receipt{}
+	for _, rc := range receipts {
+		byEpoch[rc.Epoch] = append(byEpoch[rc.Epoch], rc)
+	}
+	bundle := ledger.ZeroBundle
+	for e := uint64(1); e <= n; e++ {
+		outs := make([][]byte, len(byEpoch[e]))
+		for i, rc := range byEpoch[e] {
+			out, err := v.data.Output(ctx, rc.ID)
+			if err != nil {
+				return "", err
+			}
+			outs[i] = out
+		}
+		for _, rc := range byEpoch[e] {
+			if !strings.EqualFold(rc.PrevBundle, bundle) {
+				return "", fmt.Errorf("receipt %s signs previous bundle %s, epoch %d's is %s", rc.ID, rc.PrevBundle, e-1, bundle)
+			}
+		}
+		next, err := ledger.BundleHash(bundle, byEpoch[e], outs)
+		if err != nil {
+			return "", err
+		}
+		bundle = next
+	}
+	return bundle, nil
 }
 
 // rerun recomputes a receipt's postings from what it records.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/tollgate-dev/tollgate/internal/kv"
 )
 
 // Check verifies the ledger's invariants from its records alone:
@@ -58,12 +60,18 @@ func (l *Ledger) Check(ctx context.Context) error {
 			return err
 		}
 		receiptEpoch := map[string]uint64{}
+		type signedPrev struct {
+			epoch  uint64
+			bundle string
+		}
+		prevBundle := map[string]signedPrev{} // receipt id -> the PrevBundle it signed
 		if err := scan(txn, "r/", func(_ []byte, v []byte) error {
 			var r Receipt
 			if err := unmarshal(v, &r); err != nil {
 				return err
 			}
 			receiptEpoch[r.ID] = r.Epoch
+			prevBundle[r.ID] = signedPrev{r.Epoch, r.PrevBundle}
 			if err := validate(&r); err != nil {
 				bad("receipt %s: %v", r.ID, err)
 			}
@@ -161,6 +169,8 @@ func (l *Ledger) Check(ctx context.Context) error {
 		}
 		prev := map[string]*big.Int{}
 		next := uint64(1)
+		bundle := zeroBundle
+		bundles := map[uint64]string{0: zeroBundle}
 		if err := scan(txn, "E/", func(_ []byte, v []byte) error {
 			var e Epoch
 			if err := unmarshal(v, &e); err != nil {
@@ -191,6 +201,28 @@ func (l *Ledger) Check(ctx context.Context) error {
 				}
 			}
 			prev = cur
+			var rs []*Receipt
+			var outs [][]byte
+			if err := scan(txn, string(epochReceiptsPrefix(e.N))+"/", func(k, _ []byte) error {
+				id := string(k[len(epochReceiptsPrefix(e.N))+1:])
+				var r Receipt
+				if err := kv.GetJSON(txn, receiptKey(id), &r); err != nil {
+					return err
+				}
+				out, err := getBytes(txn, outputKey(id))
+				if err != nil {
+					return err
+				}
+				rs, outs = append(rs, &r), append(outs, out)
+				return nil
+			}); err != nil {
+				return err
+			}
+			if got, err := BundleHash(bundle, rs, outs); err != nil || got != e.Bundle {
+				bad("epoch %d: its receipts and outputs chain to bundle %s, the epoch says %s (%v)", e.N, got, e.Bundle, err)
+			}
+			bundle = e.Bundle
+			bundles[e.N] = e.Bundle
 			if t, err := e.tree(); err != nil || t.Root().Hex() != e.Root {
 				bad("epoch %d: leaves do not rebuild root %s (%v)", e.N, e.Root, err)
 			}
@@ -200,6 +232,11 @@ func (l *Ledger) Check(ctx context.Context) error {
 		}
 		if next != open {
 			bad("epochs 1…%d are closed, but epoch %d is open", next-1, open)
+		}
+		for id, sp := range prevBundle {
+			if want, ok := bundles[sp.epoch-1]; sp.epoch > 0 && ok && sp.bundle != want {
+				bad("receipt %s (epoch %d) signs previous bundle %s, epoch %d's is %s", id, sp.epoch, sp.bundle, sp.epoch-1, want)
+			}
 		}
 		return nil
 	})

@@ -93,6 +93,9 @@ func TestCheckFindsTampering(t *testing.T) {
 			b, _ := json.Marshal(r)
 			return txn.Set([]byte("r/a"), b)
 		}, "not the operator"},
+		"output changed after its epoch closed": {func(txn *badger.Txn) error {
+			return txn.Set([]byte("o/a"), []byte("a different answer"))
+		}, "chain to bundle"},
 		"receipt dropped from its epoch's index": {func(txn *badger.Txn) error {
 			return txn.Delete(append(append([]byte("x/"), 0, 0, 0, 0, 0, 0, 0, 1), "/a"...))
 		}, "missing from its epoch's index"},
@@ -106,6 +109,9 @@ func TestCheckFindsTampering(t *testing.T) {
 			}
 			l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(100)})
 			if err := commit(l, receipt("a", 90)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.CloseEpoch(ctx, domain); err != nil {
 				t.Fatal(err)
 			}
 			if err := l.Check(ctx); err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,13 +111,16 @@ func (r *Receipt) Debit() *big.Int {
 // Epoch is a closed epoch: every account's cumulative earnings at its close
 // and the root of their tree.
 type Epoch struct {
-	N        uint64    `json:"n"`
-	Domain   Domain    `json:"domain"`
-	Root     string    `json:"root"`  // 0x-hex
-	Total    *big.Int  `json:"total"` // sum of Leaves' cumulative earnings
-	Leaves   []Leaf    `json:"leaves"`
-	Receipts int       `json:"receipts"` // receipts committed in this epoch
-	Closed   time.Time `json:"closed"`
+	N        uint64   `json:"n"`
+	Domain   Domain   `json:"domain"`
+	Root     string   `json:"root"`  // 0x-hex
+	Total    *big.Int `json:"total"` // sum of Leaves' cumulative earnings
+	Leaves   []Leaf   `json:"leaves"`
+	Receipts int      `json:"receipts"` // receipts committed in this epoch
+	// Bundle chains the epoch's receipts and outputs to every epoch before
+	// it (see [BundleHash]); the root is posted with it.
+	Bundle string    `json:"bundle"`
+	Closed time.Time `json:"closed"`
 	// PostIntent is the signed transaction that posts Root, recorded
 	// before it is sent, so a restart can tell whether it landed.
 	PostIntent string `json:"post_intent,omitempty"`
@@ -151,6 +155,7 @@ type Ledger struct {
 	operator string
 	readOnly bool
 	open     atomic.Uint64 // the open epoch, as last committed
+	bundle   atomic.Value  // string: the last closed epoch's bundle, for receipts' PrevBundle
 
 	ops      chan *op
 	quit     chan struct{}
@@ -210,6 +215,15 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		return nil, err
 	}
 	l.open.Store(n)
+	l.bundle.Store(zeroBundle)
+	if n > 1 {
+		e, err := l.Epoch(context.Background(), n-1)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		l.bundle.Store(e.Bundle)
+	}
 	if l.readOnly {
 		close(l.stopped)
 		l.closed = true
@@ -391,7 +405,7 @@ func (l *Ledger) Commit(ctx context.Context, r *Receipt, output []byte, res *Res
 	// an epoch closed in between, sign again for the new one.
 	for attempt := 0; ; attempt++ {
 		epoch := l.open.Load()
-		r.Epoch = epoch
+		r.Epoch, r.PrevBundle = epoch, l.bundle.Load().(string)
 		if err := r.Sign(l.signer, *r.Domain); err != nil {
 			return err
 		}
@@ -701,12 +715,25 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 			}
 		}
 		it.Close()
-		count := 0
+		var receipts []*Receipt
+		var outputs [][]byte
 		rit := txn.NewIterator(badger.IteratorOptions{Prefix: epochReceiptsPrefix(n)})
 		for rit.Rewind(); rit.Valid(); rit.Next() {
-			count++
+			id := string(rit.Item().Key()[len(epochReceiptsPrefix(n))+1:])
+			var r Receipt
+			if err := kv.GetJSON(txn, receiptKey(id), &r); err != nil {
+				rit.Close()
+				return fmt.Errorf("ledger: receipt %s: %w", id, err)
+			}
+			out, err := getBytes(txn, outputKey(id))
+			if err != nil {
+				rit.Close()
+				return fmt.Errorf("ledger: output of %s: %w", id, err)
+			}
+			receipts, outputs = append(receipts, &r), append(outputs, out)
 		}
 		rit.Close()
+		count := len(receipts)
 		if count == 0 {
 			return abi.Errorf(CodeEpochEmpty, "ledger: epoch %d has no receipts to close", n)
 		}
@@ -718,6 +745,17 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 			return err
 		}
 		e.Root = tree.Root().Hex()
+		prev := zeroBundle
+		if n > 1 {
+			var before Epoch
+			if err := kv.GetJSON(txn, epochKey(n-1), &before); err != nil {
+				return fmt.Errorf("ledger: epoch %d: %w", n-1, err)
+			}
+			prev = before.Bundle
+		}
+		if e.Bundle, err = BundleHash(prev, receipts, outputs); err != nil {
+			return err
+		}
 		if err := kv.SetJSON(txn, epochKey(n), e); err != nil {
 			return err
 		}
@@ -726,6 +764,7 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.bundle.Store(e.Bundle)
 	l.open.Store(e.N + 1)
 	l.cacheTree(e.N, tree)
 	l.logger.Info("closed epoch", "epoch", e.N, "root", e.Root, "accounts", len(e.Leaves), "total", e.Total)
@@ -879,6 +918,48 @@ func (l *Ledger) Proof(ctx context.Context, n uint64, account string) (Leaf, []s
 		out[i] = p.Hex()
 	}
 	return *leaf, out, nil
+}
+
+// ZeroBundle is the bundle before the first epoch.
+const ZeroBundle = "0x0000000000000000000000000000000000000000000000000000000000000000"
+
+const zeroBundle = ZeroBundle
+
+// BundleHash chains an epoch's receipts and outputs to the bundle of the
+// epoch before it: keccak256(prev ‖ keccak256(receiptᵢ) ‖ keccak256(outputᵢ) …)
+// over the epoch's receipts in id order, each receipt as its JSON encoding,
+// each output as its bytes: the order and form an epoch export streams them
+// in. A verifier that rebuilds the chain up to epoch n and finds the bundle
+// posted with the root proves it checked exactly the data the root was built
+// from.
+func BundleHash(prev string, receipts []*Receipt, outputs [][]byte) (string, error) {
+	if len(receipts) != len(outputs) {
+		return "", fmt.Errorf("ledger: %d receipts and %d outputs", len(receipts), len(outputs))
+	}
+	order := make([]int, len(receipts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return receipts[order[a]].ID < receipts[order[b]].ID })
+	h := crypto.NewKeccakState()
+	h.Write(common.HexToHash(prev).Bytes())
+	for _, i := range order {
+		b, err := json.Marshal(receipts[i])
+		if err != nil {
+			return "", err
+		}
+		h.Write(crypto.Keccak256(b))
+		h.Write(crypto.Keccak256(outputs[i]))
+	}
+	return common.BytesToHash(h.Sum(nil)).Hex(), nil
+}
+
+func getBytes(txn *badger.Txn, key []byte) ([]byte, error) {
+	item, err := txn.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
 }
 
 func parseAmount(v []byte) (*big.Int, error) {

@@ -33,7 +33,12 @@ type nodeConfig struct {
 	// chainRPC is the loopback host:port the embedded chain serves its
 	// JSON-RPC on ("" for none).
 	chainRPC string
-	logger   *slog.Logger
+	// Settlement deployment settings, used when the contracts are deployed
+	// (the first start): the guardian ("" the operator, fit for a dev
+	// chain only) and the challenge and rotation delays in seconds.
+	guardian                      string
+	challengeDelay, rotationDelay uint64
+	logger                        *slog.Logger
 }
 
 // node is everything a running Tollgate owns, opened from one data dir.
@@ -99,7 +104,11 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	} else if n.eth, err = chain.Dial(ctx, cfg.rpc); err != nil {
 		return err
 	}
-	if n.client, n.fresh, err = deployment(ctx, n.eth, n.operator, filepath.Join(cfg.dataDir, "deployment.json"), opts); err != nil {
+	deployOpts := append([]chain.Option{chain.WithDelays(cfg.challengeDelay, cfg.rotationDelay)}, opts...)
+	if cfg.guardian != "" {
+		deployOpts = append(deployOpts, chain.WithGuardian(cfg.guardian))
+	}
+	if n.client, n.fresh, err = deployment(ctx, n.eth, n.operator, filepath.Join(cfg.dataDir, "deployment.json"), deployOpts); err != nil {
 		return fmt.Errorf("settlement contracts (operator %s): %w", registry.Address(n.operator), err)
 	}
 	// Registry signatures are bound to this deployment.

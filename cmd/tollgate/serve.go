@@ -19,6 +19,9 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address of the Connect API and web page")
 	rpc := fs.String("rpc", "", "EVM node to settle on (default: the embedded chain in the data directory)")
 	chainRPC := fs.String("chain-rpc", "127.0.0.1:8545", "loopback host:port of the embedded chain's JSON-RPC, for wallets and Ethereum tools (empty: none)")
+	guardian := fs.String("guardian", "", "guardian of a new deployment: may veto roots, pause, rotate the operator (default: the operator, for dev chains only)")
+	challenge := fs.Uint64("challenge-delay", 0, "seconds a posted root waits before it can be claimed, for a new deployment")
+	rotation := fs.Uint64("rotation-delay", 0, "seconds before a proposed operator may take over, for a new deployment")
 	verbose := fs.Bool("v", false, "log every invocation")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -28,7 +31,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	cfg := nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger}
+	cfg := nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger, guardian: *guardian, challengeDelay: *challenge, rotationDelay: *rotation}
 	if *rpc == "" {
 		cfg.chainRPC = *chainRPC
 	}

@@ -162,9 +162,10 @@ func printVerification(v *host.Verification, out io.Writer) error {
 		fmt.Fprintln(out, "  PROBLEM", p)
 	}
 	fmt.Fprintf(out, "rebuilt root %s\nledger root  %s\non-chain     %s\n", v.Root, v.Posted, v.OnChain)
+	fmt.Fprintf(out, "receipt bundle, rebuilt %s\n               ledger  %s\n               on-chain %s\n", v.Bundle, v.PostedBundle, v.OnChainBundle)
 	if !v.OK() {
 		return fmt.Errorf("epoch %d does not verify", v.Epoch)
 	}
-	fmt.Fprintln(out, "verified: the rebuilt root matches the ledger's and the chain's")
+	fmt.Fprintln(out, "verified: the rebuilt root and receipt bundle match the ledger's and the chain's")
 	return nil
 }

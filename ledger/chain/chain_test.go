@@ -81,10 +81,10 @@ func TestSettleClaimAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A total beyond the deposits is refused by the contract.
-	if _, err := c.PostRoot(ctx, operator, epoch.N, epoch.Root, big.NewInt(1001), nil); abi.CodeOf(err) != chain.CodeChain {
+	if _, err := c.PostRoot(ctx, operator, epoch.N, epoch.Root, big.NewInt(1001), epoch.Bundle, nil); abi.CodeOf(err) != chain.CodeChain {
 		t.Fatalf("root with total above deposits: %v", err)
 	}
-	must(c.PostRoot(ctx, operator, epoch.N, epoch.Root, epoch.Total, nil))
+	must(c.PostRoot(ctx, operator, epoch.N, epoch.Root, epoch.Total, epoch.Bundle, nil))
 
 	leaf, proof, err := l.Proof(ctx, epoch.N, addr(alice))
 	if err != nil {

@@ -37,6 +37,22 @@ type Option func(*options)
 
 type options struct {
 	durable func(ctx context.Context, block uint64) error
+	// Deployment settings (Deploy only).
+	guardian       string
+	challengeDelay uint64
+	rotationDelay  uint64
+}
+
+// WithGuardian deploys with guardian as the Settlement's guardian (who may
+// veto pending roots, pause, and rotate the operator); by default the
+// deployer, which suits a development chain only.
+func WithGuardian(guardian string) Option { return func(o *options) { o.guardian = guardian } }
+
+// WithDelays deploys with a challenge delay before a posted root becomes
+// claimable and a delay before a proposed operator may take over, in
+// seconds; both are 0 by default (a development chain).
+func WithDelays(challenge, rotation uint64) Option {
+	return func(o *options) { o.challengeDelay, o.rotationDelay = challenge, rotation }
 }
 
 // WithDurability makes every wait for a transaction also wait until wait
@@ -91,7 +107,15 @@ func Deploy(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, wi
 	if _, err := waitMined(ctx, ec, o, tx.Hash()); err != nil {
 		return Deployment{}, err
 	}
-	input := contracts.NewSettlement().PackConstructor(tokenAddr, crypto.PubkeyToAddress(key.PublicKey))
+	guardian := crypto.PubkeyToAddress(key.PublicKey)
+	if o.guardian != "" {
+		if !common.IsHexAddress(o.guardian) {
+			return Deployment{}, abi.Errorf(abi.CodeBadRequest, "guardian %q is not an address", o.guardian)
+		}
+		guardian = common.HexToAddress(o.guardian)
+	}
+	input := contracts.NewSettlement().PackConstructor(tokenAddr, crypto.PubkeyToAddress(key.PublicKey), guardian,
+		new(big.Int).SetUint64(o.challengeDelay), new(big.Int).SetUint64(o.rotationDelay))
 	settleAddr, tx, err := bind.DeployContract(opts, common.FromHex(contracts.SettlementMetaData.Bin), ec, input)
 	if err != nil {
 		return Deployment{}, chainErr("deploy settlement", err)
@@ -191,7 +215,7 @@ func (c *Client) Deposit(ctx context.Context, key *ecdsa.PrivateKey, account str
 		return err
 	})
 	if err != nil {
-		return DepositEvent{}, chainErr("deposit", err)
+		return DepositEvent{}, c.revertErr(err)
 	}
 	rc, err := waitMined(ctx, c.eth, c.opts, tx.Hash())
 	if err != nil {
@@ -239,13 +263,69 @@ func (c *Client) Deposits(ctx context.Context, from, to uint64) ([]DepositEvent,
 	return out, nil
 }
 
-// PostRoot posts an epoch's root and total (key must be the operator's).
+// PostRoot posts an epoch's root, total and receipt bundle hash (key must
+// be the operator's).
 // If intent is not nil it is called with the signed transaction's hash and
 // its raw bytes (hex) before the transaction is sent, so the caller can
 // record what it is about to do and send the same transaction again after
 // a crash ([Client.Rebroadcast]); if intent fails, nothing is sent.
-func (c *Client) PostRoot(ctx context.Context, key *ecdsa.PrivateKey, epoch uint64, root string, total *big.Int, intent func(tx, raw string) error) (string, error) {
-	return c.sendWith(ctx, key, c.settlement, c.settleABI.PackPostRoot(new(big.Int).SetUint64(epoch), common.HexToHash(root), total), intent)
+func (c *Client) PostRoot(ctx context.Context, key *ecdsa.PrivateKey, epoch uint64, root string, total *big.Int, bundle string, intent func(tx, raw string) error) (string, error) {
+	return c.sendWith(ctx, key, c.settlement, c.settleABI.PackPostRoot(new(big.Int).SetUint64(epoch), common.HexToHash(root), total, common.HexToHash(bundle)), intent)
+}
+
+// Veto vetoes the pending root of epoch (key must be the guardian's).
+func (c *Client) Veto(ctx context.Context, key *ecdsa.PrivateKey, epoch uint64) (string, error) {
+	return c.send(ctx, key, c.settlement, c.settleABI.PackVeto(new(big.Int).SetUint64(epoch)))
+}
+
+// SetPaused pauses or resumes deposits and claims (key must be the guardian's).
+func (c *Client) SetPaused(ctx context.Context, key *ecdsa.PrivateKey, paused bool) (string, error) {
+	return c.send(ctx, key, c.settlement, c.settleABI.PackSetPaused(paused))
+}
+
+// ProposeOperator proposes a new operator (key must be the guardian's).
+func (c *Client) ProposeOperator(ctx context.Context, key *ecdsa.PrivateKey, next string) (string, error) {
+	return c.send(ctx, key, c.settlement, c.settleABI.PackProposeOperator(common.HexToAddress(next)))
+}
+
+// RotateOperator installs the proposed operator once its delay has passed
+// (any key may send it).
+func (c *Client) RotateOperator(ctx context.Context, key *ecdsa.PrivateKey) (string, error) {
+	return c.send(ctx, key, c.settlement, c.settleABI.PackRotateOperator())
+}
+
+// Promote makes a pending root whose delay has passed current. Claims do
+// it themselves; on a chain that seals blocks only for transactions (a dev
+// chain), it also brings a block with the current time, which a claim's gas
+// estimate needs to see the delay as passed.
+func (c *Client) Promote(ctx context.Context, key *ecdsa.PrivateKey) (string, error) {
+	return c.send(ctx, key, c.settlement, c.settleABI.PackPromote())
+}
+
+// PostedRoot is a root the contract holds.
+type PostedRoot struct {
+	Epoch       uint64
+	Root        string
+	Total       *big.Int
+	Bundle      string
+	ClaimableAt uint64 // unix seconds
+}
+
+// CurrentRoot returns the root claims are proven against, and the pending
+// one waiting out its challenge delay (Epoch 0 if none).
+func (c *Client) CurrentRoot(ctx context.Context) (current, pending PostedRoot, err error) {
+	cur, err := call(ctx, c.settlement, c.settleABI.PackCurrent(), c.settleABI.UnpackCurrent)
+	if err != nil {
+		return current, pending, err
+	}
+	pen, err := call(ctx, c.settlement, c.settleABI.PackPending(), c.settleABI.UnpackPending)
+	if err != nil {
+		return current, pending, err
+	}
+	conv := func(e *big.Int, r [32]byte, t *big.Int, b [32]byte, at *big.Int) PostedRoot {
+		return PostedRoot{Epoch: e.Uint64(), Root: common.Hash(r).Hex(), Total: t, Bundle: common.Hash(b).Hex(), ClaimableAt: at.Uint64()}
+	}
+	return conv(cur.Epoch, cur.Root, cur.Total, cur.Bundle, cur.ClaimableAt), conv(pen.Epoch, pen.Root, pen.Total, pen.Bundle, pen.ClaimableAt), nil
 }
 
 // Head returns the number of the node's latest block.
@@ -277,26 +357,33 @@ func (c *Client) Claimed(ctx context.Context, account string) (*big.Int, error) 
 	return call(ctx, c.settlement, c.settleABI.PackClaimed(common.HexToAddress(account)), c.settleABI.UnpackClaimed)
 }
 
-// RootOf returns the root posted for epoch, read from the contract's
-// RootPosted events; found is false if that epoch was never posted.
-func (c *Client) RootOf(ctx context.Context, epoch uint64) (root string, found bool, err error) {
+// RootOf returns the root and bundle hash posted for epoch, read from the
+// contract's RootPosted and RootVetoed events; found is false if that epoch
+// was never posted, or its root was vetoed.
+func (c *Client) RootOf(ctx context.Context, epoch uint64) (root, bundle string, found bool, err error) {
 	q := ethereum.FilterQuery{
 		FromBlock: new(big.Int).SetUint64(c.dep.Block),
 		Addresses: []common.Address{common.HexToAddress(c.dep.Settlement)},
-		Topics:    [][]common.Hash{{c.settleABI.GetABI().Events["RootPosted"].ID}, {common.BigToHash(new(big.Int).SetUint64(epoch))}},
+		Topics: [][]common.Hash{
+			{c.settleABI.GetABI().Events["RootPosted"].ID, c.settleABI.GetABI().Events["RootVetoed"].ID},
+			{common.BigToHash(new(big.Int).SetUint64(epoch))},
+		},
 	}
 	logs, err := c.eth.FilterLogs(ctx, q)
 	if err != nil {
-		return "", false, chainErr("filter roots", err)
+		return "", "", false, chainErr("filter roots", err)
 	}
+	// In order: a veto (or a rotation that dropped it) undoes the post.
 	for i := range logs {
-		ev, err := c.settleABI.UnpackRootPostedEvent(&logs[i])
-		if err != nil {
-			return "", false, chainErr("decode root", err)
+		if ev, err := c.settleABI.UnpackRootPostedEvent(&logs[i]); err == nil {
+			root, bundle, found = common.Hash(ev.Root).Hex(), common.Hash(ev.Bundle).Hex(), true
+		} else if _, err := c.settleABI.UnpackRootVetoedEvent(&logs[i]); err == nil {
+			root, bundle, found = "", "", false
+		} else {
+			return "", "", false, chainErr("decode root", err)
 		}
-		root, found = common.Hash(ev.Root).Hex(), true
 	}
-	return root, found, nil
+	return root, bundle, found, nil
 }
 
 // Operator returns the settlement contract's operator: the address every
@@ -309,17 +396,14 @@ func (c *Client) Operator(ctx context.Context) (string, error) {
 	return a.Hex(), nil
 }
 
-// PostedEpoch returns the last epoch posted and its root.
+// PostedEpoch returns the last epoch posted, pending or current, and its
+// root: what the next post must follow.
 func (c *Client) PostedEpoch(ctx context.Context) (uint64, string, error) {
-	n, err := call(ctx, c.settlement, c.settleABI.PackEpoch(), c.settleABI.UnpackEpoch)
+	l, err := call(ctx, c.settlement, c.settleABI.PackLatest(), c.settleABI.UnpackLatest)
 	if err != nil {
 		return 0, "", err
 	}
-	root, err := call(ctx, c.settlement, c.settleABI.PackRoot(), c.settleABI.UnpackRoot)
-	if err != nil {
-		return 0, "", err
-	}
-	return n.Uint64(), common.Hash(root).Hex(), nil
+	return l.Epoch.Uint64(), common.Hash(l.Root).Hex(), nil
 }
 
 func call[T any](ctx context.Context, bc *bind.BoundContract, data []byte, unpack func([]byte) (T, error)) (T, error) {
@@ -328,6 +412,21 @@ func call[T any](ctx context.Context, bc *bind.BoundContract, data []byte, unpac
 		return v, chainErr("call", err)
 	}
 	return v, nil
+}
+
+// gasLimit estimates a call's gas with a quarter and 20,000 more on top
+// (only the gas used is paid for). An estimate is exact for the block it was
+// made against, and a later block can cost a little more: a slot the
+// estimate found already holding the value written (a timestamp) costs
+// 2,900 more when it changes, and a call in the block where a pending root
+// matures promotes it (one slot write; the contract flips between two root
+// slots so that promotion never copies into empty storage).
+func (c *Client) gasLimit(ctx context.Context, from, to common.Address, data []byte) (uint64, error) {
+	gas, err := c.eth.EstimateGas(ctx, ethereum.CallMsg{From: from, To: &to, Data: data})
+	if err != nil {
+		return 0, err
+	}
+	return gas + gas/4 + 20_000, nil
 }
 
 func (c *Client) send(ctx context.Context, key *ecdsa.PrivateKey, bc *bind.BoundContract, data []byte) (string, error) {
@@ -340,6 +439,9 @@ func (c *Client) sendWith(ctx context.Context, key *ecdsa.PrivateKey, bc *bind.B
 	err := retryPoolLag(ctx, func() (err error) {
 		opts := transactor(ctx, key, c.chainID)
 		opts.NoSend = intent != nil
+		if opts.GasLimit, err = c.gasLimit(ctx, opts.From, bc.Address(), data); err != nil {
+			return err
+		}
 		if tx, err = bind.Transact(bc, opts, data); err != nil || intent == nil {
 			return err
 		}

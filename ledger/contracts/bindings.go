@@ -24,11 +24,622 @@ var (
 	_ = abi.ConvertType
 )
 
+// FeeTokenMetaData contains all meta data concerning the FeeToken contract.
+var FeeTokenMetaData = bind.MetaData{
+	ABI: "[{\"inputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"constructor\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"spender\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"allowance\",\"type\":\"uint256\"},{\"internalType\":\"uint256\",\"name\":\"needed\",\"type\":\"uint256\"}],\"name\":\"ERC20InsufficientAllowance\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"sender\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"balance\",\"type\":\"uint256\"},{\"internalType\":\"uint256\",\"name\":\"needed\",\"type\":\"uint256\"}],\"name\":\"ERC20InsufficientBalance\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"approver\",\"type\":\"address\"}],\"name\":\"ERC20InvalidApprover\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"receiver\",\"type\":\"address\"}],\"name\":\"ERC20InvalidReceiver\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"sender\",\"type\":\"address\"}],\"name\":\"ERC20InvalidSender\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"spender\",\"type\":\"address\"}],\"name\":\"ERC20InvalidSpender\",\"type\":\"error\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"owner\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"spender\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"value\",\"type\":\"uint256\"}],\"name\":\"Approval\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"from\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"value\",\"type\":\"uint256\"}],\"name\":\"Transfer\",\"type\":\"event\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"owner\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"spender\",\"type\":\"address\"}],\"name\":\"allowance\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"spender\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"value\",\"type\":\"uint256\"}],\"name\":\"approve\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"}],\"name\":\"balanceOf\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"decimals\",\"outputs\":[{\"internalType\":\"uint8\",\"name\":\"\",\"type\":\"uint8\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"name\",\"outputs\":[{\"internalType\":\"string\",\"name\":\"\",\"type\":\"string\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"symbol\",\"outputs\":[{\"internalType\":\"string\",\"name\":\"\",\"type\":\"string\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"totalSupply\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"value\",\"type\":\"uint256\"}],\"name\":\"transfer\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"from\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"to\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"value\",\"type\":\"uint256\"}],\"name\":\"transferFrom\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"nonpayable\",\"type\":\"function\"}]",
+	ID:  "f90e2fae2e2c94286d18a6a7a4a27426cf",
+	Bin: "0x608060405234801561000f575f5ffd5b50604051806040016040528060098152602001682332b2902a37b5b2b760b91b8152506040518060400160405280600381526020016246454560e81b815250816003908161005d91906102e5565b50600461006a82826102e5565b50505061008a336c0c9f2c9cd04674edea4000000061008f60201b60201c565b6103fe565b6001600160a01b0382166100bd5760405163ec442f0560e01b81525f60048201526024015b60405180910390fd5b6100c85f83836100cc565b5050565b6001600160a01b038316158015906100ec57506001600160a01b03821615155b15610118575f6100fd6064836103b3565b905061010a845f83610128565b61011481836103d2565b9150505b610123838383610128565b505050565b6001600160a01b038316610152578060025f82825461014791906103eb565b909155506101c29050565b6001600160a01b0383165f90815260208190526040902054818110156101a45760405163391434e360e21b81526001600160a01b038516600482015260248101829052604481018390526064016100b4565b6001600160a01b0384165f9081526020819052604090209082900390555b6001600160a01b0382166101de576002805482900390556101fc565b6001600160a01b0382165f9081526020819052604090208054820190555b816001600160a01b0316836001600160a01b03167fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef8360405161024191815260200190565b60405180910390a3505050565b634e487b7160e01b5f52604160045260245ffd5b600181811c9082168061027657607f821691505b60208210810361029457634e487b7160e01b5f52602260045260245ffd5b50919050565b601f82111561012357805f5260205f20601f840160051c810160208510156102bf5750805b601f840160051c820191505b818110156102de575f81556001016102cb565b5050505050565b81516001600160401b038111156102fe576102fe61024e565b6103128161030c8454610262565b8461029a565b6020601f821160018114610344575f831561032d5750848201515b5f19600385901b1c1916600184901b1784556102de565b5f84815260208120601f198516915b828110156103735787850151825560209485019460019092019101610353565b508482101561039057868401515f19600387901b60f8161c191681555b50505050600190811b01905550565b634e487b7160e01b5f52601160045260245ffd5b5f826103cd57634e487b7160e01b5f52601260045260245ffd5b500490565b818103818111156103e5576103e561039f565b92915050565b808201808211156103e5576103e561039f565b6107488061040b5f395ff3fe608060405234801561000f575f5ffd5b5060043610610090575f3560e01c8063313ce56711610063578063313ce567146100fa57806370a082311461010957806395d89b4114610131578063a9059cbb14610139578063dd62ed3e1461014c575f5ffd5b806306fdde0314610094578063095ea7b3146100b257806318160ddd146100d557806323b872dd146100e7575b5f5ffd5b61009c610184565b6040516100a991906105a7565b60405180910390f35b6100c56100c03660046105f7565b610214565b60405190151581526020016100a9565b6002545b6040519081526020016100a9565b6100c56100f536600461061f565b61022d565b604051601281526020016100a9565b6100d9610117366004610659565b6001600160a01b03165f9081526020819052604090205490565b61009c610250565b6100c56101473660046105f7565b61025f565b6100d961015a366004610679565b6001600160a01b039182165f90815260016020908152604080832093909416825291909152205490565b606060038054610193906106aa565b80601f01602080910402602001604051908101604052809291908181526020018280546101bf906106aa565b801561020a5780601f106101e15761010080835404028352916020019161020a565b820191905f5260205f20905b8154815290600101906020018083116101ed57829003601f168201915b5050505050905090565b5f3361022181858561026c565b60019150505b92915050565b5f3361023a85828561027e565b6102458585856102ff565b506001949350505050565b606060048054610193906106aa565b5f336102218185856102ff565b610279838383600161035c565b505050565b6001600160a01b038381165f908152600160209081526040808320938616835292905220545f198110156102f957818110156102eb57604051637dc7a0d960e11b81526001600160a01b038416600482015260248101829052604481018390526064015b60405180910390fd5b6102f984848484035f61035c565b50505050565b6001600160a01b03831661032857604051634b637e8f60e11b81525f60048201526024016102e2565b6001600160a01b0382166103515760405163ec442f0560e01b81525f60048201526024016102e2565b61027983838361042e565b6001600160a01b0384166103855760405163e602df0560e01b81525f60048201526024016102e2565b6001600160a01b0383166103ae57604051634a1406b160e11b81525f60048201526024016102e2565b6001600160a01b038085165f90815260016020908152604080832093871683529290522082905580156102f957826001600160a01b0316846001600160a01b03167f8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b9258460405161042091815260200190565b60405180910390a350505050565b6001600160a01b0383161580159061044e57506001600160a01b03821615155b1561047a575f61045f6064836106f6565b905061046c845f83610481565b6104768183610715565b9150505b6102798383835b6001600160a01b0383166104ab578060025f8282546104a09190610728565b9091555061051b9050565b6001600160a01b0383165f90815260208190526040902054818110156104fd5760405163391434e360e21b81526001600160a01b038516600482015260248101829052604481018390526064016102e2565b6001600160a01b0384165f9081526020819052604090209082900390555b6001600160a01b03821661053757600280548290039055610555565b6001600160a01b0382165f9081526020819052604090208054820190555b816001600160a01b0316836001600160a01b03167fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef8360405161059a91815260200190565b60405180910390a3505050565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b80356001600160a01b03811681146105f2575f5ffd5b919050565b5f5f60408385031215610608575f5ffd5b610611836105dc565b946020939093013593505050565b5f5f5f60608486031215610631575f5ffd5b61063a846105dc565b9250610648602085016105dc565b929592945050506040919091013590565b5f60208284031215610669575f5ffd5b610672826105dc565b9392505050565b5f5f6040838503121561068a575f5ffd5b610693836105dc565b91506106a1602084016105dc565b90509250929050565b600181811c908216806106be57607f821691505b6020821081036106dc57634e487b7160e01b5f52602260045260245ffd5b50919050565b634e487b7160e01b5f52601160045260245ffd5b5f8261071057634e487b7160e01b5f52601260045260245ffd5b500490565b81810381811115610227576102276106e2565b80820180821115610227576102276106e256fea164736f6c634300081e000a",
+}
+
+// FeeToken is an auto generated Go binding around an Ethereum contract.
+type FeeToken struct {
+	abi abi.ABI
+}
+
+// GetABI returns the ABI associated with this contract binding.
+func (c *FeeToken) GetABI() abi.ABI {
+	return c.abi
+}
+
+// NewFeeToken creates a new instance of FeeToken.
+func NewFeeToken() *FeeToken {
+	parsed, err := FeeTokenMetaData.ParseABI()
+	if err != nil {
+		panic(errors.New("invalid ABI: " + err.Error()))
+	}
+	return &FeeToken{abi: *parsed}
+}
+
+// Instance creates a wrapper for a deployed contract instance at the given address.
+// Use this to create the instance object passed to abigen v2 library functions Call, Transact, etc.
+func (c *FeeToken) Instance(backend bind.ContractBackend, addr common.Address) *bind.BoundContract {
+	return bind.NewBoundContract(addr, c.abi, backend, backend, backend)
+}
+
+// PackAllowance is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xdd62ed3e.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function allowance(address owner, address spender) view returns(uint256)
+func (feeToken *FeeToken) PackAllowance(owner common.Address, spender common.Address) []byte {
+	enc, err := feeToken.abi.Pack("allowance", owner, spender)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackAllowance is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xdd62ed3e.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function allowance(address owner, address spender) view returns(uint256)
+func (feeToken *FeeToken) TryPackAllowance(owner common.Address, spender common.Address) ([]byte, error) {
+	return feeToken.abi.Pack("allowance", owner, spender)
+}
+
+// UnpackAllowance is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xdd62ed3e.
+//
+// Solidity: function allowance(address owner, address spender) view returns(uint256)
+func (feeToken *FeeToken) UnpackAllowance(data []byte) (*big.Int, error) {
+	out, err := feeToken.abi.Unpack("allowance", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackApprove is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x095ea7b3.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function approve(address spender, uint256 value) returns(bool)
+func (feeToken *FeeToken) PackApprove(spender common.Address, value *big.Int) []byte {
+	enc, err := feeToken.abi.Pack("approve", spender, value)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackApprove is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x095ea7b3.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function approve(address spender, uint256 value) returns(bool)
+func (feeToken *FeeToken) TryPackApprove(spender common.Address, value *big.Int) ([]byte, error) {
+	return feeToken.abi.Pack("approve", spender, value)
+}
+
+// UnpackApprove is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x095ea7b3.
+//
+// Solidity: function approve(address spender, uint256 value) returns(bool)
+func (feeToken *FeeToken) UnpackApprove(data []byte) (bool, error) {
+	out, err := feeToken.abi.Unpack("approve", data)
+	if err != nil {
+		return *new(bool), err
+	}
+	out0 := *abi.ConvertType(out[0], new(bool)).(*bool)
+	return out0, nil
+}
+
+// PackBalanceOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x70a08231.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function balanceOf(address account) view returns(uint256)
+func (feeToken *FeeToken) PackBalanceOf(account common.Address) []byte {
+	enc, err := feeToken.abi.Pack("balanceOf", account)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackBalanceOf is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x70a08231.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function balanceOf(address account) view returns(uint256)
+func (feeToken *FeeToken) TryPackBalanceOf(account common.Address) ([]byte, error) {
+	return feeToken.abi.Pack("balanceOf", account)
+}
+
+// UnpackBalanceOf is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x70a08231.
+//
+// Solidity: function balanceOf(address account) view returns(uint256)
+func (feeToken *FeeToken) UnpackBalanceOf(data []byte) (*big.Int, error) {
+	out, err := feeToken.abi.Unpack("balanceOf", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackDecimals is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x313ce567.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function decimals() view returns(uint8)
+func (feeToken *FeeToken) PackDecimals() []byte {
+	enc, err := feeToken.abi.Pack("decimals")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackDecimals is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x313ce567.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function decimals() view returns(uint8)
+func (feeToken *FeeToken) TryPackDecimals() ([]byte, error) {
+	return feeToken.abi.Pack("decimals")
+}
+
+// UnpackDecimals is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x313ce567.
+//
+// Solidity: function decimals() view returns(uint8)
+func (feeToken *FeeToken) UnpackDecimals(data []byte) (uint8, error) {
+	out, err := feeToken.abi.Unpack("decimals", data)
+	if err != nil {
+		return *new(uint8), err
+	}
+	out0 := *abi.ConvertType(out[0], new(uint8)).(*uint8)
+	return out0, nil
+}
+
+// PackName is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x06fdde03.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function name() view returns(string)
+func (feeToken *FeeToken) PackName() []byte {
+	enc, err := feeToken.abi.Pack("name")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackName is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x06fdde03.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function name() view returns(string)
+func (feeToken *FeeToken) TryPackName() ([]byte, error) {
+	return feeToken.abi.Pack("name")
+}
+
+// UnpackName is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x06fdde03.
+//
+// Solidity: function name() view returns(string)
+func (feeToken *FeeToken) UnpackName(data []byte) (string, error) {
+	out, err := feeToken.abi.Unpack("name", data)
+	if err != nil {
+		return *new(string), err
+	}
+	out0 := *abi.ConvertType(out[0], new(string)).(*string)
+	return out0, nil
+}
+
+// PackSymbol is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x95d89b41.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function symbol() view returns(string)
+func (feeToken *FeeToken) PackSymbol() []byte {
+	enc, err := feeToken.abi.Pack("symbol")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackSymbol is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x95d89b41.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function symbol() view returns(string)
+func (feeToken *FeeToken) TryPackSymbol() ([]byte, error) {
+	return feeToken.abi.Pack("symbol")
+}
+
+// UnpackSymbol is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x95d89b41.
+//
+// Solidity: function symbol() view returns(string)
+func (feeToken *FeeToken) UnpackSymbol(data []byte) (string, error) {
+	out, err := feeToken.abi.Unpack("symbol", data)
+	if err != nil {
+		return *new(string), err
+	}
+	out0 := *abi.ConvertType(out[0], new(string)).(*string)
+	return out0, nil
+}
+
+// PackTotalSupply is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x18160ddd.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function totalSupply() view returns(uint256)
+func (feeToken *FeeToken) PackTotalSupply() []byte {
+	enc, err := feeToken.abi.Pack("totalSupply")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackTotalSupply is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x18160ddd.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function totalSupply() view returns(uint256)
+func (feeToken *FeeToken) TryPackTotalSupply() ([]byte, error) {
+	return feeToken.abi.Pack("totalSupply")
+}
+
+// UnpackTotalSupply is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x18160ddd.
+//
+// Solidity: function totalSupply() view returns(uint256)
+func (feeToken *FeeToken) UnpackTotalSupply(data []byte) (*big.Int, error) {
+	out, err := feeToken.abi.Unpack("totalSupply", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackTransfer is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xa9059cbb.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function transfer(address to, uint256 value) returns(bool)
+func (feeToken *FeeToken) PackTransfer(to common.Address, value *big.Int) []byte {
+	enc, err := feeToken.abi.Pack("transfer", to, value)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackTransfer is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xa9059cbb.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function transfer(address to, uint256 value) returns(bool)
+func (feeToken *FeeToken) TryPackTransfer(to common.Address, value *big.Int) ([]byte, error) {
+	return feeToken.abi.Pack("transfer", to, value)
+}
+
+// UnpackTransfer is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xa9059cbb.
+//
+// Solidity: function transfer(address to, uint256 value) returns(bool)
+func (feeToken *FeeToken) UnpackTransfer(data []byte) (bool, error) {
+	out, err := feeToken.abi.Unpack("transfer", data)
+	if err != nil {
+		return *new(bool), err
+	}
+	out0 := *abi.ConvertType(out[0], new(bool)).(*bool)
+	return out0, nil
+}
+
+// PackTransferFrom is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x23b872dd.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function transferFrom(address from, address to, uint256 value) returns(bool)
+func (feeToken *FeeToken) PackTransferFrom(from common.Address, to common.Address, value *big.Int) []byte {
+	enc, err := feeToken.abi.Pack("transferFrom", from, to, value)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackTransferFrom is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x23b872dd.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function transferFrom(address from, address to, uint256 value) returns(bool)
+func (feeToken *FeeToken) TryPackTransferFrom(from common.Address, to common.Address, value *big.Int) ([]byte, error) {
+	return feeToken.abi.Pack("transferFrom", from, to, value)
+}
+
+// UnpackTransferFrom is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x23b872dd.
+//
+// Solidity: function transferFrom(address from, address to, uint256 value) returns(bool)
+func (feeToken *FeeToken) UnpackTransferFrom(data []byte) (bool, error) {
+	out, err := feeToken.abi.Unpack("transferFrom", data)
+	if err != nil {
+		return *new(bool), err
+	}
+	out0 := *abi.ConvertType(out[0], new(bool)).(*bool)
+	return out0, nil
+}
+
+// FeeTokenApproval represents a Approval event raised by the FeeToken contract.
+type FeeTokenApproval struct {
+	Owner   common.Address
+	Spender common.Address
+	Value   *big.Int
+	Raw     *types.Log // Blockchain specific contextual infos
+}
+
+const FeeTokenApprovalEventName = "Approval"
+
+// ContractEventName returns the user-defined event name.
+func (FeeTokenApproval) ContractEventName() string {
+	return FeeTokenApprovalEventName
+}
+
+// UnpackApprovalEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event Approval(address indexed owner, address indexed spender, uint256 value)
+func (feeToken *FeeToken) UnpackApprovalEvent(log *types.Log) (*FeeTokenApproval, error) {
+	event := "Approval"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != feeToken.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(FeeTokenApproval)
+	if len(log.Data) > 0 {
+		if err := feeToken.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range feeToken.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// FeeTokenTransfer represents a Transfer event raised by the FeeToken contract.
+type FeeTokenTransfer struct {
+	From  common.Address
+	To    common.Address
+	Value *big.Int
+	Raw   *types.Log // Blockchain specific contextual infos
+}
+
+const FeeTokenTransferEventName = "Transfer"
+
+// ContractEventName returns the user-defined event name.
+func (FeeTokenTransfer) ContractEventName() string {
+	return FeeTokenTransferEventName
+}
+
+// UnpackTransferEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event Transfer(address indexed from, address indexed to, uint256 value)
+func (feeToken *FeeToken) UnpackTransferEvent(log *types.Log) (*FeeTokenTransfer, error) {
+	event := "Transfer"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != feeToken.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(FeeTokenTransfer)
+	if len(log.Data) > 0 {
+		if err := feeToken.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range feeToken.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// UnpackError attempts to decode the provided error data using user-defined
+// error definitions.
+func (feeToken *FeeToken) UnpackError(raw []byte) (any, error) {
+	if bytes.Equal(raw[:4], feeToken.abi.Errors["ERC20InsufficientAllowance"].ID.Bytes()[:4]) {
+		return feeToken.UnpackERC20InsufficientAllowanceError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], feeToken.abi.Errors["ERC20InsufficientBalance"].ID.Bytes()[:4]) {
+		return feeToken.UnpackERC20InsufficientBalanceError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], feeToken.abi.Errors["ERC20InvalidApprover"].ID.Bytes()[:4]) {
+		return feeToken.UnpackERC20InvalidApproverError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], feeToken.abi.Errors["ERC20InvalidReceiver"].ID.Bytes()[:4]) {
+		return feeToken.UnpackERC20InvalidReceiverError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], feeToken.abi.Errors["ERC20InvalidSender"].ID.Bytes()[:4]) {
+		return feeToken.UnpackERC20InvalidSenderError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], feeToken.abi.Errors["ERC20InvalidSpender"].ID.Bytes()[:4]) {
+		return feeToken.UnpackERC20InvalidSpenderError(raw[4:])
+	}
+	return nil, errors.New("Unknown error")
+}
+
+// FeeTokenERC20InsufficientAllowance represents a ERC20InsufficientAllowance error raised by the FeeToken contract.
+type FeeTokenERC20InsufficientAllowance struct {
+	Spender   common.Address
+	Allowance *big.Int
+	Needed    *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)
+func FeeTokenERC20InsufficientAllowanceErrorID() common.Hash {
+	return common.HexToHash("0xfb8f41b23e99d2101d86da76cdfa87dd51c82ed07d3cb62cbc473e469dbc75c3")
+}
+
+// UnpackERC20InsufficientAllowanceError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)
+func (feeToken *FeeToken) UnpackERC20InsufficientAllowanceError(raw []byte) (*FeeTokenERC20InsufficientAllowance, error) {
+	out := new(FeeTokenERC20InsufficientAllowance)
+	if err := feeToken.abi.UnpackIntoInterface(out, "ERC20InsufficientAllowance", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FeeTokenERC20InsufficientBalance represents a ERC20InsufficientBalance error raised by the FeeToken contract.
+type FeeTokenERC20InsufficientBalance struct {
+	Sender  common.Address
+	Balance *big.Int
+	Needed  *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)
+func FeeTokenERC20InsufficientBalanceErrorID() common.Hash {
+	return common.HexToHash("0xe450d38cd8d9f7d95077d567d60ed49c7254716e6ad08fc9872816c97e0ffec6")
+}
+
+// UnpackERC20InsufficientBalanceError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)
+func (feeToken *FeeToken) UnpackERC20InsufficientBalanceError(raw []byte) (*FeeTokenERC20InsufficientBalance, error) {
+	out := new(FeeTokenERC20InsufficientBalance)
+	if err := feeToken.abi.UnpackIntoInterface(out, "ERC20InsufficientBalance", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FeeTokenERC20InvalidApprover represents a ERC20InvalidApprover error raised by the FeeToken contract.
+type FeeTokenERC20InvalidApprover struct {
+	Approver common.Address
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ERC20InvalidApprover(address approver)
+func FeeTokenERC20InvalidApproverErrorID() common.Hash {
+	return common.HexToHash("0xe602df05cc75712490294c6c104ab7c17f4030363910a7a2626411c6d3118847")
+}
+
+// UnpackERC20InvalidApproverError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ERC20InvalidApprover(address approver)
+func (feeToken *FeeToken) UnpackERC20InvalidApproverError(raw []byte) (*FeeTokenERC20InvalidApprover, error) {
+	out := new(FeeTokenERC20InvalidApprover)
+	if err := feeToken.abi.UnpackIntoInterface(out, "ERC20InvalidApprover", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FeeTokenERC20InvalidReceiver represents a ERC20InvalidReceiver error raised by the FeeToken contract.
+type FeeTokenERC20InvalidReceiver struct {
+	Receiver common.Address
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ERC20InvalidReceiver(address receiver)
+func FeeTokenERC20InvalidReceiverErrorID() common.Hash {
+	return common.HexToHash("0xec442f055133b72f3b2f9f0bb351c406b178527de2040a7d1feb4e058771f613")
+}
+
+// UnpackERC20InvalidReceiverError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ERC20InvalidReceiver(address receiver)
+func (feeToken *FeeToken) UnpackERC20InvalidReceiverError(raw []byte) (*FeeTokenERC20InvalidReceiver, error) {
+	out := new(FeeTokenERC20InvalidReceiver)
+	if err := feeToken.abi.UnpackIntoInterface(out, "ERC20InvalidReceiver", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FeeTokenERC20InvalidSender represents a ERC20InvalidSender error raised by the FeeToken contract.
+type FeeTokenERC20InvalidSender struct {
+	Sender common.Address
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ERC20InvalidSender(address sender)
+func FeeTokenERC20InvalidSenderErrorID() common.Hash {
+	return common.HexToHash("0x96c6fd1edd0cd6ef7ff0ecc0facdf53148dc0048b57fe58af65755250a7a96bd")
+}
+
+// UnpackERC20InvalidSenderError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ERC20InvalidSender(address sender)
+func (feeToken *FeeToken) UnpackERC20InvalidSenderError(raw []byte) (*FeeTokenERC20InvalidSender, error) {
+	out := new(FeeTokenERC20InvalidSender)
+	if err := feeToken.abi.UnpackIntoInterface(out, "ERC20InvalidSender", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FeeTokenERC20InvalidSpender represents a ERC20InvalidSpender error raised by the FeeToken contract.
+type FeeTokenERC20InvalidSpender struct {
+	Spender common.Address
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ERC20InvalidSpender(address spender)
+func FeeTokenERC20InvalidSpenderErrorID() common.Hash {
+	return common.HexToHash("0x94280d62c347d8d9f4d59a76ea321452406db88df38e0c9da304f58b57b373a2")
+}
+
+// UnpackERC20InvalidSpenderError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ERC20InvalidSpender(address spender)
+func (feeToken *FeeToken) UnpackERC20InvalidSpenderError(raw []byte) (*FeeTokenERC20InvalidSpender, error) {
+	out := new(FeeTokenERC20InvalidSpender)
+	if err := feeToken.abi.UnpackIntoInterface(out, "ERC20InvalidSpender", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SettlementMetaData contains all meta data concerning the Settlement contract.
 var SettlementMetaData = bind.MetaData{
-	ABI: "[{\"inputs\":[{\"internalType\":\"contractIERC20\",\"name\":\"token_\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"operator_\",\"type\":\"address\"}],\"stateMutability\":\"nonpayable\",\"type\":\"constructor\"},{\"inputs\":[],\"name\":\"InvalidProof\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"caller\",\"type\":\"address\"}],\"name\":\"NotOperator\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"cumulative\",\"type\":\"uint256\"},{\"internalType\":\"uint256\",\"name\":\"claimed\",\"type\":\"uint256\"}],\"name\":\"NothingToClaim\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"token\",\"type\":\"address\"}],\"name\":\"SafeERC20FailedOperation\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"last\",\"type\":\"uint256\"},{\"internalType\":\"uint256\",\"name\":\"given\",\"type\":\"uint256\"}],\"name\":\"StaleEpoch\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"previous\",\"type\":\"uint256\"},{\"internalType\":\"uint256\",\"name\":\"given\",\"type\":\"uint256\"}],\"name\":\"TotalDecreased\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"},{\"internalType\":\"uint256\",\"name\":\"deposited\",\"type\":\"uint256\"}],\"name\":\"TotalExceedsDeposits\",\"type\":\"error\"},{\"inputs\":[],\"name\":\"ZeroAmount\",\"type\":\"error\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"cumulative\",\"type\":\"uint256\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"Claimed\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"from\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"Deposited\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"uint256\",\"name\":\"epoch\",\"type\":\"uint256\"},{\"indexed\":false,\"internalType\":\"bytes32\",\"name\":\"root\",\"type\":\"bytes32\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"}],\"name\":\"RootPosted\",\"type\":\"event\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"cumulative\",\"type\":\"uint256\"},{\"internalType\":\"bytes32[]\",\"name\":\"proof\",\"type\":\"bytes32[]\"}],\"name\":\"claim\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"}],\"name\":\"claimed\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"deposit\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"epoch\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"operator\",\"outputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"epoch_\",\"type\":\"uint256\"},{\"internalType\":\"bytes32\",\"name\":\"root_\",\"type\":\"bytes32\"},{\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"}],\"name\":\"postRoot\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"root\",\"outputs\":[{\"internalType\":\"bytes32\",\"name\":\"\",\"type\":\"bytes32\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"rootTotal\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"token\",\"outputs\":[{\"internalType\":\"contractIERC20\",\"name\":\"\",\"type\":\"address\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"totalClaimed\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"totalDeposited\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"}]",
+	ABI: "[{\"inputs\":[{\"internalType\":\"contractIERC20\",\"name\":\"token_\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"operator_\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"guardian_\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"challengeDelay_\",\"type\":\"uint256\"},{\"internalType\":\"uint256\",\"name\":\"rotationDelay_\",\"type\":\"uint256\"}],\"stateMutability\":\"nonpayable\",\"type\":\"constructor\"},{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"last\",\"type\":\"uint256\"},{\"internalType\":\"uint256\",\"name\":\"given\",\"type\":\"uint256\"}],\"name\":\"EpochJump\",\"type\":\"error\"},{\"inputs\":[],\"name\":\"InvalidProof\",\"type\":\"error\"},{\"inputs\":[],\"name\":\"IsPaused\",\"type\":\"error\"},{\"inputs\":[],\"name\":\"NoOperatorProposed\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"epoch\",\"type\":\"uint256\"}],\"name\":\"NoPendingRoot\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"caller\",\"type\":\"address\"}],\"name\":\"NotGuardian\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"caller\",\"type\":\"address\"}],\"name\":\"NotOperator\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"cumulative\",\"type\":\"uint256\"},{\"internalType\":\"uint256\",\"name\":\"claimed\",\"type\":\"uint256\"}],\"name\":\"NothingToClaim\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"at\",\"type\":\"uint256\"}],\"name\":\"RotationNotReady\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"token\",\"type\":\"address\"}],\"name\":\"SafeERC20FailedOperation\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"last\",\"type\":\"uint256\"},{\"internalType\":\"uint256\",\"name\":\"given\",\"type\":\"uint256\"}],\"name\":\"StaleEpoch\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"previous\",\"type\":\"uint256\"},{\"internalType\":\"uint256\",\"name\":\"given\",\"type\":\"uint256\"}],\"name\":\"TotalDecreased\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"},{\"internalType\":\"uint256\",\"name\":\"deposited\",\"type\":\"uint256\"}],\"name\":\"TotalExceedsDeposits\",\"type\":\"error\"},{\"inputs\":[],\"name\":\"ZeroAddress\",\"type\":\"error\"},{\"inputs\":[],\"name\":\"ZeroAmount\",\"type\":\"error\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"cumulative\",\"type\":\"uint256\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"Claimed\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"from\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"Deposited\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"previous\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"guardian\",\"type\":\"address\"}],\"name\":\"GuardianChanged\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"previous\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"operator\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"fromEpoch\",\"type\":\"uint256\"}],\"name\":\"OperatorChanged\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"address\",\"name\":\"operator\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"at\",\"type\":\"uint256\"}],\"name\":\"OperatorProposed\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":false,\"internalType\":\"bool\",\"name\":\"paused\",\"type\":\"bool\"}],\"name\":\"Paused\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"uint256\",\"name\":\"epoch\",\"type\":\"uint256\"},{\"indexed\":false,\"internalType\":\"bytes32\",\"name\":\"root\",\"type\":\"bytes32\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"},{\"indexed\":false,\"internalType\":\"bytes32\",\"name\":\"bundle\",\"type\":\"bytes32\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"claimableAt\",\"type\":\"uint256\"}],\"name\":\"RootPosted\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"uint256\",\"name\":\"epoch\",\"type\":\"uint256\"},{\"indexed\":false,\"internalType\":\"bytes32\",\"name\":\"root\",\"type\":\"bytes32\"}],\"name\":\"RootVetoed\",\"type\":\"event\"},{\"inputs\":[],\"name\":\"MAX_EPOCH_GAP\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"challengeDelay\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"cumulative\",\"type\":\"uint256\"},{\"internalType\":\"bytes32[]\",\"name\":\"proof\",\"type\":\"bytes32[]\"}],\"name\":\"claim\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"}],\"name\":\"claimed\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"current\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"epoch_\",\"type\":\"uint256\"},{\"internalType\":\"bytes32\",\"name\":\"root_\",\"type\":\"bytes32\"},{\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"},{\"internalType\":\"bytes32\",\"name\":\"bundle\",\"type\":\"bytes32\"},{\"internalType\":\"uint256\",\"name\":\"claimableAt\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"deposit\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"guardian\",\"outputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"latest\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"epoch_\",\"type\":\"uint256\"},{\"internalType\":\"bytes32\",\"name\":\"root_\",\"type\":\"bytes32\"},{\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"nextOperator\",\"outputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"nextOperatorAt\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"operator\",\"outputs\":[{\"internalType\":\"address\",\"name\":\"\",\"type\":\"address\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"paused\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"pending\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"epoch_\",\"type\":\"uint256\"},{\"internalType\":\"bytes32\",\"name\":\"root_\",\"type\":\"bytes32\"},{\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"},{\"internalType\":\"bytes32\",\"name\":\"bundle\",\"type\":\"bytes32\"},{\"internalType\":\"uint256\",\"name\":\"claimableAt\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"epoch_\",\"type\":\"uint256\"},{\"internalType\":\"bytes32\",\"name\":\"root_\",\"type\":\"bytes32\"},{\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"},{\"internalType\":\"bytes32\",\"name\":\"bundle\",\"type\":\"bytes32\"}],\"name\":\"postRoot\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"promote\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"next\",\"type\":\"address\"}],\"name\":\"proposeOperator\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"rotateOperator\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"rotationDelay\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"next\",\"type\":\"address\"}],\"name\":\"setGuardian\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bool\",\"name\":\"paused_\",\"type\":\"bool\"}],\"name\":\"setPaused\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"token\",\"outputs\":[{\"internalType\":\"contractIERC20\",\"name\":\"\",\"type\":\"address\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"totalClaimed\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"totalDeposited\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"uint256\",\"name\":\"epoch_\",\"type\":\"uint256\"}],\"name\":\"veto\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"}]",
 	ID:  "8fb931b1e9df358d3542d6bc1d0e9be4da",
-	Bin: "0x60c060405234801561000f575f5ffd5b506040516108df3803806108df83398101604081905261002e9161005c565b6001600160a01b039182166080521660a052610094565b6001600160a01b0381168114610059575f5ffd5b50565b5f5f6040838503121561006d575f5ffd5b825161007881610045565b602084015190925061008981610045565b809150509250929050565b60805160a0516108166100c95f395f818160d701526103f901525f818161017f015281816102cc015261036d01526108165ff3fe608060405234801561000f575f5ffd5b50600436106100a6575f3560e01c8063c884ef831161006e578063c884ef8314610136578063cf3d595914610155578063d54ad2a114610168578063ebf0c71714610171578063fc0c546a1461017a578063ff50abdc146101a1575f5ffd5b80633d13f874146100aa57806347e7ef24146100bf578063570ca735146100d2578063900cf0cf14610116578063c6f014dc1461012d575b5f5ffd5b6100bd6100b83660046106cb565b6101a9565b005b6100bd6100cd366004610751565b610340565b6100f97f000000000000000000000000000000000000000000000000000000000000000081565b6040516001600160a01b0390911681526020015b60405180910390f35b61011f60015481565b60405190815260200161010d565b61011f60035481565b61011f610144366004610779565b60046020525f908152604090205481565b6100bd610163366004610792565b6103ee565b61011f60055481565b61011f60025481565b6100f97f000000000000000000000000000000000000000000000000000000000000000081565b61011f5f5481565b6040805146602082015230918101919091526001600160a01b0385166060820152608081018490525f9060a00160408051601f1981840301815282825280516020918201209083015201604051602081830303815290604052805190602001209050610219838360025484610518565b610236576040516309bde33960e01b815260040160405180910390fd5b6001600160a01b0385165f9081526004602052604090205480851161027d5760405163db2e106360e01b815260048101869052602481018290526044015b60405180910390fd5b5f61028882876107cf565b6001600160a01b0388165f9081526004602052604081208890556005805492935083929091906102b99084906107e2565b909155506102f390506001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016888361052f565b60408051878152602081018390526001600160a01b038916917f987d620f307ff6b94d58743cb7a7509f24071586a77759b77c2d4e29f75a2f9a910160405180910390a250505050505050565b805f0361036057604051631f2a200560e01b815260040160405180910390fd5b6103956001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016333084610593565b805f5f8282546103a591906107e2565b90915550506040518181526001600160a01b0383169033907f8752a472e571a816aea92eec8dae9baf628e840f4929fbcc2d155e6233ff68a79060200160405180910390a35050565b336001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000161461043957604051633b63649d60e11b8152336004820152602401610274565b60015483116104695760015460405163110c3f5d60e11b8152600481019190915260248101849052604401610274565b60035481101561049a576003546040516370c7508d60e01b8152600481019190915260248101829052604401610274565b5f548111156104c9575f54604051631a21646160e01b8152610274918391600401918252602082015260400190565b600183905560028290556003819055604080518381526020810183905284917f1767f685cd2b916d32c62d6017c3b0bb6c610d8ef24842751246b32e6c883392910160405180910390a2505050565b5f826105258686856105d2565b1495945050505050565b6040516001600160a01b0383811660248301526044820183905261058e91859182169063a9059cbb906064015b604051602081830303815290604052915060e01b6020820180516001600160e01b038381831617835250505050610613565b505050565b6040516001600160a01b0384811660248301528381166044830152606482018390526105cc9186918216906323b872dd9060840161055c565b50505050565b5f81815b8481101561060a57610600828787848181106105f4576105f46107f5565b9050602002013561067f565b91506001016105d6565b50949350505050565b5f5f60205f8451602086015f885af180610632576040513d5f823e3d81fd5b50505f513d91508115610649578060011415610656565b6001600160a01b0384163b155b156105cc57604051635274afe760e01b81526001600160a01b0385166004820152602401610274565b5f818310610699575f8281526020849052604090206106a7565b5f8381526020839052604090205b90505b92915050565b80356001600160a01b03811681146106c6575f5ffd5b919050565b5f5f5f5f606085870312156106de575f5ffd5b6106e7856106b0565b935060208501359250604085013567ffffffffffffffff811115610709575f5ffd5b8501601f81018713610719575f5ffd5b803567ffffffffffffffff81111561072f575f5ffd5b8760208260051b8401011115610743575f5ffd5b949793965060200194505050565b5f5f60408385031215610762575f5ffd5b61076b836106b0565b946020939093013593505050565b5f60208284031215610789575f5ffd5b6106a7826106b0565b5f5f5f606084860312156107a4575f5ffd5b505081359360208301359350604090920135919050565b634e487b7160e01b5f52601160045260245ffd5b818103818111156106aa576106aa6107bb565b808201808211156106aa576106aa6107bb565b634e487b7160e01b5f52603260045260245ffdfea164736f6c634300081e000a",
+	Bin: "0x60e06040526001600d55348015610014575f5ffd5b506040516115b83803806115b883398101604081905261003391610148565b6001600160a01b038516158061005057506001600160a01b038416155b8061006257506001600160a01b038316155b156100805760405163d92e233d60e01b815260040160405180910390fd5b6001600160a01b038581166080525f80546001600160a01b031990811687841690811783556001805490921693871693909317815560a085905260c08490526040519081527fa203ec411e8d540faaf563a3cb4927bf8e6d5d30751030f0b2c21f79c382529a9060200160405180910390a36040516001600160a01b038416905f907fa14fc14d8620a708a896fd11392a235647d99385500a295f0d7da2a258b2e967908290a350505050506101a2565b6001600160a01b0381168114610145575f5ffd5b50565b5f5f5f5f5f60a0868803121561015c575f5ffd5b855161016781610131565b602087015190955061017881610131565b604087015190945061018981610131565b6060870151608090970151959894975095949392505050565b60805160a05160c0516113bb6101fd5f395f8181610306015261040b01525f818161027801528181610b670152610c0f01525f818161035d0152818161074901528181610847015281816108c7015261091001526113bb5ff3fe608060405234801561000f575f5ffd5b5060043610610152575f3560e01c80636d4c9dea116100bf578063c647f84411610079578063c647f84414610301578063c884ef8314610328578063d54ad2a114610347578063e20ccec314610350578063fc0c546a14610358578063ff50abdc1461037f575f5ffd5b80636d4c9dea146102735780638a0dac4a1461029a5780639fa6a6e3146102ad578063a6693666146102dd578063a86b06e5146102e6578063b39b4265146102f9575f5ffd5b8063452a932011610110578063452a9320146101c957806347e7ef24146101f45780634e9d12d61461020757806352bfe7891461021a578063570ca7351461023d5780635c975abb1461024f575f5ffd5b80625add851461015657806313dc01dc146101735780631661f5301461017d57806316c38b3c146101905780631d28dec7146101a35780633d13f874146101b6575b5f5ffd5b610160620f424081565b6040519081526020015b60405180910390f35b61017b610388565b005b61017b61018b366004611216565b610392565b61017b61019e36600461122f565b610476565b61017b6101b1366004611255565b6104fb565b61017b6101c436600461126c565b6105d2565b6001546101dc906001600160a01b031681565b6040516001600160a01b03909116815260200161016a565b61017b6102023660046112f2565b6107be565b61017b61021536600461131a565b610a01565b610222610c8d565b6040805193845260208401929092529082015260600161016a565b5f546101dc906001600160a01b031681565b60015461026390600160a01b900460ff1681565b604051901515815260200161016a565b6101607f000000000000000000000000000000000000000000000000000000000000000081565b61017b6102a8366004611216565b610d06565b6102b5610db5565b604080519586526020860194909452928401919091526060830152608082015260a00161016a565b61016060115481565b6010546101dc906001600160a01b031681565b61017b610e0d565b6101607f000000000000000000000000000000000000000000000000000000000000000081565b610160610336366004611216565b600e6020525f908152604090205481565b610160600f5481565b6102b5610f86565b6101dc7f000000000000000000000000000000000000000000000000000000000000000081565b61016060025481565b610390610fbc565b565b6001546001600160a01b031633146103c45760405163a252c15160e01b81523360048201526024015b60405180910390fd5b6001600160a01b0381166103eb5760405163d92e233d60e01b815260040160405180910390fd5b601080546001600160a01b0319166001600160a01b0383161790556104307f00000000000000000000000000000000000000000000000000000000000000004261135d565b60118190556040519081526001600160a01b038216907fc31407936aa8d90a2ca5870449acd9e66d5630bf42a03629aa4338e0851626a49060200160405180910390a250565b6001546001600160a01b031633146104a35760405163a252c15160e01b81523360048201526024016103bb565b60018054821515600160a01b0260ff60a01b199091161790556040517f0e2fb031ee032dc02d8011dc50b816eb450cf856abd8261680dac74f72165bd2906104f090831515815260200190565b60405180910390a150565b6001546001600160a01b031633146105285760405163a252c15160e01b81523360048201526024016103bb565b610530610fbc565b5f6003600d5460026105429190611370565b6002811061055257610552611383565b600502019050610560611010565b158061056d575080548214155b1561058e576040516358fd39c360e11b8152600481018390526024016103bb565b817f0f6fc9520bf48d7ae4c3583fd39aad52d0fd6a8cc68a0dba1df4545ad4aac89982600101546040516105c491815260200190565b60405180910390a25f905550565b600154600160a01b900460ff16156105fd57604051631309a56360e01b815260040160405180910390fd5b610605610fbc565b6040805146602082015230918101919091526001600160a01b0385166060820152608081018490525f9060a00160408051601f198184030181528282528051602091820120908301520160405160208183030381529060405280519060200120905061069b838360036001600d5461067d9190611370565b6002811061068d5761068d611383565b600502016001015484611063565b6106b8576040516309bde33960e01b815260040160405180910390fd5b6001600160a01b0385165f908152600e60205260409020548085116106fa5760405163db2e106360e01b815260048101869052602481018290526044016103bb565b5f6107058287611370565b6001600160a01b0388165f908152600e60205260408120889055600f8054929350839290919061073690849061135d565b9091555061077090506001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016888361107a565b60408051878152602081018390526001600160a01b038916917f987d620f307ff6b94d58743cb7a7509f24071586a77759b77c2d4e29f75a2f9a91015b60405180910390a250505050505050565b600154600160a01b900460ff16156107e957604051631309a56360e01b815260040160405180910390fd5b6001600160a01b0382166108105760405163d92e233d60e01b815260040160405180910390fd5b805f0361083057604051631f2a200560e01b815260040160405180910390fd5b6040516370a0823160e01b81523060048201525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316906370a0823190602401602060405180830381865afa158015610894573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906108b89190611397565b90506108ef6001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000163330856110de565b6040516370a0823160e01b81523060048201525f9082906001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906370a0823190602401602060405180830381865afa158015610955573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906109799190611397565b6109839190611370565b9050805f036109a557604051631f2a200560e01b815260040160405180910390fd5b8060025f8282546109b6919061135d565b90915550506040518181526001600160a01b0385169033907f8752a472e571a816aea92eec8dae9baf628e840f4929fbcc2d155e6233ff68a79060200160405180910390a350505050565b5f546001600160a01b03163314610a2d57604051633b63649d60e11b81523360048201526024016103bb565b610a35610fbc565b5f60036001600d54610a479190611370565b60028110610a5757610a57611383565b6005020190505f610a66611010565b610a71578154610a98565b6003600d546002610a829190611370565b60028110610a9257610a92611383565b60050201545b9050808611610ac45760405163110c3f5d60e11b815260048101829052602481018790526044016103bb565b620f4240610ad28288611370565b1115610afb57604051637c04044d60e01b815260048101829052602481018790526044016103bb565b8160020154841015610b305760028201546040516370c7508d60e01b81526004810191909152602481018590526044016103bb565b600254841115610b6157600254604051631a21646160e01b81526103bb918691600401918252602082015260400190565b5f610b8c7f00000000000000000000000000000000000000000000000000000000000000004261135d565b90506040518060a00160405280888152602001878152602001868152602001858152602001828152506003600d546002610bc69190611370565b60028110610bd657610bd6611383565b600502015f820151815f0155602082015181600101556040820151816002015560608201518160030155608082015181600401559050507f00000000000000000000000000000000000000000000000000000000000000005f03610c4657600d54610c42906003611370565b600d555b60408051878152602081018790529081018590526060810182905287907f405d955071767cee4977c475f8f75a7af87bc88376bcce15d31bf93b17ff0690906080016107ad565b5f5f5f5f610c99611010565b610cc75760036001600d54610cae9190611370565b60028110610cbe57610cbe611383565b60050201610ced565b6003600d546002610cd89190611370565b60028110610ce857610ce8611383565b600502015b8054600182015460029092015490969195509350915050565b6001546001600160a01b03163314610d335760405163a252c15160e01b81523360048201526024016103bb565b6001600160a01b038116610d5a5760405163d92e233d60e01b815260040160405180910390fd5b6001546040516001600160a01b038084169216907fa14fc14d8620a708a896fd11392a235647d99385500a295f0d7da2a258b2e967905f90a3600180546001600160a01b0319166001600160a01b0392909216919091179055565b5f5f5f5f5f5f60036001600d54610dcc9190611370565b60028110610ddc57610ddc611383565b600502019050805f0154816001015482600201548360030154846004015495509550955095509550505b9091929394565b6010546001600160a01b0316610e3657604051632d7206f760e01b815260040160405180910390fd5b601154421015610e5f576011546040516305e7191760e01b81526004016103bb91815260200190565b610e67610fbc565b610e6f611010565b15610ee1575f6003600d546002610e869190611370565b60028110610e9657610e96611383565b600502019050805f01547f0f6fc9520bf48d7ae4c3583fd39aad52d0fd6a8cc68a0dba1df4545ad4aac8998260010154604051610ed591815260200190565b60405180910390a25f90555b6010545f54600d546001600160a01b0392831692909116907fa203ec411e8d540faaf563a3cb4927bf8e6d5d30751030f0b2c21f79c382529a90600390610f2a90600190611370565b60028110610f3a57610f3a611383565b6005020154610f4a90600161135d565b60405190815260200160405180910390a3601080545f80546001600160a01b03199081166001600160a01b038416178255909116909155601155565b5f5f5f5f5f610f93611010565b610faa57505f935083925082915081905080610e06565b5f6003600d546002610dcc9190611370565b610fc4611010565b8015610ff857506003600d546002610fdc9190611370565b60028110610fec57610fec611383565b60050201600401544210155b1561039057600d5461100b906003611370565b600d55565b5f60036001600d546110229190611370565b6002811061103257611032611383565b6005020154600d54600390611048906002611370565b6002811061105857611058611383565b600502015411919050565b5f8261107086868561111d565b1495945050505050565b6040516001600160a01b038381166024830152604482018390526110d991859182169063a9059cbb906064015b604051602081830303815290604052915060e01b6020820180516001600160e01b03838183161783525050505061115e565b505050565b6040516001600160a01b0384811660248301528381166044830152606482018390526111179186918216906323b872dd906084016110a7565b50505050565b5f81815b848110156111555761114b8287878481811061113f5761113f611383565b905060200201356111ca565b9150600101611121565b50949350505050565b5f5f60205f8451602086015f885af18061117d576040513d5f823e3d81fd5b50505f513d915081156111945780600114156111a1565b6001600160a01b0384163b155b1561111757604051635274afe760e01b81526001600160a01b03851660048201526024016103bb565b5f8183106111e4575f8281526020849052604090206111f2565b5f8381526020839052604090205b90505b92915050565b80356001600160a01b0381168114611211575f5ffd5b919050565b5f60208284031215611226575f5ffd5b6111f2826111fb565b5f6020828403121561123f575f5ffd5b8135801515811461124e575f5ffd5b9392505050565b5f60208284031215611265575f5ffd5b5035919050565b5f5f5f5f6060858703121561127f575f5ffd5b611288856111fb565b935060208501359250604085013567ffffffffffffffff8111156112aa575f5ffd5b8501601f810187136112ba575f5ffd5b803567ffffffffffffffff8111156112d0575f5ffd5b8760208260051b84010111156112e4575f5ffd5b949793965060200194505050565b5f5f60408385031215611303575f5ffd5b61130c836111fb565b946020939093013593505050565b5f5f5f5f6080858703121561132d575f5ffd5b5050823594602084013594506040840135936060013592509050565b634e487b7160e01b5f52601160045260245ffd5b808201808211156111f5576111f5611349565b818103818111156111f5576111f5611349565b634e487b7160e01b5f52603260045260245ffd5b5f602082840312156113a7575f5ffd5b505191905056fea164736f6c634300081e000a",
 }
 
 // Settlement is an auto generated Go binding around an Ethereum contract.
@@ -59,13 +670,83 @@ func (c *Settlement) Instance(backend bind.ContractBackend, addr common.Address)
 // PackConstructor is the Go binding used to pack the parameters required for
 // contract deployment.
 //
-// Solidity: constructor(address token_, address operator_) returns()
-func (settlement *Settlement) PackConstructor(token_ common.Address, operator_ common.Address) []byte {
-	enc, err := settlement.abi.Pack("", token_, operator_)
+// Solidity: constructor(address token_, address operator_, address guardian_, uint256 challengeDelay_, uint256 rotationDelay_) returns()
+func (settlement *Settlement) PackConstructor(token_ common.Address, operator_ common.Address, guardian_ common.Address, challengeDelay_ *big.Int, rotationDelay_ *big.Int) []byte {
+	enc, err := settlement.abi.Pack("", token_, operator_, guardian_, challengeDelay_, rotationDelay_)
 	if err != nil {
 		panic(err)
 	}
 	return enc
+}
+
+// PackMAXEPOCHGAP is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x005add85.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function MAX_EPOCH_GAP() view returns(uint256)
+func (settlement *Settlement) PackMAXEPOCHGAP() []byte {
+	enc, err := settlement.abi.Pack("MAX_EPOCH_GAP")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackMAXEPOCHGAP is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x005add85.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function MAX_EPOCH_GAP() view returns(uint256)
+func (settlement *Settlement) TryPackMAXEPOCHGAP() ([]byte, error) {
+	return settlement.abi.Pack("MAX_EPOCH_GAP")
+}
+
+// UnpackMAXEPOCHGAP is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x005add85.
+//
+// Solidity: function MAX_EPOCH_GAP() view returns(uint256)
+func (settlement *Settlement) UnpackMAXEPOCHGAP(data []byte) (*big.Int, error) {
+	out, err := settlement.abi.Unpack("MAX_EPOCH_GAP", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackChallengeDelay is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x6d4c9dea.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function challengeDelay() view returns(uint256)
+func (settlement *Settlement) PackChallengeDelay() []byte {
+	enc, err := settlement.abi.Pack("challengeDelay")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackChallengeDelay is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x6d4c9dea.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function challengeDelay() view returns(uint256)
+func (settlement *Settlement) TryPackChallengeDelay() ([]byte, error) {
+	return settlement.abi.Pack("challengeDelay")
+}
+
+// UnpackChallengeDelay is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x6d4c9dea.
+//
+// Solidity: function challengeDelay() view returns(uint256)
+func (settlement *Settlement) UnpackChallengeDelay(data []byte) (*big.Int, error) {
+	out, err := settlement.abi.Unpack("challengeDelay", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
 }
 
 // PackClaim is the Go binding used to pack the parameters required for calling
@@ -125,6 +806,56 @@ func (settlement *Settlement) UnpackClaimed(data []byte) (*big.Int, error) {
 	return out0, nil
 }
 
+// PackCurrent is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x9fa6a6e3.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function current() view returns(uint256 epoch_, bytes32 root_, uint256 total, bytes32 bundle, uint256 claimableAt)
+func (settlement *Settlement) PackCurrent() []byte {
+	enc, err := settlement.abi.Pack("current")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackCurrent is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x9fa6a6e3.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function current() view returns(uint256 epoch_, bytes32 root_, uint256 total, bytes32 bundle, uint256 claimableAt)
+func (settlement *Settlement) TryPackCurrent() ([]byte, error) {
+	return settlement.abi.Pack("current")
+}
+
+// CurrentOutput serves as a container for the return parameters of contract
+// method Current.
+type CurrentOutput struct {
+	Epoch       *big.Int
+	Root        [32]byte
+	Total       *big.Int
+	Bundle      [32]byte
+	ClaimableAt *big.Int
+}
+
+// UnpackCurrent is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x9fa6a6e3.
+//
+// Solidity: function current() view returns(uint256 epoch_, bytes32 root_, uint256 total, bytes32 bundle, uint256 claimableAt)
+func (settlement *Settlement) UnpackCurrent(data []byte) (CurrentOutput, error) {
+	out, err := settlement.abi.Unpack("current", data)
+	outstruct := new(CurrentOutput)
+	if err != nil {
+		return *outstruct, err
+	}
+	outstruct.Epoch = abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	outstruct.Root = *abi.ConvertType(out[1], new([32]byte)).(*[32]byte)
+	outstruct.Total = abi.ConvertType(out[2], new(big.Int)).(*big.Int)
+	outstruct.Bundle = *abi.ConvertType(out[3], new([32]byte)).(*[32]byte)
+	outstruct.ClaimableAt = abi.ConvertType(out[4], new(big.Int)).(*big.Int)
+	return *outstruct, nil
+}
+
 // PackDeposit is the Go binding used to pack the parameters required for calling
 // the contract method with ID 0x47e7ef24.  This method will panic if any
 // invalid/nil inputs are passed.
@@ -147,34 +878,150 @@ func (settlement *Settlement) TryPackDeposit(account common.Address, amount *big
 	return settlement.abi.Pack("deposit", account, amount)
 }
 
-// PackEpoch is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x900cf0cf.  This method will panic if any
+// PackGuardian is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x452a9320.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function epoch() view returns(uint256)
-func (settlement *Settlement) PackEpoch() []byte {
-	enc, err := settlement.abi.Pack("epoch")
+// Solidity: function guardian() view returns(address)
+func (settlement *Settlement) PackGuardian() []byte {
+	enc, err := settlement.abi.Pack("guardian")
 	if err != nil {
 		panic(err)
 	}
 	return enc
 }
 
-// TryPackEpoch is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x900cf0cf.  This method will return an error
+// TryPackGuardian is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x452a9320.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function epoch() view returns(uint256)
-func (settlement *Settlement) TryPackEpoch() ([]byte, error) {
-	return settlement.abi.Pack("epoch")
+// Solidity: function guardian() view returns(address)
+func (settlement *Settlement) TryPackGuardian() ([]byte, error) {
+	return settlement.abi.Pack("guardian")
 }
 
-// UnpackEpoch is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0x900cf0cf.
+// UnpackGuardian is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x452a9320.
 //
-// Solidity: function epoch() view returns(uint256)
-func (settlement *Settlement) UnpackEpoch(data []byte) (*big.Int, error) {
-	out, err := settlement.abi.Unpack("epoch", data)
+// Solidity: function guardian() view returns(address)
+func (settlement *Settlement) UnpackGuardian(data []byte) (common.Address, error) {
+	out, err := settlement.abi.Unpack("guardian", data)
+	if err != nil {
+		return *new(common.Address), err
+	}
+	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
+}
+
+// PackLatest is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x52bfe789.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function latest() view returns(uint256 epoch_, bytes32 root_, uint256 total)
+func (settlement *Settlement) PackLatest() []byte {
+	enc, err := settlement.abi.Pack("latest")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackLatest is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x52bfe789.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function latest() view returns(uint256 epoch_, bytes32 root_, uint256 total)
+func (settlement *Settlement) TryPackLatest() ([]byte, error) {
+	return settlement.abi.Pack("latest")
+}
+
+// LatestOutput serves as a container for the return parameters of contract
+// method Latest.
+type LatestOutput struct {
+	Epoch *big.Int
+	Root  [32]byte
+	Total *big.Int
+}
+
+// UnpackLatest is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x52bfe789.
+//
+// Solidity: function latest() view returns(uint256 epoch_, bytes32 root_, uint256 total)
+func (settlement *Settlement) UnpackLatest(data []byte) (LatestOutput, error) {
+	out, err := settlement.abi.Unpack("latest", data)
+	outstruct := new(LatestOutput)
+	if err != nil {
+		return *outstruct, err
+	}
+	outstruct.Epoch = abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	outstruct.Root = *abi.ConvertType(out[1], new([32]byte)).(*[32]byte)
+	outstruct.Total = abi.ConvertType(out[2], new(big.Int)).(*big.Int)
+	return *outstruct, nil
+}
+
+// PackNextOperator is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xa86b06e5.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function nextOperator() view returns(address)
+func (settlement *Settlement) PackNextOperator() []byte {
+	enc, err := settlement.abi.Pack("nextOperator")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackNextOperator is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xa86b06e5.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function nextOperator() view returns(address)
+func (settlement *Settlement) TryPackNextOperator() ([]byte, error) {
+	return settlement.abi.Pack("nextOperator")
+}
+
+// UnpackNextOperator is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xa86b06e5.
+//
+// Solidity: function nextOperator() view returns(address)
+func (settlement *Settlement) UnpackNextOperator(data []byte) (common.Address, error) {
+	out, err := settlement.abi.Unpack("nextOperator", data)
+	if err != nil {
+		return *new(common.Address), err
+	}
+	out0 := *abi.ConvertType(out[0], new(common.Address)).(*common.Address)
+	return out0, nil
+}
+
+// PackNextOperatorAt is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xa6693666.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function nextOperatorAt() view returns(uint256)
+func (settlement *Settlement) PackNextOperatorAt() []byte {
+	enc, err := settlement.abi.Pack("nextOperatorAt")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackNextOperatorAt is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xa6693666.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function nextOperatorAt() view returns(uint256)
+func (settlement *Settlement) TryPackNextOperatorAt() ([]byte, error) {
+	return settlement.abi.Pack("nextOperatorAt")
+}
+
+// UnpackNextOperatorAt is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xa6693666.
+//
+// Solidity: function nextOperatorAt() view returns(uint256)
+func (settlement *Settlement) UnpackNextOperatorAt(data []byte) (*big.Int, error) {
+	out, err := settlement.abi.Unpack("nextOperatorAt", data)
 	if err != nil {
 		return new(big.Int), err
 	}
@@ -217,13 +1064,98 @@ func (settlement *Settlement) UnpackOperator(data []byte) (common.Address, error
 	return out0, nil
 }
 
-// PackPostRoot is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xcf3d5959.  This method will panic if any
+// PackPaused is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x5c975abb.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function postRoot(uint256 epoch_, bytes32 root_, uint256 total) returns()
-func (settlement *Settlement) PackPostRoot(epoch *big.Int, root [32]byte, total *big.Int) []byte {
-	enc, err := settlement.abi.Pack("postRoot", epoch, root, total)
+// Solidity: function paused() view returns(bool)
+func (settlement *Settlement) PackPaused() []byte {
+	enc, err := settlement.abi.Pack("paused")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackPaused is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x5c975abb.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function paused() view returns(bool)
+func (settlement *Settlement) TryPackPaused() ([]byte, error) {
+	return settlement.abi.Pack("paused")
+}
+
+// UnpackPaused is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x5c975abb.
+//
+// Solidity: function paused() view returns(bool)
+func (settlement *Settlement) UnpackPaused(data []byte) (bool, error) {
+	out, err := settlement.abi.Unpack("paused", data)
+	if err != nil {
+		return *new(bool), err
+	}
+	out0 := *abi.ConvertType(out[0], new(bool)).(*bool)
+	return out0, nil
+}
+
+// PackPending is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe20ccec3.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function pending() view returns(uint256 epoch_, bytes32 root_, uint256 total, bytes32 bundle, uint256 claimableAt)
+func (settlement *Settlement) PackPending() []byte {
+	enc, err := settlement.abi.Pack("pending")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackPending is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xe20ccec3.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function pending() view returns(uint256 epoch_, bytes32 root_, uint256 total, bytes32 bundle, uint256 claimableAt)
+func (settlement *Settlement) TryPackPending() ([]byte, error) {
+	return settlement.abi.Pack("pending")
+}
+
+// PendingOutput serves as a container for the return parameters of contract
+// method Pending.
+type PendingOutput struct {
+	Epoch       *big.Int
+	Root        [32]byte
+	Total       *big.Int
+	Bundle      [32]byte
+	ClaimableAt *big.Int
+}
+
+// UnpackPending is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xe20ccec3.
+//
+// Solidity: function pending() view returns(uint256 epoch_, bytes32 root_, uint256 total, bytes32 bundle, uint256 claimableAt)
+func (settlement *Settlement) UnpackPending(data []byte) (PendingOutput, error) {
+	out, err := settlement.abi.Unpack("pending", data)
+	outstruct := new(PendingOutput)
+	if err != nil {
+		return *outstruct, err
+	}
+	outstruct.Epoch = abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	outstruct.Root = *abi.ConvertType(out[1], new([32]byte)).(*[32]byte)
+	outstruct.Total = abi.ConvertType(out[2], new(big.Int)).(*big.Int)
+	outstruct.Bundle = *abi.ConvertType(out[3], new([32]byte)).(*[32]byte)
+	outstruct.ClaimableAt = abi.ConvertType(out[4], new(big.Int)).(*big.Int)
+	return *outstruct, nil
+}
+
+// PackPostRoot is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x4e9d12d6.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function postRoot(uint256 epoch_, bytes32 root_, uint256 total, bytes32 bundle) returns()
+func (settlement *Settlement) PackPostRoot(epoch *big.Int, root [32]byte, total *big.Int, bundle [32]byte) []byte {
+	enc, err := settlement.abi.Pack("postRoot", epoch, root, total, bundle)
 	if err != nil {
 		panic(err)
 	}
@@ -231,82 +1163,157 @@ func (settlement *Settlement) PackPostRoot(epoch *big.Int, root [32]byte, total 
 }
 
 // TryPackPostRoot is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xcf3d5959.  This method will return an error
+// the contract method with ID 0x4e9d12d6.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function postRoot(uint256 epoch_, bytes32 root_, uint256 total) returns()
-func (settlement *Settlement) TryPackPostRoot(epoch *big.Int, root [32]byte, total *big.Int) ([]byte, error) {
-	return settlement.abi.Pack("postRoot", epoch, root, total)
+// Solidity: function postRoot(uint256 epoch_, bytes32 root_, uint256 total, bytes32 bundle) returns()
+func (settlement *Settlement) TryPackPostRoot(epoch *big.Int, root [32]byte, total *big.Int, bundle [32]byte) ([]byte, error) {
+	return settlement.abi.Pack("postRoot", epoch, root, total, bundle)
 }
 
-// PackRoot is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xebf0c717.  This method will panic if any
+// PackPromote is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x13dc01dc.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function root() view returns(bytes32)
-func (settlement *Settlement) PackRoot() []byte {
-	enc, err := settlement.abi.Pack("root")
+// Solidity: function promote() returns()
+func (settlement *Settlement) PackPromote() []byte {
+	enc, err := settlement.abi.Pack("promote")
 	if err != nil {
 		panic(err)
 	}
 	return enc
 }
 
-// TryPackRoot is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xebf0c717.  This method will return an error
+// TryPackPromote is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x13dc01dc.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function root() view returns(bytes32)
-func (settlement *Settlement) TryPackRoot() ([]byte, error) {
-	return settlement.abi.Pack("root")
+// Solidity: function promote() returns()
+func (settlement *Settlement) TryPackPromote() ([]byte, error) {
+	return settlement.abi.Pack("promote")
 }
 
-// UnpackRoot is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0xebf0c717.
-//
-// Solidity: function root() view returns(bytes32)
-func (settlement *Settlement) UnpackRoot(data []byte) ([32]byte, error) {
-	out, err := settlement.abi.Unpack("root", data)
-	if err != nil {
-		return *new([32]byte), err
-	}
-	out0 := *abi.ConvertType(out[0], new([32]byte)).(*[32]byte)
-	return out0, nil
-}
-
-// PackRootTotal is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xc6f014dc.  This method will panic if any
+// PackProposeOperator is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x1661f530.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function rootTotal() view returns(uint256)
-func (settlement *Settlement) PackRootTotal() []byte {
-	enc, err := settlement.abi.Pack("rootTotal")
+// Solidity: function proposeOperator(address next) returns()
+func (settlement *Settlement) PackProposeOperator(next common.Address) []byte {
+	enc, err := settlement.abi.Pack("proposeOperator", next)
 	if err != nil {
 		panic(err)
 	}
 	return enc
 }
 
-// TryPackRootTotal is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0xc6f014dc.  This method will return an error
+// TryPackProposeOperator is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x1661f530.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function rootTotal() view returns(uint256)
-func (settlement *Settlement) TryPackRootTotal() ([]byte, error) {
-	return settlement.abi.Pack("rootTotal")
+// Solidity: function proposeOperator(address next) returns()
+func (settlement *Settlement) TryPackProposeOperator(next common.Address) ([]byte, error) {
+	return settlement.abi.Pack("proposeOperator", next)
 }
 
-// UnpackRootTotal is the Go binding that unpacks the parameters returned
-// from invoking the contract method with ID 0xc6f014dc.
+// PackRotateOperator is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xb39b4265.  This method will panic if any
+// invalid/nil inputs are passed.
 //
-// Solidity: function rootTotal() view returns(uint256)
-func (settlement *Settlement) UnpackRootTotal(data []byte) (*big.Int, error) {
-	out, err := settlement.abi.Unpack("rootTotal", data)
+// Solidity: function rotateOperator() returns()
+func (settlement *Settlement) PackRotateOperator() []byte {
+	enc, err := settlement.abi.Pack("rotateOperator")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackRotateOperator is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xb39b4265.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function rotateOperator() returns()
+func (settlement *Settlement) TryPackRotateOperator() ([]byte, error) {
+	return settlement.abi.Pack("rotateOperator")
+}
+
+// PackRotationDelay is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xc647f844.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function rotationDelay() view returns(uint256)
+func (settlement *Settlement) PackRotationDelay() []byte {
+	enc, err := settlement.abi.Pack("rotationDelay")
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackRotationDelay is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xc647f844.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function rotationDelay() view returns(uint256)
+func (settlement *Settlement) TryPackRotationDelay() ([]byte, error) {
+	return settlement.abi.Pack("rotationDelay")
+}
+
+// UnpackRotationDelay is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xc647f844.
+//
+// Solidity: function rotationDelay() view returns(uint256)
+func (settlement *Settlement) UnpackRotationDelay(data []byte) (*big.Int, error) {
+	out, err := settlement.abi.Unpack("rotationDelay", data)
 	if err != nil {
 		return new(big.Int), err
 	}
 	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
 	return out0, nil
+}
+
+// PackSetGuardian is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x8a0dac4a.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function setGuardian(address next) returns()
+func (settlement *Settlement) PackSetGuardian(next common.Address) []byte {
+	enc, err := settlement.abi.Pack("setGuardian", next)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackSetGuardian is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x8a0dac4a.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function setGuardian(address next) returns()
+func (settlement *Settlement) TryPackSetGuardian(next common.Address) ([]byte, error) {
+	return settlement.abi.Pack("setGuardian", next)
+}
+
+// PackSetPaused is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x16c38b3c.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function setPaused(bool paused_) returns()
+func (settlement *Settlement) PackSetPaused(paused bool) []byte {
+	enc, err := settlement.abi.Pack("setPaused", paused)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackSetPaused is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x16c38b3c.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function setPaused(bool paused_) returns()
+func (settlement *Settlement) TryPackSetPaused(paused bool) ([]byte, error) {
+	return settlement.abi.Pack("setPaused", paused)
 }
 
 // PackToken is the Go binding used to pack the parameters required for calling
@@ -414,6 +1421,28 @@ func (settlement *Settlement) UnpackTotalDeposited(data []byte) (*big.Int, error
 	return out0, nil
 }
 
+// PackVeto is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x1d28dec7.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function veto(uint256 epoch_) returns()
+func (settlement *Settlement) PackVeto(epoch *big.Int) []byte {
+	enc, err := settlement.abi.Pack("veto", epoch)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackVeto is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x1d28dec7.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function veto(uint256 epoch_) returns()
+func (settlement *Settlement) TryPackVeto(epoch *big.Int) ([]byte, error) {
+	return settlement.abi.Pack("veto", epoch)
+}
+
 // SettlementClaimed represents a Claimed event raised by the Settlement contract.
 type SettlementClaimed struct {
 	Account    common.Address
@@ -506,12 +1535,194 @@ func (settlement *Settlement) UnpackDepositedEvent(log *types.Log) (*SettlementD
 	return out, nil
 }
 
+// SettlementGuardianChanged represents a GuardianChanged event raised by the Settlement contract.
+type SettlementGuardianChanged struct {
+	Previous common.Address
+	Guardian common.Address
+	Raw      *types.Log // Blockchain specific contextual infos
+}
+
+const SettlementGuardianChangedEventName = "GuardianChanged"
+
+// ContractEventName returns the user-defined event name.
+func (SettlementGuardianChanged) ContractEventName() string {
+	return SettlementGuardianChangedEventName
+}
+
+// UnpackGuardianChangedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event GuardianChanged(address indexed previous, address indexed guardian)
+func (settlement *Settlement) UnpackGuardianChangedEvent(log *types.Log) (*SettlementGuardianChanged, error) {
+	event := "GuardianChanged"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != settlement.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(SettlementGuardianChanged)
+	if len(log.Data) > 0 {
+		if err := settlement.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range settlement.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// SettlementOperatorChanged represents a OperatorChanged event raised by the Settlement contract.
+type SettlementOperatorChanged struct {
+	Previous  common.Address
+	Operator  common.Address
+	FromEpoch *big.Int
+	Raw       *types.Log // Blockchain specific contextual infos
+}
+
+const SettlementOperatorChangedEventName = "OperatorChanged"
+
+// ContractEventName returns the user-defined event name.
+func (SettlementOperatorChanged) ContractEventName() string {
+	return SettlementOperatorChangedEventName
+}
+
+// UnpackOperatorChangedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event OperatorChanged(address indexed previous, address indexed operator, uint256 fromEpoch)
+func (settlement *Settlement) UnpackOperatorChangedEvent(log *types.Log) (*SettlementOperatorChanged, error) {
+	event := "OperatorChanged"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != settlement.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(SettlementOperatorChanged)
+	if len(log.Data) > 0 {
+		if err := settlement.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range settlement.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// SettlementOperatorProposed represents a OperatorProposed event raised by the Settlement contract.
+type SettlementOperatorProposed struct {
+	Operator common.Address
+	At       *big.Int
+	Raw      *types.Log // Blockchain specific contextual infos
+}
+
+const SettlementOperatorProposedEventName = "OperatorProposed"
+
+// ContractEventName returns the user-defined event name.
+func (SettlementOperatorProposed) ContractEventName() string {
+	return SettlementOperatorProposedEventName
+}
+
+// UnpackOperatorProposedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event OperatorProposed(address indexed operator, uint256 at)
+func (settlement *Settlement) UnpackOperatorProposedEvent(log *types.Log) (*SettlementOperatorProposed, error) {
+	event := "OperatorProposed"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != settlement.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(SettlementOperatorProposed)
+	if len(log.Data) > 0 {
+		if err := settlement.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range settlement.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// SettlementPaused represents a Paused event raised by the Settlement contract.
+type SettlementPaused struct {
+	Paused bool
+	Raw    *types.Log // Blockchain specific contextual infos
+}
+
+const SettlementPausedEventName = "Paused"
+
+// ContractEventName returns the user-defined event name.
+func (SettlementPaused) ContractEventName() string {
+	return SettlementPausedEventName
+}
+
+// UnpackPausedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event Paused(bool paused)
+func (settlement *Settlement) UnpackPausedEvent(log *types.Log) (*SettlementPaused, error) {
+	event := "Paused"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != settlement.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(SettlementPaused)
+	if len(log.Data) > 0 {
+		if err := settlement.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range settlement.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
 // SettlementRootPosted represents a RootPosted event raised by the Settlement contract.
 type SettlementRootPosted struct {
-	Epoch *big.Int
-	Root  [32]byte
-	Total *big.Int
-	Raw   *types.Log // Blockchain specific contextual infos
+	Epoch       *big.Int
+	Root        [32]byte
+	Total       *big.Int
+	Bundle      [32]byte
+	ClaimableAt *big.Int
+	Raw         *types.Log // Blockchain specific contextual infos
 }
 
 const SettlementRootPostedEventName = "RootPosted"
@@ -524,7 +1735,7 @@ func (SettlementRootPosted) ContractEventName() string {
 // UnpackRootPostedEvent is the Go binding that unpacks the event data emitted
 // by contract.
 //
-// Solidity: event RootPosted(uint256 indexed epoch, bytes32 root, uint256 total)
+// Solidity: event RootPosted(uint256 indexed epoch, bytes32 root, uint256 total, bytes32 bundle, uint256 claimableAt)
 func (settlement *Settlement) UnpackRootPostedEvent(log *types.Log) (*SettlementRootPosted, error) {
 	event := "RootPosted"
 	if len(log.Topics) == 0 {
@@ -552,17 +1763,80 @@ func (settlement *Settlement) UnpackRootPostedEvent(log *types.Log) (*Settlement
 	return out, nil
 }
 
+// SettlementRootVetoed represents a RootVetoed event raised by the Settlement contract.
+type SettlementRootVetoed struct {
+	Epoch *big.Int
+	Root  [32]byte
+	Raw   *types.Log // Blockchain specific contextual infos
+}
+
+const SettlementRootVetoedEventName = "RootVetoed"
+
+// ContractEventName returns the user-defined event name.
+func (SettlementRootVetoed) ContractEventName() string {
+	return SettlementRootVetoedEventName
+}
+
+// UnpackRootVetoedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event RootVetoed(uint256 indexed epoch, bytes32 root)
+func (settlement *Settlement) UnpackRootVetoedEvent(log *types.Log) (*SettlementRootVetoed, error) {
+	event := "RootVetoed"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != settlement.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(SettlementRootVetoed)
+	if len(log.Data) > 0 {
+		if err := settlement.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range settlement.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
 // UnpackError attempts to decode the provided error data using user-defined
 // error definitions.
 func (settlement *Settlement) UnpackError(raw []byte) (any, error) {
+	if bytes.Equal(raw[:4], settlement.abi.Errors["EpochJump"].ID.Bytes()[:4]) {
+		return settlement.UnpackEpochJumpError(raw[4:])
+	}
 	if bytes.Equal(raw[:4], settlement.abi.Errors["InvalidProof"].ID.Bytes()[:4]) {
 		return settlement.UnpackInvalidProofError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], settlement.abi.Errors["IsPaused"].ID.Bytes()[:4]) {
+		return settlement.UnpackIsPausedError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], settlement.abi.Errors["NoOperatorProposed"].ID.Bytes()[:4]) {
+		return settlement.UnpackNoOperatorProposedError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], settlement.abi.Errors["NoPendingRoot"].ID.Bytes()[:4]) {
+		return settlement.UnpackNoPendingRootError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], settlement.abi.Errors["NotGuardian"].ID.Bytes()[:4]) {
+		return settlement.UnpackNotGuardianError(raw[4:])
 	}
 	if bytes.Equal(raw[:4], settlement.abi.Errors["NotOperator"].ID.Bytes()[:4]) {
 		return settlement.UnpackNotOperatorError(raw[4:])
 	}
 	if bytes.Equal(raw[:4], settlement.abi.Errors["NothingToClaim"].ID.Bytes()[:4]) {
 		return settlement.UnpackNothingToClaimError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], settlement.abi.Errors["RotationNotReady"].ID.Bytes()[:4]) {
+		return settlement.UnpackRotationNotReadyError(raw[4:])
 	}
 	if bytes.Equal(raw[:4], settlement.abi.Errors["SafeERC20FailedOperation"].ID.Bytes()[:4]) {
 		return settlement.UnpackSafeERC20FailedOperationError(raw[4:])
@@ -576,10 +1850,38 @@ func (settlement *Settlement) UnpackError(raw []byte) (any, error) {
 	if bytes.Equal(raw[:4], settlement.abi.Errors["TotalExceedsDeposits"].ID.Bytes()[:4]) {
 		return settlement.UnpackTotalExceedsDepositsError(raw[4:])
 	}
+	if bytes.Equal(raw[:4], settlement.abi.Errors["ZeroAddress"].ID.Bytes()[:4]) {
+		return settlement.UnpackZeroAddressError(raw[4:])
+	}
 	if bytes.Equal(raw[:4], settlement.abi.Errors["ZeroAmount"].ID.Bytes()[:4]) {
 		return settlement.UnpackZeroAmountError(raw[4:])
 	}
 	return nil, errors.New("Unknown error")
+}
+
+// SettlementEpochJump represents a EpochJump error raised by the Settlement contract.
+type SettlementEpochJump struct {
+	Last  *big.Int
+	Given *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error EpochJump(uint256 last, uint256 given)
+func SettlementEpochJumpErrorID() common.Hash {
+	return common.HexToHash("0x7c04044d379962c0649df3e3e982c827386e1fb203c5e323730d2915e0963b4e")
+}
+
+// UnpackEpochJumpError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error EpochJump(uint256 last, uint256 given)
+func (settlement *Settlement) UnpackEpochJumpError(raw []byte) (*SettlementEpochJump, error) {
+	out := new(SettlementEpochJump)
+	if err := settlement.abi.UnpackIntoInterface(out, "EpochJump", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // SettlementInvalidProof represents a InvalidProof error raised by the Settlement contract.
@@ -600,6 +1902,100 @@ func SettlementInvalidProofErrorID() common.Hash {
 func (settlement *Settlement) UnpackInvalidProofError(raw []byte) (*SettlementInvalidProof, error) {
 	out := new(SettlementInvalidProof)
 	if err := settlement.abi.UnpackIntoInterface(out, "InvalidProof", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SettlementIsPaused represents a IsPaused error raised by the Settlement contract.
+type SettlementIsPaused struct {
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error IsPaused()
+func SettlementIsPausedErrorID() common.Hash {
+	return common.HexToHash("0x1309a5639731e6b91c4aa19095f23eee07602ba240a393e2b5ccbf71a8e2952f")
+}
+
+// UnpackIsPausedError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error IsPaused()
+func (settlement *Settlement) UnpackIsPausedError(raw []byte) (*SettlementIsPaused, error) {
+	out := new(SettlementIsPaused)
+	if err := settlement.abi.UnpackIntoInterface(out, "IsPaused", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SettlementNoOperatorProposed represents a NoOperatorProposed error raised by the Settlement contract.
+type SettlementNoOperatorProposed struct {
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error NoOperatorProposed()
+func SettlementNoOperatorProposedErrorID() common.Hash {
+	return common.HexToHash("0x2d7206f75eb7da482b300fe2cd2a4071f30fd1a81fe6445f701e3ccb76f05591")
+}
+
+// UnpackNoOperatorProposedError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error NoOperatorProposed()
+func (settlement *Settlement) UnpackNoOperatorProposedError(raw []byte) (*SettlementNoOperatorProposed, error) {
+	out := new(SettlementNoOperatorProposed)
+	if err := settlement.abi.UnpackIntoInterface(out, "NoOperatorProposed", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SettlementNoPendingRoot represents a NoPendingRoot error raised by the Settlement contract.
+type SettlementNoPendingRoot struct {
+	Epoch *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error NoPendingRoot(uint256 epoch)
+func SettlementNoPendingRootErrorID() common.Hash {
+	return common.HexToHash("0xb1fa73865c2f723390b56702202fe2979fc84ef9f026fbebb04e3ac656238a04")
+}
+
+// UnpackNoPendingRootError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error NoPendingRoot(uint256 epoch)
+func (settlement *Settlement) UnpackNoPendingRootError(raw []byte) (*SettlementNoPendingRoot, error) {
+	out := new(SettlementNoPendingRoot)
+	if err := settlement.abi.UnpackIntoInterface(out, "NoPendingRoot", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SettlementNotGuardian represents a NotGuardian error raised by the Settlement contract.
+type SettlementNotGuardian struct {
+	Caller common.Address
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error NotGuardian(address caller)
+func SettlementNotGuardianErrorID() common.Hash {
+	return common.HexToHash("0xa252c151cd1ee155ad6a596fd962f839a8b963fd05f5e863eca095de2e0b08a4")
+}
+
+// UnpackNotGuardianError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error NotGuardian(address caller)
+func (settlement *Settlement) UnpackNotGuardianError(raw []byte) (*SettlementNotGuardian, error) {
+	out := new(SettlementNotGuardian)
+	if err := settlement.abi.UnpackIntoInterface(out, "NotGuardian", raw); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -649,6 +2045,30 @@ func SettlementNothingToClaimErrorID() common.Hash {
 func (settlement *Settlement) UnpackNothingToClaimError(raw []byte) (*SettlementNothingToClaim, error) {
 	out := new(SettlementNothingToClaim)
 	if err := settlement.abi.UnpackIntoInterface(out, "NothingToClaim", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SettlementRotationNotReady represents a RotationNotReady error raised by the Settlement contract.
+type SettlementRotationNotReady struct {
+	At *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error RotationNotReady(uint256 at)
+func SettlementRotationNotReadyErrorID() common.Hash {
+	return common.HexToHash("0x05e7191780ee2847e9e431334bed507693e1ab50119e9214d910d820be0a1f63")
+}
+
+// UnpackRotationNotReadyError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error RotationNotReady(uint256 at)
+func (settlement *Settlement) UnpackRotationNotReadyError(raw []byte) (*SettlementRotationNotReady, error) {
+	out := new(SettlementRotationNotReady)
+	if err := settlement.abi.UnpackIntoInterface(out, "RotationNotReady", raw); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -748,6 +2168,29 @@ func SettlementTotalExceedsDepositsErrorID() common.Hash {
 func (settlement *Settlement) UnpackTotalExceedsDepositsError(raw []byte) (*SettlementTotalExceedsDeposits, error) {
 	out := new(SettlementTotalExceedsDeposits)
 	if err := settlement.abi.UnpackIntoInterface(out, "TotalExceedsDeposits", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SettlementZeroAddress represents a ZeroAddress error raised by the Settlement contract.
+type SettlementZeroAddress struct {
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ZeroAddress()
+func SettlementZeroAddressErrorID() common.Hash {
+	return common.HexToHash("0xd92e233df2717d4a40030e20904abd27b68fcbeede117eaaccbbdac9618c8c73")
+}
+
+// UnpackZeroAddressError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ZeroAddress()
+func (settlement *Settlement) UnpackZeroAddressError(raw []byte) (*SettlementZeroAddress, error) {
+	out := new(SettlementZeroAddress)
+	if err := settlement.abi.UnpackIntoInterface(out, "ZeroAddress", raw); err != nil {
 		return nil, err
 	}
 	return out, nil

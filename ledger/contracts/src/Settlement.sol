@@ -8,73 +8,248 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 /// @title Settlement
 /// @notice Holds the token that callers deposit and pays what the operator's
 /// ledger says each account has earned. Once per epoch the operator posts the
-/// Merkle root of every account's cumulative earnings; an account claims
-/// `cumulative - claimed` with a proof, whenever it likes. One transaction per
-/// epoch, whatever the number of accounts.
+/// Merkle root of every account's cumulative earnings, with the hash of the
+/// receipt bundle it was built from; an account claims `cumulative - claimed`
+/// with a proof, whenever it likes. One transaction per epoch, whatever the
+/// number of accounts.
+///
+/// The operator is not trusted blindly: a posted root becomes claimable only
+/// after `challengeDelay` seconds, during which the guardian may veto it;
+/// claims keep working against the previous root meanwhile. The guardian can
+/// pause deposits and claims, and can replace the operator after
+/// `rotationDelay` seconds, so a lost or stolen operator key does not freeze
+/// or drain the deposits.
 /// @dev Leaves are OpenZeppelin StandardMerkleTree leaves of
 /// (uint256 chainId, address settlement, address account, uint256 cumulative).
 contract Settlement {
     using SafeERC20 for IERC20;
 
-    IERC20 public immutable token;
-    address public immutable operator;
+    /// @notice How far past the last epoch a root may jump: far enough for
+    /// any skipped posts, too little to exhaust the epoch counter.
+    uint256 public constant MAX_EPOCH_GAP = 1_000_000;
 
-    /// @notice Every token ever deposited.
+    IERC20 public immutable token;
+    uint256 public immutable challengeDelay;
+    uint256 public immutable rotationDelay;
+
+    address public operator;
+    address public guardian;
+    bool public paused;
+
+    /// @notice Every token ever received as a deposit.
     uint256 public totalDeposited;
-    /// @notice The last epoch posted, its root, and the sum of its leaves.
-    uint256 public epoch;
-    bytes32 public root;
-    uint256 public rootTotal;
+
+    /// @notice A posted root: its epoch, the Merkle root, the sum of its
+    /// leaves, the chained hash of the receipt bundle it was built from, and
+    /// the time it becomes claimable.
+    struct Root {
+        uint256 epoch;
+        bytes32 root;
+        uint256 total;
+        bytes32 bundle;
+        uint256 claimableAt;
+    }
+
+    /// @dev Two root slots used in turn: `slot` (1 or 2, never 0, so that
+    /// flipping it rewrites a non-zero word) names the current one, and the
+    /// other holds the pending root when its epoch is later than the
+    /// current's. Promotion flips `slot` instead of copying five words: on
+    /// chains that price new storage high, a copy into empty slots made a
+    /// claim that happened to promote a root cost several times its estimate.
+    Root[2] private roots;
+    uint256 private slot = 1;
+
     /// @notice What each account has claimed so far, cumulatively.
     mapping(address account => uint256) public claimed;
     uint256 public totalClaimed;
 
+    /// @notice A proposed operator and when it may take over.
+    address public nextOperator;
+    uint256 public nextOperatorAt;
+
     event Deposited(address indexed from, address indexed account, uint256 amount);
-    event RootPosted(uint256 indexed epoch, bytes32 root, uint256 total);
+    event RootPosted(uint256 indexed epoch, bytes32 root, uint256 total, bytes32 bundle, uint256 claimableAt);
+    event RootVetoed(uint256 indexed epoch, bytes32 root);
     event Claimed(address indexed account, uint256 cumulative, uint256 amount);
+    event Paused(bool paused);
+    event OperatorProposed(address indexed operator, uint256 at);
+    /// @notice Receipts of epochs from `fromEpoch` on are signed by `operator`.
+    event OperatorChanged(address indexed previous, address indexed operator, uint256 fromEpoch);
+    event GuardianChanged(address indexed previous, address indexed guardian);
 
     error NotOperator(address caller);
+    error NotGuardian(address caller);
+    error ZeroAddress();
+    error ZeroAmount();
+    error IsPaused();
     error StaleEpoch(uint256 last, uint256 given);
+    error EpochJump(uint256 last, uint256 given);
     error TotalDecreased(uint256 previous, uint256 given);
     error TotalExceedsDeposits(uint256 total, uint256 deposited);
+    error NoPendingRoot(uint256 epoch);
     error InvalidProof();
     error NothingToClaim(uint256 cumulative, uint256 claimed);
-    error ZeroAmount();
+    error NoOperatorProposed();
+    error RotationNotReady(uint256 at);
 
-    constructor(IERC20 token_, address operator_) {
+    constructor(IERC20 token_, address operator_, address guardian_, uint256 challengeDelay_, uint256 rotationDelay_) {
+        if (address(token_) == address(0) || operator_ == address(0) || guardian_ == address(0)) revert ZeroAddress();
         token = token_;
         operator = operator_;
+        guardian = guardian_;
+        challengeDelay = challengeDelay_;
+        rotationDelay = rotationDelay_;
+        emit OperatorChanged(address(0), operator_, 1);
+        emit GuardianChanged(address(0), guardian_);
     }
 
-    /// @notice Deposits `amount` of the token as credit for `account`.
-    function deposit(address account, uint256 amount) external {
-        if (amount == 0) revert ZeroAmount();
-        token.safeTransferFrom(msg.sender, address(this), amount);
-        totalDeposited += amount;
-        emit Deposited(msg.sender, account, amount);
-    }
-
-    /// @notice Posts the root of epoch `epoch_`, which must be later than the
-    /// last one posted. Leaves hold cumulative earnings, so a root supersedes
-    /// every earlier one and an epoch whose post failed may be skipped.
-    /// Cumulative earnings never decrease, so neither may the total, and the
-    /// total may never exceed what was deposited.
-    function postRoot(uint256 epoch_, bytes32 root_, uint256 total) external {
+    modifier onlyOperator() {
         if (msg.sender != operator) revert NotOperator(msg.sender);
-        if (epoch_ <= epoch) revert StaleEpoch(epoch, epoch_);
-        if (total < rootTotal) revert TotalDecreased(rootTotal, total);
-        if (total > totalDeposited) revert TotalExceedsDeposits(total, totalDeposited);
-        epoch = epoch_;
-        root = root_;
-        rootTotal = total;
-        emit RootPosted(epoch_, root_, total);
+        _;
     }
 
-    /// @notice Pays `account` what it earned since its last claim. Anyone may
-    /// submit the claim; the tokens always go to `account`.
-    function claim(address account, uint256 cumulative, bytes32[] calldata proof) external {
+    modifier onlyGuardian() {
+        if (msg.sender != guardian) revert NotGuardian(msg.sender);
+        _;
+    }
+
+    modifier whenNotPaused() {
+        if (paused) revert IsPaused();
+        _;
+    }
+
+    /// @notice Deposits `amount` of the token as credit for `account`. The
+    /// deposit counts what the contract actually received, so a token that
+    /// takes a fee on transfer cannot inflate the deposits.
+    function deposit(address account, uint256 amount) external whenNotPaused {
+        if (account == address(0)) revert ZeroAddress();
+        if (amount == 0) revert ZeroAmount();
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = token.balanceOf(address(this)) - before;
+        if (received == 0) revert ZeroAmount();
+        totalDeposited += received;
+        emit Deposited(msg.sender, account, received);
+    }
+
+    /// @notice Posts the root of epoch `epoch_`, later than the last one
+    /// posted (pending or current) by at most MAX_EPOCH_GAP. Leaves hold
+    /// cumulative earnings, so a root supersedes every earlier one, and a
+    /// root still pending is replaced. The total may never decrease, nor
+    /// exceed what was deposited.
+    function postRoot(uint256 epoch_, bytes32 root_, uint256 total, bytes32 bundle) external onlyOperator {
+        _promote();
+        Root storage cur = roots[slot - 1];
+        uint256 last = _hasPending() ? roots[2 - slot].epoch : cur.epoch;
+        if (epoch_ <= last) revert StaleEpoch(last, epoch_);
+        if (epoch_ - last > MAX_EPOCH_GAP) revert EpochJump(last, epoch_);
+        if (total < cur.total) revert TotalDecreased(cur.total, total);
+        if (total > totalDeposited) revert TotalExceedsDeposits(total, totalDeposited);
+        uint256 at = block.timestamp + challengeDelay;
+        roots[2 - slot] = Root(epoch_, root_, total, bundle, at);
+        if (challengeDelay == 0) slot = 3 - slot;
+        emit RootPosted(epoch_, root_, total, bundle, at);
+    }
+
+    /// @notice The guardian vetoes the pending root of `epoch_`; claims go on
+    /// against the current root, and the operator may post again.
+    function veto(uint256 epoch_) external onlyGuardian {
+        _promote();
+        Root storage p = roots[2 - slot];
+        if (!_hasPending() || p.epoch != epoch_) revert NoPendingRoot(epoch_);
+        emit RootVetoed(epoch_, p.root);
+        p.epoch = 0;
+    }
+
+    /// @notice Pauses or resumes deposits and claims.
+    function setPaused(bool paused_) external onlyGuardian {
+        paused = paused_;
+        emit Paused(paused_);
+    }
+
+    /// @notice Proposes a new operator, who may take over after rotationDelay.
+    function proposeOperator(address next) external onlyGuardian {
+        if (next == address(0)) revert ZeroAddress();
+        nextOperator = next;
+        nextOperatorAt = block.timestamp + rotationDelay;
+        emit OperatorProposed(next, nextOperatorAt);
+    }
+
+    /// @notice Installs the proposed operator once its delay has passed. A
+    /// root still pending was posted by the previous operator and is dropped.
+    function rotateOperator() external {
+        if (nextOperator == address(0)) revert NoOperatorProposed();
+        if (block.timestamp < nextOperatorAt) revert RotationNotReady(nextOperatorAt);
+        _promote();
+        if (_hasPending()) {
+            Root storage p = roots[2 - slot];
+            emit RootVetoed(p.epoch, p.root);
+            p.epoch = 0;
+        }
+        emit OperatorChanged(operator, nextOperator, roots[slot - 1].epoch + 1);
+        operator = nextOperator;
+        delete nextOperator;
+        delete nextOperatorAt;
+    }
+
+    /// @notice Hands the guardian role to another address (say, a multisig).
+    function setGuardian(address next) external onlyGuardian {
+        if (next == address(0)) revert ZeroAddress();
+        emit GuardianChanged(guardian, next);
+        guardian = next;
+    }
+
+    /// @notice Makes the pending root current once its delay has passed.
+    function promote() external {
+        _promote();
+    }
+
+    function _hasPending() internal view returns (bool) {
+        return roots[2 - slot].epoch > roots[slot - 1].epoch;
+    }
+
+    function _promote() internal {
+        if (_hasPending() && block.timestamp >= roots[2 - slot].claimableAt) {
+            slot = 3 - slot;
+        }
+    }
+
+    /// @notice The root claims are proven against.
+    function current()
+        external
+        view
+        returns (uint256 epoch_, bytes32 root_, uint256 total, bytes32 bundle, uint256 claimableAt)
+    {
+        Root storage r = roots[slot - 1];
+        return (r.epoch, r.root, r.total, r.bundle, r.claimableAt);
+    }
+
+    /// @notice The root waiting out its challenge delay (all zero if none).
+    function pending()
+        external
+        view
+        returns (uint256 epoch_, bytes32 root_, uint256 total, bytes32 bundle, uint256 claimableAt)
+    {
+        if (!_hasPending()) return (0, 0, 0, 0, 0);
+        Root storage r = roots[2 - slot];
+        return (r.epoch, r.root, r.total, r.bundle, r.claimableAt);
+    }
+
+    /// @notice The last root posted, pending or current: what the next post
+    /// must follow.
+    function latest() external view returns (uint256 epoch_, bytes32 root_, uint256 total) {
+        Root storage r = _hasPending() ? roots[2 - slot] : roots[slot - 1];
+        return (r.epoch, r.root, r.total);
+    }
+
+    /// @notice Pays `account` what it earned since its last claim, proven
+    /// against the current root (a matured pending root first becomes
+    /// current). Anyone may submit the claim; the tokens always go to
+    /// `account`.
+    function claim(address account, uint256 cumulative, bytes32[] calldata proof) external whenNotPaused {
+        _promote();
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(block.chainid, address(this), account, cumulative))));
-        if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidProof();
+        if (!MerkleProof.verifyCalldata(proof, roots[slot - 1].root, leaf)) revert InvalidProof();
         uint256 already = claimed[account];
         if (cumulative <= already) revert NothingToClaim(cumulative, already);
         uint256 amount = cumulative - already;

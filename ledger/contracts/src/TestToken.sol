@@ -20,3 +20,21 @@ contract TestToken is ERC20 {
         _mint(to, amount);
     }
 }
+
+/// @title FeeToken
+/// @notice A test ERC-20 that burns 1% of every transfer, as fee-on-transfer
+/// tokens do: Settlement must credit what it received, not what was sent.
+contract FeeToken is ERC20 {
+    constructor() ERC20("Fee Token", "FEE") {
+        _mint(msg.sender, 1e30);
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        if (from != address(0) && to != address(0)) {
+            uint256 fee = value / 100;
+            super._update(from, address(0), fee);
+            value -= fee;
+        }
+        super._update(from, to, value);
+    }
+}

@@ -1,0 +1,223 @@
+package chain_test
+
+import (
+	"context"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/ledger/chain"
+	"github.com/tollgate-dev/tollgate/ledger/contracts"
+)
+
+// reverts asserts that err is the contract's custom error name.
+func reverts(t *testing.T, what string, err error, name string) {
+	t.Helper()
+	if err == nil || !strings.Contains(err.Error(), name) {
+		t.Fatalf("%s: %v, want a revert with %s", what, err, name)
+	}
+}
+
+// TestSettlementTrustModel walks every guard of the Settlement contract on
+// the embedded chain: argument checks, the challenge delay and the veto,
+// claims against the current root while a newer one waits, pausing, and
+// operator rotation with its delay.
+func TestSettlementTrustModel(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	operator, guardian, caller, alice, newOp := newKey(t), newKey(t), newKey(t), newKey(t), newKey(t)
+	node, err := chain.StartNode(t.TempDir(), operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	const delay = 2 // seconds, for the challenge and the rotation
+	dep, err := chain.Deploy(ctx, node.Client(), operator, chain.WithGuardian(addr(guardian)), chain.WithDelays(delay, delay))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := chain.Attach(ctx, node.Client(), dep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(_ string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// advance moves the chain's clock past secs from now. The dev chain
+	// seals a block per transaction, each at least a second after the one
+	// before, so its clock runs ahead of the wall's: wait on its blocks.
+	advance := func(secs uint64) {
+		t.Helper()
+		head, err := node.Client().HeaderByNumber(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := head.Time + secs
+		for head.Time <= target {
+			must(c.Promote(ctx, alice))
+			if head, err = node.Client().HeaderByNumber(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, k := range []string{addr(caller), addr(guardian), addr(newOp), addr(alice)} {
+		must(c.SendETH(ctx, operator, k, big.NewInt(1e18)))
+	}
+	must(c.Mint(ctx, operator, addr(caller), big.NewInt(10_000)))
+
+	// Deposits.
+	_, err = c.Deposit(ctx, caller, common.Address{}.Hex(), big.NewInt(10))
+	reverts(t, "deposit for address(0)", err, "ZeroAddress")
+	_, err = c.Deposit(ctx, caller, addr(caller), big.NewInt(0))
+	reverts(t, "deposit of nothing", err, "ZeroAmount")
+	d, err := c.Deposit(ctx, caller, addr(caller), big.NewInt(1000))
+	if err != nil || d.Amount.Int64() != 1000 || d.Account != addr(caller) {
+		t.Fatalf("deposit event %+v, %v", d, err)
+	}
+
+	// A root of alice's earnings, epoch 1, waits out the delay.
+	dom := ledger.Domain{ChainID: c.ChainID(), Settlement: dep.Settlement}
+	leaf := ledger.Leaf{Account: addr(alice), Cumulative: big.NewInt(300)}
+	tree, _ := ledger.BuildTree([]ledger.Hash{ledger.LeafHash(dom, leaf), ledger.LeafHash(dom, ledger.Leaf{Account: addr(caller), Cumulative: big.NewInt(1)})})
+	proof, _ := tree.Proof(ledger.LeafHash(dom, leaf))
+	hexProof := func(p []ledger.Hash) []string {
+		out := make([]string, len(p))
+		for i, h := range p {
+			out[i] = h.Hex()
+		}
+		return out
+	}
+	bundle := common.HexToHash("0xb1").Hex()
+	_, err = c.PostRoot(ctx, alice, 1, tree.Root().Hex(), big.NewInt(301), bundle, nil)
+	reverts(t, "a root posted by another key", err, "NotOperator")
+	_, err = c.PostRoot(ctx, operator, 1, tree.Root().Hex(), big.NewInt(1001), bundle, nil)
+	reverts(t, "a root owing more than the deposits", err, "TotalExceedsDeposits")
+	_, err = c.PostRoot(ctx, operator, 1_000_001, tree.Root().Hex(), big.NewInt(301), bundle, nil)
+	reverts(t, "an absurd epoch", err, "EpochJump")
+	must(c.PostRoot(ctx, operator, 1, tree.Root().Hex(), big.NewInt(301), bundle, nil))
+	_, err = c.PostRoot(ctx, operator, 1, tree.Root().Hex(), big.NewInt(301), bundle, nil)
+	reverts(t, "the same epoch again", err, "StaleEpoch")
+	if root, b, found, err := c.RootOf(ctx, 1); err != nil || !found || root != tree.Root().Hex() || b != bundle {
+		t.Fatalf("RootOf(1) = %s %s %v %v", root, b, found, err)
+	}
+	_, err = c.Claim(ctx, alice, addr(alice), leaf.Cumulative, hexProof(proof))
+	reverts(t, "a claim before the challenge delay", err, "InvalidProof")
+	advance(delay)
+	must(c.Claim(ctx, alice, addr(alice), leaf.Cumulative, hexProof(proof)))
+	if got, _ := c.TokenBalance(ctx, addr(alice)); got.Int64() != 300 {
+		t.Fatalf("alice holds %s after her claim", got)
+	}
+	_, err = c.Claim(ctx, alice, addr(alice), leaf.Cumulative, hexProof(proof))
+	reverts(t, "a claim paid already", err, "NothingToClaim")
+
+	// Epoch 2 raises alice to 500 and is vetoed; epoch 3 lowers the total.
+	leaf2 := ledger.Leaf{Account: addr(alice), Cumulative: big.NewInt(500)}
+	tree2, _ := ledger.BuildTree([]ledger.Hash{ledger.LeafHash(dom, leaf2), ledger.LeafHash(dom, ledger.Leaf{Account: addr(caller), Cumulative: big.NewInt(1)})})
+	proof2, _ := tree2.Proof(ledger.LeafHash(dom, leaf2))
+	_, err = c.PostRoot(ctx, operator, 2, tree2.Root().Hex(), big.NewInt(300), bundle, nil)
+	reverts(t, "a total below the current root's", err, "TotalDecreased")
+	must(c.PostRoot(ctx, operator, 2, tree2.Root().Hex(), big.NewInt(501), bundle, nil))
+	_, err = c.Veto(ctx, operator, 2)
+	reverts(t, "a veto by the operator", err, "NotGuardian")
+	_, err = c.Veto(ctx, guardian, 3)
+	reverts(t, "a veto of an epoch not pending", err, "NoPendingRoot")
+	must(c.Veto(ctx, guardian, 2))
+	if _, _, found, _ := c.RootOf(ctx, 2); found {
+		t.Fatal("a vetoed root still counts as posted")
+	}
+	advance(delay)
+	_, err = c.Claim(ctx, alice, addr(alice), leaf2.Cumulative, hexProof(proof2))
+	reverts(t, "a claim against a vetoed root", err, "InvalidProof")
+
+	// Reposted: while it waits, the current root still pays.
+	must(c.PostRoot(ctx, operator, 3, tree2.Root().Hex(), big.NewInt(501), bundle, nil))
+	cur, pen, err := c.CurrentRoot(ctx)
+	if err != nil || cur.Epoch != 1 || pen.Epoch != 3 {
+		t.Fatalf("current %+v, pending %+v, %v", cur, pen, err)
+	}
+
+	// Pause stops deposits and claims.
+	_, err = c.SetPaused(ctx, operator, true)
+	reverts(t, "a pause by the operator", err, "NotGuardian")
+	must(c.SetPaused(ctx, guardian, true))
+	_, err = c.Deposit(ctx, caller, addr(caller), big.NewInt(10))
+	reverts(t, "a deposit while paused", err, "IsPaused")
+	must(c.SetPaused(ctx, guardian, false))
+
+	// Rotation: proposed by the guardian, effective after its delay; the
+	// pending root of the old operator is dropped.
+	_, err = c.RotateOperator(ctx, alice)
+	reverts(t, "a rotation with nobody proposed", err, "NoOperatorProposed")
+	_, err = c.ProposeOperator(ctx, guardian, common.Address{}.Hex())
+	reverts(t, "proposing address(0)", err, "ZeroAddress")
+	must(c.ProposeOperator(ctx, guardian, addr(newOp)))
+	_, err = c.RotateOperator(ctx, alice)
+	reverts(t, "a rotation before its delay", err, "RotationNotReady")
+	advance(delay)
+	must(c.RotateOperator(ctx, alice))
+	if op, _ := c.Operator(ctx); op != addr(newOp) {
+		t.Fatalf("operator after rotation %s, want %s", op, addr(newOp))
+	}
+	_, err = c.PostRoot(ctx, operator, 4, tree2.Root().Hex(), big.NewInt(501), bundle, nil)
+	reverts(t, "a root from the rotated-out operator", err, "NotOperator")
+	// Epoch 3 matured before the rotation, so it is current and pays.
+	must(c.Claim(ctx, alice, addr(alice), leaf2.Cumulative, hexProof(proof2)))
+	if got, _ := c.TokenBalance(ctx, addr(alice)); got.Int64() != 500 {
+		t.Fatalf("alice holds %s, want 500", got)
+	}
+}
+
+// A token that takes a fee on transfer credits what the contract received.
+func TestFeeOnTransferDepositsCountWhatArrived(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	operator := newKey(t)
+	node, err := chain.StartNode(t.TempDir(), operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	ec := node.Client()
+	chainID, _ := ec.ChainID(ctx)
+	opts := bind.NewKeyedTransactor(operator, chainID)
+	opts.Context = ctx
+	token, tx, err := bind.DeployContract(opts, common.FromHex(contracts.FeeTokenMetaData.Bin), ec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bind.WaitMined(ctx, ec, tx.Hash()); err != nil {
+		t.Fatal(err)
+	}
+	me := common.HexToAddress(addr(operator))
+	settlement, tx, err := bind.DeployContract(opts, common.FromHex(contracts.SettlementMetaData.Bin), ec,
+		contracts.NewSettlement().PackConstructor(token, me, me, new(big.Int), new(big.Int)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := bind.WaitMined(ctx, ec, tx.Hash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := chain.Attach(ctx, ec, chain.Deployment{ChainID: chainID.Uint64(), Token: token.Hex(), Settlement: settlement.Hex(), Block: rc.BlockNumber.Uint64()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.Deposit(ctx, operator, addr(operator), big.NewInt(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Amount.Int64() != 990 {
+		t.Fatalf("deposit of 1000 with a 1%% fee credited %s, want the 990 received", d.Amount)
+	}
+	if held, _ := c.TokenBalance(ctx, settlement.Hex()); held.Int64() != 990 {
+		t.Fatalf("the contract holds %s", held)
+	}
+}
