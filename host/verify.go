@@ -37,6 +37,9 @@ type EpochData interface {
 
 // RootReader reads what the settlement contract holds.
 type RootReader interface {
+	// OperatorAt returns the operator whose key signs epoch's receipts
+	// (and receives its protocol fees).
+	OperatorAt(ctx context.Context, epoch uint64) (string, error)
 	// RootOf returns the root and receipt bundle hash posted for epoch;
 	// found is false if none was (or it was vetoed).
 	RootOf(ctx context.Context, epoch uint64) (root, bundle string, found bool, err error)
@@ -68,25 +71,24 @@ func (d storeData) Datanet(ctx context.Context, name string) (*registry.Datanet,
 }
 func (d storeData) At(versions map[string]uint64) runtime.DataSource { return d.reg.At(versions) }
 
-// VerifierConfig wires a [Verifier]. Data, Runtime, Chain and Operator are
-// required: a verification that cannot read the chain does not pass.
+// VerifierConfig wires a [Verifier]. Data, Runtime and Chain are required:
+// a verification that cannot read the chain does not pass. The operator a
+// receipt must be signed by is the contract's operator at its epoch.
 type VerifierConfig struct {
 	Data    EpochData
 	Runtime *runtime.Runtime
 	Chain   RootReader
-	// Operator is the address every receipt must be signed by: the
-	// settlement contract's operator.
-	Operator string
-	Fees     Fees // zero: the default split
-	Logger   *slog.Logger
+	Fees    Fees // zero: the default split
+	Logger  *slog.Logger
 }
 
 // Verifier re-runs epochs the way a third party would. It writes nothing.
+// It is not safe for concurrent use.
 type Verifier struct {
-	data     EpochData
-	chain    RootReader
-	operator string
-	fees     Fees
+	data      EpochData
+	chain     RootReader
+	operators map[uint64]string // by epoch, as read from the chain
+	fees      Fees
 	attr     *attribution.Runner
 	logger   *slog.Logger
 }
@@ -96,17 +98,13 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Data == nil || cfg.Runtime == nil || cfg.Chain == nil {
 		return nil, errors.New("host: a verifier needs Data, Runtime and Chain")
 	}
-	op, err := registry.CanonicalAddress(cfg.Operator)
-	if err != nil {
-		return nil, fmt.Errorf("host: verifier operator: %w", err)
-	}
 	if cfg.Fees == (Fees{}) {
 		cfg.Fees = Fees{ProtocolBps: DefaultProtocolBps, ContributorBps: DefaultContributorBps}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Verifier{data: cfg.Data, chain: cfg.Chain, operator: op, fees: cfg.Fees,
+	return &Verifier{data: cfg.Data, chain: cfg.Chain, operators: map[uint64]string{}, fees: cfg.Fees,
 		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger}, nil
 }
 
@@ -170,13 +168,17 @@ func (v *Verifier) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledg
 			continue
 		}
 		out.Receipts++
-		if err := rc.VerifySignedBy(v.operator); err != nil {
+		op, err := v.operatorAt(ctx, rc.Epoch)
+		if err != nil {
+			return nil, fmt.Errorf("verify: read the chain: %w", err)
+		}
+		if err := rc.VerifySignedBy(op); err != nil {
 			bad(rc, "%v", err)
 		}
 		if rc.Domain == nil || rc.Domain.ChainID == nil || rc.Domain.ChainID.Cmp(e.Domain.ChainID) != 0 || !strings.EqualFold(rc.Domain.Settlement, e.Domain.Settlement) {
 			bad(rc, "signed for another deployment")
 		}
-		postings, err := v.rerun(ctx, rc)
+		postings, err := v.rerun(ctx, rc, op)
 		if err != nil {
 			bad(rc, "re-run: %v", err)
 			postings = nil
@@ -216,6 +218,19 @@ func (v *Verifier) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledg
 	return out, nil
 }
 
+// operatorAt is the chain's operator for epoch, read once per epoch.
+func (v *Verifier) operatorAt(ctx context.Context, epoch uint64) (string, error) {
+	if op, ok := v.operators[epoch]; ok {
+		return op, nil
+	}
+	op, err := v.chain.OperatorAt(ctx, epoch)
+	if err != nil {
+		return "", err
+	}
+	v.operators[epoch] = op
+	return op, nil
+}
+
 // bundle rebuilds the receipt bundle chain of epochs 1..n from the receipts
 // and their outputs.
 func (v *Verifier) bundle(ctx context.Context, n uint64, receipts []*ledger.Receipt) (string, error) {
@@ -248,7 +263,7 @@ func (v *Verifier) bundle(ctx context.Context, n uint64, receipts []*ledger.Rece
 }
 
 // rerun recomputes a receipt's postings from what it records.
-func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt) ([]ledger.Posting, error) {
+func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator string) ([]ledger.Posting, error) {
 	agent, err := v.data.Plugin(ctx, rc.Agent)
 	if err != nil {
 		return nil, err
@@ -285,7 +300,7 @@ func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt) ([]ledger.Post
 		accesses = append(accesses, abi.Access{Datanet: a.Datanet, Record: a.Record, Contributor: r.Contributor, Bytes: len(r.Content), Content: r.Content})
 		reads = append(reads, ledger.Access{Datanet: a.Datanet, Record: a.Record, Contributor: r.Contributor, Bytes: len(r.Content), Fee: fee})
 	}
-	b := bill{caller: rc.Caller, developer: agent.Manifest.Publisher, operator: v.operator, fees: v.fees, reads: reads}
+	b := bill{caller: rc.Caller, developer: agent.Manifest.Publisher, operator: operator, fees: v.fees, reads: reads}
 	if strings.HasPrefix(rc.Method, "failed:") {
 		// A failed call pays its reads only; its output is empty.
 		if len(out) != 0 {
@@ -345,5 +360,5 @@ func (h *Host) verifier() (*Verifier, error) {
 	if h.chain == nil {
 		return nil, errNoChain()
 	}
-	return NewVerifier(VerifierConfig{Data: StoreData(h.led, h.reg), Runtime: h.rt, Chain: h.chain, Operator: h.opAddr, Fees: h.fees, Logger: h.logger})
+	return NewVerifier(VerifierConfig{Data: StoreData(h.led, h.reg), Runtime: h.rt, Chain: h.chain, Fees: h.fees, Logger: h.logger})
 }

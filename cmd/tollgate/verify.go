@@ -52,16 +52,12 @@ func verifyCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer done()
-	operator, err := c.Operator(ctx)
-	if err != nil {
-		return fmt.Errorf("verify: read the operator from the settlement contract: %w", err)
-	}
 	rt, err := runtime.New(runtime.Config{})
 	if err != nil {
 		return err
 	}
 	defer rt.Close(context.Background())
-	v, err := host.NewVerifier(host.VerifierConfig{Data: host.StoreData(led, reg), Runtime: rt, Chain: c, Operator: operator})
+	v, err := host.NewVerifier(host.VerifierConfig{Data: host.StoreData(led, reg), Runtime: rt, Chain: c})
 	if err != nil {
 		return err
 	}

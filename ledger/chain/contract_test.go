@@ -166,6 +166,12 @@ func TestSettlementTrustModel(t *testing.T) {
 	if op, _ := c.Operator(ctx); op != addr(newOp) {
 		t.Fatalf("operator after rotation %s, want %s", op, addr(newOp))
 	}
+	// Receipts of earlier epochs stay the old operator's to sign.
+	for epoch, want := range map[uint64]string{1: addr(operator), 3: addr(operator), 4: addr(newOp), 9: addr(newOp)} {
+		if got, err := c.OperatorAt(ctx, epoch); err != nil || got != want {
+			t.Fatalf("operator at epoch %d: %s, %v; want %s", epoch, got, err, want)
+		}
+	}
 	_, err = c.PostRoot(ctx, operator, 4, tree2.Root().Hex(), big.NewInt(501), bundle, nil)
 	reverts(t, "a root from the rotated-out operator", err, "NotOperator")
 	// Epoch 3 matured before the rotation, so it is current and pays.

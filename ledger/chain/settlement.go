@@ -386,8 +386,36 @@ func (c *Client) RootOf(ctx context.Context, epoch uint64) (root, bundle string,
 	return root, bundle, found, nil
 }
 
-// Operator returns the settlement contract's operator: the address every
-// receipt of this deployment must be signed by.
+// OperatorAt returns the operator whose key signs the receipts of epoch:
+// the last OperatorChanged event whose fromEpoch is at most epoch.
+func (c *Client) OperatorAt(ctx context.Context, epoch uint64) (string, error) {
+	q := ethereum.FilterQuery{
+		FromBlock: new(big.Int).SetUint64(c.dep.Block),
+		Addresses: []common.Address{common.HexToAddress(c.dep.Settlement)},
+		Topics:    [][]common.Hash{{c.settleABI.GetABI().Events["OperatorChanged"].ID}},
+	}
+	logs, err := c.eth.FilterLogs(ctx, q)
+	if err != nil {
+		return "", chainErr("filter operator changes", err)
+	}
+	op := ""
+	for i := range logs {
+		ev, err := c.settleABI.UnpackOperatorChangedEvent(&logs[i])
+		if err != nil {
+			return "", chainErr("decode operator change", err)
+		}
+		if ev.FromEpoch.Cmp(new(big.Int).SetUint64(epoch)) <= 0 {
+			op = ev.Operator.Hex()
+		}
+	}
+	if op == "" {
+		return "", abi.Errorf(CodeChain, "no operator for epoch %d in the contract's events", epoch)
+	}
+	return op, nil
+}
+
+// Operator returns the settlement contract's operator now: the address
+// that signs the receipts of epochs from now on.
 func (c *Client) Operator(ctx context.Context) (string, error) {
 	a, err := call(ctx, c.settlement, c.settleABI.PackOperator(), c.settleABI.UnpackOperator)
 	if err != nil {
