@@ -89,8 +89,8 @@ type Verifier struct {
 	chain     RootReader
 	operators map[uint64]string // by epoch, as read from the chain
 	fees      Fees
-	attr     *attribution.Runner
-	logger   *slog.Logger
+	attr      *attribution.Runner
+	logger    *slog.Logger
 }
 
 // NewVerifier returns a Verifier.
