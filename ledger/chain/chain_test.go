@@ -15,7 +15,7 @@ import (
 	"github.com/tollgate-dev/tollgate/ledger/chain"
 )
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
+func newKey(t testing.TB) *ecdsa.PrivateKey {
 	k, err := crypto.GenerateKey()
 	if err != nil {
 		t.Fatal(err)

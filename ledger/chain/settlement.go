@@ -163,6 +163,11 @@ func (c *Client) Mint(ctx context.Context, key *ecdsa.PrivateKey, to string, amo
 	return c.send(ctx, key, c.token, c.tokenABI.PackMint(common.HexToAddress(to), amount))
 }
 
+// Transfer sends amount of key's tokens to to: a plain ERC-20 transfer.
+func (c *Client) Transfer(ctx context.Context, key *ecdsa.PrivateKey, to string, amount *big.Int) (string, error) {
+	return c.send(ctx, key, c.token, c.tokenABI.PackTransfer(common.HexToAddress(to), amount))
+}
+
 // SendETH transfers wei for gas.
 func (c *Client) SendETH(ctx context.Context, key *ecdsa.PrivateKey, to string, wei *big.Int) (string, error) {
 	from := crypto.PubkeyToAddress(key.PublicKey)
