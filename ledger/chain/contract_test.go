@@ -36,7 +36,10 @@ func TestSettlementTrustModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer node.Close()
-	const delay = 2 // seconds, for the challenge and the rotation
+	// Seconds, for the challenge and the rotation: long enough that the
+	// checks made before them cannot race the dev chain's clock, which
+	// advances at least a second per block.
+	const delay = 30
 	dep, err := chain.Deploy(ctx, node.Client(), operator, chain.WithGuardian(addr(guardian)), chain.WithDelays(delay, delay))
 	if err != nil {
 		t.Fatal(err)
