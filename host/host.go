@@ -231,12 +231,11 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 		ID: id, RequestID: req.RequestID, Caller: caller, Agent: m.Ref(), AgentHash: agent.Hash(),
 		InputHash: inputHash, Datanets: versions, Time: time.Now().UTC(),
 	}
-	b := bill{caller: caller, developer: m.Publisher, operator: h.opAddr, fees: h.fees, reads: reads}
 	out, callErr := mod.Call(ctx, m.ExportName(), req.Input, env)
+	b := bill{caller: caller, developer: m.Publisher, operator: h.opAddr, fees: h.fees, reads: reads}
 	if callErr != nil {
-		return nil, h.failed(ctx, rc, b, reads, res, callErr)
+		return nil, h.failed(ctx, rc, b, res, callErr)
 	}
-	b.reads = reads
 
 	attrReq := abi.AttributeRequest{Invocation: id, Output: string(out), Accesses: accesses, Datanets: m.Datanets}
 	// Attribution is the host's work once the agent has answered: a caller
@@ -278,7 +277,7 @@ func (h *Host) commit(ctx context.Context, rc *ledger.Receipt, out []byte, res *
 // fees and paid to their contributors; the price is not charged and no
 // attribution runs. Either way the caller gets the failure's code with
 // capped text.
-func (h *Host) failed(ctx context.Context, rc *ledger.Receipt, b bill, reads []ledger.Access, res *ledger.Reservation, callErr error) error {
+func (h *Host) failed(ctx context.Context, rc *ledger.Receipt, b bill, res *ledger.Reservation, callErr error) error {
 	code := abi.CodeOf(callErr)
 	if code == abi.CodeInternal && ctx.Err() != nil {
 		code = abi.FromContext(ctx.Err()).Code
@@ -287,19 +286,19 @@ func (h *Host) failed(ctx context.Context, rc *ledger.Receipt, b bill, reads []l
 	if ae := (*abi.Error)(nil); errors.As(callErr, &ae) && ae.Message != "" {
 		msg = ae.Message
 	}
-	if len(reads) == 0 {
+	if len(b.reads) == 0 {
 		return &abi.Error{Code: code, Message: fmt.Sprintf("%s: %s", rc.Agent, msg), Cause: callErr}
 	}
-	b.reads, b.price, b.shares = reads, nil, nil
+	b.price, b.shares = nil, nil
 	rc.Method = "failed:" + string(code)
-	rc.Accesses = reads
+	rc.Accesses = b.reads
 	rc.OutputHash = sha256Hex(nil)
 	rc.Postings = b.postings()
 	if err := h.commit(ctx, rc, nil, res); err != nil {
 		return fmt.Errorf("host: %s failed (%s) and its reads could not be recorded: %w", rc.Agent, code, err)
 	}
-	h.logger.Info("invocation failed", "id", rc.ID, "agent", rc.Agent, "code", code, "charged", rc.Debit(), "records", len(reads))
-	return &abi.Error{Code: code, Message: fmt.Sprintf("%s: %s (receipt %s charged %s for %d records read)", rc.Agent, msg, rc.ID, rc.Debit(), len(reads)), Cause: callErr}
+	h.logger.Info("invocation failed", "id", rc.ID, "agent", rc.Agent, "code", code, "charged", rc.Debit(), "records", len(b.reads))
+	return &abi.Error{Code: code, Message: fmt.Sprintf("%s: %s (receipt %s charged %s for %d records read)", rc.Agent, msg, rc.ID, rc.Debit(), len(b.reads)), Cause: callErr}
 }
 
 // Warm loads and compiles an agent and its attribution plugin ahead of the

@@ -163,6 +163,7 @@ func (v *Verifier) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledg
 		out.Problems = append(out.Problems, fmt.Sprintf("receipt %s: %s", rc.ID, fmt.Sprintf(format, args...)))
 	}
 	earned := map[string]*big.Int{}
+	outputs := map[string][]byte{} // read once, for the re-run and the bundle
 	for _, rc := range receipts {
 		if rc.Epoch > e.N {
 			continue
@@ -178,7 +179,7 @@ func (v *Verifier) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledg
 		if rc.Domain == nil || rc.Domain.ChainID == nil || rc.Domain.ChainID.Cmp(e.Domain.ChainID) != 0 || !strings.EqualFold(rc.Domain.Settlement, e.Domain.Settlement) {
 			bad(rc, "signed for another deployment")
 		}
-		postings, err := v.rerun(ctx, rc, op)
+		postings, err := v.rerun(ctx, rc, op, outputs)
 		if err != nil {
 			bad(rc, "re-run: %v", err)
 			postings = nil
@@ -201,7 +202,7 @@ func (v *Verifier) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledg
 	if tree, err := ledger.BuildTree(hashes); err == nil {
 		out.Root = tree.Root().Hex()
 	}
-	bundle, err := v.bundle(ctx, e.N, receipts)
+	bundle, err := v.bundle(ctx, e.N, receipts, outputs)
 	if err != nil {
 		out.Problems = append(out.Problems, fmt.Sprintf("receipt bundle: %v", err))
 	}
@@ -233,7 +234,7 @@ func (v *Verifier) operatorAt(ctx context.Context, epoch uint64) (string, error)
 
 // bundle rebuilds the receipt bundle chain of epochs 1..n from the receipts
 // and their outputs.
-func (v *Verifier) bundle(ctx context.Context, n uint64, receipts []*ledger.Receipt) (string, error) {
+func (v *Verifier) bundle(ctx context.Context, n uint64, receipts []*ledger.Receipt, outputs map[string][]byte) (string, error) {
 	byEpoch := map[uint64][]*ledger.Receipt{}
 	for _, rc := range receipts {
 		byEpoch[rc.Epoch] = append(byEpoch[rc.Epoch], rc)
@@ -242,7 +243,7 @@ func (v *Verifier) bundle(ctx context.Context, n uint64, receipts []*ledger.Rece
 	for e := uint64(1); e <= n; e++ {
 		outs := make([][]byte, len(byEpoch[e]))
 		for i, rc := range byEpoch[e] {
-			out, err := v.data.Output(ctx, rc.ID)
+			out, err := v.output(ctx, rc.ID, outputs)
 			if err != nil {
 				return "", err
 			}
@@ -262,8 +263,20 @@ func (v *Verifier) bundle(ctx context.Context, n uint64, receipts []*ledger.Rece
 	return bundle, nil
 }
 
+// output returns a receipt's output, from outputs if it was read already.
+func (v *Verifier) output(ctx context.Context, id string, outputs map[string][]byte) ([]byte, error) {
+	if out, ok := outputs[id]; ok {
+		return out, nil
+	}
+	out, err := v.data.Output(ctx, id)
+	if err == nil {
+		outputs[id] = out
+	}
+	return out, err
+}
+
 // rerun recomputes a receipt's postings from what it records.
-func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator string) ([]ledger.Posting, error) {
+func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator string, outputs map[string][]byte) ([]ledger.Posting, error) {
 	agent, err := v.data.Plugin(ctx, rc.Agent)
 	if err != nil {
 		return nil, err
@@ -271,7 +284,7 @@ func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator strin
 	if agent.Hash() != rc.AgentHash {
 		return nil, abi.Errorf(abi.CodeHashMismatch, "agent %s is %s, the receipt ran %s", rc.Agent, agent.Hash(), rc.AgentHash)
 	}
-	out, err := v.data.Output(ctx, rc.ID)
+	out, err := v.output(ctx, rc.ID, outputs)
 	if err != nil {
 		return nil, err
 	}

@@ -169,8 +169,8 @@ func (l *Ledger) Check(ctx context.Context) error {
 		}
 		prev := map[string]*big.Int{}
 		next := uint64(1)
-		bundle := zeroBundle
-		bundles := map[uint64]string{0: zeroBundle}
+		bundle := ZeroBundle
+		bundles := map[uint64]string{0: ZeroBundle}
 		if err := scan(txn, "E/", func(_ []byte, v []byte) error {
 			var e Epoch
 			if err := unmarshal(v, &e); err != nil {
@@ -209,7 +209,7 @@ func (l *Ledger) Check(ctx context.Context) error {
 				if err := kv.GetJSON(txn, receiptKey(id), &r); err != nil {
 					return err
 				}
-				out, err := getBytes(txn, outputKey(id))
+				out, err := kv.GetBytes(txn, outputKey(id))
 				if err != nil {
 					return err
 				}

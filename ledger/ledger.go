@@ -154,8 +154,9 @@ type Ledger struct {
 	signer   *ecdsa.PrivateKey
 	operator string
 	readOnly bool
-	open     atomic.Uint64 // the open epoch, as last committed
-	bundle   atomic.Value  // string: the last closed epoch's bundle, for receipts' PrevBundle
+	// open is the open epoch and the bundle of the one before it, as last
+	// committed: what Commit signs a receipt for.
+	open atomic.Pointer[openState]
 
 	ops      chan *op
 	quit     chan struct{}
@@ -181,6 +182,13 @@ const (
 	CodeInsolvent  abi.Code = "ledger_insolvent"  // a write would owe more than was deposited
 	CodeEpochEmpty abi.Code = "epoch_empty"       // an epoch with no new receipts cannot close
 )
+
+// openState is the epoch receipts are committed to and the previous epoch's
+// bundle, which they sign.
+type openState struct {
+	epoch  uint64
+	bundle string
+}
 
 // Format is the version of the ledger's key layout. A ledger written in
 // another layout is refused at Open rather than misread.
@@ -214,16 +222,16 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		db.Close()
 		return nil, err
 	}
-	l.open.Store(n)
-	l.bundle.Store(zeroBundle)
+	st := &openState{epoch: n, bundle: ZeroBundle}
 	if n > 1 {
 		e, err := l.Epoch(context.Background(), n-1)
 		if err != nil {
 			db.Close()
 			return nil, err
 		}
-		l.bundle.Store(e.Bundle)
+		st.bundle = e.Bundle
 	}
+	l.open.Store(st)
 	if l.readOnly {
 		close(l.stopped)
 		l.closed = true
@@ -236,38 +244,14 @@ func Open(dir string, opts Options) (*Ledger, error) {
 // checkFormat stamps a new ledger with Format and refuses one written in
 // another layout (the first layout kept earnings in the spendable balance).
 func (l *Ledger) checkFormat() error {
-	var got []byte
-	empty := true
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{})
-		it.Rewind()
-		empty = !it.Valid()
-		it.Close()
-		item, err := txn.Get(formatKey)
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		got, err = item.ValueCopy(nil)
-		return err
-	})
+	have, err := kv.Layout(l.db, Format, l.readOnly)
 	if err != nil {
 		return fmt.Errorf("ledger: read format: %w", err)
 	}
-	want := []byte(fmt.Sprint(Format))
-	switch {
-	case got != nil && string(got) == string(want):
-		return nil
-	case got == nil && empty && !l.readOnly:
-		return l.db.Update(func(txn *badger.Txn) error { return txn.Set(formatKey, want) })
-	case got == nil && empty:
-		return nil
-	case got == nil:
-		got = []byte("1")
+	if have != "" {
+		return abi.Errorf(abi.CodeInternal, "ledger: the books are in format %s, this build reads format %d: keep them with the build that wrote them", have, Format)
 	}
-	return abi.Errorf(abi.CodeInternal, "ledger: the books are in format %s, this build reads format %d: keep them with the build that wrote them", got, Format)
+	return nil
 }
 
 // Close lets every write already started finish, stops the writer and
@@ -302,7 +286,6 @@ func epochReceiptKey(n uint64, id string) []byte { return append(epochReceiptsPr
 
 var (
 	openEpochKey = []byte("m/open")
-	formatKey    = []byte("m/format")
 	// depositCursorKey is the last chain block whose deposits are credited.
 	depositCursorKey = []byte("m/deposit-cursor")
 	// Running totals, kept in the same transactions as the amounts they sum,
@@ -404,8 +387,9 @@ func (l *Ledger) Commit(ctx context.Context, r *Receipt, output []byte, res *Res
 	// The epoch is read before signing and checked again in the writer; if
 	// an epoch closed in between, sign again for the new one.
 	for attempt := 0; ; attempt++ {
-		epoch := l.open.Load()
-		r.Epoch, r.PrevBundle = epoch, l.bundle.Load().(string)
+		st := l.open.Load()
+		epoch := st.epoch
+		r.Epoch, r.PrevBundle = epoch, st.bundle
 		if err := r.Sign(l.signer, *r.Domain); err != nil {
 			return err
 		}
@@ -512,7 +496,6 @@ type Reservation struct {
 	l       *Ledger
 	account string
 	amount  *big.Int
-	once    sync.Once
 	mu      sync.Mutex
 	done    bool
 }
@@ -588,23 +571,24 @@ func (r *Reservation) Release() {
 	if r == nil {
 		return
 	}
-	r.once.Do(func() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.done = true
-		r.l.resMu.Lock()
-		defer r.l.resMu.Unlock()
-		held := r.l.reserved[r.account]
-		if held == nil {
-			held = new(big.Int) // only zero-amount reservations held nothing
-		}
-		left := new(big.Int).Sub(held, r.amount)
-		if left.Sign() <= 0 {
-			delete(r.l.reserved, r.account)
-		} else {
-			r.l.reserved[r.account] = left
-		}
-	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return
+	}
+	r.done = true
+	r.l.resMu.Lock()
+	defer r.l.resMu.Unlock()
+	held := r.l.reserved[r.account]
+	if held == nil {
+		held = new(big.Int) // only zero-amount reservations held nothing
+	}
+	left := new(big.Int).Sub(held, r.amount)
+	if left.Sign() <= 0 {
+		delete(r.l.reserved, r.account)
+	} else {
+		r.l.reserved[r.account] = left
+	}
 }
 
 func validate(r *Receipt) error {
@@ -725,7 +709,7 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 				rit.Close()
 				return fmt.Errorf("ledger: receipt %s: %w", id, err)
 			}
-			out, err := getBytes(txn, outputKey(id))
+			out, err := kv.GetBytes(txn, outputKey(id))
 			if err != nil {
 				rit.Close()
 				return fmt.Errorf("ledger: output of %s: %w", id, err)
@@ -745,7 +729,7 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 			return err
 		}
 		e.Root = tree.Root().Hex()
-		prev := zeroBundle
+		prev := ZeroBundle
 		if n > 1 {
 			var before Epoch
 			if err := kv.GetJSON(txn, epochKey(n-1), &before); err != nil {
@@ -764,8 +748,7 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.bundle.Store(e.Bundle)
-	l.open.Store(e.N + 1)
+	l.open.Store(&openState{epoch: e.N + 1, bundle: e.Bundle})
 	l.cacheTree(e.N, tree)
 	l.logger.Info("closed epoch", "epoch", e.N, "root", e.Root, "accounts", len(e.Leaves), "total", e.Total)
 	return e, nil
@@ -923,8 +906,6 @@ func (l *Ledger) Proof(ctx context.Context, n uint64, account string) (Leaf, []s
 // ZeroBundle is the bundle before the first epoch.
 const ZeroBundle = "0x0000000000000000000000000000000000000000000000000000000000000000"
 
-const zeroBundle = ZeroBundle
-
 // BundleHash chains an epoch's receipts and outputs to the bundle of the
 // epoch before it: keccak256(prev ‖ keccak256(receiptᵢ) ‖ keccak256(outputᵢ) …)
 // over the epoch's receipts in id order, each receipt as its JSON encoding,
@@ -952,14 +933,6 @@ func BundleHash(prev string, receipts []*Receipt, outputs [][]byte) (string, err
 		h.Write(crypto.Keccak256(outputs[i]))
 	}
 	return common.BytesToHash(h.Sum(nil)).Hex(), nil
-}
-
-func getBytes(txn *badger.Txn, key []byte) ([]byte, error) {
-	item, err := txn.Get(key)
-	if err != nil {
-		return nil, err
-	}
-	return item.ValueCopy(nil)
 }
 
 func parseAmount(v []byte) (*big.Int, error) {

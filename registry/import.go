@@ -81,7 +81,7 @@ func (r *Registry) Import(ctx context.Context, in io.Reader, opts ImportOptions)
 	var done int64
 	if opts.Source != "" {
 		err := r.db.View(func(txn *badger.Txn) error {
-			b, err := getBytes(txn, checkpointKey(opts.Datanet, opts.Source))
+			b, err := kv.GetBytes(txn, checkpointKey(opts.Datanet, opts.Source))
 			if err == nil && len(b) == 8 {
 				done = int64(binary.BigEndian.Uint64(b))
 			}

@@ -191,38 +191,18 @@ func checkRecordID(id string) error {
 // in another layout is refused at Open rather than misread.
 const Format = 2
 
-var formatKey = []byte("m/format")
-
 // checkFormat stamps a new registry with Format and refuses any other.
 func checkFormat(db *badger.DB, readOnly bool) error {
-	want := []byte(fmt.Sprint(Format))
-	update := db.Update
-	if readOnly {
-		update = db.View
+	have, err := kv.Layout(db, Format, readOnly)
+	switch {
+	case err != nil:
+		return fmt.Errorf("registry: read layout: %w", err)
+	case have == "1":
+		return errorf(abi.CodeInternal, "registry: written in layout 1, where datanet keys could alias; this build reads layout %d: keep the data with the build that wrote it", Format)
+	case have != "":
+		return errorf(abi.CodeInternal, "registry: layout %s, this build reads layout %d", have, Format)
 	}
-	return update(func(txn *badger.Txn) error {
-		got, err := getBytes(txn, formatKey)
-		if err == nil {
-			if string(got) != string(want) {
-				return errorf(abi.CodeInternal, "registry: layout %s, this build reads layout %d", got, Format)
-			}
-			return nil
-		}
-		if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		it := txn.NewIterator(badger.IteratorOptions{})
-		it.Rewind()
-		used := it.Valid()
-		it.Close()
-		if used {
-			return errorf(abi.CodeInternal, "registry: written in layout 1, where datanet keys could alias; this build reads layout %d: keep the data with the build that wrote it", Format)
-		}
-		if readOnly {
-			return nil
-		}
-		return txn.Set(formatKey, want)
-	})
+	return nil
 }
 
 // Publish verifies and stores a plugin: the manifest is valid, wasm hashes to
@@ -303,14 +283,14 @@ func (r *Registry) Load(ctx context.Context, ref string) (*Plugin, error) {
 				return err
 			}
 		}
-		meta, err := getBytes(txn, pluginKey(name, version))
+		meta, err := kv.GetBytes(txn, pluginKey(name, version))
 		if err != nil {
 			return err
 		}
 		if err := json.Unmarshal(meta, &p); err != nil {
 			return fmt.Errorf("decode manifest: %w", err)
 		}
-		p.Wasm, err = getBytes(txn, blobKey(p.Manifest.WasmSHA256))
+		p.Wasm, err = kv.GetBytes(txn, blobKey(p.Manifest.WasmSHA256))
 		return err
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
@@ -566,16 +546,8 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-func getBytes(txn *badger.Txn, key []byte) ([]byte, error) {
-	item, err := txn.Get(key)
-	if err != nil {
-		return nil, err
-	}
-	return item.ValueCopy(nil)
-}
-
 func getString(txn *badger.Txn, key []byte) (string, error) {
-	b, err := getBytes(txn, key)
+	b, err := kv.GetBytes(txn, key)
 	return string(b), err
 }
 
