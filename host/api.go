@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"math/big"
 	"net"
 	"net/http"
 	"time"
@@ -133,6 +134,22 @@ func (a *api) GetReceipt(ctx context.Context, req *connect.Request[tollgatev1.Ge
 		return nil, connectErr(err)
 	}
 	return connect.NewResponse(&tollgatev1.GetReceiptResponse{Receipt: receiptProto(rc)}), nil
+}
+
+func (a *api) Withdraw(ctx context.Context, req *connect.Request[tollgatev1.WithdrawRequest]) (*connect.Response[tollgatev1.WithdrawResponse], error) {
+	p, err := a.auth.Authenticate(req.Header())
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	amount, ok := new(big.Int).SetString(req.Msg.GetAmount(), 10)
+	if !ok || amount.Sign() <= 0 {
+		return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "amount must be a positive decimal integer"))
+	}
+	res, err := a.h.Withdraw(ctx, p.Account, amount, req.Msg.GetRequestId())
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	return connect.NewResponse(&tollgatev1.WithdrawResponse{Receipt: receiptProto(res.Receipt), Replayed: res.Replayed}), nil
 }
 
 func receiptProto(r *ledger.Receipt) *tollgatev1.Receipt {

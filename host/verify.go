@@ -277,6 +277,19 @@ func (v *Verifier) output(ctx context.Context, id string, outputs map[string][]b
 
 // rerun recomputes a receipt's postings from what it records.
 func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator string, outputs map[string][]byte) ([]ledger.Posting, error) {
+	if rc.IsWithdrawal() {
+		// A withdrawal runs nothing: it moves what the caller's credit lost
+		// to the caller's own earnings, and has no output.
+		if rc.Agent != "" || len(rc.Accesses) != 0 {
+			return nil, fmt.Errorf("a withdrawal that records a call")
+		}
+		if out, err := v.output(ctx, rc.ID, outputs); err != nil {
+			return nil, err
+		} else if len(out) != 0 {
+			return nil, fmt.Errorf("a withdrawal recorded %d bytes of output", len(out))
+		}
+		return ledger.WithdrawalPostings(rc.Caller, rc.Debit()), nil
+	}
 	agent, err := v.data.Plugin(ctx, rc.Agent)
 	if err != nil {
 		return nil, err

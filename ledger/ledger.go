@@ -36,7 +36,7 @@ const (
 
 func earning(kind string) bool {
 	switch kind {
-	case KindDeveloper, KindProtocol, KindAccess, KindAttribution:
+	case KindDeveloper, KindProtocol, KindAccess, KindAttribution, KindRefund:
 		return true
 	}
 	return false
@@ -595,6 +595,9 @@ func validate(r *Receipt) error {
 	if r.ID == "" || r.Caller == "" || len(r.Postings) == 0 {
 		return abi.Errorf(abi.CodeBadRequest, "ledger: receipt needs an id, a caller and postings")
 	}
+	if r.IsWithdrawal() {
+		return validateWithdrawal(r)
+	}
 	sum := new(big.Int)
 	for _, p := range r.Postings {
 		switch {
@@ -602,7 +605,7 @@ func validate(r *Receipt) error {
 			return abi.Errorf(abi.CodeBadRequest, "ledger: receipt %s: posting without account or amount", r.ID)
 		case p.Amount.Sign() < 0 && (p.Account != r.Caller || p.Kind != KindCall):
 			return abi.Errorf(CodeUnbalanced, "ledger: receipt %s debits %s, not its caller", r.ID, p.Account)
-		case p.Amount.Sign() > 0 && !earning(p.Kind):
+		case p.Amount.Sign() > 0 && (!earning(p.Kind) || p.Kind == KindRefund):
 			return abi.Errorf(CodeUnbalanced, "ledger: receipt %s credits %s with kind %q", r.ID, p.Account, p.Kind)
 		case !common.IsHexAddress(p.Account):
 			return abi.Errorf(abi.CodeBadRequest, "ledger: receipt %s: posting to %q, not an address", r.ID, p.Account)

@@ -1121,6 +1121,113 @@ func (x *GetReceiptResponse) GetReceipt() *Receipt {
 	return nil
 }
 
+type WithdrawRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A decimal amount in the token's smallest unit.
+	Amount string `protobuf:"bytes,1,opt,name=amount,proto3" json:"amount,omitempty"`
+	// Makes the request safe to retry: the same id answers with the same
+	// receipt and withdraws once.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawRequest) Reset() {
+	*x = WithdrawRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawRequest) ProtoMessage() {}
+
+func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawRequest.ProtoReflect.Descriptor instead.
+func (*WithdrawRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *WithdrawRequest) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *WithdrawRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type WithdrawResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receipt       *Receipt               `protobuf:"bytes,1,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawResponse) Reset() {
+	*x = WithdrawResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawResponse) ProtoMessage() {}
+
+func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawResponse.ProtoReflect.Descriptor instead.
+func (*WithdrawResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *WithdrawResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
+func (x *WithdrawResponse) GetReplayed() bool {
+	if x != nil {
+		return x.Replayed
+	}
+	return false
+}
+
 var File_tollgate_v1_tollgate_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_tollgate_proto_rawDesc = "" +
@@ -1221,9 +1328,16 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\x11GetReceiptRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"D\n" +
 	"\x12GetReceiptResponse\x12.\n" +
-	"\areceipt\x18\x01 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt2Q\n" +
+	"\areceipt\x18\x01 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\"H\n" +
+	"\x0fWithdrawRequest\x12\x16\n" +
+	"\x06amount\x18\x01 \x01(\tR\x06amount\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"^\n" +
+	"\x10WithdrawResponse\x12.\n" +
+	"\areceipt\x18\x01 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\x12\x1a\n" +
+	"\breplayed\x18\x02 \x01(\bR\breplayed2Q\n" +
 	"\fAgentService\x12A\n" +
-	"\x06Invoke\x12\x1a.tollgate.v1.InvokeRequest\x1a\x1b.tollgate.v1.InvokeResponse2\xc5\x02\n" +
+	"\x06Invoke\x12\x1a.tollgate.v1.InvokeRequest\x1a\x1b.tollgate.v1.InvokeResponse2\x8e\x03\n" +
 	"\rLedgerService\x12M\n" +
 	"\n" +
 	"GetBalance\x12\x1e.tollgate.v1.GetBalanceRequest\x1a\x1f.tollgate.v1.GetBalanceResponse\x12G\n" +
@@ -1231,7 +1345,8 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\n" +
 	"CloseEpoch\x12\x1e.tollgate.v1.CloseEpochRequest\x1a\x1f.tollgate.v1.CloseEpochResponse\x12M\n" +
 	"\n" +
-	"GetReceipt\x12\x1e.tollgate.v1.GetReceiptRequest\x1a\x1f.tollgate.v1.GetReceiptResponseB=Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1b\x06proto3"
+	"GetReceipt\x12\x1e.tollgate.v1.GetReceiptRequest\x1a\x1f.tollgate.v1.GetReceiptResponse\x12G\n" +
+	"\bWithdraw\x12\x1c.tollgate.v1.WithdrawRequest\x1a\x1d.tollgate.v1.WithdrawResponseB=Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1b\x06proto3"
 
 var (
 	file_tollgate_v1_tollgate_proto_rawDescOnce sync.Once
@@ -1245,7 +1360,7 @@ func file_tollgate_v1_tollgate_proto_rawDescGZIP() []byte {
 	return file_tollgate_v1_tollgate_proto_rawDescData
 }
 
-var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_tollgate_v1_tollgate_proto_goTypes = []any{
 	(*InvokeRequest)(nil),      // 0: tollgate.v1.InvokeRequest
 	(*InvokeResponse)(nil),     // 1: tollgate.v1.InvokeResponse
@@ -1262,6 +1377,8 @@ var file_tollgate_v1_tollgate_proto_goTypes = []any{
 	(*CloseEpochResponse)(nil), // 12: tollgate.v1.CloseEpochResponse
 	(*GetReceiptRequest)(nil),  // 13: tollgate.v1.GetReceiptRequest
 	(*GetReceiptResponse)(nil), // 14: tollgate.v1.GetReceiptResponse
+	(*WithdrawRequest)(nil),    // 15: tollgate.v1.WithdrawRequest
+	(*WithdrawResponse)(nil),   // 16: tollgate.v1.WithdrawResponse
 }
 var file_tollgate_v1_tollgate_proto_depIdxs = []int32{
 	2,  // 0: tollgate.v1.InvokeResponse.receipt:type_name -> tollgate.v1.Receipt
@@ -1270,21 +1387,24 @@ var file_tollgate_v1_tollgate_proto_depIdxs = []int32{
 	6,  // 3: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
 	3,  // 4: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
 	2,  // 5: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
-	0,  // 6: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
-	7,  // 7: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
-	9,  // 8: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
-	11, // 9: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
-	13, // 10: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
-	1,  // 11: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
-	8,  // 12: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
-	10, // 13: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
-	12, // 14: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
-	14, // 15: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
-	11, // [11:16] is the sub-list for method output_type
-	6,  // [6:11] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	2,  // 6: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
+	0,  // 7: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
+	7,  // 8: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
+	9,  // 9: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
+	11, // 10: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
+	13, // 11: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
+	15, // 12: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
+	1,  // 13: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
+	8,  // 14: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
+	10, // 15: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
+	12, // 16: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
+	14, // 17: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
+	16, // 18: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
+	13, // [13:19] is the sub-list for method output_type
+	7,  // [7:13] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_tollgate_proto_init() }
@@ -1298,7 +1418,7 @@ func file_tollgate_v1_tollgate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_tollgate_proto_rawDesc), len(file_tollgate_v1_tollgate_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -52,6 +52,8 @@ const (
 	// LedgerServiceGetReceiptProcedure is the fully-qualified name of the LedgerService's GetReceipt
 	// RPC.
 	LedgerServiceGetReceiptProcedure = "/tollgate.v1.LedgerService/GetReceipt"
+	// LedgerServiceWithdrawProcedure is the fully-qualified name of the LedgerService's Withdraw RPC.
+	LedgerServiceWithdrawProcedure = "/tollgate.v1.LedgerService/Withdraw"
 )
 
 // AgentServiceClient is a client for the tollgate.v1.AgentService service.
@@ -135,6 +137,11 @@ type LedgerServiceClient interface {
 	// CloseEpoch closes the open epoch and posts its root on-chain. Operator only.
 	CloseEpoch(context.Context, *connect.Request[v1.CloseEpochRequest]) (*connect.Response[v1.CloseEpochResponse], error)
 	GetReceipt(context.Context, *connect.Request[v1.GetReceiptRequest]) (*connect.Response[v1.GetReceiptResponse], error)
+	// Withdraw takes back unspent credit of the signed-in caller: it becomes
+	// the caller's claimable earnings when the open epoch closes, claimed
+	// on-chain with a proof like any earnings. Credit held by calls in flight
+	// cannot be withdrawn.
+	Withdraw(context.Context, *connect.Request[v1.WithdrawRequest]) (*connect.Response[v1.WithdrawResponse], error)
 }
 
 // NewLedgerServiceClient constructs a client for the tollgate.v1.LedgerService service. By default,
@@ -172,6 +179,12 @@ func NewLedgerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(ledgerServiceMethods.ByName("GetReceipt")),
 			connect.WithClientOptions(opts...),
 		),
+		withdraw: connect.NewClient[v1.WithdrawRequest, v1.WithdrawResponse](
+			httpClient,
+			baseURL+LedgerServiceWithdrawProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("Withdraw")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -181,6 +194,7 @@ type ledgerServiceClient struct {
 	getProof   *connect.Client[v1.GetProofRequest, v1.GetProofResponse]
 	closeEpoch *connect.Client[v1.CloseEpochRequest, v1.CloseEpochResponse]
 	getReceipt *connect.Client[v1.GetReceiptRequest, v1.GetReceiptResponse]
+	withdraw   *connect.Client[v1.WithdrawRequest, v1.WithdrawResponse]
 }
 
 // GetBalance calls tollgate.v1.LedgerService.GetBalance.
@@ -203,6 +217,11 @@ func (c *ledgerServiceClient) GetReceipt(ctx context.Context, req *connect.Reque
 	return c.getReceipt.CallUnary(ctx, req)
 }
 
+// Withdraw calls tollgate.v1.LedgerService.Withdraw.
+func (c *ledgerServiceClient) Withdraw(ctx context.Context, req *connect.Request[v1.WithdrawRequest]) (*connect.Response[v1.WithdrawResponse], error) {
+	return c.withdraw.CallUnary(ctx, req)
+}
+
 // LedgerServiceHandler is an implementation of the tollgate.v1.LedgerService service.
 type LedgerServiceHandler interface {
 	GetBalance(context.Context, *connect.Request[v1.GetBalanceRequest]) (*connect.Response[v1.GetBalanceResponse], error)
@@ -210,6 +229,11 @@ type LedgerServiceHandler interface {
 	// CloseEpoch closes the open epoch and posts its root on-chain. Operator only.
 	CloseEpoch(context.Context, *connect.Request[v1.CloseEpochRequest]) (*connect.Response[v1.CloseEpochResponse], error)
 	GetReceipt(context.Context, *connect.Request[v1.GetReceiptRequest]) (*connect.Response[v1.GetReceiptResponse], error)
+	// Withdraw takes back unspent credit of the signed-in caller: it becomes
+	// the caller's claimable earnings when the open epoch closes, claimed
+	// on-chain with a proof like any earnings. Credit held by calls in flight
+	// cannot be withdrawn.
+	Withdraw(context.Context, *connect.Request[v1.WithdrawRequest]) (*connect.Response[v1.WithdrawResponse], error)
 }
 
 // NewLedgerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -243,6 +267,12 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(ledgerServiceMethods.ByName("GetReceipt")),
 		connect.WithHandlerOptions(opts...),
 	)
+	ledgerServiceWithdrawHandler := connect.NewUnaryHandler(
+		LedgerServiceWithdrawProcedure,
+		svc.Withdraw,
+		connect.WithSchema(ledgerServiceMethods.ByName("Withdraw")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/tollgate.v1.LedgerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case LedgerServiceGetBalanceProcedure:
@@ -253,6 +283,8 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 			ledgerServiceCloseEpochHandler.ServeHTTP(w, r)
 		case LedgerServiceGetReceiptProcedure:
 			ledgerServiceGetReceiptHandler.ServeHTTP(w, r)
+		case LedgerServiceWithdrawProcedure:
+			ledgerServiceWithdrawHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -276,4 +308,8 @@ func (UnimplementedLedgerServiceHandler) CloseEpoch(context.Context, *connect.Re
 
 func (UnimplementedLedgerServiceHandler) GetReceipt(context.Context, *connect.Request[v1.GetReceiptRequest]) (*connect.Response[v1.GetReceiptResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.GetReceipt is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) Withdraw(context.Context, *connect.Request[v1.WithdrawRequest]) (*connect.Response[v1.WithdrawResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.Withdraw is not implemented"))
 }
