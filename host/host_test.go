@@ -64,7 +64,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, err := chain.StartNode(dir+"/chain", e.operator)
+	node, err := chain.StartNode(dir+"/chain", crypto.PubkeyToAddress(e.operator.PublicKey))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -192,7 +192,7 @@ func attachRPC(t *testing.T, ctx context.Context, dir, rpc string) *chain.Client
 // reason to send transactions of its own.
 func fundFunder(t *testing.T, ctx context.Context, c *chain.Client, dir string, funder *ecdsa.PrivateKey) {
 	t.Helper()
-	op, err := loadOrCreateKey(filepath.Join(dir, "operator.key"))
+	op, err := operatorKey(nodeConfig{dataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,9 @@ commands:
   demo      run the whole loop once, end to end, in a temporary directory
   invoke    invoke an agent on a running node
   balance   show an account's balance on a running node
+  withdraw  take back unspent credit: it becomes claimable on-chain at the next root
+  claim     claim an account's earnings on-chain, or print the calldata for a wallet
+  key       keystore v3 key files: new, import, list, address
   verify    re-run an epoch's receipts and check its root (node stopped)
   import    bulk-import a JSONL file of signed records into a datanet (node stopped)
 `
@@ -54,6 +57,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return invokeCmd(ctx, args, out)
 	case "balance":
 		return balanceCmd(ctx, args, out)
+	case "withdraw":
+		return withdrawCmd(ctx, args, out)
+	case "claim":
+		return claimCmd(ctx, args, out)
+	case "key":
+		return keyCmd(args, out)
 	case "verify":
 		return verifyCmd(ctx, args, out)
 	case "import":

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -18,6 +20,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/keys"
+	"github.com/tollgate-dev/tollgate/ledger/chain"
 )
 
 func TestDemoRunsTheWholeLoop(t *testing.T) {
@@ -86,9 +94,13 @@ func TestRestartKeepsChainAndBooks(t *testing.T) {
 	}
 }
 
-// TestAgainstGethDev settles on a real `geth --dev` node instead of the
-// embedded chain. .ci/run builds the pinned geth and sets TOLLGATE_GETH.
-func TestAgainstGethDev(t *testing.T) {
+// gethDevKey is the developer account geth --dev funds at genesis.
+const gethDevKey = "b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291"
+
+// startGethDev starts the pinned geth (TOLLGATE_GETH, built by .ci/run)
+// with --dev, sealing a block per transaction, and returns its IPC path.
+func startGethDev(t *testing.T, ctx context.Context) (string, *bytes.Buffer) {
+	t.Helper()
 	geth := os.Getenv("TOLLGATE_GETH")
 	if geth == "" {
 		if os.Getenv("CI") != "" {
@@ -96,9 +108,7 @@ func TestAgainstGethDev(t *testing.T) {
 		}
 		t.Skip("set TOLLGATE_GETH to a geth binary to run against geth --dev")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	gethDir, dataDir := t.TempDir(), t.TempDir()
+	gethDir := t.TempDir()
 	ipc := filepath.Join(gethDir, "geth.ipc")
 	cmd := exec.CommandContext(ctx, geth, "--dev", "--dev.period", "0", "--datadir", gethDir, "--ipcpath", ipc,
 		"--nodiscover", "--maxpeers", "0", "--port", "0", "--authrpc.port", "0", "--verbosity", "2")
@@ -120,12 +130,28 @@ func TestAgainstGethDev(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// geth --dev funds its well-known developer key; the node operates with it.
-	const gethDevKey = "b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291"
-	if err := os.WriteFile(filepath.Join(dataDir, "operator.key"), []byte(gethDevKey), 0o600); err != nil {
+	return ipc, &logs
+}
+
+// TestAgainstGethDev settles on a real `geth --dev` node instead of the
+// embedded chain. .ci/run builds the pinned geth and sets TOLLGATE_GETH.
+func TestAgainstGethDev(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dataDir := t.TempDir()
+	ipc, logs := startGethDev(t, ctx)
+	// The node operates with geth --dev's funded developer key, kept the
+	// way an operator keeps its key: a keystore v3 file with its
+	// passphrase in a separate file.
+	devKey, _ := crypto.HexToECDSA(gethDevKey)
+	keyFile, passFile := filepath.Join(t.TempDir(), "operator.json"), filepath.Join(t.TempDir(), "pass")
+	if err := os.WriteFile(passFile, []byte("correct horse\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n, err := openNode(ctx, nodeConfig{dataDir: dataDir, rpc: ipc, logger: slog.New(slog.DiscardHandler)})
+	if err := keys.Write(keyFile, devKey, "correct horse", keys.Light); err != nil {
+		t.Fatal(err)
+	}
+	n, err := openNode(ctx, nodeConfig{dataDir: dataDir, rpc: ipc, keyFile: keyFile, passphraseFile: passFile, logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logs.String())
 	}
@@ -244,6 +270,25 @@ func TestStartupErrorsAreClear(t *testing.T) {
 	if _, err := openNode(ctx, nodeConfig{dataDir: garbage}); err == nil || !strings.Contains(err.Error(), "operator key") {
 		t.Fatalf("garbage operator key: %v", err)
 	}
+	// A key file that is not a keystore, and a wrong passphrase.
+	notKeystore := t.TempDir()
+	os.WriteFile(filepath.Join(notKeystore, operatorKeyFile), []byte(`{"address":"x"}`), 0o600)
+	os.WriteFile(filepath.Join(notKeystore, operatorPassFile), []byte("p\n"), 0o600)
+	if _, err := openNode(ctx, nodeConfig{dataDir: notKeystore}); abi.CodeOf(err) != keys.CodeBadKeyFile {
+		t.Fatalf("a key file that is not a keystore: %v", err)
+	}
+	wrongPass := t.TempDir()
+	k, _ := crypto.GenerateKey()
+	keys.Write(filepath.Join(wrongPass, "op.json"), k, "right", keys.Light)
+	os.WriteFile(filepath.Join(wrongPass, "pass"), []byte("wrong\n"), 0o600)
+	if _, err := openNode(ctx, nodeConfig{dataDir: wrongPass, keyFile: filepath.Join(wrongPass, "op.json"), passphraseFile: filepath.Join(wrongPass, "pass")}); abi.CodeOf(err) != keys.CodeBadPassphrase {
+		t.Fatalf("a wrong passphrase: %v", err)
+	}
+	t.Setenv(keys.PassphraseEnv, "")
+	os.Unsetenv(keys.PassphraseEnv)
+	if _, err := openNode(ctx, nodeConfig{dataDir: wrongPass, keyFile: filepath.Join(wrongPass, "op.json")}); abi.CodeOf(err) != keys.CodeNoPassphrase {
+		t.Fatalf("no passphrase: %v", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -252,7 +297,7 @@ func TestStartupErrorsAreClear(t *testing.T) {
 	ln.Close()
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := openNode(tctx, nodeConfig{dataDir: t.TempDir(), rpc: unreachable}); err == nil || !strings.Contains(err.Error(), "operator 0x") {
+	if _, err := openNode(tctx, nodeConfig{dataDir: t.TempDir(), rpc: unreachable}); abi.CodeOf(err) != chain.CodeChain || !strings.Contains(err.Error(), unreachable) {
 		t.Fatalf("unreachable RPC: %v", err)
 	}
 }
@@ -321,5 +366,61 @@ func TestVerifyIsReadOnlyAndNeedsTheChain(t *testing.T) {
 	defer tcancel()
 	if err := run(tctx, []string{"verify", "--data", dir, "--rpc", unreachable}, &out); err == nil {
 		t.Fatal("verify passed with the chain unreachable")
+	}
+}
+
+// Started against a real chain with an operator key nobody funded, serve
+// says which address needs how much and fails with its code, or waits for
+// the funds with --fund-wait and then serves.
+func TestUnfundedOperatorIsToldWhatToDo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ipc, _ := startGethDev(t, ctx)
+	dir := t.TempDir()
+	var out bytes.Buffer
+	err := run(ctx, []string{"serve", "--data", dir, "--rpc", ipc, "--addr", "127.0.0.1:0"}, &out)
+	if abi.CodeOf(err) != chain.CodeUnfunded {
+		t.Fatalf("serve with an unfunded operator: %v\n%s", err, out.String())
+	}
+	op, aerr := operatorAddress(dir)
+	if aerr != nil {
+		t.Fatal(aerr)
+	}
+	if !strings.Contains(out.String(), op.Hex()) || !strings.Contains(out.String(), "needs at least") || !strings.Contains(err.Error(), op.Hex()) {
+		t.Fatalf("serve did not say who to fund with what: %v\n%s", err, out.String())
+	}
+
+	// Waiting: fund it once serve says so; serve then deploys and serves.
+	pr, pw := io.Pipe()
+	serveCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(serveCtx, []string{"serve", "--data", dir, "--rpc", ipc, "--addr", "127.0.0.1:0", "--fund-wait", "2m"}, pw)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	serving := false
+	for !serving && lines.Scan() {
+		line := lines.Text()
+		if strings.Contains(line, "needs at least") {
+			ec, err := chain.Dial(ctx, ipc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dev, _ := crypto.HexToECDSA(gethDevKey)
+			if _, err := chain.Fund(ctx, ec, dev, op.Hex(), new(big.Int).Mul(oneToken, big.NewInt(10))); err != nil {
+				t.Fatal(err)
+			}
+			ec.Close()
+		}
+		serving = strings.Contains(line, "serving the Connect API")
+	}
+	go io.Copy(io.Discard, pr)
+	if !serving {
+		t.Fatalf("serve did not start once funded: %v", <-done)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
 	}
 }

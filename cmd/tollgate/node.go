@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -14,11 +16,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/host"
+	"github.com/tollgate-dev/tollgate/internal/fsutil"
+	"github.com/tollgate-dev/tollgate/internal/keys"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/registry"
@@ -38,7 +45,16 @@ type nodeConfig struct {
 	// chain only) and the challenge and rotation delays in seconds.
 	guardian                      string
 	challengeDelay, rotationDelay uint64
-	logger                        *slog.Logger
+	// keyFile is the operator's keystore v3 file ("" for operator.json in
+	// the data dir, generated at first start with its passphrase in
+	// operator.pass); passphraseFile holds its passphrase ("" for
+	// operator.pass next to a generated key, else TOLLGATE_PASSPHRASE).
+	keyFile, passphraseFile string
+	// fundWait is how long a start on an external chain waits for the
+	// operator's account to hold gas before giving up.
+	fundWait time.Duration
+	logger   *slog.Logger
+	out      io.Writer // where a start says what it is waiting for
 }
 
 // node is everything a running Tollgate owns, opened from one data dir.
@@ -72,9 +88,8 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return err
 	}
-	keyPath := filepath.Join(cfg.dataDir, "operator.key")
-	if n.operator, err = loadOrCreateKey(keyPath); err != nil {
-		return fmt.Errorf("operator key %s: %w", keyPath, err)
+	if n.operator, err = operatorKey(cfg); err != nil {
+		return err
 	}
 	if n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledger.Options{Logger: cfg.logger, Signer: n.operator}); err != nil {
 		return err
@@ -96,13 +111,32 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 			}
 			nopts = append(nopts, chain.WithRPC(host, p))
 		}
-		if n.chain, err = chain.StartNode(filepath.Join(cfg.dataDir, "chain"), n.operator, nopts...); err != nil {
+		if n.chain, err = chain.StartNode(filepath.Join(cfg.dataDir, "chain"), crypto.PubkeyToAddress(n.operator.PublicKey), nopts...); err != nil {
 			return err
 		}
 		n.eth = n.chain.Client()
 		opts = append(opts, chain.WithDurability(n.chain.WaitDurable))
-	} else if n.eth, err = chain.Dial(ctx, cfg.rpc); err != nil {
-		return err
+	} else {
+		if n.eth, err = chain.Dial(ctx, cfg.rpc); err != nil {
+			return err
+		}
+		// On an external chain the operator pays for gas: say who must be
+		// funded and with how much, and wait for it (or fail) before any
+		// transaction is attempted.
+		_, statErr := os.Stat(filepath.Join(cfg.dataDir, "deployment.json"))
+		need, err := chain.NeededBalance(ctx, n.eth, errors.Is(statErr, os.ErrNotExist))
+		if err != nil {
+			return fmt.Errorf("chain %s: %w", cfg.rpc, err)
+		}
+		op := crypto.PubkeyToAddress(n.operator.PublicKey)
+		say := func(have *big.Int) {
+			if cfg.out != nil {
+				fmt.Fprintf(cfg.out, "tollgate: operator %s holds %s wei on %s and needs at least %s wei for gas; fund it (waiting %s)\n", op.Hex(), have, cfg.rpc, need, cfg.fundWait)
+			}
+		}
+		if err := chain.AwaitFunds(ctx, n.eth, op, need, cfg.fundWait, 2*time.Second, say); err != nil {
+			return fmt.Errorf("operator %s: %w", op.Hex(), err)
+		}
 	}
 	deployOpts := append([]chain.Option{chain.WithDelays(cfg.challengeDelay, cfg.rotationDelay)}, opts...)
 	if cfg.guardian != "" {
@@ -163,7 +197,7 @@ func deployment(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey
 			return nil, false, err
 		}
 		b, _ = json.MarshalIndent(dep, "", "  ")
-		if err := writeFileAtomic(path, b, 0o600); err != nil {
+		if err := fsutil.WriteFileAtomic(path, b, 0o600); err != nil {
 			return nil, false, err
 		}
 	case err != nil:
@@ -177,8 +211,84 @@ func deployment(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey
 	return c, fresh, err
 }
 
-// readKey reads a hex private key file; it never creates one.
-func readKey(path string) (*ecdsa.PrivateKey, error) {
+// operatorKey loads the operator's key from its keystore file. With no
+// --key, the key is operator.json in the data dir, with its passphrase in
+// operator.pass (mode 0600), both generated at the first start so that
+// `serve` with no flags keeps working; a data dir from before keystores
+// has its plaintext operator.key converted and removed.
+func operatorKey(cfg nodeConfig) (*ecdsa.PrivateKey, error) {
+	if cfg.keyFile != "" {
+		pass, err := keys.Passphrase(cfg.passphraseFile)
+		if err != nil {
+			return nil, fmt.Errorf("operator key %s: %w", cfg.keyFile, err)
+		}
+		k, err := keys.Load(cfg.keyFile, pass)
+		if err != nil {
+			return nil, fmt.Errorf("operator key %s: %w", cfg.keyFile, err)
+		}
+		return k, nil
+	}
+	keyPath := filepath.Join(cfg.dataDir, operatorKeyFile)
+	passPath := filepath.Join(cfg.dataDir, operatorPassFile)
+	if cfg.passphraseFile != "" {
+		passPath = cfg.passphraseFile
+	}
+	wrap := func(err error) error { return fmt.Errorf("operator key %s: %w", keyPath, err) }
+	if _, err := os.Stat(keyPath); err == nil {
+		pass, err := keys.Passphrase(passPath)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		k, err := keys.Load(keyPath, pass)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		return k, nil
+	}
+	// No key yet: convert a plaintext key from an older data dir, or make one.
+	legacy := filepath.Join(cfg.dataDir, "operator.key")
+	k, err := readHexKey(legacy)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if k, err = crypto.GenerateKey(); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, fmt.Errorf("operator key %s: %w", legacy, err)
+	}
+	pass, err := keys.Passphrase(passPath)
+	if abi.CodeOf(err) == keys.CodeNoPassphrase || errors.Is(err, os.ErrNotExist) {
+		// A crash between the two files leaves a passphrase and no key.
+		pass = hex.EncodeToString(randomBytes(32))
+		if err := fsutil.WriteFileAtomic(passPath, []byte(pass+"\n"), 0o600); err != nil {
+			return nil, wrap(err)
+		}
+	} else if err != nil {
+		return nil, wrap(err)
+	}
+	if err := keys.Write(keyPath, k, pass, keys.Light); err != nil {
+		return nil, wrap(err)
+	}
+	if err := os.Remove(legacy); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	return k, nil
+}
+
+// The operator's key files in a data dir.
+const (
+	operatorKeyFile  = "operator.json"
+	operatorPassFile = "operator.pass"
+)
+
+// operatorAddress reads the operator's address from its key file, without
+// the passphrase.
+func operatorAddress(dataDir string) (common.Address, error) {
+	return keys.Address(filepath.Join(dataDir, operatorKeyFile))
+}
+
+// readHexKey reads a plaintext hex private key file.
+func readHexKey(path string) (*ecdsa.PrivateKey, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -190,47 +300,10 @@ func readKey(path string) (*ecdsa.PrivateKey, error) {
 	return k, nil
 }
 
-func loadOrCreateKey(path string) (*ecdsa.PrivateKey, error) {
-	k, err := readKey(path)
-	if err == nil {
-		return k, nil
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
 	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	k, err = crypto.GenerateKey()
-	if err != nil {
-		return nil, err
-	}
-	return k, writeFileAtomic(path, []byte(hex.EncodeToString(crypto.FromECDSA(k))+"\n"), 0o600)
-}
-
-// writeFileAtomic writes b to path so that a crash leaves either the old
-// file or the new one, synced: the file, then the rename in its directory.
-func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return b
 }

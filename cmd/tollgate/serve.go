@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/host"
+	"github.com/tollgate-dev/tollgate/internal/keys"
 )
 
 func serve(ctx context.Context, args []string, out io.Writer) error {
@@ -22,6 +23,9 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	guardian := fs.String("guardian", "", "guardian of a new deployment: may veto roots, pause, rotate the operator (default: the operator, for dev chains only)")
 	challenge := fs.Uint64("challenge-delay", 0, "seconds a posted root waits before it can be claimed, for a new deployment")
 	rotation := fs.Uint64("rotation-delay", 0, "seconds before a proposed operator may take over, for a new deployment")
+	keyFile := fs.String("key", "", "operator's keystore v3 file (default: operator.json in the data directory, generated at the first start)")
+	passFile := fs.String("passphrase-file", "", "file holding the key's passphrase (default: operator.pass next to a generated key, else $"+keys.PassphraseEnv+")")
+	fundWait := fs.Duration("fund-wait", 0, "with --rpc, how long to wait for the operator's account to be funded with gas")
 	verbose := fs.Bool("v", false, "log every invocation")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -31,7 +35,8 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	cfg := nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger, guardian: *guardian, challengeDelay: *challenge, rotationDelay: *rotation}
+	cfg := nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger, guardian: *guardian, challengeDelay: *challenge, rotationDelay: *rotation,
+		keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out}
 	if *rpc == "" {
 		cfg.chainRPC = *chainRPC
 	}

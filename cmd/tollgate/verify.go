@@ -99,10 +99,11 @@ func verifyChain(ctx context.Context, dataDir, rpc string) (*chain.Client, func(
 		}
 		done = ec.Close
 	} else {
-		// The key fixes the embedded chain's genesis; nothing is signed.
-		key, err := readKey(filepath.Join(dataDir, "operator.key"))
+		// The operator's address fixes the embedded chain's genesis; it is
+		// read from the key file without decrypting it, and nothing is signed.
+		faucet, err := operatorAddress(dataDir)
 		if err != nil {
-			return nil, nil, fmt.Errorf("verify: the embedded chain needs the node's operator.key for its genesis (or give --rpc): %w", err)
+			return nil, nil, fmt.Errorf("verify: the embedded chain needs the node's %s for its genesis (or give --rpc): %w", operatorKeyFile, err)
 		}
 		scratch, err := os.MkdirTemp("", "tollgate-verify-")
 		if err != nil {
@@ -112,7 +113,7 @@ func verifyChain(ctx context.Context, dataDir, rpc string) (*chain.Client, func(
 			os.RemoveAll(scratch)
 			return nil, nil, fmt.Errorf("verify: copy the embedded chain: %w", err)
 		}
-		n, err := chain.StartNode(filepath.Join(scratch, "chain"), key)
+		n, err := chain.StartNode(filepath.Join(scratch, "chain"), faucet)
 		if err != nil {
 			os.RemoveAll(scratch)
 			return nil, nil, err

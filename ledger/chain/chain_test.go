@@ -35,7 +35,7 @@ func TestSettleClaimAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	operator, caller, alice, bob := newKey(t), newKey(t), newKey(t), newKey(t)
 
-	node, err := chain.StartNode(dir, operator)
+	node, err := chain.StartNode(dir, crypto.PubkeyToAddress(operator.PublicKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestSettleClaimAndRestart(t *testing.T) {
 	if err := node.Close(); err != nil {
 		t.Fatal(err)
 	}
-	node, err = chain.StartNode(dir, operator)
+	node, err = chain.StartNode(dir, crypto.PubkeyToAddress(operator.PublicKey))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
@@ -31,7 +32,7 @@ func TestSettlementTrustModel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	operator, guardian, caller, alice, newOp := newKey(t), newKey(t), newKey(t), newKey(t), newKey(t)
-	node, err := chain.StartNode(t.TempDir(), operator)
+	node, err := chain.StartNode(t.TempDir(), crypto.PubkeyToAddress(operator.PublicKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +190,7 @@ func TestFeeOnTransferDepositsCountWhatArrived(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	operator := newKey(t)
-	node, err := chain.StartNode(t.TempDir(), operator)
+	node, err := chain.StartNode(t.TempDir(), crypto.PubkeyToAddress(operator.PublicKey))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
@@ -23,7 +24,7 @@ func BenchmarkSettlementGas(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	operator, payer, fresh, holder, freshT, holderT := newKey(b), newKey(b), newKey(b), newKey(b), newKey(b), newKey(b)
-	node, err := chain.StartNode(b.TempDir(), operator)
+	node, err := chain.StartNode(b.TempDir(), crypto.PubkeyToAddress(operator.PublicKey))
 	if err != nil {
 		b.Fatal(err)
 	}

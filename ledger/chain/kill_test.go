@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 func killChild(dir string) error {
 	ctx := context.Background()
 	key, _ := crypto.HexToECDSA(killKey)
-	n, err := chain.StartNode(dir+"/chain", key)
+	n, err := chain.StartNode(dir+"/chain", crypto.PubkeyToAddress(key.PublicKey))
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func TestChainSurvivesSIGKILL(t *testing.T) {
 		acked += got
 
 		key, _ := crypto.HexToECDSA(killKey)
-		n, err := chain.StartNode(dir+"/chain", key)
+		n, err := chain.StartNode(dir+"/chain", crypto.PubkeyToAddress(key.PublicKey))
 		if err != nil {
 			t.Fatalf("round %d: restart after SIGKILL: %v", round, err)
 		}

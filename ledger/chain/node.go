@@ -2,14 +2,13 @@ package chain
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"sync"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/rawdb"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/eth"
 	"github.com/ethereum/go-ethereum/eth/catalyst"
 	"github.com/ethereum/go-ethereum/eth/ethconfig"
@@ -58,9 +57,9 @@ func WithRPC(host string, port int) NodeOption {
 }
 
 // StartNode starts the chain in dir ("" keeps it in memory). The faucet
-// key's account is funded at genesis; give the same key on every start of
-// the same dir, since it fixes the genesis block.
-func StartNode(dir string, faucet *ecdsa.PrivateKey, opts ...NodeOption) (*Node, error) {
+// account is funded at genesis; give the same one on every start of the
+// same dir, since it fixes the genesis block.
+func StartNode(dir string, faucetAddr common.Address, opts ...NodeOption) (*Node, error) {
 	nodeConf := node.DefaultConfig
 	nodeConf.DataDir = dir
 	nodeConf.Name = "tollgate-chain"
@@ -74,7 +73,6 @@ func StartNode(dir string, faucet *ecdsa.PrivateKey, opts ...NodeOption) (*Node,
 	if err != nil {
 		return nil, fmt.Errorf("chain: node: %w", err)
 	}
-	faucetAddr := crypto.PubkeyToAddress(faucet.PublicKey)
 	ethConf := ethconfig.Defaults
 	ethConf.NetworkId = DevChainID
 	ethConf.SyncMode = ethconfig.FullSync

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum"
+	gethabi "github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -170,31 +171,45 @@ func (c *Client) Transfer(ctx context.Context, key *ecdsa.PrivateKey, to string,
 
 // SendETH transfers wei for gas.
 func (c *Client) SendETH(ctx context.Context, key *ecdsa.PrivateKey, to string, wei *big.Int) (string, error) {
+	return fund(ctx, c.eth, c.opts, key, to, wei)
+}
+
+// Fund transfers wei of the chain's coin from key's account to to, for gas,
+// and waits until it is mined.
+func Fund(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, to string, wei *big.Int) (string, error) {
+	return fund(ctx, ec, options{}, key, to, wei)
+}
+
+func fund(ctx context.Context, ec *ethclient.Client, o options, key *ecdsa.PrivateKey, to string, wei *big.Int) (string, error) {
+	chainID, err := ec.ChainID(ctx)
+	if err != nil {
+		return "", chainErr("chain id", err)
+	}
 	from := crypto.PubkeyToAddress(key.PublicKey)
-	nonce, err := c.eth.PendingNonceAt(ctx, from)
+	nonce, err := ec.PendingNonceAt(ctx, from)
 	if err != nil {
 		return "", chainErr("nonce", err)
 	}
-	tip, err := c.eth.SuggestGasTipCap(ctx)
+	tip, err := ec.SuggestGasTipCap(ctx)
 	if err != nil {
 		return "", chainErr("gas tip", err)
 	}
-	head, err := c.eth.HeaderByNumber(ctx, nil)
+	head, err := ec.HeaderByNumber(ctx, nil)
 	if err != nil {
 		return "", chainErr("head", err)
 	}
 	toAddr := common.HexToAddress(to)
 	feeCap := new(big.Int).Add(tip, new(big.Int).Mul(head.BaseFee, big.NewInt(2)))
-	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(c.chainID), &types.DynamicFeeTx{
-		ChainID: c.chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap, Gas: 21000, To: &toAddr, Value: wei,
+	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(chainID), &types.DynamicFeeTx{
+		ChainID: chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap, Gas: 21000, To: &toAddr, Value: wei,
 	})
 	if err != nil {
 		return "", chainErr("sign", err)
 	}
-	if err := retryPoolLag(ctx, func() error { return c.eth.SendTransaction(ctx, tx) }); err != nil {
+	if err := retryPoolLag(ctx, func() error { return ec.SendTransaction(ctx, tx) }); err != nil {
 		return "", chainErr("send eth", err)
 	}
-	if _, err := waitMined(ctx, c.eth, c.opts, tx.Hash()); err != nil {
+	if _, err := waitMined(ctx, ec, o, tx.Hash()); err != nil {
 		return "", err
 	}
 	return tx.Hash().Hex(), nil
@@ -345,11 +360,29 @@ func (c *Client) Head(ctx context.Context) (uint64, error) {
 // Claim pays account cumulative minus what it has claimed, proven against
 // the last posted root. key pays the gas; the tokens go to account.
 func (c *Client) Claim(ctx context.Context, key *ecdsa.PrivateKey, account string, cumulative *big.Int, proof []string) (string, error) {
+	return c.send(ctx, key, c.settlement, ClaimCalldata(account, cumulative, proof))
+}
+
+// ClaimCalldata is the calldata of Settlement.claim, for a wallet (a
+// hardware or browser wallet, or any Ethereum tool) to send.
+func ClaimCalldata(account string, cumulative *big.Int, proof []string) []byte {
 	p := make([][32]byte, len(proof))
 	for i, h := range proof {
 		p[i] = common.HexToHash(h)
 	}
-	return c.send(ctx, key, c.settlement, c.settleABI.PackClaim(common.HexToAddress(account), cumulative, p))
+	return contracts.NewSettlement().PackClaim(common.HexToAddress(account), cumulative, p)
+}
+
+// SendCall sends data to the contract at to from key's account, with
+// EIP-1559 fees and a gas limit estimated with a margin, and waits until it
+// is mined: for tools that hold only an RPC endpoint and an address.
+func SendCall(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, to string, data []byte) (string, error) {
+	chainID, err := ec.ChainID(ctx)
+	if err != nil {
+		return "", chainErr("chain id", err)
+	}
+	c := &Client{eth: ec, chainID: chainID, settleABI: contracts.NewSettlement()}
+	return c.send(ctx, key, bind.NewBoundContract(common.HexToAddress(to), gethabi.ABI{}, ec, ec, ec), data)
 }
 
 // TokenBalance returns account's token balance.
@@ -632,4 +665,65 @@ func waitHead(ctx context.Context, ec *ethclient.Client, block uint64) error {
 
 func chainErr(what string, err error) error {
 	return abi.Errorf(CodeChain, "%s: %v", what, err)
+}
+
+// CodeUnfunded says an account holds too little of the chain's coin to pay
+// for the transactions it must send.
+const CodeUnfunded abi.Code = "chain_unfunded"
+
+// Gas an operator spends: deploying the token and the settlement contract,
+// and posting one root (measured by BenchmarkSettlementGas, rounded up).
+const (
+	DeployGas   = 4_000_000
+	PostRootGas = 600_000
+)
+
+// NeededBalance is what the operator should hold at today's fees to deploy
+// (if deploy) and post ten roots: twice the base fee plus the suggested tip,
+// per gas, as the transactions will offer.
+func NeededBalance(ctx context.Context, ec *ethclient.Client, deploy bool) (*big.Int, error) {
+	head, err := ec.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return nil, chainErr("head", err)
+	}
+	tip, err := ec.SuggestGasTipCap(ctx)
+	if err != nil {
+		return nil, chainErr("gas tip", err)
+	}
+	price := new(big.Int).Set(tip)
+	if head.BaseFee != nil {
+		price.Add(price, new(big.Int).Mul(head.BaseFee, big.NewInt(2)))
+	}
+	gas := int64(10 * PostRootGas)
+	if deploy {
+		gas += DeployGas
+	}
+	return price.Mul(price, big.NewInt(gas)), nil
+}
+
+// AwaitFunds returns once account holds at least need, polling every
+// interval until wait has passed; then it fails with CodeUnfunded. say is
+// called once, before the first wait, so a person can send the funds.
+func AwaitFunds(ctx context.Context, ec *ethclient.Client, account common.Address, need *big.Int, wait, interval time.Duration, say func(have *big.Int)) error {
+	deadline := time.Now().Add(wait)
+	for said := false; ; said = true {
+		have, err := ec.BalanceAt(ctx, account, nil)
+		if err != nil {
+			return chainErr("balance", err)
+		}
+		if have.Cmp(need) >= 0 {
+			return nil
+		}
+		if !said {
+			say(have)
+		}
+		if !time.Now().Before(deadline) {
+			return abi.Errorf(CodeUnfunded, "%s holds %s wei; it needs at least %s wei to pay for its transactions: send it some and start again", account.Hex(), have, need)
+		}
+		select {
+		case <-ctx.Done():
+			return chainErr("wait for funds", ctx.Err())
+		case <-time.After(min(interval, time.Until(deadline))):
+		}
+	}
 }

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"strings"
+
+	"connectrpc.com/connect"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/ledger/chain"
+)
+
+// parseTGT reads an amount in tokens ("1.5") or, with a "wei" suffix, in
+// base units, exactly: a fraction finer than one base unit is refused.
+func parseTGT(s string) (*big.Int, error) {
+	if v, ok := strings.CutSuffix(s, "wei"); ok {
+		n, ok := new(big.Int).SetString(strings.TrimSpace(v), 10)
+		if !ok || n.Sign() <= 0 {
+			return nil, fmt.Errorf("amount %q: not a positive whole number of base units", s)
+		}
+		return n, nil
+	}
+	r, ok := new(big.Rat).SetString(strings.TrimSuffix(strings.TrimSpace(s), "TGT"))
+	if !ok || r.Sign() <= 0 {
+		return nil, fmt.Errorf("amount %q: not a positive number of tokens", s)
+	}
+	r.Mul(r, new(big.Rat).SetInt(oneToken))
+	if !r.IsInt() {
+		return nil, fmt.Errorf("amount %q: finer than one base unit", s)
+	}
+	return r.Num(), nil
+}
+
+func withdrawCmd(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("withdraw")
+	server := fs.String("server", "http://127.0.0.1:8080", "node URL")
+	token := fs.String("token", "", "caller's API token")
+	requestID := fs.String("request-id", "", "makes the request safe to retry")
+	asJSON := fs.Bool("json", false, "print the response as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("withdraw: give the amount, in tokens (1.5) or base units (1500wei)")
+	}
+	amount, err := parseTGT(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	c := newClient(*server, *token)
+	res, err := c.ledger.Withdraw(ctx, authed(c, &tollgatev1.WithdrawRequest{Amount: amount.String(), RequestId: *requestID}))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(out).Encode(res.Msg)
+	}
+	rc := res.Msg.GetReceipt()
+	fmt.Fprintf(out, "withdrew %s into %s's claimable earnings (receipt %s, epoch %d)\n", tgt(amount), rc.GetCaller(), rc.GetId(), rc.GetEpoch())
+	fmt.Fprintln(out, "claim it on-chain once the epoch is closed and its root posted: tollgate claim --account "+rc.GetCaller())
+	return nil
+}
+
+// claimCmd fetches an account's proof from a node and either prints the
+// claim's calldata, for a hardware or browser wallet to send, or sends it
+// with a key through an RPC endpoint.
+func claimCmd(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("claim")
+	server := fs.String("server", "http://127.0.0.1:8080", "node URL")
+	account := fs.String("account", "", "the account to claim for (the tokens always go to it)")
+	epoch := fs.Uint64("epoch", 0, "epoch whose root to prove against (0: the last closed)")
+	keyFile := fs.String("key", "", "key to send the claim with (keystore v3, or hex); without it the calldata is printed")
+	passFile := fs.String("passphrase-file", "", "file holding the key's passphrase")
+	rpc := fs.String("rpc", "http://127.0.0.1:8545", "EVM node to send the claim through")
+	asJSON := fs.Bool("json", false, "print as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *account == "" {
+		return errors.New("claim: give --account")
+	}
+	c := newClient(*server, "")
+	res, err := c.ledger.GetProof(ctx, connect.NewRequest(&tollgatev1.GetProofRequest{Epoch: *epoch, Account: *account}))
+	if err != nil {
+		return err
+	}
+	p := res.Msg
+	if !p.GetPosted() {
+		return fmt.Errorf("claim: the root of epoch %d is not posted on-chain yet", p.GetEpoch())
+	}
+	cum, ok := new(big.Int).SetString(p.GetCumulative(), 10)
+	if !ok {
+		return fmt.Errorf("claim: the node sent cumulative %q", p.GetCumulative())
+	}
+	data := chain.ClaimCalldata(p.GetAccount(), cum, p.GetProof())
+	call := map[string]any{"chain_id": p.GetChainId(), "to": p.GetSettlement(), "data": hexutil.Encode(data),
+		"account": p.GetAccount(), "cumulative": p.GetCumulative(), "epoch": p.GetEpoch()}
+	if *keyFile == "" {
+		if *asJSON {
+			return json.NewEncoder(out).Encode(call)
+		}
+		fmt.Fprintf(out, "claim for %s: cumulative %s, proven against epoch %d\n", p.GetAccount(), tgtString(p.GetCumulative()), p.GetEpoch())
+		fmt.Fprintf(out, "send from any account on chain %d:\n  to:   %s\n  data: %s\n", p.GetChainId(), p.GetSettlement(), hexutil.Encode(data))
+		return nil
+	}
+	key, err := loadKey(*keyFile, *passFile)
+	if err != nil {
+		return err
+	}
+	ec, err := chain.Dial(ctx, *rpc)
+	if err != nil {
+		return err
+	}
+	defer ec.Close()
+	if id, err := ec.ChainID(ctx); err != nil || id.Uint64() != p.GetChainId() {
+		return fmt.Errorf("claim: %s is chain %v, the settlement is on chain %d (%v)", *rpc, id, p.GetChainId(), err)
+	}
+	tx, err := chain.SendCall(ctx, ec, key, p.GetSettlement(), data)
+	if err != nil {
+		return err
+	}
+	call["tx"] = tx
+	if *asJSON {
+		return json.NewEncoder(out).Encode(call)
+	}
+	fmt.Fprintf(out, "claimed up to %s for %s in tx %s\n", tgtString(p.GetCumulative()), p.GetAccount(), tx)
+	return nil
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/internal/keys"
+)
+
+// A caller takes back unspent credit with `tollgate withdraw` against a
+// running node, and claims it on-chain with `tollgate claim`, which can
+// also print the calldata for a wallet instead.
+func TestWithdrawAndClaimFromTheCLI(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	child, out := startServe(t, dir)
+	defer func() { child.Process.Kill(); child.Wait() }()
+	info := readUntilServing(t, out)
+	url := func(s string) string {
+		if strings.Contains(s, "://") {
+			return s
+		}
+		return "http://" + s
+	}
+	api, rpc, caller, callTok := url(info["api"]), url(info["rpc"]), info["funded caller"], info["caller token"]
+
+	// The generated operator key is a keystore file with a 0600
+	// passphrase file beside it; nothing is kept in plaintext.
+	for _, f := range []string{operatorKeyFile, operatorPassFile} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v %v", f, err, st)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "operator.key")); !os.IsNotExist(err) {
+		t.Fatalf("a plaintext operator.key exists: %v", err)
+	}
+
+	cli := func(args ...string) (string, error) {
+		var b bytes.Buffer
+		err := run(ctx, args, &b)
+		return b.String(), err
+	}
+	if o, err := cli("invoke", "--server", api, "--token", callTok, "Why is the sky blue?"); err != nil {
+		t.Fatalf("invoke: %v\n%s", err, o)
+	}
+	if o, err := cli("withdraw", "--server", api, "--token", callTok, "1000000"); err == nil || !strings.Contains(err.Error(), "insufficient_credit") {
+		t.Fatalf("withdrew more than the credit: %v\n%s", err, o)
+	}
+	if _, err := cli("withdraw", "--server", api, "1"); err == nil {
+		t.Fatal("withdrew with no token")
+	}
+	if o, err := cli("withdraw", "--server", api, "--token", callTok, "--request-id", "back", "0.5"); err != nil || !strings.Contains(o, "withdrew 0.500000 TGT") {
+		t.Fatalf("withdraw: %v\n%s", err, o)
+	}
+	// A retry is answered, not withdrawn twice.
+	if o, err := cli("withdraw", "--server", api, "--token", callTok, "--request-id", "back", "0.5"); err != nil {
+		t.Fatalf("retried withdraw: %v\n%s", err, o)
+	}
+	opClient := newClient(api, info["operator token"])
+	if _, err := opClient.ledger.CloseEpoch(ctx, authed(opClient, &tollgatev1.CloseEpochRequest{})); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without a key: the calldata, for a wallet.
+	o, err := cli("claim", "--server", api, "--account", caller)
+	if err != nil || !strings.Contains(o, "data: 0x") || !strings.Contains(o, "cumulative 0.500000 TGT") {
+		t.Fatalf("claim calldata: %v\n%s", err, o)
+	}
+	c := attachRPC(t, ctx, dir, rpc)
+	before, _ := c.TokenBalance(ctx, caller)
+	// With a key (anyone's: the tokens go to the account).
+	claimWith := []string{"claim", "--server", api, "--account", caller, "--rpc", rpc,
+		"--key", filepath.Join(dir, operatorKeyFile), "--passphrase-file", filepath.Join(dir, operatorPassFile)}
+	if o, err := cli(claimWith...); err != nil || !strings.Contains(o, "claimed up to 0.500000 TGT") {
+		t.Fatalf("claim: %v\n%s", err, o)
+	}
+	after, _ := c.TokenBalance(ctx, caller)
+	if got := new(big.Int).Sub(after, before); got.Cmp(new(big.Int).Div(oneToken, big.NewInt(2))) != 0 {
+		t.Fatalf("the claim paid %s", got)
+	}
+	if o, err := cli(claimWith...); err == nil || !strings.Contains(err.Error(), "NothingToClaim") {
+		t.Fatalf("claimed twice: %v\n%s", err, o)
+	}
+}
+
+// `tollgate key` keeps keys as keystore v3 files, with the passphrase from
+// a file or the environment, and never overwrites one.
+func TestKeyCommands(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	pass := filepath.Join(t.TempDir(), "pass")
+	os.WriteFile(pass, []byte("s3cret\n"), 0o600)
+	cli := func(args ...string) (string, error) {
+		var b bytes.Buffer
+		err := run(ctx, args, &b)
+		return b.String(), err
+	}
+	o, err := cli("key", "new", "--dir", dir, "--passphrase-file", pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, path, _ := strings.Cut(strings.TrimSpace(o), "  ")
+	k, err := keys.Load(path, "s3cret")
+	if err != nil || crypto.PubkeyToAddress(k.PublicKey).Hex() != addr {
+		t.Fatalf("new key %s at %s: %v", addr, path, err)
+	}
+	if _, err := keys.Load(path, "wrong"); err == nil {
+		t.Fatal("a wrong passphrase decrypted the key")
+	}
+	hexFile := filepath.Join(t.TempDir(), "hex")
+	imported, _ := crypto.GenerateKey()
+	os.WriteFile(hexFile, []byte(crypto.PubkeyToAddress(imported.PublicKey).Hex()+"\n"), 0o600)
+	if _, err := cli("key", "import", "--dir", dir, "--passphrase-file", pass, hexFile); err == nil {
+		t.Fatal("an address was imported as a key")
+	}
+	os.WriteFile(hexFile, []byte("0x"+hex.EncodeToString(crypto.FromECDSA(imported))+"\n"), 0o600)
+	t.Setenv(keys.PassphraseEnv, "from-env")
+	if _, err := cli("key", "import", "--dir", dir, hexFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli("key", "import", "--dir", dir, hexFile); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("a key was overwritten: %v", err)
+	}
+	o, err = cli("key", "list", "--dir", dir)
+	if err != nil || strings.Count(o, "\n") != 2 || !strings.Contains(o, crypto.PubkeyToAddress(imported.PublicKey).Hex()) || !strings.Contains(o, addr) {
+		t.Fatalf("list: %v\n%s", err, o)
+	}
+	if k, err := loadKey(filepath.Join(dir, keys.FileName(crypto.PubkeyToAddress(imported.PublicKey))), ""); err != nil || !k.Equal(imported) {
+		t.Fatalf("the imported key does not load with the environment's passphrase: %v", err)
+	}
+}
+
+// A data dir from before keystores has its plaintext operator key moved
+// into a keystore file, and the plaintext removed.
+func TestPlaintextOperatorKeyIsConverted(t *testing.T) {
+	dir := t.TempDir()
+	k, _ := crypto.GenerateKey()
+	os.WriteFile(filepath.Join(dir, "operator.key"), []byte(hex.EncodeToString(crypto.FromECDSA(k))+"\n"), 0o600)
+	got, err := operatorKey(nodeConfig{dataDir: dir})
+	if err != nil || !got.Equal(k) {
+		t.Fatalf("converted key: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "operator.key")); !os.IsNotExist(err) {
+		t.Fatalf("the plaintext key is still there: %v", err)
+	}
+	again, err := operatorKey(nodeConfig{dataDir: dir})
+	if err != nil || !again.Equal(k) {
+		t.Fatalf("reloaded key: %v", err)
+	}
+}
