@@ -46,6 +46,10 @@ type Config struct {
 	Operator *ecdsa.PrivateKey
 	Fees     Fees
 	Logger   *slog.Logger
+	// Confirmations is how many blocks must follow a deposit's block
+	// before it is credited (0: at once, for a dev chain that seals a block
+	// only when a transaction arrives).
+	Confirmations uint64
 }
 
 // Host runs invocations. It is safe for concurrent use.
@@ -59,6 +63,7 @@ type Host struct {
 	fees     Fees
 	attr     *attribution.Runner
 	logger   *slog.Logger
+	confirms uint64
 
 	mu      sync.Mutex
 	modules map[string]*runtime.Module // agents by attribution.ModuleKey
@@ -84,7 +89,7 @@ func New(cfg Config) (*Host, error) {
 	return &Host{
 		reg: cfg.Registry, led: cfg.Ledger, rt: cfg.Runtime, chain: cfg.Chain,
 		operator: cfg.Operator, opAddr: registry.Address(cfg.Operator), fees: cfg.Fees,
-		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger,
+		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, confirms: cfg.Confirmations,
 		modules: map[string]*runtime.Module{},
 	}, nil
 }

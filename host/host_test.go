@@ -36,6 +36,8 @@ type env struct {
 	alice    *ecdsa.PrivateKey
 	bob      *ecdsa.PrivateKey
 	reg      *registry.Registry
+	node     *chain.Node
+	rt       *runtime.Runtime
 }
 
 func key(t *testing.T) *ecdsa.PrivateKey {
@@ -69,6 +71,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { node.Close() })
+	e.node, e.rt = node, rt
 	dep, err := chain.Deploy(ctx, node.Client(), e.operator)
 	if err != nil {
 		t.Fatal(err)

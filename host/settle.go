@@ -43,11 +43,20 @@ func errNoChain() error { return abi.Errorf(chain.CodeChain, "host: no settlemen
 // refuse wide ranges.
 const MaxLogBlocks = 2000
 
+// ReorgWindow is how many blocks below the deposit cursor a reorganisation
+// is looked for: deeper than any reorg of a chain that finalizes (Ethereum
+// finalizes in 64 blocks).
+const ReorgWindow = 256
+
 // SyncDeposits credits the deposits made on-chain since the ledger's
-// deposit cursor, in ranges of at most MaxLogBlocks, advancing the cursor
-// after each range, and returns how many it credited. Deposits are keyed by
-// transaction and log index, so a range scanned again after a crash credits
-// nothing twice.
+// deposit cursor, up to the block that has the configured confirmations on
+// top, in ranges of at most MaxLogBlocks, advancing the cursor (block and
+// hash) after each range, and returns how many it credited. Deposits are
+// keyed by transaction and log index, so a range scanned again after a
+// crash credits nothing twice. If the block under the cursor is no longer
+// canonical, the chain reorganised: deposits credited from blocks that left
+// the chain are undone, and the blocks since the last shared one are read
+// again.
 func (h *Host) SyncDeposits(ctx context.Context) (int, error) {
 	if h.chain == nil {
 		return 0, errNoChain()
@@ -56,20 +65,41 @@ func (h *Host) SyncDeposits(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	from := max(cursor+1, h.chain.Deployment().Block)
+	if cursor.Hash != "" {
+		hash, err := h.chain.BlockHash(ctx, cursor.Block)
+		if err != nil {
+			return 0, err
+		}
+		if hash != cursor.Hash {
+			if cursor, err = h.undoReorg(ctx, cursor); err != nil {
+				return 0, err
+			}
+		}
+	}
+	from := max(cursor.Block+1, h.chain.Deployment().Block)
 	head, err := h.chain.Head(ctx)
 	if err != nil {
 		return 0, err
 	}
+	if head < h.confirms {
+		return 0, nil
+	}
+	safe := head - h.confirms
 	n := 0
-	for ; from <= head; from += MaxLogBlocks {
-		to := min(from+MaxLogBlocks-1, head)
+	for ; from <= safe; from += MaxLogBlocks {
+		to := min(from+MaxLogBlocks-1, safe)
+		// The range's last block is pinned by hash before its logs are read:
+		// if it changes meanwhile, the next sync sees a reorg.
+		toHash, err := h.chain.BlockHash(ctx, to)
+		if err != nil {
+			return n, err
+		}
 		deps, err := h.chain.Deposits(ctx, from, to)
 		if err != nil {
 			return n, err
 		}
 		for _, d := range deps {
-			err := h.led.Credit(ctx, ledger.Deposit{Ref: d.Ref, Account: d.Account, Amount: d.Amount})
+			err := h.led.Credit(ctx, ledger.Deposit{Ref: d.Ref, Account: d.Account, Amount: d.Amount, Block: d.Block, BlockHash: d.BlockHash})
 			switch {
 			case err == nil:
 				n++
@@ -78,11 +108,56 @@ func (h *Host) SyncDeposits(ctx context.Context) (int, error) {
 				return n, err
 			}
 		}
-		if err := h.led.SetDepositCursor(ctx, to); err != nil {
+		if err := h.led.SetDepositCursor(ctx, ledger.Cursor{Block: to, Hash: toHash}); err != nil {
 			return n, err
 		}
 	}
 	return n, nil
+}
+
+// undoReorg undoes the deposits credited from blocks that are no longer
+// canonical, within ReorgWindow blocks of the cursor, and moves the cursor
+// back to the bottom of that window, to be read again.
+func (h *Host) undoReorg(ctx context.Context, cursor ledger.Cursor) (ledger.Cursor, error) {
+	floor := h.chain.Deployment().Block
+	back := floor
+	if cursor.Block > floor+ReorgWindow {
+		back = cursor.Block - ReorgWindow
+	}
+	deps, err := h.led.DepositsFrom(ctx, back)
+	if err != nil {
+		return cursor, err
+	}
+	var undo []ledger.Deposit
+	hashes := map[uint64]string{}
+	for _, d := range deps {
+		hash, ok := hashes[d.Block]
+		if !ok {
+			if hash, err = h.chain.BlockHash(ctx, d.Block); err != nil {
+				return cursor, err
+			}
+			hashes[d.Block] = hash
+		}
+		if hash != d.BlockHash {
+			undo = append(undo, d)
+		}
+	}
+	// The cursor goes to the block before the window, so the window is read
+	// again; its hash is read now, as for any cursor.
+	var to ledger.Cursor
+	if back > 0 {
+		to.Block = back - 1
+		if to.Hash, err = h.chain.BlockHash(ctx, to.Block); err != nil {
+			return cursor, err
+		}
+	}
+	if err := h.led.Reorg(ctx, undo, to); err != nil {
+		return cursor, err
+	}
+	for _, d := range undo {
+		h.logger.Warn("deposit undone: its block left the chain", "ref", d.Ref, "account", d.Account, "amount", d.Amount, "block", d.Block)
+	}
+	return to, nil
 }
 
 // Settle finishes posting the last closed epoch if a crash interrupted it,

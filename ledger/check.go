@@ -18,7 +18,9 @@ import (
 //   - every receipt's postings sum to zero, debit only its caller, and
 //     carry a valid signature by the operator;
 //   - every stored credit equals that account's deposits less its calls'
-//     debits, and is never negative; every cumulative earning equals the sum
+//     debits, and is never negative except as the debt a reorg left by
+//     undoing a deposit the account had spent (at most what was undone);
+//     every cumulative earning equals the sum
 //     of that account's earning postings;
 //   - solvency: Σ credit + Σ cumulative earnings ≤ Σ deposits credited, and
 //     the running totals Commit checks against agree with the records;
@@ -55,6 +57,17 @@ func (l *Ledger) Check(ctx context.Context) error {
 			}
 			add(credit, d.Account, d.Amount)
 			deposited.Add(deposited, d.Amount)
+			return nil
+		}); err != nil {
+			return err
+		}
+		undone := map[string]*big.Int{} // by account: deposits a reorg undid
+		if err := scan(txn, "U/", func(_ []byte, v []byte) error {
+			var u Undone
+			if err := unmarshal(v, &u); err != nil {
+				return err
+			}
+			add(undone, u.Deposit.Account, u.Deposit.Amount)
 			return nil
 		}); err != nil {
 			return err
@@ -131,7 +144,9 @@ func (l *Ledger) Check(ctx context.Context) error {
 					return err
 				}
 				if got.Sign() < 0 {
-					bad("%s%s is negative: %s", c.prefix, acct, got)
+					if debt, limit := new(big.Int).Neg(got), undone[acct]; c.prefix != "c/" || limit == nil || debt.Cmp(limit) > 0 {
+						bad("%s%s is negative: %s", c.prefix, acct, got)
+					}
 				}
 				if !common.IsHexAddress(acct) {
 					bad("%s%s is not an account", c.prefix, acct)

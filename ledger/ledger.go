@@ -295,39 +295,6 @@ var (
 	earnedTotKey = []byte("t/earned")    // Σ cumulative earnings
 )
 
-// Deposit is a credit to an account from funds deposited on-chain.
-type Deposit struct {
-	Ref     string    `json:"ref"` // unique: e.g. the deposit's transaction hash and log index
-	Account string    `json:"account"`
-	Amount  *big.Int  `json:"amount"`
-	Time    time.Time `json:"time"`
-}
-
-// Credit records a deposit. A ref already credited is not credited again:
-// ErrAlreadyExists is returned and nothing changes.
-func (l *Ledger) Credit(ctx context.Context, d Deposit) error {
-	if d.Amount == nil || d.Amount.Sign() <= 0 || d.Ref == "" || !common.IsHexAddress(d.Account) {
-		return abi.Errorf(abi.CodeBadRequest, "ledger: deposit needs a ref, an account and a positive amount")
-	}
-	d.Time = time.Now().UTC()
-	return l.write(ctx, func(txn *badger.Txn) error {
-		if _, err := txn.Get(depositKey(d.Ref)); err == nil {
-			return abi.Errorf(abi.CodeAlreadyExists, "ledger: deposit %s already credited", d.Ref)
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		if err := kv.SetJSON(txn, depositKey(d.Ref), d); err != nil {
-			return err
-		}
-		for _, k := range [][]byte{depositedKey, creditKey, balanceKey(d.Account)} {
-			if err := addAmount(txn, k, d.Amount); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
 // Balance returns an account's credit: what it deposited less what its
 // calls were charged. Earnings are never credit (see [Ledger.Earned]).
 func (l *Ledger) Balance(ctx context.Context, account string) (*big.Int, error) {
@@ -802,47 +769,6 @@ func (l *Ledger) updateEpoch(ctx context.Context, n uint64, fn func(*Epoch)) err
 		}
 		fn(&e)
 		return kv.SetJSON(txn, epochKey(n), &e)
-	})
-}
-
-// DepositCursor returns the last block whose deposits are all credited
-// (0 before the first scan).
-func (l *Ledger) DepositCursor(ctx context.Context) (uint64, error) {
-	var n uint64
-	err := l.db.View(func(txn *badger.Txn) error {
-		b, err := txn.Get(depositCursorKey)
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		return b.Value(func(v []byte) error {
-			if len(v) != 8 {
-				return fmt.Errorf("ledger: corrupt deposit cursor")
-			}
-			n = binary.BigEndian.Uint64(v)
-			return nil
-		})
-	})
-	return n, err
-}
-
-// SetDepositCursor records that every deposit up to block is credited. The
-// cursor never moves back, so concurrent scans cannot undo each other.
-func (l *Ledger) SetDepositCursor(ctx context.Context, block uint64) error {
-	return l.write(ctx, func(txn *badger.Txn) error {
-		if b, err := txn.Get(depositCursorKey); err == nil {
-			var cur uint64
-			if err := b.Value(func(v []byte) error { cur = binary.BigEndian.Uint64(v); return nil }); err != nil {
-				return err
-			}
-			if cur >= block {
-				return nil
-			}
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		return txn.Set(depositCursorKey, binary.BigEndian.AppendUint64(nil, block))
 	})
 }
 

@@ -53,8 +53,11 @@ type nodeConfig struct {
 	// fundWait is how long a start on an external chain waits for the
 	// operator's account to hold gas before giving up.
 	fundWait time.Duration
-	logger   *slog.Logger
-	out      io.Writer // where a start says what it is waiting for
+	// confirmations is how many blocks must follow a deposit before it is
+	// credited.
+	confirmations uint64
+	logger        *slog.Logger
+	out           io.Writer // where a start says what it is waiting for
 }
 
 // node is everything a running Tollgate owns, opened from one data dir.
@@ -155,7 +158,7 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	if n.tokens, err = host.OpenTokens(filepath.Join(cfg.dataDir, "tokens.json")); err != nil {
 		return err
 	}
-	n.host, err = host.New(host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Chain: n.client, Operator: n.operator, Logger: cfg.logger})
+	n.host, err = host.New(host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Chain: n.client, Operator: n.operator, Logger: cfg.logger, Confirmations: cfg.confirmations})
 	if err != nil {
 		return err
 	}

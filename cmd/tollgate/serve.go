@@ -26,6 +26,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	keyFile := fs.String("key", "", "operator's keystore v3 file (default: operator.json in the data directory, generated at the first start)")
 	passFile := fs.String("passphrase-file", "", "file holding the key's passphrase (default: operator.pass next to a generated key, else $"+keys.PassphraseEnv+")")
 	fundWait := fs.Duration("fund-wait", 0, "with --rpc, how long to wait for the operator's account to be funded with gas")
+	confirmations := fs.Int("confirmations", -1, "blocks that must follow a deposit before it is credited (default: 0 on the embedded chain, 12 with --rpc)")
 	verbose := fs.Bool("v", false, "log every invocation")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -39,6 +40,12 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out}
 	if *rpc == "" {
 		cfg.chainRPC = *chainRPC
+	}
+	switch {
+	case *confirmations >= 0:
+		cfg.confirmations = uint64(*confirmations)
+	case *rpc != "":
+		cfg.confirmations = 12
 	}
 	n, err := openNode(ctx, cfg)
 	if err != nil {

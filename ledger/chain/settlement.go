@@ -217,10 +217,12 @@ func fund(ctx context.Context, ec *ethclient.Client, o options, key *ecdsa.Priva
 
 // DepositEvent is a deposit seen on-chain.
 type DepositEvent struct {
-	Ref     string // "txhash:logindex", unique per deposit
-	From    string
-	Account string
-	Amount  *big.Int
+	Ref       string // "txhash:logindex", unique per deposit
+	Block     uint64
+	BlockHash string
+	From      string
+	Account   string
+	Amount    *big.Int
 }
 
 // Deposit approves and deposits amount of key's tokens as credit for
@@ -251,10 +253,12 @@ func (c *Client) Deposit(ctx context.Context, key *ecdsa.PrivateKey, account str
 
 func depositEvent(lg *types.Log, ev *contracts.SettlementDeposited) DepositEvent {
 	return DepositEvent{
-		Ref:     fmt.Sprintf("%s:%d", lg.TxHash.Hex(), lg.Index),
-		From:    ev.From.Hex(),
-		Account: ev.Account.Hex(),
-		Amount:  ev.Amount,
+		Ref:       fmt.Sprintf("%s:%d", lg.TxHash.Hex(), lg.Index),
+		Block:     lg.BlockNumber,
+		BlockHash: lg.BlockHash.Hex(),
+		From:      ev.From.Hex(),
+		Account:   ev.Account.Hex(),
+		Amount:    ev.Amount,
 	}
 }
 
@@ -357,6 +361,19 @@ func (c *Client) Head(ctx context.Context) (uint64, error) {
 	return n, nil
 }
 
+// BlockHash returns the hash of the canonical block number n, or "" if the
+// chain has no such block (it is shorter than that).
+func (c *Client) BlockHash(ctx context.Context, n uint64) (string, error) {
+	h, err := c.eth.HeaderByNumber(ctx, new(big.Int).SetUint64(n))
+	if errors.Is(err, ethereum.NotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", chainErr("header", err)
+	}
+	return h.Hash().Hex(), nil
+}
+
 // Claim pays account cumulative minus what it has claimed, proven against
 // the last posted root. key pays the gas; the tokens go to account.
 func (c *Client) Claim(ctx context.Context, key *ecdsa.PrivateKey, account string, cumulative *big.Int, proof []string) (string, error) {
@@ -383,6 +400,11 @@ func SendCall(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, 
 	}
 	c := &Client{eth: ec, chainID: chainID, settleABI: contracts.NewSettlement()}
 	return c.send(ctx, key, bind.NewBoundContract(common.HexToAddress(to), gethabi.ABI{}, ec, ec, ec), data)
+}
+
+// TotalDeposited returns every token the contract received as a deposit.
+func (c *Client) TotalDeposited(ctx context.Context) (*big.Int, error) {
+	return call(ctx, c.settlement, c.settleABI.PackTotalDeposited(), c.settleABI.UnpackTotalDeposited)
 }
 
 // TokenBalance returns account's token balance.
