@@ -2,13 +2,16 @@ package chain_test
 
 import (
 	"context"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/ledger"
@@ -49,10 +52,24 @@ func TestSettlementTrustModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	must := func(_ string, err error) {
+	must := func(tx string, err error) string {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
+		}
+		return tx
+	}
+	// emits asserts that tx emitted exactly the settlement events want, in
+	// order, each written Name(arg, …) with its arguments in declaration
+	// order; "*" stands for an argument that varies (a time).
+	emits := func(what, tx string, want ...string) {
+		t.Helper()
+		rc, err := node.Client().TransactionReceipt(ctx, common.HexToHash(tx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := settlementEvents(t, rc.Logs, dep.Settlement); !matchEvents(got, want) {
+			t.Fatalf("%s emitted\n  %v\nwant\n  %v", what, got, want)
 		}
 	}
 	// advance moves the chain's clock past secs from now. The dev chain
@@ -86,6 +103,22 @@ func TestSettlementTrustModel(t *testing.T) {
 	if err != nil || d.Amount.Int64() != 1000 || d.Account != addr(caller) {
 		t.Fatalf("deposit event %+v, %v", d, err)
 	}
+	depTx, _, _ := strings.Cut(d.Ref, ":")
+	emits("a deposit", depTx, "Deposited("+addr(caller)+", "+addr(caller)+", 1000)")
+	deployLogs, err := node.Client().FilterLogs(ctx, ethereum.FilterQuery{FromBlock: new(big.Int).SetUint64(dep.Block), ToBlock: new(big.Int).SetUint64(dep.Block)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deployLogPtrs []*types.Log
+	for i := range deployLogs {
+		deployLogPtrs = append(deployLogPtrs, &deployLogs[i])
+	}
+	if got, want := settlementEvents(t, deployLogPtrs, dep.Settlement), []string{
+		"OperatorChanged(" + common.Address{}.Hex() + ", " + addr(operator) + ", 1)",
+		"GuardianChanged(" + common.Address{}.Hex() + ", " + addr(guardian) + ")",
+	}; !matchEvents(got, want) {
+		t.Fatalf("the deployment emitted %v, want %v", got, want)
+	}
 
 	// A root of alice's earnings, epoch 1, waits out the delay.
 	dom := ledger.Domain{ChainID: c.ChainID(), Settlement: dep.Settlement}
@@ -106,7 +139,8 @@ func TestSettlementTrustModel(t *testing.T) {
 	reverts(t, "a root owing more than the deposits", err, "TotalExceedsDeposits")
 	_, err = c.PostRoot(ctx, operator, 1_000_001, tree.Root().Hex(), big.NewInt(301), bundle, nil)
 	reverts(t, "an absurd epoch", err, "EpochJump")
-	must(c.PostRoot(ctx, operator, 1, tree.Root().Hex(), big.NewInt(301), bundle, nil))
+	emits("a post", must(c.PostRoot(ctx, operator, 1, tree.Root().Hex(), big.NewInt(301), bundle, nil)),
+		"RootPosted(1, "+tree.Root().Hex()+", 301, "+bundle+", *)")
 	_, err = c.PostRoot(ctx, operator, 1, tree.Root().Hex(), big.NewInt(301), bundle, nil)
 	reverts(t, "the same epoch again", err, "StaleEpoch")
 	if root, b, found, err := c.RootOf(ctx, 1); err != nil || !found || root != tree.Root().Hex() || b != bundle {
@@ -115,7 +149,7 @@ func TestSettlementTrustModel(t *testing.T) {
 	_, err = c.Claim(ctx, alice, addr(alice), leaf.Cumulative, hexProof(proof))
 	reverts(t, "a claim before the challenge delay", err, "InvalidProof")
 	advance(delay)
-	must(c.Claim(ctx, alice, addr(alice), leaf.Cumulative, hexProof(proof)))
+	emits("a claim", must(c.Claim(ctx, alice, addr(alice), leaf.Cumulative, hexProof(proof))), "Claimed("+addr(alice)+", 300, 300)")
 	if got, _ := c.TokenBalance(ctx, addr(alice)); got.Int64() != 300 {
 		t.Fatalf("alice holds %s after her claim", got)
 	}
@@ -133,7 +167,7 @@ func TestSettlementTrustModel(t *testing.T) {
 	reverts(t, "a veto by the operator", err, "NotGuardian")
 	_, err = c.Veto(ctx, guardian, 3)
 	reverts(t, "a veto of an epoch not pending", err, "NoPendingRoot")
-	must(c.Veto(ctx, guardian, 2))
+	emits("a veto", must(c.Veto(ctx, guardian, 2)), "RootVetoed(2, "+tree2.Root().Hex()+")")
 	if _, _, found, _ := c.RootOf(ctx, 2); found {
 		t.Fatal("a vetoed root still counts as posted")
 	}
@@ -151,10 +185,20 @@ func TestSettlementTrustModel(t *testing.T) {
 	// Pause stops deposits and claims.
 	_, err = c.SetPaused(ctx, operator, true)
 	reverts(t, "a pause by the operator", err, "NotGuardian")
-	must(c.SetPaused(ctx, guardian, true))
+	emits("a pause", must(c.SetPaused(ctx, guardian, true)), "Paused(true)")
 	_, err = c.Deposit(ctx, caller, addr(caller), big.NewInt(10))
 	reverts(t, "a deposit while paused", err, "IsPaused")
-	must(c.SetPaused(ctx, guardian, false))
+	_, err = c.Claim(ctx, alice, addr(alice), leaf.Cumulative, hexProof(proof))
+	reverts(t, "a claim while paused", err, "IsPaused")
+	emits("a resume", must(c.SetPaused(ctx, guardian, false)), "Paused(false)")
+
+	// The guardian role moves to another key (a multisig, say) and back.
+	_, err = c.SetGuardian(ctx, operator, addr(alice))
+	reverts(t, "a guardian change by the operator", err, "NotGuardian")
+	_, err = c.SetGuardian(ctx, guardian, common.Address{}.Hex())
+	reverts(t, "a guardian of address(0)", err, "ZeroAddress")
+	emits("a guardian change", must(c.SetGuardian(ctx, guardian, addr(alice))), "GuardianChanged("+addr(guardian)+", "+addr(alice)+")")
+	must(c.SetGuardian(ctx, alice, addr(guardian)))
 
 	// Rotation: proposed by the guardian, effective after its delay; the
 	// pending root of the old operator is dropped.
@@ -162,11 +206,11 @@ func TestSettlementTrustModel(t *testing.T) {
 	reverts(t, "a rotation with nobody proposed", err, "NoOperatorProposed")
 	_, err = c.ProposeOperator(ctx, guardian, common.Address{}.Hex())
 	reverts(t, "proposing address(0)", err, "ZeroAddress")
-	must(c.ProposeOperator(ctx, guardian, addr(newOp)))
+	emits("a proposal", must(c.ProposeOperator(ctx, guardian, addr(newOp))), "OperatorProposed("+addr(newOp)+", *)")
 	_, err = c.RotateOperator(ctx, alice)
 	reverts(t, "a rotation before its delay", err, "RotationNotReady")
 	advance(delay)
-	must(c.RotateOperator(ctx, alice))
+	emits("a rotation", must(c.RotateOperator(ctx, alice)), "OperatorChanged("+addr(operator)+", "+addr(newOp)+", 4)")
 	if op, _ := c.Operator(ctx); op != addr(newOp) {
 		t.Fatalf("operator after rotation %s, want %s", op, addr(newOp))
 	}
@@ -230,4 +274,71 @@ func TestFeeOnTransferDepositsCountWhatArrived(t *testing.T) {
 	if held, _ := c.TokenBalance(ctx, settlement.Hex()); held.Int64() != 990 {
 		t.Fatalf("the contract holds %s", held)
 	}
+}
+
+// settlementEvents decodes the logs the settlement contract emitted as
+// Name(arg, …), arguments in declaration order.
+func settlementEvents(t *testing.T, logs []*types.Log, settlement string) []string {
+	t.Helper()
+	a := contracts.NewSettlement().GetABI()
+	var out []string
+	for _, lg := range logs {
+		if lg.Address != common.HexToAddress(settlement) {
+			continue
+		}
+		ev, err := a.EventByID(lg.Topics[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := ev.Inputs.NonIndexed().Unpack(lg.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var args []string
+		topic, datum := 1, 0
+		for _, in := range ev.Inputs {
+			var v any
+			if in.Indexed {
+				h := lg.Topics[topic]
+				topic++
+				if in.Type.String() == "address" {
+					v = common.BytesToAddress(h.Bytes()).Hex()
+				} else {
+					v = new(big.Int).SetBytes(h.Bytes())
+				}
+			} else {
+				v = data[datum]
+				datum++
+				switch x := v.(type) {
+				case common.Address:
+					v = x.Hex()
+				case [32]byte:
+					v = common.Hash(x).Hex()
+				}
+			}
+			args = append(args, fmt.Sprint(v))
+		}
+		out = append(out, ev.Name+"("+strings.Join(args, ", ")+")")
+	}
+	return out
+}
+
+// matchEvents compares decoded events with expected ones, where an
+// expected argument "*" matches any value.
+func matchEvents(got, want []string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		g, w := strings.Split(got[i], ", "), strings.Split(want[i], ", ")
+		if len(g) != len(w) {
+			return false
+		}
+		for j := range g {
+			if w[j] != g[j] && !(strings.HasPrefix(w[j], "*") && strings.HasSuffix(g[j], strings.TrimPrefix(w[j], "*"))) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -76,7 +78,16 @@ func StartNode(dir string, faucetAddr common.Address, opts ...NodeOption) (*Node
 	ethConf := ethconfig.Defaults
 	ethConf.NetworkId = DevChainID
 	ethConf.SyncMode = ethconfig.FullSync
-	ethConf.Genesis = core.DeveloperGenesisBlock(ethconfig.Defaults.Miner.GasCeil, &faucetAddr)
+	// A new chain prices gas by the rules of Ethereum mainnet (Osaka), not
+	// by the experimental fork geth's dev preset adds after it, so its gas
+	// figures mean what they would mean on a real deployment. A chain
+	// already on disk keeps the rules in its stored genesis.
+	genesis := core.DeveloperGenesisBlock(ethconfig.Defaults.Miner.GasCeil, &faucetAddr)
+	genesis.Config.BogotaTime = nil
+	if _, err := os.Stat(filepath.Join(dir, nodeConf.Name, "chaindata")); dir != "" && err == nil {
+		genesis = nil
+	}
+	ethConf.Genesis = genesis
 	ethConf.Miner.PendingFeeRecipient = faucetAddr
 	ethConf.TxPool.NoLocals = true
 	// Durable like the ledger: every sealed block's state trie is written

@@ -318,6 +318,11 @@ func (c *Client) RotateOperator(ctx context.Context, key *ecdsa.PrivateKey) (str
 	return c.send(ctx, key, c.settlement, c.settleABI.PackRotateOperator())
 }
 
+// SetGuardian hands the guardian role to next (key must be the guardian's).
+func (c *Client) SetGuardian(ctx context.Context, key *ecdsa.PrivateKey, next string) (string, error) {
+	return c.send(ctx, key, c.settlement, c.settleABI.PackSetGuardian(common.HexToAddress(next)))
+}
+
 // Promote makes a pending root whose delay has passed current. Claims do
 // it themselves; on a chain that seals blocks only for transactions (a dev
 // chain), it also brings a block with the current time, which a claim's gas

@@ -34,7 +34,6 @@ contract Settlement {
 
     address public operator;
     address public guardian;
-    bool public paused;
 
     /// @notice Every token ever received as a deposit.
     uint256 public totalDeposited;
@@ -52,16 +51,25 @@ contract Settlement {
 
     /// @dev Two root slots used in turn: `slot` (1 or 2, never 0, so that
     /// flipping it rewrites a non-zero word) names the current one, and the
-    /// other holds the pending root when its epoch is later than the
-    /// current's. Promotion flips `slot` instead of copying five words: on
-    /// chains that price new storage high, a copy into empty slots made a
-    /// claim that happened to promote a root cost several times its estimate.
-    Root[2] private roots;
-    uint256 private slot = 1;
+    /// other holds the pending root while `hasPending`. Promotion flips
+    /// `slot` instead of copying five words: on chains that price new
+    /// storage high, a copy into empty slots made a claim that happened to
+    /// promote a root cost several times its estimate. Everything a claim
+    /// checks before its proof (pause, a pending root and when it matures,
+    /// which slot is current) sits in this one word, read once.
+    struct Control {
+        uint8 slot;
+        bool paused;
+        bool hasPending;
+        uint64 pendingAt;
+    }
 
-    /// @notice What each account has claimed so far, cumulatively.
+    Root[2] private roots;
+    Control private ctl = Control(1, false, false, 0);
+
+    /// @notice What each account has claimed so far, cumulatively. The
+    /// contract's token balance is totalDeposited less their sum.
     mapping(address account => uint256) public claimed;
-    uint256 public totalClaimed;
 
     /// @notice A proposed operator and when it may take over.
     address public nextOperator;
@@ -114,8 +122,13 @@ contract Settlement {
     }
 
     modifier whenNotPaused() {
-        if (paused) revert IsPaused();
+        if (ctl.paused) revert IsPaused();
         _;
+    }
+
+    /// @notice Whether deposits and claims are paused.
+    function paused() external view returns (bool) {
+        return ctl.paused;
     }
 
     /// @notice Deposits `amount` of the token as credit for `account`. The
@@ -139,15 +152,22 @@ contract Settlement {
     /// exceed what was deposited.
     function postRoot(uint256 epoch_, bytes32 root_, uint256 total, bytes32 bundle) external onlyOperator {
         _promote();
-        Root storage cur = roots[slot - 1];
-        uint256 last = _hasPending() ? roots[2 - slot].epoch : cur.epoch;
+        Control memory c = ctl;
+        Root storage cur = roots[c.slot - 1];
+        uint256 last = c.hasPending ? roots[2 - c.slot].epoch : cur.epoch;
         if (epoch_ <= last) revert StaleEpoch(last, epoch_);
         if (epoch_ - last > MAX_EPOCH_GAP) revert EpochJump(last, epoch_);
         if (total < cur.total) revert TotalDecreased(cur.total, total);
         if (total > totalDeposited) revert TotalExceedsDeposits(total, totalDeposited);
         uint256 at = block.timestamp + challengeDelay;
-        roots[2 - slot] = Root(epoch_, root_, total, bundle, at);
-        if (challengeDelay == 0) slot = 3 - slot;
+        roots[2 - c.slot] = Root(epoch_, root_, total, bundle, at);
+        if (challengeDelay == 0) {
+            ctl.slot = 3 - c.slot;
+            ctl.hasPending = false;
+        } else {
+            ctl.hasPending = true;
+            ctl.pendingAt = uint64(at);
+        }
         emit RootPosted(epoch_, root_, total, bundle, at);
     }
 
@@ -155,15 +175,15 @@ contract Settlement {
     /// against the current root, and the operator may post again.
     function veto(uint256 epoch_) external onlyGuardian {
         _promote();
-        Root storage p = roots[2 - slot];
-        if (!_hasPending() || p.epoch != epoch_) revert NoPendingRoot(epoch_);
+        Root storage p = roots[2 - ctl.slot];
+        if (!ctl.hasPending || p.epoch != epoch_) revert NoPendingRoot(epoch_);
         emit RootVetoed(epoch_, p.root);
-        p.epoch = 0;
+        ctl.hasPending = false;
     }
 
     /// @notice Pauses or resumes deposits and claims.
     function setPaused(bool paused_) external onlyGuardian {
-        paused = paused_;
+        ctl.paused = paused_;
         emit Paused(paused_);
     }
 
@@ -181,12 +201,12 @@ contract Settlement {
         if (nextOperator == address(0)) revert NoOperatorProposed();
         if (block.timestamp < nextOperatorAt) revert RotationNotReady(nextOperatorAt);
         _promote();
-        if (_hasPending()) {
-            Root storage p = roots[2 - slot];
+        if (ctl.hasPending) {
+            Root storage p = roots[2 - ctl.slot];
             emit RootVetoed(p.epoch, p.root);
-            p.epoch = 0;
+            ctl.hasPending = false;
         }
-        emit OperatorChanged(operator, nextOperator, roots[slot - 1].epoch + 1);
+        emit OperatorChanged(operator, nextOperator, roots[ctl.slot - 1].epoch + 1);
         operator = nextOperator;
         delete nextOperator;
         delete nextOperatorAt;
@@ -204,14 +224,16 @@ contract Settlement {
         _promote();
     }
 
-    function _hasPending() internal view returns (bool) {
-        return roots[2 - slot].epoch > roots[slot - 1].epoch;
-    }
-
-    function _promote() internal {
-        if (_hasPending() && block.timestamp >= roots[2 - slot].claimableAt) {
-            slot = 3 - slot;
+    /// @dev Makes a matured pending root current and returns the current
+    /// slot.
+    function _promote() internal returns (uint8) {
+        Control memory c = ctl;
+        if (c.hasPending && block.timestamp >= c.pendingAt) {
+            c.slot = 3 - c.slot;
+            ctl.slot = c.slot;
+            ctl.hasPending = false;
         }
+        return c.slot;
     }
 
     /// @notice The root claims are proven against.
@@ -220,7 +242,7 @@ contract Settlement {
         view
         returns (uint256 epoch_, bytes32 root_, uint256 total, bytes32 bundle, uint256 claimableAt)
     {
-        Root storage r = roots[slot - 1];
+        Root storage r = roots[ctl.slot - 1];
         return (r.epoch, r.root, r.total, r.bundle, r.claimableAt);
     }
 
@@ -230,15 +252,15 @@ contract Settlement {
         view
         returns (uint256 epoch_, bytes32 root_, uint256 total, bytes32 bundle, uint256 claimableAt)
     {
-        if (!_hasPending()) return (0, 0, 0, 0, 0);
-        Root storage r = roots[2 - slot];
+        if (!ctl.hasPending) return (0, 0, 0, 0, 0);
+        Root storage r = roots[2 - ctl.slot];
         return (r.epoch, r.root, r.total, r.bundle, r.claimableAt);
     }
 
     /// @notice The last root posted, pending or current: what the next post
     /// must follow.
     function latest() external view returns (uint256 epoch_, bytes32 root_, uint256 total) {
-        Root storage r = _hasPending() ? roots[2 - slot] : roots[slot - 1];
+        Root storage r = ctl.hasPending ? roots[2 - ctl.slot] : roots[ctl.slot - 1];
         return (r.epoch, r.root, r.total);
     }
 
@@ -247,14 +269,13 @@ contract Settlement {
     /// current). Anyone may submit the claim; the tokens always go to
     /// `account`.
     function claim(address account, uint256 cumulative, bytes32[] calldata proof) external whenNotPaused {
-        _promote();
+        uint8 cur = _promote();
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(block.chainid, address(this), account, cumulative))));
-        if (!MerkleProof.verifyCalldata(proof, roots[slot - 1].root, leaf)) revert InvalidProof();
+        if (!MerkleProof.verifyCalldata(proof, roots[cur - 1].root, leaf)) revert InvalidProof();
         uint256 already = claimed[account];
         if (cumulative <= already) revert NothingToClaim(cumulative, already);
         uint256 amount = cumulative - already;
         claimed[account] = cumulative;
-        totalClaimed += amount;
         token.safeTransfer(account, amount);
         emit Claimed(account, cumulative, amount);
     }
