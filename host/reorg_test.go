@@ -166,7 +166,7 @@ func TestReorgUndoesDeposits(t *testing.T) {
 	}
 	for _, tx := range replay {
 		raw, _ := tx.MarshalBinary()
-		if _, err := b.c.Rebroadcast(ctx, hexutil.Encode(raw)); err != nil {
+		if _, err := b.c.Rebroadcast(ctx, nil, hexutil.Encode(raw), nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -184,10 +184,14 @@ func (h *Host) Settle(ctx context.Context) (*ledger.Epoch, error) {
 
 // post sends epoch e's root, recording the signed transaction as the
 // epoch's intent before it is sent and as its PostTx once it is mined.
+// postIntent records each signed version of epoch n's post before it is
+// sent, so a restart can finish it rather than post twice.
+func (h *Host) postIntent(n uint64) func(tx, raw string) error {
+	return func(tx, raw string) error { return h.led.SetPostIntent(context.Background(), n, tx, raw) }
+}
+
 func (h *Host) post(ctx context.Context, e *ledger.Epoch) error {
-	tx, err := h.chain.PostRoot(ctx, h.operator, e.N, e.Root, e.Total, e.Bundle, func(tx, raw string) error {
-		return h.led.SetPostIntent(ctx, e.N, tx, raw)
-	})
+	tx, err := h.chain.PostRoot(ctx, h.operator, e.N, e.Root, e.Total, e.Bundle, h.postIntent(e.N))
 	if err != nil {
 		return err
 	}
@@ -229,13 +233,22 @@ func (h *Host) resumeSettlement(ctx context.Context) error {
 	case onChain == e.N && !strings.EqualFold(root, e.Root):
 		return abi.Errorf(chain.CodeChain, "epoch %d: the contract holds root %s, the ledger %s", e.N, root, e.Root)
 	case onChain == e.N:
-		h.logger.Info("epoch posted before a restart", "epoch", e.N, "tx", e.PostIntent)
-		return h.led.SetPostTx(ctx, e.N, e.PostIntent)
+		// The post landed; which version of it (a replacement may have
+		// been recorded after an earlier one was mined) the chain says.
+		tx, found, err := h.chain.PostTxOf(ctx, e.N)
+		if err != nil {
+			return err
+		}
+		if !found {
+			tx = e.PostIntent
+		}
+		h.logger.Info("epoch posted before a restart", "epoch", e.N, "tx", tx)
+		return h.led.SetPostTx(ctx, e.N, tx)
 	}
 	if e.PostRaw != "" {
 		// The post was signed and maybe sent: send the same transaction
 		// again, with its nonce, rather than a second one.
-		tx, err := h.chain.Rebroadcast(ctx, e.PostRaw)
+		tx, err := h.chain.Rebroadcast(ctx, h.operator, e.PostRaw, h.postIntent(e.N))
 		if err == nil {
 			h.logger.Info("finished posting an epoch a restart interrupted", "epoch", e.N, "tx", tx)
 			return h.led.SetPostTx(ctx, e.N, tx)

@@ -38,6 +38,11 @@ type Option func(*options)
 
 type options struct {
 	durable func(ctx context.Context, block uint64) error
+	// replaceAfter is how long a sent transaction may stay unmined before
+	// it is replaced with higher fees (0: DefaultReplaceAfter).
+	replaceAfter time.Duration
+	// firstFees, if set, are the first attempt's tip and fee cap.
+	firstFees *[2]*big.Int
 	// Deployment settings (Deploy only).
 	guardian       string
 	challengeDelay uint64
@@ -68,8 +73,20 @@ func optionsOf(opts []Option) options {
 	for _, f := range opts {
 		f(&o)
 	}
+	if o.replaceAfter == 0 {
+		o.replaceAfter = DefaultReplaceAfter
+	}
 	return o
 }
+
+// DefaultReplaceAfter is how long a transaction may wait unmined before it
+// is sent again, with the same nonce, at higher fees: a few blocks on
+// Ethereum.
+const DefaultReplaceAfter = 45 * time.Second
+
+// WithReplaceAfter sets how long a sent transaction may stay unmined before
+// it is replaced at higher fees.
+func WithReplaceAfter(d time.Duration) Option { return func(o *options) { o.replaceAfter = d } }
 
 // Client talks to the deployment's contracts.
 type Client struct {
@@ -426,6 +443,17 @@ func (c *Client) Claimed(ctx context.Context, account string) (*big.Int, error) 
 // contract's RootPosted and RootVetoed events; found is false if that epoch
 // was never posted, or its root was vetoed.
 func (c *Client) RootOf(ctx context.Context, epoch uint64) (root, bundle string, found bool, err error) {
+	root, bundle, _, found, err = c.rootOf(ctx, epoch)
+	return root, bundle, found, err
+}
+
+// PostTxOf returns the transaction that posted epoch's root, if it stands.
+func (c *Client) PostTxOf(ctx context.Context, epoch uint64) (tx string, found bool, err error) {
+	_, _, tx, found, err = c.rootOf(ctx, epoch)
+	return tx, found, err
+}
+
+func (c *Client) rootOf(ctx context.Context, epoch uint64) (root, bundle, tx string, found bool, err error) {
 	q := ethereum.FilterQuery{
 		FromBlock: new(big.Int).SetUint64(c.dep.Block),
 		Addresses: []common.Address{common.HexToAddress(c.dep.Settlement)},
@@ -436,19 +464,19 @@ func (c *Client) RootOf(ctx context.Context, epoch uint64) (root, bundle string,
 	}
 	logs, err := c.eth.FilterLogs(ctx, q)
 	if err != nil {
-		return "", "", false, chainErr("filter roots", err)
+		return "", "", "", false, chainErr("filter roots", err)
 	}
 	// In order: a veto (or a rotation that dropped it) undoes the post.
 	for i := range logs {
 		if ev, err := c.settleABI.UnpackRootPostedEvent(&logs[i]); err == nil {
-			root, bundle, found = common.Hash(ev.Root).Hex(), common.Hash(ev.Bundle).Hex(), true
+			root, bundle, tx, found = common.Hash(ev.Root).Hex(), common.Hash(ev.Bundle).Hex(), logs[i].TxHash.Hex(), true
 		} else if _, err := c.settleABI.UnpackRootVetoedEvent(&logs[i]); err == nil {
-			root, bundle, found = "", "", false
+			root, bundle, tx, found = "", "", "", false
 		} else {
-			return "", "", false, chainErr("decode root", err)
+			return "", "", "", false, chainErr("decode root", err)
 		}
 	}
-	return root, bundle, found, nil
+	return root, bundle, tx, found, nil
 }
 
 // OperatorAt returns the operator whose key signs the receipts of epoch:
@@ -531,18 +559,17 @@ func (c *Client) sendWith(ctx context.Context, key *ecdsa.PrivateKey, bc *bind.B
 	var intentErr error
 	err := retryPoolLag(ctx, func() (err error) {
 		opts := transactor(ctx, key, c.chainID)
-		opts.NoSend = intent != nil
+		opts.NoSend = true
+		if c.opts.firstFees != nil {
+			opts.GasTipCap, opts.GasFeeCap = c.opts.firstFees[0], c.opts.firstFees[1]
+		}
 		if opts.GasLimit, err = c.gasLimit(ctx, opts.From, bc.Address(), data); err != nil {
 			return err
 		}
-		if tx, err = bind.Transact(bc, opts, data); err != nil || intent == nil {
+		if tx, err = bind.Transact(bc, opts, data); err != nil {
 			return err
 		}
-		raw, err := tx.MarshalBinary()
-		if err != nil {
-			return err
-		}
-		if intentErr = intent(tx.Hash().Hex(), hexutil.Encode(raw)); intentErr != nil {
+		if intentErr = c.recordIntent(tx, intent); intentErr != nil {
 			return intentErr
 		}
 		return c.eth.SendTransaction(ctx, tx)
@@ -553,10 +580,108 @@ func (c *Client) sendWith(ctx context.Context, key *ecdsa.PrivateKey, bc *bind.B
 	if err != nil {
 		return "", c.revertErr(err)
 	}
-	if _, err := waitMined(ctx, c.eth, c.opts, tx.Hash()); err != nil {
-		return "", err
+	return c.mine(ctx, key, tx, intent)
+}
+
+func (c *Client) recordIntent(tx *types.Transaction, intent func(tx, raw string) error) error {
+	if intent == nil {
+		return nil
 	}
-	return tx.Hash().Hex(), nil
+	raw, err := tx.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return intent(tx.Hash().Hex(), hexutil.Encode(raw))
+}
+
+// mine waits for tx, or for a replacement of it, to be mined. A transaction
+// still unmined after replaceAfter (its fees too low for the market, say)
+// is signed again with the same nonce and at least 12.5% more tip and fee
+// cap (nodes require 10%), or the market's fees if those are higher, and
+// sent; its intent is recorded first. Whichever of the versions is mined
+// wins; the others can then never be.
+func (c *Client) mine(ctx context.Context, key *ecdsa.PrivateKey, tx *types.Transaction, intent func(tx, raw string) error) (string, error) {
+	sent := []*types.Transaction{tx}
+	for {
+		waitCtx, cancel := context.WithTimeout(ctx, c.opts.replaceAfter)
+		h, err := waitAnyMined(waitCtx, c.eth, c.opts, sent)
+		cancel()
+		if err == nil {
+			return h.Hex(), nil
+		}
+		if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return "", err
+		}
+		next, err := c.bumped(ctx, key, sent[len(sent)-1])
+		if err != nil {
+			return "", err
+		}
+		if err := c.recordIntent(next, intent); err != nil {
+			return "", err
+		}
+		switch err := c.eth.SendTransaction(ctx, next); {
+		case err == nil:
+			sent = append(sent, next)
+		case strings.Contains(err.Error(), "nonce too low"):
+			// An earlier version was mined meanwhile; the next wait finds it.
+		default:
+			return "", chainErr("replace "+tx.Hash().Hex(), err)
+		}
+	}
+}
+
+// bumped is prev signed again with higher fees.
+func (c *Client) bumped(ctx context.Context, key *ecdsa.PrivateKey, prev *types.Transaction) (*types.Transaction, error) {
+	bump := func(v *big.Int) *big.Int {
+		b := new(big.Int).Mul(v, big.NewInt(9))
+		return b.Div(b, big.NewInt(8)).Add(b, big.NewInt(1))
+	}
+	tip, err := c.eth.SuggestGasTipCap(ctx)
+	if err != nil {
+		return nil, chainErr("gas tip", err)
+	}
+	head, err := c.eth.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return nil, chainErr("head", err)
+	}
+	if t := bump(prev.GasTipCap()); t.Cmp(tip) > 0 {
+		tip = t
+	}
+	feeCap := new(big.Int).Add(tip, new(big.Int).Mul(head.BaseFee, big.NewInt(2)))
+	if f := bump(prev.GasFeeCap()); f.Cmp(feeCap) > 0 {
+		feeCap = f
+	}
+	next, err := types.SignNewTx(key, types.LatestSignerForChainID(c.chainID), &types.DynamicFeeTx{
+		ChainID: c.chainID, Nonce: prev.Nonce(), GasTipCap: tip, GasFeeCap: feeCap,
+		Gas: prev.Gas(), To: prev.To(), Value: prev.Value(), Data: prev.Data(),
+	})
+	if err != nil {
+		return nil, chainErr("sign", err)
+	}
+	return next, nil
+}
+
+// waitAnyMined waits until one of txs (versions of one nonce) is mined.
+func waitAnyMined(ctx context.Context, ec *ethclient.Client, o options, txs []*types.Transaction) (common.Hash, error) {
+	if len(txs) == 1 {
+		_, err := waitMined(ctx, ec, o, txs[0].Hash())
+		return txs[0].Hash(), err
+	}
+	delay := 5 * time.Millisecond
+	for {
+		for _, tx := range txs {
+			if _, err := ec.TransactionReceipt(ctx, tx.Hash()); err == nil {
+				_, err := waitMined(ctx, ec, o, tx.Hash())
+				return tx.Hash(), err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return common.Hash{}, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 500*time.Millisecond)
+	}
 }
 
 // CodeSuperseded says a recorded transaction can no longer be mined: another
@@ -567,8 +692,10 @@ const CodeSuperseded abi.Code = "chain_tx_superseded"
 // gave it) again, with its original nonce, and waits for it: the way to
 // finish a post a crash interrupted without risking a second one. A
 // transaction already mined is not sent again; one whose nonce another
-// transaction took fails with CodeSuperseded.
-func (c *Client) Rebroadcast(ctx context.Context, raw string) (string, error) {
+// transaction took fails with CodeSuperseded. With key (the signer's), a
+// transaction still unmined after the replacement delay is replaced at
+// higher fees like any other, each version recorded through intent first.
+func (c *Client) Rebroadcast(ctx context.Context, key *ecdsa.PrivateKey, raw string, intent func(tx, raw string) error) (string, error) {
 	b, err := hexutil.Decode(raw)
 	if err != nil {
 		return "", abi.Errorf(abi.CodeBadRequest, "raw transaction: %v", err)
@@ -592,6 +719,9 @@ func (c *Client) Rebroadcast(ctx context.Context, raw string) (string, error) {
 		default:
 			return "", c.revertErr(err)
 		}
+	}
+	if key != nil {
+		return c.mine(ctx, key, tx, intent)
 	}
 	if _, err := waitMined(ctx, c.eth, c.opts, tx.Hash()); err != nil {
 		return "", err
@@ -691,7 +821,7 @@ func waitHead(ctx context.Context, ec *ethclient.Client, block uint64) error {
 }
 
 func chainErr(what string, err error) error {
-	return abi.Errorf(CodeChain, "%s: %v", what, err)
+	return abi.Wrap(CodeChain, err, "%s", what)
 }
 
 // CodeUnfunded says an account holds too little of the chain's coin to pay
