@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -42,10 +43,14 @@ func (l *Ledger) Check(ctx context.Context) error {
 		}
 		m[a].Add(m[a], v)
 	}
-	if l.operator == "" {
+	spans, err := l.Operators(ctx)
+	if err != nil {
+		return err
+	}
+	if l.operator == "" && len(spans) == 0 {
 		bad("no operator address to check receipt signatures against")
 	}
-	err := l.db.View(func(txn *badger.Txn) error {
+	err = l.db.View(func(txn *badger.Txn) error {
 		open, err := openEpoch(txn)
 		if err != nil {
 			return err
@@ -90,8 +95,8 @@ func (l *Ledger) Check(ctx context.Context) error {
 			}
 			if err := r.VerifySignature(); err != nil {
 				bad("receipt %s: %v", r.ID, err)
-			} else if l.operator != "" && !strings.EqualFold(r.Signer, l.operator) {
-				bad("receipt %s is signed by %s, not the operator %s", r.ID, r.Signer, l.operator)
+			} else if signers := signersOf(spans, l.operator, r.Epoch); !slices.ContainsFunc(signers, func(s string) bool { return strings.EqualFold(s, r.Signer) }) {
+				bad("receipt %s (epoch %d) is signed by %s, not the operator of its epoch %v", r.ID, r.Epoch, r.Signer, signers)
 			}
 			if r.Epoch == 0 || r.Epoch > open {
 				bad("receipt %s is in epoch %d, the open epoch is %d", r.ID, r.Epoch, open)

@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"math/big"
 	"strings"
@@ -137,4 +138,83 @@ func TestCheckFindsTampering(t *testing.T) {
 			}
 		})
 	}
+}
+
+// After the operator's key is replaced, receipts of earlier epochs stay
+// valid under the key that signed them, later ones need the new key, and
+// a stranger's signature is still refused.
+func TestCheckFollowsOperatorRotation(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	oldKey, newKey := operatorKey, mustKey(t)
+	l, err := ledger.Open(dir, ledger.Options{Signer: oldKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(1000)})
+	if err := commit(l, receipt("old", 30)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.CloseEpoch(ctx, domain); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if l, err = ledger.Open(dir, ledger.Options{Signer: newKey}); err != nil {
+		t.Fatal(err)
+	}
+	if err := commit(l, receipt("new", 30)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.CloseEpoch(ctx, domain); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Check(ctx); err != nil {
+		t.Fatalf("a ledger whose operator rotated: %v", err)
+	}
+	spans, _ := l.Operators(ctx)
+	if len(spans) != 2 || spans[0].From != 1 || spans[1].From != 2 {
+		t.Fatalf("operator spans %+v", spans)
+	}
+	// A receipt of epoch 3 re-signed with the rotated-out key is refused.
+	if err := commit(l, receipt("third", 30)); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte("r/third"))
+		if err != nil {
+			return err
+		}
+		var r ledger.Receipt
+		item.Value(func(v []byte) error { return json.Unmarshal(v, &r) })
+		if r.Epoch != 3 {
+			t.Fatalf("receipt in epoch %d", r.Epoch)
+		}
+		r.Sign(oldKey, domain)
+		b, _ := json.Marshal(r)
+		return txn.Set([]byte("r/third"), b)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err = ledger.Open(dir, ledger.Options{Signer: newKey}); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Check(ctx); err == nil || !strings.Contains(err.Error(), "not the operator of its epoch") {
+		t.Fatalf("a receipt signed by the rotated-out key after its epochs: %v", err)
+	}
+}
+
+func mustKey(t *testing.T) *ecdsa.PrivateKey {
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -232,6 +232,12 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		st.bundle = e.Bundle
 	}
 	l.open.Store(st)
+	if !l.readOnly && l.signer != nil {
+		if err := l.recordOperator(crypto.PubkeyToAddress(l.signer.PublicKey).Hex(), n); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if l.readOnly {
 		close(l.stopped)
 		l.closed = true

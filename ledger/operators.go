@@ -1,0 +1,77 @@
+package ledger
+
+import (
+	"context"
+	"encoding/binary"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/ethereum/go-ethereum/common"
+)
+
+// OperatorSpan says that Address signed receipts from epoch From on. The
+// settlement contract can rotate the operator's key; receipts signed before
+// stay the old key's.
+type OperatorSpan struct {
+	From    uint64
+	Address string
+}
+
+const operatorsPrefix = "m/operator/"
+
+func operatorKey(from uint64, addr string) []byte {
+	return append(binary.BigEndian.AppendUint64([]byte(operatorsPrefix), from), addr...)
+}
+
+// recordOperator notes that addr signs from the open epoch on, unless it is
+// already the latest signer. It runs at open, before the writer starts.
+func (l *Ledger) recordOperator(addr string, open uint64) error {
+	spans, err := l.Operators(context.Background())
+	if err != nil {
+		return err
+	}
+	if n := len(spans); n > 0 && strings.EqualFold(spans[n-1].Address, addr) {
+		return nil
+	}
+	return l.db.Update(func(txn *badger.Txn) error { return txn.Set(operatorKey(open, addr), nil) })
+}
+
+// Operators returns every operator key the ledger has signed with, in
+// order, each with the epoch it started in.
+func (l *Ledger) Operators(ctx context.Context) ([]OperatorSpan, error) {
+	var out []OperatorSpan
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(operatorsPrefix)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()[len(operatorsPrefix):]
+			if len(k) < 8 || !common.IsHexAddress(string(k[8:])) {
+				continue
+			}
+			out = append(out, OperatorSpan{From: binary.BigEndian.Uint64(k[:8]), Address: string(k[8:])})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// signersOf returns who may have signed a receipt of epoch: each operator
+// from its first epoch through the epoch its successor started in (a key
+// replaced mid-epoch signed part of that epoch), or, for a ledger with no
+// record of its operators, the configured operator.
+func signersOf(spans []OperatorSpan, fallback string, epoch uint64) []string {
+	var out []string
+	for i, s := range spans {
+		if epoch < s.From {
+			continue
+		}
+		if i+1 < len(spans) && epoch > spans[i+1].From {
+			continue
+		}
+		out = append(out, s.Address)
+	}
+	if len(spans) == 0 && fallback != "" {
+		out = append(out, fallback)
+	}
+	return out
+}
