@@ -121,8 +121,15 @@ func TestWholeNodeSurvivesSIGKILL(t *testing.T) {
 
 func startServe(t *testing.T, dir string) (*exec.Cmd, io.Reader) {
 	t.Helper()
+	return startServeWith(t, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--chain-rpc", "127.0.0.1:0")
+}
+
+// startServeWith runs `tollgate` with args in a child process (this test
+// binary, through TestMain) and returns it with its stdout.
+func startServeWith(t *testing.T, args ...string) (*exec.Cmd, io.Reader) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), serveChildEnv+"="+strings.Join([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--chain-rpc", "127.0.0.1:0"}, "\t"))
+	cmd.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(args, "\t"))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

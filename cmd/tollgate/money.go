@@ -8,10 +8,12 @@ import (
 	"io"
 	"math/big"
 	"strings"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
 )
@@ -120,6 +122,27 @@ func claimCmd(ctx context.Context, args []string, out io.Writer) error {
 	defer ec.Close()
 	if id, err := ec.ChainID(ctx); err != nil || id.Uint64() != p.GetChainId() {
 		return fmt.Errorf("claim: %s is chain %v, the settlement is on chain %d (%v)", *rpc, id, p.GetChainId(), err)
+	}
+	// A root still in its challenge delay cannot be claimed against; once
+	// the delay has passed it is promoted first (a chain that seals blocks
+	// only for transactions may not have moved its clock past it yet).
+	_, pending, err := chain.Roots(ctx, ec, p.GetSettlement())
+	if err != nil {
+		return err
+	}
+	if pending.Epoch != 0 && pending.Epoch <= p.GetEpoch() {
+		at := time.Unix(int64(pending.ClaimableAt), 0)
+		head, err := ec.HeaderByNumber(ctx, nil)
+		if err != nil {
+			return err
+		}
+		// The next block's time is at least now and after the head's.
+		if next := time.Unix(max(time.Now().Unix(), int64(head.Time)+1), 0); next.Before(at) {
+			return abi.Errorf(chain.CodeChain, "claim: the root of epoch %d is in its challenge delay until %s; claim then", pending.Epoch, at.UTC().Format(time.RFC3339))
+		}
+		if _, err := chain.SendCall(ctx, ec, key, p.GetSettlement(), chain.PromoteCalldata()); err != nil {
+			return err
+		}
 	}
 	tx, err := chain.SendCall(ctx, ec, key, p.GetSettlement(), data)
 	if err != nil {

@@ -357,6 +357,19 @@ type PostedRoot struct {
 	ClaimableAt uint64 // unix seconds
 }
 
+// Roots reads the current and the pending root of the settlement contract
+// at settlement, for tools that hold only its address.
+func Roots(ctx context.Context, ec *ethclient.Client, settlement string) (current, pending PostedRoot, err error) {
+	c := &Client{opts: optionsOf(nil), eth: ec, settleABI: contracts.NewSettlement()}
+	c.settlement = c.settleABI.Instance(ec, common.HexToAddress(settlement))
+	return c.CurrentRoot(ctx)
+}
+
+// PromoteCalldata is the calldata of Settlement.promote, which makes a
+// pending root whose challenge delay has passed the one claims are proven
+// against.
+func PromoteCalldata() []byte { return contracts.NewSettlement().PackPromote() }
+
 // CurrentRoot returns the root claims are proven against, and the pending
 // one waiting out its challenge delay (Epoch 0 if none).
 func (c *Client) CurrentRoot(ctx context.Context) (current, pending PostedRoot, err error) {
@@ -420,7 +433,7 @@ func SendCall(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, 
 	if err != nil {
 		return "", chainErr("chain id", err)
 	}
-	c := &Client{eth: ec, chainID: chainID, settleABI: contracts.NewSettlement()}
+	c := &Client{opts: optionsOf(nil), eth: ec, chainID: chainID, settleABI: contracts.NewSettlement()}
 	return c.send(ctx, key, bind.NewBoundContract(common.HexToAddress(to), gethabi.ABI{}, ec, ec, ec), data)
 }
 
