@@ -39,10 +39,6 @@ func (h *Host) PublishBuiltins(ctx context.Context) error {
 // settlement chain when the host has none.
 func errNoChain() error { return abi.Errorf(chain.CodeChain, "host: no settlement chain configured") }
 
-// MaxLogBlocks bounds the blocks one log query spans: public RPC endpoints
-// refuse wide ranges.
-const MaxLogBlocks = 2000
-
 // ReorgWindow is how many blocks below the deposit cursor a reorganisation
 // is looked for: deeper than any reorg of a chain that finalizes (Ethereum
 // finalizes in 64 blocks).
@@ -50,7 +46,7 @@ const ReorgWindow = 256
 
 // SyncDeposits credits the deposits made on-chain since the ledger's
 // deposit cursor, up to the block that has the configured confirmations on
-// top, in ranges of at most MaxLogBlocks, advancing the cursor (block and
+// top, in ranges of at most the chain client's LogRange, advancing the cursor (block and
 // hash) after each range, and returns how many it credited. Deposits are
 // keyed by transaction and log index, so a range scanned again after a
 // crash credits nothing twice. If the block under the cursor is no longer
@@ -86,8 +82,9 @@ func (h *Host) SyncDeposits(ctx context.Context) (int, error) {
 	}
 	safe := head - h.confirms
 	n := 0
-	for ; from <= safe; from += MaxLogBlocks {
-		to := min(from+MaxLogBlocks-1, safe)
+	step := h.chain.LogRange()
+	for ; from <= safe; from += step {
+		to := min(from+step-1, safe)
 		// The range's last block is pinned by hash before its logs are read:
 		// if it changes meanwhile, the next sync sees a reorg.
 		toHash, err := h.chain.BlockHash(ctx, to)

@@ -56,8 +56,10 @@ type nodeConfig struct {
 	// confirmations is how many blocks must follow a deposit before it is
 	// credited.
 	confirmations uint64
-	logger        *slog.Logger
-	out           io.Writer // where a start says what it is waiting for
+	// maxLogBlocks bounds a log query's block range (0: the default).
+	maxLogBlocks uint64
+	logger       *slog.Logger
+	out          io.Writer // where a start says what it is waiting for
 }
 
 // node is everything a running Tollgate owns, opened from one data dir.
@@ -101,6 +103,9 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 		return err
 	}
 	var opts []chain.Option
+	if cfg.maxLogBlocks > 0 {
+		opts = append(opts, chain.WithMaxLogBlocks(cfg.maxLogBlocks))
+	}
 	if cfg.rpc == "" {
 		var nopts []chain.NodeOption
 		if cfg.chainRPC != "" {

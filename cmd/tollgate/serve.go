@@ -27,6 +27,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	passFile := fs.String("passphrase-file", "", "file holding the key's passphrase (default: operator.pass next to a generated key, else $"+keys.PassphraseEnv+")")
 	fundWait := fs.Duration("fund-wait", 0, "with --rpc, how long to wait for the operator's account to be funded with gas")
 	confirmations := fs.Int("confirmations", -1, "blocks that must follow a deposit before it is credited (default: 0 on the embedded chain, 12 with --rpc)")
+	maxLogBlocks := fs.Uint64("max-log-blocks", 0, "most blocks one log query to the chain spans (default 2000; lower it for an RPC endpoint that limits ranges more)")
 	verbose := fs.Bool("v", false, "log every invocation")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -37,7 +38,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	cfg := nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger, guardian: *guardian, challengeDelay: *challenge, rotationDelay: *rotation,
-		keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out}
+		keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out, maxLogBlocks: *maxLogBlocks}
 	if *rpc == "" {
 		cfg.chainRPC = *chainRPC
 	}

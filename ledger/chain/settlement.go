@@ -41,6 +41,8 @@ type options struct {
 	// replaceAfter is how long a sent transaction may stay unmined before
 	// it is replaced with higher fees (0: DefaultReplaceAfter).
 	replaceAfter time.Duration
+	// maxLogBlocks bounds a log query's range (0: MaxLogBlocks).
+	maxLogBlocks uint64
 	// firstFees, if set, are the first attempt's tip and fee cap.
 	firstFees *[2]*big.Int
 	// Deployment settings (Deploy only).
@@ -76,8 +78,18 @@ func optionsOf(opts []Option) options {
 	if o.replaceAfter == 0 {
 		o.replaceAfter = DefaultReplaceAfter
 	}
+	if o.maxLogBlocks == 0 {
+		o.maxLogBlocks = MaxLogBlocks
+	}
 	return o
 }
+
+// WithMaxLogBlocks bounds the blocks one log query spans, for an RPC
+// endpoint whose limit is below MaxLogBlocks.
+func WithMaxLogBlocks(n uint64) Option { return func(o *options) { o.maxLogBlocks = n } }
+
+// LogRange is the most blocks one of the client's log queries spans.
+func (c *Client) LogRange() uint64 { return c.opts.maxLogBlocks }
 
 // DefaultReplaceAfter is how long a transaction may wait unmined before it
 // is sent again, with the same nonce, at higher fees: a few blocks on
@@ -475,7 +487,7 @@ func (c *Client) rootOf(ctx context.Context, epoch uint64) (root, bundle, tx str
 			{common.BigToHash(new(big.Int).SetUint64(epoch))},
 		},
 	}
-	logs, err := c.eth.FilterLogs(ctx, q)
+	logs, err := c.filterLogs(ctx, q)
 	if err != nil {
 		return "", "", "", false, chainErr("filter roots", err)
 	}
@@ -492,6 +504,31 @@ func (c *Client) rootOf(ctx context.Context, epoch uint64) (root, bundle, tx str
 	return root, bundle, tx, found, nil
 }
 
+// MaxLogBlocks is the default bound on the blocks one log query spans:
+// public RPC endpoints refuse wide ranges.
+const MaxLogBlocks = 2000
+
+// filterLogs runs q from its FromBlock to the head in ranges of at most
+// LogRange blocks, so a long-lived deployment can be read through an
+// RPC endpoint that limits the range of a query.
+func (c *Client) filterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error) {
+	head, err := c.eth.BlockNumber(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []types.Log
+	n := c.opts.maxLogBlocks
+	for from := q.FromBlock.Uint64(); from <= head; from += n {
+		q.FromBlock, q.ToBlock = new(big.Int).SetUint64(from), new(big.Int).SetUint64(min(from+n-1, head))
+		logs, err := c.eth.FilterLogs(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, logs...)
+	}
+	return out, nil
+}
+
 // OperatorAt returns the operator whose key signs the receipts of epoch:
 // the last OperatorChanged event whose fromEpoch is at most epoch.
 func (c *Client) OperatorAt(ctx context.Context, epoch uint64) (string, error) {
@@ -500,7 +537,7 @@ func (c *Client) OperatorAt(ctx context.Context, epoch uint64) (string, error) {
 		Addresses: []common.Address{common.HexToAddress(c.dep.Settlement)},
 		Topics:    [][]common.Hash{{c.settleABI.GetABI().Events["OperatorChanged"].ID}},
 	}
-	logs, err := c.eth.FilterLogs(ctx, q)
+	logs, err := c.filterLogs(ctx, q)
 	if err != nil {
 		return "", chainErr("filter operator changes", err)
 	}
