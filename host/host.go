@@ -70,6 +70,8 @@ type Host struct {
 
 	// settleMu makes closing, posting and resuming one at a time.
 	settleMu sync.Mutex
+	// syncMu makes deposit syncs one at a time.
+	syncMu sync.Mutex
 }
 
 // New returns a Host.

@@ -438,6 +438,28 @@ func TestVerifyRerunsAnEpochAndCatchesTampering(t *testing.T) {
 			t.Fatalf("an untouched receipt was flagged: %s", p)
 		}
 	}
+
+	// Receipts from a third party may be malformed in any way: a missing
+	// amount, a withdrawal paying someone else. Each is a problem named
+	// for its receipt, never a crash.
+	for name, mangle := range map[string]func(r *ledger.Receipt){
+		"null amount": func(r *ledger.Receipt) { r.Postings[0].Amount = nil },
+		"withdrawal to another": func(r *ledger.Receipt) {
+			r.Method, r.Agent, r.Accesses, r.Scores, r.Datanets, r.InputHash, r.OutputHash, r.Attribution = ledger.MethodWithdraw, "", nil, nil, nil, "", "", ""
+			r.Postings = []ledger.Posting{{Account: r.Caller, Kind: ledger.KindWithdrawal, Amount: big.NewInt(-5)}, {Account: registry.Address(e.bob), Kind: ledger.KindRefund, Amount: big.NewInt(5)}}
+		},
+		"no postings": func(r *ledger.Receipt) { r.Postings = nil },
+	} {
+		fresh, _ := e.led.Receipts(ctx, epoch.N)
+		mangle(fresh[0])
+		v, err := e.h.Verify(ctx, epoch, fresh)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if v.OK() || !strings.Contains(strings.Join(v.Problems, "\n"), fresh[0].ID) {
+			t.Fatalf("%s: not reported: %+v", name, v.Problems)
+		}
+	}
 }
 
 // TestFailingAttributionFallsBackToBytesRead: an agent whose attribution

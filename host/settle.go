@@ -57,6 +57,11 @@ func (h *Host) SyncDeposits(ctx context.Context) (int, error) {
 	if h.chain == nil {
 		return 0, errNoChain()
 	}
+	// One sync at a time: each reads the cursor, the chain, and moves the
+	// cursor, and two interleaved could credit logs of a branch the other
+	// already found replaced.
+	h.syncMu.Lock()
+	defer h.syncMu.Unlock()
 	cursor, err := h.led.DepositCursor(ctx)
 	if err != nil {
 		return 0, err
@@ -91,23 +96,21 @@ func (h *Host) SyncDeposits(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		deps, err := h.chain.Deposits(ctx, from, to)
+		events, err := h.chain.Deposits(ctx, from, to)
 		if err != nil {
 			return n, err
 		}
-		for _, d := range deps {
-			err := h.led.Credit(ctx, ledger.Deposit{Ref: d.Ref, Account: d.Account, Amount: d.Amount, Block: d.Block, BlockHash: d.BlockHash})
-			switch {
-			case err == nil:
-				n++
-			case abi.CodeOf(err) == abi.CodeAlreadyExists:
-			default:
-				return n, err
-			}
+		deps := make([]ledger.Deposit, len(events))
+		for i, d := range events {
+			deps[i] = ledger.Deposit{Ref: d.Ref, Account: d.Account, Amount: d.Amount, Block: d.Block, BlockHash: d.BlockHash}
 		}
-		if err := h.led.SetDepositCursor(ctx, ledger.Cursor{Block: to, Hash: toHash}); err != nil {
+		next := ledger.Cursor{Block: to, Hash: toHash}
+		credited, err := h.led.CreditRange(ctx, cursor, deps, next)
+		if err != nil {
 			return n, err
 		}
+		n += credited
+		cursor = next
 	}
 	return n, nil
 }

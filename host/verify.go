@@ -169,6 +169,10 @@ func (v *Verifier) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledg
 			continue
 		}
 		out.Receipts++
+		if err := ledger.Validate(rc); err != nil {
+			bad(rc, "%v", err)
+			continue
+		}
 		op, err := v.operatorAt(ctx, rc.Epoch)
 		if err != nil {
 			return nil, fmt.Errorf("verify: read the chain: %w", err)

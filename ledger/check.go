@@ -23,7 +23,8 @@ import (
 //     undoing a deposit the account had spent (at most what was undone);
 //     every cumulative earning equals the sum
 //     of that account's earning postings;
-//   - solvency: Σ credit + Σ cumulative earnings ≤ Σ deposits credited, and
+//   - solvency: Σ credit + Σ cumulative earnings ≤ Σ deposits credited and
+//     Σ cumulative earnings ≤ Σ deposits credited (what a root may owe), and
 //     the running totals Commit checks against agree with the records;
 //   - the epoch index: every receipt is indexed under its own epoch, every
 //     index entry names a receipt, no receipt is in an epoch not yet open,
@@ -177,6 +178,11 @@ func (l *Ledger) Check(ctx context.Context) error {
 		owed := new(big.Int).Add(totals["credit"], totals["earned"])
 		if owed.Cmp(deposited) > 0 {
 			bad("insolvent: credit %s + earnings %s exceed the %s deposited", totals["credit"], totals["earned"], deposited)
+		}
+		// What the settlement tree pays can never exceed what the contract
+		// holds, whatever debts a reorganisation left.
+		if totals["earned"].Cmp(deposited) > 0 {
+			bad("insolvent: earnings %s exceed the %s deposited (debts from undone deposits: credit %s)", totals["earned"], deposited, totals["credit"])
 		}
 		for key, want := range map[string]*big.Int{string(depositedKey): deposited, string(creditKey): totals["credit"], string(earnedTotKey): totals["earned"]} {
 			got, err := getAmount(txn, []byte(key))

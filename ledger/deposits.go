@@ -56,21 +56,79 @@ func (l *Ledger) Credit(ctx context.Context, d Deposit) error {
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
 			return err
 		}
-		if err := kv.SetJSON(txn, depositKey(d.Ref), d); err != nil {
+		return creditTxn(txn, d)
+	})
+}
+
+// CodeCursorMoved says the deposit cursor is no longer where a sync read it:
+// another sync moved it.
+const CodeCursorMoved abi.Code = "ledger_cursor_moved"
+
+// CreditRange credits the deposits read from the blocks after from through
+// to, and moves the cursor to to, in one transaction: a crash leaves either
+// all of the range credited and the cursor past it, or none of it, so no
+// credited deposit ever lies above the cursor, where a reorganisation would
+// not look for it. It refuses with CodeCursorMoved if the cursor is not at
+// from. Deposits already credited are skipped; it returns how many it
+// credited.
+func (l *Ledger) CreditRange(ctx context.Context, from Cursor, deps []Deposit, to Cursor) (int, error) {
+	for _, d := range deps {
+		if d.Amount == nil || d.Amount.Sign() <= 0 || d.Ref == "" || !common.IsHexAddress(d.Account) {
+			return 0, abi.Errorf(abi.CodeBadRequest, "ledger: deposit needs a ref, an account and a positive amount")
+		}
+	}
+	now := time.Now().UTC()
+	n := 0
+	err := l.write(ctx, func(txn *badger.Txn) error {
+		n = 0
+		cur, err := depositCursor(txn)
+		if err != nil {
 			return err
 		}
-		if d.Block > 0 {
-			if err := txn.Set(depositBlockKey(d.Block, d.Ref), nil); err != nil {
+		if cur.Block != from.Block || common.HexToHash(cur.Hash) != common.HexToHash(from.Hash) {
+			return abi.Errorf(CodeCursorMoved, "ledger: the deposit cursor is at %d, not %d", cur.Block, from.Block)
+		}
+		fresh := make([]Deposit, 0, len(deps))
+		seen := map[string]bool{}
+		for _, d := range deps {
+			if seen[d.Ref] {
+				continue
+			}
+			seen[d.Ref] = true
+			if _, err := txn.Get(depositKey(d.Ref)); err == nil {
+				continue
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			fresh = append(fresh, d)
+		}
+		for _, d := range fresh {
+			d.Time = now
+			if err := creditTxn(txn, d); err != nil {
 				return err
 			}
 		}
-		for _, k := range [][]byte{depositedKey, creditKey, balanceKey(d.Account)} {
-			if err := addAmount(txn, k, d.Amount); err != nil {
-				return err
-			}
-		}
-		return nil
+		n = len(fresh)
+		return setDepositCursor(txn, to)
 	})
+	return n, err
+}
+
+func creditTxn(txn *badger.Txn, d Deposit) error {
+	if err := kv.SetJSON(txn, depositKey(d.Ref), d); err != nil {
+		return err
+	}
+	if d.Block > 0 {
+		if err := txn.Set(depositBlockKey(d.Block, d.Ref), nil); err != nil {
+			return err
+		}
+	}
+	for _, k := range [][]byte{depositedKey, creditKey, balanceKey(d.Account)} {
+		if err := addAmount(txn, k, d.Amount); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DepositsFrom returns the credited deposits read from blocks at or after

@@ -564,6 +564,12 @@ func (r *Reservation) Release() {
 	}
 }
 
+// Validate checks a receipt's shape as Commit does: an id, a caller, and
+// postings that balance, debit only the caller and credit only earnings (a
+// withdrawal: exactly its one amount). A verifier runs it on receipts it
+// did not make before reading any amount.
+func Validate(r *Receipt) error { return validate(r) }
+
 func validate(r *Receipt) error {
 	if r.ID == "" || r.Caller == "" || len(r.Postings) == 0 {
 		return abi.Errorf(abi.CodeBadRequest, "ledger: receipt needs an id, a caller and postings")
@@ -699,6 +705,14 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 		}
 		if len(e.Leaves) == 0 {
 			return abi.Errorf(CodeEpochEmpty, "ledger: epoch %d: nobody has earned anything yet", n)
+		}
+		// The contract refuses a root owing more than was deposited. Only
+		// a reorganisation that undid deposits already spent gets here; say
+		// so rather than post a root that can only revert.
+		if dep, err := getAmount(txn, depositedKey); err != nil {
+			return err
+		} else if e.Total.Cmp(dep) > 0 {
+			return abi.Errorf(CodeInsolvent, "ledger: epoch %d would owe %s in earnings against %s deposited: a reorganisation undid deposits that were already spent; %s more must be deposited before it can be posted", n, e.Total, dep, new(big.Int).Sub(e.Total, dep))
 		}
 		e.Receipts = count
 		if tree, err = e.tree(); err != nil {

@@ -3,24 +3,29 @@ package ledger
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/tollgate-dev/tollgate/internal/kv"
 )
 
 // OperatorSpan says that Address signed receipts from epoch From on. The
 // settlement contract can rotate the operator's key; receipts signed before
 // stay the old key's.
 type OperatorSpan struct {
-	From    uint64
-	Address string
+	From    uint64 `json:"from"`
+	Address string `json:"address"`
 }
 
 const operatorsPrefix = "m/operator/"
 
-func operatorKey(from uint64, addr string) []byte {
-	return append(binary.BigEndian.AppendUint64([]byte(operatorsPrefix), from), addr...)
+// operatorKey numbers the records in the order the keys took over.
+func operatorKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(operatorsPrefix), seq)
 }
 
 // recordOperator notes that addr signs from the open epoch on, unless it is
@@ -33,7 +38,9 @@ func (l *Ledger) recordOperator(addr string, open uint64) error {
 	if n := len(spans); n > 0 && strings.EqualFold(spans[n-1].Address, addr) {
 		return nil
 	}
-	return l.db.Update(func(txn *badger.Txn) error { return txn.Set(operatorKey(open, addr), nil) })
+	return l.db.Update(func(txn *badger.Txn) error {
+		return kv.SetJSON(txn, operatorKey(uint64(len(spans))), OperatorSpan{From: open, Address: addr})
+	})
 }
 
 // Operators returns every operator key the ledger has signed with, in
@@ -44,11 +51,14 @@ func (l *Ledger) Operators(ctx context.Context) ([]OperatorSpan, error) {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(operatorsPrefix)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			k := it.Item().Key()[len(operatorsPrefix):]
-			if len(k) < 8 || !common.IsHexAddress(string(k[8:])) {
-				continue
+			var s OperatorSpan
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &s) }); err != nil {
+				return err
 			}
-			out = append(out, OperatorSpan{From: binary.BigEndian.Uint64(k[:8]), Address: string(k[8:])})
+			if !common.IsHexAddress(s.Address) {
+				return fmt.Errorf("ledger: operator record %x names %q", it.Item().Key(), s.Address)
+			}
+			out = append(out, s)
 		}
 		return nil
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/keys"
 )
@@ -158,5 +159,37 @@ func TestPlaintextOperatorKeyIsConverted(t *testing.T) {
 	again, err := operatorKey(nodeConfig{dataDir: dir})
 	if err != nil || !again.Equal(k) {
 		t.Fatalf("reloaded key: %v", err)
+	}
+}
+
+// A node started with a key that is not the settlement's operator refuses
+// to start, before its ledger records that key or signs anything with it.
+func TestWrongOperatorKeyIsRefused(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n, err := openNode(ctx, nodeConfig{dataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.close(ctx)
+	other, _ := crypto.GenerateKey()
+	keyFile, passFile := filepath.Join(t.TempDir(), "k.json"), filepath.Join(t.TempDir(), "p")
+	os.WriteFile(passFile, []byte("pw\n"), 0o600)
+	if err := keys.Write(keyFile, other, "pw", keys.Light); err != nil {
+		t.Fatal(err)
+	}
+	// The embedded chain's genesis is fixed by the data dir's own key, so
+	// the chain starts; the contract names another operator.
+	_, err = openNode(ctx, nodeConfig{dataDir: dir, keyFile: keyFile, passphraseFile: passFile})
+	if abi.CodeOf(err) != CodeNotOperator {
+		t.Fatalf("a node with a stranger's key: %v", err)
+	}
+	n, err = openNode(ctx, nodeConfig{dataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.close(ctx)
+	if spans, _ := n.led.Operators(ctx); len(spans) != 1 {
+		t.Fatalf("the ledger recorded operators %+v", spans)
 	}
 }

@@ -96,9 +96,6 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	if n.operator, err = operatorKey(cfg); err != nil {
 		return err
 	}
-	if n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledger.Options{Logger: cfg.logger, Signer: n.operator}); err != nil {
-		return err
-	}
 	if n.rt, err = runtime.New(runtime.Config{CacheDir: filepath.Join(cfg.dataDir, "wasm-cache"), Logger: cfg.logger}); err != nil {
 		return err
 	}
@@ -152,6 +149,19 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	}
 	if n.client, n.fresh, err = deployment(ctx, n.eth, n.operator, filepath.Join(cfg.dataDir, "deployment.json"), deployOpts); err != nil {
 		return fmt.Errorf("settlement contracts (operator %s): %w", registry.Address(n.operator), err)
+	}
+	// Only the contract's operator may sign receipts and post roots: a key
+	// that is not (a wrong --key, or a new key before the guardian's
+	// rotation completed on-chain) would sign receipts no verifier accepts.
+	onChainOp, err := n.client.Operator(ctx)
+	if err != nil {
+		return err
+	}
+	if op := crypto.PubkeyToAddress(n.operator.PublicKey).Hex(); !strings.EqualFold(onChainOp, op) {
+		return abi.Errorf(CodeNotOperator, "operator key %s is not the settlement's operator %s: give that key, or have the guardian rotate the operator to this one first", op, onChainOp)
+	}
+	if n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledger.Options{Logger: cfg.logger, Signer: n.operator}); err != nil {
+		return err
 	}
 	// Registry signatures are bound to this deployment.
 	dep := n.client.Deployment()
@@ -282,6 +292,10 @@ func operatorKey(cfg nodeConfig) (*ecdsa.PrivateKey, error) {
 	}
 	return k, nil
 }
+
+// CodeNotOperator says the node's key is not the settlement contract's
+// operator.
+const CodeNotOperator abi.Code = "not_operator"
 
 // The operator's key files in a data dir.
 const (

@@ -342,3 +342,24 @@ func matchEvents(got, want []string) bool {
 	}
 	return true
 }
+
+// A delay longer than a year is refused at deployment: the maturity of a
+// pending root is kept in 64 bits, and a delay near 2^64 would wrap it to
+// "claimable now".
+func TestDelaysAreBounded(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	operator := newKey(t)
+	node, err := chain.StartNode(t.TempDir(), crypto.PubkeyToAddress(operator.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	for _, d := range [][2]uint64{{365*86400 + 1, 0}, {0, 365*86400 + 1}, {1<<64 - 1, 0}} {
+		_, err := chain.Deploy(ctx, node.Client(), operator, chain.WithDelays(d[0], d[1]))
+		reverts(t, fmt.Sprintf("delays %v", d), err, "DelayTooLong")
+	}
+	if _, err := chain.Deploy(ctx, node.Client(), operator, chain.WithDelays(365*86400, 365*86400)); err != nil {
+		t.Fatalf("a year's delays: %v", err)
+	}
+}

@@ -148,7 +148,7 @@ func Deploy(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, wi
 		new(big.Int).SetUint64(o.challengeDelay), new(big.Int).SetUint64(o.rotationDelay))
 	settleAddr, tx, err := bind.DeployContract(opts, common.FromHex(contracts.SettlementMetaData.Bin), ec, input)
 	if err != nil {
-		return Deployment{}, chainErr("deploy settlement", err)
+		return Deployment{}, revertErr(contracts.NewSettlement(), "deploy settlement", err)
 	}
 	rc, err := waitMined(ctx, ec, o, tx.Hash())
 	if err != nil {
@@ -673,7 +673,19 @@ func (c *Client) mine(ctx context.Context, key *ecdsa.PrivateKey, tx *types.Tran
 		case err == nil:
 			sent = append(sent, next)
 		case strings.Contains(err.Error(), "nonce too low"):
-			// An earlier version was mined meanwhile; the next wait finds it.
+			// The nonce is used: by an earlier version (mined meanwhile,
+			// its receipt due any moment) or by another transaction of the
+			// same key, in which case no version can ever be mined.
+			waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			h, err := waitAnyMined(waitCtx, c.eth, c.opts, sent)
+			cancel()
+			if err == nil {
+				return h.Hex(), nil
+			}
+			if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+				return "", err
+			}
+			return "", abi.Errorf(CodeSuperseded, "transaction %s: its nonce %d was used by another transaction", tx.Hash().Hex(), tx.Nonce())
 		default:
 			return "", chainErr("replace "+tx.Hash().Hex(), err)
 		}
@@ -780,16 +792,18 @@ func (c *Client) Rebroadcast(ctx context.Context, key *ecdsa.PrivateKey, raw str
 }
 
 // revertErr names the contract's custom error when a call reverts.
-func (c *Client) revertErr(err error) error {
+func (c *Client) revertErr(err error) error { return revertErr(c.settleABI, "transact", err) }
+
+func revertErr(settle *contracts.Settlement, what string, err error) error {
 	var de interface{ ErrorData() any }
 	if errors.As(err, &de) {
 		if s, ok := de.ErrorData().(string); ok {
-			if e, uerr := c.settleABI.UnpackError(common.FromHex(s)); uerr == nil {
-				return abi.Errorf(CodeChain, "reverted: %T%+v", e, e)
+			if e, uerr := settle.UnpackError(common.FromHex(s)); uerr == nil {
+				return abi.Errorf(CodeChain, "%s reverted: %T%+v", what, e, e)
 			}
 		}
 	}
-	return chainErr("transact", err)
+	return chainErr(what, err)
 }
 
 func transactor(ctx context.Context, key *ecdsa.PrivateKey, chainID *big.Int) *bind.TransactOpts {

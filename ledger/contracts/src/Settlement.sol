@@ -28,6 +28,11 @@ contract Settlement {
     /// any skipped posts, too little to exhaust the epoch counter.
     uint256 public constant MAX_EPOCH_GAP = 1_000_000;
 
+    /// @notice The longest challenge or rotation delay: a year. A longer
+    /// one would serve no one, and the maturity of a pending root is kept
+    /// in 64 bits, which a delay near 2^64 would overflow.
+    uint256 public constant MAX_DELAY = 365 days;
+
     IERC20 public immutable token;
     uint256 public immutable challengeDelay;
     uint256 public immutable rotationDelay;
@@ -99,9 +104,11 @@ contract Settlement {
     error NothingToClaim(uint256 cumulative, uint256 claimed);
     error NoOperatorProposed();
     error RotationNotReady(uint256 at);
+    error DelayTooLong(uint256 max);
 
     constructor(IERC20 token_, address operator_, address guardian_, uint256 challengeDelay_, uint256 rotationDelay_) {
         if (address(token_) == address(0) || operator_ == address(0) || guardian_ == address(0)) revert ZeroAddress();
+        if (challengeDelay_ > MAX_DELAY || rotationDelay_ > MAX_DELAY) revert DelayTooLong(MAX_DELAY);
         token = token_;
         operator = operator_;
         guardian = guardian_;
