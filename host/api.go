@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -23,14 +24,26 @@ import (
 // clients can branch on it exactly.
 const CodeHeader = "Tollgate-Code"
 
-// Handler returns the HTTP handler serving the Connect API and the web page.
-func (h *Host) Handler(auth Authenticator) http.Handler {
+// Handler returns the HTTP handler serving the Connect API and the web page,
+// behind the edge's limits (DefaultLimits if none are given).
+func (h *Host) Handler(auth Authenticator, limits ...Limits) http.Handler {
+	l := DefaultLimits()
+	if len(limits) > 0 {
+		l = limits[0]
+	}
+	e := newEdge(auth, l)
 	mux := http.NewServeMux()
 	api := &api{h: h, auth: auth}
-	mux.Handle(tollgatev1connect.NewAgentServiceHandler(api))
-	mux.Handle(tollgatev1connect.NewLedgerServiceHandler(api))
+	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(e.limits.MaxBodyBytes))}
+	for _, svc := range []func() (string, http.Handler){
+		func() (string, http.Handler) { return tollgatev1connect.NewAgentServiceHandler(api, opts...) },
+		func() (string, http.Handler) { return tollgatev1connect.NewLedgerServiceHandler(api, opts...) },
+	} {
+		path, handler := svc()
+		mux.Handle(path, e.api(handler))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /{$}", h.page)
+	mux.HandleFunc("GET /{$}", e.page(h.page))
 	return mux
 }
 
@@ -61,8 +74,17 @@ var (
 	_ tollgatev1connect.LedgerServiceHandler = (*api)(nil)
 )
 
+// principal is who sent the request: as the edge authenticated it, or from
+// its headers.
+func (a *api) principal(ctx context.Context, hdr http.Header) (Principal, error) {
+	if p, ok := principalOf(ctx); ok {
+		return p, nil
+	}
+	return a.auth.Authenticate(hdr)
+}
+
 func (a *api) Invoke(ctx context.Context, req *connect.Request[tollgatev1.InvokeRequest]) (*connect.Response[tollgatev1.InvokeResponse], error) {
-	p, err := a.auth.Authenticate(req.Header())
+	p, err := a.principal(ctx, req.Header())
 	if err != nil {
 		return nil, connectErr(err)
 	}
@@ -85,9 +107,20 @@ func (a *api) Invoke(ctx context.Context, req *connect.Request[tollgatev1.Invoke
 }
 
 func (a *api) GetBalance(ctx context.Context, req *connect.Request[tollgatev1.GetBalanceRequest]) (*connect.Response[tollgatev1.GetBalanceResponse], error) {
-	acct, err := registry.CanonicalAddress(req.Msg.GetAccount())
+	p, err := a.principal(ctx, req.Header())
 	if err != nil {
 		return nil, connectErr(err)
+	}
+	acct := p.Account
+	if req.Msg.GetAccount() != "" {
+		if acct, err = registry.CanonicalAddress(req.Msg.GetAccount()); err != nil {
+			return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "account is not an address"))
+		}
+	}
+	// An account's credit and earnings are its own business, and the
+	// operator's.
+	if acct != p.Account && !p.Operator {
+		return nil, connectErr(abi.Errorf(abi.CodeGrantDenied, "only %s and the operator read its balance", acct))
 	}
 	bal, err := a.h.led.Balance(ctx, acct)
 	if err != nil {
@@ -112,7 +145,7 @@ func (a *api) GetProof(ctx context.Context, req *connect.Request[tollgatev1.GetP
 }
 
 func (a *api) CloseEpoch(ctx context.Context, req *connect.Request[tollgatev1.CloseEpochRequest]) (*connect.Response[tollgatev1.CloseEpochResponse], error) {
-	p, err := a.auth.Authenticate(req.Header())
+	p, err := a.principal(ctx, req.Header())
 	if err != nil {
 		return nil, connectErr(err)
 	}
@@ -131,13 +164,40 @@ func (a *api) CloseEpoch(ctx context.Context, req *connect.Request[tollgatev1.Cl
 func (a *api) GetReceipt(ctx context.Context, req *connect.Request[tollgatev1.GetReceiptRequest]) (*connect.Response[tollgatev1.GetReceiptResponse], error) {
 	rc, err := a.h.led.Receipt(ctx, req.Msg.GetId())
 	if err != nil {
+		return nil, connectErr(abi.Errorf(abi.CodeNotFound, "no receipt %.64q", req.Msg.GetId()))
+	}
+	// Once its epoch is closed a receipt is public: it is what lets anyone
+	// check a payout. Before, only those it names and the operator see it.
+	if open, err := a.h.led.OpenEpoch(ctx); err != nil {
 		return nil, connectErr(err)
+	} else if rc.Epoch >= open {
+		p, err := a.principal(ctx, req.Header())
+		if err != nil {
+			return nil, connectErr(err)
+		}
+		if !p.Operator && !receiptNames(rc, p.Account) {
+			return nil, connectErr(abi.Errorf(abi.CodeGrantDenied, "receipt %s of the open epoch is visible to its caller, those it paid and the operator", rc.ID))
+		}
 	}
 	return connect.NewResponse(&tollgatev1.GetReceiptResponse{Receipt: receiptProto(rc)}), nil
 }
 
+// receiptNames reports whether account is the receipt's caller or one of
+// those it paid (the agent's publisher, contributors, the operator).
+func receiptNames(rc *ledger.Receipt, account string) bool {
+	if rc.Caller == account {
+		return true
+	}
+	for _, p := range rc.Postings {
+		if p.Account == account {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *api) Withdraw(ctx context.Context, req *connect.Request[tollgatev1.WithdrawRequest]) (*connect.Response[tollgatev1.WithdrawResponse], error) {
-	p, err := a.auth.Authenticate(req.Header())
+	p, err := a.principal(ctx, req.Header())
 	if err != nil {
 		return nil, connectErr(err)
 	}
@@ -202,7 +262,14 @@ var connectCodes = map[abi.Code]connect.Code{
 	abi.CodeNetworkDenied:      connect.CodeAborted,
 	abi.CodeFileDenied:         connect.CodeAborted,
 	ledger.CodeUnbalanced:      connect.CodeInternal,
+	CodeTooLarge:               connect.CodeResourceExhausted,
+	CodeRateLimited:            connect.CodeResourceExhausted,
+	CodeBusy:                   connect.CodeResourceExhausted,
 }
+
+// MaxErrorBytes caps an error message sent to a client: errors never echo
+// a request back at its sender's expense (or anyone's).
+const MaxErrorBytes = 512
 
 func connectErr(err error) error {
 	code := abi.CodeOf(err)
@@ -210,7 +277,11 @@ func connectErr(err error) error {
 	if !ok {
 		cc = connect.CodeAborted // the plugin failed: a retry with other input may succeed
 	}
-	ce := connect.NewError(cc, err)
+	msg := err.Error()
+	if len(msg) > MaxErrorBytes {
+		msg = strings.ToValidUTF8(msg[:MaxErrorBytes], "") + "…"
+	}
+	ce := connect.NewError(cc, errors.New(msg))
 	ce.Meta().Set(CodeHeader, string(code))
 	return ce
 }

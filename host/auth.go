@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/fsutil"
 )
 
 // Principal is who a request comes from.
@@ -68,14 +69,12 @@ func (t *Tokens) Issue(p Principal) (string, error) {
 		return "", err
 	}
 	if t.path != "" {
-		tmp := t.path + ".tmp"
 		if err := os.MkdirAll(filepath.Dir(t.path), 0o700); err != nil {
 			return "", err
 		}
-		if err := os.WriteFile(tmp, data, 0o600); err != nil {
-			return "", err
-		}
-		if err := os.Rename(tmp, t.path); err != nil {
+		// Synced before the token is handed out: a token that was given
+		// must survive a crash.
+		if err := fsutil.WriteFileAtomic(t.path, data, 0o600); err != nil {
 			return "", err
 		}
 	}

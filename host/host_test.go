@@ -117,7 +117,7 @@ func newEnv(t *testing.T) *env {
 	}
 	srvCtx, stop := context.WithCancel(ctx)
 	t.Cleanup(stop)
-	go host.Serve(srvCtx, &http.Server{Handler: e.h.Handler(e.tokens)}, ln)
+	go host.Serve(srvCtx, host.NewServer(e.h.Handler(e.tokens), host.DefaultLimits()), ln)
 	e.url = "http://" + ln.Addr().String()
 	return e
 }
@@ -259,11 +259,11 @@ func TestRefusedCallsChargeNothing(t *testing.T) {
 	if n, _ := e.led.OpenEpoch(ctx); n != 1 {
 		t.Fatal("epoch moved")
 	}
-	if status, hdr, _ := e.post(t, "LedgerService/GetBalance", "", map[string]any{"account": "not-an-address"}); status != 400 || hdr.Get(host.CodeHeader) != string(abi.CodeBadRequest) {
+	if status, hdr, _ := e.post(t, "LedgerService/GetBalance", poorTok, map[string]any{"account": "not-an-address"}); status != 400 || hdr.Get(host.CodeHeader) != string(abi.CodeBadRequest) {
 		t.Fatalf("balance of a malformed account: %d %s", status, hdr.Get(host.CodeHeader))
 	}
 	// A lowercase address finds the same account as its checksummed form.
-	if _, _, out := e.post(t, "LedgerService/GetBalance", "", map[string]any{"account": strings.ToLower(poor)}); out["account"] != poor {
+	if _, _, out := e.post(t, "LedgerService/GetBalance", poorTok, map[string]any{"account": strings.ToLower(poor)}); out["account"] != poor {
 		t.Fatalf("lowercase address: %v", out)
 	}
 	if bal, _ := e.led.Balance(ctx, poor); bal.Sign() != 0 {

@@ -74,13 +74,15 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 func balanceCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("balance")
 	server := fs.String("server", "http://127.0.0.1:8080", "node URL")
+	token := fs.String("token", "", "API token of the account (or the operator's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return errors.New("balance: give one account address")
+	if fs.NArg() > 1 {
+		return errors.New("balance: give at most one account address (default: the token's own)")
 	}
-	res, err := newClient(*server, "").ledger.GetBalance(ctx, connect.NewRequest(&tollgatev1.GetBalanceRequest{Account: fs.Arg(0)}))
+	c := newClient(*server, *token)
+	res, err := c.ledger.GetBalance(ctx, authed(c, &tollgatev1.GetBalanceRequest{Account: fs.Arg(0)}))
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"sort"
 	"text/tabwriter"
@@ -56,7 +55,7 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 	}
 	srvCtx, stopSrv := context.WithCancel(ctx)
 	defer stopSrv()
-	go host.Serve(srvCtx, &http.Server{Handler: n.host.Handler(n.tokens), ReadHeaderTimeout: 10 * time.Second}, ln)
+	go host.Serve(srvCtx, host.NewServer(n.host.Handler(n.tokens), host.DefaultLimits()), ln)
 	server := "http://" + ln.Addr().String()
 	fmt.Fprintf(out, "Connect API on %s\n", server)
 

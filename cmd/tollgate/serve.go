@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -28,6 +27,11 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	fundWait := fs.Duration("fund-wait", 0, "with --rpc, how long to wait for the operator's account to be funded with gas")
 	confirmations := fs.Int("confirmations", -1, "blocks that must follow a deposit before it is credited (default: 0 on the embedded chain, 12 with --rpc)")
 	maxLogBlocks := fs.Uint64("max-log-blocks", 0, "most blocks one log query to the chain spans (default 2000; lower it for an RPC endpoint that limits ranges more)")
+	defaults := host.DefaultLimits()
+	rateLimit := fs.Float64("rate", defaults.Rate, "requests per second each account may send (0: unlimited)")
+	burst := fs.Int("burst", defaults.Burst, "requests an account may send at once above its rate")
+	inFlight := fs.Int("max-in-flight", defaults.MaxInFlight, "requests each account may have running at once (0: unlimited)")
+	maxBody := fs.Int64("max-body", defaults.MaxBodyBytes, "largest request body, in bytes")
 	verbose := fs.Bool("v", false, "log every invocation")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -86,7 +90,12 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 			logger.Warn("indexing datanets", "err", err)
 		}
 	}()
-	srv := &http.Server{Handler: n.host.Handler(n.tokens), ReadHeaderTimeout: 10 * time.Second}
+	limits := host.DefaultLimits()
+	limits.Rate, limits.Burst, limits.MaxInFlight, limits.MaxBodyBytes = *rateLimit, *burst, *inFlight, *maxBody
+	if h, _, err := net.SplitHostPort(*addr); err == nil && h != "" {
+		limits.Hosts = append(limits.Hosts, h)
+	}
+	srv := host.NewServer(n.host.Handler(n.tokens, limits), limits)
 	return host.Serve(ctx, srv, ln)
 }
 

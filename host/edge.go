@@ -1,0 +1,183 @@
+package host
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"golang.org/x/time/rate"
+
+	"github.com/tollgate-dev/tollgate/abi"
+)
+
+// Error codes of the edge: refusals made before a request reaches a service.
+const (
+	CodeTooLarge    abi.Code = "request_too_large"  // a request body past the size limit
+	CodeRateLimited abi.Code = "rate_limited"       // an account sent more requests than its rate allows
+	CodeBusy        abi.Code = "too_many_in_flight" // an account has too many calls running
+	CodeBadHost     abi.Code = "bad_host"           // a Host header the node does not answer to
+)
+
+// Limits bound what one request, and one account, may cost the node before
+// any service code runs.
+type Limits struct {
+	// MaxBodyBytes caps a request body; a larger one is refused after
+	// reading at most that much. Default 1 MiB.
+	MaxBodyBytes int64
+	// Rate and Burst bound each account's requests per second (Rate 0:
+	// unlimited).
+	Rate  float64
+	Burst int
+	// MaxInFlight bounds each account's concurrent requests (0: unlimited).
+	MaxInFlight int
+	// Hosts are the Host header names the web page answers to besides
+	// loopback names (localhost, 127.0.0.1, ::1), against DNS rebinding.
+	Hosts []string
+	// ReadTimeout bounds reading a whole request (default 30 s), so a
+	// slowly sent body cannot hold a connection.
+	ReadTimeout time.Duration
+}
+
+// DefaultLimits are the limits `serve` starts with.
+func DefaultLimits() Limits {
+	return Limits{MaxBodyBytes: 1 << 20, Rate: 50, Burst: 100, MaxInFlight: 32, ReadTimeout: 30 * time.Second}
+}
+
+// publicProcedures answer without a token: what anyone may read (proofs,
+// and receipts of closed epochs, which the handler decides).
+var publicProcedures = map[string]bool{
+	"/tollgate.v1.LedgerService/GetProof":   true,
+	"/tollgate.v1.LedgerService/GetReceipt": true,
+}
+
+// edge authenticates each API request from its headers before any of its
+// body is read, caps the body, and applies the account's rate and
+// in-flight limits; errors are written in the request's own protocol
+// (Connect, gRPC or gRPC-Web).
+type edge struct {
+	auth   Authenticator
+	limits Limits
+	errors *connect.ErrorWriter
+
+	mu       sync.Mutex
+	accounts map[string]*accountLimit
+}
+
+type accountLimit struct {
+	rate     *rate.Limiter
+	inFlight int
+}
+
+func newEdge(auth Authenticator, l Limits) *edge {
+	if l.MaxBodyBytes <= 0 {
+		l.MaxBodyBytes = DefaultLimits().MaxBodyBytes
+	}
+	return &edge{auth: auth, limits: l, errors: connect.NewErrorWriter(), accounts: map[string]*accountLimit{}}
+}
+
+type principalKey struct{}
+
+// principalOf returns the principal the edge authenticated, if any.
+func principalOf(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+func (e *edge) api(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Who is asking, from the headers alone: nothing of the body is
+		// read for a request that will be refused.
+		p, authErr := e.auth.Authenticate(r.Header)
+		if authErr != nil && !publicProcedures[r.URL.Path] {
+			e.errors.Write(w, r, connectErr(authErr))
+			return
+		}
+		if r.ContentLength > e.limits.MaxBodyBytes {
+			e.errors.Write(w, r, connectErr(abi.Errorf(CodeTooLarge, "request body is %d bytes, limit %d", r.ContentLength, e.limits.MaxBodyBytes)))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, e.limits.MaxBodyBytes)
+		if authErr != nil {
+			next.ServeHTTP(w, r) // a public procedure, asked anonymously
+			return
+		}
+		release, err := e.admit(p.Account)
+		if err != nil {
+			e.errors.Write(w, r, connectErr(err))
+			return
+		}
+		defer release()
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+// admit applies an account's rate and in-flight limits.
+func (e *edge) admit(account string) (func(), error) {
+	if e.limits.Rate <= 0 && e.limits.MaxInFlight <= 0 {
+		return func() {}, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a := e.accounts[account]
+	if a == nil {
+		a = &accountLimit{}
+		if e.limits.Rate > 0 {
+			a.rate = rate.NewLimiter(rate.Limit(e.limits.Rate), max(e.limits.Burst, 1))
+		}
+		e.accounts[account] = a
+	}
+	if a.rate != nil && !a.rate.Allow() {
+		return nil, abi.Errorf(CodeRateLimited, "more than %g requests per second from %s", e.limits.Rate, account)
+	}
+	if e.limits.MaxInFlight > 0 && a.inFlight >= e.limits.MaxInFlight {
+		return nil, abi.Errorf(CodeBusy, "%s already has %d requests running", account, a.inFlight)
+	}
+	a.inFlight++
+	return func() {
+		e.mu.Lock()
+		a.inFlight--
+		e.mu.Unlock()
+	}, nil
+}
+
+// page refuses a web page request whose Host the node does not answer to:
+// a DNS-rebinding page would otherwise reach a node on loopback.
+func (e *edge) page(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(r.Host); err == nil {
+			host = h
+		}
+		host = strings.Trim(strings.ToLower(host), "[]")
+		ok := host == "localhost" || host == "127.0.0.1" || host == "::1"
+		for _, h := range e.limits.Hosts {
+			ok = ok || strings.EqualFold(h, host)
+		}
+		if !ok {
+			http.Error(w, string(CodeBadHost)+": this node does not answer to that Host", http.StatusMisdirectedRequest)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// NewServer returns an HTTP server for handler with timeouts that stop a
+// slow client from holding a connection: headers in 10 s, the whole
+// request in l.ReadTimeout, idle connections closed after 2 minutes.
+func NewServer(handler http.Handler, l Limits) *http.Server {
+	if l.ReadTimeout <= 0 {
+		l.ReadTimeout = DefaultLimits().ReadTimeout
+	}
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: min(10*time.Second, l.ReadTimeout),
+		ReadTimeout:       l.ReadTimeout,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+}

@@ -1,0 +1,245 @@
+package host_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/host"
+	"github.com/tollgate-dev/tollgate/registry"
+)
+
+// countingReader yields n bytes of JSON-ish filler, counting what was read.
+type countingReader struct {
+	left, read int64
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	n := min(int64(len(p)), r.left)
+	for i := range p[:n] {
+		p[i] = ' '
+	}
+	r.left -= n
+	atomic.AddInt64(&r.read, n)
+	return int(n), nil
+}
+
+// serveWith starts the env's host behind other limits on a new listener.
+func (e *env) serveWith(t *testing.T, l host.Limits) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go host.Serve(ctx, host.NewServer(e.h.Handler(e.tokens, l), l), ln)
+	return "http://" + ln.Addr().String()
+}
+
+func call(t *testing.T, url, method, token string, body io.Reader, size int64) (int, string, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url+"/tollgate.v1."+method, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&out)
+	return res.StatusCode, res.Header.Get(host.CodeHeader), out
+}
+
+// A request without a token, or too large, is refused before its body is
+// read; an error never echoes a large input back.
+func TestEdgeRefusesBeforeReadingTheBody(t *testing.T) {
+	e := newEnv(t)
+	const big = 50 << 20
+	for _, c := range []struct {
+		name, token string
+		code        abi.Code
+	}{
+		{"no token", "", abi.CodeBadSignature},
+		{"too large", "", ""},
+	} {
+		tok := c.token
+		code := c.code
+		if c.name == "too large" {
+			_, tok = e.fund(t, 0)
+			code = host.CodeTooLarge
+		}
+		body := &countingReader{left: big}
+		status, got, _ := call(t, e.url, "AgentService/Invoke", tok, body, big)
+		if status < 400 || abi.Code(got) != code {
+			t.Fatalf("%s: %d %q, want %s", c.name, status, got, code)
+		}
+		if read := atomic.LoadInt64(&body.read); read > 8<<20 {
+			t.Fatalf("%s: the server read %d of %d bytes before refusing", c.name, read, big)
+		}
+	}
+	// A body with no declared length stops at the limit too.
+	_, tok := e.fund(t, 0)
+	body := &countingReader{left: big}
+	status, _, _ := call(t, e.url, "AgentService/Invoke", tok, body, -1)
+	if status < 400 || atomic.LoadInt64(&body.read) > 8<<20 {
+		t.Fatalf("chunked 50 MB: %d after %d bytes", status, body.read)
+	}
+	// An error about a long input does not quote it.
+	long, _ := json.Marshal(map[string]any{"account": strings.Repeat("x", 900_000)})
+	status, code, out := call(t, e.url, "LedgerService/GetBalance", tok, bytes.NewReader(long), int64(len(long)))
+	if status != 400 || abi.Code(code) != abi.CodeBadRequest {
+		t.Fatalf("long account: %d %s", status, code)
+	}
+	if msg, _ := out["message"].(string); len(msg) > host.MaxErrorBytes+8 {
+		t.Fatalf("an error echoed %d bytes of input", len(msg))
+	}
+	// The node still serves.
+	_, ok := e.fund(t, 5_000)
+	if status, _, out := call(t, e.url, "AgentService/Invoke", ok, strings.NewReader(`{"agent":"acme/qa@1.0.0","inputText":"Why is the sky blue?"}`), -1); status != 200 {
+		t.Fatalf("invoke after the refusals: %d %v", status, out)
+	}
+}
+
+// Balances and open-epoch receipts are their owners' (and the operator's);
+// a closed epoch's receipts are public.
+func TestEdgeKeepsAccountsPrivate(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	alice, aliceTok := e.fund(t, 5_000)
+	_, bobTok := e.fund(t, 5_000)
+	opTok, _ := e.tokens.Issue(host.Principal{Account: registry.Address(e.operator), Operator: true})
+	balance := func(tok, acct string) (int, abi.Code) {
+		st, code, _ := e.post(t, "LedgerService/GetBalance", tok, map[string]any{"account": acct})
+		return st, abi.Code(code.Get(host.CodeHeader))
+	}
+	for _, c := range []struct {
+		who, tok string
+		status   int
+		code     abi.Code
+	}{
+		{"nobody", "", 401, abi.CodeBadSignature},
+		{"another account", bobTok, 403, abi.CodeGrantDenied},
+		{"its owner", aliceTok, 200, ""},
+		{"the operator", opTok, 200, ""},
+	} {
+		if st, code := balance(c.tok, alice); st != c.status || code != c.code {
+			t.Fatalf("alice's balance read by %s: %d %s", c.who, st, code)
+		}
+	}
+	_, _, res := e.post(t, "AgentService/Invoke", aliceTok, map[string]any{"agent": "acme/qa@1.0.0", "inputText": "Why is the sky blue?"})
+	id := res["receipt"].(map[string]any)["id"].(string)
+	receipt := func(tok string) (int, abi.Code) {
+		st, hdr, _ := e.post(t, "LedgerService/GetReceipt", tok, map[string]any{"id": id})
+		return st, abi.Code(hdr.Get(host.CodeHeader))
+	}
+	for _, c := range []struct {
+		who, tok string
+		status   int
+	}{{"nobody", "", 401}, {"a stranger", bobTok, 403}, {"its caller", aliceTok, 200}, {"the operator", opTok, 200}} {
+		if st, code := receipt(c.tok); st != c.status {
+			t.Fatalf("an open-epoch receipt read by %s: %d %s", c.who, st, code)
+		}
+	}
+	if _, err := e.h.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, code := receipt(""); st != 200 {
+		t.Fatalf("a closed epoch's receipt, read by anyone: %d %s", st, code)
+	}
+}
+
+// Per-account rate and in-flight limits refuse with their own codes, and
+// a slowly sent body does not hold a connection past the read timeout.
+func TestEdgeLimitsEachAccount(t *testing.T) {
+	e := newEnv(t)
+	_, tok := e.fund(t, 100_000)
+	url := e.serveWith(t, host.Limits{Rate: 1, Burst: 2, ReadTimeout: time.Second})
+	var codes []string
+	for range 3 {
+		_, code, _ := call(t, url, "LedgerService/GetBalance", tok, strings.NewReader(`{}`), -1)
+		codes = append(codes, code)
+	}
+	if codes[0] != "" || codes[1] != "" || codes[2] != string(host.CodeRateLimited) {
+		t.Fatalf("three requests at a burst of 2: %q", codes)
+	}
+
+	url = e.serveWith(t, host.Limits{MaxInFlight: 1})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seen := map[string]int{}
+	for range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, code, _ := call(t, url, "AgentService/Invoke", tok, strings.NewReader(`{"agent":"acme/qa@1.0.0","inputText":"Why is the sky blue?"}`), -1)
+			mu.Lock()
+			seen[code]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if seen[""] == 0 || seen[string(host.CodeBusy)] == 0 || len(seen) != 2 {
+		t.Fatalf("12 concurrent calls with one allowed in flight: %v", seen)
+	}
+
+	// A body trickled in: the connection is closed at the read timeout.
+	url = e.serveWith(t, host.Limits{ReadTimeout: time.Second})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /tollgate.v1.LedgerService/GetBalance HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", tok)
+	start := time.Now()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, err := conn.Write([]byte(" ")); err != nil {
+			break
+		}
+		if _, err := conn.Read(make([]byte, 1)); err != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if held := time.Since(start); held > 5*time.Second {
+		t.Fatalf("a slow body held its connection for %v", held)
+	}
+}
+
+// The web page answers only to loopback names and configured hosts.
+func TestEdgeChecksTheHostOfThePage(t *testing.T) {
+	e := newEnv(t)
+	for host, want := range map[string]int{"evil.example": http.StatusMisdirectedRequest, "127.0.0.1:80": 200, "localhost": 200} {
+		req, _ := http.NewRequest("GET", e.url+"/", nil)
+		req.Host = host
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Fatalf("page for Host %s: %d, want %d", host, res.StatusCode, want)
+		}
+	}
+}
