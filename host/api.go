@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
@@ -42,6 +44,13 @@ func (h *Host) Handler(auth Authenticator, limits ...Limits) http.Handler {
 		path, handler := svc()
 		mux.Handle(path, e.api(handler))
 	}
+	// Health and reflection are public, so grpcurl, buf curl and load
+	// balancers can list and probe every service.
+	services := []string{tollgatev1connect.AgentServiceName, tollgatev1connect.LedgerServiceName}
+	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))
+	reflector := grpcreflect.NewStaticReflector(services...)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /{$}", e.page(h.page))
 	return mux

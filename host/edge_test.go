@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
+	"connectrpc.com/grpcreflect"
+
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/registry"
@@ -241,5 +244,41 @@ func TestEdgeChecksTheHostOfThePage(t *testing.T) {
 		if res.StatusCode != want {
 			t.Fatalf("page for Host %s: %d, want %d", host, res.StatusCode, want)
 		}
+	}
+}
+
+// Health and reflection answer without a token, so grpcurl and buf curl
+// can list and call every service.
+func TestHealthAndReflection(t *testing.T) {
+	e := newEnv(t)
+	res, err := http.Post(e.url+"/grpc.health.v1.Health/Check", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	json.NewDecoder(res.Body).Decode(&out)
+	res.Body.Close()
+	if res.StatusCode != 200 || out["status"] != "SERVING_STATUS_SERVING" {
+		t.Fatalf("health: %d %v", res.StatusCode, out)
+	}
+	// gRPC over cleartext HTTP/2, as grpcurl -plaintext speaks it.
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	h2c := &http.Client{Transport: &http.Transport{Protocols: &protocols}}
+	stream := grpcreflect.NewClient(h2c, e.url, connect.WithGRPC()).NewStream(context.Background())
+	defer stream.Close()
+	names, err := stream.ListServices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(names)
+	for _, want := range []string{"tollgate.v1.AgentService", "tollgate.v1.LedgerService"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("reflection lists %s, not %s", got, want)
+		}
+	}
+	files, err := stream.FileContainingSymbol("tollgate.v1.LedgerService")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("descriptor of LedgerService: %v", err)
 	}
 }
