@@ -13,10 +13,12 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/internal/siwe"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/registry"
@@ -33,20 +35,36 @@ func (h *Host) Handler(auth Authenticator, limits ...Limits) http.Handler {
 	if len(limits) > 0 {
 		l = limits[0]
 	}
-	e := newEdge(auth, l)
+	return h.APIHandler(API{Auth: auth, Limits: l})
+}
+
+// API configures [Host.APIHandler].
+type API struct {
+	Auth   Authenticator
+	Limits Limits
+	// SignIn, if set, serves AuthService's Challenge and SignIn.
+	SignIn *SignIn
+}
+
+// APIHandler returns the HTTP handler serving the Connect API and the web
+// page, behind the edge.
+func (h *Host) APIHandler(cfg API) http.Handler {
+	auth := cfg.Auth
+	e := newEdge(auth, cfg.Limits)
 	mux := http.NewServeMux()
-	api := &api{h: h, auth: auth}
+	api := &api{h: h, auth: auth, signIn: cfg.SignIn}
 	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(e.limits.MaxBodyBytes))}
 	for _, svc := range []func() (string, http.Handler){
 		func() (string, http.Handler) { return tollgatev1connect.NewAgentServiceHandler(api, opts...) },
 		func() (string, http.Handler) { return tollgatev1connect.NewLedgerServiceHandler(api, opts...) },
+		func() (string, http.Handler) { return tollgatev1connect.NewAuthServiceHandler(api, opts...) },
 	} {
 		path, handler := svc()
 		mux.Handle(path, e.api(handler))
 	}
 	// Health and reflection are public, so grpcurl, buf curl and load
 	// balancers can list and probe every service.
-	services := []string{tollgatev1connect.AgentServiceName, tollgatev1connect.LedgerServiceName}
+	services := []string{tollgatev1connect.AgentServiceName, tollgatev1connect.LedgerServiceName, tollgatev1connect.AuthServiceName}
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
@@ -74,13 +92,15 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
 }
 
 type api struct {
-	h    *Host
-	auth Authenticator
+	h      *Host
+	auth   Authenticator
+	signIn *SignIn
 }
 
 var (
 	_ tollgatev1connect.AgentServiceHandler  = (*api)(nil)
 	_ tollgatev1connect.LedgerServiceHandler = (*api)(nil)
+	_ tollgatev1connect.AuthServiceHandler   = (*api)(nil)
 )
 
 // principal is who sent the request: as the edge authenticated it, or from
@@ -221,6 +241,56 @@ func (a *api) Withdraw(ctx context.Context, req *connect.Request[tollgatev1.With
 	return connect.NewResponse(&tollgatev1.WithdrawResponse{Receipt: receiptProto(res.Receipt), Replayed: res.Replayed}), nil
 }
 
+func (a *api) Faucet(ctx context.Context, req *connect.Request[tollgatev1.FaucetRequest]) (*connect.Response[tollgatev1.FaucetResponse], error) {
+	p, err := a.principal(ctx, req.Header())
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	res, err := a.h.Drip(ctx, p.Account)
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	return connect.NewResponse(&tollgatev1.FaucetResponse{Account: res.Account, Amount: res.Amount.String(), Gas: res.Gas.String(), DepositTx: res.DepositRef}), nil
+}
+
+func (a *api) Challenge(ctx context.Context, req *connect.Request[tollgatev1.ChallengeRequest]) (*connect.Response[tollgatev1.ChallengeResponse], error) {
+	if a.signIn == nil {
+		return nil, connectErr(abi.Errorf(abi.CodeUnavailable, "this node does not offer sign-in"))
+	}
+	m, err := a.signIn.Challenge(req.Msg.GetAddress())
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	return connect.NewResponse(&tollgatev1.ChallengeResponse{Message: m.String(), Nonce: m.Nonce, ExpiresAt: m.Expires.Unix()}), nil
+}
+
+func (a *api) SignIn(ctx context.Context, req *connect.Request[tollgatev1.SignInRequest]) (*connect.Response[tollgatev1.SignInResponse], error) {
+	if a.signIn == nil {
+		return nil, connectErr(abi.Errorf(abi.CodeUnavailable, "this node does not offer sign-in"))
+	}
+	sig, err := hexutil.Decode(req.Msg.GetSignature())
+	if err != nil {
+		return nil, connectErr(abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex"))
+	}
+	tok, p, err := a.signIn.Complete(req.Msg.GetMessage(), sig)
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	return connect.NewResponse(&tollgatev1.SignInResponse{Token: tok, Account: p.Account, Operator: p.Operator, ExpiresAt: p.Expires.Unix()}), nil
+}
+
+func (a *api) WhoAmI(ctx context.Context, req *connect.Request[tollgatev1.WhoAmIRequest]) (*connect.Response[tollgatev1.WhoAmIResponse], error) {
+	p, err := a.principal(ctx, req.Header())
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	out := &tollgatev1.WhoAmIResponse{Account: p.Account, Operator: p.Operator}
+	if !p.Expires.IsZero() {
+		out.ExpiresAt = p.Expires.Unix()
+	}
+	return connect.NewResponse(out), nil
+}
+
 func receiptProto(r *ledger.Receipt) *tollgatev1.Receipt {
 	out := &tollgatev1.Receipt{
 		Id: r.ID, Caller: r.Caller, Agent: r.Agent, AgentHash: r.AgentHash,
@@ -274,6 +344,15 @@ var connectCodes = map[abi.Code]connect.Code{
 	CodeTooLarge:               connect.CodeResourceExhausted,
 	CodeRateLimited:            connect.CodeResourceExhausted,
 	CodeBusy:                   connect.CodeResourceExhausted,
+	CodeUnknownNonce:           connect.CodeUnauthenticated,
+	CodeNonceReused:            connect.CodeUnauthenticated,
+	CodeWrongDomain:            connect.CodeUnauthenticated,
+	CodeWrongChain:             connect.CodeUnauthenticated,
+	CodeWrongAddress:           connect.CodeUnauthenticated,
+	CodeExpired:                connect.CodeUnauthenticated,
+	CodeTokenExpired:           connect.CodeUnauthenticated,
+	siwe.CodeMalformed:         connect.CodeInvalidArgument,
+	CodeFaucetClosed:           connect.CodeFailedPrecondition,
 }
 
 // MaxErrorBytes caps an error message sent to a client: errors never echo

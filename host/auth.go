@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/fsutil"
@@ -20,6 +21,9 @@ import (
 type Principal struct {
 	Account  string `json:"account"`
 	Operator bool   `json:"operator,omitempty"`
+	// Expires is when the token stops working (zero: never, for tokens
+	// the node issued itself at first start).
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // Authenticator tells who sent a request from its headers.
@@ -93,6 +97,9 @@ func (t *Tokens) Authenticate(h http.Header) (Principal, error) {
 	t.mu.RUnlock()
 	if !ok {
 		return Principal{}, abi.Errorf(abi.CodeBadSignature, "unknown token")
+	}
+	if !p.Expires.IsZero() && !time.Now().Before(p.Expires) {
+		return Principal{}, abi.Errorf(CodeTokenExpired, "the token expired at %s; sign in again", p.Expires.Format(time.RFC3339))
 	}
 	return p, nil
 }

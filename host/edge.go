@@ -50,6 +50,8 @@ func DefaultLimits() Limits {
 // publicProcedures answer without a token: what anyone may read (proofs,
 // and receipts of closed epochs, which the handler decides).
 var publicProcedures = map[string]bool{
+	"/tollgate.v1.AuthService/Challenge":    true,
+	"/tollgate.v1.AuthService/SignIn":       true,
 	"/tollgate.v1.LedgerService/GetProof":   true,
 	"/tollgate.v1.LedgerService/GetReceipt": true,
 }

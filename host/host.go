@@ -46,6 +46,9 @@ type Config struct {
 	Operator *ecdsa.PrivateKey
 	Fees     Fees
 	Logger   *slog.Logger
+	// Faucet, if set, gives new callers test credit (development chains
+	// only: the operator must be the token's minter).
+	Faucet *Faucet
 	// Confirmations is how many blocks must follow a deposit's block
 	// before it is credited (0: at once, for a dev chain that seals a block
 	// only when a transaction arrives).
@@ -64,6 +67,7 @@ type Host struct {
 	attr     *attribution.Runner
 	logger   *slog.Logger
 	confirms uint64
+	faucet   *Faucet
 
 	mu      sync.Mutex
 	modules map[string]*runtime.Module // agents by attribution.ModuleKey
@@ -72,6 +76,8 @@ type Host struct {
 	settleMu sync.Mutex
 	// syncMu makes deposit syncs one at a time.
 	syncMu sync.Mutex
+	// faucetMu makes faucet drips one at a time.
+	faucetMu sync.Mutex
 }
 
 // New returns a Host.
@@ -91,7 +97,7 @@ func New(cfg Config) (*Host, error) {
 	return &Host{
 		reg: cfg.Registry, led: cfg.Ledger, rt: cfg.Runtime, chain: cfg.Chain,
 		operator: cfg.Operator, opAddr: registry.Address(cfg.Operator), fees: cfg.Fees,
-		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, confirms: cfg.Confirmations,
+		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, confirms: cfg.Confirmations, faucet: cfg.Faucet,
 		modules: map[string]*runtime.Module{},
 	}, nil
 }

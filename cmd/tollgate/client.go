@@ -58,7 +58,7 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 	if fs.NArg() == 0 {
 		return errors.New("invoke: give the input as an argument")
 	}
-	res, err := newClient(*server, *token).invoke(ctx, *agent, strings.Join(fs.Args(), " "))
+	res, err := newClient(*server, tokenFor(*server, *token)).invoke(ctx, *agent, strings.Join(fs.Args(), " "))
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func balanceCmd(ctx context.Context, args []string, out io.Writer) error {
 	if fs.NArg() > 1 {
 		return errors.New("balance: give at most one account address (default: the token's own)")
 	}
-	c := newClient(*server, *token)
+	c := newClient(*server, tokenFor(*server, *token))
 	res, err := c.ledger.GetBalance(ctx, authed(c, &tollgatev1.GetBalanceRequest{Account: fs.Arg(0)}))
 	if err != nil {
 		return err

@@ -38,6 +38,8 @@ commands:
   withdraw  take back unspent credit: it becomes claimable on-chain at the next root
   claim     claim an account's earnings on-chain, or print the calldata for a wallet
   key       keystore v3 key files: new, import, list, address
+  login     sign in to a node with an Ethereum key (Sign-In with Ethereum) and keep the token
+  faucet    on a development chain, get test credit and gas for the signed-in account
   verify    re-run an epoch's receipts and check its root (node stopped)
   import    bulk-import a JSONL file of signed records into a datanet (node stopped)
 `
@@ -63,6 +65,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return claimCmd(ctx, args, out)
 	case "key":
 		return keyCmd(args, out)
+	case "login":
+		return loginCmd(ctx, args, out)
+	case "faucet":
+		return faucetCmd(ctx, args, out)
 	case "verify":
 		return verifyCmd(ctx, args, out)
 	case "import":

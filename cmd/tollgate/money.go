@@ -55,7 +55,7 @@ func withdrawCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c := newClient(*server, *token)
+	c := newClient(*server, tokenFor(*server, *token))
 	res, err := c.ledger.Withdraw(ctx, authed(c, &tollgatev1.WithdrawRequest{Amount: amount.String(), RequestId: *requestID}))
 	if err != nil {
 		return err

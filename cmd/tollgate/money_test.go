@@ -193,3 +193,52 @@ func TestWrongOperatorKeyIsRefused(t *testing.T) {
 		t.Fatalf("the ledger recorded operators %+v", spans)
 	}
 }
+
+// A new user, with nothing but the CLI, against a running node: makes a
+// key, signs in, gets credit from the faucet, invokes, reads its balance
+// and withdraws.
+func TestNewUserJourneyFromTheCLI(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	child, out := startServe(t, t.TempDir())
+	defer func() { child.Process.Kill(); child.Wait() }()
+	info := readUntilServing(t, out)
+	api := info["api"]
+	if !strings.Contains(api, "://") {
+		api = "http://" + api
+	}
+	t.Setenv("TOLLGATE_TOKENS", filepath.Join(t.TempDir(), "tokens.json"))
+	t.Setenv(keys.PassphraseEnv, "journey")
+	cli := func(args ...string) (string, error) {
+		var b bytes.Buffer
+		err := run(ctx, args, &b)
+		return b.String(), err
+	}
+	keyDir := t.TempDir()
+	o, err := cli("key", "new", "--dir", keyDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, keyPath, _ := strings.Cut(strings.TrimSpace(o), "  ")
+	if _, err := cli("invoke", "--server", api, "Why is the sky blue?"); err == nil {
+		t.Fatal("invoked before signing in")
+	}
+	if o, err := cli("login", "--server", api, "--key", keyPath); err != nil || !strings.Contains(o, "signed in to "+api+" as "+addr+" (caller)") {
+		t.Fatalf("login: %v\n%s", err, o)
+	}
+	if o, err := cli("faucet", "--server", api); err != nil || !strings.Contains(o, "deposited 1.000000 TGT") {
+		t.Fatalf("faucet: %v\n%s", err, o)
+	}
+	if o, err := cli("invoke", "--server", api, "Why is the sky blue?"); err != nil || !strings.Contains(o, "receipt") {
+		t.Fatalf("invoke: %v\n%s", err, o)
+	}
+	if o, err := cli("balance", "--server", api); err != nil || !strings.Contains(o, addr) {
+		t.Fatalf("balance: %v\n%s", err, o)
+	}
+	if o, err := cli("withdraw", "--server", api, "0.5"); err != nil || !strings.Contains(o, "withdrew 0.500000 TGT") {
+		t.Fatalf("withdraw: %v\n%s", err, o)
+	}
+	if _, err := cli("faucet", "--server", api); err == nil || !strings.Contains(err.Error(), "faucet_closed") && !strings.Contains(err.Error(), "again after") {
+		t.Fatalf("a second faucet drip: %v", err)
+	}
+}

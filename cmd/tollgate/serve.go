@@ -81,7 +81,6 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "tollgate: serving the Connect API and web page on http://%s\n", ln.Addr())
 	go syncDeposits(ctx, n, logger)
 	go func() {
 		// Index every datanet now rather than on its first query; records
@@ -95,7 +94,15 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	if h, _, err := net.SplitHostPort(*addr); err == nil && h != "" {
 		limits.Hosts = append(limits.Hosts, h)
 	}
-	srv := host.NewServer(n.host.Handler(n.tokens, limits), limits)
+	bound := ln.Addr().String()
+	signIn := &host.SignIn{Domain: bound, URI: "http://" + bound, ChainID: dep.ChainID, Operator: n.host.Operator(), Tokens: n.tokens}
+	srv := host.NewServer(n.host.APIHandler(host.API{Auth: n.tokens, Limits: limits, SignIn: signIn}), limits)
+	fmt.Fprintf(out, "tollgate: sign in with any Ethereum key: tollgate login --server http://%s --key KEYFILE", bound)
+	if n.chain != nil {
+		fmt.Fprintf(out, "; then: tollgate faucet")
+	}
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, "tollgate: serving the Connect API and web page on http://%s\n", bound)
 	return host.Serve(ctx, srv, ln)
 }
 

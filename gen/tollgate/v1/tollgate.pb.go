@@ -26,6 +26,330 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ChallengeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChallengeRequest) Reset() {
+	*x = ChallengeRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChallengeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChallengeRequest) ProtoMessage() {}
+
+func (x *ChallengeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChallengeRequest.ProtoReflect.Descriptor instead.
+func (*ChallengeRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ChallengeRequest) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+type ChallengeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The EIP-4361 message to sign with personal_sign, exactly as given.
+	Message string `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	Nonce   string `protobuf:"bytes,2,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	// Unix seconds after which the message is refused.
+	ExpiresAt     int64 `protobuf:"varint,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChallengeResponse) Reset() {
+	*x = ChallengeResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChallengeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChallengeResponse) ProtoMessage() {}
+
+func (x *ChallengeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChallengeResponse.ProtoReflect.Descriptor instead.
+func (*ChallengeResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ChallengeResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ChallengeResponse) GetNonce() string {
+	if x != nil {
+		return x.Nonce
+	}
+	return ""
+}
+
+func (x *ChallengeResponse) GetExpiresAt() int64 {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return 0
+}
+
+type SignInRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Message string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	// The 65-byte personal_sign signature, 0x-hex.
+	Signature     string `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignInRequest) Reset() {
+	*x = SignInRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignInRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignInRequest) ProtoMessage() {}
+
+func (x *SignInRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignInRequest.ProtoReflect.Descriptor instead.
+func (*SignInRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SignInRequest) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *SignInRequest) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+type SignInResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Token    string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	Account  string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	Operator bool                   `protobuf:"varint,3,opt,name=operator,proto3" json:"operator,omitempty"`
+	// Unix seconds after which the token is refused.
+	ExpiresAt     int64 `protobuf:"varint,4,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignInResponse) Reset() {
+	*x = SignInResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignInResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignInResponse) ProtoMessage() {}
+
+func (x *SignInResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignInResponse.ProtoReflect.Descriptor instead.
+func (*SignInResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SignInResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *SignInResponse) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *SignInResponse) GetOperator() bool {
+	if x != nil {
+		return x.Operator
+	}
+	return false
+}
+
+func (x *SignInResponse) GetExpiresAt() int64 {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return 0
+}
+
+type WhoAmIRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhoAmIRequest) Reset() {
+	*x = WhoAmIRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhoAmIRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhoAmIRequest) ProtoMessage() {}
+
+func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
+func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{4}
+}
+
+type WhoAmIResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Operator      bool                   `protobuf:"varint,2,opt,name=operator,proto3" json:"operator,omitempty"`
+	ExpiresAt     int64                  `protobuf:"varint,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhoAmIResponse) Reset() {
+	*x = WhoAmIResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhoAmIResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhoAmIResponse) ProtoMessage() {}
+
+func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
+func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *WhoAmIResponse) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetOperator() bool {
+	if x != nil {
+		return x.Operator
+	}
+	return false
+}
+
+func (x *WhoAmIResponse) GetExpiresAt() int64 {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return 0
+}
+
 type InvokeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The agent, "name@version" or "name@latest".
@@ -45,7 +369,7 @@ type InvokeRequest struct {
 
 func (x *InvokeRequest) Reset() {
 	*x = InvokeRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[0]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -57,7 +381,7 @@ func (x *InvokeRequest) String() string {
 func (*InvokeRequest) ProtoMessage() {}
 
 func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[0]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -70,7 +394,7 @@ func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeRequest.ProtoReflect.Descriptor instead.
 func (*InvokeRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{0}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *InvokeRequest) GetAgent() string {
@@ -116,7 +440,7 @@ type InvokeResponse struct {
 
 func (x *InvokeResponse) Reset() {
 	*x = InvokeResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[1]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -128,7 +452,7 @@ func (x *InvokeResponse) String() string {
 func (*InvokeResponse) ProtoMessage() {}
 
 func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[1]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -141,7 +465,7 @@ func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeResponse.ProtoReflect.Descriptor instead.
 func (*InvokeResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{1}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *InvokeResponse) GetOutput() []byte {
@@ -204,7 +528,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[2]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -216,7 +540,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[2]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -229,7 +553,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{2}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Receipt) GetId() string {
@@ -390,7 +714,7 @@ type DatanetVersion struct {
 
 func (x *DatanetVersion) Reset() {
 	*x = DatanetVersion{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[3]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -402,7 +726,7 @@ func (x *DatanetVersion) String() string {
 func (*DatanetVersion) ProtoMessage() {}
 
 func (x *DatanetVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[3]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -415,7 +739,7 @@ func (x *DatanetVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatanetVersion.ProtoReflect.Descriptor instead.
 func (*DatanetVersion) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{3}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DatanetVersion) GetName() string {
@@ -452,7 +776,7 @@ type Access struct {
 
 func (x *Access) Reset() {
 	*x = Access{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[4]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -464,7 +788,7 @@ func (x *Access) String() string {
 func (*Access) ProtoMessage() {}
 
 func (x *Access) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[4]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -477,7 +801,7 @@ func (x *Access) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Access.ProtoReflect.Descriptor instead.
 func (*Access) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{4}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Access) GetDatanet() string {
@@ -526,7 +850,7 @@ type Score struct {
 
 func (x *Score) Reset() {
 	*x = Score{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[5]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +862,7 @@ func (x *Score) String() string {
 func (*Score) ProtoMessage() {}
 
 func (x *Score) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[5]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +875,7 @@ func (x *Score) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Score.ProtoReflect.Descriptor instead.
 func (*Score) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{5}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Score) GetRecord() string {
@@ -587,7 +911,7 @@ type Posting struct {
 
 func (x *Posting) Reset() {
 	*x = Posting{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[6]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -599,7 +923,7 @@ func (x *Posting) String() string {
 func (*Posting) ProtoMessage() {}
 
 func (x *Posting) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[6]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -612,7 +936,7 @@ func (x *Posting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Posting.ProtoReflect.Descriptor instead.
 func (*Posting) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Posting) GetAccount() string {
@@ -643,6 +967,112 @@ func (x *Posting) GetMemo() string {
 	return ""
 }
 
+type FaucetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FaucetRequest) Reset() {
+	*x = FaucetRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FaucetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FaucetRequest) ProtoMessage() {}
+
+func (x *FaucetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FaucetRequest.ProtoReflect.Descriptor instead.
+func (*FaucetRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{13}
+}
+
+type FaucetResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Account string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// Credit deposited, in base units.
+	Amount string `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	// Gas sent, in wei.
+	Gas           string `protobuf:"bytes,3,opt,name=gas,proto3" json:"gas,omitempty"`
+	DepositTx     string `protobuf:"bytes,4,opt,name=deposit_tx,json=depositTx,proto3" json:"deposit_tx,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FaucetResponse) Reset() {
+	*x = FaucetResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FaucetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FaucetResponse) ProtoMessage() {}
+
+func (x *FaucetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FaucetResponse.ProtoReflect.Descriptor instead.
+func (*FaucetResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *FaucetResponse) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *FaucetResponse) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *FaucetResponse) GetGas() string {
+	if x != nil {
+		return x.Gas
+	}
+	return ""
+}
+
+func (x *FaucetResponse) GetDepositTx() string {
+	if x != nil {
+		return x.DepositTx
+	}
+	return ""
+}
+
 type GetBalanceRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
@@ -652,7 +1082,7 @@ type GetBalanceRequest struct {
 
 func (x *GetBalanceRequest) Reset() {
 	*x = GetBalanceRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[7]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +1094,7 @@ func (x *GetBalanceRequest) String() string {
 func (*GetBalanceRequest) ProtoMessage() {}
 
 func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[7]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +1107,7 @@ func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetBalanceRequest) GetAccount() string {
@@ -701,7 +1131,7 @@ type GetBalanceResponse struct {
 
 func (x *GetBalanceResponse) Reset() {
 	*x = GetBalanceResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[8]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -713,7 +1143,7 @@ func (x *GetBalanceResponse) String() string {
 func (*GetBalanceResponse) ProtoMessage() {}
 
 func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[8]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -726,7 +1156,7 @@ func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetBalanceResponse) GetAccount() string {
@@ -761,7 +1191,7 @@ type GetProofRequest struct {
 
 func (x *GetProofRequest) Reset() {
 	*x = GetProofRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[9]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -773,7 +1203,7 @@ func (x *GetProofRequest) String() string {
 func (*GetProofRequest) ProtoMessage() {}
 
 func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[9]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -786,7 +1216,7 @@ func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofRequest.ProtoReflect.Descriptor instead.
 func (*GetProofRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetProofRequest) GetEpoch() uint64 {
@@ -822,7 +1252,7 @@ type GetProofResponse struct {
 
 func (x *GetProofResponse) Reset() {
 	*x = GetProofResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[10]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -834,7 +1264,7 @@ func (x *GetProofResponse) String() string {
 func (*GetProofResponse) ProtoMessage() {}
 
 func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[10]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -847,7 +1277,7 @@ func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofResponse.ProtoReflect.Descriptor instead.
 func (*GetProofResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetProofResponse) GetEpoch() uint64 {
@@ -921,7 +1351,7 @@ type CloseEpochRequest struct {
 
 func (x *CloseEpochRequest) Reset() {
 	*x = CloseEpochRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[11]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -933,7 +1363,7 @@ func (x *CloseEpochRequest) String() string {
 func (*CloseEpochRequest) ProtoMessage() {}
 
 func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[11]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -946,7 +1376,7 @@ func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochRequest.ProtoReflect.Descriptor instead.
 func (*CloseEpochRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{19}
 }
 
 type CloseEpochResponse struct {
@@ -963,7 +1393,7 @@ type CloseEpochResponse struct {
 
 func (x *CloseEpochResponse) Reset() {
 	*x = CloseEpochResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[12]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -975,7 +1405,7 @@ func (x *CloseEpochResponse) String() string {
 func (*CloseEpochResponse) ProtoMessage() {}
 
 func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[12]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -988,7 +1418,7 @@ func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochResponse.ProtoReflect.Descriptor instead.
 func (*CloseEpochResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{12}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CloseEpochResponse) GetEpoch() uint64 {
@@ -1042,7 +1472,7 @@ type GetReceiptRequest struct {
 
 func (x *GetReceiptRequest) Reset() {
 	*x = GetReceiptRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[13]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1484,7 @@ func (x *GetReceiptRequest) String() string {
 func (*GetReceiptRequest) ProtoMessage() {}
 
 func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[13]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1497,7 @@ func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptRequest.ProtoReflect.Descriptor instead.
 func (*GetReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{13}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetReceiptRequest) GetId() string {
@@ -1086,7 +1516,7 @@ type GetReceiptResponse struct {
 
 func (x *GetReceiptResponse) Reset() {
 	*x = GetReceiptResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[14]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1098,7 +1528,7 @@ func (x *GetReceiptResponse) String() string {
 func (*GetReceiptResponse) ProtoMessage() {}
 
 func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[14]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1111,7 +1541,7 @@ func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptResponse.ProtoReflect.Descriptor instead.
 func (*GetReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{14}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetReceiptResponse) GetReceipt() *Receipt {
@@ -1134,7 +1564,7 @@ type WithdrawRequest struct {
 
 func (x *WithdrawRequest) Reset() {
 	*x = WithdrawRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[15]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1146,7 +1576,7 @@ func (x *WithdrawRequest) String() string {
 func (*WithdrawRequest) ProtoMessage() {}
 
 func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[15]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1159,7 +1589,7 @@ func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{15}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WithdrawRequest) GetAmount() string {
@@ -1186,7 +1616,7 @@ type WithdrawResponse struct {
 
 func (x *WithdrawResponse) Reset() {
 	*x = WithdrawResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[16]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1198,7 +1628,7 @@ func (x *WithdrawResponse) String() string {
 func (*WithdrawResponse) ProtoMessage() {}
 
 func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[16]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1211,7 +1641,7 @@ func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{16}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *WithdrawResponse) GetReceipt() *Receipt {
@@ -1232,7 +1662,29 @@ var File_tollgate_v1_tollgate_proto protoreflect.FileDescriptor
 
 const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\n" +
-	"\x1atollgate/v1/tollgate.proto\x12\vtollgate.v1\"y\n" +
+	"\x1atollgate/v1/tollgate.proto\x12\vtollgate.v1\",\n" +
+	"\x10ChallengeRequest\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\"b\n" +
+	"\x11ChallengeResponse\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\x12\x14\n" +
+	"\x05nonce\x18\x02 \x01(\tR\x05nonce\x12\x1d\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\x03R\texpiresAt\"G\n" +
+	"\rSignInRequest\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\tR\tsignature\"{\n" +
+	"\x0eSignInResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x1a\n" +
+	"\boperator\x18\x03 \x01(\bR\boperator\x12\x1d\n" +
+	"\n" +
+	"expires_at\x18\x04 \x01(\x03R\texpiresAt\"\x0f\n" +
+	"\rWhoAmIRequest\"e\n" +
+	"\x0eWhoAmIResponse\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x1a\n" +
+	"\boperator\x18\x02 \x01(\bR\boperator\x12\x1d\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\x03R\texpiresAt\"y\n" +
 	"\rInvokeRequest\x12\x14\n" +
 	"\x05agent\x18\x01 \x01(\tR\x05agent\x12\x14\n" +
 	"\x05input\x18\x02 \x01(\fR\x05input\x12\x1d\n" +
@@ -1293,7 +1745,14 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06amount\x18\x03 \x01(\tR\x06amount\x12\x12\n" +
-	"\x04memo\x18\x04 \x01(\tR\x04memo\"-\n" +
+	"\x04memo\x18\x04 \x01(\tR\x04memo\"\x0f\n" +
+	"\rFaucetRequest\"s\n" +
+	"\x0eFaucetResponse\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x16\n" +
+	"\x06amount\x18\x02 \x01(\tR\x06amount\x12\x10\n" +
+	"\x03gas\x18\x03 \x01(\tR\x03gas\x12\x1d\n" +
+	"\n" +
+	"deposit_tx\x18\x04 \x01(\tR\tdepositTx\"-\n" +
 	"\x11GetBalanceRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\"`\n" +
 	"\x12GetBalanceResponse\x12\x18\n" +
@@ -1335,9 +1794,13 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"request_id\x18\x02 \x01(\tR\trequestId\"^\n" +
 	"\x10WithdrawResponse\x12.\n" +
 	"\areceipt\x18\x01 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\x12\x1a\n" +
-	"\breplayed\x18\x02 \x01(\bR\breplayed2Q\n" +
+	"\breplayed\x18\x02 \x01(\bR\breplayed2\xdf\x01\n" +
+	"\vAuthService\x12J\n" +
+	"\tChallenge\x12\x1d.tollgate.v1.ChallengeRequest\x1a\x1e.tollgate.v1.ChallengeResponse\x12A\n" +
+	"\x06SignIn\x12\x1a.tollgate.v1.SignInRequest\x1a\x1b.tollgate.v1.SignInResponse\x12A\n" +
+	"\x06WhoAmI\x12\x1a.tollgate.v1.WhoAmIRequest\x1a\x1b.tollgate.v1.WhoAmIResponse2Q\n" +
 	"\fAgentService\x12A\n" +
-	"\x06Invoke\x12\x1a.tollgate.v1.InvokeRequest\x1a\x1b.tollgate.v1.InvokeResponse2\x8e\x03\n" +
+	"\x06Invoke\x12\x1a.tollgate.v1.InvokeRequest\x1a\x1b.tollgate.v1.InvokeResponse2\xd1\x03\n" +
 	"\rLedgerService\x12M\n" +
 	"\n" +
 	"GetBalance\x12\x1e.tollgate.v1.GetBalanceRequest\x1a\x1f.tollgate.v1.GetBalanceResponse\x12G\n" +
@@ -1346,7 +1809,8 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"CloseEpoch\x12\x1e.tollgate.v1.CloseEpochRequest\x1a\x1f.tollgate.v1.CloseEpochResponse\x12M\n" +
 	"\n" +
 	"GetReceipt\x12\x1e.tollgate.v1.GetReceiptRequest\x1a\x1f.tollgate.v1.GetReceiptResponse\x12G\n" +
-	"\bWithdraw\x12\x1c.tollgate.v1.WithdrawRequest\x1a\x1d.tollgate.v1.WithdrawResponseB=Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1b\x06proto3"
+	"\bWithdraw\x12\x1c.tollgate.v1.WithdrawRequest\x1a\x1d.tollgate.v1.WithdrawResponse\x12A\n" +
+	"\x06Faucet\x12\x1a.tollgate.v1.FaucetRequest\x1a\x1b.tollgate.v1.FaucetResponseB=Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1b\x06proto3"
 
 var (
 	file_tollgate_v1_tollgate_proto_rawDescOnce sync.Once
@@ -1360,48 +1824,64 @@ func file_tollgate_v1_tollgate_proto_rawDescGZIP() []byte {
 	return file_tollgate_v1_tollgate_proto_rawDescData
 }
 
-var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_tollgate_v1_tollgate_proto_goTypes = []any{
-	(*InvokeRequest)(nil),      // 0: tollgate.v1.InvokeRequest
-	(*InvokeResponse)(nil),     // 1: tollgate.v1.InvokeResponse
-	(*Receipt)(nil),            // 2: tollgate.v1.Receipt
-	(*DatanetVersion)(nil),     // 3: tollgate.v1.DatanetVersion
-	(*Access)(nil),             // 4: tollgate.v1.Access
-	(*Score)(nil),              // 5: tollgate.v1.Score
-	(*Posting)(nil),            // 6: tollgate.v1.Posting
-	(*GetBalanceRequest)(nil),  // 7: tollgate.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil), // 8: tollgate.v1.GetBalanceResponse
-	(*GetProofRequest)(nil),    // 9: tollgate.v1.GetProofRequest
-	(*GetProofResponse)(nil),   // 10: tollgate.v1.GetProofResponse
-	(*CloseEpochRequest)(nil),  // 11: tollgate.v1.CloseEpochRequest
-	(*CloseEpochResponse)(nil), // 12: tollgate.v1.CloseEpochResponse
-	(*GetReceiptRequest)(nil),  // 13: tollgate.v1.GetReceiptRequest
-	(*GetReceiptResponse)(nil), // 14: tollgate.v1.GetReceiptResponse
-	(*WithdrawRequest)(nil),    // 15: tollgate.v1.WithdrawRequest
-	(*WithdrawResponse)(nil),   // 16: tollgate.v1.WithdrawResponse
+	(*ChallengeRequest)(nil),   // 0: tollgate.v1.ChallengeRequest
+	(*ChallengeResponse)(nil),  // 1: tollgate.v1.ChallengeResponse
+	(*SignInRequest)(nil),      // 2: tollgate.v1.SignInRequest
+	(*SignInResponse)(nil),     // 3: tollgate.v1.SignInResponse
+	(*WhoAmIRequest)(nil),      // 4: tollgate.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),     // 5: tollgate.v1.WhoAmIResponse
+	(*InvokeRequest)(nil),      // 6: tollgate.v1.InvokeRequest
+	(*InvokeResponse)(nil),     // 7: tollgate.v1.InvokeResponse
+	(*Receipt)(nil),            // 8: tollgate.v1.Receipt
+	(*DatanetVersion)(nil),     // 9: tollgate.v1.DatanetVersion
+	(*Access)(nil),             // 10: tollgate.v1.Access
+	(*Score)(nil),              // 11: tollgate.v1.Score
+	(*Posting)(nil),            // 12: tollgate.v1.Posting
+	(*FaucetRequest)(nil),      // 13: tollgate.v1.FaucetRequest
+	(*FaucetResponse)(nil),     // 14: tollgate.v1.FaucetResponse
+	(*GetBalanceRequest)(nil),  // 15: tollgate.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil), // 16: tollgate.v1.GetBalanceResponse
+	(*GetProofRequest)(nil),    // 17: tollgate.v1.GetProofRequest
+	(*GetProofResponse)(nil),   // 18: tollgate.v1.GetProofResponse
+	(*CloseEpochRequest)(nil),  // 19: tollgate.v1.CloseEpochRequest
+	(*CloseEpochResponse)(nil), // 20: tollgate.v1.CloseEpochResponse
+	(*GetReceiptRequest)(nil),  // 21: tollgate.v1.GetReceiptRequest
+	(*GetReceiptResponse)(nil), // 22: tollgate.v1.GetReceiptResponse
+	(*WithdrawRequest)(nil),    // 23: tollgate.v1.WithdrawRequest
+	(*WithdrawResponse)(nil),   // 24: tollgate.v1.WithdrawResponse
 }
 var file_tollgate_v1_tollgate_proto_depIdxs = []int32{
-	2,  // 0: tollgate.v1.InvokeResponse.receipt:type_name -> tollgate.v1.Receipt
-	4,  // 1: tollgate.v1.Receipt.accesses:type_name -> tollgate.v1.Access
-	5,  // 2: tollgate.v1.Receipt.scores:type_name -> tollgate.v1.Score
-	6,  // 3: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
-	3,  // 4: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
-	2,  // 5: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
-	2,  // 6: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
-	0,  // 7: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
-	7,  // 8: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
-	9,  // 9: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
-	11, // 10: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
-	13, // 11: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
-	15, // 12: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
-	1,  // 13: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
-	8,  // 14: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
-	10, // 15: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
-	12, // 16: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
-	14, // 17: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
-	16, // 18: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
-	13, // [13:19] is the sub-list for method output_type
-	7,  // [7:13] is the sub-list for method input_type
+	8,  // 0: tollgate.v1.InvokeResponse.receipt:type_name -> tollgate.v1.Receipt
+	10, // 1: tollgate.v1.Receipt.accesses:type_name -> tollgate.v1.Access
+	11, // 2: tollgate.v1.Receipt.scores:type_name -> tollgate.v1.Score
+	12, // 3: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
+	9,  // 4: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
+	8,  // 5: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
+	8,  // 6: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
+	0,  // 7: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
+	2,  // 8: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
+	4,  // 9: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
+	6,  // 10: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
+	15, // 11: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
+	17, // 12: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
+	19, // 13: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
+	21, // 14: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
+	23, // 15: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
+	13, // 16: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
+	1,  // 17: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
+	3,  // 18: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
+	5,  // 19: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
+	7,  // 20: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
+	16, // 21: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
+	18, // 22: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
+	20, // 23: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
+	22, // 24: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
+	24, // 25: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
+	14, // 26: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
+	17, // [17:27] is the sub-list for method output_type
+	7,  // [7:17] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name
 	7,  // [7:7] is the sub-list for extension extendee
 	0,  // [0:7] is the sub-list for field type_name
@@ -1418,9 +1898,9 @@ func file_tollgate_v1_tollgate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_tollgate_proto_rawDesc), len(file_tollgate_v1_tollgate_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   25,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_tollgate_v1_tollgate_proto_goTypes,
 		DependencyIndexes: file_tollgate_v1_tollgate_proto_depIdxs,

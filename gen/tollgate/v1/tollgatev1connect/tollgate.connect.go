@@ -25,6 +25,8 @@ import (
 const _ = connect.IsAtLeastVersion1_13_0
 
 const (
+	// AuthServiceName is the fully-qualified name of the AuthService service.
+	AuthServiceName = "tollgate.v1.AuthService"
 	// AgentServiceName is the fully-qualified name of the AgentService service.
 	AgentServiceName = "tollgate.v1.AgentService"
 	// LedgerServiceName is the fully-qualified name of the LedgerService service.
@@ -39,6 +41,12 @@ const (
 // reflection-formatted method names, remove the leading slash and convert the remaining slash to a
 // period.
 const (
+	// AuthServiceChallengeProcedure is the fully-qualified name of the AuthService's Challenge RPC.
+	AuthServiceChallengeProcedure = "/tollgate.v1.AuthService/Challenge"
+	// AuthServiceSignInProcedure is the fully-qualified name of the AuthService's SignIn RPC.
+	AuthServiceSignInProcedure = "/tollgate.v1.AuthService/SignIn"
+	// AuthServiceWhoAmIProcedure is the fully-qualified name of the AuthService's WhoAmI RPC.
+	AuthServiceWhoAmIProcedure = "/tollgate.v1.AuthService/WhoAmI"
 	// AgentServiceInvokeProcedure is the fully-qualified name of the AgentService's Invoke RPC.
 	AgentServiceInvokeProcedure = "/tollgate.v1.AgentService/Invoke"
 	// LedgerServiceGetBalanceProcedure is the fully-qualified name of the LedgerService's GetBalance
@@ -54,7 +62,141 @@ const (
 	LedgerServiceGetReceiptProcedure = "/tollgate.v1.LedgerService/GetReceipt"
 	// LedgerServiceWithdrawProcedure is the fully-qualified name of the LedgerService's Withdraw RPC.
 	LedgerServiceWithdrawProcedure = "/tollgate.v1.LedgerService/Withdraw"
+	// LedgerServiceFaucetProcedure is the fully-qualified name of the LedgerService's Faucet RPC.
+	LedgerServiceFaucetProcedure = "/tollgate.v1.LedgerService/Faucet"
 )
+
+// AuthServiceClient is a client for the tollgate.v1.AuthService service.
+type AuthServiceClient interface {
+	// Challenge returns a sign-in message for address to sign: this node's
+	// domain and URI, its chain id, a single-use nonce, and an expiry.
+	Challenge(context.Context, *connect.Request[v1.ChallengeRequest]) (*connect.Response[v1.ChallengeResponse], error)
+	// SignIn checks a signed challenge and returns a bearer token for its
+	// address (the operator's token if the address is the operator's).
+	SignIn(context.Context, *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error)
+	// WhoAmI says whose token the request carries.
+	WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error)
+}
+
+// NewAuthServiceClient constructs a client for the tollgate.v1.AuthService service. By default, it
+// uses the Connect protocol with the binary Protobuf Codec, asks for gzipped responses, and sends
+// uncompressed requests. To use the gRPC or gRPC-Web protocols, supply the connect.WithGRPC() or
+// connect.WithGRPCWeb() options.
+//
+// The URL supplied here should be the base URL for the Connect or gRPC server (for example,
+// http://api.acme.com or https://acme.com/grpc).
+func NewAuthServiceClient(httpClient connect.HTTPClient, baseURL string, opts ...connect.ClientOption) AuthServiceClient {
+	baseURL = strings.TrimRight(baseURL, "/")
+	authServiceMethods := v1.File_tollgate_v1_tollgate_proto.Services().ByName("AuthService").Methods()
+	return &authServiceClient{
+		challenge: connect.NewClient[v1.ChallengeRequest, v1.ChallengeResponse](
+			httpClient,
+			baseURL+AuthServiceChallengeProcedure,
+			connect.WithSchema(authServiceMethods.ByName("Challenge")),
+			connect.WithClientOptions(opts...),
+		),
+		signIn: connect.NewClient[v1.SignInRequest, v1.SignInResponse](
+			httpClient,
+			baseURL+AuthServiceSignInProcedure,
+			connect.WithSchema(authServiceMethods.ByName("SignIn")),
+			connect.WithClientOptions(opts...),
+		),
+		whoAmI: connect.NewClient[v1.WhoAmIRequest, v1.WhoAmIResponse](
+			httpClient,
+			baseURL+AuthServiceWhoAmIProcedure,
+			connect.WithSchema(authServiceMethods.ByName("WhoAmI")),
+			connect.WithClientOptions(opts...),
+		),
+	}
+}
+
+// authServiceClient implements AuthServiceClient.
+type authServiceClient struct {
+	challenge *connect.Client[v1.ChallengeRequest, v1.ChallengeResponse]
+	signIn    *connect.Client[v1.SignInRequest, v1.SignInResponse]
+	whoAmI    *connect.Client[v1.WhoAmIRequest, v1.WhoAmIResponse]
+}
+
+// Challenge calls tollgate.v1.AuthService.Challenge.
+func (c *authServiceClient) Challenge(ctx context.Context, req *connect.Request[v1.ChallengeRequest]) (*connect.Response[v1.ChallengeResponse], error) {
+	return c.challenge.CallUnary(ctx, req)
+}
+
+// SignIn calls tollgate.v1.AuthService.SignIn.
+func (c *authServiceClient) SignIn(ctx context.Context, req *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error) {
+	return c.signIn.CallUnary(ctx, req)
+}
+
+// WhoAmI calls tollgate.v1.AuthService.WhoAmI.
+func (c *authServiceClient) WhoAmI(ctx context.Context, req *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error) {
+	return c.whoAmI.CallUnary(ctx, req)
+}
+
+// AuthServiceHandler is an implementation of the tollgate.v1.AuthService service.
+type AuthServiceHandler interface {
+	// Challenge returns a sign-in message for address to sign: this node's
+	// domain and URI, its chain id, a single-use nonce, and an expiry.
+	Challenge(context.Context, *connect.Request[v1.ChallengeRequest]) (*connect.Response[v1.ChallengeResponse], error)
+	// SignIn checks a signed challenge and returns a bearer token for its
+	// address (the operator's token if the address is the operator's).
+	SignIn(context.Context, *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error)
+	// WhoAmI says whose token the request carries.
+	WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error)
+}
+
+// NewAuthServiceHandler builds an HTTP handler from the service implementation. It returns the path
+// on which to mount the handler and the handler itself.
+//
+// By default, handlers support the Connect, gRPC, and gRPC-Web protocols with the binary Protobuf
+// and JSON codecs. They also support gzip compression.
+func NewAuthServiceHandler(svc AuthServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
+	authServiceMethods := v1.File_tollgate_v1_tollgate_proto.Services().ByName("AuthService").Methods()
+	authServiceChallengeHandler := connect.NewUnaryHandler(
+		AuthServiceChallengeProcedure,
+		svc.Challenge,
+		connect.WithSchema(authServiceMethods.ByName("Challenge")),
+		connect.WithHandlerOptions(opts...),
+	)
+	authServiceSignInHandler := connect.NewUnaryHandler(
+		AuthServiceSignInProcedure,
+		svc.SignIn,
+		connect.WithSchema(authServiceMethods.ByName("SignIn")),
+		connect.WithHandlerOptions(opts...),
+	)
+	authServiceWhoAmIHandler := connect.NewUnaryHandler(
+		AuthServiceWhoAmIProcedure,
+		svc.WhoAmI,
+		connect.WithSchema(authServiceMethods.ByName("WhoAmI")),
+		connect.WithHandlerOptions(opts...),
+	)
+	return "/tollgate.v1.AuthService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case AuthServiceChallengeProcedure:
+			authServiceChallengeHandler.ServeHTTP(w, r)
+		case AuthServiceSignInProcedure:
+			authServiceSignInHandler.ServeHTTP(w, r)
+		case AuthServiceWhoAmIProcedure:
+			authServiceWhoAmIHandler.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// UnimplementedAuthServiceHandler returns CodeUnimplemented from all methods.
+type UnimplementedAuthServiceHandler struct{}
+
+func (UnimplementedAuthServiceHandler) Challenge(context.Context, *connect.Request[v1.ChallengeRequest]) (*connect.Response[v1.ChallengeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AuthService.Challenge is not implemented"))
+}
+
+func (UnimplementedAuthServiceHandler) SignIn(context.Context, *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AuthService.SignIn is not implemented"))
+}
+
+func (UnimplementedAuthServiceHandler) WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AuthService.WhoAmI is not implemented"))
+}
 
 // AgentServiceClient is a client for the tollgate.v1.AgentService service.
 type AgentServiceClient interface {
@@ -142,6 +284,10 @@ type LedgerServiceClient interface {
 	// on-chain with a proof like any earnings. Credit held by calls in flight
 	// cannot be withdrawn.
 	Withdraw(context.Context, *connect.Request[v1.WithdrawRequest]) (*connect.Response[v1.WithdrawResponse], error)
+	// Faucet, on a development chain only, mints test tokens and deposits
+	// them for the signed-in caller, and sends it gas: credit with no other
+	// tool. Limited to once an hour per account.
+	Faucet(context.Context, *connect.Request[v1.FaucetRequest]) (*connect.Response[v1.FaucetResponse], error)
 }
 
 // NewLedgerServiceClient constructs a client for the tollgate.v1.LedgerService service. By default,
@@ -185,6 +331,12 @@ func NewLedgerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(ledgerServiceMethods.ByName("Withdraw")),
 			connect.WithClientOptions(opts...),
 		),
+		faucet: connect.NewClient[v1.FaucetRequest, v1.FaucetResponse](
+			httpClient,
+			baseURL+LedgerServiceFaucetProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("Faucet")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -195,6 +347,7 @@ type ledgerServiceClient struct {
 	closeEpoch *connect.Client[v1.CloseEpochRequest, v1.CloseEpochResponse]
 	getReceipt *connect.Client[v1.GetReceiptRequest, v1.GetReceiptResponse]
 	withdraw   *connect.Client[v1.WithdrawRequest, v1.WithdrawResponse]
+	faucet     *connect.Client[v1.FaucetRequest, v1.FaucetResponse]
 }
 
 // GetBalance calls tollgate.v1.LedgerService.GetBalance.
@@ -222,6 +375,11 @@ func (c *ledgerServiceClient) Withdraw(ctx context.Context, req *connect.Request
 	return c.withdraw.CallUnary(ctx, req)
 }
 
+// Faucet calls tollgate.v1.LedgerService.Faucet.
+func (c *ledgerServiceClient) Faucet(ctx context.Context, req *connect.Request[v1.FaucetRequest]) (*connect.Response[v1.FaucetResponse], error) {
+	return c.faucet.CallUnary(ctx, req)
+}
+
 // LedgerServiceHandler is an implementation of the tollgate.v1.LedgerService service.
 type LedgerServiceHandler interface {
 	GetBalance(context.Context, *connect.Request[v1.GetBalanceRequest]) (*connect.Response[v1.GetBalanceResponse], error)
@@ -234,6 +392,10 @@ type LedgerServiceHandler interface {
 	// on-chain with a proof like any earnings. Credit held by calls in flight
 	// cannot be withdrawn.
 	Withdraw(context.Context, *connect.Request[v1.WithdrawRequest]) (*connect.Response[v1.WithdrawResponse], error)
+	// Faucet, on a development chain only, mints test tokens and deposits
+	// them for the signed-in caller, and sends it gas: credit with no other
+	// tool. Limited to once an hour per account.
+	Faucet(context.Context, *connect.Request[v1.FaucetRequest]) (*connect.Response[v1.FaucetResponse], error)
 }
 
 // NewLedgerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -273,6 +435,12 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(ledgerServiceMethods.ByName("Withdraw")),
 		connect.WithHandlerOptions(opts...),
 	)
+	ledgerServiceFaucetHandler := connect.NewUnaryHandler(
+		LedgerServiceFaucetProcedure,
+		svc.Faucet,
+		connect.WithSchema(ledgerServiceMethods.ByName("Faucet")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/tollgate.v1.LedgerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case LedgerServiceGetBalanceProcedure:
@@ -285,6 +453,8 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 			ledgerServiceGetReceiptHandler.ServeHTTP(w, r)
 		case LedgerServiceWithdrawProcedure:
 			ledgerServiceWithdrawHandler.ServeHTTP(w, r)
+		case LedgerServiceFaucetProcedure:
+			ledgerServiceFaucetHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -312,4 +482,8 @@ func (UnimplementedLedgerServiceHandler) GetReceipt(context.Context, *connect.Re
 
 func (UnimplementedLedgerServiceHandler) Withdraw(context.Context, *connect.Request[v1.WithdrawRequest]) (*connect.Response[v1.WithdrawResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.Withdraw is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) Faucet(context.Context, *connect.Request[v1.FaucetRequest]) (*connect.Response[v1.FaucetResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.Faucet is not implemented"))
 }
