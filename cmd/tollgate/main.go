@@ -40,6 +40,7 @@ commands:
   key       keystore v3 key files: new, import, list, address
   login     sign in to a node with an Ethereum key (Sign-In with Ethereum) and keep the token
   faucet    on a development chain, get test credit and gas for the signed-in account
+  bench     load a node with concurrent invocations; --noop compares with a no-op handler
   verify    re-run an epoch's receipts and check its root (node stopped)
   import    bulk-import a JSONL file of signed records into a datanet (node stopped)
 `
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return claimCmd(ctx, args, out)
 	case "key":
 		return keyCmd(args, out)
+	case "bench":
+		return benchCmd(ctx, args, out)
 	case "login":
 		return loginCmd(ctx, args, out)
 	case "faucet":

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -226,7 +227,7 @@ func TestNewUserJourneyFromTheCLI(t *testing.T) {
 	if o, err := cli("login", "--server", api, "--key", keyPath); err != nil || !strings.Contains(o, "signed in to "+api+" as "+addr+" (caller)") {
 		t.Fatalf("login: %v\n%s", err, o)
 	}
-	if o, err := cli("faucet", "--server", api); err != nil || !strings.Contains(o, "deposited 1.000000 TGT") {
+	if o, err := cli("faucet", "--server", api); err != nil || !strings.Contains(o, "deposited 10.000000 TGT") {
 		t.Fatalf("faucet: %v\n%s", err, o)
 	}
 	if o, err := cli("invoke", "--server", api, "Why is the sky blue?"); err != nil || !strings.Contains(o, "receipt") {
@@ -240,5 +241,34 @@ func TestNewUserJourneyFromTheCLI(t *testing.T) {
 	}
 	if _, err := cli("faucet", "--server", api); err == nil || !strings.Contains(err.Error(), "faucet_closed") && !strings.Contains(err.Error(), "again after") {
 		t.Fatalf("a second faucet drip: %v", err)
+	}
+}
+
+// `tollgate bench` provisions its own callers through sign-in and the
+// faucet, loads the node, and measures a no-op handler in the same run.
+func TestBenchMeasuresAgainstANoopHandler(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	child, out := startServe(t, t.TempDir())
+	defer func() { child.Process.Kill(); child.Wait() }()
+	api := readUntilServing(t, out)["api"]
+	if !strings.Contains(api, "://") {
+		api = "http://" + api
+	}
+	var b bytes.Buffer
+	if err := run(ctx, []string{"bench", "--server", api, "-c", "3", "-d", "1500ms", "--noop", "--json"}, &b); err != nil {
+		t.Fatalf("bench: %v\n%s", err, b.String())
+	}
+	var res map[string]float64
+	if err := json.Unmarshal(b.Bytes(), &res); err != nil {
+		t.Fatalf("bench --json printed %q: %v", b.String(), err)
+	}
+	for _, k := range []string{"invokes_per_s", "p50_ms", "p99_ms", "noop_per_s", "noop_p99_ms"} {
+		if res[k] <= 0 {
+			t.Fatalf("bench %s = %v: %s", k, res[k], b.String())
+		}
+	}
+	if res["errors"] != 0 || res["noop_per_s"] < res["invokes_per_s"] {
+		t.Fatalf("bench figures: %s", b.String())
 	}
 }

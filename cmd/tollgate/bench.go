@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/internal/siwe"
+)
+
+// benchResult is one load run.
+type benchResult struct {
+	Calls, Errors int64
+	PerSecond     float64
+	P50, P99      time.Duration
+	FirstError    string
+}
+
+// benchCmd is a load generator: -c callers invoke an agent for -d, and
+// with --noop the same load first runs against a Connect handler that does
+// nothing, in this process, so the node's figures come with their ratio to
+// the transport's own cost on the same machine in the same run.
+func benchCmd(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("bench")
+	server := fs.String("server", "http://127.0.0.1:8080", "node URL")
+	agent := fs.String("agent", exampleAgent+"@latest", "agent name@version")
+	input := fs.String("input", "Why is the sky blue?", "input text")
+	conc := fs.Int("c", 64, "concurrent callers")
+	dur := fs.Duration("d", 30*time.Second, "how long to run")
+	token := fs.String("token", "", "API token shared by all callers (default: each caller signs in and uses the faucet)")
+	noop := fs.Bool("noop", false, "also measure a no-op Connect handler in this process, with the same load")
+	asJSON := fs.Bool("json", false, "print the figures as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *conc < 1 || *dur <= 0 {
+		return errors.New("bench: -c and -d must be positive")
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc, MaxConnsPerHost: *conc}}
+	tokens := make([]string, *conc)
+	for i := range tokens {
+		tokens[i] = *token
+	}
+	if *token == "" {
+		if err := benchCallers(ctx, client, *server, tokens); err != nil {
+			return fmt.Errorf("bench: provisioning callers (give --token on a node without a faucet): %w", err)
+		}
+	}
+	req := &tollgatev1.InvokeRequest{Agent: *agent, InputText: *input}
+	var noopRes *benchResult
+	if *noop {
+		url, stop, err := noopServer()
+		if err != nil {
+			return err
+		}
+		r := runLoad(ctx, tollgatev1connect.NewAgentServiceClient(client, url), tokens, req, *dur)
+		stop()
+		noopRes = &r
+	}
+	node := tollgatev1connect.NewAgentServiceClient(client, *server)
+	// One call first, unmeasured: it compiles the agent and its
+	// attribution plugin, a cost paid once per node, not per call.
+	warm := connect.NewRequest(req)
+	if tokens[0] != "" {
+		warm.Header().Set("Authorization", "Bearer "+tokens[0])
+	}
+	if _, err := node.Invoke(ctx, warm); err != nil {
+		return fmt.Errorf("bench: the first call failed: %w", err)
+	}
+	res := runLoad(ctx, node, tokens, req, *dur)
+	if *asJSON {
+		m := map[string]any{"invokes_per_s": res.PerSecond, "p50_ms": ms(res.P50), "p99_ms": ms(res.P99), "calls": res.Calls, "errors": res.Errors}
+		if noopRes != nil {
+			m["noop_per_s"], m["noop_p99_ms"] = noopRes.PerSecond, ms(noopRes.P99)
+		}
+		return json.NewEncoder(out).Encode(m)
+	}
+	print := func(name string, r benchResult) {
+		fmt.Fprintf(out, "%-8s %8.0f calls/s  p50 %7.2f ms  p99 %7.2f ms  (%d calls, %d errors)\n", name, r.PerSecond, ms(r.P50), ms(r.P99), r.Calls, r.Errors)
+		if r.FirstError != "" {
+			fmt.Fprintf(out, "         first error: %s\n", r.FirstError)
+		}
+	}
+	if noopRes != nil {
+		print("no-op", *noopRes)
+	}
+	print("invoke", res)
+	if noopRes != nil && noopRes.PerSecond > 0 {
+		fmt.Fprintf(out, "invoke / no-op: throughput %.4f×, p99 %.1f×\n", res.PerSecond/noopRes.PerSecond, ms(res.P99)/max(ms(noopRes.P99), 1e-9))
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// benchCallers signs in one new account per caller and funds each from
+// the faucet.
+func benchCallers(ctx context.Context, client *http.Client, server string, tokens []string) error {
+	auth := tollgatev1connect.NewAuthServiceClient(client, server)
+	ledger := tollgatev1connect.NewLedgerServiceClient(client, server)
+	for i := range tokens {
+		k, err := crypto.GenerateKey()
+		if err != nil {
+			return err
+		}
+		tok, err := benchSignIn(ctx, auth, k)
+		if err != nil {
+			return err
+		}
+		req := connect.NewRequest(&tollgatev1.FaucetRequest{})
+		req.Header().Set("Authorization", "Bearer "+tok)
+		if _, err := ledger.Faucet(ctx, req); err != nil {
+			return err
+		}
+		tokens[i] = tok
+	}
+	return nil
+}
+
+func benchSignIn(ctx context.Context, auth tollgatev1connect.AuthServiceClient, k *ecdsa.PrivateKey) (string, error) {
+	ch, err := auth.Challenge(ctx, connect.NewRequest(&tollgatev1.ChallengeRequest{Address: crypto.PubkeyToAddress(k.PublicKey).Hex()}))
+	if err != nil {
+		return "", err
+	}
+	sig, err := siwe.Sign(k, ch.Msg.GetMessage())
+	if err != nil {
+		return "", err
+	}
+	res, err := auth.SignIn(ctx, connect.NewRequest(&tollgatev1.SignInRequest{Message: ch.Msg.GetMessage(), Signature: hexutil.Encode(sig)}))
+	if err != nil {
+		return "", err
+	}
+	return res.Msg.GetToken(), nil
+}
+
+// runLoad has one goroutine per token call Invoke back to back for d.
+func runLoad(ctx context.Context, c tollgatev1connect.AgentServiceClient, tokens []string, msg *tollgatev1.InvokeRequest, d time.Duration) benchResult {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var calls, errs atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	var first string
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, tok := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for ctx.Err() == nil {
+				req := connect.NewRequest(msg)
+				if tok != "" {
+					req.Header().Set("Authorization", "Bearer "+tok)
+				}
+				t0 := time.Now()
+				_, err := c.Invoke(ctx, req)
+				if ctx.Err() != nil {
+					break // cut short by the end of the run: not a sample
+				}
+				mine = append(mine, time.Since(t0))
+				calls.Add(1)
+				if err != nil {
+					if errs.Add(1) == 1 {
+						mu.Lock()
+						first = err.Error()
+						mu.Unlock()
+					}
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
+	}
+	return benchResult{Calls: calls.Load(), Errors: errs.Load(), PerSecond: float64(calls.Load()) / elapsed.Seconds(), P50: pct(0.50), P99: pct(0.99), FirstError: first}
+}
+
+// noopAgent answers Invoke with nothing: the cost of Connect, HTTP and
+// JSON alone.
+type noopAgent struct{}
+
+func (noopAgent) Invoke(context.Context, *connect.Request[tollgatev1.InvokeRequest]) (*connect.Response[tollgatev1.InvokeResponse], error) {
+	return connect.NewResponse(&tollgatev1.InvokeResponse{}), nil
+}
+
+func noopServer() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(tollgatev1connect.NewAgentServiceHandler(noopAgent{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
