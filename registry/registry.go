@@ -44,6 +44,13 @@ type Registry struct {
 	operator string // canonical address, or ""
 	domain   Domain
 
+	// verified holds plugins whose module bytes matched their hash and
+	// whose manifest signature checked, by name@version: a plugin is
+	// verified when first loaded, not on every call. Yank drops its entry.
+	verifiedMu  sync.RWMutex
+	verified    map[string]*Plugin
+	verifiedGen uint64 // advanced by each forget: a Load that read before one does not cache
+
 	mu     sync.Mutex              // serialises appends to a datanet and guards indexes
 	corpus map[string]*corpusIndex // corpus_match, segments added by appends
 	search map[string]*searchIndex // BM25, grown by appends
@@ -276,13 +283,27 @@ func (r *Registry) Load(ctx context.Context, ref string) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
+	if version == "latest" {
+		err = r.db.View(func(txn *badger.Txn) (err error) {
+			version, err = getString(txn, latestKey(name))
+			return err
+		})
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil, errorf(abi.CodeNotFound, "no plugin %s", ref)
+		} else if err != nil {
+			return nil, fmt.Errorf("registry: load %s: %w", ref, err)
+		}
+	}
+	key := name + "@" + version
+	r.verifiedMu.RLock()
+	cached, gen := r.verified[key], r.verifiedGen
+	r.verifiedMu.RUnlock()
+	if cached != nil {
+		cp := *cached // the module bytes are shared and never written
+		return &cp, nil
+	}
 	var p Plugin
 	err = r.db.View(func(txn *badger.Txn) error {
-		if version == "latest" {
-			if version, err = getString(txn, latestKey(name)); err != nil {
-				return err
-			}
-		}
 		meta, err := kv.GetBytes(txn, pluginKey(name, version))
 		if err != nil {
 			return err
@@ -305,8 +326,27 @@ func (r *Registry) Load(ctx context.Context, ref string) (*Plugin, error) {
 	if err := verifySigner(r.domain.ManifestDigest(p.Manifest), p.Signature, p.Manifest.Publisher); err != nil {
 		return nil, fmt.Errorf("registry: load %s: %w", ref, err)
 	}
+	r.verifiedMu.Lock()
+	defer r.verifiedMu.Unlock()
+	if gen != r.verifiedGen {
+		return &p, nil // a yank may have landed after this read
+	}
+	if r.verified == nil {
+		r.verified = map[string]*Plugin{}
+	}
+	if len(r.verified) >= maxVerified {
+		for k := range r.verified { // evict one; a miss only costs a check
+			delete(r.verified, k)
+			break
+		}
+	}
+	cp := p
+	r.verified[key] = &cp
 	return &p, nil
 }
+
+// maxVerified bounds the verified-plugin cache (each holds its module).
+const maxVerified = 64
 
 // Datanet is a named collection of records with a price per record read.
 type Datanet struct {
@@ -568,7 +608,7 @@ func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
 	if err != nil {
 		return err
 	}
-	return r.db.Update(func(txn *badger.Txn) error {
+	err = r.db.Update(func(txn *badger.Txn) error {
 		var p Plugin
 		if err := kv.GetJSON(txn, pluginKey(name, version), &p); errors.Is(err, badger.ErrKeyNotFound) {
 			return errorf(abi.CodeNotFound, "no plugin %s", ref)
@@ -586,8 +626,24 @@ func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
 		if err := kv.SetJSON(txn, pluginKey(name, version), &p); err != nil {
 			return err
 		}
-		return setLatest(txn, name)
+		if err := setLatest(txn, name); err != nil {
+			return err
+		}
+		r.forget(name + "@" + version)
+		return nil
 	})
+	r.forget(name + "@" + version)
+	return err
+}
+
+// forget drops a plugin from the verified cache. Yank calls it inside its
+// write, and again after: a Load between the two may not cache the old
+// state for good.
+func (r *Registry) forget(key string) {
+	r.verifiedMu.Lock()
+	delete(r.verified, key)
+	r.verifiedGen++
+	r.verifiedMu.Unlock()
 }
 
 // setLatest points name@latest at its highest semantic version that is

@@ -182,6 +182,11 @@ func TestYankKeepsBytesButMarksTheVersion(t *testing.T) {
 	if _, err := r.Publish(ctx, m, sign(t, pub, registry.Domain{}.ManifestDigest(m)), wasm); err != nil {
 		t.Fatal(err)
 	}
+	// Loaded (and so verified and cached) before the yank: the yank must
+	// still show.
+	if p, err := r.Load(ctx, "acme/qa@latest"); err != nil || p.Yanked {
+		t.Fatalf("before the yank: %+v, %v", p, err)
+	}
 	if err := r.Yank(ctx, "acme/qa@1.0.0", sign(t, other, registry.Domain{}.YankDigest("acme/qa", "1.0.0"))); abi.CodeOf(err) != abi.CodeBadSignature {
 		t.Fatalf("yank by another key: %v", err)
 	}
@@ -194,6 +199,11 @@ func TestYankKeepsBytesButMarksTheVersion(t *testing.T) {
 	p, err := r.Load(ctx, "acme/qa@1.0.0")
 	if err != nil || !p.Yanked || string(p.Wasm) != string(wasm) {
 		t.Fatalf("yanked plugin: %+v, %v", p, err)
+	}
+	// A caller changing what Load returned changes nothing for the next.
+	p.Yanked, p.Manifest.Price = false, "1"
+	if again, _ := r.Load(ctx, "acme/qa@1.0.0"); !again.Yanked || again.Manifest.Price == "1" {
+		t.Fatalf("a loaded plugin's fields leaked into the cache: %+v", again)
 	}
 	if _, err := r.Load(ctx, "acme/qa@latest"); abi.CodeOf(err) != abi.CodeNotFound {
 		t.Fatalf("latest with every version yanked: %v", err)
