@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -32,6 +34,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	burst := fs.Int("burst", defaults.Burst, "requests an account may send at once above its rate")
 	inFlight := fs.Int("max-in-flight", defaults.MaxInFlight, "requests each account may have running at once (0: unlimited)")
 	maxBody := fs.Int64("max-body", defaults.MaxBodyBytes, "largest request body, in bytes")
+	pprofAddr := fs.String("pprof", "", "loopback host:port to serve Go's profiler on (empty: none)")
 	verbose := fs.Bool("v", false, "log every invocation")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -80,6 +83,11 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		if err := servePprof(ctx, *pprofAddr, out); err != nil {
+			return err
+		}
 	}
 	go syncDeposits(ctx, n, logger)
 	go func() {
@@ -152,4 +160,33 @@ func syncDeposits(ctx context.Context, n *node, logger *slog.Logger) {
 			}
 		}
 	}
+}
+
+// servePprof serves net/http/pprof on a loopback address of its own, away
+// from the API and its edge.
+func servePprof(ctx context.Context, addr string, out io.Writer) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--pprof %s: the profiler is served on loopback only", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	go srv.Serve(ln)
+	fmt.Fprintf(out, "tollgate: profiler on http://%s/debug/pprof/\n", ln.Addr())
+	return nil
 }
