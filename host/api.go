@@ -58,13 +58,17 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 		func() (string, http.Handler) { return tollgatev1connect.NewAgentServiceHandler(api, opts...) },
 		func() (string, http.Handler) { return tollgatev1connect.NewLedgerServiceHandler(api, opts...) },
 		func() (string, http.Handler) { return tollgatev1connect.NewAuthServiceHandler(api, opts...) },
+		func() (string, http.Handler) {
+			// Modules are larger than any other request.
+			return tollgatev1connect.NewRegistryServiceHandler(api, connect.WithReadMaxBytes(int(max(e.limits.MaxBodyBytes, MaxModuleBytes+1<<20))))
+		},
 	} {
 		path, handler := svc()
 		mux.Handle(path, e.api(handler))
 	}
 	// Health and reflection are public, so grpcurl, buf curl and load
 	// balancers can list and probe every service.
-	services := []string{tollgatev1connect.AgentServiceName, tollgatev1connect.LedgerServiceName, tollgatev1connect.AuthServiceName}
+	services := []string{tollgatev1connect.AgentServiceName, tollgatev1connect.LedgerServiceName, tollgatev1connect.AuthServiceName, tollgatev1connect.RegistryServiceName}
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
@@ -98,9 +102,10 @@ type api struct {
 }
 
 var (
-	_ tollgatev1connect.AgentServiceHandler  = (*api)(nil)
-	_ tollgatev1connect.LedgerServiceHandler = (*api)(nil)
-	_ tollgatev1connect.AuthServiceHandler   = (*api)(nil)
+	_ tollgatev1connect.AgentServiceHandler    = (*api)(nil)
+	_ tollgatev1connect.LedgerServiceHandler   = (*api)(nil)
+	_ tollgatev1connect.AuthServiceHandler     = (*api)(nil)
+	_ tollgatev1connect.RegistryServiceHandler = (*api)(nil)
 )
 
 // principal is who sent the request: as the edge authenticated it, or from
@@ -251,6 +256,14 @@ func (a *api) Faucet(ctx context.Context, req *connect.Request[tollgatev1.Faucet
 		return nil, connectErr(err)
 	}
 	return connect.NewResponse(&tollgatev1.FaucetResponse{Account: res.Account, Amount: res.Amount.String(), Gas: res.Gas.String(), DepositTx: res.DepositRef}), nil
+}
+
+func (a *api) GetDeployment(ctx context.Context, req *connect.Request[tollgatev1.GetDeploymentRequest]) (*connect.Response[tollgatev1.GetDeploymentResponse], error) {
+	if a.h.chain == nil {
+		return nil, connectErr(errNoChain())
+	}
+	d := a.h.chain.Deployment()
+	return connect.NewResponse(&tollgatev1.GetDeploymentResponse{ChainId: d.ChainID, Settlement: d.Settlement, Token: d.Token, Operator: a.h.Operator()}), nil
 }
 
 func (a *api) Challenge(ctx context.Context, req *connect.Request[tollgatev1.ChallengeRequest]) (*connect.Response[tollgatev1.ChallengeResponse], error) {

@@ -50,10 +50,14 @@ func DefaultLimits() Limits {
 // publicProcedures answer without a token: what anyone may read (proofs,
 // and receipts of closed epochs, which the handler decides).
 var publicProcedures = map[string]bool{
-	"/tollgate.v1.AuthService/Challenge":    true,
-	"/tollgate.v1.AuthService/SignIn":       true,
-	"/tollgate.v1.LedgerService/GetProof":   true,
-	"/tollgate.v1.LedgerService/GetReceipt": true,
+	"/tollgate.v1.LedgerService/GetDeployment":   true,
+	"/tollgate.v1.RegistryService/GetPlugin":     true,
+	"/tollgate.v1.RegistryService/ListPlugins":   true,
+	"/tollgate.v1.RegistryService/GetPluginWasm": true,
+	"/tollgate.v1.AuthService/Challenge":         true,
+	"/tollgate.v1.AuthService/SignIn":            true,
+	"/tollgate.v1.LedgerService/GetProof":        true,
+	"/tollgate.v1.LedgerService/GetReceipt":      true,
 }
 
 // edge authenticates each API request from its headers before any of its
@@ -98,11 +102,15 @@ func (e *edge) api(next http.Handler) http.Handler {
 			e.errors.Write(w, r, connectErr(authErr))
 			return
 		}
-		if r.ContentLength > e.limits.MaxBodyBytes {
-			e.errors.Write(w, r, connectErr(abi.Errorf(CodeTooLarge, "request body is %d bytes, limit %d", r.ContentLength, e.limits.MaxBodyBytes)))
+		limit := e.limits.MaxBodyBytes
+		if r.URL.Path == "/tollgate.v1.RegistryService/PublishPlugin" {
+			limit = max(limit, MaxModuleBytes+1<<20) // a module, and its manifest
+		}
+		if r.ContentLength > limit {
+			e.errors.Write(w, r, connectErr(abi.Errorf(CodeTooLarge, "request body is %d bytes, limit %d", r.ContentLength, limit)))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, e.limits.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if authErr != nil {
 			next.ServeHTTP(w, r) // a public procedure, asked anonymously
 			return

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -671,4 +672,51 @@ func setLatest(txn *badger.Txn, name string) error {
 // version precedence: -1, 0 or +1.
 func compareVersions(a, b string) int {
 	return semver.Compare("v"+a, "v"+b)
+}
+
+// Plugins lists published plugin versions in name@version order, after
+// the ref after ("" from the start), at most limit of them, without their
+// modules.
+func (r *Registry) Plugins(ctx context.Context, after string, limit int) ([]*Plugin, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	var out []*Plugin
+	err := r.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte("p/")})
+		defer it.Close()
+		start := []byte("p/")
+		if after != "" {
+			start = append([]byte("p/"+after), 0)
+		}
+		for it.Seek(start); it.Valid() && len(out) < limit; it.Next() {
+			var p Plugin
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &p) }); err != nil {
+				return err
+			}
+			out = append(out, &p)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Module returns the module bytes whose sha256 is hash, checked against it,
+// so anyone can re-run a plugin a receipt names.
+func (r *Registry) Module(ctx context.Context, hash string) ([]byte, error) {
+	var b []byte
+	err := r.db.View(func(txn *badger.Txn) (err error) {
+		b, err = kv.GetBytes(txn, blobKey(strings.ToLower(hash)))
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, errorf(abi.CodeNotFound, "no module %.64s", hash)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sha256Hex(b) != strings.ToLower(hash) {
+		return nil, errorf(abi.CodeHashMismatch, "stored module does not hash to %s", hash)
+	}
+	return b, nil
 }

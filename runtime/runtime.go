@@ -441,3 +441,45 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+// Check compiles wasm and instantiates it once with Tollgate's host
+// functions, as a call would, so a module that cannot run is refused when
+// it is published rather than at its first call. A module importing
+// something the host does not provide is refused with CodeInvalidPlugin
+// naming the import.
+func (r *Runtime) Check(ctx context.Context, wasm []byte, opts ModuleOptions) error {
+	opts.PoolSize = -1
+	m, err := r.Compile(ctx, wasm, opts)
+	if err != nil {
+		return err
+	}
+	defer m.Close(ctx)
+	inst, err := m.instantiate(ctx)
+	if err != nil {
+		if missing := r.unresolvedImports(ctx, wasm); len(missing) > 0 {
+			return abi.Errorf(abi.CodeInvalidPlugin, "imports the host does not provide: %s", strings.Join(missing, ", "))
+		}
+		return err
+	}
+	inst.close()
+	return nil
+}
+
+// unresolvedImports lists the module's function imports from modules the
+// host does not provide.
+func (r *Runtime) unresolvedImports(ctx context.Context, wasm []byte) []string {
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	cm, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil
+	}
+	provided := map[string]bool{"extism:host/env": true, "extism:host/user": true, "wasi_snapshot_preview1": true}
+	var out []string
+	for _, f := range cm.ImportedFunctions() {
+		if mod, name, ok := f.Import(); ok && !provided[mod] {
+			out = append(out, mod+"."+name)
+		}
+	}
+	return out
+}

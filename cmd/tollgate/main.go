@@ -38,6 +38,7 @@ commands:
   withdraw  take back unspent credit: it becomes claimable on-chain at the next root
   claim     claim an account's earnings on-chain, or print the calldata for a wallet
   key       keystore v3 key files: new, import, list, address
+  plugin    publish, list, show and yank plugins on a running node
   login     sign in to a node with an Ethereum key (Sign-In with Ethereum) and keep the token
   faucet    on a development chain, get test credit and gas for the signed-in account
   bench     load a node with concurrent invocations; --noop compares with a no-op handler
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return keyCmd(args, out)
 	case "bench":
 		return benchCmd(ctx, args, out)
+	case "plugin":
+		return pluginCmd(ctx, args, out)
 	case "login":
 		return loginCmd(ctx, args, out)
 	case "faucet":

@@ -239,6 +239,23 @@ func TestNewUserJourneyFromTheCLI(t *testing.T) {
 	if o, err := cli("withdraw", "--server", api, "0.5"); err != nil || !strings.Contains(o, "withdrew 0.500000 TGT") {
 		t.Fatalf("withdraw: %v\n%s", err, o)
 	}
+	// As an agent developer: publish, list, show, call and yank an agent.
+	wasm := filepath.Join("..", "..", "examples", "agents", "qa", "qa.wasm")
+	if o, err := cli("plugin", "publish", "--server", api, "--key", keyPath, "--name", "journey/qa", "--version", "1.0.0", "--price", "0.001", "--datanets", exampleDatanet, wasm); err != nil || !strings.Contains(o, "journey/qa@1.0.0  published by "+addr) {
+		t.Fatalf("plugin publish: %v\n%s", err, o)
+	}
+	if o, err := cli("plugin", "list", "--server", api); err != nil || !strings.Contains(o, "journey/qa@1.0.0") || !strings.Contains(o, exampleAgent+"@1.0.0") {
+		t.Fatalf("plugin list: %v\n%s", err, o)
+	}
+	if o, err := cli("invoke", "--server", api, "--agent", "journey/qa@latest", "Why is the sky blue?"); err != nil || !strings.Contains(o, "receipt") {
+		t.Fatalf("invoke the new agent: %v\n%s", err, o)
+	}
+	if o, err := cli("plugin", "yank", "--server", api, "--key", keyPath, "journey/qa@1.0.0"); err != nil {
+		t.Fatalf("plugin yank: %v\n%s", err, o)
+	}
+	if o, err := cli("plugin", "show", "--server", api, "journey/qa@1.0.0"); err != nil || !strings.Contains(o, "yanked") {
+		t.Fatalf("plugin show after the yank: %v\n%s", err, o)
+	}
 	if _, err := cli("faucet", "--server", api); err == nil || !strings.Contains(err.Error(), "faucet_closed") && !strings.Contains(err.Error(), "again after") {
 		t.Fatalf("a second faucet drip: %v", err)
 	}

@@ -350,6 +350,575 @@ func (x *WhoAmIResponse) GetExpiresAt() int64 {
 	return 0
 }
 
+type Plugin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Ref   string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// The manifest as JSON, exactly the fields the publisher signed.
+	ManifestJson string `protobuf:"bytes,2,opt,name=manifest_json,json=manifestJson,proto3" json:"manifest_json,omitempty"`
+	Signature    string `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+	Yanked       bool   `protobuf:"varint,4,opt,name=yanked,proto3" json:"yanked,omitempty"`
+	// Unix seconds.
+	Published     int64  `protobuf:"varint,5,opt,name=published,proto3" json:"published,omitempty"`
+	WasmSha256    string `protobuf:"bytes,6,opt,name=wasm_sha256,json=wasmSha256,proto3" json:"wasm_sha256,omitempty"`
+	Publisher     string `protobuf:"bytes,7,opt,name=publisher,proto3" json:"publisher,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Plugin) Reset() {
+	*x = Plugin{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Plugin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Plugin) ProtoMessage() {}
+
+func (x *Plugin) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Plugin.ProtoReflect.Descriptor instead.
+func (*Plugin) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Plugin) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *Plugin) GetManifestJson() string {
+	if x != nil {
+		return x.ManifestJson
+	}
+	return ""
+}
+
+func (x *Plugin) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+func (x *Plugin) GetYanked() bool {
+	if x != nil {
+		return x.Yanked
+	}
+	return false
+}
+
+func (x *Plugin) GetPublished() int64 {
+	if x != nil {
+		return x.Published
+	}
+	return 0
+}
+
+func (x *Plugin) GetWasmSha256() string {
+	if x != nil {
+		return x.WasmSha256
+	}
+	return ""
+}
+
+func (x *Plugin) GetPublisher() string {
+	if x != nil {
+		return x.Publisher
+	}
+	return ""
+}
+
+type PublishPluginRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ManifestJson string                 `protobuf:"bytes,1,opt,name=manifest_json,json=manifestJson,proto3" json:"manifest_json,omitempty"`
+	// 0x-hex, 65 bytes.
+	Signature     string `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	Wasm          []byte `protobuf:"bytes,3,opt,name=wasm,proto3" json:"wasm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishPluginRequest) Reset() {
+	*x = PublishPluginRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishPluginRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishPluginRequest) ProtoMessage() {}
+
+func (x *PublishPluginRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishPluginRequest.ProtoReflect.Descriptor instead.
+func (*PublishPluginRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PublishPluginRequest) GetManifestJson() string {
+	if x != nil {
+		return x.ManifestJson
+	}
+	return ""
+}
+
+func (x *PublishPluginRequest) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+func (x *PublishPluginRequest) GetWasm() []byte {
+	if x != nil {
+		return x.Wasm
+	}
+	return nil
+}
+
+type PublishPluginResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Plugin        *Plugin                `protobuf:"bytes,1,opt,name=plugin,proto3" json:"plugin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishPluginResponse) Reset() {
+	*x = PublishPluginResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishPluginResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishPluginResponse) ProtoMessage() {}
+
+func (x *PublishPluginResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishPluginResponse.ProtoReflect.Descriptor instead.
+func (*PublishPluginResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PublishPluginResponse) GetPlugin() *Plugin {
+	if x != nil {
+		return x.Plugin
+	}
+	return nil
+}
+
+type GetPluginRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "name@version" or "name@latest".
+	Ref           string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPluginRequest) Reset() {
+	*x = GetPluginRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPluginRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPluginRequest) ProtoMessage() {}
+
+func (x *GetPluginRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPluginRequest.ProtoReflect.Descriptor instead.
+func (*GetPluginRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetPluginRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+type GetPluginResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Plugin        *Plugin                `protobuf:"bytes,1,opt,name=plugin,proto3" json:"plugin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPluginResponse) Reset() {
+	*x = GetPluginResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPluginResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPluginResponse) ProtoMessage() {}
+
+func (x *GetPluginResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPluginResponse.ProtoReflect.Descriptor instead.
+func (*GetPluginResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetPluginResponse) GetPlugin() *Plugin {
+	if x != nil {
+		return x.Plugin
+	}
+	return nil
+}
+
+type ListPluginsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PageToken string                 `protobuf:"bytes,1,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// At most 1000; 0 means 100.
+	PageSize      uint32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPluginsRequest) Reset() {
+	*x = ListPluginsRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPluginsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPluginsRequest) ProtoMessage() {}
+
+func (x *ListPluginsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPluginsRequest.ProtoReflect.Descriptor instead.
+func (*ListPluginsRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListPluginsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListPluginsRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+type ListPluginsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Plugins       []*Plugin              `protobuf:"bytes,1,rep,name=plugins,proto3" json:"plugins,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPluginsResponse) Reset() {
+	*x = ListPluginsResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPluginsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPluginsResponse) ProtoMessage() {}
+
+func (x *ListPluginsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPluginsResponse.ProtoReflect.Descriptor instead.
+func (*ListPluginsResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListPluginsResponse) GetPlugins() []*Plugin {
+	if x != nil {
+		return x.Plugins
+	}
+	return nil
+}
+
+func (x *ListPluginsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type GetPluginWasmRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sha256        string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPluginWasmRequest) Reset() {
+	*x = GetPluginWasmRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPluginWasmRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPluginWasmRequest) ProtoMessage() {}
+
+func (x *GetPluginWasmRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPluginWasmRequest.ProtoReflect.Descriptor instead.
+func (*GetPluginWasmRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetPluginWasmRequest) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+type GetPluginWasmResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Wasm          []byte                 `protobuf:"bytes,1,opt,name=wasm,proto3" json:"wasm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPluginWasmResponse) Reset() {
+	*x = GetPluginWasmResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPluginWasmResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPluginWasmResponse) ProtoMessage() {}
+
+func (x *GetPluginWasmResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPluginWasmResponse.ProtoReflect.Descriptor instead.
+func (*GetPluginWasmResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetPluginWasmResponse) GetWasm() []byte {
+	if x != nil {
+		return x.Wasm
+	}
+	return nil
+}
+
+type YankPluginRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ref           string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	Signature     string                 `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *YankPluginRequest) Reset() {
+	*x = YankPluginRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *YankPluginRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*YankPluginRequest) ProtoMessage() {}
+
+func (x *YankPluginRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use YankPluginRequest.ProtoReflect.Descriptor instead.
+func (*YankPluginRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *YankPluginRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *YankPluginRequest) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+type YankPluginResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *YankPluginResponse) Reset() {
+	*x = YankPluginResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *YankPluginResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*YankPluginResponse) ProtoMessage() {}
+
+func (x *YankPluginResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use YankPluginResponse.ProtoReflect.Descriptor instead.
+func (*YankPluginResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{16}
+}
+
 type InvokeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The agent, "name@version" or "name@latest".
@@ -369,7 +938,7 @@ type InvokeRequest struct {
 
 func (x *InvokeRequest) Reset() {
 	*x = InvokeRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[6]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -381,7 +950,7 @@ func (x *InvokeRequest) String() string {
 func (*InvokeRequest) ProtoMessage() {}
 
 func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[6]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -394,7 +963,7 @@ func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeRequest.ProtoReflect.Descriptor instead.
 func (*InvokeRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{6}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *InvokeRequest) GetAgent() string {
@@ -440,7 +1009,7 @@ type InvokeResponse struct {
 
 func (x *InvokeResponse) Reset() {
 	*x = InvokeResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[7]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -452,7 +1021,7 @@ func (x *InvokeResponse) String() string {
 func (*InvokeResponse) ProtoMessage() {}
 
 func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[7]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -465,7 +1034,7 @@ func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeResponse.ProtoReflect.Descriptor instead.
 func (*InvokeResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{7}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *InvokeResponse) GetOutput() []byte {
@@ -528,7 +1097,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[8]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -540,7 +1109,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[8]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -553,7 +1122,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{8}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Receipt) GetId() string {
@@ -714,7 +1283,7 @@ type DatanetVersion struct {
 
 func (x *DatanetVersion) Reset() {
 	*x = DatanetVersion{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[9]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -726,7 +1295,7 @@ func (x *DatanetVersion) String() string {
 func (*DatanetVersion) ProtoMessage() {}
 
 func (x *DatanetVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[9]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -739,7 +1308,7 @@ func (x *DatanetVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatanetVersion.ProtoReflect.Descriptor instead.
 func (*DatanetVersion) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{9}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DatanetVersion) GetName() string {
@@ -776,7 +1345,7 @@ type Access struct {
 
 func (x *Access) Reset() {
 	*x = Access{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[10]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +1357,7 @@ func (x *Access) String() string {
 func (*Access) ProtoMessage() {}
 
 func (x *Access) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[10]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +1370,7 @@ func (x *Access) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Access.ProtoReflect.Descriptor instead.
 func (*Access) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{10}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Access) GetDatanet() string {
@@ -850,7 +1419,7 @@ type Score struct {
 
 func (x *Score) Reset() {
 	*x = Score{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[11]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -862,7 +1431,7 @@ func (x *Score) String() string {
 func (*Score) ProtoMessage() {}
 
 func (x *Score) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[11]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -875,7 +1444,7 @@ func (x *Score) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Score.ProtoReflect.Descriptor instead.
 func (*Score) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{11}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Score) GetRecord() string {
@@ -911,7 +1480,7 @@ type Posting struct {
 
 func (x *Posting) Reset() {
 	*x = Posting{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[12]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -923,7 +1492,7 @@ func (x *Posting) String() string {
 func (*Posting) ProtoMessage() {}
 
 func (x *Posting) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[12]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +1505,7 @@ func (x *Posting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Posting.ProtoReflect.Descriptor instead.
 func (*Posting) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{12}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Posting) GetAccount() string {
@@ -967,6 +1536,110 @@ func (x *Posting) GetMemo() string {
 	return ""
 }
 
+type GetDeploymentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDeploymentRequest) Reset() {
+	*x = GetDeploymentRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDeploymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDeploymentRequest) ProtoMessage() {}
+
+func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDeploymentRequest.ProtoReflect.Descriptor instead.
+func (*GetDeploymentRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{24}
+}
+
+type GetDeploymentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ChainId       uint64                 `protobuf:"varint,1,opt,name=chain_id,json=chainId,proto3" json:"chain_id,omitempty"`
+	Settlement    string                 `protobuf:"bytes,2,opt,name=settlement,proto3" json:"settlement,omitempty"`
+	Token         string                 `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	Operator      string                 `protobuf:"bytes,4,opt,name=operator,proto3" json:"operator,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDeploymentResponse) Reset() {
+	*x = GetDeploymentResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDeploymentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDeploymentResponse) ProtoMessage() {}
+
+func (x *GetDeploymentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDeploymentResponse.ProtoReflect.Descriptor instead.
+func (*GetDeploymentResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetDeploymentResponse) GetChainId() uint64 {
+	if x != nil {
+		return x.ChainId
+	}
+	return 0
+}
+
+func (x *GetDeploymentResponse) GetSettlement() string {
+	if x != nil {
+		return x.Settlement
+	}
+	return ""
+}
+
+func (x *GetDeploymentResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *GetDeploymentResponse) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
 type FaucetRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -975,7 +1648,7 @@ type FaucetRequest struct {
 
 func (x *FaucetRequest) Reset() {
 	*x = FaucetRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[13]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1660,7 @@ func (x *FaucetRequest) String() string {
 func (*FaucetRequest) ProtoMessage() {}
 
 func (x *FaucetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[13]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1000,7 +1673,7 @@ func (x *FaucetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaucetRequest.ProtoReflect.Descriptor instead.
 func (*FaucetRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{13}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{26}
 }
 
 type FaucetResponse struct {
@@ -1017,7 +1690,7 @@ type FaucetResponse struct {
 
 func (x *FaucetResponse) Reset() {
 	*x = FaucetResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[14]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1029,7 +1702,7 @@ func (x *FaucetResponse) String() string {
 func (*FaucetResponse) ProtoMessage() {}
 
 func (x *FaucetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[14]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1042,7 +1715,7 @@ func (x *FaucetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaucetResponse.ProtoReflect.Descriptor instead.
 func (*FaucetResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{14}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *FaucetResponse) GetAccount() string {
@@ -1082,7 +1755,7 @@ type GetBalanceRequest struct {
 
 func (x *GetBalanceRequest) Reset() {
 	*x = GetBalanceRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[15]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1094,7 +1767,7 @@ func (x *GetBalanceRequest) String() string {
 func (*GetBalanceRequest) ProtoMessage() {}
 
 func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[15]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1107,7 +1780,7 @@ func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{15}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetBalanceRequest) GetAccount() string {
@@ -1131,7 +1804,7 @@ type GetBalanceResponse struct {
 
 func (x *GetBalanceResponse) Reset() {
 	*x = GetBalanceResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[16]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1143,7 +1816,7 @@ func (x *GetBalanceResponse) String() string {
 func (*GetBalanceResponse) ProtoMessage() {}
 
 func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[16]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1156,7 +1829,7 @@ func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{16}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetBalanceResponse) GetAccount() string {
@@ -1191,7 +1864,7 @@ type GetProofRequest struct {
 
 func (x *GetProofRequest) Reset() {
 	*x = GetProofRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[17]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1876,7 @@ func (x *GetProofRequest) String() string {
 func (*GetProofRequest) ProtoMessage() {}
 
 func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[17]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1889,7 @@ func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofRequest.ProtoReflect.Descriptor instead.
 func (*GetProofRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{17}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetProofRequest) GetEpoch() uint64 {
@@ -1252,7 +1925,7 @@ type GetProofResponse struct {
 
 func (x *GetProofResponse) Reset() {
 	*x = GetProofResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[18]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1264,7 +1937,7 @@ func (x *GetProofResponse) String() string {
 func (*GetProofResponse) ProtoMessage() {}
 
 func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[18]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1277,7 +1950,7 @@ func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofResponse.ProtoReflect.Descriptor instead.
 func (*GetProofResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{18}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetProofResponse) GetEpoch() uint64 {
@@ -1351,7 +2024,7 @@ type CloseEpochRequest struct {
 
 func (x *CloseEpochRequest) Reset() {
 	*x = CloseEpochRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[19]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +2036,7 @@ func (x *CloseEpochRequest) String() string {
 func (*CloseEpochRequest) ProtoMessage() {}
 
 func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[19]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +2049,7 @@ func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochRequest.ProtoReflect.Descriptor instead.
 func (*CloseEpochRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{19}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{32}
 }
 
 type CloseEpochResponse struct {
@@ -1393,7 +2066,7 @@ type CloseEpochResponse struct {
 
 func (x *CloseEpochResponse) Reset() {
 	*x = CloseEpochResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[20]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1405,7 +2078,7 @@ func (x *CloseEpochResponse) String() string {
 func (*CloseEpochResponse) ProtoMessage() {}
 
 func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[20]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1418,7 +2091,7 @@ func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochResponse.ProtoReflect.Descriptor instead.
 func (*CloseEpochResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{20}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CloseEpochResponse) GetEpoch() uint64 {
@@ -1472,7 +2145,7 @@ type GetReceiptRequest struct {
 
 func (x *GetReceiptRequest) Reset() {
 	*x = GetReceiptRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[21]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +2157,7 @@ func (x *GetReceiptRequest) String() string {
 func (*GetReceiptRequest) ProtoMessage() {}
 
 func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[21]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +2170,7 @@ func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptRequest.ProtoReflect.Descriptor instead.
 func (*GetReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{21}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetReceiptRequest) GetId() string {
@@ -1516,7 +2189,7 @@ type GetReceiptResponse struct {
 
 func (x *GetReceiptResponse) Reset() {
 	*x = GetReceiptResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[22]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +2201,7 @@ func (x *GetReceiptResponse) String() string {
 func (*GetReceiptResponse) ProtoMessage() {}
 
 func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[22]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +2214,7 @@ func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptResponse.ProtoReflect.Descriptor instead.
 func (*GetReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{22}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetReceiptResponse) GetReceipt() *Receipt {
@@ -1564,7 +2237,7 @@ type WithdrawRequest struct {
 
 func (x *WithdrawRequest) Reset() {
 	*x = WithdrawRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[23]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1576,7 +2249,7 @@ func (x *WithdrawRequest) String() string {
 func (*WithdrawRequest) ProtoMessage() {}
 
 func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[23]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1589,7 +2262,7 @@ func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{23}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *WithdrawRequest) GetAmount() string {
@@ -1616,7 +2289,7 @@ type WithdrawResponse struct {
 
 func (x *WithdrawResponse) Reset() {
 	*x = WithdrawResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[24]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +2301,7 @@ func (x *WithdrawResponse) String() string {
 func (*WithdrawResponse) ProtoMessage() {}
 
 func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[24]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +2314,7 @@ func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{24}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *WithdrawResponse) GetReceipt() *Receipt {
@@ -1684,7 +2357,41 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\bR\boperator\x12\x1d\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\x03R\texpiresAt\"y\n" +
+	"expires_at\x18\x03 \x01(\x03R\texpiresAt\"\xd2\x01\n" +
+	"\x06Plugin\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12#\n" +
+	"\rmanifest_json\x18\x02 \x01(\tR\fmanifestJson\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\tR\tsignature\x12\x16\n" +
+	"\x06yanked\x18\x04 \x01(\bR\x06yanked\x12\x1c\n" +
+	"\tpublished\x18\x05 \x01(\x03R\tpublished\x12\x1f\n" +
+	"\vwasm_sha256\x18\x06 \x01(\tR\n" +
+	"wasmSha256\x12\x1c\n" +
+	"\tpublisher\x18\a \x01(\tR\tpublisher\"m\n" +
+	"\x14PublishPluginRequest\x12#\n" +
+	"\rmanifest_json\x18\x01 \x01(\tR\fmanifestJson\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\tR\tsignature\x12\x12\n" +
+	"\x04wasm\x18\x03 \x01(\fR\x04wasm\"D\n" +
+	"\x15PublishPluginResponse\x12+\n" +
+	"\x06plugin\x18\x01 \x01(\v2\x13.tollgate.v1.PluginR\x06plugin\"$\n" +
+	"\x10GetPluginRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\"@\n" +
+	"\x11GetPluginResponse\x12+\n" +
+	"\x06plugin\x18\x01 \x01(\v2\x13.tollgate.v1.PluginR\x06plugin\"P\n" +
+	"\x12ListPluginsRequest\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x01 \x01(\tR\tpageToken\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\rR\bpageSize\"l\n" +
+	"\x13ListPluginsResponse\x12-\n" +
+	"\aplugins\x18\x01 \x03(\v2\x13.tollgate.v1.PluginR\aplugins\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\".\n" +
+	"\x14GetPluginWasmRequest\x12\x16\n" +
+	"\x06sha256\x18\x01 \x01(\tR\x06sha256\"+\n" +
+	"\x15GetPluginWasmResponse\x12\x12\n" +
+	"\x04wasm\x18\x01 \x01(\fR\x04wasm\"C\n" +
+	"\x11YankPluginRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\tR\tsignature\"\x14\n" +
+	"\x12YankPluginResponse\"y\n" +
 	"\rInvokeRequest\x12\x14\n" +
 	"\x05agent\x18\x01 \x01(\tR\x05agent\x12\x14\n" +
 	"\x05input\x18\x02 \x01(\fR\x05input\x12\x1d\n" +
@@ -1745,7 +2452,15 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06amount\x18\x03 \x01(\tR\x06amount\x12\x12\n" +
-	"\x04memo\x18\x04 \x01(\tR\x04memo\"\x0f\n" +
+	"\x04memo\x18\x04 \x01(\tR\x04memo\"\x16\n" +
+	"\x14GetDeploymentRequest\"\x84\x01\n" +
+	"\x15GetDeploymentResponse\x12\x19\n" +
+	"\bchain_id\x18\x01 \x01(\x04R\achainId\x12\x1e\n" +
+	"\n" +
+	"settlement\x18\x02 \x01(\tR\n" +
+	"settlement\x12\x14\n" +
+	"\x05token\x18\x03 \x01(\tR\x05token\x12\x1a\n" +
+	"\boperator\x18\x04 \x01(\tR\boperator\"\x0f\n" +
 	"\rFaucetRequest\"s\n" +
 	"\x0eFaucetResponse\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x16\n" +
@@ -1798,9 +2513,16 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\vAuthService\x12J\n" +
 	"\tChallenge\x12\x1d.tollgate.v1.ChallengeRequest\x1a\x1e.tollgate.v1.ChallengeResponse\x12A\n" +
 	"\x06SignIn\x12\x1a.tollgate.v1.SignInRequest\x1a\x1b.tollgate.v1.SignInResponse\x12A\n" +
-	"\x06WhoAmI\x12\x1a.tollgate.v1.WhoAmIRequest\x1a\x1b.tollgate.v1.WhoAmIResponse2Q\n" +
+	"\x06WhoAmI\x12\x1a.tollgate.v1.WhoAmIRequest\x1a\x1b.tollgate.v1.WhoAmIResponse2\xae\x03\n" +
+	"\x0fRegistryService\x12V\n" +
+	"\rPublishPlugin\x12!.tollgate.v1.PublishPluginRequest\x1a\".tollgate.v1.PublishPluginResponse\x12J\n" +
+	"\tGetPlugin\x12\x1d.tollgate.v1.GetPluginRequest\x1a\x1e.tollgate.v1.GetPluginResponse\x12P\n" +
+	"\vListPlugins\x12\x1f.tollgate.v1.ListPluginsRequest\x1a .tollgate.v1.ListPluginsResponse\x12V\n" +
+	"\rGetPluginWasm\x12!.tollgate.v1.GetPluginWasmRequest\x1a\".tollgate.v1.GetPluginWasmResponse\x12M\n" +
+	"\n" +
+	"YankPlugin\x12\x1e.tollgate.v1.YankPluginRequest\x1a\x1f.tollgate.v1.YankPluginResponse2Q\n" +
 	"\fAgentService\x12A\n" +
-	"\x06Invoke\x12\x1a.tollgate.v1.InvokeRequest\x1a\x1b.tollgate.v1.InvokeResponse2\xd1\x03\n" +
+	"\x06Invoke\x12\x1a.tollgate.v1.InvokeRequest\x1a\x1b.tollgate.v1.InvokeResponse2\xa9\x04\n" +
 	"\rLedgerService\x12M\n" +
 	"\n" +
 	"GetBalance\x12\x1e.tollgate.v1.GetBalanceRequest\x1a\x1f.tollgate.v1.GetBalanceResponse\x12G\n" +
@@ -1810,7 +2532,8 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\n" +
 	"GetReceipt\x12\x1e.tollgate.v1.GetReceiptRequest\x1a\x1f.tollgate.v1.GetReceiptResponse\x12G\n" +
 	"\bWithdraw\x12\x1c.tollgate.v1.WithdrawRequest\x1a\x1d.tollgate.v1.WithdrawResponse\x12A\n" +
-	"\x06Faucet\x12\x1a.tollgate.v1.FaucetRequest\x1a\x1b.tollgate.v1.FaucetResponseB=Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1b\x06proto3"
+	"\x06Faucet\x12\x1a.tollgate.v1.FaucetRequest\x1a\x1b.tollgate.v1.FaucetResponse\x12V\n" +
+	"\rGetDeployment\x12!.tollgate.v1.GetDeploymentRequest\x1a\".tollgate.v1.GetDeploymentResponseB=Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1b\x06proto3"
 
 var (
 	file_tollgate_v1_tollgate_proto_rawDescOnce sync.Once
@@ -1824,67 +2547,95 @@ func file_tollgate_v1_tollgate_proto_rawDescGZIP() []byte {
 	return file_tollgate_v1_tollgate_proto_rawDescData
 }
 
-var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_tollgate_v1_tollgate_proto_goTypes = []any{
-	(*ChallengeRequest)(nil),   // 0: tollgate.v1.ChallengeRequest
-	(*ChallengeResponse)(nil),  // 1: tollgate.v1.ChallengeResponse
-	(*SignInRequest)(nil),      // 2: tollgate.v1.SignInRequest
-	(*SignInResponse)(nil),     // 3: tollgate.v1.SignInResponse
-	(*WhoAmIRequest)(nil),      // 4: tollgate.v1.WhoAmIRequest
-	(*WhoAmIResponse)(nil),     // 5: tollgate.v1.WhoAmIResponse
-	(*InvokeRequest)(nil),      // 6: tollgate.v1.InvokeRequest
-	(*InvokeResponse)(nil),     // 7: tollgate.v1.InvokeResponse
-	(*Receipt)(nil),            // 8: tollgate.v1.Receipt
-	(*DatanetVersion)(nil),     // 9: tollgate.v1.DatanetVersion
-	(*Access)(nil),             // 10: tollgate.v1.Access
-	(*Score)(nil),              // 11: tollgate.v1.Score
-	(*Posting)(nil),            // 12: tollgate.v1.Posting
-	(*FaucetRequest)(nil),      // 13: tollgate.v1.FaucetRequest
-	(*FaucetResponse)(nil),     // 14: tollgate.v1.FaucetResponse
-	(*GetBalanceRequest)(nil),  // 15: tollgate.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil), // 16: tollgate.v1.GetBalanceResponse
-	(*GetProofRequest)(nil),    // 17: tollgate.v1.GetProofRequest
-	(*GetProofResponse)(nil),   // 18: tollgate.v1.GetProofResponse
-	(*CloseEpochRequest)(nil),  // 19: tollgate.v1.CloseEpochRequest
-	(*CloseEpochResponse)(nil), // 20: tollgate.v1.CloseEpochResponse
-	(*GetReceiptRequest)(nil),  // 21: tollgate.v1.GetReceiptRequest
-	(*GetReceiptResponse)(nil), // 22: tollgate.v1.GetReceiptResponse
-	(*WithdrawRequest)(nil),    // 23: tollgate.v1.WithdrawRequest
-	(*WithdrawResponse)(nil),   // 24: tollgate.v1.WithdrawResponse
+	(*ChallengeRequest)(nil),      // 0: tollgate.v1.ChallengeRequest
+	(*ChallengeResponse)(nil),     // 1: tollgate.v1.ChallengeResponse
+	(*SignInRequest)(nil),         // 2: tollgate.v1.SignInRequest
+	(*SignInResponse)(nil),        // 3: tollgate.v1.SignInResponse
+	(*WhoAmIRequest)(nil),         // 4: tollgate.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),        // 5: tollgate.v1.WhoAmIResponse
+	(*Plugin)(nil),                // 6: tollgate.v1.Plugin
+	(*PublishPluginRequest)(nil),  // 7: tollgate.v1.PublishPluginRequest
+	(*PublishPluginResponse)(nil), // 8: tollgate.v1.PublishPluginResponse
+	(*GetPluginRequest)(nil),      // 9: tollgate.v1.GetPluginRequest
+	(*GetPluginResponse)(nil),     // 10: tollgate.v1.GetPluginResponse
+	(*ListPluginsRequest)(nil),    // 11: tollgate.v1.ListPluginsRequest
+	(*ListPluginsResponse)(nil),   // 12: tollgate.v1.ListPluginsResponse
+	(*GetPluginWasmRequest)(nil),  // 13: tollgate.v1.GetPluginWasmRequest
+	(*GetPluginWasmResponse)(nil), // 14: tollgate.v1.GetPluginWasmResponse
+	(*YankPluginRequest)(nil),     // 15: tollgate.v1.YankPluginRequest
+	(*YankPluginResponse)(nil),    // 16: tollgate.v1.YankPluginResponse
+	(*InvokeRequest)(nil),         // 17: tollgate.v1.InvokeRequest
+	(*InvokeResponse)(nil),        // 18: tollgate.v1.InvokeResponse
+	(*Receipt)(nil),               // 19: tollgate.v1.Receipt
+	(*DatanetVersion)(nil),        // 20: tollgate.v1.DatanetVersion
+	(*Access)(nil),                // 21: tollgate.v1.Access
+	(*Score)(nil),                 // 22: tollgate.v1.Score
+	(*Posting)(nil),               // 23: tollgate.v1.Posting
+	(*GetDeploymentRequest)(nil),  // 24: tollgate.v1.GetDeploymentRequest
+	(*GetDeploymentResponse)(nil), // 25: tollgate.v1.GetDeploymentResponse
+	(*FaucetRequest)(nil),         // 26: tollgate.v1.FaucetRequest
+	(*FaucetResponse)(nil),        // 27: tollgate.v1.FaucetResponse
+	(*GetBalanceRequest)(nil),     // 28: tollgate.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil),    // 29: tollgate.v1.GetBalanceResponse
+	(*GetProofRequest)(nil),       // 30: tollgate.v1.GetProofRequest
+	(*GetProofResponse)(nil),      // 31: tollgate.v1.GetProofResponse
+	(*CloseEpochRequest)(nil),     // 32: tollgate.v1.CloseEpochRequest
+	(*CloseEpochResponse)(nil),    // 33: tollgate.v1.CloseEpochResponse
+	(*GetReceiptRequest)(nil),     // 34: tollgate.v1.GetReceiptRequest
+	(*GetReceiptResponse)(nil),    // 35: tollgate.v1.GetReceiptResponse
+	(*WithdrawRequest)(nil),       // 36: tollgate.v1.WithdrawRequest
+	(*WithdrawResponse)(nil),      // 37: tollgate.v1.WithdrawResponse
 }
 var file_tollgate_v1_tollgate_proto_depIdxs = []int32{
-	8,  // 0: tollgate.v1.InvokeResponse.receipt:type_name -> tollgate.v1.Receipt
-	10, // 1: tollgate.v1.Receipt.accesses:type_name -> tollgate.v1.Access
-	11, // 2: tollgate.v1.Receipt.scores:type_name -> tollgate.v1.Score
-	12, // 3: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
-	9,  // 4: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
-	8,  // 5: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
-	8,  // 6: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
-	0,  // 7: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
-	2,  // 8: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
-	4,  // 9: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
-	6,  // 10: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
-	15, // 11: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
-	17, // 12: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
-	19, // 13: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
-	21, // 14: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
-	23, // 15: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
-	13, // 16: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
-	1,  // 17: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
-	3,  // 18: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
-	5,  // 19: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
-	7,  // 20: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
-	16, // 21: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
-	18, // 22: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
-	20, // 23: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
-	22, // 24: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
-	24, // 25: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
-	14, // 26: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
-	17, // [17:27] is the sub-list for method output_type
-	7,  // [7:17] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	6,  // 0: tollgate.v1.PublishPluginResponse.plugin:type_name -> tollgate.v1.Plugin
+	6,  // 1: tollgate.v1.GetPluginResponse.plugin:type_name -> tollgate.v1.Plugin
+	6,  // 2: tollgate.v1.ListPluginsResponse.plugins:type_name -> tollgate.v1.Plugin
+	19, // 3: tollgate.v1.InvokeResponse.receipt:type_name -> tollgate.v1.Receipt
+	21, // 4: tollgate.v1.Receipt.accesses:type_name -> tollgate.v1.Access
+	22, // 5: tollgate.v1.Receipt.scores:type_name -> tollgate.v1.Score
+	23, // 6: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
+	20, // 7: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
+	19, // 8: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
+	19, // 9: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
+	0,  // 10: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
+	2,  // 11: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
+	4,  // 12: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
+	7,  // 13: tollgate.v1.RegistryService.PublishPlugin:input_type -> tollgate.v1.PublishPluginRequest
+	9,  // 14: tollgate.v1.RegistryService.GetPlugin:input_type -> tollgate.v1.GetPluginRequest
+	11, // 15: tollgate.v1.RegistryService.ListPlugins:input_type -> tollgate.v1.ListPluginsRequest
+	13, // 16: tollgate.v1.RegistryService.GetPluginWasm:input_type -> tollgate.v1.GetPluginWasmRequest
+	15, // 17: tollgate.v1.RegistryService.YankPlugin:input_type -> tollgate.v1.YankPluginRequest
+	17, // 18: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
+	28, // 19: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
+	30, // 20: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
+	32, // 21: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
+	34, // 22: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
+	36, // 23: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
+	26, // 24: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
+	24, // 25: tollgate.v1.LedgerService.GetDeployment:input_type -> tollgate.v1.GetDeploymentRequest
+	1,  // 26: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
+	3,  // 27: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
+	5,  // 28: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
+	8,  // 29: tollgate.v1.RegistryService.PublishPlugin:output_type -> tollgate.v1.PublishPluginResponse
+	10, // 30: tollgate.v1.RegistryService.GetPlugin:output_type -> tollgate.v1.GetPluginResponse
+	12, // 31: tollgate.v1.RegistryService.ListPlugins:output_type -> tollgate.v1.ListPluginsResponse
+	14, // 32: tollgate.v1.RegistryService.GetPluginWasm:output_type -> tollgate.v1.GetPluginWasmResponse
+	16, // 33: tollgate.v1.RegistryService.YankPlugin:output_type -> tollgate.v1.YankPluginResponse
+	18, // 34: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
+	29, // 35: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
+	31, // 36: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
+	33, // 37: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
+	35, // 38: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
+	37, // 39: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
+	27, // 40: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
+	25, // 41: tollgate.v1.LedgerService.GetDeployment:output_type -> tollgate.v1.GetDeploymentResponse
+	26, // [26:42] is the sub-list for method output_type
+	10, // [10:26] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_tollgate_proto_init() }
@@ -1898,9 +2649,9 @@ func file_tollgate_v1_tollgate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_tollgate_proto_rawDesc), len(file_tollgate_v1_tollgate_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   38,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   4,
 		},
 		GoTypes:           file_tollgate_v1_tollgate_proto_goTypes,
 		DependencyIndexes: file_tollgate_v1_tollgate_proto_depIdxs,

@@ -27,6 +27,8 @@ const _ = connect.IsAtLeastVersion1_13_0
 const (
 	// AuthServiceName is the fully-qualified name of the AuthService service.
 	AuthServiceName = "tollgate.v1.AuthService"
+	// RegistryServiceName is the fully-qualified name of the RegistryService service.
+	RegistryServiceName = "tollgate.v1.RegistryService"
 	// AgentServiceName is the fully-qualified name of the AgentService service.
 	AgentServiceName = "tollgate.v1.AgentService"
 	// LedgerServiceName is the fully-qualified name of the LedgerService service.
@@ -47,6 +49,21 @@ const (
 	AuthServiceSignInProcedure = "/tollgate.v1.AuthService/SignIn"
 	// AuthServiceWhoAmIProcedure is the fully-qualified name of the AuthService's WhoAmI RPC.
 	AuthServiceWhoAmIProcedure = "/tollgate.v1.AuthService/WhoAmI"
+	// RegistryServicePublishPluginProcedure is the fully-qualified name of the RegistryService's
+	// PublishPlugin RPC.
+	RegistryServicePublishPluginProcedure = "/tollgate.v1.RegistryService/PublishPlugin"
+	// RegistryServiceGetPluginProcedure is the fully-qualified name of the RegistryService's GetPlugin
+	// RPC.
+	RegistryServiceGetPluginProcedure = "/tollgate.v1.RegistryService/GetPlugin"
+	// RegistryServiceListPluginsProcedure is the fully-qualified name of the RegistryService's
+	// ListPlugins RPC.
+	RegistryServiceListPluginsProcedure = "/tollgate.v1.RegistryService/ListPlugins"
+	// RegistryServiceGetPluginWasmProcedure is the fully-qualified name of the RegistryService's
+	// GetPluginWasm RPC.
+	RegistryServiceGetPluginWasmProcedure = "/tollgate.v1.RegistryService/GetPluginWasm"
+	// RegistryServiceYankPluginProcedure is the fully-qualified name of the RegistryService's
+	// YankPlugin RPC.
+	RegistryServiceYankPluginProcedure = "/tollgate.v1.RegistryService/YankPlugin"
 	// AgentServiceInvokeProcedure is the fully-qualified name of the AgentService's Invoke RPC.
 	AgentServiceInvokeProcedure = "/tollgate.v1.AgentService/Invoke"
 	// LedgerServiceGetBalanceProcedure is the fully-qualified name of the LedgerService's GetBalance
@@ -64,6 +81,9 @@ const (
 	LedgerServiceWithdrawProcedure = "/tollgate.v1.LedgerService/Withdraw"
 	// LedgerServiceFaucetProcedure is the fully-qualified name of the LedgerService's Faucet RPC.
 	LedgerServiceFaucetProcedure = "/tollgate.v1.LedgerService/Faucet"
+	// LedgerServiceGetDeploymentProcedure is the fully-qualified name of the LedgerService's
+	// GetDeployment RPC.
+	LedgerServiceGetDeploymentProcedure = "/tollgate.v1.LedgerService/GetDeployment"
 )
 
 // AuthServiceClient is a client for the tollgate.v1.AuthService service.
@@ -198,6 +218,192 @@ func (UnimplementedAuthServiceHandler) WhoAmI(context.Context, *connect.Request[
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.AuthService.WhoAmI is not implemented"))
 }
 
+// RegistryServiceClient is a client for the tollgate.v1.RegistryService service.
+type RegistryServiceClient interface {
+	// PublishPlugin publishes a version signed by its publisher (EIP-712,
+	// see registry.Domain.ManifestDigest). The module is compiled and
+	// instantiated with the host's functions before the version is accepted.
+	PublishPlugin(context.Context, *connect.Request[v1.PublishPluginRequest]) (*connect.Response[v1.PublishPluginResponse], error)
+	GetPlugin(context.Context, *connect.Request[v1.GetPluginRequest]) (*connect.Response[v1.GetPluginResponse], error)
+	ListPlugins(context.Context, *connect.Request[v1.ListPluginsRequest]) (*connect.Response[v1.ListPluginsResponse], error)
+	// GetPluginWasm returns a module by its sha256.
+	GetPluginWasm(context.Context, *connect.Request[v1.GetPluginWasmRequest]) (*connect.Response[v1.GetPluginWasmResponse], error)
+	// YankPlugin marks a version yanked, signed by its publisher, the name's
+	// owner or the operator.
+	YankPlugin(context.Context, *connect.Request[v1.YankPluginRequest]) (*connect.Response[v1.YankPluginResponse], error)
+}
+
+// NewRegistryServiceClient constructs a client for the tollgate.v1.RegistryService service. By
+// default, it uses the Connect protocol with the binary Protobuf Codec, asks for gzipped responses,
+// and sends uncompressed requests. To use the gRPC or gRPC-Web protocols, supply the
+// connect.WithGRPC() or connect.WithGRPCWeb() options.
+//
+// The URL supplied here should be the base URL for the Connect or gRPC server (for example,
+// http://api.acme.com or https://acme.com/grpc).
+func NewRegistryServiceClient(httpClient connect.HTTPClient, baseURL string, opts ...connect.ClientOption) RegistryServiceClient {
+	baseURL = strings.TrimRight(baseURL, "/")
+	registryServiceMethods := v1.File_tollgate_v1_tollgate_proto.Services().ByName("RegistryService").Methods()
+	return &registryServiceClient{
+		publishPlugin: connect.NewClient[v1.PublishPluginRequest, v1.PublishPluginResponse](
+			httpClient,
+			baseURL+RegistryServicePublishPluginProcedure,
+			connect.WithSchema(registryServiceMethods.ByName("PublishPlugin")),
+			connect.WithClientOptions(opts...),
+		),
+		getPlugin: connect.NewClient[v1.GetPluginRequest, v1.GetPluginResponse](
+			httpClient,
+			baseURL+RegistryServiceGetPluginProcedure,
+			connect.WithSchema(registryServiceMethods.ByName("GetPlugin")),
+			connect.WithClientOptions(opts...),
+		),
+		listPlugins: connect.NewClient[v1.ListPluginsRequest, v1.ListPluginsResponse](
+			httpClient,
+			baseURL+RegistryServiceListPluginsProcedure,
+			connect.WithSchema(registryServiceMethods.ByName("ListPlugins")),
+			connect.WithClientOptions(opts...),
+		),
+		getPluginWasm: connect.NewClient[v1.GetPluginWasmRequest, v1.GetPluginWasmResponse](
+			httpClient,
+			baseURL+RegistryServiceGetPluginWasmProcedure,
+			connect.WithSchema(registryServiceMethods.ByName("GetPluginWasm")),
+			connect.WithClientOptions(opts...),
+		),
+		yankPlugin: connect.NewClient[v1.YankPluginRequest, v1.YankPluginResponse](
+			httpClient,
+			baseURL+RegistryServiceYankPluginProcedure,
+			connect.WithSchema(registryServiceMethods.ByName("YankPlugin")),
+			connect.WithClientOptions(opts...),
+		),
+	}
+}
+
+// registryServiceClient implements RegistryServiceClient.
+type registryServiceClient struct {
+	publishPlugin *connect.Client[v1.PublishPluginRequest, v1.PublishPluginResponse]
+	getPlugin     *connect.Client[v1.GetPluginRequest, v1.GetPluginResponse]
+	listPlugins   *connect.Client[v1.ListPluginsRequest, v1.ListPluginsResponse]
+	getPluginWasm *connect.Client[v1.GetPluginWasmRequest, v1.GetPluginWasmResponse]
+	yankPlugin    *connect.Client[v1.YankPluginRequest, v1.YankPluginResponse]
+}
+
+// PublishPlugin calls tollgate.v1.RegistryService.PublishPlugin.
+func (c *registryServiceClient) PublishPlugin(ctx context.Context, req *connect.Request[v1.PublishPluginRequest]) (*connect.Response[v1.PublishPluginResponse], error) {
+	return c.publishPlugin.CallUnary(ctx, req)
+}
+
+// GetPlugin calls tollgate.v1.RegistryService.GetPlugin.
+func (c *registryServiceClient) GetPlugin(ctx context.Context, req *connect.Request[v1.GetPluginRequest]) (*connect.Response[v1.GetPluginResponse], error) {
+	return c.getPlugin.CallUnary(ctx, req)
+}
+
+// ListPlugins calls tollgate.v1.RegistryService.ListPlugins.
+func (c *registryServiceClient) ListPlugins(ctx context.Context, req *connect.Request[v1.ListPluginsRequest]) (*connect.Response[v1.ListPluginsResponse], error) {
+	return c.listPlugins.CallUnary(ctx, req)
+}
+
+// GetPluginWasm calls tollgate.v1.RegistryService.GetPluginWasm.
+func (c *registryServiceClient) GetPluginWasm(ctx context.Context, req *connect.Request[v1.GetPluginWasmRequest]) (*connect.Response[v1.GetPluginWasmResponse], error) {
+	return c.getPluginWasm.CallUnary(ctx, req)
+}
+
+// YankPlugin calls tollgate.v1.RegistryService.YankPlugin.
+func (c *registryServiceClient) YankPlugin(ctx context.Context, req *connect.Request[v1.YankPluginRequest]) (*connect.Response[v1.YankPluginResponse], error) {
+	return c.yankPlugin.CallUnary(ctx, req)
+}
+
+// RegistryServiceHandler is an implementation of the tollgate.v1.RegistryService service.
+type RegistryServiceHandler interface {
+	// PublishPlugin publishes a version signed by its publisher (EIP-712,
+	// see registry.Domain.ManifestDigest). The module is compiled and
+	// instantiated with the host's functions before the version is accepted.
+	PublishPlugin(context.Context, *connect.Request[v1.PublishPluginRequest]) (*connect.Response[v1.PublishPluginResponse], error)
+	GetPlugin(context.Context, *connect.Request[v1.GetPluginRequest]) (*connect.Response[v1.GetPluginResponse], error)
+	ListPlugins(context.Context, *connect.Request[v1.ListPluginsRequest]) (*connect.Response[v1.ListPluginsResponse], error)
+	// GetPluginWasm returns a module by its sha256.
+	GetPluginWasm(context.Context, *connect.Request[v1.GetPluginWasmRequest]) (*connect.Response[v1.GetPluginWasmResponse], error)
+	// YankPlugin marks a version yanked, signed by its publisher, the name's
+	// owner or the operator.
+	YankPlugin(context.Context, *connect.Request[v1.YankPluginRequest]) (*connect.Response[v1.YankPluginResponse], error)
+}
+
+// NewRegistryServiceHandler builds an HTTP handler from the service implementation. It returns the
+// path on which to mount the handler and the handler itself.
+//
+// By default, handlers support the Connect, gRPC, and gRPC-Web protocols with the binary Protobuf
+// and JSON codecs. They also support gzip compression.
+func NewRegistryServiceHandler(svc RegistryServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
+	registryServiceMethods := v1.File_tollgate_v1_tollgate_proto.Services().ByName("RegistryService").Methods()
+	registryServicePublishPluginHandler := connect.NewUnaryHandler(
+		RegistryServicePublishPluginProcedure,
+		svc.PublishPlugin,
+		connect.WithSchema(registryServiceMethods.ByName("PublishPlugin")),
+		connect.WithHandlerOptions(opts...),
+	)
+	registryServiceGetPluginHandler := connect.NewUnaryHandler(
+		RegistryServiceGetPluginProcedure,
+		svc.GetPlugin,
+		connect.WithSchema(registryServiceMethods.ByName("GetPlugin")),
+		connect.WithHandlerOptions(opts...),
+	)
+	registryServiceListPluginsHandler := connect.NewUnaryHandler(
+		RegistryServiceListPluginsProcedure,
+		svc.ListPlugins,
+		connect.WithSchema(registryServiceMethods.ByName("ListPlugins")),
+		connect.WithHandlerOptions(opts...),
+	)
+	registryServiceGetPluginWasmHandler := connect.NewUnaryHandler(
+		RegistryServiceGetPluginWasmProcedure,
+		svc.GetPluginWasm,
+		connect.WithSchema(registryServiceMethods.ByName("GetPluginWasm")),
+		connect.WithHandlerOptions(opts...),
+	)
+	registryServiceYankPluginHandler := connect.NewUnaryHandler(
+		RegistryServiceYankPluginProcedure,
+		svc.YankPlugin,
+		connect.WithSchema(registryServiceMethods.ByName("YankPlugin")),
+		connect.WithHandlerOptions(opts...),
+	)
+	return "/tollgate.v1.RegistryService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case RegistryServicePublishPluginProcedure:
+			registryServicePublishPluginHandler.ServeHTTP(w, r)
+		case RegistryServiceGetPluginProcedure:
+			registryServiceGetPluginHandler.ServeHTTP(w, r)
+		case RegistryServiceListPluginsProcedure:
+			registryServiceListPluginsHandler.ServeHTTP(w, r)
+		case RegistryServiceGetPluginWasmProcedure:
+			registryServiceGetPluginWasmHandler.ServeHTTP(w, r)
+		case RegistryServiceYankPluginProcedure:
+			registryServiceYankPluginHandler.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// UnimplementedRegistryServiceHandler returns CodeUnimplemented from all methods.
+type UnimplementedRegistryServiceHandler struct{}
+
+func (UnimplementedRegistryServiceHandler) PublishPlugin(context.Context, *connect.Request[v1.PublishPluginRequest]) (*connect.Response[v1.PublishPluginResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.RegistryService.PublishPlugin is not implemented"))
+}
+
+func (UnimplementedRegistryServiceHandler) GetPlugin(context.Context, *connect.Request[v1.GetPluginRequest]) (*connect.Response[v1.GetPluginResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.RegistryService.GetPlugin is not implemented"))
+}
+
+func (UnimplementedRegistryServiceHandler) ListPlugins(context.Context, *connect.Request[v1.ListPluginsRequest]) (*connect.Response[v1.ListPluginsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.RegistryService.ListPlugins is not implemented"))
+}
+
+func (UnimplementedRegistryServiceHandler) GetPluginWasm(context.Context, *connect.Request[v1.GetPluginWasmRequest]) (*connect.Response[v1.GetPluginWasmResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.RegistryService.GetPluginWasm is not implemented"))
+}
+
+func (UnimplementedRegistryServiceHandler) YankPlugin(context.Context, *connect.Request[v1.YankPluginRequest]) (*connect.Response[v1.YankPluginResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.RegistryService.YankPlugin is not implemented"))
+}
+
 // AgentServiceClient is a client for the tollgate.v1.AgentService service.
 type AgentServiceClient interface {
 	// Invoke runs an agent for the authenticated caller and charges its credit.
@@ -288,6 +494,9 @@ type LedgerServiceClient interface {
 	// them for the signed-in caller, and sends it gas: credit with no other
 	// tool. Limited to once an hour per account.
 	Faucet(context.Context, *connect.Request[v1.FaucetRequest]) (*connect.Response[v1.FaucetResponse], error)
+	// GetDeployment names the chain and contracts this node settles on: the
+	// domain every signed receipt, manifest and record is bound to.
+	GetDeployment(context.Context, *connect.Request[v1.GetDeploymentRequest]) (*connect.Response[v1.GetDeploymentResponse], error)
 }
 
 // NewLedgerServiceClient constructs a client for the tollgate.v1.LedgerService service. By default,
@@ -337,17 +546,24 @@ func NewLedgerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(ledgerServiceMethods.ByName("Faucet")),
 			connect.WithClientOptions(opts...),
 		),
+		getDeployment: connect.NewClient[v1.GetDeploymentRequest, v1.GetDeploymentResponse](
+			httpClient,
+			baseURL+LedgerServiceGetDeploymentProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("GetDeployment")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // ledgerServiceClient implements LedgerServiceClient.
 type ledgerServiceClient struct {
-	getBalance *connect.Client[v1.GetBalanceRequest, v1.GetBalanceResponse]
-	getProof   *connect.Client[v1.GetProofRequest, v1.GetProofResponse]
-	closeEpoch *connect.Client[v1.CloseEpochRequest, v1.CloseEpochResponse]
-	getReceipt *connect.Client[v1.GetReceiptRequest, v1.GetReceiptResponse]
-	withdraw   *connect.Client[v1.WithdrawRequest, v1.WithdrawResponse]
-	faucet     *connect.Client[v1.FaucetRequest, v1.FaucetResponse]
+	getBalance    *connect.Client[v1.GetBalanceRequest, v1.GetBalanceResponse]
+	getProof      *connect.Client[v1.GetProofRequest, v1.GetProofResponse]
+	closeEpoch    *connect.Client[v1.CloseEpochRequest, v1.CloseEpochResponse]
+	getReceipt    *connect.Client[v1.GetReceiptRequest, v1.GetReceiptResponse]
+	withdraw      *connect.Client[v1.WithdrawRequest, v1.WithdrawResponse]
+	faucet        *connect.Client[v1.FaucetRequest, v1.FaucetResponse]
+	getDeployment *connect.Client[v1.GetDeploymentRequest, v1.GetDeploymentResponse]
 }
 
 // GetBalance calls tollgate.v1.LedgerService.GetBalance.
@@ -380,6 +596,11 @@ func (c *ledgerServiceClient) Faucet(ctx context.Context, req *connect.Request[v
 	return c.faucet.CallUnary(ctx, req)
 }
 
+// GetDeployment calls tollgate.v1.LedgerService.GetDeployment.
+func (c *ledgerServiceClient) GetDeployment(ctx context.Context, req *connect.Request[v1.GetDeploymentRequest]) (*connect.Response[v1.GetDeploymentResponse], error) {
+	return c.getDeployment.CallUnary(ctx, req)
+}
+
 // LedgerServiceHandler is an implementation of the tollgate.v1.LedgerService service.
 type LedgerServiceHandler interface {
 	GetBalance(context.Context, *connect.Request[v1.GetBalanceRequest]) (*connect.Response[v1.GetBalanceResponse], error)
@@ -396,6 +617,9 @@ type LedgerServiceHandler interface {
 	// them for the signed-in caller, and sends it gas: credit with no other
 	// tool. Limited to once an hour per account.
 	Faucet(context.Context, *connect.Request[v1.FaucetRequest]) (*connect.Response[v1.FaucetResponse], error)
+	// GetDeployment names the chain and contracts this node settles on: the
+	// domain every signed receipt, manifest and record is bound to.
+	GetDeployment(context.Context, *connect.Request[v1.GetDeploymentRequest]) (*connect.Response[v1.GetDeploymentResponse], error)
 }
 
 // NewLedgerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -441,6 +665,12 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(ledgerServiceMethods.ByName("Faucet")),
 		connect.WithHandlerOptions(opts...),
 	)
+	ledgerServiceGetDeploymentHandler := connect.NewUnaryHandler(
+		LedgerServiceGetDeploymentProcedure,
+		svc.GetDeployment,
+		connect.WithSchema(ledgerServiceMethods.ByName("GetDeployment")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/tollgate.v1.LedgerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case LedgerServiceGetBalanceProcedure:
@@ -455,6 +685,8 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 			ledgerServiceWithdrawHandler.ServeHTTP(w, r)
 		case LedgerServiceFaucetProcedure:
 			ledgerServiceFaucetHandler.ServeHTTP(w, r)
+		case LedgerServiceGetDeploymentProcedure:
+			ledgerServiceGetDeploymentHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -486,4 +718,8 @@ func (UnimplementedLedgerServiceHandler) Withdraw(context.Context, *connect.Requ
 
 func (UnimplementedLedgerServiceHandler) Faucet(context.Context, *connect.Request[v1.FaucetRequest]) (*connect.Response[v1.FaucetResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.Faucet is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) GetDeployment(context.Context, *connect.Request[v1.GetDeploymentRequest]) (*connect.Response[v1.GetDeploymentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.GetDeployment is not implemented"))
 }
