@@ -58,6 +58,7 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 		func() (string, http.Handler) { return tollgatev1connect.NewAgentServiceHandler(api, opts...) },
 		func() (string, http.Handler) { return tollgatev1connect.NewLedgerServiceHandler(api, opts...) },
 		func() (string, http.Handler) { return tollgatev1connect.NewAuthServiceHandler(api, opts...) },
+		func() (string, http.Handler) { return tollgatev1connect.NewDatanetServiceHandler(api, opts...) },
 		func() (string, http.Handler) {
 			// Modules are larger than any other request.
 			return tollgatev1connect.NewRegistryServiceHandler(api, connect.WithReadMaxBytes(int(max(e.limits.MaxBodyBytes, MaxModuleBytes+1<<20))))
@@ -68,7 +69,7 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 	}
 	// Health and reflection are public, so grpcurl, buf curl and load
 	// balancers can list and probe every service.
-	services := []string{tollgatev1connect.AgentServiceName, tollgatev1connect.LedgerServiceName, tollgatev1connect.AuthServiceName, tollgatev1connect.RegistryServiceName}
+	services := []string{tollgatev1connect.AgentServiceName, tollgatev1connect.LedgerServiceName, tollgatev1connect.AuthServiceName, tollgatev1connect.RegistryServiceName, tollgatev1connect.DatanetServiceName}
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
@@ -106,6 +107,7 @@ var (
 	_ tollgatev1connect.LedgerServiceHandler   = (*api)(nil)
 	_ tollgatev1connect.AuthServiceHandler     = (*api)(nil)
 	_ tollgatev1connect.RegistryServiceHandler = (*api)(nil)
+	_ tollgatev1connect.DatanetServiceHandler  = (*api)(nil)
 )
 
 // principal is who sent the request: as the edge authenticated it, or from

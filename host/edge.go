@@ -50,6 +50,7 @@ func DefaultLimits() Limits {
 // publicProcedures answer without a token: what anyone may read (proofs,
 // and receipts of closed epochs, which the handler decides).
 var publicProcedures = map[string]bool{
+	"/tollgate.v1.DatanetService/GetDatanet":     true,
 	"/tollgate.v1.LedgerService/GetDeployment":   true,
 	"/tollgate.v1.RegistryService/GetPlugin":     true,
 	"/tollgate.v1.RegistryService/ListPlugins":   true,

@@ -919,6 +919,744 @@ func (*YankPluginResponse) Descriptor() ([]byte, []int) {
 	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{16}
 }
 
+type Datanet struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Owner        string                 `protobuf:"bytes,2,opt,name=owner,proto3" json:"owner,omitempty"`
+	Description  string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	License      string                 `protobuf:"bytes,4,opt,name=license,proto3" json:"license,omitempty"`
+	PricePerRead string                 `protobuf:"bytes,5,opt,name=price_per_read,json=pricePerRead,proto3" json:"price_per_read,omitempty"`
+	// The number of records; every append is one version.
+	Version uint64 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
+	// Merkle root of the records at version.
+	Root          string `protobuf:"bytes,7,opt,name=root,proto3" json:"root,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Datanet) Reset() {
+	*x = Datanet{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Datanet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Datanet) ProtoMessage() {}
+
+func (x *Datanet) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Datanet.ProtoReflect.Descriptor instead.
+func (*Datanet) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Datanet) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Datanet) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *Datanet) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Datanet) GetLicense() string {
+	if x != nil {
+		return x.License
+	}
+	return ""
+}
+
+func (x *Datanet) GetPricePerRead() string {
+	if x != nil {
+		return x.PricePerRead
+	}
+	return ""
+}
+
+func (x *Datanet) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Datanet) GetRoot() string {
+	if x != nil {
+		return x.Root
+	}
+	return ""
+}
+
+type CreateDatanetRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Datanet *Datanet               `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	// The owner's signature over the datanet (0x-hex).
+	Signature     string `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateDatanetRequest) Reset() {
+	*x = CreateDatanetRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateDatanetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateDatanetRequest) ProtoMessage() {}
+
+func (x *CreateDatanetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateDatanetRequest.ProtoReflect.Descriptor instead.
+func (*CreateDatanetRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CreateDatanetRequest) GetDatanet() *Datanet {
+	if x != nil {
+		return x.Datanet
+	}
+	return nil
+}
+
+func (x *CreateDatanetRequest) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+type CreateDatanetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Datanet       *Datanet               `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateDatanetResponse) Reset() {
+	*x = CreateDatanetResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateDatanetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateDatanetResponse) ProtoMessage() {}
+
+func (x *CreateDatanetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateDatanetResponse.ProtoReflect.Descriptor instead.
+func (*CreateDatanetResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CreateDatanetResponse) GetDatanet() *Datanet {
+	if x != nil {
+		return x.Datanet
+	}
+	return nil
+}
+
+type NewRecord struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Contributor string                 `protobuf:"bytes,1,opt,name=contributor,proto3" json:"contributor,omitempty"`
+	Content     string                 `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	// The contributor's signature over the datanet and the content's sha256.
+	Signature     string `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NewRecord) Reset() {
+	*x = NewRecord{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NewRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NewRecord) ProtoMessage() {}
+
+func (x *NewRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NewRecord.ProtoReflect.Descriptor instead.
+func (*NewRecord) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *NewRecord) GetContributor() string {
+	if x != nil {
+		return x.Contributor
+	}
+	return ""
+}
+
+func (x *NewRecord) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *NewRecord) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+type AddRecordsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Datanet       string                 `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	Records       []*NewRecord           `protobuf:"bytes,2,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddRecordsRequest) Reset() {
+	*x = AddRecordsRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddRecordsRequest) ProtoMessage() {}
+
+func (x *AddRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddRecordsRequest.ProtoReflect.Descriptor instead.
+func (*AddRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *AddRecordsRequest) GetDatanet() string {
+	if x != nil {
+		return x.Datanet
+	}
+	return ""
+}
+
+func (x *AddRecordsRequest) GetRecords() []*NewRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+type AddRecordsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The record ids, in order; duplicates name the record already there.
+	Ids           []string `protobuf:"bytes,1,rep,name=ids,proto3" json:"ids,omitempty"`
+	Added         uint32   `protobuf:"varint,2,opt,name=added,proto3" json:"added,omitempty"`
+	Duplicates    uint32   `protobuf:"varint,3,opt,name=duplicates,proto3" json:"duplicates,omitempty"`
+	Version       uint64   `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddRecordsResponse) Reset() {
+	*x = AddRecordsResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddRecordsResponse) ProtoMessage() {}
+
+func (x *AddRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddRecordsResponse.ProtoReflect.Descriptor instead.
+func (*AddRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AddRecordsResponse) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+func (x *AddRecordsResponse) GetAdded() uint32 {
+	if x != nil {
+		return x.Added
+	}
+	return 0
+}
+
+func (x *AddRecordsResponse) GetDuplicates() uint32 {
+	if x != nil {
+		return x.Duplicates
+	}
+	return 0
+}
+
+func (x *AddRecordsResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type GetDatanetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDatanetRequest) Reset() {
+	*x = GetDatanetRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDatanetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDatanetRequest) ProtoMessage() {}
+
+func (x *GetDatanetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDatanetRequest.ProtoReflect.Descriptor instead.
+func (*GetDatanetRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetDatanetRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type GetDatanetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Datanet       *Datanet               `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDatanetResponse) Reset() {
+	*x = GetDatanetResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDatanetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDatanetResponse) ProtoMessage() {}
+
+func (x *GetDatanetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDatanetResponse.ProtoReflect.Descriptor instead.
+func (*GetDatanetResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetDatanetResponse) GetDatanet() *Datanet {
+	if x != nil {
+		return x.Datanet
+	}
+	return nil
+}
+
+type Record struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Datanet       string                 `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Contributor   string                 `protobuf:"bytes,3,opt,name=contributor,proto3" json:"contributor,omitempty"`
+	Content       string                 `protobuf:"bytes,4,opt,name=content,proto3" json:"content,omitempty"`
+	Version       uint64                 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Record) Reset() {
+	*x = Record{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Record) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Record) ProtoMessage() {}
+
+func (x *Record) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Record.ProtoReflect.Descriptor instead.
+func (*Record) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Record) GetDatanet() string {
+	if x != nil {
+		return x.Datanet
+	}
+	return ""
+}
+
+func (x *Record) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Record) GetContributor() string {
+	if x != nil {
+		return x.Contributor
+	}
+	return ""
+}
+
+func (x *Record) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *Record) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type SearchRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Datanet string                 `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	Query   string                 `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
+	// At most 100; 0 means 10.
+	Limit         uint32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchRequest) Reset() {
+	*x = SearchRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchRequest) ProtoMessage() {}
+
+func (x *SearchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
+func (*SearchRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *SearchRequest) GetDatanet() string {
+	if x != nil {
+		return x.Datanet
+	}
+	return ""
+}
+
+func (x *SearchRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *SearchRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type SearchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Records       []*Record              `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchResponse) Reset() {
+	*x = SearchResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchResponse) ProtoMessage() {}
+
+func (x *SearchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
+func (*SearchResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *SearchResponse) GetRecords() []*Record {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+type GetRecordRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Datanet       string                 `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecordRequest) Reset() {
+	*x = GetRecordRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecordRequest) ProtoMessage() {}
+
+func (x *GetRecordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecordRequest.ProtoReflect.Descriptor instead.
+func (*GetRecordRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *GetRecordRequest) GetDatanet() string {
+	if x != nil {
+		return x.Datanet
+	}
+	return ""
+}
+
+func (x *GetRecordRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type GetRecordResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Record        *Record                `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecordResponse) Reset() {
+	*x = GetRecordResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecordResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecordResponse) ProtoMessage() {}
+
+func (x *GetRecordResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecordResponse.ProtoReflect.Descriptor instead.
+func (*GetRecordResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetRecordResponse) GetRecord() *Record {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
 type InvokeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The agent, "name@version" or "name@latest".
@@ -938,7 +1676,7 @@ type InvokeRequest struct {
 
 func (x *InvokeRequest) Reset() {
 	*x = InvokeRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[17]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -950,7 +1688,7 @@ func (x *InvokeRequest) String() string {
 func (*InvokeRequest) ProtoMessage() {}
 
 func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[17]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -963,7 +1701,7 @@ func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeRequest.ProtoReflect.Descriptor instead.
 func (*InvokeRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{17}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *InvokeRequest) GetAgent() string {
@@ -1009,7 +1747,7 @@ type InvokeResponse struct {
 
 func (x *InvokeResponse) Reset() {
 	*x = InvokeResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[18]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1759,7 @@ func (x *InvokeResponse) String() string {
 func (*InvokeResponse) ProtoMessage() {}
 
 func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[18]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1772,7 @@ func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeResponse.ProtoReflect.Descriptor instead.
 func (*InvokeResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{18}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *InvokeResponse) GetOutput() []byte {
@@ -1097,7 +1835,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[19]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1109,7 +1847,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[19]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1122,7 +1860,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{19}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Receipt) GetId() string {
@@ -1283,7 +2021,7 @@ type DatanetVersion struct {
 
 func (x *DatanetVersion) Reset() {
 	*x = DatanetVersion{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[20]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1295,7 +2033,7 @@ func (x *DatanetVersion) String() string {
 func (*DatanetVersion) ProtoMessage() {}
 
 func (x *DatanetVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[20]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1308,7 +2046,7 @@ func (x *DatanetVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatanetVersion.ProtoReflect.Descriptor instead.
 func (*DatanetVersion) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{20}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DatanetVersion) GetName() string {
@@ -1345,7 +2083,7 @@ type Access struct {
 
 func (x *Access) Reset() {
 	*x = Access{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[21]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1357,7 +2095,7 @@ func (x *Access) String() string {
 func (*Access) ProtoMessage() {}
 
 func (x *Access) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[21]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1370,7 +2108,7 @@ func (x *Access) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Access.ProtoReflect.Descriptor instead.
 func (*Access) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{21}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Access) GetDatanet() string {
@@ -1419,7 +2157,7 @@ type Score struct {
 
 func (x *Score) Reset() {
 	*x = Score{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[22]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +2169,7 @@ func (x *Score) String() string {
 func (*Score) ProtoMessage() {}
 
 func (x *Score) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[22]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +2182,7 @@ func (x *Score) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Score.ProtoReflect.Descriptor instead.
 func (*Score) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{22}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Score) GetRecord() string {
@@ -1480,7 +2218,7 @@ type Posting struct {
 
 func (x *Posting) Reset() {
 	*x = Posting{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[23]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1492,7 +2230,7 @@ func (x *Posting) String() string {
 func (*Posting) ProtoMessage() {}
 
 func (x *Posting) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[23]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1505,7 +2243,7 @@ func (x *Posting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Posting.ProtoReflect.Descriptor instead.
 func (*Posting) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{23}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Posting) GetAccount() string {
@@ -1544,7 +2282,7 @@ type GetDeploymentRequest struct {
 
 func (x *GetDeploymentRequest) Reset() {
 	*x = GetDeploymentRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[24]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1556,7 +2294,7 @@ func (x *GetDeploymentRequest) String() string {
 func (*GetDeploymentRequest) ProtoMessage() {}
 
 func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[24]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1569,7 +2307,7 @@ func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentRequest.ProtoReflect.Descriptor instead.
 func (*GetDeploymentRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{24}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{37}
 }
 
 type GetDeploymentResponse struct {
@@ -1584,7 +2322,7 @@ type GetDeploymentResponse struct {
 
 func (x *GetDeploymentResponse) Reset() {
 	*x = GetDeploymentResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[25]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1596,7 +2334,7 @@ func (x *GetDeploymentResponse) String() string {
 func (*GetDeploymentResponse) ProtoMessage() {}
 
 func (x *GetDeploymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[25]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1609,7 +2347,7 @@ func (x *GetDeploymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentResponse.ProtoReflect.Descriptor instead.
 func (*GetDeploymentResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{25}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetDeploymentResponse) GetChainId() uint64 {
@@ -1648,7 +2386,7 @@ type FaucetRequest struct {
 
 func (x *FaucetRequest) Reset() {
 	*x = FaucetRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[26]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1660,7 +2398,7 @@ func (x *FaucetRequest) String() string {
 func (*FaucetRequest) ProtoMessage() {}
 
 func (x *FaucetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[26]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1673,7 +2411,7 @@ func (x *FaucetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaucetRequest.ProtoReflect.Descriptor instead.
 func (*FaucetRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{26}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{39}
 }
 
 type FaucetResponse struct {
@@ -1690,7 +2428,7 @@ type FaucetResponse struct {
 
 func (x *FaucetResponse) Reset() {
 	*x = FaucetResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[27]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +2440,7 @@ func (x *FaucetResponse) String() string {
 func (*FaucetResponse) ProtoMessage() {}
 
 func (x *FaucetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[27]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +2453,7 @@ func (x *FaucetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaucetResponse.ProtoReflect.Descriptor instead.
 func (*FaucetResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{27}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *FaucetResponse) GetAccount() string {
@@ -1755,7 +2493,7 @@ type GetBalanceRequest struct {
 
 func (x *GetBalanceRequest) Reset() {
 	*x = GetBalanceRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[28]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1767,7 +2505,7 @@ func (x *GetBalanceRequest) String() string {
 func (*GetBalanceRequest) ProtoMessage() {}
 
 func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[28]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1780,7 +2518,7 @@ func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{28}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetBalanceRequest) GetAccount() string {
@@ -1804,7 +2542,7 @@ type GetBalanceResponse struct {
 
 func (x *GetBalanceResponse) Reset() {
 	*x = GetBalanceResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[29]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1816,7 +2554,7 @@ func (x *GetBalanceResponse) String() string {
 func (*GetBalanceResponse) ProtoMessage() {}
 
 func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[29]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1829,7 +2567,7 @@ func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{29}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetBalanceResponse) GetAccount() string {
@@ -1864,7 +2602,7 @@ type GetProofRequest struct {
 
 func (x *GetProofRequest) Reset() {
 	*x = GetProofRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[30]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1876,7 +2614,7 @@ func (x *GetProofRequest) String() string {
 func (*GetProofRequest) ProtoMessage() {}
 
 func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[30]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1889,7 +2627,7 @@ func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofRequest.ProtoReflect.Descriptor instead.
 func (*GetProofRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{30}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GetProofRequest) GetEpoch() uint64 {
@@ -1925,7 +2663,7 @@ type GetProofResponse struct {
 
 func (x *GetProofResponse) Reset() {
 	*x = GetProofResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[31]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1937,7 +2675,7 @@ func (x *GetProofResponse) String() string {
 func (*GetProofResponse) ProtoMessage() {}
 
 func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[31]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1950,7 +2688,7 @@ func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofResponse.ProtoReflect.Descriptor instead.
 func (*GetProofResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{31}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetProofResponse) GetEpoch() uint64 {
@@ -2024,7 +2762,7 @@ type CloseEpochRequest struct {
 
 func (x *CloseEpochRequest) Reset() {
 	*x = CloseEpochRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[32]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2036,7 +2774,7 @@ func (x *CloseEpochRequest) String() string {
 func (*CloseEpochRequest) ProtoMessage() {}
 
 func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[32]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2049,7 +2787,7 @@ func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochRequest.ProtoReflect.Descriptor instead.
 func (*CloseEpochRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{32}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{45}
 }
 
 type CloseEpochResponse struct {
@@ -2066,7 +2804,7 @@ type CloseEpochResponse struct {
 
 func (x *CloseEpochResponse) Reset() {
 	*x = CloseEpochResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[33]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2078,7 +2816,7 @@ func (x *CloseEpochResponse) String() string {
 func (*CloseEpochResponse) ProtoMessage() {}
 
 func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[33]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2091,7 +2829,7 @@ func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochResponse.ProtoReflect.Descriptor instead.
 func (*CloseEpochResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{33}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CloseEpochResponse) GetEpoch() uint64 {
@@ -2145,7 +2883,7 @@ type GetReceiptRequest struct {
 
 func (x *GetReceiptRequest) Reset() {
 	*x = GetReceiptRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[34]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2157,7 +2895,7 @@ func (x *GetReceiptRequest) String() string {
 func (*GetReceiptRequest) ProtoMessage() {}
 
 func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[34]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2170,7 +2908,7 @@ func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptRequest.ProtoReflect.Descriptor instead.
 func (*GetReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{34}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GetReceiptRequest) GetId() string {
@@ -2189,7 +2927,7 @@ type GetReceiptResponse struct {
 
 func (x *GetReceiptResponse) Reset() {
 	*x = GetReceiptResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[35]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2201,7 +2939,7 @@ func (x *GetReceiptResponse) String() string {
 func (*GetReceiptResponse) ProtoMessage() {}
 
 func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[35]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2214,7 +2952,7 @@ func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptResponse.ProtoReflect.Descriptor instead.
 func (*GetReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{35}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GetReceiptResponse) GetReceipt() *Receipt {
@@ -2237,7 +2975,7 @@ type WithdrawRequest struct {
 
 func (x *WithdrawRequest) Reset() {
 	*x = WithdrawRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[36]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2249,7 +2987,7 @@ func (x *WithdrawRequest) String() string {
 func (*WithdrawRequest) ProtoMessage() {}
 
 func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[36]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2262,7 +3000,7 @@ func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{36}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *WithdrawRequest) GetAmount() string {
@@ -2289,7 +3027,7 @@ type WithdrawResponse struct {
 
 func (x *WithdrawResponse) Reset() {
 	*x = WithdrawResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[37]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2301,7 +3039,7 @@ func (x *WithdrawResponse) String() string {
 func (*WithdrawResponse) ProtoMessage() {}
 
 func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[37]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +3052,7 @@ func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{37}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *WithdrawResponse) GetReceipt() *Receipt {
@@ -2391,7 +3129,55 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\x11YankPluginRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\tR\tsignature\"\x14\n" +
-	"\x12YankPluginResponse\"y\n" +
+	"\x12YankPluginResponse\"\xc3\x01\n" +
+	"\aDatanet\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05owner\x18\x02 \x01(\tR\x05owner\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x18\n" +
+	"\alicense\x18\x04 \x01(\tR\alicense\x12$\n" +
+	"\x0eprice_per_read\x18\x05 \x01(\tR\fpricePerRead\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\x04R\aversion\x12\x12\n" +
+	"\x04root\x18\a \x01(\tR\x04root\"d\n" +
+	"\x14CreateDatanetRequest\x12.\n" +
+	"\adatanet\x18\x01 \x01(\v2\x14.tollgate.v1.DatanetR\adatanet\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\tR\tsignature\"G\n" +
+	"\x15CreateDatanetResponse\x12.\n" +
+	"\adatanet\x18\x01 \x01(\v2\x14.tollgate.v1.DatanetR\adatanet\"e\n" +
+	"\tNewRecord\x12 \n" +
+	"\vcontributor\x18\x01 \x01(\tR\vcontributor\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\tR\tsignature\"_\n" +
+	"\x11AddRecordsRequest\x12\x18\n" +
+	"\adatanet\x18\x01 \x01(\tR\adatanet\x120\n" +
+	"\arecords\x18\x02 \x03(\v2\x16.tollgate.v1.NewRecordR\arecords\"v\n" +
+	"\x12AddRecordsResponse\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\tR\x03ids\x12\x14\n" +
+	"\x05added\x18\x02 \x01(\rR\x05added\x12\x1e\n" +
+	"\n" +
+	"duplicates\x18\x03 \x01(\rR\n" +
+	"duplicates\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"'\n" +
+	"\x11GetDatanetRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"D\n" +
+	"\x12GetDatanetResponse\x12.\n" +
+	"\adatanet\x18\x01 \x01(\v2\x14.tollgate.v1.DatanetR\adatanet\"\x88\x01\n" +
+	"\x06Record\x12\x18\n" +
+	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12 \n" +
+	"\vcontributor\x18\x03 \x01(\tR\vcontributor\x12\x18\n" +
+	"\acontent\x18\x04 \x01(\tR\acontent\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\"U\n" +
+	"\rSearchRequest\x12\x18\n" +
+	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x14\n" +
+	"\x05query\x18\x02 \x01(\tR\x05query\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\rR\x05limit\"?\n" +
+	"\x0eSearchResponse\x12-\n" +
+	"\arecords\x18\x01 \x03(\v2\x13.tollgate.v1.RecordR\arecords\"<\n" +
+	"\x10GetRecordRequest\x12\x18\n" +
+	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"@\n" +
+	"\x11GetRecordResponse\x12+\n" +
+	"\x06record\x18\x01 \x01(\v2\x13.tollgate.v1.RecordR\x06record\"y\n" +
 	"\rInvokeRequest\x12\x14\n" +
 	"\x05agent\x18\x01 \x01(\tR\x05agent\x12\x14\n" +
 	"\x05input\x18\x02 \x01(\fR\x05input\x12\x1d\n" +
@@ -2520,7 +3306,15 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\vListPlugins\x12\x1f.tollgate.v1.ListPluginsRequest\x1a .tollgate.v1.ListPluginsResponse\x12V\n" +
 	"\rGetPluginWasm\x12!.tollgate.v1.GetPluginWasmRequest\x1a\".tollgate.v1.GetPluginWasmResponse\x12M\n" +
 	"\n" +
-	"YankPlugin\x12\x1e.tollgate.v1.YankPluginRequest\x1a\x1f.tollgate.v1.YankPluginResponse2Q\n" +
+	"YankPlugin\x12\x1e.tollgate.v1.YankPluginRequest\x1a\x1f.tollgate.v1.YankPluginResponse2\x95\x03\n" +
+	"\x0eDatanetService\x12V\n" +
+	"\rCreateDatanet\x12!.tollgate.v1.CreateDatanetRequest\x1a\".tollgate.v1.CreateDatanetResponse\x12M\n" +
+	"\n" +
+	"AddRecords\x12\x1e.tollgate.v1.AddRecordsRequest\x1a\x1f.tollgate.v1.AddRecordsResponse\x12M\n" +
+	"\n" +
+	"GetDatanet\x12\x1e.tollgate.v1.GetDatanetRequest\x1a\x1f.tollgate.v1.GetDatanetResponse\x12A\n" +
+	"\x06Search\x12\x1a.tollgate.v1.SearchRequest\x1a\x1b.tollgate.v1.SearchResponse\x12J\n" +
+	"\tGetRecord\x12\x1d.tollgate.v1.GetRecordRequest\x1a\x1e.tollgate.v1.GetRecordResponse2Q\n" +
 	"\fAgentService\x12A\n" +
 	"\x06Invoke\x12\x1a.tollgate.v1.InvokeRequest\x1a\x1b.tollgate.v1.InvokeResponse2\xa9\x04\n" +
 	"\rLedgerService\x12M\n" +
@@ -2547,7 +3341,7 @@ func file_tollgate_v1_tollgate_proto_rawDescGZIP() []byte {
 	return file_tollgate_v1_tollgate_proto_rawDescData
 }
 
-var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_tollgate_v1_tollgate_proto_goTypes = []any{
 	(*ChallengeRequest)(nil),      // 0: tollgate.v1.ChallengeRequest
 	(*ChallengeResponse)(nil),     // 1: tollgate.v1.ChallengeResponse
@@ -2566,76 +3360,105 @@ var file_tollgate_v1_tollgate_proto_goTypes = []any{
 	(*GetPluginWasmResponse)(nil), // 14: tollgate.v1.GetPluginWasmResponse
 	(*YankPluginRequest)(nil),     // 15: tollgate.v1.YankPluginRequest
 	(*YankPluginResponse)(nil),    // 16: tollgate.v1.YankPluginResponse
-	(*InvokeRequest)(nil),         // 17: tollgate.v1.InvokeRequest
-	(*InvokeResponse)(nil),        // 18: tollgate.v1.InvokeResponse
-	(*Receipt)(nil),               // 19: tollgate.v1.Receipt
-	(*DatanetVersion)(nil),        // 20: tollgate.v1.DatanetVersion
-	(*Access)(nil),                // 21: tollgate.v1.Access
-	(*Score)(nil),                 // 22: tollgate.v1.Score
-	(*Posting)(nil),               // 23: tollgate.v1.Posting
-	(*GetDeploymentRequest)(nil),  // 24: tollgate.v1.GetDeploymentRequest
-	(*GetDeploymentResponse)(nil), // 25: tollgate.v1.GetDeploymentResponse
-	(*FaucetRequest)(nil),         // 26: tollgate.v1.FaucetRequest
-	(*FaucetResponse)(nil),        // 27: tollgate.v1.FaucetResponse
-	(*GetBalanceRequest)(nil),     // 28: tollgate.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil),    // 29: tollgate.v1.GetBalanceResponse
-	(*GetProofRequest)(nil),       // 30: tollgate.v1.GetProofRequest
-	(*GetProofResponse)(nil),      // 31: tollgate.v1.GetProofResponse
-	(*CloseEpochRequest)(nil),     // 32: tollgate.v1.CloseEpochRequest
-	(*CloseEpochResponse)(nil),    // 33: tollgate.v1.CloseEpochResponse
-	(*GetReceiptRequest)(nil),     // 34: tollgate.v1.GetReceiptRequest
-	(*GetReceiptResponse)(nil),    // 35: tollgate.v1.GetReceiptResponse
-	(*WithdrawRequest)(nil),       // 36: tollgate.v1.WithdrawRequest
-	(*WithdrawResponse)(nil),      // 37: tollgate.v1.WithdrawResponse
+	(*Datanet)(nil),               // 17: tollgate.v1.Datanet
+	(*CreateDatanetRequest)(nil),  // 18: tollgate.v1.CreateDatanetRequest
+	(*CreateDatanetResponse)(nil), // 19: tollgate.v1.CreateDatanetResponse
+	(*NewRecord)(nil),             // 20: tollgate.v1.NewRecord
+	(*AddRecordsRequest)(nil),     // 21: tollgate.v1.AddRecordsRequest
+	(*AddRecordsResponse)(nil),    // 22: tollgate.v1.AddRecordsResponse
+	(*GetDatanetRequest)(nil),     // 23: tollgate.v1.GetDatanetRequest
+	(*GetDatanetResponse)(nil),    // 24: tollgate.v1.GetDatanetResponse
+	(*Record)(nil),                // 25: tollgate.v1.Record
+	(*SearchRequest)(nil),         // 26: tollgate.v1.SearchRequest
+	(*SearchResponse)(nil),        // 27: tollgate.v1.SearchResponse
+	(*GetRecordRequest)(nil),      // 28: tollgate.v1.GetRecordRequest
+	(*GetRecordResponse)(nil),     // 29: tollgate.v1.GetRecordResponse
+	(*InvokeRequest)(nil),         // 30: tollgate.v1.InvokeRequest
+	(*InvokeResponse)(nil),        // 31: tollgate.v1.InvokeResponse
+	(*Receipt)(nil),               // 32: tollgate.v1.Receipt
+	(*DatanetVersion)(nil),        // 33: tollgate.v1.DatanetVersion
+	(*Access)(nil),                // 34: tollgate.v1.Access
+	(*Score)(nil),                 // 35: tollgate.v1.Score
+	(*Posting)(nil),               // 36: tollgate.v1.Posting
+	(*GetDeploymentRequest)(nil),  // 37: tollgate.v1.GetDeploymentRequest
+	(*GetDeploymentResponse)(nil), // 38: tollgate.v1.GetDeploymentResponse
+	(*FaucetRequest)(nil),         // 39: tollgate.v1.FaucetRequest
+	(*FaucetResponse)(nil),        // 40: tollgate.v1.FaucetResponse
+	(*GetBalanceRequest)(nil),     // 41: tollgate.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil),    // 42: tollgate.v1.GetBalanceResponse
+	(*GetProofRequest)(nil),       // 43: tollgate.v1.GetProofRequest
+	(*GetProofResponse)(nil),      // 44: tollgate.v1.GetProofResponse
+	(*CloseEpochRequest)(nil),     // 45: tollgate.v1.CloseEpochRequest
+	(*CloseEpochResponse)(nil),    // 46: tollgate.v1.CloseEpochResponse
+	(*GetReceiptRequest)(nil),     // 47: tollgate.v1.GetReceiptRequest
+	(*GetReceiptResponse)(nil),    // 48: tollgate.v1.GetReceiptResponse
+	(*WithdrawRequest)(nil),       // 49: tollgate.v1.WithdrawRequest
+	(*WithdrawResponse)(nil),      // 50: tollgate.v1.WithdrawResponse
 }
 var file_tollgate_v1_tollgate_proto_depIdxs = []int32{
 	6,  // 0: tollgate.v1.PublishPluginResponse.plugin:type_name -> tollgate.v1.Plugin
 	6,  // 1: tollgate.v1.GetPluginResponse.plugin:type_name -> tollgate.v1.Plugin
 	6,  // 2: tollgate.v1.ListPluginsResponse.plugins:type_name -> tollgate.v1.Plugin
-	19, // 3: tollgate.v1.InvokeResponse.receipt:type_name -> tollgate.v1.Receipt
-	21, // 4: tollgate.v1.Receipt.accesses:type_name -> tollgate.v1.Access
-	22, // 5: tollgate.v1.Receipt.scores:type_name -> tollgate.v1.Score
-	23, // 6: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
-	20, // 7: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
-	19, // 8: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
-	19, // 9: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
-	0,  // 10: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
-	2,  // 11: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
-	4,  // 12: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
-	7,  // 13: tollgate.v1.RegistryService.PublishPlugin:input_type -> tollgate.v1.PublishPluginRequest
-	9,  // 14: tollgate.v1.RegistryService.GetPlugin:input_type -> tollgate.v1.GetPluginRequest
-	11, // 15: tollgate.v1.RegistryService.ListPlugins:input_type -> tollgate.v1.ListPluginsRequest
-	13, // 16: tollgate.v1.RegistryService.GetPluginWasm:input_type -> tollgate.v1.GetPluginWasmRequest
-	15, // 17: tollgate.v1.RegistryService.YankPlugin:input_type -> tollgate.v1.YankPluginRequest
-	17, // 18: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
-	28, // 19: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
-	30, // 20: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
-	32, // 21: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
-	34, // 22: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
-	36, // 23: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
-	26, // 24: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
-	24, // 25: tollgate.v1.LedgerService.GetDeployment:input_type -> tollgate.v1.GetDeploymentRequest
-	1,  // 26: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
-	3,  // 27: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
-	5,  // 28: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
-	8,  // 29: tollgate.v1.RegistryService.PublishPlugin:output_type -> tollgate.v1.PublishPluginResponse
-	10, // 30: tollgate.v1.RegistryService.GetPlugin:output_type -> tollgate.v1.GetPluginResponse
-	12, // 31: tollgate.v1.RegistryService.ListPlugins:output_type -> tollgate.v1.ListPluginsResponse
-	14, // 32: tollgate.v1.RegistryService.GetPluginWasm:output_type -> tollgate.v1.GetPluginWasmResponse
-	16, // 33: tollgate.v1.RegistryService.YankPlugin:output_type -> tollgate.v1.YankPluginResponse
-	18, // 34: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
-	29, // 35: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
-	31, // 36: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
-	33, // 37: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
-	35, // 38: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
-	37, // 39: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
-	27, // 40: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
-	25, // 41: tollgate.v1.LedgerService.GetDeployment:output_type -> tollgate.v1.GetDeploymentResponse
-	26, // [26:42] is the sub-list for method output_type
-	10, // [10:26] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	17, // 3: tollgate.v1.CreateDatanetRequest.datanet:type_name -> tollgate.v1.Datanet
+	17, // 4: tollgate.v1.CreateDatanetResponse.datanet:type_name -> tollgate.v1.Datanet
+	20, // 5: tollgate.v1.AddRecordsRequest.records:type_name -> tollgate.v1.NewRecord
+	17, // 6: tollgate.v1.GetDatanetResponse.datanet:type_name -> tollgate.v1.Datanet
+	25, // 7: tollgate.v1.SearchResponse.records:type_name -> tollgate.v1.Record
+	25, // 8: tollgate.v1.GetRecordResponse.record:type_name -> tollgate.v1.Record
+	32, // 9: tollgate.v1.InvokeResponse.receipt:type_name -> tollgate.v1.Receipt
+	34, // 10: tollgate.v1.Receipt.accesses:type_name -> tollgate.v1.Access
+	35, // 11: tollgate.v1.Receipt.scores:type_name -> tollgate.v1.Score
+	36, // 12: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
+	33, // 13: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
+	32, // 14: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
+	32, // 15: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
+	0,  // 16: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
+	2,  // 17: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
+	4,  // 18: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
+	7,  // 19: tollgate.v1.RegistryService.PublishPlugin:input_type -> tollgate.v1.PublishPluginRequest
+	9,  // 20: tollgate.v1.RegistryService.GetPlugin:input_type -> tollgate.v1.GetPluginRequest
+	11, // 21: tollgate.v1.RegistryService.ListPlugins:input_type -> tollgate.v1.ListPluginsRequest
+	13, // 22: tollgate.v1.RegistryService.GetPluginWasm:input_type -> tollgate.v1.GetPluginWasmRequest
+	15, // 23: tollgate.v1.RegistryService.YankPlugin:input_type -> tollgate.v1.YankPluginRequest
+	18, // 24: tollgate.v1.DatanetService.CreateDatanet:input_type -> tollgate.v1.CreateDatanetRequest
+	21, // 25: tollgate.v1.DatanetService.AddRecords:input_type -> tollgate.v1.AddRecordsRequest
+	23, // 26: tollgate.v1.DatanetService.GetDatanet:input_type -> tollgate.v1.GetDatanetRequest
+	26, // 27: tollgate.v1.DatanetService.Search:input_type -> tollgate.v1.SearchRequest
+	28, // 28: tollgate.v1.DatanetService.GetRecord:input_type -> tollgate.v1.GetRecordRequest
+	30, // 29: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
+	41, // 30: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
+	43, // 31: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
+	45, // 32: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
+	47, // 33: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
+	49, // 34: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
+	39, // 35: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
+	37, // 36: tollgate.v1.LedgerService.GetDeployment:input_type -> tollgate.v1.GetDeploymentRequest
+	1,  // 37: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
+	3,  // 38: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
+	5,  // 39: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
+	8,  // 40: tollgate.v1.RegistryService.PublishPlugin:output_type -> tollgate.v1.PublishPluginResponse
+	10, // 41: tollgate.v1.RegistryService.GetPlugin:output_type -> tollgate.v1.GetPluginResponse
+	12, // 42: tollgate.v1.RegistryService.ListPlugins:output_type -> tollgate.v1.ListPluginsResponse
+	14, // 43: tollgate.v1.RegistryService.GetPluginWasm:output_type -> tollgate.v1.GetPluginWasmResponse
+	16, // 44: tollgate.v1.RegistryService.YankPlugin:output_type -> tollgate.v1.YankPluginResponse
+	19, // 45: tollgate.v1.DatanetService.CreateDatanet:output_type -> tollgate.v1.CreateDatanetResponse
+	22, // 46: tollgate.v1.DatanetService.AddRecords:output_type -> tollgate.v1.AddRecordsResponse
+	24, // 47: tollgate.v1.DatanetService.GetDatanet:output_type -> tollgate.v1.GetDatanetResponse
+	27, // 48: tollgate.v1.DatanetService.Search:output_type -> tollgate.v1.SearchResponse
+	29, // 49: tollgate.v1.DatanetService.GetRecord:output_type -> tollgate.v1.GetRecordResponse
+	31, // 50: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
+	42, // 51: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
+	44, // 52: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
+	46, // 53: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
+	48, // 54: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
+	50, // 55: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
+	40, // 56: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
+	38, // 57: tollgate.v1.LedgerService.GetDeployment:output_type -> tollgate.v1.GetDeploymentResponse
+	37, // [37:58] is the sub-list for method output_type
+	16, // [16:37] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_tollgate_proto_init() }
@@ -2649,9 +3472,9 @@ func file_tollgate_v1_tollgate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_tollgate_proto_rawDesc), len(file_tollgate_v1_tollgate_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   38,
+			NumMessages:   51,
 			NumExtensions: 0,
-			NumServices:   4,
+			NumServices:   5,
 		},
 		GoTypes:           file_tollgate_v1_tollgate_proto_goTypes,
 		DependencyIndexes: file_tollgate_v1_tollgate_proto_depIdxs,

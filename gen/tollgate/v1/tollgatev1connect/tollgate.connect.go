@@ -29,6 +29,8 @@ const (
 	AuthServiceName = "tollgate.v1.AuthService"
 	// RegistryServiceName is the fully-qualified name of the RegistryService service.
 	RegistryServiceName = "tollgate.v1.RegistryService"
+	// DatanetServiceName is the fully-qualified name of the DatanetService service.
+	DatanetServiceName = "tollgate.v1.DatanetService"
 	// AgentServiceName is the fully-qualified name of the AgentService service.
 	AgentServiceName = "tollgate.v1.AgentService"
 	// LedgerServiceName is the fully-qualified name of the LedgerService service.
@@ -64,6 +66,20 @@ const (
 	// RegistryServiceYankPluginProcedure is the fully-qualified name of the RegistryService's
 	// YankPlugin RPC.
 	RegistryServiceYankPluginProcedure = "/tollgate.v1.RegistryService/YankPlugin"
+	// DatanetServiceCreateDatanetProcedure is the fully-qualified name of the DatanetService's
+	// CreateDatanet RPC.
+	DatanetServiceCreateDatanetProcedure = "/tollgate.v1.DatanetService/CreateDatanet"
+	// DatanetServiceAddRecordsProcedure is the fully-qualified name of the DatanetService's AddRecords
+	// RPC.
+	DatanetServiceAddRecordsProcedure = "/tollgate.v1.DatanetService/AddRecords"
+	// DatanetServiceGetDatanetProcedure is the fully-qualified name of the DatanetService's GetDatanet
+	// RPC.
+	DatanetServiceGetDatanetProcedure = "/tollgate.v1.DatanetService/GetDatanet"
+	// DatanetServiceSearchProcedure is the fully-qualified name of the DatanetService's Search RPC.
+	DatanetServiceSearchProcedure = "/tollgate.v1.DatanetService/Search"
+	// DatanetServiceGetRecordProcedure is the fully-qualified name of the DatanetService's GetRecord
+	// RPC.
+	DatanetServiceGetRecordProcedure = "/tollgate.v1.DatanetService/GetRecord"
 	// AgentServiceInvokeProcedure is the fully-qualified name of the AgentService's Invoke RPC.
 	AgentServiceInvokeProcedure = "/tollgate.v1.AgentService/Invoke"
 	// LedgerServiceGetBalanceProcedure is the fully-qualified name of the LedgerService's GetBalance
@@ -402,6 +418,184 @@ func (UnimplementedRegistryServiceHandler) GetPluginWasm(context.Context, *conne
 
 func (UnimplementedRegistryServiceHandler) YankPlugin(context.Context, *connect.Request[v1.YankPluginRequest]) (*connect.Response[v1.YankPluginResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.RegistryService.YankPlugin is not implemented"))
+}
+
+// DatanetServiceClient is a client for the tollgate.v1.DatanetService service.
+type DatanetServiceClient interface {
+	CreateDatanet(context.Context, *connect.Request[v1.CreateDatanetRequest]) (*connect.Response[v1.CreateDatanetResponse], error)
+	// AddRecords appends signed records in order; a record already in the
+	// datanet (same content hash) is reported as a duplicate, not added.
+	AddRecords(context.Context, *connect.Request[v1.AddRecordsRequest]) (*connect.Response[v1.AddRecordsResponse], error)
+	GetDatanet(context.Context, *connect.Request[v1.GetDatanetRequest]) (*connect.Response[v1.GetDatanetResponse], error)
+	Search(context.Context, *connect.Request[v1.SearchRequest]) (*connect.Response[v1.SearchResponse], error)
+	GetRecord(context.Context, *connect.Request[v1.GetRecordRequest]) (*connect.Response[v1.GetRecordResponse], error)
+}
+
+// NewDatanetServiceClient constructs a client for the tollgate.v1.DatanetService service. By
+// default, it uses the Connect protocol with the binary Protobuf Codec, asks for gzipped responses,
+// and sends uncompressed requests. To use the gRPC or gRPC-Web protocols, supply the
+// connect.WithGRPC() or connect.WithGRPCWeb() options.
+//
+// The URL supplied here should be the base URL for the Connect or gRPC server (for example,
+// http://api.acme.com or https://acme.com/grpc).
+func NewDatanetServiceClient(httpClient connect.HTTPClient, baseURL string, opts ...connect.ClientOption) DatanetServiceClient {
+	baseURL = strings.TrimRight(baseURL, "/")
+	datanetServiceMethods := v1.File_tollgate_v1_tollgate_proto.Services().ByName("DatanetService").Methods()
+	return &datanetServiceClient{
+		createDatanet: connect.NewClient[v1.CreateDatanetRequest, v1.CreateDatanetResponse](
+			httpClient,
+			baseURL+DatanetServiceCreateDatanetProcedure,
+			connect.WithSchema(datanetServiceMethods.ByName("CreateDatanet")),
+			connect.WithClientOptions(opts...),
+		),
+		addRecords: connect.NewClient[v1.AddRecordsRequest, v1.AddRecordsResponse](
+			httpClient,
+			baseURL+DatanetServiceAddRecordsProcedure,
+			connect.WithSchema(datanetServiceMethods.ByName("AddRecords")),
+			connect.WithClientOptions(opts...),
+		),
+		getDatanet: connect.NewClient[v1.GetDatanetRequest, v1.GetDatanetResponse](
+			httpClient,
+			baseURL+DatanetServiceGetDatanetProcedure,
+			connect.WithSchema(datanetServiceMethods.ByName("GetDatanet")),
+			connect.WithClientOptions(opts...),
+		),
+		search: connect.NewClient[v1.SearchRequest, v1.SearchResponse](
+			httpClient,
+			baseURL+DatanetServiceSearchProcedure,
+			connect.WithSchema(datanetServiceMethods.ByName("Search")),
+			connect.WithClientOptions(opts...),
+		),
+		getRecord: connect.NewClient[v1.GetRecordRequest, v1.GetRecordResponse](
+			httpClient,
+			baseURL+DatanetServiceGetRecordProcedure,
+			connect.WithSchema(datanetServiceMethods.ByName("GetRecord")),
+			connect.WithClientOptions(opts...),
+		),
+	}
+}
+
+// datanetServiceClient implements DatanetServiceClient.
+type datanetServiceClient struct {
+	createDatanet *connect.Client[v1.CreateDatanetRequest, v1.CreateDatanetResponse]
+	addRecords    *connect.Client[v1.AddRecordsRequest, v1.AddRecordsResponse]
+	getDatanet    *connect.Client[v1.GetDatanetRequest, v1.GetDatanetResponse]
+	search        *connect.Client[v1.SearchRequest, v1.SearchResponse]
+	getRecord     *connect.Client[v1.GetRecordRequest, v1.GetRecordResponse]
+}
+
+// CreateDatanet calls tollgate.v1.DatanetService.CreateDatanet.
+func (c *datanetServiceClient) CreateDatanet(ctx context.Context, req *connect.Request[v1.CreateDatanetRequest]) (*connect.Response[v1.CreateDatanetResponse], error) {
+	return c.createDatanet.CallUnary(ctx, req)
+}
+
+// AddRecords calls tollgate.v1.DatanetService.AddRecords.
+func (c *datanetServiceClient) AddRecords(ctx context.Context, req *connect.Request[v1.AddRecordsRequest]) (*connect.Response[v1.AddRecordsResponse], error) {
+	return c.addRecords.CallUnary(ctx, req)
+}
+
+// GetDatanet calls tollgate.v1.DatanetService.GetDatanet.
+func (c *datanetServiceClient) GetDatanet(ctx context.Context, req *connect.Request[v1.GetDatanetRequest]) (*connect.Response[v1.GetDatanetResponse], error) {
+	return c.getDatanet.CallUnary(ctx, req)
+}
+
+// Search calls tollgate.v1.DatanetService.Search.
+func (c *datanetServiceClient) Search(ctx context.Context, req *connect.Request[v1.SearchRequest]) (*connect.Response[v1.SearchResponse], error) {
+	return c.search.CallUnary(ctx, req)
+}
+
+// GetRecord calls tollgate.v1.DatanetService.GetRecord.
+func (c *datanetServiceClient) GetRecord(ctx context.Context, req *connect.Request[v1.GetRecordRequest]) (*connect.Response[v1.GetRecordResponse], error) {
+	return c.getRecord.CallUnary(ctx, req)
+}
+
+// DatanetServiceHandler is an implementation of the tollgate.v1.DatanetService service.
+type DatanetServiceHandler interface {
+	CreateDatanet(context.Context, *connect.Request[v1.CreateDatanetRequest]) (*connect.Response[v1.CreateDatanetResponse], error)
+	// AddRecords appends signed records in order; a record already in the
+	// datanet (same content hash) is reported as a duplicate, not added.
+	AddRecords(context.Context, *connect.Request[v1.AddRecordsRequest]) (*connect.Response[v1.AddRecordsResponse], error)
+	GetDatanet(context.Context, *connect.Request[v1.GetDatanetRequest]) (*connect.Response[v1.GetDatanetResponse], error)
+	Search(context.Context, *connect.Request[v1.SearchRequest]) (*connect.Response[v1.SearchResponse], error)
+	GetRecord(context.Context, *connect.Request[v1.GetRecordRequest]) (*connect.Response[v1.GetRecordResponse], error)
+}
+
+// NewDatanetServiceHandler builds an HTTP handler from the service implementation. It returns the
+// path on which to mount the handler and the handler itself.
+//
+// By default, handlers support the Connect, gRPC, and gRPC-Web protocols with the binary Protobuf
+// and JSON codecs. They also support gzip compression.
+func NewDatanetServiceHandler(svc DatanetServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
+	datanetServiceMethods := v1.File_tollgate_v1_tollgate_proto.Services().ByName("DatanetService").Methods()
+	datanetServiceCreateDatanetHandler := connect.NewUnaryHandler(
+		DatanetServiceCreateDatanetProcedure,
+		svc.CreateDatanet,
+		connect.WithSchema(datanetServiceMethods.ByName("CreateDatanet")),
+		connect.WithHandlerOptions(opts...),
+	)
+	datanetServiceAddRecordsHandler := connect.NewUnaryHandler(
+		DatanetServiceAddRecordsProcedure,
+		svc.AddRecords,
+		connect.WithSchema(datanetServiceMethods.ByName("AddRecords")),
+		connect.WithHandlerOptions(opts...),
+	)
+	datanetServiceGetDatanetHandler := connect.NewUnaryHandler(
+		DatanetServiceGetDatanetProcedure,
+		svc.GetDatanet,
+		connect.WithSchema(datanetServiceMethods.ByName("GetDatanet")),
+		connect.WithHandlerOptions(opts...),
+	)
+	datanetServiceSearchHandler := connect.NewUnaryHandler(
+		DatanetServiceSearchProcedure,
+		svc.Search,
+		connect.WithSchema(datanetServiceMethods.ByName("Search")),
+		connect.WithHandlerOptions(opts...),
+	)
+	datanetServiceGetRecordHandler := connect.NewUnaryHandler(
+		DatanetServiceGetRecordProcedure,
+		svc.GetRecord,
+		connect.WithSchema(datanetServiceMethods.ByName("GetRecord")),
+		connect.WithHandlerOptions(opts...),
+	)
+	return "/tollgate.v1.DatanetService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case DatanetServiceCreateDatanetProcedure:
+			datanetServiceCreateDatanetHandler.ServeHTTP(w, r)
+		case DatanetServiceAddRecordsProcedure:
+			datanetServiceAddRecordsHandler.ServeHTTP(w, r)
+		case DatanetServiceGetDatanetProcedure:
+			datanetServiceGetDatanetHandler.ServeHTTP(w, r)
+		case DatanetServiceSearchProcedure:
+			datanetServiceSearchHandler.ServeHTTP(w, r)
+		case DatanetServiceGetRecordProcedure:
+			datanetServiceGetRecordHandler.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// UnimplementedDatanetServiceHandler returns CodeUnimplemented from all methods.
+type UnimplementedDatanetServiceHandler struct{}
+
+func (UnimplementedDatanetServiceHandler) CreateDatanet(context.Context, *connect.Request[v1.CreateDatanetRequest]) (*connect.Response[v1.CreateDatanetResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.DatanetService.CreateDatanet is not implemented"))
+}
+
+func (UnimplementedDatanetServiceHandler) AddRecords(context.Context, *connect.Request[v1.AddRecordsRequest]) (*connect.Response[v1.AddRecordsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.DatanetService.AddRecords is not implemented"))
+}
+
+func (UnimplementedDatanetServiceHandler) GetDatanet(context.Context, *connect.Request[v1.GetDatanetRequest]) (*connect.Response[v1.GetDatanetResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.DatanetService.GetDatanet is not implemented"))
+}
+
+func (UnimplementedDatanetServiceHandler) Search(context.Context, *connect.Request[v1.SearchRequest]) (*connect.Response[v1.SearchResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.DatanetService.Search is not implemented"))
+}
+
+func (UnimplementedDatanetServiceHandler) GetRecord(context.Context, *connect.Request[v1.GetRecordRequest]) (*connect.Response[v1.GetRecordResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.DatanetService.GetRecord is not implemented"))
 }
 
 // AgentServiceClient is a client for the tollgate.v1.AgentService service.
