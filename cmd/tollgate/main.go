@@ -38,6 +38,7 @@ commands:
   withdraw  take back unspent credit: it becomes claimable on-chain at the next root
   claim     claim an account's earnings on-chain, or print the calldata for a wallet
   key       keystore v3 key files: new, import, list, address
+  datanet   create datanets, add records, show and search them on a running node
   plugin    publish, list, show and yank plugins on a running node
   login     sign in to a node with an Ethereum key (Sign-In with Ethereum) and keep the token
   faucet    on a development chain, get test credit and gas for the signed-in account
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return keyCmd(args, out)
 	case "bench":
 		return benchCmd(ctx, args, out)
+	case "datanet":
+		return datanetCmd(ctx, args, out)
 	case "plugin":
 		return pluginCmd(ctx, args, out)
 	case "login":

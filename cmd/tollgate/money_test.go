@@ -239,15 +239,27 @@ func TestNewUserJourneyFromTheCLI(t *testing.T) {
 	if o, err := cli("withdraw", "--server", api, "0.5"); err != nil || !strings.Contains(o, "withdrew 0.500000 TGT") {
 		t.Fatalf("withdraw: %v\n%s", err, o)
 	}
+	// As a datanet owner and contributor: create a datanet, add records.
+	if o, err := cli("datanet", "create", "--server", api, "--key", keyPath, "--price", "0.002", "journey/facts"); err != nil || !strings.Contains(o, "created journey/facts") {
+		t.Fatalf("datanet create: %v\n%s", err, o)
+	}
+	facts := filepath.Join(t.TempDir(), "facts.jsonl")
+	os.WriteFile(facts, []byte(`{"content":"The sky is blue because air scatters blue light more than red."}`+"\n"+"Bees dance to tell the hive where flowers are.\n"), 0o600)
+	if o, err := cli("datanet", "add", "--server", api, "--key", keyPath, "--file", facts, "journey/facts"); err != nil || !strings.Contains(o, "2 added, 0 duplicates, now at version 2") {
+		t.Fatalf("datanet add: %v\n%s", err, o)
+	}
+	if o, err := cli("datanet", "search", "--server", api, "journey/facts", "bees"); err != nil || !strings.Contains(o, "Bees dance") {
+		t.Fatalf("datanet search by its owner: %v\n%s", err, o)
+	}
 	// As an agent developer: publish, list, show, call and yank an agent.
 	wasm := filepath.Join("..", "..", "examples", "agents", "qa", "qa.wasm")
-	if o, err := cli("plugin", "publish", "--server", api, "--key", keyPath, "--name", "journey/qa", "--version", "1.0.0", "--price", "0.001", "--datanets", exampleDatanet, wasm); err != nil || !strings.Contains(o, "journey/qa@1.0.0  published by "+addr) {
+	if o, err := cli("plugin", "publish", "--server", api, "--key", keyPath, "--name", "journey/qa", "--version", "1.0.0", "--price", "0.001", "--datanets", "journey/facts", wasm); err != nil || !strings.Contains(o, "journey/qa@1.0.0  published by "+addr) {
 		t.Fatalf("plugin publish: %v\n%s", err, o)
 	}
 	if o, err := cli("plugin", "list", "--server", api); err != nil || !strings.Contains(o, "journey/qa@1.0.0") || !strings.Contains(o, exampleAgent+"@1.0.0") {
 		t.Fatalf("plugin list: %v\n%s", err, o)
 	}
-	if o, err := cli("invoke", "--server", api, "--agent", "journey/qa@latest", "Why is the sky blue?"); err != nil || !strings.Contains(o, "receipt") {
+	if o, err := cli("invoke", "--server", api, "--agent", "journey/qa@latest", "Why is the sky blue?"); err != nil || !strings.Contains(o, "receipt") || !strings.Contains(o, "access") {
 		t.Fatalf("invoke the new agent: %v\n%s", err, o)
 	}
 	if o, err := cli("plugin", "yank", "--server", api, "--key", keyPath, "journey/qa@1.0.0"); err != nil {
