@@ -367,6 +367,20 @@ func TestVerifyIsReadOnlyAndNeedsTheChain(t *testing.T) {
 	if err := run(tctx, []string{"verify", "--data", dir, "--rpc", unreachable}, &out); err == nil {
 		t.Fatal("verify passed with the chain unreachable")
 	}
+	// Pinned to the deployment it records, verify passes; pinned to
+	// another settlement or chain, it refuses the data dir.
+	dep, err := readDeployment(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, []string{"verify", "--data", dir, "--settlement", strings.ToLower(dep.Settlement), "--chain-id", fmt.Sprint(dep.ChainID)}, &out); err != nil {
+		t.Fatalf("verify pinned to its own deployment: %v", err)
+	}
+	for _, pin := range [][]string{{"--settlement", "0x00000000000000000000000000000000000000aa"}, {"--chain-id", "1"}} {
+		if err := run(ctx, append([]string{"verify", "--data", dir}, pin...), &out); err == nil || !strings.Contains(err.Error(), "not") {
+			t.Fatalf("verify pinned %v passed: %v", pin, err)
+		}
+	}
 }
 
 // Started against a real chain with an operator key nobody funded, serve

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/ethclient"
 
@@ -30,8 +31,24 @@ func verifyCmd(ctx context.Context, args []string, out io.Writer) error {
 	dataDir := fs.String("data", "./tollgate-data", "data directory of the node (stopped; opened read-only)")
 	rpc := fs.String("rpc", "", "EVM node the deployment settles on (default: a scratch copy of the node's embedded chain)")
 	epoch := fs.Uint64("epoch", 0, "epoch to verify (default: the last closed)")
+	settlement := fs.String("settlement", "", "the settlement contract to verify against; the data dir's deployment must name it (default: trust the data dir's)")
+	chainID := fs.Uint64("chain-id", 0, "the chain the settlement is on; the data dir's deployment must name it (default: trust the data dir's)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	// A copied data dir could name any contract: a verifier who knows the
+	// deployment it cares about pins it.
+	if *settlement != "" || *chainID != 0 {
+		dep, err := readDeployment(*dataDir)
+		if err != nil {
+			return err
+		}
+		if *settlement != "" && !strings.EqualFold(dep.Settlement, *settlement) {
+			return fmt.Errorf("verify: the data dir settles on %s, not %s", dep.Settlement, *settlement)
+		}
+		if *chainID != 0 && dep.ChainID != *chainID {
+			return fmt.Errorf("verify: the data dir settles on chain %d, not %d", dep.ChainID, *chainID)
+		}
 	}
 	led, err := ledger.Open(filepath.Join(*dataDir, "ledger"), ledger.Options{ReadOnly: true})
 	if err != nil {
@@ -82,14 +99,23 @@ func verifyCmd(ctx context.Context, args []string, out io.Writer) error {
 // verifyChain attaches to the deployment recorded in dataDir, through rpc or
 // through a scratch copy of the embedded chain (starting a node writes to
 // its directory, and verification writes nothing of the node's).
-func verifyChain(ctx context.Context, dataDir, rpc string) (*chain.Client, func(), error) {
+// readDeployment reads the deployment a data dir records.
+func readDeployment(dataDir string) (chain.Deployment, error) {
 	var dep chain.Deployment
 	b, err := os.ReadFile(filepath.Join(dataDir, "deployment.json"))
 	if err != nil {
-		return nil, nil, fmt.Errorf("verify: %w", err)
+		return dep, fmt.Errorf("verify: %w", err)
 	}
 	if err := json.Unmarshal(b, &dep); err != nil {
-		return nil, nil, fmt.Errorf("verify: deployment.json: %w", err)
+		return dep, fmt.Errorf("verify: deployment.json: %w", err)
+	}
+	return dep, nil
+}
+
+func verifyChain(ctx context.Context, dataDir, rpc string) (*chain.Client, func(), error) {
+	dep, err := readDeployment(dataDir)
+	if err != nil {
+		return nil, nil, err
 	}
 	var ec *ethclient.Client
 	done := func() {}
