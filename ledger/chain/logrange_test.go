@@ -115,3 +115,29 @@ func TestEventsAreReadInBoundedRanges(t *testing.T) {
 func ethereumQuery(dep chain.Deployment) ethereum.FilterQuery {
 	return ethereum.FilterQuery{FromBlock: new(big.Int).SetUint64(dep.Block), Addresses: []common.Address{common.HexToAddress(dep.Settlement)}}
 }
+
+// The embedded chain's JSON-RPC answers eth_, net_ and web3_ methods and
+// nothing else: admin and debug methods stay in-process.
+func TestEmbeddedRPCServesOnlyPublicMethods(t *testing.T) {
+	operator := newKey(t)
+	node, err := chain.StartNode(t.TempDir(), crypto.PubkeyToAddress(operator.PublicKey), chain.WithRPC("127.0.0.1", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	for method, ok := range map[string]bool{"eth_chainId": true, "net_version": true, "admin_nodeInfo": false, "debug_setHead": false, "miner_start": false} {
+		res, err := http.Post(node.RPC(), "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"`+method+`","params":[]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Result json.RawMessage     `json:"result"`
+			Error  *struct{ Code int } `json:"error"`
+		}
+		json.NewDecoder(res.Body).Decode(&out)
+		res.Body.Close()
+		if got := out.Error == nil && len(out.Result) > 0; got != ok {
+			t.Fatalf("%s: answered %v (%s, %+v), want %v", method, got, out.Result, out.Error, ok)
+		}
+	}
+}

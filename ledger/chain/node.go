@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -43,6 +44,9 @@ type Node struct {
 	changed chan struct{}
 	sub     event.Subscription
 	stopped chan struct{}
+
+	rpcSrv *http.Server // the JSON-RPC for wallets and tools, if served
+	rpcURL string
 }
 
 // NodeOption configures [StartNode].
@@ -70,6 +74,9 @@ func StartNode(dir string, faucetAddr common.Address, opts ...NodeOption) (*Node
 	for _, o := range opts {
 		o(&nodeConf)
 	}
+	// The JSON-RPC is served by durableRPC, not geth's own server.
+	rpcHost, rpcPort := nodeConf.HTTPHost, nodeConf.HTTPPort
+	nodeConf.HTTPHost, nodeConf.HTTPModules = "", nil
 	nodeConf.UseLightweightKDF = true
 	stack, err := node.New(&nodeConf)
 	if err != nil {
@@ -122,6 +129,12 @@ func StartNode(dir string, faucetAddr common.Address, opts ...NodeOption) (*Node
 	n.sub = backend.BlockChain().SubscribeChainHeadEvent(heads)
 	n.markDurable(backend, backend.BlockChain().CurrentBlock().Number.Uint64())
 	go n.watchHeads(backend, heads)
+	if rpcHost != "" {
+		if err := n.serveRPC(rpcHost, rpcPort); err != nil {
+			n.Close()
+			return nil, fmt.Errorf("chain: json-rpc on %s:%d: %w", rpcHost, rpcPort, err)
+		}
+	}
 	return n, nil
 }
 
@@ -173,18 +186,16 @@ func (n *Node) WaitDurable(ctx context.Context, block uint64) error {
 
 // RPC returns the URL of the node's JSON-RPC endpoint, or "" if it serves
 // none.
-func (n *Node) RPC() string {
-	if n.stack.Config().HTTPHost == "" {
-		return ""
-	}
-	return n.stack.HTTPEndpoint()
-}
+func (n *Node) RPC() string { return n.rpcURL }
 
 // Client returns a client of the node.
 func (n *Node) Client() *ethclient.Client { return n.client }
 
 // Close stops the node, flushing its state to disk.
 func (n *Node) Close() error {
+	if n.rpcSrv != nil {
+		n.rpcSrv.Close()
+	}
 	n.client.Close()
 	err := n.stack.Close()
 	n.sub.Unsubscribe()
