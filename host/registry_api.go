@@ -48,7 +48,7 @@ func (a *api) PublishPlugin(ctx context.Context, req *connect.Request[tollgatev1
 		return nil, connectErr(err)
 	}
 	var m registry.Manifest
-	dec := json.NewDecoder(stringsReader(req.Msg.GetManifestJson()))
+	dec := json.NewDecoder(strings.NewReader(req.Msg.GetManifestJson()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
 		return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "manifest_json is not a manifest"))
@@ -112,5 +112,3 @@ func (a *api) YankPlugin(ctx context.Context, req *connect.Request[tollgatev1.Ya
 	}
 	return connect.NewResponse(&tollgatev1.YankPluginResponse{}), nil
 }
-
-func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

@@ -68,7 +68,7 @@ func TestPublishPluginOverTheAPI(t *testing.T) {
 		t.Fatalf("get plugin: %+v", got)
 	}
 	wasm := e.postTo(t, e.url, "RegistryService/GetPluginWasm", "", map[string]any{"sha256": plugin["wasmSha256"]})
-	if b, _ := hexOrB64(wasm.out["wasm"]); string(b) != string(examples.QA) {
+	if b, _ := base64Field(wasm.out["wasm"]); string(b) != string(examples.QA) {
 		t.Fatalf("the module by hash differs: %d bytes", len(b))
 	}
 	list := e.postTo(t, e.url, "RegistryService/ListPlugins", "", map[string]any{"pageSize": 1})
@@ -84,8 +84,8 @@ func TestPublishPluginOverTheAPI(t *testing.T) {
 	}
 }
 
-// hexOrB64 decodes a Connect JSON bytes field (base64).
-func hexOrB64(v any) ([]byte, error) {
+// base64Field decodes a Connect JSON bytes field.
+func base64Field(v any) ([]byte, error) {
 	s, _ := v.(string)
 	return base64.StdEncoding.DecodeString(s)
 }

@@ -23,6 +23,9 @@ import (
 //     undoing a deposit the account had spent (at most what was undone);
 //     every cumulative earning equals the sum
 //     of that account's earning postings;
+//   - deposits: each read from a known block is indexed by that block, no
+//     index entry names anything else, and none lies above the deposit
+//     cursor (where a reorganisation check would not look);
 //   - solvency: Σ credit + Σ cumulative earnings ≤ Σ deposits credited and
 //     Σ cumulative earnings ≤ Σ deposits credited (what a root may owe), and
 //     the running totals Commit checks against agree with the records;
@@ -56,6 +59,11 @@ func (l *Ledger) Check(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		cursor, err := depositCursor(txn)
+		if err != nil {
+			return err
+		}
+		byBlock := map[string]uint64{} // deposits read from a known block
 		if err := scan(txn, "D/", func(_ []byte, v []byte) error {
 			var d Deposit
 			if err := unmarshal(v, &d); err != nil {
@@ -63,9 +71,33 @@ func (l *Ledger) Check(ctx context.Context) error {
 			}
 			add(credit, d.Account, d.Amount)
 			deposited.Add(deposited, d.Amount)
+			if d.Block > 0 {
+				byBlock[d.Ref] = d.Block
+				// A reorg check looks below the cursor only.
+				if d.Block > cursor.Block {
+					bad("deposit %s is from block %d, above the deposit cursor %d", d.Ref, d.Block, cursor.Block)
+				}
+			}
 			return nil
 		}); err != nil {
 			return err
+		}
+		if err := scan(txn, "DB/", func(k, _ []byte) error {
+			if len(k) < 3+8 {
+				bad("malformed deposit index key %q", k)
+				return nil
+			}
+			block, ref := binary.BigEndian.Uint64(k[3:11]), string(k[11:])
+			if b, ok := byBlock[ref]; !ok || b != block {
+				bad("deposit index names %s at block %d, which is not a credited deposit there", ref, block)
+			}
+			delete(byBlock, ref)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for ref, b := range byBlock {
+			bad("deposit %s (block %d) is missing from the block index", ref, b)
 		}
 		undone := map[string]*big.Int{} // by account: deposits a reorg undid
 		if err := scan(txn, "U/", func(_ []byte, v []byte) error {

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/binary"
 	"encoding/json"
 	"math/big"
 	"strings"
@@ -94,6 +95,14 @@ func TestCheckFindsTampering(t *testing.T) {
 			b, _ := json.Marshal(r)
 			return txn.Set([]byte("r/a"), b)
 		}, "not the operator"},
+		"deposit index naming no deposit": {func(txn *badger.Txn) error {
+			return txn.Set(append(binary.BigEndian.AppendUint64([]byte("DB/"), 5), "ghost"...), nil)
+		}, "deposit index names ghost"},
+		"deposit above the cursor": {func(txn *badger.Txn) error {
+			d, _ := json.Marshal(ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(1000), Block: 9, BlockHash: "0x09"})
+			txn.Set(append(binary.BigEndian.AppendUint64([]byte("DB/"), 9), "d"...), nil)
+			return txn.Set([]byte("D/d"), d)
+		}, "above the deposit cursor"},
 		"output changed after its epoch closed": {func(txn *badger.Txn) error {
 			return txn.Set([]byte("o/a"), []byte("a different answer"))
 		}, "chain to bundle"},

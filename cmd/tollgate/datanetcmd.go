@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"os"
 
@@ -45,18 +44,6 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 	}
 	name := fs.Arg(0)
 	svc := tollgatev1connect.NewDatanetServiceClient(http.DefaultClient, *server)
-	authed := func(r connect.AnyRequest) {
-		if t := tokenFor(*server, *token); t != "" {
-			r.Header().Set("Authorization", "Bearer "+t)
-		}
-	}
-	domain := func() (registry.Domain, error) {
-		res, err := tollgatev1connect.NewLedgerServiceClient(http.DefaultClient, *server).GetDeployment(ctx, connect.NewRequest(&tollgatev1.GetDeploymentRequest{}))
-		if err != nil {
-			return registry.Domain{}, err
-		}
-		return registry.Domain{ChainID: new(big.Int).SetUint64(res.Msg.GetChainId()), Contract: res.Msg.GetSettlement()}, nil
-	}
 	print := func(v any, text string) error {
 		if *asJSON {
 			return json.NewEncoder(out).Encode(v)
@@ -70,13 +57,11 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		amount := big.NewInt(0)
-		if *price != "0" {
-			if amount, err = parseTGT(*price); err != nil {
-				return err
-			}
+		amount, err := parsePrice(*price)
+		if err != nil {
+			return err
 		}
-		d, err := domain()
+		d, err := nodeDomain(ctx, *server)
 		if err != nil {
 			return err
 		}
@@ -87,7 +72,7 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		req := connect.NewRequest(&tollgatev1.CreateDatanetRequest{Signature: hexutil.Encode(sig), Datanet: &tollgatev1.Datanet{
 			Name: dn.Name, Owner: dn.Owner, Description: dn.Description, PricePerRead: dn.PricePerRead}})
-		authed(req)
+		withLogin(req, *server, *token)
 		res, err := svc.CreateDatanet(ctx, req)
 		if err != nil {
 			return err
@@ -124,7 +109,7 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 		if len(contents) == 0 {
 			return errors.New("datanet add: give records as arguments or --file")
 		}
-		d, err := domain()
+		d, err := nodeDomain(ctx, *server)
 		if err != nil {
 			return err
 		}
@@ -140,7 +125,7 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 				}
 				req.Msg.Records = append(req.Msg.Records, &tollgatev1.NewRecord{Contributor: registry.Address(key), Content: c, Signature: hexutil.Encode(sig)})
 			}
-			authed(req)
+			withLogin(req, *server, *token)
 			res, err := svc.AddRecords(ctx, req)
 			if err != nil {
 				return fmt.Errorf("datanet add: after %d added: %w", added, err)
@@ -160,7 +145,7 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 			return errors.New("usage: tollgate datanet search NAME QUERY")
 		}
 		req := connect.NewRequest(&tollgatev1.SearchRequest{Datanet: name, Query: fs.Arg(1), Limit: uint32(*limit)})
-		authed(req)
+		withLogin(req, *server, *token)
 		res, err := svc.Search(ctx, req)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net/http"
 	"strings"
 	"time"
 
@@ -15,7 +16,9 @@ import (
 
 	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
+	"github.com/tollgate-dev/tollgate/registry"
 )
 
 // parseTGT reads an amount in tokens ("1.5") or, with a "wei" suffix, in
@@ -37,6 +40,32 @@ func parseTGT(s string) (*big.Int, error) {
 		return nil, fmt.Errorf("amount %q: finer than one base unit", s)
 	}
 	return r.Num(), nil
+}
+
+// parsePrice is parseTGT that also takes "0": a free plugin or datanet.
+func parsePrice(s string) (*big.Int, error) {
+	if s == "0" {
+		return new(big.Int), nil
+	}
+	return parseTGT(s)
+}
+
+// nodeDomain is the signing domain of the node at server: registry
+// signatures are bound to its chain and settlement contract.
+func nodeDomain(ctx context.Context, server string) (registry.Domain, error) {
+	res, err := tollgatev1connect.NewLedgerServiceClient(http.DefaultClient, server).GetDeployment(ctx, connect.NewRequest(&tollgatev1.GetDeploymentRequest{}))
+	if err != nil {
+		return registry.Domain{}, err
+	}
+	return registry.Domain{ChainID: new(big.Int).SetUint64(res.Msg.GetChainId()), Contract: res.Msg.GetSettlement()}, nil
+}
+
+// withLogin sets the bearer token given, or the one login saved for
+// server, on r.
+func withLogin(r connect.AnyRequest, server, token string) {
+	if t := tokenFor(server, token); t != "" {
+		r.Header().Set("Authorization", "Bearer "+t)
+	}
 }
 
 func withdrawCmd(ctx context.Context, args []string, out io.Writer) error {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"os"
 	"strings"
@@ -48,18 +47,6 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	reg := tollgatev1connect.NewRegistryServiceClient(http.DefaultClient, *server)
-	withToken := func(r connect.AnyRequest) {
-		if t := tokenFor(*server, *token); t != "" {
-			r.Header().Set("Authorization", "Bearer "+t)
-		}
-	}
-	domain := func() (registry.Domain, error) {
-		res, err := tollgatev1connect.NewLedgerServiceClient(http.DefaultClient, *server).GetDeployment(ctx, connect.NewRequest(&tollgatev1.GetDeploymentRequest{}))
-		if err != nil {
-			return registry.Domain{}, err
-		}
-		return registry.Domain{ChainID: new(big.Int).SetUint64(res.Msg.GetChainId()), Contract: res.Msg.GetSettlement()}, nil
-	}
 	show := func(p *tollgatev1.Plugin) error {
 		if *asJSON {
 			return json.NewEncoder(out).Encode(p)
@@ -84,11 +71,9 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		amount := big.NewInt(0)
-		if *price != "0" {
-			if amount, err = parseTGT(*price); err != nil {
-				return err
-			}
+		amount, err := parsePrice(*price)
+		if err != nil {
+			return err
 		}
 		sum := sha256.Sum256(wasm)
 		m := registry.Manifest{Name: *name, Version: *version, Kind: *kind, Price: amount.String(), Attribution: *attr,
@@ -96,7 +81,7 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 		if *datanets != "" {
 			m.Datanets = strings.Split(*datanets, ",")
 		}
-		d, err := domain()
+		d, err := nodeDomain(ctx, *server)
 		if err != nil {
 			return err
 		}
@@ -106,7 +91,7 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		mj, _ := json.Marshal(m)
 		req := connect.NewRequest(&tollgatev1.PublishPluginRequest{ManifestJson: string(mj), Signature: hexutil.Encode(sig), Wasm: wasm})
-		withToken(req)
+		withLogin(req, *server, *token)
 		res, err := reg.PublishPlugin(ctx, req)
 		if err != nil {
 			return err
@@ -158,7 +143,7 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		d, err := domain()
+		d, err := nodeDomain(ctx, *server)
 		if err != nil {
 			return err
 		}
@@ -167,7 +152,7 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		req := connect.NewRequest(&tollgatev1.YankPluginRequest{Ref: fs.Arg(0), Signature: hexutil.Encode(sig)})
-		withToken(req)
+		withLogin(req, *server, *token)
 		if _, err := reg.YankPlugin(ctx, req); err != nil {
 			return err
 		}
