@@ -115,7 +115,7 @@ func (r *Runner) Run(ctx context.Context, p *registry.Plugin, req abi.AttributeR
 	if err != nil {
 		return nil, abi.Errorf(abi.CodeInternal, "encode attribution request: %v", err)
 	}
-	out, err := m.Call(ctx, p.Manifest.ExportName(), in, &runtime.Env{Data: data, Grants: grants, CorpusMatch: true})
+	out, err := m.Call(ctx, p.Manifest.ExportName(), in, &runtime.Env{Data: data, Grants: grants, CorpusMatch: true, Config: p.Manifest.ConfigFor(nil)})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	"io"
+	"strconv"
 
 	"connectrpc.com/connect"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -16,7 +18,12 @@ const MaxRecordsPerCall = 1000
 
 func datanetProto(d *registry.Datanet) *tollgatev1.Datanet {
 	return &tollgatev1.Datanet{Name: d.Name, Owner: d.Owner, Description: d.Description, License: d.License,
-		PricePerRead: d.PricePerRead, Version: d.Version, Root: d.Root}
+		PricePerRead: d.PricePerRead, Version: d.Version, Root: d.Root, PolicyNonce: d.PolicyNonce,
+		Policy: &tollgatev1.Policy{Access: d.Policy.Access, Agents: d.Policy.Agents, MinAgentPrice: d.Policy.MinAgentPrice}}
+}
+
+func policyOf(p *tollgatev1.Policy) registry.Policy {
+	return registry.Policy{Access: p.GetAccess(), Agents: p.GetAgents(), MinAgentPrice: p.GetMinAgentPrice()}
 }
 
 func (a *api) CreateDatanet(ctx context.Context, req *connect.Request[tollgatev1.CreateDatanetRequest]) (*connect.Response[tollgatev1.CreateDatanetResponse], error) {
@@ -29,7 +36,7 @@ func (a *api) CreateDatanet(ctx context.Context, req *connect.Request[tollgatev1
 		return nil, connectErr(abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex"))
 	}
 	d, err := a.h.reg.CreateDatanet(ctx, registry.Datanet{Name: in.GetName(), Owner: in.GetOwner(), Description: in.GetDescription(),
-		License: in.GetLicense(), PricePerRead: in.GetPricePerRead()}, sig)
+		License: in.GetLicense(), PricePerRead: in.GetPricePerRead(), Policy: policyOf(in.GetPolicy())}, sig)
 	if err != nil {
 		return nil, connectErr(err)
 	}
@@ -80,6 +87,169 @@ func (a *api) GetDatanet(ctx context.Context, req *connect.Request[tollgatev1.Ge
 
 func recordProto(r abi.Record) *tollgatev1.Record {
 	return &tollgatev1.Record{Datanet: r.Datanet, Id: r.ID, Contributor: r.Contributor, Content: r.Content}
+}
+
+func storedRecordProto(r registry.Record) *tollgatev1.Record {
+	return &tollgatev1.Record{Datanet: r.Datanet, Id: r.ID, Contributor: r.Contributor, Content: r.Content,
+		Version: r.Version, Signature: hexutil.Encode(r.Signature)}
+}
+
+func (a *api) SetPolicy(ctx context.Context, req *connect.Request[tollgatev1.SetPolicyRequest]) (*connect.Response[tollgatev1.SetPolicyResponse], error) {
+	if _, err := a.principal(ctx, req.Header()); err != nil {
+		return nil, connectErr(err)
+	}
+	sig, err := hexutil.Decode(req.Msg.GetSignature())
+	if err != nil {
+		return nil, connectErr(abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex"))
+	}
+	// The owner's signature, not the session, authorises the change.
+	if err := a.h.reg.SetPolicy(ctx, req.Msg.GetDatanet(), policyOf(req.Msg.GetPolicy()), sig); err != nil {
+		return nil, connectErr(err)
+	}
+	d, err := a.h.reg.Datanet(ctx, req.Msg.GetDatanet())
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	return connect.NewResponse(&tollgatev1.SetPolicyResponse{Datanet: datanetProto(d)}), nil
+}
+
+// ImportRecords commits a stream of signed records in batches: signatures
+// are checked on all cores while the previous batch commits, and every
+// message must name the same datanet.
+func (a *api) ImportRecords(ctx context.Context, stream *connect.ClientStream[tollgatev1.ImportRecordsRequest]) (*connect.Response[tollgatev1.ImportRecordsResponse], error) {
+	if _, err := a.principal(ctx, stream.RequestHeader()); err != nil {
+		return nil, connectErr(err)
+	}
+	var datanet string
+	var pending []*tollgatev1.NewRecord
+	var received uint64
+	// The first message names the datanet the import goes to.
+	if !stream.Receive() {
+		if err := stream.Err(); err != nil {
+			return nil, connectErr(abi.Wrap(abi.CodeBadRequest, err, "import: %v", err))
+		}
+		return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "import: no records"))
+	}
+	datanet, pending = stream.Msg().GetDatanet(), stream.Msg().GetRecords()
+	next := func() (registry.ImportLine, error) {
+		for len(pending) == 0 {
+			if !stream.Receive() {
+				if err := stream.Err(); err != nil {
+					return registry.ImportLine{}, abi.Wrap(abi.CodeBadRequest, err, "import after %d records: %v", received, err)
+				}
+				return registry.ImportLine{}, io.EOF
+			}
+			if stream.Msg().GetDatanet() != datanet && stream.Msg().GetDatanet() != "" {
+				return registry.ImportLine{}, abi.Errorf(abi.CodeBadRequest, "import: a message names datanet %.64q, the import is into %s", stream.Msg().GetDatanet(), datanet)
+			}
+			pending = stream.Msg().GetRecords()
+		}
+		r := pending[0]
+		pending = pending[1:]
+		received++
+		if r.GetSignature() == "" {
+			return registry.ImportLine{}, abi.Errorf(abi.CodeBadSignature, "import record %d has no signature", received)
+		}
+		return registry.ImportLine{Content: r.GetContent(), Contributor: r.GetContributor(), Signature: r.GetSignature()}, nil
+	}
+	st, err := a.h.reg.ImportStream(ctx, next, registry.ImportOptions{Datanet: datanet})
+	if err != nil {
+		return nil, connectErr(abi.Wrap(abi.CodeOf(err), err, "%v (%d records added before it)", err, st.Added))
+	}
+	d, err := a.h.reg.Datanet(ctx, datanet)
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	return connect.NewResponse(&tollgatev1.ImportRecordsResponse{Received: received, Added: uint64(st.Added),
+		Duplicates: uint64(st.Duplicates), Version: d.Version, Root: d.Root}), nil
+}
+
+// settledVersion is the highest version of a datanet that a closed epoch's
+// receipts read: its records up to there are public, because verifying
+// those payouts needs them.
+func (a *api) settledVersion(ctx context.Context, datanet string) (uint64, error) {
+	open, err := a.h.led.OpenEpoch(ctx)
+	if err != nil || open <= 1 {
+		return 0, err
+	}
+	e, err := a.h.led.Epoch(ctx, open-1)
+	if err != nil {
+		return 0, err
+	}
+	return e.Settled[datanet], nil
+}
+
+func (a *api) ListRecords(ctx context.Context, req *connect.Request[tollgatev1.ListRecordsRequest]) (*connect.Response[tollgatev1.ListRecordsResponse], error) {
+	dn := req.Msg.GetDatanet()
+	at := req.Msg.GetVersion()
+	// The owner and the operator list any version; anyone lists a version
+	// a closed epoch settled payouts on.
+	p, authErr := a.principal(ctx, req.Header())
+	if authErr != nil || a.readsFree(ctx, p, dn) != nil {
+		settled, err := a.settledVersion(ctx, dn)
+		if err != nil {
+			return nil, connectErr(err)
+		}
+		if at == 0 || at > settled {
+			if authErr != nil {
+				return nil, connectErr(authErr)
+			}
+			return nil, connectErr(abi.Errorf(abi.CodeGrantDenied, "records of %s are public up to version %d, which closed epochs settled on; only its owner and the operator list others", dn, settled))
+		}
+	}
+	var after uint64
+	if t := req.Msg.GetPageToken(); t != "" {
+		v, err := strconv.ParseUint(t, 10, 64)
+		if err != nil {
+			return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "page token %.32q is not one this listing gave", t))
+		}
+		after = v
+	}
+	size := pageSize(req.Msg.GetPageSize())
+	recs, version, err := a.h.reg.RecordsAt(ctx, dn, at, after, size)
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	out := &tollgatev1.ListRecordsResponse{Version: version}
+	for _, r := range recs {
+		out.Records = append(out.Records, storedRecordProto(r))
+	}
+	if len(recs) == size && recs[len(recs)-1].Version < version {
+		out.NextPageToken = strconv.FormatUint(recs[len(recs)-1].Version, 10)
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (a *api) GetVersion(ctx context.Context, req *connect.Request[tollgatev1.GetVersionRequest]) (*connect.Response[tollgatev1.GetVersionResponse], error) {
+	d, err := a.h.reg.Datanet(ctx, req.Msg.GetDatanet())
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	v := req.Msg.GetVersion()
+	if v == 0 {
+		v = d.Version
+	}
+	if v > d.Version {
+		return nil, connectErr(abi.Errorf(abi.CodeNotFound, "datanet %s has no version %d (it is at %d)", d.Name, v, d.Version))
+	}
+	root := d.Root
+	if v != d.Version {
+		if root, err = a.h.reg.VersionRoot(ctx, d.Name, v); err != nil {
+			return nil, connectErr(err)
+		}
+	}
+	return connect.NewResponse(&tollgatev1.GetVersionResponse{Datanet: d.Name, Version: v, Root: root, Count: v}), nil
+}
+
+// pageSize is a request's page size: 0 means 100, at most 1000.
+func pageSize(n uint32) int {
+	switch {
+	case n == 0:
+		return 100
+	case n > 1000:
+		return 1000
+	}
+	return int(n)
 }
 
 // readsFree reports whether p may read a datanet's records without paying

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -59,6 +60,18 @@ var publicProcedures = map[string]bool{
 	"/tollgate.v1.AuthService/SignIn":            true,
 	"/tollgate.v1.LedgerService/GetProof":        true,
 	"/tollgate.v1.LedgerService/GetReceipt":      true,
+	"/tollgate.v1.LedgerService/ListEpochs":      true,
+	"/tollgate.v1.LedgerService/GetEpoch":        true,
+	"/tollgate.v1.LedgerService/ExportEpoch":     true,
+	"/tollgate.v1.DatanetService/GetVersion":     true,
+	"/tollgate.v1.DatanetService/ListRecords":    true,
+}
+
+// streamedProcedures read a stream of messages, each capped on its own, for
+// as long as the sender keeps sending: the body cap does not apply, and the
+// read deadline is idle time between reads rather than the whole request.
+var streamedProcedures = map[string]bool{
+	"/tollgate.v1.DatanetService/ImportRecords": true,
 }
 
 // edge authenticates each API request from its headers before any of its
@@ -107,11 +120,15 @@ func (e *edge) api(next http.Handler) http.Handler {
 		if r.URL.Path == "/tollgate.v1.RegistryService/PublishPlugin" {
 			limit = max(limit, MaxModuleBytes+1<<20) // a module, and its manifest
 		}
-		if r.ContentLength > limit {
+		switch {
+		case streamedProcedures[r.URL.Path]:
+			r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: e.limits.readTimeout()}
+		case r.ContentLength > limit:
 			e.errors.Write(w, r, connectErr(abi.Errorf(CodeTooLarge, "request body is %d bytes, limit %d", r.ContentLength, limit)))
 			return
+		default:
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if authErr != nil {
 			next.ServeHTTP(w, r) // a public procedure, asked anonymously
 			return
@@ -124,6 +141,26 @@ func (e *edge) api(next http.Handler) http.Handler {
 		defer release()
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+func (l Limits) readTimeout() time.Duration {
+	if l.ReadTimeout <= 0 {
+		return DefaultLimits().ReadTimeout
+	}
+	return l.ReadTimeout
+}
+
+// idleBody moves a streamed request's read deadline forward after every
+// read that returns data: a stream may run long, but not stall.
+type idleBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	b.rc.SetReadDeadline(time.Now().Add(b.idle)) // best effort: not every connection has deadlines
+	return b.ReadCloser.Read(p)
 }
 
 // admit applies an account's rate and in-flight limits.

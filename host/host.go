@@ -237,7 +237,7 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 			reads = append(reads, ledger.Access{Datanet: r.Datanet, Record: r.ID, Contributor: r.Contributor, Bytes: len(r.Content), Fee: fee})
 			return nil
 		},
-		Config:  map[string]string{"tollgate.datanets": strings.Join(m.Datanets, ",")},
+		Config:  m.ConfigFor(map[string]string{"tollgate.datanets": strings.Join(m.Datanets, ",")}),
 		Session: caller,
 	}
 	rc := &ledger.Receipt{

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/big"
 	"sort"
 	"strings"
@@ -128,6 +129,10 @@ type Epoch struct {
 	PostRaw string `json:"post_raw,omitempty"`
 	// PostTx is the transaction that posted Root on-chain, once it has.
 	PostTx string `json:"post_tx,omitempty"`
+	// Settled is, for each datanet, the highest version a receipt of this
+	// epoch or an earlier one read: verifying the epoch needs its records
+	// up to there.
+	Settled map[string]uint64 `json:"settled,omitempty"`
 }
 
 // Options configures [Open]. The zero value opens a ledger that can credit
@@ -234,6 +239,12 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	l.open.Store(st)
 	if !l.readOnly && l.signer != nil {
 		if err := l.recordOperator(crypto.PubkeyToAddress(l.signer.PublicKey).Hex(), n); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if !l.readOnly {
+		if err := l.indexAccounts(); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -409,6 +420,9 @@ func (l *Ledger) Commit(ctx context.Context, r *Receipt, output []byte, res *Res
 				return err
 			}
 			if err := txn.Set(outputKey(r.ID), output); err != nil {
+				return err
+			}
+			if err := indexReceipt(txn, r); err != nil {
 				return err
 			}
 			return txn.Set(epochReceiptKey(epoch, r.ID), nil)
@@ -720,12 +734,19 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 		}
 		e.Root = tree.Root().Hex()
 		prev := ZeroBundle
+		e.Settled = map[string]uint64{}
 		if n > 1 {
 			var before Epoch
 			if err := kv.GetJSON(txn, epochKey(n-1), &before); err != nil {
 				return fmt.Errorf("ledger: epoch %d: %w", n-1, err)
 			}
 			prev = before.Bundle
+			maps.Copy(e.Settled, before.Settled)
+		}
+		for _, r := range receipts {
+			for _, dv := range r.Datanets {
+				e.Settled[dv.Name] = max(e.Settled[dv.Name], dv.Version)
+			}
 		}
 		if e.Bundle, err = BundleHash(prev, receipts, outputs); err != nil {
 			return err

@@ -97,7 +97,58 @@ func (r *Registry) Import(ctx context.Context, in io.Reader, opts ImportOptions)
 	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 1<<20), 4*MaxRecordBytes+1024)
+	var n int64
+	next := func() (ImportLine, error) {
+		var l ImportLine
+		if !sc.Scan() {
+			if err := sc.Err(); err != nil {
+				return l, errorf(abi.CodeBadRequest, "import line %d: %v", n+1, err)
+			}
+			return l, io.EOF
+		}
+		n++
+		if n <= done {
+			return l, errSkip
+		}
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return l, errorf(abi.CodeBadRequest, "import line %d: not a JSON record: %v", n, err)
+		}
+		return l, nil
+	}
+	return r.importFrom(ctx, next, signer, opts, start)
+}
 
+// errSkip is what an import's source returns for a line an earlier run
+// committed.
+var errSkip = errors.New("registry: line already imported")
+
+// ImportStream adds records to a datanet as [Registry.Import] does, reading
+// them from next until it returns io.EOF. Records already in the datanet
+// are counted as duplicates, so resending a stream after an interruption
+// resumes it. Every record must be signed by its contributor unless
+// opts.Key is set.
+func (r *Registry) ImportStream(ctx context.Context, next func() (ImportLine, error), opts ImportOptions) (ImportStats, error) {
+	if opts.Source != "" {
+		return ImportStats{}, errorf(abi.CodeBadRequest, "a streamed import resumes by content, not by Source")
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = 2000
+	}
+	if _, err := r.Datanet(ctx, opts.Datanet); err != nil {
+		return ImportStats{}, err
+	}
+	var signer string
+	if opts.Key != nil {
+		signer = Address(opts.Key)
+	}
+	return r.importFrom(ctx, next, signer, opts, time.Now())
+}
+
+func (r *Registry) importFrom(ctx context.Context, next func() (ImportLine, error), signer string, opts ImportOptions, start time.Time) (ImportStats, error) {
+	var st ImportStats
 	// Three stages overlap: reading lines, verifying a batch on all cores,
 	// and committing the previous batch.
 	type verified struct {
@@ -114,7 +165,7 @@ func (r *Registry) Import(ctx context.Context, in io.Reader, opts ImportOptions)
 	go func() {
 		defer close(out)
 		defer func() { st.Lines, st.Resumed = lines, resumed }()
-		batch := make([]string, 0, opts.Batch)
+		batch := make([]ImportLine, 0, opts.Batch)
 		send := func() bool {
 			recs, err := r.verifyBatch(batch, lines-int64(len(batch)), signer, opts, keys)
 			select {
@@ -122,27 +173,29 @@ func (r *Registry) Import(ctx context.Context, in io.Reader, opts ImportOptions)
 			case <-ctx.Done():
 				return false
 			}
-			batch = make([]string, 0, opts.Batch)
+			batch = make([]ImportLine, 0, opts.Batch)
 			return err == nil
 		}
-		for sc.Scan() {
-			if ctx.Err() != nil {
-				return
+		for ctx.Err() == nil {
+			l, err := next()
+			if err == io.EOF {
+				break
 			}
 			lines++
-			if lines <= done {
+			if err == errSkip {
 				resumed++
 				continue
 			}
-			batch = append(batch, sc.Text())
+			if err != nil {
+				readErr = err
+				break
+			}
+			batch = append(batch, l)
 			if len(batch) == opts.Batch && !send() {
 				return
 			}
 		}
-		if err := sc.Err(); err != nil {
-			readErr = errorf(abi.CodeBadRequest, "import line %d: %v", lines+1, err)
-		}
-		if len(batch) > 0 {
+		if len(batch) > 0 && readErr == nil {
 			send()
 		}
 	}()
@@ -178,7 +231,7 @@ func (r *Registry) Import(ctx context.Context, in io.Reader, opts ImportOptions)
 
 // verifyBatch parses and verifies lines in parallel, keeping their order.
 // first is the line number before the batch.
-func (r *Registry) verifyBatch(lines []string, first int64, signer string, opts ImportOptions, keys *pubkeys) ([]*Record, error) {
+func (r *Registry) verifyBatch(lines []ImportLine, first int64, signer string, opts ImportOptions, keys *pubkeys) ([]*Record, error) {
 	recs := make([]*Record, len(lines))
 	errs := make([]error, len(lines))
 	var wg sync.WaitGroup
@@ -201,11 +254,7 @@ func (r *Registry) verifyBatch(lines []string, first int64, signer string, opts 
 	return recs, nil
 }
 
-func parseLine(domain Domain, line, datanet, signer string, key *ecdsa.PrivateKey, keys *pubkeys) (*Record, error) {
-	var l ImportLine
-	if err := json.Unmarshal([]byte(line), &l); err != nil {
-		return nil, abi.Errorf(abi.CodeBadRequest, "not a JSON record: %v", err)
-	}
+func parseLine(domain Domain, l ImportLine, datanet, signer string, key *ecdsa.PrivateKey, keys *pubkeys) (*Record, error) {
 	if len(l.Content) == 0 || len(l.Content) > MaxRecordBytes {
 		return nil, abi.Errorf(abi.CodeBadRequest, "record is %d bytes, want 1..%d", len(l.Content), MaxRecordBytes)
 	}
@@ -276,6 +325,9 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lin
 				return err
 			}
 			if err := txn.Set(versionKey(datanet, d.Version), []byte(d.Root)); err != nil {
+				return err
+			}
+			if err := txn.Set(versionIDKey(datanet, d.Version), []byte(rec.ID)); err != nil {
 				return err
 			}
 			added++

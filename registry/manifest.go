@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math/big"
 	"regexp"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/tollgate-dev/tollgate/abi"
 )
@@ -34,6 +36,29 @@ type Manifest struct {
 	// ReuseWithinCaller lets one caller's calls share an instance, so the
 	// plugin may keep state between them (never across callers).
 	ReuseWithinCaller bool `json:"reuse_within_caller,omitempty"`
+	// Config is the plugin's Extism config, read by the PDKs' config_get:
+	// at most MaxConfigEntries keys, MaxConfigBytes in all. Keys starting
+	// with "tollgate." are the host's.
+	Config map[string]string `json:"config,omitempty"`
+}
+
+// Bounds of a manifest's Config.
+const (
+	MaxConfigEntries = 64
+	MaxConfigBytes   = 16 << 10
+)
+
+// ConfigFor returns the config a call of the plugin sees: the manifest's,
+// plus the host's entries.
+func (m Manifest) ConfigFor(host map[string]string) map[string]string {
+	out := make(map[string]string, len(m.Config)+len(host))
+	for k, v := range m.Config {
+		out[k] = v
+	}
+	for k, v := range host {
+		out[k] = v
+	}
+	return out
 }
 
 // Limits are the resource limits a manifest asks for.
@@ -111,6 +136,24 @@ func (m *Manifest) Validate() error {
 		if !nameRE.MatchString(d) {
 			return errorf(abi.CodeBadRequest, "manifest datanet %q is not a valid name", d)
 		}
+	}
+	if len(m.Config) > MaxConfigEntries {
+		return errorf(abi.CodeBadRequest, "manifest config has %d entries, at most %d", len(m.Config), MaxConfigEntries)
+	}
+	size := 0
+	for k, v := range m.Config {
+		size += len(k) + len(v)
+		switch {
+		case k == "":
+			return errorf(abi.CodeBadRequest, "manifest config has an empty key")
+		case strings.HasPrefix(k, "tollgate."):
+			return errorf(abi.CodeBadRequest, "manifest config key %q: keys starting with tollgate. are the host's", k)
+		case !utf8.ValidString(k) || !utf8.ValidString(v):
+			return errorf(abi.CodeBadRequest, "manifest config key %q: keys and values must be UTF-8", k)
+		}
+	}
+	if size > MaxConfigBytes {
+		return errorf(abi.CodeBadRequest, "manifest config is %d bytes, at most %d", size, MaxConfigBytes)
 	}
 	if m.Attribution != "" {
 		if _, _, err := ParseRef(m.Attribution); err != nil {

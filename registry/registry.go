@@ -36,6 +36,9 @@ type Options struct {
 	Operator string
 	// Domain is the deployment every signature must be made for.
 	Domain Domain
+	// Scratch marks a verifier's private copy, which may mirror datanets
+	// (see [Registry.MirrorDatanet]).
+	Scratch bool
 }
 
 // Registry is the store of plugins and datanets. It is safe for concurrent use.
@@ -44,6 +47,7 @@ type Registry struct {
 	logger   *slog.Logger
 	operator string // canonical address, or ""
 	domain   Domain
+	scratch  bool
 
 	// verified holds plugins whose module bytes matched their hash and
 	// whose manifest signature checked, by name@version: a plugin is
@@ -80,9 +84,15 @@ func Open(dir string, opts Options) (*Registry, error) {
 		db.Close()
 		return nil, err
 	}
-	r := &Registry{db: db, logger: opts.Logger, domain: opts.Domain, corpus: map[string]*corpusIndex{}, search: map[string]*searchIndex{}}
+	r := &Registry{db: db, logger: opts.Logger, domain: opts.Domain, scratch: opts.Scratch, corpus: map[string]*corpusIndex{}, search: map[string]*searchIndex{}}
 	if opts.Operator != "" {
 		if r.operator, err = CanonicalAddress(opts.Operator); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	if !opts.ReadOnly {
+		if err := r.indexVersions(); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -484,6 +494,9 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 		d.Frontier = appendLeaf(d.Frontier, leafHash(id))
 		d.Root = hex.EncodeToString(frontierRoot(d.Frontier))
 		if err := txn.Set(versionKey(datanet, d.Version), []byte(d.Root)); err != nil {
+			return err
+		}
+		if err := txn.Set(versionIDKey(datanet, d.Version), []byte(id)); err != nil {
 			return err
 		}
 		rec = &Record{Datanet: datanet, ID: id, Contributor: contributor, Content: content, Signature: sig, Version: d.Version, Added: time.Now().UTC()}

@@ -919,6 +919,556 @@ func (*YankPluginResponse) Descriptor() ([]byte, []int) {
 	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{16}
 }
 
+type Policy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "open", "allowlist" or "tier".
+	Access string `protobuf:"bytes,1,opt,name=access,proto3" json:"access,omitempty"`
+	// Agent names, for allowlist.
+	Agents []string `protobuf:"bytes,2,rep,name=agents,proto3" json:"agents,omitempty"`
+	// Base units, for tier: agents priced at this or more per call.
+	MinAgentPrice string `protobuf:"bytes,3,opt,name=min_agent_price,json=minAgentPrice,proto3" json:"min_agent_price,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Policy) Reset() {
+	*x = Policy{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Policy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Policy) ProtoMessage() {}
+
+func (x *Policy) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Policy.ProtoReflect.Descriptor instead.
+func (*Policy) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Policy) GetAccess() string {
+	if x != nil {
+		return x.Access
+	}
+	return ""
+}
+
+func (x *Policy) GetAgents() []string {
+	if x != nil {
+		return x.Agents
+	}
+	return nil
+}
+
+func (x *Policy) GetMinAgentPrice() string {
+	if x != nil {
+		return x.MinAgentPrice
+	}
+	return ""
+}
+
+type SetPolicyRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Datanet string                 `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	Policy  *Policy                `protobuf:"bytes,2,opt,name=policy,proto3" json:"policy,omitempty"`
+	// The owner's signature (0x-hex) over the policy and the datanet's
+	// policy_nonce.
+	Signature     string `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPolicyRequest) Reset() {
+	*x = SetPolicyRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPolicyRequest) ProtoMessage() {}
+
+func (x *SetPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPolicyRequest.ProtoReflect.Descriptor instead.
+func (*SetPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *SetPolicyRequest) GetDatanet() string {
+	if x != nil {
+		return x.Datanet
+	}
+	return ""
+}
+
+func (x *SetPolicyRequest) GetPolicy() *Policy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *SetPolicyRequest) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+type SetPolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Datanet       *Datanet               `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPolicyResponse) Reset() {
+	*x = SetPolicyResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPolicyResponse) ProtoMessage() {}
+
+func (x *SetPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPolicyResponse.ProtoReflect.Descriptor instead.
+func (*SetPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *SetPolicyResponse) GetDatanet() *Datanet {
+	if x != nil {
+		return x.Datanet
+	}
+	return nil
+}
+
+type ImportRecordsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Datanet       string                 `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	Records       []*NewRecord           `protobuf:"bytes,2,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportRecordsRequest) Reset() {
+	*x = ImportRecordsRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportRecordsRequest) ProtoMessage() {}
+
+func (x *ImportRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportRecordsRequest.ProtoReflect.Descriptor instead.
+func (*ImportRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ImportRecordsRequest) GetDatanet() string {
+	if x != nil {
+		return x.Datanet
+	}
+	return ""
+}
+
+func (x *ImportRecordsRequest) GetRecords() []*NewRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+type ImportRecordsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Received      uint64                 `protobuf:"varint,1,opt,name=received,proto3" json:"received,omitempty"`
+	Added         uint64                 `protobuf:"varint,2,opt,name=added,proto3" json:"added,omitempty"`
+	Duplicates    uint64                 `protobuf:"varint,3,opt,name=duplicates,proto3" json:"duplicates,omitempty"`
+	Version       uint64                 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	Root          string                 `protobuf:"bytes,5,opt,name=root,proto3" json:"root,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportRecordsResponse) Reset() {
+	*x = ImportRecordsResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportRecordsResponse) ProtoMessage() {}
+
+func (x *ImportRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportRecordsResponse.ProtoReflect.Descriptor instead.
+func (*ImportRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ImportRecordsResponse) GetReceived() uint64 {
+	if x != nil {
+		return x.Received
+	}
+	return 0
+}
+
+func (x *ImportRecordsResponse) GetAdded() uint64 {
+	if x != nil {
+		return x.Added
+	}
+	return 0
+}
+
+func (x *ImportRecordsResponse) GetDuplicates() uint64 {
+	if x != nil {
+		return x.Duplicates
+	}
+	return 0
+}
+
+func (x *ImportRecordsResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ImportRecordsResponse) GetRoot() string {
+	if x != nil {
+		return x.Root
+	}
+	return ""
+}
+
+type ListRecordsRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Datanet string                 `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	// 0 means the current version.
+	Version   uint64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// At most 1000; 0 means 100.
+	PageSize      uint32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRecordsRequest) Reset() {
+	*x = ListRecordsRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRecordsRequest) ProtoMessage() {}
+
+func (x *ListRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRecordsRequest.ProtoReflect.Descriptor instead.
+func (*ListRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListRecordsRequest) GetDatanet() string {
+	if x != nil {
+		return x.Datanet
+	}
+	return ""
+}
+
+func (x *ListRecordsRequest) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ListRecordsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListRecordsRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+type ListRecordsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Records       []*Record              `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The version listed.
+	Version       uint64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRecordsResponse) Reset() {
+	*x = ListRecordsResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRecordsResponse) ProtoMessage() {}
+
+func (x *ListRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRecordsResponse.ProtoReflect.Descriptor instead.
+func (*ListRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListRecordsResponse) GetRecords() []*Record {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+func (x *ListRecordsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListRecordsResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type GetVersionRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Datanet string                 `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	// 0 means the current version.
+	Version       uint64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVersionRequest) Reset() {
+	*x = GetVersionRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVersionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVersionRequest) ProtoMessage() {}
+
+func (x *GetVersionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVersionRequest.ProtoReflect.Descriptor instead.
+func (*GetVersionRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetVersionRequest) GetDatanet() string {
+	if x != nil {
+		return x.Datanet
+	}
+	return ""
+}
+
+func (x *GetVersionRequest) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type GetVersionResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Datanet string                 `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	Version uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// The Merkle root of the datanet's first version records.
+	Root          string `protobuf:"bytes,3,opt,name=root,proto3" json:"root,omitempty"`
+	Count         uint64 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVersionResponse) Reset() {
+	*x = GetVersionResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVersionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVersionResponse) ProtoMessage() {}
+
+func (x *GetVersionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVersionResponse.ProtoReflect.Descriptor instead.
+func (*GetVersionResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetVersionResponse) GetDatanet() string {
+	if x != nil {
+		return x.Datanet
+	}
+	return ""
+}
+
+func (x *GetVersionResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *GetVersionResponse) GetRoot() string {
+	if x != nil {
+		return x.Root
+	}
+	return ""
+}
+
+func (x *GetVersionResponse) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 type Datanet struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -929,14 +1479,17 @@ type Datanet struct {
 	// The number of records; every append is one version.
 	Version uint64 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
 	// Merkle root of the records at version.
-	Root          string `protobuf:"bytes,7,opt,name=root,proto3" json:"root,omitempty"`
+	Root   string  `protobuf:"bytes,7,opt,name=root,proto3" json:"root,omitempty"`
+	Policy *Policy `protobuf:"bytes,8,opt,name=policy,proto3" json:"policy,omitempty"`
+	// The nonce the next policy change is signed with.
+	PolicyNonce   uint64 `protobuf:"varint,9,opt,name=policy_nonce,json=policyNonce,proto3" json:"policy_nonce,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Datanet) Reset() {
 	*x = Datanet{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[17]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1501,7 @@ func (x *Datanet) String() string {
 func (*Datanet) ProtoMessage() {}
 
 func (x *Datanet) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[17]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1514,7 @@ func (x *Datanet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Datanet.ProtoReflect.Descriptor instead.
 func (*Datanet) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{17}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Datanet) GetName() string {
@@ -1013,6 +1566,20 @@ func (x *Datanet) GetRoot() string {
 	return ""
 }
 
+func (x *Datanet) GetPolicy() *Policy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *Datanet) GetPolicyNonce() uint64 {
+	if x != nil {
+		return x.PolicyNonce
+	}
+	return 0
+}
+
 type CreateDatanetRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Datanet *Datanet               `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
@@ -1024,7 +1591,7 @@ type CreateDatanetRequest struct {
 
 func (x *CreateDatanetRequest) Reset() {
 	*x = CreateDatanetRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[18]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1036,7 +1603,7 @@ func (x *CreateDatanetRequest) String() string {
 func (*CreateDatanetRequest) ProtoMessage() {}
 
 func (x *CreateDatanetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[18]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1049,7 +1616,7 @@ func (x *CreateDatanetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDatanetRequest.ProtoReflect.Descriptor instead.
 func (*CreateDatanetRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{18}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CreateDatanetRequest) GetDatanet() *Datanet {
@@ -1075,7 +1642,7 @@ type CreateDatanetResponse struct {
 
 func (x *CreateDatanetResponse) Reset() {
 	*x = CreateDatanetResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[19]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1087,7 +1654,7 @@ func (x *CreateDatanetResponse) String() string {
 func (*CreateDatanetResponse) ProtoMessage() {}
 
 func (x *CreateDatanetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[19]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1100,7 +1667,7 @@ func (x *CreateDatanetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDatanetResponse.ProtoReflect.Descriptor instead.
 func (*CreateDatanetResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{19}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreateDatanetResponse) GetDatanet() *Datanet {
@@ -1122,7 +1689,7 @@ type NewRecord struct {
 
 func (x *NewRecord) Reset() {
 	*x = NewRecord{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[20]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1134,7 +1701,7 @@ func (x *NewRecord) String() string {
 func (*NewRecord) ProtoMessage() {}
 
 func (x *NewRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[20]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1147,7 +1714,7 @@ func (x *NewRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewRecord.ProtoReflect.Descriptor instead.
 func (*NewRecord) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{20}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *NewRecord) GetContributor() string {
@@ -1181,7 +1748,7 @@ type AddRecordsRequest struct {
 
 func (x *AddRecordsRequest) Reset() {
 	*x = AddRecordsRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[21]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1760,7 @@ func (x *AddRecordsRequest) String() string {
 func (*AddRecordsRequest) ProtoMessage() {}
 
 func (x *AddRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[21]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1773,7 @@ func (x *AddRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRecordsRequest.ProtoReflect.Descriptor instead.
 func (*AddRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{21}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AddRecordsRequest) GetDatanet() string {
@@ -1236,7 +1803,7 @@ type AddRecordsResponse struct {
 
 func (x *AddRecordsResponse) Reset() {
 	*x = AddRecordsResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[22]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1815,7 @@ func (x *AddRecordsResponse) String() string {
 func (*AddRecordsResponse) ProtoMessage() {}
 
 func (x *AddRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[22]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1828,7 @@ func (x *AddRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRecordsResponse.ProtoReflect.Descriptor instead.
 func (*AddRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{22}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AddRecordsResponse) GetIds() []string {
@@ -1301,7 +1868,7 @@ type GetDatanetRequest struct {
 
 func (x *GetDatanetRequest) Reset() {
 	*x = GetDatanetRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[23]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1313,7 +1880,7 @@ func (x *GetDatanetRequest) String() string {
 func (*GetDatanetRequest) ProtoMessage() {}
 
 func (x *GetDatanetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[23]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1326,7 +1893,7 @@ func (x *GetDatanetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDatanetRequest.ProtoReflect.Descriptor instead.
 func (*GetDatanetRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{23}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetDatanetRequest) GetName() string {
@@ -1345,7 +1912,7 @@ type GetDatanetResponse struct {
 
 func (x *GetDatanetResponse) Reset() {
 	*x = GetDatanetResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[24]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1357,7 +1924,7 @@ func (x *GetDatanetResponse) String() string {
 func (*GetDatanetResponse) ProtoMessage() {}
 
 func (x *GetDatanetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[24]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1370,7 +1937,7 @@ func (x *GetDatanetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDatanetResponse.ProtoReflect.Descriptor instead.
 func (*GetDatanetResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{24}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetDatanetResponse) GetDatanet() *Datanet {
@@ -1381,19 +1948,21 @@ func (x *GetDatanetResponse) GetDatanet() *Datanet {
 }
 
 type Record struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Datanet       string                 `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
-	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
-	Contributor   string                 `protobuf:"bytes,3,opt,name=contributor,proto3" json:"contributor,omitempty"`
-	Content       string                 `protobuf:"bytes,4,opt,name=content,proto3" json:"content,omitempty"`
-	Version       uint64                 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Datanet     string                 `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	Id          string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Contributor string                 `protobuf:"bytes,3,opt,name=contributor,proto3" json:"contributor,omitempty"`
+	Content     string                 `protobuf:"bytes,4,opt,name=content,proto3" json:"content,omitempty"`
+	Version     uint64                 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	// The contributor's signature (0x-hex), so anyone can check the record.
+	Signature     string `protobuf:"bytes,6,opt,name=signature,proto3" json:"signature,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Record) Reset() {
 	*x = Record{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[25]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1405,7 +1974,7 @@ func (x *Record) String() string {
 func (*Record) ProtoMessage() {}
 
 func (x *Record) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[25]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1418,7 +1987,7 @@ func (x *Record) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Record.ProtoReflect.Descriptor instead.
 func (*Record) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{25}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Record) GetDatanet() string {
@@ -1456,6 +2025,13 @@ func (x *Record) GetVersion() uint64 {
 	return 0
 }
 
+func (x *Record) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
 type SearchRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Datanet string                 `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
@@ -1468,7 +2044,7 @@ type SearchRequest struct {
 
 func (x *SearchRequest) Reset() {
 	*x = SearchRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[26]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1480,7 +2056,7 @@ func (x *SearchRequest) String() string {
 func (*SearchRequest) ProtoMessage() {}
 
 func (x *SearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[26]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1493,7 +2069,7 @@ func (x *SearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
 func (*SearchRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{26}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SearchRequest) GetDatanet() string {
@@ -1526,7 +2102,7 @@ type SearchResponse struct {
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[27]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1538,7 +2114,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[27]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1551,7 +2127,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{27}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SearchResponse) GetRecords() []*Record {
@@ -1571,7 +2147,7 @@ type GetRecordRequest struct {
 
 func (x *GetRecordRequest) Reset() {
 	*x = GetRecordRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[28]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +2159,7 @@ func (x *GetRecordRequest) String() string {
 func (*GetRecordRequest) ProtoMessage() {}
 
 func (x *GetRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[28]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +2172,7 @@ func (x *GetRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecordRequest.ProtoReflect.Descriptor instead.
 func (*GetRecordRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{28}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetRecordRequest) GetDatanet() string {
@@ -1622,7 +2198,7 @@ type GetRecordResponse struct {
 
 func (x *GetRecordResponse) Reset() {
 	*x = GetRecordResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[29]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1634,7 +2210,7 @@ func (x *GetRecordResponse) String() string {
 func (*GetRecordResponse) ProtoMessage() {}
 
 func (x *GetRecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[29]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1647,7 +2223,7 @@ func (x *GetRecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecordResponse.ProtoReflect.Descriptor instead.
 func (*GetRecordResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{29}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetRecordResponse) GetRecord() *Record {
@@ -1676,7 +2252,7 @@ type InvokeRequest struct {
 
 func (x *InvokeRequest) Reset() {
 	*x = InvokeRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[30]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1688,7 +2264,7 @@ func (x *InvokeRequest) String() string {
 func (*InvokeRequest) ProtoMessage() {}
 
 func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[30]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1701,7 +2277,7 @@ func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeRequest.ProtoReflect.Descriptor instead.
 func (*InvokeRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{30}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *InvokeRequest) GetAgent() string {
@@ -1747,7 +2323,7 @@ type InvokeResponse struct {
 
 func (x *InvokeResponse) Reset() {
 	*x = InvokeResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[31]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +2335,7 @@ func (x *InvokeResponse) String() string {
 func (*InvokeResponse) ProtoMessage() {}
 
 func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[31]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +2348,7 @@ func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeResponse.ProtoReflect.Descriptor instead.
 func (*InvokeResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{31}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *InvokeResponse) GetOutput() []byte {
@@ -1835,7 +2411,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[32]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1847,7 +2423,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[32]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1860,7 +2436,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{32}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Receipt) GetId() string {
@@ -2021,7 +2597,7 @@ type DatanetVersion struct {
 
 func (x *DatanetVersion) Reset() {
 	*x = DatanetVersion{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[33]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2033,7 +2609,7 @@ func (x *DatanetVersion) String() string {
 func (*DatanetVersion) ProtoMessage() {}
 
 func (x *DatanetVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[33]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2046,7 +2622,7 @@ func (x *DatanetVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatanetVersion.ProtoReflect.Descriptor instead.
 func (*DatanetVersion) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{33}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DatanetVersion) GetName() string {
@@ -2083,7 +2659,7 @@ type Access struct {
 
 func (x *Access) Reset() {
 	*x = Access{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[34]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2095,7 +2671,7 @@ func (x *Access) String() string {
 func (*Access) ProtoMessage() {}
 
 func (x *Access) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[34]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2108,7 +2684,7 @@ func (x *Access) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Access.ProtoReflect.Descriptor instead.
 func (*Access) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{34}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Access) GetDatanet() string {
@@ -2157,7 +2733,7 @@ type Score struct {
 
 func (x *Score) Reset() {
 	*x = Score{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[35]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2169,7 +2745,7 @@ func (x *Score) String() string {
 func (*Score) ProtoMessage() {}
 
 func (x *Score) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[35]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2182,7 +2758,7 @@ func (x *Score) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Score.ProtoReflect.Descriptor instead.
 func (*Score) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{35}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Score) GetRecord() string {
@@ -2218,7 +2794,7 @@ type Posting struct {
 
 func (x *Posting) Reset() {
 	*x = Posting{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[36]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2230,7 +2806,7 @@ func (x *Posting) String() string {
 func (*Posting) ProtoMessage() {}
 
 func (x *Posting) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[36]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2243,7 +2819,7 @@ func (x *Posting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Posting.ProtoReflect.Descriptor instead.
 func (*Posting) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{36}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Posting) GetAccount() string {
@@ -2274,6 +2850,652 @@ func (x *Posting) GetMemo() string {
 	return ""
 }
 
+type ListReceiptsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty means the signed-in account.
+	Account string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// 0 means every epoch.
+	Epoch     uint64 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// At most 1000; 0 means 100.
+	PageSize      uint32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReceiptsRequest) Reset() {
+	*x = ListReceiptsRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReceiptsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReceiptsRequest) ProtoMessage() {}
+
+func (x *ListReceiptsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReceiptsRequest.ProtoReflect.Descriptor instead.
+func (*ListReceiptsRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ListReceiptsRequest) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *ListReceiptsRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *ListReceiptsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListReceiptsRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+type AccountReceipt struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Receipt *Receipt               `protobuf:"bytes,1,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	// What the account was charged by this receipt, and what it earned.
+	Charged       string `protobuf:"bytes,2,opt,name=charged,proto3" json:"charged,omitempty"`
+	Earned        string `protobuf:"bytes,3,opt,name=earned,proto3" json:"earned,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountReceipt) Reset() {
+	*x = AccountReceipt{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountReceipt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountReceipt) ProtoMessage() {}
+
+func (x *AccountReceipt) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountReceipt.ProtoReflect.Descriptor instead.
+func (*AccountReceipt) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *AccountReceipt) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
+func (x *AccountReceipt) GetCharged() string {
+	if x != nil {
+		return x.Charged
+	}
+	return ""
+}
+
+func (x *AccountReceipt) GetEarned() string {
+	if x != nil {
+		return x.Earned
+	}
+	return ""
+}
+
+type ListReceiptsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Receipts      []*AccountReceipt      `protobuf:"bytes,2,rep,name=receipts,proto3" json:"receipts,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReceiptsResponse) Reset() {
+	*x = ListReceiptsResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReceiptsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReceiptsResponse) ProtoMessage() {}
+
+func (x *ListReceiptsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReceiptsResponse.ProtoReflect.Descriptor instead.
+func (*ListReceiptsResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ListReceiptsResponse) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *ListReceiptsResponse) GetReceipts() []*AccountReceipt {
+	if x != nil {
+		return x.Receipts
+	}
+	return nil
+}
+
+func (x *ListReceiptsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type Epoch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Epoch uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Root  string                 `protobuf:"bytes,2,opt,name=root,proto3" json:"root,omitempty"`
+	// The receipt bundle hash posted with the root.
+	Bundle string `protobuf:"bytes,3,opt,name=bundle,proto3" json:"bundle,omitempty"`
+	// Σ cumulative earnings in the tree.
+	Total    string `protobuf:"bytes,4,opt,name=total,proto3" json:"total,omitempty"`
+	Accounts uint32 `protobuf:"varint,5,opt,name=accounts,proto3" json:"accounts,omitempty"`
+	Receipts uint32 `protobuf:"varint,6,opt,name=receipts,proto3" json:"receipts,omitempty"`
+	// Unix seconds.
+	Closed        int64  `protobuf:"varint,7,opt,name=closed,proto3" json:"closed,omitempty"`
+	PostTx        string `protobuf:"bytes,8,opt,name=post_tx,json=postTx,proto3" json:"post_tx,omitempty"`
+	ChainId       uint64 `protobuf:"varint,9,opt,name=chain_id,json=chainId,proto3" json:"chain_id,omitempty"`
+	Settlement    string `protobuf:"bytes,10,opt,name=settlement,proto3" json:"settlement,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Epoch) Reset() {
+	*x = Epoch{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Epoch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Epoch) ProtoMessage() {}
+
+func (x *Epoch) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Epoch.ProtoReflect.Descriptor instead.
+func (*Epoch) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *Epoch) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Epoch) GetRoot() string {
+	if x != nil {
+		return x.Root
+	}
+	return ""
+}
+
+func (x *Epoch) GetBundle() string {
+	if x != nil {
+		return x.Bundle
+	}
+	return ""
+}
+
+func (x *Epoch) GetTotal() string {
+	if x != nil {
+		return x.Total
+	}
+	return ""
+}
+
+func (x *Epoch) GetAccounts() uint32 {
+	if x != nil {
+		return x.Accounts
+	}
+	return 0
+}
+
+func (x *Epoch) GetReceipts() uint32 {
+	if x != nil {
+		return x.Receipts
+	}
+	return 0
+}
+
+func (x *Epoch) GetClosed() int64 {
+	if x != nil {
+		return x.Closed
+	}
+	return 0
+}
+
+func (x *Epoch) GetPostTx() string {
+	if x != nil {
+		return x.PostTx
+	}
+	return ""
+}
+
+func (x *Epoch) GetChainId() uint64 {
+	if x != nil {
+		return x.ChainId
+	}
+	return 0
+}
+
+func (x *Epoch) GetSettlement() string {
+	if x != nil {
+		return x.Settlement
+	}
+	return ""
+}
+
+type ListEpochsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PageToken string                 `protobuf:"bytes,1,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// At most 1000; 0 means 100.
+	PageSize      uint32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEpochsRequest) Reset() {
+	*x = ListEpochsRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEpochsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEpochsRequest) ProtoMessage() {}
+
+func (x *ListEpochsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEpochsRequest.ProtoReflect.Descriptor instead.
+func (*ListEpochsRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ListEpochsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListEpochsRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+type ListEpochsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Epochs        []*Epoch               `protobuf:"bytes,1,rep,name=epochs,proto3" json:"epochs,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The epoch receipts are now committed to.
+	Open          uint64 `protobuf:"varint,3,opt,name=open,proto3" json:"open,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEpochsResponse) Reset() {
+	*x = ListEpochsResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEpochsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEpochsResponse) ProtoMessage() {}
+
+func (x *ListEpochsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEpochsResponse.ProtoReflect.Descriptor instead.
+func (*ListEpochsResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListEpochsResponse) GetEpochs() []*Epoch {
+	if x != nil {
+		return x.Epochs
+	}
+	return nil
+}
+
+func (x *ListEpochsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListEpochsResponse) GetOpen() uint64 {
+	if x != nil {
+		return x.Open
+	}
+	return 0
+}
+
+type GetEpochRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 0 means the last closed epoch.
+	Epoch         uint64 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEpochRequest) Reset() {
+	*x = GetEpochRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEpochRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEpochRequest) ProtoMessage() {}
+
+func (x *GetEpochRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEpochRequest.ProtoReflect.Descriptor instead.
+func (*GetEpochRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *GetEpochRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+type GetEpochResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Epoch *Epoch                 `protobuf:"bytes,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// What the settlement contract holds for the epoch; empty if nothing (or
+	// a vetoed root).
+	OnChainRoot   string `protobuf:"bytes,2,opt,name=on_chain_root,json=onChainRoot,proto3" json:"on_chain_root,omitempty"`
+	OnChainBundle string `protobuf:"bytes,3,opt,name=on_chain_bundle,json=onChainBundle,proto3" json:"on_chain_bundle,omitempty"`
+	// The contract's operator for the epoch: the key its receipts are signed by.
+	Operator      string `protobuf:"bytes,4,opt,name=operator,proto3" json:"operator,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEpochResponse) Reset() {
+	*x = GetEpochResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEpochResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEpochResponse) ProtoMessage() {}
+
+func (x *GetEpochResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEpochResponse.ProtoReflect.Descriptor instead.
+func (*GetEpochResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *GetEpochResponse) GetEpoch() *Epoch {
+	if x != nil {
+		return x.Epoch
+	}
+	return nil
+}
+
+func (x *GetEpochResponse) GetOnChainRoot() string {
+	if x != nil {
+		return x.OnChainRoot
+	}
+	return ""
+}
+
+func (x *GetEpochResponse) GetOnChainBundle() string {
+	if x != nil {
+		return x.OnChainBundle
+	}
+	return ""
+}
+
+func (x *GetEpochResponse) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+type ExportEpochRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Epoch         uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportEpochRequest) Reset() {
+	*x = ExportEpochRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportEpochRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportEpochRequest) ProtoMessage() {}
+
+func (x *ExportEpochRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportEpochRequest.ProtoReflect.Descriptor instead.
+func (*ExportEpochRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ExportEpochRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+type ExportEpochResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The receipt exactly as the ledger stores and signs it (JSON).
+	ReceiptJson   []byte   `protobuf:"bytes,1,opt,name=receipt_json,json=receiptJson,proto3" json:"receipt_json,omitempty"`
+	Output        []byte   `protobuf:"bytes,2,opt,name=output,proto3" json:"output,omitempty"`
+	Receipt       *Receipt `protobuf:"bytes,3,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportEpochResponse) Reset() {
+	*x = ExportEpochResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportEpochResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportEpochResponse) ProtoMessage() {}
+
+func (x *ExportEpochResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportEpochResponse.ProtoReflect.Descriptor instead.
+func (*ExportEpochResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *ExportEpochResponse) GetReceiptJson() []byte {
+	if x != nil {
+		return x.ReceiptJson
+	}
+	return nil
+}
+
+func (x *ExportEpochResponse) GetOutput() []byte {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+func (x *ExportEpochResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
 type GetDeploymentRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2282,7 +3504,7 @@ type GetDeploymentRequest struct {
 
 func (x *GetDeploymentRequest) Reset() {
 	*x = GetDeploymentRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[37]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2294,7 +3516,7 @@ func (x *GetDeploymentRequest) String() string {
 func (*GetDeploymentRequest) ProtoMessage() {}
 
 func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[37]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2307,7 +3529,7 @@ func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentRequest.ProtoReflect.Descriptor instead.
 func (*GetDeploymentRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{37}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{56}
 }
 
 type GetDeploymentResponse struct {
@@ -2322,7 +3544,7 @@ type GetDeploymentResponse struct {
 
 func (x *GetDeploymentResponse) Reset() {
 	*x = GetDeploymentResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[38]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2334,7 +3556,7 @@ func (x *GetDeploymentResponse) String() string {
 func (*GetDeploymentResponse) ProtoMessage() {}
 
 func (x *GetDeploymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[38]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2347,7 +3569,7 @@ func (x *GetDeploymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentResponse.ProtoReflect.Descriptor instead.
 func (*GetDeploymentResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{38}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetDeploymentResponse) GetChainId() uint64 {
@@ -2386,7 +3608,7 @@ type FaucetRequest struct {
 
 func (x *FaucetRequest) Reset() {
 	*x = FaucetRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[39]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2398,7 +3620,7 @@ func (x *FaucetRequest) String() string {
 func (*FaucetRequest) ProtoMessage() {}
 
 func (x *FaucetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[39]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2411,7 +3633,7 @@ func (x *FaucetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaucetRequest.ProtoReflect.Descriptor instead.
 func (*FaucetRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{39}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{58}
 }
 
 type FaucetResponse struct {
@@ -2428,7 +3650,7 @@ type FaucetResponse struct {
 
 func (x *FaucetResponse) Reset() {
 	*x = FaucetResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[40]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2440,7 +3662,7 @@ func (x *FaucetResponse) String() string {
 func (*FaucetResponse) ProtoMessage() {}
 
 func (x *FaucetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[40]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2453,7 +3675,7 @@ func (x *FaucetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaucetResponse.ProtoReflect.Descriptor instead.
 func (*FaucetResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{40}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *FaucetResponse) GetAccount() string {
@@ -2493,7 +3715,7 @@ type GetBalanceRequest struct {
 
 func (x *GetBalanceRequest) Reset() {
 	*x = GetBalanceRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[41]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2505,7 +3727,7 @@ func (x *GetBalanceRequest) String() string {
 func (*GetBalanceRequest) ProtoMessage() {}
 
 func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[41]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2518,7 +3740,7 @@ func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{41}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetBalanceRequest) GetAccount() string {
@@ -2542,7 +3764,7 @@ type GetBalanceResponse struct {
 
 func (x *GetBalanceResponse) Reset() {
 	*x = GetBalanceResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[42]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2554,7 +3776,7 @@ func (x *GetBalanceResponse) String() string {
 func (*GetBalanceResponse) ProtoMessage() {}
 
 func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[42]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2567,7 +3789,7 @@ func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{42}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GetBalanceResponse) GetAccount() string {
@@ -2602,7 +3824,7 @@ type GetProofRequest struct {
 
 func (x *GetProofRequest) Reset() {
 	*x = GetProofRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[43]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2614,7 +3836,7 @@ func (x *GetProofRequest) String() string {
 func (*GetProofRequest) ProtoMessage() {}
 
 func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[43]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2627,7 +3849,7 @@ func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofRequest.ProtoReflect.Descriptor instead.
 func (*GetProofRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{43}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *GetProofRequest) GetEpoch() uint64 {
@@ -2663,7 +3885,7 @@ type GetProofResponse struct {
 
 func (x *GetProofResponse) Reset() {
 	*x = GetProofResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[44]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2675,7 +3897,7 @@ func (x *GetProofResponse) String() string {
 func (*GetProofResponse) ProtoMessage() {}
 
 func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[44]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2688,7 +3910,7 @@ func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofResponse.ProtoReflect.Descriptor instead.
 func (*GetProofResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{44}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GetProofResponse) GetEpoch() uint64 {
@@ -2762,7 +3984,7 @@ type CloseEpochRequest struct {
 
 func (x *CloseEpochRequest) Reset() {
 	*x = CloseEpochRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[45]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2774,7 +3996,7 @@ func (x *CloseEpochRequest) String() string {
 func (*CloseEpochRequest) ProtoMessage() {}
 
 func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[45]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2787,7 +4009,7 @@ func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochRequest.ProtoReflect.Descriptor instead.
 func (*CloseEpochRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{45}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{64}
 }
 
 type CloseEpochResponse struct {
@@ -2804,7 +4026,7 @@ type CloseEpochResponse struct {
 
 func (x *CloseEpochResponse) Reset() {
 	*x = CloseEpochResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[46]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2816,7 +4038,7 @@ func (x *CloseEpochResponse) String() string {
 func (*CloseEpochResponse) ProtoMessage() {}
 
 func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[46]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2829,7 +4051,7 @@ func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochResponse.ProtoReflect.Descriptor instead.
 func (*CloseEpochResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{46}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *CloseEpochResponse) GetEpoch() uint64 {
@@ -2883,7 +4105,7 @@ type GetReceiptRequest struct {
 
 func (x *GetReceiptRequest) Reset() {
 	*x = GetReceiptRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[47]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2895,7 +4117,7 @@ func (x *GetReceiptRequest) String() string {
 func (*GetReceiptRequest) ProtoMessage() {}
 
 func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[47]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2908,7 +4130,7 @@ func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptRequest.ProtoReflect.Descriptor instead.
 func (*GetReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{47}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *GetReceiptRequest) GetId() string {
@@ -2927,7 +4149,7 @@ type GetReceiptResponse struct {
 
 func (x *GetReceiptResponse) Reset() {
 	*x = GetReceiptResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2939,7 +4161,7 @@ func (x *GetReceiptResponse) String() string {
 func (*GetReceiptResponse) ProtoMessage() {}
 
 func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2952,7 +4174,7 @@ func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptResponse.ProtoReflect.Descriptor instead.
 func (*GetReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{48}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *GetReceiptResponse) GetReceipt() *Receipt {
@@ -2975,7 +4197,7 @@ type WithdrawRequest struct {
 
 func (x *WithdrawRequest) Reset() {
 	*x = WithdrawRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2987,7 +4209,7 @@ func (x *WithdrawRequest) String() string {
 func (*WithdrawRequest) ProtoMessage() {}
 
 func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3000,7 +4222,7 @@ func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{49}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *WithdrawRequest) GetAmount() string {
@@ -3027,7 +4249,7 @@ type WithdrawResponse struct {
 
 func (x *WithdrawResponse) Reset() {
 	*x = WithdrawResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3039,7 +4261,7 @@ func (x *WithdrawResponse) String() string {
 func (*WithdrawResponse) ProtoMessage() {}
 
 func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3052,7 +4274,7 @@ func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{50}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *WithdrawResponse) GetReceipt() *Receipt {
@@ -3129,7 +4351,46 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\x11YankPluginRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\tR\tsignature\"\x14\n" +
-	"\x12YankPluginResponse\"\xc3\x01\n" +
+	"\x12YankPluginResponse\"`\n" +
+	"\x06Policy\x12\x16\n" +
+	"\x06access\x18\x01 \x01(\tR\x06access\x12\x16\n" +
+	"\x06agents\x18\x02 \x03(\tR\x06agents\x12&\n" +
+	"\x0fmin_agent_price\x18\x03 \x01(\tR\rminAgentPrice\"w\n" +
+	"\x10SetPolicyRequest\x12\x18\n" +
+	"\adatanet\x18\x01 \x01(\tR\adatanet\x12+\n" +
+	"\x06policy\x18\x02 \x01(\v2\x13.tollgate.v1.PolicyR\x06policy\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\tR\tsignature\"C\n" +
+	"\x11SetPolicyResponse\x12.\n" +
+	"\adatanet\x18\x01 \x01(\v2\x14.tollgate.v1.DatanetR\adatanet\"b\n" +
+	"\x14ImportRecordsRequest\x12\x18\n" +
+	"\adatanet\x18\x01 \x01(\tR\adatanet\x120\n" +
+	"\arecords\x18\x02 \x03(\v2\x16.tollgate.v1.NewRecordR\arecords\"\x97\x01\n" +
+	"\x15ImportRecordsResponse\x12\x1a\n" +
+	"\breceived\x18\x01 \x01(\x04R\breceived\x12\x14\n" +
+	"\x05added\x18\x02 \x01(\x04R\x05added\x12\x1e\n" +
+	"\n" +
+	"duplicates\x18\x03 \x01(\x04R\n" +
+	"duplicates\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\x12\x12\n" +
+	"\x04root\x18\x05 \x01(\tR\x04root\"\x84\x01\n" +
+	"\x12ListRecordsRequest\x12\x18\n" +
+	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\rR\bpageSize\"\x86\x01\n" +
+	"\x13ListRecordsResponse\x12-\n" +
+	"\arecords\x18\x01 \x03(\v2\x13.tollgate.v1.RecordR\arecords\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\"G\n" +
+	"\x11GetVersionRequest\x12\x18\n" +
+	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\"r\n" +
+	"\x12GetVersionResponse\x12\x18\n" +
+	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x12\n" +
+	"\x04root\x18\x03 \x01(\tR\x04root\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\x04R\x05count\"\x93\x02\n" +
 	"\aDatanet\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05owner\x18\x02 \x01(\tR\x05owner\x12 \n" +
@@ -3137,7 +4398,9 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\alicense\x18\x04 \x01(\tR\alicense\x12$\n" +
 	"\x0eprice_per_read\x18\x05 \x01(\tR\fpricePerRead\x12\x18\n" +
 	"\aversion\x18\x06 \x01(\x04R\aversion\x12\x12\n" +
-	"\x04root\x18\a \x01(\tR\x04root\"d\n" +
+	"\x04root\x18\a \x01(\tR\x04root\x12+\n" +
+	"\x06policy\x18\b \x01(\v2\x13.tollgate.v1.PolicyR\x06policy\x12!\n" +
+	"\fpolicy_nonce\x18\t \x01(\x04R\vpolicyNonce\"d\n" +
 	"\x14CreateDatanetRequest\x12.\n" +
 	"\adatanet\x18\x01 \x01(\v2\x14.tollgate.v1.DatanetR\adatanet\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\tR\tsignature\"G\n" +
@@ -3160,13 +4423,14 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\x11GetDatanetRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"D\n" +
 	"\x12GetDatanetResponse\x12.\n" +
-	"\adatanet\x18\x01 \x01(\v2\x14.tollgate.v1.DatanetR\adatanet\"\x88\x01\n" +
+	"\adatanet\x18\x01 \x01(\v2\x14.tollgate.v1.DatanetR\adatanet\"\xa6\x01\n" +
 	"\x06Record\x12\x18\n" +
 	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12 \n" +
 	"\vcontributor\x18\x03 \x01(\tR\vcontributor\x12\x18\n" +
 	"\acontent\x18\x04 \x01(\tR\acontent\x12\x18\n" +
-	"\aversion\x18\x05 \x01(\x04R\aversion\"U\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\x12\x1c\n" +
+	"\tsignature\x18\x06 \x01(\tR\tsignature\"U\n" +
 	"\rSearchRequest\x12\x18\n" +
 	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12\x14\n" +
@@ -3238,7 +4502,56 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06amount\x18\x03 \x01(\tR\x06amount\x12\x12\n" +
-	"\x04memo\x18\x04 \x01(\tR\x04memo\"\x16\n" +
+	"\x04memo\x18\x04 \x01(\tR\x04memo\"\x81\x01\n" +
+	"\x13ListReceiptsRequest\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\rR\bpageSize\"r\n" +
+	"\x0eAccountReceipt\x12.\n" +
+	"\areceipt\x18\x01 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\x12\x18\n" +
+	"\acharged\x18\x02 \x01(\tR\acharged\x12\x16\n" +
+	"\x06earned\x18\x03 \x01(\tR\x06earned\"\x91\x01\n" +
+	"\x14ListReceiptsResponse\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x127\n" +
+	"\breceipts\x18\x02 \x03(\v2\x1b.tollgate.v1.AccountReceiptR\breceipts\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"\x83\x02\n" +
+	"\x05Epoch\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04root\x18\x02 \x01(\tR\x04root\x12\x16\n" +
+	"\x06bundle\x18\x03 \x01(\tR\x06bundle\x12\x14\n" +
+	"\x05total\x18\x04 \x01(\tR\x05total\x12\x1a\n" +
+	"\baccounts\x18\x05 \x01(\rR\baccounts\x12\x1a\n" +
+	"\breceipts\x18\x06 \x01(\rR\breceipts\x12\x16\n" +
+	"\x06closed\x18\a \x01(\x03R\x06closed\x12\x17\n" +
+	"\apost_tx\x18\b \x01(\tR\x06postTx\x12\x19\n" +
+	"\bchain_id\x18\t \x01(\x04R\achainId\x12\x1e\n" +
+	"\n" +
+	"settlement\x18\n" +
+	" \x01(\tR\n" +
+	"settlement\"O\n" +
+	"\x11ListEpochsRequest\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x01 \x01(\tR\tpageToken\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\rR\bpageSize\"|\n" +
+	"\x12ListEpochsResponse\x12*\n" +
+	"\x06epochs\x18\x01 \x03(\v2\x12.tollgate.v1.EpochR\x06epochs\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x12\n" +
+	"\x04open\x18\x03 \x01(\x04R\x04open\"'\n" +
+	"\x0fGetEpochRequest\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\"\xa4\x01\n" +
+	"\x10GetEpochResponse\x12(\n" +
+	"\x05epoch\x18\x01 \x01(\v2\x12.tollgate.v1.EpochR\x05epoch\x12\"\n" +
+	"\ron_chain_root\x18\x02 \x01(\tR\vonChainRoot\x12&\n" +
+	"\x0fon_chain_bundle\x18\x03 \x01(\tR\ronChainBundle\x12\x1a\n" +
+	"\boperator\x18\x04 \x01(\tR\boperator\"*\n" +
+	"\x12ExportEpochRequest\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\"\x80\x01\n" +
+	"\x13ExportEpochResponse\x12!\n" +
+	"\freceipt_json\x18\x01 \x01(\fR\vreceiptJson\x12\x16\n" +
+	"\x06output\x18\x02 \x01(\fR\x06output\x12.\n" +
+	"\areceipt\x18\x03 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\"\x16\n" +
 	"\x14GetDeploymentRequest\"\x84\x01\n" +
 	"\x15GetDeploymentResponse\x12\x19\n" +
 	"\bchain_id\x18\x01 \x01(\x04R\achainId\x12\x1e\n" +
@@ -3306,7 +4619,7 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\vListPlugins\x12\x1f.tollgate.v1.ListPluginsRequest\x1a .tollgate.v1.ListPluginsResponse\x12V\n" +
 	"\rGetPluginWasm\x12!.tollgate.v1.GetPluginWasmRequest\x1a\".tollgate.v1.GetPluginWasmResponse\x12M\n" +
 	"\n" +
-	"YankPlugin\x12\x1e.tollgate.v1.YankPluginRequest\x1a\x1f.tollgate.v1.YankPluginResponse2\x95\x03\n" +
+	"YankPlugin\x12\x1e.tollgate.v1.YankPluginRequest\x1a\x1f.tollgate.v1.YankPluginResponse2\xdc\x05\n" +
 	"\x0eDatanetService\x12V\n" +
 	"\rCreateDatanet\x12!.tollgate.v1.CreateDatanetRequest\x1a\".tollgate.v1.CreateDatanetResponse\x12M\n" +
 	"\n" +
@@ -3314,9 +4627,14 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\n" +
 	"GetDatanet\x12\x1e.tollgate.v1.GetDatanetRequest\x1a\x1f.tollgate.v1.GetDatanetResponse\x12A\n" +
 	"\x06Search\x12\x1a.tollgate.v1.SearchRequest\x1a\x1b.tollgate.v1.SearchResponse\x12J\n" +
-	"\tGetRecord\x12\x1d.tollgate.v1.GetRecordRequest\x1a\x1e.tollgate.v1.GetRecordResponse2Q\n" +
+	"\tGetRecord\x12\x1d.tollgate.v1.GetRecordRequest\x1a\x1e.tollgate.v1.GetRecordResponse\x12J\n" +
+	"\tSetPolicy\x12\x1d.tollgate.v1.SetPolicyRequest\x1a\x1e.tollgate.v1.SetPolicyResponse\x12X\n" +
+	"\rImportRecords\x12!.tollgate.v1.ImportRecordsRequest\x1a\".tollgate.v1.ImportRecordsResponse(\x01\x12P\n" +
+	"\vListRecords\x12\x1f.tollgate.v1.ListRecordsRequest\x1a .tollgate.v1.ListRecordsResponse\x12M\n" +
+	"\n" +
+	"GetVersion\x12\x1e.tollgate.v1.GetVersionRequest\x1a\x1f.tollgate.v1.GetVersionResponse2Q\n" +
 	"\fAgentService\x12A\n" +
-	"\x06Invoke\x12\x1a.tollgate.v1.InvokeRequest\x1a\x1b.tollgate.v1.InvokeResponse2\xa9\x04\n" +
+	"\x06Invoke\x12\x1a.tollgate.v1.InvokeRequest\x1a\x1b.tollgate.v1.InvokeResponse2\xea\x06\n" +
 	"\rLedgerService\x12M\n" +
 	"\n" +
 	"GetBalance\x12\x1e.tollgate.v1.GetBalanceRequest\x1a\x1f.tollgate.v1.GetBalanceResponse\x12G\n" +
@@ -3327,7 +4645,12 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"GetReceipt\x12\x1e.tollgate.v1.GetReceiptRequest\x1a\x1f.tollgate.v1.GetReceiptResponse\x12G\n" +
 	"\bWithdraw\x12\x1c.tollgate.v1.WithdrawRequest\x1a\x1d.tollgate.v1.WithdrawResponse\x12A\n" +
 	"\x06Faucet\x12\x1a.tollgate.v1.FaucetRequest\x1a\x1b.tollgate.v1.FaucetResponse\x12V\n" +
-	"\rGetDeployment\x12!.tollgate.v1.GetDeploymentRequest\x1a\".tollgate.v1.GetDeploymentResponseB=Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1b\x06proto3"
+	"\rGetDeployment\x12!.tollgate.v1.GetDeploymentRequest\x1a\".tollgate.v1.GetDeploymentResponse\x12S\n" +
+	"\fListReceipts\x12 .tollgate.v1.ListReceiptsRequest\x1a!.tollgate.v1.ListReceiptsResponse\x12M\n" +
+	"\n" +
+	"ListEpochs\x12\x1e.tollgate.v1.ListEpochsRequest\x1a\x1f.tollgate.v1.ListEpochsResponse\x12G\n" +
+	"\bGetEpoch\x12\x1c.tollgate.v1.GetEpochRequest\x1a\x1d.tollgate.v1.GetEpochResponse\x12R\n" +
+	"\vExportEpoch\x12\x1f.tollgate.v1.ExportEpochRequest\x1a .tollgate.v1.ExportEpochResponse0\x01B=Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1b\x06proto3"
 
 var (
 	file_tollgate_v1_tollgate_proto_rawDescOnce sync.Once
@@ -3341,7 +4664,7 @@ func file_tollgate_v1_tollgate_proto_rawDescGZIP() []byte {
 	return file_tollgate_v1_tollgate_proto_rawDescData
 }
 
-var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
 var file_tollgate_v1_tollgate_proto_goTypes = []any{
 	(*ChallengeRequest)(nil),      // 0: tollgate.v1.ChallengeRequest
 	(*ChallengeResponse)(nil),     // 1: tollgate.v1.ChallengeResponse
@@ -3360,105 +4683,150 @@ var file_tollgate_v1_tollgate_proto_goTypes = []any{
 	(*GetPluginWasmResponse)(nil), // 14: tollgate.v1.GetPluginWasmResponse
 	(*YankPluginRequest)(nil),     // 15: tollgate.v1.YankPluginRequest
 	(*YankPluginResponse)(nil),    // 16: tollgate.v1.YankPluginResponse
-	(*Datanet)(nil),               // 17: tollgate.v1.Datanet
-	(*CreateDatanetRequest)(nil),  // 18: tollgate.v1.CreateDatanetRequest
-	(*CreateDatanetResponse)(nil), // 19: tollgate.v1.CreateDatanetResponse
-	(*NewRecord)(nil),             // 20: tollgate.v1.NewRecord
-	(*AddRecordsRequest)(nil),     // 21: tollgate.v1.AddRecordsRequest
-	(*AddRecordsResponse)(nil),    // 22: tollgate.v1.AddRecordsResponse
-	(*GetDatanetRequest)(nil),     // 23: tollgate.v1.GetDatanetRequest
-	(*GetDatanetResponse)(nil),    // 24: tollgate.v1.GetDatanetResponse
-	(*Record)(nil),                // 25: tollgate.v1.Record
-	(*SearchRequest)(nil),         // 26: tollgate.v1.SearchRequest
-	(*SearchResponse)(nil),        // 27: tollgate.v1.SearchResponse
-	(*GetRecordRequest)(nil),      // 28: tollgate.v1.GetRecordRequest
-	(*GetRecordResponse)(nil),     // 29: tollgate.v1.GetRecordResponse
-	(*InvokeRequest)(nil),         // 30: tollgate.v1.InvokeRequest
-	(*InvokeResponse)(nil),        // 31: tollgate.v1.InvokeResponse
-	(*Receipt)(nil),               // 32: tollgate.v1.Receipt
-	(*DatanetVersion)(nil),        // 33: tollgate.v1.DatanetVersion
-	(*Access)(nil),                // 34: tollgate.v1.Access
-	(*Score)(nil),                 // 35: tollgate.v1.Score
-	(*Posting)(nil),               // 36: tollgate.v1.Posting
-	(*GetDeploymentRequest)(nil),  // 37: tollgate.v1.GetDeploymentRequest
-	(*GetDeploymentResponse)(nil), // 38: tollgate.v1.GetDeploymentResponse
-	(*FaucetRequest)(nil),         // 39: tollgate.v1.FaucetRequest
-	(*FaucetResponse)(nil),        // 40: tollgate.v1.FaucetResponse
-	(*GetBalanceRequest)(nil),     // 41: tollgate.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil),    // 42: tollgate.v1.GetBalanceResponse
-	(*GetProofRequest)(nil),       // 43: tollgate.v1.GetProofRequest
-	(*GetProofResponse)(nil),      // 44: tollgate.v1.GetProofResponse
-	(*CloseEpochRequest)(nil),     // 45: tollgate.v1.CloseEpochRequest
-	(*CloseEpochResponse)(nil),    // 46: tollgate.v1.CloseEpochResponse
-	(*GetReceiptRequest)(nil),     // 47: tollgate.v1.GetReceiptRequest
-	(*GetReceiptResponse)(nil),    // 48: tollgate.v1.GetReceiptResponse
-	(*WithdrawRequest)(nil),       // 49: tollgate.v1.WithdrawRequest
-	(*WithdrawResponse)(nil),      // 50: tollgate.v1.WithdrawResponse
+	(*Policy)(nil),                // 17: tollgate.v1.Policy
+	(*SetPolicyRequest)(nil),      // 18: tollgate.v1.SetPolicyRequest
+	(*SetPolicyResponse)(nil),     // 19: tollgate.v1.SetPolicyResponse
+	(*ImportRecordsRequest)(nil),  // 20: tollgate.v1.ImportRecordsRequest
+	(*ImportRecordsResponse)(nil), // 21: tollgate.v1.ImportRecordsResponse
+	(*ListRecordsRequest)(nil),    // 22: tollgate.v1.ListRecordsRequest
+	(*ListRecordsResponse)(nil),   // 23: tollgate.v1.ListRecordsResponse
+	(*GetVersionRequest)(nil),     // 24: tollgate.v1.GetVersionRequest
+	(*GetVersionResponse)(nil),    // 25: tollgate.v1.GetVersionResponse
+	(*Datanet)(nil),               // 26: tollgate.v1.Datanet
+	(*CreateDatanetRequest)(nil),  // 27: tollgate.v1.CreateDatanetRequest
+	(*CreateDatanetResponse)(nil), // 28: tollgate.v1.CreateDatanetResponse
+	(*NewRecord)(nil),             // 29: tollgate.v1.NewRecord
+	(*AddRecordsRequest)(nil),     // 30: tollgate.v1.AddRecordsRequest
+	(*AddRecordsResponse)(nil),    // 31: tollgate.v1.AddRecordsResponse
+	(*GetDatanetRequest)(nil),     // 32: tollgate.v1.GetDatanetRequest
+	(*GetDatanetResponse)(nil),    // 33: tollgate.v1.GetDatanetResponse
+	(*Record)(nil),                // 34: tollgate.v1.Record
+	(*SearchRequest)(nil),         // 35: tollgate.v1.SearchRequest
+	(*SearchResponse)(nil),        // 36: tollgate.v1.SearchResponse
+	(*GetRecordRequest)(nil),      // 37: tollgate.v1.GetRecordRequest
+	(*GetRecordResponse)(nil),     // 38: tollgate.v1.GetRecordResponse
+	(*InvokeRequest)(nil),         // 39: tollgate.v1.InvokeRequest
+	(*InvokeResponse)(nil),        // 40: tollgate.v1.InvokeResponse
+	(*Receipt)(nil),               // 41: tollgate.v1.Receipt
+	(*DatanetVersion)(nil),        // 42: tollgate.v1.DatanetVersion
+	(*Access)(nil),                // 43: tollgate.v1.Access
+	(*Score)(nil),                 // 44: tollgate.v1.Score
+	(*Posting)(nil),               // 45: tollgate.v1.Posting
+	(*ListReceiptsRequest)(nil),   // 46: tollgate.v1.ListReceiptsRequest
+	(*AccountReceipt)(nil),        // 47: tollgate.v1.AccountReceipt
+	(*ListReceiptsResponse)(nil),  // 48: tollgate.v1.ListReceiptsResponse
+	(*Epoch)(nil),                 // 49: tollgate.v1.Epoch
+	(*ListEpochsRequest)(nil),     // 50: tollgate.v1.ListEpochsRequest
+	(*ListEpochsResponse)(nil),    // 51: tollgate.v1.ListEpochsResponse
+	(*GetEpochRequest)(nil),       // 52: tollgate.v1.GetEpochRequest
+	(*GetEpochResponse)(nil),      // 53: tollgate.v1.GetEpochResponse
+	(*ExportEpochRequest)(nil),    // 54: tollgate.v1.ExportEpochRequest
+	(*ExportEpochResponse)(nil),   // 55: tollgate.v1.ExportEpochResponse
+	(*GetDeploymentRequest)(nil),  // 56: tollgate.v1.GetDeploymentRequest
+	(*GetDeploymentResponse)(nil), // 57: tollgate.v1.GetDeploymentResponse
+	(*FaucetRequest)(nil),         // 58: tollgate.v1.FaucetRequest
+	(*FaucetResponse)(nil),        // 59: tollgate.v1.FaucetResponse
+	(*GetBalanceRequest)(nil),     // 60: tollgate.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil),    // 61: tollgate.v1.GetBalanceResponse
+	(*GetProofRequest)(nil),       // 62: tollgate.v1.GetProofRequest
+	(*GetProofResponse)(nil),      // 63: tollgate.v1.GetProofResponse
+	(*CloseEpochRequest)(nil),     // 64: tollgate.v1.CloseEpochRequest
+	(*CloseEpochResponse)(nil),    // 65: tollgate.v1.CloseEpochResponse
+	(*GetReceiptRequest)(nil),     // 66: tollgate.v1.GetReceiptRequest
+	(*GetReceiptResponse)(nil),    // 67: tollgate.v1.GetReceiptResponse
+	(*WithdrawRequest)(nil),       // 68: tollgate.v1.WithdrawRequest
+	(*WithdrawResponse)(nil),      // 69: tollgate.v1.WithdrawResponse
 }
 var file_tollgate_v1_tollgate_proto_depIdxs = []int32{
 	6,  // 0: tollgate.v1.PublishPluginResponse.plugin:type_name -> tollgate.v1.Plugin
 	6,  // 1: tollgate.v1.GetPluginResponse.plugin:type_name -> tollgate.v1.Plugin
 	6,  // 2: tollgate.v1.ListPluginsResponse.plugins:type_name -> tollgate.v1.Plugin
-	17, // 3: tollgate.v1.CreateDatanetRequest.datanet:type_name -> tollgate.v1.Datanet
-	17, // 4: tollgate.v1.CreateDatanetResponse.datanet:type_name -> tollgate.v1.Datanet
-	20, // 5: tollgate.v1.AddRecordsRequest.records:type_name -> tollgate.v1.NewRecord
-	17, // 6: tollgate.v1.GetDatanetResponse.datanet:type_name -> tollgate.v1.Datanet
-	25, // 7: tollgate.v1.SearchResponse.records:type_name -> tollgate.v1.Record
-	25, // 8: tollgate.v1.GetRecordResponse.record:type_name -> tollgate.v1.Record
-	32, // 9: tollgate.v1.InvokeResponse.receipt:type_name -> tollgate.v1.Receipt
-	34, // 10: tollgate.v1.Receipt.accesses:type_name -> tollgate.v1.Access
-	35, // 11: tollgate.v1.Receipt.scores:type_name -> tollgate.v1.Score
-	36, // 12: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
-	33, // 13: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
-	32, // 14: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
-	32, // 15: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
-	0,  // 16: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
-	2,  // 17: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
-	4,  // 18: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
-	7,  // 19: tollgate.v1.RegistryService.PublishPlugin:input_type -> tollgate.v1.PublishPluginRequest
-	9,  // 20: tollgate.v1.RegistryService.GetPlugin:input_type -> tollgate.v1.GetPluginRequest
-	11, // 21: tollgate.v1.RegistryService.ListPlugins:input_type -> tollgate.v1.ListPluginsRequest
-	13, // 22: tollgate.v1.RegistryService.GetPluginWasm:input_type -> tollgate.v1.GetPluginWasmRequest
-	15, // 23: tollgate.v1.RegistryService.YankPlugin:input_type -> tollgate.v1.YankPluginRequest
-	18, // 24: tollgate.v1.DatanetService.CreateDatanet:input_type -> tollgate.v1.CreateDatanetRequest
-	21, // 25: tollgate.v1.DatanetService.AddRecords:input_type -> tollgate.v1.AddRecordsRequest
-	23, // 26: tollgate.v1.DatanetService.GetDatanet:input_type -> tollgate.v1.GetDatanetRequest
-	26, // 27: tollgate.v1.DatanetService.Search:input_type -> tollgate.v1.SearchRequest
-	28, // 28: tollgate.v1.DatanetService.GetRecord:input_type -> tollgate.v1.GetRecordRequest
-	30, // 29: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
-	41, // 30: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
-	43, // 31: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
-	45, // 32: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
-	47, // 33: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
-	49, // 34: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
-	39, // 35: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
-	37, // 36: tollgate.v1.LedgerService.GetDeployment:input_type -> tollgate.v1.GetDeploymentRequest
-	1,  // 37: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
-	3,  // 38: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
-	5,  // 39: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
-	8,  // 40: tollgate.v1.RegistryService.PublishPlugin:output_type -> tollgate.v1.PublishPluginResponse
-	10, // 41: tollgate.v1.RegistryService.GetPlugin:output_type -> tollgate.v1.GetPluginResponse
-	12, // 42: tollgate.v1.RegistryService.ListPlugins:output_type -> tollgate.v1.ListPluginsResponse
-	14, // 43: tollgate.v1.RegistryService.GetPluginWasm:output_type -> tollgate.v1.GetPluginWasmResponse
-	16, // 44: tollgate.v1.RegistryService.YankPlugin:output_type -> tollgate.v1.YankPluginResponse
-	19, // 45: tollgate.v1.DatanetService.CreateDatanet:output_type -> tollgate.v1.CreateDatanetResponse
-	22, // 46: tollgate.v1.DatanetService.AddRecords:output_type -> tollgate.v1.AddRecordsResponse
-	24, // 47: tollgate.v1.DatanetService.GetDatanet:output_type -> tollgate.v1.GetDatanetResponse
-	27, // 48: tollgate.v1.DatanetService.Search:output_type -> tollgate.v1.SearchResponse
-	29, // 49: tollgate.v1.DatanetService.GetRecord:output_type -> tollgate.v1.GetRecordResponse
-	31, // 50: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
-	42, // 51: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
-	44, // 52: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
-	46, // 53: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
-	48, // 54: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
-	50, // 55: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
-	40, // 56: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
-	38, // 57: tollgate.v1.LedgerService.GetDeployment:output_type -> tollgate.v1.GetDeploymentResponse
-	37, // [37:58] is the sub-list for method output_type
-	16, // [16:37] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	17, // 3: tollgate.v1.SetPolicyRequest.policy:type_name -> tollgate.v1.Policy
+	26, // 4: tollgate.v1.SetPolicyResponse.datanet:type_name -> tollgate.v1.Datanet
+	29, // 5: tollgate.v1.ImportRecordsRequest.records:type_name -> tollgate.v1.NewRecord
+	34, // 6: tollgate.v1.ListRecordsResponse.records:type_name -> tollgate.v1.Record
+	17, // 7: tollgate.v1.Datanet.policy:type_name -> tollgate.v1.Policy
+	26, // 8: tollgate.v1.CreateDatanetRequest.datanet:type_name -> tollgate.v1.Datanet
+	26, // 9: tollgate.v1.CreateDatanetResponse.datanet:type_name -> tollgate.v1.Datanet
+	29, // 10: tollgate.v1.AddRecordsRequest.records:type_name -> tollgate.v1.NewRecord
+	26, // 11: tollgate.v1.GetDatanetResponse.datanet:type_name -> tollgate.v1.Datanet
+	34, // 12: tollgate.v1.SearchResponse.records:type_name -> tollgate.v1.Record
+	34, // 13: tollgate.v1.GetRecordResponse.record:type_name -> tollgate.v1.Record
+	41, // 14: tollgate.v1.InvokeResponse.receipt:type_name -> tollgate.v1.Receipt
+	43, // 15: tollgate.v1.Receipt.accesses:type_name -> tollgate.v1.Access
+	44, // 16: tollgate.v1.Receipt.scores:type_name -> tollgate.v1.Score
+	45, // 17: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
+	42, // 18: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
+	41, // 19: tollgate.v1.AccountReceipt.receipt:type_name -> tollgate.v1.Receipt
+	47, // 20: tollgate.v1.ListReceiptsResponse.receipts:type_name -> tollgate.v1.AccountReceipt
+	49, // 21: tollgate.v1.ListEpochsResponse.epochs:type_name -> tollgate.v1.Epoch
+	49, // 22: tollgate.v1.GetEpochResponse.epoch:type_name -> tollgate.v1.Epoch
+	41, // 23: tollgate.v1.ExportEpochResponse.receipt:type_name -> tollgate.v1.Receipt
+	41, // 24: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
+	41, // 25: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
+	0,  // 26: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
+	2,  // 27: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
+	4,  // 28: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
+	7,  // 29: tollgate.v1.RegistryService.PublishPlugin:input_type -> tollgate.v1.PublishPluginRequest
+	9,  // 30: tollgate.v1.RegistryService.GetPlugin:input_type -> tollgate.v1.GetPluginRequest
+	11, // 31: tollgate.v1.RegistryService.ListPlugins:input_type -> tollgate.v1.ListPluginsRequest
+	13, // 32: tollgate.v1.RegistryService.GetPluginWasm:input_type -> tollgate.v1.GetPluginWasmRequest
+	15, // 33: tollgate.v1.RegistryService.YankPlugin:input_type -> tollgate.v1.YankPluginRequest
+	27, // 34: tollgate.v1.DatanetService.CreateDatanet:input_type -> tollgate.v1.CreateDatanetRequest
+	30, // 35: tollgate.v1.DatanetService.AddRecords:input_type -> tollgate.v1.AddRecordsRequest
+	32, // 36: tollgate.v1.DatanetService.GetDatanet:input_type -> tollgate.v1.GetDatanetRequest
+	35, // 37: tollgate.v1.DatanetService.Search:input_type -> tollgate.v1.SearchRequest
+	37, // 38: tollgate.v1.DatanetService.GetRecord:input_type -> tollgate.v1.GetRecordRequest
+	18, // 39: tollgate.v1.DatanetService.SetPolicy:input_type -> tollgate.v1.SetPolicyRequest
+	20, // 40: tollgate.v1.DatanetService.ImportRecords:input_type -> tollgate.v1.ImportRecordsRequest
+	22, // 41: tollgate.v1.DatanetService.ListRecords:input_type -> tollgate.v1.ListRecordsRequest
+	24, // 42: tollgate.v1.DatanetService.GetVersion:input_type -> tollgate.v1.GetVersionRequest
+	39, // 43: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
+	60, // 44: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
+	62, // 45: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
+	64, // 46: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
+	66, // 47: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
+	68, // 48: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
+	58, // 49: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
+	56, // 50: tollgate.v1.LedgerService.GetDeployment:input_type -> tollgate.v1.GetDeploymentRequest
+	46, // 51: tollgate.v1.LedgerService.ListReceipts:input_type -> tollgate.v1.ListReceiptsRequest
+	50, // 52: tollgate.v1.LedgerService.ListEpochs:input_type -> tollgate.v1.ListEpochsRequest
+	52, // 53: tollgate.v1.LedgerService.GetEpoch:input_type -> tollgate.v1.GetEpochRequest
+	54, // 54: tollgate.v1.LedgerService.ExportEpoch:input_type -> tollgate.v1.ExportEpochRequest
+	1,  // 55: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
+	3,  // 56: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
+	5,  // 57: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
+	8,  // 58: tollgate.v1.RegistryService.PublishPlugin:output_type -> tollgate.v1.PublishPluginResponse
+	10, // 59: tollgate.v1.RegistryService.GetPlugin:output_type -> tollgate.v1.GetPluginResponse
+	12, // 60: tollgate.v1.RegistryService.ListPlugins:output_type -> tollgate.v1.ListPluginsResponse
+	14, // 61: tollgate.v1.RegistryService.GetPluginWasm:output_type -> tollgate.v1.GetPluginWasmResponse
+	16, // 62: tollgate.v1.RegistryService.YankPlugin:output_type -> tollgate.v1.YankPluginResponse
+	28, // 63: tollgate.v1.DatanetService.CreateDatanet:output_type -> tollgate.v1.CreateDatanetResponse
+	31, // 64: tollgate.v1.DatanetService.AddRecords:output_type -> tollgate.v1.AddRecordsResponse
+	33, // 65: tollgate.v1.DatanetService.GetDatanet:output_type -> tollgate.v1.GetDatanetResponse
+	36, // 66: tollgate.v1.DatanetService.Search:output_type -> tollgate.v1.SearchResponse
+	38, // 67: tollgate.v1.DatanetService.GetRecord:output_type -> tollgate.v1.GetRecordResponse
+	19, // 68: tollgate.v1.DatanetService.SetPolicy:output_type -> tollgate.v1.SetPolicyResponse
+	21, // 69: tollgate.v1.DatanetService.ImportRecords:output_type -> tollgate.v1.ImportRecordsResponse
+	23, // 70: tollgate.v1.DatanetService.ListRecords:output_type -> tollgate.v1.ListRecordsResponse
+	25, // 71: tollgate.v1.DatanetService.GetVersion:output_type -> tollgate.v1.GetVersionResponse
+	40, // 72: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
+	61, // 73: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
+	63, // 74: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
+	65, // 75: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
+	67, // 76: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
+	69, // 77: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
+	59, // 78: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
+	57, // 79: tollgate.v1.LedgerService.GetDeployment:output_type -> tollgate.v1.GetDeploymentResponse
+	48, // 80: tollgate.v1.LedgerService.ListReceipts:output_type -> tollgate.v1.ListReceiptsResponse
+	51, // 81: tollgate.v1.LedgerService.ListEpochs:output_type -> tollgate.v1.ListEpochsResponse
+	53, // 82: tollgate.v1.LedgerService.GetEpoch:output_type -> tollgate.v1.GetEpochResponse
+	55, // 83: tollgate.v1.LedgerService.ExportEpoch:output_type -> tollgate.v1.ExportEpochResponse
+	55, // [55:84] is the sub-list for method output_type
+	26, // [26:55] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_tollgate_proto_init() }
@@ -3472,7 +4840,7 @@ func file_tollgate_v1_tollgate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_tollgate_proto_rawDesc), len(file_tollgate_v1_tollgate_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   51,
+			NumMessages:   70,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

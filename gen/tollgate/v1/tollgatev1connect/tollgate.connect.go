@@ -80,6 +80,18 @@ const (
 	// DatanetServiceGetRecordProcedure is the fully-qualified name of the DatanetService's GetRecord
 	// RPC.
 	DatanetServiceGetRecordProcedure = "/tollgate.v1.DatanetService/GetRecord"
+	// DatanetServiceSetPolicyProcedure is the fully-qualified name of the DatanetService's SetPolicy
+	// RPC.
+	DatanetServiceSetPolicyProcedure = "/tollgate.v1.DatanetService/SetPolicy"
+	// DatanetServiceImportRecordsProcedure is the fully-qualified name of the DatanetService's
+	// ImportRecords RPC.
+	DatanetServiceImportRecordsProcedure = "/tollgate.v1.DatanetService/ImportRecords"
+	// DatanetServiceListRecordsProcedure is the fully-qualified name of the DatanetService's
+	// ListRecords RPC.
+	DatanetServiceListRecordsProcedure = "/tollgate.v1.DatanetService/ListRecords"
+	// DatanetServiceGetVersionProcedure is the fully-qualified name of the DatanetService's GetVersion
+	// RPC.
+	DatanetServiceGetVersionProcedure = "/tollgate.v1.DatanetService/GetVersion"
 	// AgentServiceInvokeProcedure is the fully-qualified name of the AgentService's Invoke RPC.
 	AgentServiceInvokeProcedure = "/tollgate.v1.AgentService/Invoke"
 	// LedgerServiceGetBalanceProcedure is the fully-qualified name of the LedgerService's GetBalance
@@ -100,6 +112,17 @@ const (
 	// LedgerServiceGetDeploymentProcedure is the fully-qualified name of the LedgerService's
 	// GetDeployment RPC.
 	LedgerServiceGetDeploymentProcedure = "/tollgate.v1.LedgerService/GetDeployment"
+	// LedgerServiceListReceiptsProcedure is the fully-qualified name of the LedgerService's
+	// ListReceipts RPC.
+	LedgerServiceListReceiptsProcedure = "/tollgate.v1.LedgerService/ListReceipts"
+	// LedgerServiceListEpochsProcedure is the fully-qualified name of the LedgerService's ListEpochs
+	// RPC.
+	LedgerServiceListEpochsProcedure = "/tollgate.v1.LedgerService/ListEpochs"
+	// LedgerServiceGetEpochProcedure is the fully-qualified name of the LedgerService's GetEpoch RPC.
+	LedgerServiceGetEpochProcedure = "/tollgate.v1.LedgerService/GetEpoch"
+	// LedgerServiceExportEpochProcedure is the fully-qualified name of the LedgerService's ExportEpoch
+	// RPC.
+	LedgerServiceExportEpochProcedure = "/tollgate.v1.LedgerService/ExportEpoch"
 )
 
 // AuthServiceClient is a client for the tollgate.v1.AuthService service.
@@ -429,6 +452,20 @@ type DatanetServiceClient interface {
 	GetDatanet(context.Context, *connect.Request[v1.GetDatanetRequest]) (*connect.Response[v1.GetDatanetResponse], error)
 	Search(context.Context, *connect.Request[v1.SearchRequest]) (*connect.Response[v1.SearchResponse], error)
 	GetRecord(context.Context, *connect.Request[v1.GetRecordRequest]) (*connect.Response[v1.GetRecordResponse], error)
+	// SetPolicy changes which agents may read a datanet, signed by its owner
+	// with the datanet's current policy nonce (registry.Domain.PolicyDigest).
+	SetPolicy(context.Context, *connect.Request[v1.SetPolicyRequest]) (*connect.Response[v1.SetPolicyResponse], error)
+	// ImportRecords streams signed records for bulk loading. Every message
+	// names the same datanet; records are committed in batches while the node
+	// keeps serving. A record already in the datanet (same content hash) is
+	// skipped as a duplicate, so an interrupted import resumes by sending the
+	// same records again.
+	ImportRecords(context.Context) *connect.ClientStreamForClient[v1.ImportRecordsRequest, v1.ImportRecordsResponse]
+	// ListRecords pages through a datanet's records in the order they were
+	// added, up to a version. Readable by whoever may read its records.
+	ListRecords(context.Context, *connect.Request[v1.ListRecordsRequest]) (*connect.Response[v1.ListRecordsResponse], error)
+	// GetVersion returns a datanet's Merkle root at a version. Public.
+	GetVersion(context.Context, *connect.Request[v1.GetVersionRequest]) (*connect.Response[v1.GetVersionResponse], error)
 }
 
 // NewDatanetServiceClient constructs a client for the tollgate.v1.DatanetService service. By
@@ -472,6 +509,30 @@ func NewDatanetServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(datanetServiceMethods.ByName("GetRecord")),
 			connect.WithClientOptions(opts...),
 		),
+		setPolicy: connect.NewClient[v1.SetPolicyRequest, v1.SetPolicyResponse](
+			httpClient,
+			baseURL+DatanetServiceSetPolicyProcedure,
+			connect.WithSchema(datanetServiceMethods.ByName("SetPolicy")),
+			connect.WithClientOptions(opts...),
+		),
+		importRecords: connect.NewClient[v1.ImportRecordsRequest, v1.ImportRecordsResponse](
+			httpClient,
+			baseURL+DatanetServiceImportRecordsProcedure,
+			connect.WithSchema(datanetServiceMethods.ByName("ImportRecords")),
+			connect.WithClientOptions(opts...),
+		),
+		listRecords: connect.NewClient[v1.ListRecordsRequest, v1.ListRecordsResponse](
+			httpClient,
+			baseURL+DatanetServiceListRecordsProcedure,
+			connect.WithSchema(datanetServiceMethods.ByName("ListRecords")),
+			connect.WithClientOptions(opts...),
+		),
+		getVersion: connect.NewClient[v1.GetVersionRequest, v1.GetVersionResponse](
+			httpClient,
+			baseURL+DatanetServiceGetVersionProcedure,
+			connect.WithSchema(datanetServiceMethods.ByName("GetVersion")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -482,6 +543,10 @@ type datanetServiceClient struct {
 	getDatanet    *connect.Client[v1.GetDatanetRequest, v1.GetDatanetResponse]
 	search        *connect.Client[v1.SearchRequest, v1.SearchResponse]
 	getRecord     *connect.Client[v1.GetRecordRequest, v1.GetRecordResponse]
+	setPolicy     *connect.Client[v1.SetPolicyRequest, v1.SetPolicyResponse]
+	importRecords *connect.Client[v1.ImportRecordsRequest, v1.ImportRecordsResponse]
+	listRecords   *connect.Client[v1.ListRecordsRequest, v1.ListRecordsResponse]
+	getVersion    *connect.Client[v1.GetVersionRequest, v1.GetVersionResponse]
 }
 
 // CreateDatanet calls tollgate.v1.DatanetService.CreateDatanet.
@@ -509,6 +574,26 @@ func (c *datanetServiceClient) GetRecord(ctx context.Context, req *connect.Reque
 	return c.getRecord.CallUnary(ctx, req)
 }
 
+// SetPolicy calls tollgate.v1.DatanetService.SetPolicy.
+func (c *datanetServiceClient) SetPolicy(ctx context.Context, req *connect.Request[v1.SetPolicyRequest]) (*connect.Response[v1.SetPolicyResponse], error) {
+	return c.setPolicy.CallUnary(ctx, req)
+}
+
+// ImportRecords calls tollgate.v1.DatanetService.ImportRecords.
+func (c *datanetServiceClient) ImportRecords(ctx context.Context) *connect.ClientStreamForClient[v1.ImportRecordsRequest, v1.ImportRecordsResponse] {
+	return c.importRecords.CallClientStream(ctx)
+}
+
+// ListRecords calls tollgate.v1.DatanetService.ListRecords.
+func (c *datanetServiceClient) ListRecords(ctx context.Context, req *connect.Request[v1.ListRecordsRequest]) (*connect.Response[v1.ListRecordsResponse], error) {
+	return c.listRecords.CallUnary(ctx, req)
+}
+
+// GetVersion calls tollgate.v1.DatanetService.GetVersion.
+func (c *datanetServiceClient) GetVersion(ctx context.Context, req *connect.Request[v1.GetVersionRequest]) (*connect.Response[v1.GetVersionResponse], error) {
+	return c.getVersion.CallUnary(ctx, req)
+}
+
 // DatanetServiceHandler is an implementation of the tollgate.v1.DatanetService service.
 type DatanetServiceHandler interface {
 	CreateDatanet(context.Context, *connect.Request[v1.CreateDatanetRequest]) (*connect.Response[v1.CreateDatanetResponse], error)
@@ -518,6 +603,20 @@ type DatanetServiceHandler interface {
 	GetDatanet(context.Context, *connect.Request[v1.GetDatanetRequest]) (*connect.Response[v1.GetDatanetResponse], error)
 	Search(context.Context, *connect.Request[v1.SearchRequest]) (*connect.Response[v1.SearchResponse], error)
 	GetRecord(context.Context, *connect.Request[v1.GetRecordRequest]) (*connect.Response[v1.GetRecordResponse], error)
+	// SetPolicy changes which agents may read a datanet, signed by its owner
+	// with the datanet's current policy nonce (registry.Domain.PolicyDigest).
+	SetPolicy(context.Context, *connect.Request[v1.SetPolicyRequest]) (*connect.Response[v1.SetPolicyResponse], error)
+	// ImportRecords streams signed records for bulk loading. Every message
+	// names the same datanet; records are committed in batches while the node
+	// keeps serving. A record already in the datanet (same content hash) is
+	// skipped as a duplicate, so an interrupted import resumes by sending the
+	// same records again.
+	ImportRecords(context.Context, *connect.ClientStream[v1.ImportRecordsRequest]) (*connect.Response[v1.ImportRecordsResponse], error)
+	// ListRecords pages through a datanet's records in the order they were
+	// added, up to a version. Readable by whoever may read its records.
+	ListRecords(context.Context, *connect.Request[v1.ListRecordsRequest]) (*connect.Response[v1.ListRecordsResponse], error)
+	// GetVersion returns a datanet's Merkle root at a version. Public.
+	GetVersion(context.Context, *connect.Request[v1.GetVersionRequest]) (*connect.Response[v1.GetVersionResponse], error)
 }
 
 // NewDatanetServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -557,6 +656,30 @@ func NewDatanetServiceHandler(svc DatanetServiceHandler, opts ...connect.Handler
 		connect.WithSchema(datanetServiceMethods.ByName("GetRecord")),
 		connect.WithHandlerOptions(opts...),
 	)
+	datanetServiceSetPolicyHandler := connect.NewUnaryHandler(
+		DatanetServiceSetPolicyProcedure,
+		svc.SetPolicy,
+		connect.WithSchema(datanetServiceMethods.ByName("SetPolicy")),
+		connect.WithHandlerOptions(opts...),
+	)
+	datanetServiceImportRecordsHandler := connect.NewClientStreamHandler(
+		DatanetServiceImportRecordsProcedure,
+		svc.ImportRecords,
+		connect.WithSchema(datanetServiceMethods.ByName("ImportRecords")),
+		connect.WithHandlerOptions(opts...),
+	)
+	datanetServiceListRecordsHandler := connect.NewUnaryHandler(
+		DatanetServiceListRecordsProcedure,
+		svc.ListRecords,
+		connect.WithSchema(datanetServiceMethods.ByName("ListRecords")),
+		connect.WithHandlerOptions(opts...),
+	)
+	datanetServiceGetVersionHandler := connect.NewUnaryHandler(
+		DatanetServiceGetVersionProcedure,
+		svc.GetVersion,
+		connect.WithSchema(datanetServiceMethods.ByName("GetVersion")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/tollgate.v1.DatanetService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case DatanetServiceCreateDatanetProcedure:
@@ -569,6 +692,14 @@ func NewDatanetServiceHandler(svc DatanetServiceHandler, opts ...connect.Handler
 			datanetServiceSearchHandler.ServeHTTP(w, r)
 		case DatanetServiceGetRecordProcedure:
 			datanetServiceGetRecordHandler.ServeHTTP(w, r)
+		case DatanetServiceSetPolicyProcedure:
+			datanetServiceSetPolicyHandler.ServeHTTP(w, r)
+		case DatanetServiceImportRecordsProcedure:
+			datanetServiceImportRecordsHandler.ServeHTTP(w, r)
+		case DatanetServiceListRecordsProcedure:
+			datanetServiceListRecordsHandler.ServeHTTP(w, r)
+		case DatanetServiceGetVersionProcedure:
+			datanetServiceGetVersionHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -596,6 +727,22 @@ func (UnimplementedDatanetServiceHandler) Search(context.Context, *connect.Reque
 
 func (UnimplementedDatanetServiceHandler) GetRecord(context.Context, *connect.Request[v1.GetRecordRequest]) (*connect.Response[v1.GetRecordResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.DatanetService.GetRecord is not implemented"))
+}
+
+func (UnimplementedDatanetServiceHandler) SetPolicy(context.Context, *connect.Request[v1.SetPolicyRequest]) (*connect.Response[v1.SetPolicyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.DatanetService.SetPolicy is not implemented"))
+}
+
+func (UnimplementedDatanetServiceHandler) ImportRecords(context.Context, *connect.ClientStream[v1.ImportRecordsRequest]) (*connect.Response[v1.ImportRecordsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.DatanetService.ImportRecords is not implemented"))
+}
+
+func (UnimplementedDatanetServiceHandler) ListRecords(context.Context, *connect.Request[v1.ListRecordsRequest]) (*connect.Response[v1.ListRecordsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.DatanetService.ListRecords is not implemented"))
+}
+
+func (UnimplementedDatanetServiceHandler) GetVersion(context.Context, *connect.Request[v1.GetVersionRequest]) (*connect.Response[v1.GetVersionResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.DatanetService.GetVersion is not implemented"))
 }
 
 // AgentServiceClient is a client for the tollgate.v1.AgentService service.
@@ -691,6 +838,18 @@ type LedgerServiceClient interface {
 	// GetDeployment names the chain and contracts this node settles on: the
 	// domain every signed receipt, manifest and record is bound to.
 	GetDeployment(context.Context, *connect.Request[v1.GetDeploymentRequest]) (*connect.Response[v1.GetDeploymentResponse], error)
+	// ListReceipts pages through the receipts that name an account, newest
+	// epoch first: the calls it made and the calls that paid it, with what it
+	// was charged and earned in each. Its own account, or any as the operator.
+	ListReceipts(context.Context, *connect.Request[v1.ListReceiptsRequest]) (*connect.Response[v1.ListReceiptsResponse], error)
+	// ListEpochs pages through the closed epochs, newest first. Public.
+	ListEpochs(context.Context, *connect.Request[v1.ListEpochsRequest]) (*connect.Response[v1.ListEpochsResponse], error)
+	// GetEpoch returns a closed epoch with what the settlement contract holds
+	// for it, as this node reads the chain. Public.
+	GetEpoch(context.Context, *connect.Request[v1.GetEpochRequest]) (*connect.Response[v1.GetEpochResponse], error)
+	// ExportEpoch streams every receipt and output of a closed epoch, for
+	// third-party verification. Public.
+	ExportEpoch(context.Context, *connect.Request[v1.ExportEpochRequest]) (*connect.ServerStreamForClient[v1.ExportEpochResponse], error)
 }
 
 // NewLedgerServiceClient constructs a client for the tollgate.v1.LedgerService service. By default,
@@ -746,6 +905,30 @@ func NewLedgerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(ledgerServiceMethods.ByName("GetDeployment")),
 			connect.WithClientOptions(opts...),
 		),
+		listReceipts: connect.NewClient[v1.ListReceiptsRequest, v1.ListReceiptsResponse](
+			httpClient,
+			baseURL+LedgerServiceListReceiptsProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("ListReceipts")),
+			connect.WithClientOptions(opts...),
+		),
+		listEpochs: connect.NewClient[v1.ListEpochsRequest, v1.ListEpochsResponse](
+			httpClient,
+			baseURL+LedgerServiceListEpochsProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("ListEpochs")),
+			connect.WithClientOptions(opts...),
+		),
+		getEpoch: connect.NewClient[v1.GetEpochRequest, v1.GetEpochResponse](
+			httpClient,
+			baseURL+LedgerServiceGetEpochProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("GetEpoch")),
+			connect.WithClientOptions(opts...),
+		),
+		exportEpoch: connect.NewClient[v1.ExportEpochRequest, v1.ExportEpochResponse](
+			httpClient,
+			baseURL+LedgerServiceExportEpochProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("ExportEpoch")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -758,6 +941,10 @@ type ledgerServiceClient struct {
 	withdraw      *connect.Client[v1.WithdrawRequest, v1.WithdrawResponse]
 	faucet        *connect.Client[v1.FaucetRequest, v1.FaucetResponse]
 	getDeployment *connect.Client[v1.GetDeploymentRequest, v1.GetDeploymentResponse]
+	listReceipts  *connect.Client[v1.ListReceiptsRequest, v1.ListReceiptsResponse]
+	listEpochs    *connect.Client[v1.ListEpochsRequest, v1.ListEpochsResponse]
+	getEpoch      *connect.Client[v1.GetEpochRequest, v1.GetEpochResponse]
+	exportEpoch   *connect.Client[v1.ExportEpochRequest, v1.ExportEpochResponse]
 }
 
 // GetBalance calls tollgate.v1.LedgerService.GetBalance.
@@ -795,6 +982,26 @@ func (c *ledgerServiceClient) GetDeployment(ctx context.Context, req *connect.Re
 	return c.getDeployment.CallUnary(ctx, req)
 }
 
+// ListReceipts calls tollgate.v1.LedgerService.ListReceipts.
+func (c *ledgerServiceClient) ListReceipts(ctx context.Context, req *connect.Request[v1.ListReceiptsRequest]) (*connect.Response[v1.ListReceiptsResponse], error) {
+	return c.listReceipts.CallUnary(ctx, req)
+}
+
+// ListEpochs calls tollgate.v1.LedgerService.ListEpochs.
+func (c *ledgerServiceClient) ListEpochs(ctx context.Context, req *connect.Request[v1.ListEpochsRequest]) (*connect.Response[v1.ListEpochsResponse], error) {
+	return c.listEpochs.CallUnary(ctx, req)
+}
+
+// GetEpoch calls tollgate.v1.LedgerService.GetEpoch.
+func (c *ledgerServiceClient) GetEpoch(ctx context.Context, req *connect.Request[v1.GetEpochRequest]) (*connect.Response[v1.GetEpochResponse], error) {
+	return c.getEpoch.CallUnary(ctx, req)
+}
+
+// ExportEpoch calls tollgate.v1.LedgerService.ExportEpoch.
+func (c *ledgerServiceClient) ExportEpoch(ctx context.Context, req *connect.Request[v1.ExportEpochRequest]) (*connect.ServerStreamForClient[v1.ExportEpochResponse], error) {
+	return c.exportEpoch.CallServerStream(ctx, req)
+}
+
 // LedgerServiceHandler is an implementation of the tollgate.v1.LedgerService service.
 type LedgerServiceHandler interface {
 	GetBalance(context.Context, *connect.Request[v1.GetBalanceRequest]) (*connect.Response[v1.GetBalanceResponse], error)
@@ -814,6 +1021,18 @@ type LedgerServiceHandler interface {
 	// GetDeployment names the chain and contracts this node settles on: the
 	// domain every signed receipt, manifest and record is bound to.
 	GetDeployment(context.Context, *connect.Request[v1.GetDeploymentRequest]) (*connect.Response[v1.GetDeploymentResponse], error)
+	// ListReceipts pages through the receipts that name an account, newest
+	// epoch first: the calls it made and the calls that paid it, with what it
+	// was charged and earned in each. Its own account, or any as the operator.
+	ListReceipts(context.Context, *connect.Request[v1.ListReceiptsRequest]) (*connect.Response[v1.ListReceiptsResponse], error)
+	// ListEpochs pages through the closed epochs, newest first. Public.
+	ListEpochs(context.Context, *connect.Request[v1.ListEpochsRequest]) (*connect.Response[v1.ListEpochsResponse], error)
+	// GetEpoch returns a closed epoch with what the settlement contract holds
+	// for it, as this node reads the chain. Public.
+	GetEpoch(context.Context, *connect.Request[v1.GetEpochRequest]) (*connect.Response[v1.GetEpochResponse], error)
+	// ExportEpoch streams every receipt and output of a closed epoch, for
+	// third-party verification. Public.
+	ExportEpoch(context.Context, *connect.Request[v1.ExportEpochRequest], *connect.ServerStream[v1.ExportEpochResponse]) error
 }
 
 // NewLedgerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -865,6 +1084,30 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(ledgerServiceMethods.ByName("GetDeployment")),
 		connect.WithHandlerOptions(opts...),
 	)
+	ledgerServiceListReceiptsHandler := connect.NewUnaryHandler(
+		LedgerServiceListReceiptsProcedure,
+		svc.ListReceipts,
+		connect.WithSchema(ledgerServiceMethods.ByName("ListReceipts")),
+		connect.WithHandlerOptions(opts...),
+	)
+	ledgerServiceListEpochsHandler := connect.NewUnaryHandler(
+		LedgerServiceListEpochsProcedure,
+		svc.ListEpochs,
+		connect.WithSchema(ledgerServiceMethods.ByName("ListEpochs")),
+		connect.WithHandlerOptions(opts...),
+	)
+	ledgerServiceGetEpochHandler := connect.NewUnaryHandler(
+		LedgerServiceGetEpochProcedure,
+		svc.GetEpoch,
+		connect.WithSchema(ledgerServiceMethods.ByName("GetEpoch")),
+		connect.WithHandlerOptions(opts...),
+	)
+	ledgerServiceExportEpochHandler := connect.NewServerStreamHandler(
+		LedgerServiceExportEpochProcedure,
+		svc.ExportEpoch,
+		connect.WithSchema(ledgerServiceMethods.ByName("ExportEpoch")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/tollgate.v1.LedgerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case LedgerServiceGetBalanceProcedure:
@@ -881,6 +1124,14 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 			ledgerServiceFaucetHandler.ServeHTTP(w, r)
 		case LedgerServiceGetDeploymentProcedure:
 			ledgerServiceGetDeploymentHandler.ServeHTTP(w, r)
+		case LedgerServiceListReceiptsProcedure:
+			ledgerServiceListReceiptsHandler.ServeHTTP(w, r)
+		case LedgerServiceListEpochsProcedure:
+			ledgerServiceListEpochsHandler.ServeHTTP(w, r)
+		case LedgerServiceGetEpochProcedure:
+			ledgerServiceGetEpochHandler.ServeHTTP(w, r)
+		case LedgerServiceExportEpochProcedure:
+			ledgerServiceExportEpochHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -916,4 +1167,20 @@ func (UnimplementedLedgerServiceHandler) Faucet(context.Context, *connect.Reques
 
 func (UnimplementedLedgerServiceHandler) GetDeployment(context.Context, *connect.Request[v1.GetDeploymentRequest]) (*connect.Response[v1.GetDeploymentResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.GetDeployment is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) ListReceipts(context.Context, *connect.Request[v1.ListReceiptsRequest]) (*connect.Response[v1.ListReceiptsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.ListReceipts is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) ListEpochs(context.Context, *connect.Request[v1.ListEpochsRequest]) (*connect.Response[v1.ListEpochsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.ListEpochs is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) GetEpoch(context.Context, *connect.Request[v1.GetEpochRequest]) (*connect.Response[v1.GetEpochResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.GetEpoch is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) ExportEpoch(context.Context, *connect.Request[v1.ExportEpochRequest], *connect.ServerStream[v1.ExportEpochResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.ExportEpoch is not implemented"))
 }

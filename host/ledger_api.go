@@ -1,0 +1,138 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+
+	"connectrpc.com/connect"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/registry"
+)
+
+func (a *api) ListReceipts(ctx context.Context, req *connect.Request[tollgatev1.ListReceiptsRequest]) (*connect.Response[tollgatev1.ListReceiptsResponse], error) {
+	p, err := a.principal(ctx, req.Header())
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	acct := p.Account
+	if req.Msg.GetAccount() != "" {
+		if acct, err = registry.CanonicalAddress(req.Msg.GetAccount()); err != nil {
+			return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "account is not an address"))
+		}
+	}
+	if acct != p.Account && !p.Operator {
+		return nil, connectErr(abi.Errorf(abi.CodeGrantDenied, "only %s and the operator list its receipts", acct))
+	}
+	rs, next, err := a.h.led.AccountReceipts(ctx, acct, req.Msg.GetEpoch(), req.Msg.GetPageToken(), pageSize(req.Msg.GetPageSize()))
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	out := &tollgatev1.ListReceiptsResponse{Account: acct, NextPageToken: next}
+	for _, r := range rs {
+		out.Receipts = append(out.Receipts, &tollgatev1.AccountReceipt{Receipt: receiptProto(r.Receipt), Charged: r.Charged.String(), Earned: r.Earned.String()})
+	}
+	return connect.NewResponse(out), nil
+}
+
+func epochProto(e *ledger.Epoch) *tollgatev1.Epoch {
+	out := &tollgatev1.Epoch{Epoch: e.N, Root: e.Root, Bundle: e.Bundle, Total: e.Total.String(), Accounts: uint32(len(e.Leaves)),
+		Receipts: uint32(e.Receipts), Closed: e.Closed.Unix(), PostTx: e.PostTx, Settlement: e.Domain.Settlement}
+	if e.Domain.ChainID != nil {
+		out.ChainId = e.Domain.ChainID.Uint64()
+	}
+	return out
+}
+
+func (a *api) ListEpochs(ctx context.Context, req *connect.Request[tollgatev1.ListEpochsRequest]) (*connect.Response[tollgatev1.ListEpochsResponse], error) {
+	var before uint64
+	if t := req.Msg.GetPageToken(); t != "" {
+		v, err := strconv.ParseUint(t, 10, 64)
+		if err != nil || v == 0 {
+			return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "page token %.32q is not one this listing gave", t))
+		}
+		before = v
+	}
+	open, err := a.h.led.OpenEpoch(ctx)
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	es, err := a.h.led.Epochs(ctx, before, pageSize(req.Msg.GetPageSize()))
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	out := &tollgatev1.ListEpochsResponse{Open: open}
+	for _, e := range es {
+		out.Epochs = append(out.Epochs, epochProto(e))
+	}
+	if len(es) > 0 && es[len(es)-1].N > 1 && len(es) == pageSize(req.Msg.GetPageSize()) {
+		out.NextPageToken = strconv.FormatUint(es[len(es)-1].N, 10)
+	}
+	return connect.NewResponse(out), nil
+}
+
+// closedEpoch returns closed epoch n, or the last closed one for 0.
+func (a *api) closedEpoch(ctx context.Context, n uint64) (*ledger.Epoch, error) {
+	if n == 0 {
+		open, err := a.h.led.OpenEpoch(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if open <= 1 {
+			return nil, abi.Errorf(abi.CodeNotFound, "no epoch has closed yet")
+		}
+		n = open - 1
+	}
+	return a.h.led.Epoch(ctx, n)
+}
+
+func (a *api) GetEpoch(ctx context.Context, req *connect.Request[tollgatev1.GetEpochRequest]) (*connect.Response[tollgatev1.GetEpochResponse], error) {
+	e, err := a.closedEpoch(ctx, req.Msg.GetEpoch())
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	out := &tollgatev1.GetEpochResponse{Epoch: epochProto(e)}
+	if a.h.chain != nil {
+		root, bundle, found, err := a.h.chain.RootOf(ctx, e.N)
+		if err != nil {
+			return nil, connectErr(err)
+		}
+		if found {
+			out.OnChainRoot, out.OnChainBundle = root, bundle
+		}
+		if out.Operator, err = a.h.chain.OperatorAt(ctx, e.N); err != nil {
+			return nil, connectErr(err)
+		}
+	}
+	return connect.NewResponse(out), nil
+}
+
+// ExportEpoch streams a closed epoch's receipts and outputs in id order,
+// the order its receipt bundle hashes them in.
+func (a *api) ExportEpoch(ctx context.Context, req *connect.Request[tollgatev1.ExportEpochRequest], stream *connect.ServerStream[tollgatev1.ExportEpochResponse]) error {
+	e, err := a.closedEpoch(ctx, req.Msg.GetEpoch())
+	if err != nil {
+		return connectErr(err)
+	}
+	rs, err := a.h.led.Receipts(ctx, e.N)
+	if err != nil {
+		return connectErr(err)
+	}
+	for _, r := range rs {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return connectErr(abi.Errorf(abi.CodeInternal, "receipt %s: %v", r.ID, err))
+		}
+		out, err := a.h.led.Output(ctx, r.ID)
+		if err != nil {
+			return connectErr(err)
+		}
+		if err := stream.Send(&tollgatev1.ExportEpochResponse{ReceiptJson: b, Output: out, Receipt: receiptProto(r)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package ledger
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/kv"
+)
+
+// Every receipt is indexed under each account it names (its caller and
+// every account a posting pays), newest epoch first, so an account's calls
+// and earnings are listed without scanning the books:
+//
+//	a/<account>/<^epoch, 8 bytes big-endian>/<receipt id>
+//
+// The epoch is stored complemented so a forward scan starts at the newest.
+func accountPrefix(account string) []byte { return []byte("a/" + account + "/") }
+
+func accountReceiptKey(account string, epoch uint64, id string) []byte {
+	k := binary.BigEndian.AppendUint64(accountPrefix(account), ^epoch)
+	return append(k, id...)
+}
+
+// accountIndexKey marks a ledger whose receipts are all indexed by account.
+var accountIndexKey = []byte("m/account-index")
+
+// indexReceipt writes r's account index entries.
+func indexReceipt(txn *badger.Txn, r *Receipt) error {
+	seen := map[string]bool{}
+	for _, a := range append([]string{r.Caller}, postingAccounts(r)...) {
+		if seen[a] {
+			continue
+		}
+		seen[a] = true
+		if err := txn.Set(accountReceiptKey(a, r.Epoch, r.ID), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func postingAccounts(r *Receipt) []string {
+	out := make([]string, len(r.Postings))
+	for i, p := range r.Postings {
+		out[i] = p.Account
+	}
+	return out
+}
+
+// indexAccounts builds the account index of a ledger written before it had
+// one, in one pass, once.
+func (l *Ledger) indexAccounts() error {
+	var done bool
+	if err := l.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(accountIndexKey)
+		done = err == nil
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		return err
+	}); err != nil || done {
+		return err
+	}
+	wb := l.db.NewWriteBatch()
+	defer wb.Cancel()
+	err := l.db.View(func(txn *badger.Txn) error {
+		return scan(txn, "r/", func(k, v []byte) error {
+			var r Receipt
+			if err := unmarshal(v, &r); err != nil {
+				return fmt.Errorf("receipt %s: %w", k, err)
+			}
+			seen := map[string]bool{}
+			for _, a := range append([]string{r.Caller}, postingAccounts(&r)...) {
+				if !seen[a] {
+					seen[a] = true
+					if err := wb.Set(accountReceiptKey(a, r.Epoch, r.ID), nil); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: index receipts by account: %w", err)
+	}
+	if err := wb.Set(accountIndexKey, []byte{1}); err != nil {
+		return err
+	}
+	return wb.Flush()
+}
+
+// AccountReceipt is a receipt as one account sees it: what it was charged
+// and what it earned by it.
+type AccountReceipt struct {
+	Receipt *Receipt
+	Charged *big.Int
+	Earned  *big.Int
+}
+
+// AccountReceipts returns up to limit receipts naming account, newest epoch
+// first, from epoch (0: all epochs), after the page token a previous call
+// returned ("" to start). next is "" on the last page.
+func (l *Ledger) AccountReceipts(ctx context.Context, account string, epoch uint64, after string, limit int) (out []AccountReceipt, next string, err error) {
+	prefix := accountPrefix(account)
+	if epoch != 0 {
+		prefix = binary.BigEndian.AppendUint64(prefix, ^epoch)
+	}
+	var start []byte
+	if after != "" {
+		k, err := hex.DecodeString(after)
+		if err != nil || len(k) < len(prefix) || string(k[:len(prefix)]) != string(prefix) {
+			return nil, "", abi.Errorf(abi.CodeBadRequest, "ledger: page token %q is not one this listing gave", after)
+		}
+		start = append(k, 0)
+	}
+	err = l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		if start == nil {
+			it.Rewind()
+		} else {
+			it.Seek(start)
+		}
+		for ; it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			k := it.Item().KeyCopy(nil)
+			if len(out) == limit {
+				next = hex.EncodeToString(lastKey(out, account))
+				return nil
+			}
+			id := string(k[len(accountPrefix(account))+8:])
+			var r Receipt
+			if err := kv.GetJSON(txn, receiptKey(id), &r); err != nil {
+				return fmt.Errorf("ledger: receipt %s: %w", id, err)
+			}
+			ar := AccountReceipt{Receipt: &r, Charged: new(big.Int), Earned: new(big.Int)}
+			for _, p := range r.Postings {
+				switch {
+				case p.Account != account:
+				case p.Amount.Sign() < 0:
+					ar.Charged.Sub(ar.Charged, p.Amount)
+				default:
+					ar.Earned.Add(ar.Earned, p.Amount)
+				}
+			}
+			out = append(out, ar)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+func lastKey(out []AccountReceipt, account string) []byte {
+	r := out[len(out)-1].Receipt
+	return accountReceiptKey(account, r.Epoch, r.ID)
+}
+
+// Epochs returns up to limit closed epochs, newest first, below before
+// (0: from the newest).
+func (l *Ledger) Epochs(ctx context.Context, before uint64, limit int) ([]*Epoch, error) {
+	open, err := l.OpenEpoch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := open - 1
+	if before != 0 && before-1 < n {
+		n = before - 1
+	}
+	var out []*Epoch
+	for ; n >= 1 && len(out) < limit; n-- {
+		e, err := l.Epoch(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
