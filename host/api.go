@@ -253,11 +253,11 @@ func (a *api) Faucet(ctx context.Context, req *connect.Request[tollgatev1.Faucet
 	if err != nil {
 		return nil, connectErr(err)
 	}
-	res, err := a.h.Drip(ctx, p.Account)
+	res, err := a.h.Drip(ctx, p.Account, req.Msg.GetToWallet())
 	if err != nil {
 		return nil, connectErr(err)
 	}
-	return connect.NewResponse(&tollgatev1.FaucetResponse{Account: res.Account, Amount: res.Amount.String(), Gas: res.Gas.String(), DepositTx: res.DepositRef}), nil
+	return connect.NewResponse(&tollgatev1.FaucetResponse{Account: res.Account, Amount: res.Amount.String(), Gas: res.Gas.String(), DepositTx: res.DepositRef, ToWallet: res.ToWallet}), nil
 }
 
 func (a *api) GetDeployment(ctx context.Context, req *connect.Request[tollgatev1.GetDeploymentRequest]) (*connect.Response[tollgatev1.GetDeploymentResponse], error) {
@@ -265,7 +265,8 @@ func (a *api) GetDeployment(ctx context.Context, req *connect.Request[tollgatev1
 		return nil, connectErr(errNoChain())
 	}
 	d := a.h.chain.Deployment()
-	return connect.NewResponse(&tollgatev1.GetDeploymentResponse{ChainId: d.ChainID, Settlement: d.Settlement, Token: d.Token, Operator: a.h.Operator()}), nil
+	return connect.NewResponse(&tollgatev1.GetDeploymentResponse{ChainId: d.ChainID, Settlement: d.Settlement, Token: d.Token, Operator: a.h.Operator(),
+		Block: d.Block, Rpc: a.h.chainRPC}), nil
 }
 
 func (a *api) Challenge(ctx context.Context, req *connect.Request[tollgatev1.ChallengeRequest]) (*connect.Response[tollgatev1.ChallengeResponse], error) {

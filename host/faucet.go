@@ -33,10 +33,13 @@ type FaucetResult struct {
 	Amount     *big.Int
 	Gas        *big.Int
 	DepositRef string
+	ToWallet   bool // minted to the account's wallet, not deposited
 }
 
-// Drip runs the faucet for account, crediting it at once.
-func (h *Host) Drip(ctx context.Context, account string) (*FaucetResult, error) {
+// Drip runs the faucet for account, crediting it at once. With toWallet,
+// the tokens are minted to the account's wallet instead, for it to deposit
+// itself (or keep).
+func (h *Host) Drip(ctx context.Context, account string, toWallet bool) (*FaucetResult, error) {
 	f := h.faucet
 	if f == nil || h.chain == nil {
 		return nil, abi.Errorf(CodeFaucetClosed, "this node has no faucet: it settles on a real chain")
@@ -64,6 +67,14 @@ func (h *Host) Drip(ctx context.Context, account string) (*FaucetResult, error) 
 	if _, err := h.chain.SendETH(ctx, h.operator, acct, f.Gas); err != nil {
 		undo()
 		return nil, err
+	}
+	if toWallet {
+		if _, err := h.chain.Mint(ctx, h.operator, acct, f.Amount); err != nil {
+			undo()
+			return nil, err
+		}
+		h.logger.Info("faucet", "account", acct, "minted", f.Amount, "gas", f.Gas)
+		return &FaucetResult{Account: acct, Amount: new(big.Int).Set(f.Amount), Gas: new(big.Int).Set(f.Gas), ToWallet: true}, nil
 	}
 	if _, err := h.chain.Mint(ctx, h.operator, h.opAddr, f.Amount); err != nil {
 		undo()

@@ -53,6 +53,9 @@ type Config struct {
 	// before it is credited (0: at once, for a dev chain that seals a block
 	// only when a transaction arrives).
 	Confirmations uint64
+	// ChainRPC is the URL of the embedded chain's JSON-RPC, if the node
+	// serves one, which GetDeployment tells clients.
+	ChainRPC string
 }
 
 // Host runs invocations. It is safe for concurrent use.
@@ -61,6 +64,7 @@ type Host struct {
 	led      *ledger.Ledger
 	rt       *runtime.Runtime
 	chain    *chain.Client
+	chainRPC string
 	operator *ecdsa.PrivateKey
 	opAddr   string
 	fees     Fees
@@ -97,7 +101,7 @@ func New(cfg Config) (*Host, error) {
 	return &Host{
 		reg: cfg.Registry, led: cfg.Ledger, rt: cfg.Runtime, chain: cfg.Chain,
 		operator: cfg.Operator, opAddr: registry.Address(cfg.Operator), fees: cfg.Fees,
-		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, confirms: cfg.Confirmations, faucet: cfg.Faucet,
+		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, confirms: cfg.Confirmations, faucet: cfg.Faucet, chainRPC: cfg.ChainRPC,
 		modules: map[string]*runtime.Module{},
 	}, nil
 }

@@ -33,6 +33,9 @@ type EpochData interface {
 	Datanet(ctx context.Context, name string) (*registry.Datanet, error)
 	// At reads datanets as they were at the given versions.
 	At(versions map[string]uint64) runtime.DataSource
+	// VersionRoot returns the Merkle root of a datanet's records at a
+	// version, as rebuilt from the records.
+	VersionRoot(ctx context.Context, datanet string, version uint64) (string, error)
 }
 
 // RootReader reads what the settlement contract holds.
@@ -70,6 +73,9 @@ func (d storeData) Datanet(ctx context.Context, name string) (*registry.Datanet,
 	return d.reg.Datanet(ctx, name)
 }
 func (d storeData) At(versions map[string]uint64) runtime.DataSource { return d.reg.At(versions) }
+func (d storeData) VersionRoot(ctx context.Context, datanet string, version uint64) (string, error) {
+	return d.reg.VersionRoot(ctx, datanet, version)
+}
 
 // VerifierConfig wires a [Verifier]. Data, Runtime and Chain are required:
 // a verification that cannot read the chain does not pass. The operator a
@@ -308,7 +314,20 @@ func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator strin
 	if sha256Hex(out) != rc.OutputHash {
 		return nil, abi.Errorf(abi.CodeHashMismatch, "stored output does not hash to %s", rc.OutputHash)
 	}
-	// The datanets as the receipt says the invocation read them.
+	// The datanets as the receipt says the invocation read them: the
+	// records at each version must hash to the root the receipt signs.
+	for _, dv := range rc.Datanets {
+		if dv.Root == "" {
+			continue
+		}
+		root, err := v.data.VersionRoot(ctx, dv.Name, dv.Version)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.EqualFold(root, dv.Root) {
+			return nil, abi.Errorf(abi.CodeHashMismatch, "datanet %s at version %d has root %s, the receipt signs %s", dv.Name, dv.Version, root, dv.Root)
+		}
+	}
 	view := v.data.At(versionMap(rc.Datanets))
 	var accesses []abi.Access
 	var reads []ledger.Access

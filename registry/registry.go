@@ -74,7 +74,9 @@ func Open(dir string, opts Options) (*Registry, error) {
 	// small: at a million records that halves import time.
 	bo := badger.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil).WithValueThreshold(256).WithReadOnly(opts.ReadOnly)
 	if opts.InMemory {
-		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
+		// In memory there is no value log: Badger refuses (by panicking,
+		// in v4.9) values above the threshold, so keep its default.
+		bo = bo.WithDir("").WithValueDir("").WithInMemory(true).WithValueThreshold(badger.DefaultOptions("").ValueThreshold)
 	}
 	db, err := badger.Open(bo)
 	if err != nil {

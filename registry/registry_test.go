@@ -668,3 +668,24 @@ func newDatanet(t testing.TB, r *registry.Registry, k *ecdsa.PrivateKey, d regis
 	}
 	return r.CreateDatanet(context.Background(), d, sig)
 }
+
+// An in-memory registry keeps records larger than the on-disk value
+// threshold (Badger refuses them in memory unless the threshold allows).
+func TestInMemoryRegistryKeepsLargeRecords(t *testing.T) {
+	r, err := registry.Open("", registry.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	owner := key(t)
+	d := registry.Datanet{Name: "big", Owner: registry.Address(owner)}
+	sig, _ := registry.Sign(owner, registry.Domain{}.DatanetDigest(d))
+	if _, err := r.CreateDatanet(context.Background(), d, sig); err != nil {
+		t.Fatal(err)
+	}
+	content := strings.Repeat("a long record ", 300)
+	rsig, _ := registry.Sign(owner, registry.Domain{}.RecordDigest("big", content))
+	if _, _, err := r.AddRecord(context.Background(), "big", registry.Address(owner), content, rsig); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -37,7 +37,7 @@ type benchResult struct {
 // the transport's own cost on the same machine in the same run.
 func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("bench")
-	server := fs.String("server", "http://127.0.0.1:8080", "node URL")
+	server := fs.String("server", defaultServer, "node URL")
 	agent := fs.String("agent", exampleAgent+"@latest", "agent name@version")
 	input := fs.String("input", "Why is the sky blue?", "input text")
 	conc := fs.Int("c", 64, "concurrent callers")
@@ -45,7 +45,7 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	token := fs.String("token", "", "API token shared by all callers (default: each caller signs in and uses the faucet)")
 	noop := fs.Bool("noop", false, "also measure a no-op Connect handler in this process, with the same load")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *conc < 1 || *dur <= 0 {

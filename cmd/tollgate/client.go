@@ -48,11 +48,11 @@ func (c *client) invoke(ctx context.Context, agent, input string) (*tollgatev1.I
 
 func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("invoke")
-	server := fs.String("server", "http://127.0.0.1:8080", "node URL")
+	server := fs.String("server", defaultServer, "node URL")
 	token := fs.String("token", "", "caller's API token")
 	agent := fs.String("agent", exampleAgent+"@latest", "agent name@version")
 	asJSON := fs.Bool("json", false, "print the response as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
@@ -73,9 +73,10 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 
 func balanceCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("balance")
-	server := fs.String("server", "http://127.0.0.1:8080", "node URL")
+	server := fs.String("server", defaultServer, "node URL")
 	token := fs.String("token", "", "API token of the account (or the operator's)")
-	if err := fs.Parse(args); err != nil {
+	asJSON := fs.Bool("json", false, "print as JSON")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {
@@ -85,6 +86,9 @@ func balanceCmd(ctx context.Context, args []string, out io.Writer) error {
 	res, err := c.ledger.GetBalance(ctx, authed(c, &tollgatev1.GetBalanceRequest{Account: fs.Arg(0)}))
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return printJSON(out, res.Msg)
 	}
 	fmt.Fprintf(out, "%s  balance %s  earned %s\n", res.Msg.GetAccount(), tgtString(res.Msg.GetBalance()), tgtString(res.Msg.GetEarned()))
 	return nil

@@ -3,12 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	goruntime "runtime"
+	"strings"
+	"sync"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -21,13 +26,13 @@ import (
 // datanetCmd creates datanets, adds records and reads them on a running
 // node; every write is signed locally with its owner's or contributor's key.
 func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
-	const use = "usage: tollgate datanet create|add|show|search [flags]"
+	const use = "usage: tollgate datanet create|add|import|policy|show|search [flags]"
 	if len(args) == 0 {
 		return errors.New(use)
 	}
 	sub := args[0]
 	fs := newFlags("datanet " + sub)
-	server := fs.String("server", "http://127.0.0.1:8080", "node URL")
+	server := fs.String("server", defaultServer, "node URL")
 	token := fs.String("token", "", "API token (default: the one tollgate login saved)")
 	keyFile := fs.String("key", "", "owner's (create) or contributor's (add) key")
 	passFile := fs.String("passphrase-file", "", "file holding the key's passphrase")
@@ -35,8 +40,11 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 	description := fs.String("description", "", "what the datanet holds")
 	file := fs.String("file", "", "add: a file of records, one per line (JSON {\"content\": …} or plain text)")
 	limit := fs.Uint("limit", 10, "search: most records to return")
+	access := fs.String("access", "open", "policy: open, allowlist or tier")
+	agents := fs.String("agents", "", "policy: comma-separated agent names an allowlist admits")
+	minPrice := fs.String("min-agent-price", "", "policy: for tier, the least an agent may charge per call, in tokens")
 	asJSON := fs.Bool("json", false, "print as JSON")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if fs.NArg() < 1 {
@@ -133,6 +141,47 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 			added, dups, version = added+res.Msg.GetAdded(), dups+res.Msg.GetDuplicates(), res.Msg.GetVersion()
 		}
 		return print(map[string]any{"added": added, "duplicates": dups, "version": version}, fmt.Sprintf("%s: %d added, %d duplicates, now at version %d", name, added, dups, version))
+	case "import":
+		if fs.NArg() != 2 {
+			return usageErr("usage: tollgate datanet import [--key FILE] NAME FILE.jsonl")
+		}
+		return streamImport(ctx, svc, *server, *token, *keyFile, *passFile, name, fs.Arg(1), *asJSON, out)
+	case "policy":
+		key, err := loadKey(*keyFile, *passFile)
+		if err != nil {
+			return err
+		}
+		d, err := nodeDomain(ctx, *server)
+		if err != nil {
+			return err
+		}
+		cur, err := svc.GetDatanet(ctx, connect.NewRequest(&tollgatev1.GetDatanetRequest{Name: name}))
+		if err != nil {
+			return err
+		}
+		p := registry.Policy{Access: *access}
+		if *agents != "" {
+			p.Agents = strings.Split(*agents, ",")
+		}
+		if *minPrice != "" {
+			v, err := parsePrice(*minPrice)
+			if err != nil {
+				return err
+			}
+			p.MinAgentPrice = v.String()
+		}
+		sig, err := registry.Sign(key, d.PolicyDigest(name, cur.Msg.GetDatanet().GetPolicyNonce(), p))
+		if err != nil {
+			return err
+		}
+		req := connect.NewRequest(&tollgatev1.SetPolicyRequest{Datanet: name, Signature: hexutil.Encode(sig),
+			Policy: &tollgatev1.Policy{Access: p.Access, Agents: p.Agents, MinAgentPrice: p.MinAgentPrice}})
+		withLogin(req, *server, *token)
+		res, err := svc.SetPolicy(ctx, req)
+		if err != nil {
+			return err
+		}
+		return print(res.Msg.GetDatanet(), fmt.Sprintf("%s: policy %s %v", name, p.Access, strings.Join(append(p.Agents, p.MinAgentPrice), " ")))
 	case "show":
 		res, err := svc.GetDatanet(ctx, connect.NewRequest(&tollgatev1.GetDatanetRequest{Name: name}))
 		if err != nil {
@@ -158,5 +207,134 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return nil
 	}
-	return errors.New(use)
+	return usageErr(use)
+}
+
+// streamImport sends a JSONL file of records ({"content", "contributor",
+// "signature"} per line, or plain text) to a running node through
+// ImportRecords; lines without a signature are signed with key on all
+// cores. Records the datanet already holds come back as duplicates, so an
+// interrupted import is resumed by running it again.
+func streamImport(ctx context.Context, svc tollgatev1connect.DatanetServiceClient, server, token, keyFile, passFile, name, path string, asJSON bool, out io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	var key *ecdsa.PrivateKey
+	if keyFile != "" {
+		if key, err = loadKey(keyFile, passFile); err != nil {
+			return err
+		}
+	}
+	d, err := nodeDomain(ctx, server)
+	if err != nil {
+		return err
+	}
+	stream := svc.ImportRecords(ctx)
+	if t := tokenFor(server, token); t != "" {
+		stream.RequestHeader().Set("Authorization", "Bearer "+t)
+	}
+	counted := &countingReader{r: f}
+	bar := newProgressBar(os.Stderr, info.Size())
+	start := time.Now()
+	sc := bufio.NewScanner(counted)
+	sc.Buffer(make([]byte, 0, 1<<20), 4*registry.MaxRecordBytes+1024)
+	const maxBatchBytes, maxBatch = 512 << 10, 500
+	var batch []*tollgatev1.NewRecord
+	var size, sent int
+	var line int
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := signAll(key, d, name, batch); err != nil {
+			return err
+		}
+		if err := stream.Send(&tollgatev1.ImportRecordsRequest{Datanet: name, Records: batch}); err != nil {
+			return err
+		}
+		sent += len(batch)
+		batch, size = nil, 0
+		bar.draw(counted.n.Load(), fmt.Sprintf("%d records sent, %.0f/s", sent, float64(sent)/time.Since(start).Seconds()))
+		return nil
+	}
+	var sendErr error
+	for sc.Scan() && sendErr == nil {
+		line++
+		text := sc.Text()
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		var l registry.ImportLine
+		if json.Unmarshal([]byte(text), &l) != nil || l.Content == "" {
+			l = registry.ImportLine{Content: text}
+		}
+		if l.Signature == "" && key == nil {
+			sendErr = fmt.Errorf("datanet import: line %d has no signature; give --key to sign such lines", line)
+			break
+		}
+		batch = append(batch, &tollgatev1.NewRecord{Contributor: l.Contributor, Content: l.Content, Signature: l.Signature})
+		size += len(l.Content) + 200
+		if len(batch) == maxBatch || size >= maxBatchBytes {
+			sendErr = flush()
+		}
+	}
+	if sendErr == nil {
+		sendErr = sc.Err()
+	}
+	if sendErr == nil {
+		sendErr = flush()
+	}
+	res, err := stream.CloseAndReceive()
+	bar.done()
+	if err != nil {
+		return fmt.Errorf("datanet import: %w", err)
+	}
+	if sendErr != nil && !errors.Is(sendErr, io.EOF) {
+		return sendErr
+	}
+	m := res.Msg
+	elapsed := time.Since(start)
+	if asJSON {
+		return json.NewEncoder(out).Encode(map[string]any{"received": m.GetReceived(), "added": m.GetAdded(), "duplicates": m.GetDuplicates(),
+			"version": m.GetVersion(), "root": m.GetRoot(), "seconds": elapsed.Seconds(), "records_per_s": float64(m.GetReceived()) / elapsed.Seconds()})
+	}
+	fmt.Fprintf(out, "imported %s into %s: %d records, %d added, %d duplicates, now at version %d, in %s (%.0f records/s)\n",
+		path, name, m.GetReceived(), m.GetAdded(), m.GetDuplicates(), m.GetVersion(), elapsed.Round(time.Millisecond), float64(m.GetReceived())/elapsed.Seconds())
+	return nil
+}
+
+// signAll signs, with key, the records of a batch that carry no signature,
+// on all cores.
+func signAll(key *ecdsa.PrivateKey, d registry.Domain, datanet string, batch []*tollgatev1.NewRecord) error {
+	var todo []*tollgatev1.NewRecord
+	for _, r := range batch {
+		if r.Signature == "" {
+			todo = append(todo, r)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	addr := registry.Address(key)
+	var wg sync.WaitGroup
+	errs := make([]error, len(todo))
+	workers := goruntime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(todo); i += workers {
+				sig, err := registry.Sign(key, d.RecordDigest(datanet, todo[i].Content))
+				todo[i].Contributor, todo[i].Signature, errs[i] = addr, hexutil.Encode(sig), err
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

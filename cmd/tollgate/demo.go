@@ -26,7 +26,7 @@ import (
 func demo(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("demo")
 	keep := fs.Bool("keep", false, "keep the temporary data directory")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
@@ -141,7 +141,7 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := printVerification(v, out); err != nil {
+	if err := printVerification(v, false, out); err != nil {
 		return err
 	}
 

@@ -27,7 +27,7 @@ func importCmd(ctx context.Context, args []string, out io.Writer) error {
 	keyFile := fs.String("key", "", "file holding a hex private key that signs lines without a signature (and owns a created datanet)")
 	create := fs.Bool("create", false, "create the datanet if it does not exist")
 	price := fs.String("price", "0", "price per record read, in base units, for a created datanet")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || *datanet == "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"crypto/ecdsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -87,9 +88,11 @@ func keyCmd(args []string, out io.Writer) error {
 	fs := newFlags("key " + args[0])
 	dir := fs.String("dir", defaultKeyDir(), "directory of key files")
 	passFile := fs.String("passphrase-file", "", "file holding the passphrase (default: $"+keys.PassphraseEnv+", else a prompt)")
-	if err := fs.Parse(args[1:]); err != nil {
+	asJSON := fs.Bool("json", false, "print as JSON")
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
+	enc := json.NewEncoder(out)
 	write := func(k *ecdsa.PrivateKey) error {
 		pass, err := passphrase(*passFile, true)
 		if err != nil {
@@ -102,6 +105,9 @@ func keyCmd(args []string, out io.Writer) error {
 		path := filepath.Join(*dir, keys.FileName(addr))
 		if err := keys.Write(path, k, pass, keys.Standard); err != nil {
 			return err
+		}
+		if *asJSON {
+			return enc.Encode(map[string]string{"address": addr.Hex(), "path": path})
 		}
 		fmt.Fprintf(out, "%s  %s\n", addr.Hex(), path)
 		return nil
@@ -136,8 +142,15 @@ func keyCmd(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
+		list := []map[string]string{}
 		for _, e := range es {
-			fmt.Fprintf(out, "%s  %s\n", e.Address.Hex(), e.Path)
+			list = append(list, map[string]string{"address": e.Address.Hex(), "path": e.Path})
+			if !*asJSON {
+				fmt.Fprintf(out, "%s  %s\n", e.Address.Hex(), e.Path)
+			}
+		}
+		if *asJSON {
+			return enc.Encode(list)
 		}
 		return nil
 	case "address":

@@ -72,10 +72,11 @@ func tokenFor(server, given string) string {
 // loginCmd signs in with Sign-In with Ethereum and saves the token.
 func loginCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("login")
-	server := fs.String("server", "http://127.0.0.1:8080", "node URL")
+	server := fs.String("server", defaultServer, "node URL")
 	keyFile := fs.String("key", "", "key to sign in with (keystore v3, or hex)")
 	passFile := fs.String("passphrase-file", "", "file holding the key's passphrase")
-	if err := fs.Parse(args); err != nil {
+	asJSON := fs.Bool("json", false, "print as JSON (the token included)")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *keyFile == "" {
@@ -110,6 +111,9 @@ func loginCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err := fsutil.WriteFileAtomic(tokensPath(), b, 0o600); err != nil {
 		return err
 	}
+	if *asJSON {
+		return printJSON(out, res.Msg)
+	}
 	role := "caller"
 	if res.Msg.GetOperator() {
 		role = "operator"
@@ -120,15 +124,24 @@ func loginCmd(ctx context.Context, args []string, out io.Writer) error {
 
 func faucetCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("faucet")
-	server := fs.String("server", "http://127.0.0.1:8080", "node URL")
+	server := fs.String("server", defaultServer, "node URL")
 	token := fs.String("token", "", "API token (default: the one tollgate login saved)")
-	if err := fs.Parse(args); err != nil {
+	wallet := fs.Bool("wallet", false, "mint the test tokens to the account's wallet rather than deposit them (then: tollgate deposit)")
+	asJSON := fs.Bool("json", false, "print as JSON")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	c := newClient(*server, tokenFor(*server, *token))
-	res, err := c.ledger.Faucet(ctx, authed(c, &tollgatev1.FaucetRequest{}))
+	res, err := c.ledger.Faucet(ctx, authed(c, &tollgatev1.FaucetRequest{ToWallet: *wallet}))
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return printJSON(out, res.Msg)
+	}
+	if res.Msg.GetToWallet() {
+		fmt.Fprintf(out, "minted %s to the wallet of %s and sent it %s wei of gas; deposit with: tollgate deposit --key KEYFILE AMOUNT\n", tgtString(res.Msg.GetAmount()), res.Msg.GetAccount(), res.Msg.GetGas())
+		return nil
 	}
 	fmt.Fprintf(out, "deposited %s of credit for %s and sent it %s wei of gas\n", tgtString(res.Msg.GetAmount()), res.Msg.GetAccount(), res.Msg.GetGas())
 	return nil

@@ -10,6 +10,10 @@ package main
 
 import (
 	"context"
+	"net"
+	"strings"
+
+	"connectrpc.com/connect"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,8 +28,52 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "tollgate:", err)
-		os.Exit(1)
+		stop()
+		os.Exit(exitCode(err))
 	}
+}
+
+// defaultServer is the node commands talk to unless --server or the config
+// file says otherwise.
+const defaultServer = "http://127.0.0.1:8080"
+
+// Exit codes, for scripts.
+const (
+	exitFailed      = 1 // anything else
+	exitUsage       = 2 // bad command line
+	exitDenied      = 3 // not signed in, or not allowed
+	exitNotFound    = 4 // no such plugin, datanet, receipt, epoch or account
+	exitRefused     = 5 // the node refused the request as it stands: credit, limits, conflicts, bad input
+	exitUnavailable = 6 // the node or the chain could not be reached
+)
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usageErr(msg string) error { return usageError{msg} }
+
+// exitCode maps an error to the exit code scripts branch on.
+func exitCode(err error) int {
+	var ue usageError
+	if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) || strings.HasPrefix(err.Error(), "flag provided but not defined") {
+		return exitUsage
+	}
+	switch connect.CodeOf(err) {
+	case connect.CodeUnauthenticated, connect.CodePermissionDenied:
+		return exitDenied
+	case connect.CodeNotFound:
+		return exitNotFound
+	case connect.CodeInvalidArgument, connect.CodeFailedPrecondition, connect.CodeAlreadyExists, connect.CodeResourceExhausted, connect.CodeAborted, connect.CodeDataLoss:
+		return exitRefused
+	case connect.CodeUnavailable, connect.CodeDeadlineExceeded:
+		return exitUnavailable
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return exitUnavailable
+	}
+	return exitFailed
 }
 
 const usage = `usage: tollgate <command> [flags]
@@ -42,8 +90,13 @@ commands:
   plugin    publish, list, show and yank plugins on a running node
   login     sign in to a node with an Ethereum key (Sign-In with Ethereum) and keep the token
   faucet    on a development chain, get test credit and gas for the signed-in account
+  deposit   deposit tokens from a wallet on-chain as an account's credit
+  receipt   show a receipt, or list an account's receipts
+  earnings  what an account earned in all, and from which calls
+  epoch     list closed epochs, or close the open one (operator)
   bench     load a node with concurrent invocations; --noop compares with a no-op handler
-  verify    re-run an epoch's receipts and check its root (node stopped)
+  verify    re-run an epoch's receipts and check its root: --server URL through a
+            node's public API, or --data DIR from a stopped node's data dir
   import    bulk-import a JSONL file of signed records into a datanet (node stopped)
 `
 
@@ -78,6 +131,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return loginCmd(ctx, args, out)
 	case "faucet":
 		return faucetCmd(ctx, args, out)
+	case "receipt":
+		return receiptCmd(ctx, args, out)
+	case "earnings":
+		return earningsCmd(ctx, args, out)
+	case "epoch":
+		return epochCmd(ctx, args, out)
+	case "deposit":
+		return depositCmd(ctx, args, out)
 	case "verify":
 		return verifyCmd(ctx, args, out)
 	case "import":

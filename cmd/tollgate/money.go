@@ -70,11 +70,11 @@ func withLogin(r connect.AnyRequest, server, token string) {
 
 func withdrawCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("withdraw")
-	server := fs.String("server", "http://127.0.0.1:8080", "node URL")
+	server := fs.String("server", defaultServer, "node URL")
 	token := fs.String("token", "", "caller's API token")
 	requestID := fs.String("request-id", "", "makes the request safe to retry")
 	asJSON := fs.Bool("json", false, "print the response as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -103,14 +103,14 @@ func withdrawCmd(ctx context.Context, args []string, out io.Writer) error {
 // with a key through an RPC endpoint.
 func claimCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("claim")
-	server := fs.String("server", "http://127.0.0.1:8080", "node URL")
+	server := fs.String("server", defaultServer, "node URL")
 	account := fs.String("account", "", "the account to claim for (the tokens always go to it)")
 	epoch := fs.Uint64("epoch", 0, "epoch whose root to prove against (0: the last closed)")
 	keyFile := fs.String("key", "", "key to send the claim with (keystore v3, or hex); without it the calldata is printed")
 	passFile := fs.String("passphrase-file", "", "file holding the key's passphrase")
 	rpc := fs.String("rpc", "http://127.0.0.1:8545", "EVM node to send the claim through")
 	asJSON := fs.Bool("json", false, "print as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *account == "" {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -12,11 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/keys"
+	"github.com/tollgate-dev/tollgate/registry"
 )
 
 // A caller takes back unspent credit with `tollgate withdraw` against a
@@ -208,7 +211,8 @@ func TestNewUserJourneyFromTheCLI(t *testing.T) {
 	if !strings.Contains(api, "://") {
 		api = "http://" + api
 	}
-	t.Setenv("TOLLGATE_TOKENS", filepath.Join(t.TempDir(), "tokens.json"))
+	tokens1 := filepath.Join(t.TempDir(), "tokens.json")
+	t.Setenv("TOLLGATE_TOKENS", tokens1)
 	t.Setenv(keys.PassphraseEnv, "journey")
 	cli := func(args ...string) (string, error) {
 		var b bytes.Buffer
@@ -270,6 +274,147 @@ func TestNewUserJourneyFromTheCLI(t *testing.T) {
 	}
 	if _, err := cli("faucet", "--server", api); err == nil || !strings.Contains(err.Error(), "faucet_closed") && !strings.Contains(err.Error(), "again after") {
 		t.Fatalf("a second faucet drip: %v", err)
+	}
+	if o, err := cli("plugin", "publish", "--server", api, "--key", keyPath, "--name", "journey/qa", "--version", "1.0.1", "--price", "0.001", "--datanets", "journey/facts", wasm); err != nil {
+		t.Fatalf("plugin publish 1.0.1: %v\n%s", err, o)
+	}
+
+	// A second contributor streams 10,000 signed records into the datanet
+	// while calls run against it.
+	contributor, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	domain, err := nodeDomain(ctx, api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulk := filepath.Join(t.TempDir(), "bulk.jsonl")
+	var lines bytes.Buffer
+	for i := range 10000 {
+		content := fmt.Sprintf("Bulk fact %d: the number %d is %s.", i, i, map[bool]string{true: "even", false: "odd"}[i%2 == 0])
+		sig, _ := registry.Sign(contributor, domain.RecordDigest("journey/facts", content))
+		json.NewEncoder(&lines).Encode(registry.ImportLine{Content: content, Contributor: registry.Address(contributor), Signature: hexutil.Encode(sig)})
+	}
+	os.WriteFile(bulk, lines.Bytes(), 0o600)
+	calls := make(chan error, 1)
+	go func() {
+		var err error
+		for range 5 {
+			if _, err = cli("invoke", "--server", api, "--agent", "journey/qa@1.0.1", "Why is the sky blue?"); err != nil {
+				break
+			}
+		}
+		calls <- err
+	}()
+	if o, err := cli("datanet", "import", "--server", api, "--json", "journey/facts", bulk); err != nil || !strings.Contains(o, `"added":10000`) || !strings.Contains(o, `"version":10002`) {
+		t.Fatalf("datanet import: %v\n%s", err, o)
+	}
+	if err := <-calls; err != nil {
+		t.Fatalf("an invocation during the import: %v", err)
+	}
+	// Sent again, nothing is added twice: an interrupted import resumes so.
+	if o, err := cli("datanet", "import", "--server", api, "--json", "journey/facts", bulk); err != nil || !strings.Contains(o, `"added":0,"duplicates":10000`) {
+		t.Fatalf("datanet import again: %v\n%s", err, o)
+	}
+	// The owner admits only its own agent.
+	if o, err := cli("datanet", "policy", "--server", api, "--key", keyPath, "--access", "allowlist", "--agents", "journey/qa", "journey/facts"); err != nil || !strings.Contains(o, "policy allowlist") {
+		t.Fatalf("datanet policy: %v\n%s", err, o)
+	}
+	if _, err := cli("datanet", "policy", "--server", api, "--key", keyPath, "--access", "open", "no/such"); exitCode(err) != exitNotFound {
+		t.Fatalf("policy of a datanet that does not exist: exit %d, %v", exitCode(err), err)
+	}
+
+	// A second caller gets tokens in its wallet and deposits them on-chain.
+	o, err = cli("key", "new", "--dir", t.TempDir(), "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k2 map[string]string
+	json.Unmarshal([]byte(o), &k2)
+	caller2 := k2["path"]
+	tokens2 := filepath.Join(t.TempDir(), "tokens.json")
+	t.Setenv("TOLLGATE_TOKENS", tokens2)
+	if o, err := cli("login", "--server", api, "--key", caller2); err != nil {
+		t.Fatalf("login: %v\n%s", err, o)
+	}
+	if o, err := cli("faucet", "--server", api, "--wallet"); err != nil || !strings.Contains(o, "minted 10.000000 TGT to the wallet") {
+		t.Fatalf("faucet --wallet: %v\n%s", err, o)
+	}
+	if o, err := cli("deposit", "--server", api, "--key", caller2, "4"); err != nil || !strings.Contains(o, "deposited 4.000000 TGT for "+k2["address"]) {
+		t.Fatalf("deposit: %v\n%s", err, o)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		o, err := cli("balance", "--server", api, "--json")
+		if err == nil && strings.Contains(o, `"balance":"4000000000000000000"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deposit was never credited: %v\n%s", err, o)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	o, err = cli("invoke", "--server", api, "--agent", "journey/qa@1.0.1", "--json", "Which numbers are even?")
+	if err != nil {
+		t.Fatalf("invoke: %v\n%s", err, o)
+	}
+	var inv struct{ Receipt struct{ Id string } }
+	json.Unmarshal([]byte(o), &inv)
+	if o, err := cli("receipt", "show", "--server", api, inv.Receipt.Id); err != nil || !strings.Contains(o, "journey/qa@1.0.1") {
+		t.Fatalf("receipt show: %v\n%s", err, o)
+	}
+	if o, err := cli("receipt", "list", "--server", api); err != nil || !strings.Contains(o, inv.Receipt.Id) {
+		t.Fatalf("receipt list: %v\n%s", err, o)
+	}
+	// Another account's receipts are not the caller's to list.
+	if _, err := cli("receipt", "list", "--server", api, "--account", addr); exitCode(err) != exitDenied {
+		t.Fatalf("listing another account's receipts: exit %d, %v", exitCode(err), err)
+	}
+	if _, err := cli("receipt", "show", "--server", api, "no-such-receipt"); exitCode(err) != exitNotFound {
+		t.Fatalf("a receipt that does not exist: exit %d, %v", exitCode(err), err)
+	}
+
+	// The operator closes the epoch; the first user (publisher, owner and
+	// contributor) sees what it earned and from which calls, and claims.
+	opTok := info["operator token"]
+	if o, err := cli("epoch", "close", "--server", api); exitCode(err) != exitDenied {
+		t.Fatalf("a caller closed the epoch: %v\n%s", err, o)
+	}
+	if o, err := cli("epoch", "close", "--server", api, "--token", opTok); err != nil || !strings.Contains(o, "closed epoch 1") {
+		t.Fatalf("epoch close: %v\n%s", err, o)
+	}
+	if o, err := cli("epoch", "list", "--server", api); err != nil || !strings.Contains(o, "open epoch: 2") {
+		t.Fatalf("epoch list: %v\n%s", err, o)
+	}
+	t.Setenv("TOLLGATE_TOKENS", tokens1)
+	o, err = cli("earnings", "--server", api, "--json")
+	var earned struct {
+		Earned   string
+		Receipts []json.RawMessage
+	}
+	if err != nil || json.Unmarshal([]byte(o), &earned) != nil || earned.Earned == "0" || len(earned.Receipts) == 0 {
+		t.Fatalf("earnings: %v\n%s", err, o)
+	}
+	if o, err := cli("earnings", "--server", api); err != nil || !strings.Contains(o, inv.Receipt.Id) {
+		t.Fatalf("earnings does not show the receipt that paid: %v\n%s", err, o)
+	}
+	rpc := info["rpc"]
+	if o, err := cli("claim", "--server", api, "--account", addr, "--key", keyPath, "--rpc", rpc); err != nil || !strings.Contains(o, "claimed up to") {
+		t.Fatalf("claim: %v\n%s", err, o)
+	}
+
+	// A third party verifies the epoch through the API only, reading the
+	// roots as the node reports them, then from the chain itself.
+	t.Setenv("TOLLGATE_TOKENS", filepath.Join(t.TempDir(), "none.json"))
+	if o, err := cli("verify", "--server", api); err != nil || !strings.Contains(o, "verified") {
+		t.Fatalf("verify --server: %v\n%s", err, o)
+	}
+	if o, err := cli("verify", "--server", api, "--rpc", rpc, "--json"); err != nil || !strings.Contains(o, `"ok":true`) {
+		t.Fatalf("verify --server --rpc: %v\n%s", err, o)
+	}
+	if _, err := cli("verify", "--server", api, "--rpc", "http://127.0.0.1:1"); err == nil {
+		t.Fatal("verified with a chain that cannot be read")
 	}
 }
 

@@ -175,6 +175,7 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	}
 	hcfg := host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Chain: n.client, Operator: n.operator, Logger: cfg.logger, Confirmations: cfg.confirmations}
 	if n.chain != nil {
+		hcfg.ChainRPC = n.chain.RPC()
 		// The embedded chain's test token is the operator's to mint.
 		hcfg.Faucet = &host.Faucet{Amount: new(big.Int).Mul(oneToken, big.NewInt(10)), Gas: new(big.Int).Div(oneToken, big.NewInt(10)), Every: time.Hour}
 	}

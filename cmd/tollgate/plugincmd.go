@@ -32,7 +32,7 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 	}
 	sub := args[0]
 	fs := newFlags("plugin " + sub)
-	server := fs.String("server", "http://127.0.0.1:8080", "node URL")
+	server := fs.String("server", defaultServer, "node URL")
 	token := fs.String("token", "", "API token (default: the one tollgate login saved)")
 	keyFile := fs.String("key", "", "publisher's key (keystore v3, or hex)")
 	passFile := fs.String("passphrase-file", "", "file holding the key's passphrase")
@@ -43,7 +43,7 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 	datanets := fs.String("datanets", "", "datanets the agent reads, comma-separated")
 	attr := fs.String("attribution", "", "attribution plugin name@version (default: the node's)")
 	asJSON := fs.Bool("json", false, "print as JSON")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	reg := tollgatev1connect.NewRegistryServiceClient(http.DefaultClient, *server)

@@ -7,11 +7,17 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/big"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"connectrpc.com/connect"
 	"github.com/ethereum/go-ethereum/ethclient"
+
+	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/ledger"
@@ -33,8 +39,13 @@ func verifyCmd(ctx context.Context, args []string, out io.Writer) error {
 	epoch := fs.Uint64("epoch", 0, "epoch to verify (default: the last closed)")
 	settlement := fs.String("settlement", "", "the settlement contract to verify against; the data dir's deployment must name it (default: trust the data dir's)")
 	chainID := fs.Uint64("chain-id", 0, "the chain the settlement is on; the data dir's deployment must name it (default: trust the data dir's)")
-	if err := fs.Parse(args); err != nil {
+	server := fs.String("server", "", "verify through a running node's public API instead of a data dir")
+	asJSON := fs.Bool("json", false, "print the verification as JSON")
+	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *server != "" {
+		return verifyRemote(ctx, *server, *rpc, *epoch, *settlement, *chainID, *asJSON, out)
 	}
 	// A copied data dir could name any contract: a verifier who knows the
 	// deployment it cares about pins it.
@@ -93,7 +104,70 @@ func verifyCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return printVerification(res, out)
+	return printVerification(res, *asJSON, out)
+}
+
+// verifyRemote is a third party's check of a running node, through its
+// public API only: it downloads the epoch's receipts and outputs, the
+// plugins by hash and the records the receipts read, re-runs everything in
+// a scratch directory, and compares the rebuilt root with the chain's, read
+// through rpc if given (trusting no one) or as the node reports it.
+func verifyRemote(ctx context.Context, server, rpc string, epoch uint64, settlement string, chainID uint64, asJSON bool, out io.Writer) error {
+	res, err := tollgatev1connect.NewLedgerServiceClient(http.DefaultClient, server).GetDeployment(ctx, connect.NewRequest(&tollgatev1.GetDeploymentRequest{}))
+	if err != nil {
+		return fmt.Errorf("verify: %s: %w", server, err)
+	}
+	dep := chain.Deployment{ChainID: res.Msg.GetChainId(), Settlement: res.Msg.GetSettlement(), Token: res.Msg.GetToken(), Block: res.Msg.GetBlock()}
+	if settlement != "" && !strings.EqualFold(dep.Settlement, settlement) {
+		return fmt.Errorf("verify: %s settles on %s, not %s", server, dep.Settlement, settlement)
+	}
+	if chainID != 0 && dep.ChainID != chainID {
+		return fmt.Errorf("verify: %s settles on chain %d, not %d", server, dep.ChainID, chainID)
+	}
+	scratch, err := os.MkdirTemp("", "tollgate-verify-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	data, err := host.NewRemoteData(http.DefaultClient, server, filepath.Join(scratch, "registry"),
+		registry.Domain{ChainID: new(big.Int).SetUint64(dep.ChainID), Contract: dep.Settlement})
+	if err != nil {
+		return err
+	}
+	defer data.Close()
+	var roots host.RootReader = host.RemoteChain{Data: data}
+	if rpc != "" {
+		ec, err := chain.Dial(ctx, rpc)
+		if err != nil {
+			return err
+		}
+		defer ec.Close()
+		c, err := chain.Attach(ctx, ec, dep)
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		roots = c
+	}
+	rt, err := runtime.New(runtime.Config{})
+	if err != nil {
+		return err
+	}
+	defer rt.Close(context.Background())
+	v, err := host.NewVerifier(host.VerifierConfig{Data: data, Runtime: rt, Chain: roots})
+	if err != nil {
+		return err
+	}
+	defer v.Close(context.Background())
+	if epoch == 0 {
+		if epoch, err = data.LastEpoch(ctx); err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+	}
+	ver, err := v.VerifyEpoch(ctx, epoch)
+	if err != nil {
+		return err
+	}
+	return printVerification(ver, asJSON, out)
 }
 
 // verifyChain attaches to the deployment recorded in dataDir, through rpc or
@@ -179,7 +253,18 @@ func copyDir(from, to string) error {
 	})
 }
 
-func printVerification(v *host.Verification, out io.Writer) error {
+func printVerification(v *host.Verification, asJSON bool, out io.Writer) error {
+	if asJSON {
+		if err := json.NewEncoder(out).Encode(map[string]any{"epoch": v.Epoch, "receipts": v.Receipts, "problems": v.Problems,
+			"root": v.Root, "posted": v.Posted, "on_chain": v.OnChain, "bundle": v.Bundle, "posted_bundle": v.PostedBundle,
+			"on_chain_bundle": v.OnChainBundle, "ok": v.OK()}); err != nil {
+			return err
+		}
+		if !v.OK() {
+			return fmt.Errorf("epoch %d does not verify", v.Epoch)
+		}
+		return nil
+	}
 	fmt.Fprintf(out, "epoch %d: re-ran %d receipts (signatures by the operator, plugins by hash, attribution, splits)\n", v.Epoch, v.Receipts)
 	for _, p := range v.Problems {
 		fmt.Fprintln(out, "  PROBLEM", p)

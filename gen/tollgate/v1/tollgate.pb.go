@@ -3533,11 +3533,16 @@ func (*GetDeploymentRequest) Descriptor() ([]byte, []int) {
 }
 
 type GetDeploymentResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ChainId       uint64                 `protobuf:"varint,1,opt,name=chain_id,json=chainId,proto3" json:"chain_id,omitempty"`
-	Settlement    string                 `protobuf:"bytes,2,opt,name=settlement,proto3" json:"settlement,omitempty"`
-	Token         string                 `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
-	Operator      string                 `protobuf:"bytes,4,opt,name=operator,proto3" json:"operator,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ChainId    uint64                 `protobuf:"varint,1,opt,name=chain_id,json=chainId,proto3" json:"chain_id,omitempty"`
+	Settlement string                 `protobuf:"bytes,2,opt,name=settlement,proto3" json:"settlement,omitempty"`
+	Token      string                 `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	Operator   string                 `protobuf:"bytes,4,opt,name=operator,proto3" json:"operator,omitempty"`
+	// The block the settlement contract was deployed in.
+	Block uint64 `protobuf:"varint,5,opt,name=block,proto3" json:"block,omitempty"`
+	// The JSON-RPC endpoint of the node's embedded chain, for wallets and
+	// Ethereum tools on the same machine; empty when it settles elsewhere.
+	Rpc           string `protobuf:"bytes,6,opt,name=rpc,proto3" json:"rpc,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3600,8 +3605,25 @@ func (x *GetDeploymentResponse) GetOperator() string {
 	return ""
 }
 
+func (x *GetDeploymentResponse) GetBlock() uint64 {
+	if x != nil {
+		return x.Block
+	}
+	return 0
+}
+
+func (x *GetDeploymentResponse) GetRpc() string {
+	if x != nil {
+		return x.Rpc
+	}
+	return ""
+}
+
 type FaucetRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Mint the test tokens to the caller's wallet instead of depositing them,
+	// for the caller to deposit itself.
+	ToWallet      bool `protobuf:"varint,1,opt,name=to_wallet,json=toWallet,proto3" json:"to_wallet,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3636,14 +3658,23 @@ func (*FaucetRequest) Descriptor() ([]byte, []int) {
 	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{58}
 }
 
+func (x *FaucetRequest) GetToWallet() bool {
+	if x != nil {
+		return x.ToWallet
+	}
+	return false
+}
+
 type FaucetResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Account string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	// Credit deposited, in base units.
 	Amount string `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
 	// Gas sent, in wei.
-	Gas           string `protobuf:"bytes,3,opt,name=gas,proto3" json:"gas,omitempty"`
-	DepositTx     string `protobuf:"bytes,4,opt,name=deposit_tx,json=depositTx,proto3" json:"deposit_tx,omitempty"`
+	Gas       string `protobuf:"bytes,3,opt,name=gas,proto3" json:"gas,omitempty"`
+	DepositTx string `protobuf:"bytes,4,opt,name=deposit_tx,json=depositTx,proto3" json:"deposit_tx,omitempty"`
+	// The tokens went to the wallet: nothing was deposited.
+	ToWallet      bool `protobuf:"varint,5,opt,name=to_wallet,json=toWallet,proto3" json:"to_wallet,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3704,6 +3735,13 @@ func (x *FaucetResponse) GetDepositTx() string {
 		return x.DepositTx
 	}
 	return ""
+}
+
+func (x *FaucetResponse) GetToWallet() bool {
+	if x != nil {
+		return x.ToWallet
+	}
+	return false
 }
 
 type GetBalanceRequest struct {
@@ -4552,21 +4590,25 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\freceipt_json\x18\x01 \x01(\fR\vreceiptJson\x12\x16\n" +
 	"\x06output\x18\x02 \x01(\fR\x06output\x12.\n" +
 	"\areceipt\x18\x03 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\"\x16\n" +
-	"\x14GetDeploymentRequest\"\x84\x01\n" +
+	"\x14GetDeploymentRequest\"\xac\x01\n" +
 	"\x15GetDeploymentResponse\x12\x19\n" +
 	"\bchain_id\x18\x01 \x01(\x04R\achainId\x12\x1e\n" +
 	"\n" +
 	"settlement\x18\x02 \x01(\tR\n" +
 	"settlement\x12\x14\n" +
 	"\x05token\x18\x03 \x01(\tR\x05token\x12\x1a\n" +
-	"\boperator\x18\x04 \x01(\tR\boperator\"\x0f\n" +
-	"\rFaucetRequest\"s\n" +
+	"\boperator\x18\x04 \x01(\tR\boperator\x12\x14\n" +
+	"\x05block\x18\x05 \x01(\x04R\x05block\x12\x10\n" +
+	"\x03rpc\x18\x06 \x01(\tR\x03rpc\",\n" +
+	"\rFaucetRequest\x12\x1b\n" +
+	"\tto_wallet\x18\x01 \x01(\bR\btoWallet\"\x90\x01\n" +
 	"\x0eFaucetResponse\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x16\n" +
 	"\x06amount\x18\x02 \x01(\tR\x06amount\x12\x10\n" +
 	"\x03gas\x18\x03 \x01(\tR\x03gas\x12\x1d\n" +
 	"\n" +
-	"deposit_tx\x18\x04 \x01(\tR\tdepositTx\"-\n" +
+	"deposit_tx\x18\x04 \x01(\tR\tdepositTx\x12\x1b\n" +
+	"\tto_wallet\x18\x05 \x01(\bR\btoWallet\"-\n" +
 	"\x11GetBalanceRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\"`\n" +
 	"\x12GetBalanceResponse\x12\x18\n" +
