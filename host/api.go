@@ -74,6 +74,9 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	if h.metrics != nil {
+		mux.Handle("GET /metrics", h.metrics.Handler())
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /{$}", e.page(h.page))
 	return mux
@@ -86,15 +89,28 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	srv.Protocols = &protocols
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		<-ctx.Done()
-		srv.Shutdown(context.Background())
+		// Stop taking requests and let those running finish (each
+		// invocation's receipt is durable before its response), then cut
+		// whatever is left.
+		dctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+		defer cancel()
+		if srv.Shutdown(dctx) != nil {
+			srv.Close()
+		}
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	<-drained
 	return nil
 }
+
+// DrainTimeout bounds how long a shutdown waits for requests in flight.
+const DrainTimeout = 30 * time.Second
 
 type api struct {
 	h      *Host

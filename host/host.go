@@ -53,6 +53,8 @@ type Config struct {
 	// before it is credited (0: at once, for a dev chain that seals a block
 	// only when a transaction arrives).
 	Confirmations uint64
+	// Metrics, if set, counts invocations, reads, epochs and deposits.
+	Metrics *Metrics
 	// ChainRPC is the URL of the embedded chain's JSON-RPC, if the node
 	// serves one, which GetDeployment tells clients.
 	ChainRPC string
@@ -65,6 +67,7 @@ type Host struct {
 	rt       *runtime.Runtime
 	chain    *chain.Client
 	chainRPC string
+	metrics  *Metrics
 	operator *ecdsa.PrivateKey
 	opAddr   string
 	fees     Fees
@@ -101,7 +104,7 @@ func New(cfg Config) (*Host, error) {
 	return &Host{
 		reg: cfg.Registry, led: cfg.Ledger, rt: cfg.Runtime, chain: cfg.Chain,
 		operator: cfg.Operator, opAddr: registry.Address(cfg.Operator), fees: cfg.Fees,
-		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, confirms: cfg.Confirmations, faucet: cfg.Faucet, chainRPC: cfg.ChainRPC,
+		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, confirms: cfg.Confirmations, faucet: cfg.Faucet, chainRPC: cfg.ChainRPC, metrics: cfg.Metrics,
 		modules: map[string]*runtime.Module{},
 	}, nil
 }
@@ -162,6 +165,15 @@ const MaxRequestIDBytes = 128
 // charged those records' fees (paid to their contributors), not the price,
 // and gets a receipt whose method is "failed:<code>".
 func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, error) {
+	start := time.Now()
+	h.metrics.running(1)
+	res, err := h.invoke(ctx, req)
+	h.metrics.running(-1)
+	h.metrics.invoked(start, res, err)
+	return res, err
+}
+
+func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, error) {
 	caller, err := registry.CanonicalAddress(req.Caller)
 	if err != nil {
 		return nil, err
@@ -395,8 +407,10 @@ func (h *Host) agentModule(ctx context.Context, p *registry.Plugin) (*runtime.Mo
 	defer h.mu.Unlock()
 	key := attribution.ModuleKey(p)
 	if m := h.modules[key]; m != nil {
+		h.metrics.module(true)
 		return m, nil
 	}
+	h.metrics.module(false)
 	m, err := h.rt.Compile(ctx, p.Wasm, runtime.ModuleOptions{
 		Limits: attribution.RuntimeLimits(p.Manifest.Limits), Nondeterministic: true, ReuseWithinSession: p.Manifest.ReuseWithinCaller,
 	})

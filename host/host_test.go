@@ -79,7 +79,7 @@ func newEnv(t *testing.T) *env {
 	if e.chain, err = chain.Attach(ctx, node.Client(), dep); err != nil {
 		t.Fatal(err)
 	}
-	if e.h, err = host.New(host.Config{Registry: reg, Ledger: e.led, Runtime: rt, Chain: e.chain, Operator: e.operator}); err != nil {
+	if e.h, err = host.New(host.Config{Registry: reg, Ledger: e.led, Runtime: rt, Chain: e.chain, Operator: e.operator, Metrics: host.NewMetrics()}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.h.Close(ctx) })

@@ -54,6 +54,12 @@ const ReorgWindow = 256
 // the chain are undone, and the blocks since the last shared one are read
 // again.
 func (h *Host) SyncDeposits(ctx context.Context) (int, error) {
+	n, err := h.syncDeposits(ctx)
+	h.metrics.depositsCredited(n)
+	return n, err
+}
+
+func (h *Host) syncDeposits(ctx context.Context) (int, error) {
 	if h.chain == nil {
 		return 0, errNoChain()
 	}
@@ -179,6 +185,7 @@ func (h *Host) Settle(ctx context.Context) (*ledger.Epoch, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.metrics.epochClosed()
 	return e, h.post(ctx, e)
 }
 

@@ -173,7 +173,7 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	if n.tokens, err = host.OpenTokens(filepath.Join(cfg.dataDir, "tokens.json")); err != nil {
 		return err
 	}
-	hcfg := host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Chain: n.client, Operator: n.operator, Logger: cfg.logger, Confirmations: cfg.confirmations}
+	hcfg := host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Chain: n.client, Operator: n.operator, Logger: cfg.logger, Confirmations: cfg.confirmations, Metrics: host.NewMetrics()}
 	if n.chain != nil {
 		hcfg.ChainRPC = n.chain.RPC()
 		// The embedded chain's test token is the operator's to mint.

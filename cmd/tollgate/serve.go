@@ -36,6 +36,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	maxBody := fs.Int64("max-body", defaults.MaxBodyBytes, "largest request body, in bytes")
 	pprofAddr := fs.String("pprof", "", "loopback host:port to serve Go's profiler on (empty: none)")
 	verbose := fs.Bool("v", false, "log every invocation")
+	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,7 +44,16 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	if *verbose {
 		level = slog.LevelInfo
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	var handler slog.Handler
+	switch *logFormat {
+	case "text":
+		handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	case "json":
+		handler = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	default:
+		return usageErr(fmt.Sprintf("serve: --log-format %q: want text or json", *logFormat))
+	}
+	logger := slog.New(handler)
 	cfg := nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger, guardian: *guardian, challengeDelay: *challenge, rotationDelay: *rotation,
 		keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out, maxLogBlocks: *maxLogBlocks}
 	if *rpc == "" {
@@ -105,13 +115,19 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	bound := ln.Addr().String()
 	signIn := &host.SignIn{Domain: bound, URI: "http://" + bound, ChainID: dep.ChainID, Operator: n.host.Operator(), Tokens: n.tokens}
 	srv := host.NewServer(n.host.APIHandler(host.API{Auth: n.tokens, Limits: limits, SignIn: signIn}), limits)
-	fmt.Fprintf(out, "tollgate: sign in with any Ethereum key: tollgate login --server http://%s --key KEYFILE", bound)
+	fmt.Fprintf(out, "tollgate: sign in with any Ethereum key: tollgate key new; tollgate login --server http://%s --key KEYFILE", bound)
 	if n.chain != nil {
 		fmt.Fprintf(out, "; then: tollgate faucet")
 	}
 	fmt.Fprintln(out)
+	fmt.Fprintf(out, "tollgate: publish an agent: tollgate plugin publish --server http://%s --key KEYFILE --name you/agent --version 1.0.0 --price 0.001 AGENT.wasm\n", bound)
+	fmt.Fprintf(out, "tollgate: metrics for Prometheus on http://%s/metrics\n", bound)
 	fmt.Fprintf(out, "tollgate: serving the Connect API and web page on http://%s\n", bound)
-	return host.Serve(ctx, srv, ln)
+	err = host.Serve(ctx, srv, ln)
+	// Serve returns once the requests in flight have their answers; the
+	// deferred close then stops the plugins and closes the stores.
+	logger.Info("stopped serving; closing the stores")
+	return err
 }
 
 // firstStart seeds a new node with the example datanet and agent and a
