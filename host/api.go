@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
@@ -53,7 +56,7 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 	e := newEdge(auth, cfg.Limits)
 	mux := http.NewServeMux()
 	api := &api{h: h, auth: auth, signIn: cfg.SignIn}
-	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(e.limits.MaxBodyBytes))}
+	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(e.limits.MaxBodyBytes)), connect.WithCodec(strictJSON{"json"}), connect.WithCodec(strictJSON{"json; charset=utf-8"})}
 	for _, svc := range []func() (string, http.Handler){
 		func() (string, http.Handler) { return tollgatev1connect.NewAgentServiceHandler(api, opts...) },
 		func() (string, http.Handler) { return tollgatev1connect.NewLedgerServiceHandler(api, opts...) },
@@ -61,7 +64,7 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 		func() (string, http.Handler) { return tollgatev1connect.NewDatanetServiceHandler(api, opts...) },
 		func() (string, http.Handler) {
 			// Modules are larger than any other request.
-			return tollgatev1connect.NewRegistryServiceHandler(api, connect.WithReadMaxBytes(int(max(e.limits.MaxBodyBytes, MaxModuleBytes+1<<20))))
+			return tollgatev1connect.NewRegistryServiceHandler(api, connect.WithReadMaxBytes(int(max(e.limits.MaxBodyBytes, MaxModuleBytes+1<<20))), connect.WithCodec(strictJSON{"json"}), connect.WithCodec(strictJSON{"json; charset=utf-8"}))
 		},
 	} {
 		path, handler := svc()
@@ -404,4 +407,30 @@ func connectErr(err error) error {
 	ce := connect.NewError(cc, errors.New(msg))
 	ce.Meta().Set(CodeHeader, string(code))
 	return ce
+}
+
+// strictJSON is Connect's JSON codec refusing unknown fields: a request
+// that names a field the API does not have is a mistake to report, not to
+// ignore (a misspelt "requestId" would otherwise charge a retry twice).
+type strictJSON struct{ name string }
+
+func (c strictJSON) Name() string { return c.name }
+
+func (strictJSON) Marshal(m any) ([]byte, error) {
+	msg, ok := m.(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("json: %T is not a proto.Message", m)
+	}
+	return protojson.Marshal(msg)
+}
+
+func (strictJSON) Unmarshal(b []byte, m any) error {
+	msg, ok := m.(proto.Message)
+	if !ok {
+		return fmt.Errorf("json: %T is not a proto.Message", m)
+	}
+	if len(b) == 0 {
+		return errors.New("zero-length payload is not a valid JSON object")
+	}
+	return protojson.UnmarshalOptions{}.Unmarshal(b, msg)
 }
