@@ -26,7 +26,7 @@ import (
 // datanetCmd creates datanets, adds records and reads them on a running
 // node; every write is signed locally with its owner's or contributor's key.
 func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
-	const use = "usage: tollgate datanet create|add|import|policy|show|search [flags]"
+	const use = "usage: tollgate datanet create|add|import|sign|policy|show|search [flags]"
 	if len(args) == 0 {
 		return errors.New(use)
 	}
@@ -146,6 +146,13 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 			return usageErr("usage: tollgate datanet import [--key FILE] NAME FILE.jsonl")
 		}
 		return streamImport(ctx, svc, *server, *token, *keyFile, *passFile, name, fs.Arg(1), *asJSON, out)
+	case "sign":
+		// Contributors sign their records offline; anyone can then upload
+		// the signed file.
+		if fs.NArg() != 2 {
+			return usageErr("usage: tollgate datanet sign --key FILE NAME RECORDS.jsonl > SIGNED.jsonl")
+		}
+		return signFile(ctx, *server, *keyFile, *passFile, name, fs.Arg(1), out)
 	case "policy":
 		key, err := loadKey(*keyFile, *passFile)
 		if err != nil {
@@ -307,6 +314,63 @@ func streamImport(ctx context.Context, svc tollgatev1connect.DatanetServiceClien
 	fmt.Fprintf(out, "imported %s into %s: %d records, %d added, %d duplicates, now at version %d, in %s (%.0f records/s)\n",
 		path, name, m.GetReceived(), m.GetAdded(), m.GetDuplicates(), m.GetVersion(), elapsed.Round(time.Millisecond), float64(m.GetReceived())/elapsed.Seconds())
 	return nil
+}
+
+// signFile writes a JSONL file's records (JSON {"content"} or plain text
+// per line) signed with key for datanet on the node's deployment.
+func signFile(ctx context.Context, server, keyFile, passFile, datanet, path string, out io.Writer) error {
+	key, err := loadKey(keyFile, passFile)
+	if err != nil {
+		return err
+	}
+	d, err := nodeDomain(ctx, server)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<20), 4*registry.MaxRecordBytes+1024)
+	w := bufio.NewWriter(out)
+	enc := json.NewEncoder(w)
+	var batch []*tollgatev1.NewRecord
+	flush := func() error {
+		if err := signAll(key, d, datanet, batch); err != nil {
+			return err
+		}
+		for _, r := range batch {
+			if err := enc.Encode(registry.ImportLine{Content: r.Content, Contributor: r.Contributor, Signature: r.Signature}); err != nil {
+				return err
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for sc.Scan() {
+		var l registry.ImportLine
+		if json.Unmarshal(sc.Bytes(), &l) != nil || l.Content == "" {
+			l = registry.ImportLine{Content: sc.Text()}
+		}
+		if strings.TrimSpace(l.Content) == "" {
+			continue
+		}
+		batch = append(batch, &tollgatev1.NewRecord{Content: l.Content})
+		if len(batch) == 2000 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return w.Flush()
 }
 
 // signAll signs, with key, the records of a batch that carry no signature,

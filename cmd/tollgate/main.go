@@ -4,7 +4,7 @@
 //	tollgate demo
 //	tollgate invoke --token TOKEN --agent NAME@VERSION [--server URL] INPUT
 //	tollgate balance [--server URL] ACCOUNT
-//	tollgate verify [--data DIR] [--epoch N]
+//	tollgate verify --server URL [--rpc URL] [--epoch N]
 //	tollgate import [--data DIR] --datanet NAME [--key FILE] [--create] FILE.jsonl
 package main
 

@@ -136,6 +136,13 @@ func verifyRemote(ctx context.Context, server, rpc string, epoch uint64, settlem
 	}
 	defer data.Close()
 	var roots host.RootReader = host.RemoteChain{Data: data}
+	if !asJSON {
+		if rpc != "" {
+			fmt.Fprintf(out, "reading the chain's roots and operators from %s\n", rpc)
+		} else {
+			fmt.Fprintln(out, "reading the chain's roots and operators as the node reports them (give --rpc to read any EVM node instead)")
+		}
+	}
 	if rpc != "" {
 		ec, err := chain.Dial(ctx, rpc)
 		if err != nil {
