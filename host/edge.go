@@ -129,18 +129,33 @@ func (e *edge) api(next http.Handler) http.Handler {
 		default:
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
+		account := p.Account
 		if authErr != nil {
-			next.ServeHTTP(w, r) // a public procedure, asked anonymously
-			return
+			// A public procedure, asked anonymously: limited per address,
+			// so nobody can make the node read its chain or stores for free
+			// without end.
+			account = "anonymous " + remoteIP(r)
 		}
-		release, err := e.admit(p.Account)
+		release, err := e.admit(account)
 		if err != nil {
 			e.errors.Write(w, r, connectErr(err))
 			return
 		}
 		defer release()
+		if authErr != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+// remoteIP is the address a request came from, without its port.
+func remoteIP(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
 }
 
 func (l Limits) readTimeout() time.Duration {

@@ -186,6 +186,15 @@ func TestEdgeLimitsEachAccount(t *testing.T) {
 	if codes[0] != "" || codes[1] != "" || codes[2] != string(host.CodeRateLimited) {
 		t.Fatalf("three requests at a burst of 2: %q", codes)
 	}
+	// Anonymous requests to public procedures are limited by address.
+	codes = nil
+	for range 3 {
+		_, code, _ := call(t, url, "LedgerService/ListEpochs", "", strings.NewReader(`{}`), -1)
+		codes = append(codes, code)
+	}
+	if codes[0] != "" || codes[1] != "" || codes[2] != string(host.CodeRateLimited) {
+		t.Fatalf("three anonymous requests at a burst of 2: %q", codes)
+	}
 
 	url = e.serveWith(t, host.Limits{MaxInFlight: 1})
 	var wg sync.WaitGroup

@@ -68,13 +68,16 @@ type Host struct {
 	chain    *chain.Client
 	chainRPC string
 	metrics  *Metrics
-	operator *ecdsa.PrivateKey
-	opAddr   string
-	fees     Fees
-	attr     *attribution.Runner
-	logger   *slog.Logger
-	confirms uint64
-	faucet   *Faucet
+
+	onChainMu sync.Mutex
+	onChain   map[uint64]onChain // GetEpoch's chain reads, by epoch
+	operator  *ecdsa.PrivateKey
+	opAddr    string
+	fees      Fees
+	attr      *attribution.Runner
+	logger    *slog.Logger
+	confirms  uint64
+	faucet    *Faucet
 
 	mu      sync.Mutex
 	modules map[string]*runtime.Module // agents by attribution.ModuleKey

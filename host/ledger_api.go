@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -96,18 +97,50 @@ func (a *api) GetEpoch(ctx context.Context, req *connect.Request[tollgatev1.GetE
 	}
 	out := &tollgatev1.GetEpochResponse{Epoch: epochProto(e)}
 	if a.h.chain != nil {
-		root, bundle, found, err := a.h.chain.RootOf(ctx, e.N)
+		c, err := a.h.epochOnChain(ctx, e.N)
 		if err != nil {
 			return nil, connectErr(err)
 		}
-		if found {
-			out.OnChainRoot, out.OnChainBundle = root, bundle
-		}
-		if out.Operator, err = a.h.chain.OperatorAt(ctx, e.N); err != nil {
-			return nil, connectErr(err)
-		}
+		out.OnChainRoot, out.OnChainBundle, out.Operator = c.root, c.bundle, c.operator
 	}
 	return connect.NewResponse(out), nil
+}
+
+// onChain is what the contract holds for an epoch, as last read.
+type onChain struct {
+	root, bundle, operator string
+	read                   time.Time
+}
+
+// onChainTTL is how long a read of an epoch's root and operator answers
+// GetEpoch: anyone may ask, and each read scans the chain's logs.
+const onChainTTL = 15 * time.Second
+
+func (h *Host) epochOnChain(ctx context.Context, n uint64) (onChain, error) {
+	h.onChainMu.Lock()
+	c, ok := h.onChain[n]
+	h.onChainMu.Unlock()
+	if ok && time.Since(c.read) < onChainTTL {
+		return c, nil
+	}
+	root, bundle, found, err := h.chain.RootOf(ctx, n)
+	if err != nil {
+		return onChain{}, err
+	}
+	c = onChain{read: time.Now()}
+	if found {
+		c.root, c.bundle = root, bundle
+	}
+	if c.operator, err = h.chain.OperatorAt(ctx, n); err != nil {
+		return onChain{}, err
+	}
+	h.onChainMu.Lock()
+	if h.onChain == nil || len(h.onChain) >= 1024 {
+		h.onChain = map[uint64]onChain{}
+	}
+	h.onChain[n] = c
+	h.onChainMu.Unlock()
+	return c, nil
 }
 
 // ExportEpoch streams a closed epoch's receipts and outputs in id order,

@@ -118,6 +118,11 @@ func (r *Registry) Import(ctx context.Context, in io.Reader, opts ImportOptions)
 	return r.importFrom(ctx, next, signer, opts, start)
 }
 
+// MaxImportBatchBytes bounds the record bytes one import batch holds, so
+// an import of large records holds a few batches' worth of memory, not
+// Batch times the largest record.
+const MaxImportBatchBytes = 8 << 20
+
 // errSkip is what an import's source returns for a line an earlier run
 // committed.
 var errSkip = errors.New("registry: line already imported")
@@ -166,6 +171,7 @@ func (r *Registry) importFrom(ctx context.Context, next func() (ImportLine, erro
 		defer close(out)
 		defer func() { st.Lines, st.Resumed = lines, resumed }()
 		batch := make([]ImportLine, 0, opts.Batch)
+		batchBytes := 0
 		send := func() bool {
 			recs, err := r.verifyBatch(batch, lines-int64(len(batch)), signer, opts, keys)
 			select {
@@ -173,7 +179,7 @@ func (r *Registry) importFrom(ctx context.Context, next func() (ImportLine, erro
 			case <-ctx.Done():
 				return false
 			}
-			batch = make([]ImportLine, 0, opts.Batch)
+			batch, batchBytes = make([]ImportLine, 0, opts.Batch), 0
 			return err == nil
 		}
 		for ctx.Err() == nil {
@@ -191,7 +197,8 @@ func (r *Registry) importFrom(ctx context.Context, next func() (ImportLine, erro
 				break
 			}
 			batch = append(batch, l)
-			if len(batch) == opts.Batch && !send() {
+			batchBytes += len(l.Content)
+			if (len(batch) == opts.Batch || batchBytes >= MaxImportBatchBytes) && !send() {
 				return
 			}
 		}

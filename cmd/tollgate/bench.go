@@ -118,7 +118,20 @@ func benchCallers(ctx context.Context, client *http.Client, server string, token
 		if err != nil {
 			return err
 		}
-		tok, err := benchSignIn(ctx, auth, k)
+		var tok string
+		// Sign-in is anonymous, and the node limits anonymous requests by
+		// address: wait out a refusal rather than fail the run.
+		for attempt := 0; ; attempt++ {
+			tok, err = benchSignIn(ctx, auth, k)
+			if connect.CodeOf(err) != connect.CodeResourceExhausted || attempt == 10 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Second):
+			}
+		}
 		if err != nil {
 			return err
 		}
