@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,9 @@ func TestMetricsCountInvocations(t *testing.T) {
 	if r := e.postTo(t, e.url, "AgentService/Invoke", tok, map[string]any{"agent": "nobody/" + strings.Repeat("z", 40) + "@1.0.0", "inputText": "x"}); r.status == 200 {
 		t.Fatalf("invoked an agent that does not exist: %+v", r)
 	}
+	if _, err := e.h.Settle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	res, err := http.Get(e.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -95,11 +99,15 @@ func TestMetricsCountInvocations(t *testing.T) {
 		`tollgate_metered_reads_total{datanet="facts"}`,
 		`tollgate_agent_modules_total{result="compile"} 1`,
 		`tollgate_deposits_credited_total 1`,
+		`tollgate_epochs_closed_total 1`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	if !regexp.MustCompile(`tollgate_gas_used_total\{op="post_root"\} [1-9][0-9]{4,}\n`).MatchString(text) {
+		t.Error("/metrics lacks the gas the root post used")
 	}
 	// A caller's made-up agent name is never a label.
 	if strings.Contains(text, "zzzz") {

@@ -24,6 +24,7 @@ type Metrics struct {
 	epochs      prometheus.Counter
 	deposits    prometheus.Counter
 	inFlight    prometheus.Gauge
+	gas         *prometheus.CounterVec // op
 }
 
 // NewMetrics returns a node's metrics, with Go runtime and process metrics.
@@ -41,8 +42,10 @@ func NewMetrics() *Metrics {
 		epochs:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tollgate_epochs_closed_total", Help: "Epochs closed and posted."}),
 		deposits: prometheus.NewCounter(prometheus.CounterOpts{Name: "tollgate_deposits_credited_total", Help: "On-chain deposits credited."}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tollgate_invocations_in_flight", Help: "Invocations running now."}),
+		gas: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_gas_used_total",
+			Help: "Gas the operator's transactions used, by operation."}, []string{"op"}),
 	}
-	m.registry.MustRegister(m.invocations, m.latency, m.reads, m.modules, m.epochs, m.deposits, m.inFlight,
+	m.registry.MustRegister(m.invocations, m.latency, m.reads, m.modules, m.epochs, m.deposits, m.inFlight, m.gas,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

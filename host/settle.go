@@ -203,6 +203,11 @@ func (h *Host) post(ctx context.Context, e *ledger.Epoch) error {
 		return err
 	}
 	e.PostTx = tx
+	if h.metrics != nil {
+		if gas, err := h.chain.GasUsed(ctx, tx); err == nil {
+			h.metrics.gas.WithLabelValues("post_root").Add(float64(gas))
+		}
+	}
 	return h.led.SetPostTx(ctx, e.N, tx)
 }
 

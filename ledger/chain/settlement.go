@@ -948,3 +948,12 @@ func AwaitFunds(ctx context.Context, ec *ethclient.Client, account common.Addres
 		}
 	}
 }
+
+// GasUsed returns the gas a mined transaction used.
+func (c *Client) GasUsed(ctx context.Context, tx string) (uint64, error) {
+	rc, err := c.eth.TransactionReceipt(ctx, common.HexToHash(tx))
+	if err != nil {
+		return 0, abi.Wrap(CodeChain, err, "receipt of %s: %v", tx, err)
+	}
+	return rc.GasUsed, nil
+}
