@@ -141,6 +141,12 @@ func (l *Ledger) Check(ctx context.Context) error {
 					add(earned, p.Account, p.Amount)
 				}
 			}
+			// Every account a receipt names lists it.
+			for _, a := range append([]string{r.Caller}, postingAccounts(&r)...) {
+				if _, err := txn.Get(accountReceiptKey(a, r.Epoch, r.ID)); err != nil {
+					bad("receipt %s is missing from the receipts of %s (%v)", r.ID, a, err)
+				}
+			}
 			return nil
 		}); err != nil {
 			return err

@@ -147,3 +147,92 @@ func FuzzImport(f *testing.F) {
 		}
 	})
 }
+
+// A streamed import adds only signed records; resending it adds nothing
+// twice. Records list in the order they were added, page by page, and a
+// scratch copy fed that list rebuilds every version's root; only a
+// scratch registry mirrors a datanet without its owner's signature.
+func TestStreamedImportAndTheVersionOrder(t *testing.T) {
+	ctx := context.Background()
+	r := open(t)
+	alice, bob, own := key(t), key(t), key(t)
+	newDatanet(t, r, own, registry.Datanet{Name: "bulk", Owner: registry.Address(own)})
+	lines := strings.Split(strings.TrimSpace(jsonl(t, 1200, []*ecdsa.PrivateKey{alice, bob}, 0)), "\n")
+	stream := func(lines []string) func() (registry.ImportLine, error) {
+		return func() (registry.ImportLine, error) {
+			if len(lines) == 0 {
+				return registry.ImportLine{}, io.EOF
+			}
+			var l registry.ImportLine
+			json.Unmarshal([]byte(lines[0]), &l)
+			lines = lines[1:]
+			return l, nil
+		}
+	}
+	st, err := r.ImportStream(ctx, stream(lines), registry.ImportOptions{Datanet: "bulk", Batch: 100})
+	if err != nil || st.Added != 1200 {
+		t.Fatalf("import: %+v %v", st, err)
+	}
+	if st, err := r.ImportStream(ctx, stream(lines), registry.ImportOptions{Datanet: "bulk", Batch: 100}); err != nil || st.Added != 0 || st.Duplicates != 1200 {
+		t.Fatalf("the same stream again: %+v %v", st, err)
+	}
+	unsigned := []string{`{"content":"no signature"}`}
+	if _, err := r.ImportStream(ctx, stream(unsigned), registry.ImportOptions{Datanet: "bulk"}); abi.CodeOf(err) != abi.CodeBadSignature {
+		t.Fatalf("an unsigned record: %v", err)
+	}
+
+	var all []registry.Record
+	var after uint64
+	for {
+		page, v, err := r.RecordsAt(ctx, "bulk", 1000, after, 333)
+		if err != nil || v != 1000 {
+			t.Fatalf("records at 1000: %v, %v", v, err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		all = append(all, page...)
+		after = page[len(page)-1].Version
+	}
+	if len(all) != 1000 {
+		t.Fatalf("listed %d records up to version 1000", len(all))
+	}
+	for i, rec := range all {
+		if rec.Version != uint64(i+1) {
+			t.Fatalf("record %d is version %d", i, rec.Version)
+		}
+	}
+	if _, _, err := r.RecordsAt(ctx, "bulk", 5000, 0, 10); abi.CodeOf(err) != abi.CodeNotFound {
+		t.Fatalf("a version past the datanet's: %v", err)
+	}
+
+	if err := r.MirrorDatanet(ctx, registry.Datanet{Name: "copy", Owner: registry.Address(own)}); err == nil {
+		t.Fatal("a node's registry mirrored a datanet with no owner's signature")
+	}
+	scratch, err := registry.Open(t.TempDir(), registry.Options{Scratch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer scratch.Close()
+	if err := scratch.MirrorDatanet(ctx, registry.Datanet{Name: "bulk", Owner: registry.Address(own)}); err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	next := func() (registry.ImportLine, error) {
+		if i == len(all) {
+			return registry.ImportLine{}, io.EOF
+		}
+		rec := all[i]
+		i++
+		return registry.ImportLine{Content: rec.Content, Contributor: rec.Contributor, Signature: "0x" + hex.EncodeToString(rec.Signature)}, nil
+	}
+	if _, err := scratch.ImportStream(ctx, next, registry.ImportOptions{Datanet: "bulk"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []uint64{1, 500, 1000} {
+		want, _ := r.VersionRoot(ctx, "bulk", v)
+		if got, err := scratch.VersionRoot(ctx, "bulk", v); err != nil || got != want {
+			t.Fatalf("version %d: the copy's root %s, the node's %s (%v)", v, got, want, err)
+		}
+	}
+}
