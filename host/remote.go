@@ -30,6 +30,7 @@ type RemoteData struct {
 	plugins  tollgatev1connect.RegistryServiceClient
 	datanets tollgatev1connect.DatanetServiceClient
 	scratch  *registry.Registry
+	domain   registry.Domain
 	cleanup  func() // removes a scratch directory of our own
 	outputs  map[string][]byte
 	mirrored map[string]uint64 // datanet -> version held in scratch
@@ -62,7 +63,7 @@ func NewRemoteData(client connect.HTTPClient, server, dir string, domain registr
 		ledger:   tollgatev1connect.NewLedgerServiceClient(client, server),
 		plugins:  tollgatev1connect.NewRegistryServiceClient(client, server),
 		datanets: tollgatev1connect.NewDatanetServiceClient(client, server),
-		scratch:  reg, cleanup: cleanup, outputs: map[string][]byte{}, mirrored: map[string]uint64{},
+		scratch:  reg, domain: domain, cleanup: cleanup, outputs: map[string][]byte{}, mirrored: map[string]uint64{},
 		epochs: map[uint64]*tollgatev1.GetEpochResponse{},
 	}, nil
 }
@@ -83,6 +84,9 @@ func (d *RemoteData) epoch(ctx context.Context, n uint64) (*tollgatev1.GetEpochR
 	res, err := d.ledger.GetEpoch(ctx, connect.NewRequest(&tollgatev1.GetEpochRequest{Epoch: n}))
 	if err != nil {
 		return nil, fmt.Errorf("epoch %d: %w", n, err)
+	}
+	if got := res.Msg.GetEpoch().GetEpoch(); got == 0 || (n != 0 && got != n) {
+		return nil, abi.Errorf(abi.CodeBadRequest, "asked for epoch %d, the node answered with epoch %d", n, got)
 	}
 	d.epochs[res.Msg.GetEpoch().GetEpoch()] = res.Msg
 	return res.Msg, nil
@@ -219,6 +223,14 @@ func (d *RemoteData) Plugin(ctx context.Context, ref string) (*registry.Plugin, 
 	sig, err := hexutil.Decode(p.GetSignature())
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: signature: %w", ref, err)
+	}
+	// The manifest is the one its publisher signed for this deployment, and
+	// the version the receipt names.
+	if m.Ref() != ref {
+		return nil, abi.Errorf(abi.CodeHashMismatch, "asked for plugin %s, the node sent %s", ref, m.Ref())
+	}
+	if signer, err := registry.Recover(d.domain.ManifestDigest(m), sig); err != nil || signer != m.Publisher {
+		return nil, abi.Errorf(abi.CodeBadSignature, "plugin %s: the manifest is not signed by its publisher %s (%v)", ref, m.Publisher, err)
 	}
 	wasm, err := d.plugins.GetPluginWasm(ctx, connect.NewRequest(&tollgatev1.GetPluginWasmRequest{Sha256: m.WasmSHA256}))
 	if err != nil {

@@ -359,12 +359,18 @@ func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator strin
 	}
 	req := abi.AttributeRequest{Invocation: rc.ID, Output: string(out), Accesses: accesses, Datanets: agent.Manifest.Datanets}
 	// A plugin yanked since still re-runs: the receipt was made before.
-	attrPlugin, loadErr := v.data.Plugin(ctx, rc.Attribution)
-	res, err := attribute(ctx, v.attr, v.logger, attrPlugin, loadErr, req, agent.Manifest.Datanets, view)
+	attrPlugin, err := v.data.Plugin(ctx, rc.Attribution)
+	if err != nil {
+		// The node loaded it to make the receipt (a call whose attribution
+		// plugin cannot be loaded is refused): one that cannot be had now
+		// is withheld, not a reason to fall back.
+		return nil, fmt.Errorf("attribution plugin %s: %w", rc.Attribution, err)
+	}
+	res, err := attribute(ctx, v.attr, v.logger, attrPlugin, nil, req, agent.Manifest.Datanets, view)
 	if err != nil {
 		return nil, err
 	}
-	if attrPlugin != nil && attrPlugin.Hash() != rc.AttributionHash {
+	if attrPlugin.Hash() != rc.AttributionHash {
 		return nil, abi.Errorf(abi.CodeHashMismatch, "attribution %s is %s, the receipt ran %s", rc.Attribution, attrPlugin.Hash(), rc.AttributionHash)
 	}
 	if strings.HasPrefix(rc.Method, "fallback:") != strings.HasPrefix(res.Method, "fallback:") {

@@ -17,7 +17,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/kv"
@@ -166,14 +165,13 @@ func (r *Registry) importFrom(ctx context.Context, next func() (ImportLine, erro
 	out := make(chan verified, 1)
 	var readErr error
 	var lines, resumed int64 // the reader's; copied into st when it ends
-	keys := &pubkeys{}
-	go func() {
+		go func() {
 		defer close(out)
 		defer func() { st.Lines, st.Resumed = lines, resumed }()
 		batch := make([]ImportLine, 0, opts.Batch)
 		batchBytes := 0
 		send := func() bool {
-			recs, err := r.verifyBatch(batch, lines-int64(len(batch)), signer, opts, keys)
+			recs, err := r.verifyBatch(batch, lines-int64(len(batch)), signer, opts)
 			select {
 			case out <- verified{recs, lines, err}:
 			case <-ctx.Done():
@@ -196,8 +194,12 @@ func (r *Registry) importFrom(ctx context.Context, next func() (ImportLine, erro
 				readErr = err
 				break
 			}
+			if len(l.Signature) > 2+2*65 || len(l.Contributor) > 2+2*20 || len(l.Content) > MaxRecordBytes {
+				readErr = errorf(abi.CodeBadRequest, "import line %d: a signature is 0x and 130 hex digits, a contributor 0x and 40, a record at most %d bytes", lines, MaxRecordBytes)
+				break
+			}
 			batch = append(batch, l)
-			batchBytes += len(l.Content)
+			batchBytes += len(l.Content) + len(l.Signature) + len(l.Contributor)
 			if (len(batch) == opts.Batch || batchBytes >= MaxImportBatchBytes) && !send() {
 				return
 			}
@@ -238,7 +240,7 @@ func (r *Registry) importFrom(ctx context.Context, next func() (ImportLine, erro
 
 // verifyBatch parses and verifies lines in parallel, keeping their order.
 // first is the line number before the batch.
-func (r *Registry) verifyBatch(lines []ImportLine, first int64, signer string, opts ImportOptions, keys *pubkeys) ([]*Record, error) {
+func (r *Registry) verifyBatch(lines []ImportLine, first int64, signer string, opts ImportOptions) ([]*Record, error) {
 	recs := make([]*Record, len(lines))
 	errs := make([]error, len(lines))
 	var wg sync.WaitGroup
@@ -248,7 +250,7 @@ func (r *Registry) verifyBatch(lines []ImportLine, first int64, signer string, o
 		go func(lo, hi int) {
 			defer wg.Done()
 			for i := lo; i < hi; i++ {
-				recs[i], errs[i] = parseLine(r.domain, lines[i], opts.Datanet, signer, opts.Key, keys)
+				recs[i], errs[i] = parseLine(r.domain, lines[i], opts.Datanet, signer, opts.Key)
 			}
 		}(w, min(w+per, len(lines)))
 	}
@@ -261,7 +263,7 @@ func (r *Registry) verifyBatch(lines []ImportLine, first int64, signer string, o
 	return recs, nil
 }
 
-func parseLine(domain Domain, l ImportLine, datanet, signer string, key *ecdsa.PrivateKey, keys *pubkeys) (*Record, error) {
+func parseLine(domain Domain, l ImportLine, datanet, signer string, key *ecdsa.PrivateKey) (*Record, error) {
 	if len(l.Content) == 0 || len(l.Content) > MaxRecordBytes {
 		return nil, abi.Errorf(abi.CodeBadRequest, "record is %d bytes, want 1..%d", len(l.Content), MaxRecordBytes)
 	}
@@ -290,11 +292,11 @@ func parseLine(domain Domain, l ImportLine, datanet, signer string, key *ecdsa.P
 	if err != nil {
 		return nil, err
 	}
-	if !keys.verify(contributor, msg, sig) {
-		if err := verifySigner(msg, sig, contributor); err != nil {
-			return nil, err
-		}
-		keys.learn(contributor, msg, sig)
+	// Recovery, not a check against a key learnt from an earlier record:
+	// that check ignores v, and would keep signatures with the wrong
+	// recovery id, which fail wherever they are checked again.
+	if err := verifySigner(msg, sig, contributor); err != nil {
+		return nil, err
 	}
 	return &Record{Datanet: datanet, ID: RecordID(l.Content), Contributor: contributor, Content: l.Content, Signature: sig}, nil
 }
@@ -367,26 +369,3 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lin
 	return added, dups, err
 }
 
-// pubkeys remembers contributors' public keys during an import. Checking a
-// signature against a known key is cheaper than recovering the key from it;
-// a signature that fails the check is still tried by recovery, so both
-// accept exactly the same signatures.
-type pubkeys struct{ m sync.Map } // address -> uncompressed public key
-
-func (k *pubkeys) verify(addr string, msg, sig []byte) bool {
-	pub, ok := k.m.Load(addr)
-	return ok && len(sig) == 65 && validV(sig[64]) && crypto.VerifySignature(pub.([]byte), msg, sig[:64])
-}
-
-// validV reports whether v is a recovery id a signer can produce.
-func validV(v byte) bool { return v == 0 || v == 1 || v == 27 || v == 28 }
-
-func (k *pubkeys) learn(addr string, msg, sig []byte) {
-	s := append([]byte(nil), sig...)
-	if s[64] >= 27 {
-		s[64] -= 27
-	}
-	if pub, err := crypto.Ecrecover(msg, s); err == nil {
-		k.m.Store(addr, pub)
-	}
-}

@@ -77,7 +77,7 @@ func writeSignedJSONL(b *testing.B, path string, n int) {
 					sb.WriteString(" " + words[rng.IntN(len(words))])
 				}
 				k := keys[i%len(keys)]
-				sig, _ := registry.Sign(k, registry.Domain{}.RecordDigest("facts", sb.String()))
+				sig, _ := registry.Sign(k, registry.Domain{}.RecordDigest("bulk", sb.String()))
 				lines[i], _ = json.Marshal(registry.ImportLine{Content: sb.String(), Contributor: registry.Address(k), Signature: "0x" + hex.EncodeToString(sig)})
 			}
 		}()

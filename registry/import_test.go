@@ -236,3 +236,26 @@ func TestStreamedImportAndTheVersionOrder(t *testing.T) {
 		}
 	}
 }
+
+// A signature with the other recovery id is refused even after the same
+// contributor's valid signatures: the stored record must verify wherever it
+// is checked again.
+func TestImportRefusesTheWrongRecoveryID(t *testing.T) {
+	ctx := context.Background()
+	r := open(t)
+	alice, own := key(t), key(t)
+	newDatanet(t, r, own, registry.Datanet{Name: "bulk", Owner: registry.Address(own)})
+	var b strings.Builder
+	for i := range 3 {
+		content := fmt.Sprint("fact ", i)
+		sig, _ := registry.Sign(alice, registry.Domain{}.RecordDigest("bulk", content))
+		if i == 2 {
+			sig[64] ^= 1 // 27 <-> 28
+		}
+		j, _ := json.Marshal(registry.ImportLine{Content: content, Contributor: registry.Address(alice), Signature: "0x" + hex.EncodeToString(sig)})
+		b.Write(append(j, '\n'))
+	}
+	if _, err := r.Import(ctx, strings.NewReader(b.String()), registry.ImportOptions{Datanet: "bulk", Workers: 1, Batch: 1}); abi.CodeOf(err) != abi.CodeBadSignature {
+		t.Fatalf("a flipped recovery id: %v", err)
+	}
+}
