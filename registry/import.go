@@ -165,7 +165,7 @@ func (r *Registry) importFrom(ctx context.Context, next func() (ImportLine, erro
 	out := make(chan verified, 1)
 	var readErr error
 	var lines, resumed int64 // the reader's; copied into st when it ends
-		go func() {
+	go func() {
 		defer close(out)
 		defer func() { st.Lines, st.Resumed = lines, resumed }()
 		batch := make([]ImportLine, 0, opts.Batch)
@@ -368,4 +368,3 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lin
 	}
 	return added, dups, err
 }
-
