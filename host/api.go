@@ -78,7 +78,19 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	if h.metrics != nil {
-		mux.Handle("GET /metrics", h.metrics.Handler())
+		// Metrics describe the open epoch's traffic: the operator's to
+		// read (Prometheus sends the operator's token as a bearer token).
+		mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, err := auth.Authenticate(r.Header)
+			if err == nil && !p.Operator {
+				err = abi.Errorf(abi.CodeGrantDenied, "metrics are the operator's")
+			}
+			if err != nil {
+				e.errors.Write(w, r, connectErr(err))
+				return
+			}
+			h.metrics.Handler().ServeHTTP(w, r)
+		}))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /{$}", e.page(h.page))

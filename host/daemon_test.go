@@ -85,10 +85,27 @@ func TestMetricsCountInvocations(t *testing.T) {
 	if _, err := e.h.Settle(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	res, err := http.Get(e.url + "/metrics")
+	scrape := func(token string) *http.Response {
+		req, _ := http.NewRequest("GET", e.url+"/metrics", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for _, who := range []string{"", tok} {
+		if res := scrape(who); res.StatusCode == 200 {
+			t.Fatalf("metrics served to a non-operator (token %q)", who)
+		}
+	}
+	opTok, err := e.tokens.Issue(host.Principal{Account: registry.Address(e.operator), Operator: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	res := scrape(opTok)
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	text := string(b)

@@ -2,6 +2,7 @@ package host
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,8 +15,12 @@ import (
 // Metrics are what a node reports to Prometheus. Labels carry only values
 // the node itself vouches for (a published agent's name@version, an error
 // code from the closed set, a datanet that exists), never raw request
-// input, so no caller can make them grow without bound.
+// input, and at most MaxLabelValues of each: anyone may publish agents and
+// create datanets, so past that they are counted as "other".
 type Metrics struct {
+	mu   sync.Mutex
+	seen map[string]map[string]bool // label -> values in use
+
 	registry    *prometheus.Registry
 	invocations *prometheus.CounterVec   // agent, code ("ok" for success)
 	latency     *prometheus.HistogramVec // agent
@@ -30,6 +35,7 @@ type Metrics struct {
 // NewMetrics returns a node's metrics, with Go runtime and process metrics.
 func NewMetrics() *Metrics {
 	m := &Metrics{
+		seen:     map[string]map[string]bool{},
 		registry: prometheus.NewRegistry(),
 		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tollgate_invocations_total",
 			Help: "Invocations answered, by agent and outcome (ok, or the error code)."}, []string{"agent", "code"}),
@@ -50,6 +56,28 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// MaxLabelValues bounds the distinct agents (and datanets) metrics name.
+const MaxLabelValues = 256
+
+// label returns v, or "other" once MaxLabelValues others are in use.
+func (m *Metrics) label(name, v string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	vs := m.seen[name]
+	if vs == nil {
+		vs = map[string]bool{}
+		m.seen[name] = vs
+	}
+	if vs[v] {
+		return v
+	}
+	if len(vs) >= MaxLabelValues {
+		return "other"
+	}
+	vs[v] = true
+	return v
+}
+
 // Handler serves the metrics in Prometheus's text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
@@ -65,12 +93,12 @@ func (m *Metrics) invoked(start time.Time, res *InvokeResult, err error) {
 		m.invocations.WithLabelValues("", string(abi.CodeOf(err))).Inc()
 		return
 	}
-	agent := res.Receipt.Agent
+	agent := m.label("agent", res.Receipt.Agent)
 	m.invocations.WithLabelValues(agent, "ok").Inc()
 	m.latency.WithLabelValues(agent).Observe(time.Since(start).Seconds())
 	if !res.Replayed {
 		for _, a := range res.Receipt.Accesses {
-			m.reads.WithLabelValues(a.Datanet).Inc()
+			m.reads.WithLabelValues(m.label("datanet", a.Datanet)).Inc()
 		}
 	}
 }

@@ -121,7 +121,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "tollgate: publish an agent: tollgate plugin publish --server http://%s --key KEYFILE --name you/agent --version 1.0.0 --price 0.001 AGENT.wasm\n", bound)
-	fmt.Fprintf(out, "tollgate: metrics for Prometheus on http://%s/metrics\n", bound)
+	fmt.Fprintf(out, "tollgate: metrics for Prometheus on http://%s/metrics (with the operator's token as bearer token)\n", bound)
 	fmt.Fprintf(out, "tollgate: serving the Connect API and web page on http://%s\n", bound)
 	err = host.Serve(ctx, srv, ln)
 	// Serve returns once the requests in flight have their answers; the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,12 @@ func verifyCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if *server != "" {
+		// A data dir and a server are two different checks: say which.
+		dataSet := false
+		fs.Visit(func(f *flag.Flag) { dataSet = dataSet || f.Name == "data" })
+		if dataSet || *dataDir != "./tollgate-data" {
+			return usageErr("verify: give --server URL (a running node's API) or --data DIR (a stopped node's stores), not both")
+		}
 		return verifyRemote(ctx, *server, *rpc, *epoch, *settlement, *chainID, *asJSON, out)
 	}
 	// A copied data dir could name any contract: a verifier who knows the
@@ -139,6 +146,9 @@ func verifyRemote(ctx context.Context, server, rpc string, epoch uint64, settlem
 	if !asJSON {
 		if rpc != "" {
 			fmt.Fprintf(out, "reading the chain's roots and operators from %s\n", rpc)
+			if settlement == "" {
+				fmt.Fprintf(out, "the settlement contract %s is the one the node names: pin the one you trust with --settlement\n", dep.Settlement)
+			}
 		} else {
 			fmt.Fprintln(out, "reading the chain's roots and operators as the node reports them (give --rpc to read any EVM node instead)")
 		}
