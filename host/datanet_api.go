@@ -172,11 +172,16 @@ func (a *api) settledVersion(ctx context.Context, datanet string) (uint64, error
 	if err != nil || open <= 1 {
 		return 0, err
 	}
-	e, err := a.h.led.Epoch(ctx, open-1)
-	if err != nil {
-		return 0, err
+	a.h.settledMu.Lock()
+	defer a.h.settledMu.Unlock()
+	if a.h.settledEpoch != open-1 {
+		e, err := a.h.led.Epoch(ctx, open-1)
+		if err != nil {
+			return 0, err
+		}
+		a.h.settledEpoch, a.h.settled = open-1, e.Settled
 	}
-	return e.Settled[datanet], nil
+	return a.h.settled[datanet], nil
 }
 
 func (a *api) ListRecords(ctx context.Context, req *connect.Request[tollgatev1.ListRecordsRequest]) (*connect.Response[tollgatev1.ListRecordsResponse], error) {
@@ -214,7 +219,7 @@ func (a *api) ListRecords(ctx context.Context, req *connect.Request[tollgatev1.L
 	for _, r := range recs {
 		out.Records = append(out.Records, storedRecordProto(r))
 	}
-	if len(recs) == size && recs[len(recs)-1].Version < version {
+	if len(recs) > 0 && recs[len(recs)-1].Version < version {
 		out.NextPageToken = strconv.FormatUint(recs[len(recs)-1].Version, 10)
 	}
 	return connect.NewResponse(out), nil

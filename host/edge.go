@@ -122,7 +122,13 @@ func (e *edge) api(next http.Handler) http.Handler {
 		}
 		switch {
 		case streamedProcedures[r.URL.Path]:
-			r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: e.limits.readTimeout()}
+			rc := http.NewResponseController(w)
+			rc.SetWriteDeadline(time.Time{}) // the answer comes after the whole stream; the idle read deadline bounds it
+			r.Body = &idleBody{ReadCloser: r.Body, rc: rc, idle: e.limits.readTimeout()}
+		case r.URL.Path == "/tollgate.v1.LedgerService/ExportEpoch":
+			// A long export keeps going while the client keeps reading.
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			w = &progressWriter{ResponseWriter: w, rc: http.NewResponseController(w)}
 		case r.ContentLength > limit:
 			e.errors.Write(w, r, connectErr(abi.Errorf(CodeTooLarge, "request body is %d bytes, limit %d", r.ContentLength, limit)))
 			return
@@ -150,12 +156,17 @@ func (e *edge) api(next http.Handler) http.Handler {
 	})
 }
 
-// remoteIP is the address a request came from, without its port.
+// remoteIP is the address a request came from, without its port; for
+// IPv6, its /64, which one host is usually given whole.
 func remoteIP(r *http.Request) string {
-	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return h
+	h, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		h = r.RemoteAddr
 	}
-	return r.RemoteAddr
+	if ip := net.ParseIP(h); ip != nil && ip.To4() == nil {
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
+	return h
 }
 
 func (l Limits) readTimeout() time.Duration {
@@ -178,6 +189,45 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	return b.ReadCloser.Read(p)
 }
 
+// maxTrackedAccounts bounds the accounts (and anonymous addresses) the
+// edge keeps limits for; past it, those idle with a full rate bucket go.
+const maxTrackedAccounts = 100_000
+
+// prune forgets accounts with nothing in flight whose rate bucket has
+// refilled: keeping them would change nothing. Under e.mu.
+func (e *edge) prune() {
+	for k, a := range e.accounts {
+		if a.inFlight == 0 && (a.rate == nil || a.rate.Tokens() >= float64(a.rate.Burst())) {
+			delete(e.accounts, k)
+		}
+	}
+}
+
+// progressWriter moves a streamed answer's write deadline forward after
+// every write: an export may run long, but not stall.
+type progressWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+}
+
+// streamWriteTimeout bounds one write of a streamed answer.
+const streamWriteTimeout = 2 * time.Minute
+
+func (w *progressWriter) Write(p []byte) (int, error) {
+	w.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush lets the stream's messages go out as they are written.
+func (w *progressWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *progressWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // admit applies an account's rate and in-flight limits.
 func (e *edge) admit(account string) (func(), error) {
 	if e.limits.Rate <= 0 && e.limits.MaxInFlight <= 0 {
@@ -187,6 +237,9 @@ func (e *edge) admit(account string) (func(), error) {
 	defer e.mu.Unlock()
 	a := e.accounts[account]
 	if a == nil {
+		if len(e.accounts) >= maxTrackedAccounts {
+			e.prune()
+		}
 		a = &accountLimit{}
 		if e.limits.Rate > 0 {
 			a.rate = rate.NewLimiter(rate.Limit(e.limits.Rate), max(e.limits.Burst, 1))

@@ -71,13 +71,17 @@ type Host struct {
 
 	onChainMu sync.Mutex
 	onChain   map[uint64]onChain // GetEpoch's chain reads, by epoch
-	operator  *ecdsa.PrivateKey
-	opAddr    string
-	fees      Fees
-	attr      *attribution.Runner
-	logger    *slog.Logger
-	confirms  uint64
-	faucet    *Faucet
+
+	settledMu    sync.Mutex
+	settledEpoch uint64            // the closed epoch settled was read from
+	settled      map[string]uint64 // its Settled versions
+	operator     *ecdsa.PrivateKey
+	opAddr       string
+	fees         Fees
+	attr         *attribution.Runner
+	logger       *slog.Logger
+	confirms     uint64
+	faucet       *Faucet
 
 	mu      sync.Mutex
 	modules map[string]*runtime.Module // agents by attribution.ModuleKey

@@ -39,6 +39,10 @@ func (a *api) ListReceipts(ctx context.Context, req *connect.Request[tollgatev1.
 	return connect.NewResponse(out), nil
 }
 
+// MaxEpochsPerPage bounds a ListEpochs page: each epoch read carries its
+// leaves, one per account.
+const MaxEpochsPerPage = 100
+
 func epochProto(e *ledger.Epoch) *tollgatev1.Epoch {
 	out := &tollgatev1.Epoch{Epoch: e.N, Root: e.Root, Bundle: e.Bundle, Total: e.Total.String(), Accounts: uint32(len(e.Leaves)),
 		Receipts: uint32(e.Receipts), Closed: e.Closed.Unix(), PostTx: e.PostTx, Settlement: e.Domain.Settlement}
@@ -61,7 +65,8 @@ func (a *api) ListEpochs(ctx context.Context, req *connect.Request[tollgatev1.Li
 	if err != nil {
 		return nil, connectErr(err)
 	}
-	es, err := a.h.led.Epochs(ctx, before, pageSize(req.Msg.GetPageSize()))
+	size := min(pageSize(req.Msg.GetPageSize()), MaxEpochsPerPage)
+	es, err := a.h.led.Epochs(ctx, before, size)
 	if err != nil {
 		return nil, connectErr(err)
 	}
@@ -69,7 +74,7 @@ func (a *api) ListEpochs(ctx context.Context, req *connect.Request[tollgatev1.Li
 	for _, e := range es {
 		out.Epochs = append(out.Epochs, epochProto(e))
 	}
-	if len(es) > 0 && es[len(es)-1].N > 1 && len(es) == pageSize(req.Msg.GetPageSize()) {
+	if len(es) > 0 && es[len(es)-1].N > 1 && len(es) == size {
 		out.NextPageToken = strconv.FormatUint(es[len(es)-1].N, 10)
 	}
 	return connect.NewResponse(out), nil

@@ -62,6 +62,10 @@ func (r *Registry) indexVersions() error {
 	return nil
 }
 
+// MaxListBytes bounds the record content one RecordsAt page returns (it
+// holds at least one record).
+const MaxListBytes = 4 << 20
+
 // RecordsAt returns up to limit records of a datanet in the order they were
 // added, from version after+1 up to version at (0: the current version),
 // and the version listed.
@@ -83,7 +87,8 @@ func (r *Registry) RecordsAt(ctx context.Context, datanet string, at, after uint
 			return errorf(abi.CodeNotFound, "datanet %s has no version %d (it is at %d)", datanet, at, d.Version)
 		}
 		version = at
-		for v := after + 1; v <= at && len(recs) < limit; v++ {
+		size := 0
+		for v := after + 1; v <= at && v > after && len(recs) < limit && size < MaxListBytes; v++ {
 			id, err := kv.GetBytes(txn, versionIDKey(datanet, v))
 			if err != nil {
 				return fmt.Errorf("registry: %s version %d: %w", datanet, v, err)
@@ -93,6 +98,7 @@ func (r *Registry) RecordsAt(ctx context.Context, datanet string, at, after uint
 				return fmt.Errorf("registry: %s record %s: %w", datanet, id, err)
 			}
 			recs = append(recs, rec)
+			size += len(rec.Content)
 		}
 		return nil
 	})
