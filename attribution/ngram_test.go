@@ -22,9 +22,19 @@ func id(content string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// TestNgramTracesVerbatimSpans runs the shipped ngram plugin against a real
-// registry's corpus_match and checks its documented rule on a worked case.
+// ngramBuilds are the two builds of the ngram rule the node ships.
+var ngramBuilds = map[string]string{"go": "../plugins/ngram/ngram.wasm", "assemblyscript": "../plugins/ngram-as/ngram-as.wasm"}
+
+// TestNgramTracesVerbatimSpans runs each shipped build of the ngram plugin
+// against a real registry's corpus_match and checks its documented rule on
+// a worked case.
 func TestNgramTracesVerbatimSpans(t *testing.T) {
+	for build, path := range ngramBuilds {
+		t.Run(build, func(t *testing.T) { testNgramTracesVerbatimSpans(t, path) })
+	}
+}
+
+func testNgramTracesVerbatimSpans(t *testing.T, path string) {
 	ctx := context.Background()
 	reg, err := registry.Open(t.TempDir(), registry.Options{})
 	if err != nil {
@@ -48,11 +58,11 @@ func TestNgramTracesVerbatimSpans(t *testing.T) {
 	add(b, registry.Address(bob), signB)
 	add(c, registry.Address(bob), signB)
 
-	wasm, err := os.ReadFile("../plugins/ngram/ngram.wasm")
+	wasm, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &registry.Plugin{Manifest: registry.Manifest{Name: "builtin/ngram", Version: "1.0.0", Kind: abi.KindAttribution, WasmSHA256: "ngram"}, Wasm: wasm}
+	p := &registry.Plugin{Manifest: registry.Manifest{Name: "builtin/ngram", Version: "1.0.0", Kind: abi.KindAttribution, WasmSHA256: path}, Wasm: wasm}
 	rt, _ := runtime.New(runtime.Config{})
 	defer rt.Close(context.Background())
 	r := attribution.NewRunner(rt)

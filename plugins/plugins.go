@@ -1,7 +1,7 @@
-// Package plugins holds the plugins Tollgate ships, as Go sources built to
-// wasip1 (one folder each) and the reproducible .wasm built from them, which
-// this package embeds. `.ci/build-wasm` rebuilds them; CI checks that the
-// rebuild gives the committed bytes.
+// Package plugins holds the plugins Tollgate ships, as sources (Go built to
+// wasip1, or AssemblyScript) in one folder each, and the reproducible .wasm
+// built from them, which this package embeds. `.ci/build-wasm` rebuilds
+// them; CI checks that the rebuild gives the committed bytes.
 package plugins
 
 import _ "embed"
@@ -19,6 +19,8 @@ var (
 	accessWasm []byte
 	//go:embed ngram/ngram.wasm
 	ngramWasm []byte
+	//go:embed ngram-as/ngram-as.wasm
+	ngramASWasm []byte
 )
 
 // Access weights the records an agent read by the bytes read.
@@ -32,5 +34,14 @@ func Ngram() Builtin {
 	return Builtin{Name: "builtin/ngram", Version: "1.0.0", Kind: "attribution", Wasm: ngramWasm}
 }
 
+// NgramFast is the same rule as [Ngram] in AssemblyScript (ngram-as/):
+// a 24 KB module with no language runtime to start, so a fresh instance
+// per call costs microseconds rather than milliseconds. It is the default
+// attribution plugin; the Go version stays published, so receipts that
+// name it are re-run with it.
+func NgramFast() Builtin {
+	return Builtin{Name: "builtin/ngram", Version: "1.1.0", Kind: "attribution", Wasm: ngramASWasm}
+}
+
 // All lists the built-in plugins.
-func All() []Builtin { return []Builtin{Access(), Ngram()} }
+func All() []Builtin { return []Builtin{Access(), Ngram(), NgramFast()} }

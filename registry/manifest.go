@@ -12,7 +12,7 @@ import (
 
 // DefaultAttribution is the attribution plugin an agent gets when its
 // manifest names none.
-const DefaultAttribution = "builtin/ngram@1.0.0"
+const DefaultAttribution = "builtin/ngram@1.1.0"
 
 // Manifest describes a plugin. The publisher signs its [Manifest.SigningBytes];
 // the registry stores it with the signature.
