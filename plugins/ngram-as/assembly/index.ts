@@ -251,9 +251,17 @@ function int(j: J | null): i32 {
   return j != null && j.t == NUM ? i32(j.n) : 0;
 }
 
+// allocate copies s, UTF-8, into Extism memory, eight bytes per kernel call
+// (the PDK's allocateString stores a byte per call).
+function allocate(s: string): Memory {
+  const bytes = Uint8Array.wrap(String.UTF8.encode(s));
+  const m = Memory.allocate(bytes.length);
+  m.store(bytes);
+  return m;
+}
+
 function fail(message: string): i32 {
-  const m = Memory.allocateString(message);
-  error_set(m.offset);
+  error_set(allocate(message).offset);
   return 1;
 }
 
@@ -340,7 +348,7 @@ function sortedUnique(xs: Array<string>): Array<string> {
 // corpusMatch calls the host; it returns the spans, or sets error and
 // returns null.
 function corpusMatch(datanet: string, text: string, minTokens: i32, error: Array<string>): Array<Span> | null {
-  const req = Memory.allocateString('{"datanet":' + quote(datanet) + ',"text":' + quote(text) + ',"min_tokens":' + minTokens.toString() + "}");
+  const req = allocate('{"datanet":' + quote(datanet) + ',"text":' + quote(text) + ',"min_tokens":' + minTokens.toString() + "}");
   const off = corpus_match(req.offset);
   const resp = parse(new Memory(off, extism_length(off)).toString());
   if (resp == null || resp.t != OBJ) {
@@ -453,6 +461,8 @@ export function attribute(): i32 {
     if (i > 0) out += ",";
     out += '{"record":' + quote(order[i]) + ',"weight":' + weights.w[weights.index.get(order[i])].toString() + "}";
   }
-  Host.outputString(out + "]}");
+  // Host.outputString would size the output in UTF-16 units; it is ASCII
+  // here, but say it in bytes.
+  Host.output(Uint8Array.wrap(String.UTF8.encode(out + "]}")));
   return 0;
 }
