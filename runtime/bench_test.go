@@ -232,3 +232,22 @@ func BenchmarkConcurrentInvoke(b *testing.B) {
 	b.ReportMetric(float64(b.N)/two.Seconds(), "calls/s-2")
 	b.ReportMetric(one.Seconds()/two.Seconds(), "scaling-1to2")
 }
+
+// BenchmarkFreshGoAgent: the Go example agent, a fresh instance per call
+// made on the caller's path (no pool): instantiation, the Go runtime's
+// start and the call itself, as a standard-Go plugin pays them today.
+//
+//	go test ./runtime -run '^$' -bench FreshGoAgent -benchtime 200x
+func BenchmarkFreshGoAgent(b *testing.B) {
+	rt := newRuntime(b)
+	m := compile(b, rt, "../examples/agents/qa/qa.wasm", runtime.ModuleOptions{PoolSize: -1})
+	env := &runtime.Env{Data: records, Grants: []string{"facts"}, Config: map[string]string{"tollgate.datanets": "facts"},
+		Meter: func(abi.Record) error { return nil }}
+	ctx := context.Background()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := m.Call(ctx, abi.ExportInvoke, []byte("Why is the sky blue?"), env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
