@@ -27,6 +27,7 @@ func importCmd(ctx context.Context, args []string, out io.Writer) error {
 	keyFile := fs.String("key", "", "file holding a hex private key that signs lines without a signature (and owns a created datanet)")
 	create := fs.Bool("create", false, "create the datanet if it does not exist")
 	price := fs.String("price", "0", "price per record read, in base units, for a created datanet")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -87,6 +88,10 @@ func importCmd(ctx context.Context, args []string, out io.Writer) error {
 	bar.done()
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(out).Encode(map[string]any{"lines": st.Lines, "added": st.Added, "duplicates": st.Duplicates,
+			"resumed": st.Resumed, "seconds": st.Elapsed.Seconds(), "records_per_s": float64(st.Added) / st.Elapsed.Seconds()})
 	}
 	fmt.Fprintf(out, "imported %s into %s: %d lines, %d added, %d duplicates, %d already imported, in %s (%.0f records/s)\n",
 		path, *datanet, st.Lines, st.Added, st.Duplicates, st.Resumed, st.Elapsed.Round(1e6), float64(st.Added)/st.Elapsed.Seconds())

@@ -161,6 +161,9 @@ func keyCmd(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if *asJSON {
+			return enc.Encode(map[string]string{"address": a.Hex(), "path": fs.Arg(0)})
+		}
 		fmt.Fprintln(out, a.Hex())
 		return nil
 	}
