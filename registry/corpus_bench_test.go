@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"github.com/tollgate-dev/tollgate/internal/corpus"
 	"math/rand/v2"
 	"runtime"
 	"sort"
@@ -40,12 +41,10 @@ func BenchmarkCorpusMatch100MB(b *testing.B) {
 		size += len(rec) + 1
 	}
 	start := time.Now()
-	seg := newCorpusSegment(1, ids, records)
+	seg := corpus.NewSegment(1, ids, records)
 	build := time.Since(start)
-	corpus := seg.sa.Bytes()
-	var saBytes strings.Builder
-	seg.sa.Write(&saBytes)
-	segs := []*corpusSegment{seg}
+	corpusBytes, indexBytes := seg.Size(), seg.IndexBytes()
+	segs := []*corpus.Segment{seg}
 
 	// A 2 KB output quoting 20 records in part, with new text between.
 	var out strings.Builder
@@ -63,7 +62,7 @@ func BenchmarkCorpusMatch100MB(b *testing.B) {
 	spans := 0
 	for range b.N {
 		t := time.Now()
-		spans = len(match(segs, text, 4, allVersions))
+		spans = len(corpus.Match(segs, text, 4, allVersions))
 		lat = append(lat, time.Since(t))
 	}
 	b.StopTimer()
@@ -73,12 +72,12 @@ func BenchmarkCorpusMatch100MB(b *testing.B) {
 	ix := &corpusIndex{segs: segs}
 	ix.appended(Record{ID: "new", Content: sentence(70), Version: uint64(len(ids) + 1)})
 	t := time.Now()
-	match(ix.catchUp(), text, 4, allVersions)
+	corpus.Match(ix.catchUp(), text, 4, allVersions)
 	b.ReportMetric(float64(time.Since(t).Microseconds())/1000, "append-then-match-ms")
 	b.ReportMetric(build.Seconds()*1000, "full-build-ms")
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	b.ReportMetric(float64(len(corpus))/1e6/build.Seconds(), "build-MB/s")
-	b.ReportMetric(float64(saBytes.Len())/float64(len(corpus)), "index-bytes/corpus-byte")
+	b.ReportMetric(float64(corpusBytes)/1e6/build.Seconds(), "build-MB/s")
+	b.ReportMetric(float64(indexBytes)/float64(corpusBytes), "index-bytes/corpus-byte")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(spans), "spans")

@@ -2,25 +2,26 @@ package registry
 
 import (
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/corpus"
 )
 
 // MemoryCorpus is a corpus_match index built in memory, for benchmarks that
 // need a datanet larger than is quick to import.
-type MemoryCorpus struct{ segs []*corpusSegment }
+type MemoryCorpus struct{ segs []*corpus.Segment }
 
 func NewMemoryCorpus(ids, contents []string) *MemoryCorpus {
-	return &MemoryCorpus{[]*corpusSegment{newCorpusSegment(1, ids, contents)}}
+	return &MemoryCorpus{[]*corpus.Segment{corpus.NewSegment(1, ids, contents)}}
 }
 
 func (m *MemoryCorpus) Match(text string, minTokens int) []abi.Span {
-	return match(m.segs, text, minTokens, allVersions)
+	return corpus.Match(m.segs, text, minTokens, allVersions)
 }
 
 // SearchIndexBytes returns the memory of a datanet's search index arrays.
 func SearchIndexBytes(r *Registry, datanet string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.search[datanet].bytes()
+	return r.search[datanet].ix.Bytes()
 }
 
 // Flatten compacts the registry's LSM tree, as a node settles into after
@@ -33,6 +34,6 @@ func RankOnly(r *Registry, datanet, query string, limit int) int {
 	r.mu.Lock()
 	ix := r.search[datanet]
 	r.mu.Unlock()
-	ids, _ := ix.top(query, limit)
+	ids, _ := ix.ix.Top(query, limit)
 	return len(ids)
 }

@@ -3,27 +3,11 @@ package registry
 import (
 	"cmp"
 	"context"
-	"index/suffixarray"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
-	"unicode"
 
 	"github.com/tollgate-dev/tollgate/abi"
-)
-
-// Tokens splits text into lowercase words: runs of letters and digits.
-func Tokens(text string) []string {
-	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
-}
-
-// BM25 parameters.
-const (
-	bm25K1 = 1.2
-	bm25B  = 0.75
+	"github.com/tollgate-dev/tollgate/internal/corpus"
 )
 
 // corpusIndex is a datanet's corpus_match index: suffix arrays over its
@@ -40,54 +24,15 @@ type corpusIndex struct {
 	buildState            // of the first segment
 	build      sync.Mutex // one catch-up at a time
 	mu         sync.Mutex // guards segs, pending and through
-	segs       []*corpusSegment
+	segs       []*corpus.Segment
 	pending    []Record
 	through    uint64 // the last version the segments hold
 }
 
-// corpusSegment is an immutable suffix array over records of consecutive
-// versions, in version order: record i was added by version first+i.
-type corpusSegment struct {
-	sa     *suffixarray.Index
-	starts []int // byte offset of each record in the corpus
-	ids    []string
-	first  uint64
-}
-
-func newCorpusSegment(first uint64, ids, contents []string) *corpusSegment {
-	seg := &corpusSegment{ids: ids, starts: make([]int, len(ids)), first: first}
-	n := 0
-	for _, c := range contents {
-		n += len(c) + 1
-	}
-	corpus := make([]byte, 0, n)
-	for i, c := range contents {
-		seg.starts[i] = len(corpus)
-		corpus = append(corpus, c...)
-		corpus = append(corpus, 0)
-	}
-	seg.sa = suffixarray.New(corpus)
-	return seg
-}
-
-// merge returns one segment over the records of a and b.
-func (a *corpusSegment) merge(b *corpusSegment) *corpusSegment {
-	corpus := slices.Concat(a.sa.Bytes(), b.sa.Bytes())
-	seg := &corpusSegment{ids: slices.Concat(a.ids, b.ids), starts: slices.Clone(a.starts), first: a.first}
-	off := len(a.sa.Bytes())
-	for _, s := range b.starts {
-		seg.starts = append(seg.starts, off+s)
-	}
-	seg.sa = suffixarray.New(corpus)
-	return seg
-}
-
-func (seg *corpusSegment) size() int { return len(seg.sa.Bytes()) }
-
 // corpusIndexFor returns the datanet's index, brought up to date. The first
 // segment is built from a snapshot without holding r.mu, so appends go on
 // meanwhile; other matches wait for it.
-func (r *Registry) corpusIndexFor(ctx context.Context, datanet string) ([]*corpusSegment, error) {
+func (r *Registry) corpusIndexFor(ctx context.Context, datanet string) ([]*corpus.Segment, error) {
 	ix, err := lazyIndex(ctx, r, r.corpus, datanet, func() *corpusIndex { return &corpusIndex{} }, func(ctx context.Context, ix *corpusIndex) {
 		r.fillCorpusIndex(ctx, datanet, ix)
 	})
@@ -107,7 +52,7 @@ func (r *Registry) fillCorpusIndex(ctx context.Context, datanet string, ix *corp
 		recs = append(recs, rec)
 		return nil
 	})
-	var seg *corpusSegment
+	var seg *corpus.Segment
 	if err == nil {
 		slices.SortFunc(recs, func(a, b Record) int { return cmp.Compare(a.Version, b.Version) })
 		ids, contents := make([]string, len(recs)), make([]string, len(recs))
@@ -125,7 +70,7 @@ func (r *Registry) fillCorpusIndex(ctx context.Context, datanet string, ix *corp
 		}
 		recs = nil
 		if err == nil {
-			seg = newCorpusSegment(1, ids, contents)
+			seg = corpus.NewSegment(1, ids, contents)
 		}
 	}
 	if err != nil {
@@ -136,7 +81,7 @@ func (r *Registry) fillCorpusIndex(ctx context.Context, datanet string, ix *corp
 		return
 	}
 	ix.mu.Lock()
-	ix.segs, ix.through = []*corpusSegment{seg}, version
+	ix.segs, ix.through = []*corpus.Segment{seg}, version
 	ix.mu.Unlock()
 	ix.done(nil)
 }
@@ -149,7 +94,7 @@ func (ix *corpusIndex) appended(recs ...Record) {
 }
 
 // catchUp indexes pending records and returns the segments to match.
-func (ix *corpusIndex) catchUp() []*corpusSegment {
+func (ix *corpusIndex) catchUp() []*corpus.Segment {
 	ix.build.Lock()
 	defer ix.build.Unlock()
 	ix.mu.Lock()
@@ -169,26 +114,14 @@ func (ix *corpusIndex) catchUp() []*corpusSegment {
 	for i, rec := range pending {
 		ids[i], contents[i] = rec.ID, rec.Content
 	}
-	segs = append(segs, newCorpusSegment(pending[0].Version, ids, contents))
-	for n := len(segs); n >= 2 && 2*segs[n-1].size() >= segs[n-2].size(); n = len(segs) {
-		segs = append(segs[:n-2], segs[n-2].merge(segs[n-1]))
+	segs = append(segs, corpus.NewSegment(pending[0].Version, ids, contents))
+	for n := len(segs); n >= 2 && 2*segs[n-1].Size() >= segs[n-2].Size(); n = len(segs) {
+		segs = append(segs[:n-2], segs[n-2].Merge(segs[n-1]))
 	}
 	ix.mu.Lock()
 	ix.segs, ix.through = segs, pending[len(pending)-1].Version
 	ix.mu.Unlock()
 	return segs
-}
-
-// cut returns how many bytes of the segment's corpus hold records of
-// versions up to upTo.
-func (seg *corpusSegment) cut(upTo uint64) int {
-	switch {
-	case upTo >= seg.first+uint64(len(seg.ids))-1:
-		return len(seg.sa.Bytes())
-	case upTo < seg.first:
-		return 0
-	}
-	return seg.starts[upTo-seg.first+1]
 }
 
 // CorpusMatch returns the maximal spans of text, at least minTokens words
@@ -207,114 +140,5 @@ func (r *Registry) corpusMatchAt(ctx context.Context, datanet, text string, minT
 	if err != nil {
 		return nil, err
 	}
-	return match(segs, text, minTokens, upTo), nil
-}
-
-// matcher looks text up in segments, counting only records up to a version.
-type matcher struct {
-	segs []*corpusSegment
-	cuts []int // per segment, see cut
-}
-
-func newMatcher(segs []*corpusSegment, upTo uint64) *matcher {
-	m := &matcher{}
-	for _, seg := range segs {
-		if c := seg.cut(upTo); c > 0 {
-			m.segs, m.cuts = append(m.segs, seg), append(m.cuts, c)
-		}
-	}
-	return m
-}
-
-// occurs reports whether b occurs in a record the matcher counts. Where a
-// segment holds later records too, a few occurrences are checked first:
-// a common string almost always has one among them in an earlier record.
-func (m *matcher) occurs(b []byte) bool {
-	for i, seg := range m.segs {
-		if m.cuts[i] == len(seg.sa.Bytes()) {
-			if len(seg.sa.Lookup(b, 1)) > 0 {
-				return true
-			}
-			continue
-		}
-		some := seg.sa.Lookup(b, 64)
-		if slices.ContainsFunc(some, func(off int) bool { return off < m.cuts[i] }) {
-			return true
-		}
-		if len(some) == 64 && slices.ContainsFunc(seg.sa.Lookup(b, -1), func(off int) bool { return off < m.cuts[i] }) {
-			return true
-		}
-	}
-	return false
-}
-
-// records returns the sorted ids of the counted records holding b.
-func (m *matcher) records(b []byte) []string {
-	seen := map[string]bool{}
-	for i, seg := range m.segs {
-		for _, off := range seg.sa.Lookup(b, -1) {
-			if off >= m.cuts[i] {
-				continue
-			}
-			if r := sort.SearchInts(seg.starts, off+1) - 1; r >= 0 {
-				seen[seg.ids[r]] = true
-			}
-		}
-	}
-	ids := make([]string, 0, len(seen))
-	for id := range seen {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
-}
-
-// match finds the maximal spans of text in the segments' records of
-// versions up to upTo (see CorpusMatch).
-func match(segs []*corpusSegment, text string, minTokens int, upTo uint64) []abi.Span {
-	if minTokens < 1 {
-		minTokens = 1
-	}
-	m := newMatcher(segs, upTo)
-	words := wordSpans(text)
-	var spans []abi.Span
-	prevEnd := -1
-	// words[i:j] is the longest run from word i that occurs in the corpus.
-	// If words[i:j] occurs, so does words[i+1:j] (it is part of it), so j
-	// never moves back: one lookup per word of text, not one per word of
-	// every span.
-	j := 0
-	for i := range words {
-		j = max(j, i)
-		for j < len(words) && m.occurs([]byte(text[words[i][0]:words[j][1]])) {
-			j++
-		}
-		if j-i < minTokens || words[j-1][1] <= prevEnd {
-			continue // too short, or inside the previous maximal span
-		}
-		start, end := words[i][0], words[j-1][1]
-		spans = append(spans, abi.Span{Start: start, End: end, Tokens: j - i, Records: m.records([]byte(text[start:end]))})
-		prevEnd = end
-	}
-	return spans
-}
-
-// wordSpans returns the [start, end) byte offsets of the words of text.
-func wordSpans(text string) [][2]int {
-	var out [][2]int
-	start := -1
-	for i, c := range text {
-		word := unicode.IsLetter(c) || unicode.IsDigit(c)
-		switch {
-		case word && start < 0:
-			start = i
-		case !word && start >= 0:
-			out = append(out, [2]int{start, i})
-			start = -1
-		}
-	}
-	if start >= 0 {
-		out = append(out, [2]int{start, len(text)})
-	}
-	return out
+	return corpus.Match(segs, text, minTokens, upTo), nil
 }

@@ -2,6 +2,8 @@ package registry
 
 import (
 	"fmt"
+	"github.com/tollgate-dev/tollgate/internal/corpus"
+	"github.com/tollgate-dev/tollgate/internal/tokenize"
 	"math/bits"
 	"math/rand/v2"
 	"reflect"
@@ -49,7 +51,7 @@ func TestMatchAgainstScan(t *testing.T) {
 			text = strings.Join(words, " ")
 		}
 		min := 1 + q%4
-		got := match(segs, text, min, allVersions)
+		got := corpus.Match(segs, text, min, allVersions)
 		want := scanMatch(ids, records, text, min)
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("text %q, min %d:\n got %+v\nwant %+v", text, min, got, want)
@@ -60,7 +62,7 @@ func TestMatchAgainstScan(t *testing.T) {
 // scanMatch is corpus_match by brute force: for each word, the longest run
 // of words from it found in some record.
 func scanMatch(ids, records []string, text string, min int) []abi.Span {
-	words := wordSpans(text)
+	words := tokenize.Spans(text)
 	holding := func(s string) []string {
 		var out []string
 		for i, r := range records {
@@ -105,7 +107,7 @@ func TestAppendedSegmentsMatchLikeOneIndex(t *testing.T) {
 	for i := range 5 {
 		ids, records = append(ids, fmt.Sprintf("a%03d", i)), append(records, sentence(10))
 	}
-	ix := &corpusIndex{segs: []*corpusSegment{newCorpusSegment(1, ids, records)}}
+	ix := &corpusIndex{segs: []*corpus.Segment{corpus.NewSegment(1, ids, records)}}
 	maxSegs := 0
 	for round := range 300 {
 		for range rng.IntN(1 + round%40) {
@@ -116,17 +118,17 @@ func TestAppendedSegmentsMatchLikeOneIndex(t *testing.T) {
 		segs := ix.catchUp()
 		maxSegs = max(maxSegs, len(segs))
 		text := sentence(30) + " " + records[rng.IntN(len(records))] + " " + sentence(5)
-		if got, want := match(segs, text, 3, allVersions), scanMatch(ids, records, text, 3); !reflect.DeepEqual(got, want) {
+		if got, want := corpus.Match(segs, text, 3, allVersions), scanMatch(ids, records, text, 3); !reflect.DeepEqual(got, want) {
 			t.Fatalf("round %d, %d segments: got %+v\nwant %+v", round, len(segs), got, want)
 		}
 		// As of an earlier version: only the records it had count.
 		upTo := 1 + rng.IntN(len(ids))
-		if got, want := match(segs, text, 3, uint64(upTo)), scanMatch(ids[:upTo], records[:upTo], text, 3); !reflect.DeepEqual(got, want) {
+		if got, want := corpus.Match(segs, text, 3, uint64(upTo)), scanMatch(ids[:upTo], records[:upTo], text, 3); !reflect.DeepEqual(got, want) {
 			t.Fatalf("round %d, version %d of %d: got %+v\nwant %+v", round, upTo, len(ids), got, want)
 		}
 		total := 0
 		for _, s := range segs {
-			total += s.size()
+			total += s.Size()
 		}
 		if bound := 2 + bits.Len(uint(total)); len(segs) > bound {
 			t.Fatalf("%d segments over %d bytes", len(segs), total)

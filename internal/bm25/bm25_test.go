@@ -1,4 +1,4 @@
-package registry
+package bm25
 
 import (
 	"fmt"
@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/tokenize"
 )
 
 // TestPrunedSearchIsExact compares the pruned top-k with scoring every
@@ -23,7 +24,7 @@ func TestPrunedSearchIsExact(t *testing.T) {
 	zipf := rand.NewZipf(rand.New(rand.NewPCG(1, 2)), 1.1, 2, 999)
 	rng := rand.New(rand.NewPCG(3, 4))
 	word := func() string { return "w" + strconv.FormatUint(zipf.Uint64(), 36) }
-	ix := newSearchIndex()
+	ix := New()
 	pruned := 0
 	defer func(p, f, s, n int) {
 		parallelAbove, firstBlocks, spreadAbove = p, f, s
@@ -34,7 +35,7 @@ func TestPrunedSearchIsExact(t *testing.T) {
 		for range 3 + rng.IntN(60) {
 			sb.WriteString(word() + " ")
 		}
-		ix.add(uint64(i+1), fmt.Sprint(i), sb.String())
+		ix.Add(uint64(i+1), fmt.Sprint(i), sb.String())
 		if i%100 != 99 {
 			continue
 		}
@@ -58,11 +59,11 @@ func TestPrunedSearchIsExact(t *testing.T) {
 			}
 			// Other terms looked up by search, written out, or either.
 			spreadAbove = []int{0, 32, 1 << 30}[(q/3)%3]
-			version := allVersions
+			version := AllVersions
 			if upTo > 0 {
 				version = uint64(upTo)
 			}
-			ids, scores, scored := ix.topScored(query, limit, version)
+			ids, scores, scored := ix.TopScored(query, limit, version)
 			if len(ids) != len(want) {
 				t.Fatalf("%q at %d: %d results, brute force %d", query, upTo, len(ids), len(want))
 			}
@@ -89,7 +90,7 @@ type scored struct {
 
 // bruteForce scores every record of versions up to upTo (all when 0) in
 // full, with that version's statistics.
-func bruteForce(ix *searchIndex, query string, k, upTo int) []scored {
+func bruteForce(ix *Index, query string, k, upTo int) []scored {
 	n := ix.ids.len()
 	if upTo > 0 {
 		n = upTo
@@ -101,7 +102,7 @@ func bruteForce(ix *searchIndex, query string, k, upTo int) []scored {
 	avg := float64(total) / float64(n)
 	acc := map[uint32]float64{}
 	seen := map[string]bool{}
-	for _, t := range Tokens(query) {
+	for _, t := range tokenize.Tokens(query) {
 		if seen[t] {
 			continue
 		}
@@ -175,29 +176,12 @@ func TestSelectBest(t *testing.T) {
 	}
 }
 
-func TestForEachTokenSplitsAsTokens(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	pieces := []string{"a", "Z", "ß", "İ", "Σ", "ǅ", "٣", "x1", " ", ",", "-", "\xff", "\u00a0", "日本", "ÉCOLE", "é", "\u0301", "ｆ", "Ⅷ", "\U0001d400"}
-	for range 5000 {
-		var sb strings.Builder
-		for range rng.IntN(20) {
-			sb.WriteString(pieces[rng.IntN(len(pieces))])
-		}
-		text := sb.String()
-		var got []string
-		forEachToken(text, nil, func(tok []byte) { got = append(got, string(tok)) })
-		if want := Tokens(text); !slices.Equal(got, want) {
-			t.Fatalf("%q: %q, Tokens %q", text, got, want)
-		}
-	}
-}
-
 // TestBuiltIndexEqualsGrownIndex builds an index from records given out of
 // order and compares it with the index grown by appending them in order.
 func TestBuiltIndexEqualsGrownIndex(t *testing.T) {
 	zipf := rand.NewZipf(rand.New(rand.NewPCG(1, 2)), 1.1, 2, 999)
 	rng := rand.New(rand.NewPCG(3, 4))
-	grown := newSearchIndex()
+	grown := New()
 	type rec struct {
 		version     uint64
 		id, content string
@@ -210,22 +194,22 @@ func TestBuiltIndexEqualsGrownIndex(t *testing.T) {
 		}
 		r := rec{uint64(i + 1), fmt.Sprintf("id%d", i), sb.String()}
 		recs = append(recs, r)
-		if !grown.add(r.version, r.id, r.content) {
+		if !grown.Add(r.version, r.id, r.content) {
 			t.Fatal("in-order add refused")
 		}
 	}
-	if grown.add(5000, "late", "x") || grown.add(3000, "again", "x") {
+	if grown.Add(5000, "late", "x") || grown.Add(3000, "again", "x") {
 		t.Fatal("an add out of step was accepted")
 	}
 	rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
-	b := newIndexBuilder(uint64(len(recs)))
-	workers := []*docTokenizer{b.tokenizer(), b.tokenizer(), b.tokenizer()}
+	b := NewBuilder(uint64(len(recs)))
+	workers := []*Tokenizer{b.Tokenizer(), b.Tokenizer(), b.Tokenizer()}
 	for i, r := range recs {
-		if err := workers[i%3].add(r.version, r.id, r.content); err != nil {
+		if err := workers[i%3].Add(r.version, r.id, r.content); err != nil {
 			t.Fatal(err)
 		}
 	}
-	built, err := b.finish()
+	built, err := b.Finish()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,23 +218,23 @@ func TestBuiltIndexEqualsGrownIndex(t *testing.T) {
 		t.Fatal("the built index differs from the grown one")
 	}
 	for _, q := range []string{"w1 w2", "w0", "w17 w400 w3"} {
-		a, _ := built.top(q, 10)
-		g, _ := grown.top(q, 10)
+		a, _ := built.Top(q, 10)
+		g, _ := grown.Top(q, 10)
 		if !slices.Equal(a, g) {
 			t.Fatalf("%q: built %v, grown %v", q, a, g)
 		}
 	}
 
-	b = newIndexBuilder(3)
-	w := b.tokenizer()
-	if err := w.add(4, "x", "x"); abi.CodeOf(err) != abi.CodeInternal {
+	b = NewBuilder(3)
+	w := b.Tokenizer()
+	if err := w.Add(4, "x", "x"); abi.CodeOf(err) != abi.CodeInternal {
 		t.Fatalf("version past the datanet's: %v", err)
 	}
-	w.add(1, "a", "a")
-	if err := w.add(1, "b", "b"); abi.CodeOf(err) != abi.CodeInternal {
+	w.Add(1, "a", "a")
+	if err := w.Add(1, "b", "b"); abi.CodeOf(err) != abi.CodeInternal {
 		t.Fatalf("two records of one version: %v", err)
 	}
-	if _, err := b.finish(); abi.CodeOf(err) != abi.CodeInternal {
+	if _, err := b.Finish(); abi.CodeOf(err) != abi.CodeInternal {
 		t.Fatalf("missing versions: %v", err)
 	}
 }
