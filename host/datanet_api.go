@@ -17,9 +17,16 @@ import (
 const MaxRecordsPerCall = 1000
 
 func datanetProto(d *registry.Datanet) *tollgatev1.Datanet {
-	return &tollgatev1.Datanet{Name: d.Name, Owner: d.Owner, Description: d.Description, License: d.License,
-		PricePerRead: d.PricePerRead, Version: d.Version, Root: d.Root, PolicyNonce: d.PolicyNonce,
-		Policy: &tollgatev1.Policy{Access: d.Policy.Access, Agents: d.Policy.Agents, MinAgentPrice: d.Policy.MinAgentPrice}}
+	out := &tollgatev1.Datanet{Name: d.Name, Owner: d.Owner, Description: d.Description, License: d.License,
+		PricePerRead: d.PricePerRead, Version: d.Version, Root: d.Root, PolicyNonce: d.PolicyNonce, Policy: policyProto(d.Policy)}
+	if c := d.Creation; c != nil {
+		out.CreationPolicy, out.CreationSignature = policyProto(c.Policy), hexutil.Encode(c.Signature)
+	}
+	return out
+}
+
+func policyProto(p registry.Policy) *tollgatev1.Policy {
+	return &tollgatev1.Policy{Access: p.Access, Agents: p.Agents, MinAgentPrice: p.MinAgentPrice}
 }
 
 func policyOf(p *tollgatev1.Policy) registry.Policy {

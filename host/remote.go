@@ -162,7 +162,21 @@ func (d *RemoteData) mirror(ctx context.Context, name string, version uint64) er
 			return fmt.Errorf("datanet %s: %w", name, err)
 		}
 		dn := res.Msg.GetDatanet()
-		if err := d.scratch.MirrorDatanet(ctx, registry.Datanet{Name: dn.GetName(), Owner: dn.GetOwner(), PricePerRead: dn.GetPricePerRead()}); err != nil {
+		m := registry.Datanet{Name: dn.GetName(), Owner: dn.GetOwner(), Description: dn.GetDescription(), License: dn.GetLicense(),
+			PricePerRead: dn.GetPricePerRead(), Policy: policyOf(dn.GetPolicy())}
+		if dn.GetName() != name {
+			return abi.Errorf(abi.CodeHashMismatch, "asked for datanet %s, the node sent %.64q", name, dn.GetName())
+		}
+		// The read price the receipts charged is the one its owner signed.
+		sig, err := hexutil.Decode(dn.GetCreationSignature())
+		if err != nil {
+			return abi.Errorf(abi.CodeBadSignature, "datanet %s: no creation signature", name)
+		}
+		m.Creation = &registry.DatanetCreation{Policy: policyOf(dn.GetCreationPolicy()), Signature: sig}
+		if err := m.CheckCreation(d.domain); err != nil {
+			return err
+		}
+		if err := d.scratch.MirrorDatanet(ctx, m); err != nil {
 			return err
 		}
 	}

@@ -28,6 +28,15 @@ type liar struct {
 	ledger   tollgatev1connect.LedgerServiceClient
 	record   func(*tollgatev1.Record)
 	output   func([]byte) []byte
+	datanet  func(*tollgatev1.Datanet)
+}
+
+func (l *liar) GetDatanet(ctx context.Context, req *connect.Request[tollgatev1.GetDatanetRequest]) (*connect.Response[tollgatev1.GetDatanetResponse], error) {
+	res, err := l.datanets.GetDatanet(ctx, connect.NewRequest(req.Msg))
+	if err == nil && l.datanet != nil {
+		l.datanet(res.Msg.Datanet)
+	}
+	return res, err
 }
 
 func (l *liar) ListRecords(ctx context.Context, req *connect.Request[tollgatev1.ListRecordsRequest]) (*connect.Response[tollgatev1.ListRecordsResponse], error) {
@@ -70,6 +79,7 @@ func serveLiar(t *testing.T, node string, l *liar) string {
 	path, dh := tollgatev1connect.NewDatanetServiceHandler(l)
 	_, lh := tollgatev1connect.NewLedgerServiceHandler(l)
 	mux.Handle(path+"ListRecords", dh)
+	mux.Handle(path+"GetDatanet", dh)
 	mux.Handle("/tollgate.v1.LedgerService/ExportEpoch", lh)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -139,6 +149,13 @@ func TestVerifyThroughTheAPI(t *testing.T) {
 	_, err = verify(serveLiar(t, e.url, &liar{record: func(r *tollgatev1.Record) { r.Content += " Or so they say." }}), e.chain)
 	if err == nil || !strings.Contains(err.Error(), "bad_signature") {
 		t.Fatalf("a changed record: %v", err)
+	}
+	// A node that reports a higher read price than its owner signed, to
+	// match receipts that charged it: the owner's creation signature no
+	// longer holds.
+	_, err = verify(serveLiar(t, e.url, &liar{datanet: func(d *tollgatev1.Datanet) { d.PricePerRead = "700" }}), e.chain)
+	if err == nil || !strings.Contains(err.Error(), "bad_signature") {
+		t.Fatalf("a changed read price: %v", err)
 	}
 	// A node that swaps a record for another, validly signed by a key of
 	// its own: the version root the receipts sign no longer matches.

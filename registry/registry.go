@@ -374,8 +374,32 @@ type Datanet struct {
 	Policy       Policy    `json:"policy"` // which agents may read it
 	// PolicyNonce counts policy changes; the next change is signed with it.
 	PolicyNonce uint64 `json:"policy_nonce"`
+	// Creation is what the owner signed to create the datanet, so anyone
+	// can check its price and terms (see [Domain.DatanetDigest]).
+	Creation *DatanetCreation `json:"creation,omitempty"`
 
 	Frontier []frontierNode `json:"frontier,omitempty"`
+}
+
+// DatanetCreation is a datanet's signed creation: the policy it was created
+// with (a later SetPolicy changes Policy) and the owner's signature.
+type DatanetCreation struct {
+	Policy    Policy `json:"policy"`
+	Signature []byte `json:"signature"`
+}
+
+// CheckCreation reports whether d's name, owner, description, licence and
+// price are the ones its owner signed for domain.
+func (d Datanet) CheckCreation(domain Domain) error {
+	if d.Creation == nil {
+		return errorf(abi.CodeBadSignature, "datanet %s carries no creation signature", d.Name)
+	}
+	spec := d
+	spec.Policy = d.Creation.Policy
+	if err := verifySigner(domain.DatanetDigest(spec), d.Creation.Signature, d.Owner); err != nil {
+		return fmt.Errorf("registry: datanet %s is not as its owner created it: %w", d.Name, err)
+	}
+	return nil
 }
 
 // Price returns PricePerRead as an integer.
@@ -411,6 +435,7 @@ func (r *Registry) CreateDatanet(ctx context.Context, d Datanet, sig []byte) (*D
 		return nil, fmt.Errorf("registry: create datanet %s: %w", d.Name, err)
 	}
 	d.Version, d.Created, d.PolicyNonce = 0, time.Now().UTC(), 0
+	d.Creation = &DatanetCreation{Policy: d.Policy, Signature: sig}
 	err = r.db.Update(func(txn *badger.Txn) error {
 		if _, err := txn.Get(datanetKey(d.Name)); err == nil {
 			return errorf(abi.CodeAlreadyExists, "datanet %s exists", d.Name)

@@ -1482,9 +1482,14 @@ type Datanet struct {
 	Root   string  `protobuf:"bytes,7,opt,name=root,proto3" json:"root,omitempty"`
 	Policy *Policy `protobuf:"bytes,8,opt,name=policy,proto3" json:"policy,omitempty"`
 	// The nonce the next policy change is signed with.
-	PolicyNonce   uint64 `protobuf:"varint,9,opt,name=policy_nonce,json=policyNonce,proto3" json:"policy_nonce,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PolicyNonce uint64 `protobuf:"varint,9,opt,name=policy_nonce,json=policyNonce,proto3" json:"policy_nonce,omitempty"`
+	// What the owner signed to create the datanet: the policy it was created
+	// with and the signature (0x-hex) over name, owner, description, licence,
+	// price and that policy, so anyone can check the price a receipt charged.
+	CreationPolicy    *Policy `protobuf:"bytes,10,opt,name=creation_policy,json=creationPolicy,proto3" json:"creation_policy,omitempty"`
+	CreationSignature string  `protobuf:"bytes,11,opt,name=creation_signature,json=creationSignature,proto3" json:"creation_signature,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Datanet) Reset() {
@@ -1578,6 +1583,20 @@ func (x *Datanet) GetPolicyNonce() uint64 {
 		return x.PolicyNonce
 	}
 	return 0
+}
+
+func (x *Datanet) GetCreationPolicy() *Policy {
+	if x != nil {
+		return x.CreationPolicy
+	}
+	return nil
+}
+
+func (x *Datanet) GetCreationSignature() string {
+	if x != nil {
+		return x.CreationSignature
+	}
+	return ""
 }
 
 type CreateDatanetRequest struct {
@@ -4428,7 +4447,7 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x12\n" +
 	"\x04root\x18\x03 \x01(\tR\x04root\x12\x14\n" +
-	"\x05count\x18\x04 \x01(\x04R\x05count\"\x93\x02\n" +
+	"\x05count\x18\x04 \x01(\x04R\x05count\"\x80\x03\n" +
 	"\aDatanet\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05owner\x18\x02 \x01(\tR\x05owner\x12 \n" +
@@ -4438,7 +4457,10 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\aversion\x18\x06 \x01(\x04R\aversion\x12\x12\n" +
 	"\x04root\x18\a \x01(\tR\x04root\x12+\n" +
 	"\x06policy\x18\b \x01(\v2\x13.tollgate.v1.PolicyR\x06policy\x12!\n" +
-	"\fpolicy_nonce\x18\t \x01(\x04R\vpolicyNonce\"d\n" +
+	"\fpolicy_nonce\x18\t \x01(\x04R\vpolicyNonce\x12<\n" +
+	"\x0fcreation_policy\x18\n" +
+	" \x01(\v2\x13.tollgate.v1.PolicyR\x0ecreationPolicy\x12-\n" +
+	"\x12creation_signature\x18\v \x01(\tR\x11creationSignature\"d\n" +
 	"\x14CreateDatanetRequest\x12.\n" +
 	"\adatanet\x18\x01 \x01(\v2\x14.tollgate.v1.DatanetR\adatanet\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\tR\tsignature\"G\n" +
@@ -4788,87 +4810,88 @@ var file_tollgate_v1_tollgate_proto_depIdxs = []int32{
 	29, // 5: tollgate.v1.ImportRecordsRequest.records:type_name -> tollgate.v1.NewRecord
 	34, // 6: tollgate.v1.ListRecordsResponse.records:type_name -> tollgate.v1.Record
 	17, // 7: tollgate.v1.Datanet.policy:type_name -> tollgate.v1.Policy
-	26, // 8: tollgate.v1.CreateDatanetRequest.datanet:type_name -> tollgate.v1.Datanet
-	26, // 9: tollgate.v1.CreateDatanetResponse.datanet:type_name -> tollgate.v1.Datanet
-	29, // 10: tollgate.v1.AddRecordsRequest.records:type_name -> tollgate.v1.NewRecord
-	26, // 11: tollgate.v1.GetDatanetResponse.datanet:type_name -> tollgate.v1.Datanet
-	34, // 12: tollgate.v1.SearchResponse.records:type_name -> tollgate.v1.Record
-	34, // 13: tollgate.v1.GetRecordResponse.record:type_name -> tollgate.v1.Record
-	41, // 14: tollgate.v1.InvokeResponse.receipt:type_name -> tollgate.v1.Receipt
-	43, // 15: tollgate.v1.Receipt.accesses:type_name -> tollgate.v1.Access
-	44, // 16: tollgate.v1.Receipt.scores:type_name -> tollgate.v1.Score
-	45, // 17: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
-	42, // 18: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
-	41, // 19: tollgate.v1.AccountReceipt.receipt:type_name -> tollgate.v1.Receipt
-	47, // 20: tollgate.v1.ListReceiptsResponse.receipts:type_name -> tollgate.v1.AccountReceipt
-	49, // 21: tollgate.v1.ListEpochsResponse.epochs:type_name -> tollgate.v1.Epoch
-	49, // 22: tollgate.v1.GetEpochResponse.epoch:type_name -> tollgate.v1.Epoch
-	41, // 23: tollgate.v1.ExportEpochResponse.receipt:type_name -> tollgate.v1.Receipt
-	41, // 24: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
-	41, // 25: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
-	0,  // 26: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
-	2,  // 27: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
-	4,  // 28: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
-	7,  // 29: tollgate.v1.RegistryService.PublishPlugin:input_type -> tollgate.v1.PublishPluginRequest
-	9,  // 30: tollgate.v1.RegistryService.GetPlugin:input_type -> tollgate.v1.GetPluginRequest
-	11, // 31: tollgate.v1.RegistryService.ListPlugins:input_type -> tollgate.v1.ListPluginsRequest
-	13, // 32: tollgate.v1.RegistryService.GetPluginWasm:input_type -> tollgate.v1.GetPluginWasmRequest
-	15, // 33: tollgate.v1.RegistryService.YankPlugin:input_type -> tollgate.v1.YankPluginRequest
-	27, // 34: tollgate.v1.DatanetService.CreateDatanet:input_type -> tollgate.v1.CreateDatanetRequest
-	30, // 35: tollgate.v1.DatanetService.AddRecords:input_type -> tollgate.v1.AddRecordsRequest
-	32, // 36: tollgate.v1.DatanetService.GetDatanet:input_type -> tollgate.v1.GetDatanetRequest
-	35, // 37: tollgate.v1.DatanetService.Search:input_type -> tollgate.v1.SearchRequest
-	37, // 38: tollgate.v1.DatanetService.GetRecord:input_type -> tollgate.v1.GetRecordRequest
-	18, // 39: tollgate.v1.DatanetService.SetPolicy:input_type -> tollgate.v1.SetPolicyRequest
-	20, // 40: tollgate.v1.DatanetService.ImportRecords:input_type -> tollgate.v1.ImportRecordsRequest
-	22, // 41: tollgate.v1.DatanetService.ListRecords:input_type -> tollgate.v1.ListRecordsRequest
-	24, // 42: tollgate.v1.DatanetService.GetVersion:input_type -> tollgate.v1.GetVersionRequest
-	39, // 43: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
-	60, // 44: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
-	62, // 45: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
-	64, // 46: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
-	66, // 47: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
-	68, // 48: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
-	58, // 49: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
-	56, // 50: tollgate.v1.LedgerService.GetDeployment:input_type -> tollgate.v1.GetDeploymentRequest
-	46, // 51: tollgate.v1.LedgerService.ListReceipts:input_type -> tollgate.v1.ListReceiptsRequest
-	50, // 52: tollgate.v1.LedgerService.ListEpochs:input_type -> tollgate.v1.ListEpochsRequest
-	52, // 53: tollgate.v1.LedgerService.GetEpoch:input_type -> tollgate.v1.GetEpochRequest
-	54, // 54: tollgate.v1.LedgerService.ExportEpoch:input_type -> tollgate.v1.ExportEpochRequest
-	1,  // 55: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
-	3,  // 56: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
-	5,  // 57: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
-	8,  // 58: tollgate.v1.RegistryService.PublishPlugin:output_type -> tollgate.v1.PublishPluginResponse
-	10, // 59: tollgate.v1.RegistryService.GetPlugin:output_type -> tollgate.v1.GetPluginResponse
-	12, // 60: tollgate.v1.RegistryService.ListPlugins:output_type -> tollgate.v1.ListPluginsResponse
-	14, // 61: tollgate.v1.RegistryService.GetPluginWasm:output_type -> tollgate.v1.GetPluginWasmResponse
-	16, // 62: tollgate.v1.RegistryService.YankPlugin:output_type -> tollgate.v1.YankPluginResponse
-	28, // 63: tollgate.v1.DatanetService.CreateDatanet:output_type -> tollgate.v1.CreateDatanetResponse
-	31, // 64: tollgate.v1.DatanetService.AddRecords:output_type -> tollgate.v1.AddRecordsResponse
-	33, // 65: tollgate.v1.DatanetService.GetDatanet:output_type -> tollgate.v1.GetDatanetResponse
-	36, // 66: tollgate.v1.DatanetService.Search:output_type -> tollgate.v1.SearchResponse
-	38, // 67: tollgate.v1.DatanetService.GetRecord:output_type -> tollgate.v1.GetRecordResponse
-	19, // 68: tollgate.v1.DatanetService.SetPolicy:output_type -> tollgate.v1.SetPolicyResponse
-	21, // 69: tollgate.v1.DatanetService.ImportRecords:output_type -> tollgate.v1.ImportRecordsResponse
-	23, // 70: tollgate.v1.DatanetService.ListRecords:output_type -> tollgate.v1.ListRecordsResponse
-	25, // 71: tollgate.v1.DatanetService.GetVersion:output_type -> tollgate.v1.GetVersionResponse
-	40, // 72: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
-	61, // 73: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
-	63, // 74: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
-	65, // 75: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
-	67, // 76: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
-	69, // 77: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
-	59, // 78: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
-	57, // 79: tollgate.v1.LedgerService.GetDeployment:output_type -> tollgate.v1.GetDeploymentResponse
-	48, // 80: tollgate.v1.LedgerService.ListReceipts:output_type -> tollgate.v1.ListReceiptsResponse
-	51, // 81: tollgate.v1.LedgerService.ListEpochs:output_type -> tollgate.v1.ListEpochsResponse
-	53, // 82: tollgate.v1.LedgerService.GetEpoch:output_type -> tollgate.v1.GetEpochResponse
-	55, // 83: tollgate.v1.LedgerService.ExportEpoch:output_type -> tollgate.v1.ExportEpochResponse
-	55, // [55:84] is the sub-list for method output_type
-	26, // [26:55] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	17, // 8: tollgate.v1.Datanet.creation_policy:type_name -> tollgate.v1.Policy
+	26, // 9: tollgate.v1.CreateDatanetRequest.datanet:type_name -> tollgate.v1.Datanet
+	26, // 10: tollgate.v1.CreateDatanetResponse.datanet:type_name -> tollgate.v1.Datanet
+	29, // 11: tollgate.v1.AddRecordsRequest.records:type_name -> tollgate.v1.NewRecord
+	26, // 12: tollgate.v1.GetDatanetResponse.datanet:type_name -> tollgate.v1.Datanet
+	34, // 13: tollgate.v1.SearchResponse.records:type_name -> tollgate.v1.Record
+	34, // 14: tollgate.v1.GetRecordResponse.record:type_name -> tollgate.v1.Record
+	41, // 15: tollgate.v1.InvokeResponse.receipt:type_name -> tollgate.v1.Receipt
+	43, // 16: tollgate.v1.Receipt.accesses:type_name -> tollgate.v1.Access
+	44, // 17: tollgate.v1.Receipt.scores:type_name -> tollgate.v1.Score
+	45, // 18: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
+	42, // 19: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
+	41, // 20: tollgate.v1.AccountReceipt.receipt:type_name -> tollgate.v1.Receipt
+	47, // 21: tollgate.v1.ListReceiptsResponse.receipts:type_name -> tollgate.v1.AccountReceipt
+	49, // 22: tollgate.v1.ListEpochsResponse.epochs:type_name -> tollgate.v1.Epoch
+	49, // 23: tollgate.v1.GetEpochResponse.epoch:type_name -> tollgate.v1.Epoch
+	41, // 24: tollgate.v1.ExportEpochResponse.receipt:type_name -> tollgate.v1.Receipt
+	41, // 25: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
+	41, // 26: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
+	0,  // 27: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
+	2,  // 28: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
+	4,  // 29: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
+	7,  // 30: tollgate.v1.RegistryService.PublishPlugin:input_type -> tollgate.v1.PublishPluginRequest
+	9,  // 31: tollgate.v1.RegistryService.GetPlugin:input_type -> tollgate.v1.GetPluginRequest
+	11, // 32: tollgate.v1.RegistryService.ListPlugins:input_type -> tollgate.v1.ListPluginsRequest
+	13, // 33: tollgate.v1.RegistryService.GetPluginWasm:input_type -> tollgate.v1.GetPluginWasmRequest
+	15, // 34: tollgate.v1.RegistryService.YankPlugin:input_type -> tollgate.v1.YankPluginRequest
+	27, // 35: tollgate.v1.DatanetService.CreateDatanet:input_type -> tollgate.v1.CreateDatanetRequest
+	30, // 36: tollgate.v1.DatanetService.AddRecords:input_type -> tollgate.v1.AddRecordsRequest
+	32, // 37: tollgate.v1.DatanetService.GetDatanet:input_type -> tollgate.v1.GetDatanetRequest
+	35, // 38: tollgate.v1.DatanetService.Search:input_type -> tollgate.v1.SearchRequest
+	37, // 39: tollgate.v1.DatanetService.GetRecord:input_type -> tollgate.v1.GetRecordRequest
+	18, // 40: tollgate.v1.DatanetService.SetPolicy:input_type -> tollgate.v1.SetPolicyRequest
+	20, // 41: tollgate.v1.DatanetService.ImportRecords:input_type -> tollgate.v1.ImportRecordsRequest
+	22, // 42: tollgate.v1.DatanetService.ListRecords:input_type -> tollgate.v1.ListRecordsRequest
+	24, // 43: tollgate.v1.DatanetService.GetVersion:input_type -> tollgate.v1.GetVersionRequest
+	39, // 44: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
+	60, // 45: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
+	62, // 46: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
+	64, // 47: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
+	66, // 48: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
+	68, // 49: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
+	58, // 50: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
+	56, // 51: tollgate.v1.LedgerService.GetDeployment:input_type -> tollgate.v1.GetDeploymentRequest
+	46, // 52: tollgate.v1.LedgerService.ListReceipts:input_type -> tollgate.v1.ListReceiptsRequest
+	50, // 53: tollgate.v1.LedgerService.ListEpochs:input_type -> tollgate.v1.ListEpochsRequest
+	52, // 54: tollgate.v1.LedgerService.GetEpoch:input_type -> tollgate.v1.GetEpochRequest
+	54, // 55: tollgate.v1.LedgerService.ExportEpoch:input_type -> tollgate.v1.ExportEpochRequest
+	1,  // 56: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
+	3,  // 57: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
+	5,  // 58: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
+	8,  // 59: tollgate.v1.RegistryService.PublishPlugin:output_type -> tollgate.v1.PublishPluginResponse
+	10, // 60: tollgate.v1.RegistryService.GetPlugin:output_type -> tollgate.v1.GetPluginResponse
+	12, // 61: tollgate.v1.RegistryService.ListPlugins:output_type -> tollgate.v1.ListPluginsResponse
+	14, // 62: tollgate.v1.RegistryService.GetPluginWasm:output_type -> tollgate.v1.GetPluginWasmResponse
+	16, // 63: tollgate.v1.RegistryService.YankPlugin:output_type -> tollgate.v1.YankPluginResponse
+	28, // 64: tollgate.v1.DatanetService.CreateDatanet:output_type -> tollgate.v1.CreateDatanetResponse
+	31, // 65: tollgate.v1.DatanetService.AddRecords:output_type -> tollgate.v1.AddRecordsResponse
+	33, // 66: tollgate.v1.DatanetService.GetDatanet:output_type -> tollgate.v1.GetDatanetResponse
+	36, // 67: tollgate.v1.DatanetService.Search:output_type -> tollgate.v1.SearchResponse
+	38, // 68: tollgate.v1.DatanetService.GetRecord:output_type -> tollgate.v1.GetRecordResponse
+	19, // 69: tollgate.v1.DatanetService.SetPolicy:output_type -> tollgate.v1.SetPolicyResponse
+	21, // 70: tollgate.v1.DatanetService.ImportRecords:output_type -> tollgate.v1.ImportRecordsResponse
+	23, // 71: tollgate.v1.DatanetService.ListRecords:output_type -> tollgate.v1.ListRecordsResponse
+	25, // 72: tollgate.v1.DatanetService.GetVersion:output_type -> tollgate.v1.GetVersionResponse
+	40, // 73: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
+	61, // 74: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
+	63, // 75: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
+	65, // 76: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
+	67, // 77: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
+	69, // 78: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
+	59, // 79: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
+	57, // 80: tollgate.v1.LedgerService.GetDeployment:output_type -> tollgate.v1.GetDeploymentResponse
+	48, // 81: tollgate.v1.LedgerService.ListReceipts:output_type -> tollgate.v1.ListReceiptsResponse
+	51, // 82: tollgate.v1.LedgerService.ListEpochs:output_type -> tollgate.v1.ListEpochsResponse
+	53, // 83: tollgate.v1.LedgerService.GetEpoch:output_type -> tollgate.v1.GetEpochResponse
+	55, // 84: tollgate.v1.LedgerService.ExportEpoch:output_type -> tollgate.v1.ExportEpochResponse
+	56, // [56:85] is the sub-list for method output_type
+	27, // [27:56] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_tollgate_proto_init() }
