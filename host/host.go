@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,9 @@ type Config struct {
 	Confirmations uint64
 	// Metrics, if set, counts invocations, reads, epochs and deposits.
 	Metrics *Metrics
+	// MaxRunning bounds the invocations running at once (0: four per
+	// core); the others wait for a turn, in order.
+	MaxRunning int
 	// ChainRPC is the URL of the embedded chain's JSON-RPC, if the node
 	// serves one, which GetDeployment tells clients.
 	ChainRPC string
@@ -68,6 +72,8 @@ type Host struct {
 	chain    *chain.Client
 	chainRPC string
 	metrics  *Metrics
+
+	running chan struct{} // a slot per invocation running
 
 	onChainMu sync.Mutex
 	onChain   map[uint64]onChain // GetEpoch's chain reads, by epoch
@@ -108,11 +114,14 @@ func New(cfg Config) (*Host, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.MaxRunning <= 0 {
+		cfg.MaxRunning = 4 * goruntime.GOMAXPROCS(0)
+	}
 	return &Host{
 		reg: cfg.Registry, led: cfg.Ledger, rt: cfg.Runtime, chain: cfg.Chain,
 		operator: cfg.Operator, opAddr: registry.Address(cfg.Operator), fees: cfg.Fees,
 		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, confirms: cfg.Confirmations, faucet: cfg.Faucet, chainRPC: cfg.ChainRPC, metrics: cfg.Metrics,
-		modules: map[string]*runtime.Module{},
+		modules: map[string]*runtime.Module{}, running: make(chan struct{}, cfg.MaxRunning),
 	}, nil
 }
 
@@ -173,6 +182,15 @@ const MaxRequestIDBytes = 128
 // and gets a receipt whose method is "failed:<code>".
 func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, error) {
 	start := time.Now()
+	// At most MaxRunning invocations run at once; the rest wait their
+	// turn in order. More running than the cores can serve only holds more
+	// plugin instances in memory at once, and makes every call slower.
+	select {
+	case h.running <- struct{}{}:
+	case <-ctx.Done():
+		return nil, abi.FromContext(ctx.Err())
+	}
+	defer func() { <-h.running }()
 	h.metrics.running(1)
 	res, err := h.invoke(ctx, req)
 	h.metrics.running(-1)

@@ -182,9 +182,12 @@ func runLoad(ctx context.Context, c tollgatev1connect.AgentServiceClient, tokens
 					req.Header().Set("Authorization", "Bearer "+tok)
 				}
 				t0 := time.Now()
-				_, err := c.Invoke(ctx, req)
+				// The run's end is not the call's deadline: a deadline would
+				// travel to the node, which would fail the calls still queued
+				// there as the run ends.
+				_, err := c.Invoke(context.WithoutCancel(ctx), req)
 				if ctx.Err() != nil {
-					break // cut short by the end of the run: not a sample
+					break // finished after the end of the run: not a sample
 				}
 				mine = append(mine, time.Since(t0))
 				calls.Add(1)

@@ -1,0 +1,60 @@
+package host
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/registry"
+	"github.com/tollgate-dev/tollgate/runtime"
+)
+
+// Past MaxRunning invocations, the next waits for a turn, and gives up
+// with the caller's deadline, having run and charged nothing.
+func TestInvocationsWaitForATurn(t *testing.T) {
+	ctx := context.Background()
+	op, _ := crypto.GenerateKey()
+	reg, err := registry.Open("", registry.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	led, err := ledger.Open("", ledger.Options{InMemory: true, Signer: op})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	rt, err := runtime.New(runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	h, err := New(Config{Registry: reg, Ledger: led, Runtime: rt, Operator: op, MaxRunning: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	if cap(h.running) != 2 {
+		t.Fatalf("%d slots, want 2", cap(h.running))
+	}
+	h.running <- struct{}{}
+	h.running <- struct{}{} // both taken
+	wait, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = h.Invoke(wait, InvokeRequest{Caller: registry.Address(op), Agent: "nobody/none@1.0.0"})
+	if abi.CodeOf(err) != abi.CodeDeadline || time.Since(start) < 100*time.Millisecond {
+		t.Fatalf("a call with no turn: %v after %v", err, time.Since(start))
+	}
+	<-h.running // a turn frees up: the next call runs (and fails on its own account)
+	if _, err := h.Invoke(ctx, InvokeRequest{Caller: registry.Address(op), Agent: "nobody/none@1.0.0"}); abi.CodeOf(err) != abi.CodeNotFound {
+		t.Fatalf("a call with a turn: %v", err)
+	}
+	if n, _ := led.Receipts(ctx, 1); len(n) != 0 {
+		t.Fatalf("%d receipts", len(n))
+	}
+}
