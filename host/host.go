@@ -56,7 +56,7 @@ type Config struct {
 	Confirmations uint64
 	// Metrics, if set, counts invocations, reads, epochs and deposits.
 	Metrics *Metrics
-	// MaxRunning bounds the invocations running at once (0: four per
+	// MaxRunning bounds the invocations running at once (0: two per
 	// core); the others wait for a turn, in order.
 	MaxRunning int
 	// ChainRPC is the URL of the embedded chain's JSON-RPC, if the node
@@ -115,7 +115,7 @@ func New(cfg Config) (*Host, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.MaxRunning <= 0 {
-		cfg.MaxRunning = 4 * goruntime.GOMAXPROCS(0)
+		cfg.MaxRunning = 2 * goruntime.GOMAXPROCS(0)
 	}
 	return &Host{
 		reg: cfg.Registry, led: cfg.Ledger, rt: cfg.Runtime, chain: cfg.Chain,

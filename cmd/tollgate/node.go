@@ -58,6 +58,8 @@ type nodeConfig struct {
 	confirmations uint64
 	// maxLogBlocks bounds a log query's block range (0: the default).
 	maxLogBlocks uint64
+	// maxRunning bounds the invocations running at once (0: the default).
+	maxRunning int
 	logger       *slog.Logger
 	out          io.Writer // where a start says what it is waiting for
 }
@@ -173,7 +175,7 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	if n.tokens, err = host.OpenTokens(filepath.Join(cfg.dataDir, "tokens.json")); err != nil {
 		return err
 	}
-	hcfg := host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Chain: n.client, Operator: n.operator, Logger: cfg.logger, Confirmations: cfg.confirmations, Metrics: host.NewMetrics()}
+	hcfg := host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Chain: n.client, Operator: n.operator, Logger: cfg.logger, Confirmations: cfg.confirmations, Metrics: host.NewMetrics(), MaxRunning: cfg.maxRunning}
 	if n.chain != nil {
 		hcfg.ChainRPC = n.chain.RPC()
 		// The embedded chain's test token is the operator's to mint.

@@ -34,6 +34,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	burst := fs.Int("burst", defaults.Burst, "requests an account may send at once above its rate")
 	inFlight := fs.Int("max-in-flight", defaults.MaxInFlight, "requests each account may have running at once (0: unlimited)")
 	maxBody := fs.Int64("max-body", defaults.MaxBodyBytes, "largest request body, in bytes")
+	maxRunning := fs.Int("max-running", 0, "invocations running at once, the rest waiting their turn (default: two per core)")
 	pprofAddr := fs.String("pprof", "", "loopback host:port to serve Go's profiler on (empty: none)")
 	verbose := fs.Bool("v", false, "log every invocation")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
@@ -55,7 +56,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	logger := slog.New(handler)
 	cfg := nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger, guardian: *guardian, challengeDelay: *challenge, rotationDelay: *rotation,
-		keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out, maxLogBlocks: *maxLogBlocks}
+		keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out, maxLogBlocks: *maxLogBlocks, maxRunning: *maxRunning}
 	if *rpc == "" {
 		cfg.chainRPC = *chainRPC
 	}
