@@ -5,7 +5,7 @@
 //	tollgate invoke --token TOKEN --agent NAME@VERSION [--server URL] INPUT
 //	tollgate balance [--server URL] ACCOUNT
 //	tollgate verify --server URL [--rpc URL] [--epoch N]
-//	tollgate import [--data DIR] --datanet NAME [--key FILE] [--create] FILE.jsonl
+//	tollgate datanet import [--server URL] [--key FILE] NAME FILE.jsonl
 package main
 
 import (
@@ -97,7 +97,6 @@ commands:
   bench     load a node with concurrent invocations; --noop compares with a no-op handler
   verify    re-run an epoch's receipts and check its root: --server URL through a
             node's public API, or --data DIR from a stopped node's data dir
-  import    bulk-import a JSONL file of signed records into a datanet (node stopped)
 `
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -141,8 +140,6 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return depositCmd(ctx, args, out)
 	case "verify":
 		return verifyCmd(ctx, args, out)
-	case "import":
-		return importCmd(ctx, args, out)
 	case "help", "-h", "--help":
 		fmt.Fprint(out, usage)
 		return nil

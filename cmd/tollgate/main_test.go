@@ -15,9 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -185,77 +183,6 @@ func TestAgainstGethDev(t *testing.T) {
 	earned, _ := n.led.Earned(ctx, alice.addr())
 	if got.Cmp(earned) != 0 || earned.Cmp(big.NewInt(0)) <= 0 {
 		t.Fatalf("alice holds %s on geth, earned %s", got, earned)
-	}
-}
-
-func TestImportCommandResumes(t *testing.T) {
-	const n = 60_000
-	var lines strings.Builder
-	for i := range n {
-		lines.WriteString(`{"content":"fact number ` + strconv.Itoa(i) + ` about the sky and the sea"}` + "\n")
-	}
-	keyHex := "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
-	// A kill must land mid-import: after a first batch is durable and
-	// before the last. The delay adapts until one does.
-	delay := time.Second
-	for try := range 6 {
-		dir := t.TempDir()
-		keyFile := filepath.Join(dir, "key")
-		os.WriteFile(keyFile, []byte(keyHex), 0o600)
-		// The deployment a started node records; imports sign for it.
-		os.WriteFile(filepath.Join(dir, "deployment.json"), []byte(`{"chain_id":1337,"settlement":"0x00000000000000000000000000000000000000aa"}`), 0o600)
-		file := filepath.Join(dir, "facts.jsonl")
-		os.WriteFile(file, []byte(lines.String()), 0o600)
-		args := []string{"import", "--data", dir, "--datanet", "facts", "--key", keyFile, "--create", file}
-		child := exec.Command(os.Args[0], "-test.run=^$")
-		child.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(args, "\t"))
-		if err := child.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(delay)
-		child.Process.Signal(syscall.SIGKILL)
-		child.Wait()
-
-		var out bytes.Buffer
-		if err := run(context.Background(), args, &out); err != nil {
-			t.Fatalf("import after a kill: %v\n%s", err, out.String())
-		}
-		var added, dups, resumed int
-		if _, err := fmt.Sscanf(out.String()[strings.Index(out.String(), "lines, ")+len("lines, "):], "%d added, %d duplicates, %d already imported", &added, &dups, &resumed); err != nil {
-			t.Fatalf("import printed %q: %v", out.String(), err)
-		}
-		if added+resumed != n || dups != 0 {
-			t.Fatalf("after a kill and a resume: %d added + %d already imported (%d duplicates), want %d records once each", added, resumed, dups, n)
-		}
-		switch {
-		case resumed == 0:
-			delay *= 2 // killed before anything was durable: try later
-		case added == 0:
-			delay /= 2 // the import had finished: try earlier
-		default:
-			out.Reset()
-			if err := run(context.Background(), args, &out); err != nil || !strings.Contains(out.String(), fmt.Sprintf("0 added, 0 duplicates, %d already imported", n)) {
-				t.Fatalf("re-import: %v\n%s", err, out.String())
-			}
-			return
-		}
-		t.Logf("try %d: the kill landed outside the import (%d resumed, %d added); delay now %v", try, resumed, added, delay)
-	}
-	t.Fatal("no kill landed mid-import in 6 tries")
-}
-
-// An import into a data dir that has no deployment yet is refused: its
-// signatures would be for no chain, replayable into any other.
-func TestImportNeedsADeployment(t *testing.T) {
-	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "key")
-	os.WriteFile(keyFile, []byte("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"), 0o600)
-	file := filepath.Join(dir, "facts.jsonl")
-	os.WriteFile(file, []byte(`{"content":"one fact"}`+"\n"), 0o600)
-	var out bytes.Buffer
-	err := run(context.Background(), []string{"import", "--data", dir, "--datanet", "facts", "--key", keyFile, "--create", file}, &out)
-	if err == nil || !strings.Contains(err.Error(), "no deployment") {
-		t.Fatalf("import before the first start: %v", err)
 	}
 }
 

@@ -60,8 +60,8 @@ type nodeConfig struct {
 	maxLogBlocks uint64
 	// maxRunning bounds the invocations running at once (0: the default).
 	maxRunning int
-	logger       *slog.Logger
-	out          io.Writer // where a start says what it is waiting for
+	logger     *slog.Logger
+	out        io.Writer // where a start says what it is waiting for
 }
 
 // node is everything a running Tollgate owns, opened from one data dir.
