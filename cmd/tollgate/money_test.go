@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -279,6 +280,19 @@ func TestNewUserJourneyFromTheCLI(t *testing.T) {
 	}
 	if o, err := cli("plugin", "publish", "--server", api, "--key", keyPath, "--name", "journey/qa", "--version", "1.0.1", "--price", "0.001", "--datanets", "journey/facts", wasm); err != nil {
 		t.Fatalf("plugin publish 1.0.1: %v\n%s", err, o)
+	}
+	// A third-party Extism plugin, unmodified, given its config and export
+	// from the command line.
+	sdk, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/extism/go-sdk").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := filepath.Join(strings.TrimSpace(string(sdk)), "wasm", "hello_haskell.wasm")
+	if o, err := cli("plugin", "publish", "--server", api, "--key", keyPath, "--name", "journey/hello", "--version", "1.0.0", "--export", "testing", "--plugin-config", "greeting=Good evening", hello); err != nil {
+		t.Fatalf("plugin publish with config: %v\n%s", err, o)
+	}
+	if o, err := cli("invoke", "--server", api, "--agent", "journey/hello@1.0.0", "Tollgate"); err != nil || !strings.Contains(o, "Good evening, Tollgate") {
+		t.Fatalf("invoke the configured plugin: %v\n%s", err, o)
 	}
 
 	// A second contributor streams 10,000 signed records into the datanet

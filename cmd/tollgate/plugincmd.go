@@ -25,6 +25,20 @@ import (
 // pluginCmd publishes, lists, shows and yanks plugins on a running node.
 // Manifests and yanks are signed locally with the publisher's key, for the
 // node's deployment; the node never holds that key.
+// configFlag collects repeated key=value flags.
+type configFlag map[string]string
+
+func (c configFlag) String() string { return "" }
+
+func (c configFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want key=value, got %q", v)
+	}
+	c[k] = val
+	return nil
+}
+
 func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 	const use = "usage: tollgate plugin publish|list|show|yank [flags]"
 	if len(args) == 0 {
@@ -42,6 +56,9 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 	price := fs.String("price", "0", "price per call in tokens (1.5) or base units (1500wei)")
 	datanets := fs.String("datanets", "", "datanets the agent reads, comma-separated")
 	attr := fs.String("attribution", "", "attribution plugin name@version (default: the node's)")
+	export := fs.String("export", "", "the function to call (default: invoke for agents, attribute for attribution plugins)")
+	config := configFlag{}
+	fs.Var(config, "plugin-config", "Extism config the plugin reads with config_get, key=value (repeat for more)")
 	asJSON := fs.Bool("json", false, "print as JSON")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
@@ -77,7 +94,10 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		sum := sha256.Sum256(wasm)
 		m := registry.Manifest{Name: *name, Version: *version, Kind: *kind, Price: amount.String(), Attribution: *attr,
-			WasmSHA256: hex.EncodeToString(sum[:]), Publisher: registry.Address(key)}
+			WasmSHA256: hex.EncodeToString(sum[:]), Publisher: registry.Address(key), Export: *export}
+		if len(config) > 0 {
+			m.Config = config
+		}
 		if *datanets != "" {
 			m.Datanets = strings.Split(*datanets, ",")
 		}
