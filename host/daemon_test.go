@@ -178,3 +178,24 @@ func TestServeDrainsRequestsInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A receipt reports the fuel its agent spent. (Agents may read the clock,
+// so the same call need not spend the same fuel; attribution plugins do:
+// see the runtime's tests.)
+func TestReceiptsReportFuel(t *testing.T) {
+	e := newEnv(t)
+	_, tok := e.fund(t, 100_000)
+	for range 2 {
+		r := e.postTo(t, e.url, "AgentService/Invoke", tok, map[string]any{"agent": "acme/qa@1.0.0", "inputText": "Why is the sky blue?"})
+		if r.status != 200 {
+			t.Fatalf("invoke: %+v", r)
+		}
+		rc, err := e.led.Receipt(context.Background(), r.out["receipt"].(map[string]any)["id"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rc.Fuel == 0 {
+			t.Fatal("a receipt with no fuel")
+		}
+	}
+}

@@ -286,6 +286,7 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 		InputHash: inputHash, Datanets: versions, Time: time.Now().UTC(),
 	}
 	out, callErr := mod.Call(ctx, m.ExportName(), req.Input, env)
+	rc.Fuel = env.FuelUsed // what the agent spent, deterministic for its input and data
 	b := bill{caller: caller, developer: m.Publisher, operator: h.opAddr, fees: h.fees, reads: reads}
 	if callErr != nil {
 		return nil, h.failed(ctx, rc, b, res, callErr)

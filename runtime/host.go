@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"sync/atomic"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/api"
@@ -37,6 +38,8 @@ type Env struct {
 	// Session names the caller, for modules that reuse an instance within
 	// one session (ModuleOptions.ReuseWithinSession).
 	Session string
+	// FuelUsed is set by the call: the fuel the plugin spent.
+	FuelUsed uint64
 }
 
 // MaxSearchLimit bounds the records one datanet_search returns.
@@ -59,6 +62,8 @@ type callState struct {
 	outputSetLen uint64
 	out          *bytes.Buffer // response encoding, reused across host calls
 	enc          *json.Encoder
+	// fuel is the instance's fuel counter, once the call has entered it.
+	fuel atomic.Pointer[api.MutableGlobal]
 }
 
 func newCallState(env *Env, limits Limits, inst *instance) *callState {

@@ -26,6 +26,16 @@ const (
 	MaxRecords     = 100_000
 )
 
+// FuelPerMillisecond is the fuel a call gets per millisecond of its time
+// limit: about what a plugin spends in that time on this kind of machine,
+// so a loop that never ends runs out of fuel near its time limit, at the
+// same instruction on every run (the time limit remains as a backstop).
+const FuelPerMillisecond = 2_000_000
+
+// StartFuel is what a module's start function may spend when an instance
+// is made, before any call: one that loops forever fails instantiation.
+const StartFuel = 1_000_000_000
+
 // Limits bound one call of a plugin. The zero value of a field means its
 // default; [Limits.Cap] lets an operator bound what a manifest asks for.
 type Limits struct {
@@ -36,6 +46,9 @@ type Limits struct {
 	MaxHostCalls   int // host function calls per call
 	MaxRecords     int // records returned by host functions per call
 }
+
+// Fuel is the fuel one call gets.
+func (l Limits) Fuel() int64 { return int64(l.Timeout/time.Millisecond) * FuelPerMillisecond }
 
 // WithDefaults returns l with every zero field set to its default.
 func (l Limits) WithDefaults() Limits {

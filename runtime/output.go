@@ -20,6 +20,11 @@ func (outputListeners) NewFunctionListener(def api.FunctionDefinition) experimen
 	if def.ModuleName() == "extism:host/env" && slices.Contains(def.ExportNames(), "output_set") {
 		return outputSetListener{}
 	}
+	// The plugin's own exported functions: the first entry of a call gives
+	// the call its fuel (see fuel.go).
+	if _, _, imported := def.Import(); def.GoFunction() == nil && len(def.ExportNames()) > 0 && !imported {
+		return fuelListener{}
+	}
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/fuel"
 )
 
 // Config configures a [Runtime]. The zero value works: an in-memory
@@ -127,6 +128,23 @@ type instance struct {
 	budget *memoryBudget
 	files  *noFiles
 	kernel *kernel // looked up at the first host call
+	// wake is closed when the running call's time is up.
+	wake atomic.Pointer[chan struct{}]
+}
+
+// sleep is the instance's WASI nanosleep: it ends early once the running
+// call's time is up.
+func (i *instance) sleep(ns int64) {
+	t := time.NewTimer(time.Duration(ns))
+	defer t.Stop()
+	var wake <-chan struct{}
+	if w := i.wake.Load(); w != nil {
+		wake = *w
+	}
+	select {
+	case <-t.C:
+	case <-wake:
+	}
 }
 
 func (i *instance) close() { i.p.Close(context.Background()) }
@@ -139,16 +157,23 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte, opts ModuleOptions) 
 		return nil, err
 	}
 	m := &Module{limits: limits, opts: opts, done: make(chan struct{}), sessions: map[string]*list.Element{}}
+	// Every module runs metered (fuel.go); one that cannot be is refused,
+	// never run unmetered.
+	metered, err := fuel.Instrument(wasm, StartFuel)
+	if err != nil {
+		return nil, abi.Errorf(abi.CodeInvalidPlugin, "compile: %v", err)
+	}
 	manifest := extism.Manifest{
-		Wasm: []extism.Wasm{extism.WasmData{Data: wasm}},
+		Wasm: []extism.Wasm{extism.WasmData{Data: metered}},
 		// HTTP stays disabled: zero response bytes and no allowed hosts.
 		Memory: &extism.ManifestMemory{MaxPages: limits.MaxMemoryPages, MaxVarBytes: MaxVarBytes},
 	}
 	cfg := extism.PluginConfig{
 		EnableWasi: true,
+		// No WithCloseOnContextDone: it makes compiled code check in with
+		// the host at every loop; fuel stops plugins instead.
 		RuntimeConfig: wazero.NewRuntimeConfig().
-			WithCompilationCache(r.cache).
-			WithCloseOnContextDone(true),
+			WithCompilationCache(r.cache),
 	}
 	compiled, err := extism.NewCompiledPlugin(experimental.WithFunctionListenerFactory(ctx, outputListeners{}), manifest, cfg, m.hostFunctions())
 	if err != nil {
@@ -191,8 +216,11 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	b := &memoryBudget{limit: uint64(m.limits.MaxMemoryPages) * 65536}
 	files := &noFiles{}
 	mc := wazero.NewModuleConfig().WithFSConfig(wazero.NewFSConfig().WithFSMount(files, "/"))
+	inst := &instance{budget: b, files: files}
 	if m.opts.Nondeterministic {
-		mc = mc.WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
+		// A sleep ends early when the call's time is up: with no
+		// interrupting of compiled code, it would otherwise run on.
+		mc = mc.WithSysWalltime().WithSysNanotime().WithNanosleep(inst.sleep).WithRandSource(rand.Reader)
 	}
 	p, err := m.compiled.Instance(experimental.WithMemoryAllocator(ctx, b.allocator()), extism.PluginInstanceConfig{ModuleConfig: mc})
 	if err != nil {
@@ -204,7 +232,8 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	p.SetLogger(func(extism.LogLevel, string) {})
 	m.stats.instantiations.Add(1)
 	m.stats.instantiateNanos.Add(int64(time.Since(start)))
-	return &instance{p: p, budget: b, files: files}, nil
+	inst.p = p
+	return inst, nil
 }
 
 // acquire returns an instance for a call: the session's own if reuse is
@@ -353,7 +382,25 @@ func (m *Module) call(ctx context.Context, inst *instance, export string, input 
 	st := newCallState(env, m.limits, inst)
 	ctx = context.WithValue(ctx, stateKey{}, st)
 	m.stats.calls.Add(1)
+	wake := make(chan struct{})
+	inst.wake.Store(&wake)
+	stopWake := context.AfterFunc(ctx, func() { close(wake) })
+	stopBackstop := st.backstop(ctx)
 	rc, out, err := inst.p.CallWithContext(ctx, export, input)
+	stopBackstop()
+	if !stopWake() {
+		<-wake
+	}
+	inst.wake.Store(nil)
+	if left, ok := st.fuelLeft(); ok {
+		env.FuelUsed = uint64(max(0, m.limits.Fuel()-max(left, 0)))
+		if left < 0 && err != nil {
+			if ctx.Err() != nil {
+				return nil, abi.Errorf(abi.CodeTimeout, "plugin ran past its %v limit", m.limits.Timeout)
+			}
+			return nil, abi.Errorf(abi.CodeTimeout, "plugin ran out of its %d fuel (%v of time)", m.limits.Fuel(), m.limits.Timeout)
+		}
+	}
 	switch {
 	case st.fatal != nil:
 		return nil, st.fatal

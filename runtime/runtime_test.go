@@ -240,3 +240,23 @@ func TestAssemblyScriptAgent(t *testing.T) {
 		t.Fatalf("ungranted datanet: %v", err)
 	}
 }
+
+// A deterministic plugin spends the same fuel on the same input, in every
+// fresh instance.
+func TestFuelIsDeterministic(t *testing.T) {
+	rt := newRuntime(t)
+	ctx := context.Background()
+	m := compile(t, rt, extismWasm(t, "count_vowels.wasm"), runtime.ModuleOptions{})
+	input := []byte(strings.Repeat("Payable AI pays the people whose data shaped the answer. ", 500))
+	var used []uint64
+	for range 3 {
+		env := &runtime.Env{}
+		if _, err := m.Call(ctx, "count_vowels", input, env); err != nil {
+			t.Fatal(err)
+		}
+		used = append(used, env.FuelUsed)
+	}
+	if used[0] == 0 || used[0] != used[1] || used[1] != used[2] {
+		t.Fatalf("fuel spent on the same input: %v", used)
+	}
+}
