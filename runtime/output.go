@@ -11,8 +11,9 @@ import (
 // The Extism kernel's output_set silently ignores a block that is out of
 // bounds, so a plugin that sets its output to a bogus block looks like one
 // that answered nothing. The runtime listens to the env module's output_set
-// (one listener, on that one host function; guest code is not instrumented)
 // and records what the plugin asked for, so Call can tell the two apart.
+// The only other listeners are on exported functions, where a call's fuel
+// is set (fuel.go); no other function is instrumented.
 
 type outputListeners struct{}
 
