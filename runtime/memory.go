@@ -27,6 +27,7 @@ type budgetMemory struct {
 	budget *memoryBudget
 	buf    []byte
 	max    uint64
+	mapped []byte // the reservation buf lives in, when the platform maps memory
 }
 
 func (m *budgetMemory) Reallocate(size uint64) []byte {
@@ -43,6 +44,19 @@ func (m *budgetMemory) Reallocate(size uint64) []byte {
 		m.buf = m.buf[:size] // never written beyond len, so still zero
 		return m.buf
 	}
+	// Reserve the most this memory may reach, once, as pages the kernel
+	// zeroes on first touch: an instance pays for the pages it uses, not
+	// for clearing all of its memory, and the collector never scans it.
+	// This is safe because nothing frees an instance's memory while its
+	// code runs: plugins stop themselves (fuel), and an instance is closed
+	// only once its call has returned.
+	if m.buf == nil {
+		if r := reserve(min(m.max, m.budget.limit)); r != nil {
+			m.mapped = r
+			m.buf = r[:size:len(r)]
+			return m.buf
+		}
+	}
 	// Grow geometrically to keep memory.grow amortised O(1), within max
 	// and within what the budget has left.
 	c := max(size, 2*uint64(cap(m.buf)))
@@ -56,4 +70,8 @@ func (m *budgetMemory) Reallocate(size uint64) []byte {
 func (m *budgetMemory) Free() {
 	m.budget.used -= uint64(len(m.buf))
 	m.buf = nil
+	if m.mapped != nil {
+		release(m.mapped)
+		m.mapped = nil
+	}
 }
