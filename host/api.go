@@ -24,7 +24,6 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/siwe"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
-	"github.com/tollgate-dev/tollgate/registry"
 )
 
 // CodeHeader carries an error's abi code in Connect error metadata, so
@@ -174,20 +173,9 @@ func (a *api) Invoke(ctx context.Context, req *connect.Request[tollgatev1.Invoke
 }
 
 func (a *api) GetBalance(ctx context.Context, req *connect.Request[tollgatev1.GetBalanceRequest]) (*connect.Response[tollgatev1.GetBalanceResponse], error) {
-	p, err := a.principal(ctx, req.Header())
+	acct, err := a.ownAccount(ctx, req.Header(), req.Msg.GetAccount(), "read its balance")
 	if err != nil {
 		return nil, connectErr(err)
-	}
-	acct := p.Account
-	if req.Msg.GetAccount() != "" {
-		if acct, err = registry.CanonicalAddress(req.Msg.GetAccount()); err != nil {
-			return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "account is not an address"))
-		}
-	}
-	// An account's credit and earnings are its own business, and the
-	// operator's.
-	if acct != p.Account && !p.Operator {
-		return nil, connectErr(abi.Errorf(abi.CodeGrantDenied, "only %s and the operator read its balance", acct))
 	}
 	bal, err := a.h.led.Balance(ctx, acct)
 	if err != nil {

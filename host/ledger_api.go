@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -15,18 +16,9 @@ import (
 )
 
 func (a *api) ListReceipts(ctx context.Context, req *connect.Request[tollgatev1.ListReceiptsRequest]) (*connect.Response[tollgatev1.ListReceiptsResponse], error) {
-	p, err := a.principal(ctx, req.Header())
+	acct, err := a.ownAccount(ctx, req.Header(), req.Msg.GetAccount(), "list its receipts")
 	if err != nil {
 		return nil, connectErr(err)
-	}
-	acct := p.Account
-	if req.Msg.GetAccount() != "" {
-		if acct, err = registry.CanonicalAddress(req.Msg.GetAccount()); err != nil {
-			return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "account is not an address"))
-		}
-	}
-	if acct != p.Account && !p.Operator {
-		return nil, connectErr(abi.Errorf(abi.CodeGrantDenied, "only %s and the operator list its receipts", acct))
 	}
 	rs, next, err := a.h.led.AccountReceipts(ctx, acct, req.Msg.GetEpoch(), req.Msg.GetPageToken(), pageSize(req.Msg.GetPageSize()))
 	if err != nil {
@@ -42,6 +34,26 @@ func (a *api) ListReceipts(ctx context.Context, req *connect.Request[tollgatev1.
 // MaxEpochsPerPage bounds a ListEpochs page: each epoch read carries its
 // leaves, one per account.
 const MaxEpochsPerPage = 100
+
+// ownAccount is the account a request asks about: requested, or the
+// signed-in one if empty. An account's books are its own business and the
+// operator's; what names the action refused to anyone else.
+func (a *api) ownAccount(ctx context.Context, hdr http.Header, requested, what string) (string, error) {
+	p, err := a.principal(ctx, hdr)
+	if err != nil {
+		return "", err
+	}
+	acct := p.Account
+	if requested != "" {
+		if acct, err = registry.CanonicalAddress(requested); err != nil {
+			return "", abi.Errorf(abi.CodeBadRequest, "account is not an address")
+		}
+	}
+	if acct != p.Account && !p.Operator {
+		return "", abi.Errorf(abi.CodeGrantDenied, "only %s and the operator %s", acct, what)
+	}
+	return acct, nil
+}
 
 func epochProto(e *ledger.Epoch) *tollgatev1.Epoch {
 	out := &tollgatev1.Epoch{Epoch: e.N, Root: e.Root, Bundle: e.Bundle, Total: e.Total.String(), Accounts: uint32(len(e.Leaves)),

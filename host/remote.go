@@ -272,7 +272,7 @@ func (d *RemoteData) VersionRoot(ctx context.Context, datanet string, version ui
 type RemoteChain struct{ Data *RemoteData }
 
 func (c RemoteChain) OperatorAt(ctx context.Context, epoch uint64) (string, error) {
-	e, err := c.Data.epochForChain(ctx, epoch)
+	e, err := c.Data.epoch(ctx, epoch)
 	if err != nil {
 		return "", err
 	}
@@ -283,13 +283,9 @@ func (c RemoteChain) OperatorAt(ctx context.Context, epoch uint64) (string, erro
 }
 
 func (c RemoteChain) RootOf(ctx context.Context, epoch uint64) (root, bundle string, found bool, err error) {
-	e, err := c.Data.epochForChain(ctx, epoch)
+	e, err := c.Data.epoch(ctx, epoch)
 	if err != nil {
 		return "", "", false, err
 	}
 	return e.GetOnChainRoot(), e.GetOnChainBundle(), e.GetOnChainRoot() != "", nil
-}
-
-func (d *RemoteData) epochForChain(ctx context.Context, n uint64) (*tollgatev1.GetEpochResponse, error) {
-	return d.epoch(ctx, n)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -33,12 +34,7 @@ var accountIndexKey = []byte("m/account-index")
 
 // indexReceipt writes r's account index entries.
 func indexReceipt(txn *badger.Txn, r *Receipt) error {
-	seen := map[string]bool{}
-	for _, a := range append([]string{r.Caller}, postingAccounts(r)...) {
-		if seen[a] {
-			continue
-		}
-		seen[a] = true
+	for _, a := range receiptAccounts(r) {
 		if err := txn.Set(accountReceiptKey(a, r.Epoch, r.ID), nil); err != nil {
 			return err
 		}
@@ -46,10 +42,14 @@ func indexReceipt(txn *badger.Txn, r *Receipt) error {
 	return nil
 }
 
-func postingAccounts(r *Receipt) []string {
-	out := make([]string, len(r.Postings))
-	for i, p := range r.Postings {
-		out[i] = p.Account
+// receiptAccounts returns the accounts r names, once each: its caller and
+// every account a posting pays.
+func receiptAccounts(r *Receipt) []string {
+	out := []string{r.Caller}
+	for _, p := range r.Postings {
+		if !slices.Contains(out, p.Account) {
+			out = append(out, p.Account)
+		}
 	}
 	return out
 }
@@ -76,13 +76,9 @@ func (l *Ledger) indexAccounts() error {
 			if err := unmarshal(v, &r); err != nil {
 				return fmt.Errorf("receipt %s: %w", k, err)
 			}
-			seen := map[string]bool{}
-			for _, a := range append([]string{r.Caller}, postingAccounts(&r)...) {
-				if !seen[a] {
-					seen[a] = true
-					if err := wb.Set(accountReceiptKey(a, r.Epoch, r.ID), nil); err != nil {
-						return err
-					}
+			for _, a := range receiptAccounts(&r) {
+				if err := wb.Set(accountReceiptKey(a, r.Epoch, r.ID), nil); err != nil {
+					return err
 				}
 			}
 			return nil
