@@ -52,8 +52,9 @@ func perOp(d time.Duration, n int) float64 { return float64(d.Nanoseconds()) / f
 
 // BenchmarkInvokeVsExtism: a call through the runtime (limits, timeout,
 // error mapping, instance handling) against a bare extism Plugin.Call of the
-// same plugin on one reused instance. The fresh-instance mode is measured
-// after, on its own, so its pool refills do not compete with the others.
+// same plugin on one reused instance. The fresh-instance mode (every call
+// starts from the snapshot taken after initialisation) is measured after,
+// on its own, so its pool refills do not compete with the others.
 func BenchmarkInvokeVsExtism(b *testing.B) {
 	path := extismWasm(b, "count_vowels.wasm")
 	input := []byte("Payable AI pays the people whose data shaped the answer")
@@ -100,8 +101,10 @@ func BenchmarkInvokeVsExtism(b *testing.B) {
 	b.ReportMetric(perOp(freshD, b.N), "fresh-ns/call")
 	b.ReportMetric(float64(reused)/float64(base), "reuse/extism")
 	b.ReportMetric(float64(freshD)/float64(base), "fresh/extism")
+	// Calls served by an instance already made: one reset to the snapshot
+	// after another call, or one the pool made ready.
 	st := fresh.Stats()
-	b.ReportMetric(float64(st.PoolHits)/float64(max(st.PoolHits+st.PoolMisses, 1)), "fresh-pool-hit-rate")
+	b.ReportMetric(float64(st.Resets+st.PoolHits)/float64(max(st.Calls, 1)), "fresh-ready-rate")
 }
 
 // BenchmarkMeteredHostCall: the plugin calls datanet_get 1000 times per
@@ -233,9 +236,10 @@ func BenchmarkConcurrentInvoke(b *testing.B) {
 	b.ReportMetric(one.Seconds()/two.Seconds(), "scaling-1to2")
 }
 
-// BenchmarkFreshGoAgent: the Go example agent, a fresh instance per call
-// made on the caller's path (no pool): instantiation, the Go runtime's
-// start and the call itself, as a standard-Go plugin pays them today.
+// BenchmarkFreshGoAgent: the Go example agent in fresh-instance mode with
+// no pool: the first call instantiates and snapshots, every later one runs
+// on an instance reset to that snapshot, so it pays neither instantiation
+// nor the Go runtime's start.
 //
 //	go test ./runtime -run '^$' -bench FreshGoAgent -benchtime 200x
 func BenchmarkFreshGoAgent(b *testing.B) {

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 
@@ -23,6 +24,15 @@ import (
 type fuelListener struct{}
 
 func (fuelListener) Before(ctx context.Context, mod api.Module, _ api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
+	if inst, _ := ctx.Value(initKey{}).(*instance); inst != nil {
+		// Initialisation (Module.initialise): the one place the runtime
+		// meets the instance's own module and its Extism kernel.
+		if inst.main == nil {
+			inst.main = mod
+			inst.kern, _ = ctx.Value(extism.PluginCtxKey("extism")).(api.Module)
+		}
+		return
+	}
 	st, _ := ctx.Value(stateKey{}).(*callState)
 	if st == nil || st.fuel.Load() != nil {
 		return // not a runtime call, or not its first entry: an export calling itself gets no more fuel

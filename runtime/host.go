@@ -131,13 +131,10 @@ type kernel struct {
 	stack  [1]uint64
 }
 
-func (st *callState) kernel(ctx context.Context) *kernel {
-	mod, _ := ctx.Value(extism.PluginCtxKey("extism")).(api.Module)
-	if mod == nil {
-		panic(abi.Errorf(abi.CodeInternal, "no extism kernel in the call context"))
-	}
-	if st.inst.kernel == nil || st.inst.kernel.mod != mod {
-		st.inst.kernel = &kernel{mod: mod, length: mod.ExportedFunction("length"), alloc: mod.ExportedFunction("alloc")}
+func (st *callState) kernel(context.Context) *kernel {
+	if st.inst.kernel == nil {
+		k := st.inst.kfns
+		st.inst.kernel = &kernel{mod: k.Module, length: k.ExportedFunction("length"), alloc: k.ExportedFunction("alloc")}
 	}
 	return st.inst.kernel
 }

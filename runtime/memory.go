@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 )
 
@@ -12,6 +13,9 @@ type memoryBudget struct {
 	limit    uint64 // bytes
 	used     uint64
 	exceeded bool // a grow was refused
+	// mems are the memories drawn on the budget, in the order the
+	// instance created them.
+	mems []*budgetMemory
 }
 
 // allocator returns a wazero MemoryAllocator drawing on the budget. An
@@ -19,7 +23,9 @@ type memoryBudget struct {
 // so the budget needs no lock.
 func (b *memoryBudget) allocator() experimental.MemoryAllocator {
 	return experimental.MemoryAllocatorFunc(func(capacity, max uint64) experimental.LinearMemory {
-		return &budgetMemory{budget: b, max: max}
+		m := &budgetMemory{budget: b, max: max}
+		b.mems = append(b.mems, m)
+		return m
 	})
 }
 
@@ -27,11 +33,40 @@ type budgetMemory struct {
 	budget *memoryBudget
 	buf    []byte
 	max    uint64
-	mapped []byte // the reservation buf lives in, when the platform maps memory
+	mapped []byte     // the reservation buf lives in, when the platform maps memory
+	api    api.Memory // the memory as wazero serves it, found at initialisation
+	// shrinkTo, when set, makes the next Reallocate return the memory cut
+	// to that size: the one way to shrink a wazero memory (see shrink).
+	shrinkTo uint64
+}
+
+// shrink cuts the memory back to size bytes, which must be no more than
+// its length, reporting whether it could. wazero has no shrink; its Grow
+// takes whatever buffer the allocator returns and tells the compiled code
+// the new length, so a grow the allocator answers with a shorter buffer
+// shrinks the memory. The caller checks the size wazero then reports.
+func (m *budgetMemory) shrink(size uint64) bool {
+	if m.api == nil || size > uint64(len(m.buf)) || size%65536 != 0 {
+		return false
+	}
+	if size == uint64(len(m.buf)) {
+		return true
+	}
+	m.shrinkTo = size
+	_, ok := m.api.Grow(1)
+	m.shrinkTo = 0
+	return ok && uint64(m.api.Size()) == size && uint64(len(m.buf)) == size
 }
 
 func (m *budgetMemory) Reallocate(size uint64) []byte {
 	old := uint64(len(m.buf))
+	if m.shrinkTo > 0 {
+		n := m.shrinkTo
+		m.shrinkTo = 0
+		m.budget.used -= old - n
+		m.buf = m.buf[:n]
+		return m.buf
+	}
 	if size <= old {
 		return m.buf[:size]
 	}

@@ -13,13 +13,18 @@ import (
 // that answered nothing. The runtime listens to the env module's output_set
 // and records what the plugin asked for, so Call can tell the two apart.
 // The only other listeners are on exported functions, where a call's fuel
-// is set (fuel.go); no other function is instrumented.
+// is set (fuel.go), and on the WASI functions that change state a reset
+// cannot put back (snapshot.go); no other function is instrumented.
 
 type outputListeners struct{}
 
 func (outputListeners) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
 	if def.ModuleName() == "extism:host/env" && slices.Contains(def.ExportNames(), "output_set") {
 		return outputSetListener{}
+	}
+	// WASI calls that change state a reset cannot put back (snapshot.go).
+	if def.ModuleName() == "wasi_snapshot_preview1" && !slices.ContainsFunc(def.ExportNames(), isStatelessWASI) {
+		return taintListener{}
 	}
 	// The plugin's own exported functions: the first entry of a call gives
 	// the call its fuel (see fuel.go).
@@ -40,3 +45,17 @@ func (outputSetListener) Before(ctx context.Context, _ api.Module, _ api.Functio
 func (outputSetListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
 
 func (outputSetListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}
+
+// taintListener marks the running instance as holding state a reset cannot
+// put back: it is closed after its call rather than reset.
+type taintListener struct{}
+
+func (taintListener) Before(ctx context.Context, _ api.Module, _ api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
+	if inst, _ := ctx.Value(instanceKey{}).(*instance); inst != nil {
+		inst.tainted.Store(true)
+	}
+}
+
+func (taintListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
+
+func (taintListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}

@@ -15,6 +15,7 @@ import (
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
@@ -97,10 +98,13 @@ const MaxVarBytes = 64 << 10
 // gets an instance of its own.
 type Module struct {
 	compiled *extism.CompiledPlugin
+	meta     *fuel.Module
 	limits   Limits
 	opts     ModuleOptions
+	logger   *slog.Logger
 
-	pool     chan *instance
+	pool     chan *instance // fresh instances, kept ready by fill
+	idle     chan *instance // instances reset after a call (snapshot.go)
 	done     chan struct{}
 	wg       sync.WaitGroup
 	closeOne sync.Once
@@ -110,9 +114,13 @@ type Module struct {
 	sessions map[string]*list.Element // of *kept, in sessLRU
 	sessLRU  list.List                // least recently released first
 
+	snapMu  sync.Mutex
+	snap    *snapshot // taken from the first instance
+	snapOff string    // why instances are not reset, when they are not
+
 	stats struct {
-		calls, hits, misses, reuses, instantiations atomic.Uint64
-		instantiateNanos                            atomic.Int64
+		calls, hits, misses, reuses, resets, instantiations atomic.Uint64
+		instantiateNanos                                    atomic.Int64
 	}
 }
 
@@ -130,7 +138,27 @@ type instance struct {
 	kernel *kernel // looked up at the first host call
 	// wake is closed when the running call's time is up.
 	wake atomic.Pointer[chan struct{}]
+
+	// main and kern are the plugin's module and its Extism kernel, found
+	// when the instance is initialised; globals and kernelGlobals their
+	// mutable globals.
+	main, kern             api.Module
+	kfns                   *kernelFns
+	exports                funcs     // the plugin's, looked up once
+	stack                  [4]uint64 // for calling them
+	globals, kernelGlobals []api.MutableGlobal
+	det                    *detSys // a deterministic module's clocks and random source
+	// shared: the instance's memories map the module's snapshot, so it
+	// can be reset after a call instead of closed.
+	shared  bool
+	tainted atomic.Bool // set when a call leaves state a reset cannot put back
 }
+
+// instanceKey finds the running instance in a context.
+type instanceKey struct{}
+
+// initKey marks the context of an instance's initialisation.
+type initKey struct{}
 
 // sleep is the instance's WASI nanosleep: it ends early once the running
 // call's time is up.
@@ -156,15 +184,16 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte, opts ModuleOptions) 
 	if err := limits.validate(); err != nil {
 		return nil, err
 	}
-	m := &Module{limits: limits, opts: opts, done: make(chan struct{}), sessions: map[string]*list.Element{}}
+	m := &Module{limits: limits, opts: opts, logger: r.logger, done: make(chan struct{}), sessions: map[string]*list.Element{}}
 	// Every module runs metered (fuel.go); one that cannot be is refused,
 	// never run unmetered.
 	metered, err := fuel.Instrument(wasm, StartFuel)
 	if err != nil {
 		return nil, abi.Errorf(abi.CodeInvalidPlugin, "compile: %v", err)
 	}
+	m.meta = metered
 	manifest := extism.Manifest{
-		Wasm: []extism.Wasm{extism.WasmData{Data: metered}},
+		Wasm: []extism.Wasm{extism.WasmData{Data: metered.Wasm}},
 		// HTTP stays disabled: zero response bytes and no allowed hosts.
 		Memory: &extism.ManifestMemory{MaxPages: limits.MaxMemoryPages, MaxVarBytes: MaxVarBytes},
 	}
@@ -180,6 +209,7 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte, opts ModuleOptions) 
 		return nil, abi.Errorf(abi.CodeInvalidPlugin, "compile: %v", err)
 	}
 	m.compiled = compiled
+	m.idle = make(chan *instance, MaxIdle)
 	size := opts.PoolSize
 	if size == 0 {
 		size = DefaultPoolSize
@@ -221,6 +251,10 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 		// A sleep ends early when the call's time is up: with no
 		// interrupting of compiled code, it would otherwise run on.
 		mc = mc.WithSysWalltime().WithSysNanotime().WithNanosleep(inst.sleep).WithRandSource(rand.Reader)
+	} else {
+		inst.det = newDetSys()
+		mc = mc.WithWalltime(inst.det.walltime, sys.ClockResolution(time.Microsecond)).
+			WithNanotime(inst.det.nanotime, sys.ClockResolution(time.Nanosecond)).WithRandSource(inst.det)
 	}
 	p, err := m.compiled.Instance(experimental.WithMemoryAllocator(ctx, b.allocator()), extism.PluginInstanceConfig{ModuleConfig: mc})
 	if err != nil {
@@ -230,10 +264,91 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 		return nil, abi.Errorf(abi.CodeInvalidPlugin, "instantiate: %v", err)
 	}
 	p.SetLogger(func(extism.LogLevel, string) {})
+	inst.p = p
+	if err := m.initialise(ctx, inst); err != nil {
+		inst.close()
+		return nil, err
+	}
+	m.share(inst)
 	m.stats.instantiations.Add(1)
 	m.stats.instantiateNanos.Add(int64(time.Since(start)))
-	inst.p = p
 	return inst, nil
+}
+
+// initialise runs the guest's own initialisation (a reactor's _initialize,
+// hs_init), which the go-sdk otherwise runs inside the first call, by
+// calling the do-nothing export the instrumentation adds. It runs outside
+// any caller's call, on the start fuel, so a call's fuel and output never
+// depend on whether its instance was fresh.
+func (m *Module) initialise(ctx context.Context, inst *instance) error {
+	ctx = context.WithValue(context.WithValue(ctx, initKey{}, inst), instanceKey{}, inst)
+	_, _, err := inst.p.CallWithContext(ctx, fuel.InitName, nil)
+	if inst.main == nil || inst.kern == nil {
+		if err != nil {
+			return abi.Errorf(abi.CodeInvalidPlugin, "initialise: %s", firstLine(err.Error()))
+		}
+		return abi.Errorf(abi.CodeInternal, "initialise: the plugin's modules were not seen")
+	}
+	if err != nil {
+		if g := inst.main.ExportedGlobal(fuel.GlobalName); g != nil && int64(g.Get()) < 0 {
+			return abi.Errorf(abi.CodeTimeout, "initialisation ran out of its %d fuel", StartFuel)
+		}
+		if inst.budget.exceeded {
+			return abi.Errorf(abi.CodeMemoryLimit, "initialisation needs more than %d pages", m.limits.MaxMemoryPages)
+		}
+		return abi.Errorf(abi.CodeInvalidPlugin, "initialise: %s", firstLine(err.Error()))
+	}
+	inst.kfns = newKernelFns(inst.kern)
+	inst.exports = newFuncs(inst.main)
+	return nil
+}
+
+// share makes inst a copy of the module's snapshot, or the snapshot
+// itself if it is the first; if the module's instances cannot be reset,
+// inst stays fresh and serves one call.
+func (m *Module) share(inst *instance) {
+	m.snapMu.Lock()
+	defer m.snapMu.Unlock()
+	if m.snapOff != "" {
+		return
+	}
+	var ok bool
+	inst.globals, ok = mutableGlobals(inst.main, m.meta.Globals)
+	why := ""
+	switch {
+	case !m.meta.Restorable:
+		why = m.meta.Why
+	case !ok:
+		why = "its mutable globals are not exported"
+	}
+	// WASI state is each instance's own, left by its own initialisation
+	// (the Go runtime sets its standard streams non-blocking, say); only
+	// what a call changes afterwards cannot be reset.
+	inst.tainted.Store(false)
+	if why == "" {
+		if inst.kernelGlobals, ok = mutableGlobals(inst.kern, kernelGlobals); !ok {
+			why = "the Extism kernel's globals are not the known ones"
+		}
+	}
+	if why == "" && m.snap == nil {
+		s, err := take(inst)
+		if err != nil {
+			why = err.Error()
+		} else {
+			m.snap, inst.shared = s, true
+			return
+		}
+	}
+	if why != "" {
+		m.snapOff = why
+		m.logger.Info("plugin instances are not reset between calls: each call gets a fresh one", "reason", why)
+		return
+	}
+	if err := m.snap.adopt(inst); err != nil {
+		m.logger.Debug("instance does not match its module's snapshot; it serves one call", "err", err)
+		return
+	}
+	inst.shared = true
 }
 
 // acquire returns an instance for a call: the session's own if reuse is
@@ -253,6 +368,12 @@ func (m *Module) acquire(ctx context.Context, session string) (*instance, error)
 		}
 	}
 	select {
+	case inst := <-m.idle:
+		m.stats.resets.Add(1)
+		return inst, nil
+	default:
+	}
+	select {
 	case inst, ok := <-m.pool:
 		if ok {
 			m.stats.hits.Add(1)
@@ -269,6 +390,9 @@ func (m *Module) acquire(ctx context.Context, session string) (*instance, error)
 // first.
 func (m *Module) release(inst *instance, name string, healthy bool) {
 	if !healthy || !m.opts.ReuseWithinSession || name == "" {
+		if healthy && inst.shared && m.reset(inst) {
+			return
+		}
 		inst.close()
 		return
 	}
@@ -293,12 +417,38 @@ func (m *Module) release(inst *instance, name string, healthy bool) {
 	}
 }
 
+// MaxIdle bounds the reset instances a module keeps.
+const MaxIdle = 16
+
+// reset puts inst back to the module's snapshot and keeps it for the next
+// call, reporting whether it did.
+func (m *Module) reset(inst *instance) bool {
+	if err := m.snap.reset(inst); err != nil {
+		m.logger.Debug("instance closed rather than reset", "err", err)
+		return false
+	}
+	m.sessMu.Lock()
+	defer m.sessMu.Unlock()
+	select {
+	case <-m.done:
+		return false // the module is closing: keep nothing
+	default:
+	}
+	select {
+	case m.idle <- inst:
+		return true
+	default:
+		return false
+	}
+}
+
 // Limits returns the limits the module runs under.
 func (m *Module) Limits() Limits { return m.limits }
 
 // Stats are a module's instance counters.
 type Stats struct {
 	Calls          uint64        // calls made
+	Resets         uint64        // calls served by an instance reset to the snapshot
 	PoolHits       uint64        // calls served by a pre-warmed instance
 	PoolMisses     uint64        // calls that had to instantiate on the spot
 	SessionReuses  uint64        // calls served by their session's instance
@@ -310,7 +460,7 @@ type Stats struct {
 // Stats returns the module's counters.
 func (m *Module) Stats() Stats {
 	s := Stats{
-		Calls: m.stats.calls.Load(), PoolHits: m.stats.hits.Load(), PoolMisses: m.stats.misses.Load(),
+		Calls: m.stats.calls.Load(), Resets: m.stats.resets.Load(), PoolHits: m.stats.hits.Load(), PoolMisses: m.stats.misses.Load(),
 		SessionReuses: m.stats.reuses.Load(), Instantiations: m.stats.instantiations.Load(),
 	}
 	m.sessMu.Lock()
@@ -341,7 +491,16 @@ func (m *Module) Close(ctx context.Context) error {
 				inst.close()
 			}
 		}
+		// reset adds to idle only under sessMu, and not once done is
+		// closed.
+		close(m.idle)
+		for inst := range m.idle {
+			inst.close()
+		}
 		m.closeErr = m.compiled.Close(ctx)
+		if m.snap != nil {
+			m.snap.close()
+		}
 	})
 	return m.closeErr
 }
@@ -373,20 +532,20 @@ func (m *Module) Call(ctx context.Context, export string, input []byte, env *Env
 }
 
 func (m *Module) call(ctx context.Context, inst *instance, export string, input []byte, env *Env) ([]byte, error) {
-	if !inst.p.FunctionExists(export) {
+	if inst.exports.get(export) == nil {
 		return nil, abi.Errorf(abi.CodeInvalidPlugin, "plugin has no export %q", export)
 	}
 	inst.p.Config = env.Config
 	inst.budget.exceeded = false
 	inst.files.take()
 	st := newCallState(env, m.limits, inst)
-	ctx = context.WithValue(ctx, stateKey{}, st)
+	ctx = context.WithValue(context.WithValue(ctx, stateKey{}, st), instanceKey{}, inst)
 	m.stats.calls.Add(1)
 	wake := make(chan struct{})
 	inst.wake.Store(&wake)
 	stopWake := context.AfterFunc(ctx, func() { close(wake) })
 	stopBackstop := st.backstop(ctx)
-	rc, out, err := inst.p.CallWithContext(ctx, export, input)
+	rc, out, err := inst.invoke(ctx, export, input)
 	stopBackstop()
 	if !stopWake() {
 		<-wake

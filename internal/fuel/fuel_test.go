@@ -64,7 +64,7 @@ func TestInstrumentedModulesCompile(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		if _, err := rt.CompileModule(ctx, out); err != nil {
+		if _, err := rt.CompileModule(ctx, out.Wasm); err != nil {
 			t.Errorf("%s: the instrumented module does not compile: %v", name, err)
 			continue
 		}
@@ -97,7 +97,7 @@ func TestFuelStopsAPluginDeterministically(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, got, err := plugin(t, plenty, false).Call("count_vowels", input); err != nil || string(got) != string(want) {
+	if _, got, err := plugin(t, plenty.Wasm, false).Call("count_vowels", input); err != nil || string(got) != string(want) {
 		t.Fatalf("with plenty of fuel: %q, %v; want %q", got, err, want)
 	}
 	little, err := fuel.Instrument(wasm, 20_000)
@@ -105,7 +105,7 @@ func TestFuelStopsAPluginDeterministically(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		_, _, err := plugin(t, little, false).Call("count_vowels", input)
+		_, _, err := plugin(t, little.Wasm, false).Call("count_vowels", input)
 		if err == nil || !strings.Contains(err.Error(), "unreachable") {
 			t.Fatalf("out of fuel: %v", err)
 		}
@@ -135,7 +135,7 @@ func TestFuelStopsAnEndlessLoop(t *testing.T) {
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
 	defer rt.Close(ctx)
-	m, err := rt.Instantiate(ctx, metered)
+	m, err := rt.Instantiate(ctx, metered.Wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func FuzzInstrument(f *testing.F) {
 		if err != nil {
 			return // refused: it runs unmetered nowhere
 		}
-		if _, err := rt.CompileModule(ctx, out); err != nil {
+		if _, err := rt.CompileModule(ctx, out.Wasm); err != nil {
 			t.Fatalf("instrumented module does not compile: %v", err)
 		}
 	})
@@ -195,7 +195,7 @@ func BenchmarkLoopHeavyPlugin(b *testing.B) {
 		wasm      []byte
 		terminate bool
 		timeout   time.Duration
-	}{{"unlimited", wasm, false, 0}, {"deadline", wasm, true, time.Minute}, {"fuel", metered, false, 0}} {
+	}{{"unlimited", wasm, false, 0}, {"deadline", wasm, true, time.Minute}, {"fuel", metered.Wasm, false, 0}} {
 		b.Run(c.name, func(b *testing.B) {
 			p := plugin(b, c.wasm, c.terminate)
 			for b.Loop() {
@@ -210,5 +210,62 @@ func BenchmarkLoopHeavyPlugin(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The instrumentation exports every mutable number global and says when an
+// instance holds state elsewhere: in a table it writes, a segment it
+// drops, or a global holding a reference.
+func TestInstrumentFindsAnInstancesState(t *testing.T) {
+	if _, err := exec.LookPath("wat2wasm"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("wat2wasm not found: .ci/run installs wabt")
+		}
+		t.Skip("wat2wasm not installed")
+	}
+	for _, c := range []struct {
+		wat     string
+		globals int
+		why     string // empty: restorable; "!": refused
+	}{
+		{`(module (func $g) (func (export "f") (drop (ref.func $g))) (elem declare func $g))`, 0, "!"},
+		{`(module (memory 1) (global (mut i32) (i32.const 0)) (global i64 (i64.const 1)) (global (mut f64) (f64.const 0))
+		   (func (export "f") (memory.fill (i32.const 0) (i32.const 1) (i32.const 8))))`, 2, ""},
+		{`(module (table 2 funcref) (func $g) (func (export "f") (table.set 0 (i32.const 0) (ref.func $g))) (elem (i32.const 1) $g))`, 0, "table.set"},
+		{`(module (table 1 funcref) (func (export "f") (drop (table.grow 0 (ref.null func) (i32.const 1)))))`, 0, "table.grow"},
+		{`(module (memory 1) (data "x") (func (export "f") (data.drop 0)))`, 0, "data.drop"},
+		{`(module (global (mut externref) (ref.null extern)) (func (export "f")))`, 0, "externref"},
+	} {
+		dir := t.TempDir()
+		src := filepath.Join(dir, "m.wat")
+		os.WriteFile(src, []byte(c.wat), 0o600)
+		if out, err := exec.Command("wat2wasm", src, "-o", filepath.Join(dir, "m.wasm")).CombinedOutput(); err != nil {
+			t.Fatalf("wat2wasm: %v\n%s", err, out)
+		}
+		wasm, _ := os.ReadFile(filepath.Join(dir, "m.wasm"))
+		m, err := fuel.Instrument(wasm, 1000)
+		if c.why == "!" {
+			if err == nil {
+				t.Errorf("%s: instrumented a module the encoder cannot write", c.wat)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Globals) != c.globals || m.Restorable != (c.why == "") || !strings.Contains(m.Why, c.why) {
+			t.Errorf("%s: globals %v, restorable %v (%s)", c.wat, m.Globals, m.Restorable, m.Why)
+		}
+		// The added exports are there, and the module still compiles.
+		ctx := context.Background()
+		rt := wazero.NewRuntime(ctx)
+		cm, err := rt.CompileModule(ctx, m.Wasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := cm.ExportedFunctions()[fuel.InitName]; !ok {
+			t.Errorf("%s: no %s export", c.wat, fuel.InitName)
+		}
+		rt.Close(ctx)
 	}
 }

@@ -20,6 +20,15 @@ type reader struct {
 	b   []byte
 	pos int
 	err error
+	// mutates names the first instruction read that changes state outside
+	// memories and globals.
+	mutates string
+}
+
+func (r *reader) mutate(what string) {
+	if r.mutates == "" {
+		r.mutates = what
+	}
 }
 
 func (r *reader) fail(format string, args ...any) {
@@ -123,6 +132,9 @@ func (r *reader) next() byte {
 			r.byte()
 		}
 	case op >= 0x20 && op <= 0x26: // locals, globals, table.get/set
+		if op == 0x26 {
+			r.mutate("table.set")
+		}
 		r.u32()
 	case op >= 0x28 && op <= 0x3e: // loads and stores
 		r.memarg()
@@ -157,6 +169,9 @@ func (r *reader) next() byte {
 }
 
 func (r *reader) prefixFC(sub uint32) {
+	if name, ok := stateful[sub]; ok {
+		r.mutate(name)
+	}
 	switch {
 	case sub <= 7: // saturating truncations
 	case sub == 8: // memory.init data, mem
@@ -173,6 +188,10 @@ func (r *reader) prefixFC(sub uint32) {
 		r.fail("0xfc %d: %v", sub, errUnknownOpcode)
 	}
 }
+
+// stateful are the 0xfc instructions that change an instance's tables or
+// segments.
+var stateful = map[uint32]string{9: "data.drop", 12: "table.init", 13: "elem.drop", 14: "table.copy", 15: "table.grow", 17: "table.fill"}
 
 func (r *reader) prefixFD(sub uint32) {
 	switch {

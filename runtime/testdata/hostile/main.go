@@ -6,9 +6,13 @@
 package main
 
 import (
+	crand "crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	mrand "math/rand/v2"
 	"os"
+	"time"
 
 	pdk "github.com/extism/go-pdk"
 )
@@ -170,5 +174,37 @@ func badOutput() int32 {
 	outputSet(0xffff_0000, 64)
 	return 0
 }
+
+// entropy reports what the plugin reads of time and randomness: the WASI
+// clocks, random_get, and math/rand's generator, which the Go runtime
+// seeds when it starts.
+//
+//go:wasmexport entropy
+func entropy() int32 {
+	var b [16]byte
+	crand.Read(b[:])
+	pdk.OutputString(fmt.Sprintf("%d %d %x %d", time.Now().UnixNano(), time.Since(started), b, mrand.Int64()))
+	return 0
+}
+
+var started = time.Now()
+
+// opendir opens the root directory, keeps it open and returns its file
+// descriptor: a descriptor left open by one call must not move the next
+// call's.
+//
+//go:wasmexport opendir
+func opendir() int32 {
+	f, err := os.Open(".")
+	if err != nil {
+		pdk.SetError(err)
+		return 1
+	}
+	kept = append(kept, f)
+	pdk.OutputString(fmt.Sprint(f.Fd()))
+	return 0
+}
+
+var kept []*os.File
 
 func main() {}
