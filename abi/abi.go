@@ -24,6 +24,16 @@ const (
 	// ExportAttribute is the function every attribution plugin exports; it
 	// takes an [AttributeRequest] and returns an [AttributeResponse].
 	ExportAttribute = "attribute"
+	// ExportPrewarm, if a plugin exports it, runs once on each new
+	// instance, after the plugin's own initialisation and before the state
+	// every call starts from is saved. It takes no input and sees no
+	// config and no data (host functions answer that nothing is granted);
+	// its output is discarded. A plugin uses it to run its usual path over
+	// canned input, so lazily built state (a Go program's reflection
+	// caches, say) is built once rather than in every call. Prewarm must
+	// not depend on anything a caller supplies: every caller starts from
+	// what it leaves.
+	ExportPrewarm = "prewarm"
 )
 
 // Host function names, all in namespace [HostNamespace].

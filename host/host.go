@@ -182,20 +182,30 @@ const MaxRequestIDBytes = 128
 // and gets a receipt whose method is "failed:<code>".
 func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, error) {
 	start := time.Now()
-	// At most MaxRunning invocations run at once; the rest wait their
-	// turn in order. More running than the cores can serve only holds more
-	// plugin instances in memory at once, and makes every call slower.
+	res, err := h.invoke(ctx, req)
+	h.metrics.invoked(start, res, err)
+	return res, err
+}
+
+// turn waits for one of the MaxRunning turns to run plugins; the rest wait
+// in order. More plugins running than the cores can serve only holds more
+// instances in memory and makes every call slower. A turn covers the
+// agent and its attribution, not the wait for the receipt to be durable,
+// which needs no core.
+func (h *Host) turn(ctx context.Context) (done func(), err error) {
 	select {
 	case h.running <- struct{}{}:
 	case <-ctx.Done():
 		return nil, abi.FromContext(ctx.Err())
 	}
-	defer func() { <-h.running }()
 	h.metrics.running(1)
-	res, err := h.invoke(ctx, req)
-	h.metrics.running(-1)
-	h.metrics.invoked(start, res, err)
-	return res, err
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			h.metrics.running(-1)
+			<-h.running
+		})
+	}, nil
 }
 
 func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, error) {
@@ -285,10 +295,16 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 		ID: id, RequestID: req.RequestID, Caller: caller, Agent: m.Ref(), AgentHash: agent.Hash(),
 		InputHash: inputHash, Datanets: versions, Time: time.Now().UTC(),
 	}
+	done, err := h.turn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	out, callErr := mod.Call(ctx, m.ExportName(), req.Input, env)
 	rc.Fuel = env.FuelUsed // what the agent spent, deterministic for its input and data
 	b := bill{caller: caller, developer: m.Publisher, operator: h.opAddr, fees: h.fees, reads: reads}
 	if callErr != nil {
+		done()
 		return nil, h.failed(ctx, rc, b, res, callErr)
 	}
 
@@ -296,6 +312,7 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	// Attribution is the host's work once the agent has answered: a caller
 	// going away must not push it onto the fallback.
 	result, err := attribute(context.WithoutCancel(ctx), h.attr, h.logger, attrPlugin, nil, attrReq, m.Datanets, view)
+	done()
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,10 @@
 package runtime
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -10,15 +12,28 @@ import (
 
 // image is a snapshot of one linear memory, held in an anonymous memory
 // file. Instances map it privately over the start of their memory: they
-// share its pages until they write one, and a reset drops what they wrote
-// (madvise), so the next read sees the snapshot again. Copy-on-write
-// instance pooling in wasmtime works the same way.
+// share its pages until they write one, when the kernel gives them a copy.
+//
+// A reset puts back the pages a call may have written. Which pages an
+// instance holds its own copy of, the kernel says in /proc/self/pagemap
+// (present, and not a page of the file); reset copies the snapshot's bytes
+// over those and leaves them the instance's own, so the next call writes
+// them without faulting. Dropping them instead (madvise) would make every
+// call fault its pages in again, and each copy-on-write fault of a
+// multithreaded process flushes the TLB of every core it runs on: under
+// load that cost more than the plugins themselves.
 type image struct {
 	f    *os.File
 	size int
+	data []byte // the snapshot, mapped read-only and shared: the copy source
 }
 
+const pageSize = 4096
+
 func newImage(b []byte) (*image, error) {
+	if len(b)%pageSize != 0 {
+		return nil, fmt.Errorf("memory of %d bytes is not whole pages", len(b))
+	}
 	fd, err := unix.MemfdCreate("tollgate-snapshot", unix.MFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("memfd_create: %w", err)
@@ -28,7 +43,12 @@ func newImage(b []byte) (*image, error) {
 		f.Close()
 		return nil, fmt.Errorf("write snapshot: %w", err)
 	}
-	return &image{f: f, size: len(b)}, nil
+	data, err := unix.Mmap(fd, 0, len(b), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("map snapshot: %w", err)
+	}
+	return &image{f: f, size: len(b), data: data}, nil
 }
 
 // mapOver replaces the first size bytes of mem, which must lie in a
@@ -49,15 +69,69 @@ func (im *image) mapOver(mem []byte) error {
 	return nil
 }
 
-// reset drops the pages written since mem was mapped over the image.
+// pagemap bits (Documentation/admin-guide/mm/pagemap.rst).
+const (
+	pagePresent = 1 << 63
+	pageSwapped = 1 << 62
+	pageFile    = 1 << 61 // a file page or shared anonymous: not our copy
+)
+
+var pagemap = sync.OnceValues(func() (*os.File, error) { return os.Open("/proc/self/pagemap") })
+
+var entriesPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// reset puts the snapshot's bytes back in every page of mem[:size] that
+// holds a copy of its own.
 func (im *image) reset(mem []byte) error {
+	pm, err := pagemap()
+	if err != nil {
+		return im.drop(mem)
+	}
+	pages := im.size / pageSize
+	bp := entriesPool.Get().(*[]byte)
+	defer entriesPool.Put(bp)
+	if cap(*bp) < pages*8 {
+		*bp = make([]byte, pages*8)
+	}
+	entries := (*bp)[:pages*8]
+	off := int64(uintptr(unsafe.Pointer(&mem[0]))/pageSize) * 8
+	if n, err := pm.ReadAt(entries, off); err != nil || n != len(entries) {
+		return im.drop(mem)
+	}
+	for i := 0; i < pages; {
+		if !own(entries, i) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < pages && own(entries, j) {
+			j++
+		}
+		copy(mem[i*pageSize:j*pageSize], im.data[i*pageSize:j*pageSize])
+		i = j
+	}
+	return nil
+}
+
+// own reports whether page i holds the instance's own copy.
+func own(entries []byte, i int) bool {
+	e := binary.LittleEndian.Uint64(entries[i*8:])
+	return e&pageSwapped != 0 || (e&pagePresent != 0 && e&pageFile == 0)
+}
+
+// drop is reset without the page map: the instance's copies are dropped,
+// and its pages read the snapshot again.
+func (im *image) drop(mem []byte) error {
 	if err := unix.Madvise(mem[:im.size], unix.MADV_DONTNEED); err != nil {
 		return fmt.Errorf("reset memory: %w", err)
 	}
 	return nil
 }
 
-func (im *image) close() { im.f.Close() }
+func (im *image) close() {
+	unix.Munmap(im.data)
+	im.f.Close()
+}
 
 // dropPages frees pages of a private anonymous mapping: they read as zero
 // again.

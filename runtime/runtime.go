@@ -300,6 +300,35 @@ func (m *Module) initialise(ctx context.Context, inst *instance) error {
 	}
 	inst.kfns = newKernelFns(inst.kern)
 	inst.exports = newFuncs(inst.main)
+	if inst.exports.get(abi.ExportPrewarm) != nil {
+		return m.prewarm(ctx, inst)
+	}
+	return nil
+}
+
+// prewarm runs the plugin's prewarm export (abi.ExportPrewarm) as a call
+// with no input, no config and no data, under the module's limits. A
+// plugin whose prewarm fails does not run: it is refused at publish.
+func (m *Module) prewarm(ctx context.Context, inst *instance) error {
+	inst.p.Config = nil
+	st := newCallState(&Env{}, m.limits, inst)
+	ctx, cancel := context.WithTimeout(ctx, m.limits.Timeout)
+	defer cancel()
+	ctx = context.WithValue(context.WithValue(ctx, stateKey{}, st), instanceKey{}, inst)
+	stop := st.backstop(ctx)
+	rc, _, err := inst.invoke(ctx, abi.ExportPrewarm, nil)
+	stop()
+	if left, ok := st.fuelLeft(); ok && left < 0 {
+		return abi.Errorf(abi.CodeTimeout, "prewarm ran out of its %d fuel", m.limits.Fuel())
+	}
+	switch {
+	case st.fatal != nil:
+		return abi.Wrap(st.fatal.Code, st.fatal, "prewarm")
+	case err != nil:
+		return abi.Errorf(abi.CodeInvalidPlugin, "prewarm: %s", capText(firstLine(err.Error())))
+	case rc != 0:
+		return abi.Errorf(abi.CodeInvalidPlugin, "prewarm returned %d", rc)
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,7 +54,8 @@ func TestNoStateCrossesAReset(t *testing.T) {
 	for _, c := range "hello, snapshot" {
 		fresh += uint64(c)
 	}
-	want := scribbled{g: 7, h: 0, f: 1.5, sum: fresh, pages: 3}
+	// h is what the plugin's prewarm export set.
+	want := scribbled{g: 7, h: 42, f: 1.5, sum: fresh, pages: 3}
 	m := compile(t, rt, plugin(t, "scribble"), runtime.ModuleOptions{PoolSize: 2})
 	for i := range 20 {
 		export := "scribble"
@@ -178,6 +180,19 @@ func TestDescriptorsDoNotCrossCalls(t *testing.T) {
 	}
 	if s := m.Stats(); s.Resets != 0 {
 		t.Fatalf("stats %+v: an instance holding a descriptor was reset", s)
+	}
+}
+
+// A plugin whose prewarm export fails is refused when it is published.
+func TestAFailingPrewarmIsRefused(t *testing.T) {
+	rt := newRuntime(t)
+	wasm, err := os.ReadFile(plugin(t, "badprewarm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = rt.Check(context.Background(), wasm, runtime.ModuleOptions{})
+	if abi.CodeOf(err) != abi.CodeInvalidPlugin || !strings.Contains(err.Error(), "prewarm") {
+		t.Fatalf("check: %v", err)
 	}
 }
 

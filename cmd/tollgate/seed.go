@@ -92,7 +92,7 @@ func seedExample(ctx context.Context, n *node) (*example, error) {
 		ex.records[rec.ID] = f.contributor
 	}
 	_, err = n.host.Publish(ctx, ex.developer.key, registry.Manifest{
-		Name: exampleAgent, Version: "1.0.0", Kind: abi.KindAgent, Price: agentPrice.String(),
+		Name: exampleAgent, Version: "1.1.0", Kind: abi.KindAgent, Price: agentPrice.String(),
 		Datanets: []string{exampleDatanet}, Attribution: registry.DefaultAttribution,
 		Limits: &registry.Limits{MaxRecords: 16},
 	}, examples.QA)

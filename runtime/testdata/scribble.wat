@@ -34,6 +34,12 @@
     (global.set $h (i32.const 99))
     (global.set $f (f64.const -2)))
 
+  ;; prewarm runs once per instance, before the snapshot: what it leaves,
+  ;; every call starts from.
+  (func (export "prewarm") (result i32)
+    (global.set $h (i32.const 42))
+    (i32.const 0))
+
   (func (export "scribble") (result i32)
     (call $report)
     (call $scribble_all)
