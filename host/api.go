@@ -48,6 +48,9 @@ type API struct {
 	SignIn *SignIn
 }
 
+// CompressMinBytes is the smallest response the API compresses.
+const CompressMinBytes = 16 << 10
+
 // APIHandler returns the HTTP handler serving the Connect API and the web
 // page, behind the edge.
 func (h *Host) APIHandler(cfg API) http.Handler {
@@ -55,7 +58,10 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 	e := newEdge(auth, cfg.Limits)
 	mux := http.NewServeMux()
 	api := &api{h: h, auth: auth, signIn: cfg.SignIn}
-	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(e.limits.MaxBodyBytes)), connect.WithCodec(strictJSON{"json"}), connect.WithCodec(strictJSON{"json; charset=utf-8"})}
+	// Responses are compressed only from CompressMinBytes: gzip costs more
+	// CPU, on both ends, than a receipt's few kilobytes cost to send.
+	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(e.limits.MaxBodyBytes)), connect.WithCodec(strictJSON{"json"}), connect.WithCodec(strictJSON{"json; charset=utf-8"}),
+		connect.WithCompressMinBytes(CompressMinBytes)}
 	for _, svc := range []func() (string, http.Handler){
 		func() (string, http.Handler) { return tollgatev1connect.NewAgentServiceHandler(api, opts...) },
 		func() (string, http.Handler) { return tollgatev1connect.NewLedgerServiceHandler(api, opts...) },
@@ -63,7 +69,8 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 		func() (string, http.Handler) { return tollgatev1connect.NewDatanetServiceHandler(api, opts...) },
 		func() (string, http.Handler) {
 			// Modules are larger than any other request.
-			return tollgatev1connect.NewRegistryServiceHandler(api, connect.WithReadMaxBytes(int(max(e.limits.MaxBodyBytes, MaxModuleBytes+1<<20))), connect.WithCodec(strictJSON{"json"}), connect.WithCodec(strictJSON{"json; charset=utf-8"}))
+			return tollgatev1connect.NewRegistryServiceHandler(api, connect.WithReadMaxBytes(int(max(e.limits.MaxBodyBytes, MaxModuleBytes+1<<20))), connect.WithCodec(strictJSON{"json"}), connect.WithCodec(strictJSON{"json; charset=utf-8"}),
+				connect.WithCompressMinBytes(CompressMinBytes))
 		},
 	} {
 		path, handler := svc()

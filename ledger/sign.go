@@ -156,7 +156,7 @@ func hash32(h string) string {
 // Sign signs the receipt's EIP-712 digest with the operator's key and
 // records the signer, the domain and the signature on it.
 func (r *Receipt) Sign(key *ecdsa.PrivateKey, d Domain) error {
-	digest, _, err := apitypes.TypedDataAndHash(r.TypedData(d))
+	digest, err := r.Digest(d)
 	if err != nil {
 		return fmt.Errorf("ledger: receipt %s: typed data: %w", r.ID, err)
 	}
@@ -177,7 +177,7 @@ func (r *Receipt) VerifySignature() error {
 	if r.Domain == nil || r.Signature == "" {
 		return abi.Errorf(abi.CodeBadSignature, "receipt %s is not signed", r.ID)
 	}
-	digest, _, err := apitypes.TypedDataAndHash(r.TypedData(*r.Domain))
+	digest, err := r.Digest(*r.Domain)
 	if err != nil {
 		return abi.Errorf(abi.CodeBadSignature, "receipt %s: %v", r.ID, err)
 	}
