@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,8 @@ type Registry struct {
 	verifiedMu  sync.RWMutex
 	verified    map[string]*Plugin
 	verifiedGen uint64 // advanced by each forget: a Load that read before one does not cache
+
+	datanets sync.Map // name → *cachedDatanet
 
 	mu     sync.Mutex              // serialises appends to a datanet and guards indexes
 	corpus map[string]*corpusIndex // corpus_match, segments added by appends
@@ -454,7 +457,24 @@ func (r *Registry) Datanet(ctx context.Context, name string) (*Datanet, error) {
 		return nil, err
 	}
 	var d Datanet
-	err := r.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, datanetKey(name), &d) })
+	err := r.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(datanetKey(name))
+		if err != nil {
+			return err
+		}
+		// Decoding a datanet costs far more than finding it; the decoded
+		// datanet is kept with the version (commit) of the entry it came
+		// from, which every write of the datanet advances.
+		if c, ok := r.datanets.Load(name); ok && c.(*cachedDatanet).at == item.Version() {
+			d = c.(*cachedDatanet).d.clone()
+			return nil
+		}
+		if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &d) }); err != nil {
+			return err
+		}
+		r.datanets.Store(name, &cachedDatanet{at: item.Version(), d: d.clone()})
+		return nil
+	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, errorf(abi.CodeNotFound, "no datanet %s", name)
 	}
@@ -462,6 +482,29 @@ func (r *Registry) Datanet(ctx context.Context, name string) (*Datanet, error) {
 		return nil, fmt.Errorf("registry: datanet %s: %w", name, err)
 	}
 	return &d, nil
+}
+
+// cachedDatanet is a decoded datanet and the Badger version of the entry
+// it was decoded from.
+type cachedDatanet struct {
+	at uint64
+	d  Datanet
+}
+
+// clone copies d deeply enough that changing the copy leaves d alone.
+func (d Datanet) clone() Datanet {
+	d.Policy.Agents = slices.Clone(d.Policy.Agents)
+	d.Frontier = slices.Clone(d.Frontier)
+	for i := range d.Frontier {
+		d.Frontier[i].Hash = slices.Clone(d.Frontier[i].Hash)
+	}
+	if d.Creation != nil {
+		c := *d.Creation
+		c.Policy.Agents = slices.Clone(c.Policy.Agents)
+		c.Signature = slices.Clone(c.Signature)
+		d.Creation = &c
+	}
+	return d
 }
 
 // Record is one contribution to a datanet. Its ID is the hex sha256 of its

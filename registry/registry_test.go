@@ -689,3 +689,33 @@ func TestInMemoryRegistryKeepsLargeRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A datanet read after each write is the written one, and changing what a
+// read returned changes nothing the next read sees.
+func TestDatanetReadsFollowEveryWrite(t *testing.T) {
+	ctx := context.Background()
+	r := open(t)
+	owner, alice := key(t), key(t)
+	if _, err := newDatanet(t, r, owner, registry.Datanet{Name: "facts", Owner: registry.Address(owner), PricePerRead: "10"}); err != nil {
+		t.Fatal(err)
+	}
+	prevRoot := ""
+	for i := range 20 {
+		content := fmt.Sprint("fact number ", i)
+		if _, _, err := r.AddRecord(ctx, "facts", registry.Address(alice), content, sign(t, alice, registry.Domain{}.RecordDigest("facts", content))); err != nil {
+			t.Fatal(err)
+		}
+		d := ok(r.Datanet(ctx, "facts")).of(t)
+		if d.Version != uint64(i+1) || d.Root == prevRoot {
+			t.Fatalf("after %d appends: version %d, root %q (before %q)", i+1, d.Version, d.Root, prevRoot)
+		}
+		prevRoot = d.Root
+		d.Version, d.Root, d.Policy.Agents = 999, "tampered", append(d.Policy.Agents, "x")
+		for j := range d.Frontier {
+			clear(d.Frontier[j].Hash)
+		}
+		if again := ok(r.Datanet(ctx, "facts")).of(t); again.Version != uint64(i+1) || again.Root != prevRoot || len(again.Policy.Agents) != 0 {
+			t.Fatalf("a caller's change to a read datanet reached the next read: %+v", again)
+		}
+	}
+}
