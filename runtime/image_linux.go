@@ -83,20 +83,32 @@ var entriesPool = sync.Pool{New: func() any { return new([]byte) }}
 // reset puts the snapshot's bytes back in every page of mem[:size] that
 // holds a copy of its own.
 func (im *image) reset(mem []byte) error {
-	pm, err := pagemap()
-	if err != nil {
+	if !eachOwnedRun(mem[:im.size], func(from, to int) {
+		copy(mem[from:to], im.data[from:to])
+	}) {
 		return im.drop(mem)
 	}
-	pages := im.size / pageSize
+	return nil
+}
+
+// eachOwnedRun calls fn with each run [from, to) of b's pages that hold a
+// copy of the process's own (written since mapped), reporting false if
+// the page map cannot be read. b must start on a page.
+func eachOwnedRun(b []byte, fn func(from, to int)) bool {
+	pm, err := pagemap()
+	if err != nil || len(b) == 0 {
+		return err == nil
+	}
+	pages := (len(b) + pageSize - 1) / pageSize
 	bp := entriesPool.Get().(*[]byte)
 	defer entriesPool.Put(bp)
 	if cap(*bp) < pages*8 {
 		*bp = make([]byte, pages*8)
 	}
 	entries := (*bp)[:pages*8]
-	off := int64(uintptr(unsafe.Pointer(&mem[0]))/pageSize) * 8
+	off := int64(uintptr(unsafe.Pointer(&b[0]))/pageSize) * 8
 	if n, err := pm.ReadAt(entries, off); err != nil || n != len(entries) {
-		return im.drop(mem)
+		return false
 	}
 	for i := 0; i < pages; {
 		if !own(entries, i) {
@@ -107,10 +119,10 @@ func (im *image) reset(mem []byte) error {
 		for j < pages && own(entries, j) {
 			j++
 		}
-		copy(mem[i*pageSize:j*pageSize], im.data[i*pageSize:j*pageSize])
+		fn(i*pageSize, min(j*pageSize, len(b)))
 		i = j
 	}
-	return nil
+	return true
 }
 
 // own reports whether page i holds the instance's own copy.
@@ -133,10 +145,15 @@ func (im *image) close() {
 	im.f.Close()
 }
 
-// dropPages frees pages of a private anonymous mapping: they read as zero
-// again.
-func dropPages(b []byte) error {
+// clearGrown makes the pages of b, grown by a call beyond the snapshot,
+// read as zero again: those it wrote are cleared and stay the instance's,
+// so the next call that grows into them does not fault; with no page map,
+// they are dropped.
+func clearGrown(b []byte) error {
 	if len(b) == 0 {
+		return nil
+	}
+	if eachOwnedRun(b, func(from, to int) { clear(b[from:to]) }) {
 		return nil
 	}
 	if err := unix.Madvise(b, unix.MADV_DONTNEED); err != nil {

@@ -16,4 +16,4 @@ func (*image) mapOver([]byte) error { return errors.New("memory snapshots need L
 func (*image) reset([]byte) error   { return errors.New("memory snapshots need Linux") }
 func (*image) close()               {}
 
-func dropPages([]byte) error { return errors.New("memory snapshots need Linux") }
+func clearGrown([]byte) error { return errors.New("memory snapshots need Linux") }

@@ -117,14 +117,14 @@ func (s *snapshot) reset(inst *instance) error {
 	}
 	for i, mem := range inst.budget.mems {
 		size := s.images[i].size
-		// Drop what the call wrote: the snapshot's pages read as the
+		// Put back what the call wrote: the snapshot's pages read as the
 		// snapshot again, and any the call grew read as zero, as grown
 		// pages must.
 		if err := s.images[i].reset(mem.buf); err != nil {
 			return err
 		}
 		if len(mem.buf) > size {
-			if err := dropPages(mem.buf[size:]); err != nil {
+			if err := clearGrown(mem.buf[size:]); err != nil {
 				return err
 			}
 			if !mem.shrink(uint64(size)) {
