@@ -71,33 +71,40 @@ func BenchmarkNgramAttribution100MB(b *testing.B) {
 		out.WriteString(" " + sentence(3) + " ")
 	}
 	req := abi.AttributeRequest{Output: out.String()[:min(out.Len(), 2048)], Accesses: accesses, Datanets: []string{"big"}}
-	wasm, err := os.ReadFile("../plugins/ngram/ngram.wasm")
-	if err != nil {
-		b.Fatal(err)
+	// The default build (AssemblyScript, 1.1.0) and the Go one (1.0.0).
+	for _, build := range []struct{ name, version, path string }{
+		{"as", "1.1.0", "../plugins/ngram-as/ngram-as.wasm"}, {"go", "1.0.0", "../plugins/ngram/ngram.wasm"},
+	} {
+		b.Run(build.name, func(b *testing.B) {
+			wasm, err := os.ReadFile(build.path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p := &registry.Plugin{Manifest: registry.Manifest{Name: "builtin/ngram", Version: build.version, Kind: abi.KindAttribution, WasmSHA256: "ngram-" + build.name}, Wasm: wasm}
+			rt, _ := runtime.New(runtime.Config{})
+			defer rt.Close(context.Background())
+			r := attribution.NewRunner(rt)
+			defer r.Close(context.Background())
+			ctx := context.Background()
+			if _, err := r.Run(ctx, p, req, data, []string{"big"}); err != nil { // warm
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			lat := make([]time.Duration, 0, b.N)
+			var res *attribution.Result
+			for range b.N {
+				t := time.Now()
+				res, err = r.Run(ctx, p, req, data, []string{"big"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t))
+			}
+			b.StopTimer()
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(len(res.Weights)), "records-attributed")
+		})
 	}
-	p := &registry.Plugin{Manifest: registry.Manifest{Name: "builtin/ngram", Version: "1.0.0", Kind: abi.KindAttribution, WasmSHA256: "ngram"}, Wasm: wasm}
-	rt, _ := runtime.New(runtime.Config{})
-	defer rt.Close(context.Background())
-	r := attribution.NewRunner(rt)
-	defer r.Close(context.Background())
-	ctx := context.Background()
-	if _, err := r.Run(ctx, p, req, data, []string{"big"}); err != nil { // warm
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	lat := make([]time.Duration, 0, b.N)
-	var res *attribution.Result
-	for range b.N {
-		t := time.Now()
-		res, err = r.Run(ctx, p, req, data, []string{"big"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		lat = append(lat, time.Since(t))
-	}
-	b.StopTimer()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64(len(res.Weights)), "records-attributed")
 }

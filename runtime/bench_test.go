@@ -3,7 +3,9 @@ package runtime_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"os"
+	"runtime/debug"
 	"sync"
 	"testing"
 	"time"
@@ -254,4 +256,84 @@ func BenchmarkFreshGoAgent(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkInstanceMemory: what each instance of the example agents adds
+// to the process's resident set once it has served calls and been reset:
+// its own copies of the pages its calls write, wazero's bookkeeping, and
+// its share of the snapshot (mapped once for all of them). Eight callers
+// at once make eight instances.
+//
+//	go test ./runtime -run '^$' -bench InstanceMemory -benchtime 100x
+func BenchmarkInstanceMemory(b *testing.B) {
+	for _, agent := range []struct{ name, path string }{
+		{"go", "../examples/agents/qa/qa.wasm"}, {"assemblyscript", "../examples/agents/qa-as/qa-as.wasm"},
+	} {
+		b.Run(agent.name, func(b *testing.B) {
+			rt := newRuntime(b)
+			env := func() *runtime.Env {
+				return &runtime.Env{Data: records, Grants: []string{"facts"}, Config: map[string]string{"tollgate.datanets": "facts"},
+					Meter: func(abi.Record) error { return nil }}
+			}
+			m := compile(b, rt, agent.path, runtime.ModuleOptions{PoolSize: -1, Nondeterministic: true})
+			ctx := context.Background()
+			if _, err := m.Call(ctx, abi.ExportInvoke, []byte("Why is the sky blue?"), env()); err != nil {
+				b.Fatal(err)
+			}
+			debug.FreeOSMemory()
+			before := residentBytes(b)
+			const callers = 8
+			// The first call of each caller waits inside its search until
+			// all eight are running, so eight instances exist at once.
+			var arrived sync.WaitGroup
+			arrived.Add(callers)
+			first := &barrierData{tableData: records, all: &arrived}
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for range callers {
+				wg.Go(func() {
+					for i := range max(b.N/callers, 1) {
+						e := env()
+						if i == 0 {
+							e.Data = first
+						}
+						if _, err := m.Call(ctx, abi.ExportInvoke, []byte("Why is the sky blue?"), e); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			debug.FreeOSMemory()
+			s := m.Stats()
+			b.ReportMetric(float64(residentBytes(b)-before)/float64(s.Instantiations)/1024, "rss-KiB/instance")
+			b.ReportMetric(float64(s.Instantiations), "instances")
+			b.ReportMetric(float64(s.Resets)/float64(s.Calls), "reset-rate")
+		})
+	}
+}
+
+// barrierData is tableData whose searches wait until all have arrived.
+type barrierData struct {
+	tableData
+	all *sync.WaitGroup
+}
+
+func (d *barrierData) Search(ctx context.Context, datanet, query string, limit int) ([]abi.Record, error) {
+	d.all.Done()
+	d.all.Wait()
+	return d.tableData.Search(ctx, datanet, query, limit)
+}
+
+// residentBytes is the process's resident set.
+func residentBytes(b *testing.B) int64 {
+	statm, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		b.Skip("no /proc/self/statm")
+	}
+	var size, resident int64
+	fmt.Sscan(string(statm), &size, &resident)
+	return resident * int64(os.Getpagesize())
 }
