@@ -67,7 +67,7 @@ func (r *Runner) module(ctx context.Context, p *registry.Plugin) (*runtime.Modul
 	if m := r.modules[key]; m != nil {
 		return m, nil
 	}
-	m, err := r.rt.Compile(ctx, p.Wasm, runtime.ModuleOptions{Limits: RuntimeLimits(p.Manifest.Limits)})
+	m, err := r.rt.Compile(ctx, p.Wasm, runtime.ModuleOptions{Limits: RuntimeLimits(p.Manifest.Limits), Config: p.Manifest.ConfigFor(nil)})
 	if err != nil {
 		return nil, err
 	}

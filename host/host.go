@@ -288,7 +288,7 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 			reads = append(reads, ledger.Access{Datanet: r.Datanet, Record: r.ID, Contributor: r.Contributor, Bytes: len(r.Content), Fee: fee})
 			return nil
 		},
-		Config:  m.ConfigFor(map[string]string{"tollgate.datanets": strings.Join(m.Datanets, ",")}),
+		Config:  callConfig(m),
 		Session: caller,
 	}
 	rc := &ledger.Receipt{
@@ -456,12 +456,22 @@ func (h *Host) agentModule(ctx context.Context, p *registry.Plugin) (*runtime.Mo
 	h.metrics.module(false)
 	m, err := h.rt.Compile(ctx, p.Wasm, runtime.ModuleOptions{
 		Limits: attribution.RuntimeLimits(p.Manifest.Limits), Nondeterministic: true, ReuseWithinSession: p.Manifest.ReuseWithinCaller,
+		Config: callConfig(p.Manifest),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("host: compile %s: %w", p.Manifest.Ref(), err)
 	}
 	h.modules[key] = m
 	return m, nil
+}
+
+// callConfig is the Extism config a plugin's calls see: its manifest's,
+// and for an agent the datanets it is granted (tollgate.datanets).
+func callConfig(m registry.Manifest) map[string]string {
+	if m.Kind != abi.KindAgent {
+		return m.ConfigFor(nil)
+	}
+	return m.ConfigFor(map[string]string{"tollgate.datanets": strings.Join(m.Datanets, ",")})
 }
 
 // attribute runs the attribution plugin p (nil if it could not be loaded,

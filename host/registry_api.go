@@ -29,7 +29,9 @@ func (h *Host) PublishSigned(ctx context.Context, m registry.Manifest, sig, wasm
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	if err := h.rt.Check(ctx, wasm, runtime.ModuleOptions{Limits: attribution.RuntimeLimits(m.Limits)}); err != nil {
+	// Checked as it will run: an agent with the real clock and its config.
+	opts := runtime.ModuleOptions{Limits: attribution.RuntimeLimits(m.Limits), Config: callConfig(m), Nondeterministic: m.Kind == abi.KindAgent}
+	if err := h.rt.Check(ctx, wasm, opts); err != nil {
 		return nil, err
 	}
 	return h.reg.Publish(ctx, m, sig, wasm)

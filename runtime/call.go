@@ -94,7 +94,12 @@ func (inst *instance) invoke(ctx context.Context, name string, input []byte) (ui
 	if results > 1 {
 		return 1, nil, fmt.Errorf("function %s has %v results, expected 0 or 1", name, results)
 	}
-	stack := inst.stack[:max(1, len(f.Definition().ParamTypes()))]
+	// An export is called with no parameters, as the go-sdk calls it (and
+	// wazero refuses a function that wants some).
+	if n := len(f.Definition().ParamTypes()); n > 0 {
+		return 1, nil, fmt.Errorf("function %s expects %d params, but passed 0", name, n)
+	}
+	stack := inst.stack[:1]
 	clear(stack)
 	err = f.CallWithStack(ctx, stack)
 	var rc uint32

@@ -64,8 +64,10 @@ func (st *callState) fuelLeft() (int64, bool) {
 // own charge may write over it.
 func (st *callState) backstop(ctx context.Context) (stop func()) {
 	done := make(chan struct{})
+	exited := make(chan struct{})
 	var stopped atomic.Bool
 	cancel := context.AfterFunc(ctx, func() {
+		defer close(exited)
 		for !stopped.Load() {
 			if g := st.fuel.Load(); g != nil {
 				(*g).Set(0)
@@ -80,6 +82,11 @@ func (st *callState) backstop(ctx context.Context) (stop func()) {
 	return func() {
 		stopped.Store(true)
 		close(done)
-		cancel()
+		if !cancel() {
+			// The backstop started: wait until it can no longer write the
+			// counter, which the instance's next call (another caller's,
+			// once it is reset) will own.
+			<-exited
+		}
 	}
 }

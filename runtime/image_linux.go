@@ -145,15 +145,29 @@ func (im *image) close() {
 	im.f.Close()
 }
 
+// maxKeptGrown bounds the pages grown beyond the snapshot that a reset
+// clears and keeps; past it they are dropped, so an idle instance holds
+// no more than this of what a call grew (a page only read maps the shared
+// zero page, which the page map cannot tell from a written one).
+const maxKeptGrown = 1 << 20
+
 // clearGrown makes the pages of b, grown by a call beyond the snapshot,
-// read as zero again: those it wrote are cleared and stay the instance's,
-// so the next call that grows into them does not fault; with no page map,
-// they are dropped.
+// read as zero again: up to maxKeptGrown of those it wrote are cleared and
+// stay the instance's, so the next call that grows into them does not
+// fault; more, or with no page map, they are dropped.
 func clearGrown(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	if eachOwnedRun(b, func(from, to int) { clear(b[from:to]) }) {
+	var runs [][2]int
+	owned := 0
+	if eachOwnedRun(b, func(from, to int) {
+		runs = append(runs, [2]int{from, to})
+		owned += to - from
+	}) && owned <= maxKeptGrown {
+		for _, r := range runs {
+			clear(b[r[0]:r[1]])
+		}
 		return nil
 	}
 	if err := unix.Madvise(b, unix.MADV_DONTNEED); err != nil {

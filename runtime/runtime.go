@@ -89,6 +89,10 @@ type ModuleOptions struct {
 	// PoolSize is how many fresh instances are kept ready; 0 means
 	// DefaultPoolSize, a negative value none.
 	PoolSize int
+	// Config is the Extism config the plugin's initialisation and prewarm
+	// see: the config its calls get (Env.Config), as the go-sdk would run
+	// the initialisation in the first call.
+	Config map[string]string
 }
 
 // MaxVarBytes bounds the Extism vars a plugin may set.
@@ -103,6 +107,9 @@ type Module struct {
 	opts     ModuleOptions
 	logger   *slog.Logger
 
+	// calls is held (read) by every call while it runs, so Close, which
+	// takes it, frees nothing a call or its reset still uses.
+	calls    sync.RWMutex
 	pool     chan *instance // fresh instances, kept ready by fill
 	idle     chan *instance // instances reset after a call (snapshot.go)
 	done     chan struct{}
@@ -145,7 +152,7 @@ type instance struct {
 	main, kern             api.Module
 	kfns                   *kernelFns
 	exports                funcs     // the plugin's, looked up once
-	stack                  [4]uint64 // for calling them
+	stack                  [1]uint64 // for calling them
 	globals, kernelGlobals []api.MutableGlobal
 	det                    *detSys // a deterministic module's clocks and random source
 	// shared: the instance's memories map the module's snapshot, so it
@@ -176,6 +183,19 @@ func (i *instance) sleep(ns int64) {
 }
 
 func (i *instance) close() { i.p.Close(context.Background()) }
+
+// wakeAt makes the instance's sleeps end once ctx is done, until stop.
+func (i *instance) wakeAt(ctx context.Context) (stop func()) {
+	wake := make(chan struct{})
+	i.wake.Store(&wake)
+	stopWake := context.AfterFunc(ctx, func() { close(wake) })
+	return func() {
+		if !stopWake() {
+			<-wake
+		}
+		i.wake.Store(nil)
+	}
+}
 
 // Compile compiles wasm into a Module with our host functions linked in,
 // and starts keeping fresh instances ready.
@@ -269,7 +289,10 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 		inst.close()
 		return nil, err
 	}
-	m.share(inst)
+	if err := m.share(inst); err != nil {
+		inst.close()
+		return nil, abi.Wrap(abi.CodeInternal, err, "instance")
+	}
 	m.stats.instantiations.Add(1)
 	m.stats.instantiateNanos.Add(int64(time.Since(start)))
 	return inst, nil
@@ -281,8 +304,17 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 // any caller's call, on the start fuel, so a call's fuel and output never
 // depend on whether its instance was fresh.
 func (m *Module) initialise(ctx context.Context, inst *instance) error {
-	ctx = context.WithValue(context.WithValue(ctx, initKey{}, inst), instanceKey{}, inst)
-	_, _, err := inst.p.CallWithContext(ctx, fuel.InitName, nil)
+	// The guest's initialisation sees what a call sees, as it would run in
+	// the go-sdk's first call: the module's config, and host functions
+	// that answer that no datanet is granted.
+	inst.p.Config = m.opts.Config
+	st := newCallState(&Env{Config: m.opts.Config}, m.limits, inst)
+	ictx, cancel := context.WithTimeout(ctx, InitTimeout)
+	defer cancel()
+	stopWake := inst.wakeAt(ictx)
+	ictx = context.WithValue(context.WithValue(context.WithValue(ictx, initKey{}, inst), instanceKey{}, inst), stateKey{}, st)
+	_, _, err := inst.p.CallWithContext(ictx, fuel.InitName, nil)
+	stopWake()
 	if inst.main == nil || inst.kern == nil {
 		if err != nil {
 			return abi.Errorf(abi.CodeInvalidPlugin, "initialise: %s", firstLine(err.Error()))
@@ -290,6 +322,12 @@ func (m *Module) initialise(ctx context.Context, inst *instance) error {
 		return abi.Errorf(abi.CodeInternal, "initialise: the plugin's modules were not seen")
 	}
 	if err != nil {
+		switch {
+		case st.fatal != nil:
+			return abi.Wrap(st.fatal.Code, st.fatal, "initialise")
+		case ictx.Err() != nil:
+			return abi.Errorf(abi.CodeTimeout, "initialisation ran past %v", InitTimeout)
+		}
 		if g := inst.main.ExportedGlobal(fuel.GlobalName); g != nil && int64(g.Get()) < 0 {
 			return abi.Errorf(abi.CodeTimeout, "initialisation ran out of its %d fuel", StartFuel)
 		}
@@ -306,20 +344,26 @@ func (m *Module) initialise(ctx context.Context, inst *instance) error {
 	return nil
 }
 
+// InitTimeout bounds the wall time of a guest's initialisation (its fuel
+// is StartFuel): a sleep in it ends then.
+const InitTimeout = 30 * time.Second
+
 // prewarm runs the plugin's prewarm export (abi.ExportPrewarm) as a call
-// with no input, no config and no data, under the module's limits. A
+// with no input and no data, with the module's config and limits. A
 // plugin whose prewarm fails does not run: it is refused at publish.
 func (m *Module) prewarm(ctx context.Context, inst *instance) error {
-	inst.p.Config = nil
-	st := newCallState(&Env{}, m.limits, inst)
+	inst.p.Config = m.opts.Config
+	st := newCallState(&Env{Config: m.opts.Config}, m.limits, inst)
 	ctx, cancel := context.WithTimeout(ctx, m.limits.Timeout)
 	defer cancel()
+	stopWake := inst.wakeAt(ctx)
+	defer stopWake()
 	ctx = context.WithValue(context.WithValue(ctx, stateKey{}, st), instanceKey{}, inst)
 	stop := st.backstop(ctx)
 	rc, _, err := inst.invoke(ctx, abi.ExportPrewarm, nil)
 	stop()
-	if left, ok := st.fuelLeft(); ok && left < 0 {
-		return abi.Errorf(abi.CodeTimeout, "prewarm ran out of its %d fuel", m.limits.Fuel())
+	if left, ok := st.fuelLeft(); (ok && left < 0) || ctx.Err() != nil {
+		return abi.Errorf(abi.CodeTimeout, "prewarm ran past its %v (%d fuel)", m.limits.Timeout, m.limits.Fuel())
 	}
 	switch {
 	case st.fatal != nil:
@@ -335,11 +379,11 @@ func (m *Module) prewarm(ctx context.Context, inst *instance) error {
 // share makes inst a copy of the module's snapshot, or the snapshot
 // itself if it is the first; if the module's instances cannot be reset,
 // inst stays fresh and serves one call.
-func (m *Module) share(inst *instance) {
+func (m *Module) share(inst *instance) error {
 	m.snapMu.Lock()
 	defer m.snapMu.Unlock()
 	if m.snapOff != "" {
-		return
+		return nil
 	}
 	var ok bool
 	inst.globals, ok = mutableGlobals(inst.main, m.meta.Globals)
@@ -365,19 +409,23 @@ func (m *Module) share(inst *instance) {
 			why = err.Error()
 		} else {
 			m.snap, inst.shared = s, true
-			return
+			return nil
 		}
 	}
 	if why != "" {
 		m.snapOff = why
 		m.logger.Info("plugin instances are not reset between calls: each call gets a fresh one", "reason", why)
-		return
+		return nil
 	}
 	if err := m.snap.adopt(inst); err != nil {
-		m.logger.Debug("instance does not match its module's snapshot; it serves one call", "err", err)
-		return
+		if errors.Is(err, errNotRestorable) {
+			m.logger.Debug("instance does not match its module's snapshot; it serves one call", "err", err)
+			return nil
+		}
+		return err // it may be partly mapped: it must not run
 	}
 	inst.shared = true
+	return nil
 }
 
 // acquire returns an instance for a call: the session's own if reuse is
@@ -397,9 +445,11 @@ func (m *Module) acquire(ctx context.Context, session string) (*instance, error)
 		}
 	}
 	select {
-	case inst := <-m.idle:
-		m.stats.resets.Add(1)
-		return inst, nil
+	case inst, ok := <-m.idle:
+		if ok {
+			m.stats.resets.Add(1)
+			return inst, nil
+		}
 	default:
 	}
 	select {
@@ -513,6 +563,10 @@ func (m *Module) Close(ctx context.Context) error {
 			s.inst.close()
 		}
 		m.sessMu.Unlock()
+		// Calls in flight end (fuel and their deadlines bound them) and
+		// reset or close their instances before anything is freed.
+		m.calls.Lock()
+		defer m.calls.Unlock()
 		m.wg.Wait()
 		if m.pool != nil {
 			close(m.pool)
@@ -544,6 +598,8 @@ func (m *Module) Call(ctx context.Context, export string, input []byte, env *Env
 	if env == nil {
 		env = &Env{}
 	}
+	m.calls.RLock()
+	defer m.calls.RUnlock()
 	select {
 	case <-m.done:
 		return nil, abi.Errorf(abi.CodeUnavailable, "module is closed")
@@ -570,16 +626,11 @@ func (m *Module) call(ctx context.Context, inst *instance, export string, input 
 	st := newCallState(env, m.limits, inst)
 	ctx = context.WithValue(context.WithValue(ctx, stateKey{}, st), instanceKey{}, inst)
 	m.stats.calls.Add(1)
-	wake := make(chan struct{})
-	inst.wake.Store(&wake)
-	stopWake := context.AfterFunc(ctx, func() { close(wake) })
+	stopWake := inst.wakeAt(ctx)
 	stopBackstop := st.backstop(ctx)
 	rc, out, err := inst.invoke(ctx, export, input)
 	stopBackstop()
-	if !stopWake() {
-		<-wake
-	}
-	inst.wake.Store(nil)
+	stopWake()
 	if left, ok := st.fuelLeft(); ok {
 		env.FuelUsed = uint64(max(0, m.limits.Fuel()-max(left, 0)))
 		if left < 0 && err != nil {

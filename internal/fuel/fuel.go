@@ -170,7 +170,7 @@ type region struct {
 // segment), or is empty.
 func meter(body []byte, g uint32) (_ []byte, mutates string, _ error) {
 	// First pass: where each region starts in body, and what it costs.
-	r := &reader{b: body}
+	r := &reader{b: body, globals: g}
 	type open struct {
 		loop   bool
 		region int // index into regions

@@ -23,6 +23,9 @@ type reader struct {
 	// mutates names the first instruction read that changes state outside
 	// memories and globals.
 	mutates string
+	// globals is how many globals the module has before instrumentation:
+	// an index past them would name the fuel counter once it is added.
+	globals uint32
 }
 
 func (r *reader) mutate(what string) {
@@ -135,7 +138,9 @@ func (r *reader) next() byte {
 		if op == 0x26 {
 			r.mutate("table.set")
 		}
-		r.u32()
+		if i := r.u32(); (op == 0x23 || op == 0x24) && i >= r.globals && r.err == nil {
+			r.fail("global %d does not exist", i)
+		}
 	case op >= 0x28 && op <= 0x3e: // loads and stores
 		r.memarg()
 	case op == 0x3f, op == 0x40: // memory.size, memory.grow
