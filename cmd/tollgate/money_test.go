@@ -263,7 +263,7 @@ func TestNewUserJourneyFromTheCLI(t *testing.T) {
 	if o, err := cli("plugin", "publish", "--server", api, "--key", keyPath, "--name", "journey/qa", "--version", "1.0.0", "--price", "0.001", "--datanets", "journey/facts", wasm); err != nil || !strings.Contains(o, "journey/qa@1.0.0  published by "+addr) {
 		t.Fatalf("plugin publish: %v\n%s", err, o)
 	}
-	if o, err := cli("plugin", "list", "--server", api); err != nil || !strings.Contains(o, "journey/qa@1.0.0") || !strings.Contains(o, exampleAgent+"@1.0.0") {
+	if o, err := cli("plugin", "list", "--server", api); err != nil || !strings.Contains(o, "journey/qa@1.0.0") || !strings.Contains(o, exampleAgent+"@"+exampleAgentVersion) {
 		t.Fatalf("plugin list: %v\n%s", err, o)
 	}
 	if o, err := cli("invoke", "--server", api, "--agent", "journey/qa@latest", "Why is the sky blue?"); err != nil || !strings.Contains(o, "receipt") || !strings.Contains(o, "access") {

@@ -25,6 +25,8 @@ var (
 const (
 	exampleDatanet = "examples/facts"
 	exampleAgent   = "examples/qa"
+	// exampleAgentVersion changes with the example agent's bytes.
+	exampleAgentVersion = "1.1.0"
 )
 
 // party is a key with a name, for printing.
@@ -92,7 +94,7 @@ func seedExample(ctx context.Context, n *node) (*example, error) {
 		ex.records[rec.ID] = f.contributor
 	}
 	_, err = n.host.Publish(ctx, ex.developer.key, registry.Manifest{
-		Name: exampleAgent, Version: "1.1.0", Kind: abi.KindAgent, Price: agentPrice.String(),
+		Name: exampleAgent, Version: exampleAgentVersion, Kind: abi.KindAgent, Price: agentPrice.String(),
 		Datanets: []string{exampleDatanet}, Attribution: registry.DefaultAttribution,
 		Limits: &registry.Limits{MaxRecords: 16},
 	}, examples.QA)
