@@ -44,60 +44,53 @@ func (r *Receipt) Digest(d Domain) ([]byte, error) {
 	e.uint(r.Fuel)
 	e.bytes32(r.PrevBundle)
 
-	var items digestEncoder
-	for _, dv := range r.Datanets {
-		s := digestEncoder{words: append([]byte(nil), ts.datanet...)}
+	structArray(&e, ts.datanet, r.Datanets, func(s *digestEncoder, dv DatanetVersion) {
 		s.str(dv.Name)
 		s.uint(dv.Version)
 		s.bytes32(dv.Root)
-		items.words = append(items.words, crypto.Keccak256(s.words)...)
-	}
-	e.words = append(e.words, crypto.Keccak256(items.words)...)
-
-	items.words = items.words[:0]
-	for _, a := range r.Accesses {
-		s := digestEncoder{words: append([]byte(nil), ts.read...)}
+	})
+	structArray(&e, ts.read, r.Accesses, func(s *digestEncoder, a Access) {
 		s.str(a.Datanet)
 		s.str(a.Record)
 		s.address(a.Contributor)
 		s.uint(uint64(max(a.Bytes, 0)))
 		s.integer(a.Fee, false)
-		if s.err != nil {
-			return nil, s.err
-		}
-		items.words = append(items.words, crypto.Keccak256(s.words)...)
-	}
-	e.words = append(e.words, crypto.Keccak256(items.words)...)
-
-	items.words = items.words[:0]
-	for _, sc := range r.Scores {
-		s := digestEncoder{words: append([]byte(nil), ts.score...)}
+	})
+	structArray(&e, ts.score, r.Scores, func(s *digestEncoder, sc Score) {
 		s.str(sc.Record)
 		s.address(sc.Contributor)
 		s.str(strconv.FormatFloat(sc.Weight, 'g', -1, 64))
-		items.words = append(items.words, crypto.Keccak256(s.words)...)
-	}
-	e.words = append(e.words, crypto.Keccak256(items.words)...)
-
-	items.words = items.words[:0]
-	for _, p := range r.Postings {
-		s := digestEncoder{words: append([]byte(nil), ts.fee...)}
+	})
+	structArray(&e, ts.fee, r.Postings, func(s *digestEncoder, p Posting) {
 		s.address(p.Account)
 		s.str(p.Kind)
 		s.integer(p.Amount, true)
 		s.str(p.Memo)
-		if s.err != nil {
-			return nil, s.err
-		}
-		items.words = append(items.words, crypto.Keccak256(s.words)...)
+	})
+	if e.err != nil {
+		return nil, e.err
 	}
-	e.words = append(e.words, crypto.Keccak256(items.words)...)
 
 	sep, err := domainSeparator(d)
 	if err != nil {
 		return nil, err
 	}
 	return crypto.Keccak256([]byte{0x19, 0x01}, sep, crypto.Keccak256(e.words)), nil
+}
+
+// structArray appends an array of structs of the type hashed typeHash,
+// each encoded by enc: the hash of their struct hashes.
+func structArray[T any](e *digestEncoder, typeHash []byte, items []T, enc func(*digestEncoder, T)) {
+	var hashes []byte
+	for _, it := range items {
+		s := digestEncoder{words: append([]byte(nil), typeHash...)}
+		enc(&s, it)
+		if s.err != nil && e.err == nil {
+			e.err = s.err
+		}
+		hashes = append(hashes, crypto.Keccak256(s.words)...)
+	}
+	e.words = append(e.words, crypto.Keccak256(hashes)...)
 }
 
 // typeHashes are the EIP-712 type hashes of the receipt schema, from the
