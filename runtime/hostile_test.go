@@ -92,6 +92,23 @@ func TestOtherTenantsDataIsNeverReturned(t *testing.T) {
 	}
 }
 
+// A plugin reading data in its prewarm, before any call, reads nothing:
+// no caller's grants exist yet, and what it would read would be in every
+// caller's snapshot, unmetered.
+func TestPrewarmReadsNoData(t *testing.T) {
+	rt := newRuntime(t)
+	m := compile(t, rt, plugin(t, "hostile"), runtime.ModuleOptions{})
+	metered := 0
+	out, err := m.Call(context.Background(), "prewarmed", nil, &runtime.Env{Data: records, Grants: []string{"facts"},
+		Meter: func(abi.Record) error { metered++; return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), string(abi.CodeGrantDenied)) || strings.Contains(string(out), "Rayleigh") || metered != 0 {
+		t.Fatalf("prewarm read %s (metered %d)", out, metered)
+	}
+}
+
 // TestNoStateCrossesCallers: a plugin that returns its previous call's input
 // sees nothing in fresh-instance mode; with reuse within a session it sees
 // only its own session's input, never another's.

@@ -109,6 +109,11 @@ func TestResetInstancesReadTheFreshClocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The runtime runs the plugin's initialisation and its prewarm before
+	// any call: so does the reference, in that order, on one instance.
+	if _, _, err := ref.Call(abi.ExportPrewarm, nil); err != nil {
+		t.Fatal(err)
+	}
 	_, want, err := ref.Call("entropy", nil)
 	ref.Close(ctx)
 	if err != nil {

@@ -207,4 +207,21 @@ func opendir() int32 {
 
 var kept []*os.File
 
+// prewarm tries to read a datanet before any call, where no caller's
+// grants or data exist; prewarmed returns what it got.
+//
+//go:wasmexport prewarm
+func prewarm() int32 {
+	prewarmed = call(search, map[string]any{"datanet": "facts", "query": "sky", "limit": 10})
+	return 0
+}
+
+var prewarmed []byte
+
+//go:wasmexport prewarmed
+func prewarmedExport() int32 {
+	pdk.Output(prewarmed)
+	return 0
+}
+
 func main() {}
