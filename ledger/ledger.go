@@ -150,7 +150,22 @@ type Options struct {
 	// to Signer's. Check refuses a ledger with neither.
 	Operator string
 	Logger   *slog.Logger
+	// CommitDelay is how long the writer may hold a batch open for the
+	// commits of other calls in flight, so that they share one sync
+	// (PostgreSQL's commit_delay). It applies only while at least
+	// CommitSiblings other reservations are outstanding, so a lone call
+	// never waits. Zero uses DefaultCommitDelay; negative disables it.
+	CommitDelay time.Duration
+	// CommitSiblings is how many other calls in flight make a commit worth
+	// delaying; zero uses DefaultCommitSiblings.
+	CommitSiblings int
 }
+
+// The defaults for Options.CommitDelay and Options.CommitSiblings.
+const (
+	DefaultCommitDelay    = 2 * time.Millisecond
+	DefaultCommitSiblings = 2
+)
 
 // Ledger is the book of record. It is safe for concurrent use.
 type Ledger struct {
@@ -175,6 +190,11 @@ type Ledger struct {
 
 	resMu    sync.Mutex
 	reserved map[string]*big.Int // account -> credit held by calls in flight
+	// active counts unreleased reservations: calls in flight that will
+	// commit, which the writer may wait for.
+	active   atomic.Int64
+	delay    time.Duration
+	siblings int64
 
 	treeMu    sync.Mutex
 	treeEpoch uint64
@@ -211,7 +231,14 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
 	}
 	l := &Ledger{db: db, logger: opts.Logger, signer: opts.Signer, operator: opts.Operator, readOnly: opts.ReadOnly,
-		ops: make(chan *op, MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{}), reserved: map[string]*big.Int{}}
+		ops: make(chan *op, MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{}), reserved: map[string]*big.Int{},
+		delay: opts.CommitDelay, siblings: int64(opts.CommitSiblings)}
+	if l.delay == 0 {
+		l.delay = DefaultCommitDelay
+	}
+	if l.siblings <= 0 {
+		l.siblings = DefaultCommitSiblings
+	}
 	if l.logger == nil {
 		l.logger = slog.New(slog.DiscardHandler)
 	}
@@ -377,7 +404,7 @@ func (l *Ledger) Commit(ctx context.Context, r *Receipt, output []byte, res *Res
 		if err := r.Sign(l.signer, *r.Domain); err != nil {
 			return err
 		}
-		err := l.write(ctx, func(txn *badger.Txn) error {
+		err := l.writeHeld(ctx, res != nil, func(txn *badger.Txn) error {
 			if _, err := txn.Get(receiptKey(r.ID)); err == nil {
 				return abi.Errorf(abi.CodeAlreadyExists, "ledger: receipt %s exists", r.ID)
 			} else if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -501,6 +528,7 @@ func (l *Ledger) Reserve(ctx context.Context, account string, amount *big.Int) (
 	if err := l.hold(account, amount); err != nil {
 		return nil, err
 	}
+	l.active.Add(1)
 	return &Reservation{l: l, account: account, amount: new(big.Int).Set(amount)}, nil
 }
 
@@ -564,6 +592,7 @@ func (r *Reservation) Release() {
 		return
 	}
 	r.done = true
+	r.l.active.Add(-1)
 	r.l.resMu.Lock()
 	defer r.l.resMu.Unlock()
 	held := r.l.reserved[r.account]

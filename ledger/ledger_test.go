@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -265,5 +266,95 @@ func TestGroupCommit(t *testing.T) {
 	}
 	if err := l.Check(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCommitDelayGathersCallsInFlight: while other calls hold reservations,
+// the writer waits for their commits and syncs them together; it waits no
+// longer than they take to arrive, and a call alone never waits.
+func TestCommitDelayGathersCallsInFlight(t *testing.T) {
+	ctx := context.Background()
+	const long = time.Hour // a test that waited for the timer would time out
+	l, err := ledger.Open(t.TempDir(), ledger.Options{Signer: operatorKey, CommitDelay: long})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(1_000_000)})
+
+	// Alone: nothing else is in flight (a released reservation is not), so
+	// the commit does not wait.
+	gone, err := l.Reserve(ctx, caller, big.NewInt(30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.Release()
+	gone.Release()
+	res, err := l.Reserve(ctx, caller, big.NewInt(30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Commit(ctx, withDomain(receipt("alone", 30)), nil, res); err != nil {
+		t.Fatal(err)
+	}
+
+	// Eight calls in flight, committing one after another: one batch.
+	const n = 8
+	held := make([]*ledger.Reservation, n)
+	for i := range held {
+		if held[i], err = l.Reserve(ctx, caller, big.NewInt(30)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := l.Batches()
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			time.Sleep(time.Duration(i) * time.Millisecond)
+			errs <- l.Commit(ctx, withDomain(receipt(fmt.Sprint("c", i), 30)), nil, held[i])
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b := l.Batches() - before; b != 1 {
+		t.Fatalf("%d calls in flight committed in %d batches, want 1", n, b)
+	}
+	if bal, _ := l.Balance(ctx, caller); bal.Int64() != 1_000_000-30*(n+1) {
+		t.Fatalf("balance %s", bal)
+	}
+	if err := l.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCommitDelayIsBounded: a call in flight that never commits holds the
+// others' commits for at most the delay.
+func TestCommitDelayIsBounded(t *testing.T) {
+	ctx := context.Background()
+	const delay = 50 * time.Millisecond
+	l, err := ledger.Open(t.TempDir(), ledger.Options{Signer: operatorKey, CommitDelay: delay, CommitSiblings: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(1000)})
+	stuck, err := l.Reserve(ctx, caller, big.NewInt(30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Release()
+	res, err := l.Reserve(ctx, caller, big.NewInt(30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := l.Commit(ctx, withDomain(receipt("waits", 30)), nil, res); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < delay {
+		t.Fatalf("commit with a sibling in flight took %v, less than the %v delay: it did not wait", took, delay)
 	}
 }

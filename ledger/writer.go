@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -20,6 +21,7 @@ const MaxBatch = 256
 type op struct {
 	apply func(txn *badger.Txn) error
 	done  chan error
+	held  bool // the write is a call's commit, made while it holds a reservation
 }
 
 // errClosed is returned for writes once Close has begun, and for every
@@ -32,6 +34,13 @@ func errClosed() error { return abi.Errorf(abi.CodeUnavailable, "ledger: closed 
 // Close waits for every write that got past the closed check, so the writer
 // is still running for each op sent here.
 func (l *Ledger) write(ctx context.Context, apply func(txn *badger.Txn) error) error {
+	return l.writeHeld(ctx, false, apply)
+}
+
+// writeHeld is write for a call's commit; held says the call still holds
+// its reservation, so the writer does not count it among the calls it may
+// wait for.
+func (l *Ledger) writeHeld(ctx context.Context, held bool, apply func(txn *badger.Txn) error) error {
 	l.closeMu.RLock()
 	if l.closed {
 		l.closeMu.RUnlock()
@@ -40,7 +49,7 @@ func (l *Ledger) write(ctx context.Context, apply func(txn *badger.Txn) error) e
 	l.inflight.Add(1)
 	l.closeMu.RUnlock()
 	defer l.inflight.Done()
-	o := &op{apply: apply, done: make(chan error, 1)}
+	o := &op{apply: apply, done: make(chan error, 1), held: held}
 	select {
 	case l.ops <- o:
 	case <-ctx.Done():
@@ -51,14 +60,27 @@ func (l *Ledger) write(ctx context.Context, apply func(txn *badger.Txn) error) e
 
 // run is the single writer: it takes the writes queued while the previous
 // transaction was syncing and commits them together (group commit), so
-// durability costs one fsync per batch, not per receipt.
+// durability costs one sync per batch, not per receipt. A sync costs far
+// more than the writes it covers, and is often quicker than the time
+// between two calls' commits; so while enough other calls are in flight,
+// the writer holds a batch open for up to the commit delay to let them
+// join it.
 func (l *Ledger) run() {
 	defer close(l.stopped)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		var batch []*op
+		held := int64(0)
+		add := func(o *op) {
+			batch = append(batch, o)
+			if o.held {
+				held++
+			}
+		}
 		select {
 		case o := <-l.ops:
-			batch = append(batch, o)
+			add(o)
 		case <-l.quit:
 			return
 		}
@@ -66,10 +88,23 @@ func (l *Ledger) run() {
 		for len(batch) < MaxBatch {
 			select {
 			case o := <-l.ops:
-				batch = append(batch, o)
+				add(o)
 			default:
 				break drain
 			}
+		}
+		if l.delay > 0 && l.active.Load()-held >= l.siblings {
+			timer.Reset(l.delay)
+		linger:
+			for len(batch) < MaxBatch && l.active.Load()-held > 0 {
+				select {
+				case o := <-l.ops:
+					add(o)
+				case <-timer.C:
+					break linger
+				}
+			}
+			timer.Stop()
 		}
 		l.commit(batch)
 	}

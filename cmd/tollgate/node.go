@@ -60,8 +60,10 @@ type nodeConfig struct {
 	maxLogBlocks uint64
 	// maxRunning bounds the invocations running at once (0: the default).
 	maxRunning int
-	logger     *slog.Logger
-	out        io.Writer // where a start says what it is waiting for
+	// commitDelay is ledger.Options.CommitDelay (0: the default; negative: none).
+	commitDelay time.Duration
+	logger      *slog.Logger
+	out         io.Writer // where a start says what it is waiting for
 }
 
 // node is everything a running Tollgate owns, opened from one data dir.
@@ -162,7 +164,7 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	if op := crypto.PubkeyToAddress(n.operator.PublicKey).Hex(); !strings.EqualFold(onChainOp, op) {
 		return abi.Errorf(CodeNotOperator, "operator key %s is not the settlement's operator %s: give that key, or have the guardian rotate the operator to this one first", op, onChainOp)
 	}
-	if n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledger.Options{Logger: cfg.logger, Signer: n.operator}); err != nil {
+	if n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledger.Options{Logger: cfg.logger, Signer: n.operator, CommitDelay: cfg.commitDelay}); err != nil {
 		return err
 	}
 	// Registry signatures are bound to this deployment.

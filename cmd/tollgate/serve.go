@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/keys"
+	"github.com/tollgate-dev/tollgate/ledger"
 )
 
 func serve(ctx context.Context, args []string, out io.Writer) error {
@@ -35,11 +36,15 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	inFlight := fs.Int("max-in-flight", defaults.MaxInFlight, "requests each account may have running at once (0: unlimited)")
 	maxBody := fs.Int64("max-body", defaults.MaxBodyBytes, "largest request body, in bytes")
 	maxRunning := fs.Int("max-running", 0, "invocations running at once, the rest waiting their turn (default: two per core)")
+	commitDelay := fs.Duration("commit-delay", ledger.DefaultCommitDelay, "longest a receipt waits for other calls in flight to share its disk sync (0: never)")
 	pprofAddr := fs.String("pprof", "", "loopback host:port to serve Go's profiler on (empty: none)")
 	verbose := fs.Bool("v", false, "log every invocation")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *commitDelay <= 0 {
+		*commitDelay = -1 // the flag's 0 is "never"; the ledger's is "the default"
 	}
 	level := slog.LevelWarn
 	if *verbose {
@@ -56,7 +61,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	logger := slog.New(handler)
 	cfg := nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger, guardian: *guardian, challengeDelay: *challenge, rotationDelay: *rotation,
-		keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out, maxLogBlocks: *maxLogBlocks, maxRunning: *maxRunning}
+		keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out, maxLogBlocks: *maxLogBlocks, maxRunning: *maxRunning, commitDelay: *commitDelay}
 	if *rpc == "" {
 		cfg.chainRPC = *chainRPC
 	}
