@@ -18,17 +18,24 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/siwe"
 )
 
 // benchResult is one load run.
 type benchResult struct {
+	// Calls counts the calls that succeeded, the only ones in PerSecond,
+	// P50 and P99; Errors counts the rest.
 	Calls, Errors int64
-	PerSecond     float64
-	P50, P99      time.Duration
-	FirstError    string
+	// Refills counts callers that ran out of credit and went on as a new,
+	// funded account; the refused call is not a sample.
+	Refills    int64
+	PerSecond  float64
+	P50, P99   time.Duration
+	FirstError string
 }
 
 // benchCmd is a load generator: -c callers invoke an agent for -d, and
@@ -56,9 +63,15 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	for i := range tokens {
 		tokens[i] = *token
 	}
+	var refill func(context.Context) (string, error)
 	if *token == "" {
 		if err := benchCallers(ctx, client, *server, tokens); err != nil {
 			return fmt.Errorf("bench: provisioning callers (give --token on a node without a faucet): %w", err)
+		}
+		refill = func(ctx context.Context) (string, error) {
+			tok := []string{""}
+			err := benchCallers(ctx, client, *server, tok)
+			return tok[0], err
 		}
 	}
 	req := &tollgatev1.InvokeRequest{Agent: *agent, InputText: *input}
@@ -68,7 +81,7 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		r := runLoad(ctx, tollgatev1connect.NewAgentServiceClient(client, url), tokens, req, *dur)
+		r := runLoad(ctx, tollgatev1connect.NewAgentServiceClient(client, url), tokens, nil, req, *dur)
 		stop()
 		noopRes = &r
 	}
@@ -82,16 +95,19 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	if _, err := node.Invoke(ctx, warm); err != nil {
 		return fmt.Errorf("bench: the first call failed: %w", err)
 	}
-	res := runLoad(ctx, node, tokens, req, *dur)
+	res := runLoad(ctx, node, tokens, refill, req, *dur)
 	if *asJSON {
-		m := map[string]any{"invokes_per_s": res.PerSecond, "p50_ms": ms(res.P50), "p99_ms": ms(res.P99), "calls": res.Calls, "errors": res.Errors}
+		m := map[string]any{"invokes_per_s": res.PerSecond, "p50_ms": ms(res.P50), "p99_ms": ms(res.P99), "calls": res.Calls, "errors": res.Errors, "refills": res.Refills}
+		if res.FirstError != "" {
+			m["first_error"] = res.FirstError
+		}
 		if noopRes != nil {
 			m["noop_per_s"], m["noop_p99_ms"] = noopRes.PerSecond, ms(noopRes.P99)
 		}
 		return json.NewEncoder(out).Encode(m)
 	}
 	print := func(name string, r benchResult) {
-		fmt.Fprintf(out, "%-8s %8.0f calls/s  p50 %7.2f ms  p99 %7.2f ms  (%d calls, %d errors)\n", name, r.PerSecond, ms(r.P50), ms(r.P99), r.Calls, r.Errors)
+		fmt.Fprintf(out, "%-8s %8.0f calls/s  p50 %7.2f ms  p99 %7.2f ms  (%d calls, %d errors, %d callers refilled)\n", name, r.PerSecond, ms(r.P50), ms(r.P99), r.Calls, r.Errors, r.Refills)
 		if r.FirstError != "" {
 			fmt.Fprintf(out, "         first error: %s\n", r.FirstError)
 		}
@@ -161,11 +177,14 @@ func benchSignIn(ctx context.Context, auth tollgatev1connect.AuthServiceClient, 
 	return res.Msg.GetToken(), nil
 }
 
-// runLoad has one goroutine per token call Invoke back to back for d.
-func runLoad(ctx context.Context, c tollgatev1connect.AgentServiceClient, tokens []string, msg *tollgatev1.InvokeRequest, d time.Duration) benchResult {
+// runLoad has one goroutine per token call Invoke back to back for d. A
+// caller refused for want of credit goes on as a new account from refill,
+// when there is one, so a run measures calls, not how long the faucet's
+// credit lasts.
+func runLoad(ctx context.Context, c tollgatev1connect.AgentServiceClient, tokens []string, refill func(context.Context) (string, error), msg *tollgatev1.InvokeRequest, d time.Duration) benchResult {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	var calls, errs atomic.Int64
+	var calls, errs, refills atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
 	var first string
@@ -189,15 +208,27 @@ func runLoad(ctx context.Context, c tollgatev1connect.AgentServiceClient, tokens
 				if ctx.Err() != nil {
 					break // finished after the end of the run: not a sample
 				}
-				mine = append(mine, time.Since(t0))
-				calls.Add(1)
+				took := time.Since(t0)
+				var ce *connect.Error
+				if refill != nil && errors.As(err, &ce) && ce.Meta().Get(host.CodeHeader) == string(abi.CodeInsufficientCredit) {
+					if tok, err = refill(ctx); err == nil {
+						refills.Add(1)
+						continue
+					}
+					if ctx.Err() != nil {
+						break // the run ended during the refill
+					}
+				}
 				if err != nil {
 					if errs.Add(1) == 1 {
 						mu.Lock()
 						first = err.Error()
 						mu.Unlock()
 					}
+					continue
 				}
+				mine = append(mine, took)
+				calls.Add(1)
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
@@ -213,7 +244,7 @@ func runLoad(ctx context.Context, c tollgatev1connect.AgentServiceClient, tokens
 		}
 		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
 	}
-	return benchResult{Calls: calls.Load(), Errors: errs.Load(), PerSecond: float64(calls.Load()) / elapsed.Seconds(), P50: pct(0.50), P99: pct(0.99), FirstError: first}
+	return benchResult{Calls: calls.Load(), Errors: errs.Load(), Refills: refills.Load(), PerSecond: float64(calls.Load()) / elapsed.Seconds(), P50: pct(0.50), P99: pct(0.99), FirstError: first}
 }
 
 // noopAgent answers Invoke with nothing: the cost of Connect, HTTP and

@@ -452,17 +452,60 @@ func TestBenchMeasuresAgainstANoopHandler(t *testing.T) {
 	if err := run(ctx, []string{"bench", "--server", api, "-c", "3", "-d", "1500ms", "--noop", "--json"}, &b); err != nil {
 		t.Fatalf("bench: %v\n%s", err, b.String())
 	}
-	var res map[string]float64
-	if err := json.Unmarshal(b.Bytes(), &res); err != nil {
+	var res struct {
+		PerSecond  float64 `json:"invokes_per_s"`
+		NoopPerSec float64 `json:"noop_per_s"`
+		NoopP99    float64 `json:"noop_p99_ms"`
+		Calls      float64 `json:"calls"`
+		Errors     float64 `json:"errors"`
+		Refills    float64 `json:"refills"`
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(b.Bytes(), &raw); err != nil {
 		t.Fatalf("bench --json printed %q: %v", b.String(), err)
 	}
 	for _, k := range []string{"invokes_per_s", "p50_ms", "p99_ms", "noop_per_s", "noop_p99_ms"} {
-		if res[k] <= 0 {
-			t.Fatalf("bench %s = %v: %s", k, res[k], b.String())
+		if v, _ := raw[k].(float64); v <= 0 {
+			t.Fatalf("bench %s = %v: %s", k, raw[k], b.String())
 		}
 	}
-	if res["errors"] != 0 || res["noop_per_s"] < res["invokes_per_s"] {
+	json.Unmarshal(b.Bytes(), &res)
+	if res.Errors != 0 || res.NoopPerSec < res.PerSecond {
 		t.Fatalf("bench figures: %s", b.String())
+	}
+
+	// An agent priced so that a faucet's credit pays for three calls: the
+	// callers run dry within the run and go on as new accounts, and only
+	// calls that succeeded are counted.
+	t.Setenv("TOLLGATE_TOKENS", filepath.Join(t.TempDir(), "tokens.json"))
+	t.Setenv(keys.PassphraseEnv, "bench")
+	cli := func(args ...string) (string, error) {
+		var b bytes.Buffer
+		err := run(ctx, args, &b)
+		return b.String(), err
+	}
+	o, err := cli("key", "new", "--dir", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, keyPath, _ := strings.Cut(strings.TrimSpace(o), "  ")
+	if o, err := cli("login", "--server", api, "--key", keyPath); err != nil {
+		t.Fatalf("login: %v\n%s", err, o)
+	}
+	wasm := filepath.Join("..", "..", "examples", "agents", "qa", "qa.wasm")
+	if o, err := cli("plugin", "publish", "--server", api, "--key", keyPath, "--name", "bench/pricey", "--version", "1.0.0", "--price", "3", "--datanets", "examples/facts", wasm); err != nil {
+		t.Fatalf("plugin publish: %v\n%s", err, o)
+	}
+	b.Reset()
+	if err := run(ctx, []string{"bench", "--server", api, "--agent", "bench/pricey@1.0.0", "-c", "2", "-d", "1500ms", "--json"}, &b); err != nil {
+		t.Fatalf("bench: %v\n%s", err, b.String())
+	}
+	res.Errors, res.Refills, res.Calls = 0, 0, 0
+	if err := json.Unmarshal(b.Bytes(), &res); err != nil {
+		t.Fatalf("bench --json printed %q: %v", b.String(), err)
+	}
+	if res.Errors != 0 || res.Refills < 1 || res.Calls <= 3*2 {
+		t.Fatalf("callers that run out of credit: %s", b.String())
 	}
 }
 
