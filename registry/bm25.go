@@ -6,12 +6,10 @@ import (
 	goruntime "runtime"
 	"sync"
 
-	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/bm25"
-	"github.com/tollgate-dev/tollgate/internal/kv"
 )
 
 // searchIndex is a datanet's BM25 index as the registry keeps it: built on
@@ -104,17 +102,25 @@ func (r *Registry) searchAt(ctx context.Context, datanet, query string, limit in
 	}
 	ids, scores, _ := ix.ix.TopScored(query, limit, upTo)
 	out := make([]abi.Record, len(ids))
-	// The records are read on all cores (a Badger transaction is not safe
-	// for concurrent use, so each read has its own; records never change,
-	// so no snapshot is needed across them).
+	var missed []int
+	for i, id := range ids {
+		if rec, ok := r.records.get(datanet, id); ok {
+			out[i] = rec.abi()
+			out[i].Score = scores[i]
+		} else {
+			missed = append(missed, i)
+		}
+	}
+	// Records not in the cache are read on all cores (a Badger transaction
+	// is not safe for concurrent use, so each read has its own; records
+	// never change, so no snapshot is needed across them).
 	var g errgroup.Group
 	g.SetLimit(goruntime.GOMAXPROCS(0))
-	for i, id := range ids {
+	for _, i := range missed {
 		g.Go(func() error {
-			var rec Record
-			err := r.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, recordKey(datanet, id), &rec) })
+			rec, err := r.readRecord(datanet, ids[i])
 			if err != nil {
-				return fmt.Errorf("registry: search result %s/%s: %w", datanet, id, err)
+				return fmt.Errorf("registry: search result %s/%s: %w", datanet, ids[i], err)
 			}
 			out[i] = rec.abi()
 			out[i].Score = scores[i]

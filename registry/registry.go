@@ -58,6 +58,7 @@ type Registry struct {
 	verifiedGen uint64 // advanced by each forget: a Load that read before one does not cache
 
 	datanets sync.Map // name → *cachedDatanet
+	records  *recordCache
 
 	mu     sync.Mutex              // serialises appends to a datanet and guards indexes
 	corpus map[string]*corpusIndex // corpus_match, segments added by appends
@@ -89,7 +90,7 @@ func Open(dir string, opts Options) (*Registry, error) {
 		db.Close()
 		return nil, err
 	}
-	r := &Registry{db: db, logger: opts.Logger, domain: opts.Domain, scratch: opts.Scratch, corpus: map[string]*corpusIndex{}, search: map[string]*searchIndex{}}
+	r := &Registry{db: db, logger: opts.Logger, domain: opts.Domain, scratch: opts.Scratch, corpus: map[string]*corpusIndex{}, search: map[string]*searchIndex{}, records: newRecordCache(RecordCacheBytes)}
 	if opts.Operator != "" {
 		if r.operator, err = CanonicalAddress(opts.Operator); err != nil {
 			db.Close()
@@ -606,8 +607,7 @@ func (r *Registry) record(ctx context.Context, datanet, id string) (*Record, err
 	if err := checkRecordID(id); err != nil {
 		return nil, err
 	}
-	var rec Record
-	err := r.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, recordKey(datanet, id), &rec) })
+	rec, err := r.readRecord(datanet, id)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, errorf(abi.CodeNotFound, "no record %s in %s", id, datanet)
 	}
@@ -615,6 +615,20 @@ func (r *Registry) record(ctx context.Context, datanet, id string) (*Record, err
 		return nil, fmt.Errorf("registry: get %s/%s: %w", datanet, id, err)
 	}
 	return &rec, nil
+}
+
+// readRecord reads one record of datanet, from the record cache when it
+// holds it.
+func (r *Registry) readRecord(datanet, id string) (Record, error) {
+	if rec, ok := r.records.get(datanet, id); ok {
+		return rec, nil
+	}
+	var rec Record
+	if err := r.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, recordKey(datanet, id), &rec) }); err != nil {
+		return Record{}, err
+	}
+	r.records.put(datanet, id, rec)
+	return rec, nil
 }
 
 func (rec Record) abi() abi.Record {
