@@ -10,7 +10,9 @@
 // i64 Extism memory offset holding a JSON request and returns one i64 offset
 // holding a JSON response envelope: {"records":[...]} on success or
 // {"error":{"code":"...","message":"..."}} on failure. A call outside the
-// plugin's grants returns an error envelope, never data.
+// plugin's grants returns an error envelope, never data. [FnDatanetSearch]
+// and [FnDatanetGet] also take the binary encoding of package abi/wire,
+// and answer in it.
 package abi
 
 // Version is the plugin ABI version this package describes.

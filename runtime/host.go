@@ -11,6 +11,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/abi/wire"
 )
 
 // DataSource serves the records host functions return. The host implements
@@ -109,8 +110,11 @@ func hostCall(h handler) extism.HostFunctionStackCallback {
 		if !ok {
 			st.abort(abi.Errorf(abi.CodeBadPointer, "offset %#x is not a live memory block", stack[0]))
 		}
+		resp := h(ctx, st, req)
 		st.out.Reset()
-		if err := st.enc.Encode(h(ctx, st, req)); err != nil {
+		if rr, ok := resp.(abi.RecordsResponse); ok && wire.IsBinary(req) {
+			st.out.Write(wire.AppendRecordsResponse(st.out.AvailableBuffer(), rr))
+		} else if err := st.enc.Encode(resp); err != nil {
 			st.abort(abi.Errorf(abi.CodeInternal, "encode response: %v", err))
 		}
 		off, ok := k.write(st.out.Bytes())
@@ -203,9 +207,24 @@ func asError(err error) *abi.Error {
 	return abi.Errorf(abi.CodeOf(err), "%v", err)
 }
 
+// decodeBinary decodes a request in the binary encoding (wire.Mark).
+func decodeBinary[T any](st *callState, req []byte, dec func([]byte) (T, error)) T {
+	r, err := dec(req)
+	if err != nil {
+		st.abort(abi.Errorf(abi.CodeBadHostCall, "request: %v", err))
+	}
+	return r
+}
+
+// search and get answer a binary request (wire.Mark) in binary, and
+// JSON in JSON (hostCall).
 func search(ctx context.Context, st *callState, req []byte) any {
 	var r abi.SearchRequest
-	decode(st, req, &r)
+	if wire.IsBinary(req) {
+		r = decodeBinary(st, req, wire.DecodeSearchRequest)
+	} else {
+		decode(st, req, &r)
+	}
 	if e := st.granted(r.Datanet); e != nil {
 		return abi.RecordsResponse{Error: e}
 	}
@@ -228,7 +247,11 @@ func search(ctx context.Context, st *callState, req []byte) any {
 
 func get(ctx context.Context, st *callState, req []byte) any {
 	var r abi.GetRequest
-	decode(st, req, &r)
+	if wire.IsBinary(req) {
+		r = decodeBinary(st, req, wire.DecodeGetRequest)
+	} else {
+		decode(st, req, &r)
+	}
 	if e := st.granted(r.Datanet); e != nil {
 		return abi.RecordsResponse{Error: e}
 	}

@@ -34,6 +34,7 @@ func TestHostileCorpus(t *testing.T) {
 		{"bogus pointer to corpus_match", "hostile", "bad_pointer_match", abi.CodeBadPointer},
 		{"output set to a block that does not exist", "hostile", "bad_output", abi.CodeBadPluginOutput},
 		{"malformed JSON to a host function", "hostile", "bad_json", abi.CodeBadHostCall},
+		{"malformed binary request to a host function", "hostile", "bad_binary", abi.CodeBadHostCall},
 		{"flood of host calls", "hostile", "flood", abi.CodeHostCallLimit},
 		{"flood of record reads", "hostile", "read_flood", abi.CodeRecordLimit},
 		{"deep recursion", "recurse", "recurse", abi.CodeStackOverflow},
@@ -228,5 +229,22 @@ func TestSessionInstancesAreBounded(t *testing.T) {
 	<-done
 	if _, err := m.Call(context.Background(), "leak", nil, nil); abi.CodeOf(err) != abi.CodeUnavailable {
 		t.Fatalf("call after Close: %v", err)
+	}
+}
+
+// The binary encoding answers outside the grants as JSON does: an error
+// envelope with the grant code, no record, nothing metered.
+func TestBinaryRequestsKeepToTheGrants(t *testing.T) {
+	rt := newRuntime(t)
+	m := compile(t, rt, plugin(t, "hostile"), runtime.ModuleOptions{})
+	metered := 0
+	env := &runtime.Env{Data: records, Grants: []string{"facts"}, Meter: func(abi.Record) error { metered++; return nil }}
+	out, err := m.Call(context.Background(), "binary_denied", nil, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `["` + string(abi.CodeGrantDenied) + `","` + string(abi.CodeGrantDenied) + `"]`
+	if string(out) != want || metered != 0 {
+		t.Fatalf("binary search and get of a datanet not granted: %s with %d metered, want %s and none", out, metered, want)
 	}
 }

@@ -26,7 +26,7 @@ const (
 	exampleDatanet = "examples/facts"
 	exampleAgent   = "examples/qa"
 	// exampleAgentVersion changes with the example agent's bytes.
-	exampleAgentVersion = "1.1.0"
+	exampleAgentVersion = "1.2.0"
 )
 
 // party is a key with a name, for printing.

@@ -19,6 +19,7 @@ import (
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/abi/guest"
 	"github.com/tollgate-dev/tollgate/abi/guest/prewarm"
+	"github.com/tollgate-dev/tollgate/abi/wire"
 )
 
 type question struct {
@@ -32,7 +33,7 @@ func invoke() int32 {
 	if err != nil {
 		return guest.Fail(err)
 	}
-	records, err := guest.Search(q.Datanet, q.Question, 3)
+	records, err := wire.Search(q.Datanet, q.Question, 3)
 	if err != nil {
 		return guest.Fail(err)
 	}

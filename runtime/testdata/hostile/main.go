@@ -15,6 +15,9 @@ import (
 	"time"
 
 	pdk "github.com/extism/go-pdk"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/abi/wire"
 )
 
 //go:wasmimport extism:host/user datanet_search
@@ -83,6 +86,37 @@ func badPointerMatch() int32 { match(1); return 0 }
 func badJSON() int32 {
 	mem := pdk.AllocateString("{not json")
 	search(mem.Offset())
+	return 0
+}
+
+// bad_binary sends a binary request cut short: its query's length says 5
+// bytes, one follows.
+//
+//go:wasmexport bad_binary
+func badBinary() int32 {
+	mem := pdk.AllocateBytes([]byte{wire.Mark, 1, 0, 0, 0, 'd', 5, 0, 0, 0, 'a'})
+	search(mem.Offset())
+	return 0
+}
+
+// binary_denied searches and gets, in the binary encoding, a datanet it was
+// not granted, and outputs the error codes it got, or the records.
+//
+//go:wasmexport binary_denied
+func binaryDenied() int32 {
+	var out []string
+	if recs, err := wire.Search("secret", "sky", 3); err != nil {
+		out = append(out, string(abi.CodeOf(err)))
+	} else {
+		out = append(out, fmt.Sprint(recs))
+	}
+	if rec, err := wire.Get("secret", "s1"); err != nil {
+		out = append(out, string(abi.CodeOf(err)))
+	} else {
+		out = append(out, fmt.Sprint(rec))
+	}
+	b, _ := json.Marshal(out)
+	pdk.Output(b)
 	return 0
 }
 
