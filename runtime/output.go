@@ -16,9 +16,15 @@ import (
 // is set (fuel.go), and on the WASI functions that change state a reset
 // cannot put back (snapshot.go); no other function is instrumented.
 
-type outputListeners struct{}
+// outputListeners is the listener factory of one plugin's compilation,
+// which compiles the Extism kernel too. exports are the plugin's exported
+// functions by index (fuel.Module.Exports): only those get the fuel
+// listener. Every kernel function is exported as well, and a listener on
+// it would take each of the guest's memory operations out to Go and back
+// twice more.
+type outputListeners struct{ exports map[uint32][]string }
 
-func (outputListeners) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
+func (l outputListeners) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
 	if def.ModuleName() == "extism:host/env" && slices.Contains(def.ExportNames(), "output_set") {
 		return outputSetListener{}
 	}
@@ -28,7 +34,8 @@ func (outputListeners) NewFunctionListener(def api.FunctionDefinition) experimen
 	}
 	// The plugin's own exported functions: the first entry of a call gives
 	// the call its fuel (see fuel.go).
-	if _, _, imported := def.Import(); def.GoFunction() == nil && len(def.ExportNames()) > 0 && !imported {
+	if _, _, imported := def.Import(); def.GoFunction() == nil && len(def.ExportNames()) > 0 && !imported &&
+		sameNames(def.ExportNames(), l.exports[def.Index()]) {
 		return fuelListener{}
 	}
 	return nil
@@ -59,3 +66,11 @@ func (taintListener) Before(ctx context.Context, _ api.Module, _ api.FunctionDef
 func (taintListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
 
 func (taintListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}
+
+// sameNames reports whether a and b hold the same names, in any order.
+func sameNames(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}

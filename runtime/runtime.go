@@ -224,7 +224,7 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte, opts ModuleOptions) 
 		RuntimeConfig: wazero.NewRuntimeConfig().
 			WithCompilationCache(r.cache),
 	}
-	compiled, err := extism.NewCompiledPlugin(experimental.WithFunctionListenerFactory(ctx, outputListeners{}), manifest, cfg, m.hostFunctions())
+	compiled, err := extism.NewCompiledPlugin(experimental.WithFunctionListenerFactory(ctx, outputListeners{exports: metered.Exports}), manifest, cfg, m.hostFunctions())
 	if err != nil {
 		return nil, abi.Errorf(abi.CodeInvalidPlugin, "compile: %v", err)
 	}

@@ -34,6 +34,9 @@ type Module struct {
 	// Why says what else holds state.
 	Restorable bool
 	Why        string
+	// Exports names the exported functions of the instrumented module, by
+	// function index.
+	Exports map[uint32][]string
 }
 
 // features are those a module may use and still be instrumented.
@@ -113,6 +116,12 @@ func Instrument(module []byte, initial int64) (_ *Module, err error) {
 	m.FunctionSection = append(m.FunctionSection, uint32(ti))
 	m.CodeSection = append(m.CodeSection, &wasm.Code{Body: []byte{opEnd}})
 	m.ExportSection = append(m.ExportSection, &wasm.Export{Type: wasm.ExternTypeFunc, Name: InitName, Index: fi})
+	out.Exports = map[uint32][]string{}
+	for _, e := range m.ExportSection {
+		if e.Type == wasm.ExternTypeFunc {
+			out.Exports[e.Index] = append(out.Exports[e.Index], e.Name)
+		}
+	}
 	out.Wasm = binary.EncodeModule(m)
 	if m.DataCountSection != nil {
 		// The encoder leaves out the data count section, which memory.init
