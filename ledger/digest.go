@@ -4,10 +4,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math/big"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ethereum/go-ethereum/common"
 	gmath "github.com/ethereum/go-ethereum/common/math"
@@ -135,7 +137,34 @@ type digestEncoder struct {
 	err   error
 }
 
-func (e *digestEncoder) str(s string) { e.words = append(e.words, crypto.Keccak256([]byte(s))...) }
+func (e *digestEncoder) str(s string) { e.words = append(e.words, stringHash(s)...) }
+
+// stringHashes keeps the Keccak-256 of strings receipts repeat: record
+// ids, datanet, agent and plugin names, posting kinds and memos. It is
+// direct-mapped: a slot holds the last string hashed into it, so a lookup
+// is one comparison and a miss costs one hash, as before.
+var stringHashes [4096]atomic.Pointer[hashedString]
+
+type hashedString struct {
+	s    string
+	hash []byte
+}
+
+var stringHashSeed = maphash.MakeSeed()
+
+// stringHash returns the Keccak-256 of s; callers must not modify it.
+func stringHash(s string) []byte {
+	if len(s) > 256 {
+		return crypto.Keccak256([]byte(s))
+	}
+	slot := &stringHashes[maphash.String(stringHashSeed, s)%uint64(len(stringHashes))]
+	if h := slot.Load(); h != nil && h.s == s {
+		return h.hash
+	}
+	h := &hashedString{s: s, hash: crypto.Keccak256([]byte(s))}
+	slot.Store(h)
+	return h.hash
+}
 
 func (e *digestEncoder) uint(v uint64) {
 	var w [32]byte
