@@ -222,9 +222,16 @@ const Format = 2
 // Open opens (creating if needed) the ledger in dir, with SyncWrites on: a
 // commit returns only once it is on disk.
 func Open(dir string, opts Options) (*Ledger, error) {
-	bo := badger.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil).WithReadOnly(opts.ReadOnly)
+	bo := badger.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil).WithReadOnly(opts.ReadOnly).
+		// Receipts and outputs (kilobytes each, written once) go to the
+		// value log; the LSM tree keeps keys and small values. With
+		// Badger's defaults (every value in the tree, 64 MB memtables, a
+		// 256 MB block cache) compaction rewrote each receipt level after
+		// level, and held a gigabyte of a loaded node's heap.
+		WithValueThreshold(256).WithMemTableSize(16 << 20).WithNumMemtables(3).WithBlockCacheSize(32 << 20)
 	if opts.InMemory {
-		bo = bo.WithDir("").WithValueDir("").WithInMemory(true)
+		// No value log in memory: values stay in the tree.
+		bo = bo.WithDir("").WithValueDir("").WithInMemory(true).WithValueThreshold(badger.DefaultOptions("").ValueThreshold)
 	}
 	db, err := badger.Open(bo)
 	if err != nil {
