@@ -68,7 +68,23 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 		if err := benchCallers(ctx, client, *server, tokens); err != nil {
 			return fmt.Errorf("bench: provisioning callers (give --token on a node without a faucet): %w", err)
 		}
+		// A spare funded account per caller, made before the run, so
+		// callers that run dry during it switch accounts without loading
+		// the node with sign-ins and faucet transactions.
+		spares := make([]string, *conc)
+		if err := benchCallers(ctx, client, *server, spares); err != nil {
+			return fmt.Errorf("bench: provisioning callers: %w", err)
+		}
+		pool := make(chan string, len(spares))
+		for _, t := range spares {
+			pool <- t
+		}
 		refill = func(ctx context.Context) (string, error) {
+			select {
+			case t := <-pool:
+				return t, nil
+			default:
+			}
 			tok := []string{""}
 			err := benchCallers(ctx, client, *server, tok)
 			return tok[0], err
