@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/abi/wire"
+	"github.com/tollgate-dev/tollgate/internal/fuel"
 )
 
 // DataSource serves the records host functions return. The host implements
@@ -86,10 +87,55 @@ func (m *Module) hostFunctions() []extism.HostFunction {
 		extism.NewHostFunctionWithStack(abi.FnDatanetGet, hostCall(get), []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
 		extism.NewHostFunctionWithStack(abi.FnCorpusMatch, hostCall(corpusMatch), []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
 	}
+	fns = append(fns, extism.NewHostFunctionWithStack(configGetName, configGet, []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}))
 	for i := range fns {
 		fns[i].SetNamespace(abi.HostNamespace)
 	}
 	return fns
+}
+
+// The go-sdk's config_get makes two wazero call engines each time (one to
+// read the key's length, one to allocate the value), which made it a
+// standard-Go agent's slowest call. Compiling a plugin points its
+// config_get import at configGet, which does what the go-sdk's does with
+// the kernel functions the instance looked up once
+// (TestCallsMatchTheGoSDK holds the two to the same results).
+const configGetName = "tollgate_config_get"
+
+var configGetRename = fuel.Rename{Module: "extism:host/env", Name: "config_get", ToModule: abi.HostNamespace, ToName: configGetName}
+
+// configGet returns, in a new block, the call's config value for the key
+// in the block at stack[0], or 0 when there is none.
+func configGet(ctx context.Context, _ *extism.CurrentPlugin, stack []uint64) {
+	st, _ := ctx.Value(stateKey{}).(*callState)
+	if st == nil {
+		panic(abi.Errorf(abi.CodeInternal, "config_get called outside a runtime call"))
+	}
+	k := st.kernel(ctx)
+	k.stack[0] = stack[0]
+	if err := k.length.CallWithStack(context.Background(), k.stack[:]); err != nil {
+		st.abort(abi.Errorf(abi.CodeBadPointer, "config_get: %v", err))
+	}
+	key, ok := k.mod.Memory().Read(uint32(stack[0]), uint32(k.stack[0]))
+	if !ok {
+		st.abort(abi.Errorf(abi.CodeBadPointer, "config_get: offset %#x is not a memory block", stack[0]))
+	}
+	value, found := st.env.Config[string(key)]
+	if !found {
+		stack[0] = 0
+		return
+	}
+	// As the go-sdk does, even for an empty value: whatever block the
+	// kernel gives for it.
+	k.stack[0] = uint64(len(value))
+	if err := k.alloc.CallWithStack(context.Background(), k.stack[:]); err != nil || (k.stack[0] == 0 && len(value) > 0) {
+		st.abort(abi.Errorf(abi.CodeMemoryLimit, "config_get: no memory for a %d-byte value", len(value)))
+	}
+	off := k.stack[0]
+	if !k.mod.Memory().WriteString(uint32(off), value) {
+		st.abort(abi.Errorf(abi.CodeMemoryLimit, "config_get: no memory for a %d-byte value", len(value)))
+	}
+	stack[0] = off
 }
 
 // handler serves one host function: request bytes in, response value out.

@@ -32,6 +32,7 @@ func TestHostileCorpus(t *testing.T) {
 		{"bogus pointer to datanet_search", "hostile", "bad_pointer_search", abi.CodeBadPointer},
 		{"bogus pointer to datanet_get", "hostile", "bad_pointer_get", abi.CodeBadPointer},
 		{"bogus pointer to corpus_match", "hostile", "bad_pointer_match", abi.CodeBadPointer},
+		{"bogus pointer to config_get", "hostile", "bad_pointer_config", abi.CodeBadPointer},
 		{"output set to a block that does not exist", "hostile", "bad_output", abi.CodeBadPluginOutput},
 		{"malformed JSON to a host function", "hostile", "bad_json", abi.CodeBadHostCall},
 		{"malformed binary request to a host function", "hostile", "bad_binary", abi.CodeBadHostCall},

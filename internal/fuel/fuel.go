@@ -39,6 +39,9 @@ type Module struct {
 	Exports map[uint32][]string
 }
 
+// Rename moves the imports of function Module.Name to ToModule.ToName.
+type Rename struct{ Module, Name, ToModule, ToName string }
+
 // features are those a module may use and still be instrumented.
 const features = wasm.CoreFeaturesV2
 
@@ -46,7 +49,11 @@ const features = wasm.CoreFeaturesV2
 // starts with initial fuel. A module the decoder cannot read, or holding an
 // instruction the walker does not know, is refused rather than run
 // unmetered.
-func Instrument(module []byte, initial int64) (_ *Module, err error) {
+//
+// Each Rename points the module's imports of one function elsewhere, so a
+// host can serve it better than the runtime it embeds does; the function's
+// type stays the module's own.
+func Instrument(module []byte, initial int64, renames ...Rename) (_ *Module, err error) {
 	// The decoder and encoder panic on some modules they do not support
 	// (passive and declarative element segments, say): refuse those.
 	defer func() {
@@ -87,6 +94,11 @@ func Instrument(module []byte, initial int64) (_ *Module, err error) {
 	for _, im := range m.ImportSection {
 		if im.Type == wasm.ExternTypeGlobal && im.DescGlobal.Mutable {
 			unrestorable("imports a mutable global")
+		}
+		for _, r := range renames {
+			if im.Type == wasm.ExternTypeFunc && im.Module == r.Module && im.Name == r.Name {
+				im.Module, im.Name = r.ToModule, r.ToName
+			}
 		}
 	}
 	g := imported + uint32(len(m.GlobalSection))

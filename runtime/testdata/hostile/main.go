@@ -89,6 +89,15 @@ func badJSON() int32 {
 	return 0
 }
 
+//go:wasmimport extism:host/env config_get
+func configGet(uint64) uint64
+
+// bad_pointer_config asks config_get for a key at an offset past the end
+// of the kernel's memory.
+//
+//go:wasmexport bad_pointer_config
+func badPointerConfig() int32 { configGet(0xffff_fff0); return 0 }
+
 // bad_binary sends a binary request cut short: its query's length says 5
 // bytes, one follows.
 //
