@@ -181,10 +181,16 @@ type kernel struct {
 	stack  [1]uint64
 }
 
-func (st *callState) kernel(context.Context) *kernel {
+func (st *callState) kernel(ctx context.Context) *kernel {
 	if st.inst.kernel == nil {
-		k := st.inst.kfns
-		st.inst.kernel = &kernel{mod: k.Module, length: k.ExportedFunction("length"), alloc: k.ExportedFunction("alloc")}
+		mod := st.inst.kern // seen by the fuel listener, during initialisation too
+		if mod == nil {
+			mod, _ = ctx.Value(extism.PluginCtxKey("extism")).(api.Module)
+		}
+		if mod == nil {
+			panic(abi.Errorf(abi.CodeInternal, "host function called before the instance's kernel was seen"))
+		}
+		st.inst.kernel = &kernel{mod: mod, length: mod.ExportedFunction("length"), alloc: mod.ExportedFunction("alloc")}
 	}
 	return st.inst.kernel
 }

@@ -249,3 +249,14 @@ func TestBinaryRequestsKeepToTheGrants(t *testing.T) {
 		t.Fatalf("binary search and get of a datanet not granted: %s with %d metered, want %s and none", out, metered, want)
 	}
 }
+
+// A plugin may read its config while it initialises, before its first
+// call, as it could under the go-sdk.
+func TestConfigReadAtInitialisation(t *testing.T) {
+	rt := newRuntime(t)
+	m := compile(t, rt, plugin(t, "hostile"), runtime.ModuleOptions{Config: map[string]string{"greeting": "hello"}})
+	out, err := m.Call(context.Background(), "init_config", nil, &runtime.Env{Config: map[string]string{"greeting": "hello"}})
+	if err != nil || string(out) != "init:hello" {
+		t.Fatalf("config read at initialisation: %q, %v", out, err)
+	}
+}

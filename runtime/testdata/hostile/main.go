@@ -92,6 +92,14 @@ func badJSON() int32 {
 //go:wasmimport extism:host/env config_get
 func configGet(uint64) uint64
 
+// initGreeting is read from the config while the module initialises.
+var initGreeting, _ = pdk.GetConfig("greeting")
+
+// init_config outputs the config value read at initialisation.
+//
+//go:wasmexport init_config
+func initConfig() int32 { pdk.OutputString("init:" + initGreeting); return 0 }
+
 // bad_pointer_config asks config_get for a key at an offset past the end
 // of the kernel's memory.
 //
