@@ -411,7 +411,7 @@ func (l *Ledger) Commit(ctx context.Context, r *Receipt, output []byte, res *Res
 		if err := r.Sign(l.signer, *r.Domain); err != nil {
 			return err
 		}
-		err := l.writeHeld(ctx, res != nil, func(txn *badger.Txn) error {
+		err := l.writeHeld(ctx, res, func(txn *badger.Txn) error {
 			if _, err := txn.Get(receiptKey(r.ID)); err == nil {
 				return abi.Errorf(abi.CodeAlreadyExists, "ledger: receipt %s exists", r.ID)
 			} else if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -519,6 +519,20 @@ type Reservation struct {
 	amount  *big.Int
 	mu      sync.Mutex
 	done    bool
+	// counted is whether the reservation counts in l.active: from Reserve
+	// until its commit is written or it is released, whichever is first.
+	counted atomic.Bool
+}
+
+// inFlight reports whether r counts among the calls in flight.
+func (r *Reservation) inFlight() bool { return r != nil && r.counted.Load() }
+
+// landed takes r out of the calls in flight (once), when its commit is
+// written or it is released; it is safe on nil.
+func (r *Reservation) landed() {
+	if r != nil && r.counted.CompareAndSwap(true, false) {
+		r.l.active.Add(-1)
+	}
 }
 
 // Reserve holds amount of account's credit for a call about to run, so
@@ -535,8 +549,10 @@ func (l *Ledger) Reserve(ctx context.Context, account string, amount *big.Int) (
 	if err := l.hold(account, amount); err != nil {
 		return nil, err
 	}
+	res := &Reservation{l: l, account: account, amount: new(big.Int).Set(amount)}
+	res.counted.Store(true)
 	l.active.Add(1)
-	return &Reservation{l: l, account: account, amount: new(big.Int).Set(amount)}, nil
+	return res, nil
 }
 
 // hold adds amount to what account holds if its free credit covers it.
@@ -599,7 +615,7 @@ func (r *Reservation) Release() {
 		return
 	}
 	r.done = true
-	r.l.active.Add(-1)
+	r.landed()
 	r.l.resMu.Lock()
 	defer r.l.resMu.Unlock()
 	held := r.l.reserved[r.account]

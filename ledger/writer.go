@@ -21,7 +21,7 @@ const MaxBatch = 256
 type op struct {
 	apply func(txn *badger.Txn) error
 	done  chan error
-	held  bool // the write is a call's commit, made while it holds a reservation
+	res   *Reservation // the call's, for a call's commit: no longer in flight once written
 }
 
 // errClosed is returned for writes once Close has begun, and for every
@@ -34,13 +34,13 @@ func errClosed() error { return abi.Errorf(abi.CodeUnavailable, "ledger: closed 
 // Close waits for every write that got past the closed check, so the writer
 // is still running for each op sent here.
 func (l *Ledger) write(ctx context.Context, apply func(txn *badger.Txn) error) error {
-	return l.writeHeld(ctx, false, apply)
+	return l.writeHeld(ctx, nil, apply)
 }
 
-// writeHeld is write for a call's commit; held says the call still holds
-// its reservation, so the writer does not count it among the calls it may
-// wait for.
-func (l *Ledger) writeHeld(ctx context.Context, held bool, apply func(txn *badger.Txn) error) error {
+// writeHeld is write for a call's commit, made under reservation res
+// (which may be nil): the writer does not count the call among those it
+// may wait for, and stops counting it in flight once its write is done.
+func (l *Ledger) writeHeld(ctx context.Context, res *Reservation, apply func(txn *badger.Txn) error) error {
 	l.closeMu.RLock()
 	if l.closed {
 		l.closeMu.RUnlock()
@@ -49,7 +49,7 @@ func (l *Ledger) writeHeld(ctx context.Context, held bool, apply func(txn *badge
 	l.inflight.Add(1)
 	l.closeMu.RUnlock()
 	defer l.inflight.Done()
-	o := &op{apply: apply, done: make(chan error, 1), held: held}
+	o := &op{apply: apply, done: make(chan error, 1), res: res}
 	select {
 	case l.ops <- o:
 	case <-ctx.Done():
@@ -74,7 +74,7 @@ func (l *Ledger) run() {
 		held := int64(0)
 		add := func(o *op) {
 			batch = append(batch, o)
-			if o.held {
+			if o.res.inFlight() {
 				held++
 			}
 		}
@@ -130,6 +130,7 @@ func (l *Ledger) commit(batch []*op) {
 		if err != nil && results[i] == nil {
 			results[i] = err
 		}
+		o.res.landed()
 		o.done <- results[i]
 	}
 	l.batches.Add(1)
@@ -137,7 +138,9 @@ func (l *Ledger) commit(batch []*op) {
 
 func (l *Ledger) commitEach(batch []*op) {
 	for _, o := range batch {
-		o.done <- l.db.Update(o.apply)
+		err := l.db.Update(o.apply)
+		o.res.landed()
+		o.done <- err
 		l.batches.Add(1)
 	}
 }
