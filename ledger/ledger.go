@@ -170,6 +170,7 @@ const (
 // Ledger is the book of record. It is safe for concurrent use.
 type Ledger struct {
 	db       *badger.DB
+	blog     *badgerLog
 	logger   *slog.Logger
 	signer   *ecdsa.PrivateKey
 	operator string
@@ -222,7 +223,8 @@ const Format = 2
 // Open opens (creating if needed) the ledger in dir, with SyncWrites on: a
 // commit returns only once it is on disk.
 func Open(dir string, opts Options) (*Ledger, error) {
-	bo := badger.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil).WithReadOnly(opts.ReadOnly).
+	blog := &badgerLog{logger: opts.Logger}
+	bo := badger.DefaultOptions(dir).WithSyncWrites(true).WithLogger(blog).WithReadOnly(opts.ReadOnly).
 		// Receipts and outputs (kilobytes each, written once) go to the
 		// value log; the LSM tree keeps keys and small values. With
 		// Badger's defaults (every value in the tree, 64 MB memtables, a
@@ -230,14 +232,16 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		// level, and held a gigabyte of a loaded node's heap.
 		WithValueThreshold(256).WithMemTableSize(16 << 20).WithNumMemtables(3).WithBlockCacheSize(32 << 20)
 	if opts.InMemory {
-		// No value log in memory: values stay in the tree.
-		bo = bo.WithDir("").WithValueDir("").WithInMemory(true).WithValueThreshold(badger.DefaultOptions("").ValueThreshold)
+		// No value log in memory: values stay in the tree, and count in
+		// full against a transaction's limit, which the memtable sets.
+		d := badger.DefaultOptions("")
+		bo = bo.WithDir("").WithValueDir("").WithInMemory(true).WithValueThreshold(d.ValueThreshold).WithMemTableSize(d.MemTableSize)
 	}
 	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
 	}
-	l := &Ledger{db: db, logger: opts.Logger, signer: opts.Signer, operator: opts.Operator, readOnly: opts.ReadOnly,
+	l := &Ledger{db: db, blog: blog, logger: opts.Logger, signer: opts.Signer, operator: opts.Operator, readOnly: opts.ReadOnly,
 		ops: make(chan *op, MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{}), reserved: map[string]*big.Int{},
 		delay: opts.CommitDelay, siblings: int64(opts.CommitSiblings)}
 	if l.delay == 0 {

@@ -3,6 +3,10 @@ package ledger
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -41,6 +45,9 @@ func (l *Ledger) write(ctx context.Context, apply func(txn *badger.Txn) error) e
 // (which may be nil): the writer does not count the call among those it
 // may wait for, and stops counting it in flight once its write is done.
 func (l *Ledger) writeHeld(ctx context.Context, res *Reservation, apply func(txn *badger.Txn) error) error {
+	if err := l.blog.syncFailure(); err != nil {
+		return err
+	}
 	l.closeMu.RLock()
 	if l.closed {
 		l.closeMu.RUnlock()
@@ -126,6 +133,9 @@ func (l *Ledger) commit(batch []*op) {
 		results[i] = err
 	}
 	err := txn.Commit()
+	if err == nil {
+		err = l.blog.syncFailure()
+	}
 	for i, o := range batch {
 		if err != nil && results[i] == nil {
 			results[i] = err
@@ -139,6 +149,9 @@ func (l *Ledger) commit(batch []*op) {
 func (l *Ledger) commitEach(batch []*op) {
 	for _, o := range batch {
 		err := l.db.Update(o.apply)
+		if err == nil {
+			err = l.blog.syncFailure()
+		}
 		o.res.landed()
 		o.done <- err
 		l.batches.Add(1)
@@ -148,3 +161,43 @@ func (l *Ledger) commitEach(batch []*op) {
 // Batches returns how many transactions the writer has committed; with
 // Receipts committed it shows how well group commit is batching.
 func (l *Ledger) Batches() uint64 { return l.batches.Load() }
+
+// badgerLog is the ledger's Badger logger. Badger reports a failed sync of
+// its value log, where receipts and outputs live, only to its logger, and
+// returns success: the ledger watches for it. After a failed sync what
+// reached the disk is unknown, so every write from then on is refused
+// until the node restarts and Badger recovers from what the disk holds.
+type badgerLog struct {
+	logger *slog.Logger
+	failed atomic.Pointer[string]
+}
+
+// syncFailure returns an error once a sync has failed.
+func (b *badgerLog) syncFailure() error {
+	if b == nil {
+		return nil
+	}
+	if msg := b.failed.Load(); msg != nil {
+		return abi.Errorf(abi.CodeUnavailable, "ledger: a disk sync failed (%s); the node must restart", *msg)
+	}
+	return nil
+}
+
+func (b *badgerLog) Errorf(format string, args ...any) {
+	msg := strings.TrimSpace(fmt.Sprintf(format, args...))
+	if strings.Contains(strings.ToLower(msg), "sync") {
+		b.failed.CompareAndSwap(nil, &msg)
+	}
+	if b.logger != nil {
+		b.logger.Error("badger: " + msg)
+	}
+}
+
+func (b *badgerLog) Warningf(format string, args ...any) {
+	if b.logger != nil {
+		b.logger.Warn("badger: " + strings.TrimSpace(fmt.Sprintf(format, args...)))
+	}
+}
+
+func (*badgerLog) Infof(string, ...any)  {}
+func (*badgerLog) Debugf(string, ...any) {}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tollgate-dev/tollgate/abi"
 )
 
 // A call stops counting among the calls in flight once the writer has
@@ -40,5 +42,35 @@ func TestAWrittenCommitIsNoLongerInFlight(t *testing.T) {
 	res.Release()
 	if l.active.Load() != 0 {
 		t.Fatalf("released after landing: %d active", l.active.Load())
+	}
+}
+
+// Badger reports a failed sync of its value log only to its logger. Once
+// it has, no commit is acknowledged and every write is refused.
+func TestAFailedValueLogSyncStopsWrites(t *testing.T) {
+	l, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	set := func(txn *badger.Txn) error { return addAmount(txn, balanceKey("0x1"), big.NewInt(1)) }
+	if err := l.write(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	// What Badger's value log does when its sync fails (value.go).
+	l.db.Opts().Logger.Errorf("Error while curlf sync: %v\n", "input/output error")
+	done := make(chan error, 1)
+	go func() { done <- l.write(ctx, set) }()
+	if err := <-done; abi.CodeOf(err) != abi.CodeUnavailable {
+		t.Fatalf("a write after a failed sync: %v, want %s", err, abi.CodeUnavailable)
+	}
+	// A batch already in the writer when the failure is seen is refused too.
+	l.blog.failed.Store(nil)
+	if err := l.writeHeld(ctx, nil, func(txn *badger.Txn) error {
+		l.db.Opts().Logger.Errorf("Error while curlf sync: %v\n", "input/output error")
+		return set(txn)
+	}); abi.CodeOf(err) != abi.CodeUnavailable {
+		t.Fatalf("a batch whose sync failed: %v, want %s", err, abi.CodeUnavailable)
 	}
 }
