@@ -18,9 +18,14 @@ import (
 	"github.com/tollgate-dev/tollgate/ledger"
 )
 
-func open(t *testing.T) *ledger.Ledger {
+func open(t *testing.T) *ledger.Ledger { return openWith(t, ledger.Options{}) }
+
+// openWith opens a ledger in a temporary directory with opts, signed by
+// operatorKey, and closes it when the test ends.
+func openWith(t *testing.T, opts ledger.Options) *ledger.Ledger {
 	t.Helper()
-	l, err := ledger.Open(t.TempDir(), ledger.Options{Signer: operatorKey})
+	opts.Signer = operatorKey
+	l, err := ledger.Open(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,11 +280,7 @@ func TestGroupCommit(t *testing.T) {
 func TestCommitDelayGathersCallsInFlight(t *testing.T) {
 	ctx := context.Background()
 	const long = time.Hour // a test that waited for the timer would time out
-	l, err := ledger.Open(t.TempDir(), ledger.Options{Signer: operatorKey, CommitDelay: long})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := openWith(t, ledger.Options{CommitDelay: long})
 	l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(1_000_000)})
 
 	// Alone: nothing else is in flight (a released reservation is not), so
@@ -335,11 +336,7 @@ func TestCommitDelayGathersCallsInFlight(t *testing.T) {
 func TestCommitDelayIsBounded(t *testing.T) {
 	ctx := context.Background()
 	const delay = 50 * time.Millisecond
-	l, err := ledger.Open(t.TempDir(), ledger.Options{Signer: operatorKey, CommitDelay: delay, CommitSiblings: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := openWith(t, ledger.Options{CommitDelay: delay, CommitSiblings: 1})
 	l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(1000)})
 	stuck, err := l.Reserve(ctx, caller, big.NewInt(30))
 	if err != nil {

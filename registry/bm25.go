@@ -118,7 +118,7 @@ func (r *Registry) searchAt(ctx context.Context, datanet, query string, limit in
 	g.SetLimit(goruntime.GOMAXPROCS(0))
 	for _, i := range missed {
 		g.Go(func() error {
-			rec, err := r.readRecord(datanet, ids[i])
+			rec, err := r.loadRecord(datanet, ids[i])
 			if err != nil {
 				return fmt.Errorf("registry: search result %s/%s: %w", datanet, ids[i], err)
 			}

@@ -623,6 +623,12 @@ func (r *Registry) readRecord(datanet, id string) (Record, error) {
 	if rec, ok := r.records.get(datanet, id); ok {
 		return rec, nil
 	}
+	return r.loadRecord(datanet, id)
+}
+
+// loadRecord reads one record of datanet from Badger and keeps it in the
+// record cache.
+func (r *Registry) loadRecord(datanet, id string) (Record, error) {
 	var rec Record
 	if err := r.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, recordKey(datanet, id), &rec) }); err != nil {
 		return Record{}, err

@@ -86,8 +86,8 @@ func (m *Module) hostFunctions() []extism.HostFunction {
 		extism.NewHostFunctionWithStack(abi.FnDatanetSearch, hostCall(search), []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
 		extism.NewHostFunctionWithStack(abi.FnDatanetGet, hostCall(get), []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
 		extism.NewHostFunctionWithStack(abi.FnCorpusMatch, hostCall(corpusMatch), []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
+		extism.NewHostFunctionWithStack(configGetName, configGet, []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
 	}
-	fns = append(fns, extism.NewHostFunctionWithStack(configGetName, configGet, []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}))
 	for i := range fns {
 		fns[i].SetNamespace(abi.HostNamespace)
 	}
