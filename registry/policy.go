@@ -19,12 +19,33 @@ const (
 	AccessTier      = "tier"      // agents priced at MinAgentPrice or more per call
 )
 
-// Policy is a datanet owner's rule for which agents may read it.
+// Policy is a datanet owner's rule for which agents may read it, and
+// which attribution plugins may read the records those agents touched.
 type Policy struct {
 	Access        string   `json:"access"`
 	Agents        []string `json:"agents,omitempty"`          // agent names, for allowlist
 	MinAgentPrice string   `json:"min_agent_price,omitempty"` // base units, for tier
+	// Attribution names the attribution plugins (names, not versions)
+	// that may read the datanet's records; empty admits the built-ins
+	// only ([BuiltinAttribution]).
+	Attribution []string `json:"attribution,omitempty"`
 }
+
+// clone copies p's lists, so changing the copy leaves p alone.
+func (p Policy) clone() Policy {
+	p.Agents = slices.Clone(p.Agents)
+	p.Attribution = slices.Clone(p.Attribution)
+	return p
+}
+
+// MaxPolicyNames bounds each list of names or addresses in a [Policy].
+const MaxPolicyNames = 256
+
+// BuiltinAttribution returns the names of the attribution plugins the node
+// publishes itself, which a datanet admits when its policy names none. The
+// list is explicit, not a namespace: "builtin/" names are first come,
+// first served like any other.
+func BuiltinAttribution() []string { return []string{"builtin/ngram", "builtin/access"} }
 
 func (p Policy) validate() error {
 	switch p.Access {
@@ -36,7 +57,28 @@ func (p Policy) validate() error {
 	default:
 		return errorf(abi.CodeBadRequest, "policy access %q: want open, allowlist or tier", p.Access)
 	}
+	if len(p.Attribution) > MaxPolicyNames {
+		return errorf(abi.CodeBadRequest, "policy names %d attribution plugins, at most %d", len(p.Attribution), MaxPolicyNames)
+	}
+	for _, name := range p.Attribution {
+		if !nameRE.MatchString(name) {
+			return errorf(abi.CodeBadRequest, "policy attribution %.80q is not a plugin name (no version)", name)
+		}
+	}
 	return nil
+}
+
+// AllowsAttribution reports whether the datanet's policy lets the
+// attribution plugin called name (no version) read its records.
+func (d *Datanet) AllowsAttribution(name string) error {
+	allowed := d.Policy.Attribution
+	if len(allowed) == 0 {
+		allowed = BuiltinAttribution()
+	}
+	if slices.Contains(allowed, name) {
+		return nil
+	}
+	return errorf(abi.CodeGrantDenied, "datanet %s admits attribution by %v, not %s", d.Name, allowed, name)
 }
 
 // Allows reports whether the datanet's policy lets agent m read it.

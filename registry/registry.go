@@ -494,14 +494,14 @@ type cachedDatanet struct {
 
 // clone copies d deeply enough that changing the copy leaves d alone.
 func (d Datanet) clone() Datanet {
-	d.Policy.Agents = slices.Clone(d.Policy.Agents)
+	d.Policy = d.Policy.clone()
 	d.Frontier = slices.Clone(d.Frontier)
 	for i := range d.Frontier {
 		d.Frontier[i].Hash = slices.Clone(d.Frontier[i].Hash)
 	}
 	if d.Creation != nil {
 		c := *d.Creation
-		c.Policy.Agents = slices.Clone(c.Policy.Agents)
+		c.Policy = c.Policy.clone()
 		c.Signature = slices.Clone(c.Signature)
 		d.Creation = &c
 	}
