@@ -2,91 +2,148 @@ package runtime
 
 import (
 	"context"
-	"sync/atomic"
+	"errors"
 	"time"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 
+	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/fuel"
 )
 
 // Plugins are metered with fuel (internal/fuel): every module is compiled
-// with a counter charged at function entries and loop tops, and traps when
-// it runs out, so a plugin stops itself, at the same point on every run,
-// and compiled code never needs the host to interrupt it. The first entry
-// of a call into the plugin's exports sets the counter to the call's
-// budget; the call's deadline, as a backstop, empties it.
+// with a counter charged at function entries, loop tops and bulk
+// operations (by their length). The counter holds at most one slice of the
+// phase's budget; when it goes below zero the plugin calls refillName, a
+// Go host function, which gives it the next slice or stops it. So:
+//
+//   - a plugin stops itself when its budget is spent, at the same point on
+//     every run, with no goroutine of the host's having to run;
+//   - it returns to Go at least once per slice (about a millisecond), where
+//     the Go scheduler can preempt it and the collector stop it, so a node
+//     whose every core runs plugins still serves its API and collects
+//     garbage (compiled Wasm is otherwise never preempted);
+//   - the wall-clock limit is read at each refill, so a plugin past its
+//     time stops within a slice even when no timer can fire.
+//
+// Every phase of a plugin's life runs under a meter: the start function
+// and the guest's initialisation (one budget, a call's), prewarm and each
+// call. Code that runs with no meter in its context is stopped at its first
+// charge.
 
-// fuelListener sees the first entry of each call into a plugin's exports:
-// the only place go-sdk lets the host reach the instance's own globals.
+// refillName is the host function instrumented modules call for fuel.
+const refillName = "tollgate_fuel_refill"
+
+var refillImport = fuel.Import{Module: abi.HostNamespace, Name: refillName}
+
+// FuelSlice is the most fuel the counter holds at once: about half a
+// millisecond of a plugin's work, so a plugin returns to Go that often.
+const FuelSlice = FuelPerMillisecond / 2
+
+// meterKey finds a phase's meter in a context.
+type meterKey struct{}
+
+// meter is one phase's fuel budget and wall-clock limit. A phase runs on
+// one goroutine, which alone reads and writes it.
+type meter struct {
+	budget   int64 // the phase's fuel
+	reserve  int64 // not yet given to the counter
+	deadline time.Time
+	ctx      context.Context
+	done     <-chan struct{} // ctx.Done(): the caller gave up, or the deadline passed
+	counter  api.MutableGlobal
+
+	// Why the meter stopped the plugin, if it did.
+	outOfFuel, pastDeadline, canceled bool
+}
+
+func newMeter(ctx context.Context, budget int64) *meter {
+	mt := &meter{budget: budget, reserve: budget, ctx: ctx, done: ctx.Done()}
+	mt.deadline, _ = ctx.Deadline()
+	return mt
+}
+
+// start gives counter the phase's first slice.
+func (mt *meter) start(counter api.MutableGlobal) {
+	mt.counter = counter
+	first := min(mt.reserve, FuelSlice)
+	mt.reserve -= first
+	counter.Set(uint64(first))
+}
+
+// refill returns the counter's next value, or stops the plugin.
+func (mt *meter) refill(cur int64) int64 {
+	if !mt.deadline.IsZero() && !time.Now().Before(mt.deadline) {
+		mt.pastDeadline = true
+		panic(abi.Errorf(abi.CodeTimeout, "the plugin ran past its time"))
+	}
+	select {
+	case <-mt.done:
+		if errors.Is(mt.ctx.Err(), context.DeadlineExceeded) {
+			mt.pastDeadline = true
+			panic(abi.Errorf(abi.CodeTimeout, "the plugin ran past its time"))
+		}
+		mt.canceled = true
+		panic(abi.Errorf(abi.CodeCanceled, "the call ended while the plugin ran"))
+	default:
+	}
+	add := min(mt.reserve, FuelSlice-cur)
+	mt.reserve -= add
+	if cur += add; cur < 0 {
+		mt.outOfFuel = true
+		panic(abi.Errorf(abi.CodeTimeout, "the plugin ran out of fuel"))
+	}
+	return cur
+}
+
+// used is the fuel the phase spent.
+func (mt *meter) used() uint64 {
+	left := mt.reserve
+	if mt.counter != nil {
+		left += max(int64(mt.counter.Get()), 0)
+	}
+	return uint64(max(mt.budget-left, 0))
+}
+
+// stopped is the error for a phase the meter stopped, or nil.
+func (mt *meter) stopped(what string, l Limits) *abi.Error {
+	switch {
+	case mt.outOfFuel:
+		return abi.Errorf(abi.CodeTimeout, "%s ran out of its %d fuel (%v of time)", what, mt.budget, l.Timeout)
+	case mt.pastDeadline:
+		return abi.Errorf(abi.CodeTimeout, "%s ran past its %v limit", what, l.Timeout)
+	case mt.canceled:
+		return abi.Errorf(abi.CodeCanceled, "%s was canceled", what)
+	}
+	return nil
+}
+
+// refillFuel is the refill import: the running phase's meter gives the
+// counter its next slice. It panics, ending the plugin's call, when the
+// budget or the time is spent, or when no meter is running.
+func refillFuel(ctx context.Context, _ *extism.CurrentPlugin, stack []uint64) {
+	mt, _ := ctx.Value(meterKey{}).(*meter)
+	if mt == nil {
+		panic(abi.Errorf(abi.CodeInternal, "plugin code ran with no fuel meter"))
+	}
+	stack[0] = uint64(mt.refill(int64(stack[0])))
+}
+
+// fuelListener sees the first entry of an instance's initialisation into
+// the plugin's exports: the one place go-sdk lets the host reach the
+// instance's own module, its counter and its globals.
 type fuelListener struct{}
 
 func (fuelListener) Before(ctx context.Context, mod api.Module, _ api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
-	if inst, _ := ctx.Value(initKey{}).(*instance); inst != nil {
-		// Initialisation (Module.initialise): the one place the runtime
-		// meets the instance's own module and its Extism kernel.
-		if inst.main == nil {
-			inst.main = mod
-			inst.kern, _ = ctx.Value(extism.PluginCtxKey("extism")).(api.Module)
-		}
-		return
+	if inst, _ := ctx.Value(initKey{}).(*instance); inst != nil && inst.main == nil {
+		inst.main = mod
+		inst.kern, _ = ctx.Value(extism.PluginCtxKey("extism")).(api.Module)
+		inst.fuel, _ = mod.ExportedGlobal(fuel.GlobalName).(api.MutableGlobal)
 	}
-	st, _ := ctx.Value(stateKey{}).(*callState)
-	if st == nil || st.fuel.Load() != nil {
-		return // not a runtime call, or not its first entry: an export calling itself gets no more fuel
-	}
-	g, ok := mod.ExportedGlobal(fuel.GlobalName).(api.MutableGlobal)
-	if !ok {
-		return
-	}
-	g.Set(uint64(st.limits.Fuel()))
-	st.fuel.Store(&g)
 }
 
 func (fuelListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
 
 func (fuelListener) Abort(context.Context, api.Module, api.FunctionDefinition, error) {}
-
-// fuelLeft is the call's fuel left, and whether it was metered.
-func (st *callState) fuelLeft() (int64, bool) {
-	g := st.fuel.Load()
-	if g == nil {
-		return 0, false
-	}
-	return int64((*g).Get()), true
-}
-
-// backstop empties the call's fuel once ctx is done (its deadline passed,
-// or its caller gave up), until stop is called: the plugin then stops at
-// its next charge. It is set again while the call runs, as the plugin's
-// own charge may write over it.
-func (st *callState) backstop(ctx context.Context) (stop func()) {
-	done := make(chan struct{})
-	exited := make(chan struct{})
-	var stopped atomic.Bool
-	cancel := context.AfterFunc(ctx, func() {
-		defer close(exited)
-		for !stopped.Load() {
-			if g := st.fuel.Load(); g != nil {
-				(*g).Set(0)
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(time.Millisecond):
-			}
-		}
-	})
-	return func() {
-		stopped.Store(true)
-		close(done)
-		if !cancel() {
-			// The backstop started: wait until it can no longer write the
-			// counter, which the instance's next call (another caller's,
-			// once it is reset) will own.
-			<-exited
-		}
-	}
-}

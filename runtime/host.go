@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"sync/atomic"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/api"
@@ -64,8 +63,6 @@ type callState struct {
 	outputSetLen uint64
 	out          *bytes.Buffer // response encoding, reused across host calls
 	enc          *json.Encoder
-	// fuel is the instance's fuel counter, once the call has entered it.
-	fuel atomic.Pointer[api.MutableGlobal]
 }
 
 func newCallState(env *Env, limits Limits, inst *instance) *callState {
@@ -87,6 +84,7 @@ func (m *Module) hostFunctions() []extism.HostFunction {
 		extism.NewHostFunctionWithStack(abi.FnDatanetGet, hostCall(get), []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
 		extism.NewHostFunctionWithStack(abi.FnCorpusMatch, hostCall(corpusMatch), []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
 		extism.NewHostFunctionWithStack(configGetName, configGet, []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
+		extism.NewHostFunctionWithStack(refillName, refillFuel, []extism.ValueType{extism.ValueTypeI64}, []extism.ValueType{extism.ValueTypeI64}),
 	}
 	for i := range fns {
 		fns[i].SetNamespace(abi.HostNamespace)

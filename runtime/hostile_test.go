@@ -26,6 +26,9 @@ func TestHostileCorpus(t *testing.T) {
 		want   abi.Code
 	}{
 		{"infinite loop", "hostile", "loop", abi.CodeTimeout},
+		{"memory.fill spin", "spin", "fill", abi.CodeTimeout},
+		{"memory.copy spin", "spin", "copy", abi.CodeTimeout},
+		{"memory.init spin", "spin", "init", abi.CodeTimeout},
 		{"memory bomb", "hostile", "bomb", abi.CodeMemoryLimit},
 		{"huge output", "hostile", "huge_output", abi.CodeOutputTooLarge},
 		{"proc_exit", "hostile", "exit", abi.CodeExit},
@@ -38,6 +41,8 @@ func TestHostileCorpus(t *testing.T) {
 		{"malformed binary request to a host function", "hostile", "bad_binary", abi.CodeBadHostCall},
 		{"flood of host calls", "hostile", "flood", abi.CodeHostCallLimit},
 		{"flood of record reads", "hostile", "read_flood", abi.CodeRecordLimit},
+		// wazero grows the stack by copying it: reaching its maximum takes a
+		// second or two of a loaded machine, before the 2 s limit or after.
 		{"deep recursion", "recurse", "recurse", abi.CodeStackOverflow},
 		{"trap", "trap", "trap", abi.CodeTrap},
 	}
@@ -45,7 +50,11 @@ func TestHostileCorpus(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := hostile
 			if c.plugin != "hostile" {
-				m = compile(t, rt, plugin(t, c.plugin), runtime.ModuleOptions{Limits: limits})
+				l := limits
+				if c.want == abi.CodeStackOverflow {
+					l.Timeout = 8 * time.Second
+				}
+				m = compile(t, rt, plugin(t, c.plugin), runtime.ModuleOptions{Limits: l})
 			}
 			metered := 0
 			env := &runtime.Env{Data: records, Grants: []string{"facts", "empty"}, Meter: func(abi.Record) error { metered++; return nil }}

@@ -29,12 +29,10 @@ const (
 // FuelPerMillisecond is the fuel a call gets per millisecond of its time
 // limit: about what a plugin spends in that time on this kind of machine,
 // so a loop that never ends runs out of fuel near its time limit, at the
-// same instruction on every run (the time limit remains as a backstop).
+// same instruction on every run (the time limit remains as a backstop,
+// read each time the plugin asks for its next slice of fuel).
+// An instance's start function and initialisation share one call's fuel.
 const FuelPerMillisecond = 2_000_000
-
-// StartFuel is what a module's start function may spend when an instance
-// is made, before any call: one that loops forever fails instantiation.
-const StartFuel = 1_000_000_000
 
 // Limits bound one call of a plugin. The zero value of a field means its
 // default; [Limits.Cap] lets an operator bound what a manifest asks for.

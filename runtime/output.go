@@ -6,14 +6,16 @@ import (
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/tollgate-dev/tollgate/internal/fuel"
 )
 
 // The Extism kernel's output_set silently ignores a block that is out of
 // bounds, so a plugin that sets its output to a bogus block looks like one
 // that answered nothing. The runtime listens to the env module's output_set
 // and records what the plugin asked for, so Call can tell the two apart.
-// The only other listeners are on exported functions, where a call's fuel
-// is set (fuel.go), and on the WASI functions that change state a reset
+// The only other listeners are on the instrumentation's init export, where
+// an instance's initialisation meets its module (fuel.go), and on the WASI functions that change state a reset
 // cannot put back (snapshot.go); no other function is instrumented.
 
 // outputListeners is the listener factory of one plugin's compilation,
@@ -32,9 +34,12 @@ func (l outputListeners) NewFunctionListener(def api.FunctionDefinition) experim
 	if def.ModuleName() == "wasi_snapshot_preview1" && !slices.ContainsFunc(def.ExportNames(), isStatelessWASI) {
 		return taintListener{}
 	}
-	// The plugin's own exported functions: the first entry of a call gives
-	// the call its fuel (see fuel.go).
-	if _, _, imported := def.Import(); def.GoFunction() == nil && len(def.ExportNames()) > 0 && !imported &&
+	// The do-nothing export the instrumentation adds, which an instance's
+	// initialisation calls: there the runtime meets the instance's own
+	// module (fuel.go). No other export is listened to, so a call into the
+	// plugin never leaves compiled code for a listener, and a plugin that
+	// recurses through an export does not make each call walk its stack.
+	if _, _, imported := def.Import(); def.GoFunction() == nil && slices.Contains(def.ExportNames(), fuel.InitName) && !imported &&
 		sameNames(def.ExportNames(), l.exports[def.Index()]) {
 		return fuelListener{}
 	}

@@ -12,9 +12,10 @@ import (
 	"github.com/tollgate-dev/tollgate/runtime"
 )
 
-// A prewarm that sleeps is woken at its time limit and refused, rather than
-// holding the node's instantiation for an hour; an export that wants
-// parameters fails its call, as in the go-sdk, and the module goes on.
+// A prewarm that sleeps an hour does not hold the node's instantiation:
+// before an instance is live its clocks are the boot clocks, which a sleep
+// only moves on. An export that wants parameters fails its call, as in the
+// go-sdk, and the module goes on.
 func TestSleepyPrewarmAndExportsWithParameters(t *testing.T) {
 	wasm, err := os.ReadFile(plugin(t, "sleepy"))
 	if err != nil {
@@ -23,7 +24,7 @@ func TestSleepyPrewarmAndExportsWithParameters(t *testing.T) {
 	rt := newRuntime(t)
 	start := time.Now()
 	err = rt.Check(context.Background(), wasm, runtime.ModuleOptions{Nondeterministic: true, Limits: runtime.Limits{Timeout: 200 * time.Millisecond}})
-	if abi.CodeOf(err) != abi.CodeTimeout || time.Since(start) > 10*time.Second {
+	if err != nil || time.Since(start) > 10*time.Second {
 		t.Fatalf("check of a prewarm sleeping an hour: %v after %v", err, time.Since(start))
 	}
 	scribbler := compile(t, rt, plugin(t, "scribble"), runtime.ModuleOptions{})

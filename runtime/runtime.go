@@ -155,6 +155,18 @@ type instance struct {
 	stack                  [1]uint64 // for calling them
 	globals, kernelGlobals []api.MutableGlobal
 	det                    *detSys // a deterministic module's clocks and random source
+	// fuel is the plugin's fuel counter (fuel.go).
+	fuel api.MutableGlobal
+	// boot is what a nondeterministic module's clocks and random source
+	// read until the instance is live: its initialisation and prewarm see
+	// the same time and bytes on every instance, at publish and ever
+	// after, so none can hide a time bomb from the publish check.
+	boot *detSys
+	live bool
+	// liveAt and bootNanos make the monotonic clock carry on from where
+	// the boot clock left it.
+	liveAt    time.Time
+	bootNanos int64
 	// shared: the instance's memories map the module's snapshot, so it
 	// can be reset after a call instead of closed.
 	shared  bool
@@ -168,8 +180,14 @@ type instanceKey struct{}
 type initKey struct{}
 
 // sleep is the instance's WASI nanosleep: it ends early once the running
-// call's time is up.
+// call's time is up. Before the instance is live it only moves the boot
+// clocks on.
 func (i *instance) sleep(ns int64) {
+	if !i.live {
+		i.boot.wall += ns
+		i.boot.nano += ns
+		return
+	}
 	t := time.NewTimer(time.Duration(ns))
 	defer t.Stop()
 	var wake <-chan struct{}
@@ -183,6 +201,38 @@ func (i *instance) sleep(ns int64) {
 }
 
 func (i *instance) close() { i.p.Close(context.Background()) }
+
+// goLive switches a nondeterministic instance to the real clocks and
+// random source.
+func (i *instance) goLive() {
+	if i.live || i.boot == nil {
+		return
+	}
+	i.live, i.liveAt, i.bootNanos = true, time.Now(), i.boot.nano
+}
+
+func (i *instance) walltime() (int64, int32) {
+	if !i.live {
+		return i.boot.walltime()
+	}
+	now := time.Now()
+	return now.Unix(), int32(now.Nanosecond())
+}
+
+func (i *instance) nanotime() int64 {
+	if !i.live {
+		return i.boot.nanotime()
+	}
+	return i.bootNanos + int64(time.Since(i.liveAt))
+}
+
+// Read is the instance's random source.
+func (i *instance) Read(p []byte) (int, error) {
+	if !i.live {
+		return i.boot.Read(p)
+	}
+	return rand.Read(p)
+}
 
 // wakeAt makes the instance's sleeps end once ctx is done, until stop.
 func (i *instance) wakeAt(ctx context.Context) (stop func()) {
@@ -207,7 +257,7 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte, opts ModuleOptions) 
 	m := &Module{limits: limits, opts: opts, logger: r.logger, done: make(chan struct{}), sessions: map[string]*list.Element{}}
 	// Every module runs metered (fuel.go); one that cannot be is refused,
 	// never run unmetered.
-	metered, err := fuel.Instrument(wasm, StartFuel, configGetRename)
+	metered, err := fuel.Instrument(wasm, refillImport, configGetRename)
 	if err != nil {
 		return nil, abi.Errorf(abi.CodeInvalidPlugin, "compile: %v", err)
 	}
@@ -268,24 +318,39 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 	mc := wazero.NewModuleConfig().WithFSConfig(wazero.NewFSConfig().WithFSMount(files, "/"))
 	inst := &instance{budget: b, files: files}
 	if m.opts.Nondeterministic {
-		// A sleep ends early when the call's time is up: with no
-		// interrupting of compiled code, it would otherwise run on.
-		mc = mc.WithSysWalltime().WithSysNanotime().WithNanosleep(inst.sleep).WithRandSource(rand.Reader)
+		// The real clocks and random source once the instance is live; a
+		// sleep ends early when the call's time is up.
+		inst.boot = newDetSys()
+		mc = mc.WithWalltime(inst.walltime, sys.ClockResolution(time.Microsecond)).
+			WithNanotime(inst.nanotime, sys.ClockResolution(time.Nanosecond)).WithNanosleep(inst.sleep).WithRandSource(inst)
 	} else {
 		inst.det = newDetSys()
 		mc = mc.WithWalltime(inst.det.walltime, sys.ClockResolution(time.Microsecond)).
 			WithNanotime(inst.det.nanotime, sys.ClockResolution(time.Nanosecond)).WithRandSource(inst.det)
 	}
-	p, err := m.compiled.Instance(experimental.WithMemoryAllocator(ctx, b.allocator()), extism.PluginInstanceConfig{ModuleConfig: mc})
+	// The start function and the guest's initialisation share one budget,
+	// a call's fuel and time, whoever asked for the instance.
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.limits.Timeout)
+	defer cancel()
+	mt := newMeter(ictx, m.limits.Fuel())
+	ictx = context.WithValue(ictx, meterKey{}, mt)
+	// The go-sdk's host functions refuse to run without a plugin in their
+	// context, and a start function runs before there is one; the refill
+	// uses none.
+	ictx = context.WithValue(ictx, extism.PluginCtxKey("plugin"), (*extism.Plugin)(nil))
+	p, err := m.compiled.Instance(experimental.WithMemoryAllocator(ictx, b.allocator()), extism.PluginInstanceConfig{ModuleConfig: mc})
 	if err != nil {
+		if stop := mt.stopped("the start function", m.limits); stop != nil {
+			return nil, stop
+		}
 		if b.exceeded {
 			return nil, abi.Errorf(abi.CodeMemoryLimit, "instantiate: needs more than %d pages", m.limits.MaxMemoryPages)
 		}
-		return nil, abi.Errorf(abi.CodeInvalidPlugin, "instantiate: %v", err)
+		return nil, abi.Errorf(abi.CodeInvalidPlugin, "instantiate: %v", firstLine(err.Error()))
 	}
 	p.SetLogger(func(extism.LogLevel, string) {})
 	inst.p = p
-	if err := m.initialise(ctx, inst); err != nil {
+	if err := m.initialise(ictx, inst, mt); err != nil {
 		inst.close()
 		return nil, err
 	}
@@ -293,6 +358,7 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 		inst.close()
 		return nil, abi.Wrap(abi.CodeInternal, err, "instance")
 	}
+	inst.goLive()
 	m.stats.instantiations.Add(1)
 	m.stats.instantiateNanos.Add(int64(time.Since(start)))
 	return inst, nil
@@ -301,35 +367,30 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 // initialise runs the guest's own initialisation (a reactor's _initialize,
 // hs_init), which the go-sdk otherwise runs inside the first call, by
 // calling the do-nothing export the instrumentation adds. It runs outside
-// any caller's call, on the start fuel, so a call's fuel and output never
-// depend on whether its instance was fresh.
-func (m *Module) initialise(ctx context.Context, inst *instance) error {
+// any caller's call, on what is left of the start function's meter, so a
+// call's fuel and output never depend on whether its instance was fresh.
+func (m *Module) initialise(ctx context.Context, inst *instance, mt *meter) error {
 	// The guest's initialisation sees what a call sees, as it would run in
 	// the go-sdk's first call: the module's config, and host functions
 	// that answer that no datanet is granted.
 	inst.p.Config = m.opts.Config
 	st := newCallState(&Env{Config: m.opts.Config}, m.limits, inst)
-	ictx, cancel := context.WithTimeout(ctx, InitTimeout)
-	defer cancel()
-	stopWake := inst.wakeAt(ictx)
-	ictx = context.WithValue(context.WithValue(context.WithValue(ictx, initKey{}, inst), instanceKey{}, inst), stateKey{}, st)
+	stopWake := inst.wakeAt(ctx)
+	ictx := context.WithValue(context.WithValue(context.WithValue(ctx, initKey{}, inst), instanceKey{}, inst), stateKey{}, st)
 	_, _, err := inst.p.CallWithContext(ictx, fuel.InitName, nil)
 	stopWake()
-	if inst.main == nil || inst.kern == nil {
+	if stop := mt.stopped("initialisation", m.limits); stop != nil {
+		return stop
+	}
+	if inst.main == nil || inst.kern == nil || inst.fuel == nil {
 		if err != nil {
 			return abi.Errorf(abi.CodeInvalidPlugin, "initialise: %s", firstLine(err.Error()))
 		}
 		return abi.Errorf(abi.CodeInternal, "initialise: the plugin's modules were not seen")
 	}
 	if err != nil {
-		switch {
-		case st.fatal != nil:
+		if st.fatal != nil {
 			return abi.Wrap(st.fatal.Code, st.fatal, "initialise")
-		case ictx.Err() != nil:
-			return abi.Errorf(abi.CodeTimeout, "initialisation ran past %v", InitTimeout)
-		}
-		if g := inst.main.ExportedGlobal(fuel.GlobalName); g != nil && int64(g.Get()) < 0 {
-			return abi.Errorf(abi.CodeTimeout, "initialisation ran out of its %d fuel", StartFuel)
 		}
 		if inst.budget.exceeded {
 			return abi.Errorf(abi.CodeMemoryLimit, "initialisation needs more than %d pages", m.limits.MaxMemoryPages)
@@ -344,26 +405,22 @@ func (m *Module) initialise(ctx context.Context, inst *instance) error {
 	return nil
 }
 
-// InitTimeout bounds the wall time of a guest's initialisation (its fuel
-// is StartFuel): a sleep in it ends then.
-const InitTimeout = 30 * time.Second
-
 // prewarm runs the plugin's prewarm export (abi.ExportPrewarm) as a call
 // with no input and no data, with the module's config and limits. A
 // plugin whose prewarm fails does not run: it is refused at publish.
 func (m *Module) prewarm(ctx context.Context, inst *instance) error {
 	inst.p.Config = m.opts.Config
 	st := newCallState(&Env{Config: m.opts.Config}, m.limits, inst)
-	ctx, cancel := context.WithTimeout(ctx, m.limits.Timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.limits.Timeout)
 	defer cancel()
 	stopWake := inst.wakeAt(ctx)
 	defer stopWake()
-	ctx = context.WithValue(context.WithValue(ctx, stateKey{}, st), instanceKey{}, inst)
-	stop := st.backstop(ctx)
+	mt := newMeter(ctx, m.limits.Fuel())
+	mt.start(inst.fuel)
+	ctx = context.WithValue(context.WithValue(context.WithValue(ctx, stateKey{}, st), instanceKey{}, inst), meterKey{}, mt)
 	rc, _, err := inst.invoke(ctx, abi.ExportPrewarm, nil)
-	stop()
-	if left, ok := st.fuelLeft(); (ok && left < 0) || ctx.Err() != nil {
-		return abi.Errorf(abi.CodeTimeout, "prewarm ran past its %v (%d fuel)", m.limits.Timeout, m.limits.Fuel())
+	if stop := mt.stopped("prewarm", m.limits); stop != nil {
+		return stop
 	}
 	switch {
 	case st.fatal != nil:
@@ -624,20 +681,20 @@ func (m *Module) call(ctx context.Context, inst *instance, export string, input 
 	inst.budget.exceeded = false
 	inst.files.take()
 	st := newCallState(env, m.limits, inst)
-	ctx = context.WithValue(context.WithValue(ctx, stateKey{}, st), instanceKey{}, inst)
+	mt := newMeter(ctx, m.limits.Fuel())
+	mt.start(inst.fuel)
+	ctx = context.WithValue(context.WithValue(context.WithValue(ctx, stateKey{}, st), instanceKey{}, inst), meterKey{}, mt)
 	m.stats.calls.Add(1)
 	stopWake := inst.wakeAt(ctx)
-	stopBackstop := st.backstop(ctx)
 	rc, out, err := inst.invoke(ctx, export, input)
-	stopBackstop()
 	stopWake()
-	if left, ok := st.fuelLeft(); ok {
-		env.FuelUsed = uint64(max(0, m.limits.Fuel()-max(left, 0)))
-		if left < 0 && err != nil {
-			if ctx.Err() != nil {
-				return nil, abi.Errorf(abi.CodeTimeout, "plugin ran past its %v limit", m.limits.Timeout)
+	env.FuelUsed = mt.used()
+	if err != nil {
+		if stop := mt.stopped("plugin", m.limits); stop != nil {
+			if stop.Code == abi.CodeCanceled {
+				return nil, abi.Wrap(abi.CodeCanceled, context.Cause(ctx), "call canceled")
 			}
-			return nil, abi.Errorf(abi.CodeTimeout, "plugin ran out of its %d fuel (%v of time)", m.limits.Fuel(), m.limits.Timeout)
+			return nil, stop
 		}
 	}
 	switch {

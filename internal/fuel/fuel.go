@@ -2,6 +2,7 @@ package fuel
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -42,18 +43,40 @@ type Module struct {
 // Rename moves the imports of function Module.Name to ToModule.ToName.
 type Rename struct{ Module, Name, ToModule, ToName string }
 
+// Import names the host function an instrumented module calls when its
+// counter goes below zero: refill(fuel i64) -> i64. The host returns the
+// counter's new value, at least zero, or traps the call (a panic in a Go
+// host function) when the budget is spent or the time is up. Every refill
+// is a return to Go, so a plugin that computes for a long time still
+// reaches the Go scheduler once per slice of fuel the host gives: the
+// collector can stop the world and the host can stop the plugin on the
+// wall clock without a goroutine of its own having to run.
+type Import struct{ Module, Name string }
+
 // features are those a module may use and still be instrumented.
 const features = wasm.CoreFeaturesV2
 
-// Instrument returns module with fuel metering added; every instance
-// starts with initial fuel. A module the decoder cannot read, or holding an
-// instruction the walker does not know, is refused rather than run
-// unmetered.
+// Bulk operations do work in proportion to an operand, so they are charged
+// by it, not as one instruction: the bytes of memory.fill, memory.copy and
+// memory.init (one unit per BulkBytesPerFuel bytes, about what a plain
+// loop storing them would cost), the pages memory.grow adds (a page's
+// bytes), and the elements of the table operations (TableElemFuel each).
+const (
+	BulkBytesPerFuel = 8
+	GrowPageFuel     = 65536 / BulkBytesPerFuel
+	TableElemFuel    = 4
+)
+
+// Instrument returns module with fuel metering added. Every instance starts
+// with no fuel: the first charge calls the refill import, so no code of the
+// module, its start function included, runs before the host has given it a
+// budget. A module the decoder cannot read, or holding an instruction the
+// walker does not know, is refused rather than run unmetered.
 //
 // Each Rename points the module's imports of one function elsewhere, so a
 // host can serve it better than the runtime it embeds does; the function's
 // type stays the module's own.
-func Instrument(module []byte, initial int64, renames ...Rename) (_ *Module, err error) {
+func Instrument(module []byte, refill Import, renames ...Rename) (_ *Module, err error) {
 	// The decoder and encoder panic on some modules they do not support
 	// (passive and declarative element segments, say): refuse those.
 	defer func() {
@@ -61,6 +84,9 @@ func Instrument(module []byte, initial int64, renames ...Rename) (_ *Module, err
 			err = fmt.Errorf("fuel: the module uses what the instrumentation cannot encode: %v", r)
 		}
 	}()
+	if refill.Module == "" || refill.Name == "" {
+		return nil, fmt.Errorf("fuel: no refill import named")
+	}
 	m, err := binary.DecodeModule(module, features)
 	if err != nil {
 		return nil, fmt.Errorf("fuel: decode: %w", err)
@@ -68,6 +94,11 @@ func Instrument(module []byte, initial int64, renames ...Rename) (_ *Module, err
 	for _, e := range m.ExportSection {
 		if e.Name == GlobalName || e.Name == InitName || strings.HasPrefix(e.Name, globalPrefix) {
 			return nil, fmt.Errorf("fuel: the module already exports %q, a name the instrumentation adds", e.Name)
+		}
+	}
+	for _, im := range m.ImportSection {
+		if im.Type == wasm.ExternTypeFunc && im.Module == refill.Module && im.Name == refill.Name {
+			return nil, fmt.Errorf("fuel: the module already imports %s.%s, the refill the instrumentation adds", refill.Module, refill.Name)
 		}
 	}
 	out := &Module{Restorable: true}
@@ -101,31 +132,48 @@ func Instrument(module []byte, initial int64, renames ...Rename) (_ *Module, err
 			}
 		}
 	}
+	// The refill import goes after the module's function imports: it takes
+	// the index the first defined function had, and every defined function
+	// moves up one.
+	paramTypes := make([]int, len(m.FunctionSection))
+	for i, ti := range m.FunctionSection {
+		if int(ti) >= len(m.TypeSection) {
+			return nil, fmt.Errorf("fuel: function %d has no type %d", i, ti)
+		}
+		paramTypes[i] = len(m.TypeSection[ti].Params)
+	}
+	fnImports := m.ImportFuncCount()
+	refillType := typeIndex(m, &wasm.FunctionType{Params: []wasm.ValueType{wasm.ValueTypeI64}, Results: []wasm.ValueType{wasm.ValueTypeI64}})
+	m.ImportSection = append(m.ImportSection, &wasm.Import{Type: wasm.ExternTypeFunc, Module: refill.Module, Name: refill.Name, DescFunc: refillType})
+	if err := renumber(m, fnImports); err != nil {
+		return nil, err
+	}
 	g := imported + uint32(len(m.GlobalSection))
 	m.GlobalSection = append(m.GlobalSection, &wasm.Global{
 		Type: &wasm.GlobalType{ValType: wasm.ValueTypeI64, Mutable: true},
-		Init: &wasm.ConstantExpression{Opcode: wasm.OpcodeI64Const, Data: leb128.EncodeInt64(initial)},
+		Init: &wasm.ConstantExpression{Opcode: wasm.OpcodeI64Const, Data: leb128.EncodeInt64(0)},
 	})
 	m.ExportSection = append(m.ExportSection, &wasm.Export{Type: wasm.ExternTypeGlobal, Name: GlobalName, Index: g})
 	for i, c := range m.CodeSection {
-		body, mutates, err := meter(c.Body, g)
+		locals := uint32(paramTypes[i] + len(c.LocalTypes))
+		f := &function{g: g, refill: fnImports, imports: fnImports, scratch: locals}
+		body, mutates, err := f.meter(c.Body)
 		if err != nil {
 			return nil, fmt.Errorf("fuel: function %d: %w", i, err)
 		}
 		if mutates != "" {
 			unrestorable(fmt.Sprintf("function %d uses %s", i, mutates))
 		}
+		if f.usesScratch {
+			c.LocalTypes = append(c.LocalTypes, wasm.ValueTypeI32)
+		}
 		c.Body = body
 	}
 	// The init export: a function of no parameters and no results whose
 	// body is only its end.
-	ti := slices.IndexFunc(m.TypeSection, func(t *wasm.FunctionType) bool { return len(t.Params) == 0 && len(t.Results) == 0 })
-	if ti < 0 {
-		m.TypeSection = append(m.TypeSection, &wasm.FunctionType{})
-		ti = len(m.TypeSection) - 1
-	}
+	ti := typeIndex(m, &wasm.FunctionType{})
 	fi := m.ImportFuncCount() + uint32(len(m.FunctionSection))
-	m.FunctionSection = append(m.FunctionSection, uint32(ti))
+	m.FunctionSection = append(m.FunctionSection, ti)
 	m.CodeSection = append(m.CodeSection, &wasm.Code{Body: []byte{opEnd}})
 	m.ExportSection = append(m.ExportSection, &wasm.Export{Type: wasm.ExternTypeFunc, Name: InitName, Index: fi})
 	out.Exports = map[uint32][]string{}
@@ -143,6 +191,82 @@ func Instrument(module []byte, initial int64, renames ...Rename) (_ *Module, err
 		}
 	}
 	return out, nil
+}
+
+// loadU32 decodes the unsigned LEB128 at the start of b, returning its
+// value and length.
+func loadU32(b []byte) (uint32, int, error) {
+	var v uint64
+	for i := 0; i < 5 && i < len(b); i++ {
+		v |= uint64(b[i]&0x7f) << (7 * i)
+		if b[i]&0x80 == 0 {
+			if v > 1<<32-1 {
+				return 0, 0, fmt.Errorf("fuel: LEB128 past 32 bits")
+			}
+			return uint32(v), i + 1, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("fuel: bad LEB128")
+}
+
+// typeIndex returns the index of a function type equal to t, adding it if
+// the module has none.
+func typeIndex(m *wasm.Module, t *wasm.FunctionType) uint32 {
+	i := slices.IndexFunc(m.TypeSection, func(have *wasm.FunctionType) bool {
+		return slices.Equal(have.Params, t.Params) && slices.Equal(have.Results, t.Results)
+	})
+	if i < 0 {
+		m.TypeSection = append(m.TypeSection, t)
+		i = len(m.TypeSection) - 1
+	}
+	return uint32(i)
+}
+
+// renumber moves every reference to a defined function outside code
+// bodies up one, for an import added after the first imports functions
+// (code bodies are renumbered as they are metered).
+func renumber(m *wasm.Module, imports uint32) error {
+	shift := func(i uint32) uint32 {
+		if i >= imports {
+			return i + 1
+		}
+		return i
+	}
+	for _, e := range m.ExportSection {
+		if e.Type == wasm.ExternTypeFunc {
+			e.Index = shift(e.Index)
+		}
+	}
+	if m.StartSection != nil {
+		s := shift(*m.StartSection)
+		m.StartSection = &s
+	}
+	for _, el := range m.ElementSection {
+		for j, fi := range el.Init {
+			if fi != nil {
+				v := shift(*fi)
+				el.Init[j] = &v
+			}
+		}
+	}
+	for _, gl := range m.GlobalSection {
+		if gl.Init != nil && gl.Init.Opcode == wasm.OpcodeRefFunc {
+			v, _, err := loadU32(gl.Init.Data)
+			if err != nil {
+				return fmt.Errorf("fuel: global ref.func: %w", err)
+			}
+			gl.Init.Data = leb128.EncodeUint32(shift(v))
+		}
+	}
+	if ns := m.NameSection; ns != nil {
+		for _, a := range ns.FunctionNames {
+			a.Index = shift(a.Index)
+		}
+		for _, a := range ns.LocalNames {
+			a.Index = shift(a.Index)
+		}
+	}
+	return nil
 }
 
 // withDataCount inserts a data count section into an encoded module, where
@@ -183,23 +307,53 @@ type region struct {
 	count int64
 }
 
-// meter returns body with a charge at its start and at the top of each
-// loop.
+// edit replaces body[at:end] (nothing, when end == at) with data.
+type edit struct {
+	at, end int
+	data    []byte
+}
+
+// function is what metering one function body needs to know.
+type function struct {
+	g       uint32 // the fuel counter
+	refill  uint32 // the refill import's function index
+	imports uint32 // function imports before refill: defined functions move up one
+	scratch uint32 // the index of the i32 local a bulk charge may add
+	// usesScratch is set when the body charges a bulk operation, which
+	// needs the scratch local.
+	usesScratch bool
+}
+
+// Bulk charges, by how the operand becomes fuel.
+const (
+	perBytes = iota // operand / BulkBytesPerFuel
+	perPage         // operand * GrowPageFuel
+	perElem         // operand * TableElemFuel
+)
+
+// bulk are the 0xfc operations charged by their last operand.
+var bulk = map[uint32]int{8: perBytes, 10: perBytes, 11: perBytes, 12: perElem, 14: perElem, 15: perElem, 17: perElem}
+
+// meter returns body with a charge at its start, at the top of each loop
+// and before each bulk operation, and its calls renumbered.
 //
 // mutates names the first instruction found that changes an instance's
 // state outside its memories and globals (a table write, a dropped
 // segment), or is empty.
-func meter(body []byte, g uint32) (_ []byte, mutates string, _ error) {
-	// First pass: where each region starts in body, and what it costs.
-	r := &reader{b: body, globals: g}
+func (f *function) meter(body []byte) (_ []byte, mutates string, _ error) {
+	// First pass: where each region starts in body, and what it costs;
+	// what else changes.
+	r := &reader{b: body, globals: f.g}
 	type open struct {
 		loop   bool
 		region int // index into regions
 	}
 	regions := []region{{at: 0}}
+	var edits []edit
 	var stack []open
 	cur := 0 // the innermost open region
 	for r.pos < len(r.b) && r.err == nil {
+		start := r.pos
 		op := r.next()
 		if r.err != nil {
 			break
@@ -221,6 +375,27 @@ func meter(body []byte, g uint32) (_ []byte, mutates string, _ error) {
 			top := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			cur = top.region
+		case opCall, opReturnCall, opRefFunc:
+			regions[cur].count++
+			idx, n, err := loadU32(body[start+1 : r.pos])
+			if err != nil || start+1+int(n) != r.pos {
+				return nil, "", fmt.Errorf("fuel: offset %d: function index", start)
+			}
+			if idx >= f.imports {
+				edits = append(edits, edit{at: start + 1, end: r.pos, data: leb128.EncodeUint32(idx + 1)})
+			}
+		case opMemoryGrow:
+			regions[cur].count++
+			edits = append(edits, edit{at: start, end: start, data: f.bulkCharge(perPage)})
+		case opPrefixFC:
+			regions[cur].count++
+			sub, _, err := loadU32(body[start+1 : r.pos])
+			if err != nil {
+				return nil, "", fmt.Errorf("fuel: offset %d: 0xfc opcode", start)
+			}
+			if kind, ok := bulk[sub]; ok {
+				edits = append(edits, edit{at: start, end: start, data: f.bulkCharge(kind)})
+			}
 		default:
 			regions[cur].count++
 		}
@@ -231,29 +406,82 @@ func meter(body []byte, g uint32) (_ []byte, mutates string, _ error) {
 	if len(stack) != 0 {
 		return nil, "", fmt.Errorf("fuel: %d blocks left open", len(stack))
 	}
-	// Second pass: copy the body, inserting each region's charge.
-	out := make([]byte, 0, len(body)+len(regions)*24)
-	prev := 0
+	// Region charges go in before any edit at the same offset (a loop whose
+	// first instruction is a bulk operation).
+	all := make([]edit, 0, len(regions)+len(edits))
 	for _, rg := range regions {
-		out = append(out, body[prev:rg.at]...)
-		out = appendCharge(out, g, rg.count)
-		prev = rg.at
+		all = append(all, edit{at: rg.at, end: rg.at, data: f.charge(rg.count)})
+	}
+	all = append(all, edits...)
+	slices.SortStableFunc(all, func(a, b edit) int { return a.at - b.at })
+	// Second pass: copy the body with the edits made.
+	size := len(body)
+	for _, e := range all {
+		size += len(e.data)
+	}
+	out := make([]byte, 0, size)
+	prev := 0
+	for _, e := range all {
+		out = append(out, body[prev:e.at]...)
+		out = append(out, e.data...)
+		prev = e.end
 	}
 	return append(out, body[prev:]...), r.mutates, nil
 }
 
-// appendCharge appends: fuel -= cost; if fuel < 0 { unreachable }.
-func appendCharge(out []byte, g uint32, cost int64) []byte {
-	gi := leb128.EncodeUint32(g)
-	out = append(out, 0x23) // global.get
-	out = append(out, gi...)
-	out = append(out, 0x42) // i64.const
+// charge returns: fuel -= cost; if fuel < 0 { fuel = refill(fuel) }.
+func (f *function) charge(cost int64) []byte {
+	gi := leb128.EncodeUint32(f.g)
+	out := append([]byte{0x23}, gi...) // global.get
+	out = append(out, 0x42)            // i64.const
 	out = append(out, leb128.EncodeInt64(cost)...)
 	out = append(out, 0x7d, 0x24) // i64.sub, global.set
 	out = append(out, gi...)
+	return f.appendCheck(out)
+}
+
+// bulkCharge returns a charge by the i32 operand on top of the stack,
+// which it leaves there: fuel -= cost(operand); then the check.
+func (f *function) bulkCharge(kind int) []byte {
+	f.usesScratch = true
+	gi := leb128.EncodeUint32(f.g)
+	si := leb128.EncodeUint32(f.scratch)
+	out := append([]byte{0x22}, si...) // local.tee scratch
+	out = append(out, 0x23)            // global.get fuel
+	out = append(out, gi...)
+	out = append(out, 0x20) // local.get scratch
+	out = append(out, si...)
+	out = append(out, 0xad) // i64.extend_i32_u
+	switch kind {
+	case perBytes:
+		out = append(out, 0x42)
+		out = append(out, leb128.EncodeInt64(int64(bits.TrailingZeros(BulkBytesPerFuel)))...)
+		out = append(out, 0x88) // i64.shr_u
+	case perPage:
+		out = append(out, 0x42)
+		out = append(out, leb128.EncodeInt64(GrowPageFuel)...)
+		out = append(out, 0x7e) // i64.mul
+	case perElem:
+		out = append(out, 0x42)
+		out = append(out, leb128.EncodeInt64(TableElemFuel)...)
+		out = append(out, 0x7e)
+	}
+	out = append(out, 0x7d, 0x24) // i64.sub, global.set
+	out = append(out, gi...)
+	return f.appendCheck(out)
+}
+
+// appendCheck appends: if fuel < 0 { fuel = refill(fuel) }.
+func (f *function) appendCheck(out []byte) []byte {
+	gi := leb128.EncodeUint32(f.g)
 	out = append(out, 0x23)
 	out = append(out, gi...)
-	out = append(out, 0x42, 0x00, 0x53)       // i64.const 0, i64.lt_s
-	out = append(out, 0x04, 0x40, 0x00, 0x0b) // if, unreachable, end
-	return out
+	out = append(out, 0x42, 0x00, 0x53, 0x04, 0x40) // i64.const 0, i64.lt_s, if
+	out = append(out, 0x23)
+	out = append(out, gi...)
+	out = append(out, 0x10) // call refill
+	out = append(out, leb128.EncodeUint32(f.refill)...)
+	out = append(out, 0x24)
+	out = append(out, gi...)
+	return append(out, 0x0b) // end
 }

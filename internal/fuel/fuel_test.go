@@ -11,6 +11,7 @@ import (
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 
 	"github.com/tollgate-dev/tollgate/internal/fuel"
 )
@@ -59,7 +60,7 @@ func TestInstrumentedModulesCompile(t *testing.T) {
 		if _, err := rt.CompileModule(ctx, wasm); err != nil {
 			continue // not ours to judge: wazero refuses the original too
 		}
-		out, err := fuel.Instrument(wasm, 1<<40)
+		out, err := fuel.Instrument(wasm, refill)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -72,11 +73,58 @@ func TestInstrumentedModulesCompile(t *testing.T) {
 	}
 }
 
+// refill is the import the tests' instrumented modules call.
+var refill = fuel.Import{Module: "tollgate_test", Name: "refill"}
+
+// slice is the fuel a budget gives per refill.
+const slice = 1 << 20
+
+// budget gives an instance its fuel a slice at a time, and traps the call
+// ("out of fuel") once it is spent.
+type budget struct {
+	left    int64
+	refills int
+}
+
+func (b *budget) refill(stack []uint64) {
+	cur := int64(stack[0])
+	add := min(b.left, slice-cur)
+	b.left -= add
+	cur += add
+	b.refills++
+	if cur < 0 {
+		panic("out of fuel")
+	}
+	stack[0] = uint64(cur)
+}
+
+// left is the fuel an instance has not spent: its budget's and its counter's.
+func (b *budget) unspent(counter int64) int64 { return b.left + max(counter, 0) }
+
+// withBudget instantiates the refill host module for b in rt.
+func withBudget(t testing.TB, rt wazero.Runtime, b *budget) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := rt.NewHostModuleBuilder(refill.Module).NewFunctionBuilder().
+		WithGoFunction(api.GoFunc(func(_ context.Context, stack []uint64) { b.refill(stack) }), []api.ValueType{api.ValueTypeI64}, []api.ValueType{api.ValueTypeI64}).
+		Export(refill.Name).Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func plugin(t testing.TB, wasm []byte, terminate bool) *extism.Plugin {
+	return pluginWith(t, wasm, terminate, &budget{left: 1 << 60})
+}
+
+func pluginWith(t testing.TB, wasm []byte, terminate bool, b *budget) *extism.Plugin {
 	t.Helper()
 	ctx := context.Background()
 	cfg := extism.PluginConfig{EnableWasi: true, RuntimeConfig: wazero.NewRuntimeConfig().WithCloseOnContextDone(terminate)}
-	p, err := extism.NewPlugin(ctx, extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: wasm}}}, cfg, nil)
+	fn := extism.NewHostFunctionWithStack(refill.Name, func(_ context.Context, _ *extism.CurrentPlugin, stack []uint64) { b.refill(stack) },
+		[]extism.ValueType{extism.ValueTypeI64}, []extism.ValueType{extism.ValueTypeI64})
+	fn.SetNamespace(refill.Module)
+	p, err := extism.NewPlugin(ctx, extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: wasm}}}, cfg, []extism.HostFunction{fn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,22 +141,24 @@ func TestFuelStopsAPluginDeterministically(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plenty, err := fuel.Instrument(wasm, 1<<40)
+	metered, err := fuel.Instrument(wasm, refill)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, got, err := plugin(t, plenty.Wasm, false).Call("count_vowels", input); err != nil || string(got) != string(want) {
+	if _, got, err := plugin(t, metered.Wasm, false).Call("count_vowels", input); err != nil || string(got) != string(want) {
 		t.Fatalf("with plenty of fuel: %q, %v; want %q", got, err, want)
 	}
-	little, err := fuel.Instrument(wasm, 20_000)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var spent []int
 	for range 2 {
-		_, _, err := plugin(t, little.Wasm, false).Call("count_vowels", input)
-		if err == nil || !strings.Contains(err.Error(), "unreachable") {
+		b := &budget{left: 20_000}
+		_, _, err := pluginWith(t, metered.Wasm, false, b).Call("count_vowels", input)
+		if err == nil || !strings.Contains(err.Error(), "out of fuel") {
 			t.Fatalf("out of fuel: %v", err)
 		}
+		spent = append(spent, b.refills)
+	}
+	if spent[0] != spent[1] {
+		t.Fatalf("two runs out of the same fuel refilled %v times", spent)
 	}
 }
 
@@ -128,13 +178,15 @@ func TestFuelStopsAnEndlessLoop(t *testing.T) {
 		t.Fatalf("wat2wasm: %v\n%s", err, out)
 	}
 	wasm, _ := os.ReadFile(filepath.Join(dir, "spin.wasm"))
-	metered, err := fuel.Instrument(wasm, 50_000_000)
+	metered, err := fuel.Instrument(wasm, refill)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
 	defer rt.Close(ctx)
+	b := &budget{left: 50_000_000}
+	withBudget(t, rt, b)
 	m, err := rt.Instantiate(ctx, metered.Wasm)
 	if err != nil {
 		t.Fatal(err)
@@ -146,11 +198,15 @@ func TestFuelStopsAnEndlessLoop(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("an endless loop ran on with 50,000,000 fuel")
 	}
-	if err == nil || !strings.Contains(err.Error(), "unreachable") {
+	if err == nil || !strings.Contains(err.Error(), "out of fuel") {
 		t.Fatalf("out of fuel: %v", err)
 	}
-	if left := int64(m.ExportedGlobal(fuel.GlobalName).Get()); left >= 0 {
+	if left := b.unspent(int64(m.ExportedGlobal(fuel.GlobalName).Get())); left != 0 {
 		t.Fatalf("fuel left %d after running out", left)
+	}
+	// It returned to Go once per slice of its budget.
+	if want := 50_000_000/slice + 1; b.refills < want || b.refills > want+1 {
+		t.Fatalf("refilled %d times, want about %d", b.refills, want)
 	}
 }
 
@@ -167,7 +223,7 @@ func FuzzInstrument(f *testing.F) {
 		if _, err := rt.CompileModule(ctx, wasm); err != nil {
 			return
 		}
-		out, err := fuel.Instrument(wasm, 1000)
+		out, err := fuel.Instrument(wasm, refill)
 		if err != nil {
 			return // refused: it runs unmetered nowhere
 		}
@@ -185,7 +241,7 @@ func FuzzInstrument(f *testing.F) {
 //	go test ./internal/fuel -run '^$' -bench LoopHeavy -benchtime 20x
 func BenchmarkLoopHeavyPlugin(b *testing.B) {
 	wasm := modules(b)["extism/count_vowels.wasm"]
-	metered, err := fuel.Instrument(wasm, 1<<40)
+	metered, err := fuel.Instrument(wasm, refill)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -245,7 +301,7 @@ func TestInstrumentFindsAnInstancesState(t *testing.T) {
 			t.Fatalf("wat2wasm: %v\n%s", err, out)
 		}
 		wasm, _ := os.ReadFile(filepath.Join(dir, "m.wasm"))
-		m, err := fuel.Instrument(wasm, 1000)
+		m, err := fuel.Instrument(wasm, refill)
 		if c.why == "!" {
 			if err == nil {
 				t.Errorf("%s: instrumented a module it must refuse", c.wat)
@@ -269,5 +325,143 @@ func TestInstrumentFindsAnInstancesState(t *testing.T) {
 			t.Errorf("%s: no %s export", c.wat, fuel.InitName)
 		}
 		rt.Close(ctx)
+	}
+}
+
+// wat compiles WebAssembly text with wat2wasm.
+func wat(t testing.TB, src string) []byte {
+	t.Helper()
+	if _, err := exec.LookPath("wat2wasm"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("wat2wasm not found: .ci/run installs wabt")
+		}
+		t.Skip("wat2wasm not installed")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "m.wat")
+	os.WriteFile(p, []byte(src), 0o600)
+	if out, err := exec.Command("wat2wasm", p, "-o", filepath.Join(dir, "m.wasm")).CombinedOutput(); err != nil {
+		t.Fatalf("wat2wasm: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "m.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The refill import moves every defined function up one index: calls,
+// exports, the start function, table elements and function references
+// all still reach the functions they named.
+func TestInstrumentRenumbersFunctions(t *testing.T) {
+	wasm := wat(t, `(module
+	  (import "env" "seven" (func $seven (result i32)))
+	  (type $t (func (result i32)))
+	  (table 2 funcref) (elem (i32.const 0) $a $b)
+	  (global $ref funcref (ref.func $b))
+	  (global $started (mut i32) (i32.const 0))
+	  (func $a (result i32) (i32.const 100))
+	  (func $b (result i32) (i32.const 20))
+	  (func $s (global.set $started (call $seven)))
+	  (start $s)
+	  (func (export "run") (result i32)
+	    (i32.add (call_indirect (type $t) (i32.const 1))
+	      (i32.add (call $a) (global.get $started)))))`)
+	metered, err := fuel.Instrument(wasm, refill)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	b := &budget{left: 1 << 40}
+	withBudget(t, rt, b)
+	if _, err := rt.NewHostModuleBuilder("env").NewFunctionBuilder().
+		WithFunc(func() int32 { return 7 }).Export("seven").Instantiate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m, err := rt.Instantiate(ctx, metered.Wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.ExportedFunction("run").Call(ctx)
+	if err != nil || len(res) != 1 || res[0] != 127 {
+		t.Fatalf("run = %v, %v; want 127", res, err)
+	}
+	if b.refills == 0 {
+		t.Fatal("the module ran without asking for fuel")
+	}
+	if _, ok := m.ExportedFunctionDefinitions()[fuel.InitName]; !ok {
+		t.Fatalf("no %s export", fuel.InitName)
+	}
+}
+
+// A module runs no code, not even its start function, before the host
+// gives it fuel.
+func TestStartFunctionNeedsFuel(t *testing.T) {
+	wasm := wat(t, `(module (func $s (loop $l (br $l))) (start $s))`)
+	metered, err := fuel.Instrument(wasm, refill)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	b := &budget{left: 10_000_000}
+	withBudget(t, rt, b)
+	_, err = rt.Instantiate(ctx, metered.Wasm)
+	if err == nil || !strings.Contains(err.Error(), "out of fuel") {
+		t.Fatalf("a spinning start function: %v", err)
+	}
+}
+
+// Bulk operations pay by their length: a memory.fill of n bytes costs
+// n/BulkBytesPerFuel more than one of none, a memory.copy likewise, and a
+// memory.grow by GrowPageFuel a page. A spin on memory.fill of 16 MiB
+// (once about six units a pass) runs out of fuel.
+func TestBulkOperationsPayByLength(t *testing.T) {
+	wasm := wat(t, `(module (memory 1 300)
+	  (func (export "fill") (param i32) (memory.fill (i32.const 0) (i32.const 7) (local.get 0)))
+	  (func (export "copy") (param i32) (memory.copy (i32.const 0) (i32.const 1) (local.get 0)))
+	  (func (export "grow") (param i32) (drop (memory.grow (local.get 0))))
+	  (func (export "spin") (loop $l (memory.fill (i32.const 0) (i32.const 1) (i32.const 16777216)) (br $l))))`)
+	metered, err := fuel.Instrument(wasm, refill)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	b := &budget{left: 1 << 50}
+	withBudget(t, rt, b)
+	m, err := rt.Instantiate(ctx, metered.Wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spent := func(fn string, arg uint64) int64 {
+		t.Helper()
+		g := m.ExportedGlobal(fuel.GlobalName)
+		before := b.unspent(int64(g.Get()))
+		if _, err := m.ExportedFunction(fn).Call(ctx, arg); err != nil {
+			t.Fatalf("%s(%d): %v", fn, arg, err)
+		}
+		return before - b.unspent(int64(g.Get()))
+	}
+	if _, err := m.ExportedFunction("grow").Call(ctx, 299); err != nil {
+		t.Fatal(err)
+	}
+	const n = 16 << 20
+	for _, fn := range []string{"fill", "copy"} {
+		if d := spent(fn, n) - spent(fn, 0); d != n/fuel.BulkBytesPerFuel {
+			t.Errorf("%s of %d bytes cost %d more than of none, want %d", fn, n, d, n/fuel.BulkBytesPerFuel)
+		}
+	}
+	if d := spent("grow", 1) - spent("grow", 0); d != fuel.GrowPageFuel {
+		t.Errorf("growing a page cost %d more than growing none, want %d", d, fuel.GrowPageFuel)
+	}
+	b.left = 100_000_000
+	_, err = m.ExportedFunction("spin").Call(ctx)
+	if err == nil || !strings.Contains(err.Error(), "out of fuel") {
+		t.Fatalf("a memory.fill spin: %v", err)
 	}
 }

@@ -108,6 +108,12 @@ const (
 	opElse  = 0x05
 	opTry   = 0x06
 	opEnd   = 0x0b
+
+	opCall       = 0x10
+	opReturnCall = 0x12
+	opRefFunc    = 0xd2
+	opMemoryGrow = 0x40
+	opPrefixFC   = 0xfc
 )
 
 var errUnknownOpcode = errors.New("fuel: unknown opcode")
