@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -33,7 +34,10 @@ const serveChildEnv = "TOLLGATE_SERVE_CHILD"
 
 func TestMain(m *testing.M) {
 	if args := os.Getenv(serveChildEnv); args != "" {
-		if err := run(context.Background(), strings.Split(args, "\t"), os.Stdout); err != nil {
+		// Signals stop the child as they stop the binary (main).
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := run(ctx, strings.Split(args, "\t"), os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "serve child:", err)
 			os.Exit(3)
 		}
