@@ -155,3 +155,28 @@ func TestAllCoresSpinning(t *testing.T) {
 	}
 	t.Logf("%d spins on %d cores: slowest HTTP answer %v; the last spin ended %v after its %v limit", spinners, goruntime.GOMAXPROCS(0), worst, latest, limit)
 }
+
+// Compilations take turns: with every slot taken, a compile waits, and
+// gives up with its caller's deadline having compiled nothing.
+func TestCompilationsTakeTurns(t *testing.T) {
+	rt := newRuntime(t)
+	wasm, err := os.ReadFile(plugin(t, "spin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := rt.HoldCompileSlots()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := rt.Compile(ctx, wasm, runtime.ModuleOptions{PoolSize: -1}); abi.CodeOf(err) != abi.CodeDeadline {
+		t.Fatalf("compile with every slot taken: %v, want %s", err, abi.CodeDeadline)
+	}
+	release()
+	m, err := rt.Compile(context.Background(), wasm, runtime.ModuleOptions{PoolSize: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close(context.Background())
+	if got := runtime.CompileSlots(2); got != 1 {
+		t.Fatalf("slots on two cores: %d, want 1", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,14 +41,23 @@ type Runtime struct {
 	cache  wazero.CompilationCache
 	max    Limits
 	logger *slog.Logger
+	// compiling holds a slot per compilation running: compiling is Go
+	// code the scheduler preempts, but a 16 MiB module takes tens of
+	// seconds of a core and hundreds of megabytes, so compilations take
+	// turns and leave the other cores to calls, the API and the ledger.
+	compiling chan struct{}
 }
+
+// CompileSlots is how many compilations run at once on a machine of n
+// cores: all but one, and at least one.
+func CompileSlots(n int) int { return max(1, n-1) }
 
 // New returns a Runtime.
 func New(cfg Config) (*Runtime, error) {
 	if err := cfg.Max.validate(); err != nil {
 		return nil, err
 	}
-	r := &Runtime{max: cfg.Max.withMaxDefaults(), logger: cfg.Logger}
+	r := &Runtime{max: cfg.Max.withMaxDefaults(), logger: cfg.Logger, compiling: make(chan struct{}, CompileSlots(goruntime.GOMAXPROCS(0)))}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
@@ -254,6 +264,12 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte, opts ModuleOptions) 
 	if err := limits.validate(); err != nil {
 		return nil, err
 	}
+	select {
+	case r.compiling <- struct{}{}:
+	case <-ctx.Done():
+		return nil, abi.FromContext(ctx.Err())
+	}
+	defer func() { <-r.compiling }()
 	m := &Module{limits: limits, opts: opts, logger: r.logger, done: make(chan struct{}), sessions: map[string]*list.Element{}}
 	// Every module runs metered (fuel.go); one that cannot be is refused,
 	// never run unmetered.
