@@ -59,7 +59,7 @@ func TestNgramBuildsAgree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		plugins[build] = &registry.Plugin{Manifest: registry.Manifest{Name: "builtin/ngram", Version: "1.0.0", Kind: abi.KindAttribution, WasmSHA256: build}, Wasm: wasm}
+		plugins[build] = &registry.Plugin{Manifest: registry.Manifest{Name: "builtin/ngram", Version: "1.0.0", Kind: abi.KindAttribution, WasmSHA256: build, Methods: ngramMethods}, Wasm: wasm}
 	}
 	stats := map[string]int{} // error?, spans found?
 	for n := range 150 {

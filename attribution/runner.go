@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"math"
-	"regexp"
+	"math/big"
+	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,10 +20,12 @@ const MaxScores = 4096
 
 // Weight is one record's validated attribution weight.
 type Weight struct {
-	Datanet     string  `json:"datanet"`
-	Record      string  `json:"record"`
-	Contributor string  `json:"contributor"`
-	Weight      float64 `json:"weight"`
+	Datanet     string `json:"datanet"`
+	Record      string `json:"record"`
+	Contributor string `json:"contributor"`
+	// Weight is the record's share in units of 1/WeightUnits: an integer,
+	// positive, and the weights of a result sum to WeightUnits.
+	Weight float64 `json:"weight"`
 }
 
 // Result is a validated attribution.
@@ -99,10 +101,14 @@ func (r *Runner) Warm(ctx context.Context, p *registry.Plugin) error {
 	return err
 }
 
-// Run runs plugin p on req. The plugin may read the granted datanets through
-// data (unmetered: attribution is the host's work, not the caller's). Every
-// score must name a record the agent read or one that exists in a granted
-// datanet, with a finite, non-negative weight, each record at most once.
+// Run runs plugin p on req. The plugin reads only the records the agent
+// read (req.Accesses, which the caller paid for): datanet_get and
+// corpus_match see those records and no other, datanet_search is refused.
+// Its answer must name one of the methods its manifest declares
+// ([registry.Manifest.DeclaredMethods]; a manifest declaring none gets its
+// name whatever the plugin says) and score only records read, with finite,
+// non-negative weights, each record at most once; [Validate] then
+// quantises the weights.
 func (r *Runner) Run(ctx context.Context, p *registry.Plugin, req abi.AttributeRequest, data runtime.DataSource, grants []string) (*Result, error) {
 	if p.Manifest.Kind != abi.KindAttribution {
 		return nil, abi.Errorf(abi.CodeInvalidPlugin, "%s is a %s plugin, not an attribution plugin", p.Manifest.Ref(), p.Manifest.Kind)
@@ -115,7 +121,8 @@ func (r *Runner) Run(ctx context.Context, p *registry.Plugin, req abi.AttributeR
 	if err != nil {
 		return nil, abi.Errorf(abi.CodeInternal, "encode attribution request: %v", err)
 	}
-	out, err := m.Call(ctx, p.Manifest.ExportName(), in, &runtime.Env{Data: data, Grants: grants, CorpusMatch: true, Config: p.Manifest.ConfigFor(nil)})
+	env := &runtime.Env{Data: newReadsOnly(data, req.Accesses), Grants: grants, CorpusMatch: true, Config: p.Manifest.ConfigFor(nil)}
+	out, err := m.Call(ctx, p.Manifest.ExportName(), in, env)
 	if err != nil {
 		return nil, err
 	}
@@ -123,16 +130,29 @@ func (r *Runner) Run(ctx context.Context, p *registry.Plugin, req abi.AttributeR
 	if err := json.Unmarshal(out, &resp); err != nil {
 		return nil, abi.Errorf(abi.CodeBadPluginOutput, "%s: output is not an attribution: %v", p.Manifest.Ref(), err)
 	}
-	return Validate(ctx, resp, req.Accesses, data, grants)
+	switch declared := p.Manifest.DeclaredMethods(); {
+	case len(p.Manifest.Methods) == 0:
+		resp.Method = declared[0]
+	case !slices.Contains(declared, resp.Method):
+		return nil, abi.Errorf(abi.CodeBadAttribution, "%s answered method %.80q, which its manifest does not declare", p.Manifest.Ref(), resp.Method)
+	}
+	return Validate(resp, req.Accesses)
 }
 
-// methodRE is what an attribution plugin may call its method: a short
-// name, never free text, since it is signed into every receipt.
-var methodRE = regexp.MustCompile(`^[A-Za-z0-9._:/-]{0,64}$`)
+// WeightUnits is what a validated attribution's weights sum to: each
+// record's weight is its share of the contributors' part in units of
+// 1/2^16, so a receipt carries at most 16 bits per record read, however
+// many bits a plugin put in its float64s.
+const WeightUnits = 1 << 16
 
-// Validate checks an attribution response against what the agent read and
-// what the granted datanets hold, and returns it sorted by record.
-func Validate(ctx context.Context, resp abi.AttributeResponse, accesses []abi.Access, data runtime.DataSource, grants []string) (*Result, error) {
+// Validate checks an attribution response against what the agent read:
+// a method that is a short name, at most MaxScores scores, each on a
+// record read, finite, non-negative and once. It returns the weights
+// quantised to WeightUnits by largest remainder (ties to the smaller
+// record id), records whose share rounds to nothing dropped, sorted by
+// record. Invoke and verify both quantise here, so a re-run gives the
+// same integers.
+func Validate(resp abi.AttributeResponse, accesses []abi.Access) (*Result, error) {
 	if len(resp.Scores) > MaxScores {
 		return nil, abi.Errorf(abi.CodeBadAttribution, "%d scores, at most %d", len(resp.Scores), MaxScores)
 	}
@@ -140,47 +160,41 @@ func Validate(ctx context.Context, resp abi.AttributeResponse, accesses []abi.Ac
 	for _, a := range accesses {
 		read[a.Record] = a
 	}
-	if !methodRE.MatchString(resp.Method) || strings.HasPrefix(resp.Method, "failed:") || strings.HasPrefix(resp.Method, "fallback:") {
+	if !registry.MethodRE.MatchString(resp.Method) || registry.IsHostMethod(resp.Method) {
 		return nil, abi.Errorf(abi.CodeBadAttribution, "method %.80q: want up to 64 of [A-Za-z0-9._:/-], not starting failed: or fallback: (the host's)", resp.Method)
 	}
-	res := &Result{Method: resp.Method, Weights: make([]Weight, 0, len(resp.Scores))}
+	var weights []Weight
 	seen := map[string]bool{}
 	for _, s := range resp.Scores {
 		switch {
 		case math.IsNaN(s.Weight) || math.IsInf(s.Weight, 0) || s.Weight < 0:
-			return nil, abi.Errorf(abi.CodeBadAttribution, "record %s has weight %v", s.Record, s.Weight)
+			return nil, abi.Errorf(abi.CodeBadAttribution, "record %.80q has weight %v", s.Record, s.Weight)
 		case seen[s.Record]:
-			return nil, abi.Errorf(abi.CodeBadAttribution, "record %s scored twice", s.Record)
+			return nil, abi.Errorf(abi.CodeBadAttribution, "record %.80q scored twice", s.Record)
 		}
 		seen[s.Record] = true
-		if s.Weight == 0 {
-			continue
+		a, ok := read[s.Record]
+		if !ok {
+			return nil, abi.Errorf(abi.CodeBadAttribution, "record %.80q was not read in this call", s.Record)
 		}
-		if a, ok := read[s.Record]; ok {
-			res.Weights = append(res.Weights, Weight{Datanet: a.Datanet, Record: s.Record, Contributor: a.Contributor, Weight: s.Weight})
-			continue
+		if s.Weight > 0 {
+			weights = append(weights, Weight{Datanet: a.Datanet, Record: s.Record, Contributor: a.Contributor, Weight: s.Weight})
 		}
-		rec, err := find(ctx, data, grants, s.Record)
-		if err != nil {
-			return nil, err
-		}
-		res.Weights = append(res.Weights, Weight{Datanet: rec.Datanet, Record: s.Record, Contributor: rec.Contributor, Weight: s.Weight})
 	}
-	sort.Slice(res.Weights, func(i, j int) bool { return res.Weights[i].Record < res.Weights[j].Record })
+	sort.Slice(weights, func(i, j int) bool { return weights[i].Record < weights[j].Record })
+	shares := make([]Share, len(weights))
+	for i, w := range weights {
+		shares[i] = Share{Key: w.Record, Weight: w.Weight}
+	}
+	units, _ := Split(big.NewInt(WeightUnits), shares)
+	res := &Result{Method: resp.Method, Weights: make([]Weight, 0, len(weights))}
+	for i, w := range weights {
+		if u := units[i].Int64(); u > 0 {
+			w.Weight = float64(u)
+			res.Weights = append(res.Weights, w)
+		}
+	}
 	return res, nil
-}
-
-func find(ctx context.Context, data runtime.DataSource, grants []string, id string) (abi.Record, error) {
-	if data != nil {
-		for _, d := range grants {
-			if rec, err := data.Get(ctx, d, id); err == nil {
-				return rec, nil
-			} else if abi.CodeOf(err) != abi.CodeNotFound {
-				return abi.Record{}, err
-			}
-		}
-	}
-	return abi.Record{}, abi.Errorf(abi.CodeBadAttribution, "record %s is in no granted datanet", id)
 }
 
 // ByBytes is the attribution rule of the built-in access plugin, used as the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -102,8 +103,7 @@ func (r records) CorpusMatch(context.Context, string, string, int) ([]abi.Span, 
 }
 
 func TestValidateRefusesBadWeights(t *testing.T) {
-	data := records{"r2": {Datanet: "facts", ID: "r2", Contributor: "0xB"}, "s1": {Datanet: "secret", ID: "s1", Contributor: "0xC"}}
-	accesses := []abi.Access{{Datanet: "facts", Record: "r1", Contributor: "0xA", Bytes: 10}}
+	accesses := []abi.Access{{Datanet: "facts", Record: "r1", Contributor: "0xA", Bytes: 10}, {Datanet: "facts", Record: "r3", Contributor: "0xB", Bytes: 10}}
 	cases := []struct {
 		name   string
 		scores []abi.Score
@@ -113,32 +113,70 @@ func TestValidateRefusesBadWeights(t *testing.T) {
 		{"NaN", []abi.Score{{Record: "r1", Weight: math.NaN()}}, abi.CodeBadAttribution},
 		{"infinite", []abi.Score{{Record: "r1", Weight: math.Inf(1)}}, abi.CodeBadAttribution},
 		{"unknown record", []abi.Score{{Record: "nope", Weight: 1}}, abi.CodeBadAttribution},
-		{"record of an ungranted datanet", []abi.Score{{Record: "s1", Weight: 1}}, abi.CodeBadAttribution},
+		// A record of a granted datanet the agent did not read in the call
+		// is not the caller's to hear about.
+		{"record not read", []abi.Score{{Record: "r1", Weight: 1}, {Record: "r2", Weight: 3}}, abi.CodeBadAttribution},
 		{"scored twice", []abi.Score{{Record: "r1", Weight: 1}, {Record: "r1", Weight: 2}}, abi.CodeBadAttribution},
-		{"read and unread records", []abi.Score{{Record: "r1", Weight: 1}, {Record: "r2", Weight: 3}}, ""},
+		{"records read", []abi.Score{{Record: "r3", Weight: 3}, {Record: "r1", Weight: 1}}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res, err := attribution.Validate(context.Background(), abi.AttributeResponse{Scores: c.scores}, accesses, data, []string{"facts"})
+			res, err := attribution.Validate(abi.AttributeResponse{Method: "m", Scores: c.scores}, accesses)
 			if abi.CodeOf(err) != c.want {
 				t.Fatalf("err = %v, want %q", err, c.want)
 			}
-			if c.want == "" && (len(res.Weights) != 2 || res.Weights[1].Contributor != "0xB") {
-				t.Fatalf("weights %+v", res.Weights)
+			want := []attribution.Weight{{Datanet: "facts", Record: "r1", Contributor: "0xA", Weight: 16384}, {Datanet: "facts", Record: "r3", Contributor: "0xB", Weight: 49152}}
+			if c.want == "" && !reflect.DeepEqual(res.Weights, want) {
+				t.Fatalf("weights %+v, want %+v", res.Weights, want)
 			}
 		})
+	}
+}
+
+// Weights reach the receipt as shares of attribution.WeightUnits: whatever
+// bits a plugin packs into its float64s, each record read carries an integer
+// share, the shares sum exactly to WeightUnits, and a share that rounds to
+// nothing is dropped.
+func TestValidateQuantisesWeights(t *testing.T) {
+	var accesses []abi.Access
+	var scores []abi.Score
+	for i, w := range []float64{0x1_4142_4344_4546, 0x1_7071_7273_7475, 1e-300, 3.25, 0} {
+		id := fmt.Sprint("r", i)
+		accesses = append(accesses, abi.Access{Datanet: "facts", Record: id, Contributor: "0xA"})
+		scores = append(scores, abi.Score{Record: id, Weight: w})
+	}
+	res, err := attribution.Validate(abi.AttributeResponse{Method: "m", Scores: scores}, accesses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	sum := 0.0
+	for _, w := range res.Weights {
+		if w.Weight != math.Trunc(w.Weight) || w.Weight <= 0 {
+			t.Fatalf("weight %v is not a positive integer share", w.Weight)
+		}
+		got[w.Record] = w.Weight
+		sum += w.Weight
+	}
+	// 0x14142.. : 0x17071.. is 30526.26 : 35009.74 of 2^16; the unit left
+	// goes to the larger remainder, and the tiny weights get nothing.
+	if want := map[string]float64{"r0": 30526, "r1": 35010}; !reflect.DeepEqual(got, want) || sum != attribution.WeightUnits {
+		t.Fatalf("weights %v (sum %v), want %v", got, sum, want)
+	}
+	if res, err := attribution.Validate(abi.AttributeResponse{Method: "m", Scores: []abi.Score{{Record: "r0", Weight: 0}}}, accesses); err != nil || len(res.Weights) != 0 {
+		t.Fatalf("all-zero weights: %+v, %v", res, err)
 	}
 }
 
 // A plugin's method is a short name, never free text and never one of the
 // host's own markers.
 func TestMethodIsAShortName(t *testing.T) {
-	for _, m := range []string{"failed:plugin_trap", "fallback:x", strings.Repeat("a", 65), "has space", "quote\"", "new\nline"} {
-		if _, err := attribution.Validate(context.Background(), abi.AttributeResponse{Method: m}, nil, nil, nil); abi.CodeOf(err) != abi.CodeBadAttribution {
+	for _, m := range []string{"failed:plugin_trap", "fallback:x", strings.Repeat("a", 65), "has space", "quote\"", "new\nline", ""} {
+		if _, err := attribution.Validate(abi.AttributeResponse{Method: m}, nil); abi.CodeOf(err) != abi.CodeBadAttribution {
 			t.Errorf("method %q accepted: %v", m, err)
 		}
 	}
-	if _, err := attribution.Validate(context.Background(), abi.AttributeResponse{Method: "ngram/v1"}, nil, nil, nil); err != nil {
+	if _, err := attribution.Validate(abi.AttributeResponse{Method: "ngram/v1"}, nil); err != nil {
 		t.Fatal(err)
 	}
 }

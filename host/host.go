@@ -252,6 +252,14 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if attrPlugin.Manifest.Kind != abi.KindAttribution {
 		return nil, abi.Errorf(abi.CodeBadRequest, "%s: %s is not an attribution plugin", m.Ref(), attrRef)
 	}
+	// The attribution plugin reads the records the agent reads: every
+	// granted datanet's owner must admit it, as they may have changed
+	// their mind since the agent was published.
+	for _, name := range m.Datanets {
+		if err := datanets[name].AllowsAttribution(attrPlugin.Manifest.Name); err != nil {
+			return nil, fmt.Errorf("host: %s: %w", m.Ref(), err)
+		}
+	}
 	price := m.PriceAmount()
 	mod, err := h.agentModule(ctx, agent)
 	if err != nil {
@@ -487,7 +495,7 @@ func attribute(ctx context.Context, runner *attribution.Runner, logger *slog.Log
 		}
 	}
 	logger.Warn("attribution failed, weighting by bytes read", "err", err)
-	res, verr := attribution.Validate(ctx, attribution.ByBytes(req.Accesses), req.Accesses, data, grants)
+	res, verr := attribution.Validate(attribution.ByBytes(req.Accesses), req.Accesses)
 	if verr != nil {
 		return nil, verr
 	}

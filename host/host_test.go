@@ -38,6 +38,7 @@ type env struct {
 	reg      *registry.Registry
 	node     *chain.Node
 	rt       *runtime.Runtime
+	owner    *ecdsa.PrivateKey // owns the facts datanet
 }
 
 func key(t *testing.T) *ecdsa.PrivateKey {
@@ -88,6 +89,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e.reg = reg
 	owner := key(t)
+	e.owner = owner
 	if _, err := newDatanet(t, reg, owner, registry.Datanet{Name: "facts", Owner: registry.Address(owner), PricePerRead: "7"}); err != nil {
 		t.Fatal(err)
 	}
@@ -472,6 +474,7 @@ func TestFailingAttributionFallsBackToBytesRead(t *testing.T) {
 	if _, err := e.h.Publish(ctx, dev, registry.Manifest{Name: "acme/broken", Version: "1.0.0", Kind: abi.KindAttribution}, examples.QA); err != nil {
 		t.Fatal(err)
 	}
+	e.allowAttribution(t, "facts", e.owner, "acme/broken")
 	if _, err := e.h.Publish(ctx, dev, registry.Manifest{Name: "acme/qa2", Version: "1.0.0", Kind: abi.KindAgent, Price: "1000",
 		Datanets: []string{"facts"}, Attribution: "acme/broken@1.0.0", Limits: &registry.Limits{MaxRecords: 16}}, examples.QA); err != nil {
 		t.Fatal(err)

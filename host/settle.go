@@ -28,7 +28,7 @@ func (h *Host) PublishBuiltins(ctx context.Context) error {
 		if abi.CodeOf(err) != abi.CodeNotFound {
 			return err
 		}
-		if _, err := h.Publish(ctx, h.operator, registry.Manifest{Name: b.Name, Version: b.Version, Kind: b.Kind}, b.Wasm); err != nil {
+		if _, err := h.Publish(ctx, h.operator, registry.Manifest{Name: b.Name, Version: b.Version, Kind: b.Kind, Methods: b.Methods}, b.Wasm); err != nil {
 			return err
 		}
 	}

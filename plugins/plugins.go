@@ -11,6 +11,9 @@ type Builtin struct {
 	Name    string
 	Version string
 	Kind    string
+	// Methods are the methods the plugin names in receipts, declared in
+	// its manifest.
+	Methods []string
 	Wasm    []byte
 }
 
@@ -25,13 +28,18 @@ var (
 
 // Access weights the records an agent read by the bytes read.
 func Access() Builtin {
-	return Builtin{Name: "builtin/access", Version: "1.0.0", Kind: "attribution", Wasm: accessWasm}
+	return Builtin{Name: "builtin/access", Version: "1.0.0", Kind: "attribution", Methods: []string{"access-bytes/v1"}, Wasm: accessWasm}
 }
 
+// ngramMethods are the ngram rule's: spans found, or none and bytes read.
+var ngramMethods = []string{"ngram/v1", "ngram/v1:access-bytes"}
+
 // Ngram traces the output to the records whose text it repeats verbatim
-// (see ngram/main.go for the rule). It is the default attribution plugin.
+// (see ngram/main.go for the rule). The host's corpus_match answers it
+// from the records the agent read in the call only, so it credits what the
+// caller paid for (RATIONALE.md, "What attribution may read and say").
 func Ngram() Builtin {
-	return Builtin{Name: "builtin/ngram", Version: "1.0.0", Kind: "attribution", Wasm: ngramWasm}
+	return Builtin{Name: "builtin/ngram", Version: "1.0.0", Kind: "attribution", Methods: ngramMethods, Wasm: ngramWasm}
 }
 
 // NgramFast is the same rule as [Ngram] in AssemblyScript (ngram-as/):
@@ -40,7 +48,7 @@ func Ngram() Builtin {
 // attribution plugin; the Go version stays published, so receipts that
 // name it are re-run with it.
 func NgramFast() Builtin {
-	return Builtin{Name: "builtin/ngram", Version: "1.1.0", Kind: "attribution", Wasm: ngramASWasm}
+	return Builtin{Name: "builtin/ngram", Version: "1.1.0", Kind: "attribution", Methods: ngramMethods, Wasm: ngramASWasm}
 }
 
 // All lists the built-in plugins.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -40,6 +41,52 @@ type Manifest struct {
 	// at most MaxConfigEntries keys, MaxConfigBytes in all. Keys starting
 	// with "tollgate." are the host's.
 	Config map[string]string `json:"config,omitempty"`
+	// Methods are the methods an attribution plugin may name in a receipt:
+	// at most MaxMethods, each a short name (MethodRE). A plugin answering
+	// a method its manifest does not declare is refused, so the method
+	// tells a caller at most which of a few declared rules ran. A manifest
+	// without Methods declares one, its Name: whatever such a plugin
+	// answers, the receipt says Name.
+	Methods []string `json:"methods,omitempty"`
+}
+
+// MaxMethods bounds the methods an attribution plugin may declare.
+const MaxMethods = 8
+
+// MethodRE is what a method may be: up to 64 of [A-Za-z0-9._:/-], never
+// free text, since it is signed into every receipt. Methods starting
+// "failed:" or "fallback:" are the host's.
+var MethodRE = regexp.MustCompile(`^[A-Za-z0-9._:/-]{1,64}$`)
+
+// IsHostMethod reports whether method is one the host gives a receipt
+// itself (a failed call, or an attribution that fell back to bytes read).
+func IsHostMethod(method string) bool {
+	return strings.HasPrefix(method, "failed:") || strings.HasPrefix(method, "fallback:")
+}
+
+// DeclaredMethods returns the methods an attribution plugin may name: its
+// Methods, or its Name if it declares none.
+func (m Manifest) DeclaredMethods() []string {
+	if len(m.Methods) == 0 {
+		return []string{m.Name}
+	}
+	return m.Methods
+}
+
+// AttributionRef returns the name@version of an agent's attribution
+// plugin: Attribution, or DefaultAttribution.
+func (m Manifest) AttributionRef() string {
+	if m.Attribution == "" {
+		return DefaultAttribution
+	}
+	return m.Attribution
+}
+
+// AttributionName returns the name of an agent's attribution plugin, the
+// name datanet owners allow (Policy.Attribution).
+func (m Manifest) AttributionName() string {
+	name, _, _ := ParseRef(m.AttributionRef())
+	return name
 }
 
 // Bounds of a manifest's Config.
@@ -160,6 +207,9 @@ func (m *Manifest) Validate() error {
 			return err
 		}
 	}
+	if err := m.validateMethods(); err != nil {
+		return err
+	}
 	if l := m.Limits; l != nil && (l.MemoryPages > 65536 || l.MaxInputBytes < 0 || l.MaxOutputBytes < 0 || l.MaxHostCalls < 0 || l.MaxRecords < 0) {
 		return errorf(abi.CodeBadRequest, "manifest limits %+v out of range", *l)
 	}
@@ -178,4 +228,25 @@ func ParseRef(ref string) (name, version string, err error) {
 		return "", "", errorf(abi.CodeBadRequest, "plugin reference %q: want name@version", ref)
 	}
 	return name, version, nil
+}
+
+func (m *Manifest) validateMethods() error {
+	if len(m.Methods) == 0 {
+		return nil
+	}
+	if m.Kind != abi.KindAttribution {
+		return errorf(abi.CodeBadRequest, "manifest methods: only attribution plugins declare methods")
+	}
+	if len(m.Methods) > MaxMethods {
+		return errorf(abi.CodeBadRequest, "manifest declares %d methods, at most %d", len(m.Methods), MaxMethods)
+	}
+	for i, meth := range m.Methods {
+		switch {
+		case !MethodRE.MatchString(meth) || IsHostMethod(meth):
+			return errorf(abi.CodeBadRequest, "manifest method %.80q: want up to 64 of [A-Za-z0-9._:/-], not starting failed: or fallback: (the host's)", meth)
+		case slices.Contains(m.Methods[:i], meth):
+			return errorf(abi.CodeBadRequest, "manifest method %q declared twice", meth)
+		}
+	}
+	return nil
 }

@@ -101,7 +101,8 @@ func (d *Datanet) Allows(m Manifest) error {
 	return errorf(abi.CodeGrantDenied, "datanet %s has an unknown policy", d.Name)
 }
 
-// CheckGrants checks that every datanet a manifest names exists and admits it.
+// CheckGrants checks that every datanet a manifest names exists and admits
+// it, and, for an agent, admits its attribution plugin too.
 func (r *Registry) CheckGrants(ctx context.Context, m Manifest) error {
 	for _, name := range m.Datanets {
 		d, err := r.Datanet(ctx, name)
@@ -110,6 +111,11 @@ func (r *Registry) CheckGrants(ctx context.Context, m Manifest) error {
 		}
 		if err := d.Allows(m); err != nil {
 			return err
+		}
+		if m.Kind == abi.KindAgent {
+			if err := d.AllowsAttribution(m.AttributionName()); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

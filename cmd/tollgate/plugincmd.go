@@ -57,6 +57,7 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 	datanets := fs.String("datanets", "", "datanets the agent reads, comma-separated")
 	attr := fs.String("attribution", "", "attribution plugin name@version (default: the node's)")
 	export := fs.String("export", "", "the function to call (default: invoke for agents, attribute for attribution plugins)")
+	methods := fs.String("methods", "", "attribution plugins: the methods it answers, a,b (default: its name)")
 	config := configFlag{}
 	fs.Var(config, "plugin-config", "Extism config the plugin reads with config_get, key=value (repeat for more)")
 	asJSON := fs.Bool("json", false, "print as JSON")
@@ -78,7 +79,7 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 	switch sub {
 	case "publish":
 		if fs.NArg() != 1 || *keyFile == "" || *name == "" || *version == "" {
-			return errors.New("usage: tollgate plugin publish --key FILE --name owner/name --version 1.0.0 [--kind agent] [--price 0.01] [--datanets a,b] module.wasm")
+			return errors.New("usage: tollgate plugin publish --key FILE --name owner/name --version 1.0.0 [--kind agent] [--price 0.01] [--datanets a,b] [--methods m/v1] module.wasm")
 		}
 		wasm, err := os.ReadFile(fs.Arg(0))
 		if err != nil {
@@ -100,6 +101,9 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		if *datanets != "" {
 			m.Datanets = strings.Split(*datanets, ",")
+		}
+		if *methods != "" {
+			m.Methods = strings.Split(*methods, ",")
 		}
 		d, err := nodeDomain(ctx, *server)
 		if err != nil {

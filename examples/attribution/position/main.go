@@ -12,7 +12,11 @@
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -buildvcs=false -o position.wasm
 //
-// and name it in an agent's manifest: "attribution": "you/position@1.0.0".
+// publish it with the methods it answers declared in its manifest,
+// "methods": ["position/v1"] (a manifest declaring none gets its name as the
+// method of every receipt), and name it in an agent's manifest:
+// "attribution": "you/position@1.0.0". It sees only the records the agent
+// read, and each datanet the agent reads must admit it in its policy.
 package main
 
 import (
