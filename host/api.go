@@ -24,6 +24,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/siwe"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
+	"github.com/tollgate-dev/tollgate/registry"
 )
 
 // CodeHeader carries an error's abi code in Connect error metadata, so
@@ -168,7 +169,11 @@ func (a *api) Invoke(ctx context.Context, req *connect.Request[tollgatev1.Invoke
 		}
 		in = []byte(req.Msg.GetInputText())
 	}
-	res, err := a.h.Invoke(ctx, InvokeRequest{Caller: p.Account, Agent: req.Msg.GetAgent(), Input: in, RequestID: req.Msg.GetRequestId()})
+	maxPrice, err := parseMaxPrice(req.Msg.GetMaxPrice())
+	if err != nil {
+		return nil, connectErr(err)
+	}
+	res, err := a.h.Invoke(ctx, InvokeRequest{Caller: p.Account, Agent: req.Msg.GetAgent(), Input: in, RequestID: req.Msg.GetRequestId(), MaxPrice: maxPrice})
 	if err != nil {
 		return nil, connectErr(err)
 	}
@@ -177,6 +182,19 @@ func (a *api) Invoke(ctx context.Context, req *connect.Request[tollgatev1.Invoke
 		out.OutputText = string(res.Output)
 	}
 	return connect.NewResponse(out), nil
+}
+
+// parseMaxPrice reads an Invoke's max_price: a decimal integer of base
+// units below 2^256, digits only; empty is no bound (nil).
+func parseMaxPrice(s string) (*big.Int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	v, ok := new(big.Int).SetString(s, 10)
+	if !ok || strings.Trim(s, "0123456789") != "" || v.BitLen() > 256 {
+		return nil, abi.Errorf(abi.CodeBadRequest, "max_price %.80q: want a decimal integer of base units in [0, 2^256)", s)
+	}
+	return v, nil
 }
 
 func (a *api) GetBalance(ctx context.Context, req *connect.Request[tollgatev1.GetBalanceRequest]) (*connect.Response[tollgatev1.GetBalanceResponse], error) {
@@ -374,6 +392,8 @@ var connectCodes = map[abi.Code]connect.Code{
 	abi.CodeUnavailable:        connect.CodeUnavailable,
 	abi.CodeInternal:           connect.CodeInternal,
 	CodeRequestConflict:        connect.CodeAlreadyExists,
+	CodePriceExceeded:          connect.CodeFailedPrecondition,
+	registry.CodeReservedName:  connect.CodePermissionDenied,
 	ledger.CodeEpochEmpty:      connect.CodeFailedPrecondition,
 	abi.CodeCanceled:           connect.CodeCanceled,
 	abi.CodeDeadline:           connect.CodeDeadlineExceeded,

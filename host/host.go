@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	goruntime "runtime"
 	"strings"
 	"sync"
@@ -157,6 +158,11 @@ type InvokeRequest struct {
 	Agent     string // name@version or name@latest
 	Input     []byte
 	RequestID string // empty: the host picks one
+	// MaxPrice, if set, is the most the caller agreed to pay as the
+	// agent's per-call price: a call whose agent, resolved now, asks more
+	// is refused with CodePriceExceeded before anything is reserved or
+	// run. nil sets no bound.
+	MaxPrice *big.Int
 }
 
 // InvokeResult is the agent's output and the committed receipt.
@@ -171,6 +177,11 @@ type InvokeResult struct {
 // CodeRequestConflict refuses a request id that already answered another
 // request.
 const CodeRequestConflict abi.Code = "request_conflict"
+
+// CodePriceExceeded refuses a call whose agent asks more per call than the
+// caller's MaxPrice, as when its publisher republished name@latest at a
+// higher price after the caller was shown the old one.
+const CodePriceExceeded abi.Code = "price_exceeded"
 
 // MaxRequestIDBytes bounds a caller-chosen request id.
 const MaxRequestIDBytes = 128
@@ -233,6 +244,9 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	}
 	if agent.Yanked {
 		return nil, abi.Errorf(abi.CodeNotFound, "%s was yanked", m.Ref())
+	}
+	if p := m.PriceAmount(); req.MaxPrice != nil && p.Cmp(req.MaxPrice) > 0 {
+		return nil, abi.Errorf(CodePriceExceeded, "%s costs %s a call, more than the max_price of %s the caller agreed to", m.Ref(), p, req.MaxPrice)
 	}
 	datanets, err := h.grantedDatanets(ctx, m)
 	if err != nil {

@@ -21,12 +21,15 @@ const MaxModuleBytes = 16 << 20
 // PublishSigned publishes a plugin version its publisher signed, after
 // checking that the module compiles and instantiates with the host's
 // functions under the manifest's limits: a module that cannot run is
-// refused now, naming what it lacks, not at its first call.
+// refused now, naming what it lacks, not at its first call. Work follows
+// authorship: the cheap checks (size, manifest, hash, signature, reserved
+// namespace, the name's owner, a new version) all come first, so only a
+// publication that could be stored costs the node a compilation.
 func (h *Host) PublishSigned(ctx context.Context, m registry.Manifest, sig, wasm []byte) (*registry.Plugin, error) {
 	if len(wasm) > MaxModuleBytes {
 		return nil, abi.Errorf(CodeTooLarge, "module is %d bytes, limit %d", len(wasm), MaxModuleBytes)
 	}
-	if err := m.Validate(); err != nil {
+	if err := h.reg.CheckPublish(ctx, m, sig, wasm); err != nil {
 		return nil, err
 	}
 	// Checked as it will run: an agent with the real clock and its config.

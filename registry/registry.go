@@ -33,8 +33,14 @@ type Options struct {
 	ReadOnly bool
 	Logger   *slog.Logger
 	// Operator is the address that may, besides a version's publisher and
-	// the name's owner, yank any version.
+	// the name's owner, yank any version, and the only one that may publish
+	// in the Reserved namespaces.
 	Operator string
+	// Reserved are namespaces (the part of a plugin name before "/", such
+	// as "builtin" for the plugins the node ships) whose names only
+	// Operator may publish; a name equal to one is reserved too. Without
+	// them anyone may claim any new name.
+	Reserved []string
 	// Domain is the deployment every signature must be made for.
 	Domain Domain
 	// Scratch marks a verifier's private copy, which may mirror datanets
@@ -46,7 +52,8 @@ type Options struct {
 type Registry struct {
 	db       *badger.DB
 	logger   *slog.Logger
-	operator string // canonical address, or ""
+	operator string   // canonical address, or ""
+	reserved []string // namespaces only the operator publishes in
 	domain   Domain
 	scratch  bool
 
@@ -97,8 +104,19 @@ func Open(dir string, opts Options) (*Registry, error) {
 			return nil, err
 		}
 	}
+	for _, ns := range opts.Reserved {
+		if r.operator == "" || !nameRE.MatchString(ns) || strings.Contains(ns, "/") {
+			db.Close()
+			return nil, fmt.Errorf("registry: reserved namespace %q: want a one-segment name, and an Operator to publish in it", ns)
+		}
+	}
+	r.reserved = slices.Clone(opts.Reserved)
 	if !opts.ReadOnly {
 		if err := r.indexVersions(); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if err := r.repairLatest(); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -229,42 +247,84 @@ func checkFormat(db *badger.DB, readOnly bool) error {
 	return nil
 }
 
-// Publish verifies and stores a plugin: the manifest is valid, wasm hashes to
-// its WasmSHA256, sig is the publisher's signature of the manifest, the name
-// belongs to its first publisher and the version is new. Nothing is
-// written unless every check passes. name@latest is the highest semantic
-// version not yanked, so publishing a fix to an older line does not move it
-// back.
-func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*Plugin, error) {
+// CodeReservedName refuses a publication in a reserved namespace (see
+// [Options.Reserved]) by anyone but the operator.
+const CodeReservedName abi.Code = "reserved_name"
+
+// CheckPublish makes every check of a publication that needs no more than
+// the manifest, the signature and the module's bytes, in order of cost:
+// the manifest is valid, wasm hashes to its WasmSHA256, sig is the
+// publisher's signature of the manifest, a reserved namespace is the
+// operator's, the name belongs to its first publisher, the version is new,
+// and the datanets it reads admit it. It writes nothing. A host runs it
+// before compiling the module, so work follows authorship: nobody makes
+// the node compile a module they could not publish.
+func (r *Registry) CheckPublish(ctx context.Context, m Manifest, sig, wasm []byte) error {
 	if err := m.Validate(); err != nil {
-		return nil, err
+		return err
 	}
 	if got := sha256Hex(wasm); got != m.WasmSHA256 {
-		return nil, errorf(abi.CodeHashMismatch, "%s: module hashes to %s, manifest says %s", m.Ref(), got, m.WasmSHA256)
+		return errorf(abi.CodeHashMismatch, "%s: module hashes to %s, manifest says %s", m.Ref(), got, m.WasmSHA256)
 	}
 	if err := verifySigner(r.domain.ManifestDigest(m), sig, m.Publisher); err != nil {
-		return nil, fmt.Errorf("registry: publish %s: %w", m.Ref(), err)
+		return fmt.Errorf("registry: publish %s: %w", m.Ref(), err)
+	}
+	if ns, _, _ := strings.Cut(m.Name, "/"); slices.Contains(r.reserved, ns) && m.Publisher != r.operator {
+		return errorf(CodeReservedName, "%s is in the namespace %s/, reserved for the operator %s", m.Name, ns, r.operator)
+	}
+	if err := r.db.View(func(txn *badger.Txn) error {
+		_, err := checkNew(txn, m)
+		return err
+	}); err != nil {
+		return err
 	}
 	if err := r.CheckGrants(ctx, m); err != nil {
-		return nil, fmt.Errorf("registry: publish %s: %w", m.Ref(), err)
+		return fmt.Errorf("registry: publish %s: %w", m.Ref(), err)
+	}
+	return nil
+}
+
+// checkNew refuses a version already published and a name another
+// publisher owns; claim is true when the name has no owner yet.
+func checkNew(txn *badger.Txn, m Manifest) (claim bool, err error) {
+	if _, err := txn.Get(pluginKey(m.Name, m.Version)); err == nil {
+		return false, errorf(abi.CodeAlreadyExists, "%s is already published", m.Ref())
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return false, err
+	}
+	owner, err := getString(txn, ownerKey(m.Name))
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return true, nil
+	case err != nil:
+		return false, err
+	case owner != m.Publisher:
+		return false, errorf(abi.CodeBadSignature, "%s belongs to %s, not %s", m.Name, owner, m.Publisher)
+	}
+	return false, nil
+}
+
+// Publish verifies and stores a plugin: everything [Registry.CheckPublish]
+// checks, and the name's ownership and the version's novelty again in the
+// write, which a concurrent publication may have changed. Nothing is
+// written unless every check passes. name@latest is the highest semantic
+// version not yanked and not a pre-release, so publishing a fix to an
+// older line does not move it back, and a pre-release (1.0.0-rc.1) is
+// loaded only by its exact version.
+func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*Plugin, error) {
+	if err := r.CheckPublish(ctx, m, sig, wasm); err != nil {
+		return nil, err
 	}
 	p := &Plugin{Manifest: m, Signature: sig, Published: time.Now().UTC(), Wasm: wasm}
 	err := r.db.Update(func(txn *badger.Txn) error {
-		if _, err := txn.Get(pluginKey(m.Name, m.Version)); err == nil {
-			return errorf(abi.CodeAlreadyExists, "%s is already published", m.Ref())
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		claim, err := checkNew(txn, m)
+		if err != nil {
 			return err
 		}
-		owner, err := getString(txn, ownerKey(m.Name))
-		switch {
-		case errors.Is(err, badger.ErrKeyNotFound):
+		if claim {
 			if err := txn.Set(ownerKey(m.Name), []byte(m.Publisher)); err != nil {
 				return err
 			}
-		case err != nil:
-			return err
-		case owner != m.Publisher:
-			return errorf(abi.CodeBadSignature, "%s belongs to %s, not %s", m.Name, owner, m.Publisher)
 		}
 		meta, err := json.Marshal(p)
 		if err != nil {
@@ -275,6 +335,9 @@ func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*
 		}
 		if err := txn.Set(pluginKey(m.Name, m.Version), meta); err != nil {
 			return err
+		}
+		if isPreRelease(m.Version) {
+			return nil
 		}
 		cur, err := getString(txn, latestKey(m.Name))
 		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
@@ -306,7 +369,7 @@ func (r *Registry) Load(ctx context.Context, ref string) (*Plugin, error) {
 			return err
 		})
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil, errorf(abi.CodeNotFound, "no plugin %s", ref)
+			return nil, r.noLatest(name)
 		} else if err != nil {
 			return nil, fmt.Errorf("registry: load %s: %w", ref, err)
 		}
@@ -750,8 +813,64 @@ func (r *Registry) forget(key string) {
 	r.verifiedMu.Unlock()
 }
 
+// noLatest is the error for a name@latest that resolves to nothing,
+// saying why when the name has versions.
+func (r *Registry) noLatest(name string) error {
+	var versions []string
+	err := r.db.View(func(txn *badger.Txn) error {
+		prefix := pluginKey(name, "")
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && len(versions) < 8; it.Next() {
+			versions = append(versions, string(it.Item().Key()[len(prefix):]))
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("registry: load %s@latest: %w", name, err)
+	case len(versions) == 0:
+		return errorf(abi.CodeNotFound, "no plugin %s@latest", name)
+	}
+	return errorf(abi.CodeNotFound, "%s@latest: %s has no release that is not yanked (latest never resolves to a pre-release); name a version exactly, such as %s@%s", name, name, name, versions[len(versions)-1])
+}
+
+// isPreRelease reports whether a valid version (versionRE) is a
+// pre-release, such as 2.0.0-rc.1.
+func isPreRelease(version string) bool { return semver.Prerelease("v"+version) != "" }
+
+// repairLatest moves any name@latest that a registry written before
+// pre-releases were kept out of latest points at a pre-release.
+func (r *Registry) repairLatest() error {
+	var names []string
+	err := r.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte("l/")})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if isPreRelease(string(v)) {
+				names = append(names, string(it.Item().Key()[len("l/"):]))
+			}
+		}
+		return nil
+	})
+	for _, name := range names {
+		if err != nil {
+			break
+		}
+		err = r.db.Update(func(txn *badger.Txn) error { return setLatest(txn, name) })
+	}
+	if err != nil {
+		return fmt.Errorf("registry: repair latest: %w", err)
+	}
+	return nil
+}
+
 // setLatest points name@latest at its highest semantic version that is
-// not yanked, or at none.
+// neither yanked nor a pre-release, or at none.
 func setLatest(txn *badger.Txn, name string) error {
 	var latest *Plugin
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: pluginKey(name, "")})
@@ -761,7 +880,7 @@ func setLatest(txn *badger.Txn, name string) error {
 		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &p) }); err != nil {
 			return err
 		}
-		if !p.Yanked && (latest == nil || compareVersions(p.Manifest.Version, latest.Manifest.Version) > 0) {
+		if !p.Yanked && !isPreRelease(p.Manifest.Version) && (latest == nil || compareVersions(p.Manifest.Version, latest.Manifest.Version) > 0) {
 			latest = &p
 		}
 	}

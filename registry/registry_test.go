@@ -212,8 +212,8 @@ func TestYankKeepsBytesButMarksTheVersion(t *testing.T) {
 
 // TestOwnershipAndLatest: a name belongs to its first publisher (not even
 // the operator may publish under it); the operator may yank any version;
-// latest is the highest semantic version not yanked, whatever order
-// versions were published in.
+// latest is the highest semantic version neither yanked nor a
+// pre-release, whatever order versions were published in.
 func TestOwnershipAndLatest(t *testing.T) {
 	ctx := context.Background()
 	op, pub, other := key(t), key(t), key(t)
@@ -263,14 +263,8 @@ func TestOwnershipAndLatest(t *testing.T) {
 	if err := yank(op, "acme/qa@2.0.0"); err != nil {
 		t.Fatalf("the operator could not yank: %v", err)
 	}
-	if got := latest(); got != "2.0.0-rc.1" {
-		t.Fatalf("latest after yanking 2.0.0 = %s, want 2.0.0-rc.1", got)
-	}
-	if err := yank(pub, "acme/qa@2.0.0-rc.1"); err != nil {
-		t.Fatal(err)
-	}
 	if got := latest(); got != "1.10.0" {
-		t.Fatalf("latest after yanking 2.0.0-rc.1 = %s, want 1.10.0 (not 1.2.0)", got)
+		t.Fatalf("latest after yanking 2.0.0 = %s, want 1.10.0 (not 1.2.0, nor the pre-release 2.0.0-rc.1)", got)
 	}
 	if _, err := registry.Open(t.TempDir(), registry.Options{Operator: "not an address"}); abi.CodeOf(err) != abi.CodeBadRequest {
 		t.Fatalf("open with a bad operator address: %v", err)

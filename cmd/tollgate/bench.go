@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"slices"
@@ -50,6 +51,7 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	conc := fs.Int("c", 64, "concurrent callers")
 	dur := fs.Duration("d", 30*time.Second, "how long to run")
 	token := fs.String("token", "", "API token shared by all callers (default: each caller signs in and uses the faucet)")
+	maxPriceFlag := fs.String("max-price", "", "the most a call may pay as the agent's price, in tokens (0.01), base units (1500wei) or 0 (default: the agent's price before the run)")
 	noop := fs.Bool("noop", false, "also measure a no-op Connect handler in this process, with the same load")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
 	if err := parseFlags(fs, args); err != nil {
@@ -58,7 +60,24 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	if *conc < 1 || *dur <= 0 {
 		return errors.New("bench: -c and -d must be positive")
 	}
+	// Every call carries a max_price, as every CLI call does: a bench
+	// measures calls at the price it started with.
+	var maxPrice *big.Int
+	if *maxPriceFlag != "" {
+		v, err := parsePrice(*maxPriceFlag)
+		if err != nil {
+			return usageErr("bench: --max-price: " + err.Error())
+		}
+		maxPrice = v
+	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc, MaxConnsPerHost: *conc}}
+	if maxPrice == nil {
+		q, err := quoteWith(ctx, tollgatev1connect.NewRegistryServiceClient(client, *server), *agent)
+		if err != nil {
+			return fmt.Errorf("bench: resolving %s: %w", *agent, err)
+		}
+		maxPrice = q.Price
+	}
 	tokens := make([]string, *conc)
 	for i := range tokens {
 		tokens[i] = *token
@@ -90,7 +109,7 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 			return tok[0], err
 		}
 	}
-	req := &tollgatev1.InvokeRequest{Agent: *agent, InputText: *input}
+	req := &tollgatev1.InvokeRequest{Agent: *agent, InputText: *input, MaxPrice: maxPrice.String()}
 	var noopRes *benchResult
 	if *noop {
 		url, stop, err := noopServer()

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -14,20 +16,48 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/registry"
 )
 
 type client struct {
-	agent  tollgatev1connect.AgentServiceClient
-	ledger tollgatev1connect.LedgerServiceClient
-	token  string
+	agent    tollgatev1connect.AgentServiceClient
+	ledger   tollgatev1connect.LedgerServiceClient
+	registry tollgatev1connect.RegistryServiceClient
+	token    string
 }
 
 func newClient(server, token string) *client {
 	return &client{
-		agent:  tollgatev1connect.NewAgentServiceClient(http.DefaultClient, server),
-		ledger: tollgatev1connect.NewLedgerServiceClient(http.DefaultClient, server),
-		token:  token,
+		agent:    tollgatev1connect.NewAgentServiceClient(http.DefaultClient, server),
+		ledger:   tollgatev1connect.NewLedgerServiceClient(http.DefaultClient, server),
+		registry: tollgatev1connect.NewRegistryServiceClient(http.DefaultClient, server),
+		token:    token,
 	}
+}
+
+// quote is what a call of an agent costs as the node resolves it now.
+type quote struct {
+	Agent    string   // the ref asked for, as sent
+	Resolved string   // the name@version it resolves to
+	Price    *big.Int // per call, in base units
+}
+
+// quote resolves agent (name@latest included) and reads its price per
+// call from its signed manifest.
+func (c *client) quote(ctx context.Context, agent string) (quote, error) {
+	return quoteWith(ctx, c.registry, agent)
+}
+
+func quoteWith(ctx context.Context, reg tollgatev1connect.RegistryServiceClient, agent string) (quote, error) {
+	res, err := reg.GetPlugin(ctx, connect.NewRequest(&tollgatev1.GetPluginRequest{Ref: agent}))
+	if err != nil {
+		return quote{}, err
+	}
+	var m registry.Manifest
+	if err := json.Unmarshal([]byte(res.Msg.GetPlugin().GetManifestJson()), &m); err != nil {
+		return quote{}, fmt.Errorf("the node sent %s's manifest unreadable: %w", agent, err)
+	}
+	return quote{Agent: agent, Resolved: m.Ref(), Price: m.PriceAmount()}, nil
 }
 
 func authed[T any](c *client, msg *T) *connect.Request[T] {
@@ -38,12 +68,26 @@ func authed[T any](c *client, msg *T) *connect.Request[T] {
 	return req
 }
 
-func (c *client) invoke(ctx context.Context, agent, input string) (*tollgatev1.InvokeResponse, error) {
-	res, err := c.agent.Invoke(ctx, authed(c, &tollgatev1.InvokeRequest{Agent: agent, InputText: input}))
+// invoke calls agent, paying at most maxPrice per call: the node refuses
+// the call (price_exceeded) if the agent asks more when the call arrives.
+func (c *client) invoke(ctx context.Context, agent, input string, maxPrice *big.Int) (*tollgatev1.InvokeResponse, error) {
+	res, err := c.agent.Invoke(ctx, authed(c, &tollgatev1.InvokeRequest{Agent: agent, InputText: input, MaxPrice: maxPrice.String()}))
 	if err != nil {
 		return nil, err
 	}
 	return res.Msg, nil
+}
+
+// quoteAndInvoke resolves agent, tells the caller the price it will pay,
+// and invokes with exactly that price as the bound: a republish at a
+// higher price in between is refused, not charged.
+func (c *client) quoteAndInvoke(ctx context.Context, agent, input string) (quote, *tollgatev1.InvokeResponse, error) {
+	q, err := c.quote(ctx, agent)
+	if err != nil {
+		return q, nil, err
+	}
+	res, err := c.invoke(ctx, agent, input, q.Price)
+	return q, res, err
 }
 
 func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
@@ -51,6 +95,7 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 	server := fs.String("server", defaultServer, "node URL")
 	token := fs.String("token", "", "caller's API token")
 	agent := fs.String("agent", exampleAgent+"@latest", "agent name@version")
+	maxPriceFlag := fs.String("max-price", "", "the most to pay per call, in tokens (0.01), base units (1500wei) or 0 (default: the price the agent has now, shown first)")
 	asJSON := fs.Bool("json", false, "print the response as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -58,12 +103,35 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 	if fs.NArg() == 0 {
 		return errors.New("invoke: give the input as an argument")
 	}
-	res, err := newClient(*server, tokenFor(*server, *token)).invoke(ctx, *agent, strings.Join(fs.Args(), " "))
+	c := newClient(*server, tokenFor(*server, *token))
+	var maxPrice *big.Int
+	if *maxPriceFlag != "" {
+		v, err := parsePrice(*maxPriceFlag)
+		if err != nil {
+			return usageErr("invoke: --max-price: " + err.Error())
+		}
+		maxPrice = v
+	} else {
+		// The caller agrees to the price it is shown, and to no more.
+		q, err := c.quote(ctx, *agent)
+		if err != nil {
+			return err
+		}
+		maxPrice = q.Price
+		if !*asJSON {
+			fmt.Fprintf(os.Stderr, "%s is %s: %s a call, plus its record reads (refused if it asks more when the call arrives)\n", q.Agent, q.Resolved, tgt(q.Price))
+		}
+	}
+	res, err := c.invoke(ctx, *agent, strings.Join(fs.Args(), " "), maxPrice)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(out).Encode(res)
+		// The response, and the bound the call was sent with.
+		return json.NewEncoder(out).Encode(struct {
+			*tollgatev1.InvokeResponse
+			MaxPrice string `json:"max_price"`
+		}{res, maxPrice.String()})
 	}
 	fmt.Fprintln(out, res.GetOutputText())
 	fmt.Fprintln(out)

@@ -64,12 +64,12 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	names := map[string]string{n.host.Operator(): "operator", ex.developer.addr(): "developer"}
+	names := map[string]string{n.host.Operator(): "operator"}
 	for name, p := range ex.contributors {
 		names[p.addr()] = name
 	}
 	fmt.Fprintf(out, "%d records signed by alice, bob and carol; %s per record read\n", len(facts), tgt(readPrice))
-	fmt.Fprintf(out, "%s@1.0.0 published by the developer %s, %s a call, attribution %s\n", exampleAgent, short(ex.developer.addr()), tgt(agentPrice), "builtin/access@1.0.0")
+	fmt.Fprintf(out, "%s@%s published by the operator %s (examples/ is the operator's namespace), %s a call, attribution %s\n", exampleAgent, exampleAgentVersion, short(ex.developer.addr()), tgt(agentPrice), "builtin/access@1.0.0")
 
 	step("Funding a caller: mint, deposit into Settlement, credit the ledger from the chain")
 	caller := newParty("caller")
@@ -87,10 +87,11 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 
 	for _, q := range []string{"Why is the sky blue?", "At what temperature does water boil?", "Why does ice float on water?"} {
 		step("Invoke %s: %q", exampleAgent, q)
-		res, err := c.invoke(ctx, exampleAgent+"@latest", q)
+		quoted, res, err := c.quoteAndInvoke(ctx, exampleAgent+"@latest", q)
 		if err != nil {
 			return err
 		}
+		fmt.Fprintf(out, "%s is %s at %s a call: sent as max_price, so a republish at a higher price is refused, not charged\n", quoted.Agent, quoted.Resolved, tgt(quoted.Price))
 		fmt.Fprintln(out, res.GetOutputText())
 		fmt.Fprintln(out)
 		printReceipt(out, res.GetReceipt(), names)
@@ -99,7 +100,7 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 	step("A caller without credit is refused before the agent runs")
 	broke := newParty("broke")
 	brokeTok, _ := n.tokens.Issue(host.Principal{Account: broke.addr()})
-	_, err = newClient(server, brokeTok).invoke(ctx, exampleAgent+"@latest", "Why is the sky blue?")
+	_, _, err = newClient(server, brokeTok).quoteAndInvoke(ctx, exampleAgent+"@latest", "Why is the sky blue?")
 	var ce *connect.Error
 	if !errors.As(err, &ce) || ce.Meta().Get(host.CodeHeader) != string(abi.CodeInsufficientCredit) {
 		return fmt.Errorf("an unfunded caller was not refused: %v", err)

@@ -2,7 +2,7 @@
 //
 //	tollgate serve [--data DIR] [--addr HOST:PORT] [--rpc URL]
 //	tollgate demo
-//	tollgate invoke --token TOKEN --agent NAME@VERSION [--server URL] INPUT
+//	tollgate invoke --token TOKEN --agent NAME@VERSION [--max-price AMOUNT] [--server URL] INPUT
 //	tollgate balance [--server URL] ACCOUNT
 //	tollgate verify --server URL [--rpc URL] [--epoch N]
 //	tollgate datanet import [--server URL] [--key FILE] NAME FILE.jsonl

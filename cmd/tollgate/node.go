@@ -66,6 +66,11 @@ type nodeConfig struct {
 	out         io.Writer // where a start says what it is waiting for
 }
 
+// reservedNamespaces are the plugin namespaces only the operator publishes
+// in: the built-in plugins and the examples the node seeds, which a
+// newcomer trusts as the node's own.
+var reservedNamespaces = []string{"builtin", "examples"}
+
 // node is everything a running Tollgate owns, opened from one data dir.
 type node struct {
 	dir      string
@@ -169,7 +174,7 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	}
 	// Registry signatures are bound to this deployment.
 	dep := n.client.Deployment()
-	regOpts := registry.Options{Logger: cfg.logger, Operator: registry.Address(n.operator),
+	regOpts := registry.Options{Logger: cfg.logger, Operator: registry.Address(n.operator), Reserved: reservedNamespaces,
 		Domain: registry.Domain{ChainID: new(big.Int).SetUint64(dep.ChainID), Contract: dep.Settlement}}
 	if n.reg, err = registry.Open(filepath.Join(cfg.dataDir, "registry"), regOpts); err != nil {
 		return err

@@ -93,6 +93,9 @@ func seedExample(ctx context.Context, n *node) (*example, error) {
 		}
 		ex.records[rec.ID] = f.contributor
 	}
+	// examples/ is the operator's namespace (see reservedNamespaces): the
+	// node's operator publishes the example agent and is its developer.
+	ex.developer = party{"operator", n.operator}
 	_, err = n.host.Publish(ctx, ex.developer.key, registry.Manifest{
 		Name: exampleAgent, Version: exampleAgentVersion, Kind: abi.KindAgent, Price: agentPrice.String(),
 		Datanets: []string{exampleDatanet}, Attribution: registry.DefaultAttribution,

@@ -2264,7 +2264,14 @@ type InvokeRequest struct {
 	// the host choose one. A retry with the same id, agent and input gets the
 	// first answer and is charged once; the same id with another agent or
 	// input is refused with request_conflict.
-	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The most the caller agrees to pay as the agent's per-call price, in
+	// base units (a decimal integer). A call whose agent, as resolved now,
+	// asks more is refused with price_exceeded before anything is reserved
+	// or run, so a republish at a higher price between showing the price and
+	// calling is refused, not charged. Empty sets no bound. Record reads are
+	// charged on top at their datanets' prices.
+	MaxPrice      string `protobuf:"bytes,5,opt,name=max_price,json=maxPrice,proto3" json:"max_price,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2323,6 +2330,13 @@ func (x *InvokeRequest) GetInputText() string {
 func (x *InvokeRequest) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
+	}
+	return ""
+}
+
+func (x *InvokeRequest) GetMaxPrice() string {
+	if x != nil {
+		return x.MaxPrice
 	}
 	return ""
 }
@@ -4501,14 +4515,15 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"@\n" +
 	"\x11GetRecordResponse\x12+\n" +
-	"\x06record\x18\x01 \x01(\v2\x13.tollgate.v1.RecordR\x06record\"y\n" +
+	"\x06record\x18\x01 \x01(\v2\x13.tollgate.v1.RecordR\x06record\"\x96\x01\n" +
 	"\rInvokeRequest\x12\x14\n" +
 	"\x05agent\x18\x01 \x01(\tR\x05agent\x12\x14\n" +
 	"\x05input\x18\x02 \x01(\fR\x05input\x12\x1d\n" +
 	"\n" +
 	"input_text\x18\x03 \x01(\tR\tinputText\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"\x95\x01\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\x12\x1b\n" +
+	"\tmax_price\x18\x05 \x01(\tR\bmaxPrice\"\x95\x01\n" +
 	"\x0eInvokeResponse\x12\x16\n" +
 	"\x06output\x18\x01 \x01(\fR\x06output\x12\x1f\n" +
 	"\voutput_text\x18\x02 \x01(\tR\n" +
