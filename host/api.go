@@ -415,6 +415,8 @@ var connectCodes = map[abi.Code]connect.Code{
 	CodeTokenExpired:           connect.CodeUnauthenticated,
 	siwe.CodeMalformed:         connect.CodeInvalidArgument,
 	CodeFaucetClosed:           connect.CodeFailedPrecondition,
+	registry.CodeWriteDenied:   connect.CodePermissionDenied,
+	registry.CodeWriteQuota:    connect.CodeResourceExhausted,
 }
 
 // MaxErrorBytes caps an error message sent to a client: errors never echo

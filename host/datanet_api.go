@@ -18,19 +18,27 @@ const MaxRecordsPerCall = 1000
 
 func datanetProto(d *registry.Datanet) *tollgatev1.Datanet {
 	out := &tollgatev1.Datanet{Name: d.Name, Owner: d.Owner, Description: d.Description, License: d.License,
-		PricePerRead: d.PricePerRead, Version: d.Version, Root: d.Root, PolicyNonce: d.PolicyNonce, Policy: policyProto(d.Policy)}
+		PricePerRead: d.PricePerRead, Version: d.Version, Root: d.Root, PolicyNonce: d.PolicyNonce, Policy: policyProto(d.Policy),
+		Write: d.Policy.WriteRule(), Attribution: d.Policy.Attribution}
+	if len(out.Attribution) == 0 {
+		out.Attribution = registry.BuiltinAttribution()
+	}
 	if c := d.Creation; c != nil {
 		out.CreationPolicy, out.CreationSignature = policyProto(c.Policy), hexutil.Encode(c.Signature)
 	}
 	return out
 }
 
+// policyProto and policyOf carry a policy as signed: every field, empty
+// ones empty, so a verifier rebuilding it gets the digest its owner signed.
 func policyProto(p registry.Policy) *tollgatev1.Policy {
-	return &tollgatev1.Policy{Access: p.Access, Agents: p.Agents, MinAgentPrice: p.MinAgentPrice}
+	return &tollgatev1.Policy{Access: p.Access, Agents: p.Agents, MinAgentPrice: p.MinAgentPrice,
+		Write: p.Write, Writers: p.Writers, WriterQuota: p.WriterQuota, WriterQuotaBytes: p.WriterQuotaBytes, Attribution: p.Attribution}
 }
 
 func policyOf(p *tollgatev1.Policy) registry.Policy {
-	return registry.Policy{Access: p.GetAccess(), Agents: p.GetAgents(), MinAgentPrice: p.GetMinAgentPrice()}
+	return registry.Policy{Access: p.GetAccess(), Agents: p.GetAgents(), MinAgentPrice: p.GetMinAgentPrice(),
+		Write: p.GetWrite(), Writers: p.GetWriters(), WriterQuota: p.GetWriterQuota(), WriterQuotaBytes: p.GetWriterQuotaBytes(), Attribution: p.GetAttribution()}
 }
 
 func (a *api) CreateDatanet(ctx context.Context, req *connect.Request[tollgatev1.CreateDatanetRequest]) (*connect.Response[tollgatev1.CreateDatanetResponse], error) {

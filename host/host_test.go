@@ -532,10 +532,14 @@ func mustSign(t *testing.T, k *ecdsa.PrivateKey, b []byte) []byte {
 	return sig
 }
 
-// newDatanet creates d, owned and signed by k.
+// newDatanet creates d, owned and signed by k. A test that sets no write
+// rule is about something else: its datanet takes anyone's records.
 func newDatanet(t testing.TB, r *registry.Registry, k *ecdsa.PrivateKey, d registry.Datanet) (*registry.Datanet, error) {
 	t.Helper()
 	d.Owner = registry.Address(k)
+	if d.Policy.Write == "" {
+		d.Policy.Write = registry.WriteOpen
+	}
 	sig, err := registry.Sign(k, r.Domain().DatanetDigest(d))
 	if err != nil {
 		t.Fatal(err)

@@ -297,11 +297,14 @@ func journey(t *testing.T, e *env, url string, tr transport, asWasm []byte) {
 		t.Fatalf("the operator signed in as %+v", &who)
 	}
 
-	// The owner creates a datanet; the first contributor adds records.
+	// The owner creates a datanet that takes records from two
+	// contributors; the first adds records.
 	const dn = "journey/facts"
-	spec := registry.Datanet{Name: dn, Owner: owner.addr(), PricePerRead: "2"}
+	writers := []string{alice.addr(), bob.addr()}
+	spec := registry.Datanet{Name: dn, Owner: owner.addr(), PricePerRead: "2", Policy: registry.Policy{Write: registry.WriteAllowList, Writers: writers}}
 	sig, _ := registry.Sign(owner.key, domain.DatanetDigest(spec))
-	create := &tollgatev1.CreateDatanetRequest{Datanet: &tollgatev1.Datanet{Name: dn, Owner: owner.addr(), PricePerRead: "2"}, Signature: hexutil.Encode(sig)}
+	create := &tollgatev1.CreateDatanetRequest{Datanet: &tollgatev1.Datanet{Name: dn, Owner: owner.addr(), PricePerRead: "2",
+		Policy: &tollgatev1.Policy{Write: registry.WriteAllowList, Writers: writers}}, Signature: hexutil.Encode(sig)}
 	must("create datanet", tr.unary(ctx, "DatanetService/CreateDatanet", owner.token, create, &tollgatev1.CreateDatanetResponse{}))
 	refused("create it again", string(abi.CodeAlreadyExists), tr.unary(ctx, "DatanetService/CreateDatanet", owner.token, create, &tollgatev1.CreateDatanetResponse{}))
 	record := func(u *user, content string) *tollgatev1.NewRecord {
@@ -322,6 +325,7 @@ func journey(t *testing.T, e *env, url string, tr transport, asWasm []byte) {
 	forged := record(stranger, "Forged.")
 	forged.Contributor = alice.addr()
 	refused("a record signed by another key", string(abi.CodeBadSignature), tr.unary(ctx, "DatanetService/AddRecords", stranger.token, &tollgatev1.AddRecordsRequest{Datanet: dn, Records: []*tollgatev1.NewRecord{forged}}, &added))
+	refused("a record by a contributor the owner did not list", string(registry.CodeWriteDenied), tr.unary(ctx, "DatanetService/AddRecords", stranger.token, &tollgatev1.AddRecordsRequest{Datanet: dn, Records: []*tollgatev1.NewRecord{record(stranger, "Stranger's fact.")}}, &added))
 
 	// The developer publishes two agents reading it, in Go and in
 	// AssemblyScript.

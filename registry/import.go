@@ -216,7 +216,7 @@ func (r *Registry) importFrom(ctx context.Context, next func() (ImportLine, erro
 			st.Elapsed = time.Since(start)
 			return st, v.err
 		}
-		added, dups, err := r.commitBatch(opts.Datanet, v.recs, checkpointKey(opts.Datanet, opts.Source), v.lines, opts.Source != "")
+		added, dups, err := r.commitBatch(opts.Datanet, v.recs, v.lines-int64(len(v.recs)), checkpointKey(opts.Datanet, opts.Source), v.lines, opts.Source != "")
 		if err != nil {
 			cancel()
 			for range out {
@@ -302,8 +302,10 @@ func parseLine(domain Domain, l ImportLine, datanet, signer string, key *ecdsa.P
 }
 
 // commitBatch appends verified records in one transaction with the
-// datanet's versions and the checkpoint.
-func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lines int64, checkpoint bool) (added, dups int64, err error) {
+// datanet's versions, the contributors' write counts and the checkpoint; a
+// record the datanet's write rule refuses fails the whole batch. first is
+// the line number before the batch.
+func (r *Registry) commitBatch(datanet string, recs []*Record, first int64, ckKey []byte, lines int64, checkpoint bool) (added, dups int64, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now().UTC()
@@ -314,7 +316,15 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lin
 			return err
 		}
 		inBatch := map[string]bool{}
-		for _, rec := range recs {
+		// What each contributor has written, with this batch, to be stored
+		// with it; a scratch registry mirrors what another node admitted.
+		counts := map[string]written{}
+		for i, rec := range recs {
+			if !r.scratch {
+				if err := d.checkWriter(rec.Contributor); err != nil {
+					return fmt.Errorf("registry: import line %d: %w", first+int64(i)+1, err)
+				}
+			}
 			if inBatch[rec.ID] {
 				dups++
 				continue
@@ -324,6 +334,20 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lin
 				continue
 			} else if !errors.Is(err, badger.ErrKeyNotFound) {
 				return err
+			}
+			if !r.scratch {
+				w, ok := counts[rec.Contributor]
+				if !ok {
+					var err error
+					if w, err = getWritten(txn, datanet, rec.Contributor); err != nil {
+						return err
+					}
+				}
+				w, err := d.admit(rec.Contributor, w, len(rec.Content))
+				if err != nil {
+					return fmt.Errorf("registry: import line %d: %w", first+int64(i)+1, err)
+				}
+				counts[rec.Contributor] = w
 			}
 			inBatch[rec.ID] = true
 			d.Version++
@@ -340,6 +364,11 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, ckKey []byte, lin
 				return err
 			}
 			added++
+		}
+		for contributor, w := range counts {
+			if err := setWritten(txn, datanet, contributor, w); err != nil {
+				return err
+			}
 		}
 		if checkpoint {
 			if err := txn.Set(ckKey, binary.BigEndian.AppendUint64(nil, uint64(lines))); err != nil {

@@ -39,7 +39,7 @@ func BenchmarkImport(b *testing.B) {
 		b.StopTimer()
 		r := open(b)
 		own := key(b)
-		newDatanet(b, r, own, registry.Datanet{Name: "bulk", Owner: registry.Address(own)})
+		newDatanet(b, r, own, registry.Datanet{Name: "bulk", Owner: registry.Address(own), Policy: registry.Policy{Write: registry.WriteOpen}})
 		f, _ := os.Open(path)
 		b.StartTimer()
 		stats, err := r.Import(context.Background(), bufio.NewReaderSize(f, 1<<20), registry.ImportOptions{Datanet: "bulk", Source: "bench"})

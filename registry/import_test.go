@@ -57,7 +57,7 @@ func TestImportIsResumableWithoutDuplicates(t *testing.T) {
 	ctx := context.Background()
 	r := open(t)
 	alice, bob, own := key(t), key(t), key(t)
-	newDatanet(t, r, own, registry.Datanet{Name: "bulk", Owner: registry.Address(own)})
+	newDatanet(t, r, own, registry.Datanet{Name: "bulk", Owner: registry.Address(own), Policy: registry.Policy{Write: registry.WriteOpen}})
 	input := jsonl(t, 3000, []*ecdsa.PrivateKey{alice, bob, nil}, 0)
 	opts := registry.ImportOptions{Datanet: "bulk", Source: "bulk.jsonl", Key: own, Batch: 250}
 
@@ -110,7 +110,7 @@ func TestImportRefusesBadLines(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := open(t)
-			newDatanet(t, r, alice, registry.Datanet{Name: "bulk", Owner: registry.Address(alice)})
+			newDatanet(t, r, alice, registry.Datanet{Name: "bulk", Owner: registry.Address(alice), Policy: registry.Policy{Write: registry.WriteOpen}})
 			st, err := r.Import(ctx, strings.NewReader(c.input), registry.ImportOptions{Datanet: "bulk", Key: c.key, Batch: 20})
 			if abi.CodeOf(err) != c.code || !strings.Contains(fmt.Sprint(err), fmt.Sprintf("line %d:", c.line)) {
 				t.Fatalf("err = %v, want %s at line %d", err, c.code, c.line)
@@ -156,7 +156,7 @@ func TestStreamedImportAndTheVersionOrder(t *testing.T) {
 	ctx := context.Background()
 	r := open(t)
 	alice, bob, own := key(t), key(t), key(t)
-	newDatanet(t, r, own, registry.Datanet{Name: "bulk", Owner: registry.Address(own)})
+	newDatanet(t, r, own, registry.Datanet{Name: "bulk", Owner: registry.Address(own), Policy: registry.Policy{Write: registry.WriteOpen}})
 	lines := strings.Split(strings.TrimSpace(jsonl(t, 1200, []*ecdsa.PrivateKey{alice, bob}, 0)), "\n")
 	stream := func(lines []string) func() (registry.ImportLine, error) {
 		return func() (registry.ImportLine, error) {
@@ -244,7 +244,7 @@ func TestImportRefusesTheWrongRecoveryID(t *testing.T) {
 	ctx := context.Background()
 	r := open(t)
 	alice, own := key(t), key(t)
-	newDatanet(t, r, own, registry.Datanet{Name: "bulk", Owner: registry.Address(own)})
+	newDatanet(t, r, own, registry.Datanet{Name: "bulk", Owner: registry.Address(own), Policy: registry.Policy{Write: registry.WriteOpen}})
 	var b strings.Builder
 	for i := range 3 {
 		content := fmt.Sprint("fact ", i)

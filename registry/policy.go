@@ -19,12 +19,35 @@ const (
 	AccessTier      = "tier"      // agents priced at MinAgentPrice or more per call
 )
 
-// Policy is a datanet owner's rule for which agents may read it, and
-// which attribution plugins may read the records those agents touched.
+// Write modes of a datanet's [Policy]: who may add records. The rule
+// applies to a record's contributor, the key that signed it, whoever sends
+// it.
+const (
+	WriteOwner     = "owner"     // the owner only; also what an empty Write means
+	WriteAllowList = "allowlist" // the owner and the addresses in Writers
+	WriteOpen      = "open"      // anyone, each contributor within WriterQuota
+)
+
+// Policy is a datanet owner's rule for which agents may read it, who may
+// write to it, and which attribution plugins may read the records agents
+// touched. Empty fields keep the JSON, and so the signed digest, of a
+// policy written before they existed.
 type Policy struct {
 	Access        string   `json:"access"`
 	Agents        []string `json:"agents,omitempty"`          // agent names, for allowlist
 	MinAgentPrice string   `json:"min_agent_price,omitempty"` // base units, for tier
+	// Write is who may add records (WriteOwner, WriteAllowList,
+	// WriteOpen); empty means WriteOwner, so a datanet whose owner said
+	// nothing takes no stranger's records.
+	Write string `json:"write,omitempty"`
+	// Writers are the contributors an allowlist admits besides the owner,
+	// as EIP-55 checksummed addresses.
+	Writers []string `json:"writers,omitempty"`
+	// WriterQuota bounds the records each contributor other than the owner
+	// may add to an open datanet, WriterQuotaBytes their content's bytes;
+	// 0 leaves that bound off, so open with no quota takes anything.
+	WriterQuota      uint64 `json:"writer_quota,omitempty"`
+	WriterQuotaBytes uint64 `json:"writer_quota_bytes,omitempty"`
 	// Attribution names the attribution plugins (names, not versions)
 	// that may read the datanet's records; empty admits the built-ins
 	// only ([BuiltinAttribution]).
@@ -34,6 +57,7 @@ type Policy struct {
 // clone copies p's lists, so changing the copy leaves p alone.
 func (p Policy) clone() Policy {
 	p.Agents = slices.Clone(p.Agents)
+	p.Writers = slices.Clone(p.Writers)
 	p.Attribution = slices.Clone(p.Attribution)
 	return p
 }
@@ -43,8 +67,8 @@ const MaxPolicyNames = 256
 
 // BuiltinAttribution returns the names of the attribution plugins the node
 // publishes itself, which a datanet admits when its policy names none. The
-// list is explicit, not a namespace: "builtin/" names are first come,
-// first served like any other.
+// list is explicit, not the builtin/ namespace, so what a datanet admits
+// by default does not grow with what is published there.
 func BuiltinAttribution() []string { return []string{"builtin/ngram", "builtin/access"} }
 
 func (p Policy) validate() error {
@@ -56,6 +80,9 @@ func (p Policy) validate() error {
 		}
 	default:
 		return errorf(abi.CodeBadRequest, "policy access %q: want open, allowlist or tier", p.Access)
+	}
+	if err := p.validateWrite(); err != nil {
+		return err
 	}
 	if len(p.Attribution) > MaxPolicyNames {
 		return errorf(abi.CodeBadRequest, "policy names %d attribution plugins, at most %d", len(p.Attribution), MaxPolicyNames)

@@ -590,6 +590,9 @@ func RecordID(content string) string { return sha256Hex([]byte(content)) }
 // AddRecord adds content to a datanet, signed by contributor. A record whose
 // content is already in the datanet is not added again: the first
 // contributor keeps it, and the existing record is returned with dup true.
+// A contributor the datanet's write rule does not admit is refused with
+// [CodeWriteDenied], one past its quota with [CodeWriteQuota]; a
+// duplicate counts against no quota.
 func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content string, sig []byte) (rec *Record, dup bool, err error) {
 	if err := checkDatanet(datanet); err != nil {
 		return nil, false, err
@@ -617,12 +620,33 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 		} else if err != nil {
 			return err
 		}
+		// The rule before the duplicate check, so that one the datanet does
+		// not admit learns nothing of what it holds.
+		if !r.scratch {
+			if err := d.checkWriter(contributor); err != nil {
+				return err
+			}
+		}
 		var existing Record
 		if err := kv.GetJSON(txn, recordKey(datanet, id), &existing); err == nil {
 			rec, dup = &existing, true
 			return nil
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
 			return err
+		}
+		if !r.scratch {
+			// Counted in the record's own transaction: no crash or race
+			// lets a contributor past the quota.
+			w, err := getWritten(txn, datanet, contributor)
+			if err != nil {
+				return err
+			}
+			if w, err = d.admit(contributor, w, len(content)); err != nil {
+				return err
+			}
+			if err := setWritten(txn, datanet, contributor, w); err != nil {
+				return err
+			}
 		}
 		d.Version++
 		d.Frontier = appendLeaf(d.Frontier, leafHash(id))

@@ -119,7 +119,7 @@ func TestRecordsAreSignedDeduplicatedAndSearchable(t *testing.T) {
 	ctx := context.Background()
 	r := open(t)
 	owner, alice, bob := key(t), key(t), key(t)
-	if _, err := newDatanet(t, r, owner, registry.Datanet{Name: "facts", Owner: registry.Address(owner), PricePerRead: "10"}); err != nil {
+	if _, err := newDatanet(t, r, owner, registry.Datanet{Name: "facts", Owner: registry.Address(owner), PricePerRead: "10", Policy: registry.Policy{Write: registry.WriteOpen}}); err != nil {
 		t.Fatal(err)
 	}
 	add := func(k *ecdsa.PrivateKey, signer *ecdsa.PrivateKey, content string) (*registry.Record, bool, error) {
@@ -690,7 +690,7 @@ func TestDatanetReadsFollowEveryWrite(t *testing.T) {
 	ctx := context.Background()
 	r := open(t)
 	owner, alice := key(t), key(t)
-	if _, err := newDatanet(t, r, owner, registry.Datanet{Name: "facts", Owner: registry.Address(owner), PricePerRead: "10"}); err != nil {
+	if _, err := newDatanet(t, r, owner, registry.Datanet{Name: "facts", Owner: registry.Address(owner), PricePerRead: "10", Policy: registry.Policy{Write: registry.WriteOpen}}); err != nil {
 		t.Fatal(err)
 	}
 	prevRoot := ""

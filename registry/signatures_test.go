@@ -74,6 +74,26 @@ func TestRegistrySignaturesCannotBeReplayed(t *testing.T) {
 	if d, _ := r.Datanet(ctx, "a"); d.Policy.Access != registry.AccessAllowList || d.PolicyNonce != 2 {
 		t.Fatalf("policy after the replay: %+v (nonce %d)", d.Policy, d.PolicyNonce)
 	}
+	// Nor can a signature that opened writes reopen them once the owner
+	// closed them, nor a signed write rule carry writers it did not name.
+	stranger := key(t)
+	openWrites := registry.Policy{Write: registry.WriteOpen, Attribution: []string{"acme/spans"}}
+	ownerWrites := registry.Policy{Write: registry.WriteOwner}
+	openSig := sign(t, owner, here.PolicyDigest("b", 0, openWrites))
+	if err := r.SetPolicy(ctx, "b", openWrites, openSig); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SetPolicy(ctx, "b", ownerWrites, sign(t, owner, here.PolicyDigest("b", 1, ownerWrites))); err != nil {
+		t.Fatal(err)
+	}
+	refused("an earlier open-writes signature replayed", r.SetPolicy(ctx, "b", openWrites, openSig))
+	listed := registry.Policy{Write: registry.WriteAllowList, Writers: []string{registry.Address(stranger)}}
+	refused("a writer added to a signed allowlist", r.SetPolicy(ctx, "b", listed, sign(t, owner, here.PolicyDigest("b", 2, registry.Policy{Write: registry.WriteAllowList}))))
+	refused("an attribution plugin added to a signed policy", r.SetPolicy(ctx, "b", openWrites, sign(t, owner, here.PolicyDigest("b", 2, registry.Policy{Write: registry.WriteOpen}))))
+	wrote := "a stranger's record"
+	if _, _, err := r.AddRecord(ctx, "b", registry.Address(stranger), wrote, sign(t, stranger, here.RecordDigest("b", wrote))); abi.CodeOf(err) != registry.CodeWriteDenied {
+		t.Fatalf("a stranger's record after the replays: %v", err)
+	}
 
 	// Publications and yanks.
 	wasm := []byte("\x00asm")
@@ -102,8 +122,14 @@ func TestRegistryDigestsAreEIP712(t *testing.T) {
 	domain := apitypes.TypedDataDomain{Name: "Tollgate Registry", Version: "1", ChainId: (*math.HexOrDecimal256)(d.ChainID), VerifyingContract: d.Contract}
 	content := "the sky is blue"
 	contentHash := sha256.Sum256([]byte(content))
-	policy := registry.Policy{Access: registry.AccessOpen}
+	// The policy is hashed as its JSON, new fields and all: a wallet signs
+	// the same bytes32 whatever the policy holds.
+	policy := registry.Policy{Access: registry.AccessOpen, Write: registry.WriteOpen, WriterQuota: 20, WriterQuotaBytes: 1 << 20,
+		Attribution: []string{"builtin/ngram", "acme/spans"}}
 	policyJSON, _ := json.Marshal(policy)
+	if want := `{"access":"open","write":"open","writer_quota":20,"writer_quota_bytes":1048576,"attribution":["builtin/ngram","acme/spans"]}`; string(policyJSON) != want {
+		t.Fatalf("policy JSON %s, want %s", policyJSON, want)
+	}
 	cases := []struct {
 		name    string
 		types   []apitypes.Type

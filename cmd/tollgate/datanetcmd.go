@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,9 +41,16 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 	description := fs.String("description", "", "what the datanet holds")
 	file := fs.String("file", "", "add: a file of records, one per line (JSON {\"content\": …} or plain text)")
 	limit := fs.Uint("limit", 10, "search: most records to return")
-	access := fs.String("access", "open", "policy: open, allowlist or tier")
-	agents := fs.String("agents", "", "policy: comma-separated agent names an allowlist admits")
-	minPrice := fs.String("min-agent-price", "", "policy: for tier, the least an agent may charge per call, in tokens")
+	// The policy flags serve create and policy; policy changes only the
+	// rules given and keeps the others.
+	access := fs.String("access", "open", "create, policy: which agents may read: open, allowlist or tier")
+	agents := fs.String("agents", "", "create, policy: comma-separated agent names an allowlist admits")
+	minPrice := fs.String("min-agent-price", "", "create, policy: for tier, the least an agent may charge per call, in tokens")
+	write := fs.String("write", registry.WriteOwner, "create, policy: who may add records: owner, allowlist or open")
+	writers := fs.String("writers", "", "create, policy: comma-separated addresses an allowlist admits besides the owner")
+	quota := fs.Uint64("quota", 0, "create, policy: for open, the records each contributor but the owner may add (0: no bound)")
+	quotaBytes := fs.Uint64("quota-bytes", 0, "create, policy: for open, the bytes each contributor but the owner may add (0: no bound)")
+	attribution := fs.String("attribution", "", "create, policy: comma-separated attribution plugin names that may read the datanet (default: the built-ins)")
 	asJSON := fs.Bool("json", false, "print as JSON")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
@@ -51,6 +59,65 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 		return errors.New(use + " NAME …")
 	}
 	name := fs.Arg(0)
+	// given reports whether a flag was set, on the command line or by
+	// the config file.
+	given := func(fl string) bool {
+		f := fs.Lookup(fl)
+		set := false
+		fs.Visit(func(v *flag.Flag) { set = set || v == f })
+		return set || f.Value.String() != f.DefValue
+	}
+	// applyPolicy sets in p the policy rules given as flags; create gives
+	// it an empty policy and all, so the flags' defaults apply.
+	applyPolicy := func(p *registry.Policy, all bool) error {
+		if all || given("access") {
+			p.Access = *access
+		}
+		if all || given("agents") {
+			p.Agents = splitList(*agents)
+		}
+		if all || given("min-agent-price") {
+			p.MinAgentPrice = ""
+			if *minPrice != "" {
+				v, err := parsePrice(*minPrice)
+				if err != nil {
+					return err
+				}
+				p.MinAgentPrice = v.String()
+			}
+		}
+		if all || given("write") {
+			p.Write = *write
+		}
+		if all || given("writers") {
+			p.Writers = nil
+			for _, w := range splitList(*writers) {
+				a, err := registry.CanonicalAddress(w)
+				if err != nil {
+					return fmt.Errorf("--writers: %w", err)
+				}
+				p.Writers = append(p.Writers, a)
+			}
+		}
+		if all || given("quota") {
+			p.WriterQuota = *quota
+		}
+		if all || given("quota-bytes") {
+			p.WriterQuotaBytes = *quotaBytes
+		}
+		if all || given("attribution") {
+			p.Attribution = splitList(*attribution)
+		}
+		// Writers and quotas belong to their write rule: a new rule drops
+		// those of the old one unless they are given again.
+		if p.WriteRule() != registry.WriteAllowList && !given("writers") {
+			p.Writers = nil
+		}
+		if p.WriteRule() != registry.WriteOpen && !given("quota") && !given("quota-bytes") {
+			p.WriterQuota, p.WriterQuotaBytes = 0, 0
+		}
+		return nil
+	}
 	svc := tollgatev1connect.NewDatanetServiceClient(http.DefaultClient, *server)
 	print := func(v any, text string) error {
 		if *asJSON {
@@ -74,18 +141,21 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		dn := registry.Datanet{Name: name, Owner: registry.Address(key), Description: *description, PricePerRead: amount.String()}
+		if err := applyPolicy(&dn.Policy, true); err != nil {
+			return err
+		}
 		sig, err := registry.Sign(key, d.DatanetDigest(dn))
 		if err != nil {
 			return err
 		}
 		req := connect.NewRequest(&tollgatev1.CreateDatanetRequest{Signature: hexutil.Encode(sig), Datanet: &tollgatev1.Datanet{
-			Name: dn.Name, Owner: dn.Owner, Description: dn.Description, PricePerRead: dn.PricePerRead}})
+			Name: dn.Name, Owner: dn.Owner, Description: dn.Description, PricePerRead: dn.PricePerRead, Policy: policyMsg(dn.Policy)}})
 		withLogin(req, *server, *token)
 		res, err := svc.CreateDatanet(ctx, req)
 		if err != nil {
 			return err
 		}
-		return print(res.Msg.GetDatanet(), fmt.Sprintf("created %s, owned by %s, %s a read", name, dn.Owner, tgt(amount)))
+		return print(res.Msg.GetDatanet(), fmt.Sprintf("created %s, owned by %s, %s a read, %s", name, dn.Owner, tgt(amount), writeRule(res.Msg.GetDatanet())))
 	case "add":
 		key, err := loadKey(*keyFile, *passFile)
 		if err != nil {
@@ -166,36 +236,29 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		p := registry.Policy{Access: *access}
-		if *agents != "" {
-			p.Agents = strings.Split(*agents, ",")
-		}
-		if *minPrice != "" {
-			v, err := parsePrice(*minPrice)
-			if err != nil {
-				return err
-			}
-			p.MinAgentPrice = v.String()
+		p := policyFrom(cur.Msg.GetDatanet().GetPolicy())
+		if err := applyPolicy(&p, false); err != nil {
+			return err
 		}
 		sig, err := registry.Sign(key, d.PolicyDigest(name, cur.Msg.GetDatanet().GetPolicyNonce(), p))
 		if err != nil {
 			return err
 		}
-		req := connect.NewRequest(&tollgatev1.SetPolicyRequest{Datanet: name, Signature: hexutil.Encode(sig),
-			Policy: &tollgatev1.Policy{Access: p.Access, Agents: p.Agents, MinAgentPrice: p.MinAgentPrice}})
+		req := connect.NewRequest(&tollgatev1.SetPolicyRequest{Datanet: name, Signature: hexutil.Encode(sig), Policy: policyMsg(p)})
 		withLogin(req, *server, *token)
 		res, err := svc.SetPolicy(ctx, req)
 		if err != nil {
 			return err
 		}
-		return print(res.Msg.GetDatanet(), fmt.Sprintf("%s: policy %s %v", name, p.Access, strings.Join(append(p.Agents, p.MinAgentPrice), " ")))
+		return print(res.Msg.GetDatanet(), fmt.Sprintf("%s: policy %s %v, %s", name, p.Access, strings.Join(append(p.Agents, p.MinAgentPrice), " "), writeRule(res.Msg.GetDatanet())))
 	case "show":
 		res, err := svc.GetDatanet(ctx, connect.NewRequest(&tollgatev1.GetDatanetRequest{Name: name}))
 		if err != nil {
 			return err
 		}
 		d := res.Msg.GetDatanet()
-		return print(d, fmt.Sprintf("%s  owner %s  %s a read  version %d  root %s", d.GetName(), d.GetOwner(), tgtString(d.GetPricePerRead()), d.GetVersion(), d.GetRoot()))
+		return print(d, fmt.Sprintf("%s  owner %s  %s a read  version %d  root %s\n  %s\n  attribution by %s", d.GetName(), d.GetOwner(), tgtString(d.GetPricePerRead()), d.GetVersion(), d.GetRoot(),
+			writeRule(d), strings.Join(d.GetAttribution(), ", ")))
 	case "search":
 		if fs.NArg() < 2 {
 			return errors.New("usage: tollgate datanet search NAME QUERY")
@@ -215,6 +278,51 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 		return nil
 	}
 	return usageErr(use)
+}
+
+// splitList splits a comma-separated flag, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// policyMsg and policyFrom carry a policy to and from the API whole, so
+// what is signed is what is sent.
+func policyMsg(p registry.Policy) *tollgatev1.Policy {
+	return &tollgatev1.Policy{Access: p.Access, Agents: p.Agents, MinAgentPrice: p.MinAgentPrice, Write: p.Write, Writers: p.Writers,
+		WriterQuota: p.WriterQuota, WriterQuotaBytes: p.WriterQuotaBytes, Attribution: p.Attribution}
+}
+
+func policyFrom(p *tollgatev1.Policy) registry.Policy {
+	return registry.Policy{Access: p.GetAccess(), Agents: p.GetAgents(), MinAgentPrice: p.GetMinAgentPrice(), Write: p.GetWrite(), Writers: p.GetWriters(),
+		WriterQuota: p.GetWriterQuota(), WriterQuotaBytes: p.GetWriterQuotaBytes(), Attribution: p.GetAttribution()}
+}
+
+// writeRule says who may add records to d, for people.
+func writeRule(d *tollgatev1.Datanet) string {
+	p := d.GetPolicy()
+	switch d.GetWrite() {
+	case registry.WriteAllowList:
+		return fmt.Sprintf("written by its owner and %d listed writers %s", len(p.GetWriters()), strings.Join(p.GetWriters(), ", "))
+	case registry.WriteOpen:
+		var bounds []string
+		if q := p.GetWriterQuota(); q != 0 {
+			bounds = append(bounds, fmt.Sprintf("%d records", q))
+		}
+		if q := p.GetWriterQuotaBytes(); q != 0 {
+			bounds = append(bounds, fmt.Sprintf("%d bytes", q))
+		}
+		if len(bounds) == 0 {
+			return "open to writes by anyone, no quota"
+		}
+		return "open to writes by anyone, at most " + strings.Join(bounds, " and ") + " per contributor"
+	}
+	return "written by its owner only"
 }
 
 // streamImport sends a JSONL file of records ({"content", "contributor",

@@ -313,6 +313,10 @@ func TestNewUserJourneyFromTheCLI(t *testing.T) {
 		json.NewEncoder(&lines).Encode(registry.ImportLine{Content: content, Contributor: registry.Address(contributor), Signature: hexutil.Encode(sig)})
 	}
 	os.WriteFile(bulk, lines.Bytes(), 0o600)
+	// The owner lets the contributor write.
+	if o, err := cli("datanet", "policy", "--server", api, "--key", keyPath, "--write", "allowlist", "--writers", registry.Address(contributor), "journey/facts"); err != nil || !strings.Contains(o, "1 listed writers") {
+		t.Fatalf("datanet policy --write allowlist: %v\n%s", err, o)
+	}
 	calls := make(chan error, 1)
 	go func() {
 		var err error

@@ -62,17 +62,23 @@ type example struct {
 	records          map[string]string // record id -> contributor name
 }
 
-// seedExample creates the example datanet with records signed by three
-// contributors and publishes the example agent reading it.
+// seedExample creates the example datanet, taking records from three
+// contributors, with records they signed, and publishes the example agent
+// reading it.
 func seedExample(ctx context.Context, n *node) (*example, error) {
 	ex := &example{owner: newParty("datanet owner"), developer: newParty("developer"),
 		contributors: map[string]party{}, records: map[string]string{}}
 	for _, name := range []string{"alice", "bob", "carol"} {
 		ex.contributors[name] = newParty(name)
 	}
+	// The owner admits the three contributors it knows, and no one else.
+	var writers []string
+	for _, name := range []string{"alice", "bob", "carol"} {
+		writers = append(writers, ex.contributors[name].addr())
+	}
 	dn := registry.Datanet{
 		Name: exampleDatanet, Owner: ex.owner.addr(), Description: "Short science facts", License: "CC-BY-4.0",
-		PricePerRead: readPrice.String(),
+		PricePerRead: readPrice.String(), Policy: registry.Policy{Write: registry.WriteAllowList, Writers: writers},
 	}
 	dsig, err := registry.Sign(ex.owner.key, n.reg.Domain().DatanetDigest(dn))
 	if err != nil {

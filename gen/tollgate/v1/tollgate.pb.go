@@ -927,6 +927,21 @@ type Policy struct {
 	Agents []string `protobuf:"bytes,2,rep,name=agents,proto3" json:"agents,omitempty"`
 	// Base units, for tier: agents priced at this or more per call.
 	MinAgentPrice string `protobuf:"bytes,3,opt,name=min_agent_price,json=minAgentPrice,proto3" json:"min_agent_price,omitempty"`
+	// Who may add records, judged by each record's contributor: "owner"
+	// (what empty means too), "allowlist" (the owner and writers) or "open"
+	// (anyone, within the writer quotas).
+	Write string `protobuf:"bytes,4,opt,name=write,proto3" json:"write,omitempty"`
+	// Checksummed addresses an allowlist admits besides the owner.
+	Writers []string `protobuf:"bytes,5,rep,name=writers,proto3" json:"writers,omitempty"`
+	// For open: how many records each contributor but the owner may add;
+	// 0 sets no bound.
+	WriterQuota uint64 `protobuf:"varint,6,opt,name=writer_quota,json=writerQuota,proto3" json:"writer_quota,omitempty"`
+	// For open: how many bytes of content each contributor but the owner
+	// may add; 0 sets no bound.
+	WriterQuotaBytes uint64 `protobuf:"varint,7,opt,name=writer_quota_bytes,json=writerQuotaBytes,proto3" json:"writer_quota_bytes,omitempty"`
+	// Attribution plugin names (no versions) that may read the datanet's
+	// records; empty admits the built-ins, builtin/ngram and builtin/access.
+	Attribution   []string `protobuf:"bytes,8,rep,name=attribution,proto3" json:"attribution,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -980,6 +995,41 @@ func (x *Policy) GetMinAgentPrice() string {
 		return x.MinAgentPrice
 	}
 	return ""
+}
+
+func (x *Policy) GetWrite() string {
+	if x != nil {
+		return x.Write
+	}
+	return ""
+}
+
+func (x *Policy) GetWriters() []string {
+	if x != nil {
+		return x.Writers
+	}
+	return nil
+}
+
+func (x *Policy) GetWriterQuota() uint64 {
+	if x != nil {
+		return x.WriterQuota
+	}
+	return 0
+}
+
+func (x *Policy) GetWriterQuotaBytes() uint64 {
+	if x != nil {
+		return x.WriterQuotaBytes
+	}
+	return 0
+}
+
+func (x *Policy) GetAttribution() []string {
+	if x != nil {
+		return x.Attribution
+	}
+	return nil
 }
 
 type SetPolicyRequest struct {
@@ -1488,8 +1538,14 @@ type Datanet struct {
 	// price and that policy, so anyone can check the price a receipt charged.
 	CreationPolicy    *Policy `protobuf:"bytes,10,opt,name=creation_policy,json=creationPolicy,proto3" json:"creation_policy,omitempty"`
 	CreationSignature string  `protobuf:"bytes,11,opt,name=creation_signature,json=creationSignature,proto3" json:"creation_signature,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The write rule in effect (policy.write, "owner" when that is empty),
+	// so a contributor sees whether the datanet is open.
+	Write string `protobuf:"bytes,12,opt,name=write,proto3" json:"write,omitempty"`
+	// The attribution plugins in effect (policy.attribution, or the
+	// built-ins when that is empty).
+	Attribution   []string `protobuf:"bytes,13,rep,name=attribution,proto3" json:"attribution,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Datanet) Reset() {
@@ -1597,6 +1653,20 @@ func (x *Datanet) GetCreationSignature() string {
 		return x.CreationSignature
 	}
 	return ""
+}
+
+func (x *Datanet) GetWrite() string {
+	if x != nil {
+		return x.Write
+	}
+	return ""
+}
+
+func (x *Datanet) GetAttribution() []string {
+	if x != nil {
+		return x.Attribution
+	}
+	return nil
 }
 
 type CreateDatanetRequest struct {
@@ -4422,11 +4492,16 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\x11YankPluginRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\tR\tsignature\"\x14\n" +
-	"\x12YankPluginResponse\"`\n" +
+	"\x12YankPluginResponse\"\x83\x02\n" +
 	"\x06Policy\x12\x16\n" +
 	"\x06access\x18\x01 \x01(\tR\x06access\x12\x16\n" +
 	"\x06agents\x18\x02 \x03(\tR\x06agents\x12&\n" +
-	"\x0fmin_agent_price\x18\x03 \x01(\tR\rminAgentPrice\"w\n" +
+	"\x0fmin_agent_price\x18\x03 \x01(\tR\rminAgentPrice\x12\x14\n" +
+	"\x05write\x18\x04 \x01(\tR\x05write\x12\x18\n" +
+	"\awriters\x18\x05 \x03(\tR\awriters\x12!\n" +
+	"\fwriter_quota\x18\x06 \x01(\x04R\vwriterQuota\x12,\n" +
+	"\x12writer_quota_bytes\x18\a \x01(\x04R\x10writerQuotaBytes\x12 \n" +
+	"\vattribution\x18\b \x03(\tR\vattribution\"w\n" +
 	"\x10SetPolicyRequest\x12\x18\n" +
 	"\adatanet\x18\x01 \x01(\tR\adatanet\x12+\n" +
 	"\x06policy\x18\x02 \x01(\v2\x13.tollgate.v1.PolicyR\x06policy\x12\x1c\n" +
@@ -4461,7 +4536,7 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x12\n" +
 	"\x04root\x18\x03 \x01(\tR\x04root\x12\x14\n" +
-	"\x05count\x18\x04 \x01(\x04R\x05count\"\x80\x03\n" +
+	"\x05count\x18\x04 \x01(\x04R\x05count\"\xb8\x03\n" +
 	"\aDatanet\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05owner\x18\x02 \x01(\tR\x05owner\x12 \n" +
@@ -4474,7 +4549,9 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\fpolicy_nonce\x18\t \x01(\x04R\vpolicyNonce\x12<\n" +
 	"\x0fcreation_policy\x18\n" +
 	" \x01(\v2\x13.tollgate.v1.PolicyR\x0ecreationPolicy\x12-\n" +
-	"\x12creation_signature\x18\v \x01(\tR\x11creationSignature\"d\n" +
+	"\x12creation_signature\x18\v \x01(\tR\x11creationSignature\x12\x14\n" +
+	"\x05write\x18\f \x01(\tR\x05write\x12 \n" +
+	"\vattribution\x18\r \x03(\tR\vattribution\"d\n" +
 	"\x14CreateDatanetRequest\x12.\n" +
 	"\adatanet\x18\x01 \x01(\v2\x14.tollgate.v1.DatanetR\adatanet\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\tR\tsignature\"G\n" +
