@@ -177,7 +177,7 @@ func (a *api) Invoke(ctx context.Context, req *connect.Request[tollgatev1.Invoke
 	if err != nil {
 		return nil, connectErr(err)
 	}
-	out := &tollgatev1.InvokeResponse{Output: res.Output, Receipt: receiptProto(res.Receipt), Replayed: res.Replayed}
+	out := &tollgatev1.InvokeResponse{Output: res.Output, Receipt: receiptProto(res.Receipt), Replayed: res.Replayed, InputSalt: hexutil.Encode(res.InputSalt)}
 	if utf8.Valid(res.Output) {
 		out.OutputText = string(res.Output)
 	}
@@ -404,6 +404,7 @@ var connectCodes = map[abi.Code]connect.Code{
 	abi.CodeFileDenied:         connect.CodeAborted,
 	ledger.CodeUnbalanced:      connect.CodeInternal,
 	CodeTooLarge:               connect.CodeResourceExhausted,
+	CodeStreamTooLong:          connect.CodeDeadlineExceeded,
 	CodeRateLimited:            connect.CodeResourceExhausted,
 	CodeBusy:                   connect.CodeResourceExhausted,
 	CodeUnknownNonce:           connect.CodeUnauthenticated,

@@ -21,6 +21,8 @@ const (
 	CodeRateLimited abi.Code = "rate_limited"       // an account sent more requests than its rate allows
 	CodeBusy        abi.Code = "too_many_in_flight" // an account has too many calls running
 	CodeBadHost     abi.Code = "bad_host"           // a Host header the node does not answer to
+	// CodeStreamTooLong: a streamed request still sending at its MaxStreamTime.
+	CodeStreamTooLong abi.Code = "stream_too_long"
 )
 
 // Limits bound what one request, and one account, may cost the node before
@@ -41,7 +43,15 @@ type Limits struct {
 	// ReadTimeout bounds reading a whole request (default 30 s), so a
 	// slowly sent body cannot hold a connection.
 	ReadTimeout time.Duration
+	// MaxStreamTime bounds reading a whole streamed request, such as an
+	// import (default DefaultMaxStreamTime): within it each read may wait
+	// ReadTimeout, so a stream may run long, but neither stall nor trickle
+	// for ever.
+	MaxStreamTime time.Duration
 }
+
+// DefaultMaxStreamTime is how long a streamed request may take to send.
+const DefaultMaxStreamTime = time.Hour
 
 // DefaultLimits are the limits `serve` starts with.
 func DefaultLimits() Limits {
@@ -124,7 +134,7 @@ func (e *edge) api(next http.Handler) http.Handler {
 		case streamedProcedures[r.URL.Path]:
 			rc := http.NewResponseController(w)
 			rc.SetWriteDeadline(time.Time{}) // the answer comes after the whole stream; the idle read deadline bounds it
-			r.Body = &idleBody{ReadCloser: r.Body, rc: rc, idle: e.limits.readTimeout()}
+			r.Body = &idleBody{ReadCloser: r.Body, rc: rc, idle: e.limits.readTimeout(), end: time.Now().Add(e.limits.maxStreamTime())}
 		case r.URL.Path == "/tollgate.v1.LedgerService/ExportEpoch":
 			// A long export keeps going while the client keeps reading.
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -176,16 +186,33 @@ func (l Limits) readTimeout() time.Duration {
 	return l.ReadTimeout
 }
 
+func (l Limits) maxStreamTime() time.Duration {
+	if l.MaxStreamTime <= 0 {
+		return DefaultMaxStreamTime
+	}
+	return l.MaxStreamTime
+}
+
 // idleBody moves a streamed request's read deadline forward after every
-// read that returns data: a stream may run long, but not stall.
+// read, up to the stream's end: a stream may run long, but not stall, and
+// not past end.
 type idleBody struct {
 	io.ReadCloser
 	rc   *http.ResponseController
 	idle time.Duration
+	end  time.Time
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
-	b.rc.SetReadDeadline(time.Now().Add(b.idle)) // best effort: not every connection has deadlines
+	now := time.Now()
+	if !now.Before(b.end) {
+		return 0, abi.Errorf(CodeStreamTooLong, "the stream was still sending at its end, %s", b.end.Format(time.RFC3339))
+	}
+	deadline := now.Add(b.idle)
+	if deadline.After(b.end) {
+		deadline = b.end
+	}
+	b.rc.SetReadDeadline(deadline) // best effort: not every connection has deadlines
 	return b.ReadCloser.Read(p)
 }
 

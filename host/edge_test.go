@@ -239,6 +239,52 @@ func TestEdgeLimitsEachAccount(t *testing.T) {
 	}
 }
 
+// A streamed import that keeps sending a byte now and then, never stalling
+// past the read timeout, is cut off at the stream's overall deadline.
+func TestEdgeEndsATrickledStream(t *testing.T) {
+	e := newEnv(t)
+	_, tok := e.fund(t, 100_000)
+	url := e.serveWith(t, host.Limits{ReadTimeout: time.Second, MaxStreamTime: 2 * time.Second})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /tollgate.v1.DatanetService/ImportRecords HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/connect+json\r\nTransfer-Encoding: chunked\r\n\r\n", tok)
+	// An envelope announcing a large message, then its body a byte at a
+	// time, each well within the read timeout.
+	fmt.Fprintf(conn, "5\r\n\x00\x00\x10\x00\x00\r\n")
+	start := time.Now()
+	done := make(chan time.Duration, 1)
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			if _, err := conn.Read(b); err != nil {
+				done <- time.Since(start)
+				return
+			}
+		}
+	}()
+	var held time.Duration
+	for held == 0 {
+		if _, err := fmt.Fprintf(conn, "1\r\n \r\n"); err != nil {
+			held = time.Since(start)
+			break
+		}
+		select {
+		case held = <-done:
+		case <-time.After(300 * time.Millisecond):
+		}
+		if time.Since(start) > 20*time.Second {
+			t.Fatal("a trickled stream was held for 20 s")
+		}
+	}
+	if held > 6*time.Second {
+		t.Fatalf("a trickled stream was held for %v, its limit 2 s", held)
+	}
+}
+
 // The web page answers only to loopback names and configured hosts.
 func TestEdgeChecksTheHostOfThePage(t *testing.T) {
 	e := newEnv(t)

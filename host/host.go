@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -172,6 +173,29 @@ type InvokeResult struct {
 	// Replayed is true when the request id had already been answered: the
 	// stored receipt and output are returned and nothing is charged again.
 	Replayed bool
+	// InputSalt is the secret salt of the receipt's input hash,
+	// sha256(salt || input): the caller can show which input a receipt
+	// answered, while receipts made public with their epoch let nobody
+	// confirm a guessed input.
+	InputSalt []byte
+}
+
+// inputSalt is the salt of a receipt's input hash: a MAC of the receipt id
+// under the operator's key, so the node stores none and gives the same
+// salt to a retry.
+func (h *Host) inputSalt(receiptID string) []byte {
+	mac := hmac.New(sha256.New, h.operator.D.Bytes())
+	mac.Write([]byte("tollgate input salt\x00"))
+	mac.Write([]byte(receiptID))
+	return mac.Sum(nil)
+}
+
+// saltedHash is the hex sha256 of salt followed by input.
+func saltedHash(salt, input []byte) string {
+	d := sha256.New()
+	d.Write(salt)
+	d.Write(input)
+	return hex.EncodeToString(d.Sum(nil))
 }
 
 // CodeRequestConflict refuses a request id that already answered another
@@ -236,9 +260,10 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 		return nil, abi.Errorf(abi.CodeBadRequest, "%s is not an agent", m.Ref())
 	}
 	id := receiptID(caller, req.RequestID)
-	inputHash := sha256Hex(req.Input)
+	salt := h.inputSalt(id)
+	inputHash := saltedHash(salt, req.Input)
 	if rc, err := h.led.Receipt(ctx, id); err == nil {
-		return h.replay(ctx, rc, req.Agent, inputHash) // a retry: the same receipt, charged once
+		return h.replay(ctx, rc, req.Agent, req.Input, salt) // a retry: the same receipt, charged once
 	} else if abi.CodeOf(err) != abi.CodeNotFound {
 		return nil, err
 	}
@@ -349,13 +374,13 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 		if abi.CodeOf(err) == abi.CodeAlreadyExists {
 			// A concurrent call with the same request id committed first.
 			if prev, perr := h.led.Receipt(ctx, id); perr == nil {
-				return h.replay(ctx, prev, req.Agent, inputHash)
+				return h.replay(ctx, prev, req.Agent, req.Input, salt)
 			}
 		}
 		return nil, err
 	}
 	h.logger.Info("invoked", "id", id, "agent", m.Ref(), "caller", caller, "charged", rc.Debit(), "records", len(accesses))
-	return &InvokeResult{Output: out, Receipt: rc}, nil
+	return &InvokeResult{Output: out, Receipt: rc, InputSalt: salt}, nil
 }
 
 // commit signs (in the ledger) and commits a receipt. It is not cut short
@@ -420,13 +445,15 @@ func (h *Host) Warm(ctx context.Context, ref string) error {
 // if the retry asks for the same thing: the same agent (and version, if it
 // names one) and the same input. A receipt of a failed call replays as the
 // same failure.
-func (h *Host) replay(ctx context.Context, rc *ledger.Receipt, agentRef, inputHash string) (*InvokeResult, error) {
+func (h *Host) replay(ctx context.Context, rc *ledger.Receipt, agentRef string, input, salt []byte) (*InvokeResult, error) {
 	name, version, err := registry.ParseRef(agentRef)
 	if err != nil {
 		return nil, err
 	}
 	prevName, prevVersion, _ := registry.ParseRef(rc.Agent)
-	if name != prevName || (version != "latest" && version != prevVersion) || inputHash != rc.InputHash {
+	// Receipts written before inputs were salted hold the bare sha256.
+	sameInput := rc.InputHash == saltedHash(salt, input) || rc.InputHash == sha256Hex(input)
+	if name != prevName || (version != "latest" && version != prevVersion) || !sameInput {
 		return nil, abi.Errorf(CodeRequestConflict, "request id %q already answered another request (%s); use a new id", rc.RequestID, rc.Agent)
 	}
 	if code, ok := strings.CutPrefix(rc.Method, "failed:"); ok {
@@ -436,7 +463,7 @@ func (h *Host) replay(ctx context.Context, rc *ledger.Receipt, agentRef, inputHa
 	if err != nil {
 		return nil, err
 	}
-	return &InvokeResult{Output: out, Receipt: rc, Replayed: true}, nil
+	return &InvokeResult{Output: out, Receipt: rc, Replayed: true, InputSalt: salt}, nil
 }
 
 // grantedDatanets loads each datanet the agent is granted, once, and checks

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -545,4 +547,49 @@ func newDatanet(t testing.TB, r *registry.Registry, k *ecdsa.PrivateKey, d regis
 		t.Fatal(err)
 	}
 	return r.CreateDatanet(context.Background(), d, sig)
+}
+
+// A receipt's input hash is salted with a secret the caller alone is
+// given: a receipt made public with its epoch confirms no guessed input
+// (short answers such as "yes" are easily guessed), while the caller can
+// show which input it answered, and a retry still replays.
+func TestInputHashesAreSalted(t *testing.T) {
+	e := newEnv(t)
+	_, tok := e.fund(t, 10_000)
+	body := map[string]any{"agent": "acme/qa@1.0.0", "inputText": "yes", "requestId": "salted"}
+	status, _, out := e.post(t, "AgentService/Invoke", tok, body)
+	if status != 200 {
+		t.Fatalf("status %d: %v", status, out)
+	}
+	rc, err := e.led.Receipt(context.Background(), out["receipt"].(map[string]any)["id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := sha256.Sum256([]byte("yes"))
+	if rc.InputHash == hex.EncodeToString(bare[:]) {
+		t.Fatal("the receipt holds the bare sha256 of its input")
+	}
+	salt, err := hex.DecodeString(strings.TrimPrefix(out["inputSalt"].(string), "0x"))
+	if err != nil || len(salt) != 32 {
+		t.Fatalf("input salt %v: %v", out["inputSalt"], err)
+	}
+	salted := sha256.Sum256(append(salt, "yes"...))
+	if rc.InputHash != hex.EncodeToString(salted[:]) {
+		t.Fatalf("input hash %s is not sha256(salt || input)", rc.InputHash)
+	}
+	// Another receipt of the same input has another salt.
+	status, _, other := e.post(t, "AgentService/Invoke", tok, map[string]any{"agent": "acme/qa@1.0.0", "inputText": "yes", "requestId": "salted-2"})
+	if status != 200 || other["inputSalt"] == out["inputSalt"] {
+		t.Fatalf("a second receipt's salt: %d %v", status, other["inputSalt"])
+	}
+	// A retry replays with the same salt; another input under the same id
+	// is a conflict.
+	status, _, again := e.post(t, "AgentService/Invoke", tok, body)
+	if status != 200 || again["replayed"] != true || again["inputSalt"] != out["inputSalt"] {
+		t.Fatalf("retry: %d %v", status, again)
+	}
+	body["inputText"] = "no"
+	if status, _, conflict := e.post(t, "AgentService/Invoke", tok, body); status == 200 || conflict["code"] == nil {
+		t.Fatalf("another input under the same id: %d %v", status, conflict)
+	}
 }

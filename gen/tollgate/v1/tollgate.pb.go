@@ -2419,7 +2419,11 @@ type InvokeResponse struct {
 	Receipt    *Receipt `protobuf:"bytes,3,opt,name=receipt,proto3" json:"receipt,omitempty"`
 	// True when the request id had already been answered: this is the first
 	// answer again, and nothing was charged for it.
-	Replayed      bool `protobuf:"varint,4,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	Replayed bool `protobuf:"varint,4,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	// 0x-hex: the secret salt of the receipt's input_hash, which is
+	// sha256(input_salt || input). Keep it to show which input a receipt
+	// answered; without it, a public receipt confirms no guessed input.
+	InputSalt     string `protobuf:"bytes,5,opt,name=input_salt,json=inputSalt,proto3" json:"input_salt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2480,6 +2484,13 @@ func (x *InvokeResponse) GetReplayed() bool {
 		return x.Replayed
 	}
 	return false
+}
+
+func (x *InvokeResponse) GetInputSalt() string {
+	if x != nil {
+		return x.InputSalt
+	}
+	return ""
 }
 
 type Receipt struct {
@@ -4600,13 +4611,15 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"input_text\x18\x03 \x01(\tR\tinputText\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tR\trequestId\x12\x1b\n" +
-	"\tmax_price\x18\x05 \x01(\tR\bmaxPrice\"\x95\x01\n" +
+	"\tmax_price\x18\x05 \x01(\tR\bmaxPrice\"\xb4\x01\n" +
 	"\x0eInvokeResponse\x12\x16\n" +
 	"\x06output\x18\x01 \x01(\fR\x06output\x12\x1f\n" +
 	"\voutput_text\x18\x02 \x01(\tR\n" +
 	"outputText\x12.\n" +
 	"\areceipt\x18\x03 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\x12\x1a\n" +
-	"\breplayed\x18\x04 \x01(\bR\breplayed\"\xa7\x05\n" +
+	"\breplayed\x18\x04 \x01(\bR\breplayed\x12\x1d\n" +
+	"\n" +
+	"input_salt\x18\x05 \x01(\tR\tinputSalt\"\xa7\x05\n" +
 	"\aReceipt\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06caller\x18\x02 \x01(\tR\x06caller\x12\x14\n" +
