@@ -393,6 +393,7 @@ var connectCodes = map[abi.Code]connect.Code{
 	abi.CodeInternal:           connect.CodeInternal,
 	CodeRequestConflict:        connect.CodeAlreadyExists,
 	CodePriceExceeded:          connect.CodeFailedPrecondition,
+	CodeBelowMinPrice:          connect.CodeFailedPrecondition,
 	registry.CodeReservedName:  connect.CodePermissionDenied,
 	ledger.CodeEpochEmpty:      connect.CodeFailedPrecondition,
 	abi.CodeCanceled:           connect.CodeCanceled,

@@ -64,6 +64,11 @@ type Config struct {
 	// ChainRPC is the URL of the embedded chain's JSON-RPC, if the node
 	// serves one, which GetDeployment tells clients.
 	ChainRPC string
+	// MinPrice, if set, is the operator's floor on an agent's price per
+	// call, in base units: every call writes a receipt the node keeps for
+	// good, so an operator may refuse to serve calls nobody pays for.
+	// Agents priced below it are refused at publish and at invoke.
+	MinPrice *big.Int
 }
 
 // Host runs invocations. It is safe for concurrent use.
@@ -90,6 +95,7 @@ type Host struct {
 	logger       *slog.Logger
 	confirms     uint64
 	faucet       *Faucet
+	minPrice     *big.Int
 
 	mu      sync.Mutex
 	modules map[string]*runtime.Module // agents by attribution.ModuleKey
@@ -110,6 +116,9 @@ func New(cfg Config) (*Host, error) {
 	if cfg.Fees == (Fees{}) {
 		cfg.Fees = Fees{ProtocolBps: DefaultProtocolBps, ContributorBps: DefaultContributorBps}
 	}
+	if cfg.MinPrice != nil && cfg.MinPrice.Sign() < 0 {
+		return nil, fmt.Errorf("host: a negative minimum price %s", cfg.MinPrice)
+	}
 	if cfg.Fees.ProtocolBps+cfg.Fees.ContributorBps > 10000 {
 		return nil, fmt.Errorf("host: fees of %d+%d basis points exceed the price", cfg.Fees.ProtocolBps, cfg.Fees.ContributorBps)
 	}
@@ -122,7 +131,7 @@ func New(cfg Config) (*Host, error) {
 	return &Host{
 		reg: cfg.Registry, led: cfg.Ledger, rt: cfg.Runtime, chain: cfg.Chain,
 		operator: cfg.Operator, opAddr: registry.Address(cfg.Operator), fees: cfg.Fees,
-		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, confirms: cfg.Confirmations, faucet: cfg.Faucet, chainRPC: cfg.ChainRPC, metrics: cfg.Metrics,
+		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, confirms: cfg.Confirmations, faucet: cfg.Faucet, minPrice: cfg.MinPrice, chainRPC: cfg.ChainRPC, metrics: cfg.Metrics,
 		modules: map[string]*runtime.Module{}, running: make(chan struct{}, cfg.MaxRunning),
 	}, nil
 }
@@ -207,6 +216,21 @@ const CodeRequestConflict abi.Code = "request_conflict"
 // higher price after the caller was shown the old one.
 const CodePriceExceeded abi.Code = "price_exceeded"
 
+// CodeBelowMinPrice refuses to publish or run an agent priced below the
+// operator's floor (Config.MinPrice).
+const CodeBelowMinPrice abi.Code = "below_min_price"
+
+// checkMinPrice refuses an agent priced below the operator's floor.
+func (h *Host) checkMinPrice(m registry.Manifest) error {
+	if m.Kind != abi.KindAgent || h.minPrice == nil {
+		return nil
+	}
+	if p := m.PriceAmount(); p.Cmp(h.minPrice) < 0 {
+		return abi.Errorf(CodeBelowMinPrice, "%s costs %s a call; this node serves agents from %s a call", m.Ref(), p, h.minPrice)
+	}
+	return nil
+}
+
 // MaxRequestIDBytes bounds a caller-chosen request id.
 const MaxRequestIDBytes = 128
 
@@ -269,6 +293,9 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	}
 	if agent.Yanked {
 		return nil, abi.Errorf(abi.CodeNotFound, "%s was yanked", m.Ref())
+	}
+	if err := h.checkMinPrice(m); err != nil {
+		return nil, err
 	}
 	if p := m.PriceAmount(); req.MaxPrice != nil && p.Cmp(req.MaxPrice) > 0 {
 		return nil, abi.Errorf(CodePriceExceeded, "%s costs %s a call, more than the max_price of %s the caller agreed to", m.Ref(), p, req.MaxPrice)

@@ -2,7 +2,9 @@ package host_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -107,5 +109,46 @@ func TestMalformedMaxPriceIsRefused(t *testing.T) {
 	largest := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1)).String()
 	if r := e.postTo(t, e.url, "AgentService/Invoke", tok, map[string]any{"agent": "acme/qa@latest", "inputText": "sky", "maxPrice": largest}); r.status != 200 {
 		t.Fatalf("max_price 2^256-1: %+v", r)
+	}
+}
+
+// An operator's floor on the price per call: an agent priced below it is
+// refused at publish and, if it was published before the floor was set,
+// at invoke, charging nothing; agents at or above it run.
+func TestOperatorsMinimumPrice(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	caller, _ := e.fund(t, 10_000)
+	free, err := e.h.Publish(ctx, key(t), registry.Manifest{Name: "acme/free", Version: "1.0.0", Kind: abi.KindAgent, Price: "0"}, examples.QA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	floored, err := host.New(host.Config{Registry: e.reg, Ledger: e.led, Runtime: e.rt, Operator: e.operator, MinPrice: big.NewInt(1000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer floored.Close(ctx)
+	before, err := e.led.Balance(ctx, caller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = floored.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: free.Manifest.Ref(), Input: []byte("hi")})
+	if abi.CodeOf(err) != host.CodeBelowMinPrice {
+		t.Fatalf("a price-0 agent under a floor of 1000: %v, want %s", err, host.CodeBelowMinPrice)
+	}
+	if after, _ := e.led.Balance(ctx, caller); after.Cmp(before) != 0 {
+		t.Fatalf("a refused call moved the caller's credit from %s to %s", before, after)
+	}
+	if _, err := floored.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: "acme/qa@1.0.0", Input: []byte("Why is the sky blue?")}); err != nil {
+		t.Fatalf("an agent priced at the floor: %v", err)
+	}
+	pub := key(t)
+	m := registry.Manifest{Name: "acme/cheap", Version: "1.0.0", Kind: abi.KindAgent, Price: "999", WasmSHA256: fmt.Sprintf("%x", sha256.Sum256(examples.QA)), Publisher: registry.Address(pub)}
+	sig, _ := registry.Sign(pub, e.reg.Domain().ManifestDigest(m))
+	if _, err := floored.PublishSigned(ctx, m, sig, examples.QA); abi.CodeOf(err) != host.CodeBelowMinPrice {
+		t.Fatalf("publishing an agent below the floor: %v, want %s", err, host.CodeBelowMinPrice)
+	}
+	if _, err := host.New(host.Config{Registry: e.reg, Ledger: e.led, Runtime: e.rt, Operator: e.operator, MinPrice: big.NewInt(-1)}); err == nil {
+		t.Fatal("a negative floor was accepted")
 	}
 }

@@ -32,6 +32,9 @@ func (h *Host) PublishSigned(ctx context.Context, m registry.Manifest, sig, wasm
 	if err := h.reg.CheckPublish(ctx, m, sig, wasm); err != nil {
 		return nil, err
 	}
+	if err := h.checkMinPrice(m); err != nil {
+		return nil, err
+	}
 	// Checked as it will run: an agent with the real clock and its config.
 	opts := runtime.ModuleOptions{Limits: attribution.RuntimeLimits(m.Limits), Config: callConfig(m), Nondeterministic: m.Kind == abi.KindAgent}
 	if err := h.rt.Check(ctx, wasm, opts); err != nil {

@@ -60,6 +60,8 @@ type nodeConfig struct {
 	maxLogBlocks uint64
 	// maxRunning bounds the invocations running at once (0: the default).
 	maxRunning int
+	// minPrice is the floor on an agent's price per call (nil or 0: none).
+	minPrice *big.Int
 	// commitDelay is ledger.Options.CommitDelay (0: the default; negative: none).
 	commitDelay time.Duration
 	logger      *slog.Logger
@@ -182,7 +184,7 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	if n.tokens, err = host.OpenTokens(filepath.Join(cfg.dataDir, "tokens.json")); err != nil {
 		return err
 	}
-	hcfg := host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Chain: n.client, Operator: n.operator, Logger: cfg.logger, Confirmations: cfg.confirmations, Metrics: host.NewMetrics(), MaxRunning: cfg.maxRunning}
+	hcfg := host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Chain: n.client, Operator: n.operator, Logger: cfg.logger, Confirmations: cfg.confirmations, Metrics: host.NewMetrics(), MaxRunning: cfg.maxRunning, MinPrice: cfg.minPrice}
 	if n.chain != nil {
 		hcfg.ChainRPC = n.chain.RPC()
 		// The embedded chain's test token is the operator's to mint.

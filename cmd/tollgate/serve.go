@@ -35,6 +35,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	burst := fs.Int("burst", defaults.Burst, "requests an account may send at once above its rate")
 	inFlight := fs.Int("max-in-flight", defaults.MaxInFlight, "requests each account may have running at once (0: unlimited)")
 	maxBody := fs.Int64("max-body", defaults.MaxBodyBytes, "largest request body, in bytes")
+	minPrice := fs.String("min-price", "0", "lowest price per call of an agent this node publishes and runs, in tokens (0.01) or base units (1500wei); every call's receipt is kept for good")
 	maxRunning := fs.Int("max-running", 0, "invocations running at once, the rest waiting their turn (default: two per core)")
 	commitDelay := fs.Duration("commit-delay", ledger.DefaultCommitDelay, "longest a receipt waits for other calls in flight to share its disk sync (0: never)")
 	pprofAddr := fs.String("pprof", "", "loopback host:port to serve Go's profiler on (empty: none)")
@@ -42,6 +43,10 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	floor, err := parsePrice(*minPrice)
+	if err != nil {
+		return usageErr("serve: --min-price: " + err.Error())
 	}
 	if *commitDelay <= 0 {
 		*commitDelay = -1 // the flag's 0 is "never"; the ledger's is "the default"
@@ -61,7 +66,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	}
 	logger := slog.New(handler)
 	cfg := nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger, guardian: *guardian, challengeDelay: *challenge, rotationDelay: *rotation,
-		keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out, maxLogBlocks: *maxLogBlocks, maxRunning: *maxRunning, commitDelay: *commitDelay}
+		keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out, maxLogBlocks: *maxLogBlocks, maxRunning: *maxRunning, commitDelay: *commitDelay, minPrice: floor}
 	if *rpc == "" {
 		cfg.chainRPC = *chainRPC
 	}
