@@ -417,6 +417,7 @@ var connectCodes = map[abi.Code]connect.Code{
 	CodeTokenExpired:           connect.CodeUnauthenticated,
 	siwe.CodeMalformed:         connect.CodeInvalidArgument,
 	CodeFaucetClosed:           connect.CodeFailedPrecondition,
+	CodeFaucetBudget:           connect.CodeResourceExhausted,
 	registry.CodeWriteDenied:   connect.CodePermissionDenied,
 	registry.CodeWriteQuota:    connect.CodeResourceExhausted,
 }

@@ -444,9 +444,10 @@ func TestBenchMeasuresAgainstANoopHandler(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// A bench measures the node, not each account's request limits: a
-	// caller alone makes more calls a second than an account may.
+	// caller alone makes more calls a second than an account may, and
+	// callers run dry faster than the faucet's budget refills them.
 	child, out := startServeWith(t, "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--chain-rpc", "127.0.0.1:0",
-		"--rate", "0", "--max-in-flight", "0")
+		"--rate", "0", "--max-in-flight", "0", "--faucet-budget", "0")
 	defer func() { child.Process.Kill(); child.Wait() }()
 	api := readUntilServing(t, out)["api"]
 	if !strings.Contains(api, "://") {

@@ -66,6 +66,11 @@ type nodeConfig struct {
 	commitDelay time.Duration
 	logger      *slog.Logger
 	out         io.Writer // where a start says what it is waiting for
+
+	// The faucet's limits on the embedded chain, as host.Faucet takes them
+	// (0: the defaults; a negative budget or interval: no limit).
+	faucetBudget              int
+	faucetWindow, faucetEvery time.Duration
 }
 
 // reservedNamespaces are the plugin namespaces only the operator publishes
@@ -188,7 +193,12 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	if n.chain != nil {
 		hcfg.ChainRPC = n.chain.RPC()
 		// The embedded chain's test token is the operator's to mint.
-		hcfg.Faucet = &host.Faucet{Amount: new(big.Int).Mul(oneToken, big.NewInt(10)), Gas: new(big.Int).Div(oneToken, big.NewInt(10)), Every: time.Hour}
+		// Its limits are kept beside the ledger, so a restart resets neither.
+		hcfg.Faucet = &host.Faucet{Amount: new(big.Int).Mul(oneToken, big.NewInt(10)), Gas: new(big.Int).Div(oneToken, big.NewInt(10)),
+			Every: cfg.faucetEvery, Budget: cfg.faucetBudget, Window: cfg.faucetWindow, Path: filepath.Join(cfg.dataDir, "faucet.json")}
+		if err := hcfg.Faucet.Load(); err != nil {
+			return err
+		}
 	}
 	n.host, err = host.New(hcfg)
 	if err != nil {
@@ -217,6 +227,9 @@ func (n *node) close(ctx context.Context) {
 	}
 	if n.reg != nil {
 		n.reg.Close()
+	}
+	if n.tokens != nil {
+		n.tokens.Close()
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,6 +39,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	minPrice := fs.String("min-price", "0", "lowest price per call of an agent this node publishes and runs, in tokens (0.01) or base units (1500wei); every call's receipt is kept for good")
 	maxRunning := fs.Int("max-running", 0, "invocations running at once, the rest waiting their turn (default: two per core)")
 	commitDelay := fs.Duration("commit-delay", ledger.DefaultCommitDelay, "longest a receipt waits for other calls in flight to share its disk sync (0: never)")
+	faucetLimits := faucetFlags(fs)
 	pprofAddr := fs.String("pprof", "", "loopback host:port to serve Go's profiler on (empty: none)")
 	verbose := fs.Bool("v", false, "log every invocation")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
@@ -69,6 +71,9 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 		keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out, maxLogBlocks: *maxLogBlocks, maxRunning: *maxRunning, commitDelay: *commitDelay, minPrice: floor}
 	if *rpc == "" {
 		cfg.chainRPC = *chainRPC
+	}
+	if err := faucetLimits(&cfg); err != nil {
+		return err
 	}
 	switch {
 	case *confirmations >= 0:
@@ -169,6 +174,28 @@ try:
     -d '{"agent":"%s@latest","inputText":"Why is the sky blue?"}'
 `, exampleAgent, exampleDatanet, caller.addr(), tgt(callerCredit), opTok, callTok, addr, callTok, exampleAgent)
 	return nil
+}
+
+// faucetFlags adds the embedded chain's faucet limits to fs; the function
+// it returns puts the parsed values in a nodeConfig.
+func faucetFlags(fs *flag.FlagSet) func(*nodeConfig) error {
+	budget := fs.Int("faucet-budget", host.DefaultFaucetBudget, "drips the faucet gives across all accounts per --faucet-window, so fresh keys cannot drain it (0: no limit)")
+	window := fs.Duration("faucet-window", host.DefaultFaucetWindow, "the sliding window --faucet-budget counts drips in")
+	every := fs.Duration("faucet-every", host.DefaultFaucetEvery, "how often one account may use the faucet (0: no limit)")
+	return func(cfg *nodeConfig) error {
+		if *window <= 0 {
+			return usageErr(fmt.Sprintf("serve: --faucet-window %s: want a positive duration", *window))
+		}
+		cfg.faucetBudget, cfg.faucetWindow, cfg.faucetEvery = *budget, *window, *every
+		// The flags' 0 is "no limit"; host.Faucet's is "the default".
+		if *budget <= 0 {
+			cfg.faucetBudget = -1
+		}
+		if *every <= 0 {
+			cfg.faucetEvery = -1
+		}
+		return nil
+	}
 }
 
 // syncDeposits credits on-chain deposits every few seconds.
