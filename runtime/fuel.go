@@ -38,6 +38,26 @@ const refillName = "tollgate_fuel_refill"
 
 var refillImport = fuel.Import{Module: abi.HostNamespace, Name: refillName}
 
+// kernelCallFuel is what a plugin's call into the Extism kernel costs on
+// top of the call: the kernel is compiled alongside the plugin but not
+// metered, and every call is a trip out to Go and back (about 100 ns).
+const kernelCallFuel = 200
+
+// kernelCosts charge the plugin's calls into the Extism kernel: alloc by
+// the bytes asked for as well, and reset, which clears the kernel's whole
+// memory, as much as clearing 16 MiB.
+var kernelCosts = func() []fuel.ImportCost {
+	var out []fuel.ImportCost
+	for _, name := range []string{"input_length", "input_load_u8", "input_load_u64", "length", "length_unsafe", "load_u8", "load_u64",
+		"store_u8", "store_u64", "output_set", "error_set", "error_get", "var_get", "var_set", "free", "input_offset", "log_warn",
+		"log_info", "log_debug", "log_error", "log_trace", "get_log_level", "http_request", "http_status_code", "http_headers"} {
+		out = append(out, fuel.ImportCost{Module: "extism:host/env", Name: name, Fixed: kernelCallFuel})
+	}
+	return append(out,
+		fuel.ImportCost{Module: "extism:host/env", Name: "alloc", Fixed: kernelCallFuel, PerByte: true},
+		fuel.ImportCost{Module: "extism:host/env", Name: "reset", Fixed: (16 << 20) / fuel.BulkBytesPerFuel})
+}()
+
 // FuelSlice is the most fuel the counter holds at once: about half a
 // millisecond of a plugin's work, so a plugin returns to Go that often.
 const FuelSlice = FuelPerMillisecond / 2
@@ -73,8 +93,14 @@ func (mt *meter) start(counter api.MutableGlobal) {
 	counter.Set(uint64(first))
 }
 
-// refill returns the counter's next value, or stops the plugin.
+// refill returns the counter's next value, or stops the plugin. The
+// instrumentation calls it only once the counter is below zero: any other
+// value is a plugin that found a way to call it, and is stopped rather
+// than given fuel.
 func (mt *meter) refill(cur int64) int64 {
+	if cur >= 0 {
+		panic(abi.Errorf(abi.CodeTrap, "the fuel refill was called with %d fuel left", cur))
+	}
 	if !mt.deadline.IsZero() && !time.Now().Before(mt.deadline) {
 		mt.pastDeadline = true
 		panic(abi.Errorf(abi.CodeTimeout, "the plugin ran past its time"))

@@ -29,6 +29,7 @@ func TestHostileCorpus(t *testing.T) {
 		{"memory.fill spin", "spin", "fill", abi.CodeTimeout},
 		{"memory.copy spin", "spin", "copy", abi.CodeTimeout},
 		{"memory.init spin", "spin", "init", abi.CodeTimeout},
+		{"Extism kernel alloc and reset spin", "spin", "kernel", abi.CodeTimeout},
 		{"memory bomb", "hostile", "bomb", abi.CodeMemoryLimit},
 		{"huge output", "hostile", "huge_output", abi.CodeOutputTooLarge},
 		{"proc_exit", "hostile", "exit", abi.CodeExit},

@@ -273,7 +273,7 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte, opts ModuleOptions) 
 	m := &Module{limits: limits, opts: opts, logger: r.logger, done: make(chan struct{}), sessions: map[string]*list.Element{}}
 	// Every module runs metered (fuel.go); one that cannot be is refused,
 	// never run unmetered.
-	metered, err := fuel.Instrument(wasm, refillImport, configGetRename)
+	metered, err := fuel.Instrument(wasm, refillImport, kernelCosts, configGetRename)
 	if err != nil {
 		return nil, abi.Errorf(abi.CodeInvalidPlugin, "compile: %v", err)
 	}

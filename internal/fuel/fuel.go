@@ -53,6 +53,18 @@ type Rename struct{ Module, Name, ToModule, ToName string }
 // wall clock without a goroutine of its own having to run.
 type Import struct{ Module, Name string }
 
+// ImportCost is what a call to an imported function costs on top of the
+// call itself: work the host does for it that no charge of the module's
+// own code covers (an Extism kernel function, say, which is compiled
+// alongside but not instrumented). Fixed is charged on every call; with
+// PerByte, the call's first argument, an i64 length, is charged too, one
+// unit per BulkBytesPerFuel bytes.
+type ImportCost struct {
+	Module, Name string
+	Fixed        int64
+	PerByte      bool
+}
+
 // features are those a module may use and still be instrumented.
 const features = wasm.CoreFeaturesV2
 
@@ -76,7 +88,7 @@ const (
 // Each Rename points the module's imports of one function elsewhere, so a
 // host can serve it better than the runtime it embeds does; the function's
 // type stays the module's own.
-func Instrument(module []byte, refill Import, renames ...Rename) (_ *Module, err error) {
+func Instrument(module []byte, refill Import, costs []ImportCost, renames ...Rename) (_ *Module, err error) {
 	// The decoder and encoder panic on some modules they do not support
 	// (passive and declarative element segments, say): refuse those.
 	defer func() {
@@ -87,9 +99,26 @@ func Instrument(module []byte, refill Import, renames ...Rename) (_ *Module, err
 	if refill.Module == "" || refill.Name == "" {
 		return nil, fmt.Errorf("fuel: no refill import named")
 	}
+	// The decoder expands each function's locals a byte apiece: a few
+	// bytes declaring billions of them would cost gigabytes before any
+	// check of wazero's.
+	if err := checkLocals(module); err != nil {
+		return nil, err
+	}
 	m, err := binary.DecodeModule(module, features)
 	if err != nil {
 		return nil, fmt.Errorf("fuel: decode: %w", err)
+	}
+	// The encoder writes an element segment's table index where its
+	// flags go: only active segments of table 0, at a constant or global
+	// offset, come out as they went in.
+	for i, el := range m.ElementSection {
+		if el.Mode != wasm.ElementModeActive || el.TableIndex != 0 {
+			return nil, fmt.Errorf("fuel: element segment %d is not an active segment of table 0", i)
+		}
+		if el.OffsetExpr == nil || (el.OffsetExpr.Opcode != wasm.OpcodeI32Const && el.OffsetExpr.Opcode != wasm.OpcodeGlobalGet) {
+			return nil, fmt.Errorf("fuel: element segment %d has an offset that is not i32.const or global.get", i)
+		}
 	}
 	for _, e := range m.ExportSection {
 		if e.Name == GlobalName || e.Name == InitName || strings.HasPrefix(e.Name, globalPrefix) {
@@ -143,6 +172,24 @@ func Instrument(module []byte, refill Import, renames ...Rename) (_ *Module, err
 		paramTypes[i] = len(m.TypeSection[ti].Params)
 	}
 	fnImports := m.ImportFuncCount()
+	importCosts := map[uint32]ImportCost{}
+	fi := uint32(0)
+	for _, im := range m.ImportSection {
+		if im.Type != wasm.ExternTypeFunc {
+			continue
+		}
+		for _, c := range costs {
+			if c.Module == im.Module && c.Name == im.Name {
+				if c.PerByte {
+					if t := m.TypeSection[im.DescFunc]; len(t.Params) == 0 || t.Params[0] != wasm.ValueTypeI64 || len(t.Params) > 1 {
+						return nil, fmt.Errorf("fuel: import %s.%s is charged by its length but does not take one i64", im.Module, im.Name)
+					}
+				}
+				importCosts[fi] = c
+			}
+		}
+		fi++
+	}
 	refillType := typeIndex(m, &wasm.FunctionType{Params: []wasm.ValueType{wasm.ValueTypeI64}, Results: []wasm.ValueType{wasm.ValueTypeI64}})
 	m.ImportSection = append(m.ImportSection, &wasm.Import{Type: wasm.ExternTypeFunc, Module: refill.Module, Name: refill.Name, DescFunc: refillType})
 	if err := renumber(m, fnImports); err != nil {
@@ -156,7 +203,7 @@ func Instrument(module []byte, refill Import, renames ...Rename) (_ *Module, err
 	m.ExportSection = append(m.ExportSection, &wasm.Export{Type: wasm.ExternTypeGlobal, Name: GlobalName, Index: g})
 	for i, c := range m.CodeSection {
 		locals := uint32(paramTypes[i] + len(c.LocalTypes))
-		f := &function{g: g, refill: fnImports, imports: fnImports, scratch: locals}
+		f := &function{g: g, refill: fnImports, imports: fnImports, scratch: locals, costs: importCosts}
 		body, mutates, err := f.meter(c.Body)
 		if err != nil {
 			return nil, fmt.Errorf("fuel: function %d: %w", i, err)
@@ -165,14 +212,14 @@ func Instrument(module []byte, refill Import, renames ...Rename) (_ *Module, err
 			unrestorable(fmt.Sprintf("function %d uses %s", i, mutates))
 		}
 		if f.usesScratch {
-			c.LocalTypes = append(c.LocalTypes, wasm.ValueTypeI32)
+			c.LocalTypes = append(c.LocalTypes, wasm.ValueTypeI32, wasm.ValueTypeI64)
 		}
 		c.Body = body
 	}
 	// The init export: a function of no parameters and no results whose
 	// body is only its end.
 	ti := typeIndex(m, &wasm.FunctionType{})
-	fi := m.ImportFuncCount() + uint32(len(m.FunctionSection))
+	fi = m.ImportFuncCount() + uint32(len(m.FunctionSection))
 	m.FunctionSection = append(m.FunctionSection, ti)
 	m.CodeSection = append(m.CodeSection, &wasm.Code{Body: []byte{opEnd}})
 	m.ExportSection = append(m.ExportSection, &wasm.Export{Type: wasm.ExternTypeFunc, Name: InitName, Index: fi})
@@ -191,6 +238,49 @@ func Instrument(module []byte, refill Import, renames ...Rename) (_ *Module, err
 		}
 	}
 	return out, nil
+}
+
+// MaxLocals bounds the locals one function may declare (wazero's own
+// limit is far higher; real compilers stay far below this).
+const MaxLocals = 50_000
+
+// checkLocals refuses a module any of whose functions declares more than
+// MaxLocals locals, reading only the code section's local declarations.
+func checkLocals(mod []byte) error {
+	const idCode = 10
+	if len(mod) < 8 {
+		return nil // the decoder says what is wrong
+	}
+	r := &reader{b: mod, pos: 8}
+	for r.pos < len(r.b) && r.err == nil {
+		id := r.byte()
+		size := int(r.u32())
+		end := r.pos + size
+		if r.err != nil || end > len(r.b) || end < r.pos {
+			return nil
+		}
+		if id != idCode {
+			r.pos = end
+			continue
+		}
+		n := r.u32()
+		for f := uint32(0); f < n && r.err == nil && r.pos < end; f++ {
+			bodySize := int(r.u32())
+			bodyEnd := r.pos + bodySize
+			decls := r.u32()
+			var total uint64
+			for d := uint32(0); d < decls && r.err == nil && r.pos < bodyEnd; d++ {
+				total += uint64(r.u32())
+				r.byte()
+				if total > MaxLocals {
+					return fmt.Errorf("fuel: function %d declares more than %d locals", f, MaxLocals)
+				}
+			}
+			r.pos = bodyEnd
+		}
+		return nil
+	}
+	return nil
 }
 
 // loadU32 decodes the unsigned LEB128 at the start of b, returning its
@@ -318,10 +408,11 @@ type function struct {
 	g       uint32 // the fuel counter
 	refill  uint32 // the refill import's function index
 	imports uint32 // function imports before refill: defined functions move up one
-	scratch uint32 // the index of the i32 local a bulk charge may add
-	// usesScratch is set when the body charges a bulk operation, which
-	// needs the scratch local.
+	scratch uint32 // the index of the i32 local a bulk charge may add; an i64 one follows it
+	// usesScratch is set when the body charges a bulk operation or a call
+	// by its length, which need the scratch locals.
 	usesScratch bool
+	costs       map[uint32]ImportCost // by the import's function index
 }
 
 // Bulk charges, by how the operand becomes fuel.
@@ -383,6 +474,12 @@ func (f *function) meter(body []byte) (_ []byte, mutates string, _ error) {
 			}
 			if idx >= f.imports {
 				edits = append(edits, edit{at: start + 1, end: r.pos, data: leb128.EncodeUint32(idx + 1)})
+			} else if c, ok := f.costs[idx]; ok && op == opCall {
+				edits = append(edits, edit{at: start, end: start, data: f.importCharge(c)})
+			} else if ok {
+				// A tail call would leave before a charge after it could
+				// run, and ref.func would let call_ref skip the charge.
+				return nil, "", fmt.Errorf("fuel: offset %d: a charged import used other than by call", start)
 			}
 		case opMemoryGrow:
 			regions[cur].count++
@@ -466,6 +563,32 @@ func (f *function) bulkCharge(kind int) []byte {
 		out = append(out, leb128.EncodeInt64(TableElemFuel)...)
 		out = append(out, 0x7e)
 	}
+	out = append(out, 0x7d, 0x24) // i64.sub, global.set
+	out = append(out, gi...)
+	return f.appendCheck(out)
+}
+
+// importCharge returns the charge of a call to a charged import, before
+// the call: its fixed cost, and by its i64 length argument, which it
+// leaves on the stack.
+func (f *function) importCharge(c ImportCost) []byte {
+	gi := leb128.EncodeUint32(f.g)
+	if !c.PerByte {
+		return f.charge(c.Fixed)
+	}
+	f.usesScratch = true
+	si := leb128.EncodeUint32(f.scratch + 1)
+	out := append([]byte{0x22}, si...) // local.tee scratch64
+	out = append(out, 0x23)            // global.get fuel
+	out = append(out, gi...)
+	out = append(out, 0x20) // local.get scratch64
+	out = append(out, si...)
+	out = append(out, 0x42)
+	out = append(out, leb128.EncodeInt64(int64(bits.TrailingZeros(BulkBytesPerFuel)))...)
+	out = append(out, 0x88) // i64.shr_u
+	out = append(out, 0x42)
+	out = append(out, leb128.EncodeInt64(c.Fixed)...)
+	out = append(out, 0x7c)       // i64.add
 	out = append(out, 0x7d, 0x24) // i64.sub, global.set
 	out = append(out, gi...)
 	return f.appendCheck(out)

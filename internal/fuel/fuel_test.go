@@ -60,7 +60,7 @@ func TestInstrumentedModulesCompile(t *testing.T) {
 		if _, err := rt.CompileModule(ctx, wasm); err != nil {
 			continue // not ours to judge: wazero refuses the original too
 		}
-		out, err := fuel.Instrument(wasm, refill)
+		out, err := fuel.Instrument(wasm, refill, nil)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -141,7 +141,7 @@ func TestFuelStopsAPluginDeterministically(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	metered, err := fuel.Instrument(wasm, refill)
+	metered, err := fuel.Instrument(wasm, refill, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestFuelStopsAnEndlessLoop(t *testing.T) {
 		t.Fatalf("wat2wasm: %v\n%s", err, out)
 	}
 	wasm, _ := os.ReadFile(filepath.Join(dir, "spin.wasm"))
-	metered, err := fuel.Instrument(wasm, refill)
+	metered, err := fuel.Instrument(wasm, refill, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func FuzzInstrument(f *testing.F) {
 		if _, err := rt.CompileModule(ctx, wasm); err != nil {
 			return
 		}
-		out, err := fuel.Instrument(wasm, refill)
+		out, err := fuel.Instrument(wasm, refill, nil)
 		if err != nil {
 			return // refused: it runs unmetered nowhere
 		}
@@ -241,7 +241,7 @@ func FuzzInstrument(f *testing.F) {
 //	go test ./internal/fuel -run '^$' -bench LoopHeavy -benchtime 20x
 func BenchmarkLoopHeavyPlugin(b *testing.B) {
 	wasm := modules(b)["extism/count_vowels.wasm"]
-	metered, err := fuel.Instrument(wasm, refill)
+	metered, err := fuel.Instrument(wasm, refill, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func TestInstrumentFindsAnInstancesState(t *testing.T) {
 			t.Fatalf("wat2wasm: %v\n%s", err, out)
 		}
 		wasm, _ := os.ReadFile(filepath.Join(dir, "m.wasm"))
-		m, err := fuel.Instrument(wasm, refill)
+		m, err := fuel.Instrument(wasm, refill, nil)
 		if c.why == "!" {
 			if err == nil {
 				t.Errorf("%s: instrumented a module it must refuse", c.wat)
@@ -367,7 +367,7 @@ func TestInstrumentRenumbersFunctions(t *testing.T) {
 	  (func (export "run") (result i32)
 	    (i32.add (call_indirect (type $t) (i32.const 1))
 	      (i32.add (call $a) (global.get $started)))))`)
-	metered, err := fuel.Instrument(wasm, refill)
+	metered, err := fuel.Instrument(wasm, refill, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +400,7 @@ func TestInstrumentRenumbersFunctions(t *testing.T) {
 // gives it fuel.
 func TestStartFunctionNeedsFuel(t *testing.T) {
 	wasm := wat(t, `(module (func $s (loop $l (br $l))) (start $s))`)
-	metered, err := fuel.Instrument(wasm, refill)
+	metered, err := fuel.Instrument(wasm, refill, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,7 +425,7 @@ func TestBulkOperationsPayByLength(t *testing.T) {
 	  (func (export "copy") (param i32) (memory.copy (i32.const 0) (i32.const 1) (local.get 0)))
 	  (func (export "grow") (param i32) (drop (memory.grow (local.get 0))))
 	  (func (export "spin") (loop $l (memory.fill (i32.const 0) (i32.const 1) (i32.const 16777216)) (br $l))))`)
-	metered, err := fuel.Instrument(wasm, refill)
+	metered, err := fuel.Instrument(wasm, refill, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,5 +463,126 @@ func TestBulkOperationsPayByLength(t *testing.T) {
 	_, err = m.ExportedFunction("spin").Call(ctx)
 	if err == nil || !strings.Contains(err.Error(), "out of fuel") {
 		t.Fatalf("a memory.fill spin: %v", err)
+	}
+}
+
+// module wraps one function body, of type () -> (), exported as "run",
+// in a module of its own.
+func module(body []byte) []byte {
+	b := []byte("\x00asm\x01\x00\x00\x00")
+	b = append(b, 1, 4, 1, 0x60, 0, 0) // type section: () -> ()
+	b = append(b, 3, 2, 1, 0)          // function section
+	b = append(b, 7, 7, 1, 3, 'r', 'u', 'n', 0, 0)
+	code := append([]byte{1}, byte(len(body)))
+	code = append(code, body...)
+	b = append(b, 10, byte(len(code)))
+	return append(b, code...)
+}
+
+// wazero reads a vector opcode as one byte. A padded encoding (0xfd 0x8c
+// 0x00) that a LEB128 reader takes for v128.const, skipping the 16 bytes
+// after it, hides a loop from the walker; read as wazero reads it, the
+// loop is metered and the plugin runs out of fuel.
+func TestVectorOpcodesAreReadAsWazeroRunsThem(t *testing.T) {
+	body := []byte{0x00, // no locals
+		0x02, 0x40, 0x0c, 0x00, // block; br 0
+		0xfd, 0x8c, 0x00, // i16x8.shr_s; unreachable (to a LEB128 reader: v128.const and 16 bytes)
+		0x0b, 0x03, 0x40, // end block; loop
+		0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
+		0x0c, 0x00, // br 0
+		0x0b, 0x0b}
+	wasm := module(body)
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	if _, err := rt.CompileModule(ctx, wasm); err != nil {
+		t.Fatalf("wazero refuses the module as it stands: %v", err)
+	}
+	metered, err := fuel.Instrument(wasm, refill, nil)
+	if err != nil {
+		t.Logf("refused: %v", err)
+		return // refused: it runs nowhere
+	}
+	b := &budget{left: 10_000_000}
+	withBudget(t, rt, b)
+	m, err := rt.Instantiate(ctx, metered.Wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := m.ExportedFunction("run").Call(ctx); done <- err }()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("a loop hidden behind a padded vector opcode ran on unmetered")
+	}
+	if err == nil || !strings.Contains(err.Error(), "out of fuel") {
+		t.Fatalf("hidden loop: %v", err)
+	}
+}
+
+// A function declaring billions of locals in a few bytes is refused before
+// anything expands them.
+func TestLocalsBombIsRefused(t *testing.T) {
+	body := []byte{0x01, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x7f, 0x0b} // 2^32-1 locals of i32; end
+	start := time.Now()
+	if _, err := fuel.Instrument(module(body), refill, nil); err == nil || !strings.Contains(err.Error(), "locals") {
+		t.Fatalf("a function of 2^32-1 locals: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("refusing it took %v", d)
+	}
+}
+
+// Element segments the encoder would write wrongly (of a table other than
+// 0) are refused, never rewritten into something else.
+func TestElementSegmentsOfOtherTablesAreRefused(t *testing.T) {
+	wasm := wat(t, `(module (table 1 funcref) (table 2 funcref) (func $f) (elem (table 1) (i32.const 0) func $f))`)
+	if _, err := fuel.Instrument(wasm, refill, nil); err == nil || !strings.Contains(err.Error(), "table 0") {
+		t.Fatalf("an element segment of table 1: %v", err)
+	}
+}
+
+// A call to a charged import costs its fixed charge, and by its length
+// argument when it has one.
+func TestChargedImports(t *testing.T) {
+	wasm := wat(t, `(module
+	  (import "env" "alloc" (func $alloc (param i64) (result i64)))
+	  (import "env" "ping" (func $ping))
+	  (func (export "alloc") (param i64) (drop (call $alloc (local.get 0))))
+	  (func (export "ping") (call $ping)))`)
+	costs := []fuel.ImportCost{{Module: "env", Name: "alloc", Fixed: 100, PerByte: true}, {Module: "env", Name: "ping", Fixed: 5000}}
+	metered, err := fuel.Instrument(wasm, refill, costs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	b := &budget{left: 1 << 50}
+	withBudget(t, rt, b)
+	if _, err := rt.NewHostModuleBuilder("env").
+		NewFunctionBuilder().WithFunc(func(n int64) int64 { return n }).Export("alloc").
+		NewFunctionBuilder().WithFunc(func() {}).Export("ping").Instantiate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m, err := rt.Instantiate(ctx, metered.Wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spent := func(fn string, args ...uint64) int64 {
+		t.Helper()
+		g := m.ExportedGlobal(fuel.GlobalName)
+		before := b.unspent(int64(g.Get()))
+		if _, err := m.ExportedFunction(fn).Call(ctx, args...); err != nil {
+			t.Fatal(err)
+		}
+		return before - b.unspent(int64(g.Get()))
+	}
+	if d := spent("alloc", 1<<20) - spent("alloc", 0); d != (1<<20)/fuel.BulkBytesPerFuel {
+		t.Errorf("alloc of 1 MiB cost %d more than of nothing, want %d", d, (1<<20)/fuel.BulkBytesPerFuel)
+	}
+	if d := spent("ping"); d < 5000 || d > 5100 {
+		t.Errorf("a call of ping cost %d, want its 5000 and the function's own few", d)
 	}
 }

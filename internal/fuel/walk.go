@@ -165,14 +165,16 @@ func (r *reader) next() byte {
 	case op == 0xfc:
 		r.prefixFC(r.u32())
 	case op == 0xfd:
-		r.prefixFD(r.u32())
+		// wazero reads a vector opcode as one byte, not as the LEB128 the
+		// format has: the walker reads it as wazero runs it. A standard
+		// two-byte encoding (0x8c 0x01) then reads as the instruction and a
+		// nop in both; a padded one (0x8c 0x00) cannot hide bytes from the
+		// walker that wazero runs.
+		r.prefixFD(uint32(r.byte()))
 	case op == 0xfe:
-		sub := r.u32()
-		if sub == 0x03 { // atomic.fence
-			r.byte()
-		} else {
-			r.memarg()
-		}
+		// Threads are not among the features modules may use, and wazero
+		// reads their opcodes as one byte too: refuse rather than guess.
+		r.fail("opcode %#x (threads): %v", op, errUnknownOpcode)
 	default:
 		r.fail("opcode %#x: %v", op, errUnknownOpcode)
 	}
