@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,9 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	var refill func(context.Context) (string, error)
 	if *token == "" {
 		if err := benchCallers(ctx, client, *server, tokens); err != nil {
+			if strings.Contains(err.Error(), string(host.CodeFaucetBudget)) {
+				return fmt.Errorf("bench: provisioning callers: %w (a run funds two accounts a caller: start the node with serve --faucet-budget 0, or give --token)", err)
+			}
 			return fmt.Errorf("bench: provisioning callers (give --token on a node without a faucet): %w", err)
 		}
 		// A spare funded account per caller, made before the run, so

@@ -56,9 +56,10 @@ type Import struct{ Module, Name string }
 // ImportCost is what a call to an imported function costs on top of the
 // call itself: work the host does for it that no charge of the module's
 // own code covers (an Extism kernel function, say, which is compiled
-// alongside but not instrumented). Fixed is charged on every call; with
-// PerByte, the call's first argument, an i64 length, is charged too, one
-// unit per BulkBytesPerFuel bytes.
+// alongside but not instrumented). Fixed is charged with the instructions
+// of the region holding the call (function body or loop pass), as an
+// upper bound like theirs; with PerByte, the call's only argument, an i64
+// length, is charged before the call, one unit per BulkBytesPerFuel bytes.
 type ImportCost struct {
 	Module, Name string
 	Fixed        int64
@@ -475,7 +476,12 @@ func (f *function) meter(body []byte) (_ []byte, mutates string, _ error) {
 			if idx >= f.imports {
 				edits = append(edits, edit{at: start + 1, end: r.pos, data: leb128.EncodeUint32(idx + 1)})
 			} else if c, ok := f.costs[idx]; ok && op == opCall {
-				edits = append(edits, edit{at: start, end: start, data: f.importCharge(c)})
+				// The fixed cost goes in the region's charge, as an
+				// instruction's does; only a length needs code of its own.
+				regions[cur].count += c.Fixed
+				if c.PerByte {
+					edits = append(edits, edit{at: start, end: start, data: f.lengthCharge()})
+				}
 			} else if ok {
 				// A tail call would leave before a charge after it could
 				// run, and ref.func would let call_ref skip the charge.
@@ -568,14 +574,10 @@ func (f *function) bulkCharge(kind int) []byte {
 	return f.appendCheck(out)
 }
 
-// importCharge returns the charge of a call to a charged import, before
-// the call: its fixed cost, and by its i64 length argument, which it
-// leaves on the stack.
-func (f *function) importCharge(c ImportCost) []byte {
+// lengthCharge returns the charge of a call to an import charged by its
+// i64 length argument, before the call, which it leaves on the stack.
+func (f *function) lengthCharge() []byte {
 	gi := leb128.EncodeUint32(f.g)
-	if !c.PerByte {
-		return f.charge(c.Fixed)
-	}
 	f.usesScratch = true
 	si := leb128.EncodeUint32(f.scratch + 1)
 	out := append([]byte{0x22}, si...) // local.tee scratch64
@@ -585,10 +587,7 @@ func (f *function) importCharge(c ImportCost) []byte {
 	out = append(out, si...)
 	out = append(out, 0x42)
 	out = append(out, leb128.EncodeInt64(int64(bits.TrailingZeros(BulkBytesPerFuel)))...)
-	out = append(out, 0x88) // i64.shr_u
-	out = append(out, 0x42)
-	out = append(out, leb128.EncodeInt64(c.Fixed)...)
-	out = append(out, 0x7c)       // i64.add
+	out = append(out, 0x88)       // i64.shr_u
 	out = append(out, 0x7d, 0x24) // i64.sub, global.set
 	out = append(out, gi...)
 	return f.appendCheck(out)
