@@ -69,7 +69,7 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 		names[p.addr()] = name
 	}
 	fmt.Fprintf(out, "%d records signed by alice, bob and carol; %s per record read\n", len(facts), tgt(readPrice))
-	fmt.Fprintf(out, "%s@%s published by the operator %s (examples/ is the operator's namespace), %s a call, attribution %s\n", exampleAgent, exampleAgentVersion, short(ex.developer.addr()), tgt(agentPrice), "builtin/access@1.0.0")
+	fmt.Fprintf(out, "%s published by the operator %s (examples/ is the operator's namespace), %s a call, attribution %s\n", ex.agent.Manifest.Ref(), short(ex.developer.addr()), tgt(ex.agent.Manifest.PriceAmount()), ex.agent.Manifest.AttributionRef())
 
 	step("Funding a caller: mint, deposit into Settlement, credit the ledger from the chain")
 	caller := newParty("caller")

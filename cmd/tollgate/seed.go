@@ -57,6 +57,7 @@ var facts = []struct{ contributor, content string }{
 
 // example is what seeding created.
 type example struct {
+	agent            *registry.Plugin // the example agent as published
 	owner, developer party
 	contributors     map[string]party
 	records          map[string]string // record id -> contributor name
@@ -102,7 +103,7 @@ func seedExample(ctx context.Context, n *node) (*example, error) {
 	// examples/ is the operator's namespace (see reservedNamespaces): the
 	// node's operator publishes the example agent and is its developer.
 	ex.developer = party{"operator", n.operator}
-	_, err = n.host.Publish(ctx, ex.developer.key, registry.Manifest{
+	ex.agent, err = n.host.Publish(ctx, ex.developer.key, registry.Manifest{
 		Name: exampleAgent, Version: exampleAgentVersion, Kind: abi.KindAgent, Price: agentPrice.String(),
 		Datanets: []string{exampleDatanet}, Attribution: registry.DefaultAttribution,
 		Limits: &registry.Limits{MaxRecords: 16},

@@ -85,7 +85,10 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer n.close(context.Background())
+	defer func() {
+		n.close(context.Background())
+		fmt.Fprintln(out, "tollgate: stopped")
+	}()
 	// Finish a root post a crash interrupted. If that fails (the chain is
 	// unreachable, or disagrees with the ledger) the node still serves, and
 	// every epoch close retries it first.
@@ -142,7 +145,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	err = host.Serve(ctx, srv, ln)
 	// Serve returns once the requests in flight have their answers; the
 	// deferred close then stops the plugins and closes the stores.
-	logger.Info("stopped serving; closing the stores")
+	fmt.Fprintln(out, "tollgate: stopped serving; closing the stores")
 	return err
 }
 
@@ -153,7 +156,8 @@ func firstStart(ctx context.Context, n *node, addr string, out io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if _, err := seedExample(ctx, n); err != nil {
+	ex, err := seedExample(ctx, n)
+	if err != nil {
 		return err
 	}
 	caller := newParty("caller")
@@ -164,7 +168,7 @@ func firstStart(ctx context.Context, n *node, addr string, out io.Writer) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, `tollgate: first start: published %s@1.0.0 reading datanet %s,
+	fmt.Fprintf(out, `tollgate: first start: published %s reading datanet %s,
           funded caller %s with %s.
           operator token (keep it): %s
           caller token:             %s
@@ -172,7 +176,7 @@ try:
   curl -s http://%s/tollgate.v1.AgentService/Invoke \
     -H 'Content-Type: application/json' -H 'Authorization: Bearer %s' \
     -d '{"agent":"%s@latest","inputText":"Why is the sky blue?"}'
-`, exampleAgent, exampleDatanet, caller.addr(), tgt(callerCredit), opTok, callTok, addr, callTok, exampleAgent)
+`, ex.agent.Manifest.Ref(), exampleDatanet, caller.addr(), tgt(callerCredit), opTok, callTok, addr, callTok, exampleAgent)
 	return nil
 }
 
