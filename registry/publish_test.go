@@ -106,6 +106,14 @@ func TestReservedNamespacesAreTheOperators(t *testing.T) {
 	if _, err := registry.Open(t.TempDir(), registry.Options{Reserved: []string{"builtin"}}); err == nil {
 		t.Fatal("a reserved namespace without an operator to publish in it")
 	}
+	// Every key owns the namespace of its address: nobody squats it.
+	own := strings.ToLower(registry.Address(owner)) + "/agent"
+	if err := publish(stranger, own); abi.CodeOf(err) != registry.CodeReservedName {
+		t.Fatalf("a stranger published %s: %v", own, err)
+	}
+	if err := publish(owner, own); err != nil {
+		t.Fatalf("a key publishing in its own namespace: %v", err)
+	}
 }
 
 // CheckPublish refuses what Publish would, and writes nothing.

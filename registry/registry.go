@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -248,8 +249,14 @@ func checkFormat(db *badger.DB, readOnly bool) error {
 }
 
 // CodeReservedName refuses a publication in a reserved namespace (see
-// [Options.Reserved]) by anyone but the operator.
+// [Options.Reserved]) by anyone but the operator, and one in a key's own
+// namespace by any other key.
 const CodeReservedName abi.Code = "reserved_name"
+
+// keyNamespaceRE matches a key's own namespace: its address in lower case
+// ("0xab…/agent"). Whatever names others claim first, a publisher can
+// always publish under its own address, and nobody else can.
+var keyNamespaceRE = regexp.MustCompile(`^0x[0-9a-f]{40}$`)
 
 // CheckPublish makes every check of a publication that needs no more than
 // the manifest, the signature and the module's bytes, in order of cost:
@@ -269,8 +276,12 @@ func (r *Registry) CheckPublish(ctx context.Context, m Manifest, sig, wasm []byt
 	if err := verifySigner(r.domain.ManifestDigest(m), sig, m.Publisher); err != nil {
 		return fmt.Errorf("registry: publish %s: %w", m.Ref(), err)
 	}
-	if ns, _, _ := strings.Cut(m.Name, "/"); slices.Contains(r.reserved, ns) && m.Publisher != r.operator {
+	ns, _, _ := strings.Cut(m.Name, "/")
+	if slices.Contains(r.reserved, ns) && m.Publisher != r.operator {
 		return errorf(CodeReservedName, "%s is in the namespace %s/, reserved for the operator %s", m.Name, ns, r.operator)
+	}
+	if keyNamespaceRE.MatchString(ns) && ns != strings.ToLower(m.Publisher) {
+		return errorf(CodeReservedName, "%s is in the namespace of the key %s: only that key publishes there", m.Name, ns)
 	}
 	if err := r.db.View(func(txn *badger.Txn) error {
 		_, err := checkNew(txn, m)
