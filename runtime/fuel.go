@@ -43,18 +43,26 @@ var refillImport = fuel.Import{Module: abi.HostNamespace, Name: refillName}
 // metered, and every call is a trip out to Go and back (about 100 ns).
 const kernelCallFuel = 200
 
-// kernelCosts charge the plugin's calls into the Extism kernel: alloc by
-// the bytes asked for as well, and reset, which clears the kernel's whole
+// kernelLookupFuel is what a kernel call that searches the kernel's blocks
+// costs (length, free, alloc): a few microseconds of work, whatever the
+// plugin allocated before.
+const kernelLookupFuel = 5000
+
+// kernelCosts charge the plugin's calls into the Extism kernel: those that
+// search its blocks more, alloc by the bytes asked for as well, and reset, which clears the kernel's whole
 // memory, as much as clearing 16 MiB.
 var kernelCosts = func() []fuel.ImportCost {
 	var out []fuel.ImportCost
-	for _, name := range []string{"input_length", "input_load_u8", "input_load_u64", "length", "length_unsafe", "load_u8", "load_u64",
-		"store_u8", "store_u64", "output_set", "error_set", "error_get", "var_get", "var_set", "free", "input_offset", "log_warn",
+	for _, name := range []string{"input_length", "input_load_u8", "input_load_u64", "length_unsafe", "load_u8", "load_u64",
+		"store_u8", "store_u64", "output_set", "error_set", "error_get", "var_get", "var_set", "input_offset", "log_warn",
 		"log_info", "log_debug", "log_error", "log_trace", "get_log_level", "http_request", "http_status_code", "http_headers"} {
 		out = append(out, fuel.ImportCost{Module: "extism:host/env", Name: name, Fixed: kernelCallFuel})
 	}
 	return append(out,
-		fuel.ImportCost{Module: "extism:host/env", Name: "alloc", Fixed: kernelCallFuel, PerByte: true},
+		// length and free look the block up among the kernel's blocks.
+		fuel.ImportCost{Module: "extism:host/env", Name: "length", Fixed: kernelLookupFuel},
+		fuel.ImportCost{Module: "extism:host/env", Name: "free", Fixed: kernelLookupFuel},
+		fuel.ImportCost{Module: "extism:host/env", Name: "alloc", Fixed: kernelLookupFuel, PerByte: true},
 		fuel.ImportCost{Module: "extism:host/env", Name: "reset", Fixed: (16 << 20) / fuel.BulkBytesPerFuel})
 }()
 
