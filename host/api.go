@@ -21,6 +21,7 @@ import (
 	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/internal/keys"
 	"github.com/tollgate-dev/tollgate/internal/siwe"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
@@ -420,6 +421,31 @@ var connectCodes = map[abi.Code]connect.Code{
 	CodeFaucetBudget:           connect.CodeResourceExhausted,
 	registry.CodeWriteDenied:   connect.CodePermissionDenied,
 	registry.CodeWriteQuota:    connect.CodeResourceExhausted,
+	CodeBadHost:                connect.CodeInvalidArgument,
+	// A plugin past one of its limits: the input asked for more than the
+	// plugin may use.
+	abi.CodeMemoryLimit:    connect.CodeResourceExhausted,
+	abi.CodeOutputTooLarge: connect.CodeResourceExhausted,
+	abi.CodeHostCallLimit:  connect.CodeResourceExhausted,
+	abi.CodeRecordLimit:    connect.CodeResourceExhausted,
+	abi.CodeStackOverflow:  connect.CodeResourceExhausted,
+	// A plugin that failed on this input: the call is abandoned, and a
+	// retry with other input may succeed.
+	abi.CodeBadPointer:      connect.CodeAborted,
+	abi.CodeBadHostCall:     connect.CodeAborted,
+	abi.CodeTrap:            connect.CodeAborted,
+	abi.CodeExit:            connect.CodeAborted,
+	abi.CodePluginError:     connect.CodeAborted,
+	abi.CodeBadPluginOutput: connect.CodeAborted,
+	abi.CodeBadAttribution:  connect.CodeAborted,
+	// Another writer got there first: the operation may be retried.
+	ledger.CodeCursorMoved: connect.CodeAborted,
+	chain.CodeSuperseded:   connect.CodeAborted,
+	ledger.CodeEmptyTree:   connect.CodeFailedPrecondition,
+	chain.CodeUnfunded:     connect.CodeFailedPrecondition,
+	keys.CodeBadPassphrase: connect.CodeUnauthenticated,
+	keys.CodeNoPassphrase:  connect.CodeInvalidArgument,
+	keys.CodeBadKeyFile:    connect.CodeInvalidArgument,
 }
 
 // MaxErrorBytes caps an error message sent to a client: errors never echo
@@ -430,7 +456,10 @@ func connectErr(err error) error {
 	code := abi.CodeOf(err)
 	cc, ok := connectCodes[code]
 	if !ok {
-		cc = connect.CodeAborted // the plugin failed: a retry with other input may succeed
+		// Only a code a plugin made up gets here (every code the module
+		// defines is mapped): the plugin failed, and a retry with other
+		// input may succeed.
+		cc = connect.CodeAborted
 	}
 	msg := err.Error()
 	if len(msg) > MaxErrorBytes {

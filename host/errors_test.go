@@ -1,0 +1,128 @@
+package host
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tollgate-dev/tollgate/abi"
+)
+
+const abiPath = "github.com/tollgate-dev/tollgate/abi"
+
+// definedCodes parses the module's sources and returns every constant of
+// type abi.Code, by value, with where it is defined. Main packages are left
+// out: the host cannot import them, so their codes never reach the API edge.
+func definedCodes(t *testing.T, root string) map[abi.Code]string {
+	t.Helper()
+	fset := token.NewFileSet()
+	codes := map[abi.Code]string{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (name == "gen" || name == "testdata" || name == "vendor" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		if f.Name.Name == "main" {
+			return nil
+		}
+		// isCode reports whether x names the type abi.Code in this file.
+		abiName := ""
+		for _, imp := range f.Imports {
+			if p, _ := strconv.Unquote(imp.Path.Value); p == abiPath {
+				abiName = "abi"
+				if imp.Name != nil {
+					abiName = imp.Name.Name
+				}
+			}
+		}
+		inABI := f.Name.Name == "abi" && filepath.Base(filepath.Dir(path)) == "abi" && filepath.Dir(filepath.Dir(path)) == filepath.Clean(root)
+		isCode := func(x ast.Expr) bool {
+			switch x := x.(type) {
+			case *ast.Ident:
+				return inABI && x.Name == "Code"
+			case *ast.SelectorExpr:
+				pkg, ok := x.X.(*ast.Ident)
+				return ok && abiName != "" && pkg.Name == abiName && x.Sel.Name == "Code"
+			}
+			return false
+		}
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, n := range vs.Names {
+					if i >= len(vs.Values) {
+						continue
+					}
+					v := vs.Values[i]
+					typed := vs.Type != nil && isCode(vs.Type)
+					// const X = abi.Code("x")
+					if call, ok := v.(*ast.CallExpr); ok && len(call.Args) == 1 && isCode(call.Fun) {
+						typed, v = true, call.Args[0]
+					}
+					if !typed {
+						continue
+					}
+					lit, ok := v.(*ast.BasicLit)
+					if !ok || lit.Kind != token.STRING {
+						t.Errorf("%s: %s is an abi.Code this test cannot read; give it a string literal", fset.Position(n.Pos()), n.Name)
+						continue
+					}
+					s, _ := strconv.Unquote(lit.Value)
+					codes[abi.Code(s)] = fset.Position(n.Pos()).String() + " " + n.Name
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return codes
+}
+
+// TestEveryCodeHasAConnectCode fails when a package defines an error code
+// the API edge has no transport code for: such an error would reach clients
+// as whatever connectErr's fallback is, which says nothing about it.
+func TestEveryCodeHasAConnectCode(t *testing.T) {
+	codes := definedCodes(t, "..")
+	// The parse must see the codes it is meant to guard.
+	for _, c := range []abi.Code{abi.CodeNotFound, abi.CodeBadIdentifier, CodeRequestConflict} {
+		if _, ok := codes[c]; !ok {
+			t.Fatalf("parsed %d codes, not %s: the walk misses packages", len(codes), c)
+		}
+	}
+	missing := []string{}
+	for c, where := range codes {
+		if _, ok := connectCodes[c]; !ok {
+			missing = append(missing, fmt.Sprintf("%s: code %q has no connect code in connectCodes", where, c))
+		}
+	}
+	slices.Sort(missing)
+	for _, m := range missing {
+		t.Error(m)
+	}
+}
