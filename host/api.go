@@ -244,8 +244,12 @@ func (a *api) CloseEpoch(ctx context.Context, req *connect.Request[tollgatev1.Cl
 
 func (a *api) GetReceipt(ctx context.Context, req *connect.Request[tollgatev1.GetReceiptRequest]) (*connect.Response[tollgatev1.GetReceiptResponse], error) {
 	rc, err := a.h.led.Receipt(ctx, req.Msg.GetId())
-	if err != nil {
-		return nil, connectErr(abi.Errorf(abi.CodeNotFound, "no receipt %.64q", req.Msg.GetId()))
+	if abi.CodeOf(err) == abi.CodeNotFound {
+		// The id is quoted and capped: it is the caller's, not the ledger's.
+		return nil, connectErr(&abi.Error{Code: abi.CodeNotFound, Message: fmt.Sprintf("no receipt %.64q", req.Msg.GetId()), Cause: err})
+	} else if err != nil {
+		// A failing store is not a missing receipt.
+		return nil, connectErr(err)
 	}
 	// Once its epoch is closed a receipt is public: it is what lets anyone
 	// check a payout. Before, only those it names and the operator see it.
@@ -461,13 +465,32 @@ func connectErr(err error) error {
 		// input may succeed.
 		cc = connect.CodeAborted
 	}
-	msg := err.Error()
+	msg := errorMessage(err, code, cc)
 	if len(msg) > MaxErrorBytes {
 		msg = strings.ToValidUTF8(msg[:MaxErrorBytes], "") + "…"
 	}
 	ce := connect.NewError(cc, errors.New(msg))
 	ce.Meta().Set(CodeHeader, string(code))
 	return ce
+}
+
+// errorMessage is the message a client reads after the connect code, which
+// Connect prints first: an *abi.Error's code is left out where it says the
+// same (no "not_found: not_found: ..."), and an error with no message says
+// what its code means rather than repeating it.
+func errorMessage(err error, code abi.Code, cc connect.Code) string {
+	ae, ok := err.(*abi.Error)
+	if !ok {
+		return err.Error()
+	}
+	msg := ae.Message
+	if msg == "" {
+		msg = strings.ReplaceAll(string(code), "_", " ")
+	}
+	if string(code) != cc.String() {
+		msg = string(code) + ": " + msg
+	}
+	return msg
 }
 
 // strictJSON is Connect's JSON codec refusing unknown fields: a request

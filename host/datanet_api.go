@@ -141,7 +141,7 @@ func (a *api) ImportRecords(ctx context.Context, stream *connect.ClientStream[to
 	// The first message names the datanet the import goes to.
 	if !stream.Receive() {
 		if err := stream.Err(); err != nil {
-			return nil, connectErr(abi.Wrap(abi.CodeBadRequest, err, "import: %v", err))
+			return nil, connectErr(abi.Wrap(abi.CodeBadRequest, err, "import"))
 		}
 		return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "import: no records"))
 	}
@@ -150,7 +150,7 @@ func (a *api) ImportRecords(ctx context.Context, stream *connect.ClientStream[to
 		for len(pending) == 0 {
 			if !stream.Receive() {
 				if err := stream.Err(); err != nil {
-					return registry.ImportLine{}, abi.Wrap(abi.CodeBadRequest, err, "import after %d records: %v", received, err)
+					return registry.ImportLine{}, abi.Wrap(abi.CodeBadRequest, err, "import after %d records", received)
 				}
 				return registry.ImportLine{}, io.EOF
 			}
@@ -169,7 +169,7 @@ func (a *api) ImportRecords(ctx context.Context, stream *connect.ClientStream[to
 	}
 	st, err := a.h.reg.ImportStream(ctx, next, registry.ImportOptions{Datanet: datanet})
 	if err != nil {
-		return nil, connectErr(abi.Wrap(abi.CodeOf(err), err, "%v (%d records added before it)", err, st.Added))
+		return nil, connectErr(abi.Wrap(abi.CodeOf(err), err, "import stopped after %d records added", st.Added))
 	}
 	d, err := a.h.reg.Datanet(ctx, datanet)
 	if err != nil {

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"connectrpc.com/connect"
 
 	"github.com/tollgate-dev/tollgate/abi"
 )
@@ -124,5 +127,31 @@ func TestEveryCodeHasAConnectCode(t *testing.T) {
 	slices.Sort(missing)
 	for _, m := range missing {
 		t.Error(m)
+	}
+}
+
+// TestConnectErrMessage checks the message a client reads after the
+// connect code: the abi code only where it adds something, never empty.
+func TestConnectErrMessage(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"same code", abi.Errorf(abi.CodeNotFound, "no plugin a/b@1.0.0"), "no plugin a/b@1.0.0"},
+		{"other code", abi.Errorf(abi.CodeTimeout, "a/b: ran past 5s"), "plugin_timeout: a/b: ran past 5s"},
+		{"empty message", &abi.Error{Code: abi.CodeNotFound}, "not found"},
+		{"empty message, other code", &abi.Error{Code: abi.CodeTrap}, "plugin_trap: plugin trap"},
+		{"wrapped", fmt.Errorf("load: %w", abi.Errorf(abi.CodeNotFound, "no datanet x")), "load: not_found: no datanet x"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var ce *connect.Error
+			if !errors.As(connectErr(c.err), &ce) {
+				t.Fatal("not a connect error")
+			}
+			if ce.Message() != c.want {
+				t.Errorf("message %q, want %q", ce.Message(), c.want)
+			}
+		})
 	}
 }
