@@ -174,7 +174,7 @@ func (a *api) ExportEpoch(ctx context.Context, req *connect.Request[tollgatev1.E
 	for _, r := range rs {
 		b, err := json.Marshal(r)
 		if err != nil {
-			return connectErr(abi.Errorf(abi.CodeInternal, "receipt %s: %v", r.ID, err))
+			return connectErr(abi.Wrap(abi.CodeInternal, err, "receipt %s", r.ID))
 		}
 		out, err := a.h.led.Output(ctx, r.ID)
 		if err != nil {
