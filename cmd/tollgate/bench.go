@@ -47,7 +47,7 @@ type benchResult struct {
 func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("bench")
 	server := fs.String("server", defaultServer, "node URL")
-	agent := fs.String("agent", exampleAgent+"@latest", "agent name@version")
+	agent := fs.String("agent", exampleAgent, "agent name@version, or name for name@latest")
 	input := fs.String("input", "Why is the sky blue?", "input text")
 	conc := fs.Int("c", 64, "concurrent callers")
 	dur := fs.Duration("d", 30*time.Second, "how long to run")
@@ -59,7 +59,10 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if *conc < 1 || *dur <= 0 {
-		return errors.New("bench: -c and -d must be positive")
+		return usageErr("bench: -c and -d must be positive")
+	}
+	if !strings.Contains(*agent, "@") {
+		*agent += "@latest"
 	}
 	// Every call carries a max_price, as every CLI call does: a bench
 	// measures calls at the price it started with.

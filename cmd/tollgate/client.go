@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/big"
@@ -94,14 +94,25 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("invoke")
 	server := fs.String("server", defaultServer, "node URL")
 	token := fs.String("token", "", "caller's API token")
-	agent := fs.String("agent", exampleAgent+"@latest", "agent name@version")
+	agentFlag := fs.String("agent", exampleAgent, "agent name@version, or name for name@latest (or give it as the first argument)")
 	maxPriceFlag := fs.String("max-price", "", "the most to pay per call, in tokens (0.01), base units (1500wei) or 0 (default: the price the agent has now, shown first)")
 	asJSON := fs.Bool("json", false, "print the response as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
-		return errors.New("invoke: give the input as an argument")
+	agent, words := *agentFlag, fs.Args()
+	if len(words) > 1 && !flagGiven(fs, "agent") && looksLikeAgent(words[0]) {
+		agent, words = words[0], words[1:]
+	}
+	if !strings.Contains(agent, "@") {
+		agent += "@latest"
+	}
+	input := strings.Join(words, " ")
+	if len(words) == 0 {
+		var err error
+		if input, err = readStdin(); err != nil {
+			return err
+		}
 	}
 	c := newClient(*server, tokenFor(*server, *token))
 	var maxPrice *big.Int
@@ -113,7 +124,7 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 		maxPrice = v
 	} else {
 		// The caller agrees to the price it is shown, and to no more.
-		q, err := c.quote(ctx, *agent)
+		q, err := c.quote(ctx, agent)
 		if err != nil {
 			return err
 		}
@@ -122,7 +133,7 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 			fmt.Fprintf(os.Stderr, "%s is %s: %s a call, plus its record reads (refused if it asks more when the call arrives)\n", q.Agent, q.Resolved, tgt(q.Price))
 		}
 	}
-	res, err := c.invoke(ctx, *agent, strings.Join(fs.Args(), " "), maxPrice)
+	res, err := c.invoke(ctx, agent, input, maxPrice)
 	if err != nil {
 		return err
 	}
@@ -139,6 +150,45 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
+// looksLikeAgent reports whether an invoke's first argument names the
+// agent rather than starting the input: it is an owner/name or a
+// name@version, never plain words.
+func looksLikeAgent(arg string) bool {
+	if !strings.ContainsAny(arg, "/@") {
+		return false
+	}
+	ref := arg
+	if !strings.Contains(ref, "@") {
+		ref += "@latest"
+	}
+	_, _, err := registry.ParseRef(ref)
+	return err == nil
+}
+
+// flagGiven reports whether a flag was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// readStdin reads an invoke's input from standard input when no argument
+// gives it; a terminal there means the caller forgot the input.
+func readStdin() (string, error) {
+	if fi, err := os.Stdin.Stat(); err != nil || fi.Mode()&os.ModeCharDevice != 0 {
+		return "", usageErr("invoke: give the input as arguments, or on standard input")
+	}
+	b, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		return "", fmt.Errorf("invoke: read standard input: %w", err)
+	}
+	input := strings.TrimSpace(string(b))
+	if input == "" {
+		return "", usageErr("invoke: standard input is empty; give the input")
+	}
+	return input, nil
+}
+
 func balanceCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("balance")
 	server := fs.String("server", defaultServer, "node URL")
@@ -148,7 +198,7 @@ func balanceCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 1 {
-		return errors.New("balance: give at most one account address (default: the token's own)")
+		return usageErr("balance: give at most one account address (default: the token's own)")
 	}
 	c := newClient(*server, tokenFor(*server, *token))
 	res, err := c.ledger.GetBalance(ctx, authed(c, &tollgatev1.GetBalanceRequest{Account: fs.Arg(0)}))

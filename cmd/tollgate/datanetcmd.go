@@ -28,10 +28,10 @@ import (
 // node; every write is signed locally with its owner's or contributor's key.
 func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 	const use = "usage: tollgate datanet create|add|import|sign|policy|show|search [flags]"
-	if len(args) == 0 {
-		return errors.New(use)
+	sub, err := subcommand(args, use)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
 	fs := newFlags("datanet " + sub)
 	server := fs.String("server", defaultServer, "node URL")
 	token := fs.String("token", "", "API token (default: the one tollgate login saved)")
@@ -56,7 +56,7 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if fs.NArg() < 1 {
-		return errors.New(use + " NAME …")
+		return usageErr(use + " NAME …")
 	}
 	name := fs.Arg(0)
 	// given reports whether a flag was set, on the command line or by
@@ -185,7 +185,7 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 			}
 		}
 		if len(contents) == 0 {
-			return errors.New("datanet add: give records as arguments or --file")
+			return usageErr("datanet add: give records as arguments or --file")
 		}
 		d, err := nodeDomain(ctx, *server)
 		if err != nil {
@@ -261,7 +261,7 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 			writeRule(d), strings.Join(d.GetAttribution(), ", ")))
 	case "search":
 		if fs.NArg() < 2 {
-			return errors.New("usage: tollgate datanet search NAME QUERY")
+			return usageErr("usage: tollgate datanet search NAME QUERY")
 		}
 		req := connect.NewRequest(&tollgatev1.SearchRequest{Datanet: name, Query: fs.Arg(1), Limit: uint32(*limit)})
 		withLogin(req, *server, *token)

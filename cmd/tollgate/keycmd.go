@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/ecdsa"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -82,10 +81,11 @@ func loadKey(path, passFile string) (*ecdsa.PrivateKey, error) {
 
 func keyCmd(args []string, out io.Writer) error {
 	const use = "usage: tollgate key new|import|list|address [flags]"
-	if len(args) == 0 {
-		return errors.New(use)
+	sub, err := subcommand(args, use)
+	if err != nil {
+		return err
 	}
-	fs := newFlags("key " + args[0])
+	fs := newFlags("key " + sub)
 	dir := fs.String("dir", defaultKeyDir(), "directory of key files")
 	passFile := fs.String("passphrase-file", "", "file holding the passphrase (default: $"+keys.PassphraseEnv+", else a prompt)")
 	asJSON := fs.Bool("json", false, "print as JSON")
@@ -155,7 +155,7 @@ func keyCmd(args []string, out io.Writer) error {
 		return nil
 	case "address":
 		if fs.NArg() != 1 {
-			return errors.New("usage: tollgate key address FILE")
+			return usageErr("usage: tollgate key address FILE")
 		}
 		a, err := keys.Address(fs.Arg(0))
 		if err != nil {
@@ -167,5 +167,5 @@ func keyCmd(args []string, out io.Writer) error {
 		fmt.Fprintln(out, a.Hex())
 		return nil
 	}
-	return errors.New(use)
+	return usageErr(use)
 }

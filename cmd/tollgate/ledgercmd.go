@@ -32,10 +32,10 @@ func printJSON(out io.Writer, m proto.Message) error {
 // receiptCmd shows one receipt, or lists an account's.
 func receiptCmd(ctx context.Context, args []string, out io.Writer) error {
 	const use = "usage: tollgate receipt show ID | list [--account A] [--epoch N]"
-	if len(args) == 0 {
-		return usageErr(use)
+	sub, err := subcommand(args, use)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
 	fs := newFlags("receipt " + sub)
 	server := fs.String("server", defaultServer, "node URL")
 	token := fs.String("token", "", "API token (default: the one tollgate login saved)")
@@ -141,10 +141,10 @@ func earningsCmd(ctx context.Context, args []string, out io.Writer) error {
 // epochCmd lists closed epochs, or closes the open one (operator).
 func epochCmd(ctx context.Context, args []string, out io.Writer) error {
 	const use = "usage: tollgate epoch list | close"
-	if len(args) == 0 {
-		return usageErr(use)
+	sub, err := subcommand(args, use)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
 	fs := newFlags("epoch " + sub)
 	server := fs.String("server", defaultServer, "node URL")
 	token := fs.String("token", "", "close: the operator's API token (default: the one tollgate login saved)")
@@ -204,7 +204,7 @@ func depositCmd(ctx context.Context, args []string, out io.Writer) error {
 	}
 	amount, err := parseTGT(fs.Arg(0))
 	if err != nil {
-		return err
+		return usageErr("deposit: " + err.Error())
 	}
 	key, err := loadKey(*keyFile, *passFile)
 	if err != nil {

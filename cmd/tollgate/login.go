@@ -80,7 +80,7 @@ func loginCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if *keyFile == "" {
-		return errors.New("login: give --key (tollgate key new makes one)")
+		return usageErr("login: give --key (tollgate key new makes one)")
 	}
 	key, err := loadKey(*keyFile, *passFile)
 	if err != nil {

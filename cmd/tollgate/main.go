@@ -2,7 +2,8 @@
 //
 //	tollgate serve [--data DIR] [--addr HOST:PORT] [--rpc URL]
 //	tollgate demo
-//	tollgate invoke --token TOKEN --agent NAME@VERSION [--max-price AMOUNT] [--server URL] INPUT
+//	tollgate invoke [--token TOKEN] [--max-price AMOUNT] [--server URL] [NAME[@VERSION]] [INPUT] (no INPUT: stdin)
+//	tollgate help, tollgate COMMAND --help
 //	tollgate balance [--server URL] ACCOUNT
 //	tollgate verify --server URL [--rpc URL] [--epoch N]
 //	tollgate datanet import [--server URL] [--key FILE] NAME FILE.jsonl
@@ -55,8 +56,11 @@ func usageErr(msg string) error { return usageError{msg} }
 
 // exitCode maps an error to the exit code scripts branch on.
 func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
 	var ue usageError
-	if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) || strings.HasPrefix(err.Error(), "flag provided but not defined") {
+	if errors.As(err, &ue) {
 		return exitUsage
 	}
 	switch connect.CodeOf(err) {
@@ -100,9 +104,19 @@ commands:
 `
 
 func run(ctx context.Context, args []string, out io.Writer) error {
+	err := dispatch(ctx, args, out)
+	var help helpRequested
+	if errors.As(err, &help) {
+		fmt.Fprint(out, help.usage)
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(out, usage)
-		return errors.New("no command")
+		return usageErr("no command")
 	}
 	cmd, args := args[0], args[1:]
 	switch cmd {
@@ -140,12 +154,70 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return depositCmd(ctx, args, out)
 	case "verify":
 		return verifyCmd(ctx, args, out)
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
+		if len(args) > 0 && !isHelp(args[0]) {
+			// tollgate help invoke: the same as tollgate invoke --help.
+			return dispatch(ctx, append(args[:1:1], "--help"), out)
+		}
 		fmt.Fprint(out, usage)
 		return nil
 	}
 	fmt.Fprint(out, usage)
-	return fmt.Errorf("unknown command %q", cmd)
+	return usageErr(fmt.Sprintf("unknown command %q", cmd))
+}
+
+// isHelp reports whether arg asks for help where a subcommand is expected
+// (tollgate datanet --help).
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
+// subcommand returns a command group's subcommand, a helpRequested for
+// its usage line, or a usage error if there is none.
+func subcommand(args []string, use string) (string, error) {
+	if len(args) == 0 {
+		return "", usageErr(use)
+	}
+	if isHelp(args[0]) {
+		return "", helpRequested{use + "\n"}
+	}
+	return args[0], nil
+}
+
+// commandArgs is the positional part of each command's usage line.
+var commandArgs = map[string]string{
+	"invoke":         "[NAME[@VERSION]] [INPUT…]   (without INPUT: read from standard input; NAME without @VERSION is NAME@latest)",
+	"balance":        "[ACCOUNT]",
+	"withdraw":       "AMOUNT",
+	"deposit":        "AMOUNT",
+	"receipt show":   "ID",
+	"key address":    "FILE",
+	"key import":     "FILE",
+	"plugin publish": "MODULE.wasm",
+	"plugin show":    "NAME@VERSION",
+	"plugin yank":    "NAME@VERSION",
+	"datanet create": "NAME",
+	"datanet add":    "NAME [RECORD…]",
+	"datanet import": "NAME FILE.jsonl",
+	"datanet sign":   "NAME RECORDS.jsonl",
+	"datanet policy": "NAME",
+	"datanet show":   "NAME",
+	"datanet search": "NAME QUERY",
+}
+
+// commandDoc is the line the command list gives a command, or its group.
+func commandDoc(name string) string {
+	top, _, _ := strings.Cut(name, " ")
+	for _, line := range strings.Split(usage, "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(line, "  ") && f[0] == top {
+			return strings.Join(f[1:], " ")
+		}
+	}
+	return ""
 }
 
 func newFlags(name string) *flag.FlagSet {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -78,11 +77,11 @@ func withdrawCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("withdraw: give the amount, in tokens (1.5) or base units (1500wei)")
+		return usageErr("withdraw: give the amount, in tokens (1.5) or base units (1500wei)")
 	}
 	amount, err := parseTGT(fs.Arg(0))
 	if err != nil {
-		return err
+		return usageErr("withdraw: " + err.Error())
 	}
 	c := newClient(*server, tokenFor(*server, *token))
 	res, err := c.ledger.Withdraw(ctx, authed(c, &tollgatev1.WithdrawRequest{Amount: amount.String(), RequestId: *requestID}))
@@ -114,7 +113,7 @@ func claimCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if *account == "" {
-		return errors.New("claim: give --account")
+		return usageErr("claim: give --account")
 	}
 	c := newClient(*server, "")
 	res, err := c.ledger.GetProof(ctx, connect.NewRequest(&tollgatev1.GetProofRequest{Epoch: *epoch, Account: *account}))

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,10 +40,10 @@ func (c configFlag) Set(v string) error {
 
 func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 	const use = "usage: tollgate plugin publish|list|show|yank [flags]"
-	if len(args) == 0 {
-		return errors.New(use)
+	sub, err := subcommand(args, use)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
 	fs := newFlags("plugin " + sub)
 	server := fs.String("server", defaultServer, "node URL")
 	token := fs.String("token", "", "API token (default: the one tollgate login saved)")
@@ -79,7 +78,7 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 	switch sub {
 	case "publish":
 		if fs.NArg() != 1 || *keyFile == "" || *name == "" || *version == "" {
-			return errors.New("usage: tollgate plugin publish --key FILE --name owner/name --version 1.0.0 [--kind agent] [--price 0.01] [--datanets a,b] [--methods m/v1] module.wasm")
+			return usageErr("usage: tollgate plugin publish --key FILE --name owner/name --version 1.0.0 [--kind agent] [--price 0.01] [--datanets a,b] [--methods m/v1] module.wasm")
 		}
 		wasm, err := os.ReadFile(fs.Arg(0))
 		if err != nil {
@@ -123,7 +122,7 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 		return show(res.Msg.GetPlugin())
 	case "show":
 		if fs.NArg() != 1 {
-			return errors.New("usage: tollgate plugin show name@version")
+			return usageErr("usage: tollgate plugin show name@version")
 		}
 		res, err := reg.GetPlugin(ctx, connect.NewRequest(&tollgatev1.GetPluginRequest{Ref: fs.Arg(0)}))
 		if err != nil {
@@ -157,7 +156,7 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 		return tw.Flush()
 	case "yank":
 		if fs.NArg() != 1 || *keyFile == "" {
-			return errors.New("usage: tollgate plugin yank --key FILE name@version")
+			return usageErr("usage: tollgate plugin yank --key FILE name@version")
 		}
 		n, v, err := registry.ParseRef(fs.Arg(0))
 		if err != nil {
@@ -183,5 +182,5 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "yanked %s\n", fs.Arg(0))
 		return nil
 	}
-	return errors.New(use)
+	return usageErr(use)
 }
