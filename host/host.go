@@ -390,7 +390,9 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if err != nil {
 		return nil, err
 	}
-	rc.Attribution, rc.AttributionHash = attrRef, attrPlugin.Hash()
+	// The version that ran, not the reference the manifest gives: an
+	// attribution named name@latest moves, and verify re-runs what ran.
+	rc.Attribution, rc.AttributionHash = attrPlugin.Manifest.Ref(), attrPlugin.Hash()
 	rc.Method, rc.OutputHash, rc.Accesses = result.Method, sha256Hex(out), reads
 	for _, w := range result.Weights {
 		rc.Scores = append(rc.Scores, ledger.Score{Record: w.Record, Contributor: w.Contributor, Weight: w.Weight})

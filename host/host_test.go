@@ -22,6 +22,7 @@ import (
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
+	"github.com/tollgate-dev/tollgate/plugins"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/runtime"
 )
@@ -591,5 +592,45 @@ func TestInputHashesAreSalted(t *testing.T) {
 	body["inputText"] = "no"
 	if status, _, conflict := e.post(t, "AgentService/Invoke", tok, body); status == 200 || conflict["code"] == nil {
 		t.Fatalf("another input under the same id: %d %v", status, conflict)
+	}
+}
+
+// An agent may name its attribution plugin name@latest; its receipts name
+// the version that ran, so they still verify after a new version moves
+// latest.
+func TestReceiptsNameTheAttributionVersionThatRan(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	caller, _ := e.fund(t, 10_000)
+	dev := key(t)
+	access := plugins.Access()
+	attr := registry.Manifest{Name: "acme/attr", Version: "1.0.0", Kind: abi.KindAttribution, Methods: access.Methods}
+	if _, err := e.h.Publish(ctx, dev, attr, access.Wasm); err != nil {
+		t.Fatal(err)
+	}
+	e.allowAttribution(t, "facts", e.owner, "builtin/ngram", "builtin/access", "acme/attr")
+	if _, err := e.h.Publish(ctx, dev, registry.Manifest{Name: "acme/qa-latest", Version: "1.0.0", Kind: abi.KindAgent, Price: "1000",
+		Datanets: []string{"facts"}, Attribution: "acme/attr@latest"}, examples.QA); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: "acme/qa-latest@1.0.0", Input: []byte("Why is the sky blue?")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Receipt.Attribution != "acme/attr@1.0.0" {
+		t.Fatalf("receipt names attribution %q, want acme/attr@1.0.0", res.Receipt.Attribution)
+	}
+	// A new version, other bytes, moves latest.
+	attr.Version = "2.0.0"
+	other := append(append([]byte{}, access.Wasm...), 0, 4, 3, 'x', 'y', 'z') // a custom section more
+	if _, err := e.h.Publish(ctx, dev, attr, other); err != nil {
+		t.Fatal(err)
+	}
+	ep, err := e.h.Settle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := e.h.VerifyEpoch(ctx, ep.N); err != nil || !v.OK() {
+		t.Fatalf("verify after latest moved: %+v %v", v, err)
 	}
 }
