@@ -79,14 +79,15 @@ func (c *client) invoke(ctx context.Context, agent, input string, maxPrice *big.
 }
 
 // quoteAndInvoke resolves agent, tells the caller the price it will pay,
-// and invokes with exactly that price as the bound: a republish at a
-// higher price in between is refused, not charged.
+// and invokes the version it resolved to with exactly that price as the
+// bound: a republish in between (at another price, reading other
+// datanets) changes nothing the caller agreed to.
 func (c *client) quoteAndInvoke(ctx context.Context, agent, input string) (quote, *tollgatev1.InvokeResponse, error) {
 	q, err := c.quote(ctx, agent)
 	if err != nil {
 		return q, nil, err
 	}
-	res, err := c.invoke(ctx, agent, input, q.Price)
+	res, err := c.invoke(ctx, q.Resolved, input, q.Price)
 	return q, res, err
 }
 
@@ -123,12 +124,15 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		maxPrice = v
 	} else {
-		// The caller agrees to the price it is shown, and to no more.
+		// The caller agrees to the version and price it is shown, and to
+		// no more: the call names that version, so a republish of
+		// name@latest in between (at another price, reading other, dearer
+		// datanets) is not what runs.
 		q, err := c.quote(ctx, agent)
 		if err != nil {
 			return err
 		}
-		maxPrice = q.Price
+		agent, maxPrice = q.Resolved, q.Price
 		if !*asJSON {
 			fmt.Fprintf(os.Stderr, "%s is %s: %s a call, plus its record reads (refused if it asks more when the call arrives)\n", q.Agent, q.Resolved, tgt(q.Price))
 		}

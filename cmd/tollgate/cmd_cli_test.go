@@ -238,7 +238,9 @@ func TestInvokeFlagsAnywhereAgentAndStdin(t *testing.T) {
 		return b.String(), err
 	}
 	const q = "Why is the sky blue?"
-	latest := exampleAgent + "@latest"
+	// A name without a version means name@latest, which the CLI quotes and
+	// then calls by the version it resolved to.
+	latest := exampleAgent + "@" + exampleAgentVersion
 
 	o, err := cli("invoke", exampleAgent, q, "--json")
 	if err != nil || !json.Valid([]byte(o)) || last() != (sentCall{latest, q}) {

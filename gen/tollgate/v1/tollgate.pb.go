@@ -2340,7 +2340,9 @@ type InvokeRequest struct {
 	// asks more is refused with price_exceeded before anything is reserved
 	// or run, so a republish at a higher price between showing the price and
 	// calling is refused, not charged. Empty sets no bound. Record reads are
-	// charged on top at their datanets' prices.
+	// charged on top at their datanets' prices, and name@latest may move to
+	// a version granted other datanets: to agree to what was shown, name the
+	// version it resolved to (GetPlugin), as the CLI does.
 	MaxPrice      string `protobuf:"bytes,5,opt,name=max_price,json=maxPrice,proto3" json:"max_price,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
