@@ -68,26 +68,3 @@ func FuzzRecordsResponse(f *testing.F) {
 		}
 	})
 }
-
-func TestWrapSaysTheCodeOnce(t *testing.T) {
-	cause := abi.Errorf(abi.CodeNotFound, "no datanet x")
-	for _, c := range []struct {
-		name string
-		err  *abi.Error
-		want string
-	}{
-		{"same code", abi.Wrap(abi.CodeNotFound, cause, "record 2"), "not_found: record 2: no datanet x"},
-		{"other code", abi.Wrap(abi.CodeBadRequest, cause, "import"), "bad_request: import: not_found: no datanet x"},
-		{"foreign", abi.Wrap(abi.CodeInternal, errors.New("disk full"), "save"), "internal: save: disk full"},
-		{"nil cause", abi.Wrap(abi.CodeInternal, nil, "save"), "internal: save"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			if got := c.err.Error(); got != c.want {
-				t.Fatalf("Error() = %q, want %q", got, c.want)
-			}
-			if c.name != "nil cause" && errors.Unwrap(c.err) == nil {
-				t.Fatal("cause dropped")
-			}
-		})
-	}
-}

@@ -61,16 +61,10 @@ type Error struct {
 // Unwrap returns the cause, so errors.Is and errors.As see through an *Error.
 func (e *Error) Unwrap() error { return e.Cause }
 
-// Wrap returns an *Error with the code and a message that wraps cause. A
-// cause that is an *Error of the same code adds only its message, so the
-// code is not said twice.
+// Wrap returns an *Error with the code and a message that wraps cause.
 func Wrap(code Code, cause error, format string, args ...any) *Error {
 	msg := fmt.Sprintf(format, args...)
-	if ae, ok := cause.(*Error); ok && ae.Code == code {
-		if ae.Message != "" {
-			msg += ": " + ae.Message
-		}
-	} else if cause != nil {
+	if cause != nil {
 		msg += ": " + cause.Error()
 	}
 	return &Error{Code: code, Message: msg, Cause: cause}
