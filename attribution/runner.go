@@ -156,9 +156,16 @@ func Validate(resp abi.AttributeResponse, accesses []abi.Access) (*Result, error
 	if len(resp.Scores) > MaxScores {
 		return nil, abi.Errorf(abi.CodeBadAttribution, "%d scores, at most %d", len(resp.Scores), MaxScores)
 	}
-	read := map[string]abi.Access{}
+	// A record's id is the hash of its content, so the same record may be
+	// read from several datanets, each copy signed by its own contributor:
+	// a score on it is split equally between the copies read, never given
+	// whole to whichever copy came last.
+	read := map[string][]abi.Access{}
 	for _, a := range accesses {
-		read[a.Record] = a
+		copies := read[a.Record]
+		if !slices.ContainsFunc(copies, func(c abi.Access) bool { return c.Datanet == a.Datanet }) {
+			read[a.Record] = append(copies, a)
+		}
 	}
 	if !registry.MethodRE.MatchString(resp.Method) || registry.IsHostMethod(resp.Method) {
 		return nil, abi.Errorf(abi.CodeBadAttribution, "method %.80q: want up to 64 of [A-Za-z0-9._:/-], not starting failed: or fallback: (the host's)", resp.Method)
@@ -173,18 +180,25 @@ func Validate(resp abi.AttributeResponse, accesses []abi.Access) (*Result, error
 			return nil, abi.Errorf(abi.CodeBadAttribution, "record %.80q scored twice", s.Record)
 		}
 		seen[s.Record] = true
-		a, ok := read[s.Record]
+		copies, ok := read[s.Record]
 		if !ok {
 			return nil, abi.Errorf(abi.CodeBadAttribution, "record %.80q was not read in this call", s.Record)
 		}
 		if s.Weight > 0 {
-			weights = append(weights, Weight{Datanet: a.Datanet, Record: s.Record, Contributor: a.Contributor, Weight: s.Weight})
+			for _, a := range copies {
+				weights = append(weights, Weight{Datanet: a.Datanet, Record: s.Record, Contributor: a.Contributor, Weight: s.Weight / float64(len(copies))})
+			}
 		}
 	}
-	sort.Slice(weights, func(i, j int) bool { return weights[i].Record < weights[j].Record })
+	sort.Slice(weights, func(i, j int) bool {
+		if weights[i].Record != weights[j].Record {
+			return weights[i].Record < weights[j].Record
+		}
+		return weights[i].Datanet < weights[j].Datanet
+	})
 	shares := make([]Share, len(weights))
 	for i, w := range weights {
-		shares[i] = Share{Key: w.Record, Weight: w.Weight}
+		shares[i] = Share{Key: w.Record + "\x00" + w.Datanet, Weight: w.Weight}
 	}
 	units, _ := Split(big.NewInt(WeightUnits), shares)
 	res := &Result{Method: resp.Method, Weights: make([]Weight, 0, len(weights))}

@@ -180,3 +180,29 @@ func TestMethodIsAShortName(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A record's id is its content's hash, so a copy of a record in a second
+// datanet, signed by whoever copied it, has the same id. A score on that
+// id is split equally between the copies the agent read, so a copier
+// cannot take the whole share by being read last; the order of the reads
+// changes nothing.
+func TestCopiesOfARecordShareItsScore(t *testing.T) {
+	honest := abi.Access{Datanet: "facts", Record: "r", Contributor: "0xHonest"}
+	copier := abi.Access{Datanet: "open", Record: "r", Contributor: "0xCopier"}
+	other := abi.Access{Datanet: "facts", Record: "s", Contributor: "0xOther"}
+	resp := abi.AttributeResponse{Method: "m", Scores: []abi.Score{{Record: "r", Weight: 2}, {Record: "s", Weight: 2}}}
+	for _, order := range [][]abi.Access{{honest, copier, other}, {copier, honest, other, honest}} {
+		res, err := attribution.Validate(resp, order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, s := range res.Shares() {
+			got[s.Key] = s.Weight
+		}
+		want := map[string]float64{"0xHonest": attribution.WeightUnits / 4, "0xCopier": attribution.WeightUnits / 4, "0xOther": attribution.WeightUnits / 2}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("reads %v: shares %v, want %v", order, got, want)
+		}
+	}
+}
