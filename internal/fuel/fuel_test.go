@@ -178,29 +178,7 @@ func TestFuelStopsAnEndlessLoop(t *testing.T) {
 		t.Fatalf("wat2wasm: %v\n%s", err, out)
 	}
 	wasm, _ := os.ReadFile(filepath.Join(dir, "spin.wasm"))
-	metered, err := fuel.Instrument(wasm, refill, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	rt := wazero.NewRuntime(ctx)
-	defer rt.Close(ctx)
-	b := &budget{left: 50_000_000}
-	withBudget(t, rt, b)
-	m, err := rt.Instantiate(ctx, metered.Wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { _, err := m.ExportedFunction("spin").Call(ctx); done <- err }()
-	select {
-	case err = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("an endless loop ran on with 50,000,000 fuel")
-	}
-	if err == nil || !strings.Contains(err.Error(), "out of fuel") {
-		t.Fatalf("out of fuel: %v", err)
-	}
+	b, m := runsOutOfFuel(t, wasm, "spin", 50_000_000)
 	if left := b.unspent(int64(m.ExportedGlobal(fuel.GlobalName).Get())); left != 0 {
 		t.Fatalf("fuel left %d after running out", left)
 	}
@@ -498,27 +476,37 @@ func TestVectorOpcodesAreReadAsWazeroRunsThem(t *testing.T) {
 	if _, err := rt.CompileModule(ctx, wasm); err != nil {
 		t.Fatalf("wazero refuses the module as it stands: %v", err)
 	}
+	runsOutOfFuel(t, wasm, "run", 10_000_000)
+}
+
+// runsOutOfFuel instruments wasm, runs export on a budget of fuel, and
+// requires it to stop by running out, within 30 s.
+func runsOutOfFuel(t *testing.T, wasm []byte, export string, left int64) (*budget, api.Module) {
+	t.Helper()
 	metered, err := fuel.Instrument(wasm, refill, nil)
 	if err != nil {
-		t.Logf("refused: %v", err)
-		return // refused: it runs nowhere
+		t.Fatal(err)
 	}
-	b := &budget{left: 10_000_000}
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { rt.Close(ctx) })
+	b := &budget{left: left}
 	withBudget(t, rt, b)
 	m, err := rt.Instantiate(ctx, metered.Wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := m.ExportedFunction("run").Call(ctx); done <- err }()
+	go func() { _, err := m.ExportedFunction(export).Call(ctx); done <- err }()
 	select {
 	case err = <-done:
 	case <-time.After(30 * time.Second):
-		t.Fatal("a loop hidden behind a padded vector opcode ran on unmetered")
+		t.Fatalf("%s ran on past %d fuel", export, left)
 	}
 	if err == nil || !strings.Contains(err.Error(), "out of fuel") {
-		t.Fatalf("hidden loop: %v", err)
+		t.Fatalf("%s: %v, want it out of fuel", export, err)
 	}
+	return b, m
 }
 
 // A function declaring billions of locals in a few bytes is refused before
