@@ -244,6 +244,10 @@ func TestDepositsWaitForConfirmations(t *testing.T) {
 			}
 			waited = waited || !confirmed
 		}
+		// A sync after the deposit was mined that credits nothing waited,
+		// whether or not the head moved while it ran (on a loaded machine
+		// it may move during every sync).
+		waited = waited || (!credited && n == 0)
 		credited = credited || n == 1
 		if credited {
 			break
