@@ -345,24 +345,15 @@ func TestInstrumentRenumbersFunctions(t *testing.T) {
 	  (func (export "run") (result i32)
 	    (i32.add (call_indirect (type $t) (i32.const 1))
 	      (i32.add (call $a) (global.get $started)))))`)
-	metered, err := fuel.Instrument(wasm, refill, nil)
+	b, m, err := instantiate(t, wasm, nil, 1<<40, func(rt wazero.Runtime) error {
+		_, err := rt.NewHostModuleBuilder("env").NewFunctionBuilder().
+			WithFunc(func() int32 { return 7 }).Export("seven").Instantiate(context.Background())
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	rt := wazero.NewRuntime(ctx)
-	defer rt.Close(ctx)
-	b := &budget{left: 1 << 40}
-	withBudget(t, rt, b)
-	if _, err := rt.NewHostModuleBuilder("env").NewFunctionBuilder().
-		WithFunc(func() int32 { return 7 }).Export("seven").Instantiate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	m, err := rt.Instantiate(ctx, metered.Wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := m.ExportedFunction("run").Call(ctx)
+	res, err := m.ExportedFunction("run").Call(context.Background())
 	if err != nil || len(res) != 1 || res[0] != 127 {
 		t.Fatalf("run = %v, %v; want 127", res, err)
 	}
@@ -378,16 +369,7 @@ func TestInstrumentRenumbersFunctions(t *testing.T) {
 // gives it fuel.
 func TestStartFunctionNeedsFuel(t *testing.T) {
 	wasm := wat(t, `(module (func $s (loop $l (br $l))) (start $s))`)
-	metered, err := fuel.Instrument(wasm, refill, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	rt := wazero.NewRuntime(ctx)
-	defer rt.Close(ctx)
-	b := &budget{left: 10_000_000}
-	withBudget(t, rt, b)
-	_, err = rt.Instantiate(ctx, metered.Wasm)
+	_, _, err := instantiate(t, wasm, nil, 10_000_000, nil)
 	if err == nil || !strings.Contains(err.Error(), "out of fuel") {
 		t.Fatalf("a spinning start function: %v", err)
 	}
@@ -403,28 +385,12 @@ func TestBulkOperationsPayByLength(t *testing.T) {
 	  (func (export "copy") (param i32) (memory.copy (i32.const 0) (i32.const 1) (local.get 0)))
 	  (func (export "grow") (param i32) (drop (memory.grow (local.get 0))))
 	  (func (export "spin") (loop $l (memory.fill (i32.const 0) (i32.const 1) (i32.const 16777216)) (br $l))))`)
-	metered, err := fuel.Instrument(wasm, refill, nil)
+	b, m, err := instantiate(t, wasm, nil, 1<<50, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	rt := wazero.NewRuntime(ctx)
-	defer rt.Close(ctx)
-	b := &budget{left: 1 << 50}
-	withBudget(t, rt, b)
-	m, err := rt.Instantiate(ctx, metered.Wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spent := func(fn string, arg uint64) int64 {
-		t.Helper()
-		g := m.ExportedGlobal(fuel.GlobalName)
-		before := b.unspent(int64(g.Get()))
-		if _, err := m.ExportedFunction(fn).Call(ctx, arg); err != nil {
-			t.Fatalf("%s(%d): %v", fn, arg, err)
-		}
-		return before - b.unspent(int64(g.Get()))
-	}
+	spent := func(fn string, arg uint64) int64 { t.Helper(); return spentBy(t, b, m, fn, arg) }
 	if _, err := m.ExportedFunction("grow").Call(ctx, 299); err != nil {
 		t.Fatal(err)
 	}
@@ -483,21 +449,12 @@ func TestVectorOpcodesAreReadAsWazeroRunsThem(t *testing.T) {
 // requires it to stop by running out, within 30 s.
 func runsOutOfFuel(t *testing.T, wasm []byte, export string, left int64) (*budget, api.Module) {
 	t.Helper()
-	metered, err := fuel.Instrument(wasm, refill, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	rt := wazero.NewRuntime(ctx)
-	t.Cleanup(func() { rt.Close(ctx) })
-	b := &budget{left: left}
-	withBudget(t, rt, b)
-	m, err := rt.Instantiate(ctx, metered.Wasm)
+	b, m, err := instantiate(t, wasm, nil, left, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := m.ExportedFunction(export).Call(ctx); done <- err }()
+	go func() { _, err := m.ExportedFunction(export).Call(context.Background()); done <- err }()
 	select {
 	case err = <-done:
 	case <-time.After(30 * time.Second):
@@ -507,6 +464,40 @@ func runsOutOfFuel(t *testing.T, wasm []byte, export string, left int64) (*budge
 		t.Fatalf("%s: %v, want it out of fuel", export, err)
 	}
 	return b, m
+}
+
+// instantiate instruments wasm with costs and instantiates it in a new
+// runtime on a budget of left fuel, after env, if set, has added the host
+// modules it imports.
+func instantiate(t *testing.T, wasm []byte, costs []fuel.ImportCost, left int64, env func(wazero.Runtime) error) (*budget, api.Module, error) {
+	t.Helper()
+	metered, err := fuel.Instrument(wasm, refill, costs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { rt.Close(ctx) })
+	b := &budget{left: left}
+	withBudget(t, rt, b)
+	if env != nil {
+		if err := env(rt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := rt.Instantiate(ctx, metered.Wasm)
+	return b, m, err
+}
+
+// spentBy is the fuel a call of fn with args spends.
+func spentBy(t *testing.T, b *budget, m api.Module, fn string, args ...uint64) int64 {
+	t.Helper()
+	g := m.ExportedGlobal(fuel.GlobalName)
+	before := b.unspent(int64(g.Get()))
+	if _, err := m.ExportedFunction(fn).Call(context.Background(), args...); err != nil {
+		t.Fatalf("%s%v: %v", fn, args, err)
+	}
+	return before - b.unspent(int64(g.Get()))
 }
 
 // A function declaring billions of locals in a few bytes is refused before
@@ -540,33 +531,16 @@ func TestChargedImports(t *testing.T) {
 	  (func (export "alloc") (param i64) (drop (call $alloc (local.get 0))))
 	  (func (export "ping") (call $ping)))`)
 	costs := []fuel.ImportCost{{Module: "env", Name: "alloc", Fixed: 100, PerByte: true}, {Module: "env", Name: "ping", Fixed: 5000}}
-	metered, err := fuel.Instrument(wasm, refill, costs)
+	b, m, err := instantiate(t, wasm, costs, 1<<50, func(rt wazero.Runtime) error {
+		_, err := rt.NewHostModuleBuilder("env").
+			NewFunctionBuilder().WithFunc(func(n int64) int64 { return n }).Export("alloc").
+			NewFunctionBuilder().WithFunc(func() {}).Export("ping").Instantiate(context.Background())
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	rt := wazero.NewRuntime(ctx)
-	defer rt.Close(ctx)
-	b := &budget{left: 1 << 50}
-	withBudget(t, rt, b)
-	if _, err := rt.NewHostModuleBuilder("env").
-		NewFunctionBuilder().WithFunc(func(n int64) int64 { return n }).Export("alloc").
-		NewFunctionBuilder().WithFunc(func() {}).Export("ping").Instantiate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	m, err := rt.Instantiate(ctx, metered.Wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spent := func(fn string, args ...uint64) int64 {
-		t.Helper()
-		g := m.ExportedGlobal(fuel.GlobalName)
-		before := b.unspent(int64(g.Get()))
-		if _, err := m.ExportedFunction(fn).Call(ctx, args...); err != nil {
-			t.Fatal(err)
-		}
-		return before - b.unspent(int64(g.Get()))
-	}
+	spent := func(fn string, args ...uint64) int64 { t.Helper(); return spentBy(t, b, m, fn, args...) }
 	if d := spent("alloc", 1<<20) - spent("alloc", 0); d != (1<<20)/fuel.BulkBytesPerFuel {
 		t.Errorf("alloc of 1 MiB cost %d more than of nothing, want %d", d, (1<<20)/fuel.BulkBytesPerFuel)
 	}
