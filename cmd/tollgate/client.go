@@ -102,7 +102,9 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	agent, words := *agentFlag, fs.Args()
-	if len(words) > 1 && !flagGiven(fs, "agent") && looksLikeAgent(words[0]) {
+	// The first argument names the agent when input follows it, or comes
+	// on standard input (echo "Why?" | tollgate invoke me/qa).
+	if len(words) > 0 && !flagGiven(fs, "agent") && looksLikeAgent(words[0]) && (len(words) > 1 || stdinPiped()) {
 		agent, words = words[0], words[1:]
 	}
 	if !strings.Contains(agent, "@") {
@@ -178,8 +180,15 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 
 // readStdin reads an invoke's input from standard input when no argument
 // gives it; a terminal there means the caller forgot the input.
+// stdinPiped reports whether standard input is a pipe or a file rather
+// than a terminal or /dev/null.
+func stdinPiped() bool {
+	fi, err := os.Stdin.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice == 0
+}
+
 func readStdin() (string, error) {
-	if fi, err := os.Stdin.Stat(); err != nil || fi.Mode()&os.ModeCharDevice != 0 {
+	if !stdinPiped() {
 		return "", usageErr("invoke: give the input as arguments, or on standard input")
 	}
 	b, err := io.ReadAll(os.Stdin)

@@ -268,4 +268,9 @@ func TestInvokeFlagsAnywhereAgentAndStdin(t *testing.T) {
 	if o, err := cli("invoke", "--json"); err != nil || last() != (sentCall{latest, q}) {
 		t.Fatalf("invoke --json < input: sent %+v, %v\n%s", last(), err, o)
 	}
+	// The agent as the only argument, the input on standard input.
+	f.Seek(0, io.SeekStart)
+	if o, err := cli("invoke", exampleAgent); err != nil || last() != (sentCall{latest, q}) {
+		t.Fatalf("invoke %s < input: sent %+v, %v\n%s", exampleAgent, last(), err, o)
+	}
 }
