@@ -26,6 +26,7 @@ import (
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/registry"
+	"github.com/tollgate-dev/tollgate/rules"
 )
 
 // CodeHeader carries an error's abi code in Connect error metadata, so
@@ -397,8 +398,8 @@ var connectCodes = map[abi.Code]connect.Code{
 	abi.CodeUnavailable:        connect.CodeUnavailable,
 	abi.CodeInternal:           connect.CodeInternal,
 	CodeRequestConflict:        connect.CodeAlreadyExists,
-	CodePriceExceeded:          connect.CodeFailedPrecondition,
-	CodeBelowMinPrice:          connect.CodeFailedPrecondition,
+	rules.CodePriceExceeded:    connect.CodeFailedPrecondition,
+	rules.CodeBelowMinPrice:    connect.CodeFailedPrecondition,
 	registry.CodeReservedName:  connect.CodePermissionDenied,
 	ledger.CodeEpochEmpty:      connect.CodeFailedPrecondition,
 	abi.CodeCanceled:           connect.CodeCanceled,

@@ -158,7 +158,7 @@ func TestAttributionCannotSmuggleUnreadRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := e.h.VerifyEpoch(ctx, ep.N); err != nil || !v.OK() || v.Receipts != len(cases) {
+	if v, err := e.verifyEpoch(ctx, ep.N); err != nil || !v.OK() || v.Receipts != len(cases) {
 		t.Fatalf("verify: %+v, %v", v, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/internal/protoconv"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
@@ -18,29 +19,19 @@ const MaxRecordsPerCall = 1000
 
 func datanetProto(d *registry.Datanet) *tollgatev1.Datanet {
 	out := &tollgatev1.Datanet{Name: d.Name, Owner: d.Owner, Description: d.Description, License: d.License,
-		PricePerRead: d.PricePerRead, Version: d.Version, Root: d.Root, PolicyNonce: d.PolicyNonce, Policy: policyProto(d.Policy),
+		PricePerRead: d.PricePerRead, Version: d.Version, Root: d.Root, PolicyNonce: d.PolicyNonce, Policy: protoconv.PolicyProto(d.Policy),
 		Write: d.Policy.WriteRule(), Attribution: d.Policy.Attribution}
 	if len(out.Attribution) == 0 {
 		out.Attribution = registry.BuiltinAttribution()
 	}
 	if c := d.Creation; c != nil {
-		out.CreationPolicy, out.CreationSignature = policyProto(c.Policy), hexutil.Encode(c.Signature)
+		out.CreationPolicy, out.CreationSignature = protoconv.PolicyProto(c.Policy), hexutil.Encode(c.Signature)
 	}
 	return out
 }
 
 // policyProto and policyOf carry a policy as signed: every field, empty
 // ones empty, so a verifier rebuilding it gets the digest its owner signed.
-func policyProto(p registry.Policy) *tollgatev1.Policy {
-	return &tollgatev1.Policy{Access: p.Access, Agents: p.Agents, MinAgentPrice: p.MinAgentPrice,
-		Write: p.Write, Writers: p.Writers, WriterQuota: p.WriterQuota, WriterQuotaBytes: p.WriterQuotaBytes, Attribution: p.Attribution}
-}
-
-func policyOf(p *tollgatev1.Policy) registry.Policy {
-	return registry.Policy{Access: p.GetAccess(), Agents: p.GetAgents(), MinAgentPrice: p.GetMinAgentPrice(),
-		Write: p.GetWrite(), Writers: p.GetWriters(), WriterQuota: p.GetWriterQuota(), WriterQuotaBytes: p.GetWriterQuotaBytes(), Attribution: p.GetAttribution()}
-}
-
 func (a *api) CreateDatanet(ctx context.Context, req *connect.Request[tollgatev1.CreateDatanetRequest]) (*connect.Response[tollgatev1.CreateDatanetResponse], error) {
 	if _, err := a.principal(ctx, req.Header()); err != nil {
 		return nil, connectErr(err)
@@ -51,7 +42,7 @@ func (a *api) CreateDatanet(ctx context.Context, req *connect.Request[tollgatev1
 		return nil, connectErr(abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex"))
 	}
 	d, err := a.h.reg.CreateDatanet(ctx, registry.Datanet{Name: in.GetName(), Owner: in.GetOwner(), Description: in.GetDescription(),
-		License: in.GetLicense(), PricePerRead: in.GetPricePerRead(), Policy: policyOf(in.GetPolicy())}, sig)
+		License: in.GetLicense(), PricePerRead: in.GetPricePerRead(), Policy: protoconv.Policy(in.GetPolicy())}, sig)
 	if err != nil {
 		return nil, connectErr(err)
 	}
@@ -118,7 +109,7 @@ func (a *api) SetPolicy(ctx context.Context, req *connect.Request[tollgatev1.Set
 		return nil, connectErr(abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex"))
 	}
 	// The owner's signature, not the session, authorises the change.
-	if err := a.h.reg.SetPolicy(ctx, req.Msg.GetDatanet(), policyOf(req.Msg.GetPolicy()), sig); err != nil {
+	if err := a.h.reg.SetPolicy(ctx, req.Msg.GetDatanet(), protoconv.Policy(req.Msg.GetPolicy()), sig); err != nil {
 		return nil, connectErr(err)
 	}
 	d, err := a.h.reg.Datanet(ctx, req.Msg.GetDatanet())

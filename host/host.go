@@ -21,20 +21,8 @@ import (
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/registry"
+	"github.com/tollgate-dev/tollgate/rules"
 	"github.com/tollgate-dev/tollgate/runtime"
-)
-
-// Fees says how a call's price is divided, in basis points of the price.
-// The developer gets what the protocol fee and the contributors' share leave.
-type Fees struct {
-	ProtocolBps    uint32
-	ContributorBps uint32
-}
-
-// Default fee split.
-const (
-	DefaultProtocolBps    = 500  // 5%
-	DefaultContributorBps = 3000 // 30%
 )
 
 // Config wires a Host. Registry, Ledger, Runtime and Operator are required;
@@ -47,7 +35,7 @@ type Config struct {
 	// Operator signs built-in plugins, receives the protocol fee and posts
 	// roots.
 	Operator *ecdsa.PrivateKey
-	Fees     Fees
+	Fees     rules.Fees // zero: rules.DefaultFees
 	Logger   *slog.Logger
 	// Faucet, if set, gives new callers test credit (development chains
 	// only: the operator must be the token's minter).
@@ -90,7 +78,7 @@ type Host struct {
 	settled      map[string]uint64 // its Settled versions
 	operator     *ecdsa.PrivateKey
 	opAddr       string
-	fees         Fees
+	fees         rules.Fees
 	attr         *attribution.Runner
 	logger       *slog.Logger
 	confirms     uint64
@@ -113,14 +101,12 @@ func New(cfg Config) (*Host, error) {
 	if cfg.Registry == nil || cfg.Ledger == nil || cfg.Runtime == nil || cfg.Operator == nil {
 		return nil, errors.New("host: Registry, Ledger, Runtime and Operator are required")
 	}
-	if cfg.Fees == (Fees{}) {
-		cfg.Fees = Fees{ProtocolBps: DefaultProtocolBps, ContributorBps: DefaultContributorBps}
-	}
+	cfg.Fees = cfg.Fees.OrDefault()
 	if cfg.MinPrice != nil && cfg.MinPrice.Sign() < 0 {
 		return nil, fmt.Errorf("host: a negative minimum price %s", cfg.MinPrice)
 	}
-	if cfg.Fees.ProtocolBps+cfg.Fees.ContributorBps > 10000 {
-		return nil, fmt.Errorf("host: fees of %d+%d basis points exceed the price", cfg.Fees.ProtocolBps, cfg.Fees.ContributorBps)
+	if err := cfg.Fees.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -170,7 +156,7 @@ type InvokeRequest struct {
 	RequestID string // empty: the host picks one
 	// MaxPrice, if set, is the most the caller agreed to pay as the
 	// agent's per-call price: a call whose agent, resolved now, asks more
-	// is refused with CodePriceExceeded before anything is reserved or
+	// is refused with rules.CodePriceExceeded before anything is reserved or
 	// run. nil sets no bound.
 	MaxPrice *big.Int
 }
@@ -211,24 +197,12 @@ func saltedHash(salt, input []byte) string {
 // request.
 const CodeRequestConflict abi.Code = "request_conflict"
 
-// CodePriceExceeded refuses a call whose agent asks more per call than the
-// caller's MaxPrice, as when its publisher republished name@latest at a
-// higher price after the caller was shown the old one.
-const CodePriceExceeded abi.Code = "price_exceeded"
-
-// CodeBelowMinPrice refuses to publish or run an agent priced below the
-// operator's floor (Config.MinPrice).
-const CodeBelowMinPrice abi.Code = "below_min_price"
-
 // checkMinPrice refuses an agent priced below the operator's floor.
 func (h *Host) checkMinPrice(m registry.Manifest) error {
-	if m.Kind != abi.KindAgent || h.minPrice == nil {
+	if m.Kind != abi.KindAgent {
 		return nil
 	}
-	if p := m.PriceAmount(); p.Cmp(h.minPrice) < 0 {
-		return abi.Errorf(CodeBelowMinPrice, "%s costs %s a call; this node serves agents from %s a call", m.Ref(), p, h.minPrice)
-	}
-	return nil
+	return rules.CheckMinPrice(m.Ref(), m.PriceAmount(), h.minPrice)
 }
 
 // MaxRequestIDBytes bounds a caller-chosen request id.
@@ -297,8 +271,8 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if err := h.checkMinPrice(m); err != nil {
 		return nil, err
 	}
-	if p := m.PriceAmount(); req.MaxPrice != nil && p.Cmp(req.MaxPrice) > 0 {
-		return nil, abi.Errorf(CodePriceExceeded, "%s costs %s a call, more than the max_price of %s the caller agreed to", m.Ref(), p, req.MaxPrice)
+	if err := rules.CheckMaxPrice(m.Ref(), m.PriceAmount(), req.MaxPrice); err != nil {
+		return nil, err
 	}
 	datanets, err := h.grantedDatanets(ctx, m)
 	if err != nil {
@@ -376,7 +350,7 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	defer done()
 	out, callErr := mod.Call(ctx, m.ExportName(), req.Input, env)
 	rc.Fuel = env.FuelUsed // what the agent spent, deterministic for its input and data
-	b := bill{caller: caller, developer: m.Publisher, operator: h.opAddr, fees: h.fees, reads: reads}
+	b := rules.Bill{Caller: caller, Developer: m.Publisher, Operator: h.opAddr, Fees: h.fees, Reads: reads}
 	if callErr != nil {
 		done()
 		return nil, h.failed(ctx, rc, b, res, callErr)
@@ -385,10 +359,13 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	attrReq := abi.AttributeRequest{Invocation: id, Output: string(out), Accesses: accesses, Datanets: m.Datanets}
 	// Attribution is the host's work once the agent has answered: a caller
 	// going away must not push it onto the fallback.
-	result, err := attribute(context.WithoutCancel(ctx), h.attr, h.logger, attrPlugin, nil, attrReq, m.Datanets, view)
+	result, pluginErr, err := h.attr.RunOrFallback(context.WithoutCancel(ctx), attrPlugin, attrReq, view, m.Datanets)
 	done()
 	if err != nil {
 		return nil, err
+	}
+	if pluginErr != nil {
+		h.logger.Warn("attribution failed, weighting by bytes read", "agent", m.Ref(), "attribution", attrPlugin.Manifest.Ref(), "err", pluginErr)
 	}
 	// The version that ran, not the reference the manifest gives: an
 	// attribution named name@latest moves, and verify re-runs what ran.
@@ -397,8 +374,8 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	for _, w := range result.Weights {
 		rc.Scores = append(rc.Scores, ledger.Score{Record: w.Record, Contributor: w.Contributor, Weight: w.Weight})
 	}
-	b.price, b.shares = price, result.Shares()
-	rc.Postings = b.postings()
+	b.Price, b.Shares = price, result.Shares()
+	rc.Postings = b.Postings()
 	if err := h.commit(ctx, rc, out, res); err != nil {
 		if abi.CodeOf(err) == abi.CodeAlreadyExists {
 			// A concurrent call with the same request id committed first.
@@ -425,7 +402,7 @@ func (h *Host) commit(ctx context.Context, rc *ledger.Receipt, out []byte, res *
 // fees and paid to their contributors; the price is not charged and no
 // attribution runs. Either way the caller gets the failure's code with
 // capped text.
-func (h *Host) failed(ctx context.Context, rc *ledger.Receipt, b bill, res *ledger.Reservation, callErr error) error {
+func (h *Host) failed(ctx context.Context, rc *ledger.Receipt, b rules.Bill, res *ledger.Reservation, callErr error) error {
 	code := abi.CodeOf(callErr)
 	if code == abi.CodeInternal && ctx.Err() != nil {
 		code = abi.FromContext(ctx.Err()).Code
@@ -434,19 +411,18 @@ func (h *Host) failed(ctx context.Context, rc *ledger.Receipt, b bill, res *ledg
 	if ae := (*abi.Error)(nil); errors.As(callErr, &ae) && ae.Message != "" {
 		msg = ae.Message
 	}
-	if len(b.reads) == 0 {
+	if len(b.Reads) == 0 {
 		return &abi.Error{Code: code, Message: fmt.Sprintf("%s: %s", rc.Agent, msg), Cause: callErr}
 	}
-	b.price, b.shares = nil, nil
 	rc.Method = "failed:" + string(code)
-	rc.Accesses = b.reads
+	rc.Accesses = b.Reads
 	rc.OutputHash = sha256Hex(nil)
-	rc.Postings = b.postings()
+	rc.Postings = b.Failed().Postings()
 	if err := h.commit(ctx, rc, nil, res); err != nil {
 		return fmt.Errorf("host: %s failed (%s) and its reads could not be recorded: %w", rc.Agent, code, err)
 	}
-	h.logger.Info("invocation failed", "id", rc.ID, "agent", rc.Agent, "code", code, "charged", rc.Debit(), "records", len(b.reads))
-	return &abi.Error{Code: code, Message: fmt.Sprintf("%s: %s (receipt %s charged %s for %d records read)", rc.Agent, msg, rc.ID, rc.Debit(), len(b.reads)), Cause: callErr}
+	h.logger.Info("invocation failed", "id", rc.ID, "agent", rc.Agent, "code", code, "charged", rc.Debit(), "records", len(b.Reads))
+	return &abi.Error{Code: code, Message: fmt.Sprintf("%s: %s (receipt %s charged %s for %d records read)", rc.Agent, msg, rc.ID, rc.Debit(), len(b.Reads)), Cause: callErr}
 }
 
 // Warm loads and compiles an agent and its attribution plugin ahead of the
@@ -550,27 +526,6 @@ func callConfig(m registry.Manifest) map[string]string {
 		return m.ConfigFor(nil)
 	}
 	return m.ConfigFor(map[string]string{"tollgate.datanets": strings.Join(m.Datanets, ",")})
-}
-
-// attribute runs the attribution plugin p (nil if it could not be loaded,
-// loadErr saying why); if it fails, the accesses are weighted by bytes read
-// instead, and the result's method says so. Invoke and verification share
-// it, so a re-run falls back exactly when the original did.
-func attribute(ctx context.Context, runner *attribution.Runner, logger *slog.Logger, p *registry.Plugin, loadErr error, req abi.AttributeRequest, grants []string, data runtime.DataSource) (*attribution.Result, error) {
-	err := loadErr
-	if p != nil {
-		var res *attribution.Result
-		if res, err = runner.Run(ctx, p, req, data, grants); err == nil {
-			return res, nil
-		}
-	}
-	logger.Warn("attribution failed, weighting by bytes read", "err", err)
-	res, verr := attribution.Validate(attribution.ByBytes(req.Accesses), req.Accesses)
-	if verr != nil {
-		return nil, verr
-	}
-	res.Method = fmt.Sprintf("fallback:%s (%s)", res.Method, abi.CodeOf(err))
-	return res, nil
 }
 
 func sha256Hex(b []byte) string {

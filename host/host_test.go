@@ -25,6 +25,7 @@ import (
 	"github.com/tollgate-dev/tollgate/plugins"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/runtime"
+	"github.com/tollgate-dev/tollgate/verify"
 )
 
 // env is a whole host on real components: Badger stores in a temp dir, the
@@ -42,6 +43,31 @@ type env struct {
 	node     *chain.Node
 	rt       *runtime.Runtime
 	owner    *ecdsa.PrivateKey // owns the facts datanet
+}
+
+// verifyEpoch re-runs epoch n from the node's stores and chain.
+func (e *env) verifyEpoch(ctx context.Context, n uint64) (*verify.Verification, error) {
+	v, err := e.verifier()
+	if err != nil {
+		return nil, err
+	}
+	defer v.Close(ctx)
+	return v.VerifyEpoch(ctx, n)
+}
+
+// verifyReceipts checks epoch against receipts with the node's stores and
+// chain.
+func (e *env) verifyReceipts(ctx context.Context, epoch *ledger.Epoch, rs []*ledger.Receipt) (*verify.Verification, error) {
+	v, err := e.verifier()
+	if err != nil {
+		return nil, err
+	}
+	defer v.Close(ctx)
+	return v.Verify(ctx, epoch, rs)
+}
+
+func (e *env) verifier() (*verify.Verifier, error) {
+	return verify.New(verify.Config{Data: verify.StoreData(e.led, e.reg), Runtime: e.rt, Chain: e.chain})
 }
 
 func key(t *testing.T) *ecdsa.PrivateKey {
@@ -412,7 +438,7 @@ func TestVerifyRerunsAnEpochAndCatchesTampering(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	v, err := e.h.VerifyEpoch(ctx, epoch.N)
+	v, err := e.verifyEpoch(ctx, epoch.N)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +457,7 @@ func TestVerifyRerunsAnEpochAndCatchesTampering(t *testing.T) {
 			tampered.Postings[i].Amount = new(big.Int).Add(tampered.Postings[i].Amount, big.NewInt(1))
 		}
 	}
-	v, err = e.h.Verify(ctx, epoch, rs)
+	v, err = e.verifyReceipts(ctx, epoch, rs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +483,7 @@ func TestVerifyRerunsAnEpochAndCatchesTampering(t *testing.T) {
 	} {
 		fresh, _ := e.led.Receipts(ctx, epoch.N)
 		mangle(fresh[0])
-		v, err := e.h.Verify(ctx, epoch, fresh)
+		v, err := e.verifyReceipts(ctx, epoch, fresh)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -521,7 +547,7 @@ func TestFailingAttributionFallsBackToBytesRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := e.h.VerifyEpoch(ctx, ep.N); err != nil || !v.OK() {
+	if v, err := e.verifyEpoch(ctx, ep.N); err != nil || !v.OK() {
 		t.Fatalf("verify after the yank: %+v %v", v, err)
 	}
 }
@@ -630,7 +656,7 @@ func TestReceiptsNameTheAttributionVersionThatRan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := e.h.VerifyEpoch(ctx, ep.N); err != nil || !v.OK() {
+	if v, err := e.verifyEpoch(ctx, ep.N); err != nil || !v.OK() {
 		t.Fatalf("verify after latest moved: %+v %v", v, err)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/siwe"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/runtime"
+	"github.com/tollgate-dev/tollgate/verify"
 )
 
 // transport is one way a user reaches the API: the generated Connect
@@ -460,10 +461,10 @@ func journey(t *testing.T, e *env, url string, tr transport, asWasm []byte) {
 	rt, err := runtime.New(runtime.Config{})
 	must("runtime", err)
 	defer rt.Close(ctx)
-	data, err := host.NewRemoteData(nil, url, "", domain)
+	data, err := verify.NewRemoteData(nil, url, "", domain)
 	must("remote data", err)
 	defer data.Close()
-	v, err := host.NewVerifier(host.VerifierConfig{Data: data, Runtime: rt, Chain: e.chain})
+	v, err := verify.New(verify.Config{Data: data, Runtime: rt, Chain: e.chain})
 	must("verifier", err)
 	defer v.Close(ctx)
 	ver, err := v.VerifyEpoch(ctx, closed.GetEpoch())

@@ -150,7 +150,7 @@ func TestFailedCallPaysForItsReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := e.h.VerifyEpoch(ctx, ep.N); err != nil || !v.OK() || v.Receipts != len(cases) {
+	if v, err := e.verifyEpoch(ctx, ep.N); err != nil || !v.OK() || v.Receipts != len(cases) {
 		t.Fatalf("the epoch of failed calls does not verify: %+v, %v", v, err)
 	}
 	if err := e.led.Check(ctx); err != nil {

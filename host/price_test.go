@@ -13,6 +13,7 @@ import (
 	"github.com/tollgate-dev/tollgate/examples"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/registry"
+	"github.com/tollgate-dev/tollgate/rules"
 )
 
 // A caller is shown an agent's price and calls with it as max_price; the
@@ -50,7 +51,7 @@ func TestRepriceBetweenQuoteAndCallIsRefused(t *testing.T) {
 		return e.postTo(t, e.url, "AgentService/Invoke", tok, body)
 	}
 	r := call("dev/priced@latest", shown.Price)
-	if r.status != 400 || abi.Code(r.code) != host.CodePriceExceeded || !strings.Contains(r.out["message"].(string), "90000") {
+	if r.status != 400 || abi.Code(r.code) != rules.CodePriceExceeded || !strings.Contains(r.out["message"].(string), "90000") {
 		t.Fatalf("a call after the reprice, with the price shown before: %+v", r)
 	}
 	if bal, _ := e.led.Balance(ctx, caller); bal.Int64() != 300_000 {
@@ -59,7 +60,7 @@ func TestRepriceBetweenQuoteAndCallIsRefused(t *testing.T) {
 	if earned, _ := e.led.Earned(ctx, registry.Address(dev)); earned.Sign() != 0 {
 		t.Fatalf("a refused call paid the publisher %s", earned)
 	}
-	if r := call("dev/priced@latest", "0"); abi.Code(r.code) != host.CodePriceExceeded {
+	if r := call("dev/priced@latest", "0"); abi.Code(r.code) != rules.CodePriceExceeded {
 		t.Fatalf("max_price 0 for a priced agent: %+v", r)
 	}
 
@@ -133,8 +134,8 @@ func TestOperatorsMinimumPrice(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = floored.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: free.Manifest.Ref(), Input: []byte("hi")})
-	if abi.CodeOf(err) != host.CodeBelowMinPrice {
-		t.Fatalf("a price-0 agent under a floor of 1000: %v, want %s", err, host.CodeBelowMinPrice)
+	if abi.CodeOf(err) != rules.CodeBelowMinPrice {
+		t.Fatalf("a price-0 agent under a floor of 1000: %v, want %s", err, rules.CodeBelowMinPrice)
 	}
 	if after, _ := e.led.Balance(ctx, caller); after.Cmp(before) != 0 {
 		t.Fatalf("a refused call moved the caller's credit from %s to %s", before, after)
@@ -145,8 +146,8 @@ func TestOperatorsMinimumPrice(t *testing.T) {
 	pub := key(t)
 	m := registry.Manifest{Name: "acme/cheap", Version: "1.0.0", Kind: abi.KindAgent, Price: "999", WasmSHA256: fmt.Sprintf("%x", sha256.Sum256(examples.QA)), Publisher: registry.Address(pub)}
 	sig, _ := registry.Sign(pub, e.reg.Domain().ManifestDigest(m))
-	if _, err := floored.PublishSigned(ctx, m, sig, examples.QA); abi.CodeOf(err) != host.CodeBelowMinPrice {
-		t.Fatalf("publishing an agent below the floor: %v, want %s", err, host.CodeBelowMinPrice)
+	if _, err := floored.PublishSigned(ctx, m, sig, examples.QA); abi.CodeOf(err) != rules.CodeBelowMinPrice {
+		t.Fatalf("publishing an agent below the floor: %v, want %s", err, rules.CodeBelowMinPrice)
 	}
 	if _, err := host.New(host.Config{Registry: e.reg, Ledger: e.led, Runtime: e.rt, Operator: e.operator, MinPrice: big.NewInt(-1)}); err == nil {
 		t.Fatal("a negative floor was accepted")

@@ -14,9 +14,9 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/runtime"
+	"github.com/tollgate-dev/tollgate/verify"
 )
 
 // liar serves a node's API, except for the methods it overrides, where it
@@ -113,31 +113,31 @@ func TestVerifyThroughTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Close(ctx)
-	verify := func(server string, chain host.RootReader) (*host.Verification, error) {
-		data, err := host.NewRemoteData(nil, server, "", e.reg.Domain())
+	check := func(server string, chain verify.RootReader) (*verify.Verification, error) {
+		data, err := verify.NewRemoteData(nil, server, "", e.reg.Domain())
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer data.Close()
 		if chain == nil {
-			chain = host.RemoteChain{Data: data}
+			chain = verify.RemoteChain{Data: data}
 		}
-		v, err := host.NewVerifier(host.VerifierConfig{Data: data, Runtime: rt, Chain: chain})
+		v, err := verify.New(verify.Config{Data: data, Runtime: rt, Chain: chain})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer v.Close(ctx)
 		return v.VerifyEpoch(ctx, epoch.N)
 	}
-	for name, chain := range map[string]host.RootReader{"roots as the node reports them": nil, "roots from the chain": e.chain} {
-		v, err := verify(e.url, chain)
+	for name, chain := range map[string]verify.RootReader{"roots as the node reports them": nil, "roots from the chain": e.chain} {
+		v, err := check(e.url, chain)
 		if err != nil || !v.OK() || v.Receipts != 2 || v.OnChain != epoch.Root {
 			t.Fatalf("%s: the honest epoch did not verify: %+v %v", name, v, err)
 		}
 	}
 
 	// A node that changes an output after the fact.
-	v, err := verify(serveLiar(t, e.url, &liar{output: func(b []byte) []byte { return append([]byte("Not what it said. "), b...) }}), e.chain)
+	v, err := check(serveLiar(t, e.url, &liar{output: func(b []byte) []byte { return append([]byte("Not what it said. "), b...) }}), e.chain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,21 +146,21 @@ func TestVerifyThroughTheAPI(t *testing.T) {
 	}
 	// A node that changes a record's content: its contributor's signature
 	// no longer holds.
-	_, err = verify(serveLiar(t, e.url, &liar{record: func(r *tollgatev1.Record) { r.Content += " Or so they say." }}), e.chain)
+	_, err = check(serveLiar(t, e.url, &liar{record: func(r *tollgatev1.Record) { r.Content += " Or so they say." }}), e.chain)
 	if err == nil || !strings.Contains(err.Error(), "bad_signature") {
 		t.Fatalf("a changed record: %v", err)
 	}
 	// A node that reports a higher read price than its owner signed, to
 	// match receipts that charged it: the owner's creation signature no
 	// longer holds.
-	_, err = verify(serveLiar(t, e.url, &liar{datanet: func(d *tollgatev1.Datanet) { d.PricePerRead = "700" }}), e.chain)
+	_, err = check(serveLiar(t, e.url, &liar{datanet: func(d *tollgatev1.Datanet) { d.PricePerRead = "700" }}), e.chain)
 	if err == nil || !strings.Contains(err.Error(), "bad_signature") {
 		t.Fatalf("a changed read price: %v", err)
 	}
 	// A node that swaps a record for another, validly signed by a key of
 	// its own: the version root the receipts sign no longer matches.
 	other := key(t)
-	v, err = verify(serveLiar(t, e.url, &liar{record: func(r *tollgatev1.Record) {
+	v, err = check(serveLiar(t, e.url, &liar{record: func(r *tollgatev1.Record) {
 		r.Content = "Forged fact."
 		sig, _ := registry.Sign(other, e.reg.Domain().RecordDigest(r.Datanet, r.Content))
 		r.Contributor, r.Signature = registry.Address(other), hexutil.Encode(sig)

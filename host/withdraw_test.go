@@ -60,7 +60,7 @@ func TestWithdrawnCreditIsClaimedOnChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := e.h.VerifyEpoch(ctx, epoch.N); err != nil || !v.OK() {
+	if v, err := e.verifyEpoch(ctx, epoch.N); err != nil || !v.OK() {
 		t.Fatalf("verify: %v %+v", err, v)
 	}
 	p, err := e.h.Proof(ctx, epoch.N, addr)
@@ -148,7 +148,7 @@ func TestWithdrawalRacesInvocations(t *testing.T) {
 	if earned, _ := e.led.Earned(ctx, addr); earned.Cmp(withdrawn) != 0 {
 		t.Fatalf("the caller can claim %s, withdrew %s", earned, withdrawn)
 	}
-	if v, err := e.h.VerifyEpoch(ctx, epoch.N); err != nil || !v.OK() {
+	if v, err := e.verifyEpoch(ctx, epoch.N); err != nil || !v.OK() {
 		t.Fatalf("verify: %v %+v", err, v)
 	}
 	if err := e.led.Check(ctx); err != nil {

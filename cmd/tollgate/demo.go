@@ -138,7 +138,7 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "caller credit left: %s\n", tgt(callerLeft))
 
 	step("Verifying epoch %d as a third party would: re-run every receipt, rebuild the tree", e.GetEpoch())
-	v, err := n.host.VerifyEpoch(ctx, e.GetEpoch())
+	v, err := n.verifyEpoch(ctx, e.GetEpoch())
 	if err != nil {
 		return err
 	}

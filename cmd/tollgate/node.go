@@ -30,6 +30,7 @@ import (
 	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/runtime"
+	"github.com/tollgate-dev/tollgate/verify"
 )
 
 // nodeConfig says where a Tollgate node keeps its state and which chain it
@@ -358,4 +359,15 @@ func randomBytes(n int) []byte {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return b
+}
+
+// verifyEpoch re-runs epoch n from this node's own stores and chain, as a
+// third party would from its API.
+func (n *node) verifyEpoch(ctx context.Context, epoch uint64) (*verify.Verification, error) {
+	v, err := verify.New(verify.Config{Data: verify.StoreData(n.led, n.reg), Runtime: n.rt, Chain: n.client})
+	if err != nil {
+		return nil, err
+	}
+	defer v.Close(ctx)
+	return v.VerifyEpoch(ctx, epoch)
 }

@@ -25,6 +25,7 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/registry"
+	"github.com/tollgate-dev/tollgate/rules"
 )
 
 // `tollgate invoke` shows the price it will pay and sends exactly that as
@@ -109,7 +110,7 @@ func TestInvokeSendsThePriceItShows(t *testing.T) {
 
 	// --max-price below the price: refused, nothing charged.
 	before := balance()
-	if o, err := cli("invoke", "--max-price", "0.001", "Why is the sky blue?"); exitCode(err) != exitRefused || !strings.Contains(err.Error(), string(host.CodePriceExceeded)) {
+	if o, err := cli("invoke", "--max-price", "0.001", "Why is the sky blue?"); exitCode(err) != exitRefused || !strings.Contains(err.Error(), string(rules.CodePriceExceeded)) {
 		t.Fatalf("--max-price 0.001 for a 0.01 agent: exit %d, %v\n%s", exitCode(err), err, o)
 	}
 	if got := lastSent(); got != "1000000000000000" {

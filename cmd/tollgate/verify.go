@@ -20,11 +20,11 @@ import (
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/runtime"
+	"github.com/tollgate-dev/tollgate/verify"
 )
 
 // verifyCmd re-runs an epoch from a stopped node's data directory without
@@ -92,7 +92,7 @@ func verifyCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer rt.Close(context.Background())
-	v, err := host.NewVerifier(host.VerifierConfig{Data: host.StoreData(led, reg), Runtime: rt, Chain: c})
+	v, err := verify.New(verify.Config{Data: verify.StoreData(led, reg), Runtime: rt, Chain: c})
 	if err != nil {
 		return err
 	}
@@ -136,13 +136,13 @@ func verifyRemote(ctx context.Context, server, rpc string, epoch uint64, settlem
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	data, err := host.NewRemoteData(http.DefaultClient, server, filepath.Join(scratch, "registry"),
+	data, err := verify.NewRemoteData(http.DefaultClient, server, filepath.Join(scratch, "registry"),
 		registry.Domain{ChainID: new(big.Int).SetUint64(dep.ChainID), Contract: dep.Settlement})
 	if err != nil {
 		return err
 	}
 	defer data.Close()
-	var roots host.RootReader = host.RemoteChain{Data: data}
+	var roots verify.RootReader = verify.RemoteChain{Data: data}
 	if !asJSON {
 		if rpc != "" {
 			fmt.Fprintf(out, "reading the chain's roots and operators from %s\n", rpc)
@@ -170,7 +170,7 @@ func verifyRemote(ctx context.Context, server, rpc string, epoch uint64, settlem
 		return err
 	}
 	defer rt.Close(context.Background())
-	v, err := host.NewVerifier(host.VerifierConfig{Data: data, Runtime: rt, Chain: roots})
+	v, err := verify.New(verify.Config{Data: data, Runtime: rt, Chain: roots})
 	if err != nil {
 		return err
 	}
@@ -270,7 +270,7 @@ func copyDir(from, to string) error {
 	})
 }
 
-func printVerification(v *host.Verification, asJSON bool, out io.Writer) error {
+func printVerification(v *verify.Verification, asJSON bool, out io.Writer) error {
 	if asJSON {
 		if err := json.NewEncoder(out).Encode(map[string]any{"epoch": v.Epoch, "receipts": v.Receipts, "problems": v.Problems,
 			"root": v.Root, "posted": v.Posted, "on_chain": v.OnChain, "bundle": v.Bundle, "posted_bundle": v.PostedBundle,

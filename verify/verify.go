@@ -1,7 +1,9 @@
-package host
+package verify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 	"github.com/tollgate-dev/tollgate/attribution"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/registry"
+	"github.com/tollgate-dev/tollgate/rules"
 	"github.com/tollgate-dev/tollgate/runtime"
 )
 
@@ -77,14 +80,14 @@ func (d storeData) VersionRoot(ctx context.Context, datanet string, version uint
 	return d.reg.VersionRoot(ctx, datanet, version)
 }
 
-// VerifierConfig wires a [Verifier]. Data, Runtime and Chain are required:
+// Config wires a [Verifier]. Data, Runtime and Chain are required:
 // a verification that cannot read the chain does not pass. The operator a
 // receipt must be signed by is the contract's operator at its epoch.
-type VerifierConfig struct {
+type Config struct {
 	Data    EpochData
 	Runtime *runtime.Runtime
 	Chain   RootReader
-	Fees    Fees // zero: the default split
+	Fees    rules.Fees // zero: the default split
 	Logger  *slog.Logger
 }
 
@@ -94,19 +97,17 @@ type Verifier struct {
 	data      EpochData
 	chain     RootReader
 	operators map[uint64]string // by epoch, as read from the chain
-	fees      Fees
+	fees      rules.Fees
 	attr      *attribution.Runner
 	logger    *slog.Logger
 }
 
 // NewVerifier returns a Verifier.
-func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
+func New(cfg Config) (*Verifier, error) {
 	if cfg.Data == nil || cfg.Runtime == nil || cfg.Chain == nil {
-		return nil, errors.New("host: a verifier needs Data, Runtime and Chain")
+		return nil, errors.New("verify: a verifier needs Data, Runtime and Chain")
 	}
-	if cfg.Fees == (Fees{}) {
-		cfg.Fees = Fees{ProtocolBps: DefaultProtocolBps, ContributorBps: DefaultContributorBps}
-	}
+	cfg.Fees = cfg.Fees.OrDefault()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -349,13 +350,13 @@ func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator strin
 		accesses = append(accesses, abi.Access{Datanet: a.Datanet, Record: a.Record, Contributor: r.Contributor, Bytes: len(r.Content), Content: r.Content})
 		reads = append(reads, ledger.Access{Datanet: a.Datanet, Record: a.Record, Contributor: r.Contributor, Bytes: len(r.Content), Fee: fee})
 	}
-	b := bill{caller: rc.Caller, developer: agent.Manifest.Publisher, operator: operator, fees: v.fees, reads: reads}
+	b := rules.Bill{Caller: rc.Caller, Developer: agent.Manifest.Publisher, Operator: operator, Fees: v.fees, Reads: reads}
 	if strings.HasPrefix(rc.Method, "failed:") {
 		// A failed call pays its reads only; its output is empty.
 		if len(out) != 0 {
 			return nil, fmt.Errorf("a failed call recorded %d bytes of output", len(out))
 		}
-		return b.postings(), nil
+		return b.Failed().Postings(), nil
 	}
 	req := abi.AttributeRequest{Invocation: rc.ID, Output: string(out), Accesses: accesses, Datanets: agent.Manifest.Datanets}
 	// A plugin yanked since still re-runs: the receipt was made before.
@@ -366,18 +367,21 @@ func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator strin
 		// is withheld, not a reason to fall back.
 		return nil, fmt.Errorf("attribution plugin %s: %w", rc.Attribution, err)
 	}
-	res, err := attribute(ctx, v.attr, v.logger, attrPlugin, nil, req, agent.Manifest.Datanets, view)
+	res, pluginErr, err := v.attr.RunOrFallback(ctx, attrPlugin, req, view, agent.Manifest.Datanets)
 	if err != nil {
 		return nil, err
+	}
+	if pluginErr != nil {
+		v.logger.Warn("attribution failed on re-run, weighting by bytes read", "receipt", rc.ID, "err", pluginErr)
 	}
 	if attrPlugin.Hash() != rc.AttributionHash {
 		return nil, abi.Errorf(abi.CodeHashMismatch, "attribution %s is %s, the receipt ran %s", rc.Attribution, attrPlugin.Hash(), rc.AttributionHash)
 	}
-	if strings.HasPrefix(rc.Method, "fallback:") != strings.HasPrefix(res.Method, "fallback:") {
+	if strings.HasPrefix(rc.Method, attribution.FallbackPrefix) != strings.HasPrefix(res.Method, attribution.FallbackPrefix) {
 		return nil, fmt.Errorf("attribution re-ran as %q, the receipt says %q", res.Method, rc.Method)
 	}
-	b.price, b.shares = agent.Manifest.PriceAmount(), res.Shares()
-	return b.postings(), nil
+	b.Price, b.Shares = agent.Manifest.PriceAmount(), res.Shares()
+	return b.Postings(), nil
 }
 
 // postingSet is a canonical text of postings, order-free.
@@ -390,30 +394,16 @@ func postingSet(ps []ledger.Posting) string {
 	return strings.Join(lines, "; ")
 }
 
-// VerifyEpoch re-runs epoch n from this node's own stores and chain.
-func (h *Host) VerifyEpoch(ctx context.Context, n uint64) (*Verification, error) {
-	v, err := h.verifier()
-	if err != nil {
-		return nil, err
-	}
-	defer v.Close(ctx)
-	return v.VerifyEpoch(ctx, n)
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }
 
-// Verify checks epoch e against receipts with this node's stores and chain:
-// see [Verifier.Verify].
-func (h *Host) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledger.Receipt) (*Verification, error) {
-	v, err := h.verifier()
-	if err != nil {
-		return nil, err
+// versionMap returns a receipt's datanet versions by name.
+func versionMap(vs []ledger.DatanetVersion) map[string]uint64 {
+	m := make(map[string]uint64, len(vs))
+	for _, v := range vs {
+		m[v.Name] = v.Version
 	}
-	defer v.Close(ctx)
-	return v.Verify(ctx, e, receipts)
-}
-
-func (h *Host) verifier() (*Verifier, error) {
-	if h.chain == nil {
-		return nil, errNoChain()
-	}
-	return NewVerifier(VerifierConfig{Data: StoreData(h.led, h.reg), Runtime: h.rt, Chain: h.chain, Fees: h.fees, Logger: h.logger})
+	return m
 }

@@ -1,4 +1,4 @@
-package host
+package verify
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/internal/protoconv"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/runtime"
@@ -163,7 +164,7 @@ func (d *RemoteData) mirror(ctx context.Context, name string, version uint64) er
 		}
 		dn := res.Msg.GetDatanet()
 		m := registry.Datanet{Name: dn.GetName(), Owner: dn.GetOwner(), Description: dn.GetDescription(), License: dn.GetLicense(),
-			PricePerRead: dn.GetPricePerRead(), Policy: policyOf(dn.GetPolicy())}
+			PricePerRead: dn.GetPricePerRead(), Policy: protoconv.Policy(dn.GetPolicy())}
 		if dn.GetName() != name {
 			return abi.Errorf(abi.CodeHashMismatch, "asked for datanet %s, the node sent %.64q", name, dn.GetName())
 		}
@@ -172,7 +173,7 @@ func (d *RemoteData) mirror(ctx context.Context, name string, version uint64) er
 		if err != nil {
 			return abi.Errorf(abi.CodeBadSignature, "datanet %s: no creation signature", name)
 		}
-		m.Creation = &registry.DatanetCreation{Policy: policyOf(dn.GetCreationPolicy()), Signature: sig}
+		m.Creation = &registry.DatanetCreation{Policy: protoconv.Policy(dn.GetCreationPolicy()), Signature: sig}
 		if err := m.CheckCreation(d.domain); err != nil {
 			return err
 		}
