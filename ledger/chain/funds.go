@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/tollgate-dev/tollgate/abi"
 )
@@ -25,7 +24,7 @@ const (
 // NeededBalance is what the operator should hold at today's fees to deploy
 // (if deploy) and post ten roots: twice the base fee plus the suggested tip,
 // per gas, as the transactions will offer.
-func NeededBalance(ctx context.Context, ec *ethclient.Client, deploy bool) (*big.Int, error) {
+func NeededBalance(ctx context.Context, ec Backend, deploy bool) (*big.Int, error) {
 	head, err := ec.HeaderByNumber(ctx, nil)
 	if err != nil {
 		return nil, chainErr("head", err)
@@ -48,7 +47,7 @@ func NeededBalance(ctx context.Context, ec *ethclient.Client, deploy bool) (*big
 // AwaitFunds returns once account holds at least need, polling every
 // interval until wait has passed; then it fails with CodeUnfunded. say is
 // called once, before the first wait, so a person can send the funds.
-func AwaitFunds(ctx context.Context, ec *ethclient.Client, account common.Address, need *big.Int, wait, interval time.Duration, say func(have *big.Int)) error {
+func AwaitFunds(ctx context.Context, ec Backend, account common.Address, need *big.Int, wait, interval time.Duration, say func(have *big.Int)) error {
 	deadline := time.Now().Add(wait)
 	for said := false; ; said = true {
 		have, err := ec.BalanceAt(ctx, account, nil)

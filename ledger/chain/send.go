@@ -15,7 +15,6 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/ledger/contracts"
@@ -28,11 +27,11 @@ func (c *Client) SendETH(ctx context.Context, key *ecdsa.PrivateKey, to string, 
 
 // Fund transfers wei of the chain's coin from key's account to to, for gas,
 // and waits until it is mined.
-func Fund(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, to string, wei *big.Int) (string, error) {
+func Fund(ctx context.Context, ec Backend, key *ecdsa.PrivateKey, to string, wei *big.Int) (string, error) {
 	return fund(ctx, ec, options{}, key, to, wei)
 }
 
-func fund(ctx context.Context, ec *ethclient.Client, o options, key *ecdsa.PrivateKey, to string, wei *big.Int) (string, error) {
+func fund(ctx context.Context, ec Backend, o options, key *ecdsa.PrivateKey, to string, wei *big.Int) (string, error) {
 	chainID, err := ec.ChainID(ctx)
 	if err != nil {
 		return "", chainErr("chain id", err)
@@ -70,7 +69,7 @@ func fund(ctx context.Context, ec *ethclient.Client, o options, key *ecdsa.Priva
 // SendCall sends data to the contract at to from key's account, with
 // EIP-1559 fees and a gas limit estimated with a margin, and waits until it
 // is mined: for tools that hold only an RPC endpoint and an address.
-func SendCall(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, to string, data []byte) (string, error) {
+func SendCall(ctx context.Context, ec Backend, key *ecdsa.PrivateKey, to string, data []byte) (string, error) {
 	chainID, err := ec.ChainID(ctx)
 	if err != nil {
 		return "", chainErr("chain id", err)
@@ -227,7 +226,7 @@ func (c *Client) bumped(ctx context.Context, key *ecdsa.PrivateKey, prev *types.
 }
 
 // waitAnyMined waits until one of txs (versions of one nonce) is mined.
-func waitAnyMined(ctx context.Context, ec *ethclient.Client, o options, txs []*types.Transaction) (common.Hash, error) {
+func waitAnyMined(ctx context.Context, ec Backend, o options, txs []*types.Transaction) (common.Hash, error) {
 	if len(txs) == 1 {
 		_, err := waitMined(ctx, ec, o, txs[0].Hash())
 		return txs[0].Hash(), err
@@ -324,7 +323,7 @@ func poolLag(err error) bool {
 
 // waitMined polls for a receipt; the embedded chain mines within
 // milliseconds, so bind.WaitMined's one-second ticker would dominate.
-func waitMined(ctx context.Context, ec *ethclient.Client, o options, h common.Hash) (*types.Receipt, error) {
+func waitMined(ctx context.Context, ec Backend, o options, h common.Hash) (*types.Receipt, error) {
 	delay := 5 * time.Millisecond
 	for {
 		rc, err := ec.TransactionReceipt(ctx, h)
@@ -355,7 +354,7 @@ func waitMined(ctx context.Context, ec *ethclient.Client, o options, h common.Ha
 	}
 }
 
-func waitHead(ctx context.Context, ec *ethclient.Client, block uint64) error {
+func waitHead(ctx context.Context, ec Backend, block uint64) error {
 	for {
 		head, err := ec.BlockNumber(ctx)
 		if err != nil {

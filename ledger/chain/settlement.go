@@ -9,7 +9,6 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/ledger/contracts"
@@ -29,7 +28,7 @@ type Deployment struct {
 // Client talks to the deployment's contracts.
 type Client struct {
 	opts       options
-	eth        *ethclient.Client
+	eth        Backend
 	chainID    *big.Int
 	dep        Deployment
 	token      *bind.BoundContract
@@ -38,18 +37,9 @@ type Client struct {
 	settleABI  *contracts.Settlement
 }
 
-// Dial connects to an EVM node's RPC endpoint (http, ws or ipc).
-func Dial(ctx context.Context, url string) (*ethclient.Client, error) {
-	c, err := ethclient.DialContext(ctx, url)
-	if err != nil {
-		return nil, abi.Errorf(CodeChain, "dial %s: %v", url, err)
-	}
-	return c, nil
-}
-
 // Deploy deploys a TestToken and a Settlement whose operator is key's
 // address, and waits for both.
-func Deploy(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, with ...Option) (Deployment, error) {
+func Deploy(ctx context.Context, ec Backend, key *ecdsa.PrivateKey, with ...Option) (Deployment, error) {
 	o := optionsOf(with)
 	chainID, err := ec.ChainID(ctx)
 	if err != nil {
@@ -85,7 +75,7 @@ func Deploy(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, wi
 
 // Attach returns a client of an existing deployment, checking that its
 // contracts have code on this chain.
-func Attach(ctx context.Context, ec *ethclient.Client, dep Deployment, opts ...Option) (*Client, error) {
+func Attach(ctx context.Context, ec Backend, dep Deployment, opts ...Option) (*Client, error) {
 	chainID, err := ec.ChainID(ctx)
 	if err != nil {
 		return nil, chainErr("chain id", err)
@@ -179,7 +169,7 @@ type PostedRoot struct {
 
 // Roots reads the current and the pending root of the settlement contract
 // at settlement, for tools that hold only its address.
-func Roots(ctx context.Context, ec *ethclient.Client, settlement string) (current, pending PostedRoot, err error) {
+func Roots(ctx context.Context, ec Backend, settlement string) (current, pending PostedRoot, err error) {
 	c := &Client{opts: optionsOf(nil), eth: ec, settleABI: contracts.NewSettlement()}
 	c.settlement = c.settleABI.Instance(ec, common.HexToAddress(settlement))
 	return c.CurrentRoot(ctx)
