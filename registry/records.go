@@ -96,17 +96,8 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 				return err
 			}
 		}
-		d.Version++
-		d.Frontier = appendLeaf(d.Frontier, leafHash(id))
-		d.Root = hex.EncodeToString(frontierRoot(d.Frontier))
-		if err := txn.Set(versionKey(datanet, d.Version), []byte(d.Root)); err != nil {
-			return err
-		}
-		if err := txn.Set(versionIDKey(datanet, d.Version), []byte(id)); err != nil {
-			return err
-		}
-		rec = &Record{Datanet: datanet, ID: id, Contributor: contributor, Content: content, Signature: sig, Version: d.Version, Added: time.Now().UTC()}
-		if err := kv.SetJSON(txn, recordKey(datanet, id), rec); err != nil {
+		rec = &Record{Datanet: datanet, ID: id, Contributor: contributor, Content: content, Signature: sig}
+		if err := appendRecord(txn, datanet, &d, rec, time.Now().UTC()); err != nil {
 			return err
 		}
 		return kv.SetJSON(txn, datanetKey(datanet), d)
@@ -115,14 +106,48 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 		return nil, false, err
 	}
 	if !dup {
-		if ix := r.corpus[datanet]; ix != nil {
-			ix.appended(*rec)
-		}
-		if ix := r.search[datanet]; ix != nil && !ix.add(rec.Version, rec.ID, rec.Content) {
-			delete(r.search, datanet) // out of step: rebuilt on next use
-		}
+		r.indexAppended(datanet, []*Record{rec})
 	}
 	return rec, dup, nil
+}
+
+// appendRecord makes rec the next version of datanet, whose record is d,
+// in txn: it extends d's Merkle frontier and writes rec, the version's
+// root and the version's place in the order of records. The caller
+// stores d.
+func appendRecord(txn *badger.Txn, datanet string, d *Datanet, rec *Record, now time.Time) error {
+	d.Version++
+	d.Frontier = appendLeaf(d.Frontier, leafHash(rec.ID))
+	d.Root = hex.EncodeToString(frontierRoot(d.Frontier))
+	rec.Version, rec.Added = d.Version, now
+	if err := kv.SetJSON(txn, recordKey(datanet, rec.ID), rec); err != nil {
+		return err
+	}
+	if err := txn.Set(versionKey(datanet, d.Version), []byte(d.Root)); err != nil {
+		return err
+	}
+	return txn.Set(versionIDKey(datanet, d.Version), []byte(rec.ID))
+}
+
+// indexAppended brings the datanet's loaded indexes up to date with recs,
+// the records just appended to it; those without a version were not.
+// r.mu must be held.
+func (r *Registry) indexAppended(datanet string, recs []*Record) {
+	if ix := r.corpus[datanet]; ix != nil {
+		for _, rec := range recs {
+			if rec.Version > 0 {
+				ix.appended(*rec)
+			}
+		}
+	}
+	if ix := r.search[datanet]; ix != nil {
+		for _, rec := range recs {
+			if rec.Version > 0 && !ix.add(rec.Version, rec.ID, rec.Content) {
+				delete(r.search, datanet) // out of step: rebuilt on next use
+				break
+			}
+		}
+	}
 }
 
 // Get returns one record of a datanet.
