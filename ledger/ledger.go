@@ -106,20 +106,7 @@ const Format = 2
 // commit returns only once it is on disk.
 func Open(dir string, opts Options) (*Ledger, error) {
 	blog := &badgerLog{logger: opts.Logger}
-	bo := badger.DefaultOptions(dir).WithSyncWrites(true).WithLogger(blog).WithReadOnly(opts.ReadOnly).
-		// Receipts and outputs (kilobytes each, written once) go to the
-		// value log; the LSM tree keeps keys and small values. With
-		// Badger's defaults (every value in the tree, 64 MB memtables, a
-		// 256 MB block cache) compaction rewrote each receipt level after
-		// level, and held a gigabyte of a loaded node's heap.
-		WithValueThreshold(256).WithMemTableSize(16 << 20).WithNumMemtables(3).WithBlockCacheSize(32 << 20)
-	if opts.InMemory {
-		// No value log in memory: values stay in the tree, and count in
-		// full against a transaction's limit, which the memtable sets.
-		d := badger.DefaultOptions("")
-		bo = bo.WithDir("").WithValueDir("").WithInMemory(true).WithValueThreshold(d.ValueThreshold).WithMemTableSize(d.MemTableSize)
-	}
-	db, err := badger.Open(bo)
+	db, err := badger.Open(badgerOptions(dir, opts, blog))
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
 	}
@@ -138,36 +125,9 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	if l.operator == "" && l.signer != nil {
 		l.operator = crypto.PubkeyToAddress(l.signer.PublicKey).Hex()
 	}
-	if err := l.checkFormat(); err != nil {
+	if err := l.load(); err != nil {
 		db.Close()
 		return nil, err
-	}
-	n, err := l.OpenEpoch(context.Background())
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	st := &openState{epoch: n, bundle: ZeroBundle}
-	if n > 1 {
-		e, err := l.Epoch(context.Background(), n-1)
-		if err != nil {
-			db.Close()
-			return nil, err
-		}
-		st.bundle = e.Bundle
-	}
-	l.open.Store(st)
-	if !l.readOnly && l.signer != nil {
-		if err := l.recordOperator(crypto.PubkeyToAddress(l.signer.PublicKey).Hex(), n); err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
-	if !l.readOnly {
-		if err := l.indexAccounts(); err != nil {
-			db.Close()
-			return nil, err
-		}
 	}
 	if l.readOnly {
 		close(l.stopped)
@@ -176,6 +136,56 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	}
 	go l.run()
 	return l, nil
+}
+
+// badgerOptions are the database options of a ledger in dir, with SyncWrites
+// on.
+func badgerOptions(dir string, opts Options, blog *badgerLog) badger.Options {
+	bo := badger.DefaultOptions(dir).WithSyncWrites(true).WithLogger(blog).WithReadOnly(opts.ReadOnly).
+		// Receipts and outputs (kilobytes each, written once) go to the
+		// value log; the LSM tree keeps keys and small values. With
+		// Badger's defaults (every value in the tree, 64 MB memtables, a
+		// 256 MB block cache) compaction rewrote each receipt level after
+		// level, and held a gigabyte of a loaded node's heap.
+		WithValueThreshold(256).WithMemTableSize(16 << 20).WithNumMemtables(3).WithBlockCacheSize(32 << 20)
+	if opts.InMemory {
+		// No value log in memory: values stay in the tree, and count in
+		// full against a transaction's limit, which the memtable sets.
+		d := badger.DefaultOptions("")
+		bo = bo.WithDir("").WithValueDir("").WithInMemory(true).WithValueThreshold(d.ValueThreshold).WithMemTableSize(d.MemTableSize)
+	}
+	return bo
+}
+
+// load checks the books' format and reads the open epoch and the bundle
+// it signs; a writable ledger also records its signer and indexes accounts
+// written before it kept an index.
+func (l *Ledger) load() error {
+	if err := l.checkFormat(); err != nil {
+		return err
+	}
+	n, err := l.OpenEpoch(context.Background())
+	if err != nil {
+		return err
+	}
+	st := &openState{epoch: n, bundle: ZeroBundle}
+	if n > 1 {
+		e, err := l.Epoch(context.Background(), n-1)
+		if err != nil {
+			return err
+		}
+		st.bundle = e.Bundle
+	}
+	l.open.Store(st)
+	if !l.readOnly && l.signer != nil {
+		if err := l.recordOperator(crypto.PubkeyToAddress(l.signer.PublicKey).Hex(), n); err != nil {
+			return err
+		}
+	}
+	if !l.readOnly {
+		return l.indexAccounts()
+	}
+	return nil
 }
 
 // checkFormat stamps a new ledger with Format and refuses one written in
