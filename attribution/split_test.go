@@ -13,14 +13,6 @@ import (
 	"github.com/tollgate-dev/tollgate/attribution"
 )
 
-func ExampleSplit() {
-	parts, _ := attribution.Split(big.NewInt(100), []attribution.Share{
-		{Key: "alice", Weight: 1}, {Key: "bob", Weight: 1}, {Key: "carol", Weight: 1},
-	})
-	fmt.Println(parts)
-	// Output: [34 33 33]
-}
-
 func TestSplitSumsExactly(t *testing.T) {
 	cases := []struct {
 		name    string

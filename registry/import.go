@@ -155,58 +155,14 @@ func (r *Registry) importFrom(ctx context.Context, next func() (ImportLine, erro
 	var st ImportStats
 	// Three stages overlap: reading lines, verifying a batch on all cores,
 	// and committing the previous batch.
-	type verified struct {
-		recs  []*Record
-		lines int64 // line number of the batch's last line
-		err   error
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	out := make(chan verified, 1)
-	var readErr error
-	var lines, resumed int64 // the reader's; copied into st when it ends
+	out := make(chan verifiedBatch, 1)
+	rd := &batchReader{r: r, next: next, signer: signer, opts: opts}
 	go func() {
 		defer close(out)
-		defer func() { st.Lines, st.Resumed = lines, resumed }()
-		batch := make([]ImportLine, 0, opts.Batch)
-		batchBytes := 0
-		send := func() bool {
-			recs, err := r.verifyBatch(batch, lines-int64(len(batch)), signer, opts)
-			select {
-			case out <- verified{recs, lines, err}:
-			case <-ctx.Done():
-				return false
-			}
-			batch, batchBytes = make([]ImportLine, 0, opts.Batch), 0
-			return err == nil
-		}
-		for ctx.Err() == nil {
-			l, err := next()
-			if err == io.EOF {
-				break
-			}
-			lines++
-			if err == errSkip {
-				resumed++
-				continue
-			}
-			if err != nil {
-				readErr = err
-				break
-			}
-			if len(l.Signature) > 2+2*65 || len(l.Contributor) > 2+2*20 || len(l.Content) > MaxRecordBytes {
-				readErr = errorf(abi.CodeBadRequest, "import line %d: a signature is 0x and 130 hex digits, a contributor 0x and 40, a record at most %d bytes", lines, MaxRecordBytes)
-				break
-			}
-			batch = append(batch, l)
-			batchBytes += len(l.Content) + len(l.Signature) + len(l.Contributor)
-			if (len(batch) == opts.Batch || batchBytes >= MaxImportBatchBytes) && !send() {
-				return
-			}
-		}
-		if len(batch) > 0 && readErr == nil {
-			send()
-		}
+		defer func() { st.Lines, st.Resumed = rd.lines, rd.resumed }()
+		rd.run(ctx, out)
 	}()
 	for v := range out {
 		if v.err != nil {
@@ -232,10 +188,74 @@ func (r *Registry) importFrom(ctx context.Context, next func() (ImportLine, erro
 		}
 	}
 	st.Elapsed = time.Since(start)
-	if readErr == nil {
-		readErr = ctx.Err()
+	if rd.err == nil {
+		rd.err = ctx.Err()
 	}
-	return st, readErr
+	return st, rd.err
+}
+
+// verifiedBatch is a batch of import lines, verified, or why it is not.
+type verifiedBatch struct {
+	recs  []*Record
+	lines int64 // line number of the batch's last line
+	err   error
+}
+
+// batchReader reads an import's lines into batches and verifies each.
+type batchReader struct {
+	r      *Registry
+	next   func() (ImportLine, error)
+	signer string
+	opts   ImportOptions
+	// What run leaves, to read once out is closed: the lines read, of
+	// them those skipped as imported before, and what stopped the reading
+	// other than the end of the lines or a batch that failed to verify.
+	lines, resumed int64
+	err            error
+}
+
+// run sends the verified batches to out until the lines end, a batch fails
+// to verify, or ctx is done.
+func (b *batchReader) run(ctx context.Context, out chan<- verifiedBatch) {
+	batch := make([]ImportLine, 0, b.opts.Batch)
+	batchBytes := 0
+	send := func() bool {
+		recs, err := b.r.verifyBatch(batch, b.lines-int64(len(batch)), b.signer, b.opts)
+		select {
+		case out <- verifiedBatch{recs, b.lines, err}:
+		case <-ctx.Done():
+			return false
+		}
+		batch, batchBytes = make([]ImportLine, 0, b.opts.Batch), 0
+		return err == nil
+	}
+	for ctx.Err() == nil {
+		l, err := b.next()
+		if err == io.EOF {
+			break
+		}
+		b.lines++
+		if err == errSkip {
+			b.resumed++
+			continue
+		}
+		if err != nil {
+			b.err = err
+			break
+		}
+		if len(l.Signature) > 2+2*65 || len(l.Contributor) > 2+2*20 || len(l.Content) > MaxRecordBytes {
+			b.err = errorf(abi.CodeBadRequest, "import line %d: a signature is 0x and 130 hex digits, a contributor 0x and 40, a record at most %d bytes", b.lines, MaxRecordBytes)
+			break
+		}
+		batch = append(batch, l)
+		batchBytes += len(l.Content) + len(l.Signature) + len(l.Contributor)
+		if (len(batch) == b.opts.Batch || batchBytes >= MaxImportBatchBytes) && !send() {
+			return
+		}
+	}
+	if len(batch) > 0 && b.err == nil {
+		send()
+	}
 }
 
 // verifyBatch parses and verifies lines in parallel, keeping their order.
@@ -309,91 +329,73 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, first int64, ckKe
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now().UTC()
-	err = r.db.Update(func(txn *badger.Txn) error {
-		added, dups = 0, 0
-		var d Datanet
-		if err := kv.GetJSON(txn, datanetKey(datanet), &d); err != nil {
+	err = r.db.Update(func(txn *badger.Txn) (err error) {
+		if added, dups, err = r.appendBatch(txn, datanet, recs, first, now); err != nil {
 			return err
 		}
-		inBatch := map[string]bool{}
-		// What each contributor has written, with this batch, to be stored
-		// with it; a scratch registry mirrors what another node admitted.
-		counts := map[string]written{}
-		for i, rec := range recs {
-			if !r.scratch {
-				if err := d.checkWriter(rec.Contributor); err != nil {
-					return fmt.Errorf("registry: import line %d: %w", first+int64(i)+1, err)
-				}
-			}
-			if inBatch[rec.ID] {
-				dups++
-				continue
-			}
-			if _, err := txn.Get(recordKey(datanet, rec.ID)); err == nil {
-				dups++
-				continue
-			} else if !errors.Is(err, badger.ErrKeyNotFound) {
-				return err
-			}
-			if !r.scratch {
-				w, ok := counts[rec.Contributor]
-				if !ok {
-					var err error
-					if w, err = getWritten(txn, datanet, rec.Contributor); err != nil {
-						return err
-					}
-				}
-				w, err := d.admit(rec.Contributor, w, len(rec.Content))
-				if err != nil {
-					return fmt.Errorf("registry: import line %d: %w", first+int64(i)+1, err)
-				}
-				counts[rec.Contributor] = w
-			}
-			inBatch[rec.ID] = true
-			d.Version++
-			d.Frontier = appendLeaf(d.Frontier, leafHash(rec.ID))
-			d.Root = hex.EncodeToString(frontierRoot(d.Frontier))
-			rec.Version, rec.Added = d.Version, now
-			if err := kv.SetJSON(txn, recordKey(datanet, rec.ID), rec); err != nil {
-				return err
-			}
-			if err := txn.Set(versionKey(datanet, d.Version), []byte(d.Root)); err != nil {
-				return err
-			}
-			if err := txn.Set(versionIDKey(datanet, d.Version), []byte(rec.ID)); err != nil {
-				return err
-			}
-			added++
-		}
-		for contributor, w := range counts {
-			if err := setWritten(txn, datanet, contributor, w); err != nil {
-				return err
-			}
-		}
 		if checkpoint {
-			if err := txn.Set(ckKey, binary.BigEndian.AppendUint64(nil, uint64(lines))); err != nil {
-				return err
-			}
+			return txn.Set(ckKey, binary.BigEndian.AppendUint64(nil, uint64(lines)))
 		}
-		return kv.SetJSON(txn, datanetKey(datanet), d)
+		return nil
 	})
 	if err == nil && added > 0 {
-		if ix := r.corpus[datanet]; ix != nil {
-			for _, rec := range recs {
-				if rec.Version > 0 {
-					ix.appended(*rec)
-				}
-			}
-		}
-		if ix := r.search[datanet]; ix != nil {
-			for _, rec := range recs {
-				// Version is set only on the records this batch added.
-				if rec.Version > 0 && !ix.add(rec.Version, rec.ID, rec.Content) {
-					delete(r.search, datanet) // out of step: rebuilt on next use
-					break
-				}
-			}
-		}
+		r.indexAppended(datanet, recs)
 	}
 	return added, dups, err
+}
+
+// appendBatch appends to datanet, in txn, the records of recs not already
+// in it, with the contributors' write counts, and counts what it added and
+// what it found already there.
+func (r *Registry) appendBatch(txn *badger.Txn, datanet string, recs []*Record, first int64, now time.Time) (added, dups int64, err error) {
+	var d Datanet
+	if err := kv.GetJSON(txn, datanetKey(datanet), &d); err != nil {
+		return 0, 0, err
+	}
+	inBatch := map[string]bool{}
+	// What each contributor has written, with this batch, to be stored
+	// with it; a scratch registry mirrors what another node admitted.
+	counts := map[string]written{}
+	for i, rec := range recs {
+		if !r.scratch {
+			if err := d.checkWriter(rec.Contributor); err != nil {
+				return added, dups, fmt.Errorf("registry: import line %d: %w", first+int64(i)+1, err)
+			}
+		}
+		if inBatch[rec.ID] {
+			dups++
+			continue
+		}
+		if _, err := txn.Get(recordKey(datanet, rec.ID)); err == nil {
+			dups++
+			continue
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return added, dups, err
+		}
+		if !r.scratch {
+			w, ok := counts[rec.Contributor]
+			if !ok {
+				var err error
+				if w, err = getWritten(txn, datanet, rec.Contributor); err != nil {
+					return added, dups, err
+				}
+			}
+			w, err := d.admit(rec.Contributor, w, len(rec.Content))
+			if err != nil {
+				return added, dups, fmt.Errorf("registry: import line %d: %w", first+int64(i)+1, err)
+			}
+			counts[rec.Contributor] = w
+		}
+		inBatch[rec.ID] = true
+		if err := appendRecord(txn, datanet, &d, rec, now); err != nil {
+			return added, dups, err
+		}
+		added++
+	}
+	for contributor, w := range counts {
+		if err := setWritten(txn, datanet, contributor, w); err != nil {
+			return added, dups, err
+		}
+	}
+	return added, dups, kv.SetJSON(txn, datanetKey(datanet), d)
 }

@@ -1,0 +1,284 @@
+package bm25
+
+import (
+	"container/heap"
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tollgate-dev/tollgate/internal/tokenize"
+)
+
+// Queries that leave at least parallelAbove blocks after the first few
+// score them on up to maxScorers cores, taking chunks of chunkBlocks.
+const (
+	maxScorers  = 4
+	chunkBlocks = 32
+)
+
+var parallelAbove = 1024 // a variable so that tests can reach the parallel path
+
+// A block with at most spreadAbove candidates looks their other terms up by
+// binary search (a variable so that tests can reach both ways).
+var spreadAbove = 32
+
+// Top returns the ids and scores of the limit best records for query.
+func (s *Index) Top(query string, limit int) ([]string, []float64) {
+	ids, scores, _ := s.TopScored(query, limit, AllVersions)
+	return ids, scores
+}
+
+// TopScored is top over the records of versions up to upTo,
+// scored with that version's statistics (record count, average length,
+// document frequencies) as if the later records did not exist; it also
+// says how many blocks it scored.
+func (s *Index) TopScored(text string, limit int, upTo uint64) (ids []string, scores []float64, scored int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	q := s.newQuery(text, limit, upTo)
+	if q == nil {
+		return nil, nil, 0
+	}
+	sc, _ := s.scratch.Get().(*queryScratch)
+	if sc == nil {
+		sc = &queryScratch{}
+	}
+	defer s.scratch.Put(sc)
+	nBlocks := (int(q.maxDoc) + blockSize - 1) / blockSize
+	blocks := sc.candidates(q, nBlocks)
+	defer func() {
+		for _, at := range q.at {
+			clear(at[:nBlocks])
+		}
+	}()
+	return s.scoreBlocks(q, sc, blocks)
+}
+
+// newQuery sets up a query for the terms of text that occur in the
+// records up to upTo, with those records' statistics; it returns nil if
+// there are no such records or terms.
+func (s *Index) newQuery(text string, limit int, upTo uint64) *query {
+	n, total := s.ids.len(), s.total
+	if upTo < uint64(n) {
+		n, total = int(upTo), 0
+		for _, l := range s.docLen[:n] {
+			total += uint64(l)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	avg := float64(total) / float64(n)
+	q := &query{lenFree: bm25K1 * (1 - bm25B), perLen: bm25K1 * bm25B / avg, docLen: s.docLen, limit: limit, maxDoc: uint32(n)}
+	seen := map[string]bool{}
+	for _, t := range tokenize.Tokens(text) {
+		tp := s.terms[t]
+		if seen[t] || tp == nil {
+			continue
+		}
+		seen[t] = true
+		df := len(tp.docs)
+		if n < s.ids.len() {
+			df = sort.Search(df, func(i int) bool { return tp.docs[i] >= uint32(n) })
+		}
+		if df == 0 {
+			continue
+		}
+		q.terms = append(q.terms, tp)
+		q.idf = append(q.idf, math.Log(1+(float64(n)-float64(df)+0.5)/(float64(df)+0.5)))
+	}
+	if len(q.terms) == 0 {
+		return nil
+	}
+	q.slack = 1 + float64(len(q.terms)+4)*1e-6
+	return q
+}
+
+// candidates bounds what each of the first nBlocks blocks can score for q
+// and returns those where some query term occurs, in block order. It
+// points q.at into sc; the caller clears q.at[t][:nBlocks] when done.
+func (sc *queryScratch) candidates(q *query, nBlocks int) []candidate {
+	if cap(sc.bounds) < nBlocks {
+		sc.bounds = make([]float32, nBlocks)
+		sc.done = make([]bool, nBlocks)
+	}
+	bounds := sc.bounds[:nBlocks]
+	for len(sc.at) < len(q.terms) {
+		sc.at = append(sc.at, nil)
+	}
+	q.at = sc.at[:len(q.terms)]
+	for t, tp := range q.terms {
+		if cap(q.at[t]) < nBlocks {
+			q.at[t] = make([]uint32, nBlocks)
+		}
+		at := q.at[t][:nBlocks]
+		if tp.blocks != nil {
+			for i, b := range tp.blocks {
+				if int(b.id) >= nBlocks {
+					break
+				}
+				bounds[b.id] += float32(q.weight(t, uint32(b.maxTF), uint32(b.minLen)))
+				at[b.id] = uint32(i) + 1
+			}
+			continue
+		}
+		w := float32(q.weight(t, tp.maxTF, tp.minLen))
+		for i, doc := range tp.docs {
+			if doc >= q.maxDoc {
+				break
+			}
+			if id := doc >> blockShift; at[id] == 0 {
+				bounds[id] += w
+				at[id] = uint32(i) + 1
+			}
+		}
+	}
+	blocks := sc.blocks[:0]
+	for id, b := range bounds {
+		if b > 0 {
+			blocks = append(blocks, candidate{uint32(id), float32(float64(b) * q.slack)})
+			bounds[id] = 0
+		}
+	}
+	sc.blocks = blocks
+	return blocks
+}
+
+// scoreBlocks scores the candidate blocks that can still enter the
+// results and returns the best records.
+func (s *Index) scoreBlocks(q *query, sc *queryScratch, blocks []candidate) (ids []string, scores []float64, scored int) {
+	// The best-bounded blocks first, in order of bound, to raise the floor
+	// quickly; then the rest in record order, whose postings lie in memory
+	// in the order they are read.
+	order := append(sc.order[:0], blocks...)
+	sc.order = order
+	first := min(len(order), firstBlocks)
+	selectBest(order, first)
+	main := s.scorer()
+	scorers := []*scorer{main}
+	defer func() {
+		for _, c := range order[:first] {
+			sc.done[c.block] = false
+		}
+		for _, w := range scorers {
+			s.scorers.Put(w)
+		}
+	}()
+	for _, c := range order[:first] {
+		if c.bound < q.floor.get() {
+			return s.results(q, scorers) // the rest are bounded no higher
+		}
+		main.score(q, c.block)
+		sc.done[c.block] = true
+	}
+	var next atomic.Int64
+	run := func(w *scorer) {
+		for {
+			end := int(next.Add(chunkBlocks))
+			start := end - chunkBlocks
+			if start >= len(blocks) {
+				return
+			}
+			for _, c := range blocks[start:min(end, len(blocks))] {
+				if !sc.done[c.block] && c.bound >= q.floor.get() {
+					w.score(q, c.block)
+				}
+			}
+		}
+	}
+	if workers := min(runtime.GOMAXPROCS(0), maxScorers); workers > 1 && len(blocks)-first >= parallelAbove {
+		var wg sync.WaitGroup
+		for range workers - 1 {
+			w := s.scorer()
+			scorers = append(scorers, w)
+			wg.Go(func() { run(w) })
+		}
+		run(main)
+		wg.Wait()
+	} else {
+		run(main)
+	}
+	return s.results(q, scorers)
+}
+
+// queryScratch is one query's working memory, reused across queries.
+type queryScratch struct {
+	bounds []float32   // per block
+	blocks []candidate // by block
+	order  []candidate // by bound, for the first few
+	done   []bool      // per block: scored among the first few
+	// at[t][b] is 1 + where query term t's postings for block b start (an
+	// index into its blocks if it is common, its postings if not), or 0.
+	at [][]uint32
+}
+
+// query is one search: its terms, BM25 constants and shared state.
+type query struct {
+	terms   []*termPostings
+	idf     []float64
+	lenFree float64 // k1*(1-b)
+	perLen  float64 // k1*b/avg
+	docLen  []uint32
+	// slack covers float32 rounding: a record's score is a float32 sum of
+	// float32 weights, its bounds float64 sums of float64 weights, and the
+	// two may differ in their last bits.
+	slack  float64
+	limit  int
+	maxDoc uint32 // records from maxDoc on are not counted
+	at     [][]uint32
+	floor  floor
+}
+
+// weight is BM25's score for one term: idf * f*(k1+1) / (f + k1*(1-b) + k1*b*len/avg).
+func (q *query) weight(t int, f, length uint32) float64 {
+	return q.idf[t] * float64(f) * (bm25K1 + 1) / (float64(f) + q.lenFree + q.perLen*float64(length))
+}
+
+// floor is the highest limit-th best score any scorer of a query holds:
+// a record or block that cannot reach it cannot enter the results. Scores
+// are never negative, so their float32 bits order as integers.
+type floor struct{ bits atomic.Uint32 }
+
+func (f *floor) get() float32 { return math.Float32frombits(f.bits.Load()) }
+
+func (f *floor) raise(score float32) {
+	for {
+		old := f.bits.Load()
+		if math.Float32frombits(old) >= score || f.bits.CompareAndSwap(old, math.Float32bits(score)) {
+			return
+		}
+	}
+}
+
+func (s *Index) scorer() *scorer {
+	w, _ := s.scorers.Get().(*scorer)
+	if w == nil {
+		w = &scorer{}
+	}
+	w.best, w.scored = w.best[:0], 0
+	return w
+}
+
+// results merges the scorers' best records, best first, and counts the
+// blocks they scored.
+func (s *Index) results(q *query, scorers []*scorer) (ids []string, scores []float64, scored int) {
+	best := make(minHeap, 0, q.limit+1)
+	for _, w := range scorers {
+		scored += w.scored
+		for _, h := range w.best {
+			heap.Push(&best, h)
+			if len(best) > q.limit {
+				heap.Pop(&best)
+			}
+		}
+	}
+	ids = make([]string, len(best))
+	scores = make([]float64, len(best))
+	for i := len(best) - 1; i >= 0; i-- {
+		x := heap.Pop(&best).(hit)
+		ids[i], scores[i] = s.ids.at(x.doc), float64(x.score)
+	}
+	return ids, scores, scored
+}

@@ -1,0 +1,111 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/tollgate-dev/tollgate/abi"
+)
+
+// Totals are the ledger's running sums.
+type Totals struct {
+	Deposited *big.Int // every deposit credited
+	Credit    *big.Int // Σ credit
+	Earned    *big.Int // Σ cumulative earnings
+}
+
+// Balance returns an account's credit: what it deposited less what its
+// calls were charged. Earnings are never credit (see [Ledger.Earned]).
+func (l *Ledger) Balance(ctx context.Context, account string) (*big.Int, error) {
+	var b *big.Int
+	err := l.db.View(func(txn *badger.Txn) (err error) {
+		b, err = getAmount(txn, balanceKey(account))
+		return err
+	})
+	return b, err
+}
+
+// Earned returns an account's cumulative earnings.
+func (l *Ledger) Earned(ctx context.Context, account string) (*big.Int, error) {
+	var b *big.Int
+	err := l.db.View(func(txn *badger.Txn) (err error) {
+		b, err = getAmount(txn, earnedKey(account))
+		return err
+	})
+	return b, err
+}
+
+// Totals returns the running sums solvency is checked against.
+func (l *Ledger) Totals(ctx context.Context) (Totals, error) {
+	var t Totals
+	err := l.db.View(func(txn *badger.Txn) (err error) {
+		if t.Deposited, err = getAmount(txn, depositedKey); err != nil {
+			return err
+		}
+		if t.Credit, err = getAmount(txn, creditKey); err != nil {
+			return err
+		}
+		t.Earned, err = getAmount(txn, earnedTotKey)
+		return err
+	})
+	return t, err
+}
+
+// solvent checks that after adding dCredit to Σ credit and dEarned to
+// Σ cumulative earnings, the books owe no more than was deposited.
+func solvent(txn *badger.Txn, dCredit, dEarned *big.Int) error {
+	dep, err := getAmount(txn, depositedKey)
+	if err != nil {
+		return err
+	}
+	credit, err := getAmount(txn, creditKey)
+	if err != nil {
+		return err
+	}
+	earned, err := getAmount(txn, earnedTotKey)
+	if err != nil {
+		return err
+	}
+	owed := credit.Add(credit, dCredit)
+	owed.Add(owed, earned.Add(earned, dEarned))
+	if owed.Cmp(dep) > 0 {
+		return abi.Errorf(CodeInsolvent, "credit and earnings would be %s against %s deposited", owed, dep)
+	}
+	return nil
+}
+
+func parseAmount(v []byte) (*big.Int, error) {
+	a, ok := new(big.Int).SetString(string(v), 10)
+	if !ok {
+		return nil, fmt.Errorf("ledger: corrupt amount %q", v)
+	}
+	return a, nil
+}
+
+func getAmount(txn *badger.Txn, key []byte) (*big.Int, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return new(big.Int), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var a *big.Int
+	err = item.Value(func(v []byte) (err error) { a, err = parseAmount(v); return err })
+	return a, err
+}
+
+func addAmount(txn *badger.Txn, key []byte, delta *big.Int) error {
+	a, err := getAmount(txn, key)
+	if err != nil {
+		return err
+	}
+	return txn.Set(key, []byte(a.Add(a, delta).String()))
+}
+
+func unmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
