@@ -143,7 +143,7 @@ func (l *Ledger) Check(ctx context.Context) error {
 			}
 			// Every account a receipt names lists it.
 			for _, a := range receiptAccounts(&r) {
-				if _, err := txn.Get(accountReceiptKey(a, r.Epoch, r.ID)); err != nil {
+				if _, err := txn.Get(accountReceiptKey(a, r.Epoch, r.Time, r.ID)); err != nil {
 					bad("receipt %s is missing from the receipts of %s (%v)", r.ID, a, err)
 				}
 			}
