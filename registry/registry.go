@@ -188,6 +188,7 @@ type Plugin struct {
 	Signature []byte    `json:"signature"`
 	Published time.Time `json:"published"`
 	Yanked    bool      `json:"yanked,omitempty"`
+	YankedAt  time.Time `json:"yanked_at,omitzero"`
 	Wasm      []byte    `json:"-"`
 }
 
@@ -824,7 +825,7 @@ func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
 		if signer != p.Manifest.Publisher && signer != owner && signer != r.operator {
 			return errorf(abi.CodeBadSignature, "%s may not yank %s, published by %s", signer, ref, p.Manifest.Publisher)
 		}
-		p.Yanked = true
+		p.Yanked, p.YankedAt = true, time.Now().UTC()
 		if err := kv.SetJSON(txn, pluginKey(name, version), &p); err != nil {
 			return err
 		}
