@@ -212,7 +212,13 @@ func (a *api) GetBalance(ctx context.Context, req *connect.Request[tollgatev1.Ge
 	if err != nil {
 		return nil, connectErr(err)
 	}
-	return connect.NewResponse(&tollgatev1.GetBalanceResponse{Account: acct, Balance: bal.String(), Earned: earned.String()}), nil
+	out := &tollgatev1.GetBalanceResponse{Account: acct, Balance: bal.String(), Earned: earned.String()}
+	if a.h.chain != nil {
+		if err := a.h.onChainBalance(ctx, acct, out); err != nil {
+			return nil, connectErr(err)
+		}
+	}
+	return connect.NewResponse(out), nil
 }
 
 func (a *api) GetProof(ctx context.Context, req *connect.Request[tollgatev1.GetProofRequest]) (*connect.Response[tollgatev1.GetProofResponse], error) {
@@ -244,7 +250,10 @@ func (a *api) CloseEpoch(ctx context.Context, req *connect.Request[tollgatev1.Cl
 }
 
 func (a *api) GetReceipt(ctx context.Context, req *connect.Request[tollgatev1.GetReceiptRequest]) (*connect.Response[tollgatev1.GetReceiptResponse], error) {
-	rc, err := a.h.led.Receipt(ctx, req.Msg.GetId())
+	if req.Msg.GetId() == "" {
+		return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "give a receipt id, or at least %d hex digits of one", ledger.MinReceiptPrefix))
+	}
+	rc, err := a.h.led.ReceiptByPrefix(ctx, req.Msg.GetId())
 	if abi.CodeOf(err) == abi.CodeNotFound {
 		// The id is quoted and capped: it is the caller's, not the ledger's.
 		return nil, connectErr(&abi.Error{Code: abi.CodeNotFound, Message: fmt.Sprintf("no receipt %.64q", req.Msg.GetId()), Cause: err})
@@ -451,6 +460,9 @@ var connectCodes = map[abi.Code]connect.Code{
 	keys.CodeBadPassphrase: connect.CodeUnauthenticated,
 	keys.CodeNoPassphrase:  connect.CodeInvalidArgument,
 	keys.CodeBadKeyFile:    connect.CodeInvalidArgument,
+	ledger.CodeAmbiguous:   connect.CodeInvalidArgument,
+	CodeNothingToClaim:     connect.CodeFailedPrecondition,
+	CodeClaimRateLimited:   connect.CodeResourceExhausted,
 }
 
 // MaxErrorBytes caps an error message sent to a client: errors never echo
@@ -477,8 +489,9 @@ func connectErr(err error) error {
 
 // errorMessage is the message a client reads after the connect code, which
 // Connect prints first: an *abi.Error's code is left out where it says the
-// same (no "not_found: not_found: ..."), and an error with no message says
-// what its code means rather than repeating it.
+// same (no "not_found: not_found: ..."), an error with no message says what
+// went wrong rather than repeating its code, and where the code has an
+// obvious next step the message ends with it.
 func errorMessage(err error, code abi.Code, cc connect.Code) string {
 	ae, ok := err.(*abi.Error)
 	if !ok {
@@ -486,12 +499,44 @@ func errorMessage(err error, code abi.Code, cc connect.Code) string {
 	}
 	msg := ae.Message
 	if msg == "" {
-		msg = strings.ReplaceAll(string(code), "_", " ")
+		msg = codeMeaning[code]
+		if msg == "" {
+			msg = "the request failed with " + strings.ReplaceAll(string(code), "_", " ")
+		}
+	}
+	if next := nextStep[code]; next != "" && !strings.Contains(msg, next) {
+		msg += "; " + next
 	}
 	if string(code) != cc.String() {
 		msg = string(code) + ": " + msg
 	}
 	return msg
+}
+
+// codeMeaning says what went wrong, for an error that carries only a code.
+var codeMeaning = map[abi.Code]string{
+	abi.CodeNotFound:           "the plugin, datanet, record, receipt or account asked for does not exist on this node",
+	abi.CodeBadRequest:         "the request is malformed",
+	abi.CodeGrantDenied:        "the signed-in account may not do this",
+	abi.CodeInsufficientCredit: "the account's credit does not cover the call",
+	abi.CodeBadSignature:       "a signature or bearer token did not verify",
+	abi.CodeUnavailable:        "the node is not serving this now (shutting down, or not configured for it)",
+	abi.CodeInternal:           "the node failed (a bug or an I/O error); its log says more",
+	abi.CodeTrap:               "the plugin trapped",
+	abi.CodeTimeout:            "the plugin ran past its time limit",
+}
+
+// nextStep is what a client can do about an error of a code, said once at
+// the end of its message.
+var nextStep = map[abi.Code]string{
+	abi.CodeNotFound:           "check the name or id (ListPlugins, ListReceipts and GetDatanet list what exists)",
+	abi.CodeInsufficientCredit: "deposit tokens to the settlement contract (tollgate deposit) and wait until GetBalance shows them as balance",
+	CodeTokenExpired:           "sign in again for a new token",
+	rules.CodePriceExceeded:    "read the price with GetPlugin and call again with a max_price that covers it",
+	rules.CodeBelowMinPrice:    "publish a version priced at least at the node's floor",
+	ledger.CodeAmbiguous:       "give more digits of the id",
+	CodeNothingToClaim:         "earnings become claimable when an epoch that pays them closes and its root is posted",
+	CodeClaimRateLimited:       "try again later",
 }
 
 // strictJSON is Connect's JSON codec refusing unknown fields: a request

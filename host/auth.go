@@ -377,13 +377,13 @@ func (t *Tokens) Authenticate(h http.Header) (Principal, error) {
 	auth := h.Get("Authorization")
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok || tok == "" {
-		return Principal{}, abi.Errorf(abi.CodeBadSignature, "missing bearer token")
+		return Principal{}, abi.Errorf(abi.CodeBadSignature, "missing bearer token: sign in (AuthService.SignIn, or tollgate login) and send it as Authorization: Bearer TOKEN")
 	}
 	t.mu.RLock()
 	p, ok := t.byHash[tokenHash(tok)]
 	t.mu.RUnlock()
 	if !ok {
-		return Principal{}, abi.Errorf(abi.CodeBadSignature, "unknown token")
+		return Principal{}, abi.Errorf(abi.CodeBadSignature, "unknown token: this node did not issue it (or has restarted); sign in again")
 	}
 	if !p.Expires.IsZero() && !time.Now().Before(p.Expires) {
 		return Principal{}, abi.Errorf(CodeTokenExpired, "the token expired at %s; sign in again", p.Expires.Format(time.RFC3339))

@@ -130,6 +130,23 @@ func TestEveryCodeHasAConnectCode(t *testing.T) {
 	}
 }
 
+const notFoundNext = "check the name or id (ListPlugins, ListReceipts and GetDatanet list what exists)"
+
+// TestNoMessageOnlyRepeatsItsCode gives every code an error with no
+// message: what a client reads must say more than the code.
+func TestNoMessageOnlyRepeatsItsCode(t *testing.T) {
+	for c := range connectCodes {
+		var ce *connect.Error
+		if !errors.As(connectErr(&abi.Error{Code: c}), &ce) {
+			t.Fatal("not a connect error")
+		}
+		msg := strings.TrimPrefix(ce.Message(), string(c)+": ")
+		if msg == string(c) || strings.EqualFold(msg, strings.ReplaceAll(string(c), "_", " ")) || strings.Contains(ce.Error(), string(c)+": "+string(c)) {
+			t.Errorf("%s: message %q repeats its code", c, ce.Message())
+		}
+	}
+}
+
 // TestConnectErrMessage checks the message a client reads after the
 // connect code: the abi code only where it adds something, never empty.
 func TestConnectErrMessage(t *testing.T) {
@@ -138,10 +155,11 @@ func TestConnectErrMessage(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"same code", abi.Errorf(abi.CodeNotFound, "no plugin a/b@1.0.0"), "no plugin a/b@1.0.0"},
+		{"same code", abi.Errorf(abi.CodeNotFound, "no plugin a/b@1.0.0"), "no plugin a/b@1.0.0; " + notFoundNext},
 		{"other code", abi.Errorf(abi.CodeTimeout, "a/b: ran past 5s"), "plugin_timeout: a/b: ran past 5s"},
-		{"empty message", &abi.Error{Code: abi.CodeNotFound}, "not found"},
-		{"empty message, other code", &abi.Error{Code: abi.CodeTrap}, "plugin_trap: plugin trap"},
+		{"empty message", &abi.Error{Code: abi.CodeNotFound}, "the plugin, datanet, record, receipt or account asked for does not exist on this node; " + notFoundNext},
+		{"empty message, other code", &abi.Error{Code: abi.CodeTrap}, "plugin_trap: the plugin trapped"},
+		{"empty message, no meaning", &abi.Error{Code: abi.CodeExit}, "plugin_exit: the request failed with plugin exit"},
 		{"wrapped", fmt.Errorf("load: %w", abi.Errorf(abi.CodeNotFound, "no datanet x")), "load: not_found: no datanet x"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

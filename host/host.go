@@ -42,8 +42,12 @@ type Config struct {
 	Faucet *Faucet
 	// Confirmations is how many blocks must follow a deposit's block
 	// before it is credited (0: at once, for a dev chain that seals a block
-	// only when a transaction arrives).
+	// only when a transaction arrives; AutoConfirmations: as
+	// DefaultConfirmations of the chain's id).
 	Confirmations uint64
+	// RelayClaimEvery is how often one account may have the node relay a
+	// claim for it (0: DefaultRelayClaimEvery).
+	RelayClaimEvery time.Duration
 	// Metrics, if set, counts invocations, reads, epochs and deposits.
 	Metrics *Metrics
 	// MaxRunning bounds the invocations running at once (0: two per
@@ -94,6 +98,11 @@ type Host struct {
 	syncMu sync.Mutex
 	// faucetMu makes faucet drips one at a time.
 	faucetMu sync.Mutex
+	relays   relays
+	// pendingLogged is the deposits whose wait for confirmations was
+	// logged, so each is logged once.
+	pendingMu     sync.Mutex
+	pendingLogged map[string]bool
 }
 
 // New returns a Host.
@@ -114,11 +123,21 @@ func New(cfg Config) (*Host, error) {
 	if cfg.MaxRunning <= 0 {
 		cfg.MaxRunning = 2 * goruntime.GOMAXPROCS(0)
 	}
+	if cfg.Confirmations == AutoConfirmations {
+		cfg.Confirmations = FallbackConfirmations
+		if cfg.Chain != nil {
+			cfg.Confirmations = DefaultConfirmations(cfg.Chain.ChainID().Uint64())
+		}
+	}
+	if cfg.RelayClaimEvery <= 0 {
+		cfg.RelayClaimEvery = DefaultRelayClaimEvery
+	}
 	return &Host{
 		reg: cfg.Registry, led: cfg.Ledger, rt: cfg.Runtime, chain: cfg.Chain,
 		operator: cfg.Operator, opAddr: registry.Address(cfg.Operator), fees: cfg.Fees,
 		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, confirms: cfg.Confirmations, faucet: cfg.Faucet, minPrice: cfg.MinPrice, chainRPC: cfg.ChainRPC, metrics: cfg.Metrics,
 		modules: map[string]*runtime.Module{}, running: make(chan struct{}, cfg.MaxRunning),
+		relays: relays{every: cfg.RelayClaimEvery, last: map[string]time.Time{}, busy: map[string]bool{}},
 	}, nil
 }
 
@@ -309,6 +328,7 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	// its fee too, and a read the caller cannot pay for fails (the call's
 	// books stay whole).
 	res, err := h.led.Reserve(ctx, caller, price)
+	err = h.shortOfCredit(ctx, caller, price, "the call may cost", err)
 	if err != nil {
 		return nil, err
 	}

@@ -45,10 +45,18 @@ func (h *Host) PublishSigned(ctx context.Context, m registry.Manifest, sig, wasm
 
 func pluginProto(p *registry.Plugin) *tollgatev1.Plugin {
 	mj, _ := json.Marshal(p.Manifest)
-	return &tollgatev1.Plugin{
+	out := &tollgatev1.Plugin{
 		Ref: p.Manifest.Ref(), ManifestJson: string(mj), Signature: hexutil.Encode(p.Signature), Yanked: p.Yanked,
 		Published: p.Published.Unix(), WasmSha256: p.Manifest.WasmSHA256, Publisher: p.Manifest.Publisher,
+		Kind: p.Manifest.Kind, Price: p.Manifest.Price, Datanets: p.Manifest.Datanets,
 	}
+	if out.Price == "" {
+		out.Price = "0"
+	}
+	if !p.YankedAt.IsZero() {
+		out.YankedAt = p.YankedAt.Unix()
+	}
+	return out
 }
 
 func (a *api) PublishPlugin(ctx context.Context, req *connect.Request[tollgatev1.PublishPluginRequest]) (*connect.Response[tollgatev1.PublishPluginResponse], error) {

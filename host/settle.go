@@ -56,6 +56,10 @@ const ReorgWindow = 256
 func (h *Host) SyncDeposits(ctx context.Context) (int, error) {
 	n, err := h.syncDeposits(ctx)
 	h.metrics.depositsCredited(n)
+	if err == nil && h.confirms > 0 {
+		// Say what the deposits still uncredited wait for (each once).
+		_, _ = h.PendingDeposits(ctx, "")
+	}
 	return n, err
 }
 

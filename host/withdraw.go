@@ -46,6 +46,7 @@ func (h *Host) Withdraw(ctx context.Context, caller string, amount *big.Int, req
 		return nil, err
 	}
 	rc, err := h.led.Withdraw(context.WithoutCancel(ctx), ledger.Withdrawal{ID: id, Account: caller, Amount: amount, Domain: h.domain()})
+	err = h.shortOfCredit(ctx, caller, amount, "the withdrawal asks for", err)
 	if abi.CodeOf(err) == abi.CodeAlreadyExists {
 		if prev, perr := h.led.Receipt(ctx, id); perr == nil {
 			return replay(prev)

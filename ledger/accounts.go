@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"time"
 	"slices"
 
 	"github.com/dgraph-io/badger/v4"
@@ -16,26 +17,32 @@ import (
 )
 
 // Every receipt is indexed under each account it names (its caller and
-// every account a posting pays), newest epoch first, so an account's calls
-// and earnings are listed without scanning the books:
+// every account a posting pays), newest first, so an account's calls and
+// earnings are listed without scanning the books:
 //
-//	a/<account>/<^epoch, 8 bytes big-endian>/<receipt id>
+//	A/<account>/<^epoch, 8 bytes big-endian><^unix nanoseconds, 8 bytes><receipt id>
 //
-// The epoch is stored complemented so a forward scan starts at the newest.
-func accountPrefix(account string) []byte { return []byte("a/" + account + "/") }
+// The epoch and the time are stored complemented so a forward scan starts
+// at the newest; receipts of the same nanosecond follow in id order, so the
+// order is total and a page token resumes it exactly. (An older layout,
+// a/<account>/<^epoch><id>, listed an epoch's receipts in id order, which
+// is no order a reader can follow; its keys are left in place unread.)
+func accountPrefix(account string) []byte { return []byte("A/" + account + "/") }
 
-func accountReceiptKey(account string, epoch uint64, id string) []byte {
+func accountReceiptKey(account string, epoch uint64, t time.Time, id string) []byte {
 	k := binary.BigEndian.AppendUint64(accountPrefix(account), ^epoch)
+	k = binary.BigEndian.AppendUint64(k, ^uint64(t.UnixNano()))
 	return append(k, id...)
 }
 
-// accountIndexKey marks a ledger whose receipts are all indexed by account.
-var accountIndexKey = []byte("m/account-index")
+// accountIndexKey marks a ledger whose receipts are all indexed by account
+// in the current layout.
+var accountIndexKey = []byte("m/account-index-by-time")
 
 // indexReceipt writes r's account index entries.
 func indexReceipt(txn *badger.Txn, r *Receipt) error {
 	for _, a := range receiptAccounts(r) {
-		if err := txn.Set(accountReceiptKey(a, r.Epoch, r.ID), nil); err != nil {
+		if err := txn.Set(accountReceiptKey(a, r.Epoch, r.Time, r.ID), nil); err != nil {
 			return err
 		}
 	}
@@ -77,7 +84,7 @@ func (l *Ledger) indexAccounts() error {
 				return fmt.Errorf("receipt %s: %w", k, err)
 			}
 			for _, a := range receiptAccounts(&r) {
-				if err := wb.Set(accountReceiptKey(a, r.Epoch, r.ID), nil); err != nil {
+				if err := wb.Set(accountReceiptKey(a, r.Epoch, r.Time, r.ID), nil); err != nil {
 					return err
 				}
 			}
@@ -101,8 +108,8 @@ type AccountReceipt struct {
 	Earned  *big.Int
 }
 
-// AccountReceipts returns up to limit receipts naming account, newest epoch
-// first, from epoch (0: all epochs), after the page token a previous call
+// AccountReceipts returns up to limit receipts naming account, newest
+// first (by epoch, then by time, then by id), from epoch (0: all epochs), after the page token a previous call
 // returned ("" to start). next is "" on the last page.
 func (l *Ledger) AccountReceipts(ctx context.Context, account string, epoch uint64, after string, limit int) (out []AccountReceipt, next string, err error) {
 	prefix := accountPrefix(account)
@@ -134,7 +141,7 @@ func (l *Ledger) AccountReceipts(ctx context.Context, account string, epoch uint
 				next = hex.EncodeToString(lastKey(out, account))
 				return nil
 			}
-			id := string(k[len(accountPrefix(account))+8:])
+			id := string(k[len(accountPrefix(account))+16:])
 			var r Receipt
 			if err := kv.GetJSON(txn, receiptKey(id), &r); err != nil {
 				return fmt.Errorf("ledger: receipt %s: %w", id, err)
@@ -158,7 +165,7 @@ func (l *Ledger) AccountReceipts(ctx context.Context, account string, epoch uint
 
 func lastKey(out []AccountReceipt, account string) []byte {
 	r := out[len(out)-1].Receipt
-	return accountReceiptKey(account, r.Epoch, r.ID)
+	return accountReceiptKey(account, r.Epoch, r.Time, r.ID)
 }
 
 // Epochs returns up to limit closed epochs, newest first, below before

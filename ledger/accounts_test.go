@@ -12,7 +12,7 @@ import (
 	"github.com/tollgate-dev/tollgate/ledger"
 )
 
-// Each account lists the receipts that name it, newest epoch first, with
+// Each account lists the receipts that name it, newest first, with
 // what it was charged and what it earned by each, a page at a time; a page
 // token is only good for the account it was given for. The index is built
 // once for books written before it existed, and Check holds it complete.
@@ -53,11 +53,11 @@ func TestAccountsListTheirReceipts(t *testing.T) {
 			after = next
 		}
 	}
-	want := "[b:0/20 a0:0/10 a1:0/10 a2:0/10]"
+	want := "[b:0/20 a2:0/10 a1:0/10 a0:0/10]" // newest first
 	if got := fmt.Sprint(list(l, alice, 0)); got != want {
 		t.Fatalf("alice's receipts: %s, want %s", got, want)
 	}
-	if got := fmt.Sprint(list(l, caller, 1)); got != "[a0:30/0 a1:30/0 a2:30/0]" {
+	if got := fmt.Sprint(list(l, caller, 1)); got != "[a2:30/0 a1:30/0 a0:30/0]" {
 		t.Fatalf("the caller's receipts of epoch 1: %s", got)
 	}
 	if got := list(l, "0x9999999999999999999999999999999999999999", 0); len(got) != 0 {
@@ -75,7 +75,7 @@ func TestAccountsListTheirReceipts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.DropPrefix([]byte("a/"), []byte("m/account-index")); err != nil {
+	if err := db.DropPrefix([]byte("A/"), []byte("m/account-index-by-time")); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

@@ -210,7 +210,7 @@ func (c *checker) receipts() error {
 		}
 		// Every account a receipt names lists it.
 		for _, a := range receiptAccounts(&r) {
-			if _, err := c.txn.Get(accountReceiptKey(a, r.Epoch, r.ID)); err != nil {
+			if _, err := c.txn.Get(accountReceiptKey(a, r.Epoch, r.Time, r.ID)); err != nil {
 				c.bad("receipt %s is missing from the receipts of %s (%v)", r.ID, a, err)
 			}
 		}

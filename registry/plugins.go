@@ -23,6 +23,7 @@ type Plugin struct {
 	Signature []byte    `json:"signature"`
 	Published time.Time `json:"published"`
 	Yanked    bool      `json:"yanked,omitempty"`
+	YankedAt  time.Time `json:"yanked_at,omitzero"`
 	Wasm      []byte    `json:"-"`
 }
 

@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"time"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,7 +46,7 @@ func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
 		if signer != p.Manifest.Publisher && signer != owner && signer != r.operator {
 			return errorf(abi.CodeBadSignature, "%s may not yank %s, published by %s", signer, ref, p.Manifest.Publisher)
 		}
-		p.Yanked = true
+		p.Yanked, p.YankedAt = true, time.Now().UTC()
 		if err := kv.SetJSON(txn, pluginKey(name, version), &p); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"math/big"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/tgt"
 )
 
 // CodePriceExceeded refuses a call whose agent asks more per call than the
@@ -19,7 +20,7 @@ const CodeBelowMinPrice abi.Code = "below_min_price"
 // agreed to pay (max); a nil max sets no bound.
 func CheckMaxPrice(agent string, price, max *big.Int) error {
 	if max != nil && price.Cmp(max) > 0 {
-		return abi.Errorf(CodePriceExceeded, "%s costs %s a call, more than the max_price of %s the caller agreed to", agent, price, max)
+		return abi.Errorf(CodePriceExceeded, "%s costs %s a call, more than the max_price of %s the caller agreed to", agent, tgt.WithUnits(price), tgt.WithUnits(max))
 	}
 	return nil
 }
@@ -28,7 +29,7 @@ func CheckMaxPrice(agent string, price, max *big.Int) error {
 // floor admits every price.
 func CheckMinPrice(agent string, price, floor *big.Int) error {
 	if floor != nil && price.Cmp(floor) < 0 {
-		return abi.Errorf(CodeBelowMinPrice, "%s costs %s a call; this node serves agents from %s a call", agent, price, floor)
+		return abi.Errorf(CodeBelowMinPrice, "%s costs %s a call; this node serves agents from %s a call", agent, tgt.WithUnits(price), tgt.WithUnits(floor))
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	keyFile := fs.String("key", "", "operator's keystore v3 file (default: operator.json in the data directory, generated at the first start)")
 	passFile := fs.String("passphrase-file", "", "file holding the key's passphrase (default: operator.pass next to a generated key, else $"+keys.PassphraseEnv+")")
 	fundWait := fs.Duration("fund-wait", 0, "with --rpc, how long to wait for the operator's account to be funded with gas")
-	confirmations := fs.Int("confirmations", -1, "blocks that must follow a deposit before it is credited (default: 0 on the embedded chain, 12 with --rpc)")
+	confirmations := fs.Int("confirmations", -1, "blocks that must follow a deposit before it is credited (default: by chain id, 0 on dev chains, 12 elsewhere)")
 	maxLogBlocks := fs.Uint64("max-log-blocks", 0, "most blocks one log query to the chain spans (default 2000; lower it for an RPC endpoint that limits ranges more)")
 	defaults := host.DefaultLimits()
 	rateLimit := fs.Float64("rate", defaults.Rate, "requests per second each account may send (0: unlimited)")
@@ -78,8 +78,8 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	switch {
 	case *confirmations >= 0:
 		cfg.confirmations = uint64(*confirmations)
-	case *rpc != "":
-		cfg.confirmations = 12
+	default:
+		cfg.confirmations = host.AutoConfirmations // host.DefaultConfirmations of the chain's id
 	}
 	n, err := openNode(ctx, cfg)
 	if err != nil {

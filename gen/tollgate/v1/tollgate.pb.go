@@ -358,9 +358,17 @@ type Plugin struct {
 	Signature    string `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
 	Yanked       bool   `protobuf:"varint,4,opt,name=yanked,proto3" json:"yanked,omitempty"`
 	// Unix seconds.
-	Published     int64  `protobuf:"varint,5,opt,name=published,proto3" json:"published,omitempty"`
-	WasmSha256    string `protobuf:"bytes,6,opt,name=wasm_sha256,json=wasmSha256,proto3" json:"wasm_sha256,omitempty"`
-	Publisher     string `protobuf:"bytes,7,opt,name=publisher,proto3" json:"publisher,omitempty"`
+	Published  int64  `protobuf:"varint,5,opt,name=published,proto3" json:"published,omitempty"`
+	WasmSha256 string `protobuf:"bytes,6,opt,name=wasm_sha256,json=wasmSha256,proto3" json:"wasm_sha256,omitempty"`
+	Publisher  string `protobuf:"bytes,7,opt,name=publisher,proto3" json:"publisher,omitempty"`
+	// "agent" or "attribution", from the manifest.
+	Kind string `protobuf:"bytes,8,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The price per call in base units, from the manifest ("0" if free).
+	Price string `protobuf:"bytes,9,opt,name=price,proto3" json:"price,omitempty"`
+	// The datanets the plugin may read, from the manifest.
+	Datanets []string `protobuf:"bytes,10,rep,name=datanets,proto3" json:"datanets,omitempty"`
+	// Unix seconds the version was yanked; 0 while it is not.
+	YankedAt      int64 `protobuf:"varint,11,opt,name=yanked_at,json=yankedAt,proto3" json:"yanked_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -442,6 +450,34 @@ func (x *Plugin) GetPublisher() string {
 		return x.Publisher
 	}
 	return ""
+}
+
+func (x *Plugin) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Plugin) GetPrice() string {
+	if x != nil {
+		return x.Price
+	}
+	return ""
+}
+
+func (x *Plugin) GetDatanets() []string {
+	if x != nil {
+		return x.Datanets
+	}
+	return nil
+}
+
+func (x *Plugin) GetYankedAt() int64 {
+	if x != nil {
+		return x.YankedAt
+	}
+	return 0
 }
 
 type PublishPluginRequest struct {
@@ -2966,6 +3002,121 @@ func (x *Posting) GetMemo() string {
 	return ""
 }
 
+type RelayClaimRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RelayClaimRequest) Reset() {
+	*x = RelayClaimRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RelayClaimRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RelayClaimRequest) ProtoMessage() {}
+
+func (x *RelayClaimRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RelayClaimRequest.ProtoReflect.Descriptor instead.
+func (*RelayClaimRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{46}
+}
+
+type RelayClaimResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Account string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// The epoch whose root the claim was proven against.
+	Epoch uint64 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// The account's cumulative earnings in that root, and what this claim
+	// paid (cumulative less what was claimed before), in base units.
+	Cumulative    string `protobuf:"bytes,3,opt,name=cumulative,proto3" json:"cumulative,omitempty"`
+	Amount        string `protobuf:"bytes,4,opt,name=amount,proto3" json:"amount,omitempty"`
+	Tx            string `protobuf:"bytes,5,opt,name=tx,proto3" json:"tx,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RelayClaimResponse) Reset() {
+	*x = RelayClaimResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RelayClaimResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RelayClaimResponse) ProtoMessage() {}
+
+func (x *RelayClaimResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RelayClaimResponse.ProtoReflect.Descriptor instead.
+func (*RelayClaimResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *RelayClaimResponse) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *RelayClaimResponse) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *RelayClaimResponse) GetCumulative() string {
+	if x != nil {
+		return x.Cumulative
+	}
+	return ""
+}
+
+func (x *RelayClaimResponse) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *RelayClaimResponse) GetTx() string {
+	if x != nil {
+		return x.Tx
+	}
+	return ""
+}
+
 type ListReceiptsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty means the signed-in account.
@@ -2981,7 +3132,7 @@ type ListReceiptsRequest struct {
 
 func (x *ListReceiptsRequest) Reset() {
 	*x = ListReceiptsRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[46]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2993,7 +3144,7 @@ func (x *ListReceiptsRequest) String() string {
 func (*ListReceiptsRequest) ProtoMessage() {}
 
 func (x *ListReceiptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[46]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3006,7 +3157,7 @@ func (x *ListReceiptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReceiptsRequest.ProtoReflect.Descriptor instead.
 func (*ListReceiptsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{46}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListReceiptsRequest) GetAccount() string {
@@ -3049,7 +3200,7 @@ type AccountReceipt struct {
 
 func (x *AccountReceipt) Reset() {
 	*x = AccountReceipt{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[47]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3061,7 +3212,7 @@ func (x *AccountReceipt) String() string {
 func (*AccountReceipt) ProtoMessage() {}
 
 func (x *AccountReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[47]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3074,7 +3225,7 @@ func (x *AccountReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountReceipt.ProtoReflect.Descriptor instead.
 func (*AccountReceipt) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{47}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *AccountReceipt) GetReceipt() *Receipt {
@@ -3109,7 +3260,7 @@ type ListReceiptsResponse struct {
 
 func (x *ListReceiptsResponse) Reset() {
 	*x = ListReceiptsResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3121,7 +3272,7 @@ func (x *ListReceiptsResponse) String() string {
 func (*ListReceiptsResponse) ProtoMessage() {}
 
 func (x *ListReceiptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3134,7 +3285,7 @@ func (x *ListReceiptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReceiptsResponse.ProtoReflect.Descriptor instead.
 func (*ListReceiptsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{48}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListReceiptsResponse) GetAccount() string {
@@ -3179,7 +3330,7 @@ type Epoch struct {
 
 func (x *Epoch) Reset() {
 	*x = Epoch{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3191,7 +3342,7 @@ func (x *Epoch) String() string {
 func (*Epoch) ProtoMessage() {}
 
 func (x *Epoch) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3204,7 +3355,7 @@ func (x *Epoch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Epoch.ProtoReflect.Descriptor instead.
 func (*Epoch) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{49}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Epoch) GetEpoch() uint64 {
@@ -3288,7 +3439,7 @@ type ListEpochsRequest struct {
 
 func (x *ListEpochsRequest) Reset() {
 	*x = ListEpochsRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3300,7 +3451,7 @@ func (x *ListEpochsRequest) String() string {
 func (*ListEpochsRequest) ProtoMessage() {}
 
 func (x *ListEpochsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3313,7 +3464,7 @@ func (x *ListEpochsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEpochsRequest.ProtoReflect.Descriptor instead.
 func (*ListEpochsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{50}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListEpochsRequest) GetPageToken() string {
@@ -3342,7 +3493,7 @@ type ListEpochsResponse struct {
 
 func (x *ListEpochsResponse) Reset() {
 	*x = ListEpochsResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[51]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3354,7 +3505,7 @@ func (x *ListEpochsResponse) String() string {
 func (*ListEpochsResponse) ProtoMessage() {}
 
 func (x *ListEpochsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[51]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3367,7 +3518,7 @@ func (x *ListEpochsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEpochsResponse.ProtoReflect.Descriptor instead.
 func (*ListEpochsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{51}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListEpochsResponse) GetEpochs() []*Epoch {
@@ -3401,7 +3552,7 @@ type GetEpochRequest struct {
 
 func (x *GetEpochRequest) Reset() {
 	*x = GetEpochRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[52]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3413,7 +3564,7 @@ func (x *GetEpochRequest) String() string {
 func (*GetEpochRequest) ProtoMessage() {}
 
 func (x *GetEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[52]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3426,7 +3577,7 @@ func (x *GetEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEpochRequest.ProtoReflect.Descriptor instead.
 func (*GetEpochRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{52}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetEpochRequest) GetEpoch() uint64 {
@@ -3451,7 +3602,7 @@ type GetEpochResponse struct {
 
 func (x *GetEpochResponse) Reset() {
 	*x = GetEpochResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[53]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3463,7 +3614,7 @@ func (x *GetEpochResponse) String() string {
 func (*GetEpochResponse) ProtoMessage() {}
 
 func (x *GetEpochResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[53]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3476,7 +3627,7 @@ func (x *GetEpochResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEpochResponse.ProtoReflect.Descriptor instead.
 func (*GetEpochResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{53}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GetEpochResponse) GetEpoch() *Epoch {
@@ -3516,7 +3667,7 @@ type ExportEpochRequest struct {
 
 func (x *ExportEpochRequest) Reset() {
 	*x = ExportEpochRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[54]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3528,7 +3679,7 @@ func (x *ExportEpochRequest) String() string {
 func (*ExportEpochRequest) ProtoMessage() {}
 
 func (x *ExportEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[54]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3541,7 +3692,7 @@ func (x *ExportEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEpochRequest.ProtoReflect.Descriptor instead.
 func (*ExportEpochRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{54}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ExportEpochRequest) GetEpoch() uint64 {
@@ -3563,7 +3714,7 @@ type ExportEpochResponse struct {
 
 func (x *ExportEpochResponse) Reset() {
 	*x = ExportEpochResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[55]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3575,7 +3726,7 @@ func (x *ExportEpochResponse) String() string {
 func (*ExportEpochResponse) ProtoMessage() {}
 
 func (x *ExportEpochResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[55]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3588,7 +3739,7 @@ func (x *ExportEpochResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEpochResponse.ProtoReflect.Descriptor instead.
 func (*ExportEpochResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{55}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ExportEpochResponse) GetReceiptJson() []byte {
@@ -3620,7 +3771,7 @@ type GetDeploymentRequest struct {
 
 func (x *GetDeploymentRequest) Reset() {
 	*x = GetDeploymentRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[56]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3632,7 +3783,7 @@ func (x *GetDeploymentRequest) String() string {
 func (*GetDeploymentRequest) ProtoMessage() {}
 
 func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[56]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3645,7 +3796,7 @@ func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentRequest.ProtoReflect.Descriptor instead.
 func (*GetDeploymentRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{56}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{58}
 }
 
 type GetDeploymentResponse struct {
@@ -3665,7 +3816,7 @@ type GetDeploymentResponse struct {
 
 func (x *GetDeploymentResponse) Reset() {
 	*x = GetDeploymentResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[57]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3677,7 +3828,7 @@ func (x *GetDeploymentResponse) String() string {
 func (*GetDeploymentResponse) ProtoMessage() {}
 
 func (x *GetDeploymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[57]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3690,7 +3841,7 @@ func (x *GetDeploymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentResponse.ProtoReflect.Descriptor instead.
 func (*GetDeploymentResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{57}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GetDeploymentResponse) GetChainId() uint64 {
@@ -3746,7 +3897,7 @@ type FaucetRequest struct {
 
 func (x *FaucetRequest) Reset() {
 	*x = FaucetRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[58]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3758,7 +3909,7 @@ func (x *FaucetRequest) String() string {
 func (*FaucetRequest) ProtoMessage() {}
 
 func (x *FaucetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[58]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3771,7 +3922,7 @@ func (x *FaucetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaucetRequest.ProtoReflect.Descriptor instead.
 func (*FaucetRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{58}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *FaucetRequest) GetToWallet() bool {
@@ -3797,7 +3948,7 @@ type FaucetResponse struct {
 
 func (x *FaucetResponse) Reset() {
 	*x = FaucetResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[59]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3809,7 +3960,7 @@ func (x *FaucetResponse) String() string {
 func (*FaucetResponse) ProtoMessage() {}
 
 func (x *FaucetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[59]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3822,7 +3973,7 @@ func (x *FaucetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaucetResponse.ProtoReflect.Descriptor instead.
 func (*FaucetResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{59}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *FaucetResponse) GetAccount() string {
@@ -3869,7 +4020,7 @@ type GetBalanceRequest struct {
 
 func (x *GetBalanceRequest) Reset() {
 	*x = GetBalanceRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[60]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3881,7 +4032,7 @@ func (x *GetBalanceRequest) String() string {
 func (*GetBalanceRequest) ProtoMessage() {}
 
 func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[60]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3894,7 +4045,7 @@ func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{60}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *GetBalanceRequest) GetAccount() string {
@@ -3911,14 +4062,22 @@ type GetBalanceResponse struct {
 	// calls; earnings are claimed on-chain, never spent here.
 	Balance string `protobuf:"bytes,2,opt,name=balance,proto3" json:"balance,omitempty"`
 	// Cumulative earnings, what the settlement tree pays.
-	Earned        string `protobuf:"bytes,3,opt,name=earned,proto3" json:"earned,omitempty"`
+	Earned string `protobuf:"bytes,3,opt,name=earned,proto3" json:"earned,omitempty"`
+	// Deposits seen on-chain that are not credited yet: each waits for
+	// blocks_to_go more blocks on top of its own.
+	Pending []*PendingDeposit `protobuf:"bytes,4,rep,name=pending,proto3" json:"pending,omitempty"`
+	// The account's token balance in its wallet, on-chain, and what it has
+	// claimed from the settlement contract so far. Empty when the node has
+	// no chain.
+	Wallet        string `protobuf:"bytes,5,opt,name=wallet,proto3" json:"wallet,omitempty"`
+	Claimed       string `protobuf:"bytes,6,opt,name=claimed,proto3" json:"claimed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetBalanceResponse) Reset() {
 	*x = GetBalanceResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[61]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3930,7 +4089,7 @@ func (x *GetBalanceResponse) String() string {
 func (*GetBalanceResponse) ProtoMessage() {}
 
 func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[61]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3943,7 +4102,7 @@ func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{61}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GetBalanceResponse) GetAccount() string {
@@ -3967,6 +4126,96 @@ func (x *GetBalanceResponse) GetEarned() string {
 	return ""
 }
 
+func (x *GetBalanceResponse) GetPending() []*PendingDeposit {
+	if x != nil {
+		return x.Pending
+	}
+	return nil
+}
+
+func (x *GetBalanceResponse) GetWallet() string {
+	if x != nil {
+		return x.Wallet
+	}
+	return ""
+}
+
+func (x *GetBalanceResponse) GetClaimed() string {
+	if x != nil {
+		return x.Claimed
+	}
+	return ""
+}
+
+type PendingDeposit struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Amount string                 `protobuf:"bytes,1,opt,name=amount,proto3" json:"amount,omitempty"`
+	// "txhash:logindex".
+	Ref           string `protobuf:"bytes,2,opt,name=ref,proto3" json:"ref,omitempty"`
+	Block         uint64 `protobuf:"varint,3,opt,name=block,proto3" json:"block,omitempty"`
+	BlocksToGo    uint64 `protobuf:"varint,4,opt,name=blocks_to_go,json=blocksToGo,proto3" json:"blocks_to_go,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PendingDeposit) Reset() {
+	*x = PendingDeposit{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingDeposit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingDeposit) ProtoMessage() {}
+
+func (x *PendingDeposit) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingDeposit.ProtoReflect.Descriptor instead.
+func (*PendingDeposit) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *PendingDeposit) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *PendingDeposit) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *PendingDeposit) GetBlock() uint64 {
+	if x != nil {
+		return x.Block
+	}
+	return 0
+}
+
+func (x *PendingDeposit) GetBlocksToGo() uint64 {
+	if x != nil {
+		return x.BlocksToGo
+	}
+	return 0
+}
+
 type GetProofRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 0 means the last closed epoch.
@@ -3978,7 +4227,7 @@ type GetProofRequest struct {
 
 func (x *GetProofRequest) Reset() {
 	*x = GetProofRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[62]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3990,7 +4239,7 @@ func (x *GetProofRequest) String() string {
 func (*GetProofRequest) ProtoMessage() {}
 
 func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[62]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4003,7 +4252,7 @@ func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofRequest.ProtoReflect.Descriptor instead.
 func (*GetProofRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{62}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *GetProofRequest) GetEpoch() uint64 {
@@ -4039,7 +4288,7 @@ type GetProofResponse struct {
 
 func (x *GetProofResponse) Reset() {
 	*x = GetProofResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[63]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4051,7 +4300,7 @@ func (x *GetProofResponse) String() string {
 func (*GetProofResponse) ProtoMessage() {}
 
 func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[63]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4064,7 +4313,7 @@ func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofResponse.ProtoReflect.Descriptor instead.
 func (*GetProofResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{63}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *GetProofResponse) GetEpoch() uint64 {
@@ -4138,7 +4387,7 @@ type CloseEpochRequest struct {
 
 func (x *CloseEpochRequest) Reset() {
 	*x = CloseEpochRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[64]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4150,7 +4399,7 @@ func (x *CloseEpochRequest) String() string {
 func (*CloseEpochRequest) ProtoMessage() {}
 
 func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[64]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4163,7 +4412,7 @@ func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochRequest.ProtoReflect.Descriptor instead.
 func (*CloseEpochRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{64}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{67}
 }
 
 type CloseEpochResponse struct {
@@ -4180,7 +4429,7 @@ type CloseEpochResponse struct {
 
 func (x *CloseEpochResponse) Reset() {
 	*x = CloseEpochResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[65]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4192,7 +4441,7 @@ func (x *CloseEpochResponse) String() string {
 func (*CloseEpochResponse) ProtoMessage() {}
 
 func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[65]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4205,7 +4454,7 @@ func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochResponse.ProtoReflect.Descriptor instead.
 func (*CloseEpochResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{65}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *CloseEpochResponse) GetEpoch() uint64 {
@@ -4251,15 +4500,17 @@ func (x *CloseEpochResponse) GetPostTx() string {
 }
 
 type GetReceiptRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A receipt id, or a prefix of one of at least 8 hex digits that no
+	// other receipt shares.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetReceiptRequest) Reset() {
 	*x = GetReceiptRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[66]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4271,7 +4522,7 @@ func (x *GetReceiptRequest) String() string {
 func (*GetReceiptRequest) ProtoMessage() {}
 
 func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[66]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4284,7 +4535,7 @@ func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptRequest.ProtoReflect.Descriptor instead.
 func (*GetReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{66}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *GetReceiptRequest) GetId() string {
@@ -4303,7 +4554,7 @@ type GetReceiptResponse struct {
 
 func (x *GetReceiptResponse) Reset() {
 	*x = GetReceiptResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[67]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4315,7 +4566,7 @@ func (x *GetReceiptResponse) String() string {
 func (*GetReceiptResponse) ProtoMessage() {}
 
 func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[67]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4328,7 +4579,7 @@ func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptResponse.ProtoReflect.Descriptor instead.
 func (*GetReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{67}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *GetReceiptResponse) GetReceipt() *Receipt {
@@ -4351,7 +4602,7 @@ type WithdrawRequest struct {
 
 func (x *WithdrawRequest) Reset() {
 	*x = WithdrawRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[68]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4363,7 +4614,7 @@ func (x *WithdrawRequest) String() string {
 func (*WithdrawRequest) ProtoMessage() {}
 
 func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[68]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4376,7 +4627,7 @@ func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{68}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *WithdrawRequest) GetAmount() string {
@@ -4403,7 +4654,7 @@ type WithdrawResponse struct {
 
 func (x *WithdrawResponse) Reset() {
 	*x = WithdrawResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[69]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4415,7 +4666,7 @@ func (x *WithdrawResponse) String() string {
 func (*WithdrawResponse) ProtoMessage() {}
 
 func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[69]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4428,7 +4679,7 @@ func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{69}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *WithdrawResponse) GetReceipt() *Receipt {
@@ -4471,7 +4722,7 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\bR\boperator\x12\x1d\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\x03R\texpiresAt\"\xd2\x01\n" +
+	"expires_at\x18\x03 \x01(\x03R\texpiresAt\"\xb5\x02\n" +
 	"\x06Plugin\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12#\n" +
 	"\rmanifest_json\x18\x02 \x01(\tR\fmanifestJson\x12\x1c\n" +
@@ -4480,7 +4731,12 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\tpublished\x18\x05 \x01(\x03R\tpublished\x12\x1f\n" +
 	"\vwasm_sha256\x18\x06 \x01(\tR\n" +
 	"wasmSha256\x12\x1c\n" +
-	"\tpublisher\x18\a \x01(\tR\tpublisher\"m\n" +
+	"\tpublisher\x18\a \x01(\tR\tpublisher\x12\x12\n" +
+	"\x04kind\x18\b \x01(\tR\x04kind\x12\x14\n" +
+	"\x05price\x18\t \x01(\tR\x05price\x12\x1a\n" +
+	"\bdatanets\x18\n" +
+	" \x03(\tR\bdatanets\x12\x1b\n" +
+	"\tyanked_at\x18\v \x01(\x03R\byankedAt\"m\n" +
 	"\x14PublishPluginRequest\x12#\n" +
 	"\rmanifest_json\x18\x01 \x01(\tR\fmanifestJson\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\tR\tsignature\x12\x12\n" +
@@ -4669,7 +4925,16 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06amount\x18\x03 \x01(\tR\x06amount\x12\x12\n" +
-	"\x04memo\x18\x04 \x01(\tR\x04memo\"\x81\x01\n" +
+	"\x04memo\x18\x04 \x01(\tR\x04memo\"\x13\n" +
+	"\x11RelayClaimRequest\"\x8c\x01\n" +
+	"\x12RelayClaimResponse\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x1e\n" +
+	"\n" +
+	"cumulative\x18\x03 \x01(\tR\n" +
+	"cumulative\x12\x16\n" +
+	"\x06amount\x18\x04 \x01(\tR\x06amount\x12\x0e\n" +
+	"\x02tx\x18\x05 \x01(\tR\x02tx\"\x81\x01\n" +
 	"\x13ListReceiptsRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x1d\n" +
@@ -4739,11 +5004,20 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"deposit_tx\x18\x04 \x01(\tR\tdepositTx\x12\x1b\n" +
 	"\tto_wallet\x18\x05 \x01(\bR\btoWallet\"-\n" +
 	"\x11GetBalanceRequest\x12\x18\n" +
-	"\aaccount\x18\x01 \x01(\tR\aaccount\"`\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\"\xc9\x01\n" +
 	"\x12GetBalanceResponse\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x18\n" +
 	"\abalance\x18\x02 \x01(\tR\abalance\x12\x16\n" +
-	"\x06earned\x18\x03 \x01(\tR\x06earned\"A\n" +
+	"\x06earned\x18\x03 \x01(\tR\x06earned\x125\n" +
+	"\apending\x18\x04 \x03(\v2\x1b.tollgate.v1.PendingDepositR\apending\x12\x16\n" +
+	"\x06wallet\x18\x05 \x01(\tR\x06wallet\x12\x18\n" +
+	"\aclaimed\x18\x06 \x01(\tR\aclaimed\"r\n" +
+	"\x0ePendingDeposit\x12\x16\n" +
+	"\x06amount\x18\x01 \x01(\tR\x06amount\x12\x10\n" +
+	"\x03ref\x18\x02 \x01(\tR\x03ref\x12\x14\n" +
+	"\x05block\x18\x03 \x01(\x04R\x05block\x12 \n" +
+	"\fblocks_to_go\x18\x04 \x01(\x04R\n" +
+	"blocksToGo\"A\n" +
 	"\x0fGetProofRequest\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\"\xf8\x01\n" +
@@ -4805,7 +5079,7 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\n" +
 	"GetVersion\x12\x1e.tollgate.v1.GetVersionRequest\x1a\x1f.tollgate.v1.GetVersionResponse2Q\n" +
 	"\fAgentService\x12A\n" +
-	"\x06Invoke\x12\x1a.tollgate.v1.InvokeRequest\x1a\x1b.tollgate.v1.InvokeResponse2\xea\x06\n" +
+	"\x06Invoke\x12\x1a.tollgate.v1.InvokeRequest\x1a\x1b.tollgate.v1.InvokeResponse2\xb9\a\n" +
 	"\rLedgerService\x12M\n" +
 	"\n" +
 	"GetBalance\x12\x1e.tollgate.v1.GetBalanceRequest\x1a\x1f.tollgate.v1.GetBalanceResponse\x12G\n" +
@@ -4821,7 +5095,9 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\n" +
 	"ListEpochs\x12\x1e.tollgate.v1.ListEpochsRequest\x1a\x1f.tollgate.v1.ListEpochsResponse\x12G\n" +
 	"\bGetEpoch\x12\x1c.tollgate.v1.GetEpochRequest\x1a\x1d.tollgate.v1.GetEpochResponse\x12R\n" +
-	"\vExportEpoch\x12\x1f.tollgate.v1.ExportEpochRequest\x1a .tollgate.v1.ExportEpochResponse0\x01B=Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1b\x06proto3"
+	"\vExportEpoch\x12\x1f.tollgate.v1.ExportEpochRequest\x1a .tollgate.v1.ExportEpochResponse0\x01\x12M\n" +
+	"\n" +
+	"RelayClaim\x12\x1e.tollgate.v1.RelayClaimRequest\x1a\x1f.tollgate.v1.RelayClaimResponseB=Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1b\x06proto3"
 
 var (
 	file_tollgate_v1_tollgate_proto_rawDescOnce sync.Once
@@ -4835,7 +5111,7 @@ func file_tollgate_v1_tollgate_proto_rawDescGZIP() []byte {
 	return file_tollgate_v1_tollgate_proto_rawDescData
 }
 
-var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
+var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 73)
 var file_tollgate_v1_tollgate_proto_goTypes = []any{
 	(*ChallengeRequest)(nil),      // 0: tollgate.v1.ChallengeRequest
 	(*ChallengeResponse)(nil),     // 1: tollgate.v1.ChallengeResponse
@@ -4883,30 +5159,33 @@ var file_tollgate_v1_tollgate_proto_goTypes = []any{
 	(*Access)(nil),                // 43: tollgate.v1.Access
 	(*Score)(nil),                 // 44: tollgate.v1.Score
 	(*Posting)(nil),               // 45: tollgate.v1.Posting
-	(*ListReceiptsRequest)(nil),   // 46: tollgate.v1.ListReceiptsRequest
-	(*AccountReceipt)(nil),        // 47: tollgate.v1.AccountReceipt
-	(*ListReceiptsResponse)(nil),  // 48: tollgate.v1.ListReceiptsResponse
-	(*Epoch)(nil),                 // 49: tollgate.v1.Epoch
-	(*ListEpochsRequest)(nil),     // 50: tollgate.v1.ListEpochsRequest
-	(*ListEpochsResponse)(nil),    // 51: tollgate.v1.ListEpochsResponse
-	(*GetEpochRequest)(nil),       // 52: tollgate.v1.GetEpochRequest
-	(*GetEpochResponse)(nil),      // 53: tollgate.v1.GetEpochResponse
-	(*ExportEpochRequest)(nil),    // 54: tollgate.v1.ExportEpochRequest
-	(*ExportEpochResponse)(nil),   // 55: tollgate.v1.ExportEpochResponse
-	(*GetDeploymentRequest)(nil),  // 56: tollgate.v1.GetDeploymentRequest
-	(*GetDeploymentResponse)(nil), // 57: tollgate.v1.GetDeploymentResponse
-	(*FaucetRequest)(nil),         // 58: tollgate.v1.FaucetRequest
-	(*FaucetResponse)(nil),        // 59: tollgate.v1.FaucetResponse
-	(*GetBalanceRequest)(nil),     // 60: tollgate.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil),    // 61: tollgate.v1.GetBalanceResponse
-	(*GetProofRequest)(nil),       // 62: tollgate.v1.GetProofRequest
-	(*GetProofResponse)(nil),      // 63: tollgate.v1.GetProofResponse
-	(*CloseEpochRequest)(nil),     // 64: tollgate.v1.CloseEpochRequest
-	(*CloseEpochResponse)(nil),    // 65: tollgate.v1.CloseEpochResponse
-	(*GetReceiptRequest)(nil),     // 66: tollgate.v1.GetReceiptRequest
-	(*GetReceiptResponse)(nil),    // 67: tollgate.v1.GetReceiptResponse
-	(*WithdrawRequest)(nil),       // 68: tollgate.v1.WithdrawRequest
-	(*WithdrawResponse)(nil),      // 69: tollgate.v1.WithdrawResponse
+	(*RelayClaimRequest)(nil),     // 46: tollgate.v1.RelayClaimRequest
+	(*RelayClaimResponse)(nil),    // 47: tollgate.v1.RelayClaimResponse
+	(*ListReceiptsRequest)(nil),   // 48: tollgate.v1.ListReceiptsRequest
+	(*AccountReceipt)(nil),        // 49: tollgate.v1.AccountReceipt
+	(*ListReceiptsResponse)(nil),  // 50: tollgate.v1.ListReceiptsResponse
+	(*Epoch)(nil),                 // 51: tollgate.v1.Epoch
+	(*ListEpochsRequest)(nil),     // 52: tollgate.v1.ListEpochsRequest
+	(*ListEpochsResponse)(nil),    // 53: tollgate.v1.ListEpochsResponse
+	(*GetEpochRequest)(nil),       // 54: tollgate.v1.GetEpochRequest
+	(*GetEpochResponse)(nil),      // 55: tollgate.v1.GetEpochResponse
+	(*ExportEpochRequest)(nil),    // 56: tollgate.v1.ExportEpochRequest
+	(*ExportEpochResponse)(nil),   // 57: tollgate.v1.ExportEpochResponse
+	(*GetDeploymentRequest)(nil),  // 58: tollgate.v1.GetDeploymentRequest
+	(*GetDeploymentResponse)(nil), // 59: tollgate.v1.GetDeploymentResponse
+	(*FaucetRequest)(nil),         // 60: tollgate.v1.FaucetRequest
+	(*FaucetResponse)(nil),        // 61: tollgate.v1.FaucetResponse
+	(*GetBalanceRequest)(nil),     // 62: tollgate.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil),    // 63: tollgate.v1.GetBalanceResponse
+	(*PendingDeposit)(nil),        // 64: tollgate.v1.PendingDeposit
+	(*GetProofRequest)(nil),       // 65: tollgate.v1.GetProofRequest
+	(*GetProofResponse)(nil),      // 66: tollgate.v1.GetProofResponse
+	(*CloseEpochRequest)(nil),     // 67: tollgate.v1.CloseEpochRequest
+	(*CloseEpochResponse)(nil),    // 68: tollgate.v1.CloseEpochResponse
+	(*GetReceiptRequest)(nil),     // 69: tollgate.v1.GetReceiptRequest
+	(*GetReceiptResponse)(nil),    // 70: tollgate.v1.GetReceiptResponse
+	(*WithdrawRequest)(nil),       // 71: tollgate.v1.WithdrawRequest
+	(*WithdrawResponse)(nil),      // 72: tollgate.v1.WithdrawResponse
 }
 var file_tollgate_v1_tollgate_proto_depIdxs = []int32{
 	6,  // 0: tollgate.v1.PublishPluginResponse.plugin:type_name -> tollgate.v1.Plugin
@@ -4930,75 +5209,78 @@ var file_tollgate_v1_tollgate_proto_depIdxs = []int32{
 	45, // 18: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
 	42, // 19: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
 	41, // 20: tollgate.v1.AccountReceipt.receipt:type_name -> tollgate.v1.Receipt
-	47, // 21: tollgate.v1.ListReceiptsResponse.receipts:type_name -> tollgate.v1.AccountReceipt
-	49, // 22: tollgate.v1.ListEpochsResponse.epochs:type_name -> tollgate.v1.Epoch
-	49, // 23: tollgate.v1.GetEpochResponse.epoch:type_name -> tollgate.v1.Epoch
+	49, // 21: tollgate.v1.ListReceiptsResponse.receipts:type_name -> tollgate.v1.AccountReceipt
+	51, // 22: tollgate.v1.ListEpochsResponse.epochs:type_name -> tollgate.v1.Epoch
+	51, // 23: tollgate.v1.GetEpochResponse.epoch:type_name -> tollgate.v1.Epoch
 	41, // 24: tollgate.v1.ExportEpochResponse.receipt:type_name -> tollgate.v1.Receipt
-	41, // 25: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
-	41, // 26: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
-	0,  // 27: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
-	2,  // 28: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
-	4,  // 29: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
-	7,  // 30: tollgate.v1.RegistryService.PublishPlugin:input_type -> tollgate.v1.PublishPluginRequest
-	9,  // 31: tollgate.v1.RegistryService.GetPlugin:input_type -> tollgate.v1.GetPluginRequest
-	11, // 32: tollgate.v1.RegistryService.ListPlugins:input_type -> tollgate.v1.ListPluginsRequest
-	13, // 33: tollgate.v1.RegistryService.GetPluginWasm:input_type -> tollgate.v1.GetPluginWasmRequest
-	15, // 34: tollgate.v1.RegistryService.YankPlugin:input_type -> tollgate.v1.YankPluginRequest
-	27, // 35: tollgate.v1.DatanetService.CreateDatanet:input_type -> tollgate.v1.CreateDatanetRequest
-	30, // 36: tollgate.v1.DatanetService.AddRecords:input_type -> tollgate.v1.AddRecordsRequest
-	32, // 37: tollgate.v1.DatanetService.GetDatanet:input_type -> tollgate.v1.GetDatanetRequest
-	35, // 38: tollgate.v1.DatanetService.Search:input_type -> tollgate.v1.SearchRequest
-	37, // 39: tollgate.v1.DatanetService.GetRecord:input_type -> tollgate.v1.GetRecordRequest
-	18, // 40: tollgate.v1.DatanetService.SetPolicy:input_type -> tollgate.v1.SetPolicyRequest
-	20, // 41: tollgate.v1.DatanetService.ImportRecords:input_type -> tollgate.v1.ImportRecordsRequest
-	22, // 42: tollgate.v1.DatanetService.ListRecords:input_type -> tollgate.v1.ListRecordsRequest
-	24, // 43: tollgate.v1.DatanetService.GetVersion:input_type -> tollgate.v1.GetVersionRequest
-	39, // 44: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
-	60, // 45: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
-	62, // 46: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
-	64, // 47: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
-	66, // 48: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
-	68, // 49: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
-	58, // 50: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
-	56, // 51: tollgate.v1.LedgerService.GetDeployment:input_type -> tollgate.v1.GetDeploymentRequest
-	46, // 52: tollgate.v1.LedgerService.ListReceipts:input_type -> tollgate.v1.ListReceiptsRequest
-	50, // 53: tollgate.v1.LedgerService.ListEpochs:input_type -> tollgate.v1.ListEpochsRequest
-	52, // 54: tollgate.v1.LedgerService.GetEpoch:input_type -> tollgate.v1.GetEpochRequest
-	54, // 55: tollgate.v1.LedgerService.ExportEpoch:input_type -> tollgate.v1.ExportEpochRequest
-	1,  // 56: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
-	3,  // 57: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
-	5,  // 58: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
-	8,  // 59: tollgate.v1.RegistryService.PublishPlugin:output_type -> tollgate.v1.PublishPluginResponse
-	10, // 60: tollgate.v1.RegistryService.GetPlugin:output_type -> tollgate.v1.GetPluginResponse
-	12, // 61: tollgate.v1.RegistryService.ListPlugins:output_type -> tollgate.v1.ListPluginsResponse
-	14, // 62: tollgate.v1.RegistryService.GetPluginWasm:output_type -> tollgate.v1.GetPluginWasmResponse
-	16, // 63: tollgate.v1.RegistryService.YankPlugin:output_type -> tollgate.v1.YankPluginResponse
-	28, // 64: tollgate.v1.DatanetService.CreateDatanet:output_type -> tollgate.v1.CreateDatanetResponse
-	31, // 65: tollgate.v1.DatanetService.AddRecords:output_type -> tollgate.v1.AddRecordsResponse
-	33, // 66: tollgate.v1.DatanetService.GetDatanet:output_type -> tollgate.v1.GetDatanetResponse
-	36, // 67: tollgate.v1.DatanetService.Search:output_type -> tollgate.v1.SearchResponse
-	38, // 68: tollgate.v1.DatanetService.GetRecord:output_type -> tollgate.v1.GetRecordResponse
-	19, // 69: tollgate.v1.DatanetService.SetPolicy:output_type -> tollgate.v1.SetPolicyResponse
-	21, // 70: tollgate.v1.DatanetService.ImportRecords:output_type -> tollgate.v1.ImportRecordsResponse
-	23, // 71: tollgate.v1.DatanetService.ListRecords:output_type -> tollgate.v1.ListRecordsResponse
-	25, // 72: tollgate.v1.DatanetService.GetVersion:output_type -> tollgate.v1.GetVersionResponse
-	40, // 73: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
-	61, // 74: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
-	63, // 75: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
-	65, // 76: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
-	67, // 77: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
-	69, // 78: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
-	59, // 79: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
-	57, // 80: tollgate.v1.LedgerService.GetDeployment:output_type -> tollgate.v1.GetDeploymentResponse
-	48, // 81: tollgate.v1.LedgerService.ListReceipts:output_type -> tollgate.v1.ListReceiptsResponse
-	51, // 82: tollgate.v1.LedgerService.ListEpochs:output_type -> tollgate.v1.ListEpochsResponse
-	53, // 83: tollgate.v1.LedgerService.GetEpoch:output_type -> tollgate.v1.GetEpochResponse
-	55, // 84: tollgate.v1.LedgerService.ExportEpoch:output_type -> tollgate.v1.ExportEpochResponse
-	56, // [56:85] is the sub-list for method output_type
-	27, // [27:56] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	64, // 25: tollgate.v1.GetBalanceResponse.pending:type_name -> tollgate.v1.PendingDeposit
+	41, // 26: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
+	41, // 27: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
+	0,  // 28: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
+	2,  // 29: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
+	4,  // 30: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
+	7,  // 31: tollgate.v1.RegistryService.PublishPlugin:input_type -> tollgate.v1.PublishPluginRequest
+	9,  // 32: tollgate.v1.RegistryService.GetPlugin:input_type -> tollgate.v1.GetPluginRequest
+	11, // 33: tollgate.v1.RegistryService.ListPlugins:input_type -> tollgate.v1.ListPluginsRequest
+	13, // 34: tollgate.v1.RegistryService.GetPluginWasm:input_type -> tollgate.v1.GetPluginWasmRequest
+	15, // 35: tollgate.v1.RegistryService.YankPlugin:input_type -> tollgate.v1.YankPluginRequest
+	27, // 36: tollgate.v1.DatanetService.CreateDatanet:input_type -> tollgate.v1.CreateDatanetRequest
+	30, // 37: tollgate.v1.DatanetService.AddRecords:input_type -> tollgate.v1.AddRecordsRequest
+	32, // 38: tollgate.v1.DatanetService.GetDatanet:input_type -> tollgate.v1.GetDatanetRequest
+	35, // 39: tollgate.v1.DatanetService.Search:input_type -> tollgate.v1.SearchRequest
+	37, // 40: tollgate.v1.DatanetService.GetRecord:input_type -> tollgate.v1.GetRecordRequest
+	18, // 41: tollgate.v1.DatanetService.SetPolicy:input_type -> tollgate.v1.SetPolicyRequest
+	20, // 42: tollgate.v1.DatanetService.ImportRecords:input_type -> tollgate.v1.ImportRecordsRequest
+	22, // 43: tollgate.v1.DatanetService.ListRecords:input_type -> tollgate.v1.ListRecordsRequest
+	24, // 44: tollgate.v1.DatanetService.GetVersion:input_type -> tollgate.v1.GetVersionRequest
+	39, // 45: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
+	62, // 46: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
+	65, // 47: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
+	67, // 48: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
+	69, // 49: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
+	71, // 50: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
+	60, // 51: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
+	58, // 52: tollgate.v1.LedgerService.GetDeployment:input_type -> tollgate.v1.GetDeploymentRequest
+	48, // 53: tollgate.v1.LedgerService.ListReceipts:input_type -> tollgate.v1.ListReceiptsRequest
+	52, // 54: tollgate.v1.LedgerService.ListEpochs:input_type -> tollgate.v1.ListEpochsRequest
+	54, // 55: tollgate.v1.LedgerService.GetEpoch:input_type -> tollgate.v1.GetEpochRequest
+	56, // 56: tollgate.v1.LedgerService.ExportEpoch:input_type -> tollgate.v1.ExportEpochRequest
+	46, // 57: tollgate.v1.LedgerService.RelayClaim:input_type -> tollgate.v1.RelayClaimRequest
+	1,  // 58: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
+	3,  // 59: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
+	5,  // 60: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
+	8,  // 61: tollgate.v1.RegistryService.PublishPlugin:output_type -> tollgate.v1.PublishPluginResponse
+	10, // 62: tollgate.v1.RegistryService.GetPlugin:output_type -> tollgate.v1.GetPluginResponse
+	12, // 63: tollgate.v1.RegistryService.ListPlugins:output_type -> tollgate.v1.ListPluginsResponse
+	14, // 64: tollgate.v1.RegistryService.GetPluginWasm:output_type -> tollgate.v1.GetPluginWasmResponse
+	16, // 65: tollgate.v1.RegistryService.YankPlugin:output_type -> tollgate.v1.YankPluginResponse
+	28, // 66: tollgate.v1.DatanetService.CreateDatanet:output_type -> tollgate.v1.CreateDatanetResponse
+	31, // 67: tollgate.v1.DatanetService.AddRecords:output_type -> tollgate.v1.AddRecordsResponse
+	33, // 68: tollgate.v1.DatanetService.GetDatanet:output_type -> tollgate.v1.GetDatanetResponse
+	36, // 69: tollgate.v1.DatanetService.Search:output_type -> tollgate.v1.SearchResponse
+	38, // 70: tollgate.v1.DatanetService.GetRecord:output_type -> tollgate.v1.GetRecordResponse
+	19, // 71: tollgate.v1.DatanetService.SetPolicy:output_type -> tollgate.v1.SetPolicyResponse
+	21, // 72: tollgate.v1.DatanetService.ImportRecords:output_type -> tollgate.v1.ImportRecordsResponse
+	23, // 73: tollgate.v1.DatanetService.ListRecords:output_type -> tollgate.v1.ListRecordsResponse
+	25, // 74: tollgate.v1.DatanetService.GetVersion:output_type -> tollgate.v1.GetVersionResponse
+	40, // 75: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
+	63, // 76: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
+	66, // 77: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
+	68, // 78: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
+	70, // 79: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
+	72, // 80: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
+	61, // 81: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
+	59, // 82: tollgate.v1.LedgerService.GetDeployment:output_type -> tollgate.v1.GetDeploymentResponse
+	50, // 83: tollgate.v1.LedgerService.ListReceipts:output_type -> tollgate.v1.ListReceiptsResponse
+	53, // 84: tollgate.v1.LedgerService.ListEpochs:output_type -> tollgate.v1.ListEpochsResponse
+	55, // 85: tollgate.v1.LedgerService.GetEpoch:output_type -> tollgate.v1.GetEpochResponse
+	57, // 86: tollgate.v1.LedgerService.ExportEpoch:output_type -> tollgate.v1.ExportEpochResponse
+	47, // 87: tollgate.v1.LedgerService.RelayClaim:output_type -> tollgate.v1.RelayClaimResponse
+	58, // [58:88] is the sub-list for method output_type
+	28, // [28:58] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_tollgate_proto_init() }
@@ -5012,7 +5294,7 @@ func file_tollgate_v1_tollgate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_tollgate_proto_rawDesc), len(file_tollgate_v1_tollgate_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   70,
+			NumMessages:   73,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

@@ -123,6 +123,9 @@ const (
 	// LedgerServiceExportEpochProcedure is the fully-qualified name of the LedgerService's ExportEpoch
 	// RPC.
 	LedgerServiceExportEpochProcedure = "/tollgate.v1.LedgerService/ExportEpoch"
+	// LedgerServiceRelayClaimProcedure is the fully-qualified name of the LedgerService's RelayClaim
+	// RPC.
+	LedgerServiceRelayClaimProcedure = "/tollgate.v1.LedgerService/RelayClaim"
 )
 
 // AuthServiceClient is a client for the tollgate.v1.AuthService service.
@@ -839,8 +842,10 @@ type LedgerServiceClient interface {
 	// domain every signed receipt, manifest and record is bound to.
 	GetDeployment(context.Context, *connect.Request[v1.GetDeploymentRequest]) (*connect.Response[v1.GetDeploymentResponse], error)
 	// ListReceipts pages through the receipts that name an account, newest
-	// epoch first: the calls it made and the calls that paid it, with what it
-	// was charged and earned in each. Its own account, or any as the operator.
+	// first (by receipt time; receipts of the same time by id, so the order is
+	// stable across pages): the calls it made and the calls that paid it,
+	// with what it was charged and earned in each. Its own account, or any as
+	// the operator.
 	ListReceipts(context.Context, *connect.Request[v1.ListReceiptsRequest]) (*connect.Response[v1.ListReceiptsResponse], error)
 	// ListEpochs pages through the closed epochs, newest first. Public.
 	ListEpochs(context.Context, *connect.Request[v1.ListEpochsRequest]) (*connect.Response[v1.ListEpochsResponse], error)
@@ -850,6 +855,13 @@ type LedgerServiceClient interface {
 	// ExportEpoch streams every receipt and output of a closed epoch, for
 	// third-party verification. Public.
 	ExportEpoch(context.Context, *connect.Request[v1.ExportEpochRequest]) (*connect.ServerStreamForClient[v1.ExportEpochResponse], error)
+	// RelayClaim claims the signed-in account's earnings on-chain against the
+	// root claims are proven against now, sending the transaction from the
+	// operator's key so the account needs no gas. The tokens go to the
+	// account. Refused with failed_precondition (nothing_to_claim) when there
+	// is nothing left to claim, before any transaction is sent; one relay per
+	// account at a time, and at most one per account per RelayClaimEvery.
+	RelayClaim(context.Context, *connect.Request[v1.RelayClaimRequest]) (*connect.Response[v1.RelayClaimResponse], error)
 }
 
 // NewLedgerServiceClient constructs a client for the tollgate.v1.LedgerService service. By default,
@@ -929,6 +941,12 @@ func NewLedgerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(ledgerServiceMethods.ByName("ExportEpoch")),
 			connect.WithClientOptions(opts...),
 		),
+		relayClaim: connect.NewClient[v1.RelayClaimRequest, v1.RelayClaimResponse](
+			httpClient,
+			baseURL+LedgerServiceRelayClaimProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("RelayClaim")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -945,6 +963,7 @@ type ledgerServiceClient struct {
 	listEpochs    *connect.Client[v1.ListEpochsRequest, v1.ListEpochsResponse]
 	getEpoch      *connect.Client[v1.GetEpochRequest, v1.GetEpochResponse]
 	exportEpoch   *connect.Client[v1.ExportEpochRequest, v1.ExportEpochResponse]
+	relayClaim    *connect.Client[v1.RelayClaimRequest, v1.RelayClaimResponse]
 }
 
 // GetBalance calls tollgate.v1.LedgerService.GetBalance.
@@ -1002,6 +1021,11 @@ func (c *ledgerServiceClient) ExportEpoch(ctx context.Context, req *connect.Requ
 	return c.exportEpoch.CallServerStream(ctx, req)
 }
 
+// RelayClaim calls tollgate.v1.LedgerService.RelayClaim.
+func (c *ledgerServiceClient) RelayClaim(ctx context.Context, req *connect.Request[v1.RelayClaimRequest]) (*connect.Response[v1.RelayClaimResponse], error) {
+	return c.relayClaim.CallUnary(ctx, req)
+}
+
 // LedgerServiceHandler is an implementation of the tollgate.v1.LedgerService service.
 type LedgerServiceHandler interface {
 	GetBalance(context.Context, *connect.Request[v1.GetBalanceRequest]) (*connect.Response[v1.GetBalanceResponse], error)
@@ -1022,8 +1046,10 @@ type LedgerServiceHandler interface {
 	// domain every signed receipt, manifest and record is bound to.
 	GetDeployment(context.Context, *connect.Request[v1.GetDeploymentRequest]) (*connect.Response[v1.GetDeploymentResponse], error)
 	// ListReceipts pages through the receipts that name an account, newest
-	// epoch first: the calls it made and the calls that paid it, with what it
-	// was charged and earned in each. Its own account, or any as the operator.
+	// first (by receipt time; receipts of the same time by id, so the order is
+	// stable across pages): the calls it made and the calls that paid it,
+	// with what it was charged and earned in each. Its own account, or any as
+	// the operator.
 	ListReceipts(context.Context, *connect.Request[v1.ListReceiptsRequest]) (*connect.Response[v1.ListReceiptsResponse], error)
 	// ListEpochs pages through the closed epochs, newest first. Public.
 	ListEpochs(context.Context, *connect.Request[v1.ListEpochsRequest]) (*connect.Response[v1.ListEpochsResponse], error)
@@ -1033,6 +1059,13 @@ type LedgerServiceHandler interface {
 	// ExportEpoch streams every receipt and output of a closed epoch, for
 	// third-party verification. Public.
 	ExportEpoch(context.Context, *connect.Request[v1.ExportEpochRequest], *connect.ServerStream[v1.ExportEpochResponse]) error
+	// RelayClaim claims the signed-in account's earnings on-chain against the
+	// root claims are proven against now, sending the transaction from the
+	// operator's key so the account needs no gas. The tokens go to the
+	// account. Refused with failed_precondition (nothing_to_claim) when there
+	// is nothing left to claim, before any transaction is sent; one relay per
+	// account at a time, and at most one per account per RelayClaimEvery.
+	RelayClaim(context.Context, *connect.Request[v1.RelayClaimRequest]) (*connect.Response[v1.RelayClaimResponse], error)
 }
 
 // NewLedgerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -1108,6 +1141,12 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(ledgerServiceMethods.ByName("ExportEpoch")),
 		connect.WithHandlerOptions(opts...),
 	)
+	ledgerServiceRelayClaimHandler := connect.NewUnaryHandler(
+		LedgerServiceRelayClaimProcedure,
+		svc.RelayClaim,
+		connect.WithSchema(ledgerServiceMethods.ByName("RelayClaim")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/tollgate.v1.LedgerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case LedgerServiceGetBalanceProcedure:
@@ -1132,6 +1171,8 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 			ledgerServiceGetEpochHandler.ServeHTTP(w, r)
 		case LedgerServiceExportEpochProcedure:
 			ledgerServiceExportEpochHandler.ServeHTTP(w, r)
+		case LedgerServiceRelayClaimProcedure:
+			ledgerServiceRelayClaimHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1183,4 +1224,8 @@ func (UnimplementedLedgerServiceHandler) GetEpoch(context.Context, *connect.Requ
 
 func (UnimplementedLedgerServiceHandler) ExportEpoch(context.Context, *connect.Request[v1.ExportEpochRequest], *connect.ServerStream[v1.ExportEpochResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.ExportEpoch is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) RelayClaim(context.Context, *connect.Request[v1.RelayClaimRequest]) (*connect.Response[v1.RelayClaimResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.RelayClaim is not implemented"))
 }
