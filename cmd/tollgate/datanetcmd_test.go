@@ -74,8 +74,8 @@ func TestDatanetPolicyFlagsTakeEffect(t *testing.T) {
 		t.Fatalf("--access tier --min-agent-price: %s", policy(d))
 	}
 	// A creation stored as signed: its creation policy is the policy.
-	if d := show("cli/tier"); fmt.Sprint(d["creation_policy"]) != fmt.Sprint(d["policy"]) {
-		t.Fatalf("creation policy %v, policy %v", d["creation_policy"], d["policy"])
+	if d := show("cli/tier"); fmt.Sprint(d["creationPolicy"]) != fmt.Sprint(d["policy"]) {
+		t.Fatalf("creation policy %v, policy %v", d["creationPolicy"], d["policy"])
 	}
 
 	// The write rules. Said nothing: the owner only.
