@@ -158,7 +158,9 @@ func TestReceiptListNewestFirstAndShowByPrefix(t *testing.T) {
 			t.Fatalf("receipt list is not newest first: line %d lacks %s:\n%s", i+1, want, o)
 		}
 	}
-	var js struct{ Receipts []struct{ Receipt struct{ Id, Time string } } }
+	var js struct {
+		Receipts []struct{ Receipt struct{ Id, Time string } }
+	}
 	json.Unmarshal([]byte(u.must("receipt", "list", "--server", tn.api, "--json")), &js)
 	if len(js.Receipts) != 3 || js.Receipts[0].Receipt.Id != ids[2] || js.Receipts[0].Receipt.Time == "" {
 		t.Fatalf("receipt list --json order: %+v", js)
