@@ -56,12 +56,16 @@ func demo(ctx context.Context, keepDir bool, out io.Writer) error {
 	}
 	start := time.Now()
 	last := start
+	first := true
 	step := func(format string, a ...any) {
 		now := time.Now()
-		fmt.Fprintf(out, "(%s)\n\n== [%s] "+format+"\n", append([]any{now.Sub(last).Round(time.Millisecond), now.Sub(start).Round(100 * time.Millisecond)}, a...)...)
+		if !first {
+			fmt.Fprintf(out, "-- done in %s\n", now.Sub(last).Round(time.Millisecond))
+		}
+		first = false
+		fmt.Fprintf(out, "\n== [%s] "+format+"\n", append([]any{now.Sub(start).Round(100 * time.Millisecond)}, a...)...)
 		last = now
 	}
-	fmt.Fprintf(out, "== [0s] Tollgate demo: the whole loop, step by step\n")
 
 	step("Starting a node in %s (Badger ledger and registry, embedded EVM chain, built-in plugins compiled)", dir)
 	var n *node
@@ -230,7 +234,7 @@ func demo(ctx context.Context, keepDir bool, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "postings sum to zero, credit and earnings match their records, solvent, every receipt signed by the operator, the epoch's tree holds its total: ok")
-	fmt.Fprintf(out, "(%s)\n\ndone in %s\n", time.Since(last).Round(time.Millisecond), time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(out, "-- done in %s\n\nthe whole loop took %s\n", time.Since(last).Round(time.Millisecond), time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 

@@ -342,7 +342,7 @@ func (a *app) serverFlags(cmd *cobra.Command, persistent bool) {
 	if persistent {
 		fs = cmd.PersistentFlags()
 	}
-	fs.StringVar(&a.server, "server", defaultServer, "node URL (default from the config file's \"server\")")
+	fs.StringVar(&a.server, "server", defaultServer, "node URL (the config file's \"server\" changes the default)")
 	fs.StringVar(&a.token, "token", "", "API token (default: the one login saved for --server; a signed command with --key signs in by itself)")
 	if cmd.Annotations == nil {
 		cmd.Annotations = map[string]string{}
