@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -19,6 +17,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/spf13/cobra"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
@@ -44,26 +43,54 @@ type benchResult struct {
 // with --noop the same load first runs against a Connect handler that does
 // nothing, in this process, so the node's figures come with their ratio to
 // the transport's own cost on the same machine in the same run.
-func benchCmd(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("bench")
-	server := fs.String("server", defaultServer, "node URL")
+func benchCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load a node with concurrent invocations; --noop compares with a no-op handler",
+		Long: `Load a node: -c callers invoke an agent back to back for -d. Without --token
+each caller signs in as a new account and is funded by the faucet (a
+development node). With --noop the same load first runs against a Connect
+handler that does nothing, in this process, so the figures come with their
+ratio to the transport's own cost on the same machine.`,
+		Example: `  tollgate bench -c 64 -d 30s --noop
+  tollgate bench --agent you/qa -c 8 -d 10s --json`,
+		Args: nArgs(0, 0),
+	}
+	a.serverFlags(cmd, false)
+	fs := cmd.Flags()
 	agent := fs.String("agent", exampleAgent, "agent name@version, or name for name@latest")
 	input := fs.String("input", "Why is the sky blue?", "input text")
-	conc := fs.Int("c", 64, "concurrent callers")
-	dur := fs.Duration("d", 30*time.Second, "how long to run")
-	token := fs.String("token", "", "API token shared by all callers (default: each caller signs in and uses the faucet)")
-	maxPriceFlag := fs.String("max-price", "", "the most a call may pay as the agent's price, in tokens (0.01), base units (1500wei) or 0 (default: the agent's price before the run)")
+	conc := fs.IntP("concurrency", "c", 64, "concurrent callers")
+	dur := fs.DurationP("duration", "d", 30*time.Second, "how long to run")
+	maxPriceFlag := fs.String("max-price", "", "the most a call may pay as the agent's price, in TGT (0.01), base units (1500wei) or 0 (default: the agent's price before the run)")
 	noop := fs.Bool("noop", false, "also measure a no-op Connect handler in this process, with the same load")
-	asJSON := fs.Bool("json", false, "print the figures as JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	a.jsonFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return a.bench(cmd.Context(), *agent, *input, *conc, *dur, *maxPriceFlag, *noop)
 	}
+	return cmd
+}
+
+// benchResultJSON is what bench prints under --json.
+type benchResultJSON struct {
+	InvokesPerSecond float64 `json:"invokesPerSecond"`
+	P50Ms            float64 `json:"p50Ms"`
+	P99Ms            float64 `json:"p99Ms"`
+	Calls            int64   `json:"calls"`
+	Errors           int64   `json:"errors"`
+	Refills          int64   `json:"refills"`
+	FirstError       string  `json:"firstError,omitempty"`
+	NoopPerSecond    float64 `json:"noopPerSecond,omitempty"`
+	NoopP99Ms        float64 `json:"noopP99Ms,omitempty"`
+}
+
+func (a *app) bench(ctx context.Context, agentRef, inputText string, concurrency int, duration time.Duration, maxPriceText string, withNoop bool) error {
+	out, server, token := a.out, &a.server, &a.token
+	agent, input, conc, dur, maxPriceFlag, noop, asJSON := &agentRef, &inputText, &concurrency, &duration, &maxPriceText, &withNoop, &a.asJSON
 	if *conc < 1 || *dur <= 0 {
 		return usageErr("bench: -c and -d must be positive")
 	}
-	if !strings.Contains(*agent, "@") {
-		*agent += "@latest"
-	}
+	*agent = withVersion(*agent)
 	// Every call carries a max_price, as every CLI call does: a bench
 	// measures calls at the price it started with.
 	var maxPrice *big.Int
@@ -139,14 +166,11 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	}
 	res := runLoad(ctx, node, tokens, refill, req, *dur)
 	if *asJSON {
-		m := map[string]any{"invokes_per_s": res.PerSecond, "p50_ms": ms(res.P50), "p99_ms": ms(res.P99), "calls": res.Calls, "errors": res.Errors, "refills": res.Refills}
-		if res.FirstError != "" {
-			m["first_error"] = res.FirstError
-		}
+		m := benchResultJSON{InvokesPerSecond: res.PerSecond, P50Ms: ms(res.P50), P99Ms: ms(res.P99), Calls: res.Calls, Errors: res.Errors, Refills: res.Refills, FirstError: res.FirstError}
 		if noopRes != nil {
-			m["noop_per_s"], m["noop_p99_ms"] = noopRes.PerSecond, ms(noopRes.P99)
+			m.NoopPerSecond, m.NoopP99Ms = noopRes.PerSecond, ms(noopRes.P99)
 		}
-		return json.NewEncoder(out).Encode(m)
+		return printValue(out, m)
 	}
 	print := func(name string, r benchResult) {
 		fmt.Fprintf(out, "%-8s %8.0f calls/s  p50 %7.2f ms  p99 %7.2f ms  (%d calls, %d errors, %d callers refilled)\n", name, r.PerSecond, ms(r.P50), ms(r.P99), r.Calls, r.Errors, r.Refills)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math/big"
@@ -11,11 +10,14 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"connectrpc.com/connect"
+	"github.com/spf13/cobra"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
@@ -91,69 +93,94 @@ func (c *client) quoteAndInvoke(ctx context.Context, agent, input string) (quote
 	return q, res, err
 }
 
-func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("invoke")
-	server := fs.String("server", defaultServer, "node URL")
-	token := fs.String("token", "", "caller's API token")
-	agentFlag := fs.String("agent", exampleAgent, "agent name@version, or name for name@latest (or give it as the first argument)")
-	maxPriceFlag := fs.String("max-price", "", "the most to pay per call, in tokens (0.01), base units (1500wei) or 0 (default: the price the agent has now, shown first)")
-	asJSON := fs.Bool("json", false, "print the response as JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func invokeCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "invoke [NAME[@VERSION]] [INPUT…]",
+		Short: "Invoke an agent on a running node and print its answer and receipt",
+		Long: `Invoke an agent and print its answer and the receipt of what the call cost
+and who earned it. The agent is the first argument when it looks like one
+(owner/name or name@version) and input follows or comes on standard input,
+else --agent; NAME without @VERSION is NAME@latest. Without INPUT the input
+is read from standard input.
+
+The CLI first resolves the agent and shows its price; the call is sent
+naming the version it resolved to, with that price as the most it pays
+(--max-price changes the bound), so a republish in between is refused,
+not charged.`,
+		Example: `  tollgate invoke examples/qa "Why is the sky blue?"
+  echo "Why is the sky blue?" | tollgate invoke examples/qa@1.0.0 --json
+  tollgate invoke --agent you/agent --max-price 0.01 -- "-5 is negative"`,
+		Args: nArgs(0, -1),
 	}
-	agent, words := *agentFlag, fs.Args()
-	// The first argument names the agent when input follows it, or comes
-	// on standard input (echo "Why?" | tollgate invoke me/qa).
-	if len(words) > 0 && !flagGiven(fs, "agent") && looksLikeAgent(words[0]) && (len(words) > 1 || stdinPiped()) {
-		agent, words = words[0], words[1:]
+	a.serverFlags(cmd, false)
+	agentFlag := cmd.Flags().String("agent", exampleAgent, "agent name@version, or name for name@latest (or give it as the first argument)")
+	maxPriceFlag := cmd.Flags().String("max-price", "", "the most to pay per call, in TGT (0.01), base units (1500wei) or 0 (default: the price the agent has now, shown first)")
+	a.jsonFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, words []string) error {
+		ctx, out := cmd.Context(), a.out
+		agent := *agentFlag
+		// The first argument names the agent when input follows it, or comes
+		// on standard input (echo "Why?" | tollgate invoke me/qa).
+		if len(words) > 0 && !cmd.Flags().Changed("agent") && looksLikeAgent(words[0]) && (len(words) > 1 || stdinPiped()) {
+			agent, words = words[0], words[1:]
+		}
+		agent = withVersion(agent)
+		input := strings.Join(words, " ")
+		if len(words) == 0 {
+			var err error
+			if input, err = readStdin(); err != nil {
+				return err
+			}
+		}
+		c := newClient(a.server, a.tokenFor(a.server))
+		var maxPrice *big.Int
+		if *maxPriceFlag != "" {
+			v, err := parsePrice(*maxPriceFlag)
+			if err != nil {
+				return usageErr("invoke: --max-price: " + err.Error())
+			}
+			maxPrice = v
+		} else {
+			// The caller agrees to the version and price it is shown, and to
+			// no more: the call names that version, so a republish of
+			// name@latest in between (at another price, reading other,
+			// dearer datanets) is not what runs.
+			q, err := c.quote(ctx, agent)
+			if err != nil {
+				return err
+			}
+			agent, maxPrice = q.Resolved, q.Price
+			if !a.asJSON {
+				fmt.Fprintf(os.Stderr, "%s is %s: %s a call, plus its record reads (refused if it asks more when the call arrives)\n", q.Agent, q.Resolved, tgt(q.Price))
+			}
+		}
+		res, err := c.invoke(ctx, agent, input, maxPrice)
+		if err != nil {
+			return err
+		}
+		if a.asJSON {
+			// The response, and the bound the call was sent with.
+			m, err := protoMap(res)
+			if err != nil {
+				return err
+			}
+			m["maxPrice"] = maxPrice.String()
+			return printValue(out, m)
+		}
+		fmt.Fprintln(out, res.GetOutputText())
+		fmt.Fprintln(out)
+		printReceipt(out, res.GetReceipt(), nil)
+		return nil
 	}
+	return cmd
+}
+
+// withVersion makes an agent without @version NAME@latest.
+func withVersion(agent string) string {
 	if !strings.Contains(agent, "@") {
-		agent += "@latest"
+		return agent + "@latest"
 	}
-	input := strings.Join(words, " ")
-	if len(words) == 0 {
-		var err error
-		if input, err = readStdin(); err != nil {
-			return err
-		}
-	}
-	c := newClient(*server, tokenFor(*server, *token))
-	var maxPrice *big.Int
-	if *maxPriceFlag != "" {
-		v, err := parsePrice(*maxPriceFlag)
-		if err != nil {
-			return usageErr("invoke: --max-price: " + err.Error())
-		}
-		maxPrice = v
-	} else {
-		// The caller agrees to the version and price it is shown, and to
-		// no more: the call names that version, so a republish of
-		// name@latest in between (at another price, reading other, dearer
-		// datanets) is not what runs.
-		q, err := c.quote(ctx, agent)
-		if err != nil {
-			return err
-		}
-		agent, maxPrice = q.Resolved, q.Price
-		if !*asJSON {
-			fmt.Fprintf(os.Stderr, "%s is %s: %s a call, plus its record reads (refused if it asks more when the call arrives)\n", q.Agent, q.Resolved, tgt(q.Price))
-		}
-	}
-	res, err := c.invoke(ctx, agent, input, maxPrice)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		// The response, and the bound the call was sent with.
-		return json.NewEncoder(out).Encode(struct {
-			*tollgatev1.InvokeResponse
-			MaxPrice string `json:"max_price"`
-		}{res, maxPrice.String()})
-	}
-	fmt.Fprintln(out, res.GetOutputText())
-	fmt.Fprintln(out)
-	printReceipt(out, res.GetReceipt(), nil)
-	return nil
+	return agent
 }
 
 // looksLikeAgent reports whether an invoke's first argument names the
@@ -169,13 +196,6 @@ func looksLikeAgent(arg string) bool {
 	}
 	_, _, err := registry.ParseRef(ref)
 	return err == nil
-}
-
-// flagGiven reports whether a flag was set on the command line.
-func flagGiven(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 // readStdin reads an invoke's input from standard input when no argument
@@ -202,27 +222,98 @@ func readStdin() (string, error) {
 	return input, nil
 }
 
-func balanceCmd(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("balance")
-	server := fs.String("server", defaultServer, "node URL")
-	token := fs.String("token", "", "API token of the account (or the operator's)")
-	asJSON := fs.Bool("json", false, "print as JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+// balanceResult is what balance prints: the node's books, and what the
+// chain says of the account when the node names a chain RPC.
+type balanceResult struct {
+	Account string `json:"account"`
+	Balance string `json:"balance"`
+	Earned  string `json:"earned"`
+	// Wallet is the account's token balance on-chain, and Claimed what it
+	// has claimed from the settlement contract; empty when the chain could
+	// not be read.
+	Wallet  string `json:"wallet,omitempty"`
+	Claimed string `json:"claimed,omitempty"`
+	Note    string `json:"note,omitempty"`
+}
+
+func balanceCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "balance [ACCOUNT]",
+		Short: "Show an account's credit and earnings on a node, and its wallet on-chain",
+		Long: `Show an account's credit (what it can spend on calls) and earnings (what it
+can claim once an epoch with them is posted) on the node, and, when the node
+names its chain's RPC, the account's token balance on-chain and what it has
+claimed so far. ACCOUNT defaults to the signed-in one; another account's
+balance needs the operator's token.`,
+		Example: `  tollgate balance
+  tollgate balance 0x5B38Da6a701c568545dCfcB03FcB875f56beddC4 --json`,
+		Args: nArgs(0, 1),
 	}
-	if fs.NArg() > 1 {
-		return usageErr("balance: give at most one account address (default: the token's own)")
+	a.serverFlags(cmd, false)
+	a.jsonFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		account := ""
+		if len(args) == 1 {
+			account = args[0]
+		}
+		c := newClient(a.server, a.tokenFor(a.server))
+		res, err := c.ledger.GetBalance(ctx, authed(c, &tollgatev1.GetBalanceRequest{Account: account}))
+		if err != nil {
+			return err
+		}
+		r := balanceResult{Account: res.Msg.GetAccount(), Balance: res.Msg.GetBalance(), Earned: res.Msg.GetEarned()}
+		wallet, claimed, note := onChainBalance(ctx, c, r.Account)
+		if wallet != nil {
+			r.Wallet, r.Claimed = wallet.String(), claimed.String()
+		}
+		r.Note = note
+		if a.asJSON {
+			return printValue(a.out, r)
+		}
+		fmt.Fprintf(a.out, "%s  balance %s  earned %s\n", r.Account, tgtString(r.Balance), tgtString(r.Earned))
+		if wallet != nil {
+			fmt.Fprintf(a.out, "on-chain: wallet %s  claimed %s\n", tgt(wallet), tgt(claimed))
+		} else if note != "" {
+			fmt.Fprintf(a.out, "(%s)\n", note)
+		}
+		return nil
 	}
-	c := newClient(*server, tokenFor(*server, *token))
-	res, err := c.ledger.GetBalance(ctx, authed(c, &tollgatev1.GetBalanceRequest{Account: fs.Arg(0)}))
+	return cmd
+}
+
+// onChainBalance reads account's token balance and what it has claimed
+// from the chain the node names; without a chain RPC, or when the chain
+// cannot be read, it returns a note instead.
+func onChainBalance(ctx context.Context, c *client, account string) (wallet, claimed *big.Int, note string) {
+	dep, err := c.ledger.GetDeployment(ctx, connect.NewRequest(&tollgatev1.GetDeploymentRequest{}))
 	if err != nil {
-		return err
+		return nil, nil, "on-chain balance not read: " + err.Error()
 	}
-	if *asJSON {
-		return printJSON(out, res.Msg)
+	if dep.Msg.GetRpc() == "" {
+		return nil, nil, "the node names no chain RPC: on-chain balance not shown"
 	}
-	fmt.Fprintf(out, "%s  balance %s  earned %s\n", res.Msg.GetAccount(), tgtString(res.Msg.GetBalance()), tgtString(res.Msg.GetEarned()))
-	return nil
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ec, err := chain.Dial(ctx, dep.Msg.GetRpc())
+	if err != nil {
+		return nil, nil, "on-chain balance not read: " + err.Error()
+	}
+	defer ec.Close()
+	sc, err := chain.Attach(ctx, ec, deploymentOf(dep.Msg))
+	if err == nil {
+		if wallet, err = sc.TokenBalance(ctx, account); err == nil {
+			claimed, err = sc.Claimed(ctx, account)
+		}
+	}
+	if err != nil {
+		return nil, nil, "on-chain balance not read: " + err.Error()
+	}
+	return wallet, claimed, ""
+}
+
+func deploymentOf(d *tollgatev1.GetDeploymentResponse) chain.Deployment {
+	return chain.Deployment{ChainID: d.GetChainId(), Settlement: d.GetSettlement(), Token: d.GetToken(), Block: d.GetBlock()}
 }
 
 // printReceipt prints a receipt's postings as a table; names labels

@@ -55,20 +55,20 @@ func TestHelpPrintsUsageAndExitsZero(t *testing.T) {
 		want string
 	}
 	cases := []tc{
-		{"tollgate --help", []string{"--help"}, "commands:"},
-		{"tollgate -h", []string{"-h"}, "commands:"},
-		{"tollgate help", []string{"help"}, "commands:"},
-		{"tollgate help invoke", []string{"help", "invoke"}, "usage: tollgate invoke"},
-		{"invoke after input", []string{"invoke", "why?", "--help"}, "usage: tollgate invoke"},
+		{"tollgate --help", []string{"--help"}, "Exit codes:"},
+		{"tollgate -h", []string{"-h"}, "Exit codes:"},
+		{"tollgate help", []string{"help"}, "Exit codes:"},
+		{"tollgate help invoke", []string{"help", "invoke"}, "Usage:\n  tollgate invoke"},
+		{"invoke after input", []string{"invoke", "why?", "--help"}, "Usage:\n  tollgate invoke"},
 	}
 	for _, group := range []string{"key", "datanet", "plugin", "receipt", "epoch"} {
-		cases = append(cases, tc{group + " --help", []string{group, "--help"}, "usage: tollgate " + group})
+		cases = append(cases, tc{group + " --help", []string{group, "--help"}, "Usage:\n  tollgate " + group})
 	}
 	for _, c := range commands {
 		name := strings.Join(c, " ")
 		cases = append(cases,
-			tc{name + " --help", append(append([]string{}, c...), "--help"), "usage: tollgate " + name},
-			tc{name + " -h", append(append([]string{}, c...), "-h"), "usage: tollgate " + name})
+			tc{name + " --help", append(append([]string{}, c...), "--help"), "Usage:\n  tollgate " + name},
+			tc{name + " -h", append(append([]string{}, c...), "-h"), "Usage:\n  tollgate " + name})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -155,30 +155,44 @@ func errOr(err error) error {
 	return err
 }
 
-func TestFlagsFirst(t *testing.T) {
-	fs := newFlags("invoke")
-	fs.String("agent", "", "")
-	fs.Bool("json", false, "")
-	fs.String("config", "", "")
+// Flags stand anywhere on the line, as pflag parses them: after the
+// input, with = or a separate value; -- ends them, and a lone dash is an
+// argument.
+func TestFlagsAnywhere(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		args []string
-		want []string
+		name      string
+		args      []string
+		wantArgs  []string
+		wantAgent string
+		wantJSON  bool
 	}{
-		{"flags first already", []string{"--json", "why?"}, []string{"--json", "--", "why?"}},
-		{"bool flag after input", []string{"why?", "--json"}, []string{"--json", "--", "why?"}},
-		{"value flag after input", []string{"why", "--agent", "a/b", "now"}, []string{"--agent", "a/b", "--", "why", "now"}},
-		{"value with =", []string{"why", "-agent=a/b"}, []string{"-agent=a/b", "--", "why"}},
-		{"double dash ends flags", []string{"why", "--", "--json", "-x"}, []string{"--", "why", "--json", "-x"}},
-		{"lone dash is an argument", []string{"-", "--json"}, []string{"--json", "--", "-"}},
-		{"unknown flag kept for Parse", []string{"why", "--bogus", "now"}, []string{"--bogus", "--", "why", "now"}},
-		{"value flag last", []string{"why", "--agent"}, []string{"--agent"}},
+		{"flags first already", []string{"--json", "why?"}, []string{"why?"}, exampleAgent, true},
+		{"bool flag after input", []string{"why?", "--json"}, []string{"why?"}, exampleAgent, true},
+		{"value flag after input", []string{"why", "--agent", "a/b", "now"}, []string{"why", "now"}, "a/b", false},
+		{"value with =", []string{"why", "--agent=a/b"}, []string{"why"}, "a/b", false},
+		{"double dash ends flags", []string{"why", "--", "--json", "-x"}, []string{"why", "--json", "-x"}, exampleAgent, false},
+		{"lone dash is an argument", []string{"-", "--json"}, []string{"-"}, exampleAgent, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got := flagsFirst(fs, c.args); !reflect.DeepEqual(got, c.want) {
-				t.Fatalf("flagsFirst(%q) = %q, want %q", c.args, got, c.want)
+			a := newApp(context.Background(), io.Discard)
+			cmd, _, err := a.root.Find([]string{"invoke"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.ParseFlags(c.args); err != nil {
+				t.Fatal(err)
+			}
+			agent, _ := cmd.Flags().GetString("agent")
+			if got := cmd.Flags().Args(); !reflect.DeepEqual(got, c.wantArgs) || agent != c.wantAgent || a.asJSON != c.wantJSON {
+				t.Fatalf("%q: args %q agent %q json %v, want %q %q %v", c.args, got, agent, a.asJSON, c.wantArgs, c.wantAgent, c.wantJSON)
 			}
 		})
+	}
+	for _, bad := range [][]string{{"why", "--bogus", "now"}, {"why", "--agent"}} {
+		a := newApp(context.Background(), io.Discard)
+		if err := a.execute(append([]string{"invoke"}, bad...)); exitCode(err) != exitUsage {
+			t.Fatalf("invoke %q: exit %d (%v), want %d", bad, exitCode(err), err, exitUsage)
+		}
 	}
 }
 

@@ -2,11 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,150 +18,175 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"google.golang.org/protobuf/proto"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
-// datanetCmd creates datanets, adds records and reads them on a running
-// node; every write is signed locally with its owner's or contributor's key.
-func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
-	const use = "usage: tollgate datanet create|add|import|sign|policy|show|search [flags]"
-	sub, err := subcommand(args, use)
-	if err != nil {
-		return err
+// policyFlags are the flags of a datanet's policy, which create and
+// policy take; policy changes only the rules given and keeps the others.
+type policyFlags struct {
+	fs                                                    *pflag.FlagSet
+	access, agents, minPrice, write, writers, attribution *string
+	quota, quotaBytes                                     *uint64
+}
+
+func addPolicyFlags(fs *pflag.FlagSet) *policyFlags {
+	return &policyFlags{fs: fs,
+		access:      fs.String("access", "open", "which agents may read: open, allowlist or tier"),
+		agents:      fs.String("agents", "", "comma-separated agent names an allowlist admits"),
+		minPrice:    fs.String("min-agent-price", "", "for tier, the least an agent may charge per call, in TGT"),
+		write:       fs.String("write", registry.WriteOwner, "who may add records: owner, allowlist or open"),
+		writers:     fs.String("writers", "", "comma-separated addresses an allowlist admits besides the owner"),
+		quota:       fs.Uint64("quota", 0, "for open, the records each contributor but the owner may add (0: no bound)"),
+		quotaBytes:  fs.Uint64("quota-bytes", 0, "for open, the bytes each contributor but the owner may add (0: no bound)"),
+		attribution: fs.String("attribution", "", "comma-separated attribution plugin names that may read the datanet (default: the built-ins)"),
 	}
-	fs := newFlags("datanet " + sub)
-	server := fs.String("server", defaultServer, "node URL")
-	token := fs.String("token", "", "API token (default: the one tollgate login saved)")
-	keyFile := fs.String("key", "", "owner's (create) or contributor's (add) key")
-	passFile := fs.String("passphrase-file", "", "file holding the key's passphrase")
-	price := fs.String("price", "0", "price per record read, in tokens (0.001) or base units (1000wei)")
-	description := fs.String("description", "", "what the datanet holds")
-	file := fs.String("file", "", "add: a file of records, one per line (JSON {\"content\": …} or plain text)")
-	limit := fs.Uint("limit", 10, "search: most records to return")
-	// The policy flags serve create and policy; policy changes only the
-	// rules given and keeps the others.
-	access := fs.String("access", "open", "create, policy: which agents may read: open, allowlist or tier")
-	agents := fs.String("agents", "", "create, policy: comma-separated agent names an allowlist admits")
-	minPrice := fs.String("min-agent-price", "", "create, policy: for tier, the least an agent may charge per call, in tokens")
-	write := fs.String("write", registry.WriteOwner, "create, policy: who may add records: owner, allowlist or open")
-	writers := fs.String("writers", "", "create, policy: comma-separated addresses an allowlist admits besides the owner")
-	quota := fs.Uint64("quota", 0, "create, policy: for open, the records each contributor but the owner may add (0: no bound)")
-	quotaBytes := fs.Uint64("quota-bytes", 0, "create, policy: for open, the bytes each contributor but the owner may add (0: no bound)")
-	attribution := fs.String("attribution", "", "create, policy: comma-separated attribution plugin names that may read the datanet (default: the built-ins)")
-	asJSON := fs.Bool("json", false, "print as JSON")
-	if err := parseFlags(fs, args[1:]); err != nil {
-		return err
+}
+
+// apply sets in p the policy rules given as flags; create gives it an
+// empty policy and all, so the flags' defaults apply.
+func (f *policyFlags) apply(p *registry.Policy, all bool) error {
+	given := f.fs.Changed
+	if all || given("access") {
+		p.Access = *f.access
 	}
-	if fs.NArg() < 1 {
-		return usageErr(use + " NAME …")
+	if all || given("agents") {
+		p.Agents = splitList(*f.agents)
 	}
-	name := fs.Arg(0)
-	// given reports whether a flag was set, on the command line or by
-	// the config file.
-	given := func(fl string) bool {
-		f := fs.Lookup(fl)
-		set := false
-		fs.Visit(func(v *flag.Flag) { set = set || v == f })
-		return set || f.Value.String() != f.DefValue
-	}
-	// applyPolicy sets in p the policy rules given as flags; create gives
-	// it an empty policy and all, so the flags' defaults apply.
-	applyPolicy := func(p *registry.Policy, all bool) error {
-		if all || given("access") {
-			p.Access = *access
-		}
-		if all || given("agents") {
-			p.Agents = splitList(*agents)
-		}
-		if all || given("min-agent-price") {
-			p.MinAgentPrice = ""
-			if *minPrice != "" {
-				v, err := parsePrice(*minPrice)
-				if err != nil {
-					return err
-				}
-				p.MinAgentPrice = v.String()
+	if all || given("min-agent-price") {
+		p.MinAgentPrice = ""
+		if *f.minPrice != "" {
+			v, err := parsePrice(*f.minPrice)
+			if err != nil {
+				return usageErr("--min-agent-price: " + err.Error())
 			}
+			p.MinAgentPrice = v.String()
 		}
-		if all || given("write") {
-			p.Write = *write
-		}
-		if all || given("writers") {
-			p.Writers = nil
-			for _, w := range splitList(*writers) {
-				a, err := registry.CanonicalAddress(w)
-				if err != nil {
-					return fmt.Errorf("--writers: %w", err)
-				}
-				p.Writers = append(p.Writers, a)
-			}
-		}
-		if all || given("quota") {
-			p.WriterQuota = *quota
-		}
-		if all || given("quota-bytes") {
-			p.WriterQuotaBytes = *quotaBytes
-		}
-		if all || given("attribution") {
-			p.Attribution = splitList(*attribution)
-		}
-		// Writers and quotas belong to their write rule: a new rule drops
-		// those of the old one unless they are given again.
-		if p.WriteRule() != registry.WriteAllowList && !given("writers") {
-			p.Writers = nil
-		}
-		if p.WriteRule() != registry.WriteOpen && !given("quota") && !given("quota-bytes") {
-			p.WriterQuota, p.WriterQuotaBytes = 0, 0
-		}
-		return nil
 	}
-	svc := tollgatev1connect.NewDatanetServiceClient(http.DefaultClient, *server)
-	print := func(v any, text string) error {
-		if *asJSON {
-			return json.NewEncoder(out).Encode(v)
+	if all || given("write") {
+		p.Write = *f.write
+	}
+	if all || given("writers") {
+		p.Writers = nil
+		for _, w := range splitList(*f.writers) {
+			a, err := registry.CanonicalAddress(w)
+			if err != nil {
+				return usageErr(fmt.Sprintf("--writers: %v", err))
+			}
+			p.Writers = append(p.Writers, a)
 		}
-		_, err := fmt.Fprintln(out, text)
+	}
+	if all || given("quota") {
+		p.WriterQuota = *f.quota
+	}
+	if all || given("quota-bytes") {
+		p.WriterQuotaBytes = *f.quotaBytes
+	}
+	if all || given("attribution") {
+		p.Attribution = splitList(*f.attribution)
+	}
+	// Writers and quotas belong to their write rule: a new rule drops
+	// those of the old one unless they are given again.
+	if p.WriteRule() != registry.WriteAllowList && !given("writers") {
+		p.Writers = nil
+	}
+	if p.WriteRule() != registry.WriteOpen && !given("quota") && !given("quota-bytes") {
+		p.WriterQuota, p.WriterQuotaBytes = 0, 0
+	}
+	return nil
+}
+
+// addResult is what datanet add prints.
+type addResult struct {
+	Added      uint32 `json:"added"`
+	Duplicates uint32 `json:"duplicates"`
+	Version    uint64 `json:"version"`
+}
+
+// datanetCommand creates datanets, adds records and reads them on a
+// running node; every write is signed locally with its owner's or
+// contributor's key.
+func datanetCommand(a *app) *cobra.Command {
+	svc := func() tollgatev1connect.DatanetServiceClient {
+		return tollgatev1connect.NewDatanetServiceClient(http.DefaultClient, a.server)
+	}
+	print := func(m proto.Message, text string) error {
+		if a.asJSON {
+			return printJSON(a.out, m)
+		}
+		_, err := fmt.Fprintln(a.out, text)
 		return err
 	}
-	switch sub {
-	case "create":
-		key, err := loadKey(*keyFile, *passFile)
-		if err != nil {
-			return err
-		}
+
+	create := &cobra.Command{
+		Use:   "create --key KEY NAME",
+		Short: "Create a datanet owned by your key, with its price per read and policy",
+		Example: `  tollgate datanet create --key 0x5B38… --price 0.001 --description "Science facts" you/facts
+  tollgate datanet create you/team --key key.json --write allowlist --writers 0xAb84…,0x4B20…`,
+		Args: nArgs(1, 1),
+	}
+	price := create.Flags().String("price", "0", "price per record read, in TGT (0.001) or base units (1000wei)")
+	description := create.Flags().String("description", "", "what the datanet holds")
+	createPolicy := addPolicyFlags(create.Flags())
+	a.keyFlags(create, false, "owner's key")
+	a.jsonFlag(create)
+	create.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx, name := cmd.Context(), args[0]
 		amount, err := parsePrice(*price)
 		if err != nil {
-			return err
+			return usageErr("datanet create: --price: " + err.Error())
 		}
-		d, err := nodeDomain(ctx, *server)
+		key, err := a.loadKey()
 		if err != nil {
 			return err
 		}
 		dn := registry.Datanet{Name: name, Owner: registry.Address(key), Description: *description, PricePerRead: amount.String()}
-		if err := applyPolicy(&dn.Policy, true); err != nil {
+		if err := createPolicy.apply(&dn.Policy, true); err != nil {
+			return err
+		}
+		d, err := nodeDomain(ctx, a.server)
+		if err != nil {
 			return err
 		}
 		sig, err := registry.Sign(key, d.DatanetDigest(dn))
 		if err != nil {
 			return err
 		}
-		req := connect.NewRequest(&tollgatev1.CreateDatanetRequest{Signature: hexutil.Encode(sig), Datanet: &tollgatev1.Datanet{
-			Name: dn.Name, Owner: dn.Owner, Description: dn.Description, PricePerRead: dn.PricePerRead, Policy: policyMsg(dn.Policy)}})
-		withLogin(req, *server, *token)
-		res, err := svc.CreateDatanet(ctx, req)
+		var res *connect.Response[tollgatev1.CreateDatanetResponse]
+		err = a.withSignedToken(ctx, key, func(tok string) error {
+			req := connect.NewRequest(&tollgatev1.CreateDatanetRequest{Signature: hexutil.Encode(sig), Datanet: &tollgatev1.Datanet{
+				Name: dn.Name, Owner: dn.Owner, Description: dn.Description, PricePerRead: dn.PricePerRead, Policy: policyMsg(dn.Policy)}})
+			bearer(req, tok)
+			res, err = svc().CreateDatanet(ctx, req)
+			return err
+		})
 		if err != nil {
 			return err
 		}
 		return print(res.Msg.GetDatanet(), fmt.Sprintf("created %s, owned by %s, %s a read, %s", name, dn.Owner, tgt(amount), writeRule(res.Msg.GetDatanet())))
-	case "add":
-		key, err := loadKey(*keyFile, *passFile)
-		if err != nil {
-			return err
-		}
-		contents := fs.Args()[1:]
+	}
+
+	add := &cobra.Command{
+		Use:   "add --key KEY NAME [RECORD…]",
+		Short: "Add records, signed by your key as their contributor",
+		Long: `Add records given as arguments or in --file (one per line: JSON {"content": …}
+or plain text), each signed with --key as its contributor. For large files
+use datanet import, which streams and resumes.`,
+		Example: `  tollgate datanet add --key 0x5B38… you/facts "Bees dance to say where flowers are."
+  tollgate datanet add you/facts --key key.json --file facts.txt --json`,
+		Args: nArgs(1, -1),
+	}
+	file := add.Flags().String("file", "", "a file of records, one per line (JSON {\"content\": …} or plain text)")
+	a.keyFlags(add, false, "contributor's key")
+	a.jsonFlag(add)
+	add.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx, name := cmd.Context(), args[0]
+		contents := args[1:]
 		if *file != "" {
 			f, err := os.Open(*file)
 			if err != nil {
@@ -187,97 +212,171 @@ func datanetCmd(ctx context.Context, args []string, out io.Writer) error {
 		if len(contents) == 0 {
 			return usageErr("datanet add: give records as arguments or --file")
 		}
-		d, err := nodeDomain(ctx, *server)
+		key, err := a.loadKey()
 		if err != nil {
 			return err
 		}
-		var added, dups uint32
-		var version uint64
+		d, err := nodeDomain(ctx, a.server)
+		if err != nil {
+			return err
+		}
+		var r addResult
 		for start := 0; start < len(contents); start += 1000 {
 			batch := contents[start:min(start+1000, len(contents))]
-			req := connect.NewRequest(&tollgatev1.AddRecordsRequest{Datanet: name})
+			msg := &tollgatev1.AddRecordsRequest{Datanet: name}
 			for _, c := range batch {
 				sig, err := registry.Sign(key, d.RecordDigest(name, c))
 				if err != nil {
 					return err
 				}
-				req.Msg.Records = append(req.Msg.Records, &tollgatev1.NewRecord{Contributor: registry.Address(key), Content: c, Signature: hexutil.Encode(sig)})
+				msg.Records = append(msg.Records, &tollgatev1.NewRecord{Contributor: registry.Address(key), Content: c, Signature: hexutil.Encode(sig)})
 			}
-			withLogin(req, *server, *token)
-			res, err := svc.AddRecords(ctx, req)
+			var res *connect.Response[tollgatev1.AddRecordsResponse]
+			err := a.withSignedToken(ctx, key, func(tok string) error {
+				req := connect.NewRequest(msg)
+				bearer(req, tok)
+				var err error
+				res, err = svc().AddRecords(ctx, req)
+				return err
+			})
 			if err != nil {
-				return fmt.Errorf("datanet add: after %d added: %w", added, err)
+				return fmt.Errorf("datanet add: after %d added: %w", r.Added, err)
 			}
-			added, dups, version = added+res.Msg.GetAdded(), dups+res.Msg.GetDuplicates(), res.Msg.GetVersion()
+			r = addResult{r.Added + res.Msg.GetAdded(), r.Duplicates + res.Msg.GetDuplicates(), res.Msg.GetVersion()}
 		}
-		return print(map[string]any{"added": added, "duplicates": dups, "version": version}, fmt.Sprintf("%s: %d added, %d duplicates, now at version %d", name, added, dups, version))
-	case "import":
-		if fs.NArg() != 2 {
-			return usageErr("usage: tollgate datanet import [--key FILE] NAME FILE.jsonl")
+		if a.asJSON {
+			return printValue(a.out, r)
 		}
-		return streamImport(ctx, svc, *server, *token, *keyFile, *passFile, name, fs.Arg(1), *asJSON, out)
-	case "sign":
-		// Contributors sign their records offline; anyone can then upload
-		// the signed file.
-		if fs.NArg() != 2 {
-			return usageErr("usage: tollgate datanet sign --key FILE NAME RECORDS.jsonl > SIGNED.jsonl")
-		}
-		return signFile(ctx, *server, *keyFile, *passFile, name, fs.Arg(1), out)
-	case "policy":
-		key, err := loadKey(*keyFile, *passFile)
+		fmt.Fprintf(a.out, "%s: %d added, %d duplicates, now at version %d\n", name, r.Added, r.Duplicates, r.Version)
+		return nil
+	}
+
+	importCmd := &cobra.Command{
+		Use:   "import NAME FILE.jsonl",
+		Short: "Stream a large file of records into a datanet, resumably",
+		Long: `Stream FILE.jsonl into the datanet: one record a line, {"content", "contributor",
+"signature"} as datanet sign writes them, or plain text / {"content"} lines
+signed here with --key. A bar on a terminal counts records, with an ETA.
+
+Interrupted (Ctrl-C), the import closes the stream so that the node keeps
+every record sent, and records how far it got in FILE.jsonl.tollgate-import
+next to the input; the same command run again skips those records. Records
+the datanet already holds are counted as duplicates, never added twice.`,
+		Example: `  tollgate datanet import you/facts signed.jsonl
+  tollgate datanet import you/facts facts.txt --key 0x5B38… --json`,
+		Args: nArgs(2, 2),
+	}
+	a.keyFlags(importCmd, false, "key signing the lines that carry no signature")
+	a.jsonFlag(importCmd)
+	importCmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return a.streamImport(cmd.Context(), svc(), args[0], args[1])
+	}
+
+	sign := &cobra.Command{
+		Use:     "sign --key KEY NAME RECORDS.jsonl > SIGNED.jsonl",
+		Short:   "Sign records offline for a datanet; anyone can then import the signed file",
+		Example: "  tollgate datanet sign --key 0x5B38… you/facts facts.txt > signed.jsonl",
+		Args:    nArgs(2, 2),
+	}
+	a.keyFlags(sign, false, "contributor's key")
+	sign.RunE = func(cmd *cobra.Command, args []string) error {
+		return signFile(cmd.Context(), a.server, a.keyRef, a.passFile, args[0], args[1], a.out)
+	}
+
+	policy := &cobra.Command{
+		Use:   "policy --key KEY NAME",
+		Short: "Change a datanet's read and write policy (owner)",
+		Long:  "Change the rules given as flags and keep the others; signed with the owner's key.",
+		Example: `  tollgate datanet policy --key 0x5B38… --access allowlist --agents you/qa you/facts
+  tollgate datanet policy you/facts --key key.json --write open --quota 100`,
+		Args: nArgs(1, 1),
+	}
+	policyFlagsOf := addPolicyFlags(policy.Flags())
+	a.keyFlags(policy, false, "owner's key")
+	a.jsonFlag(policy)
+	policy.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx, name := cmd.Context(), args[0]
+		key, err := a.loadKey()
 		if err != nil {
 			return err
 		}
-		d, err := nodeDomain(ctx, *server)
+		d, err := nodeDomain(ctx, a.server)
 		if err != nil {
 			return err
 		}
-		cur, err := svc.GetDatanet(ctx, connect.NewRequest(&tollgatev1.GetDatanetRequest{Name: name}))
+		cur, err := svc().GetDatanet(ctx, connect.NewRequest(&tollgatev1.GetDatanetRequest{Name: name}))
 		if err != nil {
 			return err
 		}
 		p := policyFrom(cur.Msg.GetDatanet().GetPolicy())
-		if err := applyPolicy(&p, false); err != nil {
+		if err := policyFlagsOf.apply(&p, false); err != nil {
 			return err
 		}
 		sig, err := registry.Sign(key, d.PolicyDigest(name, cur.Msg.GetDatanet().GetPolicyNonce(), p))
 		if err != nil {
 			return err
 		}
-		req := connect.NewRequest(&tollgatev1.SetPolicyRequest{Datanet: name, Signature: hexutil.Encode(sig), Policy: policyMsg(p)})
-		withLogin(req, *server, *token)
-		res, err := svc.SetPolicy(ctx, req)
+		var res *connect.Response[tollgatev1.SetPolicyResponse]
+		err = a.withSignedToken(ctx, key, func(tok string) error {
+			req := connect.NewRequest(&tollgatev1.SetPolicyRequest{Datanet: name, Signature: hexutil.Encode(sig), Policy: policyMsg(p)})
+			bearer(req, tok)
+			res, err = svc().SetPolicy(ctx, req)
+			return err
+		})
 		if err != nil {
 			return err
 		}
 		return print(res.Msg.GetDatanet(), fmt.Sprintf("%s: policy %s %v, %s", name, p.Access, strings.Join(append(p.Agents, p.MinAgentPrice), " "), writeRule(res.Msg.GetDatanet())))
-	case "show":
-		res, err := svc.GetDatanet(ctx, connect.NewRequest(&tollgatev1.GetDatanetRequest{Name: name}))
+	}
+
+	show := &cobra.Command{
+		Use:     "show NAME",
+		Short:   "Show a datanet: owner, price per read, version, root and policy",
+		Example: "  tollgate datanet show examples/facts\n  tollgate datanet show examples/facts --json",
+		Args:    nArgs(1, 1),
+	}
+	a.jsonFlag(show)
+	show.RunE = func(cmd *cobra.Command, args []string) error {
+		res, err := svc().GetDatanet(cmd.Context(), connect.NewRequest(&tollgatev1.GetDatanetRequest{Name: args[0]}))
 		if err != nil {
 			return err
 		}
 		d := res.Msg.GetDatanet()
 		return print(d, fmt.Sprintf("%s  owner %s  %s a read  version %d  root %s\n  %s\n  attribution by %s", d.GetName(), d.GetOwner(), tgtString(d.GetPricePerRead()), d.GetVersion(), d.GetRoot(),
 			writeRule(d), strings.Join(d.GetAttribution(), ", ")))
-	case "search":
-		if fs.NArg() < 2 {
-			return usageErr("usage: tollgate datanet search NAME QUERY")
-		}
-		req := connect.NewRequest(&tollgatev1.SearchRequest{Datanet: name, Query: fs.Arg(1), Limit: uint32(*limit)})
-		withLogin(req, *server, *token)
-		res, err := svc.Search(ctx, req)
+	}
+
+	search := &cobra.Command{
+		Use:   "search NAME QUERY…",
+		Short: "Search a datanet's records (BM25), as an agent would read them",
+		Example: `  tollgate datanet search examples/facts why is the sky blue
+  tollgate datanet search examples/facts bees --limit 3 --json`,
+		Args: nArgs(2, -1),
+	}
+	limit := search.Flags().Uint("limit", 10, "most records to return")
+	a.jsonFlag(search)
+	search.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		req := connect.NewRequest(&tollgatev1.SearchRequest{Datanet: args[0], Query: strings.Join(args[1:], " "), Limit: uint32(*limit)})
+		bearer(req, a.tokenFor(a.server))
+		res, err := svc().Search(ctx, req)
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			return json.NewEncoder(out).Encode(res.Msg.GetRecords())
+		if a.asJSON {
+			return printJSON(a.out, res.Msg)
 		}
 		for _, r := range res.Msg.GetRecords() {
-			fmt.Fprintf(out, "%s  %s  %s\n", r.GetId(), short(r.GetContributor()), r.GetContent())
+			fmt.Fprintf(a.out, "%s  %s  %s\n", r.GetId(), short(r.GetContributor()), r.GetContent())
 		}
 		return nil
 	}
-	return usageErr(use)
+	g := group("datanet", "Create datanets, add records, show and search them on a running node",
+		"Every write is signed locally with its owner's or contributor's key, for the node's\ndeployment; without a token for the server the key signs in first.",
+		"  tollgate datanet create --key 0x5B38… you/facts\n  tollgate datanet import you/facts facts.jsonl --key 0x5B38…",
+		create, add, importCmd, sign, policy, show, search)
+	a.serverFlags(g, true)
+	return g
 }
 
 // splitList splits a comma-separated flag, dropping empty items.
@@ -325,12 +424,56 @@ func writeRule(d *tollgatev1.Datanet) string {
 	return "written by its owner only"
 }
 
+// importCheckpoint records how far an interrupted import got: the
+// records of the first Lines lines of the input were all acknowledged by
+// the node. It applies only to the same input file, datanet and server.
+type importCheckpoint struct {
+	Datanet string `json:"datanet"`
+	Server  string `json:"server"`
+	Size    int64  `json:"size"`
+	ModTime int64  `json:"modTime"`
+	Lines   int    `json:"lines"`
+	Records int    `json:"records"`
+}
+
+func checkpointPath(input string) string { return input + ".tollgate-import" }
+
+// readCheckpoint returns the checkpoint for this import, if there is one
+// that matches the input as it is now.
+func readCheckpoint(input string, info os.FileInfo, datanet, server string) (importCheckpoint, bool) {
+	b, err := os.ReadFile(checkpointPath(input))
+	if err != nil {
+		return importCheckpoint{}, false
+	}
+	var c importCheckpoint
+	if json.Unmarshal(b, &c) != nil || c.Datanet != datanet || c.Server != serverKey(server) || c.Size != info.Size() || c.ModTime != info.ModTime().UnixNano() {
+		return importCheckpoint{}, false
+	}
+	return c, true
+}
+
+// importResult is what datanet import prints.
+type importResult struct {
+	Received   uint64 `json:"received"`
+	Added      uint64 `json:"added"`
+	Duplicates uint64 `json:"duplicates"`
+	// Skipped counts the records an earlier, interrupted run of the same
+	// import had sent and the node acknowledged: not sent again.
+	Skipped          int     `json:"skipped"`
+	Version          uint64  `json:"version"`
+	Root             string  `json:"root"`
+	Seconds          float64 `json:"seconds"`
+	RecordsPerSecond float64 `json:"recordsPerSecond"`
+}
+
 // streamImport sends a JSONL file of records ({"content", "contributor",
 // "signature"} per line, or plain text) to a running node through
 // ImportRecords; lines without a signature are signed with key on all
-// cores. Records the datanet already holds come back as duplicates, so an
-// interrupted import is resumed by running it again.
-func streamImport(ctx context.Context, svc tollgatev1connect.DatanetServiceClient, server, token, keyFile, passFile, name, path string, asJSON bool, out io.Writer) error {
+// cores. An interrupt (ctx done) ends the stream cleanly, so the node
+// keeps and acknowledges what was sent, and leaves a checkpoint that a run
+// of the same command resumes from.
+func (a *app) streamImport(ctx context.Context, svc tollgatev1connect.DatanetServiceClient, name, path string) error {
+	out := a.out
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -340,29 +483,42 @@ func streamImport(ctx context.Context, svc tollgatev1connect.DatanetServiceClien
 	if err != nil {
 		return err
 	}
-	var key *ecdsa.PrivateKey
-	if keyFile != "" {
-		if key, err = loadKey(keyFile, passFile); err != nil {
-			return err
-		}
-	}
-	d, err := nodeDomain(ctx, server)
+	total, err := countRecords(f)
 	if err != nil {
 		return err
 	}
-	stream := svc.ImportRecords(ctx)
-	if t := tokenFor(server, token); t != "" {
-		stream.RequestHeader().Set("Authorization", "Bearer "+t)
+	var key *ecdsa.PrivateKey
+	if a.keyRef != "" {
+		if key, err = a.loadKey(); err != nil {
+			return err
+		}
 	}
-	counted := &countingReader{r: f}
-	bar := newProgressBar(os.Stderr, info.Size())
+	d, err := nodeDomain(ctx, a.server)
+	if err != nil {
+		return err
+	}
+	tok, err := a.signedToken(ctx, key)
+	if err != nil {
+		return err
+	}
+	cp, resume := readCheckpoint(path, info, name, a.server)
+	bar := newProgressBar(os.Stderr, int64(total))
+	if resume {
+		bar.skipped = int64(cp.Records)
+		fmt.Fprintf(os.Stderr, "resuming: skipping the first %d records, which the node acknowledged before (%s)\n", cp.Records, checkpointPath(path))
+	}
+	// The stream outlives an interrupt, so that it can be closed and what
+	// was sent acknowledged.
+	stream := svc.ImportRecords(context.WithoutCancel(ctx))
+	if tok != "" {
+		stream.RequestHeader().Set("Authorization", "Bearer "+tok)
+	}
 	start := time.Now()
-	sc := bufio.NewScanner(counted)
+	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 1<<20), 4*registry.MaxRecordBytes+1024)
 	const maxBatchBytes, maxBatch = 512 << 10, 500
 	var batch []*tollgatev1.NewRecord
-	var size, sent int
-	var line int
+	var size, sent, line, sentLines int
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -374,13 +530,18 @@ func streamImport(ctx context.Context, svc tollgatev1connect.DatanetServiceClien
 			return err
 		}
 		sent += len(batch)
+		sentLines = line
 		batch, size = nil, 0
-		bar.draw(counted.n.Load(), fmt.Sprintf("%d records sent, %.0f/s", sent, float64(sent)/time.Since(start).Seconds()))
+		bar.draw(int64(cp.Records + sent))
 		return nil
 	}
 	var sendErr error
+	interrupted := false
 	for sc.Scan() && sendErr == nil {
 		line++
+		if resume && line <= cp.Lines {
+			continue
+		}
 		text := sc.Text()
 		if strings.TrimSpace(text) == "" {
 			continue
@@ -390,22 +551,32 @@ func streamImport(ctx context.Context, svc tollgatev1connect.DatanetServiceClien
 			l = registry.ImportLine{Content: text}
 		}
 		if l.Signature == "" && key == nil {
-			sendErr = fmt.Errorf("datanet import: line %d has no signature; give --key to sign such lines", line)
+			sendErr = usageErr(fmt.Sprintf("datanet import: line %d has no signature; give --key to sign such lines", line))
 			break
 		}
 		batch = append(batch, &tollgatev1.NewRecord{Contributor: l.Contributor, Content: l.Content, Signature: l.Signature})
 		size += len(l.Content) + 200
 		if len(batch) == maxBatch || size >= maxBatchBytes {
+			if ctx.Err() != nil {
+				interrupted = true
+				break
+			}
 			sendErr = flush()
 		}
 	}
-	if sendErr == nil {
+	if sendErr == nil && !interrupted {
 		sendErr = sc.Err()
 	}
-	if sendErr == nil {
-		sendErr = flush()
+	if sendErr == nil && !interrupted {
+		if ctx.Err() != nil {
+			interrupted = true
+		} else {
+			sendErr = flush()
+		}
 	}
-	res, err := stream.CloseAndReceive()
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	res, err := closeStream(closeCtx, stream)
 	bar.done()
 	if err != nil {
 		return fmt.Errorf("datanet import: %w", err)
@@ -413,15 +584,71 @@ func streamImport(ctx context.Context, svc tollgatev1connect.DatanetServiceClien
 	if sendErr != nil && !errors.Is(sendErr, io.EOF) {
 		return sendErr
 	}
+	done := cp.Records + sent
+	if interrupted {
+		// Everything sent was acknowledged by the close: a rerun starts
+		// after it.
+		c := importCheckpoint{Datanet: name, Server: serverKey(a.server), Size: info.Size(), ModTime: info.ModTime().UnixNano(), Lines: sentLines, Records: done}
+		if resume && sentLines == 0 {
+			c.Lines = cp.Lines
+		}
+		b, _ := json.Marshal(c)
+		if err := os.WriteFile(checkpointPath(path), b, 0o600); err != nil {
+			return fmt.Errorf("datanet import: interrupted after %d records, and the checkpoint could not be written (%v); run the same command again: the node counts what it holds as duplicates", done, err)
+		}
+		return fmt.Errorf("datanet import: interrupted after %d of %d records (the node holds them); run the same command again to resume", done, total)
+	}
+	os.Remove(checkpointPath(path))
 	m := res.Msg
 	elapsed := time.Since(start)
-	if asJSON {
-		return json.NewEncoder(out).Encode(map[string]any{"received": m.GetReceived(), "added": m.GetAdded(), "duplicates": m.GetDuplicates(),
-			"version": m.GetVersion(), "root": m.GetRoot(), "seconds": elapsed.Seconds(), "records_per_s": float64(m.GetReceived()) / elapsed.Seconds()})
+	r := importResult{Received: m.GetReceived(), Added: m.GetAdded(), Duplicates: m.GetDuplicates(), Skipped: cp.Records, Version: m.GetVersion(), Root: m.GetRoot(),
+		Seconds: elapsed.Seconds(), RecordsPerSecond: float64(m.GetReceived()) / elapsed.Seconds()}
+	if a.asJSON {
+		return printValue(out, r)
 	}
-	fmt.Fprintf(out, "imported %s into %s: %d records, %d added, %d duplicates, now at version %d, in %s (%.0f records/s)\n",
-		path, name, m.GetReceived(), m.GetAdded(), m.GetDuplicates(), m.GetVersion(), elapsed.Round(time.Millisecond), float64(m.GetReceived())/elapsed.Seconds())
+	skipped := ""
+	if resume {
+		skipped = fmt.Sprintf(" (after %d sent before)", cp.Records)
+	}
+	fmt.Fprintf(out, "imported %s into %s: %d records%s, %d added, %d duplicates, now at version %d, in %s (%.0f records/s)\n",
+		path, name, m.GetReceived(), skipped, m.GetAdded(), m.GetDuplicates(), m.GetVersion(), elapsed.Round(time.Millisecond), r.RecordsPerSecond)
 	return nil
+}
+
+// closeStream ends an import stream and waits for the node's answer.
+func closeStream(ctx context.Context, stream *connect.ClientStreamForClient[tollgatev1.ImportRecordsRequest, tollgatev1.ImportRecordsResponse]) (*connect.Response[tollgatev1.ImportRecordsResponse], error) {
+	type result struct {
+		res *connect.Response[tollgatev1.ImportRecordsResponse]
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		res, err := stream.CloseAndReceive()
+		ch <- result{res, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.res, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// countRecords counts the non-empty lines of f and rewinds it.
+func countRecords(f *os.File) (int, error) {
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<20), 4*registry.MaxRecordBytes+1024)
+	n := 0
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) > 0 {
+			n++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	_, err := f.Seek(0, io.SeekStart)
+	return n, err
 }
 
 // signFile writes a JSONL file's records (JSON {"content"} or plain text

@@ -24,7 +24,7 @@ func TestDatanetPolicyFlagsTakeEffect(t *testing.T) {
 	if !strings.Contains(api, "://") {
 		api = "http://" + api
 	}
-	t.Setenv("TOLLGATE_TOKENS", filepath.Join(t.TempDir(), "tokens.json"))
+	t.Setenv(configEnv, filepath.Join(t.TempDir(), "tokens.json"))
 	t.Setenv(keys.PassphraseEnv, "policy")
 	cli := func(args ...string) (string, error) {
 		var b bytes.Buffer
@@ -70,12 +70,12 @@ func TestDatanetPolicyFlagsTakeEffect(t *testing.T) {
 	if d := create("cli/listed", "--access", "allowlist", "--agents", "acme/qa,acme/other"); !strings.Contains(policy(d), `"access":"allowlist","agents":["acme/qa","acme/other"]`) {
 		t.Fatalf("--access allowlist --agents: %s", policy(d))
 	}
-	if d := create("cli/tier", "--access", "tier", "--min-agent-price", "0.5"); !strings.Contains(policy(d), `"access":"tier"`) || !strings.Contains(policy(d), `"min_agent_price":"500000000000000000"`) {
+	if d := create("cli/tier", "--access", "tier", "--min-agent-price", "0.5"); !strings.Contains(policy(d), `"access":"tier"`) || !strings.Contains(policy(d), `"minAgentPrice":"500000000000000000"`) {
 		t.Fatalf("--access tier --min-agent-price: %s", policy(d))
 	}
 	// A creation stored as signed: its creation policy is the policy.
-	if d := show("cli/tier"); fmt.Sprint(d["creation_policy"]) != fmt.Sprint(d["policy"]) {
-		t.Fatalf("creation policy %v, policy %v", d["creation_policy"], d["policy"])
+	if d := show("cli/tier"); fmt.Sprint(d["creationPolicy"]) != fmt.Sprint(d["policy"]) {
+		t.Fatalf("creation policy %v, policy %v", d["creationPolicy"], d["policy"])
 	}
 
 	// The write rules. Said nothing: the owner only.

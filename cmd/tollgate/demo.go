@@ -14,21 +14,38 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/spf13/cobra"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/host"
+	"github.com/tollgate-dev/tollgate/verify"
 )
 
 // demo runs the whole loop once on embedded defaults in a temporary
 // directory: datanet, agent, funded caller, invocations over the real
 // Connect API, an epoch settled on-chain, and one contributor's claim.
-func demo(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("demo")
-	keep := fs.Bool("keep", false, "keep the temporary data directory")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func demoCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole loop once, end to end, in a temporary directory",
+		Long: `Run the whole loop once on embedded defaults, in a temporary directory: a node
+with its chain, a datanet and an agent, a funded caller, invocations over
+the real Connect API, an epoch settled on-chain, a third-party verification
+and one contributor's claim. Each step says what it does and how long it
+took; the first run compiles the plugins, which takes a while.`,
+		Example: "  tollgate demo\n  tollgate demo --keep",
+		Args:    nArgs(0, 0),
 	}
+	keep := cmd.Flags().Bool("keep", false, "keep the temporary data directory")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return demo(cmd.Context(), *keep, a.out)
+	}
+	return cmd
+}
+
+func demo(ctx context.Context, keepDir bool, out io.Writer) error {
+	keep := &keepDir
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "tollgate-demo-")
@@ -38,10 +55,26 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 	if !*keep {
 		defer os.RemoveAll(dir)
 	}
-	step := func(format string, a ...any) { fmt.Fprintf(out, "\n== "+format+"\n", a...) }
+	start := time.Now()
+	last := start
+	first := true
+	step := func(format string, a ...any) {
+		now := time.Now()
+		if !first {
+			fmt.Fprintf(out, "-- done in %s\n", now.Sub(last).Round(time.Millisecond))
+		}
+		first = false
+		fmt.Fprintf(out, "\n== [%s] "+format+"\n", append([]any{now.Sub(start).Round(100 * time.Millisecond)}, a...)...)
+		last = now
+	}
 
-	step("Starting a node in %s (Badger ledger and registry, embedded EVM chain)", dir)
-	n, err := openNode(ctx, nodeConfig{dataDir: dir, logger: slog.New(slog.DiscardHandler)})
+	step("Starting a node in %s (Badger ledger and registry, embedded EVM chain, built-in plugins compiled)", dir)
+	var n *node
+	err = during(out, "starting the chain and compiling the built-in plugins (the first run takes a while; later runs use the cache)", func() error {
+		var err error
+		n, err = openNode(ctx, nodeConfig{dataDir: dir, logger: slog.New(slog.DiscardHandler)})
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -60,7 +93,12 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "Connect API on %s\n", server)
 
 	step("Creating datanet %s and publishing agent %s", exampleDatanet, exampleAgent)
-	ex, err := seedExample(ctx, n)
+	var ex *example
+	err = during(out, "signing records and compiling the agent", func() error {
+		var err error
+		ex, err = seedExample(ctx, n)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -87,7 +125,13 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 
 	for _, q := range []string{"Why is the sky blue?", "At what temperature does water boil?", "Why does ice float on water?"} {
 		step("Invoke %s: %q", exampleAgent, q)
-		quoted, res, err := c.quoteAndInvoke(ctx, exampleAgent+"@latest", q)
+		var quoted quote
+		var res *tollgatev1.InvokeResponse
+		err := during(out, "running the agent (the first call loads it)", func() error {
+			var err error
+			quoted, res, err = c.quoteAndInvoke(ctx, exampleAgent+"@latest", q)
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -138,7 +182,12 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "caller credit left: %s\n", tgt(callerLeft))
 
 	step("Verifying epoch %d as a third party would: re-run every receipt, rebuild the tree", e.GetEpoch())
-	v, err := n.verifyEpoch(ctx, e.GetEpoch())
+	var v *verify.Verification
+	err = during(out, "re-running the receipts", func() error {
+		var err error
+		v, err = n.verifyEpoch(ctx, e.GetEpoch())
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -186,5 +235,28 @@ func demo(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "postings sum to zero, credit and earnings match their records, solvent, every receipt signed by the operator, the epoch's tree holds its total: ok")
+	fmt.Fprintf(out, "-- done in %s\n\nthe whole loop took %s\n", time.Since(last).Round(time.Millisecond), time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// during runs fn, saying every few seconds that it is still at what, so
+// that slow work (compiling plugins on a cold start) is not silence.
+func during(out io.Writer, what string, fn func() error) error {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		start := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fmt.Fprintf(out, "   … still %s (%s)\n", what, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	err := fn()
+	close(done)
+	return err
 }

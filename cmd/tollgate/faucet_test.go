@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/spf13/pflag"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/host"
@@ -23,7 +24,7 @@ func TestServeFaucetFlags(t *testing.T) {
 	dir := t.TempDir()
 	config := func(args ...string) nodeConfig {
 		t.Helper()
-		fs := newFlags("serve")
+		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 		limits := faucetFlags(fs)
 		if err := fs.Parse(args); err != nil {
 			t.Fatal(err)

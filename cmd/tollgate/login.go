@@ -2,147 +2,152 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
+	"crypto/ecdsa"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/spf13/cobra"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
-	"github.com/tollgate-dev/tollgate/internal/fsutil"
 	"github.com/tollgate-dev/tollgate/internal/siwe"
 )
 
-// savedToken is a token `tollgate login` got from a server.
-type savedToken struct {
-	Token   string `json:"token"`
-	Account string `json:"account"`
-	Expires int64  `json:"expires_at"`
-}
-
-// tokensPath is where login keeps tokens, per server, for the user.
-func tokensPath() string {
-	if p := os.Getenv("TOLLGATE_TOKENS"); p != "" {
-		return p
-	}
-	dir, err := os.UserConfigDir()
-	if err != nil {
-		dir = "."
-	}
-	return filepath.Join(dir, "tollgate", "tokens.json")
-}
-
-func loadTokens() (map[string]savedToken, error) {
-	m := map[string]savedToken{}
-	b, err := os.ReadFile(tokensPath())
-	if errors.Is(err, os.ErrNotExist) {
-		return m, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return m, json.Unmarshal(b, &m)
-}
-
-// tokenFor returns the token given, or the one saved for server by login.
-func tokenFor(server, given string) string {
-	if given != "" {
-		return given
-	}
-	m, err := loadTokens()
-	if err != nil {
-		return ""
-	}
-	t, ok := m[strings.TrimRight(server, "/")]
-	if !ok || (t.Expires != 0 && time.Now().Unix() >= t.Expires) {
-		return ""
-	}
-	return t.Token
-}
-
-// loginCmd signs in with Sign-In with Ethereum and saves the token.
-func loginCmd(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("login")
-	server := fs.String("server", defaultServer, "node URL")
-	keyFile := fs.String("key", "", "key to sign in with (keystore v3, or hex)")
-	passFile := fs.String("passphrase-file", "", "file holding the key's passphrase")
-	asJSON := fs.Bool("json", false, "print as JSON (the token included)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *keyFile == "" {
-		return usageErr("login: give --key (tollgate key new makes one)")
-	}
-	key, err := loadKey(*keyFile, *passFile)
-	if err != nil {
-		return err
-	}
-	auth := tollgatev1connect.NewAuthServiceClient(http.DefaultClient, *server)
+// signIn signs in to server with key (Sign-In with Ethereum) and keeps the
+// token in the config file, for that server.
+func (a *app) signIn(ctx context.Context, server string, key *ecdsa.PrivateKey) (*tollgatev1.SignInResponse, error) {
+	auth := tollgatev1connect.NewAuthServiceClient(http.DefaultClient, server)
 	ch, err := auth.Challenge(ctx, connect.NewRequest(&tollgatev1.ChallengeRequest{Address: crypto.PubkeyToAddress(key.PublicKey).Hex()}))
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("sign in to %s: %w", server, err)
 	}
 	sig, err := siwe.Sign(key, ch.Msg.GetMessage())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res, err := auth.SignIn(ctx, connect.NewRequest(&tollgatev1.SignInRequest{Message: ch.Msg.GetMessage(), Signature: hexutil.Encode(sig)}))
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("sign in to %s: %w", server, err)
 	}
-	m, err := loadTokens()
-	if err != nil {
-		return err
+	t := savedToken{Token: res.Msg.GetToken(), Account: res.Msg.GetAccount(), Expires: res.Msg.GetExpiresAt()}
+	if err := a.saveToken(server, t); err != nil {
+		return nil, err
 	}
-	m[strings.TrimRight(*server, "/")] = savedToken{Token: res.Msg.GetToken(), Account: res.Msg.GetAccount(), Expires: res.Msg.GetExpiresAt()}
-	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := os.MkdirAll(filepath.Dir(tokensPath()), 0o700); err != nil {
-		return err
-	}
-	if err := fsutil.WriteFileAtomic(tokensPath(), b, 0o600); err != nil {
-		return err
-	}
-	if *asJSON {
-		return printJSON(out, res.Msg)
-	}
-	role := "caller"
-	if res.Msg.GetOperator() {
-		role = "operator"
-	}
-	fmt.Fprintf(out, "signed in to %s as %s (%s) until %s\n", *server, res.Msg.GetAccount(), role, time.Unix(res.Msg.GetExpiresAt(), 0).UTC().Format(time.RFC3339))
-	return nil
+	return res.Msg, nil
 }
 
-func faucetCmd(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("faucet")
-	server := fs.String("server", defaultServer, "node URL")
-	token := fs.String("token", "", "API token (default: the one tollgate login saved)")
-	wallet := fs.Bool("wallet", false, "mint the test tokens to the account's wallet rather than deposit them (then: tollgate deposit)")
-	asJSON := fs.Bool("json", false, "print as JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+// signedToken is the token a write signed with key sends: --token, the
+// valid one saved for the server, or, with neither, a new one from a
+// sign-in with key (kept for next time). Signed writes thus need no
+// separate login.
+func (a *app) signedToken(ctx context.Context, key *ecdsa.PrivateKey) (string, error) {
+	if t := a.tokenFor(a.server); t != "" || key == nil {
+		return t, nil
 	}
-	c := newClient(*server, tokenFor(*server, *token))
-	res, err := c.ledger.Faucet(ctx, authed(c, &tollgatev1.FaucetRequest{ToWallet: *wallet}))
+	res, err := a.signIn(ctx, a.server, key)
+	if err != nil {
+		return "", err
+	}
+	return res.GetToken(), nil
+}
+
+// withSignedToken calls call with the token a write signed with key
+// sends; a saved token the node no longer accepts (it expired there, or
+// the node's tokens were reset) is replaced by a new sign-in, once.
+func (a *app) withSignedToken(ctx context.Context, key *ecdsa.PrivateKey, call func(token string) error) error {
+	tok, err := a.signedToken(ctx, key)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return printJSON(out, res.Msg)
+	err = call(tok)
+	if connect.CodeOf(err) == connect.CodeUnauthenticated && key != nil && a.token == "" && tok != "" {
+		res, serr := a.signIn(ctx, a.server, key)
+		if serr != nil {
+			return err
+		}
+		return call(res.GetToken())
 	}
-	if res.Msg.GetToWallet() {
-		fmt.Fprintf(out, "minted %s to the wallet of %s and sent it %s wei of gas; deposit with: tollgate deposit --key KEYFILE AMOUNT\n", tgtString(res.Msg.GetAmount()), res.Msg.GetAccount(), res.Msg.GetGas())
+	return err
+}
+
+func bearer(r connect.AnyRequest, token string) {
+	if token != "" {
+		r.Header().Set("Authorization", "Bearer "+token)
+	}
+}
+
+func loginCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "login --key KEY",
+		Short: "Sign in to a node with an Ethereum key (Sign-In with Ethereum) and keep the token",
+		Long: `Sign in to the node at --server with a key and keep the token the node gives,
+for that server, in the config file; later commands to that server use it.
+Signed writes (plugin publish, datanet create …) sign in by themselves when
+no token is kept, so login is needed only for calls without --key: invoke,
+balance, faucet, withdraw, receipt, earnings.`,
+		Example: `  tollgate login --key ~/.config/tollgate/keys/UTC--…json
+  tollgate login --key 0x5B38Da6a701c568545dCfcB03FcB875f56beddC4 --server https://tollgate.example`,
+		Args: nArgs(0, 0),
+	}
+	a.serverFlags(cmd, false)
+	a.keyFlags(cmd, false, "key to sign in with")
+	a.jsonFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		key, err := a.loadKey()
+		if err != nil {
+			return err
+		}
+		res, err := a.signIn(cmd.Context(), a.server, key)
+		if err != nil {
+			return err
+		}
+		if a.asJSON {
+			return printJSON(a.out, res)
+		}
+		role := "caller"
+		if res.GetOperator() {
+			role = "operator"
+		}
+		fmt.Fprintf(a.out, "signed in to %s as %s (%s) until %s\n", a.server, res.GetAccount(), role, time.Unix(res.GetExpiresAt(), 0).UTC().Format(time.RFC3339))
 		return nil
 	}
-	fmt.Fprintf(out, "deposited %s of credit for %s and sent it %s wei of gas\n", tgtString(res.Msg.GetAmount()), res.Msg.GetAccount(), res.Msg.GetGas())
-	return nil
+	return cmd
+}
+
+func faucetCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "faucet",
+		Short: "On a development chain, get test credit and gas for the signed-in account",
+		Long: `On a node running its embedded development chain, mint test tokens for the
+signed-in account and send it gas (ETH). By default the tokens are deposited
+as credit at once; with --wallet they go to the account's wallet, for
+` + "`tollgate deposit`" + ` or for trying the on-chain side.`,
+		Example: `  tollgate faucet
+  tollgate faucet --wallet --json`,
+		Args: nArgs(0, 0),
+	}
+	a.serverFlags(cmd, false)
+	wallet := cmd.Flags().Bool("wallet", false, "mint the test tokens to the account's wallet rather than deposit them (then: tollgate deposit)")
+	a.jsonFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		c := newClient(a.server, a.tokenFor(a.server))
+		res, err := c.ledger.Faucet(cmd.Context(), authed(c, &tollgatev1.FaucetRequest{ToWallet: *wallet}))
+		if err != nil {
+			return err
+		}
+		if a.asJSON {
+			return printJSON(a.out, res.Msg)
+		}
+		if res.Msg.GetToWallet() {
+			fmt.Fprintf(a.out, "minted %s to the wallet of %s and sent it %s of gas; deposit with: tollgate deposit --key KEY AMOUNT\n", tgtString(res.Msg.GetAmount()), res.Msg.GetAccount(), ethString(res.Msg.GetGas()))
+			return nil
+		}
+		fmt.Fprintf(a.out, "deposited %s of credit for %s and sent it %s of gas\n", tgtString(res.Msg.GetAmount()), res.Msg.GetAccount(), ethString(res.Msg.GetGas()))
+		return nil
+	}
+	return cmd
 }

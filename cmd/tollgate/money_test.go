@@ -98,7 +98,7 @@ func TestWithdrawAndClaimFromTheCLI(t *testing.T) {
 	if got := new(big.Int).Sub(after, before); got.Cmp(new(big.Int).Div(oneToken, big.NewInt(2))) != 0 {
 		t.Fatalf("the claim paid %s", got)
 	}
-	if o, err := cli(claimWith...); err == nil || !strings.Contains(err.Error(), "NothingToClaim") {
+	if o, err := cli(claimWith...); err == nil || !strings.Contains(err.Error(), "nothing left to claim") {
 		t.Fatalf("claimed twice: %v\n%s", err, o)
 	}
 }
@@ -215,7 +215,7 @@ func TestNewUserJourneyFromTheCLI(t *testing.T) {
 		api = "http://" + api
 	}
 	tokens1 := filepath.Join(t.TempDir(), "tokens.json")
-	t.Setenv("TOLLGATE_TOKENS", tokens1)
+	t.Setenv(configEnv, tokens1)
 	t.Setenv(keys.PassphraseEnv, "journey")
 	cli := func(args ...string) (string, error) {
 		var b bytes.Buffer
@@ -354,7 +354,7 @@ func TestNewUserJourneyFromTheCLI(t *testing.T) {
 	json.Unmarshal([]byte(o), &k2)
 	caller2 := k2["path"]
 	tokens2 := filepath.Join(t.TempDir(), "tokens.json")
-	t.Setenv("TOLLGATE_TOKENS", tokens2)
+	t.Setenv(configEnv, tokens2)
 	if o, err := cli("login", "--server", api, "--key", caller2); err != nil {
 		t.Fatalf("login: %v\n%s", err, o)
 	}
@@ -407,7 +407,7 @@ func TestNewUserJourneyFromTheCLI(t *testing.T) {
 	if o, err := cli("epoch", "list", "--server", api); err != nil || !strings.Contains(o, "open epoch: 2") {
 		t.Fatalf("epoch list: %v\n%s", err, o)
 	}
-	t.Setenv("TOLLGATE_TOKENS", tokens1)
+	t.Setenv(configEnv, tokens1)
 	o, err = cli("earnings", "--server", api, "--json")
 	var earned struct {
 		Earned   string
@@ -426,7 +426,7 @@ func TestNewUserJourneyFromTheCLI(t *testing.T) {
 
 	// A third party verifies the epoch through the API only, reading the
 	// roots as the node reports them, then from the chain itself.
-	t.Setenv("TOLLGATE_TOKENS", filepath.Join(t.TempDir(), "none.json"))
+	t.Setenv(configEnv, filepath.Join(t.TempDir(), "none.json"))
 	if o, err := cli("verify", "--server", api); err != nil || !strings.Contains(o, "verified") {
 		t.Fatalf("verify --server: %v\n%s", err, o)
 	}
@@ -458,9 +458,9 @@ func TestBenchMeasuresAgainstANoopHandler(t *testing.T) {
 		t.Fatalf("bench: %v\n%s", err, b.String())
 	}
 	var res struct {
-		PerSecond  float64 `json:"invokes_per_s"`
-		NoopPerSec float64 `json:"noop_per_s"`
-		NoopP99    float64 `json:"noop_p99_ms"`
+		PerSecond  float64 `json:"invokesPerSecond"`
+		NoopPerSec float64 `json:"noopPerSecond"`
+		NoopP99    float64 `json:"noopP99Ms"`
 		Calls      float64 `json:"calls"`
 		Errors     float64 `json:"errors"`
 		Refills    float64 `json:"refills"`
@@ -469,7 +469,7 @@ func TestBenchMeasuresAgainstANoopHandler(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &raw); err != nil {
 		t.Fatalf("bench --json printed %q: %v", b.String(), err)
 	}
-	for _, k := range []string{"invokes_per_s", "p50_ms", "p99_ms", "noop_per_s", "noop_p99_ms"} {
+	for _, k := range []string{"invokesPerSecond", "p50Ms", "p99Ms", "noopPerSecond", "noopP99Ms"} {
 		if v, _ := raw[k].(float64); v <= 0 {
 			t.Fatalf("bench %s = %v: %s", k, raw[k], b.String())
 		}
@@ -482,7 +482,7 @@ func TestBenchMeasuresAgainstANoopHandler(t *testing.T) {
 	// An agent priced so that a faucet's credit pays for three calls: the
 	// callers run dry within the run and go on as new accounts, and only
 	// calls that succeeded are counted.
-	t.Setenv("TOLLGATE_TOKENS", filepath.Join(t.TempDir(), "tokens.json"))
+	t.Setenv(configEnv, filepath.Join(t.TempDir(), "tokens.json"))
 	t.Setenv(keys.PassphraseEnv, "bench")
 	cli := func(args ...string) (string, error) {
 		var b bytes.Buffer
@@ -527,7 +527,7 @@ func TestStreamedImportResumesAfterAKill(t *testing.T) {
 	if !strings.Contains(api, "://") {
 		api = "http://" + api
 	}
-	t.Setenv("TOLLGATE_TOKENS", filepath.Join(t.TempDir(), "tokens.json"))
+	t.Setenv(configEnv, filepath.Join(t.TempDir(), "tokens.json"))
 	t.Setenv(keys.PassphraseEnv, "resume")
 	cli := func(args ...string) (string, error) {
 		var b bytes.Buffer
@@ -584,7 +584,7 @@ func TestStreamedImportResumesAfterAKill(t *testing.T) {
 	defer func() { child.Process.Kill(); child.Wait() }()
 	if got := readUntilServing(t, out)["api"]; !strings.HasSuffix(api, strings.TrimPrefix(got, "http://")) {
 		api = "http://" + strings.TrimPrefix(got, "http://")
-		t.Setenv("TOLLGATE_TOKENS", filepath.Join(t.TempDir(), "tokens2.json"))
+		t.Setenv(configEnv, filepath.Join(t.TempDir(), "tokens2.json"))
 		if _, err := cli("login", "--server", api, "--key", k["path"]); err != nil {
 			t.Fatal(err)
 		}

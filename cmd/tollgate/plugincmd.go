@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/spf13/cobra"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
@@ -38,59 +38,89 @@ func (c configFlag) Set(v string) error {
 	return nil
 }
 
-func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
-	const use = "usage: tollgate plugin publish|list|show|yank [flags]"
-	sub, err := subcommand(args, use)
-	if err != nil {
-		return err
+func (c configFlag) Type() string { return "key=value" }
+
+// showPlugin prints a plugin for people: the signed manifest's price,
+// datanets and attribution, its publisher and publication, and whether it
+// is yanked.
+func showPlugin(out io.Writer, p *tollgatev1.Plugin) {
+	var m registry.Manifest
+	json.Unmarshal([]byte(p.GetManifestJson()), &m)
+	fmt.Fprintf(out, "%s  published by %s at %s\n", p.GetRef(), p.GetPublisher(), time.Unix(p.GetPublished(), 0).UTC().Format(time.RFC3339))
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	state := "published: takes invocations"
+	if p.GetYanked() {
+		state = "yanked: takes no new invocations (the node does not say when it was yanked)"
 	}
-	fs := newFlags("plugin " + sub)
-	server := fs.String("server", defaultServer, "node URL")
-	token := fs.String("token", "", "API token (default: the one tollgate login saved)")
-	keyFile := fs.String("key", "", "publisher's key (keystore v3, or hex)")
-	passFile := fs.String("passphrase-file", "", "file holding the key's passphrase")
-	name := fs.String("name", "", "plugin name, owner/name")
-	version := fs.String("version", "", "semantic version")
+	fmt.Fprintf(tw, "  state\t%s\n", state)
+	if m.Kind != "" {
+		fmt.Fprintf(tw, "  kind\t%s\n", m.Kind)
+	}
+	fmt.Fprintf(tw, "  price\t%s a call, plus its record reads\n", tgt(m.PriceAmount()))
+	ds := "none"
+	if len(m.Datanets) > 0 {
+		ds = strings.Join(m.Datanets, ", ")
+	}
+	fmt.Fprintf(tw, "  datanets\t%s\n", ds)
+	if m.Kind != "attribution" {
+		fmt.Fprintf(tw, "  attribution\t%s\n", m.AttributionRef())
+	}
+	fmt.Fprintf(tw, "  module\tsha256 %s\n", p.GetWasmSha256())
+	tw.Flush()
+}
+
+func pluginCommand(a *app) *cobra.Command {
+	reg := func() tollgatev1connect.RegistryServiceClient {
+		return tollgatev1connect.NewRegistryServiceClient(http.DefaultClient, a.server)
+	}
+	show := func(p *tollgatev1.Plugin) error {
+		if a.asJSON {
+			return printJSON(a.out, p)
+		}
+		showPlugin(a.out, p)
+		return nil
+	}
+
+	publish := &cobra.Command{
+		Use:   "publish --key KEY --name OWNER/NAME --version X.Y.Z MODULE.wasm",
+		Short: "Publish a WebAssembly plugin with a manifest signed by your key",
+		Long: `Publish MODULE.wasm as OWNER/NAME@VERSION. The manifest (price per call,
+datanets read, attribution, export, config) is signed locally with --key for
+the node's deployment; the node never holds the key. Without a token for
+the server, the key signs in first and the token is kept.`,
+		Example: `  tollgate plugin publish --key 0x5B38… --name you/qa --version 1.0.0 --price 0.001 --datanets you/facts qa.wasm
+  tollgate plugin publish qa.wasm --key key.json --name you/qa --version 1.0.1 --plugin-config greeting=hi`,
+		Args: nArgs(1, 1),
+	}
+	fs := publish.Flags()
+	name := fs.String("name", "", "plugin name, owner/name (required)")
+	version := fs.String("version", "", "semantic version (required)")
 	kind := fs.String("kind", "agent", "agent or attribution")
-	price := fs.String("price", "0", "price per call in tokens (1.5) or base units (1500wei)")
+	price := fs.String("price", "0", "price per call in TGT (1.5) or base units (1500wei)")
 	datanets := fs.String("datanets", "", "datanets the agent reads, comma-separated")
 	attr := fs.String("attribution", "", "attribution plugin name@version (default: the node's)")
 	export := fs.String("export", "", "the function to call (default: invoke for agents, attribute for attribution plugins)")
 	methods := fs.String("methods", "", "attribution plugins: the methods it answers, a,b (default: its name)")
 	config := configFlag{}
 	fs.Var(config, "plugin-config", "Extism config the plugin reads with config_get, key=value (repeat for more)")
-	asJSON := fs.Bool("json", false, "print as JSON")
-	if err := parseFlags(fs, args[1:]); err != nil {
-		return err
-	}
-	reg := tollgatev1connect.NewRegistryServiceClient(http.DefaultClient, *server)
-	show := func(p *tollgatev1.Plugin) error {
-		if *asJSON {
-			return json.NewEncoder(out).Encode(p)
+	a.keyFlags(publish, false, "publisher's key")
+	a.jsonFlag(publish)
+	publish.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		if *name == "" || *version == "" {
+			return usageErr("plugin publish: give --name owner/name and --version X.Y.Z (see tollgate plugin publish --help)")
 		}
-		state := "published"
-		if p.GetYanked() {
-			state = "yanked"
-		}
-		fmt.Fprintf(out, "%s  %s by %s at %s, module sha256 %s\n", p.GetRef(), state, p.GetPublisher(), time.Unix(p.GetPublished(), 0).UTC().Format(time.RFC3339), p.GetWasmSha256())
-		return nil
-	}
-	switch sub {
-	case "publish":
-		if fs.NArg() != 1 || *keyFile == "" || *name == "" || *version == "" {
-			return usageErr("usage: tollgate plugin publish --key FILE --name owner/name --version 1.0.0 [--kind agent] [--price 0.01] [--datanets a,b] [--methods m/v1] module.wasm")
-		}
-		wasm, err := os.ReadFile(fs.Arg(0))
+		wasm, err := os.ReadFile(args[0])
 		if err != nil {
 			return err
 		}
-		key, err := loadKey(*keyFile, *passFile)
+		key, err := a.loadKey()
 		if err != nil {
 			return err
 		}
 		amount, err := parsePrice(*price)
 		if err != nil {
-			return err
+			return usageErr("plugin publish: --price: " + err.Error())
 		}
 		sum := sha256.Sum256(wasm)
 		m := registry.Manifest{Name: *name, Version: *version, Kind: *kind, Price: amount.String(), Attribution: *attr,
@@ -99,12 +129,12 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 			m.Config = config
 		}
 		if *datanets != "" {
-			m.Datanets = strings.Split(*datanets, ",")
+			m.Datanets = splitList(*datanets)
 		}
 		if *methods != "" {
-			m.Methods = strings.Split(*methods, ",")
+			m.Methods = splitList(*methods)
 		}
-		d, err := nodeDomain(ctx, *server)
+		d, err := nodeDomain(ctx, a.server)
 		if err != nil {
 			return err
 		}
@@ -113,26 +143,46 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		mj, _ := json.Marshal(m)
-		req := connect.NewRequest(&tollgatev1.PublishPluginRequest{ManifestJson: string(mj), Signature: hexutil.Encode(sig), Wasm: wasm})
-		withLogin(req, *server, *token)
-		res, err := reg.PublishPlugin(ctx, req)
+		var res *connect.Response[tollgatev1.PublishPluginResponse]
+		err = a.withSignedToken(ctx, key, func(tok string) error {
+			req := connect.NewRequest(&tollgatev1.PublishPluginRequest{ManifestJson: string(mj), Signature: hexutil.Encode(sig), Wasm: wasm})
+			bearer(req, tok)
+			res, err = reg().PublishPlugin(ctx, req)
+			return err
+		})
 		if err != nil {
 			return err
 		}
 		return show(res.Msg.GetPlugin())
-	case "show":
-		if fs.NArg() != 1 {
-			return usageErr("usage: tollgate plugin show name@version")
-		}
-		res, err := reg.GetPlugin(ctx, connect.NewRequest(&tollgatev1.GetPluginRequest{Ref: fs.Arg(0)}))
+	}
+
+	showCmd := &cobra.Command{
+		Use:   "show NAME[@VERSION]",
+		Short: "Show a plugin: price per call, datanets, publisher, published and yanked",
+		Example: `  tollgate plugin show examples/qa
+  tollgate plugin show examples/qa@1.0.0 --json`,
+		Args: nArgs(1, 1),
+	}
+	a.jsonFlag(showCmd)
+	showCmd.RunE = func(cmd *cobra.Command, args []string) error {
+		res, err := reg().GetPlugin(cmd.Context(), connect.NewRequest(&tollgatev1.GetPluginRequest{Ref: withVersion(args[0])}))
 		if err != nil {
 			return err
 		}
 		return show(res.Msg.GetPlugin())
-	case "list":
+	}
+
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "List the plugins on a node",
+		Example: "  tollgate plugin list\n  tollgate plugin list --json",
+		Args:    nArgs(0, 0),
+	}
+	a.jsonFlag(list)
+	list.RunE = func(cmd *cobra.Command, args []string) error {
 		var all []*tollgatev1.Plugin
 		for page := ""; ; {
-			res, err := reg.ListPlugins(ctx, connect.NewRequest(&tollgatev1.ListPluginsRequest{PageToken: page}))
+			res, err := reg().ListPlugins(cmd.Context(), connect.NewRequest(&tollgatev1.ListPluginsRequest{PageToken: page}))
 			if err != nil {
 				return err
 			}
@@ -141,32 +191,45 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 				break
 			}
 		}
-		if *asJSON {
-			return json.NewEncoder(out).Encode(all)
+		if a.asJSON {
+			return printJSON(a.out, &tollgatev1.ListPluginsResponse{Plugins: all})
 		}
-		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "PLUGIN\tSTATE\tPUBLISHER")
+		tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "PLUGIN\tSTATE\tPRICE\tPUBLISHED\tPUBLISHER")
 		for _, p := range all {
 			state := "published"
 			if p.GetYanked() {
 				state = "yanked"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", p.GetRef(), state, p.GetPublisher())
+			var m registry.Manifest
+			json.Unmarshal([]byte(p.GetManifestJson()), &m)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.GetRef(), state, tgt(m.PriceAmount()), time.Unix(p.GetPublished(), 0).UTC().Format(time.RFC3339), p.GetPublisher())
 		}
 		return tw.Flush()
-	case "yank":
-		if fs.NArg() != 1 || *keyFile == "" {
-			return usageErr("usage: tollgate plugin yank --key FILE name@version")
+	}
+
+	yank := &cobra.Command{
+		Use:   "yank --key KEY NAME@VERSION",
+		Short: "Yank a published version: it takes no new invocations",
+		Long: `Yank NAME@VERSION, signed with the publisher's, the name owner's or the
+operator's key. Receipts of past calls stay verifiable; NAME@latest moves to
+the newest version not yanked.`,
+		Example: "  tollgate plugin yank --key 0x5B38… you/qa@1.0.0",
+		Args:    nArgs(1, 1),
+	}
+	a.keyFlags(yank, false, "publisher's, owner's or operator's key")
+	a.jsonFlag(yank)
+	yank.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		n, v, err := registry.ParseRef(args[0])
+		if err != nil {
+			return usageErr("plugin yank: " + err.Error())
 		}
-		n, v, err := registry.ParseRef(fs.Arg(0))
+		key, err := a.loadKey()
 		if err != nil {
 			return err
 		}
-		key, err := loadKey(*keyFile, *passFile)
-		if err != nil {
-			return err
-		}
-		d, err := nodeDomain(ctx, *server)
+		d, err := nodeDomain(ctx, a.server)
 		if err != nil {
 			return err
 		}
@@ -174,13 +237,25 @@ func pluginCmd(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		req := connect.NewRequest(&tollgatev1.YankPluginRequest{Ref: fs.Arg(0), Signature: hexutil.Encode(sig)})
-		withLogin(req, *server, *token)
-		if _, err := reg.YankPlugin(ctx, req); err != nil {
+		err = a.withSignedToken(ctx, key, func(tok string) error {
+			req := connect.NewRequest(&tollgatev1.YankPluginRequest{Ref: args[0], Signature: hexutil.Encode(sig)})
+			bearer(req, tok)
+			_, err := reg().YankPlugin(ctx, req)
+			return err
+		})
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "yanked %s\n", fs.Arg(0))
+		if a.asJSON {
+			return printValue(a.out, map[string]any{"ref": args[0], "yanked": true})
+		}
+		fmt.Fprintf(a.out, "yanked %s\n", args[0])
 		return nil
 	}
-	return usageErr(use)
+	g := group("plugin", "Publish, list, show and yank plugins on a running node",
+		"Manifests and yanks are signed locally with the publisher's key, for the node's\ndeployment; the node never holds that key.",
+		"  tollgate plugin list\n  tollgate plugin show examples/qa",
+		publish, list, showCmd, yank)
+	a.serverFlags(g, true)
+	return g
 }

@@ -101,7 +101,7 @@ func TestInvokeSendsThePriceItShows(t *testing.T) {
 	// Shown and sent: the agent's price now.
 	o, err := cli("invoke", "--json", "Why is the sky blue?")
 	var shown struct {
-		MaxPrice string `json:"max_price"`
+		MaxPrice string `json:"maxPrice"`
 		Receipt  struct{ Agent string }
 	}
 	if err != nil || json.Unmarshal([]byte(o), &shown) != nil || shown.MaxPrice != agentPrice.String() || lastSent() != agentPrice.String() {

@@ -9,43 +9,50 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
-// countingReader counts the bytes read through it, for a progress bar.
-type countingReader struct {
-	r io.Reader
-	n atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// progressBar draws a one-line bar on a terminal and nothing elsewhere.
+// progressBar draws a one-line bar of records on a terminal, with the
+// rate and an ETA, and nothing elsewhere.
 type progressBar struct {
-	w     io.Writer
-	total int64
-	tty   bool
+	w       io.Writer
+	total   int64
+	skipped int64 // records an earlier run sent, not counted in the rate
+	start   time.Time
+	tty     bool
 }
 
 func newProgressBar(f *os.File, total int64) *progressBar {
 	st, err := f.Stat()
-	return &progressBar{w: f, total: total, tty: err == nil && st.Mode()&os.ModeCharDevice != 0}
+	return &progressBar{w: f, total: total, start: time.Now(), tty: err == nil && st.Mode()&os.ModeCharDevice != 0}
 }
 
-func (p *progressBar) draw(done int64, label string) {
+// draw shows done of total records.
+func (p *progressBar) draw(done int64) {
 	if !p.tty || p.total <= 0 {
 		return
 	}
+	fmt.Fprintf(p.w, "\r%s ", p.line(done, time.Since(p.start)))
+}
+
+// line is the bar's text after elapsed.
+func (p *progressBar) line(done int64, elapsed time.Duration) string {
 	const width = 30
+	done = min(done, p.total)
 	filled := int(width * done / p.total)
-	fmt.Fprintf(p.w, "\r[%s%s] %3d%%  %s ", strings.Repeat("#", filled), strings.Repeat(".", width-filled), 100*done/p.total, label)
+	rate := float64(done-p.skipped) / max(elapsed.Seconds(), 1e-3)
+	eta := "?"
+	if rate > 0 {
+		eta = (time.Duration(float64(p.total-done)/rate) * time.Second).Round(time.Second).String()
+	}
+	s := fmt.Sprintf("[%s%s] %3d%%  %d/%d records  %.0f/s  ETA %s", strings.Repeat("#", filled), strings.Repeat(".", width-filled), 100*done/p.total, done, p.total, rate, eta)
+	if p.skipped > 0 {
+		s += fmt.Sprintf("  (resumed after %d)", p.skipped)
+	}
+	return s
 }
 
 func (p *progressBar) done() {

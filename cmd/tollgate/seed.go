@@ -135,25 +135,6 @@ func fund(ctx context.Context, n *node, caller party, amount *big.Int) (string, 
 	return d.Ref, nil
 }
 
-// tgt formats base units as tokens.
-func tgt(v *big.Int) string {
-	if v == nil {
-		return "0 TGT"
-	}
-	r := new(big.Rat).SetFrac(v, oneToken)
-	s := r.FloatString(6)
-	return s + " TGT"
-}
-
-// tgtString formats a decimal string of base units as tokens.
-func tgtString(s string) string {
-	v, ok := new(big.Int).SetString(s, 10)
-	if !ok {
-		return s
-	}
-	return tgt(v)
-}
-
 func invokeReq(caller string) host.InvokeRequest {
 	return host.InvokeRequest{Caller: caller, Agent: exampleAgent + "@latest", Input: []byte("Why is the sky blue?")}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,13 +11,31 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/keys"
 	"github.com/tollgate-dev/tollgate/ledger"
 )
 
-func serve(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("serve")
+func serveCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run a node: Connect API and web page, ledger, registry, embedded chain",
+		Long: `Run a Tollgate node from a data directory: the Connect API and web page, the
+Badger ledger and registry, and by default an embedded EVM development chain
+with the settlement contracts (deployed on the first start). With --rpc it
+settles on an external chain instead, paying gas from the operator key.
+
+The first start seeds an example datanet and agent, funds a caller, and
+prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
+		Example: `  tollgate serve
+  tollgate serve --data ./node --addr 0.0.0.0:8080 --rate 200 --log-format json
+  tollgate serve --rpc https://rpc.example --key operator.json --passphrase-file pass --fund-wait 10m`,
+		Args: nArgs(0, 0),
+	}
+	fs := cmd.Flags()
 	dataDir := fs.String("data", "./tollgate-data", "data directory: ledger, registry, chain, keys")
 	addr := fs.String("addr", "127.0.0.1:8080", "address of the Connect API and web page")
 	rpc := fs.String("rpc", "", "EVM node to settle on (default: the embedded chain in the data directory)")
@@ -41,112 +58,113 @@ func serve(ctx context.Context, args []string, out io.Writer) error {
 	commitDelay := fs.Duration("commit-delay", ledger.DefaultCommitDelay, "longest a receipt waits for other calls in flight to share its disk sync (0: never)")
 	faucetLimits := faucetFlags(fs)
 	pprofAddr := fs.String("pprof", "", "loopback host:port to serve Go's profiler on (empty: none)")
-	verbose := fs.Bool("v", false, "log every invocation")
+	verbose := fs.BoolP("verbose", "v", false, "log every invocation")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	floor, err := parsePrice(*minPrice)
-	if err != nil {
-		return usageErr("serve: --min-price: " + err.Error())
-	}
-	if *commitDelay <= 0 {
-		*commitDelay = -1 // the flag's 0 is "never"; the ledger's is "the default"
-	}
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelInfo
-	}
-	var handler slog.Handler
-	switch *logFormat {
-	case "text":
-		handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
-	case "json":
-		handler = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})
-	default:
-		return usageErr(fmt.Sprintf("serve: --log-format %q: want text or json", *logFormat))
-	}
-	logger := slog.New(handler)
-	cfg := nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger, guardian: *guardian, challengeDelay: *challenge, rotationDelay: *rotation,
-		keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out, maxLogBlocks: *maxLogBlocks, maxRunning: *maxRunning, commitDelay: *commitDelay, minPrice: floor}
-	if *rpc == "" {
-		cfg.chainRPC = *chainRPC
-	}
-	if err := faucetLimits(&cfg); err != nil {
-		return err
-	}
-	switch {
-	case *confirmations >= 0:
-		cfg.confirmations = uint64(*confirmations)
-	default:
-		cfg.confirmations = host.AutoConfirmations // host.DefaultConfirmations of the chain's id
-	}
-	n, err := openNode(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		n.close(context.Background())
-		fmt.Fprintln(out, "tollgate: stopped")
-	}()
-	// Finish a root post a crash interrupted. If that fails (the chain is
-	// unreachable, or disagrees with the ledger) the node still serves, and
-	// every epoch close retries it first.
-	if err := n.host.ResumeSettlement(ctx); err != nil {
-		logger.Error("resume settlement: epochs cannot be posted until this is fixed", "err", err)
-		fmt.Fprintf(out, "tollgate: WARNING: resume settlement: %v\n", err)
-	}
-
-	dep := n.client.Deployment()
-	fmt.Fprintf(out, "tollgate: data in %s, chain %d, settlement %s, token %s\n", *dataDir, dep.ChainID, dep.Settlement, dep.Token)
-	fmt.Fprintf(out, "tollgate: operator %s\n", n.host.Operator())
-	if n.chain != nil && n.chain.RPC() != "" {
-		fmt.Fprintf(out, "tollgate: embedded chain %d JSON-RPC on %s\n", dep.ChainID, n.chain.RPC())
-	}
-	if n.fresh {
-		if err := firstStart(ctx, n, *addr, out); err != nil {
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx, out := cmd.Context(), a.out
+		floor, err := parsePrice(*minPrice)
+		if err != nil {
+			return usageErr("serve: --min-price: " + err.Error())
+		}
+		if *commitDelay <= 0 {
+			*commitDelay = -1 // the flag's 0 is "never"; the ledger's is "the default"
+		}
+		level := slog.LevelWarn
+		if *verbose {
+			level = slog.LevelInfo
+		}
+		var handler slog.Handler
+		switch *logFormat {
+		case "text":
+			handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+		case "json":
+			handler = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+		default:
+			return usageErr(fmt.Sprintf("serve: --log-format %q: want text or json", *logFormat))
+		}
+		logger := slog.New(handler)
+		cfg := nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger, guardian: *guardian, challengeDelay: *challenge, rotationDelay: *rotation,
+			keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out, maxLogBlocks: *maxLogBlocks, maxRunning: *maxRunning, commitDelay: *commitDelay, minPrice: floor}
+		if *rpc == "" {
+			cfg.chainRPC = *chainRPC
+		}
+		if err := faucetLimits(&cfg); err != nil {
 			return err
 		}
-	}
-
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	if *pprofAddr != "" {
-		if err := servePprof(ctx, *pprofAddr, out); err != nil {
+		switch {
+		case *confirmations >= 0:
+			cfg.confirmations = uint64(*confirmations)
+		default:
+			cfg.confirmations = host.AutoConfirmations // host.DefaultConfirmations of the chain's id
+		}
+		n, err := openNode(ctx, cfg)
+		if err != nil {
 			return err
 		}
-	}
-	go syncDeposits(ctx, n, logger)
-	go func() {
-		// Index every datanet now rather than on its first query; records
-		// keep arriving meanwhile, and a query waits only for its own.
-		if err := n.reg.Warm(ctx); err != nil && ctx.Err() == nil {
-			logger.Warn("indexing datanets", "err", err)
+		defer func() {
+			n.close(context.Background())
+			fmt.Fprintln(out, "tollgate: stopped")
+		}()
+		// Finish a root post a crash interrupted. If that fails (the chain is
+		// unreachable, or disagrees with the ledger) the node still serves, and
+		// every epoch close retries it first.
+		if err := n.host.ResumeSettlement(ctx); err != nil {
+			logger.Error("resume settlement: epochs cannot be posted until this is fixed", "err", err)
+			fmt.Fprintf(out, "tollgate: WARNING: resume settlement: %v\n", err)
 		}
-	}()
-	limits := host.DefaultLimits()
-	limits.Rate, limits.Burst, limits.MaxInFlight, limits.MaxBodyBytes = *rateLimit, *burst, *inFlight, *maxBody
-	if h, _, err := net.SplitHostPort(*addr); err == nil && h != "" {
-		limits.Hosts = append(limits.Hosts, h)
+
+		dep := n.client.Deployment()
+		fmt.Fprintf(out, "tollgate: data in %s, chain %d, settlement %s, token %s\n", *dataDir, dep.ChainID, dep.Settlement, dep.Token)
+		fmt.Fprintf(out, "tollgate: operator %s\n", n.host.Operator())
+		if n.chain != nil && n.chain.RPC() != "" {
+			fmt.Fprintf(out, "tollgate: embedded chain %d JSON-RPC on %s\n", dep.ChainID, n.chain.RPC())
+		}
+		if n.fresh {
+			if err := firstStart(ctx, n, *addr, out); err != nil {
+				return err
+			}
+		}
+
+		ln, err := net.Listen("tcp", *addr)
+		if err != nil {
+			return err
+		}
+		if *pprofAddr != "" {
+			if err := servePprof(ctx, *pprofAddr, out); err != nil {
+				return err
+			}
+		}
+		go syncDeposits(ctx, n, logger)
+		go func() {
+			// Index every datanet now rather than on its first query; records
+			// keep arriving meanwhile, and a query waits only for its own.
+			if err := n.reg.Warm(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("indexing datanets", "err", err)
+			}
+		}()
+		limits := host.DefaultLimits()
+		limits.Rate, limits.Burst, limits.MaxInFlight, limits.MaxBodyBytes = *rateLimit, *burst, *inFlight, *maxBody
+		if h, _, err := net.SplitHostPort(*addr); err == nil && h != "" {
+			limits.Hosts = append(limits.Hosts, h)
+		}
+		bound := ln.Addr().String()
+		signIn := &host.SignIn{Domain: bound, URI: "http://" + bound, ChainID: dep.ChainID, Operator: n.host.Operator(), Tokens: n.tokens}
+		srv := host.NewServer(n.host.APIHandler(host.API{Auth: n.tokens, Limits: limits, SignIn: signIn}), limits)
+		fmt.Fprintf(out, "tollgate: sign in with any Ethereum key: tollgate key new; tollgate login --server http://%s --key KEYFILE", bound)
+		if n.chain != nil {
+			fmt.Fprintf(out, "; then: tollgate faucet")
+		}
+		fmt.Fprintln(out)
+		fmt.Fprintf(out, "tollgate: publish an agent: tollgate plugin publish --server http://%s --key KEYFILE --name you/agent --version 1.0.0 --price 0.001 AGENT.wasm\n", bound)
+		fmt.Fprintf(out, "tollgate: metrics for Prometheus on http://%s/metrics (with the operator's token as bearer token)\n", bound)
+		fmt.Fprintf(out, "tollgate: serving the Connect API and web page on http://%s\n", bound)
+		err = host.Serve(ctx, srv, ln)
+		// Serve returns once the requests in flight have their answers; the
+		// deferred close then stops the plugins and closes the stores.
+		fmt.Fprintln(out, "tollgate: stopped serving; closing the stores")
+		return err
 	}
-	bound := ln.Addr().String()
-	signIn := &host.SignIn{Domain: bound, URI: "http://" + bound, ChainID: dep.ChainID, Operator: n.host.Operator(), Tokens: n.tokens}
-	srv := host.NewServer(n.host.APIHandler(host.API{Auth: n.tokens, Limits: limits, SignIn: signIn}), limits)
-	fmt.Fprintf(out, "tollgate: sign in with any Ethereum key: tollgate key new; tollgate login --server http://%s --key KEYFILE", bound)
-	if n.chain != nil {
-		fmt.Fprintf(out, "; then: tollgate faucet")
-	}
-	fmt.Fprintln(out)
-	fmt.Fprintf(out, "tollgate: publish an agent: tollgate plugin publish --server http://%s --key KEYFILE --name you/agent --version 1.0.0 --price 0.001 AGENT.wasm\n", bound)
-	fmt.Fprintf(out, "tollgate: metrics for Prometheus on http://%s/metrics (with the operator's token as bearer token)\n", bound)
-	fmt.Fprintf(out, "tollgate: serving the Connect API and web page on http://%s\n", bound)
-	err = host.Serve(ctx, srv, ln)
-	// Serve returns once the requests in flight have their answers; the
-	// deferred close then stops the plugins and closes the stores.
-	fmt.Fprintln(out, "tollgate: stopped serving; closing the stores")
-	return err
+	return cmd
 }
 
 // firstStart seeds a new node with the example datanet and agent and a
@@ -182,7 +200,7 @@ try:
 
 // faucetFlags adds the embedded chain's faucet limits to fs; the function
 // it returns puts the parsed values in a nodeConfig.
-func faucetFlags(fs *flag.FlagSet) func(*nodeConfig) error {
+func faucetFlags(fs *pflag.FlagSet) func(*nodeConfig) error {
 	budget := fs.Int("faucet-budget", host.DefaultFaucetBudget, "drips the faucet gives across all accounts per --faucet-window, so fresh keys cannot drain it (0: no limit)")
 	window := fs.Duration("faucet-window", host.DefaultFaucetWindow, "the sliding window --faucet-budget counts drips in")
 	every := fs.Duration("faucet-every", host.DefaultFaucetEvery, "how often one account may use the faucet (0: no limit)")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,6 +15,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/spf13/cobra"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
@@ -33,22 +33,39 @@ import (
 // from a scratch copy of the node's embedded chain. The receipts must be
 // signed by the settlement contract's operator, and the rebuilt root must
 // be the one the contract holds; a chain that cannot be read fails it.
-func verifyCmd(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("verify")
+func verifyCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "verify --server URL | --data DIR",
+		Short: "Re-run an epoch's receipts and check its root, through a node's API or from a stopped node's data",
+		Long: `Re-run every receipt of an epoch and rebuild its Merkle root and receipt bundle,
+then check them against the root the node recorded and the one the
+settlement contract holds. With --server it reads a running node's public
+API (and the chain through --rpc, else the node's word); with --data it
+opens a stopped node's stores read-only and reads the chain through --rpc,
+else a scratch copy of the node's embedded chain.`,
+		Example: `  tollgate verify --server http://127.0.0.1:8080 --rpc http://127.0.0.1:8545
+  tollgate verify --data ./tollgate-data --epoch 3 --json`,
+		Args: nArgs(0, 0),
+	}
+	fs := cmd.Flags()
 	dataDir := fs.String("data", "./tollgate-data", "data directory of the node (stopped; opened read-only)")
 	rpc := fs.String("rpc", "", "EVM node the deployment settles on (default: a scratch copy of the node's embedded chain)")
 	epoch := fs.Uint64("epoch", 0, "epoch to verify (default: the last closed)")
 	settlement := fs.String("settlement", "", "the settlement contract to verify against; the data dir's deployment must name it (default: trust the data dir's)")
 	chainID := fs.Uint64("chain-id", 0, "the chain the settlement is on; the data dir's deployment must name it (default: trust the data dir's)")
 	server := fs.String("server", "", "verify through a running node's public API instead of a data dir")
-	asJSON := fs.Bool("json", false, "print the verification as JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	fs.SetAnnotation("server", skipConfig, []string{"true"})
+	a.jsonFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return verifyRun(cmd.Context(), a.out, cmd.Flags().Changed("data"), *dataDir, *rpc, *epoch, *settlement, *chainID, *server, a.asJSON)
 	}
+	return cmd
+}
+
+func verifyRun(ctx context.Context, out io.Writer, dataSet bool, dataDirV, rpcV string, epochV uint64, settlementV string, chainIDV uint64, serverV string, asJSONV bool) error {
+	dataDir, rpc, epoch, settlement, chainID, server, asJSON := &dataDirV, &rpcV, &epochV, &settlementV, &chainIDV, &serverV, &asJSONV
 	if *server != "" {
 		// A data dir and a server are two different checks: say which.
-		dataSet := false
-		fs.Visit(func(f *flag.Flag) { dataSet = dataSet || f.Name == "data" })
 		if dataSet || *dataDir != "./tollgate-data" {
 			return usageErr("verify: give --server URL (a running node's API) or --data DIR (a stopped node's stores), not both")
 		}
@@ -272,9 +289,13 @@ func copyDir(from, to string) error {
 
 func printVerification(v *verify.Verification, asJSON bool, out io.Writer) error {
 	if asJSON {
-		if err := json.NewEncoder(out).Encode(map[string]any{"epoch": v.Epoch, "receipts": v.Receipts, "problems": v.Problems,
-			"root": v.Root, "posted": v.Posted, "on_chain": v.OnChain, "bundle": v.Bundle, "posted_bundle": v.PostedBundle,
-			"on_chain_bundle": v.OnChainBundle, "ok": v.OK()}); err != nil {
+		problems := v.Problems
+		if problems == nil {
+			problems = []string{}
+		}
+		if err := printValue(out, map[string]any{"epoch": v.Epoch, "receipts": v.Receipts, "problems": problems,
+			"root": v.Root, "posted": v.Posted, "onChain": v.OnChain, "bundle": v.Bundle, "postedBundle": v.PostedBundle,
+			"onChainBundle": v.OnChainBundle, "ok": v.OK()}); err != nil {
 			return err
 		}
 		if !v.OK() {
