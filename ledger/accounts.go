@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"time"
 	"slices"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 

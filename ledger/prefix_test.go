@@ -24,7 +24,7 @@ func TestReceiptByPrefix(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name, id, want string
-		code      abi.Code
+		code           abi.Code
 	}{
 		{"whole id", "abcdef0011", "abcdef0011", ""},
 		{"unique prefix", "12345678", "12345678ff", ""},
