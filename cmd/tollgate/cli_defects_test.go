@@ -87,7 +87,7 @@ func TestTokenPerServer(t *testing.T) {
 		t.Fatalf("tokens per server: %+v", toks)
 	}
 	for server, want := range map[string]string{tn.api: u.addr, second: other.addr} {
-		var b balanceResult
+		var b struct{ Account string }
 		o := u.must("balance", "--server", server, "--json")
 		if err := json.Unmarshal([]byte(o), &b); err != nil || b.Account != want {
 			t.Fatalf("balance on %s is %s's, want %s's: %s", server, b.Account, want, o)
@@ -206,7 +206,7 @@ func TestPluginShowFields(t *testing.T) {
 	}
 	u.must("plugin", "yank", "--server", tn.api, "--key", u.path, "show/qa@1.0.0")
 	o = u.must("plugin", "show", "--server", tn.api, "show/qa@1.0.0")
-	if !strings.Contains(o, "yanked: takes no new invocations") || strings.Contains(o, "yanked by") {
+	if !strings.Contains(o, "yanked at ") || !strings.Contains(o, ": takes no new invocations") || strings.Contains(o, "yanked by") {
 		t.Fatalf("plugin show of a yanked version:\n%s", o)
 	}
 }

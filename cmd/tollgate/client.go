@@ -10,7 +10,6 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
@@ -222,29 +221,17 @@ func readStdin() (string, error) {
 	return input, nil
 }
 
-// balanceResult is what balance prints: the node's books, and what the
-// chain says of the account when the node names a chain RPC.
-type balanceResult struct {
-	Account string `json:"account"`
-	Balance string `json:"balance"`
-	Earned  string `json:"earned"`
-	// Wallet is the account's token balance on-chain, and Claimed what it
-	// has claimed from the settlement contract; empty when the chain could
-	// not be read.
-	Wallet  string `json:"wallet,omitempty"`
-	Claimed string `json:"claimed,omitempty"`
-	Note    string `json:"note,omitempty"`
-}
-
 func balanceCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "balance [ACCOUNT]",
-		Short: "Show an account's credit and earnings on a node, and its wallet on-chain",
+		Short: "Show an account's credit and earnings on a node, its deposits still waiting, and its wallet on-chain",
 		Long: `Show an account's credit (what it can spend on calls) and earnings (what it
-can claim once an epoch with them is posted) on the node, and, when the node
-names its chain's RPC, the account's token balance on-chain and what it has
-claimed so far. ACCOUNT defaults to the signed-in one; another account's
-balance needs the operator's token.`,
+can claim once an epoch with them is posted) on the node; each deposit the
+node has seen but not yet credited, with the blocks it still waits for (a
+node credits a deposit once enough blocks follow it: see serve
+--confirmations); and, when the node has a chain, the account's token
+balance on-chain and what it has claimed so far. ACCOUNT defaults to the
+signed-in one; another account's balance needs the operator's token.`,
 		Example: `  tollgate balance
   tollgate balance 0x5B38Da6a701c568545dCfcB03FcB875f56beddC4 --json`,
 		Args: nArgs(0, 1),
@@ -262,54 +249,22 @@ balance needs the operator's token.`,
 		if err != nil {
 			return err
 		}
-		r := balanceResult{Account: res.Msg.GetAccount(), Balance: res.Msg.GetBalance(), Earned: res.Msg.GetEarned()}
-		wallet, claimed, note := onChainBalance(ctx, c, r.Account)
-		if wallet != nil {
-			r.Wallet, r.Claimed = wallet.String(), claimed.String()
-		}
-		r.Note = note
+		r := res.Msg
 		if a.asJSON {
-			return printValue(a.out, r)
+			return printJSON(a.out, r)
 		}
-		fmt.Fprintf(a.out, "%s  balance %s  earned %s\n", r.Account, tgtString(r.Balance), tgtString(r.Earned))
-		if wallet != nil {
-			fmt.Fprintf(a.out, "on-chain: wallet %s  claimed %s\n", tgt(wallet), tgt(claimed))
-		} else if note != "" {
-			fmt.Fprintf(a.out, "(%s)\n", note)
+		fmt.Fprintf(a.out, "%s  balance %s  earned %s\n", r.GetAccount(), tgtString(r.GetBalance()), tgtString(r.GetEarned()))
+		for _, d := range r.GetPending() {
+			fmt.Fprintf(a.out, "deposit %s of %s (block %d) waits for %d more blocks before it is credited\n", d.GetRef(), tgtString(d.GetAmount()), d.GetBlock(), d.GetBlocksToGo())
+		}
+		if r.GetWallet() != "" {
+			fmt.Fprintf(a.out, "on-chain: wallet %s  claimed %s\n", tgtString(r.GetWallet()), tgtString(r.GetClaimed()))
+		} else {
+			fmt.Fprintln(a.out, "(the node has no chain: on-chain balance not shown)")
 		}
 		return nil
 	}
 	return cmd
-}
-
-// onChainBalance reads account's token balance and what it has claimed
-// from the chain the node names; without a chain RPC, or when the chain
-// cannot be read, it returns a note instead.
-func onChainBalance(ctx context.Context, c *client, account string) (wallet, claimed *big.Int, note string) {
-	dep, err := c.ledger.GetDeployment(ctx, connect.NewRequest(&tollgatev1.GetDeploymentRequest{}))
-	if err != nil {
-		return nil, nil, "on-chain balance not read: " + err.Error()
-	}
-	if dep.Msg.GetRpc() == "" {
-		return nil, nil, "the node names no chain RPC: on-chain balance not shown"
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	ec, err := chain.Dial(ctx, dep.Msg.GetRpc())
-	if err != nil {
-		return nil, nil, "on-chain balance not read: " + err.Error()
-	}
-	defer ec.Close()
-	sc, err := chain.Attach(ctx, ec, deploymentOf(dep.Msg))
-	if err == nil {
-		if wallet, err = sc.TokenBalance(ctx, account); err == nil {
-			claimed, err = sc.Claimed(ctx, account)
-		}
-	}
-	if err != nil {
-		return nil, nil, "on-chain balance not read: " + err.Error()
-	}
-	return wallet, claimed, ""
 }
 
 func deploymentOf(d *tollgatev1.GetDeploymentResponse) chain.Deployment {

@@ -50,7 +50,10 @@ func showPlugin(out io.Writer, p *tollgatev1.Plugin) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	state := "published: takes invocations"
 	if p.GetYanked() {
-		state = "yanked: takes no new invocations (the node does not say when it was yanked)"
+		state = "yanked: takes no new invocations"
+		if at := p.GetYankedAt(); at > 0 {
+			state = "yanked at " + time.Unix(at, 0).UTC().Format(time.RFC3339) + ": takes no new invocations"
+		}
 	}
 	fmt.Fprintf(tw, "  state\t%s\n", state)
 	if m.Kind != "" {
