@@ -82,7 +82,7 @@ caller's receipts (as receipt list prints them).`,
 		fmt.Fprintln(tw, "time\tepoch\treceipt\tagent\tmethod\tcharged\tearned")
 		for _, ar := range rs {
 			r := ar.GetReceipt()
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", r.GetTime(), r.GetEpoch(), r.GetId(), r.GetAgent(), r.GetMethod(), tgtString(ar.GetCharged()), tgtString(ar.GetEarned()))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", shownTime(r), r.GetEpoch(), r.GetId(), r.GetAgent(), r.GetMethod(), tgtString(ar.GetCharged()), tgtString(ar.GetEarned()))
 		}
 		return tw.Flush()
 	}
@@ -95,6 +95,15 @@ caller's receipts (as receipt list prints them).`,
 func receiptTime(r *tollgatev1.Receipt) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, r.GetTime())
 	return t
+}
+
+// shownTime is a receipt's time for people: to the second, in UTC.
+func shownTime(r *tollgatev1.Receipt) string {
+	t := receiptTime(r)
+	if t.IsZero() {
+		return r.GetTime()
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
 }
 
 // sortNewestFirst orders receipts by their time, newest first; receipts of
@@ -205,7 +214,7 @@ func earningsCommand(a *app) *cobra.Command {
 		fmt.Fprintln(tw, "time\tepoch\treceipt\tagent\tcaller\tearned")
 		for _, ar := range paying {
 			r := ar.GetReceipt()
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.GetTime(), r.GetEpoch(), r.GetId(), r.GetAgent(), r.GetCaller(), tgtString(ar.GetEarned()))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", shownTime(r), r.GetEpoch(), r.GetId(), r.GetAgent(), r.GetCaller(), tgtString(ar.GetEarned()))
 		}
 		return tw.Flush()
 	}
