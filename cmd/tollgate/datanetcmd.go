@@ -108,21 +108,38 @@ type addResult struct {
 	Version    uint64 `json:"version"`
 }
 
+// datanetCmds builds the datanet subcommands, each a small constructor
+// sharing the node's client and the printer.
+type datanetCmds struct{ a *app }
+
+func (dc datanetCmds) svc() tollgatev1connect.DatanetServiceClient {
+	return tollgatev1connect.NewDatanetServiceClient(http.DefaultClient, dc.a.server)
+}
+
+// print prints m under --json, else text.
+func (dc datanetCmds) print(m proto.Message, text string) error {
+	if dc.a.asJSON {
+		return printJSON(dc.a.out, m)
+	}
+	_, err := fmt.Fprintln(dc.a.out, text)
+	return err
+}
+
 // datanetCommand creates datanets, adds records and reads them on a
 // running node; every write is signed locally with its owner's or
 // contributor's key.
 func datanetCommand(a *app) *cobra.Command {
-	svc := func() tollgatev1connect.DatanetServiceClient {
-		return tollgatev1connect.NewDatanetServiceClient(http.DefaultClient, a.server)
-	}
-	print := func(m proto.Message, text string) error {
-		if a.asJSON {
-			return printJSON(a.out, m)
-		}
-		_, err := fmt.Fprintln(a.out, text)
-		return err
-	}
+	dc := datanetCmds{a}
+	g := group("datanet", "Create datanets, add records, show and search them on a running node",
+		"Every write is signed locally with its owner's or contributor's key, for the node's\ndeployment; without a token for the server the key signs in first.",
+		"  tollgate datanet create --key 0x5B38… you/facts\n  tollgate datanet import you/facts facts.jsonl --key 0x5B38…",
+		dc.create(), dc.add(), dc.importRecords(), dc.sign(), dc.policy(), dc.show(), dc.search())
+	a.serverFlags(g, true)
+	return g
+}
 
+func (dc datanetCmds) create() *cobra.Command {
+	a := dc.a
 	create := &cobra.Command{
 		Use:   "create --key KEY NAME",
 		Short: "Create a datanet owned by your key, with its price per read and policy",
@@ -162,15 +179,19 @@ func datanetCommand(a *app) *cobra.Command {
 			req := connect.NewRequest(&tollgatev1.CreateDatanetRequest{Signature: hexutil.Encode(sig), Datanet: &tollgatev1.Datanet{
 				Name: dn.Name, Owner: dn.Owner, Description: dn.Description, PricePerRead: dn.PricePerRead, Policy: policyMsg(dn.Policy)}})
 			bearer(req, tok)
-			res, err = svc().CreateDatanet(ctx, req)
+			res, err = dc.svc().CreateDatanet(ctx, req)
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		return print(res.Msg.GetDatanet(), fmt.Sprintf("created %s, owned by %s, %s a read, %s", name, dn.Owner, tgt(amount), writeRule(res.Msg.GetDatanet())))
+		return dc.print(res.Msg.GetDatanet(), fmt.Sprintf("created %s, owned by %s, %s a read, %s", name, dn.Owner, tgt(amount), writeRule(res.Msg.GetDatanet())))
 	}
+	return create
+}
 
+func (dc datanetCmds) add() *cobra.Command {
+	a := dc.a
 	add := &cobra.Command{
 		Use:   "add --key KEY NAME [RECORD…]",
 		Short: "Add records, signed by your key as their contributor",
@@ -236,7 +257,7 @@ use datanet import, which streams and resumes.`,
 				req := connect.NewRequest(msg)
 				bearer(req, tok)
 				var err error
-				res, err = svc().AddRecords(ctx, req)
+				res, err = dc.svc().AddRecords(ctx, req)
 				return err
 			})
 			if err != nil {
@@ -250,7 +271,11 @@ use datanet import, which streams and resumes.`,
 		fmt.Fprintf(a.out, "%s: %d added, %d duplicates, now at version %d\n", name, r.Added, r.Duplicates, r.Version)
 		return nil
 	}
+	return add
+}
 
+func (dc datanetCmds) importRecords() *cobra.Command {
+	a := dc.a
 	importCmd := &cobra.Command{
 		Use:   "import NAME FILE.jsonl",
 		Short: "Stream a large file of records into a datanet, resumably",
@@ -269,9 +294,13 @@ the datanet already holds are counted as duplicates, never added twice.`,
 	a.keyFlags(importCmd, false, "key signing the lines that carry no signature")
 	a.jsonFlag(importCmd)
 	importCmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return a.streamImport(cmd.Context(), svc(), args[0], args[1])
+		return a.streamImport(cmd.Context(), dc.svc(), args[0], args[1])
 	}
+	return importCmd
+}
 
+func (dc datanetCmds) sign() *cobra.Command {
+	a := dc.a
 	sign := &cobra.Command{
 		Use:     "sign --key KEY NAME RECORDS.jsonl > SIGNED.jsonl",
 		Short:   "Sign records offline for a datanet; anyone can then import the signed file",
@@ -282,7 +311,11 @@ the datanet already holds are counted as duplicates, never added twice.`,
 	sign.RunE = func(cmd *cobra.Command, args []string) error {
 		return signFile(cmd.Context(), a.server, a.keyRef, a.passFile, args[0], args[1], a.out)
 	}
+	return sign
+}
 
+func (dc datanetCmds) policy() *cobra.Command {
+	a := dc.a
 	policy := &cobra.Command{
 		Use:   "policy --key KEY NAME",
 		Short: "Change a datanet's read and write policy (owner)",
@@ -304,7 +337,7 @@ the datanet already holds are counted as duplicates, never added twice.`,
 		if err != nil {
 			return err
 		}
-		cur, err := svc().GetDatanet(ctx, connect.NewRequest(&tollgatev1.GetDatanetRequest{Name: name}))
+		cur, err := dc.svc().GetDatanet(ctx, connect.NewRequest(&tollgatev1.GetDatanetRequest{Name: name}))
 		if err != nil {
 			return err
 		}
@@ -320,15 +353,19 @@ the datanet already holds are counted as duplicates, never added twice.`,
 		err = a.withSignedToken(ctx, key, func(tok string) error {
 			req := connect.NewRequest(&tollgatev1.SetPolicyRequest{Datanet: name, Signature: hexutil.Encode(sig), Policy: policyMsg(p)})
 			bearer(req, tok)
-			res, err = svc().SetPolicy(ctx, req)
+			res, err = dc.svc().SetPolicy(ctx, req)
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		return print(res.Msg.GetDatanet(), fmt.Sprintf("%s: policy %s %v, %s", name, p.Access, strings.Join(append(p.Agents, p.MinAgentPrice), " "), writeRule(res.Msg.GetDatanet())))
+		return dc.print(res.Msg.GetDatanet(), fmt.Sprintf("%s: policy %s %v, %s", name, p.Access, strings.Join(append(p.Agents, p.MinAgentPrice), " "), writeRule(res.Msg.GetDatanet())))
 	}
+	return policy
+}
 
+func (dc datanetCmds) show() *cobra.Command {
+	a := dc.a
 	show := &cobra.Command{
 		Use:     "show NAME",
 		Short:   "Show a datanet: owner, price per read, version, root and policy",
@@ -337,15 +374,19 @@ the datanet already holds are counted as duplicates, never added twice.`,
 	}
 	a.jsonFlag(show)
 	show.RunE = func(cmd *cobra.Command, args []string) error {
-		res, err := svc().GetDatanet(cmd.Context(), connect.NewRequest(&tollgatev1.GetDatanetRequest{Name: args[0]}))
+		res, err := dc.svc().GetDatanet(cmd.Context(), connect.NewRequest(&tollgatev1.GetDatanetRequest{Name: args[0]}))
 		if err != nil {
 			return err
 		}
 		d := res.Msg.GetDatanet()
-		return print(d, fmt.Sprintf("%s  owner %s  %s a read  version %d  root %s\n  %s\n  attribution by %s", d.GetName(), d.GetOwner(), tgtString(d.GetPricePerRead()), d.GetVersion(), d.GetRoot(),
+		return dc.print(d, fmt.Sprintf("%s  owner %s  %s a read  version %d  root %s\n  %s\n  attribution by %s", d.GetName(), d.GetOwner(), tgtString(d.GetPricePerRead()), d.GetVersion(), d.GetRoot(),
 			writeRule(d), strings.Join(d.GetAttribution(), ", ")))
 	}
+	return show
+}
 
+func (dc datanetCmds) search() *cobra.Command {
+	a := dc.a
 	search := &cobra.Command{
 		Use:   "search NAME QUERY…",
 		Short: "Search a datanet's records (BM25), as an agent would read them",
@@ -359,7 +400,7 @@ the datanet already holds are counted as duplicates, never added twice.`,
 		ctx := cmd.Context()
 		req := connect.NewRequest(&tollgatev1.SearchRequest{Datanet: args[0], Query: strings.Join(args[1:], " "), Limit: uint32(*limit)})
 		bearer(req, a.tokenFor(a.server))
-		res, err := svc().Search(ctx, req)
+		res, err := dc.svc().Search(ctx, req)
 		if err != nil {
 			return err
 		}
@@ -371,12 +412,7 @@ the datanet already holds are counted as duplicates, never added twice.`,
 		}
 		return nil
 	}
-	g := group("datanet", "Create datanets, add records, show and search them on a running node",
-		"Every write is signed locally with its owner's or contributor's key, for the node's\ndeployment; without a token for the server the key signs in first.",
-		"  tollgate datanet create --key 0x5B38… you/facts\n  tollgate datanet import you/facts facts.jsonl --key 0x5B38…",
-		create, add, importCmd, sign, policy, show, search)
-	a.serverFlags(g, true)
-	return g
+	return search
 }
 
 // splitList splits a comma-separated flag, dropping empty items.

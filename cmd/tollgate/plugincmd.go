@@ -72,18 +72,35 @@ func showPlugin(out io.Writer, p *tollgatev1.Plugin) {
 	tw.Flush()
 }
 
-func pluginCommand(a *app) *cobra.Command {
-	reg := func() tollgatev1connect.RegistryServiceClient {
-		return tollgatev1connect.NewRegistryServiceClient(http.DefaultClient, a.server)
-	}
-	show := func(p *tollgatev1.Plugin) error {
-		if a.asJSON {
-			return printJSON(a.out, p)
-		}
-		showPlugin(a.out, p)
-		return nil
-	}
+// pluginCmds builds the plugin subcommands, each a small constructor
+// sharing the registry client and the printer.
+type pluginCmds struct{ a *app }
 
+func (pc pluginCmds) reg() tollgatev1connect.RegistryServiceClient {
+	return tollgatev1connect.NewRegistryServiceClient(http.DefaultClient, pc.a.server)
+}
+
+// showOne prints a plugin as JSON under --json, else for people.
+func (pc pluginCmds) showOne(p *tollgatev1.Plugin) error {
+	if pc.a.asJSON {
+		return printJSON(pc.a.out, p)
+	}
+	showPlugin(pc.a.out, p)
+	return nil
+}
+
+func pluginCommand(a *app) *cobra.Command {
+	pc := pluginCmds{a}
+	g := group("plugin", "Publish, list, show and yank plugins on a running node",
+		"Manifests and yanks are signed locally with the publisher's key, for the node's\ndeployment; the node never holds that key.",
+		"  tollgate plugin list\n  tollgate plugin show examples/qa",
+		pc.publish(), pc.list(), pc.show(), pc.yank())
+	a.serverFlags(g, true)
+	return g
+}
+
+func (pc pluginCmds) publish() *cobra.Command {
+	a := pc.a
 	publish := &cobra.Command{
 		Use:   "publish --key KEY --name OWNER/NAME --version X.Y.Z MODULE.wasm",
 		Short: "Publish a WebAssembly plugin with a manifest signed by your key",
@@ -150,15 +167,19 @@ the server, the key signs in first and the token is kept.`,
 		err = a.withSignedToken(ctx, key, func(tok string) error {
 			req := connect.NewRequest(&tollgatev1.PublishPluginRequest{ManifestJson: string(mj), Signature: hexutil.Encode(sig), Wasm: wasm})
 			bearer(req, tok)
-			res, err = reg().PublishPlugin(ctx, req)
+			res, err = pc.reg().PublishPlugin(ctx, req)
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		return show(res.Msg.GetPlugin())
+		return pc.showOne(res.Msg.GetPlugin())
 	}
+	return publish
+}
 
+func (pc pluginCmds) show() *cobra.Command {
+	a := pc.a
 	showCmd := &cobra.Command{
 		Use:   "show NAME[@VERSION]",
 		Short: "Show a plugin: price per call, datanets, publisher, published and yanked",
@@ -168,13 +189,17 @@ the server, the key signs in first and the token is kept.`,
 	}
 	a.jsonFlag(showCmd)
 	showCmd.RunE = func(cmd *cobra.Command, args []string) error {
-		res, err := reg().GetPlugin(cmd.Context(), connect.NewRequest(&tollgatev1.GetPluginRequest{Ref: withVersion(args[0])}))
+		res, err := pc.reg().GetPlugin(cmd.Context(), connect.NewRequest(&tollgatev1.GetPluginRequest{Ref: withVersion(args[0])}))
 		if err != nil {
 			return err
 		}
-		return show(res.Msg.GetPlugin())
+		return pc.showOne(res.Msg.GetPlugin())
 	}
+	return showCmd
+}
 
+func (pc pluginCmds) list() *cobra.Command {
+	a := pc.a
 	list := &cobra.Command{
 		Use:     "list",
 		Short:   "List the plugins on a node",
@@ -185,7 +210,7 @@ the server, the key signs in first and the token is kept.`,
 	list.RunE = func(cmd *cobra.Command, args []string) error {
 		var all []*tollgatev1.Plugin
 		for page := ""; ; {
-			res, err := reg().ListPlugins(cmd.Context(), connect.NewRequest(&tollgatev1.ListPluginsRequest{PageToken: page}))
+			res, err := pc.reg().ListPlugins(cmd.Context(), connect.NewRequest(&tollgatev1.ListPluginsRequest{PageToken: page}))
 			if err != nil {
 				return err
 			}
@@ -210,7 +235,11 @@ the server, the key signs in first and the token is kept.`,
 		}
 		return tw.Flush()
 	}
+	return list
+}
 
+func (pc pluginCmds) yank() *cobra.Command {
+	a := pc.a
 	yank := &cobra.Command{
 		Use:   "yank --key KEY NAME@VERSION",
 		Short: "Yank a published version: it takes no new invocations",
@@ -243,7 +272,7 @@ the newest version not yanked.`,
 		err = a.withSignedToken(ctx, key, func(tok string) error {
 			req := connect.NewRequest(&tollgatev1.YankPluginRequest{Ref: args[0], Signature: hexutil.Encode(sig)})
 			bearer(req, tok)
-			_, err := reg().YankPlugin(ctx, req)
+			_, err := pc.reg().YankPlugin(ctx, req)
 			return err
 		})
 		if err != nil {
@@ -255,10 +284,5 @@ the newest version not yanked.`,
 		fmt.Fprintf(a.out, "yanked %s\n", args[0])
 		return nil
 	}
-	g := group("plugin", "Publish, list, show and yank plugins on a running node",
-		"Manifests and yanks are signed locally with the publisher's key, for the node's\ndeployment; the node never holds that key.",
-		"  tollgate plugin list\n  tollgate plugin show examples/qa",
-		publish, list, showCmd, yank)
-	a.serverFlags(g, true)
-	return g
+	return yank
 }
