@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/internal/testkit"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/ledger/contracts"
 )
@@ -35,23 +36,12 @@ func TestSettlementTrustModel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	operator, guardian, caller, alice, newOp := newKey(t), newKey(t), newKey(t), newKey(t), newKey(t)
-	node, err := chain.StartNode(t.TempDir(), crypto.PubkeyToAddress(operator.PublicKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
 	// Seconds, for the challenge and the rotation: long enough that the
 	// checks made before them cannot race the dev chain's clock, which
 	// advances at least a second per block.
 	const delay = 30
-	dep, err := chain.Deploy(ctx, node.Client(), operator, chain.WithGuardian(addr(guardian)), chain.WithDelays(delay, delay))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := chain.Attach(ctx, node.Client(), dep)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kit := testkit.NewChain(t, "", operator, chain.WithGuardian(addr(guardian)), chain.WithDelays(delay, delay))
+	node, dep, c := kit.Node, kit.Deployment, kit.Client
 	must := func(tx string, err error) string {
 		t.Helper()
 		if err != nil {
@@ -95,7 +85,7 @@ func TestSettlementTrustModel(t *testing.T) {
 	must(c.Mint(ctx, operator, addr(caller), big.NewInt(10_000)))
 
 	// Deposits.
-	_, err = c.Deposit(ctx, caller, common.Address{}.Hex(), big.NewInt(10))
+	_, err := c.Deposit(ctx, caller, common.Address{}.Hex(), big.NewInt(10))
 	reverts(t, "deposit for address(0)", err, "ZeroAddress")
 	_, err = c.Deposit(ctx, caller, addr(caller), big.NewInt(0))
 	reverts(t, "deposit of nothing", err, "ZeroAmount")

@@ -7,10 +7,9 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/ledger"
-	"github.com/tollgate-dev/tollgate/ledger/chain"
+	"github.com/tollgate-dev/tollgate/internal/testkit"
 )
 
 // BenchmarkSettlementGas reports what settling costs in gas on the embedded
@@ -24,19 +23,8 @@ func BenchmarkSettlementGas(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	operator, payer, fresh, holder, freshT, holderT := newKey(b), newKey(b), newKey(b), newKey(b), newKey(b), newKey(b)
-	node, err := chain.StartNode(b.TempDir(), crypto.PubkeyToAddress(operator.PublicKey))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer node.Close()
-	dep, err := chain.Deploy(ctx, node.Client(), operator)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := chain.Attach(ctx, node.Client(), dep)
-	if err != nil {
-		b.Fatal(err)
-	}
+	kit := testkit.NewChain(b, "", operator)
+	node, dep, c := kit.Node, kit.Deployment, kit.Client
 	gas := func(tx string, err error) float64 {
 		b.Helper()
 		if err != nil {
