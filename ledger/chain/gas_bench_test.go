@@ -8,8 +8,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/internal/testkit"
+	"github.com/tollgate-dev/tollgate/ledger"
 )
 
 // BenchmarkSettlementGas reports what settling costs in gas on the embedded
