@@ -7,7 +7,6 @@ import (
 	"math/big"
 	"slices"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -51,30 +50,17 @@ func (r *Result) Shares() []Share {
 // Runner runs attribution plugins. Plugins run deterministically: no clock,
 // no randomness, no files, no network. It is safe for concurrent use.
 type Runner struct {
-	rt *runtime.Runtime
-
-	mu      sync.Mutex
-	modules map[string]*runtime.Module // by ModuleKey
+	modules *runtime.Modules // by ModuleKey
 }
 
 // NewRunner returns a Runner compiling plugins with rt.
 func NewRunner(rt *runtime.Runtime) *Runner {
-	return &Runner{rt: rt, modules: map[string]*runtime.Module{}}
+	return &Runner{modules: runtime.NewModules(rt)}
 }
 
 func (r *Runner) module(ctx context.Context, p *registry.Plugin) (*runtime.Module, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	key := ModuleKey(p)
-	if m := r.modules[key]; m != nil {
-		return m, nil
-	}
-	m, err := r.rt.Compile(ctx, p.Wasm, runtime.ModuleOptions{Limits: RuntimeLimits(p.Manifest.Limits), Config: p.Manifest.ConfigFor(nil)})
-	if err != nil {
-		return nil, err
-	}
-	r.modules[key] = m
-	return m, nil
+	m, _, err := r.modules.Get(ctx, ModuleKey(p), p.Wasm, runtime.ModuleOptions{Limits: RuntimeLimits(p.Manifest.Limits), Config: p.Manifest.ConfigFor(nil)})
+	return m, err
 }
 
 // ModuleKey names the module a plugin runs as: its manifest and its bytes.
@@ -229,10 +215,5 @@ func ByBytes(accesses []abi.Access) abi.AttributeResponse {
 
 // Close frees the compiled plugins.
 func (r *Runner) Close(ctx context.Context) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for h, m := range r.modules {
-		m.Close(ctx)
-		delete(r.modules, h)
-	}
+	r.modules.Close(ctx)
 }
