@@ -61,10 +61,7 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 	e := newEdge(auth, cfg.Limits)
 	mux := http.NewServeMux()
 	api := &api{h: h, auth: auth, signIn: cfg.SignIn}
-	// Responses are compressed only from CompressMinBytes: gzip costs more
-	// CPU, on both ends, than a receipt's few kilobytes cost to send.
-	opts := []connect.HandlerOption{connect.WithReadMaxBytes(int(e.limits.MaxBodyBytes)), connect.WithCodec(strictJSON{"json"}), connect.WithCodec(strictJSON{"json; charset=utf-8"}),
-		connect.WithCompressMinBytes(CompressMinBytes)}
+	opts := handlerOptions(e.limits.MaxBodyBytes)
 	for _, svc := range []func() (string, http.Handler){
 		func() (string, http.Handler) { return tollgatev1connect.NewAgentServiceHandler(api, opts...) },
 		func() (string, http.Handler) { return tollgatev1connect.NewLedgerServiceHandler(api, opts...) },
@@ -72,8 +69,7 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 		func() (string, http.Handler) { return tollgatev1connect.NewDatanetServiceHandler(api, opts...) },
 		func() (string, http.Handler) {
 			// Modules are larger than any other request.
-			return tollgatev1connect.NewRegistryServiceHandler(api, connect.WithReadMaxBytes(int(max(e.limits.MaxBodyBytes, MaxModuleBytes+1<<20))), connect.WithCodec(strictJSON{"json"}), connect.WithCodec(strictJSON{"json; charset=utf-8"}),
-				connect.WithCompressMinBytes(CompressMinBytes))
+			return tollgatev1connect.NewRegistryServiceHandler(api, handlerOptions(max(e.limits.MaxBodyBytes, MaxModuleBytes+1<<20))...)
 		},
 	} {
 		path, handler := svc()
@@ -162,22 +158,22 @@ func (a *api) principal(ctx context.Context, hdr http.Header) (Principal, error)
 func (a *api) Invoke(ctx context.Context, req *connect.Request[tollgatev1.InvokeRequest]) (*connect.Response[tollgatev1.InvokeResponse], error) {
 	p, err := a.principal(ctx, req.Header())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	in := req.Msg.GetInput()
 	if req.Msg.GetInputText() != "" {
 		if len(in) > 0 {
-			return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "set input or input_text, not both"))
+			return nil, abi.Errorf(abi.CodeBadRequest, "set input or input_text, not both")
 		}
 		in = []byte(req.Msg.GetInputText())
 	}
 	maxPrice, err := parseMaxPrice(req.Msg.GetMaxPrice())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	res, err := a.h.Invoke(ctx, InvokeRequest{Caller: p.Account, Agent: req.Msg.GetAgent(), Input: in, RequestID: req.Msg.GetRequestId(), MaxPrice: maxPrice})
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	out := &tollgatev1.InvokeResponse{Output: res.Output, Receipt: receiptProto(res.Receipt), Replayed: res.Replayed, InputSalt: hexutil.Encode(res.InputSalt)}
 	if utf8.Valid(res.Output) {
@@ -202,20 +198,20 @@ func parseMaxPrice(s string) (*big.Int, error) {
 func (a *api) GetBalance(ctx context.Context, req *connect.Request[tollgatev1.GetBalanceRequest]) (*connect.Response[tollgatev1.GetBalanceResponse], error) {
 	acct, err := a.ownAccount(ctx, req.Header(), req.Msg.GetAccount(), "read its balance")
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	bal, err := a.h.led.Balance(ctx, acct)
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	earned, err := a.h.led.Earned(ctx, acct)
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	out := &tollgatev1.GetBalanceResponse{Account: acct, Balance: bal.String(), Earned: earned.String()}
 	if a.h.chain != nil {
 		if err := a.h.onChainBalance(ctx, acct, out); err != nil {
-			return nil, connectErr(err)
+			return nil, err
 		}
 	}
 	return connect.NewResponse(out), nil
@@ -224,7 +220,7 @@ func (a *api) GetBalance(ctx context.Context, req *connect.Request[tollgatev1.Ge
 func (a *api) GetProof(ctx context.Context, req *connect.Request[tollgatev1.GetProofRequest]) (*connect.Response[tollgatev1.GetProofResponse], error) {
 	p, err := a.h.Proof(ctx, req.Msg.GetEpoch(), req.Msg.GetAccount())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.GetProofResponse{
 		Epoch: p.Epoch.N, Account: p.Leaf.Account, Cumulative: p.Leaf.Cumulative.String(), Proof: p.Proof,
@@ -235,14 +231,14 @@ func (a *api) GetProof(ctx context.Context, req *connect.Request[tollgatev1.GetP
 func (a *api) CloseEpoch(ctx context.Context, req *connect.Request[tollgatev1.CloseEpochRequest]) (*connect.Response[tollgatev1.CloseEpochResponse], error) {
 	p, err := a.principal(ctx, req.Header())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	if !p.Operator {
-		return nil, connectErr(abi.Errorf(abi.CodeGrantDenied, "only the operator closes epochs"))
+		return nil, abi.Errorf(abi.CodeGrantDenied, "only the operator closes epochs")
 	}
 	e, err := a.h.Settle(ctx)
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.CloseEpochResponse{
 		Epoch: e.N, Root: e.Root, Total: e.Total.String(), Accounts: uint32(len(e.Leaves)), Receipts: uint32(e.Receipts), PostTx: e.PostTx,
@@ -251,27 +247,27 @@ func (a *api) CloseEpoch(ctx context.Context, req *connect.Request[tollgatev1.Cl
 
 func (a *api) GetReceipt(ctx context.Context, req *connect.Request[tollgatev1.GetReceiptRequest]) (*connect.Response[tollgatev1.GetReceiptResponse], error) {
 	if req.Msg.GetId() == "" {
-		return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "give a receipt id, or at least %d hex digits of one", ledger.MinReceiptPrefix))
+		return nil, abi.Errorf(abi.CodeBadRequest, "give a receipt id, or at least %d hex digits of one", ledger.MinReceiptPrefix)
 	}
 	rc, err := a.h.led.ReceiptByPrefix(ctx, req.Msg.GetId())
 	if abi.CodeOf(err) == abi.CodeNotFound {
 		// The id is quoted and capped: it is the caller's, not the ledger's.
-		return nil, connectErr(&abi.Error{Code: abi.CodeNotFound, Message: fmt.Sprintf("no receipt %.64q", req.Msg.GetId()), Cause: err})
+		return nil, &abi.Error{Code: abi.CodeNotFound, Message: fmt.Sprintf("no receipt %.64q", req.Msg.GetId()), Cause: err}
 	} else if err != nil {
 		// A failing store is not a missing receipt.
-		return nil, connectErr(err)
+		return nil, err
 	}
 	// Once its epoch is closed a receipt is public: it is what lets anyone
 	// check a payout. Before, only those it names and the operator see it.
 	if open, err := a.h.led.OpenEpoch(ctx); err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	} else if rc.Epoch >= open {
 		p, err := a.principal(ctx, req.Header())
 		if err != nil {
-			return nil, connectErr(err)
+			return nil, err
 		}
 		if !p.Operator && !receiptNames(rc, p.Account) {
-			return nil, connectErr(abi.Errorf(abi.CodeGrantDenied, "receipt %s of the open epoch is visible to its caller, those it paid and the operator", rc.ID))
+			return nil, abi.Errorf(abi.CodeGrantDenied, "receipt %s of the open epoch is visible to its caller, those it paid and the operator", rc.ID)
 		}
 	}
 	return connect.NewResponse(&tollgatev1.GetReceiptResponse{Receipt: receiptProto(rc)}), nil
@@ -294,15 +290,15 @@ func receiptNames(rc *ledger.Receipt, account string) bool {
 func (a *api) Withdraw(ctx context.Context, req *connect.Request[tollgatev1.WithdrawRequest]) (*connect.Response[tollgatev1.WithdrawResponse], error) {
 	p, err := a.principal(ctx, req.Header())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	amount, ok := new(big.Int).SetString(req.Msg.GetAmount(), 10)
 	if !ok || amount.Sign() <= 0 {
-		return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "amount must be a positive decimal integer"))
+		return nil, abi.Errorf(abi.CodeBadRequest, "amount must be a positive decimal integer")
 	}
 	res, err := a.h.Withdraw(ctx, p.Account, amount, req.Msg.GetRequestId())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.WithdrawResponse{Receipt: receiptProto(res.Receipt), Replayed: res.Replayed}), nil
 }
@@ -310,18 +306,18 @@ func (a *api) Withdraw(ctx context.Context, req *connect.Request[tollgatev1.With
 func (a *api) Faucet(ctx context.Context, req *connect.Request[tollgatev1.FaucetRequest]) (*connect.Response[tollgatev1.FaucetResponse], error) {
 	p, err := a.principal(ctx, req.Header())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	res, err := a.h.Drip(ctx, p.Account, req.Msg.GetToWallet())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.FaucetResponse{Account: res.Account, Amount: res.Amount.String(), Gas: res.Gas.String(), DepositTx: res.DepositRef, ToWallet: res.ToWallet}), nil
 }
 
 func (a *api) GetDeployment(ctx context.Context, req *connect.Request[tollgatev1.GetDeploymentRequest]) (*connect.Response[tollgatev1.GetDeploymentResponse], error) {
 	if a.h.chain == nil {
-		return nil, connectErr(errNoChain())
+		return nil, errNoChain()
 	}
 	d := a.h.chain.Deployment()
 	return connect.NewResponse(&tollgatev1.GetDeploymentResponse{ChainId: d.ChainID, Settlement: d.Settlement, Token: d.Token, Operator: a.h.Operator(),
@@ -330,26 +326,26 @@ func (a *api) GetDeployment(ctx context.Context, req *connect.Request[tollgatev1
 
 func (a *api) Challenge(ctx context.Context, req *connect.Request[tollgatev1.ChallengeRequest]) (*connect.Response[tollgatev1.ChallengeResponse], error) {
 	if a.signIn == nil {
-		return nil, connectErr(abi.Errorf(abi.CodeUnavailable, "this node does not offer sign-in"))
+		return nil, abi.Errorf(abi.CodeUnavailable, "this node does not offer sign-in")
 	}
 	m, err := a.signIn.Challenge(req.Msg.GetAddress())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.ChallengeResponse{Message: m.String(), Nonce: m.Nonce, ExpiresAt: m.Expires.Unix()}), nil
 }
 
 func (a *api) SignIn(ctx context.Context, req *connect.Request[tollgatev1.SignInRequest]) (*connect.Response[tollgatev1.SignInResponse], error) {
 	if a.signIn == nil {
-		return nil, connectErr(abi.Errorf(abi.CodeUnavailable, "this node does not offer sign-in"))
+		return nil, abi.Errorf(abi.CodeUnavailable, "this node does not offer sign-in")
 	}
 	sig, err := hexutil.Decode(req.Msg.GetSignature())
 	if err != nil {
-		return nil, connectErr(abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex"))
+		return nil, abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex")
 	}
 	tok, p, err := a.signIn.Complete(req.Msg.GetMessage(), sig)
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.SignInResponse{Token: tok, Account: p.Account, Operator: p.Operator, ExpiresAt: p.Expires.Unix()}), nil
 }
@@ -357,7 +353,7 @@ func (a *api) SignIn(ctx context.Context, req *connect.Request[tollgatev1.SignIn
 func (a *api) WhoAmI(ctx context.Context, req *connect.Request[tollgatev1.WhoAmIRequest]) (*connect.Response[tollgatev1.WhoAmIResponse], error) {
 	p, err := a.principal(ctx, req.Header())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	out := &tollgatev1.WhoAmIResponse{Account: p.Account, Operator: p.Operator}
 	if !p.Expires.IsZero() {
@@ -468,6 +464,61 @@ var connectCodes = map[abi.Code]connect.Code{
 // MaxErrorBytes caps an error message sent to a client: errors never echo
 // a request back at its sender's expense (or anyone's).
 const MaxErrorBytes = 512
+
+// handlerOptions are every service's options, readMax bytes the largest
+// request it reads. Every service maps its handlers' errors in one place:
+// a handler returns the domain error and errorInterceptor gives it its
+// Connect code, message and Tollgate-Code header. Responses are
+// compressed only from CompressMinBytes: gzip costs more CPU, on both
+// ends, than a receipt's few kilobytes cost to send.
+func handlerOptions(readMax int64) []connect.HandlerOption {
+	return []connect.HandlerOption{
+		connect.WithReadMaxBytes(int(readMax)),
+		connect.WithCodec(strictJSON{"json"}), connect.WithCodec(strictJSON{"json; charset=utf-8"}),
+		connect.WithCompressMinBytes(CompressMinBytes),
+		connect.WithInterceptors(errorInterceptor{}),
+	}
+}
+
+// errorInterceptor maps the error any handler returns, unary or streaming,
+// to its Connect error with connectErr, so handlers return domain errors
+// as they are.
+type errorInterceptor struct{}
+
+var _ connect.Interceptor = errorInterceptor{}
+
+func (errorInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		res, err := next(ctx, req)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		return res, nil
+	}
+}
+
+func (errorInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (errorInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		if err := next(ctx, conn); err != nil {
+			return mapErr(err)
+		}
+		return nil
+	}
+}
+
+// mapErr maps err once: an error already mapped (it carries the
+// Tollgate-Code header) passes as it is.
+func mapErr(err error) error {
+	var ce *connect.Error
+	if errors.As(err, &ce) && ce.Meta().Get(CodeHeader) != "" {
+		return err
+	}
+	return connectErr(err)
+}
 
 func connectErr(err error) error {
 	code := abi.CodeOf(err)

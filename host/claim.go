@@ -129,11 +129,11 @@ func (h *Host) RelayClaim(ctx context.Context, account string) (*RelayedClaim, e
 func (a *api) RelayClaim(ctx context.Context, req *connect.Request[tollgatev1.RelayClaimRequest]) (*connect.Response[tollgatev1.RelayClaimResponse], error) {
 	p, err := a.principal(ctx, req.Header())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	c, err := a.h.RelayClaim(ctx, p.Account)
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.RelayClaimResponse{Account: c.Account, Epoch: c.Epoch, Cumulative: c.Cumulative.String(), Amount: c.Amount.String(), Tx: c.Tx}), nil
 }

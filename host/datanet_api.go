@@ -34,39 +34,39 @@ func datanetProto(d *registry.Datanet) *tollgatev1.Datanet {
 // ones empty, so a verifier rebuilding it gets the digest its owner signed.
 func (a *api) CreateDatanet(ctx context.Context, req *connect.Request[tollgatev1.CreateDatanetRequest]) (*connect.Response[tollgatev1.CreateDatanetResponse], error) {
 	if _, err := a.principal(ctx, req.Header()); err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	in := req.Msg.GetDatanet()
 	sig, err := hexutil.Decode(req.Msg.GetSignature())
 	if err != nil {
-		return nil, connectErr(abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex"))
+		return nil, abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex")
 	}
 	d, err := a.h.reg.CreateDatanet(ctx, registry.Datanet{Name: in.GetName(), Owner: in.GetOwner(), Description: in.GetDescription(),
 		License: in.GetLicense(), PricePerRead: in.GetPricePerRead(), Policy: protoconv.Policy(in.GetPolicy())}, sig)
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.CreateDatanetResponse{Datanet: datanetProto(d)}), nil
 }
 
 func (a *api) AddRecords(ctx context.Context, req *connect.Request[tollgatev1.AddRecordsRequest]) (*connect.Response[tollgatev1.AddRecordsResponse], error) {
 	if _, err := a.principal(ctx, req.Header()); err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	recs := req.Msg.GetRecords()
 	if len(recs) > MaxRecordsPerCall {
-		return nil, connectErr(abi.Errorf(CodeTooLarge, "%d records in one call, limit %d", len(recs), MaxRecordsPerCall))
+		return nil, abi.Errorf(CodeTooLarge, "%d records in one call, limit %d", len(recs), MaxRecordsPerCall)
 	}
 	out := &tollgatev1.AddRecordsResponse{}
 	for i, r := range recs {
 		sig, err := hexutil.Decode(r.GetSignature())
 		if err != nil {
-			return nil, connectErr(abi.Errorf(abi.CodeBadSignature, "record %d: signature is not 0x-hex", i))
+			return nil, abi.Errorf(abi.CodeBadSignature, "record %d: signature is not 0x-hex", i)
 		}
 		rec, dup, err := a.h.reg.AddRecord(ctx, req.Msg.GetDatanet(), r.GetContributor(), r.GetContent(), sig)
 		if err != nil {
 			// Records before this one are added; say which failed.
-			return nil, connectErr(abi.Wrap(abi.CodeOf(err), err, "record %d (%d added before it)", i, out.Added))
+			return nil, abi.Wrap(abi.CodeOf(err), err, "record %d (%d added before it)", i, out.Added)
 		}
 		out.Ids = append(out.Ids, rec.ID)
 		if dup {
@@ -77,7 +77,7 @@ func (a *api) AddRecords(ctx context.Context, req *connect.Request[tollgatev1.Ad
 	}
 	d, err := a.h.reg.Datanet(ctx, req.Msg.GetDatanet())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	out.Version = d.Version
 	return connect.NewResponse(out), nil
@@ -86,7 +86,7 @@ func (a *api) AddRecords(ctx context.Context, req *connect.Request[tollgatev1.Ad
 func (a *api) GetDatanet(ctx context.Context, req *connect.Request[tollgatev1.GetDatanetRequest]) (*connect.Response[tollgatev1.GetDatanetResponse], error) {
 	d, err := a.h.reg.Datanet(ctx, req.Msg.GetName())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.GetDatanetResponse{Datanet: datanetProto(d)}), nil
 }
@@ -102,19 +102,19 @@ func storedRecordProto(r registry.Record) *tollgatev1.Record {
 
 func (a *api) SetPolicy(ctx context.Context, req *connect.Request[tollgatev1.SetPolicyRequest]) (*connect.Response[tollgatev1.SetPolicyResponse], error) {
 	if _, err := a.principal(ctx, req.Header()); err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	sig, err := hexutil.Decode(req.Msg.GetSignature())
 	if err != nil {
-		return nil, connectErr(abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex"))
+		return nil, abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex")
 	}
 	// The owner's signature, not the session, authorises the change.
 	if err := a.h.reg.SetPolicy(ctx, req.Msg.GetDatanet(), protoconv.Policy(req.Msg.GetPolicy()), sig); err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	d, err := a.h.reg.Datanet(ctx, req.Msg.GetDatanet())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.SetPolicyResponse{Datanet: datanetProto(d)}), nil
 }
@@ -124,7 +124,7 @@ func (a *api) SetPolicy(ctx context.Context, req *connect.Request[tollgatev1.Set
 // message must name the same datanet.
 func (a *api) ImportRecords(ctx context.Context, stream *connect.ClientStream[tollgatev1.ImportRecordsRequest]) (*connect.Response[tollgatev1.ImportRecordsResponse], error) {
 	if _, err := a.principal(ctx, stream.RequestHeader()); err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	var datanet string
 	var pending []*tollgatev1.NewRecord
@@ -132,9 +132,9 @@ func (a *api) ImportRecords(ctx context.Context, stream *connect.ClientStream[to
 	// The first message names the datanet the import goes to.
 	if !stream.Receive() {
 		if err := stream.Err(); err != nil {
-			return nil, connectErr(abi.Wrap(abi.CodeBadRequest, err, "import"))
+			return nil, abi.Wrap(abi.CodeBadRequest, err, "import")
 		}
-		return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "import: no records"))
+		return nil, abi.Errorf(abi.CodeBadRequest, "import: no records")
 	}
 	datanet, pending = stream.Msg().GetDatanet(), stream.Msg().GetRecords()
 	next := func() (registry.ImportLine, error) {
@@ -160,11 +160,11 @@ func (a *api) ImportRecords(ctx context.Context, stream *connect.ClientStream[to
 	}
 	st, err := a.h.reg.ImportStream(ctx, next, registry.ImportOptions{Datanet: datanet})
 	if err != nil {
-		return nil, connectErr(abi.Wrap(abi.CodeOf(err), err, "import stopped after %d records added", st.Added))
+		return nil, abi.Wrap(abi.CodeOf(err), err, "import stopped after %d records added", st.Added)
 	}
 	d, err := a.h.reg.Datanet(ctx, datanet)
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.ImportRecordsResponse{Received: received, Added: uint64(st.Added),
 		Duplicates: uint64(st.Duplicates), Version: d.Version, Root: d.Root}), nil
@@ -199,27 +199,27 @@ func (a *api) ListRecords(ctx context.Context, req *connect.Request[tollgatev1.L
 	if authErr != nil || a.readsFree(ctx, p, dn) != nil {
 		settled, err := a.settledVersion(ctx, dn)
 		if err != nil {
-			return nil, connectErr(err)
+			return nil, err
 		}
 		if at == 0 || at > settled {
 			if authErr != nil {
-				return nil, connectErr(authErr)
+				return nil, authErr
 			}
-			return nil, connectErr(abi.Errorf(abi.CodeGrantDenied, "records of %s are public up to version %d, which closed epochs settled on; only its owner and the operator list others", dn, settled))
+			return nil, abi.Errorf(abi.CodeGrantDenied, "records of %s are public up to version %d, which closed epochs settled on; only its owner and the operator list others", dn, settled)
 		}
 	}
 	var after uint64
 	if t := req.Msg.GetPageToken(); t != "" {
 		v, err := strconv.ParseUint(t, 10, 64)
 		if err != nil {
-			return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "page token %.32q is not one this listing gave", t))
+			return nil, abi.Errorf(abi.CodeBadRequest, "page token %.32q is not one this listing gave", t)
 		}
 		after = v
 	}
 	size := pageSize(req.Msg.GetPageSize())
 	recs, version, err := a.h.reg.RecordsAt(ctx, dn, at, after, size)
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	out := &tollgatev1.ListRecordsResponse{Version: version}
 	for _, r := range recs {
@@ -234,19 +234,19 @@ func (a *api) ListRecords(ctx context.Context, req *connect.Request[tollgatev1.L
 func (a *api) GetVersion(ctx context.Context, req *connect.Request[tollgatev1.GetVersionRequest]) (*connect.Response[tollgatev1.GetVersionResponse], error) {
 	d, err := a.h.reg.Datanet(ctx, req.Msg.GetDatanet())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	v := req.Msg.GetVersion()
 	if v == 0 {
 		v = d.Version
 	}
 	if v > d.Version {
-		return nil, connectErr(abi.Errorf(abi.CodeNotFound, "datanet %s has no version %d (it is at %d)", d.Name, v, d.Version))
+		return nil, abi.Errorf(abi.CodeNotFound, "datanet %s has no version %d (it is at %d)", d.Name, v, d.Version)
 	}
 	root := d.Root
 	if v != d.Version {
 		if root, err = a.h.reg.VersionRoot(ctx, d.Name, v); err != nil {
-			return nil, connectErr(err)
+			return nil, err
 		}
 	}
 	return connect.NewResponse(&tollgatev1.GetVersionResponse{Datanet: d.Name, Version: v, Root: root, Count: v}), nil
@@ -283,10 +283,10 @@ func (a *api) readsFree(ctx context.Context, p Principal, datanet string) error 
 func (a *api) Search(ctx context.Context, req *connect.Request[tollgatev1.SearchRequest]) (*connect.Response[tollgatev1.SearchResponse], error) {
 	p, err := a.principal(ctx, req.Header())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	if err := a.readsFree(ctx, p, req.Msg.GetDatanet()); err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	limit := int(req.Msg.GetLimit())
 	if limit == 0 {
@@ -294,7 +294,7 @@ func (a *api) Search(ctx context.Context, req *connect.Request[tollgatev1.Search
 	}
 	rs, err := a.h.reg.Search(ctx, req.Msg.GetDatanet(), req.Msg.GetQuery(), min(limit, 100))
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	out := &tollgatev1.SearchResponse{}
 	for _, r := range rs {
@@ -306,16 +306,16 @@ func (a *api) Search(ctx context.Context, req *connect.Request[tollgatev1.Search
 func (a *api) GetRecord(ctx context.Context, req *connect.Request[tollgatev1.GetRecordRequest]) (*connect.Response[tollgatev1.GetRecordResponse], error) {
 	p, err := a.principal(ctx, req.Header())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	r, err := a.h.reg.At(nil).Get(ctx, req.Msg.GetDatanet(), req.Msg.GetId())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	// A contributor reads its own records.
 	if r.Contributor != p.Account {
 		if err := a.readsFree(ctx, p, req.Msg.GetDatanet()); err != nil {
-			return nil, connectErr(err)
+			return nil, err
 		}
 	}
 	return connect.NewResponse(&tollgatev1.GetRecordResponse{Record: recordProto(r)}), nil

@@ -18,4 +18,8 @@
 //     the access fees into balanced postings, and commit them with the
 //     receipt in one durable ledger transaction, signed by the ledger for
 //     the epoch it lands in, before answering.
+//
+// Errors carry an [abi.Code]. The Connect handlers return them as they
+// are; one interceptor, on every service, maps each to its Connect code,
+// a message with the next step, and the [CodeHeader] header.
 package host

@@ -18,11 +18,11 @@ import (
 func (a *api) ListReceipts(ctx context.Context, req *connect.Request[tollgatev1.ListReceiptsRequest]) (*connect.Response[tollgatev1.ListReceiptsResponse], error) {
 	acct, err := a.ownAccount(ctx, req.Header(), req.Msg.GetAccount(), "list its receipts")
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	rs, next, err := a.h.led.AccountReceipts(ctx, acct, req.Msg.GetEpoch(), req.Msg.GetPageToken(), pageSize(req.Msg.GetPageSize()))
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	out := &tollgatev1.ListReceiptsResponse{Account: acct, NextPageToken: next}
 	for _, r := range rs {
@@ -69,18 +69,18 @@ func (a *api) ListEpochs(ctx context.Context, req *connect.Request[tollgatev1.Li
 	if t := req.Msg.GetPageToken(); t != "" {
 		v, err := strconv.ParseUint(t, 10, 64)
 		if err != nil || v == 0 {
-			return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "page token %.32q is not one this listing gave", t))
+			return nil, abi.Errorf(abi.CodeBadRequest, "page token %.32q is not one this listing gave", t)
 		}
 		before = v
 	}
 	open, err := a.h.led.OpenEpoch(ctx)
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	size := min(pageSize(req.Msg.GetPageSize()), MaxEpochsPerPage)
 	es, err := a.h.led.Epochs(ctx, before, size)
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	out := &tollgatev1.ListEpochsResponse{Open: open}
 	for _, e := range es {
@@ -110,13 +110,13 @@ func (a *api) closedEpoch(ctx context.Context, n uint64) (*ledger.Epoch, error) 
 func (a *api) GetEpoch(ctx context.Context, req *connect.Request[tollgatev1.GetEpochRequest]) (*connect.Response[tollgatev1.GetEpochResponse], error) {
 	e, err := a.closedEpoch(ctx, req.Msg.GetEpoch())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	out := &tollgatev1.GetEpochResponse{Epoch: epochProto(e)}
 	if a.h.chain != nil {
 		c, err := a.h.epochOnChain(ctx, e.N)
 		if err != nil {
-			return nil, connectErr(err)
+			return nil, err
 		}
 		out.OnChainRoot, out.OnChainBundle, out.Operator = c.root, c.bundle, c.operator
 	}
@@ -165,20 +165,20 @@ func (h *Host) epochOnChain(ctx context.Context, n uint64) (onChain, error) {
 func (a *api) ExportEpoch(ctx context.Context, req *connect.Request[tollgatev1.ExportEpochRequest], stream *connect.ServerStream[tollgatev1.ExportEpochResponse]) error {
 	e, err := a.closedEpoch(ctx, req.Msg.GetEpoch())
 	if err != nil {
-		return connectErr(err)
+		return err
 	}
 	rs, err := a.h.led.Receipts(ctx, e.N)
 	if err != nil {
-		return connectErr(err)
+		return err
 	}
 	for _, r := range rs {
 		b, err := json.Marshal(r)
 		if err != nil {
-			return connectErr(abi.Wrap(abi.CodeInternal, err, "receipt %s", r.ID))
+			return abi.Wrap(abi.CodeInternal, err, "receipt %s", r.ID)
 		}
 		out, err := a.h.led.Output(ctx, r.ID)
 		if err != nil {
-			return connectErr(err)
+			return err
 		}
 		if err := stream.Send(&tollgatev1.ExportEpochResponse{ReceiptJson: b, Output: out, Receipt: receiptProto(r)}); err != nil {
 			return err

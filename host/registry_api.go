@@ -61,21 +61,21 @@ func pluginProto(p *registry.Plugin) *tollgatev1.Plugin {
 
 func (a *api) PublishPlugin(ctx context.Context, req *connect.Request[tollgatev1.PublishPluginRequest]) (*connect.Response[tollgatev1.PublishPluginResponse], error) {
 	if _, err := a.principal(ctx, req.Header()); err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	var m registry.Manifest
 	dec := json.NewDecoder(strings.NewReader(req.Msg.GetManifestJson()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return nil, connectErr(abi.Errorf(abi.CodeBadRequest, "manifest_json is not a manifest"))
+		return nil, abi.Errorf(abi.CodeBadRequest, "manifest_json is not a manifest")
 	}
 	sig, err := hexutil.Decode(req.Msg.GetSignature())
 	if err != nil {
-		return nil, connectErr(abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex"))
+		return nil, abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex")
 	}
 	p, err := a.h.PublishSigned(ctx, m, sig, req.Msg.GetWasm())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.PublishPluginResponse{Plugin: pluginProto(p)}), nil
 }
@@ -83,7 +83,7 @@ func (a *api) PublishPlugin(ctx context.Context, req *connect.Request[tollgatev1
 func (a *api) GetPlugin(ctx context.Context, req *connect.Request[tollgatev1.GetPluginRequest]) (*connect.Response[tollgatev1.GetPluginResponse], error) {
 	p, err := a.h.reg.Load(ctx, req.Msg.GetRef())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.GetPluginResponse{Plugin: pluginProto(p)}), nil
 }
@@ -95,7 +95,7 @@ func (a *api) ListPlugins(ctx context.Context, req *connect.Request[tollgatev1.L
 	}
 	ps, err := a.h.reg.Plugins(ctx, req.Msg.GetPageToken(), min(size, 1000))
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	out := &tollgatev1.ListPluginsResponse{}
 	for _, p := range ps {
@@ -110,21 +110,21 @@ func (a *api) ListPlugins(ctx context.Context, req *connect.Request[tollgatev1.L
 func (a *api) GetPluginWasm(ctx context.Context, req *connect.Request[tollgatev1.GetPluginWasmRequest]) (*connect.Response[tollgatev1.GetPluginWasmResponse], error) {
 	b, err := a.h.reg.Module(ctx, req.Msg.GetSha256())
 	if err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.GetPluginWasmResponse{Wasm: b}), nil
 }
 
 func (a *api) YankPlugin(ctx context.Context, req *connect.Request[tollgatev1.YankPluginRequest]) (*connect.Response[tollgatev1.YankPluginResponse], error) {
 	if _, err := a.principal(ctx, req.Header()); err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	sig, err := hexutil.Decode(req.Msg.GetSignature())
 	if err != nil {
-		return nil, connectErr(abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex"))
+		return nil, abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex")
 	}
 	if err := a.h.reg.Yank(ctx, req.Msg.GetRef(), sig); err != nil {
-		return nil, connectErr(err)
+		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.YankPluginResponse{}), nil
 }
