@@ -5,13 +5,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
-	"github.com/tollgate-dev/tollgate/ledger"
 )
 
 type noopAgent struct{}
@@ -60,21 +58,5 @@ func BenchmarkEdge(b *testing.B) {
 				}
 			})
 		})
-	}
-}
-
-// BenchmarkMetricsPerInvocation measures what /metrics adds to one
-// invocation: the in-flight gauge, the outcome counter, the latency
-// histogram and one metered-read counter per record read (two here).
-//
-//	go test ./host -run '^$' -bench MetricsPerInvocation
-func BenchmarkMetricsPerInvocation(b *testing.B) {
-	m := NewMetrics()
-	res := &InvokeResult{Receipt: &ledger.Receipt{Agent: "acme/qa@1.0.0", Accesses: []ledger.Access{{Datanet: "facts"}, {Datanet: "facts"}}}}
-	start := time.Now()
-	for b.Loop() {
-		m.running(1)
-		m.running(-1)
-		m.invoked(start, res, nil)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tollgate-dev/tollgate/attribution"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
+	"github.com/tollgate-dev/tollgate/metrics"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/rules"
 	"github.com/tollgate-dev/tollgate/runtime"
@@ -49,7 +50,7 @@ type Config struct {
 	// claim for it (0: DefaultRelayClaimEvery).
 	RelayClaimEvery time.Duration
 	// Metrics, if set, counts invocations, reads, epochs and deposits.
-	Metrics *Metrics
+	Metrics *metrics.Metrics
 	// MaxRunning bounds the invocations running at once (0: two per
 	// core); the others wait for a turn, in order.
 	MaxRunning int
@@ -70,7 +71,7 @@ type Host struct {
 	rt       *runtime.Runtime
 	chain    *chain.Client
 	chainRPC string
-	metrics  *Metrics
+	metrics  *metrics.Metrics
 
 	running chan struct{} // a slot per invocation running
 
@@ -235,7 +236,12 @@ const MaxRequestIDBytes = 128
 func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, error) {
 	start := time.Now()
 	res, err := h.invoke(ctx, req)
-	h.metrics.invoked(start, res, err)
+	var rc *ledger.Receipt
+	replayed := false
+	if res != nil {
+		rc, replayed = res.Receipt, res.Replayed
+	}
+	h.metrics.Invoked(start, rc, replayed, err)
 	return res, err
 }
 
@@ -250,11 +256,11 @@ func (h *Host) turn(ctx context.Context) (done func(), err error) {
 	case <-ctx.Done():
 		return nil, abi.FromContext(ctx.Err())
 	}
-	h.metrics.running(1)
+	h.metrics.Running(1)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			h.metrics.running(-1)
+			h.metrics.Running(-1)
 			<-h.running
 		})
 	}, nil
@@ -524,10 +530,10 @@ func (h *Host) agentModule(ctx context.Context, p *registry.Plugin) (*runtime.Mo
 	defer h.mu.Unlock()
 	key := attribution.ModuleKey(p)
 	if m := h.modules[key]; m != nil {
-		h.metrics.module(true)
+		h.metrics.Module(true)
 		return m, nil
 	}
-	h.metrics.module(false)
+	h.metrics.Module(false)
 	m, err := h.rt.Compile(ctx, p.Wasm, runtime.ModuleOptions{
 		Limits: attribution.RuntimeLimits(p.Manifest.Limits), Nondeterministic: true, ReuseWithinSession: p.Manifest.ReuseWithinCaller,
 		Config: callConfig(p.Manifest),

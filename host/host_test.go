@@ -22,6 +22,7 @@ import (
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
+	"github.com/tollgate-dev/tollgate/metrics"
 	"github.com/tollgate-dev/tollgate/plugins"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/runtime"
@@ -109,7 +110,7 @@ func newEnv(t *testing.T) *env {
 	if e.chain, err = chain.Attach(ctx, node.Client(), dep); err != nil {
 		t.Fatal(err)
 	}
-	if e.h, err = host.New(host.Config{Registry: reg, Ledger: e.led, Runtime: rt, Chain: e.chain, Operator: e.operator, Metrics: host.NewMetrics()}); err != nil {
+	if e.h, err = host.New(host.Config{Registry: reg, Ledger: e.led, Runtime: rt, Chain: e.chain, Operator: e.operator, Metrics: metrics.New()}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.h.Close(ctx) })

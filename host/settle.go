@@ -55,7 +55,7 @@ const ReorgWindow = 256
 // again.
 func (h *Host) SyncDeposits(ctx context.Context) (int, error) {
 	n, err := h.syncDeposits(ctx)
-	h.metrics.depositsCredited(n)
+	h.metrics.DepositsCredited(n)
 	if err == nil && h.confirms > 0 {
 		// Say what the deposits still uncredited wait for (each once).
 		_, _ = h.PendingDeposits(ctx, "")
@@ -189,7 +189,7 @@ func (h *Host) Settle(ctx context.Context) (*ledger.Epoch, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.metrics.epochClosed()
+	h.metrics.EpochClosed()
 	return e, h.post(ctx, e)
 }
 
@@ -209,7 +209,7 @@ func (h *Host) post(ctx context.Context, e *ledger.Epoch) error {
 	e.PostTx = tx
 	if h.metrics != nil {
 		if gas, err := h.chain.GasUsed(ctx, tx); err == nil {
-			h.metrics.gas.WithLabelValues("post_root").Add(float64(gas))
+			h.metrics.GasUsed("post_root", gas)
 		}
 	}
 	return h.led.SetPostTx(ctx, e.N, tx)

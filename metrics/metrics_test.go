@@ -1,4 +1,4 @@
-package host
+package metrics
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 // Past MaxLabelValues distinct agents, metrics count the rest as "other":
 // anyone may publish agents, and must not grow the node's series without end.
 func TestMetricLabelsAreBounded(t *testing.T) {
-	m := NewMetrics()
+	m := New()
 	for i := range MaxLabelValues {
 		if got := m.label("agent", fmt.Sprint("a", i)); got != fmt.Sprint("a", i) {
 			t.Fatalf("label %d = %q", i, got)

@@ -1,4 +1,6 @@
-package host
+// Package metrics is what a node reports to Prometheus: invocations, reads,
+// module compiles, epochs, deposits and gas.
+package metrics
 
 import (
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/ledger"
 )
 
 // Metrics are what a node reports to Prometheus. Labels carry only values
@@ -32,8 +35,8 @@ type Metrics struct {
 	gas         *prometheus.CounterVec // op
 }
 
-// NewMetrics returns a node's metrics, with Go runtime and process metrics.
-func NewMetrics() *Metrics {
+// New returns a node's metrics, with Go runtime and process metrics.
+func New() *Metrics {
 	m := &Metrics{
 		seen:     map[string]map[string]bool{},
 		registry: prometheus.NewRegistry(),
@@ -83,8 +86,9 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
-// invoked records one invocation's outcome.
-func (m *Metrics) invoked(start time.Time, res *InvokeResult, err error) {
+// Invoked records one invocation's outcome: its receipt, whether it was a
+// retry answered from the books, or its error.
+func (m *Metrics) Invoked(start time.Time, rc *ledger.Receipt, replayed bool, err error) {
 	if m == nil {
 		return
 	}
@@ -93,17 +97,18 @@ func (m *Metrics) invoked(start time.Time, res *InvokeResult, err error) {
 		m.invocations.WithLabelValues("", string(abi.CodeOf(err))).Inc()
 		return
 	}
-	agent := m.label("agent", res.Receipt.Agent)
+	agent := m.label("agent", rc.Agent)
 	m.invocations.WithLabelValues(agent, "ok").Inc()
 	m.latency.WithLabelValues(agent).Observe(time.Since(start).Seconds())
-	if !res.Replayed {
-		for _, a := range res.Receipt.Accesses {
+	if !replayed {
+		for _, a := range rc.Accesses {
 			m.reads.WithLabelValues(m.label("datanet", a.Datanet)).Inc()
 		}
 	}
 }
 
-func (m *Metrics) module(hit bool) {
+// Module records an agent module lookup: compiled already (hit) or not.
+func (m *Metrics) Module(hit bool) {
 	if m == nil {
 		return
 	}
@@ -114,20 +119,30 @@ func (m *Metrics) module(hit bool) {
 	}
 }
 
-func (m *Metrics) epochClosed() {
+// EpochClosed records an epoch closed and posted.
+func (m *Metrics) EpochClosed() {
 	if m != nil {
 		m.epochs.Inc()
 	}
 }
 
-func (m *Metrics) depositsCredited(n int) {
+// DepositsCredited records n deposits credited.
+func (m *Metrics) DepositsCredited(n int) {
 	if m != nil && n > 0 {
 		m.deposits.Add(float64(n))
 	}
 }
 
-func (m *Metrics) running(delta float64) {
+// Running records invocations starting (delta 1) or ending (-1).
+func (m *Metrics) Running(delta float64) {
 	if m != nil {
 		m.inFlight.Add(delta)
+	}
+}
+
+// GasUsed records gas the operator's transaction for op used.
+func (m *Metrics) GasUsed(op string, gas uint64) {
+	if m != nil {
+		m.gas.WithLabelValues(op).Add(float64(gas))
 	}
 }
