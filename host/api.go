@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tollgate-dev/tollgate/api/auth"
+
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
@@ -35,20 +37,20 @@ const CodeHeader = "Tollgate-Code"
 
 // Handler returns the HTTP handler serving the Connect API and the web page,
 // behind the edge's limits (DefaultLimits if none are given).
-func (h *Host) Handler(auth Authenticator, limits ...Limits) http.Handler {
+func (h *Host) Handler(authn auth.Authenticator, limits ...Limits) http.Handler {
 	l := DefaultLimits()
 	if len(limits) > 0 {
 		l = limits[0]
 	}
-	return h.APIHandler(API{Auth: auth, Limits: l})
+	return h.APIHandler(API{Auth: authn, Limits: l})
 }
 
 // API configures [Host.APIHandler].
 type API struct {
-	Auth   Authenticator
+	Auth   auth.Authenticator
 	Limits Limits
 	// SignIn, if set, serves AuthService's Challenge and SignIn.
-	SignIn *SignIn
+	SignIn *auth.SignIn
 }
 
 // CompressMinBytes is the smallest response the API compresses.
@@ -57,10 +59,10 @@ const CompressMinBytes = 16 << 10
 // APIHandler returns the HTTP handler serving the Connect API and the web
 // page, behind the edge.
 func (h *Host) APIHandler(cfg API) http.Handler {
-	auth := cfg.Auth
-	e := newEdge(auth, cfg.Limits)
+	authn := cfg.Auth
+	e := newEdge(authn, cfg.Limits)
 	mux := http.NewServeMux()
-	api := &api{h: h, auth: auth, signIn: cfg.SignIn}
+	api := &api{h: h, auth: authn, signIn: cfg.SignIn}
 	opts := handlerOptions(e.limits.MaxBodyBytes)
 	for _, svc := range []func() (string, http.Handler){
 		func() (string, http.Handler) { return tollgatev1connect.NewAgentServiceHandler(api, opts...) },
@@ -86,7 +88,7 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 		// Metrics describe the open epoch's traffic: the operator's to
 		// read (Prometheus sends the operator's token as a bearer token).
 		mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, err := auth.Authenticate(r.Header)
+			p, err := authn.Authenticate(r.Header)
 			if err == nil && !p.Operator {
 				err = abi.Errorf(abi.CodeGrantDenied, "metrics are the operator's")
 			}
@@ -134,8 +136,8 @@ const DrainTimeout = 30 * time.Second
 
 type api struct {
 	h      *Host
-	auth   Authenticator
-	signIn *SignIn
+	auth   auth.Authenticator
+	signIn *auth.SignIn
 }
 
 var (
@@ -148,7 +150,7 @@ var (
 
 // principal is who sent the request: as the edge authenticated it, or from
 // its headers.
-func (a *api) principal(ctx context.Context, hdr http.Header) (Principal, error) {
+func (a *api) principal(ctx context.Context, hdr http.Header) (auth.Principal, error) {
 	if p, ok := principalOf(ctx); ok {
 		return p, nil
 	}
@@ -419,13 +421,13 @@ var connectCodes = map[abi.Code]connect.Code{
 	CodeStreamTooLong:          connect.CodeDeadlineExceeded,
 	CodeRateLimited:            connect.CodeResourceExhausted,
 	CodeBusy:                   connect.CodeResourceExhausted,
-	CodeUnknownNonce:           connect.CodeUnauthenticated,
-	CodeNonceReused:            connect.CodeUnauthenticated,
-	CodeWrongDomain:            connect.CodeUnauthenticated,
-	CodeWrongChain:             connect.CodeUnauthenticated,
-	CodeWrongAddress:           connect.CodeUnauthenticated,
-	CodeExpired:                connect.CodeUnauthenticated,
-	CodeTokenExpired:           connect.CodeUnauthenticated,
+	auth.CodeUnknownNonce:      connect.CodeUnauthenticated,
+	auth.CodeNonceReused:       connect.CodeUnauthenticated,
+	auth.CodeWrongDomain:       connect.CodeUnauthenticated,
+	auth.CodeWrongChain:        connect.CodeUnauthenticated,
+	auth.CodeWrongAddress:      connect.CodeUnauthenticated,
+	auth.CodeExpired:           connect.CodeUnauthenticated,
+	auth.CodeTokenExpired:      connect.CodeUnauthenticated,
 	siwe.CodeMalformed:         connect.CodeInvalidArgument,
 	CodeFaucetClosed:           connect.CodeFailedPrecondition,
 	CodeFaucetBudget:           connect.CodeResourceExhausted,
@@ -582,7 +584,7 @@ var codeMeaning = map[abi.Code]string{
 var nextStep = map[abi.Code]string{
 	abi.CodeNotFound:           "check the name or id (ListPlugins, ListReceipts and GetDatanet list what exists)",
 	abi.CodeInsufficientCredit: "deposit tokens to the settlement contract (tollgate deposit) and wait until GetBalance shows them as balance",
-	CodeTokenExpired:           "sign in again for a new token",
+	auth.CodeTokenExpired:      "sign in again for a new token",
 	rules.CodePriceExceeded:    "read the price with GetPlugin and call again with a max_price that covers it",
 	rules.CodeBelowMinPrice:    "publish a version priced at least at the node's floor",
 	ledger.CodeAmbiguous:       "give more digits of the id",

@@ -19,6 +19,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/api/auth"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/registry"
 )
@@ -101,7 +102,7 @@ func TestMetricsCountInvocations(t *testing.T) {
 			t.Fatalf("metrics served to a non-operator (token %q)", who)
 		}
 	}
-	opTok, err := e.tokens.Issue(host.Principal{Account: registry.Address(e.operator), Operator: true})
+	opTok, err := e.tokens.Issue(auth.Principal{Account: registry.Address(e.operator), Operator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/api/auth"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/protoconv"
 	"github.com/tollgate-dev/tollgate/registry"
@@ -266,7 +267,7 @@ func pageSize(n uint32) int {
 // readsFree reports whether p may read a datanet's records without paying
 // for them: its owner and the operator may; everyone else reads through an
 // agent, which pays each record's fee.
-func (a *api) readsFree(ctx context.Context, p Principal, datanet string) error {
+func (a *api) readsFree(ctx context.Context, p auth.Principal, datanet string) error {
 	if p.Operator {
 		return nil
 	}

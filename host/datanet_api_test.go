@@ -7,6 +7,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/api/auth"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/registry"
 )
@@ -18,9 +19,9 @@ func TestDatanetsOverTheAPI(t *testing.T) {
 	e := newEnv(t)
 	owner, contributor, stranger := key(t), key(t), key(t)
 	_, tok := e.fund(t, 0)
-	ownerTok, _ := e.tokens.Issue(host.Principal{Account: registry.Address(owner)})
-	contribTok, _ := e.tokens.Issue(host.Principal{Account: registry.Address(contributor)})
-	strangerTok, _ := e.tokens.Issue(host.Principal{Account: registry.Address(stranger)})
+	ownerTok, _ := e.tokens.Issue(auth.Principal{Account: registry.Address(owner)})
+	contribTok, _ := e.tokens.Issue(auth.Principal{Account: registry.Address(contributor)})
+	strangerTok, _ := e.tokens.Issue(auth.Principal{Account: registry.Address(stranger)})
 	dn := registry.Datanet{Name: "team/notes", Owner: registry.Address(owner), PricePerRead: "3",
 		Policy: registry.Policy{Write: registry.WriteAllowList, Writers: []string{registry.Address(contributor)}}}
 	sig, _ := registry.Sign(owner, e.reg.Domain().DatanetDigest(dn))

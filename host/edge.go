@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/api/auth"
 )
 
 // Error codes of the edge: refusals made before a request reaches a service.
@@ -89,7 +90,7 @@ var streamedProcedures = map[string]bool{
 // in-flight limits; errors are written in the request's own protocol
 // (Connect, gRPC or gRPC-Web).
 type edge struct {
-	auth   Authenticator
+	auth   auth.Authenticator
 	limits Limits
 	errors *connect.ErrorWriter
 
@@ -102,18 +103,18 @@ type accountLimit struct {
 	inFlight int
 }
 
-func newEdge(auth Authenticator, l Limits) *edge {
+func newEdge(authn auth.Authenticator, l Limits) *edge {
 	if l.MaxBodyBytes <= 0 {
 		l.MaxBodyBytes = DefaultLimits().MaxBodyBytes
 	}
-	return &edge{auth: auth, limits: l, errors: connect.NewErrorWriter(), accounts: map[string]*accountLimit{}}
+	return &edge{auth: authn, limits: l, errors: connect.NewErrorWriter(), accounts: map[string]*accountLimit{}}
 }
 
 type principalKey struct{}
 
 // principalOf returns the principal the edge authenticated, if any.
-func principalOf(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
+func principalOf(ctx context.Context) (auth.Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(auth.Principal)
 	return p, ok
 }
 

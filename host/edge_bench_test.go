@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/tollgate-dev/tollgate/api/auth"
+
 	"connectrpc.com/connect"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
@@ -24,11 +26,11 @@ func (noopAgent) Invoke(context.Context, *connect.Request[tollgatev1.InvokeReque
 //
 //	go test ./host -run '^$' -bench Edge -cpu 2
 func BenchmarkEdge(b *testing.B) {
-	tokens, err := OpenTokens("")
+	tokens, err := auth.OpenTokens("")
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, err := tokens.Issue(Principal{Account: "0x1111111111111111111111111111111111111111"})
+	tok, err := tokens.Issue(auth.Principal{Account: "0x1111111111111111111111111111111111111111"})
 	if err != nil {
 		b.Fatal(err)
 	}

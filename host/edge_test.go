@@ -18,6 +18,7 @@ import (
 	"connectrpc.com/grpcreflect"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/api/auth"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/registry"
 )
@@ -131,7 +132,7 @@ func TestEdgeKeepsAccountsPrivate(t *testing.T) {
 	ctx := context.Background()
 	alice, aliceTok := e.fund(t, 5_000)
 	_, bobTok := e.fund(t, 5_000)
-	opTok, _ := e.tokens.Issue(host.Principal{Account: registry.Address(e.operator), Operator: true})
+	opTok, _ := e.tokens.Issue(auth.Principal{Account: registry.Address(e.operator), Operator: true})
 	balance := func(tok, acct string) (int, abi.Code) {
 		st, code, _ := e.post(t, "LedgerService/GetBalance", tok, map[string]any{"account": acct})
 		return st, abi.Code(code.Get(host.CodeHeader))

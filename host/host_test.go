@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/api/auth"
 	"github.com/tollgate-dev/tollgate/examples"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/ledger"
@@ -36,7 +37,7 @@ type env struct {
 	led      *ledger.Ledger
 	chain    *chain.Client
 	operator *ecdsa.PrivateKey
-	tokens   *host.Tokens
+	tokens   *auth.Tokens
 	url      string
 	alice    *ecdsa.PrivateKey
 	bob      *ecdsa.PrivateKey
@@ -140,7 +141,7 @@ func newEnv(t *testing.T) *env {
 		Datanets: []string{"facts"}, Limits: &registry.Limits{MaxRecords: 16}}, examples.QA); err != nil {
 		t.Fatal(err)
 	}
-	if e.tokens, err = host.OpenTokens(dir + "/tokens.json"); err != nil {
+	if e.tokens, err = auth.OpenTokens(dir + "/tokens.json"); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -175,7 +176,7 @@ func (e *env) fund(t *testing.T, amount int64) (string, string) {
 			t.Fatalf("sync deposits: %d, %v", n, err)
 		}
 	}
-	tok, err := e.tokens.Issue(host.Principal{Account: addr})
+	tok, err := e.tokens.Issue(auth.Principal{Account: addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +325,7 @@ func TestSettleThroughTheAPIAndClaim(t *testing.T) {
 	if status, hdr, _ := e.post(t, "LedgerService/CloseEpoch", tok, map[string]any{}); status != 403 || hdr.Get(host.CodeHeader) != string(abi.CodeGrantDenied) {
 		t.Fatalf("a caller closed an epoch: %d", status)
 	}
-	opTok, _ := e.tokens.Issue(host.Principal{Account: registry.Address(e.operator), Operator: true})
+	opTok, _ := e.tokens.Issue(auth.Principal{Account: registry.Address(e.operator), Operator: true})
 	status, _, closed := e.post(t, "LedgerService/CloseEpoch", opTok, map[string]any{})
 	if status != 200 || closed["postTx"] == "" {
 		t.Fatalf("close epoch: %d %v", status, closed)

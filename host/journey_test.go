@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/api/auth"
 	"github.com/tollgate-dev/tollgate/examples"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
@@ -286,7 +287,7 @@ func journey(t *testing.T, e *env, url string, tr transport, asWasm []byte) {
 		must("sign in", tr.unary(ctx, "AuthService/SignIn", "", &tollgatev1.SignInRequest{Message: ch.GetMessage(), Signature: hexutil.Encode(sig)}, &res))
 		u.token = res.GetToken()
 		// The same signed message again: its nonce is spent.
-		refused("replayed sign-in", string(host.CodeNonceReused), tr.unary(ctx, "AuthService/SignIn", "", &tollgatev1.SignInRequest{Message: ch.GetMessage(), Signature: hexutil.Encode(sig)}, &res))
+		refused("replayed sign-in", string(auth.CodeNonceReused), tr.unary(ctx, "AuthService/SignIn", "", &tollgatev1.SignInRequest{Message: ch.GetMessage(), Signature: hexutil.Encode(sig)}, &res))
 	}
 	dev, owner, alice, bob, caller, op, stranger := &user{key: key(t)}, &user{key: key(t)}, &user{key: key(t)}, &user{key: key(t)}, &user{key: key(t)}, &user{key: e.operator}, &user{key: key(t)}
 	for _, u := range []*user{dev, owner, alice, bob, caller, op, stranger} {

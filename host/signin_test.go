@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/api/auth"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/siwe"
 	"github.com/tollgate-dev/tollgate/registry"
@@ -20,13 +21,13 @@ import (
 
 // serveSignIn serves the env's host with sign-in and a faucet on a new
 // listener, and returns its URL and the sign-in it uses.
-func (e *env) serveSignIn(t *testing.T, hosts ...*host.Host) (string, *host.SignIn) {
+func (e *env) serveSignIn(t *testing.T, hosts ...*host.Host) (string, *auth.SignIn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &host.SignIn{Domain: ln.Addr().String(), URI: "http://" + ln.Addr().String(), ChainID: e.chain.ChainID().Uint64(),
+	s := &auth.SignIn{Domain: ln.Addr().String(), URI: "http://" + ln.Addr().String(), ChainID: e.chain.ChainID().Uint64(),
 		Operator: registry.Address(e.operator), Tokens: e.tokens, TokenTTL: time.Hour}
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
@@ -111,21 +112,21 @@ func TestSignInWithEthereum(t *testing.T) {
 		run  func() reply
 		code abi.Code
 	}{
-		{"a reused nonce", func() reply { return submit(caller, used.String()) }, host.CodeNonceReused},
-		{"a made-up nonce", func() reply { m := challenge(caller); m.Nonce = "0123456789abcdef"; return submit(caller, m.String()) }, host.CodeUnknownNonce},
-		{"another domain", func() reply { m := challenge(caller); m.Domain = "evil.example"; return submit(caller, m.String()) }, host.CodeWrongDomain},
-		{"another chain", func() reply { m := challenge(caller); m.ChainID = 1; return submit(caller, m.String()) }, host.CodeWrongChain},
+		{"a reused nonce", func() reply { return submit(caller, used.String()) }, auth.CodeNonceReused},
+		{"a made-up nonce", func() reply { m := challenge(caller); m.Nonce = "0123456789abcdef"; return submit(caller, m.String()) }, auth.CodeUnknownNonce},
+		{"another domain", func() reply { m := challenge(caller); m.Domain = "evil.example"; return submit(caller, m.String()) }, auth.CodeWrongDomain},
+		{"another chain", func() reply { m := challenge(caller); m.ChainID = 1; return submit(caller, m.String()) }, auth.CodeWrongChain},
 		{"an expired message", func() reply {
 			m := challenge(caller)
 			m.Expires = time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
 			return submit(caller, m.String())
-		}, host.CodeExpired},
+		}, auth.CodeExpired},
 		{"a signature by another key", func() reply { return submit(stranger, challenge(caller).String()) }, abi.CodeBadSignature},
 		{"another address's challenge", func() reply {
 			m := challenge(caller)
 			m.Address = challenge(stranger).Address
 			return submit(stranger, m.String())
-		}, host.CodeWrongAddress},
+		}, auth.CodeWrongAddress},
 		{"a malformed message", func() reply { return submit(caller, "hello") }, siwe.CodeMalformed},
 		{"no signature", func() reply {
 			return e.postTo(t, url, "AuthService/SignIn", "", map[string]any{"message": challenge(caller).String(), "signature": "0x"})
@@ -141,7 +142,7 @@ func TestSignInWithEthereum(t *testing.T) {
 	s.TokenTTL = time.Second
 	short, _, _ := signIn(t, e, url, caller)
 	time.Sleep(1100 * time.Millisecond)
-	if r := e.postTo(t, url, "AuthService/WhoAmI", short, map[string]any{}); abi.Code(r.code) != host.CodeTokenExpired {
+	if r := e.postTo(t, url, "AuthService/WhoAmI", short, map[string]any{}); abi.Code(r.code) != auth.CodeTokenExpired {
 		t.Fatalf("an expired token: %+v", r)
 	}
 	if r := e.postTo(t, url, "AuthService/WhoAmI", tok, map[string]any{}); r.status != 200 {

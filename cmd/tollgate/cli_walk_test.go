@@ -20,6 +20,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-dev/tollgate/api/auth"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/keys"
 )
@@ -126,10 +127,10 @@ func sharedNode(t *testing.T) *testNode {
 		limits := host.DefaultLimits()
 		limits.Rate, limits.MaxInFlight = 0, 0
 		limits.Hosts = append(limits.Hosts, "127.0.0.1")
-		signIn := &host.SignIn{Domain: bound, URI: "http://" + bound, ChainID: dep.ChainID, Operator: n.host.Operator(), Tokens: n.tokens}
+		signIn := &auth.SignIn{Domain: bound, URI: "http://" + bound, ChainID: dep.ChainID, Operator: n.host.Operator(), Tokens: n.tokens}
 		go host.Serve(ctx, host.NewServer(n.host.APIHandler(host.API{Auth: n.tokens, Limits: limits, SignIn: signIn}), limits), ln)
 		go syncDeposits(ctx, n, slog.New(slog.DiscardHandler))
-		op, err := n.tokens.Issue(host.Principal{Account: n.host.Operator(), Operator: true})
+		op, err := n.tokens.Issue(auth.Principal{Account: n.host.Operator(), Operator: true})
 		if err != nil {
 			sharedErr = err
 			return

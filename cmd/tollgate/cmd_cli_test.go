@@ -18,8 +18,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tollgate-dev/tollgate/api/auth"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
-	"github.com/tollgate-dev/tollgate/host"
 )
 
 // commands is every command line that takes flags: each top-level command,
@@ -215,7 +215,7 @@ func TestInvokeFlagsAnywhereAgentAndStdin(t *testing.T) {
 	if _, err := fund(ctx, n, caller, callerCredit); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := n.tokens.Issue(host.Principal{Account: caller.addr()})
+	tok, err := n.tokens.Issue(auth.Principal{Account: caller.addr()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/api/auth"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/verify"
@@ -117,7 +118,7 @@ func demo(ctx context.Context, keepDir bool, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "caller %s deposited %s (deposit %s)\n", short(caller.addr()), tgt(callerCredit), short(ref))
-	callTok, err := n.tokens.Issue(host.Principal{Account: caller.addr()})
+	callTok, err := n.tokens.Issue(auth.Principal{Account: caller.addr()})
 	if err != nil {
 		return err
 	}
@@ -143,7 +144,7 @@ func demo(ctx context.Context, keepDir bool, out io.Writer) error {
 
 	step("A caller without credit is refused before the agent runs")
 	broke := newParty("broke")
-	brokeTok, _ := n.tokens.Issue(host.Principal{Account: broke.addr()})
+	brokeTok, _ := n.tokens.Issue(auth.Principal{Account: broke.addr()})
 	_, _, err = newClient(server, brokeTok).quoteAndInvoke(ctx, exampleAgent+"@latest", "Why is the sky blue?")
 	var ce *connect.Error
 	if !errors.As(err, &ce) || ce.Meta().Get(host.CodeHeader) != string(abi.CodeInsufficientCredit) {
@@ -152,7 +153,7 @@ func demo(ctx context.Context, keepDir bool, out io.Writer) error {
 	fmt.Fprintf(out, "refused: %s (%s)\n", ce.Code(), ce.Meta().Get(host.CodeHeader))
 
 	step("Closing epoch 1 and posting its Merkle root on-chain")
-	opTok, _ := n.tokens.Issue(host.Principal{Account: n.host.Operator(), Operator: true})
+	opTok, _ := n.tokens.Issue(auth.Principal{Account: n.host.Operator(), Operator: true})
 	closed, err := newClient(server, opTok).ledger.CloseEpoch(ctx, authed(newClient(server, opTok), &tollgatev1.CloseEpochRequest{}))
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/api/auth"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/fsutil"
 	"github.com/tollgate-dev/tollgate/internal/keys"
@@ -90,7 +91,7 @@ type node struct {
 	chain    *chain.Node // nil with --rpc
 	eth      *ethclient.Client
 	client   *chain.Client
-	tokens   *host.Tokens
+	tokens   *auth.Tokens
 	host     *host.Host
 	fresh    bool // the deployment was made by this start
 }
@@ -188,7 +189,7 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	if n.reg, err = registry.Open(filepath.Join(cfg.dataDir, "registry"), regOpts); err != nil {
 		return err
 	}
-	if n.tokens, err = host.OpenTokens(filepath.Join(cfg.dataDir, "tokens.json")); err != nil {
+	if n.tokens, err = auth.OpenTokens(filepath.Join(cfg.dataDir, "tokens.json")); err != nil {
 		return err
 	}
 	hcfg := host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Chain: n.client, Operator: n.operator, Logger: cfg.logger, Confirmations: cfg.confirmations, Metrics: metrics.New(), MaxRunning: cfg.maxRunning, MinPrice: cfg.minPrice}

@@ -21,9 +21,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/api/auth"
 	"github.com/tollgate-dev/tollgate/examples"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/rules"
 )
@@ -47,7 +47,7 @@ func TestInvokeSendsThePriceItShows(t *testing.T) {
 	if _, err := fund(ctx, n, caller, callerCredit); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := n.tokens.Issue(host.Principal{Account: caller.addr()})
+	tok, err := n.tokens.Issue(auth.Principal{Account: caller.addr()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/tollgate-dev/tollgate/api/auth"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/keys"
 	"github.com/tollgate-dev/tollgate/ledger"
@@ -148,7 +149,7 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 			limits.Hosts = append(limits.Hosts, h)
 		}
 		bound := ln.Addr().String()
-		signIn := &host.SignIn{Domain: bound, URI: "http://" + bound, ChainID: dep.ChainID, Operator: n.host.Operator(), Tokens: n.tokens}
+		signIn := &auth.SignIn{Domain: bound, URI: "http://" + bound, ChainID: dep.ChainID, Operator: n.host.Operator(), Tokens: n.tokens}
 		srv := host.NewServer(n.host.APIHandler(host.API{Auth: n.tokens, Limits: limits, SignIn: signIn}), limits)
 		fmt.Fprintf(out, "tollgate: sign in with any Ethereum key: tollgate key new; tollgate login --server http://%s --key KEYFILE", bound)
 		if n.chain != nil {
@@ -170,7 +171,7 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 // firstStart seeds a new node with the example datanet and agent and a
 // funded caller, and prints the tokens and a curl line to try.
 func firstStart(ctx context.Context, n *node, addr string, out io.Writer) error {
-	opTok, err := n.tokens.Issue(host.Principal{Account: n.host.Operator(), Operator: true})
+	opTok, err := n.tokens.Issue(auth.Principal{Account: n.host.Operator(), Operator: true})
 	if err != nil {
 		return err
 	}
@@ -182,7 +183,7 @@ func firstStart(ctx context.Context, n *node, addr string, out io.Writer) error 
 	if _, err := fund(ctx, n, caller, callerCredit); err != nil {
 		return err
 	}
-	callTok, err := n.tokens.Issue(host.Principal{Account: caller.addr()})
+	callTok, err := n.tokens.Issue(auth.Principal{Account: caller.addr()})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package host_test
+package auth_test
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/abi"
-	"github.com/tollgate-dev/tollgate/host"
+	"github.com/tollgate-dev/tollgate/api/auth"
 )
 
 func bearer(tok string) http.Header {
@@ -27,9 +27,9 @@ func sha(tok string) string {
 	return hex.EncodeToString(s[:])
 }
 
-func openTokens(t testing.TB, path string) *host.Tokens {
+func openTokens(t testing.TB, path string) *auth.Tokens {
 	t.Helper()
-	tk, err := host.OpenTokens(path)
+	tk, err := auth.OpenTokens(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func openTokens(t testing.TB, path string) *host.Tokens {
 	return tk
 }
 
-func issue(t testing.TB, tk *host.Tokens, p host.Principal) string {
+func issue(t testing.TB, tk *auth.Tokens, p auth.Principal) string {
 	t.Helper()
 	tok, err := tk.Issue(p)
 	if err != nil {
@@ -46,7 +46,7 @@ func issue(t testing.TB, tk *host.Tokens, p host.Principal) string {
 	return tok
 }
 
-func mustAuth(t *testing.T, tk *host.Tokens, tok, account string) {
+func mustAuth(t *testing.T, tk *auth.Tokens, tok, account string) {
 	t.Helper()
 	p, err := tk.Authenticate(bearer(tok))
 	if err != nil || p.Account != account {
@@ -61,7 +61,7 @@ func TestIssueAppendsWithoutRewriting(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tokens.json")
 	tk := openTokens(t, path)
 	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-	issue(t, tk, host.Principal{Account: "0x0000000000000000000000000000000000000001", Expires: exp})
+	issue(t, tk, auth.Principal{Account: "0x0000000000000000000000000000000000000001", Expires: exp})
 	first, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +69,7 @@ func TestIssueAppendsWithoutRewriting(t *testing.T) {
 	before, _ := os.ReadFile(path)
 	const maxRecord = 256
 	for i := range 300 {
-		issue(t, tk, host.Principal{Account: fmt.Sprintf("0x%040x", i+2), Expires: exp})
+		issue(t, tk, auth.Principal{Account: fmt.Sprintf("0x%040x", i+2), Expires: exp})
 		fi, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)
@@ -94,12 +94,12 @@ func TestIssueAppendsWithoutRewriting(t *testing.T) {
 func TestExpiredTokensArePruned(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tokens.json")
 	tk := openTokens(t, path)
-	own := issue(t, tk, host.Principal{Account: "0x00000000000000000000000000000000000000aa", Operator: true})
-	live := issue(t, tk, host.Principal{Account: "0x00000000000000000000000000000000000000bb", Expires: time.Now().Add(time.Hour)})
+	own := issue(t, tk, auth.Principal{Account: "0x00000000000000000000000000000000000000aa", Operator: true})
+	live := issue(t, tk, auth.Principal{Account: "0x00000000000000000000000000000000000000bb", Expires: time.Now().Add(time.Hour)})
 	long := time.Now().Add(-72 * time.Hour).UTC().Truncate(time.Second)
 	var dead []string
 	for i := range 1500 {
-		dead = append(dead, issue(t, tk, host.Principal{Account: fmt.Sprintf("0x%040x", i+1), Expires: long}))
+		dead = append(dead, issue(t, tk, auth.Principal{Account: fmt.Sprintf("0x%040x", i+1), Expires: long}))
 	}
 	check := func(stage string) {
 		t.Helper()
@@ -134,9 +134,9 @@ func TestExpiredTokensArePruned(t *testing.T) {
 // holder knows to sign in again.
 func TestRecentlyExpiredTokenSaysExpired(t *testing.T) {
 	tk := openTokens(t, filepath.Join(t.TempDir(), "tokens.json"))
-	tok := issue(t, tk, host.Principal{Account: "0x00000000000000000000000000000000000000cc", Expires: time.Now().Add(-time.Minute)})
-	issue(t, tk, host.Principal{Account: "0x00000000000000000000000000000000000000dd", Expires: time.Now().Add(time.Hour)})
-	if _, err := tk.Authenticate(bearer(tok)); abi.CodeOf(err) != host.CodeTokenExpired {
+	tok := issue(t, tk, auth.Principal{Account: "0x00000000000000000000000000000000000000cc", Expires: time.Now().Add(-time.Minute)})
+	issue(t, tk, auth.Principal{Account: "0x00000000000000000000000000000000000000dd", Expires: time.Now().Add(time.Hour)})
+	if _, err := tk.Authenticate(bearer(tok)); abi.CodeOf(err) != auth.CodeTokenExpired {
 		t.Fatalf("a token a minute past expiry: %v", err)
 	}
 }
@@ -145,17 +145,17 @@ func TestRecentlyExpiredTokenSaysExpired(t *testing.T) {
 // does not return its token before the sync.
 func TestAuthenticateDoesNotWaitForIssueSync(t *testing.T) {
 	tk := openTokens(t, filepath.Join(t.TempDir(), "tokens.json"))
-	old := issue(t, tk, host.Principal{Account: "0x00000000000000000000000000000000000000ee"})
+	old := issue(t, tk, auth.Principal{Account: "0x00000000000000000000000000000000000000ee"})
 	syncing, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	host.SetTokensSync(tk, func(f *os.File) error {
+	auth.SetTokensSync(tk, func(f *os.File) error {
 		once.Do(func() { close(syncing) })
 		<-release
 		return f.Sync()
 	})
 	issued := make(chan string)
 	go func() {
-		tok, err := tk.Issue(host.Principal{Account: "0x00000000000000000000000000000000000000ff"})
+		tok, err := tk.Issue(auth.Principal{Account: "0x00000000000000000000000000000000000000ff"})
 		if err != nil {
 			t.Error(err)
 		}
@@ -194,7 +194,7 @@ func TestTornTokenRecordIsDropped(t *testing.T) {
 	tk := openTokens(t, path)
 	var toks []string
 	for i := range 3 {
-		toks = append(toks, issue(t, tk, host.Principal{Account: fmt.Sprintf("0x%040x", i+1)}))
+		toks = append(toks, issue(t, tk, auth.Principal{Account: fmt.Sprintf("0x%040x", i+1)}))
 	}
 	tk.Close()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
@@ -207,7 +207,7 @@ func TestTornTokenRecordIsDropped(t *testing.T) {
 	for i, tok := range toks {
 		mustAuth(t, tk, tok, fmt.Sprintf("0x%040x", i+1))
 	}
-	toks = append(toks, issue(t, tk, host.Principal{Account: fmt.Sprintf("0x%040x", 4)}))
+	toks = append(toks, issue(t, tk, auth.Principal{Account: fmt.Sprintf("0x%040x", 4)}))
 	tk.Close()
 	tk = openTokens(t, path)
 	for i, tok := range toks {
@@ -221,7 +221,7 @@ func TestOldTokenFileIsMigrated(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tokens.json")
 	oldTok := "tg_" + strings.Repeat("ab", 24)
 	expTok := "tg_" + strings.Repeat("cd", 24)
-	old := map[string]host.Principal{
+	old := map[string]auth.Principal{
 		sha(oldTok): {Account: "0x0000000000000000000000000000000000000001", Operator: true},
 		sha(expTok): {Account: "0x0000000000000000000000000000000000000002", Expires: time.Now().Add(-72 * time.Hour).UTC().Truncate(time.Second)},
 	}
@@ -241,7 +241,7 @@ func TestOldTokenFileIsMigrated(t *testing.T) {
 	if bytes.HasPrefix(b, []byte("{\n")) || bytes.Contains(b, []byte(sha(expTok))) {
 		t.Fatalf("the token file was not migrated:\n%s", b)
 	}
-	tok := issue(t, tk, host.Principal{Account: "0x0000000000000000000000000000000000000003"})
+	tok := issue(t, tk, auth.Principal{Account: "0x0000000000000000000000000000000000000003"})
 	tk.Close()
 	tk = openTokens(t, path)
 	mustAuth(t, tk, oldTok, "0x0000000000000000000000000000000000000001")
@@ -262,10 +262,10 @@ func TestConcurrentIssueAndCompaction(t *testing.T) {
 			for i := range 700 {
 				acct := fmt.Sprintf("0x%038x%02x", i, g)
 				if i%5 != 0 {
-					tk.Issue(host.Principal{Account: acct, Expires: long})
+					tk.Issue(auth.Principal{Account: acct, Expires: long})
 					continue
 				}
-				tok, err := tk.Issue(host.Principal{Account: acct, Expires: time.Now().Add(time.Hour)})
+				tok, err := tk.Issue(auth.Principal{Account: acct, Expires: time.Now().Add(time.Hour)})
 				if err != nil {
 					t.Error(err)
 					return
@@ -297,10 +297,10 @@ func BenchmarkIssue(b *testing.B) {
 	for _, n := range []int{100, 100_000} {
 		b.Run(fmt.Sprintf("tokens=%d", n), func(b *testing.B) {
 			path := filepath.Join(b.TempDir(), "tokens.json")
-			old := make(map[string]host.Principal, n)
+			old := make(map[string]auth.Principal, n)
 			exp := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)
 			for i := range n {
-				old[sha(fmt.Sprint("tg_", i))] = host.Principal{Account: fmt.Sprintf("0x%040x", i), Expires: exp}
+				old[sha(fmt.Sprint("tg_", i))] = auth.Principal{Account: fmt.Sprintf("0x%040x", i), Expires: exp}
 			}
 			data, _ := json.MarshalIndent(old, "", "  ")
 			if err := os.WriteFile(path, data, 0o600); err != nil {
@@ -308,7 +308,7 @@ func BenchmarkIssue(b *testing.B) {
 			}
 			tk := openTokens(b, path)
 			fi, _ := os.Stat(path)
-			p := host.Principal{Account: "0x00000000000000000000000000000000000000aa", Expires: exp}
+			p := auth.Principal{Account: "0x00000000000000000000000000000000000000aa", Expires: exp}
 			start := time.Now()
 			for b.Loop() {
 				issue(b, tk, p)
