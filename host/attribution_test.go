@@ -165,7 +165,7 @@ func TestAttributionCannotSmuggleUnreadRecords(t *testing.T) {
 			}
 		})
 	}
-	ep, err := e.h.Settle(ctx)
+	ep, err := e.s.Settle(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,11 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/api"
+
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/api/auth"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
@@ -83,7 +84,7 @@ func TestMetricsCountInvocations(t *testing.T) {
 	if r := e.postTo(t, e.url, "AgentService/Invoke", tok, map[string]any{"agent": "nobody/" + strings.Repeat("z", 40) + "@1.0.0", "inputText": "x"}); r.status == 200 {
 		t.Fatalf("invoked an agent that does not exist: %+v", r)
 	}
-	if _, err := e.h.Settle(context.Background()); err != nil {
+	if _, err := e.s.Settle(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	scrape := func(token string) *http.Response {
@@ -149,7 +150,7 @@ func TestServeDrainsRequestsInFlight(t *testing.T) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- host.Serve(ctx, host.NewServer(mux, host.DefaultLimits()), ln) }()
+	go func() { served <- api.Serve(ctx, api.NewServer(mux, api.DefaultLimits()), ln) }()
 	answer := make(chan string, 1)
 	go func() {
 		res, err := http.Get("http://" + ln.Addr().String() + "/slow")

@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/tollgate-dev/tollgate/api"
+
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/api/auth"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
@@ -52,11 +53,11 @@ func TestDatanetsOverTheAPI(t *testing.T) {
 	if r := e.postTo(t, e.url, "DatanetService/AddRecords", contribTok, map[string]any{"datanet": dn.Name, "records": []any{bad}}); abi.Code(r.code) != abi.CodeBadSignature {
 		t.Fatalf("a record changed after signing: %+v", r)
 	}
-	many := make([]any, host.MaxRecordsPerCall+1)
+	many := make([]any, api.MaxRecordsPerCall+1)
 	for i := range many {
 		many[i] = record(fmt.Sprint("fact ", i))
 	}
-	if r := e.postTo(t, e.url, "DatanetService/AddRecords", contribTok, map[string]any{"datanet": dn.Name, "records": many}); abi.Code(r.code) != host.CodeTooLarge {
+	if r := e.postTo(t, e.url, "DatanetService/AddRecords", contribTok, map[string]any{"datanet": dn.Name, "records": many}); abi.Code(r.code) != api.CodeTooLarge {
 		t.Fatalf("%d records in one call: %+v", len(many), r)
 	}
 	// A stranger's record, well signed, is refused: the owner listed one

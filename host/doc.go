@@ -1,6 +1,5 @@
-// Package host is the Tollgate service: it wires the runtime, registry,
-// attribution and ledger into [Host.Invoke], settles epochs on-chain with
-// [Host.Settle], and serves all of it over Connect ([Host.Handler]).
+// Package host is the engine of one call: it wires the runtime, registry,
+// attribution, the market rules and the ledger into [Host.Invoke].
 //
 // One invocation:
 //
@@ -15,11 +14,16 @@
 //     validate its weights (falling back to weighting by bytes read if the
 //     plugin fails, so the contributors' share is never lost);
 //  5. split the price (protocol fee, developer, contributors by weight) and
-//     the access fees into balanced postings, and commit them with the
-//     receipt in one durable ledger transaction, signed by the ledger for
-//     the epoch it lands in, before answering.
+//     the access fees into balanced postings ([rules.Bill]), and commit
+//     them with the receipt in one durable ledger transaction, signed by
+//     the ledger for the epoch it lands in, before answering.
 //
-// Errors carry an [abi.Code]. The Connect handlers return them as they
-// are; one interceptor, on every service, maps each to its Connect code,
-// a message with the next step, and the [CodeHeader] header.
+// A request id makes a call safe to retry: its receipt id is
+// [ledger.RequestKey] of the caller and the id, so a retry finds the
+// receipt and is answered from it, charged once.
+//
+// The host also publishes plugins ([Host.PublishSigned] checks a module
+// runs before it is stored) and the built-ins. It does not settle (package
+// settle) and does not serve HTTP (package api). Errors carry an
+// [abi.Code]; the API maps each to its Connect code.
 package host

@@ -14,12 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/api"
+
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/api/auth"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
@@ -42,7 +43,7 @@ func (r *countingReader) Read(p []byte) (int, error) {
 }
 
 // serveWith starts the env's host behind other limits on a new listener.
-func (e *env) serveWith(t *testing.T, l host.Limits) string {
+func (e *env) serveWith(t *testing.T, l api.Limits) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,7 +51,7 @@ func (e *env) serveWith(t *testing.T, l host.Limits) string {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
-	go host.Serve(ctx, host.NewServer(e.h.Handler(e.tokens, l), l), ln)
+	go api.Serve(ctx, api.NewServer(e.handler(t, api.Config{Limits: l}), l), ln)
 	return "http://" + ln.Addr().String()
 }
 
@@ -72,7 +73,7 @@ func call(t *testing.T, url, method, token string, body io.Reader, size int64) (
 	defer res.Body.Close()
 	var out map[string]any
 	json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&out)
-	return res.StatusCode, res.Header.Get(host.CodeHeader), out
+	return res.StatusCode, res.Header.Get(api.CodeHeader), out
 }
 
 // A request without a token, or too large, is refused before its body is
@@ -91,7 +92,7 @@ func TestEdgeRefusesBeforeReadingTheBody(t *testing.T) {
 		code := c.code
 		if c.name == "too large" {
 			_, tok = e.fund(t, 0)
-			code = host.CodeTooLarge
+			code = api.CodeTooLarge
 		}
 		body := &countingReader{left: big}
 		status, got, _ := call(t, e.url, "AgentService/Invoke", tok, body, big)
@@ -115,7 +116,7 @@ func TestEdgeRefusesBeforeReadingTheBody(t *testing.T) {
 	if status != 400 || abi.Code(code) != abi.CodeBadRequest {
 		t.Fatalf("long account: %d %s", status, code)
 	}
-	if msg, _ := out["message"].(string); len(msg) > host.MaxErrorBytes+8 {
+	if msg, _ := out["message"].(string); len(msg) > api.MaxErrorBytes+8 {
 		t.Fatalf("an error echoed %d bytes of input", len(msg))
 	}
 	// The node still serves.
@@ -135,7 +136,7 @@ func TestEdgeKeepsAccountsPrivate(t *testing.T) {
 	opTok, _ := e.tokens.Issue(auth.Principal{Account: registry.Address(e.operator), Operator: true})
 	balance := func(tok, acct string) (int, abi.Code) {
 		st, code, _ := e.post(t, "LedgerService/GetBalance", tok, map[string]any{"account": acct})
-		return st, abi.Code(code.Get(host.CodeHeader))
+		return st, abi.Code(code.Get(api.CodeHeader))
 	}
 	for _, c := range []struct {
 		who, tok string
@@ -155,7 +156,7 @@ func TestEdgeKeepsAccountsPrivate(t *testing.T) {
 	id := res["receipt"].(map[string]any)["id"].(string)
 	receipt := func(tok string) (int, abi.Code) {
 		st, hdr, _ := e.post(t, "LedgerService/GetReceipt", tok, map[string]any{"id": id})
-		return st, abi.Code(hdr.Get(host.CodeHeader))
+		return st, abi.Code(hdr.Get(api.CodeHeader))
 	}
 	for _, c := range []struct {
 		who, tok string
@@ -165,7 +166,7 @@ func TestEdgeKeepsAccountsPrivate(t *testing.T) {
 			t.Fatalf("an open-epoch receipt read by %s: %d %s", c.who, st, code)
 		}
 	}
-	if _, err := e.h.Settle(ctx); err != nil {
+	if _, err := e.s.Settle(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if st, code := receipt(""); st != 200 {
@@ -178,13 +179,13 @@ func TestEdgeKeepsAccountsPrivate(t *testing.T) {
 func TestEdgeLimitsEachAccount(t *testing.T) {
 	e := newEnv(t)
 	_, tok := e.fund(t, 100_000)
-	url := e.serveWith(t, host.Limits{Rate: 1, Burst: 2, ReadTimeout: time.Second})
+	url := e.serveWith(t, api.Limits{Rate: 1, Burst: 2, ReadTimeout: time.Second})
 	var codes []string
 	for range 3 {
 		_, code, _ := call(t, url, "LedgerService/GetBalance", tok, strings.NewReader(`{}`), -1)
 		codes = append(codes, code)
 	}
-	if codes[0] != "" || codes[1] != "" || codes[2] != string(host.CodeRateLimited) {
+	if codes[0] != "" || codes[1] != "" || codes[2] != string(api.CodeRateLimited) {
 		t.Fatalf("three requests at a burst of 2: %q", codes)
 	}
 	// Anonymous requests to public procedures are limited by address.
@@ -193,11 +194,11 @@ func TestEdgeLimitsEachAccount(t *testing.T) {
 		_, code, _ := call(t, url, "LedgerService/ListEpochs", "", strings.NewReader(`{}`), -1)
 		codes = append(codes, code)
 	}
-	if codes[0] != "" || codes[1] != "" || codes[2] != string(host.CodeRateLimited) {
+	if codes[0] != "" || codes[1] != "" || codes[2] != string(api.CodeRateLimited) {
 		t.Fatalf("three anonymous requests at a burst of 2: %q", codes)
 	}
 
-	url = e.serveWith(t, host.Limits{MaxInFlight: 1})
+	url = e.serveWith(t, api.Limits{MaxInFlight: 1})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	seen := map[string]int{}
@@ -212,12 +213,12 @@ func TestEdgeLimitsEachAccount(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if seen[""] == 0 || seen[string(host.CodeBusy)] == 0 || len(seen) != 2 {
+	if seen[""] == 0 || seen[string(api.CodeBusy)] == 0 || len(seen) != 2 {
 		t.Fatalf("12 concurrent calls with one allowed in flight: %v", seen)
 	}
 
 	// A body trickled in: the connection is closed at the read timeout.
-	url = e.serveWith(t, host.Limits{ReadTimeout: time.Second})
+	url = e.serveWith(t, api.Limits{ReadTimeout: time.Second})
 	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -245,7 +246,7 @@ func TestEdgeLimitsEachAccount(t *testing.T) {
 func TestEdgeEndsATrickledStream(t *testing.T) {
 	e := newEnv(t)
 	_, tok := e.fund(t, 100_000)
-	url := e.serveWith(t, host.Limits{ReadTimeout: time.Second, MaxStreamTime: 2 * time.Second})
+	url := e.serveWith(t, api.Limits{ReadTimeout: time.Second, MaxStreamTime: 2 * time.Second})
 	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -19,44 +18,33 @@ import (
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/attribution"
 	"github.com/tollgate-dev/tollgate/ledger"
-	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/metrics"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/rules"
 	"github.com/tollgate-dev/tollgate/runtime"
 )
 
-// Config wires a Host. Registry, Ledger, Runtime and Operator are required;
-// without Chain the host runs and records, but cannot settle.
+// Config wires a Host. Registry, Ledger, Runtime and Operator are required.
+// The host runs calls and records them; settling them on-chain is the
+// settle package's.
 type Config struct {
 	Registry *registry.Registry
 	Ledger   *ledger.Ledger
 	Runtime  *runtime.Runtime
-	Chain    *chain.Client
-	// Operator signs built-in plugins, receives the protocol fee and posts
-	// roots.
+	// Domain is the chain and contract receipts are signed for
+	// (settle.Domain of the settlement chain; zero: chain 0 and the zero
+	// address, for a node that does not settle).
+	Domain ledger.Domain
+	// Operator signs built-in plugins, receives the protocol fee and
+	// keys the input salts.
 	Operator *ecdsa.PrivateKey
 	Fees     rules.Fees // zero: rules.DefaultFees
 	Logger   *slog.Logger
-	// Faucet, if set, gives new callers test credit (development chains
-	// only: the operator must be the token's minter).
-	Faucet *Faucet
-	// Confirmations is how many blocks must follow a deposit's block
-	// before it is credited (0: at once, for a dev chain that seals a block
-	// only when a transaction arrives; AutoConfirmations: as
-	// DefaultConfirmations of the chain's id).
-	Confirmations uint64
-	// RelayClaimEvery is how often one account may have the node relay a
-	// claim for it (0: DefaultRelayClaimEvery).
-	RelayClaimEvery time.Duration
-	// Metrics, if set, counts invocations, reads, epochs and deposits.
+	// Metrics, if set, counts invocations, reads and module compiles.
 	Metrics *metrics.Metrics
 	// MaxRunning bounds the invocations running at once (0: two per
 	// core); the others wait for a turn, in order.
 	MaxRunning int
-	// ChainRPC is the URL of the embedded chain's JSON-RPC, if the node
-	// serves one, which GetDeployment tells clients.
-	ChainRPC string
 	// MinPrice, if set, is the operator's floor on an agent's price per
 	// call, in base units: every call writes a receipt the node keeps for
 	// good, so an operator may refuse to serve calls nobody pays for.
@@ -66,44 +54,23 @@ type Config struct {
 
 // Host runs invocations. It is safe for concurrent use.
 type Host struct {
-	reg      *registry.Registry
-	led      *ledger.Ledger
-	rt       *runtime.Runtime
-	chain    *chain.Client
-	chainRPC string
-	metrics  *metrics.Metrics
+	reg     *registry.Registry
+	led     *ledger.Ledger
+	rt      *runtime.Runtime
+	domain  ledger.Domain
+	metrics *metrics.Metrics
 
 	running chan struct{} // a slot per invocation running
 
-	onChainMu sync.Mutex
-	onChain   map[uint64]onChain // GetEpoch's chain reads, by epoch
-
-	settledMu    sync.Mutex
-	settledEpoch uint64            // the closed epoch settled was read from
-	settled      map[string]uint64 // its Settled versions
-	operator     *ecdsa.PrivateKey
-	opAddr       string
-	fees         rules.Fees
-	attr         *attribution.Runner
-	logger       *slog.Logger
-	confirms     uint64
-	faucet       *Faucet
-	minPrice     *big.Int
+	operator *ecdsa.PrivateKey
+	opAddr   string
+	fees     rules.Fees
+	attr     *attribution.Runner
+	logger   *slog.Logger
+	minPrice *big.Int
 
 	mu      sync.Mutex
 	modules map[string]*runtime.Module // agents by attribution.ModuleKey
-
-	// settleMu makes closing, posting and resuming one at a time.
-	settleMu sync.Mutex
-	// syncMu makes deposit syncs one at a time.
-	syncMu sync.Mutex
-	// faucetMu makes faucet drips one at a time.
-	faucetMu sync.Mutex
-	relays   relays
-	// pendingLogged is the deposits whose wait for confirmations was
-	// logged, so each is logged once.
-	pendingMu     sync.Mutex
-	pendingLogged map[string]bool
 }
 
 // New returns a Host.
@@ -121,24 +88,17 @@ func New(cfg Config) (*Host, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Domain.ChainID == nil {
+		cfg.Domain = ledger.Domain{ChainID: new(big.Int), Settlement: "0x0000000000000000000000000000000000000000"}
+	}
 	if cfg.MaxRunning <= 0 {
 		cfg.MaxRunning = 2 * goruntime.GOMAXPROCS(0)
 	}
-	if cfg.Confirmations == AutoConfirmations {
-		cfg.Confirmations = FallbackConfirmations
-		if cfg.Chain != nil {
-			cfg.Confirmations = DefaultConfirmations(cfg.Chain.ChainID().Uint64())
-		}
-	}
-	if cfg.RelayClaimEvery <= 0 {
-		cfg.RelayClaimEvery = DefaultRelayClaimEvery
-	}
 	return &Host{
-		reg: cfg.Registry, led: cfg.Ledger, rt: cfg.Runtime, chain: cfg.Chain,
+		reg: cfg.Registry, led: cfg.Ledger, rt: cfg.Runtime, domain: cfg.Domain,
 		operator: cfg.Operator, opAddr: registry.Address(cfg.Operator), fees: cfg.Fees,
-		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, confirms: cfg.Confirmations, faucet: cfg.Faucet, minPrice: cfg.MinPrice, chainRPC: cfg.ChainRPC, metrics: cfg.Metrics,
+		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, minPrice: cfg.MinPrice, metrics: cfg.Metrics,
 		modules: map[string]*runtime.Module{}, running: make(chan struct{}, cfg.MaxRunning),
-		relays: relays{every: cfg.RelayClaimEvery, last: map[string]time.Time{}, busy: map[string]bool{}},
 	}, nil
 }
 
@@ -213,10 +173,6 @@ func saltedHash(salt, input []byte) string {
 	return hex.EncodeToString(d.Sum(nil))
 }
 
-// CodeRequestConflict refuses a request id that already answered another
-// request.
-const CodeRequestConflict abi.Code = "request_conflict"
-
 // checkMinPrice refuses an agent priced below the operator's floor.
 func (h *Host) checkMinPrice(m registry.Manifest) error {
 	if m.Kind != abi.KindAgent {
@@ -224,9 +180,6 @@ func (h *Host) checkMinPrice(m registry.Manifest) error {
 	}
 	return rules.CheckMinPrice(m.Ref(), m.PriceAmount(), h.minPrice)
 }
-
-// MaxRequestIDBytes bounds a caller-chosen request id.
-const MaxRequestIDBytes = 128
 
 // Invoke runs one invocation; see the package documentation for the steps.
 // It returns only after the receipt is durable. A call refused before the
@@ -271,8 +224,9 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if err != nil {
 		return nil, err
 	}
-	if len(req.RequestID) > MaxRequestIDBytes {
-		return nil, abi.Errorf(abi.CodeBadRequest, "request id is %d bytes, limit %d", len(req.RequestID), MaxRequestIDBytes)
+	id, err := ledger.RequestKey(ledger.RequestInvoke, caller, req.RequestID)
+	if err != nil {
+		return nil, err
 	}
 	agent, err := h.reg.Load(ctx, req.Agent)
 	if err != nil {
@@ -282,7 +236,6 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	if m.Kind != abi.KindAgent {
 		return nil, abi.Errorf(abi.CodeBadRequest, "%s is not an agent", m.Ref())
 	}
-	id := receiptID(caller, req.RequestID)
 	salt := h.inputSalt(id)
 	inputHash := saltedHash(salt, req.Input)
 	if rc, err := h.led.Receipt(ctx, id); err == nil {
@@ -334,7 +287,7 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	// its fee too, and a read the caller cannot pay for fails (the call's
 	// books stay whole).
 	res, err := h.led.Reserve(ctx, caller, price)
-	err = h.shortOfCredit(ctx, caller, price, "the call may cost", err)
+	err = h.led.ExplainShort(ctx, caller, price, "the call may cost", err)
 	if err != nil {
 		return nil, err
 	}
@@ -418,7 +371,7 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 // commit signs (in the ledger) and commits a receipt. It is not cut short
 // by the caller going away: once the agent has run, its reads are owed.
 func (h *Host) commit(ctx context.Context, rc *ledger.Receipt, out []byte, res *ledger.Reservation) error {
-	d := h.domain()
+	d := h.domain
 	rc.Domain = &d
 	return h.led.Commit(context.WithoutCancel(ctx), rc, out, res)
 }
@@ -485,7 +438,7 @@ func (h *Host) replay(ctx context.Context, rc *ledger.Receipt, agentRef string, 
 	// Receipts written before inputs were salted hold the bare sha256.
 	sameInput := rc.InputHash == saltedHash(salt, input) || rc.InputHash == sha256Hex(input)
 	if name != prevName || (version != "latest" && version != prevVersion) || !sameInput {
-		return nil, abi.Errorf(CodeRequestConflict, "request id %q already answered another request (%s); use a new id", rc.RequestID, rc.Agent)
+		return nil, abi.Errorf(ledger.CodeRequestConflict, "request id %q already answered another request (%s); use a new id", rc.RequestID, rc.Agent)
 	}
 	if code, ok := strings.CutPrefix(rc.Method, "failed:"); ok {
 		return nil, abi.Errorf(abi.Code(code), "request %q failed before (receipt %s, charged %s)", rc.RequestID, rc.ID, rc.Debit())
@@ -513,16 +466,6 @@ func (h *Host) grantedDatanets(ctx context.Context, m registry.Manifest) (map[st
 		out[name] = d
 	}
 	return out, nil
-}
-
-// receiptID names a caller's request: the same caller retrying the same
-// request id gets the same receipt; different callers never collide.
-func receiptID(caller, requestID string) string {
-	if requestID == "" {
-		return newID()
-	}
-	s := sha256.Sum256([]byte(caller + "\x00" + requestID))
-	return hex.EncodeToString(s[:16])
 }
 
 func (h *Host) agentModule(ctx context.Context, p *registry.Plugin) (*runtime.Module, error) {
@@ -557,12 +500,6 @@ func callConfig(m registry.Manifest) map[string]string {
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
-}
-
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // versionMap returns a receipt's datanet versions by name.

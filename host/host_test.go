@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/settle"
+
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -34,6 +37,8 @@ import (
 // embedded chain with the real contracts, and a real HTTP server.
 type env struct {
 	h        *host.Host
+	s        *settle.Settler
+	metrics  *metrics.Metrics
 	led      *ledger.Ledger
 	chain    *chain.Client
 	operator *ecdsa.PrivateKey
@@ -111,7 +116,12 @@ func newEnv(t *testing.T) *env {
 	if e.chain, err = chain.Attach(ctx, node.Client(), dep); err != nil {
 		t.Fatal(err)
 	}
-	if e.h, err = host.New(host.Config{Registry: reg, Ledger: e.led, Runtime: rt, Chain: e.chain, Operator: e.operator, Metrics: metrics.New()}); err != nil {
+	m := metrics.New()
+	e.metrics = m
+	if e.h, err = host.New(host.Config{Registry: reg, Ledger: e.led, Runtime: rt, Domain: settle.Domain(e.chain), Operator: e.operator, Metrics: m}); err != nil {
+		t.Fatal(err)
+	}
+	if e.s, err = settle.New(settle.Config{Ledger: e.led, Chain: e.chain, Operator: e.operator, Metrics: m}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.h.Close(ctx) })
@@ -150,9 +160,38 @@ func newEnv(t *testing.T) *env {
 	}
 	srvCtx, stop := context.WithCancel(ctx)
 	t.Cleanup(stop)
-	go host.Serve(srvCtx, host.NewServer(e.h.Handler(e.tokens), host.DefaultLimits()), ln)
+	go api.Serve(srvCtx, api.NewServer(e.handler(t, api.Config{Limits: api.DefaultLimits()}), api.DefaultLimits()), ln)
 	e.url = "http://" + ln.Addr().String()
 	return e
+}
+
+// handler serves the API of e's node: cfg's Host, Settler, Registry,
+// Ledger, Auth and Metrics default to e's; its Limits are as given.
+func (e *env) handler(t *testing.T, cfg api.Config) http.Handler {
+	t.Helper()
+	if cfg.Host == nil {
+		cfg.Host = e.h
+	}
+	if cfg.Settler == nil {
+		cfg.Settler = e.s
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = e.reg
+	}
+	if cfg.Ledger == nil {
+		cfg.Ledger = e.led
+	}
+	if cfg.Auth == nil {
+		cfg.Auth = e.tokens
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = e.metrics
+	}
+	h, err := api.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 // fund deposits amount on-chain for a new caller and returns its address
@@ -172,7 +211,7 @@ func (e *env) fund(t *testing.T, amount int64) (string, string) {
 		if _, err := e.chain.Deposit(ctx, caller, addr, big.NewInt(amount)); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := e.h.SyncDeposits(ctx); err != nil || n != 1 {
+		if n, err := e.s.SyncDeposits(ctx); err != nil || n != 1 {
 			t.Fatalf("sync deposits: %d, %v", n, err)
 		}
 	}
@@ -284,16 +323,16 @@ func TestRefusedCallsChargeNothing(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			status, hdr, out := e.post(t, "AgentService/Invoke", c.token, c.body)
-			if status != c.status || hdr.Get(host.CodeHeader) != string(c.code) {
-				t.Fatalf("status %d code %q (%v), want %d %q", status, hdr.Get(host.CodeHeader), out, c.status, c.code)
+			if status != c.status || hdr.Get(api.CodeHeader) != string(c.code) {
+				t.Fatalf("status %d code %q (%v), want %d %q", status, hdr.Get(api.CodeHeader), out, c.status, c.code)
 			}
 		})
 	}
 	if n, _ := e.led.OpenEpoch(ctx); n != 1 {
 		t.Fatal("epoch moved")
 	}
-	if status, hdr, _ := e.post(t, "LedgerService/GetBalance", poorTok, map[string]any{"account": "not-an-address"}); status != 400 || hdr.Get(host.CodeHeader) != string(abi.CodeBadRequest) {
-		t.Fatalf("balance of a malformed account: %d %s", status, hdr.Get(host.CodeHeader))
+	if status, hdr, _ := e.post(t, "LedgerService/GetBalance", poorTok, map[string]any{"account": "not-an-address"}); status != 400 || hdr.Get(api.CodeHeader) != string(abi.CodeBadRequest) {
+		t.Fatalf("balance of a malformed account: %d %s", status, hdr.Get(api.CodeHeader))
 	}
 	// A lowercase address finds the same account as its checksummed form.
 	if _, _, out := e.post(t, "LedgerService/GetBalance", poorTok, map[string]any{"account": strings.ToLower(poor)}); out["account"] != poor {
@@ -322,7 +361,7 @@ func TestSettleThroughTheAPIAndClaim(t *testing.T) {
 			t.Fatalf("invoke: %d %v", status, out)
 		}
 	}
-	if status, hdr, _ := e.post(t, "LedgerService/CloseEpoch", tok, map[string]any{}); status != 403 || hdr.Get(host.CodeHeader) != string(abi.CodeGrantDenied) {
+	if status, hdr, _ := e.post(t, "LedgerService/CloseEpoch", tok, map[string]any{}); status != 403 || hdr.Get(api.CodeHeader) != string(abi.CodeGrantDenied) {
 		t.Fatalf("a caller closed an epoch: %d", status)
 	}
 	opTok, _ := e.tokens.Issue(auth.Principal{Account: registry.Address(e.operator), Operator: true})
@@ -421,7 +460,7 @@ func TestVerifyRerunsAnEpochAndCatchesTampering(t *testing.T) {
 			t.Fatalf("invoke: %d %v", status, out)
 		}
 	}
-	epoch, err := e.h.Settle(ctx)
+	epoch, err := e.s.Settle(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,7 +584,7 @@ func TestFailingAttributionFallsBackToBytesRead(t *testing.T) {
 	if after, _ := e.led.Balance(ctx, rc.Caller); after.Cmp(before) != 0 {
 		t.Fatalf("a refused call was charged: %s -> %s", before, after)
 	}
-	ep, err := e.h.Settle(ctx)
+	ep, err := e.s.Settle(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -654,7 +693,7 @@ func TestReceiptsNameTheAttributionVersionThatRan(t *testing.T) {
 	if _, err := e.h.Publish(ctx, dev, attr, other); err != nil {
 		t.Fatal(err)
 	}
-	ep, err := e.h.Settle(ctx)
+	ep, err := e.s.Settle(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/settle"
+
 	"connectrpc.com/connect"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -28,7 +31,6 @@ import (
 	"github.com/tollgate-dev/tollgate/examples"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/siwe"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/runtime"
@@ -73,7 +75,7 @@ func typed[Req, Res any](f func(context.Context, *connect.Request[Req]) (*connec
 		if err != nil {
 			var ce *connect.Error
 			if errors.As(err, &ce) {
-				return &apiError{ce.Code().String(), ce.Meta().Get(host.CodeHeader), ce.Message()}
+				return &apiError{ce.Code().String(), ce.Meta().Get(api.CodeHeader), ce.Message()}
 			}
 			return err
 		}
@@ -130,7 +132,7 @@ func (g *generated) importRecords(ctx context.Context, token string, msgs []*tol
 	if err != nil {
 		var ce *connect.Error
 		if errors.As(err, &ce) {
-			return nil, &apiError{ce.Code().String(), ce.Meta().Get(host.CodeHeader), ce.Message()}
+			return nil, &apiError{ce.Code().String(), ce.Meta().Get(api.CodeHeader), ce.Message()}
 		}
 		return nil, err
 	}
@@ -161,7 +163,7 @@ func (p plainJSON) unary(ctx context.Context, method, token string, in, out prot
 	if res.StatusCode != 200 {
 		var e struct{ Code, Message string }
 		json.Unmarshal(b, &e)
-		return &apiError{e.Code, res.Header.Get(host.CodeHeader), e.Message}
+		return &apiError{e.Code, res.Header.Get(api.CodeHeader), e.Message}
 	}
 	return protojson.Unmarshal(b, out)
 }
@@ -212,7 +214,7 @@ func (p plainJSON) importRecords(ctx context.Context, token string, msgs []*toll
 		}
 		if end.Error != nil {
 			code := ""
-			if v := end.Metadata[host.CodeHeader]; len(v) > 0 {
+			if v := end.Metadata[api.CodeHeader]; len(v) > 0 {
 				code = v[0]
 			}
 			return nil, &apiError{end.Error.Code, code, end.Error.Message}
@@ -246,12 +248,11 @@ func TestEveryUsersJourney(t *testing.T) {
 	for _, name := range []string{"generated client", "plain JSON"} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
-			withFaucet, err := host.New(host.Config{Registry: e.reg, Ledger: e.led, Runtime: e.rt, Chain: e.chain, Operator: e.operator,
-				Faucet: &host.Faucet{Amount: big.NewInt(1_000_000), Gas: big.NewInt(1e16), Every: time.Hour}})
+			withFaucet, err := settle.New(settle.Config{Ledger: e.led, Chain: e.chain, Operator: e.operator,
+				Faucet: &settle.Faucet{Amount: big.NewInt(1_000_000), Gas: big.NewInt(1e16), Every: time.Hour}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer withFaucet.Close(context.Background())
 			url, _ := e.serveSignIn(t, withFaucet)
 			var tr transport = plainJSON{url}
 			if name == "generated client" {
@@ -351,7 +352,7 @@ func journey(t *testing.T, e *env, url string, tr transport, asWasm []byte) {
 	// on-chain with its own key.
 	var drip tollgatev1.FaucetResponse
 	must("faucet", tr.unary(ctx, "LedgerService/Faucet", caller.token, &tollgatev1.FaucetRequest{ToWallet: true}, &drip))
-	refused("faucet again", string(host.CodeFaucetClosed), tr.unary(ctx, "LedgerService/Faucet", caller.token, &tollgatev1.FaucetRequest{ToWallet: true}, &drip))
+	refused("faucet again", string(settle.CodeFaucetClosed), tr.unary(ctx, "LedgerService/Faucet", caller.token, &tollgatev1.FaucetRequest{ToWallet: true}, &drip))
 	if _, err := e.chain.Deposit(ctx, caller.key, caller.addr(), big.NewInt(600_000)); err != nil {
 		t.Fatal(err)
 	}
@@ -500,4 +501,4 @@ func journey(t *testing.T, e *env, url string, tr transport, asWasm []byte) {
 }
 
 // withSync credits deposits as serve's ticker would.
-func withSync(e *env) (int, error) { return e.h.SyncDeposits(context.Background()) }
+func withSync(e *env) (int, error) { return e.s.SyncDeposits(context.Background()) }

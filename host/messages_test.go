@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tollgate-dev/tollgate/host"
+	"github.com/tollgate-dev/tollgate/api"
 )
 
 // TestErrorMessagesSayWhatWentWrong sends each service requests it must
@@ -57,7 +57,7 @@ func TestErrorMessagesSayWhatWentWrong(t *testing.T) {
 		}
 		code, _ := out["code"].(string)
 		msg, _ := out["message"].(string)
-		abiCode := hdr.Get(host.CodeHeader)
+		abiCode := hdr.Get(api.CodeHeader)
 		t.Logf("%s %v: %s/%s: %s", c.method, c.body, code, abiCode, msg)
 		for _, k := range []string{code, abiCode} {
 			if k == "" {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tollgate-dev/tollgate/api"
+
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/examples"
 	"github.com/tollgate-dev/tollgate/host"
@@ -73,7 +75,7 @@ func TestEarningsDoNotPayForCalls(t *testing.T) {
 	if abi.CodeOf(err) != abi.CodeInsufficientCredit {
 		t.Fatalf("the operator spent its earnings: %v", err)
 	}
-	ep, err := e.h.Settle(ctx)
+	ep, err := e.s.Settle(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +148,7 @@ func TestFailedCallPaysForItsReads(t *testing.T) {
 			}
 		})
 	}
-	ep, err := e.h.Settle(ctx)
+	ep, err := e.s.Settle(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +196,7 @@ func TestRequestIDIsBoundToItsRequest(t *testing.T) {
 	ask := func(agent, q, id string) (int, map[string]any) {
 		status, hdr, out := e.post(t, "AgentService/Invoke", tok, map[string]any{"agent": agent, "inputText": q, "requestId": id})
 		if status != 200 {
-			out["tollgate-code"] = hdr.Get(host.CodeHeader)
+			out["tollgate-code"] = hdr.Get(api.CodeHeader)
 		}
 		return status, out
 	}
@@ -204,10 +206,10 @@ func TestRequestIDIsBoundToItsRequest(t *testing.T) {
 	if status, out := ask("acme/qa@latest", "Why is the sky blue?", "once"); status != 200 || out["replayed"] != true {
 		t.Fatalf("retry: %d %v", status, out)
 	}
-	if status, out := ask("acme/qa@1.0.0", "When does water boil?", "once"); status == 200 || out["tollgate-code"] != string(host.CodeRequestConflict) {
+	if status, out := ask("acme/qa@1.0.0", "When does water boil?", "once"); status == 200 || out["tollgate-code"] != string(ledger.CodeRequestConflict) {
 		t.Fatalf("same id, other input: %d %v", status, out)
 	}
-	if status, out := ask("acme/qa@1.0.0", "Why is the sky blue?", strings.Repeat("x", host.MaxRequestIDBytes+1)); status == 200 || out["tollgate-code"] != string(abi.CodeBadRequest) {
+	if status, out := ask("acme/qa@1.0.0", "Why is the sky blue?", strings.Repeat("x", ledger.MaxRequestIDBytes+1)); status == 200 || out["tollgate-code"] != string(abi.CodeBadRequest) {
 		t.Fatalf("oversized id: %d %v", status, out)
 	}
 }
@@ -220,7 +222,7 @@ func TestProofSaysWhetherItsRootIsPosted(t *testing.T) {
 	if _, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: "acme/qa@1.0.0", Input: []byte("Why is the sky blue?")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.h.Settle(ctx); err != nil {
+	if _, err := e.s.Settle(ctx); err != nil {
 		t.Fatal(err)
 	}
 	status, _, out := e.post(t, "LedgerService/GetProof", "", map[string]any{"account": registry.Address(e.alice)})
@@ -237,7 +239,7 @@ func TestProofSaysWhetherItsRootIsPosted(t *testing.T) {
 	if status != 200 || out["posted"] == true {
 		t.Fatalf("proof of a root never posted: %d %v", status, out)
 	}
-	if _, err := e.h.Settle(ctx); abi.CodeOf(err) != ledger.CodeEpochEmpty {
+	if _, err := e.s.Settle(ctx); abi.CodeOf(err) != ledger.CodeEpochEmpty {
 		t.Fatalf("settling with nothing new: %v", err)
 	}
 }
@@ -307,7 +309,7 @@ func TestResumeSettlementFinishesAnInterruptedPost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.h.ResumeSettlement(ctx); err != nil {
+	if err := e.s.ResumeSettlement(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n, root, _ := e.chain.PostedEpoch(ctx); n != e1.N || root != e1.Root {
@@ -327,7 +329,7 @@ func TestResumeSettlementFinishesAnInterruptedPost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.h.ResumeSettlement(ctx); err != nil {
+	if err := e.s.ResumeSettlement(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := e.led.Epoch(ctx, e2.N); got.PostTx != tx {
@@ -354,7 +356,7 @@ func TestResumeSettlementFinishesAnInterruptedPost(t *testing.T) {
 	if n, _, _ := e.chain.PostedEpoch(ctx); n != e2.N {
 		t.Fatalf("a post that was never sent landed: chain at epoch %d", n)
 	}
-	if err := e.h.ResumeSettlement(ctx); err != nil {
+	if err := e.s.ResumeSettlement(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := e.led.Epoch(ctx, e3.N); got.PostTx != intended {
@@ -364,10 +366,10 @@ func TestResumeSettlementFinishesAnInterruptedPost(t *testing.T) {
 		t.Fatalf("chain holds epoch %d %s, want %d %s", n, root, e3.N, e3.Root)
 	}
 	// Resuming again, or settling, posts nothing twice.
-	if err := e.h.ResumeSettlement(ctx); err != nil {
+	if err := e.s.ResumeSettlement(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.h.Settle(ctx); abi.CodeOf(err) != ledger.CodeEpochEmpty {
+	if _, err := e.s.Settle(ctx); abi.CodeOf(err) != ledger.CodeEpochEmpty {
 		t.Fatalf("settle with nothing new: %v", err)
 	}
 }

@@ -7,11 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tollgate-dev/tollgate/api"
+
 	"connectrpc.com/connect"
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
-	"github.com/tollgate-dev/tollgate/host"
 )
 
 // TestUnknownIDSaysWhatWasNotFound asks a real node for a receipt and a
@@ -50,8 +51,8 @@ func TestUnknownIDSaysWhatWasNotFound(t *testing.T) {
 			if !errors.As(err, &ce) || ce.Code() != connect.CodeNotFound {
 				t.Fatalf("got %v, want a not_found connect error", err)
 			}
-			if got := ce.Meta().Get(host.CodeHeader); got != "not_found" {
-				t.Errorf("%s = %q, want not_found", host.CodeHeader, got)
+			if got := ce.Meta().Get(api.CodeHeader); got != "not_found" {
+				t.Errorf("%s = %q, want not_found", api.CodeHeader, got)
 			}
 			msg := err.Error()
 			if !strings.Contains(msg, c.want) {

@@ -104,7 +104,7 @@ func TestVerifyThroughTheAPI(t *testing.T) {
 			t.Fatalf("invoke: %d %v", status, out)
 		}
 	}
-	epoch, err := e.h.Settle(ctx)
+	epoch, err := e.s.Settle(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

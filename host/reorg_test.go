@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/settle"
+
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/abi"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/registry"
@@ -119,8 +120,8 @@ func TestReorgUndoesDeposits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Close(ctx)
-	hostOn := func(b *branch) *host.Host {
-		h, err := host.New(host.Config{Registry: reg, Ledger: led, Runtime: rt, Chain: b.c, Operator: op})
+	hostOn := func(b *branch) *settle.Settler {
+		h, err := settle.New(settle.Config{Ledger: led, Chain: b.c, Operator: op})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,11 +217,10 @@ func TestDepositsWaitForConfirmations(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	const confirms = 5
-	h, err := host.New(host.Config{Registry: e.reg, Ledger: e.led, Runtime: e.rt, Chain: e.chain, Operator: e.operator, Confirmations: confirms})
+	h, err := settle.New(settle.Config{Ledger: e.led, Chain: e.chain, Operator: e.operator, Confirmations: confirms})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close(ctx)
 	x := key(t)
 	addr := registry.Address(x)
 	e.chain.SendETH(ctx, e.operator, addr, big.NewInt(1e17))

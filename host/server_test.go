@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/settle"
+
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/examples"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
@@ -49,7 +51,7 @@ func TestReceiptsNewestFirstAndByPrefix(t *testing.T) {
 	}
 	// Someone the receipt does not name may not read it by prefix either.
 	_, other := e.fund(t, 0)
-	if status, hdr, _ := e.post(t, "LedgerService/GetReceipt", other, map[string]any{"id": ids[1][:8]}); status == 200 || hdr.Get(host.CodeHeader) != "grant_denied" {
+	if status, hdr, _ := e.post(t, "LedgerService/GetReceipt", other, map[string]any{"id": ids[1][:8]}); status == 200 || hdr.Get(api.CodeHeader) != "grant_denied" {
 		t.Fatalf("a stranger read an open receipt by prefix: %d", status)
 	}
 }
@@ -114,11 +116,11 @@ func TestDefaultConfirmations(t *testing.T) {
 	}{
 		{"geth --dev and the embedded chain", 1337, 0},
 		{"hardhat, anvil", 31337, 0},
-		{"mainnet", 1, host.PublicConfirmations},
-		{"sepolia", 11155111, host.PublicConfirmations},
-		{"unknown", 424242, host.FallbackConfirmations},
+		{"mainnet", 1, settle.PublicConfirmations},
+		{"sepolia", 11155111, settle.PublicConfirmations},
+		{"unknown", 424242, settle.FallbackConfirmations},
 	} {
-		if got := host.DefaultConfirmations(c.id); got != c.want {
+		if got := settle.DefaultConfirmations(c.id); got != c.want {
 			t.Errorf("%s (%d): %d, want %d", c.name, c.id, got, c.want)
 		}
 	}
@@ -130,7 +132,7 @@ func TestBalanceShowsPendingDepositsAndTheChain(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	var logs bytes.Buffer
-	h, err := host.New(host.Config{Registry: e.reg, Ledger: e.led, Runtime: e.rt, Chain: e.chain, Operator: e.operator, Confirmations: 5,
+	h, err := settle.New(settle.Config{Ledger: e.led, Chain: e.chain, Operator: e.operator, Confirmations: 5,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -184,13 +186,13 @@ func TestRelayClaim(t *testing.T) {
 		t.Fatalf("an unauthenticated relay: %v", out)
 	}
 	// Nothing posted, nothing earned: refused before anything is sent.
-	if status, hdr, out := e.post(t, "LedgerService/RelayClaim", tok, map[string]any{}); status == 200 || hdr.Get(host.CodeHeader) != string(host.CodeNothingToClaim) || out["code"] != "failed_precondition" {
+	if status, hdr, out := e.post(t, "LedgerService/RelayClaim", tok, map[string]any{}); status == 200 || hdr.Get(api.CodeHeader) != string(settle.CodeNothingToClaim) || out["code"] != "failed_precondition" {
 		t.Fatalf("relay with nothing to claim: %d %v", status, out)
 	}
 	if status, _, out := e.post(t, "LedgerService/Withdraw", tok, map[string]any{"amount": "50000"}); status != 200 {
 		t.Fatalf("withdraw: %d %v", status, out)
 	}
-	if _, err := e.h.Settle(ctx); err != nil {
+	if _, err := e.s.Settle(ctx); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := e.chain.TokenBalance(ctx, addr)
@@ -203,19 +205,19 @@ func TestRelayClaim(t *testing.T) {
 		t.Fatalf("the relay paid %s, want 50000", new(big.Int).Sub(after, before))
 	}
 	// Again at once: the rate limit answers before the chain is asked.
-	if status, hdr, _ := e.post(t, "LedgerService/RelayClaim", tok, map[string]any{}); status == 200 || hdr.Get(host.CodeHeader) != string(host.CodeClaimRateLimited) {
+	if status, hdr, _ := e.post(t, "LedgerService/RelayClaim", tok, map[string]any{}); status == 200 || hdr.Get(api.CodeHeader) != string(settle.CodeClaimRateLimited) {
 		t.Fatalf("a second relay within the limit: %d", status)
 	}
 	// Without the limit, the books say nothing is left, and the contract
 	// refuses the same claim sent directly.
-	h, err := host.New(host.Config{Registry: e.reg, Ledger: e.led, Runtime: e.rt, Chain: e.chain, Operator: e.operator, RelayClaimEvery: time.Nanosecond})
+	h, err := settle.New(settle.Config{Ledger: e.led, Chain: e.chain, Operator: e.operator, RelayClaimEvery: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.RelayClaim(ctx, addr); err == nil || !strings.Contains(err.Error(), string(host.CodeNothingToClaim)) {
+	if _, err := h.RelayClaim(ctx, addr); err == nil || !strings.Contains(err.Error(), string(settle.CodeNothingToClaim)) {
 		t.Fatalf("relaying a paid claim again: %v", err)
 	}
-	p, err := e.h.Proof(ctx, 0, addr)
+	p, err := e.s.Proof(ctx, 0, addr)
 	if err != nil {
 		t.Fatal(err)
 	}

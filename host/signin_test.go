@@ -9,19 +9,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/settle"
+
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/api/auth"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/siwe"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
 // serveSignIn serves the env's host with sign-in and a faucet on a new
 // listener, and returns its URL and the sign-in it uses.
-func (e *env) serveSignIn(t *testing.T, hosts ...*host.Host) (string, *auth.SignIn) {
+func (e *env) serveSignIn(t *testing.T, settlers ...*settle.Settler) (string, *auth.SignIn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -31,12 +33,12 @@ func (e *env) serveSignIn(t *testing.T, hosts ...*host.Host) (string, *auth.Sign
 		Operator: registry.Address(e.operator), Tokens: e.tokens, TokenTTL: time.Hour}
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
-	l := host.DefaultLimits()
-	h := e.h
-	if len(hosts) > 0 {
-		h = hosts[0]
+	l := api.DefaultLimits()
+	cfg := api.Config{Limits: l, SignIn: s}
+	if len(settlers) > 0 {
+		cfg.Settler = settlers[0]
 	}
-	go host.Serve(ctx, host.NewServer(h.APIHandler(host.API{Auth: e.tokens, Limits: l, SignIn: s}), l), ln)
+	go api.Serve(ctx, api.NewServer(e.handler(t, cfg), l), ln)
 	return "http://" + ln.Addr().String(), s
 }
 
@@ -66,7 +68,7 @@ func (e *env) postTo(t *testing.T, url, method, token string, body any) reply {
 	e.url = url
 	defer func() { e.url = saved }()
 	st, hdr, out := e.post(t, method, token, body)
-	return reply{st, hdr.Get(host.CodeHeader), out}
+	return reply{st, hdr.Get(api.CodeHeader), out}
 }
 
 // Sign-In with Ethereum: a signed challenge gets a token for its address
@@ -159,15 +161,14 @@ func TestFaucetGivesANewCallerCredit(t *testing.T) {
 	url, _ := e.serveSignIn(t)
 	caller := key(t)
 	tok, _, _ := signIn(t, e, url, caller)
-	if r := e.postTo(t, url, "LedgerService/Faucet", tok, map[string]any{}); abi.Code(r.code) != host.CodeFaucetClosed {
+	if r := e.postTo(t, url, "LedgerService/Faucet", tok, map[string]any{}); abi.Code(r.code) != settle.CodeFaucetClosed {
 		t.Fatalf("a node without a faucet dripped: %+v", r)
 	}
-	withFaucet, err := host.New(host.Config{Registry: e.reg, Ledger: e.led, Runtime: e.rt, Chain: e.chain, Operator: e.operator,
-		Faucet: &host.Faucet{Amount: big.NewInt(100_000), Gas: big.NewInt(1e16), Every: time.Hour}})
+	withFaucet, err := settle.New(settle.Config{Ledger: e.led, Chain: e.chain, Operator: e.operator,
+		Faucet: &settle.Faucet{Amount: big.NewInt(100_000), Gas: big.NewInt(1e16), Every: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer withFaucet.Close(ctx)
 	url, _ = e.serveSignIn(t, withFaucet)
 	tok, _, _ = signIn(t, e, url, caller)
 	if r := e.postTo(t, url, "LedgerService/Faucet", "", map[string]any{}); abi.Code(r.code) != abi.CodeBadSignature {
@@ -186,7 +187,7 @@ func TestFaucetGivesANewCallerCredit(t *testing.T) {
 	if r := e.postTo(t, url, "AgentService/Invoke", tok, map[string]any{"agent": "acme/qa@1.0.0", "inputText": "Why is the sky blue?"}); r.status != 200 {
 		t.Fatalf("invoke with faucet credit: %+v", r)
 	}
-	if r := e.postTo(t, url, "LedgerService/Faucet", tok, map[string]any{}); abi.Code(r.code) != host.CodeFaucetClosed || !strings.Contains(r.out["message"].(string), "again after") {
+	if r := e.postTo(t, url, "LedgerService/Faucet", tok, map[string]any{}); abi.Code(r.code) != settle.CodeFaucetClosed || !strings.Contains(r.out["message"].(string), "again after") {
 		t.Fatalf("a second drip at once: %+v", r)
 	}
 	if err := e.led.Check(ctx); err != nil {

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/ledger"
+
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/host"
 )
@@ -36,7 +39,7 @@ func TestWithdrawnCreditIsClaimedOnChain(t *testing.T) {
 		{tok, map[string]any{"amount": new(big.Int).Add(left, big.NewInt(1)).String()}, abi.CodeInsufficientCredit},
 	}
 	for _, r := range refusals {
-		if status, hdr, out := e.post(t, "LedgerService/Withdraw", r.token, r.body); status == 200 || hdr.Get(host.CodeHeader) != string(r.code) {
+		if status, hdr, out := e.post(t, "LedgerService/Withdraw", r.token, r.body); status == 200 || hdr.Get(api.CodeHeader) != string(r.code) {
 			t.Fatalf("withdraw %v: %d %v, want %s", r.body, status, out, r.code)
 		}
 	}
@@ -49,21 +52,21 @@ func TestWithdrawnCreditIsClaimedOnChain(t *testing.T) {
 	if status, _, again := e.post(t, "LedgerService/Withdraw", tok, map[string]any{"amount": "50000", "requestId": "w-1"}); status != 200 || again["replayed"] != true {
 		t.Fatalf("retry: %d %v", status, again)
 	}
-	if status, hdr, _ := e.post(t, "LedgerService/Withdraw", tok, map[string]any{"amount": "40000", "requestId": "w-1"}); status == 200 || hdr.Get(host.CodeHeader) != string(host.CodeRequestConflict) {
+	if status, hdr, _ := e.post(t, "LedgerService/Withdraw", tok, map[string]any{"amount": "40000", "requestId": "w-1"}); status == 200 || hdr.Get(api.CodeHeader) != string(ledger.CodeRequestConflict) {
 		t.Fatalf("the same request id withdrew another amount: %d", status)
 	}
 	if credit, _ := e.led.Balance(ctx, addr); new(big.Int).Sub(left, credit).Int64() != 50_000 {
 		t.Fatalf("credit went from %s to %s, want 50000 less", left, credit)
 	}
 
-	epoch, err := e.h.Settle(ctx)
+	epoch, err := e.s.Settle(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v, err := e.verifyEpoch(ctx, epoch.N); err != nil || !v.OK() {
 		t.Fatalf("verify: %v %+v", err, v)
 	}
-	p, err := e.h.Proof(ctx, epoch.N, addr)
+	p, err := e.s.Proof(ctx, epoch.N, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +106,7 @@ func TestWithdrawalRacesInvocations(t *testing.T) {
 			defer wg.Done()
 			if i%4 == 0 {
 				time.Sleep(time.Duration(10+i) * time.Millisecond) // while calls are in flight
-				_, err := e.h.Withdraw(ctx, addr, big.NewInt(2_000), fmt.Sprintf("w%d", i))
+				_, err := e.s.Withdraw(ctx, addr, big.NewInt(2_000), fmt.Sprintf("w%d", i))
 				if err != nil && abi.CodeOf(err) != abi.CodeInsufficientCredit {
 					t.Errorf("withdraw: %v", err)
 				}
@@ -116,7 +119,7 @@ func TestWithdrawalRacesInvocations(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	epoch, err := e.h.Settle(ctx)
+	epoch, err := e.s.Settle(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

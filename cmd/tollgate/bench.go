@@ -14,6 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/settle"
+
 	"connectrpc.com/connect"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -22,7 +25,6 @@ import (
 	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/siwe"
 )
 
@@ -116,7 +118,7 @@ func (a *app) bench(ctx context.Context, agentRef, inputText string, concurrency
 	var refill func(context.Context) (string, error)
 	if *token == "" {
 		if err := benchCallers(ctx, client, *server, tokens); err != nil {
-			if strings.Contains(err.Error(), string(host.CodeFaucetBudget)) {
+			if strings.Contains(err.Error(), string(settle.CodeFaucetBudget)) {
 				return fmt.Errorf("bench: provisioning callers: %w (a run funds two accounts a caller: start the node with serve --faucet-budget 0, or give --token)", err)
 			}
 			return fmt.Errorf("bench: provisioning callers (give --token on a node without a faucet): %w", err)
@@ -276,7 +278,7 @@ func runLoad(ctx context.Context, c tollgatev1connect.AgentServiceClient, tokens
 				}
 				took := time.Since(t0)
 				var ce *connect.Error
-				if refill != nil && errors.As(err, &ce) && ce.Meta().Get(host.CodeHeader) == string(abi.CodeInsufficientCredit) {
+				if refill != nil && errors.As(err, &ce) && ce.Meta().Get(api.CodeHeader) == string(abi.CodeInsufficientCredit) {
 					if tok, err = refill(ctx); err == nil {
 						refills.Add(1)
 						continue

@@ -17,11 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/api"
+
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-dev/tollgate/api/auth"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/keys"
 )
 
@@ -124,11 +125,16 @@ func sharedNode(t *testing.T) *testNode {
 		}
 		bound := ln.Addr().String()
 		dep := n.client.Deployment()
-		limits := host.DefaultLimits()
+		limits := api.DefaultLimits()
 		limits.Rate, limits.MaxInFlight = 0, 0
 		limits.Hosts = append(limits.Hosts, "127.0.0.1")
 		signIn := &auth.SignIn{Domain: bound, URI: "http://" + bound, ChainID: dep.ChainID, Operator: n.host.Operator(), Tokens: n.tokens}
-		go host.Serve(ctx, host.NewServer(n.host.APIHandler(host.API{Auth: n.tokens, Limits: limits, SignIn: signIn}), limits), ln)
+		h, err := n.handler(limits, signIn)
+		if err != nil {
+			sharedErr = err
+			return
+		}
+		go api.Serve(ctx, api.NewServer(h, limits), ln)
 		go syncDeposits(ctx, n, slog.New(slog.DiscardHandler))
 		op, err := n.tokens.Issue(auth.Principal{Account: n.host.Operator(), Operator: true})
 		if err != nil {

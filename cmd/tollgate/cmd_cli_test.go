@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/api"
+
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tollgate-dev/tollgate/api/auth"
@@ -222,7 +224,10 @@ func TestInvokeFlagsAnywhereAgentAndStdin(t *testing.T) {
 	type sentCall struct{ agent, input string }
 	var mu sync.Mutex
 	var sent []sentCall
-	api := n.host.Handler(n.tokens)
+	apiH, err := n.handler(api.DefaultLimits(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/tollgate.v1.AgentService/Invoke" {
 			body, _ := io.ReadAll(r.Body)
@@ -235,7 +240,7 @@ func TestInvokeFlagsAnywhereAgentAndStdin(t *testing.T) {
 			mu.Unlock()
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		api.ServeHTTP(w, r)
+		apiH.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
 	last := func() sentCall {

@@ -331,10 +331,10 @@ func checkWholeNode(t *testing.T, dir string, st *crashState) {
 		t.Fatalf("restart after SIGKILL: %v", err)
 	}
 	defer n.close(ctx)
-	if err := n.host.ResumeSettlement(ctx); err != nil {
+	if err := n.settle.ResumeSettlement(ctx); err != nil {
 		t.Fatalf("resume settlement: %v", err)
 	}
-	if _, err := n.host.SyncDeposits(ctx); err != nil {
+	if _, err := n.settle.SyncDeposits(ctx); err != nil {
 		t.Fatal(err)
 	}
 	st.mu.Lock()

@@ -13,13 +13,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/api"
+
 	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/api/auth"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/verify"
 )
 
@@ -89,7 +90,11 @@ func demo(ctx context.Context, keepDir bool, out io.Writer) error {
 	}
 	srvCtx, stopSrv := context.WithCancel(ctx)
 	defer stopSrv()
-	go host.Serve(srvCtx, host.NewServer(n.host.Handler(n.tokens), host.DefaultLimits()), ln)
+	handler, err := n.handler(api.DefaultLimits(), nil)
+	if err != nil {
+		return err
+	}
+	go api.Serve(srvCtx, api.NewServer(handler, api.DefaultLimits()), ln)
 	server := "http://" + ln.Addr().String()
 	fmt.Fprintf(out, "Connect API on %s\n", server)
 
@@ -147,10 +152,10 @@ func demo(ctx context.Context, keepDir bool, out io.Writer) error {
 	brokeTok, _ := n.tokens.Issue(auth.Principal{Account: broke.addr()})
 	_, _, err = newClient(server, brokeTok).quoteAndInvoke(ctx, exampleAgent+"@latest", "Why is the sky blue?")
 	var ce *connect.Error
-	if !errors.As(err, &ce) || ce.Meta().Get(host.CodeHeader) != string(abi.CodeInsufficientCredit) {
+	if !errors.As(err, &ce) || ce.Meta().Get(api.CodeHeader) != string(abi.CodeInsufficientCredit) {
 		return fmt.Errorf("an unfunded caller was not refused: %v", err)
 	}
-	fmt.Fprintf(out, "refused: %s (%s)\n", ce.Code(), ce.Meta().Get(host.CodeHeader))
+	fmt.Fprintf(out, "refused: %s (%s)\n", ce.Code(), ce.Meta().Get(api.CodeHeader))
 
 	step("Closing epoch 1 and posting its Merkle root on-chain")
 	opTok, _ := n.tokens.Issue(auth.Principal{Account: n.host.Operator(), Operator: true})

@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/settle"
+
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/spf13/pflag"
 
 	"github.com/tollgate-dev/tollgate/abi"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
@@ -49,7 +50,7 @@ func TestServeFaucetFlags(t *testing.T) {
 	}
 	drip := func(acct string, want abi.Code) {
 		t.Helper()
-		if _, err := n.host.Drip(ctx, acct, false); abi.CodeOf(err) != want || want == "" && err != nil {
+		if _, err := n.settle.Drip(ctx, acct, false); abi.CodeOf(err) != want || want == "" && err != nil {
 			t.Fatalf("drip for %s: %v, want %q", acct, err, want)
 		}
 	}
@@ -57,8 +58,8 @@ func TestServeFaucetFlags(t *testing.T) {
 	drip(a, "")
 	drip(fresh(), "")
 	filled := time.Now()
-	drip(c, host.CodeFaucetBudget) // --faucet-budget 2, not the default
-	drip(a, host.CodeFaucetClosed)
+	drip(c, settle.CodeFaucetBudget) // --faucet-budget 2, not the default
+	drip(a, settle.CodeFaucetClosed)
 	time.Sleep(time.Until(filled.Add(window)))
 	drip(c, "") // --faucet-window 4s, not the default hour
 	drip(a, "") // --faucet-every 1s, not the default hour
@@ -69,9 +70,9 @@ func TestServeFaucetFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.close(ctx)
-	drip(a, host.CodeFaucetClosed) // its drip before the restart counts
+	drip(a, settle.CodeFaucetClosed) // its drip before the restart counts
 	drip(fresh(), "")
-	drip(fresh(), host.CodeFaucetBudget) // and so do the others
+	drip(fresh(), settle.CodeFaucetBudget) // and so do the others
 
 	// serve itself reads the flags (and checks them before opening anything).
 	var out strings.Builder

@@ -14,12 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/api"
+
 	"connectrpc.com/connect"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/keys"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
@@ -186,7 +187,7 @@ func TestSettlementOnGethDev(t *testing.T) {
 func apiCode(err error) abi.Code {
 	var ce *connect.Error
 	if errors.As(err, &ce) {
-		return abi.Code(ce.Meta().Get(host.CodeHeader))
+		return abi.Code(ce.Meta().Get(api.CodeHeader))
 	}
 	return ""
 }

@@ -17,11 +17,12 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tollgate-dev/tollgate/api"
+
 	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-dev/tollgate/abi"
-	"github.com/tollgate-dev/tollgate/host"
 )
 
 func main() {
@@ -140,7 +141,7 @@ func reportError(w io.Writer, err error, asJSON bool) {
 	je.Error.Code, je.Error.Message, je.Error.Exit = errorCode(err), err.Error(), exitCode(err)
 	var ce *connect.Error
 	if errors.As(err, &ce) {
-		je.Error.Reason = ce.Meta().Get(host.CodeHeader)
+		je.Error.Reason = ce.Meta().Get(api.CodeHeader)
 	}
 	b, _ := json.Marshal(je)
 	fmt.Fprintln(w, string(b))

@@ -81,7 +81,7 @@ func TestRestartKeepsChainAndBooks(t *testing.T) {
 		t.Fatalf("settlement holds %s after restart, %s before", got, onchain)
 	}
 	// Deposits seen again after the restart are not credited twice.
-	if k, err := n.host.SyncDeposits(ctx); err != nil || k != 0 {
+	if k, err := n.settle.SyncDeposits(ctx); err != nil || k != 0 {
 		t.Fatalf("re-sync credited %d deposits (%v)", k, err)
 	}
 	if _, err := n.host.Invoke(ctx, invokeReq(caller.addr())); err != nil {
@@ -167,12 +167,12 @@ func TestAgainstGethDev(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e, err := n.host.Settle(ctx)
+	e, err := n.settle.Settle(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	alice := ex.contributors["alice"]
-	p, err := n.host.Proof(ctx, e.N, alice.addr())
+	p, err := n.settle.Proof(ctx, e.N, alice.addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestVerifyIsReadOnlyAndNeedsTheChain(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := n.host.Settle(ctx); err != nil {
+	if _, err := n.settle.Settle(ctx); err != nil {
 		t.Fatal(err)
 	}
 	n.close(ctx)

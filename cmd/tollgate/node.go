@@ -12,11 +12,16 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/api"
+
+	"github.com/tollgate-dev/tollgate/settle"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -70,7 +75,7 @@ type nodeConfig struct {
 	logger      *slog.Logger
 	out         io.Writer // where a start says what it is waiting for
 
-	// The faucet's limits on the embedded chain, as host.Faucet takes them
+	// The faucet's limits on the embedded chain, as settle.Faucet takes them
 	// (0: the defaults; a negative budget or interval: no limit).
 	faucetBudget              int
 	faucetWindow, faucetEvery time.Duration
@@ -93,6 +98,8 @@ type node struct {
 	client   *chain.Client
 	tokens   *auth.Tokens
 	host     *host.Host
+	settle   *settle.Settler
+	metrics  *metrics.Metrics
 	fresh    bool // the deployment was made by this start
 }
 
@@ -192,25 +199,39 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	if n.tokens, err = auth.OpenTokens(filepath.Join(cfg.dataDir, "tokens.json")); err != nil {
 		return err
 	}
-	hcfg := host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Chain: n.client, Operator: n.operator, Logger: cfg.logger, Confirmations: cfg.confirmations, Metrics: metrics.New(), MaxRunning: cfg.maxRunning, MinPrice: cfg.minPrice}
+	n.metrics = metrics.New()
+	n.host, err = host.New(host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Domain: settle.Domain(n.client), Operator: n.operator,
+		Logger: cfg.logger, Metrics: n.metrics, MaxRunning: cfg.maxRunning, MinPrice: cfg.minPrice})
+	if err != nil {
+		return err
+	}
+	scfg := settle.Config{Ledger: n.led, Chain: n.client, Operator: n.operator, Logger: cfg.logger, Metrics: n.metrics, Confirmations: cfg.confirmations}
 	if n.chain != nil {
-		hcfg.ChainRPC = n.chain.RPC()
 		// The embedded chain's test token is the operator's to mint.
 		// Its limits are kept beside the ledger, so a restart resets neither.
-		hcfg.Faucet = &host.Faucet{Amount: new(big.Int).Mul(oneToken, big.NewInt(10)), Gas: new(big.Int).Div(oneToken, big.NewInt(10)),
+		scfg.Faucet = &settle.Faucet{Amount: new(big.Int).Mul(oneToken, big.NewInt(10)), Gas: new(big.Int).Div(oneToken, big.NewInt(10)),
 			Every: cfg.faucetEvery, Budget: cfg.faucetBudget, Window: cfg.faucetWindow, Path: filepath.Join(cfg.dataDir, "faucet.json")}
-		if err := hcfg.Faucet.Load(); err != nil {
+		if err := scfg.Faucet.Load(); err != nil {
 			return err
 		}
 	}
-	n.host, err = host.New(hcfg)
-	if err != nil {
+	if n.settle, err = settle.New(scfg); err != nil {
 		return err
 	}
 	if err := n.host.PublishBuiltins(ctx); err != nil {
 		return err
 	}
 	return nil
+}
+
+// handler serves the node's API behind limits, with sign-in if signIn is
+// set.
+func (n *node) handler(limits api.Limits, signIn *auth.SignIn) (http.Handler, error) {
+	cfg := api.Config{Host: n.host, Settler: n.settle, Registry: n.reg, Ledger: n.led, Auth: n.tokens, Limits: limits, SignIn: signIn, Metrics: n.metrics}
+	if n.chain != nil {
+		cfg.ChainRPC = n.chain.RPC()
+	}
+	return api.New(cfg)
 }
 
 func (n *node) close(ctx context.Context) {

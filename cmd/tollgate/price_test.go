@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/api"
+
 	"github.com/ethereum/go-ethereum/crypto"
 	"google.golang.org/protobuf/proto"
 
@@ -56,7 +58,10 @@ func TestInvokeSendsThePriceItShows(t *testing.T) {
 	var mu sync.Mutex
 	var sent []string
 	var onInvoke func()
-	api := n.host.Handler(n.tokens)
+	apiH, err := n.handler(api.DefaultLimits(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/tollgate.v1.AgentService/Invoke" {
 			body, _ := io.ReadAll(r.Body)
@@ -74,7 +79,7 @@ func TestInvokeSendsThePriceItShows(t *testing.T) {
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		api.ServeHTTP(w, r)
+		apiH.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
 	lastSent := func() string {

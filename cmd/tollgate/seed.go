@@ -129,7 +129,7 @@ func fund(ctx context.Context, n *node, caller party, amount *big.Int) (string, 
 	if err != nil {
 		return "", err
 	}
-	if _, err := n.host.SyncDeposits(ctx); err != nil {
+	if _, err := n.settle.SyncDeposits(ctx); err != nil {
 		return "", err
 	}
 	return d.Ref, nil

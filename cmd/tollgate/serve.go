@@ -11,11 +11,13 @@ import (
 	"os"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/settle"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/tollgate-dev/tollgate/api/auth"
-	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/keys"
 	"github.com/tollgate-dev/tollgate/ledger"
 )
@@ -49,7 +51,7 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 	fundWait := fs.Duration("fund-wait", 0, "with --rpc, how long to wait for the operator's account to be funded with gas")
 	confirmations := fs.Int("confirmations", -1, "blocks that must follow a deposit before it is credited (default: by chain id, 0 on dev chains, 12 elsewhere)")
 	maxLogBlocks := fs.Uint64("max-log-blocks", 0, "most blocks one log query to the chain spans (default 2000; lower it for an RPC endpoint that limits ranges more)")
-	defaults := host.DefaultLimits()
+	defaults := api.DefaultLimits()
 	rateLimit := fs.Float64("rate", defaults.Rate, "requests per second each account may send (0: unlimited)")
 	burst := fs.Int("burst", defaults.Burst, "requests an account may send at once above its rate")
 	inFlight := fs.Int("max-in-flight", defaults.MaxInFlight, "requests each account may have running at once (0: unlimited)")
@@ -96,7 +98,7 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 		case *confirmations >= 0:
 			cfg.confirmations = uint64(*confirmations)
 		default:
-			cfg.confirmations = host.AutoConfirmations // host.DefaultConfirmations of the chain's id
+			cfg.confirmations = settle.AutoConfirmations // settle.DefaultConfirmations of the chain's id
 		}
 		n, err := openNode(ctx, cfg)
 		if err != nil {
@@ -109,7 +111,7 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 		// Finish a root post a crash interrupted. If that fails (the chain is
 		// unreachable, or disagrees with the ledger) the node still serves, and
 		// every epoch close retries it first.
-		if err := n.host.ResumeSettlement(ctx); err != nil {
+		if err := n.settle.ResumeSettlement(ctx); err != nil {
 			logger.Error("resume settlement: epochs cannot be posted until this is fixed", "err", err)
 			fmt.Fprintf(out, "tollgate: WARNING: resume settlement: %v\n", err)
 		}
@@ -143,14 +145,18 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 				logger.Warn("indexing datanets", "err", err)
 			}
 		}()
-		limits := host.DefaultLimits()
+		limits := api.DefaultLimits()
 		limits.Rate, limits.Burst, limits.MaxInFlight, limits.MaxBodyBytes = *rateLimit, *burst, *inFlight, *maxBody
 		if h, _, err := net.SplitHostPort(*addr); err == nil && h != "" {
 			limits.Hosts = append(limits.Hosts, h)
 		}
 		bound := ln.Addr().String()
 		signIn := &auth.SignIn{Domain: bound, URI: "http://" + bound, ChainID: dep.ChainID, Operator: n.host.Operator(), Tokens: n.tokens}
-		srv := host.NewServer(n.host.APIHandler(host.API{Auth: n.tokens, Limits: limits, SignIn: signIn}), limits)
+		apiHandler, err := n.handler(limits, signIn)
+		if err != nil {
+			return err
+		}
+		srv := api.NewServer(apiHandler, limits)
 		fmt.Fprintf(out, "tollgate: sign in with any Ethereum key: tollgate key new; tollgate login --server http://%s --key KEYFILE", bound)
 		if n.chain != nil {
 			fmt.Fprintf(out, "; then: tollgate faucet")
@@ -159,7 +165,7 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 		fmt.Fprintf(out, "tollgate: publish an agent: tollgate plugin publish --server http://%s --key KEYFILE --name you/agent --version 1.0.0 --price 0.001 AGENT.wasm\n", bound)
 		fmt.Fprintf(out, "tollgate: metrics for Prometheus on http://%s/metrics (with the operator's token as bearer token)\n", bound)
 		fmt.Fprintf(out, "tollgate: serving the Connect API and web page on http://%s\n", bound)
-		err = host.Serve(ctx, srv, ln)
+		err = api.Serve(ctx, srv, ln)
 		// Serve returns once the requests in flight have their answers; the
 		// deferred close then stops the plugins and closes the stores.
 		fmt.Fprintln(out, "tollgate: stopped serving; closing the stores")
@@ -202,15 +208,15 @@ try:
 // faucetFlags adds the embedded chain's faucet limits to fs; the function
 // it returns puts the parsed values in a nodeConfig.
 func faucetFlags(fs *pflag.FlagSet) func(*nodeConfig) error {
-	budget := fs.Int("faucet-budget", host.DefaultFaucetBudget, "drips the faucet gives across all accounts per --faucet-window, so fresh keys cannot drain it (0: no limit)")
-	window := fs.Duration("faucet-window", host.DefaultFaucetWindow, "the sliding window --faucet-budget counts drips in")
-	every := fs.Duration("faucet-every", host.DefaultFaucetEvery, "how often one account may use the faucet (0: no limit)")
+	budget := fs.Int("faucet-budget", settle.DefaultFaucetBudget, "drips the faucet gives across all accounts per --faucet-window, so fresh keys cannot drain it (0: no limit)")
+	window := fs.Duration("faucet-window", settle.DefaultFaucetWindow, "the sliding window --faucet-budget counts drips in")
+	every := fs.Duration("faucet-every", settle.DefaultFaucetEvery, "how often one account may use the faucet (0: no limit)")
 	return func(cfg *nodeConfig) error {
 		if *window <= 0 {
 			return usageErr(fmt.Sprintf("serve: --faucet-window %s: want a positive duration", *window))
 		}
 		cfg.faucetBudget, cfg.faucetWindow, cfg.faucetEvery = *budget, *window, *every
-		// The flags' 0 is "no limit"; host.Faucet's is "the default".
+		// The flags' 0 is "no limit"; settle.Faucet's is "the default".
 		if *budget <= 0 {
 			cfg.faucetBudget = -1
 		}
@@ -230,7 +236,7 @@ func syncDeposits(ctx context.Context, n *node, logger *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if k, err := n.host.SyncDeposits(ctx); err != nil {
+			if k, err := n.settle.SyncDeposits(ctx); err != nil {
 				logger.Warn("sync deposits", "err", err)
 			} else if k > 0 {
 				logger.Info("credited deposits", "count", k)

@@ -1,9 +1,7 @@
-package host
+package settle
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"math/big"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -22,49 +20,39 @@ type WithdrawResult struct {
 // caller's claimable earnings when the open epoch closes, and is claimed
 // on-chain like any earnings. Credit held by the caller's calls in flight
 // cannot be withdrawn. A request id makes it safe to retry.
-func (h *Host) Withdraw(ctx context.Context, caller string, amount *big.Int, requestID string) (*WithdrawResult, error) {
+func (s *Settler) Withdraw(ctx context.Context, caller string, amount *big.Int, requestID string) (*WithdrawResult, error) {
 	caller, err := registry.CanonicalAddress(caller)
 	if err != nil {
 		return nil, err
 	}
-	if len(requestID) > MaxRequestIDBytes {
-		return nil, abi.Errorf(abi.CodeBadRequest, "request id is %d bytes, limit %d", len(requestID), MaxRequestIDBytes)
+	id, err := ledger.RequestKey(ledger.RequestWithdraw, caller, requestID)
+	if err != nil {
+		return nil, err
 	}
 	if amount == nil || amount.Sign() <= 0 {
 		return nil, abi.Errorf(abi.CodeBadRequest, "withdraw a positive amount")
 	}
-	id := withdrawalID(caller, requestID)
 	replay := func(rc *ledger.Receipt) (*WithdrawResult, error) {
 		if !rc.IsWithdrawal() || rc.Debit().Cmp(amount) != 0 {
-			return nil, abi.Errorf(CodeRequestConflict, "request id %q already answered another request; use a new id", requestID)
+			return nil, abi.Errorf(ledger.CodeRequestConflict, "request id %q already answered another request; use a new id", requestID)
 		}
 		return &WithdrawResult{Receipt: rc, Replayed: true}, nil
 	}
-	if rc, err := h.led.Receipt(ctx, id); err == nil {
+	if rc, err := s.led.Receipt(ctx, id); err == nil {
 		return replay(rc)
 	} else if abi.CodeOf(err) != abi.CodeNotFound {
 		return nil, err
 	}
-	rc, err := h.led.Withdraw(context.WithoutCancel(ctx), ledger.Withdrawal{ID: id, Account: caller, Amount: amount, Domain: h.domain()})
-	err = h.shortOfCredit(ctx, caller, amount, "the withdrawal asks for", err)
+	rc, err := s.led.Withdraw(context.WithoutCancel(ctx), ledger.Withdrawal{ID: id, Account: caller, Amount: amount, Domain: s.Domain()})
+	err = s.led.ExplainShort(ctx, caller, amount, "the withdrawal asks for", err)
 	if abi.CodeOf(err) == abi.CodeAlreadyExists {
-		if prev, perr := h.led.Receipt(ctx, id); perr == nil {
+		if prev, perr := s.led.Receipt(ctx, id); perr == nil {
 			return replay(prev)
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	h.logger.Info("withdrew", "id", id, "caller", caller, "amount", amount)
+	s.logger.Info("withdrew", "id", id, "caller", caller, "amount", amount)
 	return &WithdrawResult{Receipt: rc}, nil
-}
-
-// withdrawalID names a caller's withdrawal request, apart from its
-// invocations' ids.
-func withdrawalID(caller, requestID string) string {
-	if requestID == "" {
-		return newID()
-	}
-	s := sha256.Sum256([]byte("withdraw\x00" + caller + "\x00" + requestID))
-	return hex.EncodeToString(s[:16])
 }

@@ -1,4 +1,4 @@
-package host
+package api
 
 import (
 	"errors"
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tollgate-dev/tollgate/ledger"
 
 	"connectrpc.com/connect"
 
@@ -113,7 +115,7 @@ func definedCodes(t *testing.T, root string) map[abi.Code]string {
 func TestEveryCodeHasAConnectCode(t *testing.T) {
 	codes := definedCodes(t, "..")
 	// The parse must see the codes it is meant to guard.
-	for _, c := range []abi.Code{abi.CodeNotFound, abi.CodeBadIdentifier, CodeRequestConflict} {
+	for _, c := range []abi.Code{abi.CodeNotFound, abi.CodeBadIdentifier, ledger.CodeRequestConflict} {
 		if _, ok := codes[c]; !ok {
 			t.Fatalf("parsed %d codes, not %s: the walk misses packages", len(codes), c)
 		}

@@ -1,4 +1,4 @@
-package host
+package settle
 
 import "github.com/tollgate-dev/tollgate/ledger/chain"
 

@@ -1,4 +1,4 @@
-package host
+package settle
 
 import (
 	"context"
@@ -8,36 +8,12 @@ import (
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
-	"github.com/tollgate-dev/tollgate/plugins"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
-// PublishBuiltins publishes the built-in plugins, signed by the operator,
-// unless they already are. A built-in whose bytes changed under the same
-// version is an error: published versions are immutable.
-func (h *Host) PublishBuiltins(ctx context.Context) error {
-	for _, b := range plugins.All() {
-		ref := b.Name + "@" + b.Version
-		p, err := h.reg.Load(ctx, ref)
-		if err == nil {
-			if p.Hash() != sha256Hex(b.Wasm) {
-				return abi.Errorf(abi.CodeHashMismatch, "host: built-in %s changed without a new version", ref)
-			}
-			continue
-		}
-		if abi.CodeOf(err) != abi.CodeNotFound {
-			return err
-		}
-		if _, err := h.Publish(ctx, h.operator, registry.Manifest{Name: b.Name, Version: b.Version, Kind: b.Kind, Methods: b.Methods}, b.Wasm); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// errNoChain is returned, with chain.CodeChain, by operations that need the
-// settlement chain when the host has none.
-func errNoChain() error { return abi.Errorf(chain.CodeChain, "host: no settlement chain configured") }
+// ErrNoChain is returned, with chain.CodeChain, by operations that need
+// the settlement chain when the node has none.
+var ErrNoChain error = abi.Errorf(chain.CodeChain, "no settlement chain configured")
 
 // ReorgWindow is how many blocks below the deposit cursor a reorganisation
 // is looked for: deeper than any reorg of a chain that finalizes (Ethereum
@@ -53,60 +29,60 @@ const ReorgWindow = 256
 // canonical, the chain reorganised: deposits credited from blocks that left
 // the chain are undone, and the blocks since the last shared one are read
 // again.
-func (h *Host) SyncDeposits(ctx context.Context) (int, error) {
-	n, err := h.syncDeposits(ctx)
-	h.metrics.DepositsCredited(n)
-	if err == nil && h.confirms > 0 {
+func (s *Settler) SyncDeposits(ctx context.Context) (int, error) {
+	n, err := s.syncDeposits(ctx)
+	s.metrics.DepositsCredited(n)
+	if err == nil && s.confirms > 0 {
 		// Say what the deposits still uncredited wait for (each once).
-		_, _ = h.PendingDeposits(ctx, "")
+		_, _ = s.PendingDeposits(ctx, "")
 	}
 	return n, err
 }
 
-func (h *Host) syncDeposits(ctx context.Context) (int, error) {
-	if h.chain == nil {
-		return 0, errNoChain()
+func (s *Settler) syncDeposits(ctx context.Context) (int, error) {
+	if s.chain == nil {
+		return 0, ErrNoChain
 	}
 	// One sync at a time: each reads the cursor, the chain, and moves the
 	// cursor, and two interleaved could credit logs of a branch the other
 	// already found replaced.
-	h.syncMu.Lock()
-	defer h.syncMu.Unlock()
-	cursor, err := h.led.DepositCursor(ctx)
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	cursor, err := s.led.DepositCursor(ctx)
 	if err != nil {
 		return 0, err
 	}
 	if cursor.Hash != "" {
-		hash, err := h.chain.BlockHash(ctx, cursor.Block)
+		hash, err := s.chain.BlockHash(ctx, cursor.Block)
 		if err != nil {
 			return 0, err
 		}
 		if hash != cursor.Hash {
-			if cursor, err = h.undoReorg(ctx, cursor); err != nil {
+			if cursor, err = s.undoReorg(ctx, cursor); err != nil {
 				return 0, err
 			}
 		}
 	}
-	from := max(cursor.Block+1, h.chain.Deployment().Block)
-	head, err := h.chain.Head(ctx)
+	from := max(cursor.Block+1, s.chain.Deployment().Block)
+	head, err := s.chain.Head(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if head < h.confirms {
+	if head < s.confirms {
 		return 0, nil
 	}
-	safe := head - h.confirms
+	safe := head - s.confirms
 	n := 0
-	step := h.chain.LogRange()
+	step := s.chain.LogRange()
 	for ; from <= safe; from += step {
 		to := min(from+step-1, safe)
 		// The range's last block is pinned by hash before its logs are read:
 		// if it changes meanwhile, the next sync sees a reorg.
-		toHash, err := h.chain.BlockHash(ctx, to)
+		toHash, err := s.chain.BlockHash(ctx, to)
 		if err != nil {
 			return n, err
 		}
-		events, err := h.chain.Deposits(ctx, from, to)
+		events, err := s.chain.Deposits(ctx, from, to)
 		if err != nil {
 			return n, err
 		}
@@ -115,7 +91,7 @@ func (h *Host) syncDeposits(ctx context.Context) (int, error) {
 			deps[i] = ledger.Deposit{Ref: d.Ref, Account: d.Account, Amount: d.Amount, Block: d.Block, BlockHash: d.BlockHash}
 		}
 		next := ledger.Cursor{Block: to, Hash: toHash}
-		credited, err := h.led.CreditRange(ctx, cursor, deps, next)
+		credited, err := s.led.CreditRange(ctx, cursor, deps, next)
 		if err != nil {
 			return n, err
 		}
@@ -128,13 +104,13 @@ func (h *Host) syncDeposits(ctx context.Context) (int, error) {
 // undoReorg undoes the deposits credited from blocks that are no longer
 // canonical, within ReorgWindow blocks of the cursor, and moves the cursor
 // back to the bottom of that window, to be read again.
-func (h *Host) undoReorg(ctx context.Context, cursor ledger.Cursor) (ledger.Cursor, error) {
-	floor := h.chain.Deployment().Block
+func (s *Settler) undoReorg(ctx context.Context, cursor ledger.Cursor) (ledger.Cursor, error) {
+	floor := s.chain.Deployment().Block
 	back := floor
 	if cursor.Block > floor+ReorgWindow {
 		back = cursor.Block - ReorgWindow
 	}
-	deps, err := h.led.DepositsFrom(ctx, back)
+	deps, err := s.led.DepositsFrom(ctx, back)
 	if err != nil {
 		return cursor, err
 	}
@@ -143,7 +119,7 @@ func (h *Host) undoReorg(ctx context.Context, cursor ledger.Cursor) (ledger.Curs
 	for _, d := range deps {
 		hash, ok := hashes[d.Block]
 		if !ok {
-			if hash, err = h.chain.BlockHash(ctx, d.Block); err != nil {
+			if hash, err = s.chain.BlockHash(ctx, d.Block); err != nil {
 				return cursor, err
 			}
 			hashes[d.Block] = hash
@@ -157,15 +133,15 @@ func (h *Host) undoReorg(ctx context.Context, cursor ledger.Cursor) (ledger.Curs
 	var to ledger.Cursor
 	if back > 0 {
 		to.Block = back - 1
-		if to.Hash, err = h.chain.BlockHash(ctx, to.Block); err != nil {
+		if to.Hash, err = s.chain.BlockHash(ctx, to.Block); err != nil {
 			return cursor, err
 		}
 	}
-	if err := h.led.Reorg(ctx, undo, to); err != nil {
+	if err := s.led.Reorg(ctx, undo, to); err != nil {
 		return cursor, err
 	}
 	for _, d := range undo {
-		h.logger.Warn("deposit undone: its block left the chain", "ref", d.Ref, "account", d.Account, "amount", d.Amount, "block", d.Block)
+		s.logger.Warn("deposit undone: its block left the chain", "ref", d.Ref, "account", d.Account, "amount", d.Amount, "block", d.Block)
 	}
 	return to, nil
 }
@@ -173,46 +149,46 @@ func (h *Host) undoReorg(ctx context.Context, cursor ledger.Cursor) (ledger.Curs
 // Settle finishes posting the last closed epoch if a crash interrupted it,
 // then closes the open epoch and posts its root on-chain. If the post fails
 // the epoch stays closed and the next Settle (or ResumeSettlement) posts it.
-func (h *Host) Settle(ctx context.Context) (*ledger.Epoch, error) {
-	if h.chain == nil {
-		return nil, errNoChain()
+func (s *Settler) Settle(ctx context.Context) (*ledger.Epoch, error) {
+	if s.chain == nil {
+		return nil, ErrNoChain
 	}
-	h.settleMu.Lock()
-	defer h.settleMu.Unlock()
-	if err := h.resumeSettlement(ctx); err != nil {
+	s.settleMu.Lock()
+	defer s.settleMu.Unlock()
+	if err := s.resumeSettlement(ctx); err != nil {
 		return nil, err
 	}
-	if _, err := h.SyncDeposits(ctx); err != nil {
+	if _, err := s.SyncDeposits(ctx); err != nil {
 		return nil, err
 	}
-	e, err := h.led.CloseEpoch(ctx, h.domain())
+	e, err := s.led.CloseEpoch(ctx, s.Domain())
 	if err != nil {
 		return nil, err
 	}
-	h.metrics.EpochClosed()
-	return e, h.post(ctx, e)
+	s.metrics.EpochClosed()
+	return e, s.post(ctx, e)
 }
 
 // post sends epoch e's root, recording the signed transaction as the
 // epoch's intent before it is sent and as its PostTx once it is mined.
 // postIntent records each signed version of epoch n's post before it is
 // sent, so a restart can finish it rather than post twice.
-func (h *Host) postIntent(n uint64) func(tx, raw string) error {
-	return func(tx, raw string) error { return h.led.SetPostIntent(context.Background(), n, tx, raw) }
+func (s *Settler) postIntent(n uint64) func(tx, raw string) error {
+	return func(tx, raw string) error { return s.led.SetPostIntent(context.Background(), n, tx, raw) }
 }
 
-func (h *Host) post(ctx context.Context, e *ledger.Epoch) error {
-	tx, err := h.chain.PostRoot(ctx, h.operator, e.N, e.Root, e.Total, e.Bundle, h.postIntent(e.N))
+func (s *Settler) post(ctx context.Context, e *ledger.Epoch) error {
+	tx, err := s.chain.PostRoot(ctx, s.operator, e.N, e.Root, e.Total, e.Bundle, s.postIntent(e.N))
 	if err != nil {
 		return err
 	}
 	e.PostTx = tx
-	if h.metrics != nil {
-		if gas, err := h.chain.GasUsed(ctx, tx); err == nil {
-			h.metrics.GasUsed("post_root", gas)
+	if s.metrics != nil {
+		if gas, err := s.chain.GasUsed(ctx, tx); err == nil {
+			s.metrics.GasUsed("post_root", gas)
 		}
 	}
-	return h.led.SetPostTx(ctx, e.N, tx)
+	return s.led.SetPostTx(ctx, e.N, tx)
 }
 
 // ResumeSettlement finishes what a crash may have interrupted: if the last
@@ -221,25 +197,25 @@ func (h *Host) post(ctx context.Context, e *ledger.Epoch) error {
 // it is posted now). A contract that holds another root for that epoch, or
 // a later epoch than the ledger has closed, is an error: the two books
 // disagree.
-func (h *Host) ResumeSettlement(ctx context.Context) error {
-	if h.chain == nil {
-		return errNoChain()
+func (s *Settler) ResumeSettlement(ctx context.Context) error {
+	if s.chain == nil {
+		return ErrNoChain
 	}
-	h.settleMu.Lock()
-	defer h.settleMu.Unlock()
-	return h.resumeSettlement(ctx)
+	s.settleMu.Lock()
+	defer s.settleMu.Unlock()
+	return s.resumeSettlement(ctx)
 }
 
-func (h *Host) resumeSettlement(ctx context.Context) error {
-	open, err := h.led.OpenEpoch(ctx)
+func (s *Settler) resumeSettlement(ctx context.Context) error {
+	open, err := s.led.OpenEpoch(ctx)
 	if err != nil || open <= 1 {
 		return err
 	}
-	e, err := h.led.Epoch(ctx, open-1)
+	e, err := s.led.Epoch(ctx, open-1)
 	if err != nil || e.PostTx != "" {
 		return err
 	}
-	onChain, root, err := h.chain.PostedEpoch(ctx)
+	onChain, root, err := s.chain.PostedEpoch(ctx)
 	if err != nil {
 		return err
 	}
@@ -251,38 +227,41 @@ func (h *Host) resumeSettlement(ctx context.Context) error {
 	case onChain == e.N:
 		// The post landed; which version of it (a replacement may have
 		// been recorded after an earlier one was mined) the chain says.
-		tx, found, err := h.chain.PostTxOf(ctx, e.N)
+		tx, found, err := s.chain.PostTxOf(ctx, e.N)
 		if err != nil {
 			return err
 		}
 		if !found {
 			tx = e.PostIntent
 		}
-		h.logger.Info("epoch posted before a restart", "epoch", e.N, "tx", tx)
-		return h.led.SetPostTx(ctx, e.N, tx)
+		s.logger.Info("epoch posted before a restart", "epoch", e.N, "tx", tx)
+		return s.led.SetPostTx(ctx, e.N, tx)
 	}
 	if e.PostRaw != "" {
 		// The post was signed and maybe sent: send the same transaction
 		// again, with its nonce, rather than a second one.
-		tx, err := h.chain.Rebroadcast(ctx, h.operator, e.PostRaw, h.postIntent(e.N))
+		tx, err := s.chain.Rebroadcast(ctx, s.operator, e.PostRaw, s.postIntent(e.N))
 		if err == nil {
-			h.logger.Info("finished posting an epoch a restart interrupted", "epoch", e.N, "tx", tx)
-			return h.led.SetPostTx(ctx, e.N, tx)
+			s.logger.Info("finished posting an epoch a restart interrupted", "epoch", e.N, "tx", tx)
+			return s.led.SetPostTx(ctx, e.N, tx)
 		}
-		h.logger.Warn("the interrupted post cannot land, posting again", "epoch", e.N, "err", err)
+		s.logger.Warn("the interrupted post cannot land, posting again", "epoch", e.N, "err", err)
 	}
-	h.logger.Info("posting an epoch a restart interrupted", "epoch", e.N)
-	return h.post(ctx, e)
+	s.logger.Info("posting an epoch a restart interrupted", "epoch", e.N)
+	return s.post(ctx, e)
 }
 
-// domain is the chain and contract receipts and trees are bound to; a host
-// without a chain signs under chain 0 and the zero address.
-func (h *Host) domain() ledger.Domain {
-	if h.chain == nil {
+// Domain is the chain and contract receipts and trees are bound to; with
+// no chain, chain 0 and the zero address.
+func Domain(c *chain.Client) ledger.Domain {
+	if c == nil {
 		return ledger.Domain{ChainID: new(big.Int), Settlement: "0x0000000000000000000000000000000000000000"}
 	}
-	return ledger.Domain{ChainID: h.chain.ChainID(), Settlement: h.chain.Deployment().Settlement}
+	return ledger.Domain{ChainID: c.ChainID(), Settlement: c.Deployment().Settlement}
 }
+
+// Domain is the domain the settler's epochs are bound to.
+func (s *Settler) Domain() ledger.Domain { return Domain(s.chain) }
 
 // Proof is what an account needs to claim on-chain.
 type Proof struct {
@@ -294,13 +273,13 @@ type Proof struct {
 }
 
 // Proof returns account's claim for epoch n (0: the last closed epoch).
-func (h *Host) Proof(ctx context.Context, n uint64, account string) (*Proof, error) {
+func (s *Settler) Proof(ctx context.Context, n uint64, account string) (*Proof, error) {
 	account, err := registry.CanonicalAddress(account)
 	if err != nil {
 		return nil, err
 	}
 	if n == 0 {
-		open, err := h.led.OpenEpoch(ctx)
+		open, err := s.led.OpenEpoch(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -309,11 +288,11 @@ func (h *Host) Proof(ctx context.Context, n uint64, account string) (*Proof, err
 		}
 		n = open - 1
 	}
-	e, err := h.led.Epoch(ctx, n)
+	e, err := s.led.Epoch(ctx, n)
 	if err != nil {
 		return nil, err
 	}
-	leaf, proof, err := h.led.Proof(ctx, n, account)
+	leaf, proof, err := s.led.Proof(ctx, n, account)
 	if err != nil {
 		return nil, err
 	}

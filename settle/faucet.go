@@ -1,4 +1,4 @@
-package host
+package settle
 
 import (
 	"context"
@@ -189,9 +189,9 @@ type FaucetResult struct {
 // Drip runs the faucet for account, crediting it at once. With toWallet,
 // the tokens are minted to the account's wallet instead, for it to deposit
 // itself (or keep).
-func (h *Host) Drip(ctx context.Context, account string, toWallet bool) (*FaucetResult, error) {
-	f := h.faucet
-	if f == nil || h.chain == nil {
+func (s *Settler) Drip(ctx context.Context, account string, toWallet bool) (*FaucetResult, error) {
+	f := s.faucet
+	if f == nil || s.chain == nil {
 		return nil, abi.Errorf(CodeFaucetClosed, "this node has no faucet: it settles on a real chain")
 	}
 	acct, err := registry.CanonicalAddress(account)
@@ -205,32 +205,32 @@ func (h *Host) Drip(ctx context.Context, account string, toWallet bool) (*Faucet
 	// The chain work is the operator's: one drip at a time keeps its
 	// nonces in order, and a caller going away does not stop it halfway.
 	ctx = context.WithoutCancel(ctx)
-	h.faucetMu.Lock()
-	defer h.faucetMu.Unlock()
-	if _, err := h.chain.SendETH(ctx, h.operator, acct, f.Gas); err != nil {
+	s.faucetMu.Lock()
+	defer s.faucetMu.Unlock()
+	if _, err := s.chain.SendETH(ctx, s.operator, acct, f.Gas); err != nil {
 		undo()
 		return nil, err
 	}
 	if toWallet {
-		if _, err := h.chain.Mint(ctx, h.operator, acct, f.Amount); err != nil {
+		if _, err := s.chain.Mint(ctx, s.operator, acct, f.Amount); err != nil {
 			undo()
 			return nil, err
 		}
-		h.logger.Info("faucet", "account", acct, "minted", f.Amount, "gas", f.Gas)
+		s.logger.Info("faucet", "account", acct, "minted", f.Amount, "gas", f.Gas)
 		return &FaucetResult{Account: acct, Amount: new(big.Int).Set(f.Amount), Gas: new(big.Int).Set(f.Gas), ToWallet: true}, nil
 	}
-	if _, err := h.chain.Mint(ctx, h.operator, h.opAddr, f.Amount); err != nil {
+	if _, err := s.chain.Mint(ctx, s.operator, s.opAddr, f.Amount); err != nil {
 		undo()
 		return nil, err
 	}
-	d, err := h.chain.Deposit(ctx, h.operator, acct, f.Amount)
+	d, err := s.chain.Deposit(ctx, s.operator, acct, f.Amount)
 	if err != nil {
 		undo()
 		return nil, err
 	}
-	if _, err := h.SyncDeposits(ctx); err != nil {
+	if _, err := s.SyncDeposits(ctx); err != nil {
 		return nil, err
 	}
-	h.logger.Info("faucet", "account", acct, "amount", f.Amount, "gas", f.Gas)
+	s.logger.Info("faucet", "account", acct, "amount", f.Amount, "gas", f.Gas)
 	return &FaucetResult{Account: acct, Amount: new(big.Int).Set(f.Amount), Gas: new(big.Int).Set(f.Gas), DepositRef: d.Ref}, nil
 }

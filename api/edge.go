@@ -1,4 +1,4 @@
-package host
+package api
 
 import (
 	"context"
@@ -14,11 +14,12 @@ import (
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/api/auth"
+	"github.com/tollgate-dev/tollgate/host"
 )
 
 // Error codes of the edge: refusals made before a request reaches a service.
 const (
-	CodeTooLarge    abi.Code = "request_too_large"  // a request body past the size limit
+	CodeTooLarge             = host.CodeTooLarge    // a request body (or a module) past its size limit
 	CodeRateLimited abi.Code = "rate_limited"       // an account sent more requests than its rate allows
 	CodeBusy        abi.Code = "too_many_in_flight" // an account has too many calls running
 	CodeBadHost     abi.Code = "bad_host"           // a Host header the node does not answer to
@@ -129,7 +130,7 @@ func (e *edge) api(next http.Handler) http.Handler {
 		}
 		limit := e.limits.MaxBodyBytes
 		if r.URL.Path == "/tollgate.v1.RegistryService/PublishPlugin" {
-			limit = max(limit, MaxModuleBytes+1<<20) // a module, and its manifest
+			limit = max(limit, host.MaxModuleBytes+1<<20) // a module, and its manifest
 		}
 		switch {
 		case streamedProcedures[r.URL.Path]:

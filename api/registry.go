@@ -1,4 +1,4 @@
-package host
+package api
 
 import (
 	"context"
@@ -9,39 +9,9 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/tollgate-dev/tollgate/abi"
-	"github.com/tollgate-dev/tollgate/attribution"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/registry"
-	"github.com/tollgate-dev/tollgate/runtime"
 )
-
-// MaxModuleBytes caps a published module.
-const MaxModuleBytes = 16 << 20
-
-// PublishSigned publishes a plugin version its publisher signed, after
-// checking that the module compiles and instantiates with the host's
-// functions under the manifest's limits: a module that cannot run is
-// refused now, naming what it lacks, not at its first call. Work follows
-// authorship: the cheap checks (size, manifest, hash, signature, reserved
-// namespace, the name's owner, a new version) all come first, so only a
-// publication that could be stored costs the node a compilation.
-func (h *Host) PublishSigned(ctx context.Context, m registry.Manifest, sig, wasm []byte) (*registry.Plugin, error) {
-	if len(wasm) > MaxModuleBytes {
-		return nil, abi.Errorf(CodeTooLarge, "module is %d bytes, limit %d", len(wasm), MaxModuleBytes)
-	}
-	if err := h.reg.CheckPublish(ctx, m, sig, wasm); err != nil {
-		return nil, err
-	}
-	if err := h.checkMinPrice(m); err != nil {
-		return nil, err
-	}
-	// Checked as it will run: an agent with the real clock and its config.
-	opts := runtime.ModuleOptions{Limits: attribution.RuntimeLimits(m.Limits), Config: callConfig(m), Nondeterministic: m.Kind == abi.KindAgent}
-	if err := h.rt.Check(ctx, wasm, opts); err != nil {
-		return nil, err
-	}
-	return h.reg.Publish(ctx, m, sig, wasm)
-}
 
 func pluginProto(p *registry.Plugin) *tollgatev1.Plugin {
 	mj, _ := json.Marshal(p.Manifest)
@@ -81,7 +51,7 @@ func (a *api) PublishPlugin(ctx context.Context, req *connect.Request[tollgatev1
 }
 
 func (a *api) GetPlugin(ctx context.Context, req *connect.Request[tollgatev1.GetPluginRequest]) (*connect.Response[tollgatev1.GetPluginResponse], error) {
-	p, err := a.h.reg.Load(ctx, req.Msg.GetRef())
+	p, err := a.reg.Load(ctx, req.Msg.GetRef())
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +63,7 @@ func (a *api) ListPlugins(ctx context.Context, req *connect.Request[tollgatev1.L
 	if size == 0 {
 		size = 100
 	}
-	ps, err := a.h.reg.Plugins(ctx, req.Msg.GetPageToken(), min(size, 1000))
+	ps, err := a.reg.Plugins(ctx, req.Msg.GetPageToken(), min(size, 1000))
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +78,7 @@ func (a *api) ListPlugins(ctx context.Context, req *connect.Request[tollgatev1.L
 }
 
 func (a *api) GetPluginWasm(ctx context.Context, req *connect.Request[tollgatev1.GetPluginWasmRequest]) (*connect.Response[tollgatev1.GetPluginWasmResponse], error) {
-	b, err := a.h.reg.Module(ctx, req.Msg.GetSha256())
+	b, err := a.reg.Module(ctx, req.Msg.GetSha256())
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +93,7 @@ func (a *api) YankPlugin(ctx context.Context, req *connect.Request[tollgatev1.Ya
 	if err != nil {
 		return nil, abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex")
 	}
-	if err := a.h.reg.Yank(ctx, req.Msg.GetRef(), sig); err != nil {
+	if err := a.reg.Yank(ctx, req.Msg.GetRef(), sig); err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&tollgatev1.YankPluginResponse{}), nil

@@ -1,9 +1,10 @@
-package host
+package api
 
 import (
 	"context"
 	"io"
 	"strconv"
+	"sync"
 
 	"connectrpc.com/connect"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -42,7 +43,7 @@ func (a *api) CreateDatanet(ctx context.Context, req *connect.Request[tollgatev1
 	if err != nil {
 		return nil, abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex")
 	}
-	d, err := a.h.reg.CreateDatanet(ctx, registry.Datanet{Name: in.GetName(), Owner: in.GetOwner(), Description: in.GetDescription(),
+	d, err := a.reg.CreateDatanet(ctx, registry.Datanet{Name: in.GetName(), Owner: in.GetOwner(), Description: in.GetDescription(),
 		License: in.GetLicense(), PricePerRead: in.GetPricePerRead(), Policy: protoconv.Policy(in.GetPolicy())}, sig)
 	if err != nil {
 		return nil, err
@@ -64,7 +65,7 @@ func (a *api) AddRecords(ctx context.Context, req *connect.Request[tollgatev1.Ad
 		if err != nil {
 			return nil, abi.Errorf(abi.CodeBadSignature, "record %d: signature is not 0x-hex", i)
 		}
-		rec, dup, err := a.h.reg.AddRecord(ctx, req.Msg.GetDatanet(), r.GetContributor(), r.GetContent(), sig)
+		rec, dup, err := a.reg.AddRecord(ctx, req.Msg.GetDatanet(), r.GetContributor(), r.GetContent(), sig)
 		if err != nil {
 			// Records before this one are added; say which failed.
 			return nil, abi.Wrap(abi.CodeOf(err), err, "record %d (%d added before it)", i, out.Added)
@@ -76,7 +77,7 @@ func (a *api) AddRecords(ctx context.Context, req *connect.Request[tollgatev1.Ad
 			out.Added++
 		}
 	}
-	d, err := a.h.reg.Datanet(ctx, req.Msg.GetDatanet())
+	d, err := a.reg.Datanet(ctx, req.Msg.GetDatanet())
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +86,7 @@ func (a *api) AddRecords(ctx context.Context, req *connect.Request[tollgatev1.Ad
 }
 
 func (a *api) GetDatanet(ctx context.Context, req *connect.Request[tollgatev1.GetDatanetRequest]) (*connect.Response[tollgatev1.GetDatanetResponse], error) {
-	d, err := a.h.reg.Datanet(ctx, req.Msg.GetName())
+	d, err := a.reg.Datanet(ctx, req.Msg.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -110,10 +111,10 @@ func (a *api) SetPolicy(ctx context.Context, req *connect.Request[tollgatev1.Set
 		return nil, abi.Errorf(abi.CodeBadSignature, "signature is not 0x-hex")
 	}
 	// The owner's signature, not the session, authorises the change.
-	if err := a.h.reg.SetPolicy(ctx, req.Msg.GetDatanet(), protoconv.Policy(req.Msg.GetPolicy()), sig); err != nil {
+	if err := a.reg.SetPolicy(ctx, req.Msg.GetDatanet(), protoconv.Policy(req.Msg.GetPolicy()), sig); err != nil {
 		return nil, err
 	}
-	d, err := a.h.reg.Datanet(ctx, req.Msg.GetDatanet())
+	d, err := a.reg.Datanet(ctx, req.Msg.GetDatanet())
 	if err != nil {
 		return nil, err
 	}
@@ -159,11 +160,11 @@ func (a *api) ImportRecords(ctx context.Context, stream *connect.ClientStream[to
 		}
 		return registry.ImportLine{Content: r.GetContent(), Contributor: r.GetContributor(), Signature: r.GetSignature()}, nil
 	}
-	st, err := a.h.reg.ImportStream(ctx, next, registry.ImportOptions{Datanet: datanet})
+	st, err := a.reg.ImportStream(ctx, next, registry.ImportOptions{Datanet: datanet})
 	if err != nil {
 		return nil, abi.Wrap(abi.CodeOf(err), err, "import stopped after %d records added", st.Added)
 	}
-	d, err := a.h.reg.Datanet(ctx, datanet)
+	d, err := a.reg.Datanet(ctx, datanet)
 	if err != nil {
 		return nil, err
 	}
@@ -171,24 +172,33 @@ func (a *api) ImportRecords(ctx context.Context, stream *connect.ClientStream[to
 		Duplicates: uint64(st.Duplicates), Version: d.Version, Root: d.Root}), nil
 }
 
+// settledVersions caches the last closed epoch's settled datanet
+// versions.
+type settledVersions struct {
+	mu       sync.Mutex
+	epoch    uint64            // the closed epoch versions was read from
+	versions map[string]uint64 // its Settled versions
+}
+
 // settledVersion is the highest version of a datanet that a closed epoch's
 // receipts read: its records up to there are public, because verifying
 // those payouts needs them.
 func (a *api) settledVersion(ctx context.Context, datanet string) (uint64, error) {
-	open, err := a.h.led.OpenEpoch(ctx)
+	open, err := a.led.OpenEpoch(ctx)
 	if err != nil || open <= 1 {
 		return 0, err
 	}
-	a.h.settledMu.Lock()
-	defer a.h.settledMu.Unlock()
-	if a.h.settledEpoch != open-1 {
-		e, err := a.h.led.Epoch(ctx, open-1)
+	s := &a.settled
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.epoch != open-1 {
+		e, err := a.led.Epoch(ctx, open-1)
 		if err != nil {
 			return 0, err
 		}
-		a.h.settledEpoch, a.h.settled = open-1, e.Settled
+		s.epoch, s.versions = open-1, e.Settled
 	}
-	return a.h.settled[datanet], nil
+	return s.versions[datanet], nil
 }
 
 func (a *api) ListRecords(ctx context.Context, req *connect.Request[tollgatev1.ListRecordsRequest]) (*connect.Response[tollgatev1.ListRecordsResponse], error) {
@@ -218,7 +228,7 @@ func (a *api) ListRecords(ctx context.Context, req *connect.Request[tollgatev1.L
 		after = v
 	}
 	size := pageSize(req.Msg.GetPageSize())
-	recs, version, err := a.h.reg.RecordsAt(ctx, dn, at, after, size)
+	recs, version, err := a.reg.RecordsAt(ctx, dn, at, after, size)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +243,7 @@ func (a *api) ListRecords(ctx context.Context, req *connect.Request[tollgatev1.L
 }
 
 func (a *api) GetVersion(ctx context.Context, req *connect.Request[tollgatev1.GetVersionRequest]) (*connect.Response[tollgatev1.GetVersionResponse], error) {
-	d, err := a.h.reg.Datanet(ctx, req.Msg.GetDatanet())
+	d, err := a.reg.Datanet(ctx, req.Msg.GetDatanet())
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +256,7 @@ func (a *api) GetVersion(ctx context.Context, req *connect.Request[tollgatev1.Ge
 	}
 	root := d.Root
 	if v != d.Version {
-		if root, err = a.h.reg.VersionRoot(ctx, d.Name, v); err != nil {
+		if root, err = a.reg.VersionRoot(ctx, d.Name, v); err != nil {
 			return nil, err
 		}
 	}
@@ -271,7 +281,7 @@ func (a *api) readsFree(ctx context.Context, p auth.Principal, datanet string) e
 	if p.Operator {
 		return nil
 	}
-	d, err := a.h.reg.Datanet(ctx, datanet)
+	d, err := a.reg.Datanet(ctx, datanet)
 	if err != nil {
 		return err
 	}
@@ -293,7 +303,7 @@ func (a *api) Search(ctx context.Context, req *connect.Request[tollgatev1.Search
 	if limit == 0 {
 		limit = 10
 	}
-	rs, err := a.h.reg.Search(ctx, req.Msg.GetDatanet(), req.Msg.GetQuery(), min(limit, 100))
+	rs, err := a.reg.Search(ctx, req.Msg.GetDatanet(), req.Msg.GetQuery(), min(limit, 100))
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +319,7 @@ func (a *api) GetRecord(ctx context.Context, req *connect.Request[tollgatev1.Get
 	if err != nil {
 		return nil, err
 	}
-	r, err := a.h.reg.At(nil).Get(ctx, req.Msg.GetDatanet(), req.Msg.GetId())
+	r, err := a.reg.At(nil).Get(ctx, req.Msg.GetDatanet(), req.Msg.GetId())
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package host
+package api
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/tollgate-dev/tollgate/api/auth"
+	"github.com/tollgate-dev/tollgate/host"
+	"github.com/tollgate-dev/tollgate/metrics"
+	"github.com/tollgate-dev/tollgate/settle"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
@@ -35,34 +38,40 @@ import (
 // clients can branch on it exactly.
 const CodeHeader = "Tollgate-Code"
 
-// Handler returns the HTTP handler serving the Connect API and the web page,
-// behind the edge's limits (DefaultLimits if none are given).
-func (h *Host) Handler(authn auth.Authenticator, limits ...Limits) http.Handler {
-	l := DefaultLimits()
-	if len(limits) > 0 {
-		l = limits[0]
-	}
-	return h.APIHandler(API{Auth: authn, Limits: l})
-}
-
-// API configures [Host.APIHandler].
-type API struct {
-	Auth   auth.Authenticator
+// Config wires the API. Host, Settler, Registry, Ledger and Auth are
+// required.
+type Config struct {
+	Host     *host.Host
+	Settler  *settle.Settler
+	Registry *registry.Registry
+	Ledger   *ledger.Ledger
+	Auth     auth.Authenticator
+	// Limits bound each request and account at the edge, as given:
+	// DefaultLimits are what serve starts with; a zero field is that
+	// limit's default or none (see Limits).
 	Limits Limits
 	// SignIn, if set, serves AuthService's Challenge and SignIn.
 	SignIn *auth.SignIn
+	// Metrics, if set, are served at /metrics to the operator.
+	Metrics *metrics.Metrics
+	// ChainRPC is the URL of the embedded chain's JSON-RPC, if the node
+	// serves one, which GetDeployment tells clients.
+	ChainRPC string
 }
 
 // CompressMinBytes is the smallest response the API compresses.
 const CompressMinBytes = 16 << 10
 
-// APIHandler returns the HTTP handler serving the Connect API and the web
-// page, behind the edge.
-func (h *Host) APIHandler(cfg API) http.Handler {
+// New returns the HTTP handler serving the Connect API and the web page,
+// behind the edge.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Host == nil || cfg.Settler == nil || cfg.Registry == nil || cfg.Ledger == nil || cfg.Auth == nil {
+		return nil, errors.New("api: Host, Settler, Registry, Ledger and Auth are required")
+	}
 	authn := cfg.Auth
 	e := newEdge(authn, cfg.Limits)
 	mux := http.NewServeMux()
-	api := &api{h: h, auth: authn, signIn: cfg.SignIn}
+	api := &api{h: cfg.Host, settle: cfg.Settler, reg: cfg.Registry, led: cfg.Ledger, auth: authn, signIn: cfg.SignIn, chainRPC: cfg.ChainRPC}
 	opts := handlerOptions(e.limits.MaxBodyBytes)
 	for _, svc := range []func() (string, http.Handler){
 		func() (string, http.Handler) { return tollgatev1connect.NewAgentServiceHandler(api, opts...) },
@@ -71,7 +80,7 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 		func() (string, http.Handler) { return tollgatev1connect.NewDatanetServiceHandler(api, opts...) },
 		func() (string, http.Handler) {
 			// Modules are larger than any other request.
-			return tollgatev1connect.NewRegistryServiceHandler(api, handlerOptions(max(e.limits.MaxBodyBytes, MaxModuleBytes+1<<20))...)
+			return tollgatev1connect.NewRegistryServiceHandler(api, handlerOptions(max(e.limits.MaxBodyBytes, host.MaxModuleBytes+1<<20))...)
 		},
 	} {
 		path, handler := svc()
@@ -84,7 +93,7 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	if h.metrics != nil {
+	if cfg.Metrics != nil {
 		// Metrics describe the open epoch's traffic: the operator's to
 		// read (Prometheus sends the operator's token as a bearer token).
 		mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -96,12 +105,12 @@ func (h *Host) APIHandler(cfg API) http.Handler {
 				e.errors.Write(w, r, connectErr(err))
 				return
 			}
-			h.metrics.Handler().ServeHTTP(w, r)
+			cfg.Metrics.Handler().ServeHTTP(w, r)
 		}))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /{$}", e.page(h.page))
-	return mux
+	mux.HandleFunc("GET /{$}", e.page(page))
+	return mux, nil
 }
 
 // Serve serves srv on ln over HTTP/1.1 and cleartext HTTP/2, so curl,
@@ -135,9 +144,14 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
 const DrainTimeout = 30 * time.Second
 
 type api struct {
-	h      *Host
-	auth   auth.Authenticator
-	signIn *auth.SignIn
+	h        *host.Host
+	settle   *settle.Settler
+	reg      *registry.Registry
+	led      *ledger.Ledger
+	auth     auth.Authenticator
+	signIn   *auth.SignIn
+	chainRPC string
+	settled  settledVersions
 }
 
 var (
@@ -173,7 +187,7 @@ func (a *api) Invoke(ctx context.Context, req *connect.Request[tollgatev1.Invoke
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.h.Invoke(ctx, InvokeRequest{Caller: p.Account, Agent: req.Msg.GetAgent(), Input: in, RequestID: req.Msg.GetRequestId(), MaxPrice: maxPrice})
+	res, err := a.h.Invoke(ctx, host.InvokeRequest{Caller: p.Account, Agent: req.Msg.GetAgent(), Input: in, RequestID: req.Msg.GetRequestId(), MaxPrice: maxPrice})
 	if err != nil {
 		return nil, err
 	}
@@ -202,25 +216,43 @@ func (a *api) GetBalance(ctx context.Context, req *connect.Request[tollgatev1.Ge
 	if err != nil {
 		return nil, err
 	}
-	bal, err := a.h.led.Balance(ctx, acct)
+	bal, err := a.led.Balance(ctx, acct)
 	if err != nil {
 		return nil, err
 	}
-	earned, err := a.h.led.Earned(ctx, acct)
+	earned, err := a.led.Earned(ctx, acct)
 	if err != nil {
 		return nil, err
 	}
 	out := &tollgatev1.GetBalanceResponse{Account: acct, Balance: bal.String(), Earned: earned.String()}
-	if a.h.chain != nil {
-		if err := a.h.onChainBalance(ctx, acct, out); err != nil {
+	if a.settle.Chain() != nil {
+		if err := a.onChainBalance(ctx, acct, out); err != nil {
 			return nil, err
 		}
 	}
 	return connect.NewResponse(out), nil
 }
 
+// onChainBalance adds to a balance what the chain holds for account: its
+// wallet's tokens, what it has claimed, and its deposits not yet credited.
+func (a *api) onChainBalance(ctx context.Context, account string, out *tollgatev1.GetBalanceResponse) error {
+	wallet, claimed, err := a.settle.Wallet(ctx, account)
+	if err != nil {
+		return err
+	}
+	out.Wallet, out.Claimed = wallet.String(), claimed.String()
+	pending, err := a.settle.PendingDeposits(ctx, account)
+	if err != nil {
+		return err
+	}
+	for _, p := range pending {
+		out.Pending = append(out.Pending, &tollgatev1.PendingDeposit{Amount: p.Amount, Ref: p.Ref, Block: p.Block, BlocksToGo: p.BlocksToGo})
+	}
+	return nil
+}
+
 func (a *api) GetProof(ctx context.Context, req *connect.Request[tollgatev1.GetProofRequest]) (*connect.Response[tollgatev1.GetProofResponse], error) {
-	p, err := a.h.Proof(ctx, req.Msg.GetEpoch(), req.Msg.GetAccount())
+	p, err := a.settle.Proof(ctx, req.Msg.GetEpoch(), req.Msg.GetAccount())
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +270,7 @@ func (a *api) CloseEpoch(ctx context.Context, req *connect.Request[tollgatev1.Cl
 	if !p.Operator {
 		return nil, abi.Errorf(abi.CodeGrantDenied, "only the operator closes epochs")
 	}
-	e, err := a.h.Settle(ctx)
+	e, err := a.settle.Settle(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +283,7 @@ func (a *api) GetReceipt(ctx context.Context, req *connect.Request[tollgatev1.Ge
 	if req.Msg.GetId() == "" {
 		return nil, abi.Errorf(abi.CodeBadRequest, "give a receipt id, or at least %d hex digits of one", ledger.MinReceiptPrefix)
 	}
-	rc, err := a.h.led.ReceiptByPrefix(ctx, req.Msg.GetId())
+	rc, err := a.led.ReceiptByPrefix(ctx, req.Msg.GetId())
 	if abi.CodeOf(err) == abi.CodeNotFound {
 		// The id is quoted and capped: it is the caller's, not the ledger's.
 		return nil, &abi.Error{Code: abi.CodeNotFound, Message: fmt.Sprintf("no receipt %.64q", req.Msg.GetId()), Cause: err}
@@ -261,7 +293,7 @@ func (a *api) GetReceipt(ctx context.Context, req *connect.Request[tollgatev1.Ge
 	}
 	// Once its epoch is closed a receipt is public: it is what lets anyone
 	// check a payout. Before, only those it names and the operator see it.
-	if open, err := a.h.led.OpenEpoch(ctx); err != nil {
+	if open, err := a.led.OpenEpoch(ctx); err != nil {
 		return nil, err
 	} else if rc.Epoch >= open {
 		p, err := a.principal(ctx, req.Header())
@@ -298,7 +330,7 @@ func (a *api) Withdraw(ctx context.Context, req *connect.Request[tollgatev1.With
 	if !ok || amount.Sign() <= 0 {
 		return nil, abi.Errorf(abi.CodeBadRequest, "amount must be a positive decimal integer")
 	}
-	res, err := a.h.Withdraw(ctx, p.Account, amount, req.Msg.GetRequestId())
+	res, err := a.settle.Withdraw(ctx, p.Account, amount, req.Msg.GetRequestId())
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +342,7 @@ func (a *api) Faucet(ctx context.Context, req *connect.Request[tollgatev1.Faucet
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.h.Drip(ctx, p.Account, req.Msg.GetToWallet())
+	res, err := a.settle.Drip(ctx, p.Account, req.Msg.GetToWallet())
 	if err != nil {
 		return nil, err
 	}
@@ -318,12 +350,12 @@ func (a *api) Faucet(ctx context.Context, req *connect.Request[tollgatev1.Faucet
 }
 
 func (a *api) GetDeployment(ctx context.Context, req *connect.Request[tollgatev1.GetDeploymentRequest]) (*connect.Response[tollgatev1.GetDeploymentResponse], error) {
-	if a.h.chain == nil {
-		return nil, errNoChain()
+	if a.settle.Chain() == nil {
+		return nil, settle.ErrNoChain
 	}
-	d := a.h.chain.Deployment()
+	d := a.settle.Chain().Deployment()
 	return connect.NewResponse(&tollgatev1.GetDeploymentResponse{ChainId: d.ChainID, Settlement: d.Settlement, Token: d.Token, Operator: a.h.Operator(),
-		Block: d.Block, Rpc: a.h.chainRPC}), nil
+		Block: d.Block, Rpc: a.chainRPC}), nil
 }
 
 func (a *api) Challenge(ctx context.Context, req *connect.Request[tollgatev1.ChallengeRequest]) (*connect.Response[tollgatev1.ChallengeResponse], error) {
@@ -404,7 +436,7 @@ var connectCodes = map[abi.Code]connect.Code{
 	chain.CodeChain:            connect.CodeUnavailable,
 	abi.CodeUnavailable:        connect.CodeUnavailable,
 	abi.CodeInternal:           connect.CodeInternal,
-	CodeRequestConflict:        connect.CodeAlreadyExists,
+	ledger.CodeRequestConflict: connect.CodeAlreadyExists,
 	rules.CodePriceExceeded:    connect.CodeFailedPrecondition,
 	rules.CodeBelowMinPrice:    connect.CodeFailedPrecondition,
 	registry.CodeReservedName:  connect.CodePermissionDenied,
@@ -429,8 +461,8 @@ var connectCodes = map[abi.Code]connect.Code{
 	auth.CodeExpired:           connect.CodeUnauthenticated,
 	auth.CodeTokenExpired:      connect.CodeUnauthenticated,
 	siwe.CodeMalformed:         connect.CodeInvalidArgument,
-	CodeFaucetClosed:           connect.CodeFailedPrecondition,
-	CodeFaucetBudget:           connect.CodeResourceExhausted,
+	settle.CodeFaucetClosed:    connect.CodeFailedPrecondition,
+	settle.CodeFaucetBudget:    connect.CodeResourceExhausted,
 	registry.CodeWriteDenied:   connect.CodePermissionDenied,
 	registry.CodeWriteQuota:    connect.CodeResourceExhausted,
 	CodeBadHost:                connect.CodeInvalidArgument,
@@ -451,16 +483,16 @@ var connectCodes = map[abi.Code]connect.Code{
 	abi.CodeBadPluginOutput: connect.CodeAborted,
 	abi.CodeBadAttribution:  connect.CodeAborted,
 	// Another writer got there first: the operation may be retried.
-	ledger.CodeCursorMoved: connect.CodeAborted,
-	chain.CodeSuperseded:   connect.CodeAborted,
-	ledger.CodeEmptyTree:   connect.CodeFailedPrecondition,
-	chain.CodeUnfunded:     connect.CodeFailedPrecondition,
-	keys.CodeBadPassphrase: connect.CodeUnauthenticated,
-	keys.CodeNoPassphrase:  connect.CodeInvalidArgument,
-	keys.CodeBadKeyFile:    connect.CodeInvalidArgument,
-	ledger.CodeAmbiguous:   connect.CodeInvalidArgument,
-	CodeNothingToClaim:     connect.CodeFailedPrecondition,
-	CodeClaimRateLimited:   connect.CodeResourceExhausted,
+	ledger.CodeCursorMoved:      connect.CodeAborted,
+	chain.CodeSuperseded:        connect.CodeAborted,
+	ledger.CodeEmptyTree:        connect.CodeFailedPrecondition,
+	chain.CodeUnfunded:          connect.CodeFailedPrecondition,
+	keys.CodeBadPassphrase:      connect.CodeUnauthenticated,
+	keys.CodeNoPassphrase:       connect.CodeInvalidArgument,
+	keys.CodeBadKeyFile:         connect.CodeInvalidArgument,
+	ledger.CodeAmbiguous:        connect.CodeInvalidArgument,
+	settle.CodeNothingToClaim:   connect.CodeFailedPrecondition,
+	settle.CodeClaimRateLimited: connect.CodeResourceExhausted,
 }
 
 // MaxErrorBytes caps an error message sent to a client: errors never echo
@@ -582,14 +614,14 @@ var codeMeaning = map[abi.Code]string{
 // nextStep is what a client can do about an error of a code, said once at
 // the end of its message.
 var nextStep = map[abi.Code]string{
-	abi.CodeNotFound:           "check the name or id (ListPlugins, ListReceipts and GetDatanet list what exists)",
-	abi.CodeInsufficientCredit: "deposit tokens to the settlement contract (tollgate deposit) and wait until GetBalance shows them as balance",
-	auth.CodeTokenExpired:      "sign in again for a new token",
-	rules.CodePriceExceeded:    "read the price with GetPlugin and call again with a max_price that covers it",
-	rules.CodeBelowMinPrice:    "publish a version priced at least at the node's floor",
-	ledger.CodeAmbiguous:       "give more digits of the id",
-	CodeNothingToClaim:         "earnings become claimable when an epoch that pays them closes and its root is posted",
-	CodeClaimRateLimited:       "try again later",
+	abi.CodeNotFound:            "check the name or id (ListPlugins, ListReceipts and GetDatanet list what exists)",
+	abi.CodeInsufficientCredit:  "deposit tokens to the settlement contract (tollgate deposit) and wait until GetBalance shows them as balance",
+	auth.CodeTokenExpired:       "sign in again for a new token",
+	rules.CodePriceExceeded:     "read the price with GetPlugin and call again with a max_price that covers it",
+	rules.CodeBelowMinPrice:     "publish a version priced at least at the node's floor",
+	ledger.CodeAmbiguous:        "give more digits of the id",
+	settle.CodeNothingToClaim:   "earnings become claimable when an epoch that pays them closes and its root is posted",
+	settle.CodeClaimRateLimited: "try again later",
 }
 
 // strictJSON is Connect's JSON codec refusing unknown fields: a request

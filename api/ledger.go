@@ -1,11 +1,10 @@
-package host
+package api
 
 import (
 	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"time"
 
 	"connectrpc.com/connect"
 
@@ -20,7 +19,7 @@ func (a *api) ListReceipts(ctx context.Context, req *connect.Request[tollgatev1.
 	if err != nil {
 		return nil, err
 	}
-	rs, next, err := a.h.led.AccountReceipts(ctx, acct, req.Msg.GetEpoch(), req.Msg.GetPageToken(), pageSize(req.Msg.GetPageSize()))
+	rs, next, err := a.led.AccountReceipts(ctx, acct, req.Msg.GetEpoch(), req.Msg.GetPageToken(), pageSize(req.Msg.GetPageSize()))
 	if err != nil {
 		return nil, err
 	}
@@ -73,12 +72,12 @@ func (a *api) ListEpochs(ctx context.Context, req *connect.Request[tollgatev1.Li
 		}
 		before = v
 	}
-	open, err := a.h.led.OpenEpoch(ctx)
+	open, err := a.led.OpenEpoch(ctx)
 	if err != nil {
 		return nil, err
 	}
 	size := min(pageSize(req.Msg.GetPageSize()), MaxEpochsPerPage)
-	es, err := a.h.led.Epochs(ctx, before, size)
+	es, err := a.led.Epochs(ctx, before, size)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +94,7 @@ func (a *api) ListEpochs(ctx context.Context, req *connect.Request[tollgatev1.Li
 // closedEpoch returns closed epoch n, or the last closed one for 0.
 func (a *api) closedEpoch(ctx context.Context, n uint64) (*ledger.Epoch, error) {
 	if n == 0 {
-		open, err := a.h.led.OpenEpoch(ctx)
+		open, err := a.led.OpenEpoch(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +103,7 @@ func (a *api) closedEpoch(ctx context.Context, n uint64) (*ledger.Epoch, error) 
 		}
 		n = open - 1
 	}
-	return a.h.led.Epoch(ctx, n)
+	return a.led.Epoch(ctx, n)
 }
 
 func (a *api) GetEpoch(ctx context.Context, req *connect.Request[tollgatev1.GetEpochRequest]) (*connect.Response[tollgatev1.GetEpochResponse], error) {
@@ -113,51 +112,14 @@ func (a *api) GetEpoch(ctx context.Context, req *connect.Request[tollgatev1.GetE
 		return nil, err
 	}
 	out := &tollgatev1.GetEpochResponse{Epoch: epochProto(e)}
-	if a.h.chain != nil {
-		c, err := a.h.epochOnChain(ctx, e.N)
+	if a.settle.Chain() != nil {
+		c, err := a.settle.EpochOnChain(ctx, e.N)
 		if err != nil {
 			return nil, err
 		}
-		out.OnChainRoot, out.OnChainBundle, out.Operator = c.root, c.bundle, c.operator
+		out.OnChainRoot, out.OnChainBundle, out.Operator = c.Root, c.Bundle, c.Operator
 	}
 	return connect.NewResponse(out), nil
-}
-
-// onChain is what the contract holds for an epoch, as last read.
-type onChain struct {
-	root, bundle, operator string
-	read                   time.Time
-}
-
-// onChainTTL is how long a read of an epoch's root and operator answers
-// GetEpoch: anyone may ask, and each read scans the chain's logs.
-const onChainTTL = 15 * time.Second
-
-func (h *Host) epochOnChain(ctx context.Context, n uint64) (onChain, error) {
-	h.onChainMu.Lock()
-	c, ok := h.onChain[n]
-	h.onChainMu.Unlock()
-	if ok && time.Since(c.read) < onChainTTL {
-		return c, nil
-	}
-	root, bundle, found, err := h.chain.RootOf(ctx, n)
-	if err != nil {
-		return onChain{}, err
-	}
-	c = onChain{read: time.Now()}
-	if found {
-		c.root, c.bundle = root, bundle
-	}
-	if c.operator, err = h.chain.OperatorAt(ctx, n); err != nil {
-		return onChain{}, err
-	}
-	h.onChainMu.Lock()
-	if h.onChain == nil || len(h.onChain) >= 1024 {
-		h.onChain = map[uint64]onChain{}
-	}
-	h.onChain[n] = c
-	h.onChainMu.Unlock()
-	return c, nil
 }
 
 // ExportEpoch streams a closed epoch's receipts and outputs in id order,
@@ -167,7 +129,7 @@ func (a *api) ExportEpoch(ctx context.Context, req *connect.Request[tollgatev1.E
 	if err != nil {
 		return err
 	}
-	rs, err := a.h.led.Receipts(ctx, e.N)
+	rs, err := a.led.Receipts(ctx, e.N)
 	if err != nil {
 		return err
 	}
@@ -176,7 +138,7 @@ func (a *api) ExportEpoch(ctx context.Context, req *connect.Request[tollgatev1.E
 		if err != nil {
 			return abi.Wrap(abi.CodeInternal, err, "receipt %s", r.ID)
 		}
-		out, err := a.h.led.Output(ctx, r.ID)
+		out, err := a.led.Output(ctx, r.ID)
 		if err != nil {
 			return err
 		}
@@ -185,4 +147,16 @@ func (a *api) ExportEpoch(ctx context.Context, req *connect.Request[tollgatev1.E
 		}
 	}
 	return nil
+}
+
+func (a *api) RelayClaim(ctx context.Context, req *connect.Request[tollgatev1.RelayClaimRequest]) (*connect.Response[tollgatev1.RelayClaimResponse], error) {
+	p, err := a.principal(ctx, req.Header())
+	if err != nil {
+		return nil, err
+	}
+	c, err := a.settle.RelayClaim(ctx, p.Account)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&tollgatev1.RelayClaimResponse{Account: c.Account, Epoch: c.Epoch, Cumulative: c.Cumulative.String(), Amount: c.Amount.String(), Tx: c.Tx}), nil
 }

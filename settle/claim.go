@@ -1,4 +1,4 @@
-package host
+package settle
 
 import (
 	"context"
@@ -6,10 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"connectrpc.com/connect"
-
 	"github.com/tollgate-dev/tollgate/abi"
-	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/internal/tgt"
 )
 
@@ -81,16 +78,16 @@ type RelayedClaim struct {
 // the contract pays claims against now (the pending one if its challenge
 // delay has passed, as the contract promotes it), paying the gas from the
 // operator's key.
-func (h *Host) RelayClaim(ctx context.Context, account string) (*RelayedClaim, error) {
-	if h.chain == nil {
-		return nil, errNoChain()
+func (s *Settler) RelayClaim(ctx context.Context, account string) (*RelayedClaim, error) {
+	if s.chain == nil {
+		return nil, ErrNoChain
 	}
-	if err := h.relays.begin(account); err != nil {
+	if err := s.relays.begin(account); err != nil {
 		return nil, err
 	}
 	sent := false
-	defer func() { h.relays.end(account, sent) }()
-	current, pending, err := h.chain.CurrentRoot(ctx)
+	defer func() { s.relays.end(account, sent) }()
+	current, pending, err := s.chain.CurrentRoot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +98,7 @@ func (h *Host) RelayClaim(ctx context.Context, account string) (*RelayedClaim, e
 	if root.Epoch == 0 {
 		return nil, abi.Errorf(CodeNothingToClaim, "%s has nothing to claim: no root has been posted on-chain yet", account)
 	}
-	p, err := h.Proof(ctx, root.Epoch, account)
+	p, err := s.Proof(ctx, root.Epoch, account)
 	if abi.CodeOf(err) == abi.CodeNotFound {
 		return nil, abi.Errorf(CodeNothingToClaim, "%s has nothing to claim: it earned nothing by epoch %d, the last root on-chain", account, root.Epoch)
 	} else if err != nil {
@@ -110,7 +107,7 @@ func (h *Host) RelayClaim(ctx context.Context, account string) (*RelayedClaim, e
 	if p.Epoch.Root != root.Root {
 		return nil, abi.Errorf(abi.CodeInternal, "epoch %d: the ledger's root %s is not the root on-chain %s", root.Epoch, p.Epoch.Root, root.Root)
 	}
-	claimed, err := h.chain.Claimed(ctx, account)
+	claimed, err := s.chain.Claimed(ctx, account)
 	if err != nil {
 		return nil, err
 	}
@@ -118,22 +115,10 @@ func (h *Host) RelayClaim(ctx context.Context, account string) (*RelayedClaim, e
 		return nil, abi.Errorf(CodeNothingToClaim, "%s has nothing to claim: it has claimed %s, all it earned by epoch %d, the last root on-chain", account, tgt.WithUnits(claimed), root.Epoch)
 	}
 	sent = true // from here a transaction may be sent, or its gas estimated
-	tx, err := h.chain.Claim(ctx, h.operator, account, p.Leaf.Cumulative, p.Proof)
+	tx, err := s.chain.Claim(ctx, s.operator, account, p.Leaf.Cumulative, p.Proof)
 	if err != nil {
 		return nil, err
 	}
-	h.logger.Info("relayed claim", "account", account, "epoch", root.Epoch, "amount", tgt.WithUnits(new(big.Int).Sub(p.Leaf.Cumulative, claimed)), "tx", tx)
+	s.logger.Info("relayed claim", "account", account, "epoch", root.Epoch, "amount", tgt.WithUnits(new(big.Int).Sub(p.Leaf.Cumulative, claimed)), "tx", tx)
 	return &RelayedClaim{Account: account, Epoch: root.Epoch, Cumulative: p.Leaf.Cumulative, Amount: new(big.Int).Sub(p.Leaf.Cumulative, claimed), Tx: tx}, nil
-}
-
-func (a *api) RelayClaim(ctx context.Context, req *connect.Request[tollgatev1.RelayClaimRequest]) (*connect.Response[tollgatev1.RelayClaimResponse], error) {
-	p, err := a.principal(ctx, req.Header())
-	if err != nil {
-		return nil, err
-	}
-	c, err := a.h.RelayClaim(ctx, p.Account)
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&tollgatev1.RelayClaimResponse{Account: c.Account, Epoch: c.Epoch, Cumulative: c.Cumulative.String(), Amount: c.Amount.String(), Tx: c.Tx}), nil
 }

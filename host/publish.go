@@ -1,0 +1,42 @@
+package host
+
+import (
+	"context"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/attribution"
+	"github.com/tollgate-dev/tollgate/registry"
+	"github.com/tollgate-dev/tollgate/runtime"
+)
+
+// CodeTooLarge refuses a module (or, at the API's edge, a request body)
+// past its size limit.
+const CodeTooLarge abi.Code = "request_too_large"
+
+// MaxModuleBytes caps a published module.
+const MaxModuleBytes = 16 << 20
+
+// PublishSigned publishes a plugin version its publisher signed, after
+// checking that the module compiles and instantiates with the host's
+// functions under the manifest's limits: a module that cannot run is
+// refused now, naming what it lacks, not at its first call. Work follows
+// authorship: the cheap checks (size, manifest, hash, signature, reserved
+// namespace, the name's owner, a new version) all come first, so only a
+// publication that could be stored costs the node a compilation.
+func (h *Host) PublishSigned(ctx context.Context, m registry.Manifest, sig, wasm []byte) (*registry.Plugin, error) {
+	if len(wasm) > MaxModuleBytes {
+		return nil, abi.Errorf(CodeTooLarge, "module is %d bytes, limit %d", len(wasm), MaxModuleBytes)
+	}
+	if err := h.reg.CheckPublish(ctx, m, sig, wasm); err != nil {
+		return nil, err
+	}
+	if err := h.checkMinPrice(m); err != nil {
+		return nil, err
+	}
+	// Checked as it will run: an agent with the real clock and its config.
+	opts := runtime.ModuleOptions{Limits: attribution.RuntimeLimits(m.Limits), Config: callConfig(m), Nondeterministic: m.Kind == abi.KindAgent}
+	if err := h.rt.Check(ctx, wasm, opts); err != nil {
+		return nil, err
+	}
+	return h.reg.Publish(ctx, m, sig, wasm)
+}
