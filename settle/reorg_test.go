@@ -1,4 +1,4 @@
-package host_test
+package settle_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/testkit"
+
 	"github.com/tollgate-dev/tollgate/settle"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -20,8 +22,22 @@ import (
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/registry"
-	"github.com/tollgate-dev/tollgate/runtime"
 )
+
+func key(t *testing.T) *ecdsa.PrivateKey { return testkit.Key(t) }
+
+// env is a ledger and the embedded chain with the contracts, for a
+// settler to drive.
+type env struct {
+	led      *ledger.Ledger
+	chain    *chain.Client
+	operator *ecdsa.PrivateKey
+}
+
+func newEnv(t *testing.T) *env {
+	op := testkit.Key(t)
+	return &env{led: testkit.NewStores(t, op).Ledger, chain: testkit.NewChain(t, "", op).Client, operator: op}
+}
 
 // branch is one branch of a chain: a node started from its own copy of
 // the chain's directory, so two branches share history up to the copy and
@@ -110,16 +126,6 @@ func TestReorgUndoesDeposits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer led.Close()
-	reg, err := registry.Open(filepath.Join(dir, "registry"), registry.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	rt, err := runtime.New(runtime.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close(ctx)
 	hostOn := func(b *branch) *settle.Settler {
 		h, err := settle.New(settle.Config{Ledger: led, Chain: b.c, Operator: op})
 		if err != nil {
