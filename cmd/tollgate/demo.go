@@ -46,164 +46,260 @@ took; the first run compiles the plugins, which takes a while.`,
 	return cmd
 }
 
+// demoRun is the state the demo's steps share.
+type demoRun struct {
+	out    io.Writer
+	start  time.Time
+	last   time.Time
+	first  bool
+	n      *node
+	server string
+	names  map[string]string // address -> who, for printing
+	ex     *example
+	caller party
+	c      *client
+}
+
+// step says the demo is at a new step, and how long the last one took.
+func (d *demoRun) step(format string, a ...any) {
+	now := time.Now()
+	if !d.first {
+		fmt.Fprintf(d.out, "-- done in %s\n", now.Sub(d.last).Round(time.Millisecond))
+	}
+	d.first = false
+	fmt.Fprintf(d.out, "\n== [%s] "+format+"\n", append([]any{now.Sub(d.start).Round(100 * time.Millisecond)}, a...)...)
+	d.last = now
+}
+
 func demo(ctx context.Context, keepDir bool, out io.Writer) error {
-	keep := &keepDir
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "tollgate-demo-")
 	if err != nil {
 		return err
 	}
-	if !*keep {
+	if !keepDir {
 		defer os.RemoveAll(dir)
 	}
-	start := time.Now()
-	last := start
-	first := true
-	step := func(format string, a ...any) {
-		now := time.Now()
-		if !first {
-			fmt.Fprintf(out, "-- done in %s\n", now.Sub(last).Round(time.Millisecond))
-		}
-		first = false
-		fmt.Fprintf(out, "\n== [%s] "+format+"\n", append([]any{now.Sub(start).Round(100 * time.Millisecond)}, a...)...)
-		last = now
-	}
-
-	step("Starting a node in %s (Badger ledger and registry, embedded EVM chain, built-in plugins compiled)", dir)
-	var n *node
-	err = during(out, "starting the chain and compiling the built-in plugins (the first run takes a while; later runs use the cache)", func() error {
-		var err error
-		n, err = openNode(ctx, nodeConfig{dataDir: dir, logger: slog.New(slog.DiscardHandler)})
-		return err
-	})
+	d := &demoRun{out: out, start: time.Now(), first: true}
+	d.last = d.start
+	stopNode, err := d.startNode(ctx, dir)
 	if err != nil {
 		return err
 	}
-	defer n.close(context.Background())
-	dep := n.client.Deployment()
-	fmt.Fprintf(out, "chain %d: TestToken %s, Settlement %s, operator %s\n", dep.ChainID, dep.Token, dep.Settlement, n.host.Operator())
+	defer stopNode()
+	for _, stage := range []func(context.Context) error{d.seed, d.fund, d.invoke, d.refuseBroke} {
+		if err := stage(ctx); err != nil {
+			return err
+		}
+	}
+	epoch, err := d.closeEpoch(ctx)
+	if err != nil {
+		return err
+	}
+	if err := d.earnings(ctx); err != nil {
+		return err
+	}
+	if err := d.verify(ctx, epoch); err != nil {
+		return err
+	}
+	if err := d.claim(ctx); err != nil {
+		return err
+	}
+	d.step("Checking the ledger's invariants")
+	if err := d.n.led.Check(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "postings sum to zero, credit and earnings match their records, solvent, every receipt signed by the operator, the epoch's tree holds its total: ok")
+	fmt.Fprintf(out, "-- done in %s\n\nthe whole loop took %s\n", time.Since(d.last).Round(time.Millisecond), time.Since(d.start).Round(100*time.Millisecond))
+	return nil
+}
 
+// startNode opens a node in dir and serves its API on a loopback port; the
+// function it returns stops both.
+func (d *demoRun) startNode(ctx context.Context, dir string) (stop func(), err error) {
+	d.step("Starting a node in %s (Badger ledger and registry, embedded EVM chain, built-in plugins compiled)", dir)
+	err = during(d.out, "starting the chain and compiling the built-in plugins (the first run takes a while; later runs use the cache)", func() error {
+		var err error
+		d.n, err = openNode(ctx, nodeConfig{dataDir: dir, logger: slog.New(slog.DiscardHandler)})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	n := d.n
+	dep := n.client.Deployment()
+	fmt.Fprintf(d.out, "chain %d: TestToken %s, Settlement %s, operator %s\n", dep.ChainID, dep.Token, dep.Settlement, n.host.Operator())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		n.close(context.Background())
+		return nil, err
 	}
-	srvCtx, stopSrv := context.WithCancel(ctx)
-	defer stopSrv()
 	handler, err := n.handler(api.DefaultLimits(), nil)
 	if err != nil {
-		return err
+		ln.Close()
+		n.close(context.Background())
+		return nil, err
 	}
-	go api.Serve(srvCtx, api.NewServer(handler, api.DefaultLimits()), ln)
-	server := "http://" + ln.Addr().String()
-	fmt.Fprintf(out, "Connect API on %s\n", server)
+	srvCtx, stopSrv := context.WithCancel(ctx)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		api.Serve(srvCtx, api.NewServer(handler, api.DefaultLimits()), ln)
+	}()
+	d.server = "http://" + ln.Addr().String()
+	fmt.Fprintf(d.out, "Connect API on %s\n", d.server)
+	return func() {
+		stopSrv()
+		<-served
+		n.close(context.Background())
+	}, nil
+}
 
-	step("Creating datanet %s and publishing agent %s", exampleDatanet, exampleAgent)
-	var ex *example
-	err = during(out, "signing records and compiling the agent", func() error {
+// seed creates the example datanet and publishes the example agent.
+func (d *demoRun) seed(ctx context.Context) error {
+	d.step("Creating datanet %s and publishing agent %s", exampleDatanet, exampleAgent)
+	err := during(d.out, "signing records and compiling the agent", func() error {
 		var err error
-		ex, err = seedExample(ctx, n)
+		d.ex, err = seedExample(ctx, d.n)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	names := map[string]string{n.host.Operator(): "operator"}
-	for name, p := range ex.contributors {
-		names[p.addr()] = name
+	d.names = map[string]string{d.n.host.Operator(): "operator"}
+	for name, p := range d.ex.contributors {
+		d.names[p.addr()] = name
 	}
-	fmt.Fprintf(out, "%d records signed by alice, bob and carol; %s per record read\n", len(facts), tgt(readPrice))
-	fmt.Fprintf(out, "%s published by the operator %s (examples/ is the operator's namespace), %s a call, attribution %s\n", ex.agent.Manifest.Ref(), short(ex.developer.addr()), tgt(ex.agent.Manifest.PriceAmount()), ex.agent.Manifest.AttributionRef())
+	fmt.Fprintf(d.out, "%d records signed by alice, bob and carol; %s per record read\n", len(facts), tgt(readPrice))
+	m := d.ex.agent.Manifest
+	fmt.Fprintf(d.out, "%s published by the operator %s (examples/ is the operator's namespace), %s a call, attribution %s\n", m.Ref(), short(d.ex.developer.addr()), tgt(m.PriceAmount()), m.AttributionRef())
+	return nil
+}
 
-	step("Funding a caller: mint, deposit into Settlement, credit the ledger from the chain")
-	caller := newParty("caller")
-	names[caller.addr()] = "caller"
-	ref, err := fund(ctx, n, caller, callerCredit)
+// fund deposits credit for a new caller on-chain and signs it in.
+func (d *demoRun) fund(ctx context.Context) error {
+	d.step("Funding a caller: mint, deposit into Settlement, credit the ledger from the chain")
+	d.caller = newParty("caller")
+	d.names[d.caller.addr()] = "caller"
+	ref, err := fund(ctx, d.n, d.caller, callerCredit)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "caller %s deposited %s (deposit %s)\n", short(caller.addr()), tgt(callerCredit), short(ref))
-	callTok, err := n.tokens.Issue(auth.Principal{Account: caller.addr()})
+	fmt.Fprintf(d.out, "caller %s deposited %s (deposit %s)\n", short(d.caller.addr()), tgt(callerCredit), short(ref))
+	tok, err := d.n.tokens.Issue(auth.Principal{Account: d.caller.addr()})
 	if err != nil {
 		return err
 	}
-	c := newClient(server, callTok)
+	d.c = newClient(d.server, tok)
+	return nil
+}
 
+// invoke asks the example agent three questions and prints each receipt.
+func (d *demoRun) invoke(ctx context.Context) error {
 	for _, q := range []string{"Why is the sky blue?", "At what temperature does water boil?", "Why does ice float on water?"} {
-		step("Invoke %s: %q", exampleAgent, q)
+		d.step("Invoke %s: %q", exampleAgent, q)
 		var quoted quote
 		var res *tollgatev1.InvokeResponse
-		err := during(out, "running the agent (the first call loads it)", func() error {
+		err := during(d.out, "running the agent (the first call loads it)", func() error {
 			var err error
-			quoted, res, err = c.quoteAndInvoke(ctx, exampleAgent+"@latest", q)
+			quoted, res, err = d.c.quoteAndInvoke(ctx, exampleAgent+"@latest", q)
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%s is %s at %s a call: sent as max_price, so a republish at a higher price is refused, not charged\n", quoted.Agent, quoted.Resolved, tgt(quoted.Price))
-		fmt.Fprintln(out, res.GetOutputText())
-		fmt.Fprintln(out)
-		printReceipt(out, res.GetReceipt(), names)
+		fmt.Fprintf(d.out, "%s is %s at %s a call: sent as max_price, so a republish at a higher price is refused, not charged\n", quoted.Agent, quoted.Resolved, tgt(quoted.Price))
+		fmt.Fprintln(d.out, res.GetOutputText())
+		fmt.Fprintln(d.out)
+		printReceipt(d.out, res.GetReceipt(), d.names)
 	}
+	return nil
+}
 
-	step("A caller without credit is refused before the agent runs")
+// refuseBroke shows a caller without credit refused before anything runs.
+func (d *demoRun) refuseBroke(ctx context.Context) error {
+	d.step("A caller without credit is refused before the agent runs")
 	broke := newParty("broke")
-	brokeTok, _ := n.tokens.Issue(auth.Principal{Account: broke.addr()})
-	_, _, err = newClient(server, brokeTok).quoteAndInvoke(ctx, exampleAgent+"@latest", "Why is the sky blue?")
+	tok, err := d.n.tokens.Issue(auth.Principal{Account: broke.addr()})
+	if err != nil {
+		return err
+	}
+	_, _, err = newClient(d.server, tok).quoteAndInvoke(ctx, exampleAgent+"@latest", "Why is the sky blue?")
 	var ce *connect.Error
 	if !errors.As(err, &ce) || ce.Meta().Get(api.CodeHeader) != string(abi.CodeInsufficientCredit) {
 		return fmt.Errorf("an unfunded caller was not refused: %v", err)
 	}
-	fmt.Fprintf(out, "refused: %s (%s)\n", ce.Code(), ce.Meta().Get(api.CodeHeader))
+	fmt.Fprintf(d.out, "refused: %s (%s)\n", ce.Code(), ce.Meta().Get(api.CodeHeader))
+	return nil
+}
 
-	step("Closing epoch 1 and posting its Merkle root on-chain")
-	opTok, _ := n.tokens.Issue(auth.Principal{Account: n.host.Operator(), Operator: true})
-	closed, err := newClient(server, opTok).ledger.CloseEpoch(ctx, authed(newClient(server, opTok), &tollgatev1.CloseEpochRequest{}))
+// closeEpoch closes the open epoch as the operator and posts its root.
+func (d *demoRun) closeEpoch(ctx context.Context) (uint64, error) {
+	d.step("Closing epoch 1 and posting its Merkle root on-chain")
+	opTok, err := d.n.tokens.Issue(auth.Principal{Account: d.n.host.Operator(), Operator: true})
 	if err != nil {
-		return err
+		return 0, err
+	}
+	op := newClient(d.server, opTok)
+	closed, err := op.ledger.CloseEpoch(ctx, authed(op, &tollgatev1.CloseEpochRequest{}))
+	if err != nil {
+		return 0, err
 	}
 	e := closed.Msg
-	fmt.Fprintf(out, "epoch %d: %d receipts, %d accounts, total %s\nroot %s\nposted in tx %s\n", e.GetEpoch(), e.GetReceipts(), e.GetAccounts(), tgtString(e.GetTotal()), e.GetRoot(), e.GetPostTx())
+	fmt.Fprintf(d.out, "epoch %d: %d receipts, %d accounts, total %s\nroot %s\nposted in tx %s\n", e.GetEpoch(), e.GetReceipts(), e.GetAccounts(), tgtString(e.GetTotal()), e.GetRoot(), e.GetPostTx())
+	return e.GetEpoch(), nil
+}
 
-	step("Earnings by account")
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+// earnings prints what each party earned and the caller's credit left.
+func (d *demoRun) earnings(ctx context.Context) error {
+	d.step("Earnings by account")
+	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "account\taddress\tearned\t")
 	var accounts []string
-	for a := range names {
+	for a := range d.names {
 		accounts = append(accounts, a)
 	}
-	sort.Slice(accounts, func(i, j int) bool { return names[accounts[i]] < names[accounts[j]] })
+	sort.Slice(accounts, func(i, j int) bool { return d.names[accounts[i]] < d.names[accounts[j]] })
 	for _, a := range accounts {
-		earned, err := n.led.Earned(ctx, a)
+		earned, err := d.n.led.Earned(ctx, a)
 		if err != nil {
 			return err
 		}
 		if earned.Sign() > 0 {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", names[a], a, tgt(earned))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\n", d.names[a], a, tgt(earned))
 		}
 	}
 	tw.Flush()
-	callerLeft, _ := n.led.Balance(ctx, caller.addr())
-	fmt.Fprintf(out, "caller credit left: %s\n", tgt(callerLeft))
+	left, err := d.n.led.Balance(ctx, d.caller.addr())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "caller credit left: %s\n", tgt(left))
+	return nil
+}
 
-	step("Verifying epoch %d as a third party would: re-run every receipt, rebuild the tree", e.GetEpoch())
+// verify re-runs the closed epoch as a third party would.
+func (d *demoRun) verify(ctx context.Context, epoch uint64) error {
+	d.step("Verifying epoch %d as a third party would: re-run every receipt, rebuild the tree", epoch)
 	var v *verify.Verification
-	err = during(out, "re-running the receipts", func() error {
+	err := during(d.out, "re-running the receipts", func() error {
 		var err error
-		v, err = n.verifyEpoch(ctx, e.GetEpoch())
+		v, err = d.n.verifyEpoch(ctx, epoch)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if err := printVerification(v, false, out); err != nil {
-		return err
-	}
+	return printVerification(v, false, d.out)
+}
 
-	alice := ex.contributors["alice"]
-	step("alice claims on-chain with her Merkle proof")
-	proof, err := c.ledger.GetProof(ctx, connect.NewRequest(&tollgatev1.GetProofRequest{Account: alice.addr()}))
+// claim has alice claim her earnings on-chain with her proof, and shows a
+// second claim of the same proof refused.
+func (d *demoRun) claim(ctx context.Context) error {
+	n, alice := d.n, d.ex.contributors["alice"]
+	d.step("alice claims on-chain with her Merkle proof")
+	proof, err := d.c.ledger.GetProof(ctx, connect.NewRequest(&tollgatev1.GetProofRequest{Account: alice.addr()}))
 	if err != nil {
 		return err
 	}
@@ -223,25 +319,21 @@ func demo(ctx context.Context, keepDir bool, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	earned, _ := n.led.Earned(ctx, alice.addr())
+	earned, err := n.led.Earned(ctx, alice.addr())
+	if err != nil {
+		return err
+	}
 	rise := new(big.Int).Sub(after, before)
-	fmt.Fprintf(out, "proof of %d hashes for cumulative %s against root %s\n", len(proof.Msg.GetProof()), tgt(cumulative), proof.Msg.GetRoot())
-	fmt.Fprintf(out, "claim tx %s\n", claimTx)
-	fmt.Fprintf(out, "alice's token balance: %s -> %s (+%s); the ledger says she earned %s\n", tgt(before), tgt(after), tgt(rise), tgt(earned))
+	fmt.Fprintf(d.out, "proof of %d hashes for cumulative %s against root %s\n", len(proof.Msg.GetProof()), tgt(cumulative), proof.Msg.GetRoot())
+	fmt.Fprintf(d.out, "claim tx %s\n", claimTx)
+	fmt.Fprintf(d.out, "alice's token balance: %s -> %s (+%s); the ledger says she earned %s\n", tgt(before), tgt(after), tgt(rise), tgt(earned))
 	if rise.Cmp(earned) != 0 {
 		return fmt.Errorf("alice received %s on-chain but earned %s", rise, earned)
 	}
 	if _, err := n.client.Claim(ctx, alice.key, alice.addr(), cumulative, proof.Msg.GetProof()); err == nil {
 		return errors.New("a second claim of the same amount was accepted")
 	}
-	fmt.Fprintln(out, "a second claim of the same proof is refused by the contract")
-
-	step("Checking the ledger's invariants")
-	if err := n.led.Check(ctx); err != nil {
-		return err
-	}
-	fmt.Fprintln(out, "postings sum to zero, credit and earnings match their records, solvent, every receipt signed by the operator, the epoch's tree holds its total: ok")
-	fmt.Fprintf(out, "-- done in %s\n\nthe whole loop took %s\n", time.Since(last).Round(time.Millisecond), time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintln(d.out, "a second claim of the same proof is refused by the contract")
 	return nil
 }
 
