@@ -376,7 +376,7 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 		return nil, h.failed(ctx, rc, b, res, callErr)
 	}
 
-	attrReq := abi.AttributeRequest{Invocation: id, Output: string(out), Accesses: accesses, Datanets: m.Datanets}
+	attrReq := abi.AttributeRequest{Invocation: id, Output: string(out), Accesses: accesses, Datanets: []string(m.Datanets)}
 	// Attribution is the host's work once the agent has answered: a caller
 	// going away must not push it onto the fallback.
 	result, pluginErr, err := h.attr.RunOrFallback(context.WithoutCancel(ctx), attrPlugin, attrReq, view, m.Datanets)

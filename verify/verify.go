@@ -358,7 +358,7 @@ func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator strin
 		}
 		return b.Failed().Postings(), nil
 	}
-	req := abi.AttributeRequest{Invocation: rc.ID, Output: string(out), Accesses: accesses, Datanets: agent.Manifest.Datanets}
+	req := abi.AttributeRequest{Invocation: rc.ID, Output: string(out), Accesses: accesses, Datanets: []string(agent.Manifest.Datanets)}
 	// A plugin yanked since still re-runs: the receipt was made before.
 	attrPlugin, err := v.data.Plugin(ctx, rc.Attribution)
 	if err != nil {
