@@ -89,8 +89,7 @@ type Host struct {
 	faucet       *Faucet
 	minPrice     *big.Int
 
-	mu      sync.Mutex
-	modules map[string]*runtime.Module // agents by attribution.ModuleKey
+	agents *runtime.Modules // by attribution.ModuleKey
 
 	// settleMu makes closing, posting and resuming one at a time.
 	settleMu sync.Mutex
@@ -136,7 +135,7 @@ func New(cfg Config) (*Host, error) {
 		reg: cfg.Registry, led: cfg.Ledger, rt: cfg.Runtime, chain: cfg.Chain,
 		operator: cfg.Operator, opAddr: registry.Address(cfg.Operator), fees: cfg.Fees,
 		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, confirms: cfg.Confirmations, faucet: cfg.Faucet, minPrice: cfg.MinPrice, chainRPC: cfg.ChainRPC, metrics: cfg.Metrics,
-		modules: map[string]*runtime.Module{}, running: make(chan struct{}, cfg.MaxRunning),
+		agents: runtime.NewModules(cfg.Runtime), running: make(chan struct{}, cfg.MaxRunning),
 		relays: relays{every: cfg.RelayClaimEvery, last: map[string]time.Time{}, busy: map[string]bool{}},
 	}, nil
 }
@@ -147,12 +146,7 @@ func (h *Host) Operator() string { return h.opAddr }
 // Close frees compiled plugins (not the stores, which the caller owns).
 func (h *Host) Close(ctx context.Context) {
 	h.attr.Close(ctx)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for k, m := range h.modules {
-		m.Close(ctx)
-		delete(h.modules, k)
-	}
+	h.agents.Close(ctx)
 }
 
 // Publish signs a manifest for wasm with key and publishes it.
@@ -520,22 +514,14 @@ func receiptID(caller, requestID string) string {
 }
 
 func (h *Host) agentModule(ctx context.Context, p *registry.Plugin) (*runtime.Module, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	key := attribution.ModuleKey(p)
-	if m := h.modules[key]; m != nil {
-		h.metrics.module(true)
-		return m, nil
-	}
-	h.metrics.module(false)
-	m, err := h.rt.Compile(ctx, p.Wasm, runtime.ModuleOptions{
+	m, hit, err := h.agents.Get(ctx, attribution.ModuleKey(p), p.Wasm, runtime.ModuleOptions{
 		Limits: attribution.RuntimeLimits(p.Manifest.Limits), Nondeterministic: true, ReuseWithinSession: p.Manifest.ReuseWithinCaller,
 		Config: callConfig(p.Manifest),
 	})
+	h.metrics.module(hit) // a failed compile counts as a compile
 	if err != nil {
 		return nil, fmt.Errorf("host: compile %s: %w", p.Manifest.Ref(), err)
 	}
-	h.modules[key] = m
 	return m, nil
 }
 
