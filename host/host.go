@@ -335,7 +335,7 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	}
 	// The agent and its attribution read the datanets at the versions the
 	// receipt records, whatever is appended while they run.
-	view := h.reg.At(versionMap(versions))
+	view := h.reg.At(ledger.Versions(versions))
 	var accesses []abi.Access
 	var reads []ledger.Access
 	env := &runtime.Env{
@@ -543,13 +543,4 @@ func newID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// versionMap returns a receipt's datanet versions by name.
-func versionMap(vs []ledger.DatanetVersion) map[string]uint64 {
-	m := make(map[string]uint64, len(vs))
-	for _, v := range vs {
-		m[v.Name] = v.Version
-	}
-	return m
 }
