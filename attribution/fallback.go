@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/grant"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/runtime"
 )
@@ -19,7 +20,7 @@ const FallbackPrefix = "fallback:"
 // node and the verifier both attribute through it, so a re-run falls back
 // exactly when the original did. The plugin's failure, if any, is
 // returned as pluginErr for the caller to log.
-func (r *Runner) RunOrFallback(ctx context.Context, p *registry.Plugin, req abi.AttributeRequest, data runtime.DataSource, grants []string) (res *Result, pluginErr error, err error) {
+func (r *Runner) RunOrFallback(ctx context.Context, p *registry.Plugin, req abi.AttributeRequest, data runtime.DataSource, grants grant.List) (res *Result, pluginErr error, err error) {
 	res, pluginErr = r.Run(ctx, p, req, data, grants)
 	if pluginErr == nil {
 		return res, nil, nil

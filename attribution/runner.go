@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/grant"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/runtime"
 )
@@ -95,7 +96,7 @@ func (r *Runner) Warm(ctx context.Context, p *registry.Plugin) error {
 // name whatever the plugin says) and score only records read, with finite,
 // non-negative weights, each record at most once; [Validate] then
 // quantises the weights.
-func (r *Runner) Run(ctx context.Context, p *registry.Plugin, req abi.AttributeRequest, data runtime.DataSource, grants []string) (*Result, error) {
+func (r *Runner) Run(ctx context.Context, p *registry.Plugin, req abi.AttributeRequest, data runtime.DataSource, grants grant.List) (*Result, error) {
 	if p.Manifest.Kind != abi.KindAttribution {
 		return nil, abi.Errorf(abi.CodeInvalidPlugin, "%s is a %s plugin, not an attribution plugin", p.Manifest.Ref(), p.Manifest.Kind)
 	}

@@ -69,8 +69,7 @@ type Host struct {
 	logger   *slog.Logger
 	minPrice *big.Int
 
-	mu      sync.Mutex
-	modules map[string]*runtime.Module // agents by attribution.ModuleKey
+	agents *runtime.Modules // by attribution.ModuleKey
 }
 
 // New returns a Host.
@@ -98,7 +97,7 @@ func New(cfg Config) (*Host, error) {
 		reg: cfg.Registry, led: cfg.Ledger, rt: cfg.Runtime, domain: cfg.Domain,
 		operator: cfg.Operator, opAddr: registry.Address(cfg.Operator), fees: cfg.Fees,
 		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, minPrice: cfg.MinPrice, metrics: cfg.Metrics,
-		modules: map[string]*runtime.Module{}, running: make(chan struct{}, cfg.MaxRunning),
+		agents: runtime.NewModules(cfg.Runtime), running: make(chan struct{}, cfg.MaxRunning),
 	}, nil
 }
 
@@ -108,12 +107,7 @@ func (h *Host) Operator() string { return h.opAddr }
 // Close frees compiled plugins (not the stores, which the caller owns).
 func (h *Host) Close(ctx context.Context) {
 	h.attr.Close(ctx)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for k, m := range h.modules {
-		m.Close(ctx)
-		delete(h.modules, k)
-	}
+	h.agents.Close(ctx)
 }
 
 // Publish signs a manifest for wasm with key and publishes it.
@@ -300,7 +294,7 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	}
 	// The agent and its attribution read the datanets at the versions the
 	// receipt records, whatever is appended while they run.
-	view := h.reg.At(versionMap(versions))
+	view := h.reg.At(ledger.Versions(versions))
 	var accesses []abi.Access
 	var reads []ledger.Access
 	env := &runtime.Env{
@@ -335,7 +329,7 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 		return nil, h.failed(ctx, rc, b, res, callErr)
 	}
 
-	attrReq := abi.AttributeRequest{Invocation: id, Output: string(out), Accesses: accesses, Datanets: m.Datanets}
+	attrReq := abi.AttributeRequest{Invocation: id, Output: string(out), Accesses: accesses, Datanets: []string(m.Datanets)}
 	// Attribution is the host's work once the agent has answered: a caller
 	// going away must not push it onto the fallback.
 	result, pluginErr, err := h.attr.RunOrFallback(context.WithoutCancel(ctx), attrPlugin, attrReq, view, m.Datanets)
@@ -469,22 +463,14 @@ func (h *Host) grantedDatanets(ctx context.Context, m registry.Manifest) (map[st
 }
 
 func (h *Host) agentModule(ctx context.Context, p *registry.Plugin) (*runtime.Module, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	key := attribution.ModuleKey(p)
-	if m := h.modules[key]; m != nil {
-		h.metrics.Module(true)
-		return m, nil
-	}
-	h.metrics.Module(false)
-	m, err := h.rt.Compile(ctx, p.Wasm, runtime.ModuleOptions{
+	m, hit, err := h.agents.Get(ctx, attribution.ModuleKey(p), p.Wasm, runtime.ModuleOptions{
 		Limits: attribution.RuntimeLimits(p.Manifest.Limits), Nondeterministic: true, ReuseWithinSession: p.Manifest.ReuseWithinCaller,
 		Config: callConfig(p.Manifest),
 	})
+	h.metrics.Module(hit) // a failed compile counts as a compile
 	if err != nil {
 		return nil, fmt.Errorf("host: compile %s: %w", p.Manifest.Ref(), err)
 	}
-	h.modules[key] = m
 	return m, nil
 }
 
@@ -500,13 +486,4 @@ func callConfig(m registry.Manifest) map[string]string {
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
-}
-
-// versionMap returns a receipt's datanet versions by name.
-func versionMap(vs []ledger.DatanetVersion) map[string]uint64 {
-	m := make(map[string]uint64, len(vs))
-	for _, v := range vs {
-		m[v.Name] = v.Version
-	}
-	return m
 }

@@ -23,6 +23,16 @@ type DatanetVersion struct {
 	Root    string `json:"root,omitempty"` // hex Merkle root of its records at Version
 }
 
+// Versions returns the versions in vs by datanet name: what a receipt's
+// invocation read, in the form a registry view at those versions takes.
+func Versions(vs []DatanetVersion) map[string]uint64 {
+	m := make(map[string]uint64, len(vs))
+	for _, v := range vs {
+		m[v.Name] = v.Version
+	}
+	return m
+}
+
 // ReceiptSchema is the version of the signed receipt format. It changes
 // only when the typed data below does.
 const ReceiptSchema = 2

@@ -161,44 +161,49 @@ func (r *Registry) importFrom(ctx context.Context, next func() (ImportLine, erro
 	rd := &batchReader{r: r, next: next, signer: signer, opts: opts}
 	go func() {
 		defer close(out)
-		defer func() { st.Lines, st.Resumed = rd.lines, rd.resumed }()
 		rd.run(ctx, out)
 	}()
+	// rd's counters are the reader's until out is closed: each batch
+	// carries them as they were when it was sent, and the totals are read
+	// only once out is drained.
+	finish := func(err error) (ImportStats, error) {
+		st.Lines, st.Resumed, st.Elapsed = rd.lines, rd.resumed, time.Since(start)
+		return st, err
+	}
+	stop := func(err error) (ImportStats, error) {
+		cancel()
+		for range out {
+		}
+		return finish(err)
+	}
 	for v := range out {
 		if v.err != nil {
-			cancel()
-			for range out {
-			}
-			st.Elapsed = time.Since(start)
-			return st, v.err
+			return stop(v.err)
 		}
 		added, dups, err := r.commitBatch(opts.Datanet, v.recs, v.lines-int64(len(v.recs)), checkpointKey(opts.Datanet, opts.Source), v.lines, opts.Source != "")
 		if err != nil {
-			cancel()
-			for range out {
-			}
-			return st, err
+			return stop(err)
 		}
 		st.Added += added
 		st.Duplicates += dups
 		if opts.Progress != nil {
 			p := st
-			p.Lines, p.Elapsed = v.lines, time.Since(start)
+			p.Lines, p.Resumed, p.Elapsed = v.lines, v.resumed, time.Since(start)
 			opts.Progress(v.lines, p)
 		}
 	}
-	st.Elapsed = time.Since(start)
 	if rd.err == nil {
 		rd.err = ctx.Err()
 	}
-	return st, rd.err
+	return finish(rd.err)
 }
 
 // verifiedBatch is a batch of import lines, verified, or why it is not.
 type verifiedBatch struct {
-	recs  []*Record
-	lines int64 // line number of the batch's last line
-	err   error
+	recs    []*Record
+	lines   int64 // line number of the batch's last line
+	resumed int64 // lines up to it skipped as imported before
+	err     error
 }
 
 // batchReader reads an import's lines into batches and verifies each.
@@ -222,7 +227,7 @@ func (b *batchReader) run(ctx context.Context, out chan<- verifiedBatch) {
 	send := func() bool {
 		recs, err := b.r.verifyBatch(batch, b.lines-int64(len(batch)), b.signer, b.opts)
 		select {
-		case out <- verifiedBatch{recs, b.lines, err}:
+		case out <- verifiedBatch{recs, b.lines, b.resumed, err}:
 		case <-ctx.Done():
 			return false
 		}

@@ -259,3 +259,42 @@ func TestImportRefusesTheWrongRecoveryID(t *testing.T) {
 		t.Fatalf("a flipped recovery id: %v", err)
 	}
 }
+
+// TestImportProgressIsConsistent checks what Progress sees after each
+// batch: the lines read up to that batch and the lines skipped as
+// imported before, while the reader goes on reading ahead. Run it with
+// -race: the reader must not write the stats the committer hands out.
+func TestImportProgressIsConsistent(t *testing.T) {
+	ctx := context.Background()
+	r := open(t)
+	own := key(t)
+	newDatanet(t, r, own, registry.Datanet{Name: "bulk", Owner: registry.Address(own), Policy: registry.Policy{Write: registry.WriteOpen}})
+	for i := range 10 {
+		input := jsonl(t, 40+i, []*ecdsa.PrivateKey{nil}, 0)
+		source := fmt.Sprintf("bulk-%d.jsonl", i)
+		head := strings.Join(strings.SplitAfter(input, "\n")[:10], "")
+		if _, err := r.Import(ctx, strings.NewReader(head), registry.ImportOptions{Datanet: "bulk", Source: source, Key: own}); err != nil {
+			t.Fatal(err)
+		}
+		var seen []registry.ImportStats
+		opts := registry.ImportOptions{Datanet: "bulk", Source: source, Key: own, Batch: 4, Workers: 1,
+			Progress: func(lines int64, st registry.ImportStats) {
+				if st.Lines != lines {
+					t.Errorf("progress at line %d reports %d lines", lines, st.Lines)
+				}
+				seen = append(seen, st)
+			}}
+		st, err := r.Import(ctx, strings.NewReader(input), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Lines != int64(40+i) || st.Resumed != 10 || len(seen) == 0 {
+			t.Fatalf("import %+v after %d progress reports, want %d lines, 10 resumed", st, len(seen), 40+i)
+		}
+		for _, p := range seen {
+			if p.Resumed != 10 {
+				t.Fatalf("progress %+v, want 10 resumed", p)
+			}
+		}
+	}
+}

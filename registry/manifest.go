@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/grant"
 )
 
 // DefaultAttribution is the attribution plugin an agent gets when its
@@ -28,7 +29,7 @@ type Manifest struct {
 	// Price per call in the token's base units, a decimal integer.
 	Price string `json:"price,omitempty"`
 	// Datanets the plugin may read.
-	Datanets []string `json:"datanets,omitempty"`
+	Datanets grant.List `json:"datanets,omitempty"`
 	// Attribution is the name@version of the agent's attribution plugin.
 	Attribution string `json:"attribution,omitempty"`
 	// Limits the plugin asks for; zero fields take the runtime's defaults,

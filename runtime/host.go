@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"slices"
 
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero/api"
@@ -12,6 +11,7 @@ import (
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/abi/wire"
 	"github.com/tollgate-dev/tollgate/internal/fuel"
+	"github.com/tollgate-dev/tollgate/internal/grant"
 )
 
 // DataSource serves the records host functions return. The host implements
@@ -25,8 +25,8 @@ type DataSource interface {
 // Env is what one call's plugin may reach.
 type Env struct {
 	Data DataSource
-	// Grants lists the datanets the plugin may read.
-	Grants []string
+	// Grants is the datanets the plugin may read.
+	Grants grant.List
 	// CorpusMatch lets the plugin call corpus_match (attribution plugins).
 	CorpusMatch bool
 	// Meter sees every record a host function would return, before the
@@ -221,7 +221,7 @@ func decode(st *callState, req []byte, v any) {
 
 // granted returns an error envelope's error if datanet may not be read.
 func (st *callState) granted(datanet string) *abi.Error {
-	if st.env.Data == nil || !slices.Contains(st.env.Grants, datanet) {
+	if st.env.Data == nil || !st.env.Grants.Allows(datanet) {
 		return abi.Errorf(abi.CodeGrantDenied, "datanet %q is not granted to this plugin", datanet)
 	}
 	return nil

@@ -329,7 +329,7 @@ func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator strin
 			return nil, abi.Errorf(abi.CodeHashMismatch, "datanet %s at version %d has root %s, the receipt signs %s", dv.Name, dv.Version, root, dv.Root)
 		}
 	}
-	view := v.data.At(versionMap(rc.Datanets))
+	view := v.data.At(ledger.Versions(rc.Datanets))
 	var accesses []abi.Access
 	var reads []ledger.Access
 	prices := map[string]*big.Int{}
@@ -358,7 +358,7 @@ func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator strin
 		}
 		return b.Failed().Postings(), nil
 	}
-	req := abi.AttributeRequest{Invocation: rc.ID, Output: string(out), Accesses: accesses, Datanets: agent.Manifest.Datanets}
+	req := abi.AttributeRequest{Invocation: rc.ID, Output: string(out), Accesses: accesses, Datanets: []string(agent.Manifest.Datanets)}
 	// A plugin yanked since still re-runs: the receipt was made before.
 	attrPlugin, err := v.data.Plugin(ctx, rc.Attribution)
 	if err != nil {
@@ -397,13 +397,4 @@ func postingSet(ps []ledger.Posting) string {
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
-}
-
-// versionMap returns a receipt's datanet versions by name.
-func versionMap(vs []ledger.DatanetVersion) map[string]uint64 {
-	m := make(map[string]uint64, len(vs))
-	for _, v := range vs {
-		m[v.Name] = v.Version
-	}
-	return m
 }
