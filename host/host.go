@@ -213,108 +213,67 @@ func (h *Host) turn(ctx context.Context) (done func(), err error) {
 	}, nil
 }
 
+// call is an invocation admitted to run: who asks, under which receipt
+// id, which agent and attribution plugin, and the datanets it is granted
+// at the versions it reads.
+type call struct {
+	caller   string
+	id       string // the receipt's
+	salt     []byte // of the input hash
+	agent    *registry.Plugin
+	attr     *registry.Plugin
+	datanets map[string]*registry.Datanet
+	versions []ledger.DatanetVersion
+}
+
+// meter holds each record's fee as the agent reads it, and keeps what was
+// read for attribution (with content) and for the receipt (with fees).
+type meter struct {
+	res      *ledger.Reservation
+	datanets map[string]*registry.Datanet
+	accesses []abi.Access
+	reads    []ledger.Access
+}
+
+func (mt *meter) read(r abi.Record) error {
+	fee := mt.datanets[r.Datanet].Price()
+	if err := mt.res.Extend(fee); err != nil {
+		return err
+	}
+	mt.accesses = append(mt.accesses, abi.Access{Datanet: r.Datanet, Record: r.ID, Contributor: r.Contributor, Bytes: len(r.Content), Content: r.Content})
+	mt.reads = append(mt.reads, ledger.Access{Datanet: r.Datanet, Record: r.ID, Contributor: r.Contributor, Bytes: len(r.Content), Fee: fee})
+	return nil
+}
+
 func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, error) {
-	caller, err := registry.CanonicalAddress(req.Caller)
-	if err != nil {
-		return nil, err
+	c, replayed, err := h.admit(ctx, req)
+	if c == nil {
+		return replayed, err
 	}
-	id, err := ledger.RequestKey(ledger.RequestInvoke, caller, req.RequestID)
-	if err != nil {
-		return nil, err
-	}
-	agent, err := h.reg.Load(ctx, req.Agent)
-	if err != nil {
-		return nil, err
-	}
-	m := agent.Manifest
-	if m.Kind != abi.KindAgent {
-		return nil, abi.Errorf(abi.CodeBadRequest, "%s is not an agent", m.Ref())
-	}
-	salt := h.inputSalt(id)
-	inputHash := saltedHash(salt, req.Input)
-	if rc, err := h.led.Receipt(ctx, id); err == nil {
-		return h.replay(ctx, rc, req.Agent, req.Input, salt) // a retry: the same receipt, charged once
-	} else if abi.CodeOf(err) != abi.CodeNotFound {
-		return nil, err
-	}
-	if agent.Yanked {
-		return nil, abi.Errorf(abi.CodeNotFound, "%s was yanked", m.Ref())
-	}
-	if err := h.checkMinPrice(m); err != nil {
-		return nil, err
-	}
-	if err := rules.CheckMaxPrice(m.Ref(), m.PriceAmount(), req.MaxPrice); err != nil {
-		return nil, err
-	}
-	datanets, err := h.grantedDatanets(ctx, m)
-	if err != nil {
-		return nil, err
-	}
-	attrRef := m.Attribution
-	if attrRef == "" {
-		attrRef = registry.DefaultAttribution
-	}
-	attrPlugin, err := h.reg.Load(ctx, attrRef)
-	if err != nil {
-		return nil, fmt.Errorf("host: %s: attribution plugin: %w", m.Ref(), err)
-	}
-	if attrPlugin.Yanked {
-		return nil, abi.Errorf(abi.CodeNotFound, "%s: attribution plugin %s was yanked", m.Ref(), attrRef)
-	}
-	if attrPlugin.Manifest.Kind != abi.KindAttribution {
-		return nil, abi.Errorf(abi.CodeBadRequest, "%s: %s is not an attribution plugin", m.Ref(), attrRef)
-	}
-	// The attribution plugin reads the records the agent reads: every
-	// granted datanet's owner must admit it, as they may have changed
-	// their mind since the agent was published.
-	for _, name := range m.Datanets {
-		if err := datanets[name].AllowsAttribution(attrPlugin.Manifest.Name); err != nil {
-			return nil, fmt.Errorf("host: %s: %w", m.Ref(), err)
-		}
-	}
+	m := c.agent.Manifest
 	price := m.PriceAmount()
-	mod, err := h.agentModule(ctx, agent)
+	mod, err := h.agentModule(ctx, c.agent)
 	if err != nil {
 		return nil, err
 	}
 	// Hold the price before the agent runs; each record it reads then holds
 	// its fee too, and a read the caller cannot pay for fails (the call's
 	// books stay whole).
-	res, err := h.led.Reserve(ctx, caller, price)
-	err = h.led.ExplainShort(ctx, caller, price, "the call may cost", err)
+	res, err := h.led.Reserve(ctx, c.caller, price)
+	err = h.led.ExplainShort(ctx, c.caller, price, "the call may cost", err)
 	if err != nil {
 		return nil, err
 	}
 	defer res.Release()
 
-	var versions []ledger.DatanetVersion
-	for _, name := range m.Datanets {
-		d := datanets[name]
-		versions = append(versions, ledger.DatanetVersion{Name: name, Version: d.Version, Root: d.Root})
-	}
 	// The agent and its attribution read the datanets at the versions the
 	// receipt records, whatever is appended while they run.
-	view := h.reg.At(ledger.Versions(versions))
-	var accesses []abi.Access
-	var reads []ledger.Access
-	env := &runtime.Env{
-		Data:   view,
-		Grants: m.Datanets,
-		Meter: func(r abi.Record) error {
-			fee := datanets[r.Datanet].Price()
-			if err := res.Extend(fee); err != nil {
-				return err
-			}
-			accesses = append(accesses, abi.Access{Datanet: r.Datanet, Record: r.ID, Contributor: r.Contributor, Bytes: len(r.Content), Content: r.Content})
-			reads = append(reads, ledger.Access{Datanet: r.Datanet, Record: r.ID, Contributor: r.Contributor, Bytes: len(r.Content), Fee: fee})
-			return nil
-		},
-		Config:  callConfig(m),
-		Session: caller,
-	}
+	view := h.reg.At(ledger.Versions(c.versions))
+	mt := &meter{res: res, datanets: c.datanets}
+	env := &runtime.Env{Data: view, Grants: m.Datanets, Meter: mt.read, Config: callConfig(m), Session: c.caller}
 	rc := &ledger.Receipt{
-		ID: id, RequestID: req.RequestID, Caller: caller, Agent: m.Ref(), AgentHash: agent.Hash(),
-		InputHash: inputHash, Datanets: versions, Time: time.Now().UTC(),
+		ID: c.id, RequestID: req.RequestID, Caller: c.caller, Agent: m.Ref(), AgentHash: c.agent.Hash(),
+		InputHash: saltedHash(c.salt, req.Input), Datanets: c.versions, Time: time.Now().UTC(),
 	}
 	done, err := h.turn(ctx)
 	if err != nil {
@@ -323,43 +282,131 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	defer done()
 	out, callErr := mod.Call(ctx, m.ExportName(), req.Input, env)
 	rc.Fuel = env.FuelUsed // what the agent spent, deterministic for its input and data
-	b := rules.Bill{Caller: caller, Developer: m.Publisher, Operator: h.opAddr, Fees: h.fees, Reads: reads}
+	b := rules.Bill{Caller: c.caller, Developer: m.Publisher, Operator: h.opAddr, Fees: h.fees, Reads: mt.reads}
 	if callErr != nil {
 		done()
 		return nil, h.failed(ctx, rc, b, res, callErr)
 	}
-
-	attrReq := abi.AttributeRequest{Invocation: id, Output: string(out), Accesses: accesses, Datanets: []string(m.Datanets)}
-	// Attribution is the host's work once the agent has answered: a caller
-	// going away must not push it onto the fallback.
-	result, pluginErr, err := h.attr.RunOrFallback(context.WithoutCancel(ctx), attrPlugin, attrReq, view, m.Datanets)
+	shares, err := h.attribute(ctx, c, rc, out, mt, view)
 	done()
 	if err != nil {
 		return nil, err
 	}
-	if pluginErr != nil {
-		h.logger.Warn("attribution failed, weighting by bytes read", "agent", m.Ref(), "attribution", attrPlugin.Manifest.Ref(), "err", pluginErr)
-	}
-	// The version that ran, not the reference the manifest gives: an
-	// attribution named name@latest moves, and verify re-runs what ran.
-	rc.Attribution, rc.AttributionHash = attrPlugin.Manifest.Ref(), attrPlugin.Hash()
-	rc.Method, rc.OutputHash, rc.Accesses = result.Method, sha256Hex(out), reads
-	for _, w := range result.Weights {
-		rc.Scores = append(rc.Scores, ledger.Score{Record: w.Record, Contributor: w.Contributor, Weight: w.Weight})
-	}
-	b.Price, b.Shares = price, result.Shares()
+	b.Price, b.Shares = price, shares
 	rc.Postings = b.Postings()
 	if err := h.commit(ctx, rc, out, res); err != nil {
 		if abi.CodeOf(err) == abi.CodeAlreadyExists {
 			// A concurrent call with the same request id committed first.
-			if prev, perr := h.led.Receipt(ctx, id); perr == nil {
-				return h.replay(ctx, prev, req.Agent, req.Input, salt)
+			if prev, perr := h.led.Receipt(ctx, c.id); perr == nil {
+				return h.replay(ctx, prev, req.Agent, req.Input, c.salt)
 			}
 		}
 		return nil, err
 	}
-	h.logger.Info("invoked", "id", id, "agent", m.Ref(), "caller", caller, "charged", rc.Debit(), "records", len(accesses))
-	return &InvokeResult{Output: out, Receipt: rc, InputSalt: salt}, nil
+	h.logger.Info("invoked", "id", c.id, "agent", m.Ref(), "caller", c.caller, "charged", rc.Debit(), "records", len(mt.reads))
+	return &InvokeResult{Output: out, Receipt: rc, InputSalt: c.salt}, nil
+}
+
+// admit decides whether a request may run, charging nothing: the caller
+// and request id are well formed, the agent and its attribution plugin
+// exist, are not yanked and are of their kinds, the price is within the
+// operator's floor and the caller's bound, and every granted datanet's
+// owner still admits both plugins. A retry of a request already answered
+// returns its answer and no call.
+func (h *Host) admit(ctx context.Context, req InvokeRequest) (*call, *InvokeResult, error) {
+	caller, err := registry.CanonicalAddress(req.Caller)
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := ledger.RequestKey(ledger.RequestInvoke, caller, req.RequestID)
+	if err != nil {
+		return nil, nil, err
+	}
+	agent, err := h.reg.Load(ctx, req.Agent)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := agent.Manifest
+	if m.Kind != abi.KindAgent {
+		return nil, nil, abi.Errorf(abi.CodeBadRequest, "%s is not an agent", m.Ref())
+	}
+	c := &call{caller: caller, id: id, salt: h.inputSalt(id), agent: agent}
+	if rc, err := h.led.Receipt(ctx, id); err == nil {
+		res, err := h.replay(ctx, rc, req.Agent, req.Input, c.salt) // a retry: the same receipt, charged once
+		return nil, res, err
+	} else if abi.CodeOf(err) != abi.CodeNotFound {
+		return nil, nil, err
+	}
+	if agent.Yanked {
+		return nil, nil, abi.Errorf(abi.CodeNotFound, "%s was yanked", m.Ref())
+	}
+	if err := h.checkMinPrice(m); err != nil {
+		return nil, nil, err
+	}
+	if err := rules.CheckMaxPrice(m.Ref(), m.PriceAmount(), req.MaxPrice); err != nil {
+		return nil, nil, err
+	}
+	if c.datanets, err = h.grantedDatanets(ctx, m); err != nil {
+		return nil, nil, err
+	}
+	if c.attr, err = h.attributionOf(ctx, m, c.datanets); err != nil {
+		return nil, nil, err
+	}
+	for _, name := range m.Datanets {
+		d := c.datanets[name]
+		c.versions = append(c.versions, ledger.DatanetVersion{Name: name, Version: d.Version, Root: d.Root})
+	}
+	return c, nil, nil
+}
+
+// attributionOf loads the attribution plugin agent m names (or the
+// default) and checks it may run: published, not yanked, of its kind, and
+// admitted by every datanet m reads, since it reads the records the agent
+// reads (owners may have changed their mind since the agent was
+// published).
+func (h *Host) attributionOf(ctx context.Context, m registry.Manifest, datanets map[string]*registry.Datanet) (*registry.Plugin, error) {
+	ref := m.AttributionRef()
+	p, err := h.reg.Load(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("host: %s: attribution plugin: %w", m.Ref(), err)
+	}
+	if p.Yanked {
+		return nil, abi.Errorf(abi.CodeNotFound, "%s: attribution plugin %s was yanked", m.Ref(), ref)
+	}
+	if p.Manifest.Kind != abi.KindAttribution {
+		return nil, abi.Errorf(abi.CodeBadRequest, "%s: %s is not an attribution plugin", m.Ref(), ref)
+	}
+	for _, name := range m.Datanets {
+		if err := datanets[name].AllowsAttribution(p.Manifest.Name); err != nil {
+			return nil, fmt.Errorf("host: %s: %w", m.Ref(), err)
+		}
+	}
+	return p, nil
+}
+
+// attribute runs c's attribution plugin (falling back to weighting by bytes
+// read) on the agent's output and what it read, and records the result on
+// rc, returning the contributors' shares.
+func (h *Host) attribute(ctx context.Context, c *call, rc *ledger.Receipt, out []byte, mt *meter, view runtime.DataSource) ([]attribution.Share, error) {
+	m := c.agent.Manifest
+	attrReq := abi.AttributeRequest{Invocation: c.id, Output: string(out), Accesses: mt.accesses, Datanets: []string(m.Datanets)}
+	// Attribution is the host's work once the agent has answered: a caller
+	// going away must not push it onto the fallback.
+	result, pluginErr, err := h.attr.RunOrFallback(context.WithoutCancel(ctx), c.attr, attrReq, view, m.Datanets)
+	if err != nil {
+		return nil, err
+	}
+	if pluginErr != nil {
+		h.logger.Warn("attribution failed, weighting by bytes read", "agent", m.Ref(), "attribution", c.attr.Manifest.Ref(), "err", pluginErr)
+	}
+	// The version that ran, not the reference the manifest gives: an
+	// attribution named name@latest moves, and verify re-runs what ran.
+	rc.Attribution, rc.AttributionHash = c.attr.Manifest.Ref(), c.attr.Hash()
+	rc.Method, rc.OutputHash, rc.Accesses = result.Method, sha256Hex(out), mt.reads
+	for _, w := range result.Weights {
+		rc.Scores = append(rc.Scores, ledger.Score{Record: w.Record, Contributor: w.Contributor, Weight: w.Weight})
+	}
+	return result.Shares(), nil
 }
 
 // commit signs (in the ledger) and commits a receipt. It is not cut short
@@ -408,11 +455,7 @@ func (h *Host) Warm(ctx context.Context, ref string) error {
 	if _, err = h.agentModule(ctx, p); err != nil {
 		return err
 	}
-	attrRef := p.Manifest.Attribution
-	if attrRef == "" {
-		attrRef = registry.DefaultAttribution
-	}
-	ap, err := h.reg.Load(ctx, attrRef)
+	ap, err := h.reg.Load(ctx, p.Manifest.AttributionRef())
 	if err != nil {
 		return err
 	}
