@@ -106,7 +106,7 @@ func (r *Runner) Run(ctx context.Context, p *registry.Plugin, req abi.AttributeR
 	}
 	in, err := json.Marshal(req)
 	if err != nil {
-		return nil, abi.Errorf(abi.CodeInternal, "encode attribution request: %v", err)
+		return nil, abi.Wrap(abi.CodeInternal, err, "encode attribution request")
 	}
 	env := &runtime.Env{Data: newReadsOnly(data, req.Accesses), Grants: grants, CorpusMatch: true, Config: p.Manifest.ConfigFor(nil)}
 	out, err := m.Call(ctx, p.Manifest.ExportName(), in, env)
@@ -115,7 +115,7 @@ func (r *Runner) Run(ctx context.Context, p *registry.Plugin, req abi.AttributeR
 	}
 	var resp abi.AttributeResponse
 	if err := json.Unmarshal(out, &resp); err != nil {
-		return nil, abi.Errorf(abi.CodeBadPluginOutput, "%s: output is not an attribution: %v", p.Manifest.Ref(), err)
+		return nil, abi.Wrap(abi.CodeBadPluginOutput, err, "%s: output is not an attribution", p.Manifest.Ref())
 	}
 	switch declared := p.Manifest.DeclaredMethods(); {
 	case len(p.Manifest.Methods) == 0:

@@ -189,7 +189,7 @@ func (r *Receipt) VerifySignature() error {
 	}
 	digest, err := r.Digest(*r.Domain)
 	if err != nil {
-		return abi.Errorf(abi.CodeBadSignature, "receipt %s: %v", r.ID, err)
+		return abi.Wrap(abi.CodeBadSignature, err, "receipt %s", r.ID)
 	}
 	sig, err := hex.DecodeString(strings.TrimPrefix(r.Signature, "0x"))
 	if err != nil || len(sig) != 65 {
@@ -198,7 +198,7 @@ func (r *Receipt) VerifySignature() error {
 	sig[64] -= 27
 	pub, err := crypto.SigToPub(digest, sig)
 	if err != nil {
-		return abi.Errorf(abi.CodeBadSignature, "receipt %s: %v", r.ID, err)
+		return abi.Wrap(abi.CodeBadSignature, err, "receipt %s", r.ID)
 	}
 	if got := crypto.PubkeyToAddress(*pub).Hex(); got != r.Signer {
 		return abi.Errorf(abi.CodeBadSignature, "receipt %s: signed by %s, claims %s", r.ID, got, r.Signer)

@@ -135,7 +135,7 @@ func Recover(digest, sig []byte) (string, error) {
 	}
 	pub, err := crypto.SigToPub(digest, s)
 	if err != nil {
-		return "", abi.Errorf(abi.CodeBadSignature, "recover: %v", err)
+		return "", abi.Wrap(abi.CodeBadSignature, err, "recover")
 	}
 	return crypto.PubkeyToAddress(*pub).Hex(), nil
 }

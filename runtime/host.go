@@ -112,7 +112,7 @@ func configGet(ctx context.Context, _ *extism.CurrentPlugin, stack []uint64) {
 	k := st.kernel(ctx)
 	k.stack[0] = stack[0]
 	if err := k.length.CallWithStack(context.Background(), k.stack[:]); err != nil {
-		st.abort(abi.Errorf(abi.CodeBadPointer, "config_get: %v", err))
+		st.abort(abi.Wrap(abi.CodeBadPointer, err, "config_get"))
 	}
 	key, ok := k.mod.Memory().Read(uint32(stack[0]), uint32(k.stack[0]))
 	if !ok {
@@ -159,7 +159,7 @@ func hostCall(h handler) extism.HostFunctionStackCallback {
 		if rr, ok := resp.(abi.RecordsResponse); ok && wire.IsBinary(req) {
 			st.out.Write(wire.AppendRecordsResponse(st.out.AvailableBuffer(), rr))
 		} else if err := st.enc.Encode(resp); err != nil {
-			st.abort(abi.Errorf(abi.CodeInternal, "encode response: %v", err))
+			st.abort(abi.Wrap(abi.CodeInternal, err, "encode response"))
 		}
 		off, ok := k.write(st.out.Bytes())
 		if !ok {
@@ -215,7 +215,7 @@ func (k *kernel) write(b []byte) (uint64, bool) {
 
 func decode(st *callState, req []byte, v any) {
 	if err := json.Unmarshal(req, v); err != nil {
-		st.abort(abi.Errorf(abi.CodeBadHostCall, "request is not valid JSON: %v", err))
+		st.abort(abi.Wrap(abi.CodeBadHostCall, err, "request is not valid JSON"))
 	}
 }
 
@@ -254,14 +254,14 @@ func asError(err error) *abi.Error {
 	if ae, ok := err.(*abi.Error); ok {
 		return ae
 	}
-	return abi.Errorf(abi.CodeOf(err), "%v", err)
+	return &abi.Error{Code: abi.CodeOf(err), Message: err.Error(), Cause: err}
 }
 
 // decodeBinary decodes a request in the binary encoding (wire.Mark).
 func decodeBinary[T any](st *callState, req []byte, dec func([]byte) (T, error)) T {
 	r, err := dec(req)
 	if err != nil {
-		st.abort(abi.Errorf(abi.CodeBadHostCall, "request: %v", err))
+		st.abort(abi.Wrap(abi.CodeBadHostCall, err, "request"))
 	}
 	return r
 }

@@ -275,7 +275,7 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte, opts ModuleOptions) 
 	// never run unmetered.
 	metered, err := fuel.Instrument(wasm, refillImport, kernelCosts, configGetRename)
 	if err != nil {
-		return nil, abi.Errorf(abi.CodeInvalidPlugin, "compile: %v", err)
+		return nil, abi.Wrap(abi.CodeInvalidPlugin, err, "compile")
 	}
 	m.meta = metered
 	manifest := extism.Manifest{
@@ -292,7 +292,7 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte, opts ModuleOptions) 
 	}
 	compiled, err := extism.NewCompiledPlugin(experimental.WithFunctionListenerFactory(ctx, outputListeners{exports: metered.Exports}), manifest, cfg, m.hostFunctions())
 	if err != nil {
-		return nil, abi.Errorf(abi.CodeInvalidPlugin, "compile: %v", err)
+		return nil, abi.Wrap(abi.CodeInvalidPlugin, err, "compile")
 	}
 	m.compiled = compiled
 	m.idle = make(chan *instance, MaxIdle)
@@ -362,7 +362,7 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 		if b.exceeded {
 			return nil, abi.Errorf(abi.CodeMemoryLimit, "instantiate: needs more than %d pages", m.limits.MaxMemoryPages)
 		}
-		return nil, abi.Errorf(abi.CodeInvalidPlugin, "instantiate: %v", firstLine(err.Error()))
+		return nil, &abi.Error{Code: abi.CodeInvalidPlugin, Message: "instantiate: " + firstLine(err.Error()), Cause: err}
 	}
 	p.SetLogger(func(extism.LogLevel, string) {})
 	inst.p = p
@@ -400,7 +400,7 @@ func (m *Module) initialise(ctx context.Context, inst *instance, mt *meter) erro
 	}
 	if inst.main == nil || inst.kern == nil || inst.fuel == nil {
 		if err != nil {
-			return abi.Errorf(abi.CodeInvalidPlugin, "initialise: %s", firstLine(err.Error()))
+			return &abi.Error{Code: abi.CodeInvalidPlugin, Message: "initialise: " + firstLine(err.Error()), Cause: err}
 		}
 		return abi.Errorf(abi.CodeInternal, "initialise: the plugin's modules were not seen")
 	}
@@ -411,7 +411,7 @@ func (m *Module) initialise(ctx context.Context, inst *instance, mt *meter) erro
 		if inst.budget.exceeded {
 			return abi.Errorf(abi.CodeMemoryLimit, "initialisation needs more than %d pages", m.limits.MaxMemoryPages)
 		}
-		return abi.Errorf(abi.CodeInvalidPlugin, "initialise: %s", firstLine(err.Error()))
+		return &abi.Error{Code: abi.CodeInvalidPlugin, Message: "initialise: " + firstLine(err.Error()), Cause: err}
 	}
 	inst.kfns = newKernelFns(inst.kern)
 	inst.exports = newFuncs(inst.main)
@@ -442,7 +442,7 @@ func (m *Module) prewarm(ctx context.Context, inst *instance) error {
 	case st.fatal != nil:
 		return abi.Wrap(st.fatal.Code, st.fatal, "prewarm")
 	case err != nil:
-		return abi.Errorf(abi.CodeInvalidPlugin, "prewarm: %s", capText(firstLine(err.Error())))
+		return &abi.Error{Code: abi.CodeInvalidPlugin, Message: "prewarm: " + capText(firstLine(err.Error())), Cause: err}
 	case rc != 0:
 		return abi.Errorf(abi.CodeInvalidPlugin, "prewarm returned %d", rc)
 	}

@@ -245,7 +245,7 @@ func (d *RemoteData) Plugin(ctx context.Context, ref string) (*registry.Plugin, 
 		return nil, abi.Errorf(abi.CodeHashMismatch, "asked for plugin %s, the node sent %s", ref, m.Ref())
 	}
 	if signer, err := registry.Recover(d.domain.ManifestDigest(m), sig); err != nil || signer != m.Publisher {
-		return nil, abi.Errorf(abi.CodeBadSignature, "plugin %s: the manifest is not signed by its publisher %s (%v)", ref, m.Publisher, err)
+		return nil, &abi.Error{Code: abi.CodeBadSignature, Message: fmt.Sprintf("plugin %s: the manifest is not signed by its publisher %s (%v)", ref, m.Publisher, err), Cause: err}
 	}
 	wasm, err := d.plugins.GetPluginWasm(ctx, connect.NewRequest(&tollgatev1.GetPluginWasmRequest{Sha256: m.WasmSHA256}))
 	if err != nil {

@@ -142,7 +142,7 @@ func Recover(text string, sig []byte) (common.Address, error) {
 	}
 	pub, err := crypto.SigToPub(accounts.TextHash([]byte(text)), s)
 	if err != nil {
-		return common.Address{}, abi.Errorf(abi.CodeBadSignature, "signature does not recover: %v", err)
+		return common.Address{}, abi.Wrap(abi.CodeBadSignature, err, "signature does not recover")
 	}
 	return crypto.PubkeyToAddress(*pub), nil
 }

@@ -30,7 +30,7 @@ var _ Backend = (*ethclient.Client)(nil)
 func Dial(ctx context.Context, url string) (*ethclient.Client, error) {
 	c, err := ethclient.DialContext(ctx, url)
 	if err != nil {
-		return nil, abi.Errorf(CodeChain, "dial %s: %v", url, err)
+		return nil, abi.Wrap(CodeChain, err, "dial %s", url)
 	}
 	return c, nil
 }

@@ -262,11 +262,11 @@ const CodeSuperseded abi.Code = "chain_tx_superseded"
 func (c *Client) Rebroadcast(ctx context.Context, key *ecdsa.PrivateKey, raw string, intent func(tx, raw string) error) (string, error) {
 	b, err := hexutil.Decode(raw)
 	if err != nil {
-		return "", abi.Errorf(abi.CodeBadRequest, "raw transaction: %v", err)
+		return "", abi.Wrap(abi.CodeBadRequest, err, "raw transaction")
 	}
 	tx := new(types.Transaction)
 	if err := tx.UnmarshalBinary(b); err != nil {
-		return "", abi.Errorf(abi.CodeBadRequest, "raw transaction: %v", err)
+		return "", abi.Wrap(abi.CodeBadRequest, err, "raw transaction")
 	}
 	if _, err := c.eth.TransactionReceipt(ctx, tx.Hash()); err == nil {
 		_, err := waitMined(ctx, c.eth, c.opts, tx.Hash())
