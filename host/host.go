@@ -331,11 +331,15 @@ func (h *Host) admit(ctx context.Context, req InvokeRequest) (*call, *InvokeResu
 		return nil, nil, abi.Errorf(abi.CodeBadRequest, "%s is not an agent", m.Ref())
 	}
 	c := &call{caller: caller, id: id, salt: h.inputSalt(id), agent: agent}
-	if rc, err := h.led.Receipt(ctx, id); err == nil {
-		res, err := h.replay(ctx, rc, req.Agent, req.Input, c.salt) // a retry: the same receipt, charged once
-		return nil, res, err
-	} else if abi.CodeOf(err) != abi.CodeNotFound {
-		return nil, nil, err
+	// Without a request id the receipt id is new, so there is no answer to
+	// look up.
+	if req.RequestID != "" {
+		if rc, err := h.led.Receipt(ctx, id); err == nil {
+			res, err := h.replay(ctx, rc, req.Agent, req.Input, c.salt) // a retry: the same receipt, charged once
+			return nil, res, err
+		} else if abi.CodeOf(err) != abi.CodeNotFound {
+			return nil, nil, err
+		}
 	}
 	if agent.Yanked {
 		return nil, nil, abi.Errorf(abi.CodeNotFound, "%s was yanked", m.Ref())

@@ -77,7 +77,7 @@ func (e *env) verifier() (*verify.Verifier, error) {
 	return verify.New(verify.Config{Data: verify.StoreData(e.led, e.reg), Runtime: e.rt, Chain: e.chain})
 }
 
-func key(t *testing.T) *ecdsa.PrivateKey {
+func key(t testing.TB) *ecdsa.PrivateKey {
 	k, err := crypto.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func key(t *testing.T) *ecdsa.PrivateKey {
 	return k
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -167,7 +167,7 @@ func newEnv(t *testing.T) *env {
 
 // handler serves the API of e's node: cfg's Host, Settler, Registry,
 // Ledger, Auth and Metrics default to e's; its Limits are as given.
-func (e *env) handler(t *testing.T, cfg api.Config) http.Handler {
+func (e *env) handler(t testing.TB, cfg api.Config) http.Handler {
 	t.Helper()
 	if cfg.Host == nil {
 		cfg.Host = e.h
@@ -196,7 +196,7 @@ func (e *env) handler(t *testing.T, cfg api.Config) http.Handler {
 
 // fund deposits amount on-chain for a new caller and returns its address
 // and API token.
-func (e *env) fund(t *testing.T, amount int64) (string, string) {
+func (e *env) fund(t testing.TB, amount int64) (string, string) {
 	t.Helper()
 	ctx := context.Background()
 	caller := key(t)

@@ -22,11 +22,18 @@ type Totals struct {
 // Balance returns an account's credit: what it deposited less what its
 // calls were charged. Earnings are never credit (see [Ledger.Earned]).
 func (l *Ledger) Balance(ctx context.Context, account string) (*big.Int, error) {
+	v, gen, ok := l.credits.get(account)
+	if ok {
+		return new(big.Int).Set(v), nil
+	}
 	var b *big.Int
 	err := l.db.View(func(txn *badger.Txn) (err error) {
 		b, err = getAmount(txn, balanceKey(account))
 		return err
 	})
+	if err == nil && !l.readOnly {
+		l.credits.fill(account, b, gen)
+	}
 	return b, err
 }
 

@@ -56,7 +56,7 @@ func (l *Ledger) Credit(ctx context.Context, d Deposit) error {
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
 			return err
 		}
-		return creditTxn(txn, d)
+		return l.creditTxn(txn, d)
 	})
 }
 
@@ -104,7 +104,7 @@ func (l *Ledger) CreditRange(ctx context.Context, from Cursor, deps []Deposit, t
 		}
 		for _, d := range fresh {
 			d.Time = now
-			if err := creditTxn(txn, d); err != nil {
+			if err := l.creditTxn(txn, d); err != nil {
 				return err
 			}
 		}
@@ -114,7 +114,7 @@ func (l *Ledger) CreditRange(ctx context.Context, from Cursor, deps []Deposit, t
 	return n, err
 }
 
-func creditTxn(txn *badger.Txn, d Deposit) error {
+func (l *Ledger) creditTxn(txn *badger.Txn, d Deposit) error {
 	if err := kv.SetJSON(txn, depositKey(d.Ref), d); err != nil {
 		return err
 	}
@@ -123,12 +123,12 @@ func creditTxn(txn *badger.Txn, d Deposit) error {
 			return err
 		}
 	}
-	for _, k := range [][]byte{depositedKey, creditKey, balanceKey(d.Account)} {
+	for _, k := range [][]byte{depositedKey, creditKey} {
 		if err := addAmount(txn, k, d.Amount); err != nil {
 			return err
 		}
 	}
-	return nil
+	return l.addCredit(txn, d.Account, d.Amount)
 }
 
 // DepositsFrom returns the credited deposits read from blocks at or after
@@ -235,10 +235,13 @@ func (l *Ledger) Reorg(ctx context.Context, undo []Deposit, back Cursor) error {
 				continue // credited again from the new chain meanwhile
 			}
 			neg := new(big.Int).Neg(stored.Amount)
-			for _, k := range [][]byte{depositedKey, creditKey, balanceKey(stored.Account)} {
+			for _, k := range [][]byte{depositedKey, creditKey} {
 				if err := addAmount(txn, k, neg); err != nil {
 					return err
 				}
+			}
+			if err := l.addCredit(txn, stored.Account, neg); err != nil {
+				return err
 			}
 			u := Undone{Deposit: stored, Time: now}
 			if credit, err := getAmount(txn, balanceKey(stored.Account)); err != nil {

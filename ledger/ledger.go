@@ -71,7 +71,14 @@ type Ledger struct {
 	closeOne sync.Once
 	closeErr error
 
-	resMu    sync.Mutex
+	// acctMu serialises, per account (striped), reading its credit and
+	// changing what it holds: a call's reservation is checked against the
+	// credit under the same lock that a commit's release takes, and a
+	// commit debits the credit before it releases, so no interleaving
+	// admits a call that cannot pay. Other accounts never wait.
+	acctMu   [accountStripes]sync.Mutex
+	credits  credits             // accounts' credit as last committed
+	resMu    sync.Mutex          // guards the reserved map, held for map operations only
 	reserved map[string]*big.Int // account -> credit held by calls in flight
 	// active counts unreleased reservations: calls in flight that will
 	// commit, which the writer may wait for.

@@ -165,7 +165,7 @@ func (l *Ledger) Commit(ctx context.Context, r *Receipt, output []byte, res *Res
 			return err
 		}
 		err := l.writeHeld(ctx, res, func(txn *badger.Txn) error {
-			return writeReceipt(txn, r, output, epoch, sums)
+			return l.writeReceipt(txn, r, output, epoch, sums)
 		})
 		if errors.Is(err, errEpochMoved) && attempt < 8 {
 			continue
@@ -201,7 +201,7 @@ func sumPostings(r *Receipt) postingSums {
 // writeReceipt writes r, signed for epoch, with its output and postings in
 // txn, or refuses it and writes nothing: a refused op leaves nothing in the
 // shared transaction.
-func writeReceipt(txn *badger.Txn, r *Receipt, output []byte, epoch uint64, sums postingSums) error {
+func (l *Ledger) writeReceipt(txn *badger.Txn, r *Receipt, output []byte, epoch uint64, sums postingSums) error {
 	if _, err := txn.Get(receiptKey(r.ID)); err == nil {
 		return abi.Errorf(abi.CodeAlreadyExists, "ledger: receipt %s exists", r.ID)
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -225,7 +225,7 @@ func writeReceipt(txn *badger.Txn, r *Receipt, output []byte, epoch uint64, sums
 	if err := solvent(txn, new(big.Int).Neg(sums.debit), sums.earned); err != nil {
 		return fmt.Errorf("ledger: receipt %s: %w", r.ID, err)
 	}
-	if err := txn.Set(balanceKey(r.Caller), []byte(credit.String())); err != nil {
+	if err := l.setCredit(txn, r.Caller, credit); err != nil {
 		return err
 	}
 	if err := addAmount(txn, creditKey, new(big.Int).Neg(sums.debit)); err != nil {

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"hash/maphash"
 	"math/big"
 	"sync"
 	"sync/atomic"
@@ -34,17 +35,31 @@ func (r *Reservation) landed() {
 	}
 }
 
+// accountStripes is how many locks accounts' reservations are spread
+// over.
+const accountStripes = 256
+
+// accountLock is the lock account's credit is read and its holds changed
+// under.
+func (l *Ledger) accountLock(account string) *sync.Mutex {
+	return &l.acctMu[maphash.String(stripeSeed, account)%accountStripes]
+}
+
+var stripeSeed = maphash.MakeSeed()
+
 // Reserve holds amount of account's credit for a call about to run, so
 // concurrent calls cannot together spend more than the account has. Release
 // it (Commit does) when the call ends. The credit is read under the same
-// lock that releases reservations, and a commit debits the credit before it
-// releases its reservation, so no interleaving admits a call that cannot pay.
+// lock (the account's) that releases reservations, and a commit debits the
+// credit before it releases its reservation, so no interleaving admits a
+// call that cannot pay.
 func (l *Ledger) Reserve(ctx context.Context, account string, amount *big.Int) (*Reservation, error) {
 	if amount == nil || amount.Sign() < 0 {
 		return nil, abi.Errorf(abi.CodeBadRequest, "ledger: reserve a non-negative amount")
 	}
-	l.resMu.Lock()
-	defer l.resMu.Unlock()
+	mu := l.accountLock(account)
+	mu.Lock()
+	defer mu.Unlock()
 	if err := l.hold(account, amount); err != nil {
 		return nil, err
 	}
@@ -55,12 +70,14 @@ func (l *Ledger) Reserve(ctx context.Context, account string, amount *big.Int) (
 }
 
 // hold adds amount to what account holds if its free credit covers it.
-// resMu must be held.
+// The account's lock must be held.
 func (l *Ledger) hold(account string, amount *big.Int) error {
 	bal, err := l.Balance(context.Background(), account)
 	if err != nil {
 		return err
 	}
+	l.resMu.Lock()
+	defer l.resMu.Unlock()
 	held := l.reserved[account]
 	if held == nil {
 		held = new(big.Int)
@@ -87,8 +104,9 @@ func (r *Reservation) Extend(amount *big.Int) error {
 	if r.done {
 		return abi.Errorf(abi.CodeInternal, "ledger: reservation already released")
 	}
-	r.l.resMu.Lock()
-	defer r.l.resMu.Unlock()
+	mu := r.l.accountLock(r.account)
+	mu.Lock()
+	defer mu.Unlock()
 	if err := r.l.hold(r.account, amount); err != nil {
 		return err
 	}
@@ -115,6 +133,9 @@ func (r *Reservation) Release() {
 	}
 	r.done = true
 	r.landed()
+	mu := r.l.accountLock(r.account)
+	mu.Lock()
+	defer mu.Unlock()
 	r.l.resMu.Lock()
 	defer r.l.resMu.Unlock()
 	held := r.l.reserved[r.account]

@@ -127,6 +127,7 @@ func (l *Ledger) commit(batch []*op) {
 			// An I/O error or a full transaction: the transaction may hold a
 			// partial write, so drop it and commit each op on its own.
 			txn.Discard()
+			l.credits.publish(false)
 			l.commitEach(batch)
 			return
 		}
@@ -136,6 +137,9 @@ func (l *Ledger) commit(batch []*op) {
 	if err == nil {
 		err = l.blog.syncFailure()
 	}
+	// Before anyone hears back: a reservation released after its commit
+	// must find the credit that commit left.
+	l.credits.publish(err == nil)
 	for i, o := range batch {
 		if err != nil && results[i] == nil {
 			results[i] = err
@@ -152,6 +156,7 @@ func (l *Ledger) commitEach(batch []*op) {
 		if err == nil {
 			err = l.blog.syncFailure()
 		}
+		l.credits.publish(err == nil)
 		o.res.landed()
 		o.done <- err
 		l.batches.Add(1)

@@ -105,6 +105,12 @@ func StartNode(dir string, faucetAddr common.Address, opts ...NodeOption) (*Node
 	ethConf.StateScheme = rawdb.HashScheme
 	ethConf.NoPruning = true
 	ethConf.SnapshotCache = 0
+	// No log index: geth's indexer renders maps after every block, and a
+	// log query that meets it half-way through fails ("failed to retrieve
+	// log value pointer ... not found"), which a deposit sync right after
+	// a burst of blocks did. Without the index a query reads the blocks'
+	// receipts, which for the ranges the settler asks is cheap.
+	ethConf.LogNoHistory = true
 	backend, err := eth.New(stack, &ethConf)
 	if err != nil {
 		stack.Close()
