@@ -145,6 +145,13 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	return l, nil
 }
 
+// ValueLogFileSize is the size of each of the ledger's value log files.
+// Badger maps the file it writes, and at every open reads the last one
+// through, so a node's resident memory grows with it: Badger's 1 GB
+// default put up to a gigabyte of receipts in a loaded node's RSS, and
+// most of one in an idle node's after a restart.
+const ValueLogFileSize = 64 << 20
+
 // badgerOptions are the database options of a ledger in dir, with SyncWrites
 // on.
 func badgerOptions(dir string, opts Options, blog *badgerLog) badger.Options {
@@ -154,7 +161,8 @@ func badgerOptions(dir string, opts Options, blog *badgerLog) badger.Options {
 		// Badger's defaults (every value in the tree, 64 MB memtables, a
 		// 256 MB block cache) compaction rewrote each receipt level after
 		// level, and held a gigabyte of a loaded node's heap.
-		WithValueThreshold(256).WithMemTableSize(16 << 20).WithNumMemtables(3).WithBlockCacheSize(32 << 20)
+		WithValueThreshold(256).WithMemTableSize(16 << 20).WithNumMemtables(3).WithBlockCacheSize(32 << 20).
+		WithValueLogFileSize(ValueLogFileSize)
 	if opts.InMemory {
 		// No value log in memory: values stay in the tree, and count in
 		// full against a transaction's limit, which the memtable sets.
