@@ -1,6 +1,8 @@
 // Package examples holds example plugins a newcomer copies: agents under
-// agents/ (qa in Go, qa-as in AssemblyScript), attribution plugins under
-// attribution/ (position). The Go ones are built to wasip1 with
+// agents/ (qa in Go, qa-as in AssemblyScript, knn a nearest-neighbour
+// classifier), attribution plugins under attribution/ (position, and
+// knnshapley, which pays knn's records their exact Shapley values; their
+// shared code is package knn). The Go ones are built to wasip1 with
 // .ci/build-wasm and committed; this package embeds the example agent so the
 // demo needs no build step of its own.
 package examples
