@@ -6,8 +6,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	goruntime "runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var facts = []Record{
@@ -224,17 +228,38 @@ func zipfCorpus(mb int) []Record {
 	return recs
 }
 
-// BenchmarkGenerate256 generates 256-token answers from a model over 10 MB
-// of Zipf-distributed words, reporting tokens per second.
+// BenchmarkGenerate256 generates 256-token answers from a model over
+// $INFGRAM_MB (default 10) megabytes of Zipf-distributed words, reporting
+// tokens per second, the 99th percentile per answer, and the seconds and
+// heap the model took to build.
 //
-//	go test ./internal/infgram -run '^$' -bench Generate
+//	INFGRAM_MB=100 go test ./internal/infgram -run '^$' -bench Generate -benchtime 50x
 func BenchmarkGenerate256(b *testing.B) {
-	m := model(b, zipfCorpus(10))
+	mb := 10
+	if v, err := strconv.Atoi(os.Getenv("INFGRAM_MB")); err == nil && v > 0 {
+		mb = v
+	}
+	recs := zipfCorpus(mb)
+	var before, after goruntime.MemStats
+	goruntime.GC()
+	goruntime.ReadMemStats(&before)
+	start := time.Now()
+	m := model(b, recs)
+	built := time.Since(start)
+	goruntime.GC()
+	goruntime.ReadMemStats(&after)
 	b.ResetTimer()
 	tokens := 0
+	var times []time.Duration
 	for i := 0; b.Loop(); i++ {
+		t0 := time.Now()
 		g := m.Generate("w1 w2 w3", Params{MaxTokens: 256, Temperature: 1, Seed: uint64(i)})
+		times = append(times, time.Since(t0))
 		tokens += len(g.Steps)
 	}
+	slices.Sort(times)
 	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
+	b.ReportMetric(float64(times[len(times)*99/100].Microseconds())/1000, "p99-ms/answer")
+	b.ReportMetric(built.Seconds(), "build-s")
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "model-MB")
 }
