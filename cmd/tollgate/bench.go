@@ -5,10 +5,12 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,9 +68,10 @@ ratio to the transport's own cost on the same machine.`,
 	dur := fs.DurationP("duration", "d", 30*time.Second, "how long to run")
 	maxPriceFlag := fs.String("max-price", "", "the most a call may pay as the agent's price, in TGT (0.01), base units (1500wei) or 0 (default: the agent's price before the run)")
 	noop := fs.Bool("noop", false, "also measure a no-op Connect handler in this process, with the same load")
+	metricsToken := fs.String("metrics-token", "", "the operator's token: also report the node's CPU time per invoke, read from its /metrics (steadier than throughput on a shared machine)")
 	a.jsonFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return a.bench(cmd.Context(), *agent, *input, *conc, *dur, *maxPriceFlag, *noop)
+		return a.bench(cmd.Context(), benchOptions{agent: *agent, input: *input, concurrency: *conc, duration: *dur, maxPrice: *maxPriceFlag, noop: *noop, metricsToken: *metricsToken})
 	}
 	return cmd
 }
@@ -84,11 +87,24 @@ type benchResultJSON struct {
 	FirstError       string  `json:"firstError,omitempty"`
 	NoopPerSecond    float64 `json:"noopPerSecond,omitempty"`
 	NoopP99Ms        float64 `json:"noopP99Ms,omitempty"`
+	// NodeCPUMicrosPerInvoke is the node's CPU time (user and system) over
+	// the run, per successful call; with --metrics-token only.
+	NodeCPUMicrosPerInvoke float64 `json:"nodeCpuMicrosPerInvoke,omitempty"`
 }
 
-func (a *app) bench(ctx context.Context, agentRef, inputText string, concurrency int, duration time.Duration, maxPriceText string, withNoop bool) error {
+// benchOptions are a bench run's flags.
+type benchOptions struct {
+	agent, input string
+	concurrency  int
+	duration     time.Duration
+	maxPrice     string
+	noop         bool
+	metricsToken string
+}
+
+func (a *app) bench(ctx context.Context, o benchOptions) error {
 	out, server, token := a.out, &a.server, &a.token
-	agent, input, conc, dur, maxPriceFlag, noop, asJSON := &agentRef, &inputText, &concurrency, &duration, &maxPriceText, &withNoop, &a.asJSON
+	agent, input, conc, dur, maxPriceFlag, noop, asJSON := &o.agent, &o.input, &o.concurrency, &o.duration, &o.maxPrice, &o.noop, &a.asJSON
 	if *conc < 1 || *dur <= 0 {
 		return usageErr("bench: -c and -d must be positive")
 	}
@@ -166,9 +182,26 @@ func (a *app) bench(ctx context.Context, agentRef, inputText string, concurrency
 	if _, err := node.Invoke(ctx, warm); err != nil {
 		return fmt.Errorf("bench: the first call failed: %w", err)
 	}
+	var cpu0 float64
+	if o.metricsToken != "" {
+		v, err := nodeCPUSeconds(ctx, client, *server, o.metricsToken)
+		if err != nil {
+			return err
+		}
+		cpu0 = v
+	}
 	res := runLoad(ctx, node, tokens, refill, req, *dur)
+	cpuPerInvoke := 0.0
+	if o.metricsToken != "" && res.Calls > 0 {
+		cpu1, err := nodeCPUSeconds(ctx, client, *server, o.metricsToken)
+		if err != nil {
+			return err
+		}
+		cpuPerInvoke = (cpu1 - cpu0) / float64(res.Calls) * 1e6
+	}
 	if *asJSON {
-		m := benchResultJSON{InvokesPerSecond: res.PerSecond, P50Ms: ms(res.P50), P99Ms: ms(res.P99), Calls: res.Calls, Errors: res.Errors, Refills: res.Refills, FirstError: res.FirstError}
+		m := benchResultJSON{InvokesPerSecond: res.PerSecond, P50Ms: ms(res.P50), P99Ms: ms(res.P99), Calls: res.Calls, Errors: res.Errors, Refills: res.Refills, FirstError: res.FirstError,
+			NodeCPUMicrosPerInvoke: cpuPerInvoke}
 		if noopRes != nil {
 			m.NoopPerSecond, m.NoopP99Ms = noopRes.PerSecond, ms(noopRes.P99)
 		}
@@ -184,6 +217,9 @@ func (a *app) bench(ctx context.Context, agentRef, inputText string, concurrency
 		print("no-op", *noopRes)
 	}
 	print("invoke", res)
+	if cpuPerInvoke > 0 {
+		fmt.Fprintf(out, "node CPU: %.0f µs per invoke (user and system, from its /metrics; refills included)\n", cpuPerInvoke)
+	}
 	if noopRes != nil && noopRes.PerSecond > 0 {
 		fmt.Fprintf(out, "invoke / no-op: throughput %.4f×, p99 %.1f×\n", res.PerSecond/noopRes.PerSecond, ms(res.P99)/max(ms(noopRes.P99), 1e-9))
 	}
@@ -333,4 +369,32 @@ func noopServer() (string, func(), error) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+// nodeCPUSeconds reads the CPU time the node's process has used from its
+// /metrics (process_cpu_seconds_total), with the operator's token.
+func nodeCPUSeconds(ctx context.Context, client *http.Client, server, token string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(server, "/")+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("bench: reading the node's metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, fmt.Errorf("bench: reading the node's metrics: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("bench: --metrics-token: the node's /metrics answered %s; give the operator's token", resp.Status)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "process_cpu_seconds_total "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, errors.New("bench: the node's /metrics has no process_cpu_seconds_total")
 }

@@ -449,12 +449,19 @@ func TestBenchMeasuresAgainstANoopHandler(t *testing.T) {
 	child, out := startServeWith(t, "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--chain-rpc", "127.0.0.1:0",
 		"--rate", "0", "--max-in-flight", "0", "--faucet-budget", "0")
 	defer func() { child.Process.Kill(); child.Wait() }()
-	api := readUntilServing(t, out)["api"]
+	info := readUntilServing(t, out)
+	api := info["api"]
 	if !strings.Contains(api, "://") {
 		api = "http://" + api
 	}
 	var b bytes.Buffer
-	if err := run(ctx, []string{"bench", "--server", api, "-c", "3", "-d", "1500ms", "--noop", "--json"}, &b); err != nil {
+	// A caller's token is not the operator's: the node's metrics are
+	// refused, and the bench says which token it needs.
+	if err := run(ctx, []string{"bench", "--server", api, "-c", "1", "-d", "200ms", "--metrics-token", info["caller token"]}, &b); err == nil || !strings.Contains(err.Error(), "operator's token") {
+		t.Fatalf("bench with a caller's token as --metrics-token: %v", err)
+	}
+	b.Reset()
+	if err := run(ctx, []string{"bench", "--server", api, "-c", "3", "-d", "1500ms", "--noop", "--json", "--metrics-token", info["operator token"]}, &b); err != nil {
 		t.Fatalf("bench: %v\n%s", err, b.String())
 	}
 	var res struct {
@@ -469,7 +476,7 @@ func TestBenchMeasuresAgainstANoopHandler(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &raw); err != nil {
 		t.Fatalf("bench --json printed %q: %v", b.String(), err)
 	}
-	for _, k := range []string{"invokesPerSecond", "p50Ms", "p99Ms", "noopPerSecond", "noopP99Ms"} {
+	for _, k := range []string{"invokesPerSecond", "p50Ms", "p99Ms", "noopPerSecond", "noopP99Ms", "nodeCpuMicrosPerInvoke"} {
 		if v, _ := raw[k].(float64); v <= 0 {
 			t.Fatalf("bench %s = %v: %s", k, raw[k], b.String())
 		}
