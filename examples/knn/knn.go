@@ -14,11 +14,11 @@ package knn
 
 import (
 	"cmp"
-	"hash/fnv"
 	"math"
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Buckets is the size of the hashed feature space.
@@ -54,21 +54,41 @@ func Features(text string) Vector {
 	return v
 }
 
-// eachTerm calls fn with the bucket of each word and word pair of text.
+// eachTerm calls fn with the bucket of each word and word pair of text
+// (words lowercased, pairs joined by a space), without allocating per word.
 func eachTerm(text string, fn func(uint32)) {
-	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	for i, w := range words {
-		fn(bucket(w))
-		if i > 0 {
-			fn(bucket(words[i-1] + " " + w))
+	var prev, cur []byte
+	flush := func() {
+		if len(cur) == 0 {
+			return
+		}
+		fn(fnv32a(offset32, cur) % Buckets)
+		if len(prev) > 0 {
+			h := fnv32a(offset32, prev)
+			h = fnv32a(h, []byte{' '})
+			fn(fnv32a(h, cur) % Buckets)
+		}
+		prev, cur = append(prev[:0], cur...), cur[:0]
+	}
+	for _, r := range text {
+		if l := unicode.ToLower(r); unicode.IsLetter(l) || unicode.IsDigit(l) {
+			cur = utf8.AppendRune(cur, l)
+		} else {
+			flush()
 		}
 	}
+	flush()
 }
 
-func bucket(s string) uint32 {
-	h := fnv.New32a()
-	h.Write([]byte(s))
-	return h.Sum32() % Buckets
+const offset32 = 2166136261
+
+// fnv32a continues the 32-bit FNV-1a hash h over b.
+func fnv32a(h uint32, b []byte) uint32 {
+	for _, c := range b {
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	return h
 }
 
 // Distance is 1 − the cosine of a and b (both unit length).

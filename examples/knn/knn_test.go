@@ -2,6 +2,7 @@ package knn
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // utility is the k-NN utility of the examples of ranked whose positions
@@ -191,6 +193,34 @@ func TestRankUsesDistance(t *testing.T) {
 		})
 		if got := Rank(q, ex); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("Rank %v\nby Distance %v", got, want)
+		}
+	}
+}
+
+// The terms are the lowercased words and word pairs of the text, hashed
+// with FNV-1a: the same buckets as hashing each word and "prev word" with
+// hash/fnv.
+func TestTermsAreHashedWordsAndPairs(t *testing.T) {
+	ref := func(text string) []uint32 {
+		words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+		var out []uint32
+		for i, w := range words {
+			h := fnv.New32a()
+			h.Write([]byte(w))
+			out = append(out, h.Sum32()%Buckets)
+			if i > 0 {
+				h := fnv.New32a()
+				h.Write([]byte(words[i-1] + " " + w))
+				out = append(out, h.Sum32()%Buckets)
+			}
+		}
+		return out
+	}
+	for _, text := range []string{"", "One", "The Sky, is BLUE!", "naïve café — Ünïcode 42x", "a\tb\nc  d", "\xff\xfeinvalid bytes ok"} {
+		var got []uint32
+		eachTerm(text, func(b uint32) { got = append(got, b) })
+		if fmt.Sprint(got) != fmt.Sprint(ref(text)) {
+			t.Fatalf("%q: %v, want %v", text, got, ref(text))
 		}
 	}
 }
