@@ -88,7 +88,7 @@ func New(cfg Config) (*Host, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Domain.ChainID == nil {
-		cfg.Domain = ledger.Domain{ChainID: new(big.Int), Settlement: "0x0000000000000000000000000000000000000000"}
+		cfg.Domain = ledger.NoChain()
 	}
 	if cfg.MaxRunning <= 0 {
 		cfg.MaxRunning = 2 * goruntime.GOMAXPROCS(0)

@@ -18,6 +18,12 @@ type Domain struct {
 	Settlement string   `json:"settlement"` // contract address
 }
 
+// NoChain is the domain of a node that settles on no chain: chain 0 and
+// the zero address.
+func NoChain() Domain {
+	return Domain{ChainID: new(big.Int), Settlement: "0x0000000000000000000000000000000000000000"}
+}
+
 // Leaf is one account's cumulative earnings at an epoch.
 type Leaf struct {
 	Account    string   `json:"account"`

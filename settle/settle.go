@@ -2,7 +2,6 @@ package settle
 
 import (
 	"context"
-	"math/big"
 	"strings"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -255,7 +254,7 @@ func (s *Settler) resumeSettlement(ctx context.Context) error {
 // no chain, chain 0 and the zero address.
 func Domain(c *chain.Client) ledger.Domain {
 	if c == nil {
-		return ledger.Domain{ChainID: new(big.Int), Settlement: "0x0000000000000000000000000000000000000000"}
+		return ledger.NoChain()
 	}
 	return ledger.Domain{ChainID: c.ChainID(), Settlement: c.Deployment().Settlement}
 }

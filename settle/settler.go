@@ -93,7 +93,3 @@ func New(cfg Config) (*Settler, error) {
 
 // Chain is the chain the settler settles on (nil: none).
 func (s *Settler) Chain() *chain.Client { return s.chain }
-
-// Confirmations is how many blocks a deposit waits for before it is
-// credited.
-func (s *Settler) Confirmations() uint64 { return s.confirms }
