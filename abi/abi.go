@@ -49,10 +49,18 @@ const (
 	// FnCorpusMatch takes a [MatchRequest] and returns [MatchResponse]. Only
 	// attribution plugins may call it.
 	FnCorpusMatch = "corpus_match"
+	// FnModelGenerate takes a [GenerateRequest] and returns
+	// [GenerateResponse]. Only agents granted the model may call it; the
+	// tokens it generates are charged to the caller and pay the model's
+	// publisher and the records it was trained on.
+	FnModelGenerate = "model_generate"
 )
 
 // Plugin kinds a manifest may declare.
 const (
 	KindAgent       = "agent"
 	KindAttribution = "attribution"
+	// KindModel is a model served by the host: a registry entry with no
+	// module, called by agents through [FnModelGenerate].
+	KindModel = "model"
 )

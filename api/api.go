@@ -418,6 +418,16 @@ func receiptProto(r *ledger.Receipt) *tollgatev1.Receipt {
 	for _, p := range r.Postings {
 		out.Postings = append(out.Postings, &tollgatev1.Posting{Account: p.Account, Kind: p.Kind, Amount: p.Amount.String(), Memo: p.Memo})
 	}
+	out.AgentManifest, out.AttributionManifest, out.Schema = r.AgentManifest, r.AttributionManifest, uint32(r.SchemaVersion())
+	for _, g := range r.Generations {
+		pg := &tollgatev1.Generation{Model: g.Model, ModelHash: g.ModelHash, Backend: g.Backend, Seed: g.Seed, Temperature: g.Temperature,
+			MaxTokens: uint32(g.MaxTokens), Stop: g.Stop, Prompt: g.Prompt, TokensIn: uint32(g.TokensIn), TokensOut: uint32(g.TokensOut),
+			Finish: g.Finish, Text: g.Text, Cost: g.Cost.String()}
+		for _, s := range g.Shares {
+			pg.Shares = append(pg.Shares, &tollgatev1.TokenShare{Datanet: s.Datanet, Record: s.Record, Contributor: s.Contributor, Tokens: s.Tokens.RatString()})
+		}
+		out.Generations = append(out.Generations, pg)
+	}
 	return out
 }
 
@@ -445,6 +455,7 @@ var connectCodes = map[abi.Code]connect.Code{
 	abi.CodeDeadline:           connect.CodeDeadlineExceeded,
 	ledger.CodeInsolvent:       connect.CodeFailedPrecondition,
 	abi.CodeBadIdentifier:      connect.CodeInvalidArgument,
+	abi.CodeModelFailed:        connect.CodeUnavailable,
 	abi.CodeInvalidPlugin:      connect.CodeFailedPrecondition,
 	abi.CodeNetworkDenied:      connect.CodeAborted,
 	abi.CodeFileDenied:         connect.CodeAborted,

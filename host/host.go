@@ -19,6 +19,7 @@ import (
 	"github.com/tollgate-dev/tollgate/attribution"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/metrics"
+	"github.com/tollgate-dev/tollgate/model"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/rules"
 	"github.com/tollgate-dev/tollgate/runtime"
@@ -70,6 +71,7 @@ type Host struct {
 	minPrice *big.Int
 
 	agents *runtime.Modules // by attribution.ModuleKey
+	models *model.Cache
 }
 
 // New returns a Host.
@@ -98,6 +100,7 @@ func New(cfg Config) (*Host, error) {
 		operator: cfg.Operator, opAddr: registry.Address(cfg.Operator), fees: cfg.Fees,
 		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, minPrice: cfg.MinPrice, metrics: cfg.Metrics,
 		agents: runtime.NewModules(cfg.Runtime), running: make(chan struct{}, cfg.MaxRunning),
+		models: model.NewCache(cfg.Registry, 0),
 	}, nil
 }
 
@@ -110,10 +113,13 @@ func (h *Host) Close(ctx context.Context) {
 	h.agents.Close(ctx)
 }
 
-// Publish signs a manifest for wasm with key and publishes it.
+// Publish signs a manifest for wasm with key and publishes it (a model,
+// with no wasm).
 func (h *Host) Publish(ctx context.Context, key *ecdsa.PrivateKey, m registry.Manifest, wasm []byte) (*registry.Plugin, error) {
-	sum := sha256.Sum256(wasm)
-	m.WasmSHA256 = hex.EncodeToString(sum[:])
+	if m.Kind != abi.KindModel {
+		sum := sha256.Sum256(wasm)
+		m.WasmSHA256 = hex.EncodeToString(sum[:])
+	}
 	m.Publisher = registry.Address(key)
 	sig, err := registry.Sign(key, h.reg.Domain().ManifestDigest(m))
 	if err != nil {
@@ -270,9 +276,10 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	// receipt records, whatever is appended while they run.
 	view := h.reg.At(ledger.Versions(c.versions))
 	mt := &meter{res: res, datanets: c.datanets}
-	env := &runtime.Env{Data: view, Grants: m.Datanets, Meter: mt.read, Config: callConfig(m), Session: c.caller}
+	mc := &modelCalls{h: h, res: res}
+	env := &runtime.Env{Data: view, Grants: m.Datanets, Meter: mt.read, Config: callConfig(m), Session: c.caller, Models: mc, ModelGrants: m.Models}
 	rc := &ledger.Receipt{
-		ID: c.id, RequestID: req.RequestID, Caller: c.caller, Agent: m.Ref(), AgentHash: c.agent.Hash(),
+		ID: c.id, RequestID: req.RequestID, Caller: c.caller, Agent: m.Ref(), AgentHash: c.agent.Hash(), AgentManifest: m.Hash(),
 		InputHash: saltedHash(c.salt, req.Input), Datanets: c.versions, Time: time.Now().UTC(),
 	}
 	done, err := h.turn(ctx)
@@ -282,7 +289,8 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	defer done()
 	out, callErr := mod.Call(ctx, m.ExportName(), req.Input, env)
 	rc.Fuel = env.FuelUsed // what the agent spent, deterministic for its input and data
-	b := rules.Bill{Caller: c.caller, Developer: m.Publisher, Operator: h.opAddr, Fees: h.fees, Reads: mt.reads}
+	rc.Generations = mc.gens
+	b := rules.Bill{Caller: c.caller, Developer: m.Publisher, Operator: h.opAddr, Fees: h.fees, Reads: mt.reads, Models: mc.uses}
 	if callErr != nil {
 		done()
 		return nil, h.failed(ctx, rc, b, res, callErr)
@@ -405,7 +413,7 @@ func (h *Host) attribute(ctx context.Context, c *call, rc *ledger.Receipt, out [
 	}
 	// The version that ran, not the reference the manifest gives: an
 	// attribution named name@latest moves, and verify re-runs what ran.
-	rc.Attribution, rc.AttributionHash = c.attr.Manifest.Ref(), c.attr.Hash()
+	rc.Attribution, rc.AttributionHash, rc.AttributionManifest = c.attr.Manifest.Ref(), c.attr.Hash(), c.attr.Manifest.Hash()
 	rc.Method, rc.OutputHash, rc.Accesses = result.Method, sha256Hex(out), mt.reads
 	for _, w := range result.Weights {
 		rc.Scores = append(rc.Scores, ledger.Score{Record: w.Record, Contributor: w.Contributor, Weight: w.Weight})
@@ -435,7 +443,7 @@ func (h *Host) failed(ctx context.Context, rc *ledger.Receipt, b rules.Bill, res
 	if ae := (*abi.Error)(nil); errors.As(callErr, &ae) && ae.Message != "" {
 		msg = ae.Message
 	}
-	if len(b.Reads) == 0 {
+	if len(b.Reads) == 0 && len(b.Models) == 0 {
 		return &abi.Error{Code: code, Message: fmt.Sprintf("%s: %s", rc.Agent, msg), Cause: callErr}
 	}
 	rc.Method = "failed:" + string(code)
@@ -445,8 +453,8 @@ func (h *Host) failed(ctx context.Context, rc *ledger.Receipt, b rules.Bill, res
 	if err := h.commit(ctx, rc, nil, res); err != nil {
 		return fmt.Errorf("host: %s failed (%s) and its reads could not be recorded: %w", rc.Agent, code, err)
 	}
-	h.logger.Info("invocation failed", "id", rc.ID, "agent", rc.Agent, "code", code, "charged", rc.Debit(), "records", len(b.Reads))
-	return &abi.Error{Code: code, Message: fmt.Sprintf("%s: %s (receipt %s charged %s for %d records read)", rc.Agent, msg, rc.ID, rc.Debit(), len(b.Reads)), Cause: callErr}
+	h.logger.Info("invocation failed", "id", rc.ID, "agent", rc.Agent, "code", code, "charged", rc.Debit(), "records", len(b.Reads), "model_calls", len(b.Models))
+	return &abi.Error{Code: code, Message: fmt.Sprintf("%s: %s (receipt %s charged %s for %d records read and %d model calls)", rc.Agent, msg, rc.ID, rc.Debit(), len(b.Reads), len(b.Models)), Cause: callErr}
 }
 
 // Warm loads and compiles an agent and its attribution plugin ahead of the
@@ -522,12 +530,21 @@ func (h *Host) agentModule(ctx context.Context, p *registry.Plugin) (*runtime.Mo
 }
 
 // callConfig is the Extism config a plugin's calls see: its manifest's,
-// and for an agent the datanets it is granted (tollgate.datanets).
+// and for an agent the datanets (tollgate.datanets) and models
+// (tollgate.models) it is granted.
 func callConfig(m registry.Manifest) map[string]string {
 	if m.Kind != abi.KindAgent {
 		return m.ConfigFor(nil)
 	}
-	return m.ConfigFor(map[string]string{"tollgate.datanets": strings.Join(m.Datanets, ",")})
+	host := map[string]string{"tollgate.datanets": strings.Join(m.Datanets, ",")}
+	if len(m.Models) > 0 {
+		models := make([]string, len(m.Models))
+		for i, g := range m.Models {
+			models[i] = g.Model
+		}
+		host["tollgate.models"] = strings.Join(models, ",")
+	}
+	return m.ConfigFor(host)
 }
 
 func sha256Hex(b []byte) string {

@@ -16,7 +16,7 @@ const CodeTooLarge abi.Code = "request_too_large"
 // MaxModuleBytes caps a published module.
 const MaxModuleBytes = 16 << 20
 
-// PublishSigned publishes a plugin version its publisher signed, after
+// PublishSigned publishes a plugin version (or a model) its publisher signed, after
 // checking that the module compiles and instantiates with the host's
 // functions under the manifest's limits: a module that cannot run is
 // refused now, naming what it lacks, not at its first call. Work follows
@@ -32,6 +32,9 @@ func (h *Host) PublishSigned(ctx context.Context, m registry.Manifest, sig, wasm
 	}
 	if err := h.checkMinPrice(m); err != nil {
 		return nil, err
+	}
+	if m.Kind == abi.KindModel {
+		return h.reg.Publish(ctx, m, sig, nil) // no module to compile
 	}
 	// Checked as it will run: an agent with the real clock and its config.
 	opts := runtime.ModuleOptions{Limits: attribution.RuntimeLimits(m.Limits), Config: callConfig(m), Nondeterministic: m.Kind == abi.KindAgent}

@@ -24,9 +24,17 @@ import (
 // cost, which was an eighth of a node's CPU under load.
 func (r *Receipt) Digest(d Domain) ([]byte, error) {
 	ts := receiptTypeHashes()
+	schema := r.SchemaVersion()
+	if schema != schema2 && schema != ReceiptSchema {
+		return nil, fmt.Errorf("ledger: receipt %s: unknown schema %d", r.ID, schema)
+	}
 	e := digestEncoder{}
-	e.words = append(e.words, ts.receipt...)
-	e.uint(ReceiptSchema)
+	if schema == schema2 {
+		e.words = append(e.words, ts.receipt...)
+	} else {
+		e.words = append(e.words, ts.receipt3...)
+	}
+	e.uint(uint64(schema))
 	e.str(r.ID)
 	e.str(r.RequestID)
 	e.address(r.Caller)
@@ -69,6 +77,35 @@ func (r *Receipt) Digest(d Domain) ([]byte, error) {
 		s.integer(p.Amount, true)
 		s.str(p.Memo)
 	})
+	if schema != schema2 {
+		e.bytes32(r.AgentManifest)
+		e.bytes32(r.AttributionManifest)
+		structArray(&e, ts.generation, r.Generations, func(s *digestEncoder, g Generation) {
+			s.str(g.Model)
+			s.bytes32(g.ModelHash)
+			s.str(g.Backend)
+			s.uint(g.Seed)
+			s.str(strconv.FormatFloat(g.Temperature, 'g', -1, 64))
+			s.uint(uint64(max(g.MaxTokens, 0)))
+			var stops []byte
+			for _, st := range g.Stop {
+				stops = append(stops, stringHash(st)...)
+			}
+			s.words = append(s.words, crypto.Keccak256(stops)...)
+			s.bytes32(sha256Of(g.Prompt))
+			s.uint(uint64(max(g.TokensIn, 0)))
+			s.uint(uint64(max(g.TokensOut, 0)))
+			s.str(g.Finish)
+			s.bytes32(sha256Of(g.Text))
+			s.integer(g.Cost, false)
+			structArray(s, ts.tokenShare, g.Shares, func(s *digestEncoder, sh TokenShare) {
+				s.str(sh.Datanet)
+				s.str(sh.Record)
+				s.address(sh.Contributor)
+				s.str(ratText(sh.Tokens))
+			})
+		})
+	}
 	if e.err != nil {
 		return nil, e.err
 	}
@@ -97,13 +134,18 @@ func structArray[T any](e *digestEncoder, typeHash []byte, items []T, enc func(*
 
 // typeHashes are the EIP-712 type hashes of the receipt schema, from the
 // schema itself.
-type typeHashes struct{ domain, receipt, datanet, read, score, fee []byte }
+type typeHashes struct {
+	domain, receipt, datanet, read, score, fee []byte
+	receipt3, generation, tokenShare           []byte // schema 3's
+}
 
 var receiptTypeHashes = sync.OnceValue(func() typeHashes {
 	td := apitypes.TypedData{Types: receiptTypes}
+	td3 := apitypes.TypedData{Types: receiptTypes3}
 	return typeHashes{
 		domain: td.TypeHash("EIP712Domain"), receipt: td.TypeHash("Receipt"), datanet: td.TypeHash("DatanetVersion"),
 		read: td.TypeHash("Read"), score: td.TypeHash("Score"), fee: td.TypeHash("Fee"),
+		receipt3: td3.TypeHash("Receipt"), generation: td3.TypeHash("Generation"), tokenShare: td3.TypeHash("TokenShare"),
 	}
 })
 

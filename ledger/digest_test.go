@@ -82,6 +82,22 @@ func TestDigestMatchesTheGenericEncoder(t *testing.T) {
 		for range rng.IntN(7) {
 			r.Postings = append(r.Postings, Posting{Account: addr(), Kind: str(), Amount: amount(), Memo: str()})
 		}
+		// Half the receipts in schema 3, with model calls.
+		if rng.IntN(2) == 0 {
+			r.Schema = ReceiptSchema
+			r.AgentManifest, r.AttributionManifest = hash(), hash()
+			for range rng.IntN(3) {
+				g := Generation{Model: str(), ModelHash: hash(), Backend: str(), Seed: rng.Uint64(), Temperature: rng.Float64() * 2,
+					MaxTokens: rng.IntN(5000) - 5, Prompt: str(), TokensIn: rng.IntN(100) - 2, TokensOut: rng.IntN(100) - 2, Finish: str(), Text: str(), Cost: amount()}
+				for range rng.IntN(3) {
+					g.Stop = append(g.Stop, str())
+				}
+				for range rng.IntN(4) {
+					g.Shares = append(g.Shares, TokenShare{Datanet: str(), Record: str(), Contributor: addr(), Tokens: big.NewRat(rng.Int64N(100), rng.Int64N(7)+1)})
+				}
+				r.Generations = append(r.Generations, g)
+			}
+		}
 		d := domains[i%len(domains)]
 		want, _, wantErr := apitypes.TypedDataAndHash(r.TypedData(d))
 		got, err := r.Digest(d)
@@ -121,4 +137,37 @@ func BenchmarkReceiptDigest(b *testing.B) {
 			r.Digest(d)
 		}
 	})
+}
+
+// A receipt made before models (schema 2, no Schema field in its JSON)
+// keeps the digest it was signed under: the bytes below were computed by
+// the code that made such receipts.
+func TestSchema2ReceiptsKeepTheirDigest(t *testing.T) {
+	rc := &Receipt{ID: "rc-1", RequestID: "req", Caller: "0x1111111111111111111111111111111111111111", Agent: "examples/qa@1.0.0",
+		AgentHash: "aa00000000000000000000000000000000000000000000000000000000000001", Attribution: "builtin/ngram@1.1.0",
+		AttributionHash: "bb00000000000000000000000000000000000000000000000000000000000002", Method: "ngram",
+		InputHash: "cc00000000000000000000000000000000000000000000000000000000000003", OutputHash: "dd00000000000000000000000000000000000000000000000000000000000004",
+		Epoch: 3, Time: time.Unix(1700000000, 5).UTC(), Fuel: 77,
+		Datanets: []DatanetVersion{{Name: "acme/docs", Version: 9, Root: "ee00000000000000000000000000000000000000000000000000000000000005"}},
+		Accesses: []Access{{Datanet: "acme/docs", Record: "r1", Contributor: "0x2222222222222222222222222222222222222222", Bytes: 12, Fee: big.NewInt(5)}},
+		Scores:   []Score{{Record: "r1", Contributor: "0x2222222222222222222222222222222222222222", Weight: 0.5}},
+		Postings: []Posting{{Account: "0x1111111111111111111111111111111111111111", Kind: KindCall, Amount: big.NewInt(-105)}, {Account: "0x2222222222222222222222222222222222222222", Kind: KindAccess, Amount: big.NewInt(105), Memo: "r1"}}}
+	d := Domain{ChainID: big.NewInt(1337), Settlement: "0x5FbDB2315678afecb367f032d93F642f64180aa3"}
+	got, err := rc.Digest(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "70513d3d075258f95b0a894598b22c4c429f0cae4236139092427cc374ad72a9"; hex.EncodeToString(got) != want {
+		t.Fatalf("schema 2 digest %x, signed as %s", got, want)
+	}
+	// The same receipt in schema 3 is another message: a signature over
+	// one does not verify the other.
+	rc.Schema = ReceiptSchema
+	if got3, _ := rc.Digest(d); bytes.Equal(got3, got) {
+		t.Fatal("schema 3 digests as schema 2")
+	}
+	rc.Schema = 9
+	if _, err := rc.Digest(d); err == nil {
+		t.Fatal("an unknown schema digested")
+	}
 }

@@ -24,11 +24,13 @@ const (
 	KindProtocol    = "protocol"    // the operator's fee
 	KindAccess      = "access"      // a datanet's per-record read fee
 	KindAttribution = "attribution" // a contributor's attributed share of the price
+	KindModel       = "model"       // a model publisher's share of a model call's cost
+	KindTraining    = "training"    // a training record's contributor's share of a model call's cost
 )
 
 func earning(kind string) bool {
 	switch kind {
-	case KindDeveloper, KindProtocol, KindAccess, KindAttribution, KindRefund:
+	case KindDeveloper, KindProtocol, KindAccess, KindAttribution, KindModel, KindTraining, KindRefund:
 		return true
 	}
 	return false
@@ -83,10 +85,64 @@ type Receipt struct {
 	// PrevBundle is the bundle hash of the epoch before this one, where
 	// settlement records one.
 	PrevBundle string `json:"prev_bundle,omitempty"`
+	// AgentManifest and AttributionManifest are the sha256 of the signed
+	// manifests of the agent and the attribution plugin that ran (see
+	// registry.Manifest.Hash), beside their modules' hashes above.
+	AgentManifest       string `json:"agent_manifest,omitempty"`
+	AttributionManifest string `json:"attribution_manifest,omitempty"`
+	// Generations are the model calls the agent made, in order.
+	Generations []Generation `json:"generations,omitempty"`
+	// Schema is the signed format the receipt was made in; 0 is 2, the
+	// format before models.
+	Schema int `json:"schema,omitempty"`
 	// The operator's EIP-712 signature over the receipt (see TypedData).
 	Domain    *Domain `json:"domain,omitempty"`
 	Signer    string  `json:"signer,omitempty"`
 	Signature string  `json:"signature,omitempty"`
+}
+
+// Generation is one model call an invocation made: which model, asked
+// what, how it answered, what it cost, and how many of the tokens it
+// generated each training record made. The prompt and the text are kept so
+// that anyone can re-run the call.
+type Generation struct {
+	Model       string       `json:"model"`      // name@version
+	ModelHash   string       `json:"model_hash"` // sha256 of its signed manifest
+	Backend     string       `json:"backend"`
+	Seed        uint64       `json:"seed"`
+	Temperature float64      `json:"temperature"`
+	MaxTokens   int          `json:"max_tokens"`
+	Stop        []string     `json:"stop,omitempty"`
+	Prompt      string       `json:"prompt"`
+	TokensIn    int          `json:"tokens_in"`
+	TokensOut   int          `json:"tokens_out"`
+	Finish      string       `json:"finish"`
+	Text        string       `json:"text"`
+	Cost        *big.Int     `json:"cost"`
+	Shares      []TokenShare `json:"shares,omitempty"`
+}
+
+// TokenShare is how many of a generation's tokens one training record
+// made, exactly: a token drawn from continuations seen in several records
+// counts for each in proportion to how often it holds it.
+type TokenShare struct {
+	Datanet     string   `json:"datanet"`
+	Record      string   `json:"record"`
+	Contributor string   `json:"contributor"`
+	Tokens      *big.Rat `json:"tokens"`
+}
+
+// MaxGenerationText bounds a generation's prompt and text as a receipt
+// keeps them.
+const MaxGenerationText = 256 << 10
+
+// MethodGenerate is the method of the receipt of a model called directly,
+// with no agent: its one generation is what it answered.
+const MethodGenerate = "generate"
+
+// IsGeneration reports whether the receipt is of a model called directly.
+func (r *Receipt) IsGeneration() bool {
+	return r.Agent == "" && len(r.Generations) == 1 && (r.Method == MethodGenerate || r.Method == "failed:"+string(abi.CodeModelFailed))
 }
 
 // Debit returns what the receipt charged its caller.
@@ -130,6 +186,33 @@ func validate(r *Receipt) error {
 	if sum.Sign() != 0 {
 		return abi.Errorf(CodeUnbalanced, "ledger: receipt %s postings sum to %s", r.ID, sum)
 	}
+	for i, g := range r.Generations {
+		if err := validateGeneration(g); err != nil {
+			return abi.Wrap(abi.CodeBadRequest, err, "ledger: receipt %s generation %d", r.ID, i)
+		}
+	}
+	return nil
+}
+
+func validateGeneration(g Generation) error {
+	switch {
+	case g.Cost == nil || g.Cost.Sign() < 0 || g.Cost.BitLen() > 256:
+		return fmt.Errorf("cost %v", g.Cost)
+	case g.TokensIn < 0 || g.TokensOut < 0 || g.MaxTokens < 0 || g.TokensOut > g.MaxTokens:
+		return fmt.Errorf("tokens %d in, %d out of %d", g.TokensIn, g.TokensOut, g.MaxTokens)
+	case len(g.Prompt) > MaxGenerationText || len(g.Text) > MaxGenerationText:
+		return fmt.Errorf("prompt or text past %d bytes", MaxGenerationText)
+	}
+	total := new(big.Rat)
+	for _, s := range g.Shares {
+		if s.Tokens == nil || s.Tokens.Sign() <= 0 || !common.IsHexAddress(s.Contributor) {
+			return fmt.Errorf("share of record %.80q", s.Record)
+		}
+		total.Add(total, s.Tokens)
+	}
+	if total.Cmp(new(big.Rat).SetInt64(int64(g.TokensOut))) > 0 {
+		return fmt.Errorf("shares of %s tokens of %d", total.RatString(), g.TokensOut)
+	}
 	return nil
 }
 
@@ -153,6 +236,9 @@ func (l *Ledger) Commit(ctx context.Context, r *Receipt, output []byte, res *Res
 	}
 	if r.Time.IsZero() {
 		r.Time = time.Now().UTC()
+	}
+	if r.Schema == 0 {
+		r.Schema = ReceiptSchema
 	}
 	sums := sumPostings(r)
 	// The epoch is read before signing and checked again in the writer; if

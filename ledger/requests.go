@@ -29,6 +29,7 @@ type RequestKind string
 const (
 	RequestInvoke   RequestKind = ""
 	RequestWithdraw RequestKind = "withdraw"
+	RequestGenerate RequestKind = "generate" // a model called directly, with no agent
 )
 
 // RequestKey is the receipt id of caller's request: the same caller

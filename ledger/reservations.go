@@ -114,6 +114,39 @@ func (r *Reservation) Extend(amount *big.Int) error {
 	return nil
 }
 
+// Shrink gives back amount of what the reservation holds, as when a model
+// call held its worst case and used less. It refuses to give back more
+// than the reservation holds.
+func (r *Reservation) Shrink(amount *big.Int) error {
+	if amount == nil || amount.Sign() < 0 {
+		return abi.Errorf(abi.CodeBadRequest, "ledger: shrink a reservation by a non-negative amount")
+	}
+	if amount.Sign() == 0 {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return abi.Errorf(abi.CodeInternal, "ledger: reservation already released")
+	}
+	if amount.Cmp(r.amount) > 0 {
+		return abi.Errorf(abi.CodeInternal, "ledger: shrink a reservation of %s by %s", r.amount, amount)
+	}
+	mu := r.l.accountLock(r.account)
+	mu.Lock()
+	defer mu.Unlock()
+	r.l.resMu.Lock()
+	defer r.l.resMu.Unlock()
+	left := new(big.Int).Sub(r.l.reserved[r.account], amount)
+	if left.Sign() <= 0 {
+		delete(r.l.reserved, r.account)
+	} else {
+		r.l.reserved[r.account] = left
+	}
+	r.amount.Sub(r.amount, amount)
+	return nil
+}
+
 // Amount returns what the reservation holds.
 func (r *Reservation) Amount() *big.Int {
 	r.mu.Lock()

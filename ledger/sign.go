@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"crypto/ecdsa"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"math/big"
@@ -33,9 +34,21 @@ func Versions(vs []DatanetVersion) map[string]uint64 {
 	return m
 }
 
-// ReceiptSchema is the version of the signed receipt format. It changes
-// only when the typed data below does.
-const ReceiptSchema = 2
+// ReceiptSchema is the version of the signed receipt format new receipts
+// are made in. It changes only when the typed data below does; receipts
+// made in an older one keep verifying under it.
+const ReceiptSchema = 3
+
+// schema2 is the format before models: no manifest hashes, no generations.
+const schema2 = 2
+
+// SchemaVersion returns the signed format of the receipt.
+func (r *Receipt) SchemaVersion() int {
+	if r.Schema == 0 {
+		return schema2
+	}
+	return r.Schema
+}
 
 // receiptTypes is the EIP-712 schema of a signed receipt. A caller or a
 // contributor can show a receipt to anyone: the signature proves the
@@ -80,6 +93,55 @@ var receiptTypes = apitypes.Types{
 	"Fee":   {{Name: "account", Type: "address"}, {Name: "kind", Type: "string"}, {Name: "amount", Type: "int256"}, {Name: "memo", Type: "string"}},
 }
 
+// receiptTypes3 is schema 3: schema 2, and the hashes of the manifests
+// that ran and the model calls the agent made, each with the exact share
+// of its tokens every training record made.
+var receiptTypes3 = func() apitypes.Types {
+	t := apitypes.Types{}
+	for k, v := range receiptTypes {
+		t[k] = v
+	}
+	t["Receipt"] = append(append([]apitypes.Type(nil), receiptTypes["Receipt"]...),
+		apitypes.Type{Name: "agentManifest", Type: "bytes32"},
+		apitypes.Type{Name: "attributionManifest", Type: "bytes32"},
+		apitypes.Type{Name: "generations", Type: "Generation[]"},
+	)
+	t["Generation"] = []apitypes.Type{
+		{Name: "model", Type: "string"}, {Name: "modelHash", Type: "bytes32"}, {Name: "backend", Type: "string"},
+		{Name: "seed", Type: "uint64"}, {Name: "temperature", Type: "string"}, {Name: "maxTokens", Type: "uint64"},
+		{Name: "stop", Type: "string[]"}, {Name: "promptHash", Type: "bytes32"},
+		{Name: "tokensIn", Type: "uint64"}, {Name: "tokensOut", Type: "uint64"}, {Name: "finish", Type: "string"},
+		{Name: "textHash", Type: "bytes32"}, {Name: "cost", Type: "uint256"}, {Name: "shares", Type: "TokenShare[]"},
+	}
+	t["TokenShare"] = []apitypes.Type{
+		{Name: "datanet", Type: "string"}, {Name: "record", Type: "string"}, {Name: "contributor", Type: "address"}, {Name: "tokens", Type: "string"},
+	}
+	return t
+}()
+
+// typesOf returns the typed-data schema a receipt is signed in.
+func (r *Receipt) typesOf() apitypes.Types {
+	if r.SchemaVersion() == schema2 {
+		return receiptTypes
+	}
+	return receiptTypes3
+}
+
+// sha256Of is the hex sha256 of s, as a generation's prompt and text are
+// signed.
+func sha256Of(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// ratText is a token share as signed: the exact fraction, "n" or "n/d".
+func ratText(r *big.Rat) string {
+	if r == nil {
+		return "0"
+	}
+	return r.RatString()
+}
+
 // TypedData returns the receipt as EIP-712 typed data under domain d (the
 // chain and settlement contract it will be paid through).
 func (r *Receipt) TypedData(d Domain) apitypes.TypedData {
@@ -116,33 +178,61 @@ func (r *Receipt) TypedData(d Domain) apitypes.TypedData {
 	if !r.Time.IsZero() && r.Time.UnixNano() > 0 {
 		t = uint64(r.Time.UnixNano())
 	}
+	msg := apitypes.TypedDataMessage{
+		"schema":          big.NewInt(int64(r.SchemaVersion())),
+		"invocation":      r.ID,
+		"requestId":       r.RequestID,
+		"caller":          address(r.Caller),
+		"agent":           r.Agent,
+		"agentHash":       hash32(r.AgentHash),
+		"attribution":     r.Attribution,
+		"attributionHash": hash32(r.AttributionHash),
+		"method":          r.Method,
+		"inputHash":       hash32(r.InputHash),
+		"outputHash":      hash32(r.OutputHash),
+		"epoch":           new(big.Int).SetUint64(r.Epoch),
+		"time":            new(big.Int).SetUint64(t),
+		"fuel":            new(big.Int).SetUint64(r.Fuel),
+		"prevBundle":      hash32(r.PrevBundle),
+		"datanets":        datanets,
+		"reads":           reads,
+		"scores":          scores,
+		"fees":            fees,
+	}
+	if r.SchemaVersion() != schema2 {
+		gens := make([]any, len(r.Generations))
+		for i, g := range r.Generations {
+			stop := make([]any, len(g.Stop))
+			for j, s := range g.Stop {
+				stop[j] = s
+			}
+			shares := make([]any, len(g.Shares))
+			for j, sh := range g.Shares {
+				shares[j] = map[string]any{"datanet": sh.Datanet, "record": sh.Record, "contributor": address(sh.Contributor), "tokens": ratText(sh.Tokens)}
+			}
+			cost := g.Cost
+			if cost == nil {
+				cost = new(big.Int)
+			}
+			gens[i] = map[string]any{
+				"model": g.Model, "modelHash": hash32(g.ModelHash), "backend": g.Backend,
+				"seed": new(big.Int).SetUint64(g.Seed), "temperature": strconv.FormatFloat(g.Temperature, 'g', -1, 64),
+				"maxTokens": new(big.Int).SetUint64(uint64(max(g.MaxTokens, 0))), "stop": stop, "promptHash": hash32(sha256Of(g.Prompt)),
+				"tokensIn": new(big.Int).SetUint64(uint64(max(g.TokensIn, 0))), "tokensOut": new(big.Int).SetUint64(uint64(max(g.TokensOut, 0))),
+				"finish": g.Finish, "textHash": hash32(sha256Of(g.Text)), "cost": cost, "shares": shares,
+			}
+		}
+		msg["agentManifest"] = hash32(r.AgentManifest)
+		msg["attributionManifest"] = hash32(r.AttributionManifest)
+		msg["generations"] = gens
+	}
 	return apitypes.TypedData{
-		Types:       receiptTypes,
+		Types:       r.typesOf(),
 		PrimaryType: "Receipt",
 		Domain: apitypes.TypedDataDomain{
 			Name: "Tollgate", Version: "1", ChainId: (*math.HexOrDecimal256)(chainID), VerifyingContract: address(d.Settlement),
 		},
-		Message: apitypes.TypedDataMessage{
-			"schema":          big.NewInt(ReceiptSchema),
-			"invocation":      r.ID,
-			"requestId":       r.RequestID,
-			"caller":          address(r.Caller),
-			"agent":           r.Agent,
-			"agentHash":       hash32(r.AgentHash),
-			"attribution":     r.Attribution,
-			"attributionHash": hash32(r.AttributionHash),
-			"method":          r.Method,
-			"inputHash":       hash32(r.InputHash),
-			"outputHash":      hash32(r.OutputHash),
-			"epoch":           new(big.Int).SetUint64(r.Epoch),
-			"time":            new(big.Int).SetUint64(t),
-			"fuel":            new(big.Int).SetUint64(r.Fuel),
-			"prevBundle":      hash32(r.PrevBundle),
-			"datanets":        datanets,
-			"reads":           reads,
-			"scores":          scores,
-			"fees":            fees,
-		},
+		Message: msg,
 	}
 }
 

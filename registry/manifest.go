@@ -21,9 +21,10 @@ const DefaultAttribution = "builtin/ngram@1.1.0"
 type Manifest struct {
 	Name    string `json:"name"`    // e.g. "acme/qa"
 	Version string `json:"version"` // semantic version, immutable once published
-	Kind    string `json:"kind"`    // abi.KindAgent or abi.KindAttribution
+	Kind    string `json:"kind"`    // abi.KindAgent, abi.KindAttribution or abi.KindModel
 	Export  string `json:"export,omitempty"`
-	// WasmSHA256 is the hex sha256 of the module's bytes.
+	// WasmSHA256 is the hex sha256 of the module's bytes (empty for a
+	// model, which has none).
 	WasmSHA256 string `json:"wasm_sha256"`
 	Publisher  string `json:"publisher"` // checksummed address of the signing key
 	// Price per call in the token's base units, a decimal integer.
@@ -49,6 +50,12 @@ type Manifest struct {
 	// without Methods declares one, its Name: whatever such a plugin
 	// answers, the receipt says Name.
 	Methods []string `json:"methods,omitempty"`
+	// Models are the models an agent may call, each with a cap on the
+	// tokens one call generates.
+	Models grant.Models `json:"models,omitempty"`
+	// Model is a model's backend, prices and training data (KindModel
+	// only).
+	Model *ModelSpec `json:"model,omitempty"`
 }
 
 // MaxMethods bounds the methods an attribution plugin may declare.
@@ -162,9 +169,11 @@ func (m *Manifest) Validate() error {
 		return errorf(abi.CodeBadRequest, "manifest name %q: want lowercase [owner/]name", m.Name)
 	case !versionRE.MatchString(m.Version):
 		return errorf(abi.CodeBadRequest, "manifest version %q: want MAJOR.MINOR.PATCH", m.Version)
-	case m.Kind != abi.KindAgent && m.Kind != abi.KindAttribution:
-		return errorf(abi.CodeBadRequest, "manifest kind %q: want %q or %q", m.Kind, abi.KindAgent, abi.KindAttribution)
-	case !hashRE.MatchString(m.WasmSHA256):
+	case m.Kind != abi.KindAgent && m.Kind != abi.KindAttribution && m.Kind != abi.KindModel:
+		return errorf(abi.CodeBadRequest, "manifest kind %q: want %q, %q or %q", m.Kind, abi.KindAgent, abi.KindAttribution, abi.KindModel)
+	case m.Kind != abi.KindModel && m.Model != nil:
+		return errorf(abi.CodeBadRequest, "manifest of a %s has a model section", m.Kind)
+	case m.Kind != abi.KindModel && !hashRE.MatchString(m.WasmSHA256):
 		return errorf(abi.CodeBadRequest, "manifest wasm_sha256 %q: want 64 lowercase hex digits", m.WasmSHA256)
 	}
 	addr, err := CanonicalAddress(m.Publisher)
@@ -173,6 +182,12 @@ func (m *Manifest) Validate() error {
 	}
 	if addr != m.Publisher {
 		return errorf(abi.CodeBadRequest, "manifest publisher %q: write it checksummed, %s", m.Publisher, addr)
+	}
+	if m.Kind == abi.KindModel {
+		return m.validateModel()
+	}
+	if err := m.validateModelGrants(); err != nil {
+		return err
 	}
 	if m.Price != "" {
 		p, ok := new(big.Int).SetString(m.Price, 10)

@@ -27,8 +27,11 @@ type Plugin struct {
 	Wasm      []byte    `json:"-"`
 }
 
-// Hash returns the hex sha256 of the module.
+// Hash returns the hex sha256 of the module (empty for a model).
 func (p *Plugin) Hash() string { return p.Manifest.WasmSHA256 }
+
+// IsModel reports whether the entry is a model, which has no module.
+func (p *Plugin) IsModel() bool { return p.Manifest.Kind == abi.KindModel }
 
 // CodeReservedName refuses a publication in a reserved namespace (see
 // [Options.Reserved]) by anyone but the operator, and one in a key's own
@@ -52,7 +55,11 @@ func (r *Registry) CheckPublish(ctx context.Context, m Manifest, sig, wasm []byt
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	if got := sha256Hex(wasm); got != m.WasmSHA256 {
+	if m.Kind == abi.KindModel {
+		if len(wasm) != 0 {
+			return errorf(abi.CodeBadRequest, "%s: a model is published without a module", m.Ref())
+		}
+	} else if got := sha256Hex(wasm); got != m.WasmSHA256 {
 		return errorf(abi.CodeHashMismatch, "%s: module hashes to %s, manifest says %s", m.Ref(), got, m.WasmSHA256)
 	}
 	if err := verifySigner(r.domain.ManifestDigest(m), sig, m.Publisher); err != nil {
@@ -123,8 +130,10 @@ func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*
 		if err != nil {
 			return err
 		}
-		if err := txn.Set(blobKey(m.WasmSHA256), wasm); err != nil {
-			return err
+		if m.Kind != abi.KindModel {
+			if err := txn.Set(blobKey(m.WasmSHA256), wasm); err != nil {
+				return err
+			}
 		}
 		if err := txn.Set(pluginKey(m.Name, m.Version), meta); err != nil {
 			return err
@@ -184,6 +193,9 @@ func (r *Registry) Load(ctx context.Context, ref string) (*Plugin, error) {
 		if err := json.Unmarshal(meta, &p); err != nil {
 			return fmt.Errorf("decode manifest: %w", err)
 		}
+		if p.IsModel() {
+			return nil
+		}
 		p.Wasm, err = kv.GetBytes(txn, blobKey(p.Manifest.WasmSHA256))
 		return err
 	})
@@ -193,7 +205,7 @@ func (r *Registry) Load(ctx context.Context, ref string) (*Plugin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: load %s: %w", ref, err)
 	}
-	if got := sha256Hex(p.Wasm); got != p.Manifest.WasmSHA256 {
+	if got := sha256Hex(p.Wasm); !p.IsModel() && got != p.Manifest.WasmSHA256 {
 		return nil, errorf(abi.CodeHashMismatch, "%s: stored module hashes to %s, manifest says %s", ref, got, p.Manifest.WasmSHA256)
 	}
 	if err := verifySigner(r.domain.ManifestDigest(p.Manifest), p.Signature, p.Manifest.Publisher); err != nil {

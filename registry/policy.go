@@ -108,7 +108,9 @@ func (d *Datanet) AllowsAttribution(name string) error {
 	return errorf(abi.CodeGrantDenied, "datanet %s admits attribution by %v, not %s", d.Name, allowed, name)
 }
 
-// Allows reports whether the datanet's policy lets agent m read it.
+// Allows reports whether the datanet's policy lets agent m read it, or
+// model m be built from it. A tier admits a model by its price per 1,000
+// generated tokens.
 func (d *Datanet) Allows(m Manifest) error {
 	switch d.Policy.Access {
 	case "", AccessOpen:
@@ -120,10 +122,14 @@ func (d *Datanet) Allows(m Manifest) error {
 		return errorf(abi.CodeGrantDenied, "datanet %s admits only %v, not %s", d.Name, d.Policy.Agents, m.Name)
 	case AccessTier:
 		min, _ := new(big.Int).SetString(d.Policy.MinAgentPrice, 10)
-		if min != nil && m.PriceAmount().Cmp(min) >= 0 {
+		price := m.PriceAmount()
+		if m.Kind == abi.KindModel && m.Model != nil {
+			_, price = m.Model.Prices()
+		}
+		if min != nil && price.Cmp(min) >= 0 {
 			return nil
 		}
-		return errorf(abi.CodeGrantDenied, "datanet %s admits agents priced from %s, %s costs %s", d.Name, d.Policy.MinAgentPrice, m.Ref(), m.PriceAmount())
+		return errorf(abi.CodeGrantDenied, "datanet %s admits agents priced from %s, %s costs %s", d.Name, d.Policy.MinAgentPrice, m.Ref(), price)
 	}
 	return errorf(abi.CodeGrantDenied, "datanet %s has an unknown policy", d.Name)
 }
@@ -143,6 +149,18 @@ func (r *Registry) CheckGrants(ctx context.Context, m Manifest) error {
 			if err := d.AllowsAttribution(m.AttributionName()); err != nil {
 				return err
 			}
+		}
+	}
+	if m.Kind == abi.KindModel {
+		return r.checkTraining(ctx, m)
+	}
+	for _, g := range m.Models {
+		p, err := r.Load(ctx, g.Model)
+		if err != nil {
+			return err
+		}
+		if p.Manifest.Kind != abi.KindModel {
+			return errorf(abi.CodeBadRequest, "%s grants %s, which is not a model", m.Ref(), g.Model)
 		}
 	}
 	return nil

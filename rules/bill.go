@@ -56,11 +56,15 @@ type Bill struct {
 	// Shares are the attribution weights by contributor; none when the
 	// call failed or nothing shaped the output.
 	Shares []attribution.Share
+	// Models are the model calls the agent made, charged on top of the
+	// price even when the call then failed: the tokens were generated.
+	Models []ModelUse
 }
 
 // Failed is the bill of a call whose agent failed: the records it read are
-// charged at their datanets' fees and paid to their contributors; the price
-// is not charged and nothing is attributed.
+// charged at their datanets' fees and paid to their contributors, and the
+// model calls it made at their cost; the price is not charged and nothing
+// is attributed.
 func (b Bill) Failed() Bill {
 	b.Price, b.Shares = nil, nil
 	return b
@@ -78,6 +82,9 @@ func (b Bill) Postings() []ledger.Posting {
 	debit := new(big.Int).Set(price)
 	for _, a := range b.Reads {
 		debit.Add(debit, a.Fee)
+	}
+	for _, u := range b.Models {
+		debit.Add(debit, u.Cost)
 	}
 	post := []ledger.Posting{{Account: b.Caller, Kind: ledger.KindCall, Amount: new(big.Int).Neg(debit)}}
 	credit := func(acct, kind string, amt *big.Int, memo string) {
@@ -102,6 +109,9 @@ func (b Bill) Postings() []ledger.Posting {
 		for i, s := range b.Shares {
 			credit(s.Key, ledger.KindAttribution, parts[i], "")
 		}
+	}
+	for _, u := range b.Models {
+		post = append(post, u.postings(b.Operator, b.Fees)...)
 	}
 	return post
 }

@@ -36,11 +36,23 @@ type Env struct {
 	Meter func(abi.Record) error
 	// Config is the plugin's Extism config (read with the PDKs' GetConfig).
 	Config map[string]string
+	// Models answers model_generate, for the models in ModelGrants, each
+	// up to its cap of tokens per call. The time it takes counts against
+	// the plugin's wall-clock limit, not its fuel.
+	Models      ModelCaller
+	ModelGrants grant.Models
 	// Session names the caller, for modules that reuse an instance within
 	// one session (ModuleOptions.ReuseWithinSession).
 	Session string
 	// FuelUsed is set by the call: the fuel the plugin spent.
 	FuelUsed uint64
+}
+
+// ModelCaller runs the model calls a plugin makes; the host implements it
+// and charges for them. Its request has a granted model and a MaxTokens
+// within the grant's cap.
+type ModelCaller interface {
+	Generate(ctx context.Context, req abi.GenerateRequest) (abi.GenerateResponse, error)
 }
 
 // MaxSearchLimit bounds the records one datanet_search returns.
@@ -83,6 +95,7 @@ func (m *Module) hostFunctions() []extism.HostFunction {
 		extism.NewHostFunctionWithStack(abi.FnDatanetSearch, hostCall(search), []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
 		extism.NewHostFunctionWithStack(abi.FnDatanetGet, hostCall(get), []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
 		extism.NewHostFunctionWithStack(abi.FnCorpusMatch, hostCall(corpusMatch), []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
+		extism.NewHostFunctionWithStack(abi.FnModelGenerate, hostCall(modelGenerate), []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
 		extism.NewHostFunctionWithStack(configGetName, configGet, []extism.ValueType{extism.ValueTypePTR}, []extism.ValueType{extism.ValueTypePTR}),
 		extism.NewHostFunctionWithStack(refillName, refillFuel, []extism.ValueType{extism.ValueTypeI64}, []extism.ValueType{extism.ValueTypeI64}),
 	}
@@ -330,4 +343,23 @@ func corpusMatch(ctx context.Context, st *callState, req []byte) any {
 		return abi.MatchResponse{Error: asError(err)}
 	}
 	return abi.MatchResponse{Spans: spans}
+}
+
+func modelGenerate(ctx context.Context, st *callState, req []byte) any {
+	var r abi.GenerateRequest
+	decode(st, req, &r)
+	limit, ok := st.env.ModelGrants.Cap(r.Model)
+	switch {
+	case st.env.Models == nil || !ok:
+		return abi.GenerateResponse{Error: abi.Errorf(abi.CodeGrantDenied, "model %q is not granted to this plugin", r.Model)}
+	case r.MaxTokens < 0 || r.MaxTokens > limit:
+		return abi.GenerateResponse{Error: abi.Errorf(abi.CodeBadRequest, "max_tokens %d: this plugin may generate 1..%d tokens a call with %s", r.MaxTokens, limit, r.Model)}
+	case r.MaxTokens == 0:
+		r.MaxTokens = limit
+	}
+	resp, err := st.env.Models.Generate(ctx, r)
+	if err != nil {
+		resp.Error = asError(err)
+	}
+	return resp
 }

@@ -141,6 +141,19 @@ func (d *RemoteData) Receipts(ctx context.Context, n uint64) ([]*ledger.Receipt,
 		for _, dv := range r.Datanets {
 			need[dv.Name] = max(need[dv.Name], dv.Version)
 		}
+		// And what the models it called were built from.
+		for _, g := range r.Generations {
+			p, err := d.Plugin(ctx, g.Model)
+			if err != nil {
+				return nil, err
+			}
+			if p.Manifest.Model == nil {
+				return nil, abi.Errorf(abi.CodeBadRequest, "receipt %s calls %s, which is not a model", r.ID, g.Model)
+			}
+			for _, t := range p.Manifest.Model.Training {
+				need[t.Datanet] = max(need[t.Datanet], t.Version)
+			}
+		}
 	}
 	for name, v := range need {
 		if err := d.mirror(ctx, name, v); err != nil {
@@ -247,6 +260,9 @@ func (d *RemoteData) Plugin(ctx context.Context, ref string) (*registry.Plugin, 
 	if signer, err := registry.Recover(d.domain.ManifestDigest(m), sig); err != nil || signer != m.Publisher {
 		return nil, &abi.Error{Code: abi.CodeBadSignature, Message: fmt.Sprintf("plugin %s: the manifest is not signed by its publisher %s (%v)", ref, m.Publisher, err), Cause: err}
 	}
+	if m.Kind == abi.KindModel {
+		return &registry.Plugin{Manifest: m, Signature: sig, Yanked: p.GetYanked()}, nil // a model has no module
+	}
 	wasm, err := d.plugins.GetPluginWasm(ctx, connect.NewRequest(&tollgatev1.GetPluginWasmRequest{Sha256: m.WasmSHA256}))
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: module: %w", ref, err)
@@ -265,6 +281,10 @@ func (d *RemoteData) At(versions map[string]uint64) runtime.DataSource { return 
 
 func (d *RemoteData) VersionRoot(ctx context.Context, datanet string, version uint64) (string, error) {
 	return d.scratch.VersionRoot(ctx, datanet, version)
+}
+
+func (d *RemoteData) RecordsAt(ctx context.Context, datanet string, at, after uint64, limit int) ([]registry.Record, uint64, error) {
+	return d.scratch.RecordsAt(ctx, datanet, at, after, limit)
 }
 
 // RemoteChain reads what the settlement contract holds as the node reports

@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/attribution"
 	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/model"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/rules"
 	"github.com/tollgate-dev/tollgate/runtime"
@@ -39,6 +40,9 @@ type EpochData interface {
 	// VersionRoot returns the Merkle root of a datanet's records at a
 	// version, as rebuilt from the records.
 	VersionRoot(ctx context.Context, datanet string, version uint64) (string, error)
+	// RecordsAt lists a datanet's records up to a version, in the order
+	// they were added: what a model a receipt called was built from.
+	RecordsAt(ctx context.Context, datanet string, at, after uint64, limit int) ([]registry.Record, uint64, error)
 }
 
 // RootReader reads what the settlement contract holds.
@@ -79,6 +83,9 @@ func (d storeData) At(versions map[string]uint64) runtime.DataSource { return d.
 func (d storeData) VersionRoot(ctx context.Context, datanet string, version uint64) (string, error) {
 	return d.reg.VersionRoot(ctx, datanet, version)
 }
+func (d storeData) RecordsAt(ctx context.Context, datanet string, at, after uint64, limit int) ([]registry.Record, uint64, error) {
+	return d.reg.RecordsAt(ctx, datanet, at, after, limit)
+}
 
 // Config wires a [Verifier]. Data, Runtime and Chain are required:
 // a verification that cannot read the chain does not pass. The operator a
@@ -99,7 +106,9 @@ type Verifier struct {
 	operators map[uint64]string // by epoch, as read from the chain
 	fees      rules.Fees
 	attr      *attribution.Runner
+	models    *model.Cache
 	logger    *slog.Logger
+	notes     []string
 }
 
 // NewVerifier returns a Verifier.
@@ -112,7 +121,7 @@ func New(cfg Config) (*Verifier, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Verifier{data: cfg.Data, chain: cfg.Chain, operators: map[uint64]string{}, fees: cfg.Fees,
-		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger}, nil
+		attr: attribution.NewRunner(cfg.Runtime), models: model.NewCache(cfg.Data, 0), logger: cfg.Logger}, nil
 }
 
 // Close frees the plugins the verifier compiled.
@@ -130,6 +139,10 @@ type Verification struct {
 	// receipts and outputs; PostedBundle and OnChainBundle are the epoch's
 	// and the contract's.
 	Bundle, PostedBundle, OnChainBundle string
+	// NotRerun says which parts of which receipts could only be checked
+	// against their signature, not re-run (a model on a server the
+	// verifier cannot call).
+	NotRerun []string
 }
 
 // OK reports whether everything matched, the chain included.
@@ -166,6 +179,8 @@ func (v *Verifier) VerifyEpoch(ctx context.Context, n uint64) (*Verification, er
 // Verification) when the chain cannot be read.
 func (v *Verifier) Verify(ctx context.Context, e *ledger.Epoch, receipts []*ledger.Receipt) (*Verification, error) {
 	out := &Verification{Epoch: e.N, Posted: e.Root, PostedBundle: e.Bundle}
+	v.notes = nil
+	defer func() { out.NotRerun = v.notes }()
 	bad := func(rc *ledger.Receipt, format string, args ...any) {
 		out.Problems = append(out.Problems, fmt.Sprintf("receipt %s: %s", rc.ID, fmt.Sprintf(format, args...)))
 	}
@@ -301,12 +316,22 @@ func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator strin
 		}
 		return ledger.WithdrawalPostings(rc.Caller, rc.Debit()), nil
 	}
+	if rc.IsGeneration() {
+		return v.rerunGeneration(ctx, rc, operator, outputs)
+	}
 	agent, err := v.data.Plugin(ctx, rc.Agent)
 	if err != nil {
 		return nil, err
 	}
 	if agent.Hash() != rc.AgentHash {
 		return nil, abi.Errorf(abi.CodeHashMismatch, "agent %s is %s, the receipt ran %s", rc.Agent, agent.Hash(), rc.AgentHash)
+	}
+	if rc.SchemaVersion() >= 3 && agent.Manifest.Hash() != rc.AgentManifest {
+		return nil, abi.Errorf(abi.CodeHashMismatch, "agent %s's manifest is %s, the receipt ran %s", rc.Agent, agent.Manifest.Hash(), rc.AgentManifest)
+	}
+	uses, err := v.rerunModels(ctx, rc, &agent.Manifest)
+	if err != nil {
+		return nil, err
 	}
 	out, err := v.output(ctx, rc.ID, outputs)
 	if err != nil {
@@ -350,7 +375,7 @@ func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator strin
 		accesses = append(accesses, abi.Access{Datanet: a.Datanet, Record: a.Record, Contributor: r.Contributor, Bytes: len(r.Content), Content: r.Content})
 		reads = append(reads, ledger.Access{Datanet: a.Datanet, Record: a.Record, Contributor: r.Contributor, Bytes: len(r.Content), Fee: fee})
 	}
-	b := rules.Bill{Caller: rc.Caller, Developer: agent.Manifest.Publisher, Operator: operator, Fees: v.fees, Reads: reads}
+	b := rules.Bill{Caller: rc.Caller, Developer: agent.Manifest.Publisher, Operator: operator, Fees: v.fees, Reads: reads, Models: uses}
 	if strings.HasPrefix(rc.Method, "failed:") {
 		// A failed call pays its reads only; its output is empty.
 		if len(out) != 0 {
@@ -376,6 +401,9 @@ func (v *Verifier) rerun(ctx context.Context, rc *ledger.Receipt, operator strin
 	}
 	if attrPlugin.Hash() != rc.AttributionHash {
 		return nil, abi.Errorf(abi.CodeHashMismatch, "attribution %s is %s, the receipt ran %s", rc.Attribution, attrPlugin.Hash(), rc.AttributionHash)
+	}
+	if rc.SchemaVersion() >= 3 && attrPlugin.Manifest.Hash() != rc.AttributionManifest {
+		return nil, abi.Errorf(abi.CodeHashMismatch, "attribution %s's manifest is %s, the receipt ran %s", rc.Attribution, attrPlugin.Manifest.Hash(), rc.AttributionManifest)
 	}
 	if strings.HasPrefix(rc.Method, attribution.FallbackPrefix) != strings.HasPrefix(res.Method, attribution.FallbackPrefix) {
 		return nil, fmt.Errorf("attribution re-ran as %q, the receipt says %q", res.Method, rc.Method)

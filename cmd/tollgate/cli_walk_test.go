@@ -217,6 +217,10 @@ var jsonSchemas = map[string][]string{
 	"plugin list":     {"plugins"},
 	"plugin show":     {"ref", "manifestJson", "publisher", "published"},
 	"plugin yank":     {"ref", "yanked"},
+	"model publish":   {"ref", "manifestJson", "publisher", "published", "kind"},
+	"model list":      {"plugins"},
+	"model show":      {"ref", "manifestJson", "publisher", "published", "kind"},
+	"model yank":      {"ref", "yanked"},
 	"epoch close":     {"epoch", "root", "postTx"},
 	"epoch list":      {"open", "epochs"},
 	"deposit":         {"account", "amount", "deposit", "block"},
@@ -231,6 +235,7 @@ var jsonSchemas = map[string][]string{
 	"key":             nil,
 	"datanet":         nil,
 	"plugin":          nil,
+	"model":           nil,
 	"receipt":         nil,
 	"epoch":           nil,
 	"tollgate (root)": nil,
@@ -298,6 +303,10 @@ func TestEveryCommandJSONSchema(t *testing.T) {
 	check("plugin list", "plugin", "list", "--server", api)
 	check("plugin show", "plugin", "show", "--server", api, "walk/qa@1.0.0")
 	check("plugin yank", "plugin", "yank", "--server", api, "--key", u.addr, "walk/qa@1.0.0")
+	check("model publish", "model", "publish", "--server", api, "--key", u.addr, "--name", "walk/tiny", "--version", "1.0.0", "--training", dn, "--price-out", "0.001")
+	check("model list", "model", "list", "--server", api)
+	check("model show", "model", "show", "--server", api, "walk/tiny")
+	check("model yank", "model", "yank", "--server", api, "--key", u.addr, "walk/tiny@1.0.0")
 	u.must("faucet", "--server", api, "--wallet")
 	check("deposit", "deposit", "--server", api, "--key", u.addr, "1")
 	check("epoch close", "epoch", "close", "--server", api, "--token", tn.opToken)

@@ -285,6 +285,13 @@ func printReceipt(out io.Writer, r *tollgatev1.Receipt, names map[string]string)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", p.GetKind(), who, tgtString(p.GetAmount()))
 	}
 	tw.Flush()
+	for _, g := range r.GetGenerations() {
+		fmt.Fprintf(out, "model %s (%s): %d tokens in, %d out (%s), cost %s; %d training records made its tokens\n",
+			g.GetModel(), g.GetBackend(), g.GetTokensIn(), g.GetTokensOut(), g.GetFinish(), tgtString(g.GetCost()), len(g.GetShares()))
+		for _, sh := range g.GetShares() {
+			fmt.Fprintf(out, "  %s tokens  %s/%s  %s\n", sh.GetTokens(), sh.GetDatanet(), short(sh.GetRecord()), short(sh.GetContributor()))
+		}
+	}
 }
 
 func short(addr string) string {

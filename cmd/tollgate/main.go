@@ -292,7 +292,7 @@ server, and defaults for any flag; see README.md.
 		}
 	}
 	add("node", serveCommand(a), demoCommand(a), benchCommand(a), verifyCommand(a))
-	add("use", invokeCommand(a), pluginCommand(a), datanetCommand(a), receiptCommand(a))
+	add("use", invokeCommand(a), pluginCommand(a), modelCommand(a), datanetCommand(a), receiptCommand(a))
 	add("money", balanceCommand(a), earningsCommand(a), depositCommand(a), withdrawCommand(a), claimCommand(a), faucetCommand(a), epochCommand(a))
 	add("tools", loginCommand(a), keyCommand(a), completionCommand())
 	return root

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
 	"github.com/tollgate-dev/tollgate/registry"
@@ -65,6 +68,13 @@ func showPlugin(out io.Writer, p *tollgatev1.Plugin) {
 		ds = strings.Join(m.Datanets, ", ")
 	}
 	fmt.Fprintf(tw, "  datanets\t%s\n", ds)
+	for i, g := range m.Models {
+		label := ""
+		if i == 0 {
+			label = "models"
+		}
+		fmt.Fprintf(tw, "  %s\t%s, up to %d tokens a call\n", label, g.Model, g.MaxTokens)
+	}
 	if m.Kind != "attribution" {
 		fmt.Fprintf(tw, "  attribution\t%s\n", m.AttributionRef())
 	}
@@ -80,12 +90,17 @@ func (pc pluginCmds) reg() tollgatev1connect.RegistryServiceClient {
 	return tollgatev1connect.NewRegistryServiceClient(http.DefaultClient, pc.a.server)
 }
 
-// showOne prints a plugin as JSON under --json, else for people.
+// showOne prints a plugin or a model as JSON under --json, else for
+// people.
 func (pc pluginCmds) showOne(p *tollgatev1.Plugin) error {
-	if pc.a.asJSON {
+	switch {
+	case pc.a.asJSON:
 		return printJSON(pc.a.out, p)
+	case p.GetKind() == abi.KindModel:
+		showModel(pc.a.out, p)
+	default:
+		showPlugin(pc.a.out, p)
 	}
-	showPlugin(pc.a.out, p)
 	return nil
 }
 
@@ -94,7 +109,7 @@ func pluginCommand(a *app) *cobra.Command {
 	g := group("plugin", "Publish, list, show and yank plugins on a running node",
 		"Manifests and yanks are signed locally with the publisher's key, for the node's\ndeployment; the node never holds that key.",
 		"  tollgate plugin list\n  tollgate plugin show examples/qa",
-		pc.publish(), pc.list(), pc.show(), pc.yank())
+		pc.publish(), pc.list(), pc.show(), pc.yankAs("plugin"))
 	a.serverFlags(g, true)
 	return g
 }
@@ -121,6 +136,7 @@ the server, the key signs in first and the token is kept.`,
 	attr := fs.String("attribution", "", "attribution plugin name@version (default: the node's)")
 	export := fs.String("export", "", "the function to call (default: invoke for agents, attribute for attribution plugins)")
 	methods := fs.String("methods", "", "attribution plugins: the methods it answers, a,b (default: its name)")
+	models := fs.String("models", "", "models the agent may call, name@version:max_tokens comma-separated")
 	config := configFlag{}
 	fs.Var(config, "plugin-config", "Extism config the plugin reads with config_get, key=value (repeat for more)")
 	a.keyFlags(publish, false, "publisher's key")
@@ -154,35 +170,51 @@ the server, the key signs in first and the token is kept.`,
 		if *methods != "" {
 			m.Methods = splitList(*methods)
 		}
-		d, err := nodeDomain(ctx, a.server)
+		if *models != "" {
+			if m.Models, err = parseModelGrants(*models); err != nil {
+				return usageErr("plugin publish: --models: " + err.Error())
+			}
+		}
+		p, err := pc.send(ctx, key, m, wasm)
 		if err != nil {
 			return err
 		}
-		sig, err := registry.Sign(key, d.ManifestDigest(m))
-		if err != nil {
-			return err
-		}
-		mj, _ := json.Marshal(m)
-		var res *connect.Response[tollgatev1.PublishPluginResponse]
-		err = a.withSignedToken(ctx, key, func(tok string) error {
-			req := connect.NewRequest(&tollgatev1.PublishPluginRequest{ManifestJson: string(mj), Signature: hexutil.Encode(sig), Wasm: wasm})
-			bearer(req, tok)
-			res, err = pc.reg().PublishPlugin(ctx, req)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		return pc.showOne(res.Msg.GetPlugin())
+		return pc.showOne(p)
 	}
 	return publish
+}
+
+// send signs m with key for the node's deployment and publishes it with
+// its module (none for a model), signing in with key if need be.
+func (pc pluginCmds) send(ctx context.Context, key *ecdsa.PrivateKey, m registry.Manifest, wasm []byte) (*tollgatev1.Plugin, error) {
+	a := pc.a
+	d, err := nodeDomain(ctx, a.server)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := registry.Sign(key, d.ManifestDigest(m))
+	if err != nil {
+		return nil, err
+	}
+	mj, _ := json.Marshal(m)
+	var res *connect.Response[tollgatev1.PublishPluginResponse]
+	err = a.withSignedToken(ctx, key, func(tok string) error {
+		req := connect.NewRequest(&tollgatev1.PublishPluginRequest{ManifestJson: string(mj), Signature: hexutil.Encode(sig), Wasm: wasm})
+		bearer(req, tok)
+		res, err = pc.reg().PublishPlugin(ctx, req)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.Msg.GetPlugin(), nil
 }
 
 func (pc pluginCmds) show() *cobra.Command {
 	a := pc.a
 	showCmd := &cobra.Command{
 		Use:   "show NAME[@VERSION]",
-		Short: "Show a plugin: price per call, datanets, publisher, published and yanked",
+		Short: "Show a plugin (or model): price per call, datanets, publisher, published and yanked",
 		Example: `  tollgate plugin show examples/qa
   tollgate plugin show examples/qa@1.0.0 --json`,
 		Args: nArgs(1, 1),
@@ -238,15 +270,17 @@ func (pc pluginCmds) list() *cobra.Command {
 	return list
 }
 
-func (pc pluginCmds) yank() *cobra.Command {
+// yankAs is the yank command of plugins and of models (what says which
+// in its help).
+func (pc pluginCmds) yankAs(what string) *cobra.Command {
 	a := pc.a
 	yank := &cobra.Command{
 		Use:   "yank --key KEY NAME@VERSION",
-		Short: "Yank a published version: it takes no new invocations",
+		Short: "Yank a published version: it takes no new calls",
 		Long: `Yank NAME@VERSION, signed with the publisher's, the name owner's or the
 operator's key. Receipts of past calls stay verifiable; NAME@latest moves to
 the newest version not yanked.`,
-		Example: "  tollgate plugin yank --key 0x5B38… you/qa@1.0.0",
+		Example: "  tollgate " + what + " yank --key 0x5B38… you/" + map[string]string{"plugin": "qa", "model": "tiny"}[what] + "@1.0.0",
 		Args:    nArgs(1, 1),
 	}
 	a.keyFlags(yank, false, "publisher's, owner's or operator's key")
@@ -255,7 +289,7 @@ the newest version not yanked.`,
 		ctx := cmd.Context()
 		n, v, err := registry.ParseRef(args[0])
 		if err != nil {
-			return usageErr("plugin yank: " + err.Error())
+			return usageErr(what + " yank: " + err.Error())
 		}
 		key, err := a.loadKey()
 		if err != nil {

@@ -13,3 +13,23 @@ type List []string
 
 // Allows reports whether the plugin may read datanet.
 func (l List) Allows(datanet string) bool { return slices.Contains(l, datanet) }
+
+// Model lets an agent call a model (name@version), generating at most
+// MaxTokens tokens per call.
+type Model struct {
+	Model     string `json:"model"`
+	MaxTokens int    `json:"max_tokens"`
+}
+
+// Models is the models an agent is granted.
+type Models []Model
+
+// Cap returns the token cap of the grant of model, and whether there is one.
+func (l Models) Cap(model string) (int, bool) {
+	for _, g := range l {
+		if g.Model == model {
+			return g.MaxTokens, true
+		}
+	}
+	return 0, false
+}

@@ -361,7 +361,7 @@ type Plugin struct {
 	Published  int64  `protobuf:"varint,5,opt,name=published,proto3" json:"published,omitempty"`
 	WasmSha256 string `protobuf:"bytes,6,opt,name=wasm_sha256,json=wasmSha256,proto3" json:"wasm_sha256,omitempty"`
 	Publisher  string `protobuf:"bytes,7,opt,name=publisher,proto3" json:"publisher,omitempty"`
-	// "agent" or "attribution", from the manifest.
+	// "agent", "attribution" or "model", from the manifest.
 	Kind string `protobuf:"bytes,8,opt,name=kind,proto3" json:"kind,omitempty"`
 	// The price per call in base units, from the manifest ("0" if free).
 	Price string `protobuf:"bytes,9,opt,name=price,proto3" json:"price,omitempty"`
@@ -2553,10 +2553,18 @@ type Receipt struct {
 	RequestId string `protobuf:"bytes,17,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The signing domain (chain and settlement contract) and the time the
 	// receipt was made, as signed.
-	ChainId       uint64            `protobuf:"varint,18,opt,name=chain_id,json=chainId,proto3" json:"chain_id,omitempty"`
-	Settlement    string            `protobuf:"bytes,19,opt,name=settlement,proto3" json:"settlement,omitempty"`
-	Time          string            `protobuf:"bytes,20,opt,name=time,proto3" json:"time,omitempty"`
-	Datanets      []*DatanetVersion `protobuf:"bytes,21,rep,name=datanets,proto3" json:"datanets,omitempty"`
+	ChainId    uint64            `protobuf:"varint,18,opt,name=chain_id,json=chainId,proto3" json:"chain_id,omitempty"`
+	Settlement string            `protobuf:"bytes,19,opt,name=settlement,proto3" json:"settlement,omitempty"`
+	Time       string            `protobuf:"bytes,20,opt,name=time,proto3" json:"time,omitempty"`
+	Datanets   []*DatanetVersion `protobuf:"bytes,21,rep,name=datanets,proto3" json:"datanets,omitempty"`
+	// The sha256 of the signed manifests of the agent and the attribution
+	// plugin that ran (schema 3 on).
+	AgentManifest       string `protobuf:"bytes,22,opt,name=agent_manifest,json=agentManifest,proto3" json:"agent_manifest,omitempty"`
+	AttributionManifest string `protobuf:"bytes,23,opt,name=attribution_manifest,json=attributionManifest,proto3" json:"attribution_manifest,omitempty"`
+	// The model calls the agent made, in order.
+	Generations []*Generation `protobuf:"bytes,24,rep,name=generations,proto3" json:"generations,omitempty"`
+	// The signed format: 2 before models, 3 since.
+	Schema        uint32 `protobuf:"varint,25,opt,name=schema,proto3" json:"schema,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2738,6 +2746,258 @@ func (x *Receipt) GetDatanets() []*DatanetVersion {
 	return nil
 }
 
+func (x *Receipt) GetAgentManifest() string {
+	if x != nil {
+		return x.AgentManifest
+	}
+	return ""
+}
+
+func (x *Receipt) GetAttributionManifest() string {
+	if x != nil {
+		return x.AttributionManifest
+	}
+	return ""
+}
+
+func (x *Receipt) GetGenerations() []*Generation {
+	if x != nil {
+		return x.Generations
+	}
+	return nil
+}
+
+func (x *Receipt) GetSchema() uint32 {
+	if x != nil {
+		return x.Schema
+	}
+	return 0
+}
+
+// Generation is one model call an invocation made, as its receipt signs it.
+type Generation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "name@version".
+	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	// sha256 of the model's signed manifest.
+	ModelHash string `protobuf:"bytes,2,opt,name=model_hash,json=modelHash,proto3" json:"model_hash,omitempty"`
+	// "infgram" or "openai".
+	Backend     string   `protobuf:"bytes,3,opt,name=backend,proto3" json:"backend,omitempty"`
+	Seed        uint64   `protobuf:"varint,4,opt,name=seed,proto3" json:"seed,omitempty"`
+	Temperature float64  `protobuf:"fixed64,5,opt,name=temperature,proto3" json:"temperature,omitempty"`
+	MaxTokens   uint32   `protobuf:"varint,6,opt,name=max_tokens,json=maxTokens,proto3" json:"max_tokens,omitempty"`
+	Stop        []string `protobuf:"bytes,7,rep,name=stop,proto3" json:"stop,omitempty"`
+	Prompt      string   `protobuf:"bytes,8,opt,name=prompt,proto3" json:"prompt,omitempty"`
+	TokensIn    uint32   `protobuf:"varint,9,opt,name=tokens_in,json=tokensIn,proto3" json:"tokens_in,omitempty"`
+	TokensOut   uint32   `protobuf:"varint,10,opt,name=tokens_out,json=tokensOut,proto3" json:"tokens_out,omitempty"`
+	// "length", "stop", "end", or "error" when the backend failed.
+	Finish string `protobuf:"bytes,11,opt,name=finish,proto3" json:"finish,omitempty"`
+	Text   string `protobuf:"bytes,12,opt,name=text,proto3" json:"text,omitempty"`
+	// Base units, a decimal integer.
+	Cost          string        `protobuf:"bytes,13,opt,name=cost,proto3" json:"cost,omitempty"`
+	Shares        []*TokenShare `protobuf:"bytes,14,rep,name=shares,proto3" json:"shares,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Generation) Reset() {
+	*x = Generation{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Generation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Generation) ProtoMessage() {}
+
+func (x *Generation) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Generation.ProtoReflect.Descriptor instead.
+func (*Generation) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *Generation) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *Generation) GetModelHash() string {
+	if x != nil {
+		return x.ModelHash
+	}
+	return ""
+}
+
+func (x *Generation) GetBackend() string {
+	if x != nil {
+		return x.Backend
+	}
+	return ""
+}
+
+func (x *Generation) GetSeed() uint64 {
+	if x != nil {
+		return x.Seed
+	}
+	return 0
+}
+
+func (x *Generation) GetTemperature() float64 {
+	if x != nil {
+		return x.Temperature
+	}
+	return 0
+}
+
+func (x *Generation) GetMaxTokens() uint32 {
+	if x != nil {
+		return x.MaxTokens
+	}
+	return 0
+}
+
+func (x *Generation) GetStop() []string {
+	if x != nil {
+		return x.Stop
+	}
+	return nil
+}
+
+func (x *Generation) GetPrompt() string {
+	if x != nil {
+		return x.Prompt
+	}
+	return ""
+}
+
+func (x *Generation) GetTokensIn() uint32 {
+	if x != nil {
+		return x.TokensIn
+	}
+	return 0
+}
+
+func (x *Generation) GetTokensOut() uint32 {
+	if x != nil {
+		return x.TokensOut
+	}
+	return 0
+}
+
+func (x *Generation) GetFinish() string {
+	if x != nil {
+		return x.Finish
+	}
+	return ""
+}
+
+func (x *Generation) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Generation) GetCost() string {
+	if x != nil {
+		return x.Cost
+	}
+	return ""
+}
+
+func (x *Generation) GetShares() []*TokenShare {
+	if x != nil {
+		return x.Shares
+	}
+	return nil
+}
+
+// TokenShare is how many of a generation's tokens one training record
+// made, exactly: "n" or "n/d".
+type TokenShare struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Datanet       string                 `protobuf:"bytes,1,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	Record        string                 `protobuf:"bytes,2,opt,name=record,proto3" json:"record,omitempty"`
+	Contributor   string                 `protobuf:"bytes,3,opt,name=contributor,proto3" json:"contributor,omitempty"`
+	Tokens        string                 `protobuf:"bytes,4,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TokenShare) Reset() {
+	*x = TokenShare{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenShare) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenShare) ProtoMessage() {}
+
+func (x *TokenShare) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenShare.ProtoReflect.Descriptor instead.
+func (*TokenShare) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *TokenShare) GetDatanet() string {
+	if x != nil {
+		return x.Datanet
+	}
+	return ""
+}
+
+func (x *TokenShare) GetRecord() string {
+	if x != nil {
+		return x.Record
+	}
+	return ""
+}
+
+func (x *TokenShare) GetContributor() string {
+	if x != nil {
+		return x.Contributor
+	}
+	return ""
+}
+
+func (x *TokenShare) GetTokens() string {
+	if x != nil {
+		return x.Tokens
+	}
+	return ""
+}
+
 type DatanetVersion struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -2749,7 +3009,7 @@ type DatanetVersion struct {
 
 func (x *DatanetVersion) Reset() {
 	*x = DatanetVersion{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[42]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2761,7 +3021,7 @@ func (x *DatanetVersion) String() string {
 func (*DatanetVersion) ProtoMessage() {}
 
 func (x *DatanetVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[42]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2774,7 +3034,7 @@ func (x *DatanetVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatanetVersion.ProtoReflect.Descriptor instead.
 func (*DatanetVersion) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{42}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *DatanetVersion) GetName() string {
@@ -2811,7 +3071,7 @@ type Access struct {
 
 func (x *Access) Reset() {
 	*x = Access{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[43]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2823,7 +3083,7 @@ func (x *Access) String() string {
 func (*Access) ProtoMessage() {}
 
 func (x *Access) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[43]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2836,7 +3096,7 @@ func (x *Access) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Access.ProtoReflect.Descriptor instead.
 func (*Access) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{43}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Access) GetDatanet() string {
@@ -2885,7 +3145,7 @@ type Score struct {
 
 func (x *Score) Reset() {
 	*x = Score{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[44]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2897,7 +3157,7 @@ func (x *Score) String() string {
 func (*Score) ProtoMessage() {}
 
 func (x *Score) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[44]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2910,7 +3170,7 @@ func (x *Score) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Score.ProtoReflect.Descriptor instead.
 func (*Score) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{44}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Score) GetRecord() string {
@@ -2946,7 +3206,7 @@ type Posting struct {
 
 func (x *Posting) Reset() {
 	*x = Posting{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[45]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2958,7 +3218,7 @@ func (x *Posting) String() string {
 func (*Posting) ProtoMessage() {}
 
 func (x *Posting) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[45]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2971,7 +3231,7 @@ func (x *Posting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Posting.ProtoReflect.Descriptor instead.
 func (*Posting) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{45}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Posting) GetAccount() string {
@@ -3010,7 +3270,7 @@ type RelayClaimRequest struct {
 
 func (x *RelayClaimRequest) Reset() {
 	*x = RelayClaimRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[46]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3022,7 +3282,7 @@ func (x *RelayClaimRequest) String() string {
 func (*RelayClaimRequest) ProtoMessage() {}
 
 func (x *RelayClaimRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[46]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3035,7 +3295,7 @@ func (x *RelayClaimRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelayClaimRequest.ProtoReflect.Descriptor instead.
 func (*RelayClaimRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{46}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{48}
 }
 
 type RelayClaimResponse struct {
@@ -3054,7 +3314,7 @@ type RelayClaimResponse struct {
 
 func (x *RelayClaimResponse) Reset() {
 	*x = RelayClaimResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[47]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3066,7 +3326,7 @@ func (x *RelayClaimResponse) String() string {
 func (*RelayClaimResponse) ProtoMessage() {}
 
 func (x *RelayClaimResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[47]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3079,7 +3339,7 @@ func (x *RelayClaimResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelayClaimResponse.ProtoReflect.Descriptor instead.
 func (*RelayClaimResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{47}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RelayClaimResponse) GetAccount() string {
@@ -3132,7 +3392,7 @@ type ListReceiptsRequest struct {
 
 func (x *ListReceiptsRequest) Reset() {
 	*x = ListReceiptsRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3144,7 +3404,7 @@ func (x *ListReceiptsRequest) String() string {
 func (*ListReceiptsRequest) ProtoMessage() {}
 
 func (x *ListReceiptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3157,7 +3417,7 @@ func (x *ListReceiptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReceiptsRequest.ProtoReflect.Descriptor instead.
 func (*ListReceiptsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{48}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListReceiptsRequest) GetAccount() string {
@@ -3200,7 +3460,7 @@ type AccountReceipt struct {
 
 func (x *AccountReceipt) Reset() {
 	*x = AccountReceipt{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3212,7 +3472,7 @@ func (x *AccountReceipt) String() string {
 func (*AccountReceipt) ProtoMessage() {}
 
 func (x *AccountReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3225,7 +3485,7 @@ func (x *AccountReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountReceipt.ProtoReflect.Descriptor instead.
 func (*AccountReceipt) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{49}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *AccountReceipt) GetReceipt() *Receipt {
@@ -3260,7 +3520,7 @@ type ListReceiptsResponse struct {
 
 func (x *ListReceiptsResponse) Reset() {
 	*x = ListReceiptsResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3272,7 +3532,7 @@ func (x *ListReceiptsResponse) String() string {
 func (*ListReceiptsResponse) ProtoMessage() {}
 
 func (x *ListReceiptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3285,7 +3545,7 @@ func (x *ListReceiptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReceiptsResponse.ProtoReflect.Descriptor instead.
 func (*ListReceiptsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{50}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListReceiptsResponse) GetAccount() string {
@@ -3330,7 +3590,7 @@ type Epoch struct {
 
 func (x *Epoch) Reset() {
 	*x = Epoch{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[51]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3342,7 +3602,7 @@ func (x *Epoch) String() string {
 func (*Epoch) ProtoMessage() {}
 
 func (x *Epoch) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[51]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3355,7 +3615,7 @@ func (x *Epoch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Epoch.ProtoReflect.Descriptor instead.
 func (*Epoch) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{51}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Epoch) GetEpoch() uint64 {
@@ -3439,7 +3699,7 @@ type ListEpochsRequest struct {
 
 func (x *ListEpochsRequest) Reset() {
 	*x = ListEpochsRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[52]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3451,7 +3711,7 @@ func (x *ListEpochsRequest) String() string {
 func (*ListEpochsRequest) ProtoMessage() {}
 
 func (x *ListEpochsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[52]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3464,7 +3724,7 @@ func (x *ListEpochsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEpochsRequest.ProtoReflect.Descriptor instead.
 func (*ListEpochsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{52}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListEpochsRequest) GetPageToken() string {
@@ -3493,7 +3753,7 @@ type ListEpochsResponse struct {
 
 func (x *ListEpochsResponse) Reset() {
 	*x = ListEpochsResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[53]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3505,7 +3765,7 @@ func (x *ListEpochsResponse) String() string {
 func (*ListEpochsResponse) ProtoMessage() {}
 
 func (x *ListEpochsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[53]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3518,7 +3778,7 @@ func (x *ListEpochsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEpochsResponse.ProtoReflect.Descriptor instead.
 func (*ListEpochsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{53}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListEpochsResponse) GetEpochs() []*Epoch {
@@ -3552,7 +3812,7 @@ type GetEpochRequest struct {
 
 func (x *GetEpochRequest) Reset() {
 	*x = GetEpochRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[54]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3564,7 +3824,7 @@ func (x *GetEpochRequest) String() string {
 func (*GetEpochRequest) ProtoMessage() {}
 
 func (x *GetEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[54]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3577,7 +3837,7 @@ func (x *GetEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEpochRequest.ProtoReflect.Descriptor instead.
 func (*GetEpochRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{54}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GetEpochRequest) GetEpoch() uint64 {
@@ -3602,7 +3862,7 @@ type GetEpochResponse struct {
 
 func (x *GetEpochResponse) Reset() {
 	*x = GetEpochResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[55]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3614,7 +3874,7 @@ func (x *GetEpochResponse) String() string {
 func (*GetEpochResponse) ProtoMessage() {}
 
 func (x *GetEpochResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[55]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3627,7 +3887,7 @@ func (x *GetEpochResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEpochResponse.ProtoReflect.Descriptor instead.
 func (*GetEpochResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{55}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetEpochResponse) GetEpoch() *Epoch {
@@ -3667,7 +3927,7 @@ type ExportEpochRequest struct {
 
 func (x *ExportEpochRequest) Reset() {
 	*x = ExportEpochRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[56]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3679,7 +3939,7 @@ func (x *ExportEpochRequest) String() string {
 func (*ExportEpochRequest) ProtoMessage() {}
 
 func (x *ExportEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[56]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3692,7 +3952,7 @@ func (x *ExportEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEpochRequest.ProtoReflect.Descriptor instead.
 func (*ExportEpochRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{56}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ExportEpochRequest) GetEpoch() uint64 {
@@ -3714,7 +3974,7 @@ type ExportEpochResponse struct {
 
 func (x *ExportEpochResponse) Reset() {
 	*x = ExportEpochResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[57]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3726,7 +3986,7 @@ func (x *ExportEpochResponse) String() string {
 func (*ExportEpochResponse) ProtoMessage() {}
 
 func (x *ExportEpochResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[57]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3739,7 +3999,7 @@ func (x *ExportEpochResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEpochResponse.ProtoReflect.Descriptor instead.
 func (*ExportEpochResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{57}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ExportEpochResponse) GetReceiptJson() []byte {
@@ -3771,7 +4031,7 @@ type GetDeploymentRequest struct {
 
 func (x *GetDeploymentRequest) Reset() {
 	*x = GetDeploymentRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[58]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3783,7 +4043,7 @@ func (x *GetDeploymentRequest) String() string {
 func (*GetDeploymentRequest) ProtoMessage() {}
 
 func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[58]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3796,7 +4056,7 @@ func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentRequest.ProtoReflect.Descriptor instead.
 func (*GetDeploymentRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{58}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{60}
 }
 
 type GetDeploymentResponse struct {
@@ -3816,7 +4076,7 @@ type GetDeploymentResponse struct {
 
 func (x *GetDeploymentResponse) Reset() {
 	*x = GetDeploymentResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[59]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3828,7 +4088,7 @@ func (x *GetDeploymentResponse) String() string {
 func (*GetDeploymentResponse) ProtoMessage() {}
 
 func (x *GetDeploymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[59]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3841,7 +4101,7 @@ func (x *GetDeploymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentResponse.ProtoReflect.Descriptor instead.
 func (*GetDeploymentResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{59}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GetDeploymentResponse) GetChainId() uint64 {
@@ -3897,7 +4157,7 @@ type FaucetRequest struct {
 
 func (x *FaucetRequest) Reset() {
 	*x = FaucetRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[60]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3909,7 +4169,7 @@ func (x *FaucetRequest) String() string {
 func (*FaucetRequest) ProtoMessage() {}
 
 func (x *FaucetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[60]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3922,7 +4182,7 @@ func (x *FaucetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaucetRequest.ProtoReflect.Descriptor instead.
 func (*FaucetRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{60}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *FaucetRequest) GetToWallet() bool {
@@ -3948,7 +4208,7 @@ type FaucetResponse struct {
 
 func (x *FaucetResponse) Reset() {
 	*x = FaucetResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[61]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3960,7 +4220,7 @@ func (x *FaucetResponse) String() string {
 func (*FaucetResponse) ProtoMessage() {}
 
 func (x *FaucetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[61]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3973,7 +4233,7 @@ func (x *FaucetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaucetResponse.ProtoReflect.Descriptor instead.
 func (*FaucetResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{61}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *FaucetResponse) GetAccount() string {
@@ -4020,7 +4280,7 @@ type GetBalanceRequest struct {
 
 func (x *GetBalanceRequest) Reset() {
 	*x = GetBalanceRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[62]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4032,7 +4292,7 @@ func (x *GetBalanceRequest) String() string {
 func (*GetBalanceRequest) ProtoMessage() {}
 
 func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[62]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4045,7 +4305,7 @@ func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{62}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GetBalanceRequest) GetAccount() string {
@@ -4077,7 +4337,7 @@ type GetBalanceResponse struct {
 
 func (x *GetBalanceResponse) Reset() {
 	*x = GetBalanceResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[63]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4089,7 +4349,7 @@ func (x *GetBalanceResponse) String() string {
 func (*GetBalanceResponse) ProtoMessage() {}
 
 func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[63]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4102,7 +4362,7 @@ func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{63}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *GetBalanceResponse) GetAccount() string {
@@ -4160,7 +4420,7 @@ type PendingDeposit struct {
 
 func (x *PendingDeposit) Reset() {
 	*x = PendingDeposit{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[64]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4172,7 +4432,7 @@ func (x *PendingDeposit) String() string {
 func (*PendingDeposit) ProtoMessage() {}
 
 func (x *PendingDeposit) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[64]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4185,7 +4445,7 @@ func (x *PendingDeposit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingDeposit.ProtoReflect.Descriptor instead.
 func (*PendingDeposit) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{64}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *PendingDeposit) GetAmount() string {
@@ -4227,7 +4487,7 @@ type GetProofRequest struct {
 
 func (x *GetProofRequest) Reset() {
 	*x = GetProofRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[65]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4239,7 +4499,7 @@ func (x *GetProofRequest) String() string {
 func (*GetProofRequest) ProtoMessage() {}
 
 func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[65]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4252,7 +4512,7 @@ func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofRequest.ProtoReflect.Descriptor instead.
 func (*GetProofRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{65}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *GetProofRequest) GetEpoch() uint64 {
@@ -4288,7 +4548,7 @@ type GetProofResponse struct {
 
 func (x *GetProofResponse) Reset() {
 	*x = GetProofResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[66]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4300,7 +4560,7 @@ func (x *GetProofResponse) String() string {
 func (*GetProofResponse) ProtoMessage() {}
 
 func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[66]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4313,7 +4573,7 @@ func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofResponse.ProtoReflect.Descriptor instead.
 func (*GetProofResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{66}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *GetProofResponse) GetEpoch() uint64 {
@@ -4387,7 +4647,7 @@ type CloseEpochRequest struct {
 
 func (x *CloseEpochRequest) Reset() {
 	*x = CloseEpochRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[67]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4399,7 +4659,7 @@ func (x *CloseEpochRequest) String() string {
 func (*CloseEpochRequest) ProtoMessage() {}
 
 func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[67]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4412,7 +4672,7 @@ func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochRequest.ProtoReflect.Descriptor instead.
 func (*CloseEpochRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{67}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{69}
 }
 
 type CloseEpochResponse struct {
@@ -4429,7 +4689,7 @@ type CloseEpochResponse struct {
 
 func (x *CloseEpochResponse) Reset() {
 	*x = CloseEpochResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[68]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4441,7 +4701,7 @@ func (x *CloseEpochResponse) String() string {
 func (*CloseEpochResponse) ProtoMessage() {}
 
 func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[68]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4454,7 +4714,7 @@ func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochResponse.ProtoReflect.Descriptor instead.
 func (*CloseEpochResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{68}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *CloseEpochResponse) GetEpoch() uint64 {
@@ -4510,7 +4770,7 @@ type GetReceiptRequest struct {
 
 func (x *GetReceiptRequest) Reset() {
 	*x = GetReceiptRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[69]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4522,7 +4782,7 @@ func (x *GetReceiptRequest) String() string {
 func (*GetReceiptRequest) ProtoMessage() {}
 
 func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[69]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4535,7 +4795,7 @@ func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptRequest.ProtoReflect.Descriptor instead.
 func (*GetReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{69}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *GetReceiptRequest) GetId() string {
@@ -4554,7 +4814,7 @@ type GetReceiptResponse struct {
 
 func (x *GetReceiptResponse) Reset() {
 	*x = GetReceiptResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[70]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4566,7 +4826,7 @@ func (x *GetReceiptResponse) String() string {
 func (*GetReceiptResponse) ProtoMessage() {}
 
 func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[70]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4579,7 +4839,7 @@ func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptResponse.ProtoReflect.Descriptor instead.
 func (*GetReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{70}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *GetReceiptResponse) GetReceipt() *Receipt {
@@ -4602,7 +4862,7 @@ type WithdrawRequest struct {
 
 func (x *WithdrawRequest) Reset() {
 	*x = WithdrawRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[71]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4614,7 +4874,7 @@ func (x *WithdrawRequest) String() string {
 func (*WithdrawRequest) ProtoMessage() {}
 
 func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[71]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4627,7 +4887,7 @@ func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{71}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *WithdrawRequest) GetAmount() string {
@@ -4654,7 +4914,7 @@ type WithdrawResponse struct {
 
 func (x *WithdrawResponse) Reset() {
 	*x = WithdrawResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[72]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4666,7 +4926,7 @@ func (x *WithdrawResponse) String() string {
 func (*WithdrawResponse) ProtoMessage() {}
 
 func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[72]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4679,7 +4939,7 @@ func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{72}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *WithdrawResponse) GetReceipt() *Receipt {
@@ -4877,7 +5137,7 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\areceipt\x18\x03 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\x12\x1a\n" +
 	"\breplayed\x18\x04 \x01(\bR\breplayed\x12\x1d\n" +
 	"\n" +
-	"input_salt\x18\x05 \x01(\tR\tinputSalt\"\xa7\x05\n" +
+	"input_salt\x18\x05 \x01(\tR\tinputSalt\"\xd4\x06\n" +
 	"\aReceipt\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06caller\x18\x02 \x01(\tR\x06caller\x12\x14\n" +
@@ -4906,7 +5166,37 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"settlement\x18\x13 \x01(\tR\n" +
 	"settlement\x12\x12\n" +
 	"\x04time\x18\x14 \x01(\tR\x04time\x127\n" +
-	"\bdatanets\x18\x15 \x03(\v2\x1b.tollgate.v1.DatanetVersionR\bdatanets\"R\n" +
+	"\bdatanets\x18\x15 \x03(\v2\x1b.tollgate.v1.DatanetVersionR\bdatanets\x12%\n" +
+	"\x0eagent_manifest\x18\x16 \x01(\tR\ragentManifest\x121\n" +
+	"\x14attribution_manifest\x18\x17 \x01(\tR\x13attributionManifest\x129\n" +
+	"\vgenerations\x18\x18 \x03(\v2\x17.tollgate.v1.GenerationR\vgenerations\x12\x16\n" +
+	"\x06schema\x18\x19 \x01(\rR\x06schema\"\x89\x03\n" +
+	"\n" +
+	"Generation\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x12\x1d\n" +
+	"\n" +
+	"model_hash\x18\x02 \x01(\tR\tmodelHash\x12\x18\n" +
+	"\abackend\x18\x03 \x01(\tR\abackend\x12\x12\n" +
+	"\x04seed\x18\x04 \x01(\x04R\x04seed\x12 \n" +
+	"\vtemperature\x18\x05 \x01(\x01R\vtemperature\x12\x1d\n" +
+	"\n" +
+	"max_tokens\x18\x06 \x01(\rR\tmaxTokens\x12\x12\n" +
+	"\x04stop\x18\a \x03(\tR\x04stop\x12\x16\n" +
+	"\x06prompt\x18\b \x01(\tR\x06prompt\x12\x1b\n" +
+	"\ttokens_in\x18\t \x01(\rR\btokensIn\x12\x1d\n" +
+	"\n" +
+	"tokens_out\x18\n" +
+	" \x01(\rR\ttokensOut\x12\x16\n" +
+	"\x06finish\x18\v \x01(\tR\x06finish\x12\x12\n" +
+	"\x04text\x18\f \x01(\tR\x04text\x12\x12\n" +
+	"\x04cost\x18\r \x01(\tR\x04cost\x12/\n" +
+	"\x06shares\x18\x0e \x03(\v2\x17.tollgate.v1.TokenShareR\x06shares\"x\n" +
+	"\n" +
+	"TokenShare\x12\x18\n" +
+	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x16\n" +
+	"\x06record\x18\x02 \x01(\tR\x06record\x12 \n" +
+	"\vcontributor\x18\x03 \x01(\tR\vcontributor\x12\x16\n" +
+	"\x06tokens\x18\x04 \x01(\tR\x06tokens\"R\n" +
 	"\x0eDatanetVersion\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x12\n" +
@@ -5111,7 +5401,7 @@ func file_tollgate_v1_tollgate_proto_rawDescGZIP() []byte {
 	return file_tollgate_v1_tollgate_proto_rawDescData
 }
 
-var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 73)
+var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 75)
 var file_tollgate_v1_tollgate_proto_goTypes = []any{
 	(*ChallengeRequest)(nil),      // 0: tollgate.v1.ChallengeRequest
 	(*ChallengeResponse)(nil),     // 1: tollgate.v1.ChallengeResponse
@@ -5155,37 +5445,39 @@ var file_tollgate_v1_tollgate_proto_goTypes = []any{
 	(*InvokeRequest)(nil),         // 39: tollgate.v1.InvokeRequest
 	(*InvokeResponse)(nil),        // 40: tollgate.v1.InvokeResponse
 	(*Receipt)(nil),               // 41: tollgate.v1.Receipt
-	(*DatanetVersion)(nil),        // 42: tollgate.v1.DatanetVersion
-	(*Access)(nil),                // 43: tollgate.v1.Access
-	(*Score)(nil),                 // 44: tollgate.v1.Score
-	(*Posting)(nil),               // 45: tollgate.v1.Posting
-	(*RelayClaimRequest)(nil),     // 46: tollgate.v1.RelayClaimRequest
-	(*RelayClaimResponse)(nil),    // 47: tollgate.v1.RelayClaimResponse
-	(*ListReceiptsRequest)(nil),   // 48: tollgate.v1.ListReceiptsRequest
-	(*AccountReceipt)(nil),        // 49: tollgate.v1.AccountReceipt
-	(*ListReceiptsResponse)(nil),  // 50: tollgate.v1.ListReceiptsResponse
-	(*Epoch)(nil),                 // 51: tollgate.v1.Epoch
-	(*ListEpochsRequest)(nil),     // 52: tollgate.v1.ListEpochsRequest
-	(*ListEpochsResponse)(nil),    // 53: tollgate.v1.ListEpochsResponse
-	(*GetEpochRequest)(nil),       // 54: tollgate.v1.GetEpochRequest
-	(*GetEpochResponse)(nil),      // 55: tollgate.v1.GetEpochResponse
-	(*ExportEpochRequest)(nil),    // 56: tollgate.v1.ExportEpochRequest
-	(*ExportEpochResponse)(nil),   // 57: tollgate.v1.ExportEpochResponse
-	(*GetDeploymentRequest)(nil),  // 58: tollgate.v1.GetDeploymentRequest
-	(*GetDeploymentResponse)(nil), // 59: tollgate.v1.GetDeploymentResponse
-	(*FaucetRequest)(nil),         // 60: tollgate.v1.FaucetRequest
-	(*FaucetResponse)(nil),        // 61: tollgate.v1.FaucetResponse
-	(*GetBalanceRequest)(nil),     // 62: tollgate.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil),    // 63: tollgate.v1.GetBalanceResponse
-	(*PendingDeposit)(nil),        // 64: tollgate.v1.PendingDeposit
-	(*GetProofRequest)(nil),       // 65: tollgate.v1.GetProofRequest
-	(*GetProofResponse)(nil),      // 66: tollgate.v1.GetProofResponse
-	(*CloseEpochRequest)(nil),     // 67: tollgate.v1.CloseEpochRequest
-	(*CloseEpochResponse)(nil),    // 68: tollgate.v1.CloseEpochResponse
-	(*GetReceiptRequest)(nil),     // 69: tollgate.v1.GetReceiptRequest
-	(*GetReceiptResponse)(nil),    // 70: tollgate.v1.GetReceiptResponse
-	(*WithdrawRequest)(nil),       // 71: tollgate.v1.WithdrawRequest
-	(*WithdrawResponse)(nil),      // 72: tollgate.v1.WithdrawResponse
+	(*Generation)(nil),            // 42: tollgate.v1.Generation
+	(*TokenShare)(nil),            // 43: tollgate.v1.TokenShare
+	(*DatanetVersion)(nil),        // 44: tollgate.v1.DatanetVersion
+	(*Access)(nil),                // 45: tollgate.v1.Access
+	(*Score)(nil),                 // 46: tollgate.v1.Score
+	(*Posting)(nil),               // 47: tollgate.v1.Posting
+	(*RelayClaimRequest)(nil),     // 48: tollgate.v1.RelayClaimRequest
+	(*RelayClaimResponse)(nil),    // 49: tollgate.v1.RelayClaimResponse
+	(*ListReceiptsRequest)(nil),   // 50: tollgate.v1.ListReceiptsRequest
+	(*AccountReceipt)(nil),        // 51: tollgate.v1.AccountReceipt
+	(*ListReceiptsResponse)(nil),  // 52: tollgate.v1.ListReceiptsResponse
+	(*Epoch)(nil),                 // 53: tollgate.v1.Epoch
+	(*ListEpochsRequest)(nil),     // 54: tollgate.v1.ListEpochsRequest
+	(*ListEpochsResponse)(nil),    // 55: tollgate.v1.ListEpochsResponse
+	(*GetEpochRequest)(nil),       // 56: tollgate.v1.GetEpochRequest
+	(*GetEpochResponse)(nil),      // 57: tollgate.v1.GetEpochResponse
+	(*ExportEpochRequest)(nil),    // 58: tollgate.v1.ExportEpochRequest
+	(*ExportEpochResponse)(nil),   // 59: tollgate.v1.ExportEpochResponse
+	(*GetDeploymentRequest)(nil),  // 60: tollgate.v1.GetDeploymentRequest
+	(*GetDeploymentResponse)(nil), // 61: tollgate.v1.GetDeploymentResponse
+	(*FaucetRequest)(nil),         // 62: tollgate.v1.FaucetRequest
+	(*FaucetResponse)(nil),        // 63: tollgate.v1.FaucetResponse
+	(*GetBalanceRequest)(nil),     // 64: tollgate.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil),    // 65: tollgate.v1.GetBalanceResponse
+	(*PendingDeposit)(nil),        // 66: tollgate.v1.PendingDeposit
+	(*GetProofRequest)(nil),       // 67: tollgate.v1.GetProofRequest
+	(*GetProofResponse)(nil),      // 68: tollgate.v1.GetProofResponse
+	(*CloseEpochRequest)(nil),     // 69: tollgate.v1.CloseEpochRequest
+	(*CloseEpochResponse)(nil),    // 70: tollgate.v1.CloseEpochResponse
+	(*GetReceiptRequest)(nil),     // 71: tollgate.v1.GetReceiptRequest
+	(*GetReceiptResponse)(nil),    // 72: tollgate.v1.GetReceiptResponse
+	(*WithdrawRequest)(nil),       // 73: tollgate.v1.WithdrawRequest
+	(*WithdrawResponse)(nil),      // 74: tollgate.v1.WithdrawResponse
 }
 var file_tollgate_v1_tollgate_proto_depIdxs = []int32{
 	6,  // 0: tollgate.v1.PublishPluginResponse.plugin:type_name -> tollgate.v1.Plugin
@@ -5204,83 +5496,85 @@ var file_tollgate_v1_tollgate_proto_depIdxs = []int32{
 	34, // 13: tollgate.v1.SearchResponse.records:type_name -> tollgate.v1.Record
 	34, // 14: tollgate.v1.GetRecordResponse.record:type_name -> tollgate.v1.Record
 	41, // 15: tollgate.v1.InvokeResponse.receipt:type_name -> tollgate.v1.Receipt
-	43, // 16: tollgate.v1.Receipt.accesses:type_name -> tollgate.v1.Access
-	44, // 17: tollgate.v1.Receipt.scores:type_name -> tollgate.v1.Score
-	45, // 18: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
-	42, // 19: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
-	41, // 20: tollgate.v1.AccountReceipt.receipt:type_name -> tollgate.v1.Receipt
-	49, // 21: tollgate.v1.ListReceiptsResponse.receipts:type_name -> tollgate.v1.AccountReceipt
-	51, // 22: tollgate.v1.ListEpochsResponse.epochs:type_name -> tollgate.v1.Epoch
-	51, // 23: tollgate.v1.GetEpochResponse.epoch:type_name -> tollgate.v1.Epoch
-	41, // 24: tollgate.v1.ExportEpochResponse.receipt:type_name -> tollgate.v1.Receipt
-	64, // 25: tollgate.v1.GetBalanceResponse.pending:type_name -> tollgate.v1.PendingDeposit
-	41, // 26: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
-	41, // 27: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
-	0,  // 28: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
-	2,  // 29: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
-	4,  // 30: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
-	7,  // 31: tollgate.v1.RegistryService.PublishPlugin:input_type -> tollgate.v1.PublishPluginRequest
-	9,  // 32: tollgate.v1.RegistryService.GetPlugin:input_type -> tollgate.v1.GetPluginRequest
-	11, // 33: tollgate.v1.RegistryService.ListPlugins:input_type -> tollgate.v1.ListPluginsRequest
-	13, // 34: tollgate.v1.RegistryService.GetPluginWasm:input_type -> tollgate.v1.GetPluginWasmRequest
-	15, // 35: tollgate.v1.RegistryService.YankPlugin:input_type -> tollgate.v1.YankPluginRequest
-	27, // 36: tollgate.v1.DatanetService.CreateDatanet:input_type -> tollgate.v1.CreateDatanetRequest
-	30, // 37: tollgate.v1.DatanetService.AddRecords:input_type -> tollgate.v1.AddRecordsRequest
-	32, // 38: tollgate.v1.DatanetService.GetDatanet:input_type -> tollgate.v1.GetDatanetRequest
-	35, // 39: tollgate.v1.DatanetService.Search:input_type -> tollgate.v1.SearchRequest
-	37, // 40: tollgate.v1.DatanetService.GetRecord:input_type -> tollgate.v1.GetRecordRequest
-	18, // 41: tollgate.v1.DatanetService.SetPolicy:input_type -> tollgate.v1.SetPolicyRequest
-	20, // 42: tollgate.v1.DatanetService.ImportRecords:input_type -> tollgate.v1.ImportRecordsRequest
-	22, // 43: tollgate.v1.DatanetService.ListRecords:input_type -> tollgate.v1.ListRecordsRequest
-	24, // 44: tollgate.v1.DatanetService.GetVersion:input_type -> tollgate.v1.GetVersionRequest
-	39, // 45: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
-	62, // 46: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
-	65, // 47: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
-	67, // 48: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
-	69, // 49: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
-	71, // 50: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
-	60, // 51: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
-	58, // 52: tollgate.v1.LedgerService.GetDeployment:input_type -> tollgate.v1.GetDeploymentRequest
-	48, // 53: tollgate.v1.LedgerService.ListReceipts:input_type -> tollgate.v1.ListReceiptsRequest
-	52, // 54: tollgate.v1.LedgerService.ListEpochs:input_type -> tollgate.v1.ListEpochsRequest
-	54, // 55: tollgate.v1.LedgerService.GetEpoch:input_type -> tollgate.v1.GetEpochRequest
-	56, // 56: tollgate.v1.LedgerService.ExportEpoch:input_type -> tollgate.v1.ExportEpochRequest
-	46, // 57: tollgate.v1.LedgerService.RelayClaim:input_type -> tollgate.v1.RelayClaimRequest
-	1,  // 58: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
-	3,  // 59: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
-	5,  // 60: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
-	8,  // 61: tollgate.v1.RegistryService.PublishPlugin:output_type -> tollgate.v1.PublishPluginResponse
-	10, // 62: tollgate.v1.RegistryService.GetPlugin:output_type -> tollgate.v1.GetPluginResponse
-	12, // 63: tollgate.v1.RegistryService.ListPlugins:output_type -> tollgate.v1.ListPluginsResponse
-	14, // 64: tollgate.v1.RegistryService.GetPluginWasm:output_type -> tollgate.v1.GetPluginWasmResponse
-	16, // 65: tollgate.v1.RegistryService.YankPlugin:output_type -> tollgate.v1.YankPluginResponse
-	28, // 66: tollgate.v1.DatanetService.CreateDatanet:output_type -> tollgate.v1.CreateDatanetResponse
-	31, // 67: tollgate.v1.DatanetService.AddRecords:output_type -> tollgate.v1.AddRecordsResponse
-	33, // 68: tollgate.v1.DatanetService.GetDatanet:output_type -> tollgate.v1.GetDatanetResponse
-	36, // 69: tollgate.v1.DatanetService.Search:output_type -> tollgate.v1.SearchResponse
-	38, // 70: tollgate.v1.DatanetService.GetRecord:output_type -> tollgate.v1.GetRecordResponse
-	19, // 71: tollgate.v1.DatanetService.SetPolicy:output_type -> tollgate.v1.SetPolicyResponse
-	21, // 72: tollgate.v1.DatanetService.ImportRecords:output_type -> tollgate.v1.ImportRecordsResponse
-	23, // 73: tollgate.v1.DatanetService.ListRecords:output_type -> tollgate.v1.ListRecordsResponse
-	25, // 74: tollgate.v1.DatanetService.GetVersion:output_type -> tollgate.v1.GetVersionResponse
-	40, // 75: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
-	63, // 76: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
-	66, // 77: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
-	68, // 78: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
-	70, // 79: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
-	72, // 80: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
-	61, // 81: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
-	59, // 82: tollgate.v1.LedgerService.GetDeployment:output_type -> tollgate.v1.GetDeploymentResponse
-	50, // 83: tollgate.v1.LedgerService.ListReceipts:output_type -> tollgate.v1.ListReceiptsResponse
-	53, // 84: tollgate.v1.LedgerService.ListEpochs:output_type -> tollgate.v1.ListEpochsResponse
-	55, // 85: tollgate.v1.LedgerService.GetEpoch:output_type -> tollgate.v1.GetEpochResponse
-	57, // 86: tollgate.v1.LedgerService.ExportEpoch:output_type -> tollgate.v1.ExportEpochResponse
-	47, // 87: tollgate.v1.LedgerService.RelayClaim:output_type -> tollgate.v1.RelayClaimResponse
-	58, // [58:88] is the sub-list for method output_type
-	28, // [28:58] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	45, // 16: tollgate.v1.Receipt.accesses:type_name -> tollgate.v1.Access
+	46, // 17: tollgate.v1.Receipt.scores:type_name -> tollgate.v1.Score
+	47, // 18: tollgate.v1.Receipt.postings:type_name -> tollgate.v1.Posting
+	44, // 19: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
+	42, // 20: tollgate.v1.Receipt.generations:type_name -> tollgate.v1.Generation
+	43, // 21: tollgate.v1.Generation.shares:type_name -> tollgate.v1.TokenShare
+	41, // 22: tollgate.v1.AccountReceipt.receipt:type_name -> tollgate.v1.Receipt
+	51, // 23: tollgate.v1.ListReceiptsResponse.receipts:type_name -> tollgate.v1.AccountReceipt
+	53, // 24: tollgate.v1.ListEpochsResponse.epochs:type_name -> tollgate.v1.Epoch
+	53, // 25: tollgate.v1.GetEpochResponse.epoch:type_name -> tollgate.v1.Epoch
+	41, // 26: tollgate.v1.ExportEpochResponse.receipt:type_name -> tollgate.v1.Receipt
+	66, // 27: tollgate.v1.GetBalanceResponse.pending:type_name -> tollgate.v1.PendingDeposit
+	41, // 28: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
+	41, // 29: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
+	0,  // 30: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
+	2,  // 31: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
+	4,  // 32: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
+	7,  // 33: tollgate.v1.RegistryService.PublishPlugin:input_type -> tollgate.v1.PublishPluginRequest
+	9,  // 34: tollgate.v1.RegistryService.GetPlugin:input_type -> tollgate.v1.GetPluginRequest
+	11, // 35: tollgate.v1.RegistryService.ListPlugins:input_type -> tollgate.v1.ListPluginsRequest
+	13, // 36: tollgate.v1.RegistryService.GetPluginWasm:input_type -> tollgate.v1.GetPluginWasmRequest
+	15, // 37: tollgate.v1.RegistryService.YankPlugin:input_type -> tollgate.v1.YankPluginRequest
+	27, // 38: tollgate.v1.DatanetService.CreateDatanet:input_type -> tollgate.v1.CreateDatanetRequest
+	30, // 39: tollgate.v1.DatanetService.AddRecords:input_type -> tollgate.v1.AddRecordsRequest
+	32, // 40: tollgate.v1.DatanetService.GetDatanet:input_type -> tollgate.v1.GetDatanetRequest
+	35, // 41: tollgate.v1.DatanetService.Search:input_type -> tollgate.v1.SearchRequest
+	37, // 42: tollgate.v1.DatanetService.GetRecord:input_type -> tollgate.v1.GetRecordRequest
+	18, // 43: tollgate.v1.DatanetService.SetPolicy:input_type -> tollgate.v1.SetPolicyRequest
+	20, // 44: tollgate.v1.DatanetService.ImportRecords:input_type -> tollgate.v1.ImportRecordsRequest
+	22, // 45: tollgate.v1.DatanetService.ListRecords:input_type -> tollgate.v1.ListRecordsRequest
+	24, // 46: tollgate.v1.DatanetService.GetVersion:input_type -> tollgate.v1.GetVersionRequest
+	39, // 47: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
+	64, // 48: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
+	67, // 49: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
+	69, // 50: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
+	71, // 51: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
+	73, // 52: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
+	62, // 53: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
+	60, // 54: tollgate.v1.LedgerService.GetDeployment:input_type -> tollgate.v1.GetDeploymentRequest
+	50, // 55: tollgate.v1.LedgerService.ListReceipts:input_type -> tollgate.v1.ListReceiptsRequest
+	54, // 56: tollgate.v1.LedgerService.ListEpochs:input_type -> tollgate.v1.ListEpochsRequest
+	56, // 57: tollgate.v1.LedgerService.GetEpoch:input_type -> tollgate.v1.GetEpochRequest
+	58, // 58: tollgate.v1.LedgerService.ExportEpoch:input_type -> tollgate.v1.ExportEpochRequest
+	48, // 59: tollgate.v1.LedgerService.RelayClaim:input_type -> tollgate.v1.RelayClaimRequest
+	1,  // 60: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
+	3,  // 61: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
+	5,  // 62: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
+	8,  // 63: tollgate.v1.RegistryService.PublishPlugin:output_type -> tollgate.v1.PublishPluginResponse
+	10, // 64: tollgate.v1.RegistryService.GetPlugin:output_type -> tollgate.v1.GetPluginResponse
+	12, // 65: tollgate.v1.RegistryService.ListPlugins:output_type -> tollgate.v1.ListPluginsResponse
+	14, // 66: tollgate.v1.RegistryService.GetPluginWasm:output_type -> tollgate.v1.GetPluginWasmResponse
+	16, // 67: tollgate.v1.RegistryService.YankPlugin:output_type -> tollgate.v1.YankPluginResponse
+	28, // 68: tollgate.v1.DatanetService.CreateDatanet:output_type -> tollgate.v1.CreateDatanetResponse
+	31, // 69: tollgate.v1.DatanetService.AddRecords:output_type -> tollgate.v1.AddRecordsResponse
+	33, // 70: tollgate.v1.DatanetService.GetDatanet:output_type -> tollgate.v1.GetDatanetResponse
+	36, // 71: tollgate.v1.DatanetService.Search:output_type -> tollgate.v1.SearchResponse
+	38, // 72: tollgate.v1.DatanetService.GetRecord:output_type -> tollgate.v1.GetRecordResponse
+	19, // 73: tollgate.v1.DatanetService.SetPolicy:output_type -> tollgate.v1.SetPolicyResponse
+	21, // 74: tollgate.v1.DatanetService.ImportRecords:output_type -> tollgate.v1.ImportRecordsResponse
+	23, // 75: tollgate.v1.DatanetService.ListRecords:output_type -> tollgate.v1.ListRecordsResponse
+	25, // 76: tollgate.v1.DatanetService.GetVersion:output_type -> tollgate.v1.GetVersionResponse
+	40, // 77: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
+	65, // 78: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
+	68, // 79: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
+	70, // 80: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
+	72, // 81: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
+	74, // 82: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
+	63, // 83: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
+	61, // 84: tollgate.v1.LedgerService.GetDeployment:output_type -> tollgate.v1.GetDeploymentResponse
+	52, // 85: tollgate.v1.LedgerService.ListReceipts:output_type -> tollgate.v1.ListReceiptsResponse
+	55, // 86: tollgate.v1.LedgerService.ListEpochs:output_type -> tollgate.v1.ListEpochsResponse
+	57, // 87: tollgate.v1.LedgerService.GetEpoch:output_type -> tollgate.v1.GetEpochResponse
+	59, // 88: tollgate.v1.LedgerService.ExportEpoch:output_type -> tollgate.v1.ExportEpochResponse
+	49, // 89: tollgate.v1.LedgerService.RelayClaim:output_type -> tollgate.v1.RelayClaimResponse
+	60, // [60:90] is the sub-list for method output_type
+	30, // [30:60] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_tollgate_proto_init() }
@@ -5294,7 +5588,7 @@ func file_tollgate_v1_tollgate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_tollgate_proto_rawDesc), len(file_tollgate_v1_tollgate_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   73,
+			NumMessages:   75,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

@@ -1,0 +1,102 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/model"
+	"github.com/tollgate-dev/tollgate/registry"
+	"github.com/tollgate-dev/tollgate/rules"
+)
+
+// modelCalls answers one invocation's model_generate calls: each holds its
+// worst case (the prompt and max_tokens at the model's prices) from the
+// caller's reservation before the model runs, then gives back what the
+// tokens generated did not cost. A call runs on one goroutine, so it
+// needs no lock.
+type modelCalls struct {
+	h    *Host
+	res  *ledger.Reservation
+	gens []ledger.Generation
+	uses []rules.ModelUse
+}
+
+// Generate runs one model call for the agent; the runtime has checked the
+// grant and the cap on tokens.
+func (mc *modelCalls) Generate(ctx context.Context, r abi.GenerateRequest) (abi.GenerateResponse, error) {
+	p, err := mc.h.loadModel(ctx, r.Model)
+	if err != nil {
+		return abi.GenerateResponse{}, err
+	}
+	spec := p.Manifest.Model
+	req := model.Request{Prompt: model.PromptText(r), MaxTokens: min(r.MaxTokens, spec.TokenCap()), Temperature: r.Temperature, Seed: r.Seed, Stop: r.Stop}
+	if err := model.CheckRequest(req); err != nil {
+		return abi.GenerateResponse{}, err
+	}
+	backend, err := mc.h.models.Backend(ctx, p)
+	if err != nil {
+		return abi.GenerateResponse{}, err
+	}
+	pin, pout := spec.Prices()
+	worst := rules.ModelCost(pin, pout, backend.PromptTokens(req.Prompt), req.MaxTokens)
+	if err := mc.res.Extend(worst); err != nil {
+		return abi.GenerateResponse{}, fmt.Errorf("%s may cost %s: %w", p.Manifest.Ref(), worst, err)
+	}
+	out, genErr := backend.Generate(ctx, req)
+	// What the backend used, never more than was held for it.
+	out.TokensIn = min(max(out.TokensIn, 0), backend.PromptTokens(req.Prompt))
+	out.TokensOut = min(max(out.TokensOut, 0), req.MaxTokens)
+	cost := rules.ModelCost(pin, pout, out.TokensIn, out.TokensOut)
+	if err := mc.res.Shrink(new(big.Int).Sub(worst, cost)); err != nil {
+		return abi.GenerateResponse{}, err
+	}
+	if genErr == nil && len(out.Text) > ledger.MaxGenerationText {
+		genErr = abi.Errorf(abi.CodeModelFailed, "%s answered %d bytes, more than a receipt keeps", p.Manifest.Ref(), len(out.Text))
+		out.Text = ""
+	}
+	if genErr != nil {
+		out.Text, out.Shares, out.Finish = "", nil, "error"
+	}
+	if cost.Sign() > 0 || genErr == nil {
+		mc.gens = append(mc.gens, ledger.Generation{
+			Model: p.Manifest.Ref(), ModelHash: p.Manifest.Hash(), Backend: spec.Backend, Seed: req.Seed, Temperature: req.Temperature,
+			MaxTokens: req.MaxTokens, Stop: req.Stop, Prompt: req.Prompt, TokensIn: out.TokensIn, TokensOut: out.TokensOut,
+			Finish: out.Finish, Text: out.Text, Cost: cost, Shares: out.Shares,
+		})
+		mc.uses = append(mc.uses, rules.ModelUse{Model: p.Manifest.Ref(), Publisher: p.Manifest.Publisher, Cost: cost, TokensOut: out.TokensOut, Shares: out.Shares})
+	}
+	if genErr != nil {
+		return abi.GenerateResponse{TokensIn: out.TokensIn, TokensOut: out.TokensOut}, abi.Wrap(abi.CodeModelFailed, genErr, "%s", p.Manifest.Ref())
+	}
+	return abi.GenerateResponse{Text: out.Text, TokensIn: out.TokensIn, TokensOut: out.TokensOut, FinishReason: out.Finish}, nil
+}
+
+// loadModel loads a model an agent calls and checks it may run: a model,
+// not yanked, and every datanet it was built from still admits it (an
+// owner may have tightened its policy since).
+func (h *Host) loadModel(ctx context.Context, ref string) (*registry.Plugin, error) {
+	p, err := h.reg.Load(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	m := p.Manifest
+	switch {
+	case m.Kind != abi.KindModel || m.Model == nil:
+		return nil, abi.Errorf(abi.CodeBadRequest, "%s is not a model", m.Ref())
+	case p.Yanked:
+		return nil, abi.Errorf(abi.CodeNotFound, "%s was yanked", m.Ref())
+	}
+	for _, t := range m.Model.Training {
+		d, err := h.reg.Datanet(ctx, t.Datanet)
+		if err != nil {
+			return nil, err
+		}
+		if err := d.Allows(m); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
