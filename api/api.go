@@ -108,6 +108,8 @@ func New(cfg Config) (http.Handler, error) {
 			cfg.Metrics.Handler().ServeHTTP(w, r)
 		}))
 	}
+	mux.HandleFunc("POST /v1/chat/completions", e.openAI(api.chatCompletions))
+	mux.HandleFunc("GET /v1/models", e.openAI(api.models))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /{$}", e.page(page))
 	return mux, nil
