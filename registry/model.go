@@ -181,7 +181,6 @@ func (m *Manifest) validateModelGrants() error {
 	return nil
 }
 
-
 // checkTraining checks a model's training data as published: each datanet
 // exists, holds the pinned version with the pinned root, and its owner's
 // policy admits the model (a model reproduces what it was built from, so

@@ -22,9 +22,9 @@ func TestModelCostRoundsUp(t *testing.T) {
 		want               string
 	}{
 		{0, 0, 5, 5, "0"},
-		{1, 0, 1, 0, "1"},       // 0.001 rounds up to 1
-		{1000, 0, 7, 9, "7"},    // exactly 7
-		{1000, 1, 7, 9, "8"},    // 7.009
+		{1, 0, 1, 0, "1"},    // 0.001 rounds up to 1
+		{1000, 0, 7, 9, "7"}, // exactly 7
+		{1000, 1, 7, 9, "8"}, // 7.009
 		{10, 20, 1000, 2000, "50"},
 	} {
 		if got := rules.ModelCost(big.NewInt(c.pin), big.NewInt(c.pout), int(c.in), int(c.out)); got.String() != c.want {
