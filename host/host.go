@@ -46,6 +46,9 @@ type Config struct {
 	// MaxRunning bounds the invocations running at once (0: two per
 	// core); the others wait for a turn, in order.
 	MaxRunning int
+	// ModelServers are the OpenAI-compatible servers models may be
+	// published on, by the name their manifests give.
+	ModelServers map[string]model.Server
 	// MinPrice, if set, is the operator's floor on an agent's price per
 	// call, in base units: every call writes a receipt the node keeps for
 	// good, so an operator may refuse to serve calls nobody pays for.
@@ -100,7 +103,7 @@ func New(cfg Config) (*Host, error) {
 		operator: cfg.Operator, opAddr: registry.Address(cfg.Operator), fees: cfg.Fees,
 		attr: attribution.NewRunner(cfg.Runtime), logger: cfg.Logger, minPrice: cfg.MinPrice, metrics: cfg.Metrics,
 		agents: runtime.NewModules(cfg.Runtime), running: make(chan struct{}, cfg.MaxRunning),
-		models: model.NewCache(cfg.Registry, 0),
+		models: model.NewCache(model.RegistrySource(cfg.Registry), cfg.ModelServers, 0),
 	}, nil
 }
 

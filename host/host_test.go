@@ -85,7 +85,10 @@ func key(t testing.TB) *ecdsa.PrivateKey {
 	return k
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with the host's config changed by mod first.
+func newEnvWith(t testing.TB, mod func(*host.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -118,7 +121,11 @@ func newEnv(t testing.TB) *env {
 	}
 	m := metrics.New()
 	e.metrics = m
-	if e.h, err = host.New(host.Config{Registry: reg, Ledger: e.led, Runtime: rt, Domain: settle.Domain(e.chain), Operator: e.operator, Metrics: m}); err != nil {
+	hc := host.Config{Registry: reg, Ledger: e.led, Runtime: rt, Domain: settle.Domain(e.chain), Operator: e.operator, Metrics: m}
+	if mod != nil {
+		mod(&hc)
+	}
+	if e.h, err = host.New(hc); err != nil {
 		t.Fatal(err)
 	}
 	if e.s, err = settle.New(settle.Config{Ledger: e.led, Chain: e.chain, Operator: e.operator, Metrics: m}); err != nil {

@@ -46,9 +46,14 @@ var corpus = []string{
 }
 
 func newModelEnv(t *testing.T, agentMaxTokens int) *modelEnv {
+	return newModelEnvWith(t, agentMaxTokens, nil)
+}
+
+// newModelEnvWith is newModelEnv on a host whose config mod changes.
+func newModelEnvWith(t *testing.T, agentMaxTokens int, mod func(*host.Config)) *modelEnv {
 	t.Helper()
 	ctx := context.Background()
-	e := &modelEnv{env: newEnv(t), trainer: key(t), modelKey: key(t), corpusOwner: key(t)}
+	e := &modelEnv{env: newEnvWith(t, mod), trainer: key(t), modelKey: key(t), corpusOwner: key(t)}
 	owner := e.corpusOwner
 	if _, err := newDatanet(t, e.reg, owner, registry.Datanet{Name: "corpus", PricePerRead: "5",
 		Policy: registry.Policy{Access: registry.AccessOpen, Write: registry.WriteOpen}}); err != nil {

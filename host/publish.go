@@ -34,6 +34,9 @@ func (h *Host) PublishSigned(ctx context.Context, m registry.Manifest, sig, wasm
 		return nil, err
 	}
 	if m.Kind == abi.KindModel {
+		if m.Model.Backend == registry.BackendOpenAI && !h.models.HasServer(m.Model.Server) {
+			return nil, abi.Errorf(abi.CodeBadRequest, "%s: this node has no model server %q (serve --model-server)", m.Ref(), m.Model.Server)
+		}
 		return h.reg.Publish(ctx, m, sig, nil) // no module to compile
 	}
 	// Checked as it will run: an agent with the real clock and its config.

@@ -61,11 +61,20 @@ type Records interface {
 	RecordsAt(ctx context.Context, datanet string, at, after uint64, limit int) ([]registry.Record, uint64, error)
 }
 
+// Source is what models are built from and attributed against: the
+// training records, and a view of the datanets at given versions. A
+// registry is one ([RegistrySource]).
+type Source interface {
+	Records
+	At(versions map[string]uint64) Matcher
+}
+
 // Cache keeps the backends of the models called, built once per manifest
 // and shared by every call. It is safe for concurrent use.
 type Cache struct {
-	src Records
-	max int
+	src     Source
+	servers map[string]Server
+	max     int
 
 	mu      sync.Mutex
 	entries map[string]*entry // by manifest hash
@@ -81,13 +90,20 @@ type entry struct {
 // DefaultCacheSize is how many built models a Cache keeps.
 const DefaultCacheSize = 4
 
-// NewCache returns a cache building models from src, keeping at most max
-// (0: DefaultCacheSize).
-func NewCache(src Records, max int) *Cache {
+// NewCache returns a cache building models from src, calling the
+// OpenAI-compatible servers by name, keeping at most max models built (0:
+// DefaultCacheSize).
+func NewCache(src Source, servers map[string]Server, max int) *Cache {
 	if max <= 0 {
 		max = DefaultCacheSize
 	}
-	return &Cache{src: src, max: max, entries: map[string]*entry{}}
+	return &Cache{src: src, servers: servers, max: max, entries: map[string]*entry{}}
+}
+
+// HasServer reports whether the cache calls a server of that name.
+func (c *Cache) HasServer(name string) bool {
+	_, ok := c.servers[name]
+	return ok
 }
 
 // Backend returns the backend of model p, building it on first use; calls
@@ -111,7 +127,7 @@ func (c *Cache) Backend(ctx context.Context, p *registry.Plugin) (Backend, error
 	}
 	c.mu.Unlock()
 	if !ok {
-		e.b, e.err = build(context.WithoutCancel(ctx), c.src, m)
+		e.b, e.err = c.build(context.WithoutCancel(ctx), m)
 		if e.err != nil {
 			c.mu.Lock()
 			if c.entries[key] == e {
@@ -129,12 +145,23 @@ func (c *Cache) Backend(ctx context.Context, p *registry.Plugin) (Backend, error
 	return e.b, e.err
 }
 
-func build(ctx context.Context, src Records, m registry.Manifest) (Backend, error) {
+func (c *Cache) build(ctx context.Context, m registry.Manifest) (Backend, error) {
 	switch m.Model.Backend {
 	case registry.BackendInfgram:
-		return BuildInfgram(ctx, src, m.Model)
+		return BuildInfgram(ctx, c.src, m.Model)
 	case registry.BackendOpenAI:
-		return nil, abi.Errorf(abi.CodeModelFailed, "%s runs on the OpenAI-compatible server %q, which this node does not have", m.Ref(), m.Model.Server)
+		s, ok := c.servers[m.Model.Server]
+		if !ok {
+			return nil, abi.Errorf(abi.CodeModelFailed, "%s runs on the OpenAI-compatible server %q, which this node does not have", m.Ref(), m.Model.Server)
+		}
+		return NewOpenAI(s, m.Model, c.src.At(m.Model.TrainingVersions())), nil
 	}
 	return nil, fmt.Errorf("model: %s: unknown backend %q", m.Ref(), m.Model.Backend)
 }
+
+// RegistrySource is a registry as a [Source].
+func RegistrySource(r *registry.Registry) Source { return registrySource{r} }
+
+type registrySource struct{ *registry.Registry }
+
+func (s registrySource) At(versions map[string]uint64) Matcher { return s.Registry.At(versions) }

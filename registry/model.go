@@ -207,3 +207,12 @@ func (r *Registry) checkTraining(ctx context.Context, m Manifest) error {
 	}
 	return nil
 }
+
+// CheckServerName refuses a model server name a manifest could not give:
+// lowercase [owner/]name, as plugin names are.
+func CheckServerName(name string) error {
+	if !nameRE.MatchString(name) {
+		return errorf(abi.CodeBadIdentifier, "model server name %.80q: want lowercase [a-z0-9._-]", name)
+	}
+	return nil
+}

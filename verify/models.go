@@ -69,7 +69,19 @@ func (v *Verifier) rerunModels(ctx context.Context, rc *ledger.Receipt, agent *r
 				return nil, fmt.Errorf("generation %d of %s re-ran to shares %s, the receipt says %s", i, g.Model, a, b)
 			}
 		} else {
-			v.notes = append(v.notes, fmt.Sprintf("receipt %s: generation %d of %s ran on the server %q: its text and token counts are as signed, not re-run", rc.ID, i, g.Model, m.Model.Server))
+			// The server's text cannot be re-run; its attribution can.
+			v.notes = append(v.notes, fmt.Sprintf("receipt %s: generation %d of %s ran on the server %q: its text and token counts are as signed, not re-run; its attribution was", rc.ID, i, g.Model, m.Model.Server))
+			if g.Finish != "error" {
+				shares, err := model.Trace(ctx, v.data.At(m.Model.TrainingVersions()), m.Model.Training, g.Text, g.TokensOut)
+				if err != nil {
+					return nil, err
+				}
+				if a, b := shareText(shares), shareText(g.Shares); a != b {
+					return nil, fmt.Errorf("generation %d of %s traces to shares %s, the receipt says %s", i, g.Model, a, b)
+				}
+			} else if len(g.Shares) > 0 {
+				return nil, fmt.Errorf("generation %d of %s failed and attributes tokens", i, g.Model)
+			}
 		}
 		pin, pout := m.Model.Prices()
 		cost := rules.ModelCost(pin, pout, got.TokensIn, got.TokensOut)
@@ -101,6 +113,11 @@ func (v *Verifier) rerunGeneration(ctx context.Context, rc *ledger.Receipt, oper
 	}
 	return rules.Bill{Caller: rc.Caller, Operator: operator, Fees: v.fees, Models: uses}.Postings(), nil
 }
+
+// dataSource is EpochData as a model.Source.
+type dataSource struct{ EpochData }
+
+func (d dataSource) At(versions map[string]uint64) model.Matcher { return d.EpochData.At(versions) }
 
 // shareText is a canonical text of token shares.
 func shareText(shares []ledger.TokenShare) string {

@@ -121,7 +121,7 @@ func New(cfg Config) (*Verifier, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Verifier{data: cfg.Data, chain: cfg.Chain, operators: map[uint64]string{}, fees: cfg.Fees,
-		attr: attribution.NewRunner(cfg.Runtime), models: model.NewCache(cfg.Data, 0), logger: cfg.Logger}, nil
+		attr: attribution.NewRunner(cfg.Runtime), models: model.NewCache(dataSource{cfg.Data}, nil, 0), logger: cfg.Logger}, nil
 }
 
 // Close frees the plugins the verifier compiled.

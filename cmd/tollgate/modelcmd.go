@@ -49,16 +49,22 @@ model (their read policy applies to models as to agents).
 
 The embedded backend (infgram) is an ∞-gram model over the training records:
 it installs nothing, re-runs bit for bit, and pays each record for exactly
-the tokens it made.`,
+the tokens it made. The openai backend runs the model on an OpenAI-compatible
+server the node's operator configured (serve --model-server): its token counts
+are the server's, and its output pays the training records it reproduces
+verbatim.`,
 		Example: `  tollgate model publish --key key.json --name you/tiny --version 1.0.0 --training you/facts --price-in 0.001 --price-out 0.01
-  tollgate model publish --key key.json --name you/tiny --version 1.1.0 --training you/facts@120,you/faq --max-tokens 256`,
+  tollgate model publish --key key.json --name you/tiny --version 1.1.0 --training you/facts@120,you/faq --max-tokens 256
+  tollgate model publish --key key.json --name you/llama --version 1.0.0 --training you/facts --backend openai --server local --remote llama3.2`,
 		Args: nArgs(0, 0),
 	}
 	fs := publish.Flags()
 	name := fs.String("name", "", "model name, owner/name (required)")
 	version := fs.String("version", "", "semantic version (required)")
 	training := fs.String("training", "", "datanets the model is built from, DATANET[@VERSION] comma-separated (required)")
-	backend := fs.String("backend", registry.BackendInfgram, "backend: infgram (embedded)")
+	backend := fs.String("backend", registry.BackendInfgram, "backend: infgram (embedded) or openai (a server the node's operator configured)")
+	server := fs.String("server", "", "openai backend: the node's model server to run on (serve --model-server NAME=URL)")
+	remote := fs.String("remote", "", "openai backend: the model's name on that server")
 	priceIn := fs.String("price-in", "0", "price per 1,000 prompt tokens in TGT (1.5) or base units (1500wei)")
 	priceOut := fs.String("price-out", "0", "price per 1,000 generated tokens in TGT or base units")
 	maxTokens := fs.Int("max-tokens", 0, fmt.Sprintf("most tokens one call generates (0: %d)", registry.MaxModelTokens))
@@ -69,8 +75,16 @@ the tokens it made.`,
 		if *name == "" || *version == "" || *training == "" {
 			return usageErr("model publish: give --name owner/name, --version X.Y.Z and --training DATANET (see tollgate model publish --help)")
 		}
-		if *backend != registry.BackendInfgram {
-			return usageErr(fmt.Sprintf("model publish: --backend %q: this node's CLI publishes %q models", *backend, registry.BackendInfgram))
+		tokenizer := registry.TokenizerInfgram
+		switch {
+		case *backend == registry.BackendOpenAI && (*server == "" || *remote == ""):
+			return usageErr("model publish: --backend openai needs --server and --remote")
+		case *backend == registry.BackendOpenAI:
+			tokenizer = registry.TokenizerServer
+		case *backend != registry.BackendInfgram:
+			return usageErr(fmt.Sprintf("model publish: --backend %q: want infgram or openai", *backend))
+		case *server != "" || *remote != "":
+			return usageErr("model publish: --server and --remote are for --backend openai")
 		}
 		pin, err := parsePrice(*priceIn)
 		if err != nil {
@@ -84,7 +98,7 @@ the tokens it made.`,
 		if err != nil {
 			return err
 		}
-		spec := &registry.ModelSpec{Backend: *backend, Tokenizer: registry.TokenizerInfgram, PriceIn: pin.String(), PriceOut: pout.String(), MaxTokens: *maxTokens}
+		spec := &registry.ModelSpec{Backend: *backend, Server: *server, Remote: *remote, Tokenizer: tokenizer, PriceIn: pin.String(), PriceOut: pout.String(), MaxTokens: *maxTokens}
 		dn := tollgatev1connect.NewDatanetServiceClient(http.DefaultClient, a.server)
 		for _, t := range splitList(*training) {
 			datanet, at, _ := strings.Cut(t, "@")

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/model"
 
 	"github.com/tollgate-dev/tollgate/settle"
 
@@ -68,6 +69,8 @@ type nodeConfig struct {
 	maxLogBlocks uint64
 	// maxRunning bounds the invocations running at once (0: the default).
 	maxRunning int
+	// modelServers are the OpenAI-compatible servers models run on.
+	modelServers map[string]model.Server
 	// minPrice is the floor on an agent's price per call (nil or 0: none).
 	minPrice *big.Int
 	// commitDelay is ledger.Options.CommitDelay (0: the default; negative: none).
@@ -201,7 +204,7 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	}
 	n.metrics = metrics.New()
 	n.host, err = host.New(host.Config{Registry: n.reg, Ledger: n.led, Runtime: n.rt, Domain: settle.Domain(n.client), Operator: n.operator,
-		Logger: cfg.logger, Metrics: n.metrics, MaxRunning: cfg.maxRunning, MinPrice: cfg.minPrice})
+		Logger: cfg.logger, Metrics: n.metrics, MaxRunning: cfg.maxRunning, MinPrice: cfg.minPrice, ModelServers: cfg.modelServers})
 	if err != nil {
 		return err
 	}

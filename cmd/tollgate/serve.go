@@ -8,10 +8,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/model"
+	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/settle"
 
 	"github.com/spf13/cobra"
@@ -57,6 +61,8 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 	inFlight := fs.Int("max-in-flight", defaults.MaxInFlight, "requests each account may have running at once (0: unlimited)")
 	maxBody := fs.Int64("max-body", defaults.MaxBodyBytes, "largest request body, in bytes")
 	minPrice := fs.String("min-price", "0", "lowest price per call of an agent this node publishes and runs, in tokens (0.01) or base units (1500wei); every call's receipt is kept for good")
+	modelServers := configFlag{}
+	fs.Var(modelServers, "model-server", "an OpenAI-compatible server models may be published on, NAME=URL (repeat for more); its API key, if any, is read from $TOLLGATE_MODEL_SERVER_KEY_<NAME>")
 	maxRunning := fs.Int("max-running", 0, "invocations running at once, the rest waiting their turn (default: two per core)")
 	commitDelay := fs.Duration("commit-delay", ledger.DefaultCommitDelay, "longest a receipt waits for other calls in flight to share its disk sync (0: never)")
 	faucetLimits := faucetFlags(fs)
@@ -86,7 +92,11 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 			return usageErr(fmt.Sprintf("serve: --log-format %q: want text or json", *logFormat))
 		}
 		logger := slog.New(handler)
-		cfg := nodeConfig{dataDir: *dataDir, rpc: *rpc, logger: logger, guardian: *guardian, challengeDelay: *challenge, rotationDelay: *rotation,
+		servers, err := parseModelServers(modelServers)
+		if err != nil {
+			return usageErr("serve: --model-server: " + err.Error())
+		}
+		cfg := nodeConfig{modelServers: servers, dataDir: *dataDir, rpc: *rpc, logger: logger, guardian: *guardian, challengeDelay: *challenge, rotationDelay: *rotation,
 			keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out, maxLogBlocks: *maxLogBlocks, maxRunning: *maxRunning, commitDelay: *commitDelay, minPrice: floor}
 		if *rpc == "" {
 			cfg.chainRPC = *chainRPC
@@ -272,4 +282,34 @@ func servePprof(ctx context.Context, addr string, out io.Writer) error {
 	go srv.Serve(ln)
 	fmt.Fprintf(out, "tollgate: profiler on http://%s/debug/pprof/\n", ln.Addr())
 	return nil
+}
+
+// parseModelServers checks each --model-server NAME=URL and reads its key
+// from the environment.
+func parseModelServers(flags map[string]string) (map[string]model.Server, error) {
+	out := map[string]model.Server{}
+	for name, raw := range flags {
+		if err := registry.CheckServerName(name); err != nil {
+			return nil, fmt.Errorf("%s: %v", name, err)
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%s=%s: want an http(s) URL", name, raw)
+		}
+		out[name] = model.Server{URL: raw, APIKey: os.Getenv(modelServerKeyEnv(name))}
+	}
+	return out, nil
+}
+
+// modelServerKeyEnv is the environment variable a model server's key is
+// read from: TOLLGATE_MODEL_SERVER_KEY_ and the name in upper case, with
+// every other character than a letter or digit as _.
+func modelServerKeyEnv(name string) string {
+	b := []byte(strings.ToUpper(name))
+	for i, c := range b {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			b[i] = '_'
+		}
+	}
+	return "TOLLGATE_MODEL_SERVER_KEY_" + string(b)
 }
