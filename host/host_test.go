@@ -600,7 +600,7 @@ func TestFailingAttributionFallsBackToBytesRead(t *testing.T) {
 	}
 }
 
-func mustSign(t *testing.T, k *ecdsa.PrivateKey, b []byte) []byte {
+func mustSign(t testing.TB, k *ecdsa.PrivateKey, b []byte) []byte {
 	t.Helper()
 	sig, err := registry.Sign(k, b)
 	if err != nil {

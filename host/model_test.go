@@ -50,7 +50,7 @@ func newModelEnv(t *testing.T, agentMaxTokens int) *modelEnv {
 }
 
 // newModelEnvWith is newModelEnv on a host whose config mod changes.
-func newModelEnvWith(t *testing.T, agentMaxTokens int, mod func(*host.Config)) *modelEnv {
+func newModelEnvWith(t testing.TB, agentMaxTokens int, mod func(*host.Config)) *modelEnv {
 	t.Helper()
 	ctx := context.Background()
 	e := &modelEnv{env: newEnvWith(t, mod), trainer: key(t), modelKey: key(t), corpusOwner: key(t)}

@@ -3,12 +3,20 @@ package host_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"math/big"
+	"net"
+	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/api"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/ollamatest"
 	"github.com/tollgate-dev/tollgate/ledger"
@@ -146,4 +154,91 @@ func TestOllamaFailuresChargeWhatWasUsed(t *testing.T) {
 	if err := e.led.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// BenchmarkOpenAIOverhead measures what the node adds to a model call: the
+// same completion asked of Ollama directly and through the node's
+// /v1/chat/completions (bearer auth, the edge, the worst case held, the
+// signed receipt made durable), by 64 callers at once, in the same run.
+// It reports each one's time per call and their ratio.
+func BenchmarkOpenAIOverhead(b *testing.B) {
+	s := ollamatest.Start(b)
+	s.Create(b, "tiny", ollamaReply)
+	e := newModelEnvWith(b, 16, func(c *host.Config) {
+		c.ModelServers = map[string]model.Server{"local": {URL: s.URL}}
+	})
+	ctx := context.Background()
+	d, err := e.reg.Datanet(ctx, "corpus")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.h.Publish(ctx, e.modelKey, registry.Manifest{Name: "acme/llama", Version: "1.0.0", Kind: abi.KindModel,
+		Model: &registry.ModelSpec{Backend: registry.BackendOpenAI, Server: "local", Remote: "tiny", Tokenizer: registry.TokenizerServer,
+			PriceIn: "1", PriceOut: "1", Training: []registry.TrainingData{{Datanet: "corpus", Version: d.Version, Root: d.Root}}}}, nil); err != nil {
+		b.Fatal(err)
+	}
+	_, token := e.fund(b, 1<<62)
+	// The node as bench runs it: no per-account rate or in-flight limit.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srvCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go api.Serve(srvCtx, api.NewServer(e.handler(b, api.Config{Limits: api.Limits{}}), api.Limits{}), ln)
+	nodeURL := "http://" + ln.Addr().String()
+	const callers = 64
+	const prompt = "Say something?"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: callers}}
+	call := func(url, auth string) error {
+		body := fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":%q}],"max_tokens":16,"temperature":0,"seed":1}`,
+			map[bool]string{true: "acme/llama@1.0.0", false: "tiny"}[auth != ""], prompt)
+		req, _ := http.NewRequest("POST", url+"/v1/chat/completions", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(out), ollamaReply) {
+			return fmt.Errorf("%d %s", resp.StatusCode, out)
+		}
+		return nil
+	}
+	run := func(url, auth string) time.Duration {
+		var wg sync.WaitGroup
+		var next atomic.Int64
+		var failed atomic.Value
+		start := time.Now()
+		for range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for next.Add(1) <= int64(b.N) {
+					if err := call(url, auth); err != nil {
+						failed.Store(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if err, _ := failed.Load().(error); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	run(s.URL, "")    // warm both paths: the runner loaded, the module cache filled
+	run(nodeURL, token) //
+	b.ResetTimer()
+	direct := run(s.URL, "")
+	node := run(nodeURL, token)
+	b.StopTimer()
+	b.ReportMetric(float64(direct.Microseconds())/float64(b.N), "direct-µs/call")
+	b.ReportMetric(float64(node.Microseconds())/float64(b.N), "node-µs/call")
+	b.ReportMetric(float64(node)/float64(direct), "node/direct")
 }

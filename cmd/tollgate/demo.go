@@ -88,7 +88,7 @@ func demo(ctx context.Context, keepDir bool, out io.Writer) error {
 		return err
 	}
 	defer stopNode()
-	for _, stage := range []func(context.Context) error{d.seed, d.fund, d.invoke, d.refuseBroke} {
+	for _, stage := range []func(context.Context) error{d.seed, d.fund, d.invoke, d.refuseBroke, d.model} {
 		if err := stage(ctx); err != nil {
 			return err
 		}
@@ -214,6 +214,36 @@ func (d *demoRun) invoke(ctx context.Context) error {
 		fmt.Fprintln(d.out)
 		printReceipt(d.out, res.GetReceipt(), d.names)
 	}
+	return nil
+}
+
+// model publishes a model built from the datanet and an agent that asks
+// it, and calls the agent: the receipt pays the records read, the model's
+// publisher, and the training records for the tokens they made.
+func (d *demoRun) model(ctx context.Context) error {
+	d.step("Publishing %s, a model built from %s (an ∞-gram model, embedded), and %s, an agent that asks it", exampleModel, exampleDatanet, exampleRAG)
+	m, err := seedModel(ctx, d.n, d.ex)
+	if err != nil {
+		return err
+	}
+	pin, pout := m.Manifest.Model.Prices()
+	t := m.Manifest.Model.Training[0]
+	fmt.Fprintf(d.out, "%s: %s per 1,000 prompt tokens, %s per 1,000 generated; trained on %s at version %d (root %s)\n",
+		m.Manifest.Ref(), tgt(pin), tgt(pout), t.Datanet, t.Version, short(t.Root))
+	q := "Why is the sky blue?"
+	d.step("Invoke %s: %q", exampleRAG, q)
+	var res *tollgatev1.InvokeResponse
+	err = during(d.out, "running the agent and the model (the first call builds the model's index)", func() error {
+		var err error
+		_, res, err = d.c.quoteAndInvoke(ctx, exampleRAG+"@latest", q)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(d.out, res.GetOutputText())
+	fmt.Fprintln(d.out)
+	printReceipt(d.out, res.GetReceipt(), d.names)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/examples"
 	"github.com/tollgate-dev/tollgate/host"
+	"github.com/tollgate-dev/tollgate/internal/grant"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
@@ -137,4 +138,34 @@ func fund(ctx context.Context, n *node, caller party, amount *big.Int) (string, 
 
 func invokeReq(caller string) host.InvokeRequest {
 	return host.InvokeRequest{Caller: caller, Agent: exampleAgent + "@latest", Input: []byte("Why is the sky blue?")}
+}
+
+const (
+	exampleModel    = "examples/facts-lm"
+	exampleRAG      = "examples/rag"
+	exampleModelVer = "1.0.0"
+)
+
+// seedModel publishes a model built from the example datanet as it is now
+// (the embedded ∞-gram backend) and the rag example agent, which searches
+// the datanet and asks the model.
+func seedModel(ctx context.Context, n *node, ex *example) (*registry.Plugin, error) {
+	d, err := n.reg.Datanet(ctx, exampleDatanet)
+	if err != nil {
+		return nil, err
+	}
+	perK := new(big.Int).Div(oneToken, big.NewInt(100)) // 0.01 TGT per 1,000 tokens in, 10× that out
+	m, err := n.host.Publish(ctx, ex.developer.key, registry.Manifest{Name: exampleModel, Version: exampleModelVer, Kind: abi.KindModel,
+		Model: &registry.ModelSpec{Backend: registry.BackendInfgram, Tokenizer: registry.TokenizerInfgram, PriceIn: perK.String(),
+			PriceOut: new(big.Int).Mul(perK, big.NewInt(10)).String(), MaxTokens: 64,
+			Training: []registry.TrainingData{{Datanet: exampleDatanet, Version: d.Version, Root: d.Root}}}}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("publish model: %w", err)
+	}
+	if _, err := n.host.Publish(ctx, ex.developer.key, registry.Manifest{Name: exampleRAG, Version: exampleModelVer, Kind: abi.KindAgent,
+		Price: agentPrice.String(), Datanets: []string{exampleDatanet}, Models: grant.Models{{Model: m.Manifest.Ref(), MaxTokens: 24}},
+		Limits: &registry.Limits{MaxRecords: 16}}, examples.RAG); err != nil {
+		return nil, fmt.Errorf("publish agent: %w", err)
+	}
+	return m, nil
 }

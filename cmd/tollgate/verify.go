@@ -289,11 +289,14 @@ func copyDir(from, to string) error {
 
 func printVerification(v *verify.Verification, asJSON bool, out io.Writer) error {
 	if asJSON {
-		problems := v.Problems
+		problems, notRerun := v.Problems, v.NotRerun
 		if problems == nil {
 			problems = []string{}
 		}
-		if err := printValue(out, map[string]any{"epoch": v.Epoch, "receipts": v.Receipts, "problems": problems,
+		if notRerun == nil {
+			notRerun = []string{}
+		}
+		if err := printValue(out, map[string]any{"epoch": v.Epoch, "receipts": v.Receipts, "problems": problems, "notRerun": notRerun,
 			"root": v.Root, "posted": v.Posted, "onChain": v.OnChain, "bundle": v.Bundle, "postedBundle": v.PostedBundle,
 			"onChainBundle": v.OnChainBundle, "ok": v.OK()}); err != nil {
 			return err
@@ -303,9 +306,12 @@ func printVerification(v *verify.Verification, asJSON bool, out io.Writer) error
 		}
 		return nil
 	}
-	fmt.Fprintf(out, "epoch %d: re-ran %d receipts (signatures by the operator, plugins by hash, attribution, splits)\n", v.Epoch, v.Receipts)
+	fmt.Fprintf(out, "epoch %d: re-ran %d receipts (signatures by the operator, plugins and models by hash, attribution, model generations, splits)\n", v.Epoch, v.Receipts)
 	for _, p := range v.Problems {
 		fmt.Fprintln(out, "  PROBLEM", p)
+	}
+	for _, n := range v.NotRerun {
+		fmt.Fprintln(out, "  not re-run:", n)
 	}
 	fmt.Fprintf(out, "rebuilt root %s\nledger root  %s\non-chain     %s\n", v.Root, v.Posted, v.OnChain)
 	fmt.Fprintf(out, "receipt bundle, rebuilt %s\n               ledger  %s\n               on-chain %s\n", v.Bundle, v.PostedBundle, v.OnChainBundle)

@@ -66,7 +66,8 @@ func prompt(question string, records []abi.Record) string {
 		b.WriteString(strings.ReplaceAll(r.Content, "\n", " "))
 		b.WriteByte('\n')
 	}
-	b.WriteString(strings.TrimSpace(question))
+	// Without its question mark: the model continues the question's words.
+	b.WriteString(strings.TrimRight(strings.TrimSpace(question), "?"))
 	return b.String()
 }
 
