@@ -232,7 +232,7 @@ func BenchmarkOpenAIOverhead(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	run(s.URL, "")    // warm both paths: the runner loaded, the module cache filled
+	run(s.URL, "")      // warm both paths: the runner loaded, the module cache filled
 	run(nodeURL, token) //
 	b.ResetTimer()
 	direct := run(s.URL, "")
