@@ -31,6 +31,7 @@ import (
 	"github.com/tollgate-dev/tollgate/examples"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/internal/grant"
 	"github.com/tollgate-dev/tollgate/internal/siwe"
 	"github.com/tollgate-dev/tollgate/registry"
 	"github.com/tollgate-dev/tollgate/runtime"
@@ -291,7 +292,8 @@ func journey(t *testing.T, e *env, url string, tr transport, asWasm []byte) {
 		refused("replayed sign-in", string(auth.CodeNonceReused), tr.unary(ctx, "AuthService/SignIn", "", &tollgatev1.SignInRequest{Message: ch.GetMessage(), Signature: hexutil.Encode(sig)}, &res))
 	}
 	dev, owner, alice, bob, caller, op, stranger := &user{key: key(t)}, &user{key: key(t)}, &user{key: key(t)}, &user{key: key(t)}, &user{key: key(t)}, &user{key: e.operator}, &user{key: key(t)}
-	for _, u := range []*user{dev, owner, alice, bob, caller, op, stranger} {
+	modeler := &user{key: key(t)}
+	for _, u := range []*user{dev, owner, alice, bob, caller, op, stranger, modeler} {
 		signIn(u)
 	}
 	var who tollgatev1.WhoAmIResponse
@@ -343,6 +345,26 @@ func journey(t *testing.T, e *env, url string, tr transport, asWasm []byte) {
 	}
 	agents := []string{"journey/qa@1.0.0"}
 	publish("journey/qa", examples.QA)
+
+	// A model publisher publishes a model built from the datanet as it is
+	// now (its version and root pinned), and the developer an agent that
+	// retrieves from the datanet and asks the model.
+	var pinned tollgatev1.GetVersionResponse
+	must("version to pin", tr.unary(ctx, "DatanetService/GetVersion", "", &tollgatev1.GetVersionRequest{Datanet: dn}, &pinned))
+	lm := registry.Manifest{Name: "journey/lm", Version: "1.0.0", Kind: abi.KindModel, Publisher: modeler.addr(),
+		Model: &registry.ModelSpec{Backend: registry.BackendInfgram, Tokenizer: registry.TokenizerInfgram, PriceIn: "100", PriceOut: "2000",
+			Training: []registry.TrainingData{{Datanet: dn, Version: pinned.GetVersion(), Root: pinned.GetRoot()}}}}
+	lmSig, _ := registry.Sign(modeler.key, domain.ManifestDigest(lm))
+	lmJSON, _ := json.Marshal(lm)
+	must("publish a model", tr.unary(ctx, "RegistryService/PublishPlugin", modeler.token, &tollgatev1.PublishPluginRequest{ManifestJson: string(lmJSON), Signature: hexutil.Encode(lmSig)}, &tollgatev1.PublishPluginResponse{}))
+	{
+		sum := sha256.Sum256(examples.RAG)
+		m := registry.Manifest{Name: "journey/rag", Version: "1.0.0", Kind: abi.KindAgent, Price: "1000", Datanets: []string{dn},
+			Models: grant.Models{{Model: "journey/lm@1.0.0", MaxTokens: 16}}, WasmSHA256: hex.EncodeToString(sum[:]), Publisher: dev.addr()}
+		s, _ := registry.Sign(dev.key, domain.ManifestDigest(m))
+		mj, _ := json.Marshal(m)
+		must("publish the rag agent", tr.unary(ctx, "RegistryService/PublishPlugin", dev.token, &tollgatev1.PublishPluginRequest{ManifestJson: string(mj), Signature: hexutil.Encode(s), Wasm: examples.RAG}, &tollgatev1.PublishPluginResponse{}))
+	}
 	if asWasm != nil {
 		publish("journey/qa-as", asWasm)
 		agents = append(agents, "journey/qa-as@1.0.0")
@@ -419,6 +441,33 @@ func journey(t *testing.T, e *env, url string, tr transport, asWasm []byte) {
 		}
 		receipts = append(receipts, inv.GetReceipt().GetId())
 	}
+	// The caller asks the rag agent: its receipt pays the records read,
+	// the model's publisher and the training record; then the model and
+	// the agent through the OpenAI-compatible endpoint.
+	var rag tollgatev1.InvokeResponse
+	must("invoke the rag agent", tr.unary(ctx, "AgentService/Invoke", caller.token, &tollgatev1.InvokeRequest{Agent: "journey/rag@1.0.0", InputText: "Why is the sky blue?"}, &rag))
+	kinds := map[string]bool{}
+	for _, p := range rag.GetReceipt().GetPostings() {
+		kinds[p.GetKind()+" "+p.GetAccount()] = true
+	}
+	if !kinds["access "+alice.addr()] || !kinds["training "+alice.addr()] || !kinds["model "+modeler.addr()] || len(rag.GetReceipt().GetGenerations()) != 1 {
+		t.Fatalf("the rag agent's receipt pays %v: %s", kinds, protojson.Format(rag.GetReceipt()))
+	}
+	for _, body := range []string{
+		`{"model":"journey/lm@1.0.0","messages":[{"role":"user","content":"Why do bees dance"}],"max_tokens":8}`,
+		`{"model":"agent:journey/rag@1.0.0","messages":[{"role":"user","content":"Why is the sky blue?"}]}`,
+	} {
+		req, _ := http.NewRequest("POST", url+"/v1/chat/completions", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+caller.token)
+		res, err := http.DefaultClient.Do(req)
+		must("chat completion", err)
+		out, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(out), `"receipt_id"`) {
+			t.Fatalf("chat completion %s: %d %s", body, res.StatusCode, out)
+		}
+	}
+
 	refused("a receipt of the open epoch, to a stranger", string(abi.CodeGrantDenied), tr.unary(ctx, "LedgerService/GetReceipt", stranger.token, &tollgatev1.GetReceiptRequest{Id: receipts[0]}, &tollgatev1.GetReceiptResponse{}))
 	must("a receipt of the open epoch, to the contributor it paid", tr.unary(ctx, "LedgerService/GetReceipt", alice.token, &tollgatev1.GetReceiptRequest{Id: receipts[0]}, &tollgatev1.GetReceiptResponse{}))
 	refused("another account's receipts", string(abi.CodeGrantDenied), tr.unary(ctx, "LedgerService/ListReceipts", stranger.token, &tollgatev1.ListReceiptsRequest{Account: caller.addr()}, &tollgatev1.ListReceiptsResponse{}))
@@ -470,7 +519,7 @@ func journey(t *testing.T, e *env, url string, tr transport, asWasm []byte) {
 	must("verifier", err)
 	defer v.Close(ctx)
 	ver, err := v.VerifyEpoch(ctx, closed.GetEpoch())
-	if err != nil || !ver.OK() || ver.Receipts != 5+len(agents) {
+	if err != nil || !ver.OK() || ver.Receipts != 5+len(agents)+3 {
 		t.Fatalf("verification: %+v %v", ver, err)
 	}
 

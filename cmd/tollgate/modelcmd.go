@@ -55,7 +55,7 @@ are the server's, and its output pays the training records it reproduces
 verbatim.`,
 		Example: `  tollgate model publish --key key.json --name you/tiny --version 1.0.0 --training you/facts --price-in 0.001 --price-out 0.01
   tollgate model publish --key key.json --name you/tiny --version 1.1.0 --training you/facts@120,you/faq --max-tokens 256
-  tollgate model publish --key key.json --name you/llama --version 1.0.0 --training you/facts --backend openai --server local --remote llama3.2`,
+  tollgate model publish --key key.json --name you/llama --version 1.0.0 --training you/facts --backend openai --model-server local --remote llama3.2`,
 		Args: nArgs(0, 0),
 	}
 	fs := publish.Flags()
@@ -63,7 +63,7 @@ verbatim.`,
 	version := fs.String("version", "", "semantic version (required)")
 	training := fs.String("training", "", "datanets the model is built from, DATANET[@VERSION] comma-separated (required)")
 	backend := fs.String("backend", registry.BackendInfgram, "backend: infgram (embedded) or openai (a server the node's operator configured)")
-	server := fs.String("server", "", "openai backend: the node's model server to run on (serve --model-server NAME=URL)")
+	server := fs.String("model-server", "", "openai backend: the node's model server to run on (serve --model-server NAME=URL)")
 	remote := fs.String("remote", "", "openai backend: the model's name on that server")
 	priceIn := fs.String("price-in", "0", "price per 1,000 prompt tokens in TGT (1.5) or base units (1500wei)")
 	priceOut := fs.String("price-out", "0", "price per 1,000 generated tokens in TGT or base units")
@@ -78,13 +78,13 @@ verbatim.`,
 		tokenizer := registry.TokenizerInfgram
 		switch {
 		case *backend == registry.BackendOpenAI && (*server == "" || *remote == ""):
-			return usageErr("model publish: --backend openai needs --server and --remote")
+			return usageErr("model publish: --backend openai needs --model-server and --remote")
 		case *backend == registry.BackendOpenAI:
 			tokenizer = registry.TokenizerServer
 		case *backend != registry.BackendInfgram:
 			return usageErr(fmt.Sprintf("model publish: --backend %q: want infgram or openai", *backend))
 		case *server != "" || *remote != "":
-			return usageErr("model publish: --server and --remote are for --backend openai")
+			return usageErr("model publish: --model-server and --remote are for --backend openai")
 		}
 		pin, err := parsePrice(*priceIn)
 		if err != nil {
