@@ -71,9 +71,13 @@ func (h *Host) Generate(ctx context.Context, req GenerateRequest) (*GenerateResu
 		return nil, err
 	}
 	defer res.Release()
-	done, err := h.turn(ctx)
-	if err != nil {
-		return nil, err
+	// The embedded model runs on the node's cores and takes a turn like a
+	// plugin; a model on a server waits on the network and takes none.
+	done := func() {}
+	if p.Manifest.Model.Backend == registry.BackendInfgram {
+		if done, err = h.turn(ctx); err != nil {
+			return nil, err
+		}
 	}
 	mc := &modelCalls{h: h, res: res}
 	resp, genErr := mc.Generate(ctx, r)

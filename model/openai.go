@@ -60,7 +60,11 @@ type OpenAI struct {
 // through m (a view of the training datanets at their pinned versions).
 func NewOpenAI(server Server, spec *registry.ModelSpec, m Matcher) *OpenAI {
 	if server.Client == nil {
-		server.Client = &http.Client{}
+		// Calls to one server come many at once: keep their connections
+		// (the default transport keeps two a host, and dials the rest anew).
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 256
+		server.Client = &http.Client{Transport: t}
 	}
 	return &OpenAI{server: server, remote: spec.Remote, training: spec.Training, match: m}
 }

@@ -1,0 +1,208 @@
+package model_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/testkit"
+	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/model"
+	"github.com/tollgate-dev/tollgate/registry"
+)
+
+// datanet creates a datanet on a real registry and adds records, each
+// signed by the contributor given with it.
+func datanet(t testing.TB, reg *registry.Registry, name string, recs []string, by []*ecdsa.PrivateKey) registry.TrainingData {
+	t.Helper()
+	ctx := context.Background()
+	owner := testkit.Key(t)
+	d := registry.Datanet{Name: name, Owner: testkit.Addr(owner), PricePerRead: "1", Policy: registry.Policy{Write: registry.WriteOpen}}
+	sig, err := registry.Sign(owner, reg.Domain().DatanetDigest(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.CreateDatanet(ctx, d, sig); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range recs {
+		k := by[i%len(by)]
+		sig, err := registry.Sign(k, reg.Domain().RecordDigest(name, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := reg.AddRecord(ctx, name, testkit.Addr(k), c, sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := reg.Datanet(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return registry.TrainingData{Datanet: name, Version: got.Version, Root: got.Root}
+}
+
+func spec(training ...registry.TrainingData) *registry.ModelSpec {
+	return &registry.ModelSpec{Backend: registry.BackendInfgram, Tokenizer: registry.TokenizerInfgram, PriceIn: "0", PriceOut: "0", Training: training}
+}
+
+func total(shares []ledger.TokenShare) *big.Rat {
+	s := new(big.Rat)
+	for _, sh := range shares {
+		s.Add(s, sh.Tokens)
+	}
+	return s
+}
+
+// A model reads its training datanets at their pinned versions only: a
+// record added later is not in it, and a generation that copies a record
+// gives that record (and its contributor) every token.
+func TestInfgramIsBuiltAtThePinnedVersion(t *testing.T) {
+	reg := testkit.NewStores(t, testkit.Key(t)).Registry
+	alice, bob := testkit.Key(t), testkit.Key(t)
+	pinned := datanet(t, reg, "corpus", []string{
+		"the quick brown fox jumps over the lazy dog",
+		"a slow green turtle walks under the tall tree",
+	}, []*ecdsa.PrivateKey{alice, bob})
+	later := "the quick brown fox sleeps all day long"
+	sig, _ := registry.Sign(bob, reg.Domain().RecordDigest("corpus", later))
+	if _, _, err := reg.AddRecord(context.Background(), "corpus", testkit.Addr(bob), later, sig); err != nil {
+		t.Fatal(err)
+	}
+	g, err := model.BuildInfgram(context.Background(), reg, spec(pinned))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Records() != 2 {
+		t.Fatalf("the model holds %d records, want the 2 at version %d", g.Records(), pinned.Version)
+	}
+	res, err := g.Generate(context.Background(), model.Request{Prompt: "the quick brown", MaxTokens: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Text != "fox jumps over the lazy dog" || res.Finish != "end" || res.TokensIn != 3 || res.TokensOut != 6 {
+		t.Fatalf("generation %+v", res)
+	}
+	if len(res.Shares) != 1 || res.Shares[0].Contributor != testkit.Addr(alice) || res.Shares[0].Tokens.Cmp(big.NewRat(6, 1)) != 0 ||
+		res.Shares[0].Record != registry.RecordID("the quick brown fox jumps over the lazy dog") {
+		t.Fatalf("shares %+v", res.Shares)
+	}
+}
+
+// Shares are exact fractions that never count more tokens than were
+// generated; tokens drawn from more than MaxSources positions count for no
+// record; and the same request gives the same text and shares.
+func TestInfgramSharesAreExactAndBounded(t *testing.T) {
+	reg := testkit.NewStores(t, testkit.Key(t)).Registry
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := strings.Fields("a b c d e f g h i j")
+	var recs []string
+	for range 200 {
+		var b strings.Builder
+		for range 12 {
+			b.WriteString(words[rng.IntN(len(words))] + " ")
+		}
+		recs = append(recs, b.String())
+	}
+	keys := []*ecdsa.PrivateKey{testkit.Key(t), testkit.Key(t), testkit.Key(t)}
+	g, err := model.BuildInfgram(context.Background(), reg, spec(datanet(t, reg, "noise", recs, keys)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed := range uint64(20) {
+		req := model.Request{Prompt: "a b", MaxTokens: 40, Temperature: 1, Seed: seed}
+		r1, err := g.Generate(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, _ := g.Generate(context.Background(), req)
+		if r1.Text != r2.Text || fmt.Sprint(r1.Shares) != fmt.Sprint(r2.Shares) {
+			t.Fatalf("seed %d: two runs differ", seed)
+		}
+		if sum := total(r1.Shares); sum.Cmp(big.NewRat(int64(r1.TokensOut), 1)) > 0 {
+			t.Fatalf("seed %d: shares of %s tokens of %d", seed, sum.RatString(), r1.TokensOut)
+		}
+		if len(r1.Shares) > model.MaxSources*max(r1.TokensOut, 1) {
+			t.Fatalf("seed %d: %d records share %d tokens", seed, len(r1.Shares), r1.TokensOut)
+		}
+	}
+}
+
+// A server's output is traced to the training records holding its
+// spans: each record owed tokens × its words of the spans / the words of
+// the text, a span's words split evenly over the records holding it.
+func TestTraceSplitsReproducedSpans(t *testing.T) {
+	reg := testkit.NewStores(t, testkit.Key(t)).Registry
+	alice, bob := testkit.Key(t), testkit.Key(t)
+	td := datanet(t, reg, "corpus", []string{
+		"water boils at one hundred degrees at sea level",
+		"ice floats because water expands when it freezes",
+		"ice floats because water expands when it freezes, said the teacher",
+	}, []*ecdsa.PrivateKey{alice, bob})
+	m := reg.At(map[string]uint64{"corpus": td.Version})
+	// 16 words: 8 from alice's first record, 8 held by two records.
+	text := "water boils at one hundred degrees at sea. ice floats because water expands when it freezes"
+	shares, err := model.Trace(context.Background(), m, []registry.TrainingData{td}, text, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range shares {
+		got[s.Record[:8]] = s.Tokens.RatString()
+	}
+	want := map[string]string{
+		registry.RecordID("water boils at one hundred degrees at sea level")[:8]:                    "10",
+		registry.RecordID("ice floats because water expands when it freezes")[:8]:                   "5",
+		registry.RecordID("ice floats because water expands when it freezes, said the teacher")[:8]: "5",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("shares %v, want %v", got, want)
+	}
+	if none, _ := model.Trace(context.Background(), m, []registry.TrainingData{td}, "nothing here matches at all today", 9); len(none) != 0 {
+		t.Fatalf("an answer reproducing nothing is attributed: %+v", none)
+	}
+}
+
+// A model on a server the node does not have is refused with
+// model_failed, by name, when it is first called.
+func TestCacheRefusesAnUnknownServer(t *testing.T) {
+	reg := testkit.NewStores(t, testkit.Key(t)).Registry
+	c := model.NewCache(model.RegistrySource(reg), nil, 0)
+	p := &registry.Plugin{Manifest: registry.Manifest{Name: "a/m", Version: "1.0.0", Kind: abi.KindModel,
+		Model: &registry.ModelSpec{Backend: registry.BackendOpenAI, Server: "gone", Remote: "x", Tokenizer: registry.TokenizerServer}}}
+	if _, err := c.Backend(context.Background(), p); abi.CodeOf(err) != abi.CodeModelFailed || !strings.Contains(err.Error(), `"gone"`) {
+		t.Fatalf("a model on an unknown server: %v", err)
+	}
+}
+
+// BenchmarkInfgramShares is the embedded backend's time per generated
+// token, attribution included (each token's records, summed as exact
+// fractions), over 2,000 records; internal/infgram's BenchmarkGenerate256
+// is the generation alone.
+func BenchmarkInfgramShares(b *testing.B) {
+	reg := testkit.NewStores(b, testkit.Key(b)).Registry
+	rng := rand.New(rand.NewPCG(3, 4))
+	var recs []string
+	for range 2000 {
+		var sb strings.Builder
+		for range 30 {
+			fmt.Fprintf(&sb, "w%d ", rng.IntN(500))
+		}
+		recs = append(recs, sb.String())
+	}
+	g, err := model.BuildInfgram(context.Background(), reg, spec(datanet(b, reg, "bench", recs, []*ecdsa.PrivateKey{testkit.Key(b)})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tokens := 0
+	for i := 0; b.Loop(); i++ {
+		r, _ := g.Generate(context.Background(), model.Request{Prompt: "w1 w2", MaxTokens: 64, Temperature: 1, Seed: uint64(i)})
+		tokens += r.TokensOut
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(tokens), "µs/token")
+}
