@@ -322,3 +322,36 @@ func TestModelPublishChecksItsTrainingData(t *testing.T) {
 		t.Fatalf("a grant of an agent as a model: %v", err)
 	}
 }
+
+// An agent can call only the models its manifest grants, at the version
+// granted: asking another model, or the granted one at another version,
+// is refused with grant_denied and charges nothing for a model.
+func TestModelGrantsCannotBeCrossed(t *testing.T) {
+	e := newModelEnv(t, 16)
+	ctx := context.Background()
+	d, err := e.reg.Datanet(ctx, "corpus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.h.Publish(ctx, e.modelKey, registry.Manifest{Name: "acme/tiny", Version: "2.0.0", Kind: abi.KindModel,
+		Model: &registry.ModelSpec{Backend: registry.BackendInfgram, Tokenizer: registry.TokenizerInfgram, PriceIn: "1", PriceOut: "1",
+			Training: []registry.TrainingData{{Datanet: "corpus", Version: d.Version, Root: d.Root}}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	caller, _ := e.fund(t, 10_000_000)
+	for _, m := range []string{"acme/tiny@2.0.0", "acme/tiny@latest", "acme/qa@1.0.0"} {
+		_, err := e.h.Invoke(ctx, host.InvokeRequest{Caller: caller, Agent: "acme/rag@1.0.0", Input: []byte(`{"question":"Why is the sky blue","model":"` + m + `"}`)})
+		if err == nil || !strings.Contains(err.Error(), string(abi.CodeGrantDenied)) {
+			t.Fatalf("the agent called %s, which it is not granted: %v", m, err)
+		}
+	}
+	rs, err := e.led.Receipts(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rc := range rs {
+		if len(rc.Generations) != 0 {
+			t.Fatalf("a refused model call was charged: %+v", rc.Generations)
+		}
+	}
+}
