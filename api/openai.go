@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/ledger"
+	"github.com/tollgate-dev/tollgate/registry"
 )
 
 // The OpenAI-compatible API: POST /v1/chat/completions and GET /v1/models,
@@ -161,6 +162,7 @@ func parseChat(r *http.Request) (*chatCall, error) {
 		return nil, abi.Errorf(abi.CodeBadRequest, "no messages")
 	}
 	c := &chatCall{stream: req.Stream, usage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage}
+	var err error
 	if req.StreamOptions != nil && !req.Stream {
 		return nil, abi.Errorf(abi.CodeBadRequest, "stream_options without stream")
 	}
@@ -186,10 +188,14 @@ func parseChat(r *http.Request) (*chatCall, error) {
 		if c.input == "" {
 			return nil, abi.Errorf(abi.CodeBadRequest, "%s is an agent: send its input as a user message", req.Model)
 		}
-		c.agent = withLatest(agent)
+		if c.agent, err = pinned(agent); err != nil {
+			return nil, err
+		}
 		return c, nil
 	}
-	c.gen.Model = withLatest(req.Model)
+	if c.gen.Model, err = pinned(req.Model); err != nil {
+		return nil, err
+	}
 	if req.MaxTokens != nil && req.MaxCompletionTokens != nil && *req.MaxTokens != *req.MaxCompletionTokens {
 		return nil, abi.Errorf(abi.CodeBadRequest, "max_tokens %d and max_completion_tokens %d disagree", *req.MaxTokens, *req.MaxCompletionTokens)
 	}
@@ -220,12 +226,16 @@ func parseChat(r *http.Request) (*chatCall, error) {
 	return c, nil
 }
 
-// withLatest reads a bare name as name@latest.
-func withLatest(ref string) string {
-	if ref != "" && !strings.Contains(ref, "@") {
-		return ref + "@latest"
+// pinned refuses a model or agent named without its version: this API has
+// no max_price, so a request names the version whose prices its caller
+// saw (GET /v1/models lists them), and a new version at a higher price
+// cannot take its place.
+func pinned(ref string) (string, error) {
+	_, version, err := registry.ParseRef(ref)
+	if err != nil || version == "latest" {
+		return "", abi.Errorf(abi.CodeBadRequest, "model %q: name a version, name@X.Y.Z, as GET /v1/models lists them: a version's prices never change", ref)
 	}
-	return ref
+	return ref, nil
 }
 
 // chatAnswer is what a chat completion answers, from either path.

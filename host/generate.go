@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"encoding/json"
 	"math/big"
 	"time"
 
@@ -47,9 +48,10 @@ func (h *Host) Generate(ctx context.Context, req GenerateRequest) (*GenerateResu
 	}
 	salt := h.inputSalt(id)
 	prompt := model.PromptText(req.Request)
+	input := generationInput(prompt, req.Request)
 	if req.RequestID != "" {
 		if rc, err := h.led.Receipt(ctx, id); err == nil {
-			return h.replayGeneration(rc, req.Request.Model, prompt, salt)
+			return h.replayGeneration(rc, req.Request.Model, input, salt)
 		} else if abi.CodeOf(err) != abi.CodeNotFound {
 			return nil, err
 		}
@@ -87,7 +89,7 @@ func (h *Host) Generate(ctx context.Context, req GenerateRequest) (*GenerateResu
 	}
 	g := mc.gens[0]
 	rc := &ledger.Receipt{
-		ID: id, RequestID: req.RequestID, Caller: caller, Method: ledger.MethodGenerate, InputHash: saltedHash(salt, []byte(prompt)),
+		ID: id, RequestID: req.RequestID, Caller: caller, Method: ledger.MethodGenerate, InputHash: saltedHash(salt, input),
 		OutputHash: sha256Hex([]byte(g.Text)), Generations: mc.gens, Time: time.Now().UTC(),
 	}
 	if genErr != nil {
@@ -97,7 +99,7 @@ func (h *Host) Generate(ctx context.Context, req GenerateRequest) (*GenerateResu
 	if err := h.commit(ctx, rc, []byte(g.Text), res); err != nil {
 		if abi.CodeOf(err) == abi.CodeAlreadyExists {
 			if prev, perr := h.led.Receipt(ctx, id); perr == nil {
-				return h.replayGeneration(prev, req.Request.Model, prompt, salt)
+				return h.replayGeneration(prev, req.Request.Model, input, salt)
 			}
 		}
 		return nil, err
@@ -110,10 +112,24 @@ func (h *Host) Generate(ctx context.Context, req GenerateRequest) (*GenerateResu
 	return &GenerateResult{Response: resp, Receipt: rc}, nil
 }
 
+// generationInput is what a direct model call's input hash covers: the
+// prompt and every parameter, so a retry that changes any of them is a
+// conflict, not the old answer.
+func generationInput(prompt string, r abi.GenerateRequest) []byte {
+	b, _ := json.Marshal(struct {
+		Prompt      string   `json:"prompt"`
+		MaxTokens   int      `json:"max_tokens"`
+		Temperature float64  `json:"temperature"`
+		Seed        uint64   `json:"seed"`
+		Stop        []string `json:"stop"`
+	}{prompt, r.MaxTokens, r.Temperature, r.Seed, r.Stop})
+	return b
+}
+
 // replayGeneration answers a retried model call with its receipt, if the
 // retry asks the same model (and version, if it names one) the same
-// prompt.
-func (h *Host) replayGeneration(rc *ledger.Receipt, ref, prompt string, salt []byte) (*GenerateResult, error) {
+// prompt with the same parameters.
+func (h *Host) replayGeneration(rc *ledger.Receipt, ref string, input, salt []byte) (*GenerateResult, error) {
 	name, version, err := registry.ParseRef(ref)
 	if err != nil {
 		return nil, err
@@ -123,7 +139,7 @@ func (h *Host) replayGeneration(rc *ledger.Receipt, ref, prompt string, salt []b
 	}
 	g := rc.Generations[0]
 	prevName, prevVersion, _ := registry.ParseRef(g.Model)
-	if name != prevName || (version != "latest" && version != prevVersion) || rc.InputHash != saltedHash(salt, []byte(prompt)) {
+	if name != prevName || (version != "latest" && version != prevVersion) || rc.InputHash != saltedHash(salt, input) {
 		return nil, abi.Errorf(ledger.CodeRequestConflict, "request id %q already answered another request (%s); use a new id", rc.RequestID, g.Model)
 	}
 	if rc.Method != ledger.MethodGenerate {

@@ -124,6 +124,9 @@ func (h *Host) Publish(ctx context.Context, key *ecdsa.PrivateKey, m registry.Ma
 		m.WasmSHA256 = hex.EncodeToString(sum[:])
 	}
 	m.Publisher = registry.Address(key)
+	if err := h.checkModelServer(m); err != nil {
+		return nil, err
+	}
 	sig, err := registry.Sign(key, h.reg.Domain().ManifestDigest(m))
 	if err != nil {
 		return nil, err

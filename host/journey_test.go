@@ -306,10 +306,10 @@ func journey(t *testing.T, e *env, url string, tr transport, asWasm []byte) {
 	// contributors; the first adds records.
 	const dn = "journey/facts"
 	writers := []string{alice.addr(), bob.addr()}
-	spec := registry.Datanet{Name: dn, Owner: owner.addr(), PricePerRead: "2", Policy: registry.Policy{Write: registry.WriteAllowList, Writers: writers}}
+	spec := registry.Datanet{Name: dn, Owner: owner.addr(), PricePerRead: "2", Policy: registry.Policy{Write: registry.WriteAllowList, Writers: writers, Models: []string{"journey/lm"}}}
 	sig, _ := registry.Sign(owner.key, domain.DatanetDigest(spec))
 	create := &tollgatev1.CreateDatanetRequest{Datanet: &tollgatev1.Datanet{Name: dn, Owner: owner.addr(), PricePerRead: "2",
-		Policy: &tollgatev1.Policy{Write: registry.WriteAllowList, Writers: writers}}, Signature: hexutil.Encode(sig)}
+		Policy: &tollgatev1.Policy{Write: registry.WriteAllowList, Writers: writers, Models: []string{"journey/lm"}}}, Signature: hexutil.Encode(sig)}
 	must("create datanet", tr.unary(ctx, "DatanetService/CreateDatanet", owner.token, create, &tollgatev1.CreateDatanetResponse{}))
 	refused("create it again", string(abi.CodeAlreadyExists), tr.unary(ctx, "DatanetService/CreateDatanet", owner.token, create, &tollgatev1.CreateDatanetResponse{}))
 	record := func(u *user, content string) *tollgatev1.NewRecord {

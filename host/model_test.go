@@ -56,7 +56,7 @@ func newModelEnvWith(t testing.TB, agentMaxTokens int, mod func(*host.Config)) *
 	e := &modelEnv{env: newEnvWith(t, mod), trainer: key(t), modelKey: key(t), corpusOwner: key(t)}
 	owner := e.corpusOwner
 	if _, err := newDatanet(t, e.reg, owner, registry.Datanet{Name: "corpus", PricePerRead: "5",
-		Policy: registry.Policy{Access: registry.AccessOpen, Write: registry.WriteOpen}}); err != nil {
+		Policy: registry.Policy{Access: registry.AccessOpen, Write: registry.WriteOpen, Models: []string{"acme/tiny", "acme/llama"}}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range corpus {
@@ -303,7 +303,9 @@ func TestModelPublishChecksItsTrainingData(t *testing.T) {
 	if abi.CodeOf(err) != abi.CodeNotFound {
 		t.Fatalf("a model pinning a version the datanet does not have: %v", err)
 	}
-	if err := e.setPolicy(t, "corpus", registry.Policy{Access: registry.AccessAllowList, Agents: []string{"someone/else"}}); err != nil {
+	// A datanet open to every agent admits no model until its owner
+	// names it.
+	if err := e.setPolicy(t, "corpus", registry.Policy{Access: registry.AccessOpen, Write: registry.WriteOpen, Models: []string{"acme/other"}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.h.Publish(ctx, e.modelKey, registry.Manifest{Name: "acme/tiny", Version: "1.0.3", Kind: abi.KindModel, Model: spec(d.Root, d.Version)}, nil)

@@ -33,21 +33,28 @@ func (mc *modelCalls) Generate(ctx context.Context, r abi.GenerateRequest) (abi.
 	}
 	spec := p.Manifest.Model
 	req := model.Request{Prompt: model.PromptText(r), MaxTokens: min(r.MaxTokens, spec.TokenCap()), Temperature: r.Temperature, Seed: r.Seed, Stop: r.Stop}
-	if err := model.CheckRequest(req); err != nil {
+	if err := model.CheckRequest(spec, req); err != nil {
 		return abi.GenerateResponse{}, err
 	}
-	backend, err := mc.h.models.Backend(ctx, p)
-	if err != nil {
-		return abi.GenerateResponse{}, err
+	if len(mc.gens) >= ledger.MaxGenerations {
+		return abi.GenerateResponse{}, abi.Errorf(abi.CodeBadRequest, "more than %d model calls in one call", ledger.MaxGenerations)
 	}
+	// The worst case is held before the model is built or run: a caller
+	// who cannot pay for the call costs the node nothing.
 	pin, pout := spec.Prices()
-	worst := rules.ModelCost(pin, pout, backend.PromptTokens(req.Prompt), req.MaxTokens)
+	promptTokens := model.PromptTokens(spec, req.Prompt)
+	worst := rules.ModelCost(pin, pout, promptTokens, req.MaxTokens)
 	if err := mc.res.Extend(worst); err != nil {
 		return abi.GenerateResponse{}, fmt.Errorf("%s may cost %s: %w", p.Manifest.Ref(), worst, err)
 	}
+	backend, err := mc.h.models.Backend(ctx, p)
+	if err != nil {
+		mc.res.Shrink(worst)
+		return abi.GenerateResponse{}, err
+	}
 	out, genErr := backend.Generate(ctx, req)
 	// What the backend used, never more than was held for it.
-	out.TokensIn = min(max(out.TokensIn, 0), backend.PromptTokens(req.Prompt))
+	out.TokensIn = min(max(out.TokensIn, 0), promptTokens)
 	out.TokensOut = min(max(out.TokensOut, 0), req.MaxTokens)
 	cost := rules.ModelCost(pin, pout, out.TokensIn, out.TokensOut)
 	if err := mc.res.Shrink(new(big.Int).Sub(worst, cost)); err != nil {

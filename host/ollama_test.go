@@ -48,7 +48,7 @@ func newOllamaEnv(t *testing.T) *ollamaEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.h.Publish(ctx, e.modelKey, registry.Manifest{Name: "acme/llama", Version: "1.0.0", Kind: abi.KindModel,
+	if _, err := e.h.Publish(ctx, e.operator, registry.Manifest{Name: "acme/llama", Version: "1.0.0", Kind: abi.KindModel,
 		Model: &registry.ModelSpec{Backend: registry.BackendOpenAI, Server: "local", Remote: "tiny", Tokenizer: registry.TokenizerServer,
 			PriceIn: "1000", PriceOut: "20000", Training: []registry.TrainingData{{Datanet: "corpus", Version: d.Version, Root: d.Root}}}}, nil); err != nil {
 		t.Fatal(err)
@@ -173,7 +173,7 @@ func BenchmarkOpenAIOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := e.h.Publish(ctx, e.modelKey, registry.Manifest{Name: "acme/llama", Version: "1.0.0", Kind: abi.KindModel,
+	if _, err := e.h.Publish(ctx, e.operator, registry.Manifest{Name: "acme/llama", Version: "1.0.0", Kind: abi.KindModel,
 		Model: &registry.ModelSpec{Backend: registry.BackendOpenAI, Server: "local", Remote: "tiny", Tokenizer: registry.TokenizerServer,
 			PriceIn: "1", PriceOut: "1", Training: []registry.TrainingData{{Datanet: "corpus", Version: d.Version, Root: d.Root}}}}, nil); err != nil {
 		b.Fatal(err)

@@ -101,7 +101,7 @@ func TestOpenAIChatCompletions(t *testing.T) {
 
 	// Streamed: the same words, then the finish with the receipt, the
 	// usage, and [DONE].
-	status, hdr, body := e.chat(t, token, `{"model":"acme/tiny","messages":[{"role":"user","content":"Why is the sky blue"}],"max_tokens":8,"temperature":0,"stream":true,"stream_options":{"include_usage":true}}`)
+	status, hdr, body := e.chat(t, token, `{"model":"acme/tiny@1.0.0","messages":[{"role":"user","content":"Why is the sky blue"}],"max_tokens":8,"temperature":0,"stream":true,"stream_options":{"include_usage":true}}`)
 	if status != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("stream: %d %s: %s", status, hdr.Get("Content-Type"), body)
 	}
@@ -165,6 +165,11 @@ func TestOpenAIChatCompletions(t *testing.T) {
 		new(big.Int).Sub(before, after).Cmp(charged) != 0 {
 		t.Fatalf("retry: %s / %s, balance %s -> %s", b1, b2, before, after)
 	}
+	// The same key and prompt with another parameter is another request.
+	status, _, body = e.chat(t, token, strings.Replace(req, `"seed":9`, `"seed":10`, 1), "Idempotency-Key", "k1")
+	if status != 409 || !strings.Contains(string(body), `"request_conflict"`) {
+		t.Fatalf("an idempotency key reused with another seed: %d %s", status, body)
+	}
 	status, _, body = e.chat(t, token, `{"model":"acme/tiny@1.0.0","messages":[{"role":"user","content":"Why is water wet"}]}`, "Idempotency-Key", "k1")
 	if status != 409 || !strings.Contains(string(body), `"request_conflict"`) {
 		t.Fatalf("an idempotency key reused for another prompt: %d %s", status, body)
@@ -201,6 +206,10 @@ func TestOpenAIRefusals(t *testing.T) {
 		{"no messages", token, `{"model":"acme/tiny@1.0.0","messages":[]}`, 400, "bad_request"},
 		{"bad role", token, `{"model":"acme/tiny@1.0.0","messages":[{"role":"tool","content":"hi"}]}`, 400, "bad_request"},
 		{"image part", token, `{"model":"acme/tiny@1.0.0","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}`, 400, "bad_request"},
+		{"a model without its version", token, `{"model":"acme/tiny","messages":[{"role":"user","content":"hi"}]}`, 400, "bad_request"},
+		{"a model at latest", token, `{"model":"acme/tiny@latest","messages":[{"role":"user","content":"hi"}]}`, 400, "bad_request"},
+		{"an agent at latest", token, `{"model":"agent:acme/rag@latest","messages":[{"role":"user","content":"hi"}]}`, 400, "bad_request"},
+		{"a temperature the embedded model cannot re-run", token, `{"model":"acme/tiny@1.0.0","messages":[{"role":"user","content":"hi"}],"temperature":0.7}`, 400, "bad_request"},
 		{"unknown model", token, `{"model":"acme/none@1.0.0","messages":[{"role":"user","content":"hi"}]}`, 404, "not_found"},
 		{"an agent as a model", token, `{"model":"acme/rag@1.0.0","messages":[{"role":"user","content":"hi"}]}`, 400, "bad_request"},
 		{"max_tokens past the model's cap", token, `{"model":"acme/tiny@1.0.0","messages":[{"role":"user","content":"hi"}],"max_tokens":5000}`, 400, "bad_request"},

@@ -34,8 +34,8 @@ func (h *Host) PublishSigned(ctx context.Context, m registry.Manifest, sig, wasm
 		return nil, err
 	}
 	if m.Kind == abi.KindModel {
-		if m.Model.Backend == registry.BackendOpenAI && !h.models.HasServer(m.Model.Server) {
-			return nil, abi.Errorf(abi.CodeBadRequest, "%s: this node has no model server %q (serve --model-server)", m.Ref(), m.Model.Server)
+		if err := h.checkModelServer(m); err != nil {
+			return nil, err
 		}
 		return h.reg.Publish(ctx, m, sig, nil) // no module to compile
 	}
@@ -45,4 +45,20 @@ func (h *Host) PublishSigned(ctx context.Context, m registry.Manifest, sig, wasm
 		return nil, err
 	}
 	return h.reg.Publish(ctx, m, sig, wasm)
+}
+
+// checkModelServer refuses a model on a server the node does not have,
+// and one on a server published by anyone but the operator: the servers
+// and their keys are the operator's, and a model on one spends them.
+func (h *Host) checkModelServer(m registry.Manifest) error {
+	if m.Kind != abi.KindModel || m.Model == nil || m.Model.Backend != registry.BackendOpenAI {
+		return nil
+	}
+	if !h.models.HasServer(m.Model.Server) {
+		return abi.Errorf(abi.CodeBadRequest, "%s: this node has no model server %q (serve --model-server)", m.Ref(), m.Model.Server)
+	}
+	if m.Publisher != h.opAddr {
+		return abi.Errorf(registry.CodeReservedName, "%s: models on the node's model servers are published by its operator %s, not %s", m.Ref(), h.opAddr, m.Publisher)
+	}
+	return nil
 }

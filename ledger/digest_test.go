@@ -139,6 +139,37 @@ func BenchmarkReceiptDigest(b *testing.B) {
 	})
 }
 
+// A receipt's model calls are bounded, and a schema 2 receipt, which signs
+// none of the fields models added, is refused if it carries them.
+func TestValidateBoundsGenerations(t *testing.T) {
+	base := func() *Receipt {
+		return &Receipt{ID: "r", Caller: "0x1111111111111111111111111111111111111111", Schema: ReceiptSchema,
+			Postings: []Posting{{Account: "0x1111111111111111111111111111111111111111", Kind: KindCall, Amount: big.NewInt(0)}}}
+	}
+	r := base()
+	for range MaxGenerations + 1 {
+		r.Generations = append(r.Generations, Generation{Cost: big.NewInt(0)})
+	}
+	if err := Validate(r); err == nil {
+		t.Fatal("a receipt past MaxGenerations model calls validated")
+	}
+	r = base()
+	r.Schema = 0
+	r.Generations = []Generation{{Cost: big.NewInt(0)}}
+	if err := Validate(r); err == nil {
+		t.Fatal("a schema 2 receipt carrying a generation validated")
+	}
+	r = base()
+	r.Generations = []Generation{{Cost: big.NewInt(0), MaxTokens: 4, TokensOut: 2, Shares: []TokenShare{{Contributor: "0x2222222222222222222222222222222222222222", Tokens: big.NewRat(3, 1)}}}}
+	if err := Validate(r); err == nil {
+		t.Fatal("shares of more tokens than were generated validated")
+	}
+	r.Generations[0].Shares[0].Tokens = big.NewRat(2, 1)
+	if err := Validate(r); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A receipt made before models (schema 2, no Schema field in its JSON)
 // keeps the digest it was signed under: the bytes below were computed by
 // the code that made such receipts.

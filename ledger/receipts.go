@@ -132,9 +132,16 @@ type TokenShare struct {
 	Tokens      *big.Rat `json:"tokens"`
 }
 
-// MaxGenerationText bounds a generation's prompt and text as a receipt
-// keeps them.
-const MaxGenerationText = 256 << 10
+// Bounds on what a receipt keeps of its model calls.
+const (
+	// MaxGenerationText bounds a generation's prompt and its text.
+	MaxGenerationText = 256 << 10
+	// MaxGenerations bounds the model calls of one invocation.
+	MaxGenerations = 8
+	// MaxSharesPerGeneration bounds a generation's token shares: at most
+	// model.MaxSources records for each of registry.MaxModelTokens tokens.
+	MaxSharesPerGeneration = 16 * 1024
+)
 
 // MethodGenerate is the method of the receipt of a model called directly,
 // with no agent: its one generation is what it answered.
@@ -186,6 +193,14 @@ func validate(r *Receipt) error {
 	if sum.Sign() != 0 {
 		return abi.Errorf(CodeUnbalanced, "ledger: receipt %s postings sum to %s", r.ID, sum)
 	}
+	switch {
+	case len(r.Generations) > MaxGenerations:
+		return abi.Errorf(abi.CodeBadRequest, "ledger: receipt %s records %d model calls, at most %d", r.ID, len(r.Generations), MaxGenerations)
+	case r.SchemaVersion() == schema2 && (len(r.Generations) > 0 || r.AgentManifest != "" || r.AttributionManifest != ""):
+		// Schema 2 signs none of these: a receipt carrying them could have
+		// had them added by anyone.
+		return abi.Errorf(abi.CodeBadRequest, "ledger: receipt %s is in schema 2 and carries fields it does not sign", r.ID)
+	}
 	for i, g := range r.Generations {
 		if err := validateGeneration(g); err != nil {
 			return abi.Wrap(abi.CodeBadRequest, err, "ledger: receipt %s generation %d", r.ID, i)
@@ -202,6 +217,8 @@ func validateGeneration(g Generation) error {
 		return fmt.Errorf("tokens %d in, %d out of %d", g.TokensIn, g.TokensOut, g.MaxTokens)
 	case len(g.Prompt) > MaxGenerationText || len(g.Text) > MaxGenerationText:
 		return fmt.Errorf("prompt or text past %d bytes", MaxGenerationText)
+	case len(g.Shares) > MaxSharesPerGeneration:
+		return fmt.Errorf("%d token shares, at most %d", len(g.Shares), MaxSharesPerGeneration)
 	}
 	total := new(big.Rat)
 	for _, s := range g.Shares {
@@ -231,14 +248,14 @@ func (l *Ledger) Commit(ctx context.Context, r *Receipt, output []byte, res *Res
 	if r.Domain == nil || r.Domain.ChainID == nil {
 		return abi.Errorf(abi.CodeBadRequest, "ledger: receipt %s has no signing domain", r.ID)
 	}
+	if r.Schema == 0 {
+		r.Schema = ReceiptSchema
+	}
 	if err := validate(r); err != nil {
 		return err
 	}
 	if r.Time.IsZero() {
 		r.Time = time.Now().UTC()
-	}
-	if r.Schema == 0 {
-		r.Schema = ReceiptSchema
 	}
 	sums := sumPostings(r)
 	// The epoch is read before signing and checked again in the writer; if

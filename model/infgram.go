@@ -37,6 +37,7 @@ func recordKey(datanet, id string) string { return datanet + "\x00" + id }
 // records at their pinned versions, in the order the spec lists them.
 func BuildInfgram(ctx context.Context, src Records, spec *registry.ModelSpec) (*Infgram, error) {
 	var recs []infgram.Record
+	seen := map[string]bool{}
 	g := &Infgram{records: map[string]source{}}
 	for _, t := range spec.Training {
 		for after := uint64(0); after < t.Version; {
@@ -48,6 +49,10 @@ func BuildInfgram(ctx context.Context, src Records, spec *registry.ModelSpec) (*
 				return nil, fmt.Errorf("model: training data %s@%d: no records after version %d", t.Datanet, t.Version, after)
 			}
 			for _, r := range page {
+				if seen[r.ID] {
+					continue // the same content in another datanet: counted once, where first seen
+				}
+				seen[r.ID] = true
 				k := recordKey(t.Datanet, r.ID)
 				recs = append(recs, infgram.Record{ID: k, Content: r.Content})
 				g.records[k] = source{datanet: t.Datanet, id: r.ID, contributor: r.Contributor}
@@ -64,20 +69,33 @@ func BuildInfgram(ctx context.Context, src Records, spec *registry.ModelSpec) (*
 }
 
 // PromptTokens counts prompt's tokens in the model's tokenizer.
-func (g *Infgram) PromptTokens(prompt string) int { return len(infgram.Tokens(prompt)) }
+func (g *Infgram) PromptTokens(prompt string) int { return infgramPromptTokens(prompt) }
+
+func infgramPromptTokens(prompt string) int { return len(infgram.Tokens(prompt)) }
 
 // Generate continues the prompt; see package infgram. A token drawn from
-// at most MaxSources positions counts for the records holding them in
-// proportion to how many each holds.
+// at most MaxSources records counts for each in proportion to how many of
+// its positions the record holds. It samples at temperature 0 or 1 only:
+// other temperatures reshape counts with floating-point powers, which
+// another machine may round differently, and a re-run must be exact. The
+// text stops ("length") before it outgrows what a receipt keeps; a
+// generation cut short by ctx returns its error and nothing to charge.
 func (g *Infgram) Generate(ctx context.Context, req Request) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, abi.FromContext(err)
 	}
-	gen := g.m.Generate(req.Prompt, infgram.Params{MaxTokens: req.MaxTokens, Temperature: req.Temperature, Seed: req.Seed, Stop: req.Stop})
+	if req.Temperature != 0 && req.Temperature != 1 {
+		return Result{}, abi.Errorf(abi.CodeBadRequest, "temperature %v: the embedded model samples at 0 (the most likely token) or 1 (as counted), so that every machine re-runs it exactly", req.Temperature)
+	}
+	gen := g.m.Generate(req.Prompt, infgram.Params{MaxTokens: req.MaxTokens, Temperature: req.Temperature, Seed: req.Seed, Stop: req.Stop,
+		MaxBytes: ledger.MaxGenerationText, Continue: func() bool { return ctx.Err() == nil }})
+	if gen.FinishReason == "canceled" {
+		return Result{}, abi.Wrap(abi.CodeTimeout, ctx.Err(), "the model ran past the agent's time")
+	}
 	res := Result{Text: gen.Text, TokensIn: gen.PromptTokens, TokensOut: len(gen.Steps), Finish: gen.FinishReason}
 	tokens := map[string]*big.Rat{}
 	for _, s := range gen.Steps {
-		if s.Count > MaxSources {
+		if len(s.ByRecord) > MaxSources {
 			continue
 		}
 		for k, n := range s.ByRecord {
@@ -115,15 +133,19 @@ func checkStop(stop []string) error {
 	return nil
 }
 
-// CheckRequest refuses a request no model should run: stop strings out of
-// bounds, a temperature that is not a finite number in [0, 2], or a
-// prompt past what a receipt keeps.
-func CheckRequest(req Request) error {
+// CheckRequest refuses a request model spec should not run: stop strings
+// out of bounds, a temperature that is not a finite number in [0, 2] (for
+// the embedded model, 0 or 1: see [Infgram.Generate]), or a prompt past
+// what a receipt keeps.
+func CheckRequest(spec *registry.ModelSpec, req Request) error {
 	if err := checkStop(req.Stop); err != nil {
 		return err
 	}
 	if !(req.Temperature >= 0 && req.Temperature <= 2) {
 		return abi.Errorf(abi.CodeBadRequest, "temperature %v: want 0..2", req.Temperature)
+	}
+	if spec.Backend == registry.BackendInfgram && req.Temperature != 0 && req.Temperature != 1 {
+		return abi.Errorf(abi.CodeBadRequest, "temperature %v: the embedded model samples at 0 (the most likely token) or 1 (as counted), so that every machine re-runs it exactly", req.Temperature)
 	}
 	if len(req.Prompt) > ledger.MaxGenerationText {
 		return abi.Errorf(abi.CodeBadRequest, "prompt of %d bytes, at most %d", len(req.Prompt), ledger.MaxGenerationText)

@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -106,8 +107,19 @@ func (c *Cache) HasServer(name string) bool {
 	return ok
 }
 
+// PromptTokens counts a prompt's tokens as model spec will be charged for
+// them, without building the model: what a call's worst case is held from
+// before anything runs.
+func PromptTokens(spec *registry.ModelSpec, prompt string) int {
+	if spec.Backend == registry.BackendInfgram {
+		return infgramPromptTokens(prompt)
+	}
+	return len(prompt) + promptOverhead
+}
+
 // Backend returns the backend of model p, building it on first use; calls
-// for a model being built wait for it.
+// for a model being built wait for it. The models least recently used are
+// the ones dropped.
 func (c *Cache) Backend(ctx context.Context, p *registry.Plugin) (Backend, error) {
 	m := p.Manifest
 	if m.Kind != abi.KindModel || m.Model == nil {
@@ -116,7 +128,9 @@ func (c *Cache) Backend(ctx context.Context, p *registry.Plugin) (Backend, error
 	key := m.Hash()
 	c.mu.Lock()
 	e, ok := c.entries[key]
-	if !ok {
+	if ok {
+		c.touch(key)
+	} else {
 		e = &entry{done: make(chan struct{})}
 		c.entries[key] = e
 		c.order = append(c.order, key)
@@ -132,6 +146,7 @@ func (c *Cache) Backend(ctx context.Context, p *registry.Plugin) (Backend, error
 			c.mu.Lock()
 			if c.entries[key] == e {
 				delete(c.entries, key) // a failed build is tried again next time
+				c.order = slices.DeleteFunc(c.order, func(k string) bool { return k == key })
 			}
 			c.mu.Unlock()
 		}
@@ -143,6 +158,13 @@ func (c *Cache) Backend(ctx context.Context, p *registry.Plugin) (Backend, error
 		return nil, abi.FromContext(ctx.Err())
 	}
 	return e.b, e.err
+}
+
+// touch makes key the most recently used; c.mu must be held.
+func (c *Cache) touch(key string) {
+	if i := slices.Index(c.order, key); i >= 0 {
+		c.order = append(append(c.order[:i:i], c.order[i+1:]...), key)
+	}
 }
 
 func (c *Cache) build(ctx context.Context, m registry.Manifest) (Backend, error) {

@@ -133,6 +133,26 @@ func TestInfgramSharesAreExactAndBounded(t *testing.T) {
 	}
 }
 
+// The same content in two training datanets is one record, paid once,
+// where it was first seen: copying a record does not split its pay.
+func TestCopiesAreOneRecord(t *testing.T) {
+	reg := testkit.NewStores(t, testkit.Key(t)).Registry
+	alice, mallory := testkit.Key(t), testkit.Key(t)
+	a := datanet(t, reg, "original", []string{"the quick brown fox jumps over the lazy dog"}, []*ecdsa.PrivateKey{alice})
+	b := datanet(t, reg, "copies", []string{"the quick brown fox jumps over the lazy dog", "unrelated words here"}, []*ecdsa.PrivateKey{mallory})
+	g, err := model.BuildInfgram(context.Background(), reg, spec(a, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Records() != 2 {
+		t.Fatalf("%d records, want the copy counted once", g.Records())
+	}
+	res, _ := g.Generate(context.Background(), model.Request{Prompt: "the quick", MaxTokens: 10})
+	if len(res.Shares) != 1 || res.Shares[0].Datanet != "original" || res.Shares[0].Contributor != testkit.Addr(alice) {
+		t.Fatalf("shares %+v", res.Shares)
+	}
+}
+
 // A server's output is traced to the training records holding its
 // spans: each record owed tokens × its words of the spans / the words of
 // the text, a span's words split evenly over the records holding it.

@@ -72,7 +72,9 @@ func NewOpenAI(server Server, spec *registry.ModelSpec, m Matcher) *OpenAI {
 // PromptTokens bounds the prompt's tokens before the server counts them:
 // no tokenizer makes more tokens than bytes, and the chat template adds
 // at most promptOverhead.
-func (o *OpenAI) PromptTokens(prompt string) int { return len(prompt) + promptOverhead }
+func (o *OpenAI) PromptTokens(prompt string) int {
+	return PromptTokens(&registry.ModelSpec{Backend: registry.BackendOpenAI}, prompt)
+}
 
 type openAIRequest struct {
 	Model       string        `json:"model"`
@@ -110,7 +112,7 @@ func (o *OpenAI) Generate(ctx context.Context, req Request) (Result, error) {
 		MaxTokens: req.MaxTokens, Temperature: req.Temperature, Seed: req.Seed, Stop: req.Stop})
 	hreq, err := http.NewRequestWithContext(ctx, "POST", strings.TrimRight(o.server.URL, "/")+"/v1/chat/completions", bytes.NewReader(body))
 	if err != nil {
-		return Result{}, abi.Wrap(abi.CodeModelFailed, err, "model server")
+		return Result{}, &abi.Error{Code: abi.CodeModelFailed, Message: "the model server's URL is not usable", Cause: err}
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	if o.server.APIKey != "" {
@@ -119,18 +121,22 @@ func (o *OpenAI) Generate(ctx context.Context, req Request) (Result, error) {
 	start := time.Now()
 	resp, err := o.server.Client.Do(hreq)
 	if err != nil {
+		// The cause stays in the node's logs: its text names the server's
+		// address, which is the operator's to know.
 		if ctx.Err() != nil {
-			return Result{}, abi.Wrap(abi.CodeTimeout, err, "model server did not answer within the agent's time (%s)", time.Since(start).Round(time.Millisecond))
+			return Result{}, &abi.Error{Code: abi.CodeTimeout, Message: fmt.Sprintf("the model server did not answer within the agent's time (%s)", time.Since(start).Round(time.Millisecond)), Cause: err}
 		}
-		return Result{}, abi.Wrap(abi.CodeModelFailed, err, "model server")
+		return Result{}, &abi.Error{Code: abi.CodeModelFailed, Message: "the model server could not be reached", Cause: err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	var r openAIResponse
 	decodeErr := json.Unmarshal(raw, &r)
+	// The server's counts, never more than were held for.
 	res := Result{}
 	if r.Usage != nil {
-		res.TokensIn, res.TokensOut = r.Usage.PromptTokens, r.Usage.CompletionTokens
+		res.TokensIn = min(max(r.Usage.PromptTokens, 0), o.PromptTokens(req.Prompt))
+		res.TokensOut = min(max(r.Usage.CompletionTokens, 0), req.MaxTokens)
 	}
 	switch {
 	case err != nil:
@@ -142,13 +148,16 @@ func (o *OpenAI) Generate(ctx context.Context, req Request) (Result, error) {
 		if r.Error != nil {
 			msg = r.Error.Message
 		}
-		return res, abi.Errorf(abi.CodeModelFailed, "model server answered %s: %.200s", resp.Status, msg)
+		return res, &abi.Error{Code: abi.CodeModelFailed, Message: "the model server answered " + resp.Status, Cause: fmt.Errorf("%.200s", msg)}
 	case decodeErr != nil:
 		return res, abi.Wrap(abi.CodeModelFailed, decodeErr, "model server answered something that is not a chat completion")
 	case len(r.Choices) != 1 || r.Usage == nil:
 		return res, abi.Errorf(abi.CodeModelFailed, "model server answered %d choices (want 1) and usage %v", len(r.Choices), r.Usage != nil)
 	}
 	res.Text = r.Choices[0].Message.Content
+	if len(res.Text) > ledger.MaxGenerationText {
+		return res, abi.Errorf(abi.CodeModelFailed, "the model server answered %d bytes, more than a receipt keeps", len(res.Text))
+	}
 	switch r.Choices[0].FinishReason {
 	case "length":
 		res.Finish = "length"
@@ -165,7 +174,8 @@ func (o *OpenAI) Generate(ctx context.Context, req Request) (Result, error) {
 // Trace attributes text, of tokens server tokens, to the training
 // records it reproduces: each record is owed tokens × (the words of the
 // spans it holds, each span's split evenly over the records holding it) /
-// the words of text (or of all spans, where they overlap to more). It is
+// the words of text (or of all spans, where they overlap to more). A span
+// held by more than MaxSources records counts for none. It is
 // what a verifier re-runs on a server's recorded output.
 func (o *OpenAI) Trace(ctx context.Context, text string, tokens int) ([]ledger.TokenShare, error) {
 	return Trace(ctx, o.match, o.training, text, tokens)
@@ -186,8 +196,8 @@ func Trace(ctx context.Context, m Matcher, training []registry.TrainingData, tex
 			return nil, fmt.Errorf("model: trace the output in %s: %w", t.Datanet, err)
 		}
 		for _, s := range spans {
-			if len(s.Records) == 0 {
-				continue
+			if len(s.Records) == 0 || len(s.Records) > MaxSources {
+				continue // in no record, or common to many: no record in particular made it
 			}
 			each := big.NewRat(int64(s.Tokens), int64(len(s.Records)))
 			for _, id := range s.Records {

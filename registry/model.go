@@ -36,7 +36,7 @@ const (
 // Bounds on a model's manifest.
 const (
 	// MaxModelTokens bounds the tokens one call may generate.
-	MaxModelTokens = 4096
+	MaxModelTokens = 1024
 	// MaxTrainingDatanets bounds the datanets a model is trained on.
 	MaxTrainingDatanets = 16
 )

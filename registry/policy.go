@@ -52,6 +52,10 @@ type Policy struct {
 	// that may read the datanet's records; empty admits the built-ins
 	// only ([BuiltinAttribution]).
 	Attribution []string `json:"attribution,omitempty"`
+	// Models names the models (names, not versions) that may be built
+	// from the datanet; "*" admits any. Empty admits none: a model
+	// reproduces what it is built from, so its owner opts in.
+	Models []string `json:"models,omitempty"`
 }
 
 // clone copies p's lists, so changing the copy leaves p alone.
@@ -59,6 +63,7 @@ func (p Policy) clone() Policy {
 	p.Agents = slices.Clone(p.Agents)
 	p.Writers = slices.Clone(p.Writers)
 	p.Attribution = slices.Clone(p.Attribution)
+	p.Models = slices.Clone(p.Models)
 	return p
 }
 
@@ -92,6 +97,14 @@ func (p Policy) validate() error {
 			return errorf(abi.CodeBadRequest, "policy attribution %.80q is not a plugin name (no version)", name)
 		}
 	}
+	if len(p.Models) > MaxPolicyNames {
+		return errorf(abi.CodeBadRequest, "policy names %d models, at most %d", len(p.Models), MaxPolicyNames)
+	}
+	for _, name := range p.Models {
+		if name != "*" && !nameRE.MatchString(name) {
+			return errorf(abi.CodeBadRequest, "policy model %.80q is not a model name (no version) or *", name)
+		}
+	}
 	return nil
 }
 
@@ -109,9 +122,14 @@ func (d *Datanet) AllowsAttribution(name string) error {
 }
 
 // Allows reports whether the datanet's policy lets agent m read it, or
-// model m be built from it. A tier admits a model by its price per 1,000
-// generated tokens.
+// model m be built from it (policy Models, which names it or says *).
 func (d *Datanet) Allows(m Manifest) error {
+	if m.Kind == abi.KindModel {
+		if slices.Contains(d.Policy.Models, m.Name) || slices.Contains(d.Policy.Models, "*") {
+			return nil
+		}
+		return errorf(abi.CodeGrantDenied, "datanet %s admits models %v, not %s (its owner opts in: datanet policy --models)", d.Name, d.Policy.Models, m.Name)
+	}
 	switch d.Policy.Access {
 	case "", AccessOpen:
 		return nil
@@ -122,14 +140,10 @@ func (d *Datanet) Allows(m Manifest) error {
 		return errorf(abi.CodeGrantDenied, "datanet %s admits only %v, not %s", d.Name, d.Policy.Agents, m.Name)
 	case AccessTier:
 		min, _ := new(big.Int).SetString(d.Policy.MinAgentPrice, 10)
-		price := m.PriceAmount()
-		if m.Kind == abi.KindModel && m.Model != nil {
-			_, price = m.Model.Prices()
-		}
-		if min != nil && price.Cmp(min) >= 0 {
+		if min != nil && m.PriceAmount().Cmp(min) >= 0 {
 			return nil
 		}
-		return errorf(abi.CodeGrantDenied, "datanet %s admits agents priced from %s, %s costs %s", d.Name, d.Policy.MinAgentPrice, m.Ref(), price)
+		return errorf(abi.CodeGrantDenied, "datanet %s admits agents priced from %s, %s costs %s", d.Name, d.Policy.MinAgentPrice, m.Ref(), m.PriceAmount())
 	}
 	return errorf(abi.CodeGrantDenied, "datanet %s has an unknown policy", d.Name)
 }

@@ -35,12 +35,26 @@ func (v *Verifier) rerunModels(ctx context.Context, rc *ledger.Receipt, agent *r
 		case g.Backend != m.Model.Backend:
 			return nil, fmt.Errorf("generation %d: backend %q, the model's is %q", i, g.Backend, m.Model.Backend)
 		}
-		if agent == nil {
-			if g.MaxTokens > m.Model.TokenCap() {
-				return nil, fmt.Errorf("generation %d: max_tokens %d past %s's cap of %d", i, g.MaxTokens, g.Model, m.Model.TokenCap())
+		// What the node enforces before and after a model runs, a
+		// receipt must keep: within the model's cap and the agent's
+		// grant, a request the node takes, and no more prompt tokens than
+		// were held for.
+		if agent != nil {
+			if limit, ok := agent.Models.Cap(g.Model); !ok || g.MaxTokens > limit {
+				return nil, fmt.Errorf("generation %d: %s with max_tokens %d is not granted to %s", i, g.Model, g.MaxTokens, agent.Ref())
 			}
-		} else if limit, ok := agent.Models.Cap(g.Model); !ok || g.MaxTokens > limit {
-			return nil, fmt.Errorf("generation %d: %s with max_tokens %d is not granted to %s", i, g.Model, g.MaxTokens, agent.Ref())
+		}
+		req := model.Request{Prompt: g.Prompt, MaxTokens: g.MaxTokens, Temperature: g.Temperature, Seed: g.Seed, Stop: g.Stop}
+		switch {
+		case g.MaxTokens > m.Model.TokenCap():
+			return nil, fmt.Errorf("generation %d: max_tokens %d past %s's cap of %d", i, g.MaxTokens, g.Model, m.Model.TokenCap())
+		case g.TokensIn > model.PromptTokens(m.Model, g.Prompt):
+			return nil, fmt.Errorf("generation %d: %d prompt tokens charged, at most %d held", i, g.TokensIn, model.PromptTokens(m.Model, g.Prompt))
+		case rc.IsGeneration() && (g.Finish == "error") != (rc.Method != ledger.MethodGenerate):
+			return nil, fmt.Errorf("generation %d finished %q in a receipt whose method is %q", i, g.Finish, rc.Method)
+		}
+		if err := model.CheckRequest(m.Model, req); err != nil {
+			return nil, fmt.Errorf("generation %d: %w", i, err)
 		}
 		for _, t := range m.Model.Training {
 			root, err := v.data.VersionRoot(ctx, t.Datanet, t.Version)
@@ -57,7 +71,7 @@ func (v *Verifier) rerunModels(ctx context.Context, rc *ledger.Receipt, agent *r
 			if err != nil {
 				return nil, err
 			}
-			got, err = b.Generate(ctx, model.Request{Prompt: g.Prompt, MaxTokens: g.MaxTokens, Temperature: g.Temperature, Seed: g.Seed, Stop: g.Stop})
+			got, err = b.Generate(ctx, req)
 			if err != nil {
 				return nil, err
 			}

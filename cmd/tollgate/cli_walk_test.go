@@ -295,7 +295,7 @@ func TestEveryCommandJSONSchema(t *testing.T) {
 	recs := filepath.Join(t.TempDir(), "recs.txt")
 	os.WriteFile(recs, []byte("Water boils at 100 C at sea level.\nIce floats on water.\n"), 0o600)
 	check("datanet import", "datanet", "import", "--server", api, "--key", u.addr, dn, recs)
-	check("datanet policy", "datanet", "policy", "--server", api, "--key", u.addr, "--write", "open", dn)
+	check("datanet policy", "datanet", "policy", "--server", api, "--key", u.addr, "--write", "open", "--models", "walk/tiny", dn)
 	check("datanet show", "datanet", "show", "--server", api, dn)
 	check("datanet search", "datanet", "search", "--server", api, dn, "bees")
 	wasm := filepath.Join("..", "..", "examples", "agents", "qa", "qa.wasm")

@@ -24,15 +24,16 @@ import (
 
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
 	"github.com/tollgate-dev/tollgate/gen/tollgate/v1/tollgatev1connect"
+	"github.com/tollgate-dev/tollgate/internal/protoconv"
 	"github.com/tollgate-dev/tollgate/registry"
 )
 
 // policyFlags are the flags of a datanet's policy, which create and
 // policy take; policy changes only the rules given and keeps the others.
 type policyFlags struct {
-	fs                                                    *pflag.FlagSet
-	access, agents, minPrice, write, writers, attribution *string
-	quota, quotaBytes                                     *uint64
+	fs                                                            *pflag.FlagSet
+	access, agents, minPrice, write, writers, attribution, models *string
+	quota, quotaBytes                                             *uint64
 }
 
 func addPolicyFlags(fs *pflag.FlagSet) *policyFlags {
@@ -45,6 +46,7 @@ func addPolicyFlags(fs *pflag.FlagSet) *policyFlags {
 		quota:       fs.Uint64("quota", 0, "for open, the records each contributor but the owner may add (0: no bound)"),
 		quotaBytes:  fs.Uint64("quota-bytes", 0, "for open, the bytes each contributor but the owner may add (0: no bound)"),
 		attribution: fs.String("attribution", "", "comma-separated attribution plugin names that may read the datanet (default: the built-ins)"),
+		models:      fs.String("models", "", "comma-separated model names that may be built from the datanet, or * for any (default: none)"),
 	}
 }
 
@@ -89,6 +91,9 @@ func (f *policyFlags) apply(p *registry.Policy, all bool) error {
 	}
 	if all || given("attribution") {
 		p.Attribution = splitList(*f.attribution)
+	}
+	if all || given("models") {
+		p.Models = splitList(*f.models)
 	}
 	// Writers and quotas belong to their write rule: a new rule drops
 	// those of the old one unless they are given again.
@@ -379,8 +384,12 @@ func (dc datanetCmds) show() *cobra.Command {
 			return err
 		}
 		d := res.Msg.GetDatanet()
-		return dc.print(d, fmt.Sprintf("%s  owner %s  %s a read  version %d  root %s\n  %s\n  attribution by %s", d.GetName(), d.GetOwner(), tgtString(d.GetPricePerRead()), d.GetVersion(), d.GetRoot(),
-			writeRule(d), strings.Join(d.GetAttribution(), ", ")))
+		models := "none"
+		if m := d.GetPolicy().GetModels(); len(m) > 0 {
+			models = strings.Join(m, ", ")
+		}
+		return dc.print(d, fmt.Sprintf("%s  owner %s  %s a read  version %d  root %s\n  %s\n  attribution by %s\n  models built from it: %s", d.GetName(), d.GetOwner(), tgtString(d.GetPricePerRead()), d.GetVersion(), d.GetRoot(),
+			writeRule(d), strings.Join(d.GetAttribution(), ", "), models))
 	}
 	return show
 }
@@ -428,15 +437,9 @@ func splitList(s string) []string {
 
 // policyMsg and policyFrom carry a policy to and from the API whole, so
 // what is signed is what is sent.
-func policyMsg(p registry.Policy) *tollgatev1.Policy {
-	return &tollgatev1.Policy{Access: p.Access, Agents: p.Agents, MinAgentPrice: p.MinAgentPrice, Write: p.Write, Writers: p.Writers,
-		WriterQuota: p.WriterQuota, WriterQuotaBytes: p.WriterQuotaBytes, Attribution: p.Attribution}
-}
+func policyMsg(p registry.Policy) *tollgatev1.Policy { return protoconv.PolicyProto(p) }
 
-func policyFrom(p *tollgatev1.Policy) registry.Policy {
-	return registry.Policy{Access: p.GetAccess(), Agents: p.GetAgents(), MinAgentPrice: p.GetMinAgentPrice(), Write: p.GetWrite(), Writers: p.GetWriters(),
-		WriterQuota: p.GetWriterQuota(), WriterQuotaBytes: p.GetWriterQuotaBytes(), Attribution: p.GetAttribution()}
-}
+func policyFrom(p *tollgatev1.Policy) registry.Policy { return protoconv.Policy(p) }
 
 // writeRule says who may add records to d, for people.
 func writeRule(d *tollgatev1.Datanet) string {

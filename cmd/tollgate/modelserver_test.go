@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,7 +30,8 @@ func TestServeModelServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("serve in -short mode")
 	}
-	child, out := startServeWith(t, "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--chain-rpc", "127.0.0.1:0",
+	dir := t.TempDir()
+	child, out := startServeWith(t, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--chain-rpc", "127.0.0.1:0",
 		"--model-server", "local=http://127.0.0.1:9")
 	defer func() {
 		child.Process.Signal(syscall.SIGKILL)
@@ -37,14 +39,24 @@ func TestServeModelServer(t *testing.T) {
 	}()
 	info := readUntilServing(t, out)
 	u := newUser(t)
-	publish := func(server string) (string, error) {
-		return u.cli("model", "publish", "--server", info["api"], "--key", u.addr, "--name", "walk/llm-"+server, "--version", "1.0.0",
-			"--training", exampleDatanet, "--backend", "openai", "--model-server", server, "--remote", "tiny")
+	// The example datanet admits examples/facts-lm; only the operator
+	// publishes on the node's servers.
+	publish := func(key, server, version string) (string, error) {
+		args := []string{"model", "publish", "--server", info["api"], "--key", key, "--name", exampleModel, "--version", version,
+			"--training", exampleDatanet, "--backend", "openai", "--model-server", server, "--remote", "tiny"}
+		if key != u.addr {
+			args = append(args, "--passphrase-file", filepath.Join(dir, "operator.pass"))
+		}
+		return u.cli(args...)
 	}
-	if o, err := publish("local"); err != nil {
+	operator := filepath.Join(dir, "operator.json")
+	if o, err := publish(operator, "local", "1.0.0"); err != nil {
 		t.Fatalf("a model on the configured server: %v\n%s", err, o)
 	}
-	if o, err := publish("other"); err == nil || !strings.Contains(err.Error()+o, `no model server "other"`) {
+	if o, err := publish(operator, "other", "1.0.1"); err == nil || !strings.Contains(err.Error()+o, `no model server "other"`) {
 		t.Fatalf("a model on a server the node does not have: %v\n%s", err, o)
+	}
+	if o, err := publish(u.addr, "local", "1.0.2"); err == nil || !strings.Contains(err.Error()+o, "reserved_name") {
+		t.Fatalf("a model by someone else on the operator's server: %v\n%s", err, o)
 	}
 }

@@ -80,7 +80,7 @@ func seedExample(ctx context.Context, n *node) (*example, error) {
 	}
 	dn := registry.Datanet{
 		Name: exampleDatanet, Owner: ex.owner.addr(), Description: "Short science facts", License: "CC-BY-4.0",
-		PricePerRead: readPrice.String(), Policy: registry.Policy{Write: registry.WriteAllowList, Writers: writers},
+		PricePerRead: readPrice.String(), Policy: registry.Policy{Write: registry.WriteAllowList, Writers: writers, Models: []string{exampleModel}},
 	}
 	dsig, err := registry.Sign(ex.owner.key, n.reg.Domain().DatanetDigest(dn))
 	if err != nil {

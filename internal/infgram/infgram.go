@@ -18,6 +18,7 @@
 package infgram
 
 import (
+	"bytes"
 	"errors"
 	"index/suffixarray"
 	"math"
@@ -290,6 +291,13 @@ type Params struct {
 	Temperature float64
 	Seed        uint64
 	Stop        []string // generation ends when the text ends with one of these
+	// MaxBytes, if positive, ends generation (finish "length") before
+	// the token that would take the text past it.
+	MaxBytes int
+	// Continue, if set, is asked every few tokens whether to go on; when
+	// it says no, generation ends with finish "canceled" (a caller's
+	// deadline, say), which no re-run reproduces.
+	Continue func() bool
 }
 
 // Step is one generated token, with what it was drawn from.
@@ -320,8 +328,15 @@ func (m *Model) Generate(prompt string, p Params) Generation {
 	}
 	rng := rand.New(rand.NewPCG(p.Seed, 0x746f6c6c67617465)) // "tollgate"
 	g := Generation{PromptTokens: len(promptTokens), FinishReason: "length"}
-	var out []string
+	// The text is built as it goes (Join's rule, a token at a time), so a
+	// long generation costs its length, not its square.
+	var text []byte
+	prev := ""
 	for len(g.Steps) < p.MaxTokens {
+		if p.Continue != nil && len(g.Steps)%16 == 0 && !p.Continue() {
+			g.FinishReason = "canceled"
+			break
+		}
 		d := m.next(ctx)
 		if d.Total == 0 {
 			g.FinishReason = "end"
@@ -332,15 +347,23 @@ func (m *Model) Generate(prompt string, p Params) Generation {
 			g.FinishReason = "end" // where the records it follows end
 			break
 		}
+		sep := len(text) > 0 && !closes(c.Token) && !opens(prev)
+		if p.MaxBytes > 0 && len(text)+len(c.Token)+1 > p.MaxBytes {
+			break // "length"
+		}
+		if sep {
+			text = append(text, ' ')
+		}
+		text = append(text, c.Token...)
+		prev = c.Token
 		g.Steps = append(g.Steps, Step{Token: c.Token, Suffix: d.Suffix, Count: c.Count, Total: d.Total, ByRecord: c.ByRecord})
-		out = append(out, c.Token)
 		ctx = append(ctx, m.vocab[c.Token])
-		if text := Join(out); slices.ContainsFunc(p.Stop, func(s string) bool { return s != "" && strings.HasSuffix(text, s) }) {
+		if slices.ContainsFunc(p.Stop, func(s string) bool { return s != "" && bytes.HasSuffix(text, []byte(s)) }) {
 			g.FinishReason = "stop"
 			break
 		}
 	}
-	g.Text = Join(out)
+	g.Text = string(text)
 	return g
 }
 

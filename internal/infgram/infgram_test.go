@@ -263,3 +263,20 @@ func BenchmarkGenerate256(b *testing.B) {
 	b.ReportMetric(built.Seconds(), "build-s")
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "model-MB")
 }
+
+// Generation is bounded however the corpus repeats: MaxBytes ends it as
+// "length" before the text outgrows it, the same way on every run, and
+// Continue stops it as "canceled".
+func TestGenerationIsBounded(t *testing.T) {
+	word := strings.Repeat("w", 1000)
+	m := model(t, []Record{{"r", strings.Repeat(word+" ", 50)}})
+	g := m.Generate(word, Params{MaxTokens: 1000, MaxBytes: 10_500})
+	if g.FinishReason != "length" || len(g.Text) > 10_500 || len(g.Steps) != 10 {
+		t.Fatalf("finish %q, %d bytes, %d tokens", g.FinishReason, len(g.Text), len(g.Steps))
+	}
+	calls := 0
+	g = m.Generate(word, Params{MaxTokens: 1000, Continue: func() bool { calls++; return calls < 2 }})
+	if g.FinishReason != "canceled" || len(g.Steps) != 16 {
+		t.Fatalf("finish %q after %d tokens", g.FinishReason, len(g.Steps))
+	}
+}

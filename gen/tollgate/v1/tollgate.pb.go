@@ -977,7 +977,10 @@ type Policy struct {
 	WriterQuotaBytes uint64 `protobuf:"varint,7,opt,name=writer_quota_bytes,json=writerQuotaBytes,proto3" json:"writer_quota_bytes,omitempty"`
 	// Attribution plugin names (no versions) that may read the datanet's
 	// records; empty admits the built-ins, builtin/ngram and builtin/access.
-	Attribution   []string `protobuf:"bytes,8,rep,name=attribution,proto3" json:"attribution,omitempty"`
+	Attribution []string `protobuf:"bytes,8,rep,name=attribution,proto3" json:"attribution,omitempty"`
+	// Model names (no versions) that may be built from the datanet; "*"
+	// admits any; empty admits none.
+	Models        []string `protobuf:"bytes,9,rep,name=models,proto3" json:"models,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1064,6 +1067,13 @@ func (x *Policy) GetWriterQuotaBytes() uint64 {
 func (x *Policy) GetAttribution() []string {
 	if x != nil {
 		return x.Attribution
+	}
+	return nil
+}
+
+func (x *Policy) GetModels() []string {
+	if x != nil {
+		return x.Models
 	}
 	return nil
 }
@@ -5021,7 +5031,7 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\x11YankPluginRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\tR\tsignature\"\x14\n" +
-	"\x12YankPluginResponse\"\x83\x02\n" +
+	"\x12YankPluginResponse\"\x9b\x02\n" +
 	"\x06Policy\x12\x16\n" +
 	"\x06access\x18\x01 \x01(\tR\x06access\x12\x16\n" +
 	"\x06agents\x18\x02 \x03(\tR\x06agents\x12&\n" +
@@ -5030,7 +5040,8 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\awriters\x18\x05 \x03(\tR\awriters\x12!\n" +
 	"\fwriter_quota\x18\x06 \x01(\x04R\vwriterQuota\x12,\n" +
 	"\x12writer_quota_bytes\x18\a \x01(\x04R\x10writerQuotaBytes\x12 \n" +
-	"\vattribution\x18\b \x03(\tR\vattribution\"w\n" +
+	"\vattribution\x18\b \x03(\tR\vattribution\x12\x16\n" +
+	"\x06models\x18\t \x03(\tR\x06models\"w\n" +
 	"\x10SetPolicyRequest\x12\x18\n" +
 	"\adatanet\x18\x01 \x01(\tR\adatanet\x12+\n" +
 	"\x06policy\x18\x02 \x01(\v2\x13.tollgate.v1.PolicyR\x06policy\x12\x1c\n" +
