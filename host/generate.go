@@ -77,9 +77,11 @@ func (h *Host) Generate(ctx context.Context, req GenerateRequest) (*GenerateResu
 	// plugin; a model on a server waits on the network and takes none.
 	done := func() {}
 	if p.Manifest.Model.Backend == registry.BackendInfgram {
-		if done, err = h.turn(ctx); err != nil {
+		t, err := h.turn(ctx)
+		if err != nil {
 			return nil, err
 		}
+		done = t.done
 	}
 	mc := &modelCalls{h: h, res: res}
 	resp, genErr := mc.Generate(ctx, r)

@@ -209,20 +209,56 @@ func (h *Host) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 // instances in memory and makes every call slower. A turn covers the
 // agent and its attribution, not the wait for the receipt to be durable,
 // which needs no core.
-func (h *Host) turn(ctx context.Context) (done func(), err error) {
-	select {
-	case h.running <- struct{}{}:
-	case <-ctx.Done():
-		return nil, abi.FromContext(ctx.Err())
+func (h *Host) turn(ctx context.Context) (*turn, error) {
+	t := &turn{h: h}
+	if err := t.take(ctx); err != nil {
+		return nil, err
 	}
-	h.metrics.Running(1)
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			h.metrics.Running(-1)
-			<-h.running
-		})
-	}, nil
+	return t, nil
+}
+
+// turn is one call's turn to run plugins. A call that waits on something
+// using no core of the node (a model server) gives it up while it waits.
+type turn struct {
+	h    *Host
+	mu   sync.Mutex
+	held bool
+}
+
+func (t *turn) take(ctx context.Context) error {
+	select {
+	case t.h.running <- struct{}{}:
+	case <-ctx.Done():
+		return abi.FromContext(ctx.Err())
+	}
+	t.mu.Lock()
+	t.held = true
+	t.mu.Unlock()
+	t.h.metrics.Running(1)
+	return nil
+}
+
+// done gives the turn up; it is safe to call more than once.
+func (t *turn) done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.held {
+		t.held = false
+		t.h.metrics.Running(-1)
+		<-t.h.running
+	}
+}
+
+// away runs wait without the turn, then waits for it again (or for ctx,
+// which ends the call anyway). A nil turn runs wait as it is.
+func (t *turn) away(ctx context.Context, wait func()) {
+	if t == nil {
+		wait()
+		return
+	}
+	t.done()
+	wait()
+	t.take(ctx)
 }
 
 // call is an invocation admitted to run: who asks, under which receipt
@@ -288,11 +324,13 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 		ID: c.id, RequestID: req.RequestID, Caller: c.caller, Agent: m.Ref(), AgentHash: c.agent.Hash(), AgentManifest: m.Hash(),
 		InputHash: saltedHash(c.salt, req.Input), Datanets: c.versions, Time: time.Now().UTC(),
 	}
-	done, err := h.turn(ctx)
+	t, err := h.turn(ctx)
 	if err != nil {
 		return nil, err
 	}
+	done := t.done
 	defer done()
+	mc.turn = t
 	out, callErr := mod.Call(ctx, m.ExportName(), req.Input, env)
 	rc.Fuel = env.FuelUsed // what the agent spent, deterministic for its input and data
 	rc.Generations = mc.gens

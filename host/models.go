@@ -18,8 +18,11 @@ import (
 // tokens generated did not cost. A call runs on one goroutine, so it
 // needs no lock.
 type modelCalls struct {
-	h    *Host
-	res  *ledger.Reservation
+	h   *Host
+	res *ledger.Reservation
+	// turn is the agent's turn to run, which a call to a model server
+	// gives up while it waits (nil: none is held).
+	turn *turn
 	gens []ledger.Generation
 	uses []rules.ModelUse
 }
@@ -52,7 +55,14 @@ func (mc *modelCalls) Generate(ctx context.Context, r abi.GenerateRequest) (abi.
 		mc.res.Shrink(worst)
 		return abi.GenerateResponse{}, err
 	}
-	out, genErr := backend.Generate(ctx, req)
+	var out model.Result
+	var genErr error
+	generate := func() { out, genErr = backend.Generate(ctx, req) }
+	if spec.Backend == registry.BackendInfgram {
+		generate() // on the node's cores, in the agent's turn
+	} else {
+		mc.turn.away(ctx, generate)
+	}
 	// What the backend used, never more than was held for it.
 	out.TokensIn = min(max(out.TokensIn, 0), promptTokens)
 	out.TokensOut = min(max(out.TokensOut, 0), req.MaxTokens)

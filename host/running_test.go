@@ -50,12 +50,22 @@ func TestInvocationsWaitForATurn(t *testing.T) {
 		t.Fatalf("a call with no turn: %v after %v", err, time.Since(start))
 	}
 	<-h.running // a turn frees up: the next call takes it
-	done, err := h.turn(ctx)
+	tn, err := h.turn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	done()
-	done() // a turn is given back once however often done is called
+	// Waiting away from it frees the turn for another call, and takes it
+	// back after.
+	tn.away(ctx, func() {
+		if len(h.running) != 1 {
+			t.Errorf("%d turns taken while a call waits away from its own, want 1", len(h.running))
+		}
+	})
+	if len(h.running) != 2 {
+		t.Fatalf("%d turns taken after the wait, want 2", len(h.running))
+	}
+	tn.done()
+	tn.done() // a turn is given back once however often done is called
 	if len(h.running) != 1 {
 		t.Fatalf("%d turns taken, want 1", len(h.running))
 	}
