@@ -240,16 +240,9 @@ func (pc pluginCmds) list() *cobra.Command {
 	}
 	a.jsonFlag(list)
 	list.RunE = func(cmd *cobra.Command, args []string) error {
-		var all []*tollgatev1.Plugin
-		for page := ""; ; {
-			res, err := pc.reg().ListPlugins(cmd.Context(), connect.NewRequest(&tollgatev1.ListPluginsRequest{PageToken: page}))
-			if err != nil {
-				return err
-			}
-			all = append(all, res.Msg.GetPlugins()...)
-			if page = res.Msg.GetNextPageToken(); page == "" {
-				break
-			}
+		all, err := pc.all(cmd, "")
+		if err != nil {
+			return err
 		}
 		if a.asJSON {
 			return printJSON(a.out, &tollgatev1.ListPluginsResponse{Plugins: all})
