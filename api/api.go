@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/metrics"
 	"github.com/tollgate-dev/tollgate/settle"
+	"github.com/tollgate-dev/tollgate/web"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
@@ -111,7 +112,9 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("POST /v1/chat/completions", e.openAI(api.chatCompletions))
 	mux.HandleFunc("GET /v1/models", e.openAI(api.models))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /{$}", e.page(page))
+	page := web.Handler()
+	mux.HandleFunc("GET /{$}", e.page(page.ServeHTTP))
+	mux.HandleFunc("GET /assets/", e.page(page.ServeHTTP))
 	return mux, nil
 }
 
@@ -282,15 +285,8 @@ func (a *api) CloseEpoch(ctx context.Context, req *connect.Request[tollgatev1.Cl
 }
 
 func (a *api) GetReceipt(ctx context.Context, req *connect.Request[tollgatev1.GetReceiptRequest]) (*connect.Response[tollgatev1.GetReceiptResponse], error) {
-	if req.Msg.GetId() == "" {
-		return nil, abi.Errorf(abi.CodeBadRequest, "give a receipt id, or at least %d hex digits of one", ledger.MinReceiptPrefix)
-	}
-	rc, err := a.led.ReceiptByPrefix(ctx, req.Msg.GetId())
-	if abi.CodeOf(err) == abi.CodeNotFound {
-		// The id is quoted and capped: it is the caller's, not the ledger's.
-		return nil, &abi.Error{Code: abi.CodeNotFound, Message: fmt.Sprintf("no receipt %.64q", req.Msg.GetId()), Cause: err}
-	} else if err != nil {
-		// A failing store is not a missing receipt.
+	rc, err := a.receipt(ctx, req.Msg.GetId())
+	if err != nil {
 		return nil, err
 	}
 	// Once its epoch is closed a receipt is public: it is what lets anyone
@@ -307,6 +303,20 @@ func (a *api) GetReceipt(ctx context.Context, req *connect.Request[tollgatev1.Ge
 		}
 	}
 	return connect.NewResponse(&tollgatev1.GetReceiptResponse{Receipt: receiptProto(rc)}), nil
+}
+
+// receipt finds a receipt by its id or a unique prefix of one.
+func (a *api) receipt(ctx context.Context, id string) (*ledger.Receipt, error) {
+	if id == "" {
+		return nil, abi.Errorf(abi.CodeBadRequest, "give a receipt id, or at least %d hex digits of one", ledger.MinReceiptPrefix)
+	}
+	rc, err := a.led.ReceiptByPrefix(ctx, id)
+	if abi.CodeOf(err) == abi.CodeNotFound {
+		// The id is quoted and capped: it is the caller's, not the ledger's.
+		return nil, &abi.Error{Code: abi.CodeNotFound, Message: fmt.Sprintf("no receipt %.64q", id), Cause: err}
+	}
+	// A failing store is not a missing receipt.
+	return rc, err
 }
 
 // receiptNames reports whether account is the receipt's caller or one of
@@ -356,8 +366,12 @@ func (a *api) GetDeployment(ctx context.Context, req *connect.Request[tollgatev1
 		return nil, settle.ErrNoChain
 	}
 	d := a.settle.Chain().Deployment()
+	paused, err := a.settle.Chain().Paused(ctx)
+	if err != nil {
+		return nil, abi.Wrap(abi.CodeUnavailable, err, "read the settlement contract")
+	}
 	return connect.NewResponse(&tollgatev1.GetDeploymentResponse{ChainId: d.ChainID, Settlement: d.Settlement, Token: d.Token, Operator: a.h.Operator(),
-		Block: d.Block, Rpc: a.chainRPC}), nil
+		Block: d.Block, Rpc: a.chainRPC, Paused: paused}), nil
 }
 
 func (a *api) Challenge(ctx context.Context, req *connect.Request[tollgatev1.ChallengeRequest]) (*connect.Response[tollgatev1.ChallengeResponse], error) {
@@ -404,6 +418,7 @@ func receiptProto(r *ledger.Receipt) *tollgatev1.Receipt {
 		Attribution: r.Attribution, AttributionHash: r.AttributionHash, Method: r.Method,
 		InputHash: r.InputHash, OutputHash: r.OutputHash, Epoch: r.Epoch, Charged: r.Debit().String(),
 		Signer: r.Signer, Signature: r.Signature, RequestId: r.RequestID, Time: r.Time.Format(time.RFC3339Nano),
+		Fuel: r.Fuel, PrevBundle: r.PrevBundle,
 	}
 	if r.Domain != nil {
 		out.ChainId, out.Settlement = r.Domain.ChainID.Uint64(), r.Domain.Settlement

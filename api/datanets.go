@@ -90,7 +90,11 @@ func (a *api) GetDatanet(ctx context.Context, req *connect.Request[tollgatev1.Ge
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&tollgatev1.GetDatanetResponse{Datanet: datanetProto(d)}), nil
+	out := datanetProto(d)
+	if out.PublicVersion, err = a.settledVersion(ctx, d.Name); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&tollgatev1.GetDatanetResponse{Datanet: out}), nil
 }
 
 func recordProto(r abi.Record) *tollgatev1.Record {

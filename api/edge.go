@@ -72,6 +72,7 @@ var publicProcedures = map[string]bool{
 	"/tollgate.v1.AuthService/SignIn":            true,
 	"/tollgate.v1.LedgerService/GetProof":        true,
 	"/tollgate.v1.LedgerService/GetReceipt":      true,
+	"/tollgate.v1.LedgerService/TraceReceipt":    true,
 	"/tollgate.v1.LedgerService/ListEpochs":      true,
 	"/tollgate.v1.LedgerService/GetEpoch":        true,
 	"/tollgate.v1.LedgerService/ExportEpoch":     true,

@@ -39,7 +39,8 @@ func TestServeModelServer(t *testing.T) {
 	}()
 	info := readUntilServing(t, out)
 	u := newUser(t)
-	// The example datanet admits examples/facts-lm; only the operator
+	// The example datanet admits examples/facts-lm (1.0.0 is the seeded
+	// embedded one); only the operator
 	// publishes on the node's servers.
 	publish := func(key, server, version string) (string, error) {
 		args := []string{"model", "publish", "--server", info["api"], "--key", key, "--name", exampleModel, "--version", version,
@@ -50,13 +51,13 @@ func TestServeModelServer(t *testing.T) {
 		return u.cli(args...)
 	}
 	operator := filepath.Join(dir, "operator.json")
-	if o, err := publish(operator, "local", "1.0.0"); err != nil {
+	if o, err := publish(operator, "local", "2.0.0"); err != nil {
 		t.Fatalf("a model on the configured server: %v\n%s", err, o)
 	}
-	if o, err := publish(operator, "other", "1.0.1"); err == nil || !strings.Contains(err.Error()+o, `no model server "other"`) {
+	if o, err := publish(operator, "other", "2.0.1"); err == nil || !strings.Contains(err.Error()+o, `no model server "other"`) {
 		t.Fatalf("a model on a server the node does not have: %v\n%s", err, o)
 	}
-	if o, err := publish(u.addr, "local", "1.0.2"); err == nil || !strings.Contains(err.Error()+o, "reserved_name") {
+	if o, err := publish(u.addr, "local", "2.0.2"); err == nil || !strings.Contains(err.Error()+o, "reserved_name") {
 		t.Fatalf("a model by someone else on the operator's server: %v\n%s", err, o)
 	}
 }

@@ -195,6 +195,10 @@ func firstStart(ctx context.Context, n *node, addr string, out io.Writer) error 
 	if err != nil {
 		return err
 	}
+	m, err := seedModel(ctx, n, ex)
+	if err != nil {
+		return err
+	}
 	caller := newParty("caller")
 	if _, err := fund(ctx, n, caller, callerCredit); err != nil {
 		return err
@@ -204,6 +208,7 @@ func firstStart(ctx context.Context, n *node, addr string, out io.Writer) error 
 		return err
 	}
 	fmt.Fprintf(out, `tollgate: first start: published %s reading datanet %s,
+          and %s asking model %s (built from it),
           funded caller %s with %s.
           operator token (keep it): %s
           caller token:             %s
@@ -211,7 +216,7 @@ try:
   curl -s http://%s/tollgate.v1.AgentService/Invoke \
     -H 'Content-Type: application/json' -H 'Authorization: Bearer %s' \
     -d '{"agent":"%s@latest","inputText":"Why is the sky blue?"}'
-`, ex.agent.Manifest.Ref(), exampleDatanet, caller.addr(), tgt(callerCredit), opTok, callTok, addr, callTok, exampleAgent)
+`, ex.agent.Manifest.Ref(), exampleDatanet, exampleRAG+"@"+exampleModelVer, m.Manifest.Ref(), caller.addr(), tgt(callerCredit), opTok, callTok, addr, callTok, exampleAgent)
 	return nil
 }
 

@@ -228,6 +228,12 @@ func (c *Client) Claimed(ctx context.Context, account string) (*big.Int, error) 
 	return call(ctx, c.settlement, c.settleABI.PackClaimed(common.HexToAddress(account)), c.settleABI.UnpackClaimed)
 }
 
+// Paused reports whether the settlement contract's deposits and claims are
+// paused now.
+func (c *Client) Paused(ctx context.Context) (bool, error) {
+	return call(ctx, c.settlement, c.settleABI.PackPaused(), c.settleABI.UnpackPaused)
+}
+
 // Operator returns the settlement contract's operator now: the address
 // that signs the receipts of epochs from now on.
 func (c *Client) Operator(ctx context.Context) (string, error) {

@@ -1589,7 +1589,11 @@ type Datanet struct {
 	Write string `protobuf:"bytes,12,opt,name=write,proto3" json:"write,omitempty"`
 	// The attribution plugins in effect (policy.attribution, or the
 	// built-ins when that is empty).
-	Attribution   []string `protobuf:"bytes,13,rep,name=attribution,proto3" json:"attribution,omitempty"`
+	Attribution []string `protobuf:"bytes,13,rep,name=attribution,proto3" json:"attribution,omitempty"`
+	// The highest version closed epochs settled payouts on (GetDatanet
+	// only): anyone may list the records up to it, to check those payouts;
+	// only the owner and the operator list later ones.
+	PublicVersion uint64 `protobuf:"varint,14,opt,name=public_version,json=publicVersion,proto3" json:"public_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1713,6 +1717,13 @@ func (x *Datanet) GetAttribution() []string {
 		return x.Attribution
 	}
 	return nil
+}
+
+func (x *Datanet) GetPublicVersion() uint64 {
+	if x != nil {
+		return x.PublicVersion
+	}
+	return 0
 }
 
 type CreateDatanetRequest struct {
@@ -2574,7 +2585,11 @@ type Receipt struct {
 	// The model calls the agent made, in order.
 	Generations []*Generation `protobuf:"bytes,24,rep,name=generations,proto3" json:"generations,omitempty"`
 	// The signed format: 2 before models, 3 since.
-	Schema        uint32 `protobuf:"varint,25,opt,name=schema,proto3" json:"schema,omitempty"`
+	Schema uint32 `protobuf:"varint,25,opt,name=schema,proto3" json:"schema,omitempty"`
+	// The fuel the agent used, and the receipt bundle hash of the epoch
+	// before this one, as signed.
+	Fuel          uint64 `protobuf:"varint,26,opt,name=fuel,proto3" json:"fuel,omitempty"`
+	PrevBundle    string `protobuf:"bytes,27,opt,name=prev_bundle,json=prevBundle,proto3" json:"prev_bundle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2782,6 +2797,20 @@ func (x *Receipt) GetSchema() uint32 {
 		return x.Schema
 	}
 	return 0
+}
+
+func (x *Receipt) GetFuel() uint64 {
+	if x != nil {
+		return x.Fuel
+	}
+	return 0
+}
+
+func (x *Receipt) GetPrevBundle() string {
+	if x != nil {
+		return x.PrevBundle
+	}
+	return ""
 }
 
 // Generation is one model call an invocation made, as its receipt signs it.
@@ -3272,6 +3301,209 @@ func (x *Posting) GetMemo() string {
 	return ""
 }
 
+type TraceReceiptRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A receipt id, or a prefix as GetReceipt takes.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The shortest span traced, in words; 0 means 4 (the built-in ngram
+	// attribution's default). At most 64.
+	MinWords      uint32 `protobuf:"varint,2,opt,name=min_words,json=minWords,proto3" json:"min_words,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceReceiptRequest) Reset() {
+	*x = TraceReceiptRequest{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceReceiptRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceReceiptRequest) ProtoMessage() {}
+
+func (x *TraceReceiptRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceReceiptRequest.ProtoReflect.Descriptor instead.
+func (*TraceReceiptRequest) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *TraceReceiptRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TraceReceiptRequest) GetMinWords() uint32 {
+	if x != nil {
+		return x.MinWords
+	}
+	return 0
+}
+
+type TraceReceiptResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receipt       *Receipt               `protobuf:"bytes,1,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	OutputText    string                 `protobuf:"bytes,2,opt,name=output_text,json=outputText,proto3" json:"output_text,omitempty"`
+	Spans         []*TracedSpan          `protobuf:"bytes,3,rep,name=spans,proto3" json:"spans,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceReceiptResponse) Reset() {
+	*x = TraceReceiptResponse{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceReceiptResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceReceiptResponse) ProtoMessage() {}
+
+func (x *TraceReceiptResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceReceiptResponse.ProtoReflect.Descriptor instead.
+func (*TraceReceiptResponse) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *TraceReceiptResponse) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
+func (x *TraceReceiptResponse) GetOutputText() string {
+	if x != nil {
+		return x.OutputText
+	}
+	return ""
+}
+
+func (x *TraceReceiptResponse) GetSpans() []*TracedSpan {
+	if x != nil {
+		return x.Spans
+	}
+	return nil
+}
+
+// TracedSpan is a run of the output a record holds verbatim.
+type TracedSpan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Offsets into output_text in UTF-16 code units (what a browser's
+	// string indexes) and in bytes, end exclusive.
+	Start     uint32 `protobuf:"varint,1,opt,name=start,proto3" json:"start,omitempty"`
+	End       uint32 `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
+	StartByte uint32 `protobuf:"varint,3,opt,name=start_byte,json=startByte,proto3" json:"start_byte,omitempty"`
+	EndByte   uint32 `protobuf:"varint,4,opt,name=end_byte,json=endByte,proto3" json:"end_byte,omitempty"`
+	Datanet   string `protobuf:"bytes,5,opt,name=datanet,proto3" json:"datanet,omitempty"`
+	// The records holding the span that the receipt scored, by id.
+	Records       []string `protobuf:"bytes,6,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TracedSpan) Reset() {
+	*x = TracedSpan{}
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TracedSpan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TracedSpan) ProtoMessage() {}
+
+func (x *TracedSpan) ProtoReflect() protoreflect.Message {
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TracedSpan.ProtoReflect.Descriptor instead.
+func (*TracedSpan) Descriptor() ([]byte, []int) {
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *TracedSpan) GetStart() uint32 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *TracedSpan) GetEnd() uint32 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
+func (x *TracedSpan) GetStartByte() uint32 {
+	if x != nil {
+		return x.StartByte
+	}
+	return 0
+}
+
+func (x *TracedSpan) GetEndByte() uint32 {
+	if x != nil {
+		return x.EndByte
+	}
+	return 0
+}
+
+func (x *TracedSpan) GetDatanet() string {
+	if x != nil {
+		return x.Datanet
+	}
+	return ""
+}
+
+func (x *TracedSpan) GetRecords() []string {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
 type RelayClaimRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -3280,7 +3512,7 @@ type RelayClaimRequest struct {
 
 func (x *RelayClaimRequest) Reset() {
 	*x = RelayClaimRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3292,7 +3524,7 @@ func (x *RelayClaimRequest) String() string {
 func (*RelayClaimRequest) ProtoMessage() {}
 
 func (x *RelayClaimRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[48]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3305,7 +3537,7 @@ func (x *RelayClaimRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelayClaimRequest.ProtoReflect.Descriptor instead.
 func (*RelayClaimRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{48}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{51}
 }
 
 type RelayClaimResponse struct {
@@ -3324,7 +3556,7 @@ type RelayClaimResponse struct {
 
 func (x *RelayClaimResponse) Reset() {
 	*x = RelayClaimResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3336,7 +3568,7 @@ func (x *RelayClaimResponse) String() string {
 func (*RelayClaimResponse) ProtoMessage() {}
 
 func (x *RelayClaimResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[49]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3349,7 +3581,7 @@ func (x *RelayClaimResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelayClaimResponse.ProtoReflect.Descriptor instead.
 func (*RelayClaimResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{49}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RelayClaimResponse) GetAccount() string {
@@ -3402,7 +3634,7 @@ type ListReceiptsRequest struct {
 
 func (x *ListReceiptsRequest) Reset() {
 	*x = ListReceiptsRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3414,7 +3646,7 @@ func (x *ListReceiptsRequest) String() string {
 func (*ListReceiptsRequest) ProtoMessage() {}
 
 func (x *ListReceiptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[50]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3427,7 +3659,7 @@ func (x *ListReceiptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReceiptsRequest.ProtoReflect.Descriptor instead.
 func (*ListReceiptsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{50}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListReceiptsRequest) GetAccount() string {
@@ -3470,7 +3702,7 @@ type AccountReceipt struct {
 
 func (x *AccountReceipt) Reset() {
 	*x = AccountReceipt{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[51]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3482,7 +3714,7 @@ func (x *AccountReceipt) String() string {
 func (*AccountReceipt) ProtoMessage() {}
 
 func (x *AccountReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[51]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3495,7 +3727,7 @@ func (x *AccountReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountReceipt.ProtoReflect.Descriptor instead.
 func (*AccountReceipt) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{51}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *AccountReceipt) GetReceipt() *Receipt {
@@ -3530,7 +3762,7 @@ type ListReceiptsResponse struct {
 
 func (x *ListReceiptsResponse) Reset() {
 	*x = ListReceiptsResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[52]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3542,7 +3774,7 @@ func (x *ListReceiptsResponse) String() string {
 func (*ListReceiptsResponse) ProtoMessage() {}
 
 func (x *ListReceiptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[52]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3555,7 +3787,7 @@ func (x *ListReceiptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReceiptsResponse.ProtoReflect.Descriptor instead.
 func (*ListReceiptsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{52}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListReceiptsResponse) GetAccount() string {
@@ -3600,7 +3832,7 @@ type Epoch struct {
 
 func (x *Epoch) Reset() {
 	*x = Epoch{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[53]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3612,7 +3844,7 @@ func (x *Epoch) String() string {
 func (*Epoch) ProtoMessage() {}
 
 func (x *Epoch) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[53]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3625,7 +3857,7 @@ func (x *Epoch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Epoch.ProtoReflect.Descriptor instead.
 func (*Epoch) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{53}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *Epoch) GetEpoch() uint64 {
@@ -3709,7 +3941,7 @@ type ListEpochsRequest struct {
 
 func (x *ListEpochsRequest) Reset() {
 	*x = ListEpochsRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[54]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3721,7 +3953,7 @@ func (x *ListEpochsRequest) String() string {
 func (*ListEpochsRequest) ProtoMessage() {}
 
 func (x *ListEpochsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[54]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3734,7 +3966,7 @@ func (x *ListEpochsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEpochsRequest.ProtoReflect.Descriptor instead.
 func (*ListEpochsRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{54}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListEpochsRequest) GetPageToken() string {
@@ -3763,7 +3995,7 @@ type ListEpochsResponse struct {
 
 func (x *ListEpochsResponse) Reset() {
 	*x = ListEpochsResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[55]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3775,7 +4007,7 @@ func (x *ListEpochsResponse) String() string {
 func (*ListEpochsResponse) ProtoMessage() {}
 
 func (x *ListEpochsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[55]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3788,7 +4020,7 @@ func (x *ListEpochsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEpochsResponse.ProtoReflect.Descriptor instead.
 func (*ListEpochsResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{55}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ListEpochsResponse) GetEpochs() []*Epoch {
@@ -3822,7 +4054,7 @@ type GetEpochRequest struct {
 
 func (x *GetEpochRequest) Reset() {
 	*x = GetEpochRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[56]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3834,7 +4066,7 @@ func (x *GetEpochRequest) String() string {
 func (*GetEpochRequest) ProtoMessage() {}
 
 func (x *GetEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[56]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3847,7 +4079,7 @@ func (x *GetEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEpochRequest.ProtoReflect.Descriptor instead.
 func (*GetEpochRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{56}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GetEpochRequest) GetEpoch() uint64 {
@@ -3872,7 +4104,7 @@ type GetEpochResponse struct {
 
 func (x *GetEpochResponse) Reset() {
 	*x = GetEpochResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[57]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3884,7 +4116,7 @@ func (x *GetEpochResponse) String() string {
 func (*GetEpochResponse) ProtoMessage() {}
 
 func (x *GetEpochResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[57]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3897,7 +4129,7 @@ func (x *GetEpochResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEpochResponse.ProtoReflect.Descriptor instead.
 func (*GetEpochResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{57}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetEpochResponse) GetEpoch() *Epoch {
@@ -3937,7 +4169,7 @@ type ExportEpochRequest struct {
 
 func (x *ExportEpochRequest) Reset() {
 	*x = ExportEpochRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[58]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3949,7 +4181,7 @@ func (x *ExportEpochRequest) String() string {
 func (*ExportEpochRequest) ProtoMessage() {}
 
 func (x *ExportEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[58]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3962,7 +4194,7 @@ func (x *ExportEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEpochRequest.ProtoReflect.Descriptor instead.
 func (*ExportEpochRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{58}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ExportEpochRequest) GetEpoch() uint64 {
@@ -3984,7 +4216,7 @@ type ExportEpochResponse struct {
 
 func (x *ExportEpochResponse) Reset() {
 	*x = ExportEpochResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[59]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3996,7 +4228,7 @@ func (x *ExportEpochResponse) String() string {
 func (*ExportEpochResponse) ProtoMessage() {}
 
 func (x *ExportEpochResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[59]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4009,7 +4241,7 @@ func (x *ExportEpochResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEpochResponse.ProtoReflect.Descriptor instead.
 func (*ExportEpochResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{59}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ExportEpochResponse) GetReceiptJson() []byte {
@@ -4041,7 +4273,7 @@ type GetDeploymentRequest struct {
 
 func (x *GetDeploymentRequest) Reset() {
 	*x = GetDeploymentRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[60]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4053,7 +4285,7 @@ func (x *GetDeploymentRequest) String() string {
 func (*GetDeploymentRequest) ProtoMessage() {}
 
 func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[60]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4066,7 +4298,7 @@ func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentRequest.ProtoReflect.Descriptor instead.
 func (*GetDeploymentRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{60}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{63}
 }
 
 type GetDeploymentResponse struct {
@@ -4079,14 +4311,17 @@ type GetDeploymentResponse struct {
 	Block uint64 `protobuf:"varint,5,opt,name=block,proto3" json:"block,omitempty"`
 	// The JSON-RPC endpoint of the node's embedded chain, for wallets and
 	// Ethereum tools on the same machine; empty when it settles elsewhere.
-	Rpc           string `protobuf:"bytes,6,opt,name=rpc,proto3" json:"rpc,omitempty"`
+	Rpc string `protobuf:"bytes,6,opt,name=rpc,proto3" json:"rpc,omitempty"`
+	// Whether the settlement contract's deposits and claims are paused now
+	// (by its guardian), as this node reads the chain.
+	Paused        bool `protobuf:"varint,7,opt,name=paused,proto3" json:"paused,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetDeploymentResponse) Reset() {
 	*x = GetDeploymentResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[61]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4098,7 +4333,7 @@ func (x *GetDeploymentResponse) String() string {
 func (*GetDeploymentResponse) ProtoMessage() {}
 
 func (x *GetDeploymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[61]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4111,7 +4346,7 @@ func (x *GetDeploymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentResponse.ProtoReflect.Descriptor instead.
 func (*GetDeploymentResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{61}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GetDeploymentResponse) GetChainId() uint64 {
@@ -4156,6 +4391,13 @@ func (x *GetDeploymentResponse) GetRpc() string {
 	return ""
 }
 
+func (x *GetDeploymentResponse) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
 type FaucetRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Mint the test tokens to the caller's wallet instead of depositing them,
@@ -4167,7 +4409,7 @@ type FaucetRequest struct {
 
 func (x *FaucetRequest) Reset() {
 	*x = FaucetRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[62]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4179,7 +4421,7 @@ func (x *FaucetRequest) String() string {
 func (*FaucetRequest) ProtoMessage() {}
 
 func (x *FaucetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[62]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4192,7 +4434,7 @@ func (x *FaucetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaucetRequest.ProtoReflect.Descriptor instead.
 func (*FaucetRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{62}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *FaucetRequest) GetToWallet() bool {
@@ -4218,7 +4460,7 @@ type FaucetResponse struct {
 
 func (x *FaucetResponse) Reset() {
 	*x = FaucetResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[63]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4230,7 +4472,7 @@ func (x *FaucetResponse) String() string {
 func (*FaucetResponse) ProtoMessage() {}
 
 func (x *FaucetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[63]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4243,7 +4485,7 @@ func (x *FaucetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaucetResponse.ProtoReflect.Descriptor instead.
 func (*FaucetResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{63}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *FaucetResponse) GetAccount() string {
@@ -4290,7 +4532,7 @@ type GetBalanceRequest struct {
 
 func (x *GetBalanceRequest) Reset() {
 	*x = GetBalanceRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[64]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4302,7 +4544,7 @@ func (x *GetBalanceRequest) String() string {
 func (*GetBalanceRequest) ProtoMessage() {}
 
 func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[64]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4315,7 +4557,7 @@ func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{64}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *GetBalanceRequest) GetAccount() string {
@@ -4347,7 +4589,7 @@ type GetBalanceResponse struct {
 
 func (x *GetBalanceResponse) Reset() {
 	*x = GetBalanceResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[65]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4359,7 +4601,7 @@ func (x *GetBalanceResponse) String() string {
 func (*GetBalanceResponse) ProtoMessage() {}
 
 func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[65]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4372,7 +4614,7 @@ func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{65}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *GetBalanceResponse) GetAccount() string {
@@ -4430,7 +4672,7 @@ type PendingDeposit struct {
 
 func (x *PendingDeposit) Reset() {
 	*x = PendingDeposit{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[66]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4442,7 +4684,7 @@ func (x *PendingDeposit) String() string {
 func (*PendingDeposit) ProtoMessage() {}
 
 func (x *PendingDeposit) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[66]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4455,7 +4697,7 @@ func (x *PendingDeposit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingDeposit.ProtoReflect.Descriptor instead.
 func (*PendingDeposit) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{66}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *PendingDeposit) GetAmount() string {
@@ -4497,7 +4739,7 @@ type GetProofRequest struct {
 
 func (x *GetProofRequest) Reset() {
 	*x = GetProofRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[67]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4509,7 +4751,7 @@ func (x *GetProofRequest) String() string {
 func (*GetProofRequest) ProtoMessage() {}
 
 func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[67]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4522,7 +4764,7 @@ func (x *GetProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofRequest.ProtoReflect.Descriptor instead.
 func (*GetProofRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{67}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *GetProofRequest) GetEpoch() uint64 {
@@ -4558,7 +4800,7 @@ type GetProofResponse struct {
 
 func (x *GetProofResponse) Reset() {
 	*x = GetProofResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[68]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4570,7 +4812,7 @@ func (x *GetProofResponse) String() string {
 func (*GetProofResponse) ProtoMessage() {}
 
 func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[68]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4583,7 +4825,7 @@ func (x *GetProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProofResponse.ProtoReflect.Descriptor instead.
 func (*GetProofResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{68}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *GetProofResponse) GetEpoch() uint64 {
@@ -4657,7 +4899,7 @@ type CloseEpochRequest struct {
 
 func (x *CloseEpochRequest) Reset() {
 	*x = CloseEpochRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[69]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4669,7 +4911,7 @@ func (x *CloseEpochRequest) String() string {
 func (*CloseEpochRequest) ProtoMessage() {}
 
 func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[69]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4682,7 +4924,7 @@ func (x *CloseEpochRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochRequest.ProtoReflect.Descriptor instead.
 func (*CloseEpochRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{69}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{72}
 }
 
 type CloseEpochResponse struct {
@@ -4699,7 +4941,7 @@ type CloseEpochResponse struct {
 
 func (x *CloseEpochResponse) Reset() {
 	*x = CloseEpochResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[70]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4711,7 +4953,7 @@ func (x *CloseEpochResponse) String() string {
 func (*CloseEpochResponse) ProtoMessage() {}
 
 func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[70]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4724,7 +4966,7 @@ func (x *CloseEpochResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseEpochResponse.ProtoReflect.Descriptor instead.
 func (*CloseEpochResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{70}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *CloseEpochResponse) GetEpoch() uint64 {
@@ -4780,7 +5022,7 @@ type GetReceiptRequest struct {
 
 func (x *GetReceiptRequest) Reset() {
 	*x = GetReceiptRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[71]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4792,7 +5034,7 @@ func (x *GetReceiptRequest) String() string {
 func (*GetReceiptRequest) ProtoMessage() {}
 
 func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[71]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4805,7 +5047,7 @@ func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptRequest.ProtoReflect.Descriptor instead.
 func (*GetReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{71}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *GetReceiptRequest) GetId() string {
@@ -4824,7 +5066,7 @@ type GetReceiptResponse struct {
 
 func (x *GetReceiptResponse) Reset() {
 	*x = GetReceiptResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[72]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4836,7 +5078,7 @@ func (x *GetReceiptResponse) String() string {
 func (*GetReceiptResponse) ProtoMessage() {}
 
 func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[72]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4849,7 +5091,7 @@ func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptResponse.ProtoReflect.Descriptor instead.
 func (*GetReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{72}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *GetReceiptResponse) GetReceipt() *Receipt {
@@ -4872,7 +5114,7 @@ type WithdrawRequest struct {
 
 func (x *WithdrawRequest) Reset() {
 	*x = WithdrawRequest{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[73]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4884,7 +5126,7 @@ func (x *WithdrawRequest) String() string {
 func (*WithdrawRequest) ProtoMessage() {}
 
 func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[73]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4897,7 +5139,7 @@ func (x *WithdrawRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawRequest) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{73}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *WithdrawRequest) GetAmount() string {
@@ -4924,7 +5166,7 @@ type WithdrawResponse struct {
 
 func (x *WithdrawResponse) Reset() {
 	*x = WithdrawResponse{}
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[74]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4936,7 +5178,7 @@ func (x *WithdrawResponse) String() string {
 func (*WithdrawResponse) ProtoMessage() {}
 
 func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tollgate_v1_tollgate_proto_msgTypes[74]
+	mi := &file_tollgate_v1_tollgate_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4949,7 +5191,7 @@ func (x *WithdrawResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawResponse) Descriptor() ([]byte, []int) {
-	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{74}
+	return file_tollgate_v1_tollgate_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *WithdrawResponse) GetReceipt() *Receipt {
@@ -5076,7 +5318,7 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\adatanet\x18\x01 \x01(\tR\adatanet\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x12\n" +
 	"\x04root\x18\x03 \x01(\tR\x04root\x12\x14\n" +
-	"\x05count\x18\x04 \x01(\x04R\x05count\"\xb8\x03\n" +
+	"\x05count\x18\x04 \x01(\x04R\x05count\"\xdf\x03\n" +
 	"\aDatanet\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05owner\x18\x02 \x01(\tR\x05owner\x12 \n" +
@@ -5091,7 +5333,8 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	" \x01(\v2\x13.tollgate.v1.PolicyR\x0ecreationPolicy\x12-\n" +
 	"\x12creation_signature\x18\v \x01(\tR\x11creationSignature\x12\x14\n" +
 	"\x05write\x18\f \x01(\tR\x05write\x12 \n" +
-	"\vattribution\x18\r \x03(\tR\vattribution\"d\n" +
+	"\vattribution\x18\r \x03(\tR\vattribution\x12%\n" +
+	"\x0epublic_version\x18\x0e \x01(\x04R\rpublicVersion\"d\n" +
 	"\x14CreateDatanetRequest\x12.\n" +
 	"\adatanet\x18\x01 \x01(\v2\x14.tollgate.v1.DatanetR\adatanet\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\tR\tsignature\"G\n" +
@@ -5148,7 +5391,7 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\areceipt\x18\x03 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\x12\x1a\n" +
 	"\breplayed\x18\x04 \x01(\bR\breplayed\x12\x1d\n" +
 	"\n" +
-	"input_salt\x18\x05 \x01(\tR\tinputSalt\"\xd4\x06\n" +
+	"input_salt\x18\x05 \x01(\tR\tinputSalt\"\x89\a\n" +
 	"\aReceipt\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06caller\x18\x02 \x01(\tR\x06caller\x12\x14\n" +
@@ -5181,7 +5424,10 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\x0eagent_manifest\x18\x16 \x01(\tR\ragentManifest\x121\n" +
 	"\x14attribution_manifest\x18\x17 \x01(\tR\x13attributionManifest\x129\n" +
 	"\vgenerations\x18\x18 \x03(\v2\x17.tollgate.v1.GenerationR\vgenerations\x12\x16\n" +
-	"\x06schema\x18\x19 \x01(\rR\x06schema\"\x89\x03\n" +
+	"\x06schema\x18\x19 \x01(\rR\x06schema\x12\x12\n" +
+	"\x04fuel\x18\x1a \x01(\x04R\x04fuel\x12\x1f\n" +
+	"\vprev_bundle\x18\x1b \x01(\tR\n" +
+	"prevBundle\"\x89\x03\n" +
 	"\n" +
 	"Generation\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x1d\n" +
@@ -5226,7 +5472,24 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06amount\x18\x03 \x01(\tR\x06amount\x12\x12\n" +
-	"\x04memo\x18\x04 \x01(\tR\x04memo\"\x13\n" +
+	"\x04memo\x18\x04 \x01(\tR\x04memo\"B\n" +
+	"\x13TraceReceiptRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\tmin_words\x18\x02 \x01(\rR\bminWords\"\x96\x01\n" +
+	"\x14TraceReceiptResponse\x12.\n" +
+	"\areceipt\x18\x01 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\x12\x1f\n" +
+	"\voutput_text\x18\x02 \x01(\tR\n" +
+	"outputText\x12-\n" +
+	"\x05spans\x18\x03 \x03(\v2\x17.tollgate.v1.TracedSpanR\x05spans\"\xa2\x01\n" +
+	"\n" +
+	"TracedSpan\x12\x14\n" +
+	"\x05start\x18\x01 \x01(\rR\x05start\x12\x10\n" +
+	"\x03end\x18\x02 \x01(\rR\x03end\x12\x1d\n" +
+	"\n" +
+	"start_byte\x18\x03 \x01(\rR\tstartByte\x12\x19\n" +
+	"\bend_byte\x18\x04 \x01(\rR\aendByte\x12\x18\n" +
+	"\adatanet\x18\x05 \x01(\tR\adatanet\x12\x18\n" +
+	"\arecords\x18\x06 \x03(\tR\arecords\"\x13\n" +
 	"\x11RelayClaimRequest\"\x8c\x01\n" +
 	"\x12RelayClaimResponse\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x14\n" +
@@ -5285,7 +5548,7 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\freceipt_json\x18\x01 \x01(\fR\vreceiptJson\x12\x16\n" +
 	"\x06output\x18\x02 \x01(\fR\x06output\x12.\n" +
 	"\areceipt\x18\x03 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\"\x16\n" +
-	"\x14GetDeploymentRequest\"\xac\x01\n" +
+	"\x14GetDeploymentRequest\"\xc4\x01\n" +
 	"\x15GetDeploymentResponse\x12\x19\n" +
 	"\bchain_id\x18\x01 \x01(\x04R\achainId\x12\x1e\n" +
 	"\n" +
@@ -5294,7 +5557,8 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\x05token\x18\x03 \x01(\tR\x05token\x12\x1a\n" +
 	"\boperator\x18\x04 \x01(\tR\boperator\x12\x14\n" +
 	"\x05block\x18\x05 \x01(\x04R\x05block\x12\x10\n" +
-	"\x03rpc\x18\x06 \x01(\tR\x03rpc\",\n" +
+	"\x03rpc\x18\x06 \x01(\tR\x03rpc\x12\x16\n" +
+	"\x06paused\x18\a \x01(\bR\x06paused\",\n" +
 	"\rFaucetRequest\x12\x1b\n" +
 	"\tto_wallet\x18\x01 \x01(\bR\btoWallet\"\x90\x01\n" +
 	"\x0eFaucetResponse\x12\x18\n" +
@@ -5380,7 +5644,7 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\n" +
 	"GetVersion\x12\x1e.tollgate.v1.GetVersionRequest\x1a\x1f.tollgate.v1.GetVersionResponse2Q\n" +
 	"\fAgentService\x12A\n" +
-	"\x06Invoke\x12\x1a.tollgate.v1.InvokeRequest\x1a\x1b.tollgate.v1.InvokeResponse2\xb9\a\n" +
+	"\x06Invoke\x12\x1a.tollgate.v1.InvokeRequest\x1a\x1b.tollgate.v1.InvokeResponse2\x8e\b\n" +
 	"\rLedgerService\x12M\n" +
 	"\n" +
 	"GetBalance\x12\x1e.tollgate.v1.GetBalanceRequest\x1a\x1f.tollgate.v1.GetBalanceResponse\x12G\n" +
@@ -5398,7 +5662,8 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\bGetEpoch\x12\x1c.tollgate.v1.GetEpochRequest\x1a\x1d.tollgate.v1.GetEpochResponse\x12R\n" +
 	"\vExportEpoch\x12\x1f.tollgate.v1.ExportEpochRequest\x1a .tollgate.v1.ExportEpochResponse0\x01\x12M\n" +
 	"\n" +
-	"RelayClaim\x12\x1e.tollgate.v1.RelayClaimRequest\x1a\x1f.tollgate.v1.RelayClaimResponseB=Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1b\x06proto3"
+	"RelayClaim\x12\x1e.tollgate.v1.RelayClaimRequest\x1a\x1f.tollgate.v1.RelayClaimResponse\x12S\n" +
+	"\fTraceReceipt\x12 .tollgate.v1.TraceReceiptRequest\x1a!.tollgate.v1.TraceReceiptResponseB=Z;github.com/tollgate-dev/tollgate/gen/tollgate/v1;tollgatev1b\x06proto3"
 
 var (
 	file_tollgate_v1_tollgate_proto_rawDescOnce sync.Once
@@ -5412,7 +5677,7 @@ func file_tollgate_v1_tollgate_proto_rawDescGZIP() []byte {
 	return file_tollgate_v1_tollgate_proto_rawDescData
 }
 
-var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 75)
+var file_tollgate_v1_tollgate_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
 var file_tollgate_v1_tollgate_proto_goTypes = []any{
 	(*ChallengeRequest)(nil),      // 0: tollgate.v1.ChallengeRequest
 	(*ChallengeResponse)(nil),     // 1: tollgate.v1.ChallengeResponse
@@ -5462,33 +5727,36 @@ var file_tollgate_v1_tollgate_proto_goTypes = []any{
 	(*Access)(nil),                // 45: tollgate.v1.Access
 	(*Score)(nil),                 // 46: tollgate.v1.Score
 	(*Posting)(nil),               // 47: tollgate.v1.Posting
-	(*RelayClaimRequest)(nil),     // 48: tollgate.v1.RelayClaimRequest
-	(*RelayClaimResponse)(nil),    // 49: tollgate.v1.RelayClaimResponse
-	(*ListReceiptsRequest)(nil),   // 50: tollgate.v1.ListReceiptsRequest
-	(*AccountReceipt)(nil),        // 51: tollgate.v1.AccountReceipt
-	(*ListReceiptsResponse)(nil),  // 52: tollgate.v1.ListReceiptsResponse
-	(*Epoch)(nil),                 // 53: tollgate.v1.Epoch
-	(*ListEpochsRequest)(nil),     // 54: tollgate.v1.ListEpochsRequest
-	(*ListEpochsResponse)(nil),    // 55: tollgate.v1.ListEpochsResponse
-	(*GetEpochRequest)(nil),       // 56: tollgate.v1.GetEpochRequest
-	(*GetEpochResponse)(nil),      // 57: tollgate.v1.GetEpochResponse
-	(*ExportEpochRequest)(nil),    // 58: tollgate.v1.ExportEpochRequest
-	(*ExportEpochResponse)(nil),   // 59: tollgate.v1.ExportEpochResponse
-	(*GetDeploymentRequest)(nil),  // 60: tollgate.v1.GetDeploymentRequest
-	(*GetDeploymentResponse)(nil), // 61: tollgate.v1.GetDeploymentResponse
-	(*FaucetRequest)(nil),         // 62: tollgate.v1.FaucetRequest
-	(*FaucetResponse)(nil),        // 63: tollgate.v1.FaucetResponse
-	(*GetBalanceRequest)(nil),     // 64: tollgate.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil),    // 65: tollgate.v1.GetBalanceResponse
-	(*PendingDeposit)(nil),        // 66: tollgate.v1.PendingDeposit
-	(*GetProofRequest)(nil),       // 67: tollgate.v1.GetProofRequest
-	(*GetProofResponse)(nil),      // 68: tollgate.v1.GetProofResponse
-	(*CloseEpochRequest)(nil),     // 69: tollgate.v1.CloseEpochRequest
-	(*CloseEpochResponse)(nil),    // 70: tollgate.v1.CloseEpochResponse
-	(*GetReceiptRequest)(nil),     // 71: tollgate.v1.GetReceiptRequest
-	(*GetReceiptResponse)(nil),    // 72: tollgate.v1.GetReceiptResponse
-	(*WithdrawRequest)(nil),       // 73: tollgate.v1.WithdrawRequest
-	(*WithdrawResponse)(nil),      // 74: tollgate.v1.WithdrawResponse
+	(*TraceReceiptRequest)(nil),   // 48: tollgate.v1.TraceReceiptRequest
+	(*TraceReceiptResponse)(nil),  // 49: tollgate.v1.TraceReceiptResponse
+	(*TracedSpan)(nil),            // 50: tollgate.v1.TracedSpan
+	(*RelayClaimRequest)(nil),     // 51: tollgate.v1.RelayClaimRequest
+	(*RelayClaimResponse)(nil),    // 52: tollgate.v1.RelayClaimResponse
+	(*ListReceiptsRequest)(nil),   // 53: tollgate.v1.ListReceiptsRequest
+	(*AccountReceipt)(nil),        // 54: tollgate.v1.AccountReceipt
+	(*ListReceiptsResponse)(nil),  // 55: tollgate.v1.ListReceiptsResponse
+	(*Epoch)(nil),                 // 56: tollgate.v1.Epoch
+	(*ListEpochsRequest)(nil),     // 57: tollgate.v1.ListEpochsRequest
+	(*ListEpochsResponse)(nil),    // 58: tollgate.v1.ListEpochsResponse
+	(*GetEpochRequest)(nil),       // 59: tollgate.v1.GetEpochRequest
+	(*GetEpochResponse)(nil),      // 60: tollgate.v1.GetEpochResponse
+	(*ExportEpochRequest)(nil),    // 61: tollgate.v1.ExportEpochRequest
+	(*ExportEpochResponse)(nil),   // 62: tollgate.v1.ExportEpochResponse
+	(*GetDeploymentRequest)(nil),  // 63: tollgate.v1.GetDeploymentRequest
+	(*GetDeploymentResponse)(nil), // 64: tollgate.v1.GetDeploymentResponse
+	(*FaucetRequest)(nil),         // 65: tollgate.v1.FaucetRequest
+	(*FaucetResponse)(nil),        // 66: tollgate.v1.FaucetResponse
+	(*GetBalanceRequest)(nil),     // 67: tollgate.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil),    // 68: tollgate.v1.GetBalanceResponse
+	(*PendingDeposit)(nil),        // 69: tollgate.v1.PendingDeposit
+	(*GetProofRequest)(nil),       // 70: tollgate.v1.GetProofRequest
+	(*GetProofResponse)(nil),      // 71: tollgate.v1.GetProofResponse
+	(*CloseEpochRequest)(nil),     // 72: tollgate.v1.CloseEpochRequest
+	(*CloseEpochResponse)(nil),    // 73: tollgate.v1.CloseEpochResponse
+	(*GetReceiptRequest)(nil),     // 74: tollgate.v1.GetReceiptRequest
+	(*GetReceiptResponse)(nil),    // 75: tollgate.v1.GetReceiptResponse
+	(*WithdrawRequest)(nil),       // 76: tollgate.v1.WithdrawRequest
+	(*WithdrawResponse)(nil),      // 77: tollgate.v1.WithdrawResponse
 }
 var file_tollgate_v1_tollgate_proto_depIdxs = []int32{
 	6,  // 0: tollgate.v1.PublishPluginResponse.plugin:type_name -> tollgate.v1.Plugin
@@ -5513,79 +5781,83 @@ var file_tollgate_v1_tollgate_proto_depIdxs = []int32{
 	44, // 19: tollgate.v1.Receipt.datanets:type_name -> tollgate.v1.DatanetVersion
 	42, // 20: tollgate.v1.Receipt.generations:type_name -> tollgate.v1.Generation
 	43, // 21: tollgate.v1.Generation.shares:type_name -> tollgate.v1.TokenShare
-	41, // 22: tollgate.v1.AccountReceipt.receipt:type_name -> tollgate.v1.Receipt
-	51, // 23: tollgate.v1.ListReceiptsResponse.receipts:type_name -> tollgate.v1.AccountReceipt
-	53, // 24: tollgate.v1.ListEpochsResponse.epochs:type_name -> tollgate.v1.Epoch
-	53, // 25: tollgate.v1.GetEpochResponse.epoch:type_name -> tollgate.v1.Epoch
-	41, // 26: tollgate.v1.ExportEpochResponse.receipt:type_name -> tollgate.v1.Receipt
-	66, // 27: tollgate.v1.GetBalanceResponse.pending:type_name -> tollgate.v1.PendingDeposit
-	41, // 28: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
-	41, // 29: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
-	0,  // 30: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
-	2,  // 31: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
-	4,  // 32: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
-	7,  // 33: tollgate.v1.RegistryService.PublishPlugin:input_type -> tollgate.v1.PublishPluginRequest
-	9,  // 34: tollgate.v1.RegistryService.GetPlugin:input_type -> tollgate.v1.GetPluginRequest
-	11, // 35: tollgate.v1.RegistryService.ListPlugins:input_type -> tollgate.v1.ListPluginsRequest
-	13, // 36: tollgate.v1.RegistryService.GetPluginWasm:input_type -> tollgate.v1.GetPluginWasmRequest
-	15, // 37: tollgate.v1.RegistryService.YankPlugin:input_type -> tollgate.v1.YankPluginRequest
-	27, // 38: tollgate.v1.DatanetService.CreateDatanet:input_type -> tollgate.v1.CreateDatanetRequest
-	30, // 39: tollgate.v1.DatanetService.AddRecords:input_type -> tollgate.v1.AddRecordsRequest
-	32, // 40: tollgate.v1.DatanetService.GetDatanet:input_type -> tollgate.v1.GetDatanetRequest
-	35, // 41: tollgate.v1.DatanetService.Search:input_type -> tollgate.v1.SearchRequest
-	37, // 42: tollgate.v1.DatanetService.GetRecord:input_type -> tollgate.v1.GetRecordRequest
-	18, // 43: tollgate.v1.DatanetService.SetPolicy:input_type -> tollgate.v1.SetPolicyRequest
-	20, // 44: tollgate.v1.DatanetService.ImportRecords:input_type -> tollgate.v1.ImportRecordsRequest
-	22, // 45: tollgate.v1.DatanetService.ListRecords:input_type -> tollgate.v1.ListRecordsRequest
-	24, // 46: tollgate.v1.DatanetService.GetVersion:input_type -> tollgate.v1.GetVersionRequest
-	39, // 47: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
-	64, // 48: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
-	67, // 49: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
-	69, // 50: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
-	71, // 51: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
-	73, // 52: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
-	62, // 53: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
-	60, // 54: tollgate.v1.LedgerService.GetDeployment:input_type -> tollgate.v1.GetDeploymentRequest
-	50, // 55: tollgate.v1.LedgerService.ListReceipts:input_type -> tollgate.v1.ListReceiptsRequest
-	54, // 56: tollgate.v1.LedgerService.ListEpochs:input_type -> tollgate.v1.ListEpochsRequest
-	56, // 57: tollgate.v1.LedgerService.GetEpoch:input_type -> tollgate.v1.GetEpochRequest
-	58, // 58: tollgate.v1.LedgerService.ExportEpoch:input_type -> tollgate.v1.ExportEpochRequest
-	48, // 59: tollgate.v1.LedgerService.RelayClaim:input_type -> tollgate.v1.RelayClaimRequest
-	1,  // 60: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
-	3,  // 61: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
-	5,  // 62: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
-	8,  // 63: tollgate.v1.RegistryService.PublishPlugin:output_type -> tollgate.v1.PublishPluginResponse
-	10, // 64: tollgate.v1.RegistryService.GetPlugin:output_type -> tollgate.v1.GetPluginResponse
-	12, // 65: tollgate.v1.RegistryService.ListPlugins:output_type -> tollgate.v1.ListPluginsResponse
-	14, // 66: tollgate.v1.RegistryService.GetPluginWasm:output_type -> tollgate.v1.GetPluginWasmResponse
-	16, // 67: tollgate.v1.RegistryService.YankPlugin:output_type -> tollgate.v1.YankPluginResponse
-	28, // 68: tollgate.v1.DatanetService.CreateDatanet:output_type -> tollgate.v1.CreateDatanetResponse
-	31, // 69: tollgate.v1.DatanetService.AddRecords:output_type -> tollgate.v1.AddRecordsResponse
-	33, // 70: tollgate.v1.DatanetService.GetDatanet:output_type -> tollgate.v1.GetDatanetResponse
-	36, // 71: tollgate.v1.DatanetService.Search:output_type -> tollgate.v1.SearchResponse
-	38, // 72: tollgate.v1.DatanetService.GetRecord:output_type -> tollgate.v1.GetRecordResponse
-	19, // 73: tollgate.v1.DatanetService.SetPolicy:output_type -> tollgate.v1.SetPolicyResponse
-	21, // 74: tollgate.v1.DatanetService.ImportRecords:output_type -> tollgate.v1.ImportRecordsResponse
-	23, // 75: tollgate.v1.DatanetService.ListRecords:output_type -> tollgate.v1.ListRecordsResponse
-	25, // 76: tollgate.v1.DatanetService.GetVersion:output_type -> tollgate.v1.GetVersionResponse
-	40, // 77: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
-	65, // 78: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
-	68, // 79: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
-	70, // 80: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
-	72, // 81: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
-	74, // 82: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
-	63, // 83: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
-	61, // 84: tollgate.v1.LedgerService.GetDeployment:output_type -> tollgate.v1.GetDeploymentResponse
-	52, // 85: tollgate.v1.LedgerService.ListReceipts:output_type -> tollgate.v1.ListReceiptsResponse
-	55, // 86: tollgate.v1.LedgerService.ListEpochs:output_type -> tollgate.v1.ListEpochsResponse
-	57, // 87: tollgate.v1.LedgerService.GetEpoch:output_type -> tollgate.v1.GetEpochResponse
-	59, // 88: tollgate.v1.LedgerService.ExportEpoch:output_type -> tollgate.v1.ExportEpochResponse
-	49, // 89: tollgate.v1.LedgerService.RelayClaim:output_type -> tollgate.v1.RelayClaimResponse
-	60, // [60:90] is the sub-list for method output_type
-	30, // [30:60] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	41, // 22: tollgate.v1.TraceReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
+	50, // 23: tollgate.v1.TraceReceiptResponse.spans:type_name -> tollgate.v1.TracedSpan
+	41, // 24: tollgate.v1.AccountReceipt.receipt:type_name -> tollgate.v1.Receipt
+	54, // 25: tollgate.v1.ListReceiptsResponse.receipts:type_name -> tollgate.v1.AccountReceipt
+	56, // 26: tollgate.v1.ListEpochsResponse.epochs:type_name -> tollgate.v1.Epoch
+	56, // 27: tollgate.v1.GetEpochResponse.epoch:type_name -> tollgate.v1.Epoch
+	41, // 28: tollgate.v1.ExportEpochResponse.receipt:type_name -> tollgate.v1.Receipt
+	69, // 29: tollgate.v1.GetBalanceResponse.pending:type_name -> tollgate.v1.PendingDeposit
+	41, // 30: tollgate.v1.GetReceiptResponse.receipt:type_name -> tollgate.v1.Receipt
+	41, // 31: tollgate.v1.WithdrawResponse.receipt:type_name -> tollgate.v1.Receipt
+	0,  // 32: tollgate.v1.AuthService.Challenge:input_type -> tollgate.v1.ChallengeRequest
+	2,  // 33: tollgate.v1.AuthService.SignIn:input_type -> tollgate.v1.SignInRequest
+	4,  // 34: tollgate.v1.AuthService.WhoAmI:input_type -> tollgate.v1.WhoAmIRequest
+	7,  // 35: tollgate.v1.RegistryService.PublishPlugin:input_type -> tollgate.v1.PublishPluginRequest
+	9,  // 36: tollgate.v1.RegistryService.GetPlugin:input_type -> tollgate.v1.GetPluginRequest
+	11, // 37: tollgate.v1.RegistryService.ListPlugins:input_type -> tollgate.v1.ListPluginsRequest
+	13, // 38: tollgate.v1.RegistryService.GetPluginWasm:input_type -> tollgate.v1.GetPluginWasmRequest
+	15, // 39: tollgate.v1.RegistryService.YankPlugin:input_type -> tollgate.v1.YankPluginRequest
+	27, // 40: tollgate.v1.DatanetService.CreateDatanet:input_type -> tollgate.v1.CreateDatanetRequest
+	30, // 41: tollgate.v1.DatanetService.AddRecords:input_type -> tollgate.v1.AddRecordsRequest
+	32, // 42: tollgate.v1.DatanetService.GetDatanet:input_type -> tollgate.v1.GetDatanetRequest
+	35, // 43: tollgate.v1.DatanetService.Search:input_type -> tollgate.v1.SearchRequest
+	37, // 44: tollgate.v1.DatanetService.GetRecord:input_type -> tollgate.v1.GetRecordRequest
+	18, // 45: tollgate.v1.DatanetService.SetPolicy:input_type -> tollgate.v1.SetPolicyRequest
+	20, // 46: tollgate.v1.DatanetService.ImportRecords:input_type -> tollgate.v1.ImportRecordsRequest
+	22, // 47: tollgate.v1.DatanetService.ListRecords:input_type -> tollgate.v1.ListRecordsRequest
+	24, // 48: tollgate.v1.DatanetService.GetVersion:input_type -> tollgate.v1.GetVersionRequest
+	39, // 49: tollgate.v1.AgentService.Invoke:input_type -> tollgate.v1.InvokeRequest
+	67, // 50: tollgate.v1.LedgerService.GetBalance:input_type -> tollgate.v1.GetBalanceRequest
+	70, // 51: tollgate.v1.LedgerService.GetProof:input_type -> tollgate.v1.GetProofRequest
+	72, // 52: tollgate.v1.LedgerService.CloseEpoch:input_type -> tollgate.v1.CloseEpochRequest
+	74, // 53: tollgate.v1.LedgerService.GetReceipt:input_type -> tollgate.v1.GetReceiptRequest
+	76, // 54: tollgate.v1.LedgerService.Withdraw:input_type -> tollgate.v1.WithdrawRequest
+	65, // 55: tollgate.v1.LedgerService.Faucet:input_type -> tollgate.v1.FaucetRequest
+	63, // 56: tollgate.v1.LedgerService.GetDeployment:input_type -> tollgate.v1.GetDeploymentRequest
+	53, // 57: tollgate.v1.LedgerService.ListReceipts:input_type -> tollgate.v1.ListReceiptsRequest
+	57, // 58: tollgate.v1.LedgerService.ListEpochs:input_type -> tollgate.v1.ListEpochsRequest
+	59, // 59: tollgate.v1.LedgerService.GetEpoch:input_type -> tollgate.v1.GetEpochRequest
+	61, // 60: tollgate.v1.LedgerService.ExportEpoch:input_type -> tollgate.v1.ExportEpochRequest
+	51, // 61: tollgate.v1.LedgerService.RelayClaim:input_type -> tollgate.v1.RelayClaimRequest
+	48, // 62: tollgate.v1.LedgerService.TraceReceipt:input_type -> tollgate.v1.TraceReceiptRequest
+	1,  // 63: tollgate.v1.AuthService.Challenge:output_type -> tollgate.v1.ChallengeResponse
+	3,  // 64: tollgate.v1.AuthService.SignIn:output_type -> tollgate.v1.SignInResponse
+	5,  // 65: tollgate.v1.AuthService.WhoAmI:output_type -> tollgate.v1.WhoAmIResponse
+	8,  // 66: tollgate.v1.RegistryService.PublishPlugin:output_type -> tollgate.v1.PublishPluginResponse
+	10, // 67: tollgate.v1.RegistryService.GetPlugin:output_type -> tollgate.v1.GetPluginResponse
+	12, // 68: tollgate.v1.RegistryService.ListPlugins:output_type -> tollgate.v1.ListPluginsResponse
+	14, // 69: tollgate.v1.RegistryService.GetPluginWasm:output_type -> tollgate.v1.GetPluginWasmResponse
+	16, // 70: tollgate.v1.RegistryService.YankPlugin:output_type -> tollgate.v1.YankPluginResponse
+	28, // 71: tollgate.v1.DatanetService.CreateDatanet:output_type -> tollgate.v1.CreateDatanetResponse
+	31, // 72: tollgate.v1.DatanetService.AddRecords:output_type -> tollgate.v1.AddRecordsResponse
+	33, // 73: tollgate.v1.DatanetService.GetDatanet:output_type -> tollgate.v1.GetDatanetResponse
+	36, // 74: tollgate.v1.DatanetService.Search:output_type -> tollgate.v1.SearchResponse
+	38, // 75: tollgate.v1.DatanetService.GetRecord:output_type -> tollgate.v1.GetRecordResponse
+	19, // 76: tollgate.v1.DatanetService.SetPolicy:output_type -> tollgate.v1.SetPolicyResponse
+	21, // 77: tollgate.v1.DatanetService.ImportRecords:output_type -> tollgate.v1.ImportRecordsResponse
+	23, // 78: tollgate.v1.DatanetService.ListRecords:output_type -> tollgate.v1.ListRecordsResponse
+	25, // 79: tollgate.v1.DatanetService.GetVersion:output_type -> tollgate.v1.GetVersionResponse
+	40, // 80: tollgate.v1.AgentService.Invoke:output_type -> tollgate.v1.InvokeResponse
+	68, // 81: tollgate.v1.LedgerService.GetBalance:output_type -> tollgate.v1.GetBalanceResponse
+	71, // 82: tollgate.v1.LedgerService.GetProof:output_type -> tollgate.v1.GetProofResponse
+	73, // 83: tollgate.v1.LedgerService.CloseEpoch:output_type -> tollgate.v1.CloseEpochResponse
+	75, // 84: tollgate.v1.LedgerService.GetReceipt:output_type -> tollgate.v1.GetReceiptResponse
+	77, // 85: tollgate.v1.LedgerService.Withdraw:output_type -> tollgate.v1.WithdrawResponse
+	66, // 86: tollgate.v1.LedgerService.Faucet:output_type -> tollgate.v1.FaucetResponse
+	64, // 87: tollgate.v1.LedgerService.GetDeployment:output_type -> tollgate.v1.GetDeploymentResponse
+	55, // 88: tollgate.v1.LedgerService.ListReceipts:output_type -> tollgate.v1.ListReceiptsResponse
+	58, // 89: tollgate.v1.LedgerService.ListEpochs:output_type -> tollgate.v1.ListEpochsResponse
+	60, // 90: tollgate.v1.LedgerService.GetEpoch:output_type -> tollgate.v1.GetEpochResponse
+	62, // 91: tollgate.v1.LedgerService.ExportEpoch:output_type -> tollgate.v1.ExportEpochResponse
+	52, // 92: tollgate.v1.LedgerService.RelayClaim:output_type -> tollgate.v1.RelayClaimResponse
+	49, // 93: tollgate.v1.LedgerService.TraceReceipt:output_type -> tollgate.v1.TraceReceiptResponse
+	63, // [63:94] is the sub-list for method output_type
+	32, // [32:63] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_tollgate_v1_tollgate_proto_init() }
@@ -5599,7 +5871,7 @@ func file_tollgate_v1_tollgate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tollgate_v1_tollgate_proto_rawDesc), len(file_tollgate_v1_tollgate_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   75,
+			NumMessages:   78,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

@@ -126,6 +126,9 @@ const (
 	// LedgerServiceRelayClaimProcedure is the fully-qualified name of the LedgerService's RelayClaim
 	// RPC.
 	LedgerServiceRelayClaimProcedure = "/tollgate.v1.LedgerService/RelayClaim"
+	// LedgerServiceTraceReceiptProcedure is the fully-qualified name of the LedgerService's
+	// TraceReceipt RPC.
+	LedgerServiceTraceReceiptProcedure = "/tollgate.v1.LedgerService/TraceReceipt"
 )
 
 // AuthServiceClient is a client for the tollgate.v1.AuthService service.
@@ -862,6 +865,13 @@ type LedgerServiceClient interface {
 	// is nothing left to claim, before any transaction is sent; one relay per
 	// account at a time, and at most one per account per RelayClaimEvery.
 	RelayClaim(context.Context, *connect.Request[v1.RelayClaimRequest]) (*connect.Response[v1.RelayClaimResponse], error)
+	// TraceReceipt shows which words of a receipt's output came from which
+	// of the records it paid: the maximal spans of at least min_words words
+	// that a record the receipt scored holds verbatim, found at the datanet
+	// versions the receipt names. It explains a receipt; what was paid is
+	// the receipt's scores. The output is its caller's and the operator's
+	// while the epoch is open, and public once it closes (as ExportEpoch).
+	TraceReceipt(context.Context, *connect.Request[v1.TraceReceiptRequest]) (*connect.Response[v1.TraceReceiptResponse], error)
 }
 
 // NewLedgerServiceClient constructs a client for the tollgate.v1.LedgerService service. By default,
@@ -947,6 +957,12 @@ func NewLedgerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(ledgerServiceMethods.ByName("RelayClaim")),
 			connect.WithClientOptions(opts...),
 		),
+		traceReceipt: connect.NewClient[v1.TraceReceiptRequest, v1.TraceReceiptResponse](
+			httpClient,
+			baseURL+LedgerServiceTraceReceiptProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("TraceReceipt")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -964,6 +980,7 @@ type ledgerServiceClient struct {
 	getEpoch      *connect.Client[v1.GetEpochRequest, v1.GetEpochResponse]
 	exportEpoch   *connect.Client[v1.ExportEpochRequest, v1.ExportEpochResponse]
 	relayClaim    *connect.Client[v1.RelayClaimRequest, v1.RelayClaimResponse]
+	traceReceipt  *connect.Client[v1.TraceReceiptRequest, v1.TraceReceiptResponse]
 }
 
 // GetBalance calls tollgate.v1.LedgerService.GetBalance.
@@ -1026,6 +1043,11 @@ func (c *ledgerServiceClient) RelayClaim(ctx context.Context, req *connect.Reque
 	return c.relayClaim.CallUnary(ctx, req)
 }
 
+// TraceReceipt calls tollgate.v1.LedgerService.TraceReceipt.
+func (c *ledgerServiceClient) TraceReceipt(ctx context.Context, req *connect.Request[v1.TraceReceiptRequest]) (*connect.Response[v1.TraceReceiptResponse], error) {
+	return c.traceReceipt.CallUnary(ctx, req)
+}
+
 // LedgerServiceHandler is an implementation of the tollgate.v1.LedgerService service.
 type LedgerServiceHandler interface {
 	GetBalance(context.Context, *connect.Request[v1.GetBalanceRequest]) (*connect.Response[v1.GetBalanceResponse], error)
@@ -1066,6 +1088,13 @@ type LedgerServiceHandler interface {
 	// is nothing left to claim, before any transaction is sent; one relay per
 	// account at a time, and at most one per account per RelayClaimEvery.
 	RelayClaim(context.Context, *connect.Request[v1.RelayClaimRequest]) (*connect.Response[v1.RelayClaimResponse], error)
+	// TraceReceipt shows which words of a receipt's output came from which
+	// of the records it paid: the maximal spans of at least min_words words
+	// that a record the receipt scored holds verbatim, found at the datanet
+	// versions the receipt names. It explains a receipt; what was paid is
+	// the receipt's scores. The output is its caller's and the operator's
+	// while the epoch is open, and public once it closes (as ExportEpoch).
+	TraceReceipt(context.Context, *connect.Request[v1.TraceReceiptRequest]) (*connect.Response[v1.TraceReceiptResponse], error)
 }
 
 // NewLedgerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -1147,6 +1176,12 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(ledgerServiceMethods.ByName("RelayClaim")),
 		connect.WithHandlerOptions(opts...),
 	)
+	ledgerServiceTraceReceiptHandler := connect.NewUnaryHandler(
+		LedgerServiceTraceReceiptProcedure,
+		svc.TraceReceipt,
+		connect.WithSchema(ledgerServiceMethods.ByName("TraceReceipt")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/tollgate.v1.LedgerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case LedgerServiceGetBalanceProcedure:
@@ -1173,6 +1208,8 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 			ledgerServiceExportEpochHandler.ServeHTTP(w, r)
 		case LedgerServiceRelayClaimProcedure:
 			ledgerServiceRelayClaimHandler.ServeHTTP(w, r)
+		case LedgerServiceTraceReceiptProcedure:
+			ledgerServiceTraceReceiptHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1228,4 +1265,8 @@ func (UnimplementedLedgerServiceHandler) ExportEpoch(context.Context, *connect.R
 
 func (UnimplementedLedgerServiceHandler) RelayClaim(context.Context, *connect.Request[v1.RelayClaimRequest]) (*connect.Response[v1.RelayClaimResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.RelayClaim is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) TraceReceipt(context.Context, *connect.Request[v1.TraceReceiptRequest]) (*connect.Response[v1.TraceReceiptResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tollgate.v1.LedgerService.TraceReceipt is not implemented"))
 }
