@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -157,6 +158,31 @@ type api struct {
 	signIn   *auth.SignIn
 	chainRPC string
 	settled  settledVersions
+	paused   pausedCache
+}
+
+// pausedCache keeps what the contract last said about its pause, so
+// GetDeployment, which anyone may call, reads the chain at most once per
+// pausedTTL and answers with the last reading when the chain cannot be read.
+type pausedCache struct {
+	mu     sync.Mutex
+	read   time.Time
+	paused bool
+}
+
+const pausedTTL = 2 * time.Second
+
+func (a *api) contractPaused(ctx context.Context) bool {
+	c := &a.paused
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.read) < pausedTTL {
+		return c.paused
+	}
+	if p, err := a.settle.Chain().Paused(ctx); err == nil {
+		c.paused, c.read = p, time.Now()
+	}
+	return c.paused
 }
 
 var (
@@ -366,12 +392,8 @@ func (a *api) GetDeployment(ctx context.Context, req *connect.Request[tollgatev1
 		return nil, settle.ErrNoChain
 	}
 	d := a.settle.Chain().Deployment()
-	paused, err := a.settle.Chain().Paused(ctx)
-	if err != nil {
-		return nil, abi.Wrap(abi.CodeUnavailable, err, "read the settlement contract")
-	}
 	return connect.NewResponse(&tollgatev1.GetDeploymentResponse{ChainId: d.ChainID, Settlement: d.Settlement, Token: d.Token, Operator: a.h.Operator(),
-		Block: d.Block, Rpc: a.chainRPC, Paused: paused}), nil
+		Block: d.Block, Rpc: a.chainRPC, Paused: a.contractPaused(ctx)}), nil
 }
 
 func (a *api) Challenge(ctx context.Context, req *connect.Request[tollgatev1.ChallengeRequest]) (*connect.Response[tollgatev1.ChallengeResponse], error) {
@@ -438,7 +460,7 @@ func receiptProto(r *ledger.Receipt) *tollgatev1.Receipt {
 	out.AgentManifest, out.AttributionManifest, out.Schema = r.AgentManifest, r.AttributionManifest, uint32(r.SchemaVersion())
 	for _, g := range r.Generations {
 		pg := &tollgatev1.Generation{Model: g.Model, ModelHash: g.ModelHash, Backend: g.Backend, Seed: g.Seed, Temperature: g.Temperature,
-			MaxTokens: uint32(g.MaxTokens), Stop: g.Stop, Prompt: g.Prompt, TokensIn: uint32(g.TokensIn), TokensOut: uint32(g.TokensOut),
+			MaxTokens: uint32(max(g.MaxTokens, 0)), Stop: g.Stop, Prompt: g.Prompt, TokensIn: uint32(max(g.TokensIn, 0)), TokensOut: uint32(max(g.TokensOut, 0)),
 			Finish: g.Finish, Text: g.Text, Cost: g.Cost.String()}
 		for _, s := range g.Shares {
 			pg.Shares = append(pg.Shares, &tollgatev1.TokenShare{Datanet: s.Datanet, Record: s.Record, Contributor: s.Contributor, Tokens: s.Tokens.RatString()})

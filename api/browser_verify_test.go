@@ -72,18 +72,23 @@ func webVerifier(t *testing.T, receipts []*tollgatev1.Receipt) []struct {
 func randomReceipt(rng *rand.Rand, i int) *ledger.Receipt {
 	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
 	str := func() string {
-		return pick("", "a", "examples/qa@1.2.0", "naïve 🐝 <b>&amp;</b>", "quote \" back\\slash", "tab\tnew\nline", "\u2028sep", strings.Repeat("x", rng.IntN(300)))
+		return pick("", "a", "examples/qa@1.2.0", "naïve 🐝 <b>&amp;</b>", "quote \" back\\slash", "tab\tnew\nline", "\u2028sep", strings.Repeat("x", rng.IntN(300)),
+			"0x", "0x41", "0xzz", "0x"+strings.Repeat("ab", 32))
 	}
 	addr := func() string {
 		var a common.Address
 		for j := range a {
 			a[j] = byte(rng.Uint32())
 		}
-		switch rng.IntN(4) {
+		switch rng.IntN(6) {
 		case 0:
 			return strings.ToLower(a.Hex())
 		case 1:
 			return "not-an-address"
+		case 2:
+			return strings.TrimPrefix(a.Hex(), "0x") // bare hex, an address to Go
+		case 3:
+			return "0X" + strings.TrimPrefix(a.Hex(), "0x")
 		}
 		return a.Hex()
 	}
@@ -145,7 +150,7 @@ func randomReceipt(rng *rand.Rand, i int) *ledger.Receipt {
 		r.AgentManifest, r.AttributionManifest = hash(), hash()
 		for range rng.IntN(3) {
 			g := ledger.Generation{Model: str(), ModelHash: hash(), Backend: pick("infgram", "openai"), Seed: rng.Uint64(),
-				Temperature: []float64{0, 1, 0.7, 1e-7}[rng.IntN(4)], MaxTokens: rng.IntN(1025), Prompt: str(), TokensIn: rng.IntN(5000),
+				Temperature: []float64{0, 1, 0.7, 1e-7}[rng.IntN(4)], MaxTokens: rng.IntN(1025) - 1, Prompt: str(), TokensIn: rng.IntN(5000),
 				TokensOut: rng.IntN(1025), Finish: pick("length", "stop", "end", "error"), Text: str(), Cost: bigAmt(false)}
 			for range rng.IntN(3) {
 				g.Stop = append(g.Stop, str())
@@ -230,13 +235,14 @@ func TestBrowserVerifierMatchesTheLedger(t *testing.T) {
 		{"prev bundle", func(r *tollgatev1.Receipt) bool { r.PrevBundle = strings.Repeat("ab", 32); return true }},
 	}
 	var tampered []*tollgatev1.Receipt
-	var tamperNames []string
+	var tamperNames, tamperOf []string
 	for i, r := range receipts {
 		tm := tampers[i%len(tampers)]
 		c := proto.Clone(r).(*tollgatev1.Receipt)
 		if tm.change(c) && !proto.Equal(c, r) {
 			tampered = append(tampered, c)
 			tamperNames = append(tamperNames, tm.name)
+			tamperOf = append(tamperOf, digests[i])
 		}
 	}
 	res := webVerifier(t, append(append([]*tollgatev1.Receipt(nil), receipts...), tampered...))
@@ -248,8 +254,8 @@ func TestBrowserVerifierMatchesTheLedger(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for i, r := range res[len(receipts):] {
-		if r.OK {
-			t.Fatalf("a receipt with its %s changed after signing verifies in the page", tamperNames[i])
+		if r.OK || r.Digest == tamperOf[i] || !strings.Contains(r.Reason, "signed by") {
+			t.Fatalf("a receipt with its %s changed after signing: verifies %v, digest %s (was %s), %q", tamperNames[i], r.OK, r.Digest, tamperOf[i], r.Reason)
 		}
 		seen[tamperNames[i]]++
 	}

@@ -2,7 +2,7 @@ package api
 
 import (
 	"context"
-	"slices"
+	"math"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -10,25 +10,31 @@ import (
 
 	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
+	"github.com/tollgate-dev/tollgate/internal/corpus"
 	"github.com/tollgate-dev/tollgate/ledger"
 )
 
-// Trace bounds: the shortest span a caller may ask for is one word, the
-// longest 64 (the default is the built-in ngram attribution's).
+// Trace bounds. A trace matches the output against the records the
+// receipt paid, and nothing else, so its work is bounded by what was paid
+// for; these bound it further, as anyone may ask for it once the epoch
+// closes.
 const (
-	DefaultTraceWords = 4
-	MaxTraceWords     = 64
+	DefaultTraceWords = 4         // the built-in ngram attribution's default
+	MinTraceWords     = 2         // a single word says nothing about a source
+	MaxTraceWords     = 64        //
+	MaxTraceBytes     = 256 << 10 // of output traced; the rest is left unmarked
+	MaxTraceRecords   = 4096      // paid records traced; past it, the rest are left out
 )
 
 // TraceReceipt finds the spans of a receipt's output that the records it
-// scored hold verbatim, at the versions it names.
+// paid hold verbatim.
 func (a *api) TraceReceipt(ctx context.Context, req *connect.Request[tollgatev1.TraceReceiptRequest]) (*connect.Response[tollgatev1.TraceReceiptResponse], error) {
 	words := int(req.Msg.GetMinWords())
 	if words == 0 {
 		words = DefaultTraceWords
 	}
-	if words > MaxTraceWords {
-		return nil, abi.Errorf(abi.CodeBadRequest, "min_words is %d, at most %d", words, MaxTraceWords)
+	if words < MinTraceWords || words > MaxTraceWords {
+		return nil, abi.Errorf(abi.CodeBadRequest, "min_words is %d, want %d to %d", words, MinTraceWords, MaxTraceWords)
 	}
 	rc, err := a.receipt(ctx, req.Msg.GetId())
 	if err != nil {
@@ -56,40 +62,132 @@ func (a *api) TraceReceipt(ctx context.Context, req *connect.Request[tollgatev1.
 	resp := &tollgatev1.TraceReceiptResponse{Receipt: receiptProto(rc)}
 	if !utf8.Valid(out) {
 		// Binary output has no words to trace.
+		resp.Binary = true
 		return connect.NewResponse(resp), nil
 	}
 	text := string(out)
 	resp.OutputText = text
-	scored := map[string]bool{}
-	for _, s := range rc.Scores {
-		scored[s.Record] = true
-	}
-	view := a.reg.At(ledger.Versions(rc.Datanets))
-	units := utf16Offsets(text)
-	for _, dv := range rc.Datanets {
-		spans, err := view.CorpusMatch(ctx, dv.Name, text, words)
-		if err != nil {
-			return nil, err
+	if len(text) > MaxTraceBytes {
+		cut := MaxTraceBytes
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
 		}
-		for _, s := range spans {
-			var recs []string
-			for _, id := range s.Records {
-				if scored[id] {
-					recs = append(recs, id)
-				}
-			}
-			if len(recs) == 0 || s.Start < 0 || s.End > len(text) || s.Start >= s.End {
+		text, resp.Partial = text[:cut], true
+	}
+	targets, partial, err := a.traceTargets(ctx, rc)
+	if err != nil {
+		return nil, err
+	}
+	resp.Partial = resp.Partial || partial
+	units := utf16Offsets(text)
+	for _, tg := range targets {
+		for _, s := range corpus.Match([]*corpus.Segment{tg.corpus}, text, words, math.MaxUint64) {
+			if s.Start < 0 || s.End > len(text) || s.Start >= s.End || len(s.Records) == 0 {
 				continue
 			}
-			slices.Sort(recs)
 			resp.Spans = append(resp.Spans, &tollgatev1.TracedSpan{
 				Start: uint32(units[s.Start]), End: uint32(units[s.End]),
 				StartByte: uint32(s.Start), EndByte: uint32(s.End),
-				Datanet: dv.Name, Records: recs,
+				Datanet: tg.datanet, Records: s.Records,
 			})
 		}
 	}
 	return connect.NewResponse(resp), nil
+}
+
+// traceTarget is the records of one datanet a receipt paid, indexed.
+type traceTarget struct {
+	datanet string
+	corpus  *corpus.Segment
+}
+
+// traceTargets indexes the records a receipt paid, by datanet: those the
+// agent read and those attribution scored, at the versions the receipt
+// names; and the training records its model calls' token shares name, at
+// the versions each model pins. partial says some were left out
+// (MaxTraceRecords).
+func (a *api) traceTargets(ctx context.Context, rc *ledger.Receipt) ([]traceTarget, bool, error) {
+	type key struct {
+		datanet string
+		version uint64
+	}
+	var order []key
+	ids := map[key][]string{}
+	seen := map[[2]string]bool{} // datanet, record
+	n, partial := 0, false
+	add := func(k key, record string) {
+		if seen[[2]string{k.datanet, record}] {
+			return
+		}
+		if n >= MaxTraceRecords {
+			partial = true
+			return
+		}
+		seen[[2]string{k.datanet, record}] = true
+		n++
+		if _, ok := ids[k]; !ok {
+			order = append(order, k)
+		}
+		ids[k] = append(ids[k], record)
+	}
+	versions := ledger.Versions(rc.Datanets)
+	for _, acc := range rc.Accesses {
+		add(key{acc.Datanet, versions[acc.Datanet]}, acc.Record)
+	}
+	// A score names a record, not its datanet: it is in whichever of the
+	// receipt's datanets holds it at the receipt's version.
+	view := a.reg.At(versions)
+	for _, sc := range rc.Scores {
+		for _, dv := range rc.Datanets {
+			if seen[[2]string{dv.Name, sc.Record}] {
+				continue
+			}
+			if _, err := view.Get(ctx, dv.Name, sc.Record); err == nil {
+				add(key{dv.Name, dv.Version}, sc.Record)
+			} else if abi.CodeOf(err) != abi.CodeNotFound {
+				return nil, false, err
+			}
+		}
+	}
+	for _, g := range rc.Generations {
+		if len(g.Shares) == 0 {
+			continue
+		}
+		p, err := a.reg.Load(ctx, g.Model)
+		if err != nil {
+			return nil, false, err
+		}
+		if p.Manifest.Model == nil {
+			continue
+		}
+		pinned := map[string]uint64{}
+		for _, t := range p.Manifest.Model.Training {
+			pinned[t.Datanet] = t.Version
+		}
+		for _, sh := range g.Shares {
+			if v, ok := pinned[sh.Datanet]; ok {
+				add(key{sh.Datanet, v}, sh.Record)
+			}
+		}
+	}
+	out := make([]traceTarget, 0, len(order))
+	for _, k := range order {
+		at := a.reg.At(map[string]uint64{k.datanet: k.version})
+		var recIDs, contents []string
+		for _, id := range ids[k] {
+			rec, err := at.Get(ctx, k.datanet, id)
+			if abi.CodeOf(err) == abi.CodeNotFound {
+				continue // a record the receipt names that is gone is not traced
+			} else if err != nil {
+				return nil, false, err
+			}
+			recIDs, contents = append(recIDs, rec.ID), append(contents, rec.Content)
+		}
+		if len(recIDs) > 0 {
+			out = append(out, traceTarget{datanet: k.datanet, corpus: corpus.NewSegment(0, recIDs, contents)})
+		}
+	}
+	return out, partial, nil
 }
 
 // utf16Offsets maps each byte offset of s (and len(s)) to the UTF-16 offset

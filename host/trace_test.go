@@ -2,10 +2,12 @@ package host_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/api/auth"
 	"github.com/tollgate-dev/tollgate/registry"
@@ -62,11 +64,13 @@ func TestTraceReceiptShowsWhichRecordHeldWhichWords(t *testing.T) {
 	}
 
 	// A longer minimum finds no shorter span; past the bound is refused.
-	if _, _, long := e.post(t, "LedgerService/TraceReceipt", tok, map[string]any{"id": id, "minWords": 60}); long["spans"] != nil {
-		t.Fatalf("60-word spans in a short answer: %v", long["spans"])
+	if status, _, long := e.post(t, "LedgerService/TraceReceipt", tok, map[string]any{"id": id, "minWords": 60}); status != 200 || long["spans"] != nil || long["outputText"] != out {
+		t.Fatalf("60-word spans in a short answer: %d %v", status, long)
 	}
-	if status, _, bad := e.post(t, "LedgerService/TraceReceipt", tok, map[string]any{"id": id, "minWords": 65}); status != http.StatusBadRequest || bad["code"] != "invalid_argument" {
-		t.Fatalf("min_words 65: %d %v", status, bad)
+	for _, w := range []int{1, 65} {
+		if status, _, bad := e.post(t, "LedgerService/TraceReceipt", tok, map[string]any{"id": id, "minWords": w}); status != http.StatusBadRequest || bad["code"] != "invalid_argument" {
+			t.Fatalf("min_words %d: %d %v", w, status, bad)
+		}
 	}
 	if status, _, bad := e.post(t, "LedgerService/TraceReceipt", tok, map[string]any{"id": "00000000"}); status != http.StatusNotFound {
 		t.Fatalf("unknown receipt: %d %v", status, bad)
@@ -113,9 +117,15 @@ func TestDeploymentSaysWhetherTheContractIsPaused(t *testing.T) {
 		if _, err := e.chain.SetPaused(ctx, e.operator, paused); err != nil {
 			t.Fatal(err)
 		}
-		_, _, d := e.post(t, "LedgerService/GetDeployment", "", map[string]any{})
-		if got, _ := d["paused"].(bool); got != paused {
-			t.Fatalf("paused %v, GetDeployment says %v", paused, d["paused"])
+		// The node reads the contract at most every few seconds.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			_, _, d := e.post(t, "LedgerService/GetDeployment", "", map[string]any{})
+			if got, _ := d["paused"].(bool); got == paused {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("paused %v, GetDeployment still says %v", paused, d["paused"])
+			}
 		}
 	}
 }
@@ -131,4 +141,53 @@ func num(v any) float64 {
 		return f
 	}
 	return 0
+}
+
+// A model's answer is traced to the training records its token shares
+// name, in the training datanet at the version the model pins.
+func TestTraceReceiptFollowsAModelToItsTrainingRecords(t *testing.T) {
+	e := newModelEnv(t, 16)
+	_, token := e.fund(t, 10_000_000)
+	status, _, body := e.chat(t, token, `{"model":"acme/tiny@1.0.0","messages":[{"role":"user","content":"Why is the sky blue"}],"max_tokens":8,"temperature":0}`)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	var c chatCompletion
+	if err := json.Unmarshal(body, &c); err != nil {
+		t.Fatal(err)
+	}
+	status, _, tr := e.post(t, "LedgerService/TraceReceipt", token, map[string]any{"id": c.Tollgate.ReceiptID})
+	if status != 200 {
+		t.Fatalf("trace: %d %v", status, tr)
+	}
+	out := tr["outputText"].(string)
+	if out != c.Choices[0].Message.Content {
+		t.Fatalf("traced %q, the model answered %q", out, c.Choices[0].Message.Content)
+	}
+	shares := map[string]bool{}
+	for _, g := range tr["receipt"].(map[string]any)["generations"].([]any) {
+		for _, s := range g.(map[string]any)["shares"].([]any) {
+			shares[s.(map[string]any)["record"].(string)] = true
+		}
+	}
+	spans, _ := tr["spans"].([]any)
+	if len(spans) == 0 || len(shares) == 0 {
+		t.Fatalf("no span (%d) or share (%d) for %q", len(spans), len(shares), out)
+	}
+	for _, x := range spans {
+		sp := x.(map[string]any)
+		if sp["datanet"] != "corpus" {
+			t.Fatalf("span in %v, not the training datanet", sp["datanet"])
+		}
+		text := out[int(num(sp["startByte"])):int(num(sp["endByte"]))]
+		for _, r := range sp["records"].([]any) {
+			if !shares[r.(string)] {
+				t.Fatalf("span %q names record %s, which no share of the receipt names", text, r)
+			}
+			rec, err := e.reg.At(nil).Get(context.Background(), "corpus", r.(string))
+			if err != nil || !strings.Contains(rec.Content, text) {
+				t.Fatalf("span %q is not in training record %s: %v", text, r, err)
+			}
+		}
+	}
 }

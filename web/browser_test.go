@@ -242,7 +242,7 @@ func TestPageInBrowser(t *testing.T) {
 	}
 	cfg, _ := json.Marshal(map[string]any{
 		"base": n.base, "chainRPC": n.chainRPC, "chromium": browser, "out": out, "wasm": wasm,
-		"agent": e2eAgent + "@1.0.0", "datanet": e2eDatanet, "question": "Why do lighthouses flash in distinct patterns at night?",
+		"agent": e2eAgent + "@1.0.0", "datanet": e2eDatanet, "records": e2eRecords, "question": "Why do lighthouses flash in distinct patterns at night?",
 		"keys": map[string]string{
 			"operator":    hex.EncodeToString(crypto.FromECDSA(operator)),
 			"contributor": hex.EncodeToString(crypto.FromECDSA(contributor)),

@@ -12,7 +12,6 @@ import (
 	"compress/gzip"
 	"embed"
 	"io/fs"
-	"mime"
 	"net/http"
 	"path"
 	"strings"
@@ -27,6 +26,15 @@ var dist embed.FS
 // elsewhere.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
 	"font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+var contentTypes = map[string]string{
+	".html":  "text/html; charset=utf-8",
+	".js":    "text/javascript; charset=utf-8",
+	".css":   "text/css; charset=utf-8",
+	".svg":   "image/svg+xml",
+	".png":   "image/png",
+	".woff2": "font/woff2",
+}
 
 // asset is one built file, kept with its gzip form.
 type asset struct {
@@ -49,8 +57,10 @@ func load() {
 		if err != nil {
 			return err
 		}
-		ct := mime.TypeByExtension(path.Ext(p))
-		if ct == "" {
+		// Fixed types, not the host's MIME tables: some map .js to
+		// text/plain, which nosniff would then refuse to run.
+		ct, ok := contentTypes[path.Ext(p)]
+		if !ok {
 			ct = http.DetectContentType(b)
 		}
 		var gz bytes.Buffer

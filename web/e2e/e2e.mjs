@@ -137,7 +137,7 @@ await page.waitForFunction(() => {
   const b = document.querySelector("[data-testid=balance]");
   return b && b.textContent !== "…" && b.textContent !== "0";
 });
-await page.getByLabel("Agent", { exact: true }).selectOption(cfg.agent);
+await page.getByLabel("Agent or model", { exact: true }).selectOption(cfg.agent);
 await page.getByLabel("Input", { exact: true }).fill(cfg.question);
 await page.getByRole("button", { name: "Invoke", exact: true }).click();
 await page.getByTestId("result").waitFor({ timeout: 60_000 });
@@ -158,9 +158,8 @@ for (const m of marks) {
   const sp = traced.spans.find((s) => traced.outputText.slice(s.start ?? 0, s.end).includes(m.text) && s.records.join(" ") === m.records.join(" "));
   expect(sp, `highlight "${m.text}" is a span the API traced`);
 }
-const covered = marks.map((m) => m.text).join("");
-const apiCovered = traced.spans.reduce((t, s) => t + ((s.end ?? 0) - (s.start ?? 0)), 0);
-expect(covered.length <= apiCovered && covered.length > 0, "the highlights cover what the API traced");
+// And every highlighted run is text the record it names holds.
+for (const m of marks) expect(cfg.records.some((r) => r.includes(m.text)), `highlight "${m.text}" is text of a record`);
 
 // The fee bar sums to what the caller was charged.
 const segs = await page.locator("[data-testid=feebar] .seg").evaluateAll((ss) => ss.map((s) => ({ kind: s.dataset.kind, account: s.dataset.account, amount: s.dataset.amount })));
@@ -181,10 +180,10 @@ expect((await page.getByTestId("verdict").getAttribute("data-ok")) === "true", "
 await shoot("invoke");
 
 // A model through an agent: the generation's receipt verifies too.
-await page.getByLabel("Agent", { exact: true }).selectOption({ label: /^examples\/rag@/ }).catch(async () => {
+{
   const opts = await page.locator("#agent option").evaluateAll((os) => os.map((o) => o.value));
-  await page.getByLabel("Agent", { exact: true }).selectOption(opts.find((o) => o.startsWith("examples/rag@")));
-});
+  await page.getByLabel("Agent or model", { exact: true }).selectOption(opts.find((o) => o.startsWith("examples/rag@")));
+}
 await page.getByLabel("Input", { exact: true }).fill("Why is the sky blue?");
 await page.getByRole("button", { name: "Invoke", exact: true }).click();
 await page.locator("details summary", { hasText: "Model call" }).waitFor({ timeout: 60_000 });
@@ -192,18 +191,57 @@ await page.getByRole("button", { name: "Verify this receipt" }).click();
 await page.getByTestId("verdict").waitFor();
 expect((await page.getByTestId("verdict").getAttribute("data-ok")) === "true", "a receipt with a model call verifies: " + (await page.getByTestId("verdict").textContent()));
 
-// A tampered receipt does not: the page is served a receipt whose charge
-// was changed after signing.
-await page.route("**/tollgate.v1.LedgerService/GetDeployment", async (route) => {
-  const r = await route.fetch();
-  const body = await r.body();
-  // Binary protobuf: swap the operator for the contributor's address.
-  const tampered = Buffer.from(body.toString("latin1").replace(dep.operator, accounts.contributor.address), "latin1");
-  await route.fulfill({ response: r, body: tampered });
-});
+// A model called directly: its answer is highlighted by the training
+// records its token shares name, and its receipt verifies.
+{
+  const opts = await page.locator("#agent option").evaluateAll((os) => os.map((o) => o.value));
+  const model = opts.find((o) => o.startsWith("examples/facts-lm@"));
+  expect(model, "the seeded model is offered: " + opts.join(", "));
+  await page.getByLabel("Agent or model", { exact: true }).selectOption(model);
+  await page.getByLabel("Input", { exact: true }).fill("Why is the sky blue?");
+  await page.getByRole("button", { name: "Invoke", exact: true }).click();
+  await page.locator("details summary", { hasText: "Model call " + model }).waitFor({ timeout: 60_000 });
+  const id = (await page.locator(".receipt a").first().getAttribute("href")).replace("#/receipt/", "");
+  const tr = await api("LedgerService/TraceReceipt", { id }, callerToken);
+  const shared = new Set(tr.receipt.generations.flatMap((g) => (g.shares || []).map((s) => s.record)));
+  const gm = await page.locator("[data-testid=output] mark").evaluateAll((ms) => ms.map((m) => m.dataset.records.split(" ")));
+  expect(gm.length > 0 && shared.size > 0, "the model's answer is highlighted by its training records");
+  for (const rs of gm) for (const r of rs) expect(shared.has(r), `highlighted training record ${r} is one a share names`);
+  await page.getByRole("button", { name: "Verify this receipt" }).click();
+  await page.waitForFunction(() => document.querySelector("[data-testid=verdict]")?.dataset.ok === "true");
+}
+
+// What is shown must be what was signed. The receipt page is served a
+// trace whose output, then whose posting, was changed after signing, and
+// a deployment naming another operator; each is refused.
+const before = await api("LedgerService/TraceReceipt", { id: receiptId }, callerToken);
+const amount = before.receipt.postings.find((p) => BigInt(p.amount) > 0n).amount;
+const bumped = amount.slice(0, -1) + String((Number(amount.slice(-1)) + 1) % 10);
+const word = marks[0].text.split(" ")[0];
+for (const [what, route, from, to, reason] of [
+  ["output", "TraceReceipt", word, word.slice(0, -1) + (word.endsWith("z") ? "y" : "z"), "not the one the receipt signed"],
+  ["posting", "TraceReceipt", amount, bumped, "signed by"],
+  ["operator", "GetDeployment", dep.operator, accounts.contributor.address, "not the operator"],
+]) {
+  await page.route("**/tollgate.v1.LedgerService/" + route, async (r) => {
+    const res = await r.fetch();
+    const body = (await res.body()).toString("latin1");
+    expect(body.includes(from), `the ${route} response holds ${from}`);
+    await r.fulfill({ response: res, body: Buffer.from(body.replace(from, to), "latin1") });
+  });
+  await page.goto(new URL("/#/receipt/" + receiptId, base).href);
+  await page.reload(); // a fresh page: the deployment is read once per load
+  await page.getByRole("button", { name: "Verify this receipt" }).click();
+  await page.getByTestId("verdict").waitFor();
+  const v = page.getByTestId("verdict");
+  expect((await v.getAttribute("data-ok")) === "false" && (await v.textContent()).includes(reason), `a changed ${what} is refused: ${await v.textContent()}`);
+  await page.unroute("**/tollgate.v1.LedgerService/" + route);
+}
+await page.goto(new URL("/#/receipt/" + receiptId, base).href);
+await page.reload();
 await page.getByRole("button", { name: "Verify this receipt" }).click();
-await page.waitForFunction(() => document.querySelector("[data-testid=verdict]")?.dataset.ok === "false");
-await page.unroute("**/tollgate.v1.LedgerService/GetDeployment");
+await page.waitForFunction(() => document.querySelector("[data-testid=verdict]")?.dataset.ok === "true");
+await shoot("receipt");
 
 // Publish a plugin from the page, signed by the wallet.
 await page.goto(new URL("/#/publish", base).href);

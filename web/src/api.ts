@@ -2,7 +2,8 @@
 // this page's own origin, with the signed-in token when there is one.
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { AgentService, AuthService, DatanetService, LedgerService, RegistryService } from "./gen/tollgate/v1/tollgate_pb";
+import { useEffect, useState } from "preact/hooks";
+import { AgentService, AuthService, DatanetService, LedgerService, RegistryService, type GetDeploymentResponse } from "./gen/tollgate/v1/tollgate_pb";
 import { currentSession } from "./session";
 
 const bearer: Interceptor = (next) => async (req) => {
@@ -25,4 +26,24 @@ export function errorText(e: unknown): string {
   const c = ConnectError.from(e);
   if (c.code === Code.Unauthenticated) return "Sign in first: " + c.rawMessage;
   return c.rawMessage || c.message;
+}
+
+// The deployment (chain, contracts, operator) changes only when the node is
+// reconfigured: read it once per page load.
+let deployment: Promise<GetDeploymentResponse> | null = null;
+
+export function getDeployment(): Promise<GetDeploymentResponse> {
+  deployment ??= ledgerApi.getDeployment({}).catch((e) => {
+    deployment = null;
+    throw e;
+  });
+  return deployment;
+}
+
+export function useDeployment(): GetDeploymentResponse | null {
+  const [d, set] = useState<GetDeploymentResponse | null>(null);
+  useEffect(() => {
+    getDeployment().then(set, () => set(null));
+  }, []);
+  return d;
 }

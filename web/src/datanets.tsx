@@ -222,6 +222,7 @@ function DatanetDetail({ name, plugins }: { name: string; plugins: Plugin[] }) {
       </section>
       <section aria-labelledby="contrib-h">
         <h2 id="contrib-h">Contributors</h2>
+        <p class="muted small">Shares of the first {(statPages * 1000).toLocaleString("en")} records listed.</p>
         <table>
           <Head cols={[["Contributor"], ["Records", "num"], ["Share", "num"]]} />
           <tbody>

@@ -2,7 +2,7 @@ import { Head, Pager } from "./ui";
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import { encodeFunctionData, type Hex } from "viem";
-import { errorText, ledgerApi } from "./api";
+import { errorText, getDeployment, ledgerApi, useDeployment } from "./api";
 import { short, tgt, when } from "./format";
 import type { AccountReceipt, GetBalanceResponse, GetProofResponse } from "./gen/tollgate/v1/tollgate_pb";
 import { useSession, wallet } from "./session";
@@ -35,6 +35,7 @@ export function EarningsView({ account: given }: { account?: string }) {
   const [err, setErr] = useState("");
   const [note, setNote] = useState("");
   const [tick, setTick] = useState(0);
+  const dep = useDeployment();
 
   // Only the account itself and the operator read its balance and
   // receipts: anyone else is asked to sign in, and no request is sent
@@ -102,9 +103,9 @@ export function EarningsView({ account: given }: { account?: string }) {
     setErr("");
     setNote("");
     try {
-      const w = await wallet();
+      const dep = await getDeployment();
+      const w = await wallet(dep.chainId);
       if (!w.sendTransaction) throw new Error("a development key sends no transactions: claim through the node");
-      const dep = await ledgerApi.getDeployment({});
       const tx = await w.sendTransaction({ to: dep.settlement as Hex, data: calldata as Hex });
       setNote(`Claim sent from your wallet in transaction ${tx}.`);
       setTimeout(() => setTick((t) => t + 1), 500);
@@ -137,12 +138,13 @@ export function EarningsView({ account: given }: { account?: string }) {
         </dl>
         {mine && (
           <div class="row">
-            <button type="button" disabled={claimable === 0n} onClick={fromWallet}>
+            <button type="button" disabled={claimable === 0n || !!dep?.paused || s?.wallet === "dev"} onClick={fromWallet}>
               Claim with my wallet
             </button>
-            <button type="button" class="secondary" disabled={claimable === 0n} onClick={relay}>
+            <button type="button" class="secondary" disabled={claimable === 0n || !!dep?.paused} onClick={relay}>
               Claim through the node (no gas)
             </button>
+            {dep?.paused && <span class="err">Claims are paused by the contract's guardian.</span>}
           </div>
         )}
         {note && (
@@ -168,6 +170,7 @@ export function EarningsView({ account: given }: { account?: string }) {
       </section>
       <section aria-labelledby="chart-h">
         <h2 id="chart-h">Cumulative earnings by epoch</h2>
+        <p class="muted small">Summed from the newest {(receiptPages * 1000).toLocaleString("en")} receipts that paid this account, over the last {chartEpochs} epochs.</p>
         {series.length > 1 ? <Chart series={series} /> : <p class="muted">The chart starts when the first epoch closes.</p>}
       </section>
       <Calls account={account} />

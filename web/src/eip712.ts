@@ -1,7 +1,7 @@
 // The EIP-712 typed data the node signs receipts in and publishers sign
 // manifests in, built here from the API's messages so the browser checks a
 // receipt's signature itself (mirrors ledger/sign.go and registry/sign.go).
-import { getAddress, isAddress, keccak256, recoverTypedDataAddress, sha256, toBytes, type Hex, type TypedDataDefinition } from "viem";
+import { getAddress, keccak256, recoverTypedDataAddress, sha256, stringToBytes, type Hex, type TypedDataDefinition } from "viem";
 import type { Receipt } from "./gen/tollgate/v1/tollgate_pb";
 
 const zeroAddress = "0x0000000000000000000000000000000000000000";
@@ -88,8 +88,10 @@ const receiptTypes3 = {
 
 // An address field signs anything that is not an address as zero, and a
 // bytes32 field anything that is not 32 bytes of hex as zero, as the node does.
+// (Go's common.IsHexAddress: 40 hex digits, with or without 0x or 0X.)
 function address(a: string): Hex {
-  return isAddress(a, { strict: false }) ? getAddress(a) : zeroAddress;
+  const m = /^(?:0[xX])?([0-9a-fA-F]{40})$/.exec(a);
+  return m ? getAddress("0x" + m[1].toLowerCase()) : zeroAddress;
 }
 
 function hash32(h: string): Hex {
@@ -138,8 +140,10 @@ export function nanos(t: string): bigint {
   return n > 0n ? n : 0n;
 }
 
-function sha256Text(s: string): Hex {
-  return sha256(toBytes(s));
+// sha256Text hashes a string's UTF-8 bytes (never as hex, whatever it
+// looks like).
+export function sha256Text(s: string): Hex {
+  return sha256(stringToBytes(s));
 }
 
 export function receiptTypedData(r: Receipt): TypedDataDefinition {
@@ -205,16 +209,33 @@ export interface Verdict {
   reason?: string;
 }
 
+// What a receipt is checked against: the operator who signed the epoch's
+// receipts, this node's chain and settlement contract, and the output shown.
+export interface Expect {
+  operator: string;
+  chainId: bigint;
+  settlement: string;
+  output?: Uint8Array;
+}
+
 // verifyReceipt recovers who signed the receipt as it stands and checks it
-// is the signer the receipt names (and, if given, the node's operator).
-export async function verifyReceipt(r: Receipt, operator?: string): Promise<Verdict> {
+// is the signer the receipt names, exactly as the node does (65 bytes, v 27
+// or 28, the same checksummed address), that the signer is the epoch's
+// operator on this node's deployment, and that the output shown is the one
+// it signed.
+export async function verifyReceipt(r: Receipt, want?: Expect): Promise<Verdict> {
   try {
-    if (!/^0x[0-9a-fA-F]{130}$/.test(r.signature)) return { ok: false, reason: "the signature is not 65 bytes of hex" };
+    if (!/^0x[0-9a-fA-F]{128}(1b|1c)$/.test(r.signature)) return { ok: false, reason: "the signature is not 65 bytes with v 27 or 28" };
     const signer = await recoverTypedDataAddress({ ...receiptTypedData(r), signature: r.signature as Hex });
-    if (!isAddress(r.signer, { strict: false }) || getAddress(r.signer) !== signer) {
-      return { ok: false, signer, reason: `signed by ${signer}, but the receipt names ${r.signer || "no signer"}` };
+    if (signer !== r.signer) return { ok: false, signer, reason: `signed by ${signer}, but the receipt names ${r.signer || "no signer"}` };
+    if (!want) return { ok: true, signer };
+    if (r.chainId !== want.chainId || address(r.settlement) !== address(want.settlement)) {
+      return { ok: false, signer, reason: `signed for chain ${r.chainId} and contract ${r.settlement}, not this node's chain ${want.chainId} and contract ${want.settlement}` };
     }
-    if (operator && getAddress(operator) !== signer) return { ok: false, signer, reason: `signed by ${signer}, not this node's operator ${operator}` };
+    if (address(want.operator) !== signer) return { ok: false, signer, reason: `signed by ${signer}, not the operator of epoch ${r.epoch}, ${want.operator}` };
+    if (want.output && sha256(want.output).slice(2) !== r.outputHash.replace(/^0x/, "").toLowerCase()) {
+      return { ok: false, signer, reason: "the output shown is not the one the receipt signed" };
+    }
     return { ok: true, signer };
   } catch (e) {
     return { ok: false, reason: String((e as Error).message || e) };
@@ -262,6 +283,6 @@ export function publishTypedData(chainId: bigint, settlement: string, m: AgentMa
       ],
     },
     primaryType: "Publish",
-    message: { name: m.name, version: m.version, manifest: keccak256(toBytes(json)) },
+    message: { name: m.name, version: m.version, manifest: keccak256(stringToBytes(json)) },
   } as TypedDataDefinition;
 }

@@ -1,11 +1,11 @@
 import { Head } from "./ui";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { agentApi, errorText, ledgerApi } from "./api";
+import { agentApi, errorText, getDeployment, ledgerApi, useDeployment } from "./api";
 import { colourOf, short, tgt } from "./format";
 import type { Plugin, Receipt, TracedSpan } from "./gen/tollgate/v1/tollgate_pb";
 import { allPlugins } from "./plugins";
-import { useSession } from "./session";
-import { verifyReceipt, type Verdict } from "./eip712";
+import { currentSession, useSession } from "./session";
+import { verifyReceipt, type Expect, type Verdict } from "./eip712";
 
 export function InvokeView() {
   const s = useSession();
@@ -15,12 +15,13 @@ export function InvokeView() {
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState("");
   const [balance, setBalance] = useState<string | null>(null);
-  const [result, setResult] = useState<{ receipt: Receipt; output: string; spans: TracedSpan[]; ms: number } | null>(null);
+  const [result, setResult] = useState<{ receipt: Receipt; output: string; binary: boolean; spans: TracedSpan[]; ms: number } | null>(null);
+  const dep = useDeployment();
 
   useEffect(() => {
     allPlugins()
       .then((ps) => {
-        const as = ps.filter((p) => p.kind === "agent" && !p.yanked);
+        const as = ps.filter((p) => (p.kind === "agent" || p.kind === "model") && !p.yanked);
         setAgents(as);
         if (as.length && !agent) setAgent(as[0].ref);
       })
@@ -44,10 +45,17 @@ export function InvokeView() {
     setResult(null);
     const t0 = performance.now();
     try {
-      // Agree to the price shown: a republish at a higher price is refused.
-      const r = await agentApi.invoke({ agent, inputText: input, maxPrice: picked?.price ?? "" });
-      const tr = await ledgerApi.traceReceipt({ id: r.receipt!.id });
-      setResult({ receipt: tr.receipt!, output: tr.outputText || r.outputText, spans: tr.spans, ms: performance.now() - t0 });
+      let id: string;
+      if (picked?.kind === "model") {
+        // A model is called directly through the node's OpenAI-compatible
+        // endpoint, at the pinned version shown (its prices never change).
+        id = await generate(agent, input);
+      } else {
+        // Agree to the price shown: a republish at a higher price is refused.
+        id = (await agentApi.invoke({ agent, inputText: input, maxPrice: picked?.price ?? "" })).receipt!.id;
+      }
+      const tr = await ledgerApi.traceReceipt({ id });
+      setResult({ receipt: tr.receipt!, output: tr.outputText, binary: tr.binary, spans: tr.spans, ms: performance.now() - t0 });
       refreshBalance();
     } catch (e) {
       setErr(errorText(e));
@@ -68,14 +76,14 @@ export function InvokeView() {
   return (
     <>
       <section aria-labelledby="invoke-h">
-        <h1 id="invoke-h">Invoke an agent</h1>
+        <h1 id="invoke-h">Invoke an agent or a model</h1>
         <p class="sub">Ask an agent; see which words of its answer came from which record, and who was paid for it.</p>
         <form onSubmit={invoke}>
-          <label for="agent">Agent</label>
+          <label for="agent">Agent or model</label>
           <select id="agent" value={agent} onChange={(e) => setAgent((e.target as HTMLSelectElement).value)}>
             {agents.map((a) => (
               <option value={a.ref}>
-                {a.ref} · {tgt(a.price)} TGT a call
+                {a.kind === "model" ? `${a.ref} · model, priced per token` : `${a.ref} · ${tgt(a.price)} TGT a call`}
               </option>
             ))}
           </select>
@@ -88,9 +96,11 @@ export function InvokeView() {
             {s ? (
               <span class="muted">
                 Credit: <span data-testid="balance">{balance === null ? "…" : tgt(balance)}</span> TGT{" "}
-                <button type="button" class="link" onClick={faucet}>
-                  Get test credit
-                </button>
+                {dep?.rpc && (
+                  <button type="button" class="link" onClick={faucet}>
+                    Get test credit
+                  </button>
+                )}
               </span>
             ) : (
               <span class="muted">Sign in to invoke: calls are paid from your credit.</span>
@@ -106,42 +116,61 @@ export function InvokeView() {
       {result && (
         <section aria-labelledby="answer-h" data-testid="result" data-invoke-ms={Math.round(result.ms)}>
           <h2 id="answer-h">Answer</h2>
-          <Trace receipt={result.receipt} output={result.output} spans={result.spans} />
+          {result.binary ? <p class="muted">The agent answered with binary output: nothing to highlight.</p> : <Trace receipt={result.receipt} output={result.output} spans={result.spans} />}
           <FeeBar receipt={result.receipt} />
-          <ReceiptPanel receipt={result.receipt} />
+          <ReceiptPanel receipt={result.receipt} output={result.binary ? undefined : result.output} />
         </section>
       )}
     </>
   );
 }
 
+// generate asks a model through /v1/chat/completions and returns the id of
+// the receipt the call was charged on.
+async function generate(model: string, input: string): Promise<string> {
+  const token = currentSession()?.token ?? "";
+  const r = await fetch("/v1/chat/completions", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+    body: JSON.stringify({ model, messages: [{ role: "user", content: input }] }),
+  });
+  const j = (await r.json()) as { error?: { code?: string; message?: string }; tollgate?: { receipt_id: string } };
+  if (!r.ok || !j.tollgate) throw new Error(`${j.error?.code ?? r.status}: ${j.error?.message ?? "the model call failed"}`);
+  return j.tollgate.receipt_id;
+}
+
 export function ReceiptView({ id }: { id: string }) {
-  const [data, setData] = useState<{ receipt: Receipt; output: string; spans: TracedSpan[] } | null>(null);
+  const s = useSession();
+  const [data, setData] = useState<{ receipt: Receipt; output?: string; spans: TracedSpan[]; note: string } | null>(null);
   const [err, setErr] = useState("");
   useEffect(() => {
     setErr("");
-    ledgerApi
-      .traceReceipt({ id })
-      .then((r) => setData({ receipt: r.receipt!, output: r.outputText, spans: r.spans }))
-      .catch(async (e) => {
-        // Without the output (another caller's, epoch open), the receipt alone.
-        try {
-          const r = await ledgerApi.getReceipt({ id });
-          setData({ receipt: r.receipt!, output: "", spans: [] });
-        } catch {
-          setErr(errorText(e));
-        }
-      });
-  }, [id]);
+    setData(null);
+    (async () => {
+      // The receipt first: its output is traced only where the node shows
+      // it (to its caller and the operator, or to anyone once the epoch
+      // closes), so no request is sent that it would refuse.
+      const receipt = (await ledgerApi.getReceipt({ id })).receipt!;
+      const open = (await ledgerApi.listEpochs({ pageSize: 1 })).open;
+      const mine = !!s && (s.operator || s.account.toLowerCase() === receipt.caller.toLowerCase());
+      if (receipt.epoch >= open && !mine) return setData({ receipt, spans: [], note: "The output is its caller's until the epoch closes." });
+      const tr = await ledgerApi.traceReceipt({ id });
+      setData({ receipt: tr.receipt!, output: tr.binary ? undefined : tr.outputText, spans: tr.spans, note: tr.binary ? "The output is binary: nothing to highlight." : "" });
+    })().catch((e) => setErr(errorText(e)));
+  }, [id, s?.account]);
   return (
     <section aria-labelledby="receipt-h">
       <h1 id="receipt-h">Receipt {short(id, 8)}</h1>
-      {err && <p class="err" role="alert">{err}</p>}
+      {err && (
+        <p class="err" role="alert">
+          {err}
+        </p>
+      )}
       {data && (
         <>
-          {data.output ? <Trace receipt={data.receipt} output={data.output} spans={data.spans} /> : <p class="muted">The output is its caller's until the epoch closes.</p>}
+          {data.output !== undefined ? <Trace receipt={data.receipt} output={data.output} spans={data.spans} /> : <p class="muted">{data.note}</p>}
           <FeeBar receipt={data.receipt} />
-          <ReceiptPanel receipt={data.receipt} />
+          <ReceiptPanel receipt={data.receipt} output={data.output} />
         </>
       )}
     </section>
@@ -191,11 +220,16 @@ export function Trace({ receipt, output, spans }: { receipt: Receipt; output: st
   // Weights are relative: a record's share is its weight over their sum.
   const totalWeight = receipt.scores.reduce((t, s) => t + s.weight, 0);
   const share = (w: number) => (totalWeight > 0 ? `${((100 * w) / totalWeight).toFixed(1)}%` : "0%");
+  // A training record a model call paid, by id: its contributor and tokens.
+  const trained = useMemo(() => new Map(receipt.generations.flatMap((g) => g.shares.map((s) => [s.record, s] as const))), [receipt]);
+  const contributorOf = (id: string) => score.get(id)?.contributor ?? trained.get(id)?.contributor ?? "";
   const describe = (sp: TracedSpan) =>
     sp.records
       .map((id) => {
         const sc = score.get(id);
-        return `record ${short(id, 6)} in ${sp.datanet}@v${version.get(sp.datanet) ?? "?"}, by ${short(sc?.contributor ?? "", 4)}, share ${sc ? share(sc.weight) : "?"} (weight ${sc ? sc.weight : "?"})`;
+        if (sc) return `record ${short(id, 6)} in ${sp.datanet}@v${version.get(sp.datanet) ?? "?"}, by ${short(sc.contributor, 4)}, share ${share(sc.weight)} (weight ${sc.weight})`;
+        const tr = trained.get(id);
+        return `training record ${short(id, 6)} in ${sp.datanet}, by ${short(tr?.contributor ?? "", 4)}, ${tr?.tokens ?? "?"} tokens of the model's answer`;
       })
       .join("; ");
   return (
@@ -203,8 +237,8 @@ export function Trace({ receipt, output, spans }: { receipt: Receipt; output: st
       <p class="output" data-testid="output">
         {pieces(output, spans).map((p) => {
           if (!p.span) return p.text;
-          const sc = score.get(p.span.records[0]);
-          const c = colourOf(colours.get(sc?.contributor ?? "") ?? 0);
+          const who = contributorOf(p.span.records[0]);
+          const c = colourOf(colours.get(who) ?? 0);
           return (
             <mark
               tabIndex={0}
@@ -212,7 +246,7 @@ export function Trace({ receipt, output, spans }: { receipt: Receipt; output: st
               title={describe(p.span)}
               data-records={p.span.records.join(" ")}
               data-datanet={p.span.datanet}
-              data-contributor={sc?.contributor ?? ""}
+              data-contributor={who}
               onMouseEnter={() => setFocus(p.span!)}
               onFocus={() => setFocus(p.span!)}
             >
@@ -316,19 +350,28 @@ export function FeeBar({ receipt }: { receipt: Receipt }) {
   );
 }
 
-export function ReceiptPanel({ receipt }: { receipt: Receipt }) {
+// expectFor is what a receipt must match: the operator who signs its
+// epoch (the contract's, for a closed one; this node's, for the open one),
+// this node's deployment, and the output shown.
+async function expectFor(receipt: Receipt, output: string | undefined): Promise<Expect> {
+  const dep = await getDeployment();
+  const open = (await ledgerApi.listEpochs({ pageSize: 1 })).open;
+  const operator = receipt.epoch < open ? (await ledgerApi.getEpoch({ epoch: receipt.epoch })).operator : dep.operator;
+  return { operator, chainId: dep.chainId, settlement: dep.settlement, output: output === undefined ? undefined : new TextEncoder().encode(output) };
+}
+
+export function ReceiptPanel({ receipt, output }: { receipt: Receipt; output?: string }) {
   const [verdict, setVerdict] = useState<Verdict | null>(null);
   const [busy, setBusy] = useState(false);
   const check = async () => {
     setBusy(true);
-    let operator: string | undefined;
     try {
-      operator = (await ledgerApi.getDeployment({})).operator;
-    } catch {
-      operator = undefined;
+      setVerdict(await verifyReceipt(receipt, await expectFor(receipt, output)));
+    } catch (e) {
+      setVerdict({ ok: false, reason: "cannot check: " + errorText(e) });
+    } finally {
+      setBusy(false);
     }
-    setVerdict(await verifyReceipt(receipt, operator));
-    setBusy(false);
   };
   return (
     <div class="receipt">
@@ -342,7 +385,9 @@ export function ReceiptPanel({ receipt }: { receipt: Receipt }) {
         </button>
         {verdict && (
           <span data-testid="verdict" data-ok={String(verdict.ok)} class={verdict.ok ? "ok" : "err"} role="status">
-            {verdict.ok ? `Signature valid: signed by ${verdict.signer}, this node's operator.` : `Not valid: ${verdict.reason}`}
+            {verdict.ok
+              ? `Signature valid: signed by ${verdict.signer}, the operator of epoch ${receipt.epoch} on this node's chain${output === undefined ? "" : ", over the output shown"}.`
+              : `Not valid: ${verdict.reason}`}
           </span>
         )}
       </div>

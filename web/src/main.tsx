@@ -18,7 +18,17 @@ const views = [
 ];
 
 function useRoute(): string[] {
-  const parse = () => location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  const parse = () =>
+    location.hash
+      .replace(/^#\/?/, "")
+      .split("/")
+      .map((part) => {
+        try {
+          return decodeURIComponent(part);
+        } catch {
+          return part; // a malformed escape is taken as written
+        }
+      });
   const [route, set] = useState(parse());
   useEffect(() => {
     const on = () => set(parse());

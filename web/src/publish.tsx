@@ -1,7 +1,7 @@
 import { Head } from "./ui";
 import { useEffect, useState } from "preact/hooks";
 import { parseUnits, sha256 } from "viem";
-import { errorText, ledgerApi, registryApi } from "./api";
+import { errorText, getDeployment, ledgerApi, registryApi } from "./api";
 import { manifestJSON, publishTypedData, type AgentManifest } from "./eip712";
 import { short, tgt } from "./format";
 import type { Plugin } from "./gen/tollgate/v1/tollgate_pb";
@@ -51,10 +51,11 @@ export function PublishView() {
     setBusy(true);
     try {
       if (!file) throw new Error("choose the plugin's .wasm file");
-      const w = await wallet();
+      const dep = await getDeployment();
+      const w = await wallet(dep.chainId);
       const wasm = new Uint8Array(await file.arrayBuffer());
-      const dep = await ledgerApi.getDeployment({});
-      const units = parseUnits(price || "0", 18);
+      if (!/^\d*\.?\d*$/.test(price.trim())) throw new Error(`price ${price} is not an amount of TGT, like 0.01`);
+      const units = parseUnits(price.trim() || "0", 18);
       const m: AgentManifest = {
         name: name.trim(),
         version: version.trim(),

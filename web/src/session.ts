@@ -77,7 +77,19 @@ function typedDataJSON(td: TypedDataDefinition): string {
   return JSON.stringify(td, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 }
 
-export async function injectedWallet(): Promise<Wallet> {
+// onChain asks the wallet to be on chainId before it signs or sends
+// anything bound to that chain.
+async function onChain(eth: Eip1193, chainId: bigint) {
+  const now = BigInt((await eth.request({ method: "eth_chainId" })) as string);
+  if (now === chainId) return;
+  try {
+    await eth.request({ method: "wallet_switchEthereumChain", params: [{ chainId: "0x" + chainId.toString(16) }] });
+  } catch {
+    throw new Error(`the wallet is on chain ${now}; switch it to this node's chain ${chainId}`);
+  }
+}
+
+export async function injectedWallet(chainId?: bigint): Promise<Wallet> {
   const eth = window.ethereum;
   if (!eth) throw new Error("no wallet in this browser (window.ethereum); use a development key instead");
   const accounts = (await eth.request({ method: "eth_requestAccounts" })) as string[];
@@ -87,8 +99,15 @@ export async function injectedWallet(): Promise<Wallet> {
     kind: "injected",
     address,
     signMessage: async (message) => (await eth.request({ method: "personal_sign", params: [toHex(message), address] })) as Hex,
-    signTypedData: async (td) => (await eth.request({ method: "eth_signTypedData_v4", params: [address, typedDataJSON(td)] })) as Hex,
-    sendTransaction: async (tx) => (await eth.request({ method: "eth_sendTransaction", params: [{ from: address, to: tx.to, data: tx.data }] })) as Hex,
+    signTypedData: async (td) => {
+      if (chainId !== undefined) await onChain(eth, chainId);
+      return (await eth.request({ method: "eth_signTypedData_v4", params: [address, typedDataJSON(td)] })) as Hex;
+    },
+    sendTransaction: async (tx) => {
+      if (chainId === undefined) throw new Error("no chain to send on");
+      await onChain(eth, chainId);
+      return (await eth.request({ method: "eth_sendTransaction", params: [{ from: address, to: tx.to, data: tx.data, chainId: "0x" + chainId.toString(16) }] })) as Hex;
+    },
   };
 }
 
@@ -109,15 +128,13 @@ export function devWallet(): Wallet {
   };
 }
 
-// wallet returns the signed-in session's wallet again.
-export async function wallet(): Promise<Wallet> {
+// wallet returns the signed-in session's wallet again, bound to the
+// node's chain.
+export async function wallet(chainId: bigint): Promise<Wallet> {
   const s = currentSession();
   if (!s) throw new Error("sign in first");
-  const w = s.wallet === "dev" ? devWallet() : await injectedWallet();
+  const w = s.wallet === "dev" ? devWallet() : await injectedWallet(chainId);
   if (getAddress(w.address) !== getAddress(s.account)) throw new Error(`the wallet is on ${w.address}, but ${s.account} is signed in: sign in again`);
   return w;
 }
 
-export function forgetDevKey() {
-  sessionStorage.removeItem(devKey);
-}

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
-import { authApi, errorText } from "./api";
+import { authApi, errorText, useDeployment } from "./api";
 import { short } from "./format";
-import { devWallet, forgetDevKey, hasProvider, injectedWallet, setSession, useSession, type Wallet } from "./session";
+import { devWallet, hasProvider, injectedWallet, setSession, useSession, type Wallet } from "./session";
 
 // signIn runs Sign-In with Ethereum: the node's challenge, signed by the
 // wallet with personal_sign, exchanged for a bearer token kept in this tab.
@@ -14,6 +14,7 @@ async function signIn(w: Wallet) {
 
 export function SignIn() {
   const s = useSession();
+  const dep = useDeployment();
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState("");
   const run = (f: () => Promise<void>) => async () => {
@@ -35,13 +36,7 @@ export function SignIn() {
           {s.operator ? " · operator" : ""}
           {s.wallet === "dev" ? " · dev key" : ""}
         </span>
-        <button
-          class="link"
-          onClick={() => {
-            if (s.wallet === "dev") forgetDevKey();
-            setSession(null);
-          }}
-        >
+        <button class="link" onClick={() => setSession(null)} title={s.wallet === "dev" ? "The development key stays in this tab until it closes" : undefined}>
           Sign out
         </button>
       </div>
@@ -54,9 +49,13 @@ export function SignIn() {
           Sign in with wallet
         </button>
       )}
-      <button disabled={busy} class={hasProvider() ? "secondary" : ""} onClick={run(async () => signIn(devWallet()))} title="A key made in this tab, for the node's development chain">
-        Use a development key
-      </button>
+      {dep?.rpc && (
+        // Only on the node's own development chain: the key lives in this
+        // tab and is gone when it closes, with whatever it earned.
+        <button disabled={busy} class={hasProvider() ? "secondary" : ""} onClick={run(async () => signIn(devWallet()))} title="A key made in this tab for the node's development chain; it is lost when the tab closes">
+          Use a development key
+        </button>
+      )}
       {err && (
         <p class="err" role="alert">
           {err}

@@ -3306,7 +3306,7 @@ type TraceReceiptRequest struct {
 	// A receipt id, or a prefix as GetReceipt takes.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// The shortest span traced, in words; 0 means 4 (the built-in ngram
-	// attribution's default). At most 64.
+	// attribution's default). From 2 to 64.
 	MinWords      uint32 `protobuf:"varint,2,opt,name=min_words,json=minWords,proto3" json:"min_words,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3357,10 +3357,16 @@ func (x *TraceReceiptRequest) GetMinWords() uint32 {
 }
 
 type TraceReceiptResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Receipt       *Receipt               `protobuf:"bytes,1,opt,name=receipt,proto3" json:"receipt,omitempty"`
-	OutputText    string                 `protobuf:"bytes,2,opt,name=output_text,json=outputText,proto3" json:"output_text,omitempty"`
-	Spans         []*TracedSpan          `protobuf:"bytes,3,rep,name=spans,proto3" json:"spans,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Receipt *Receipt               `protobuf:"bytes,1,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	// The output, when it is UTF-8 text; binary says it is not (and nothing
+	// is traced).
+	OutputText string        `protobuf:"bytes,2,opt,name=output_text,json=outputText,proto3" json:"output_text,omitempty"`
+	Spans      []*TracedSpan `protobuf:"bytes,3,rep,name=spans,proto3" json:"spans,omitempty"`
+	// The trace covers only the first 256 KiB of the output, or only the
+	// first 4,096 records the receipt paid.
+	Partial       bool `protobuf:"varint,4,opt,name=partial,proto3" json:"partial,omitempty"`
+	Binary        bool `protobuf:"varint,5,opt,name=binary,proto3" json:"binary,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3416,6 +3422,20 @@ func (x *TraceReceiptResponse) GetSpans() []*TracedSpan {
 	return nil
 }
 
+func (x *TraceReceiptResponse) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
+}
+
+func (x *TraceReceiptResponse) GetBinary() bool {
+	if x != nil {
+		return x.Binary
+	}
+	return false
+}
+
 // TracedSpan is a run of the output a record holds verbatim.
 type TracedSpan struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3426,7 +3446,7 @@ type TracedSpan struct {
 	StartByte uint32 `protobuf:"varint,3,opt,name=start_byte,json=startByte,proto3" json:"start_byte,omitempty"`
 	EndByte   uint32 `protobuf:"varint,4,opt,name=end_byte,json=endByte,proto3" json:"end_byte,omitempty"`
 	Datanet   string `protobuf:"bytes,5,opt,name=datanet,proto3" json:"datanet,omitempty"`
-	// The records holding the span that the receipt scored, by id.
+	// The records the receipt paid that hold the span, by id.
 	Records       []string `protobuf:"bytes,6,rep,name=records,proto3" json:"records,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -4312,8 +4332,9 @@ type GetDeploymentResponse struct {
 	// The JSON-RPC endpoint of the node's embedded chain, for wallets and
 	// Ethereum tools on the same machine; empty when it settles elsewhere.
 	Rpc string `protobuf:"bytes,6,opt,name=rpc,proto3" json:"rpc,omitempty"`
-	// Whether the settlement contract's deposits and claims are paused now
-	// (by its guardian), as this node reads the chain.
+	// Whether the settlement contract's deposits and claims are paused (by
+	// its guardian), as this node last read the chain: a reading at most a
+	// few seconds old, or the last one when the chain cannot be read.
 	Paused        bool `protobuf:"varint,7,opt,name=paused,proto3" json:"paused,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -5475,12 +5496,14 @@ const file_tollgate_v1_tollgate_proto_rawDesc = "" +
 	"\x04memo\x18\x04 \x01(\tR\x04memo\"B\n" +
 	"\x13TraceReceiptRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
-	"\tmin_words\x18\x02 \x01(\rR\bminWords\"\x96\x01\n" +
+	"\tmin_words\x18\x02 \x01(\rR\bminWords\"\xc8\x01\n" +
 	"\x14TraceReceiptResponse\x12.\n" +
 	"\areceipt\x18\x01 \x01(\v2\x14.tollgate.v1.ReceiptR\areceipt\x12\x1f\n" +
 	"\voutput_text\x18\x02 \x01(\tR\n" +
 	"outputText\x12-\n" +
-	"\x05spans\x18\x03 \x03(\v2\x17.tollgate.v1.TracedSpanR\x05spans\"\xa2\x01\n" +
+	"\x05spans\x18\x03 \x03(\v2\x17.tollgate.v1.TracedSpanR\x05spans\x12\x18\n" +
+	"\apartial\x18\x04 \x01(\bR\apartial\x12\x16\n" +
+	"\x06binary\x18\x05 \x01(\bR\x06binary\"\xa2\x01\n" +
 	"\n" +
 	"TracedSpan\x12\x14\n" +
 	"\x05start\x18\x01 \x01(\rR\x05start\x12\x10\n" +

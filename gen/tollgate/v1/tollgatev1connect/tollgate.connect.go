@@ -867,10 +867,14 @@ type LedgerServiceClient interface {
 	RelayClaim(context.Context, *connect.Request[v1.RelayClaimRequest]) (*connect.Response[v1.RelayClaimResponse], error)
 	// TraceReceipt shows which words of a receipt's output came from which
 	// of the records it paid: the maximal spans of at least min_words words
-	// that a record the receipt scored holds verbatim, found at the datanet
-	// versions the receipt names. It explains a receipt; what was paid is
-	// the receipt's scores. The output is its caller's and the operator's
-	// while the epoch is open, and public once it closes (as ExportEpoch).
+	// that one of those records holds verbatim. The records are those the
+	// agent read and those attribution scored (at the datanet versions the
+	// receipt names) and the training records its model calls' token shares
+	// name (at the versions each model pins); no other record is matched, so
+	// a trace says nothing about records nobody paid for. It explains a
+	// receipt; what was paid is the receipt's postings. The output is its
+	// caller's and the operator's while the epoch is open, and public once
+	// it closes (as ExportEpoch).
 	TraceReceipt(context.Context, *connect.Request[v1.TraceReceiptRequest]) (*connect.Response[v1.TraceReceiptResponse], error)
 }
 
@@ -1090,10 +1094,14 @@ type LedgerServiceHandler interface {
 	RelayClaim(context.Context, *connect.Request[v1.RelayClaimRequest]) (*connect.Response[v1.RelayClaimResponse], error)
 	// TraceReceipt shows which words of a receipt's output came from which
 	// of the records it paid: the maximal spans of at least min_words words
-	// that a record the receipt scored holds verbatim, found at the datanet
-	// versions the receipt names. It explains a receipt; what was paid is
-	// the receipt's scores. The output is its caller's and the operator's
-	// while the epoch is open, and public once it closes (as ExportEpoch).
+	// that one of those records holds verbatim. The records are those the
+	// agent read and those attribution scored (at the datanet versions the
+	// receipt names) and the training records its model calls' token shares
+	// name (at the versions each model pins); no other record is matched, so
+	// a trace says nothing about records nobody paid for. It explains a
+	// receipt; what was paid is the receipt's postings. The output is its
+	// caller's and the operator's while the epoch is open, and public once
+	// it closes (as ExportEpoch).
 	TraceReceipt(context.Context, *connect.Request[v1.TraceReceiptRequest]) (*connect.Response[v1.TraceReceiptResponse], error)
 }
 
