@@ -310,6 +310,34 @@ expect((await page.locator("[data-testid=versions] tbody tr").first().textConten
 await shoot("datanet");
 
 
+// A newcomer without a wallet: a development key made in the tab, test
+// credit from the faucet, the seeded example agent, a verified receipt.
+{
+  const ctx2 = await browser.newContext({ viewport: { width: 360, height: 780 } });
+  const p2 = await ctx2.newPage();
+  p2.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+  p2.on("pageerror", (e) => consoleErrors.push(String(e)));
+  p2.on("request", (r) => new URL(r.url()).origin !== base.origin && !r.url().startsWith("data:") && foreign.push(r.url()));
+  await p2.goto(base.href);
+  expect(!(await p2.getByRole("button", { name: "Sign in with wallet" }).isVisible()), "no wallet button without a wallet");
+  await p2.getByRole("button", { name: "Use a development key" }).click();
+  await p2.getByTestId("signed-in").waitFor();
+  await p2.getByRole("button", { name: "Get test credit" }).click();
+  await p2.waitForFunction(() => {
+    const b = document.querySelector("[data-testid=balance]");
+    return b && b.textContent !== "…" && b.textContent !== "0";
+  });
+  const opts = await p2.locator("#agent option").evaluateAll((os) => os.map((o) => o.value));
+  await p2.getByLabel("Agent or model", { exact: true }).selectOption(opts.find((o) => o.startsWith("examples/qa@")));
+  await p2.getByRole("button", { name: "Invoke", exact: true }).click();
+  await p2.locator("[data-testid=output] mark").first().waitFor({ timeout: 60_000 });
+  await p2.getByRole("button", { name: "Verify this receipt" }).click();
+  await p2.waitForFunction(() => document.querySelector("[data-testid=verdict]")?.dataset.ok === "true");
+  await p2.screenshot({ path: join(cfg.out, "newcomer-360.png"), fullPage: true });
+  await ctx2.close();
+  console.log("e2e: newcomer with a development key ok");
+}
+
 expect(foreign.length === 0, "no request to another origin: " + foreign.join(", "));
 expect(consoleErrors.length === 0, "no console error: " + consoleErrors.join(" | "));
 console.log("e2e: figures " + JSON.stringify(figures));
