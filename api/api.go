@@ -165,9 +165,10 @@ type api struct {
 // GetDeployment, which anyone may call, reads the chain at most once per
 // pausedTTL and answers with the last reading when the chain cannot be read.
 type pausedCache struct {
-	mu     sync.Mutex
-	read   time.Time
-	paused bool
+	mu      sync.Mutex
+	read    time.Time
+	paused  bool
+	reading bool
 }
 
 const pausedTTL = 2 * time.Second
@@ -175,12 +176,23 @@ const pausedTTL = 2 * time.Second
 func (a *api) contractPaused(ctx context.Context) bool {
 	c := &a.paused
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if time.Since(c.read) < pausedTTL {
+	if time.Since(c.read) < pausedTTL || c.reading {
+		defer c.mu.Unlock()
 		return c.paused
 	}
-	if p, err := a.settle.Chain().Paused(ctx); err == nil {
-		c.paused, c.read = p, time.Now()
+	// One caller reads the chain, without the lock; the others answer
+	// with the last reading meanwhile.
+	c.reading = true
+	c.mu.Unlock()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pausedTTL)
+	defer cancel()
+	p, err := a.settle.Chain().Paused(rctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// A failed read is tried again after pausedTTL too, not at every call.
+	c.reading, c.read = false, time.Now()
+	if err == nil {
+		c.paused = p
 	}
 	return c.paused
 }

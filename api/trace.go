@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"math"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -19,12 +20,19 @@ import (
 // for; these bound it further, as anyone may ask for it once the epoch
 // closes.
 const (
-	DefaultTraceWords = 4         // the built-in ngram attribution's default
-	MinTraceWords     = 2         // a single word says nothing about a source
-	MaxTraceWords     = 64        //
-	MaxTraceBytes     = 256 << 10 // of output traced; the rest is left unmarked
-	MaxTraceRecords   = 4096      // paid records traced; past it, the rest are left out
+	DefaultTraceWords     = 4        // the built-in ngram attribution's default
+	MinTraceWords         = 2        // a single word says nothing about a source
+	MaxTraceWords         = 64       // also the longest span: a longer run is cut in spans of this many words
+	MaxTraceBytes         = 64 << 10 // of output traced, cut at a space; the rest is left unmarked
+	MaxTraceRecords       = 4096     // paid records traced; past it, the rest are left out
+	MaxTraceCorpusBytes   = 8 << 20  // of their content; past it, the rest are left out
+	MaxTraceSpanRecords   = 64       // record ids named per span
+	traceWorkersPerServer = 1        // traces computed at once; the others wait their turn
 )
+
+// traceTurns lets one trace compute at a time, so traces, which anyone may
+// ask for once an epoch closes, hold at most one core.
+var traceTurns = make(chan struct{}, traceWorkersPerServer)
 
 // TraceReceipt finds the spans of a receipt's output that the records it
 // paid hold verbatim.
@@ -67,32 +75,85 @@ func (a *api) TraceReceipt(ctx context.Context, req *connect.Request[tollgatev1.
 	}
 	text := string(out)
 	resp.OutputText = text
-	if len(text) > MaxTraceBytes {
-		cut := MaxTraceBytes
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
-		}
-		text, resp.Partial = text[:cut], true
-	}
+	text, resp.Partial = traceCut(text)
 	targets, partial, err := a.traceTargets(ctx, rc)
 	if err != nil {
 		return nil, err
 	}
 	resp.Partial = resp.Partial || partial
+	found, err := traceSpans(ctx, targets, text, words)
+	if err != nil {
+		return nil, err
+	}
 	units := utf16Offsets(text)
-	for _, tg := range targets {
-		for _, s := range corpus.Match([]*corpus.Segment{tg.corpus}, text, words, math.MaxUint64) {
-			if s.Start < 0 || s.End > len(text) || s.Start >= s.End || len(s.Records) == 0 {
-				continue
-			}
-			resp.Spans = append(resp.Spans, &tollgatev1.TracedSpan{
-				Start: uint32(units[s.Start]), End: uint32(units[s.End]),
-				StartByte: uint32(s.Start), EndByte: uint32(s.End),
-				Datanet: tg.datanet, Records: s.Records,
-			})
+	for _, f := range found {
+		s := f.span
+		if s.Start < 0 || s.End > len(text) || s.Start >= s.End || len(s.Records) == 0 {
+			continue
 		}
+		recs := s.Records
+		if len(recs) > MaxTraceSpanRecords {
+			recs, resp.Partial = recs[:MaxTraceSpanRecords], true
+		}
+		resp.Spans = append(resp.Spans, &tollgatev1.TracedSpan{
+			Start: uint32(units[s.Start]), End: uint32(units[s.End]),
+			StartByte: uint32(s.Start), EndByte: uint32(s.End),
+			Datanet: f.datanet, Records: recs,
+		})
 	}
 	return connect.NewResponse(resp), nil
+}
+
+// traceCut is the part of an output a trace covers: all of it, or its
+// first MaxTraceBytes cut back to the last space (so no word is cut).
+func traceCut(text string) (string, bool) {
+	if len(text) <= MaxTraceBytes {
+		return text, false
+	}
+	cut := MaxTraceBytes
+	for cut > 0 && !unicode.IsSpace(rune(text[cut])) {
+		cut--
+	}
+	if cut == 0 { // one word longer than the bound: cut at a rune
+		cut = MaxTraceBytes
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+	}
+	return text[:cut], true
+}
+
+type tracedSpan struct {
+	datanet string
+	span    abi.Span
+}
+
+// traceSpans matches text against each target in its turn (traceTurns).
+// The work is bounded (MaxTraceWords per span, the corpus and output
+// bounds); a caller that gives up leaves it to finish, still in its turn.
+func traceSpans(ctx context.Context, targets []traceTarget, text string, words int) ([]tracedSpan, error) {
+	select {
+	case traceTurns <- struct{}{}:
+	case <-ctx.Done():
+		return nil, abi.Wrap(abi.CodeUnavailable, ctx.Err(), "waiting to trace")
+	}
+	done := make(chan []tracedSpan, 1)
+	go func() {
+		defer func() { <-traceTurns }()
+		var out []tracedSpan
+		for _, tg := range targets {
+			for _, s := range corpus.MatchBounded([]*corpus.Segment{tg.corpus}, text, words, MaxTraceWords, math.MaxUint64) {
+				out = append(out, tracedSpan{tg.datanet, s})
+			}
+		}
+		done <- out
+	}()
+	select {
+	case out := <-done:
+		return out, nil
+	case <-ctx.Done():
+		return nil, abi.Wrap(abi.CodeUnavailable, ctx.Err(), "tracing")
+	}
 }
 
 // traceTarget is the records of one datanet a receipt paid, indexed.
@@ -102,10 +163,10 @@ type traceTarget struct {
 }
 
 // traceTargets indexes the records a receipt paid, by datanet: those the
-// agent read and those attribution scored, at the versions the receipt
+// agent read (attribution scores only those), at the versions the receipt
 // names; and the training records its model calls' token shares name, at
 // the versions each model pins. partial says some were left out
-// (MaxTraceRecords).
+// (MaxTraceRecords, MaxTraceCorpusBytes, or a model no longer there).
 func (a *api) traceTargets(ctx context.Context, rc *ledger.Receipt) ([]traceTarget, bool, error) {
 	type key struct {
 		datanet string
@@ -134,27 +195,16 @@ func (a *api) traceTargets(ctx context.Context, rc *ledger.Receipt) ([]traceTarg
 	for _, acc := range rc.Accesses {
 		add(key{acc.Datanet, versions[acc.Datanet]}, acc.Record)
 	}
-	// A score names a record, not its datanet: it is in whichever of the
-	// receipt's datanets holds it at the receipt's version.
-	view := a.reg.At(versions)
-	for _, sc := range rc.Scores {
-		for _, dv := range rc.Datanets {
-			if seen[[2]string{dv.Name, sc.Record}] {
-				continue
-			}
-			if _, err := view.Get(ctx, dv.Name, sc.Record); err == nil {
-				add(key{dv.Name, dv.Version}, sc.Record)
-			} else if abi.CodeOf(err) != abi.CodeNotFound {
-				return nil, false, err
-			}
-		}
-	}
+	// Scores need no lookup: attribution scores only records the agent read.
 	for _, g := range rc.Generations {
 		if len(g.Shares) == 0 {
 			continue
 		}
 		p, err := a.reg.Load(ctx, g.Model)
-		if err != nil {
+		if abi.CodeOf(err) == abi.CodeNotFound {
+			partial = true // a model the registry no longer has is not traced
+			continue
+		} else if err != nil {
 			return nil, false, err
 		}
 		if p.Manifest.Model == nil {
@@ -171,6 +221,7 @@ func (a *api) traceTargets(ctx context.Context, rc *ledger.Receipt) ([]traceTarg
 		}
 	}
 	out := make([]traceTarget, 0, len(order))
+	size := 0
 	for _, k := range order {
 		at := a.reg.At(map[string]uint64{k.datanet: k.version})
 		var recIDs, contents []string
@@ -180,6 +231,10 @@ func (a *api) traceTargets(ctx context.Context, rc *ledger.Receipt) ([]traceTarg
 				continue // a record the receipt names that is gone is not traced
 			} else if err != nil {
 				return nil, false, err
+			}
+			if size += len(rec.Content); size > MaxTraceCorpusBytes {
+				partial = true
+				break
 			}
 			recIDs, contents = append(recIDs, rec.ID), append(contents, rec.Content)
 		}

@@ -191,3 +191,53 @@ func TestTraceReceiptFollowsAModelToItsTrainingRecords(t *testing.T) {
 		}
 	}
 }
+
+// A trace matches only the records the receipt paid: a record the agent
+// did not read that holds the same sentence, and more, is never named,
+// and does not stretch a span past what a paid record holds.
+func TestTraceReceiptNamesOnlyPaidRecords(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sky := "The sky is blue because air scatters blue sunlight more than red sunlight."
+	probe := "Indeed " + sky + " " + strings.Repeat("unrelated filler words about nothing much ", 40)
+	for _, c := range []string{
+		probe,
+		"Why is the sky blue? Why is the sky blue? The sky is blue, the sky is blue.",
+		"Is the sky blue? Why, the sky is blue: why is the sky blue, the sky?",
+	} {
+		sig, _ := registry.Sign(e.bob, registry.Domain{}.RecordDigest("facts", c))
+		if _, _, err := e.reg.AddRecord(ctx, "facts", registry.Address(e.bob), c, sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	probeID := registry.RecordID(probe)
+	_, tok := e.fund(t, 1_000_000)
+	_, _, inv := e.post(t, "AgentService/Invoke", tok, map[string]any{"agent": "acme/qa@1.0.0", "inputText": "Why is the sky blue?"})
+	rc := inv["receipt"].(map[string]any)
+	for _, a := range rc["accesses"].([]any) {
+		if a.(map[string]any)["record"] == probeID {
+			t.Fatal("set-up: the agent read the probe record; the test needs it unread")
+		}
+	}
+	if !strings.Contains(inv["outputText"].(string), "air scatters blue sunlight") {
+		t.Fatalf("set-up: the answer does not repeat the sentence the probe holds: %q", inv["outputText"])
+	}
+	_, _, tr := e.post(t, "LedgerService/TraceReceipt", tok, map[string]any{"id": rc["id"], "minWords": 2})
+	spans, _ := tr["spans"].([]any)
+	if len(spans) == 0 {
+		t.Fatalf("no span: %v", tr)
+	}
+	out := tr["outputText"].(string)
+	for _, x := range spans {
+		sp := x.(map[string]any)
+		text := out[int(num(sp["startByte"])):int(num(sp["endByte"]))]
+		for _, r := range sp["records"].([]any) {
+			if r == probeID {
+				t.Fatalf("span %q names a record the caller did not pay for", text)
+			}
+		}
+		if strings.HasPrefix(text, "Indeed") {
+			t.Fatalf("span %q was stretched by the unread record", text)
+		}
+	}
+}

@@ -166,3 +166,33 @@ func Match(segs []*Segment, text string, minTokens int, upTo uint64) []abi.Span 
 	}
 	return spans
 }
+
+// MatchBounded is Match with every span at most maxTokens words: a longer
+// verbatim run is cut into consecutive spans, so no lookup compares more
+// than maxTokens words and the work is at most about len(text) × maxTokens
+// byte comparisons per step of the binary search, whatever the text.
+func MatchBounded(segs []*Segment, text string, minTokens, maxTokens int, upTo uint64) []abi.Span {
+	minTokens = max(minTokens, 1)
+	maxTokens = max(maxTokens, minTokens)
+	m := newMatcher(segs, upTo)
+	words := tokenize.Spans(text)
+	var spans []abi.Span
+	prevEnd := -1
+	j := 0
+	for i := 0; i < len(words); i++ {
+		j = max(j, i)
+		for j < len(words) && j-i < maxTokens && m.occurs([]byte(text[words[i][0]:words[j][1]])) {
+			j++
+		}
+		if j-i < minTokens || words[j-1][1] <= prevEnd {
+			continue
+		}
+		start, end := words[i][0], words[j-1][1]
+		spans = append(spans, abi.Span{Start: start, End: end, Tokens: j - i, Records: m.records([]byte(text[start:end]))})
+		prevEnd = end
+		if j-i == maxTokens {
+			i = j - 1 // the run goes on: its next span starts after this one
+		}
+	}
+	return spans
+}

@@ -147,9 +147,9 @@ export function ReceiptView({ id }: { id: string }) {
     setErr("");
     setData(null);
     (async () => {
-      // The receipt first: its output is traced only where the node shows
-      // it (to its caller and the operator, or to anyone once the epoch
-      // closes), so no request is sent that it would refuse.
+      // The receipt first (the node shows it to those it names and the
+      // operator until its epoch closes, then to anyone); its output is
+      // traced only where the node shows that too.
       const receipt = (await ledgerApi.getReceipt({ id })).receipt!;
       const open = (await ledgerApi.listEpochs({ pageSize: 1 })).open;
       const mine = !!s && (s.operator || s.account.toLowerCase() === receipt.caller.toLowerCase());

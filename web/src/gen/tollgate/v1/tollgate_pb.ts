@@ -1706,8 +1706,10 @@ export type TraceReceiptResponse = Message<"tollgate.v1.TraceReceiptResponse"> &
   spans: TracedSpan[];
 
   /**
-   * The trace covers only the first 256 KiB of the output, or only the
-   * first 4,096 records the receipt paid.
+   * The trace left something out to stay bounded: the output past its
+   * first 64 KiB, paid records past the first 4,096 (or 8 MiB of content),
+   * record ids past 64 on a span, or a model the registry no longer has.
+   * A verbatim run longer than 64 words is given as consecutive spans.
    *
    * @generated from field: bool partial = 4;
    */
