@@ -27,6 +27,7 @@ const (
 	MaxTraceRecords       = 4096     // paid records traced; past it, the rest are left out
 	MaxTraceCorpusBytes   = 8 << 20  // of their content; past it, the rest are left out
 	MaxTraceSpanRecords   = 64       // record ids named per span
+	MaxTraceOccurrences   = 4096     // occurrences of a span read for its records
 	traceWorkersPerServer = 1        // traces computed at once; the others wait their turn
 )
 
@@ -81,10 +82,11 @@ func (a *api) TraceReceipt(ctx context.Context, req *connect.Request[tollgatev1.
 		return nil, err
 	}
 	resp.Partial = resp.Partial || partial
-	found, err := traceSpans(ctx, targets, text, words)
+	found, cut, err := traceSpans(ctx, targets, text, words)
 	if err != nil {
 		return nil, err
 	}
+	resp.Partial = resp.Partial || cut
 	units := utf16Offsets(text)
 	for _, f := range found {
 		s := f.span
@@ -131,28 +133,34 @@ type tracedSpan struct {
 // traceSpans matches text against each target in its turn (traceTurns).
 // The work is bounded (MaxTraceWords per span, the corpus and output
 // bounds); a caller that gives up leaves it to finish, still in its turn.
-func traceSpans(ctx context.Context, targets []traceTarget, text string, words int) ([]tracedSpan, error) {
+func traceSpans(ctx context.Context, targets []traceTarget, text string, words int) ([]tracedSpan, bool, error) {
 	select {
 	case traceTurns <- struct{}{}:
 	case <-ctx.Done():
-		return nil, abi.Wrap(abi.CodeUnavailable, ctx.Err(), "waiting to trace")
+		return nil, false, abi.Wrap(abi.CodeUnavailable, ctx.Err(), "waiting to trace")
 	}
-	done := make(chan []tracedSpan, 1)
+	type result struct {
+		spans   []tracedSpan
+		partial bool
+	}
+	done := make(chan result, 1)
 	go func() {
 		defer func() { <-traceTurns }()
-		var out []tracedSpan
+		var r result
 		for _, tg := range targets {
-			for _, s := range corpus.MatchBounded([]*corpus.Segment{tg.corpus}, text, words, MaxTraceWords, math.MaxUint64) {
-				out = append(out, tracedSpan{tg.datanet, s})
+			spans, partial := corpus.MatchBounded([]*corpus.Segment{tg.corpus}, text, words, MaxTraceWords, MaxTraceOccurrences, math.MaxUint64)
+			r.partial = r.partial || partial
+			for _, s := range spans {
+				r.spans = append(r.spans, tracedSpan{tg.datanet, s})
 			}
 		}
-		done <- out
+		done <- r
 	}()
 	select {
-	case out := <-done:
-		return out, nil
+	case r := <-done:
+		return r.spans, r.partial, nil
 	case <-ctx.Done():
-		return nil, abi.Wrap(abi.CodeUnavailable, ctx.Err(), "tracing")
+		return nil, false, abi.Wrap(abi.CodeUnavailable, ctx.Err(), "tracing")
 	}
 }
 

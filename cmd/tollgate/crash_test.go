@@ -315,7 +315,11 @@ func postJSON(ctx context.Context, api, method, tok string, body any) (int, map[
 	}
 	defer resp.Body.Close()
 	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		// A kill can cut an answer after its status line: a call whose
+		// answer did not arrive whole was not acknowledged.
+		return 0, nil
+	}
 	return resp.StatusCode, out
 }
 

@@ -3,6 +3,7 @@ package corpus
 import (
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -27,7 +28,10 @@ func TestMatchBounded(t *testing.T) {
 			out = contents[0] // one long verbatim run
 		}
 		whole := Match([]*Segment{seg}, out, 2, math.MaxUint64)
-		same := MatchBounded([]*Segment{seg}, out, 2, 1000, math.MaxUint64)
+		same, partial := MatchBounded([]*Segment{seg}, out, 2, 1000, 1<<20, math.MaxUint64)
+		if partial {
+			t.Fatal("partial with bounds nothing reaches")
+		}
 		if len(whole) != len(same) {
 			t.Fatalf("unbounded: %d spans, Match %d", len(same), len(whole))
 		}
@@ -36,7 +40,8 @@ func TestMatchBounded(t *testing.T) {
 				t.Fatalf("span %d: %+v, Match %+v", i, same[i], whole[i])
 			}
 		}
-		for _, s := range MatchBounded([]*Segment{seg}, out, 2, 5, math.MaxUint64) {
+		bounded, _ := MatchBounded([]*Segment{seg}, out, 2, 5, 1<<20, math.MaxUint64)
+		for _, s := range bounded {
 			if s.Tokens > 5 {
 				t.Fatalf("a %d-word span past the bound of 5", s.Tokens)
 			}
@@ -48,5 +53,38 @@ func TestMatchBounded(t *testing.T) {
 				t.Fatalf("bounded span %q is in no span Match found", out[s.Start:s.End])
 			}
 		}
+	}
+}
+
+// The worst case a trace can be asked for: an output and a corpus of one
+// word repeated (every lookup matches as far as the bound allows), at the
+// trace's bounds (64 KiB of output, 8 MiB of records, 64-word spans, 4,096
+// occurrences read per span).
+func BenchmarkMatchBoundedWorstCase(b *testing.B) {
+	out := strings.Repeat("a ", 32<<10)
+	var ids, contents []string
+	for i := range 128 {
+		ids, contents = append(ids, strconv.Itoa(i)), append(contents, strings.Repeat("a ", 32<<10))
+	}
+	seg := NewSegment(0, ids, contents)
+	b.ResetTimer()
+	for b.Loop() {
+		MatchBounded([]*Segment{seg}, out, 2, 64, 64*64, math.MaxUint64)
+	}
+}
+
+// Reading few occurrences says so, and names only records that hold the span.
+func TestMatchBoundedOccurrences(t *testing.T) {
+	var ids, contents []string
+	for i := range 50 {
+		ids, contents = append(ids, strconv.Itoa(i)), append(contents, "the sky is blue today")
+	}
+	seg := NewSegment(0, ids, contents)
+	spans, partial := MatchBounded([]*Segment{seg}, "so the sky is blue today", 2, 64, 8, math.MaxUint64)
+	if !partial || len(spans) != 1 || len(spans[0].Records) == 0 || len(spans[0].Records) > 8 {
+		t.Fatalf("partial %v, spans %+v", partial, spans)
+	}
+	if _, partial := MatchBounded([]*Segment{seg}, "so the sky is blue today", 2, 64, 64, math.MaxUint64); partial {
+		t.Fatal("partial although every occurrence was read")
 	}
 }

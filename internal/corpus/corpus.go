@@ -167,16 +167,16 @@ func Match(segs []*Segment, text string, minTokens int, upTo uint64) []abi.Span 
 	return spans
 }
 
-// MatchBounded is Match with every span at most maxTokens words: a longer
-// verbatim run is cut into consecutive spans, so no lookup compares more
-// than maxTokens words and the work is at most about len(text) × maxTokens
-// byte comparisons per step of the binary search, whatever the text.
-func MatchBounded(segs []*Segment, text string, minTokens, maxTokens int, upTo uint64) []abi.Span {
+// MatchBounded is Match with its work bounded whatever the text and
+// records: every span is at most maxTokens words (a longer verbatim run is
+// cut into consecutive spans, so no lookup compares more than maxTokens
+// words), and each span's records are read from at most maxOccurrences of
+// its occurrences. partial says some span's records may be incomplete.
+func MatchBounded(segs []*Segment, text string, minTokens, maxTokens, maxOccurrences int, upTo uint64) (spans []abi.Span, partial bool) {
 	minTokens = max(minTokens, 1)
 	maxTokens = max(maxTokens, minTokens)
 	m := newMatcher(segs, upTo)
 	words := tokenize.Spans(text)
-	var spans []abi.Span
 	prevEnd := -1
 	j := 0
 	for i := 0; i < len(words); i++ {
@@ -188,11 +188,36 @@ func MatchBounded(segs []*Segment, text string, minTokens, maxTokens int, upTo u
 			continue
 		}
 		start, end := words[i][0], words[j-1][1]
-		spans = append(spans, abi.Span{Start: start, End: end, Tokens: j - i, Records: m.records([]byte(text[start:end]))})
+		recs, cut := m.someRecords([]byte(text[start:end]), maxOccurrences)
+		partial = partial || cut
+		spans = append(spans, abi.Span{Start: start, End: end, Tokens: j - i, Records: recs})
 		prevEnd = end
 		if j-i == maxTokens {
 			i = j - 1 // the run goes on: its next span starts after this one
 		}
 	}
-	return spans
+	return spans, partial
+}
+
+// someRecords is records from at most n occurrences of b in each segment;
+// cut says there were more.
+func (m *matcher) someRecords(b []byte, n int) (ids []string, cut bool) {
+	seen := map[string]bool{}
+	for i, seg := range m.segs {
+		offs := seg.sa.Lookup(b, n)
+		cut = cut || len(offs) == n
+		for _, off := range offs {
+			if off >= m.cuts[i] {
+				continue
+			}
+			if r := sort.SearchInts(seg.starts, off+1) - 1; r >= 0 {
+				seen[seg.ids[r]] = true
+			}
+		}
+	}
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids, cut
 }

@@ -3365,7 +3365,8 @@ type TraceReceiptResponse struct {
 	Spans      []*TracedSpan `protobuf:"bytes,3,rep,name=spans,proto3" json:"spans,omitempty"`
 	// The trace left something out to stay bounded: the output past its
 	// first 64 KiB, paid records past the first 4,096 (or 8 MiB of content),
-	// record ids past 64 on a span, or a model the registry no longer has.
+	// record ids past 64 on a span (or past what 4,096 of its occurrences
+	// name), or a model the registry no longer has.
 	// A verbatim run longer than 64 words is given as consecutive spans.
 	Partial       bool `protobuf:"varint,4,opt,name=partial,proto3" json:"partial,omitempty"`
 	Binary        bool `protobuf:"varint,5,opt,name=binary,proto3" json:"binary,omitempty"`

@@ -1708,7 +1708,8 @@ export type TraceReceiptResponse = Message<"tollgate.v1.TraceReceiptResponse"> &
   /**
    * The trace left something out to stay bounded: the output past its
    * first 64 KiB, paid records past the first 4,096 (or 8 MiB of content),
-   * record ids past 64 on a span, or a model the registry no longer has.
+   * record ids past 64 on a span (or past what 4,096 of its occurrences
+   * name), or a model the registry no longer has.
    * A verbatim run longer than 64 words is given as consecutive spans.
    *
    * @generated from field: bool partial = 4;
