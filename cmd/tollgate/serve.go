@@ -213,10 +213,11 @@ func firstStart(ctx context.Context, n *node, addr string, out io.Writer) error 
           operator token (keep it): %s
           caller token:             %s
 try:
+  open http://%s/ in a browser (sign in with a wallet, or a development key on this chain), or
   curl -s http://%s/tollgate.v1.AgentService/Invoke \
     -H 'Content-Type: application/json' -H 'Authorization: Bearer %s' \
     -d '{"agent":"%s@latest","inputText":"Why is the sky blue?"}'
-`, ex.agent.Manifest.Ref(), exampleDatanet, exampleRAG+"@"+exampleModelVer, m.Manifest.Ref(), caller.addr(), tgt(callerCredit), opTok, callTok, addr, callTok, exampleAgent)
+`, ex.agent.Manifest.Ref(), exampleDatanet, exampleRAG+"@"+exampleModelVer, m.Manifest.Ref(), caller.addr(), tgt(callerCredit), opTok, callTok, addr, addr, callTok, exampleAgent)
 	return nil
 }
 
