@@ -5,6 +5,7 @@ package corpus
 
 import (
 	"index/suffixarray"
+	"math"
 	"slices"
 	"sort"
 
@@ -115,55 +116,11 @@ func (m *matcher) occurs(b []byte) bool {
 	return false
 }
 
-// records returns the sorted ids of the counted records holding b.
-func (m *matcher) records(b []byte) []string {
-	seen := map[string]bool{}
-	for i, seg := range m.segs {
-		for _, off := range seg.sa.Lookup(b, -1) {
-			if off >= m.cuts[i] {
-				continue
-			}
-			if r := sort.SearchInts(seg.starts, off+1) - 1; r >= 0 {
-				seen[seg.ids[r]] = true
-			}
-		}
-	}
-	ids := make([]string, 0, len(seen))
-	for id := range seen {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
-}
-
 // Match finds the maximal spans of text, at least minTokens words long and
 // aligned to word boundaries, in the segments' records of versions up to
 // upTo, with the sorted ids of the records holding each.
 func Match(segs []*Segment, text string, minTokens int, upTo uint64) []abi.Span {
-	if minTokens < 1 {
-		minTokens = 1
-	}
-	m := newMatcher(segs, upTo)
-	words := tokenize.Spans(text)
-	var spans []abi.Span
-	prevEnd := -1
-	// words[i:j] is the longest run from word i that occurs in the corpus.
-	// If words[i:j] occurs, so does words[i+1:j] (it is part of it), so j
-	// never moves back: one lookup per word of text, not one per word of
-	// every span.
-	j := 0
-	for i := range words {
-		j = max(j, i)
-		for j < len(words) && m.occurs([]byte(text[words[i][0]:words[j][1]])) {
-			j++
-		}
-		if j-i < minTokens || words[j-1][1] <= prevEnd {
-			continue // too short, or inside the previous maximal span
-		}
-		start, end := words[i][0], words[j-1][1]
-		spans = append(spans, abi.Span{Start: start, End: end, Tokens: j - i, Records: m.records([]byte(text[start:end]))})
-		prevEnd = end
-	}
+	spans, _ := MatchBounded(segs, text, minTokens, math.MaxInt, -1, upTo)
 	return spans
 }
 
@@ -178,6 +135,10 @@ func MatchBounded(segs []*Segment, text string, minTokens, maxTokens, maxOccurre
 	m := newMatcher(segs, upTo)
 	words := tokenize.Spans(text)
 	prevEnd := -1
+	// words[i:j] is the longest run from word i that occurs in the corpus.
+	// If words[i:j] occurs, so does words[i+1:j] (it is part of it), so j
+	// never moves back: one lookup per word of text, not one per word of
+	// every span.
 	j := 0
 	for i := 0; i < len(words); i++ {
 		j = max(j, i)
@@ -199,7 +160,8 @@ func MatchBounded(segs []*Segment, text string, minTokens, maxTokens, maxOccurre
 	return spans, partial
 }
 
-// someRecords is records from at most n occurrences of b in each segment;
+// someRecords returns the sorted ids of the counted records holding b,
+// read from at most n of its occurrences in each segment (all if n < 0);
 // cut says there were more.
 func (m *matcher) someRecords(b []byte, n int) (ids []string, cut bool) {
 	seen := map[string]bool{}
@@ -215,6 +177,7 @@ func (m *matcher) someRecords(b []byte, n int) (ids []string, cut bool) {
 			}
 		}
 	}
+	ids = make([]string, 0, len(seen))
 	for id := range seen {
 		ids = append(ids, id)
 	}

@@ -239,7 +239,7 @@ function Calls({ account }: { account: string }) {
               <tr>
                 <td>
                   <a href={"#/receipt/" + r.receipt!.id}>{short(r.receipt!.id, 6)}</a>
-                  <div class="muted small">{when(BigInt(Math.floor(Number(new Date(r.receipt!.time)) / 1000)))}</div>
+                  <div class="muted small">{when(Math.floor(Date.parse(r.receipt!.time) / 1000))}</div>
                 </td>
                 <td class="wide">{r.receipt!.agent || r.receipt!.method}</td>
                 <td class="wide">{r.receipt!.epoch.toString()}</td>
