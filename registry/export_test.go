@@ -37,3 +37,11 @@ func RankOnly(r *Registry, datanet, query string, limit int) int {
 	ids, _ := ix.ix.Top(query, limit)
 	return len(ids)
 }
+
+// SetPersistCorpusBytes lowers the bytes of appended records the corpus
+// index holds in memory before writing them as a file, for tests.
+func SetPersistCorpusBytes(n int) (restore func()) {
+	old := persistCorpusBytes
+	persistCorpusBytes = n
+	return func() { persistCorpusBytes = old }
+}

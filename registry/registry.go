@@ -48,6 +48,8 @@ type Registry struct {
 	reserved []string // namespaces only the operator publishes in
 	domain   Domain
 	scratch  bool
+	dir      string // "" in memory
+	readOnly bool
 
 	// verified holds plugins whose module bytes matched their hash and
 	// whose manifest signature checked, by name@version: a plugin is
@@ -95,7 +97,11 @@ func Open(dir string, opts Options) (*Registry, error) {
 		db.Close()
 		return nil, err
 	}
-	r := &Registry{db: db, logger: opts.Logger, domain: opts.Domain, scratch: opts.Scratch, corpus: map[string]*corpusIndex{}, search: map[string]*searchIndex{}, records: newRecordCache(RecordCacheBytes)}
+	r := &Registry{db: db, logger: opts.Logger, domain: opts.Domain, scratch: opts.Scratch, corpus: map[string]*corpusIndex{}, search: map[string]*searchIndex{}, records: newRecordCache(RecordCacheBytes),
+		readOnly: opts.ReadOnly}
+	if !opts.InMemory {
+		r.dir = dir
+	}
 	if opts.Operator != "" {
 		if r.operator, err = CanonicalAddress(opts.Operator); err != nil {
 			db.Close()

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -27,13 +26,15 @@ type corpusIndex struct {
 	segs       []*corpus.Segment
 	pending    []Record
 	through    uint64 // the last version the segments hold
+	registry   *Registry
+	dir        string // of its segment files, or ""
 }
 
 // corpusIndexFor returns the datanet's index, brought up to date. The first
 // segment is built from a snapshot without holding r.mu, so appends go on
 // meanwhile; other matches wait for it.
 func (r *Registry) corpusIndexFor(ctx context.Context, datanet string) ([]*corpus.Segment, error) {
-	ix, err := lazyIndex(ctx, r, r.corpus, datanet, func() *corpusIndex { return &corpusIndex{} }, func(ctx context.Context, ix *corpusIndex) {
+	ix, err := lazyIndex(ctx, r, r.corpus, datanet, func() *corpusIndex { return &corpusIndex{registry: r, dir: r.corpusFiles(datanet)} }, func(ctx context.Context, ix *corpusIndex) {
 		r.fillCorpusIndex(ctx, datanet, ix)
 	})
 	if err != nil {
@@ -42,36 +43,32 @@ func (r *Registry) corpusIndexFor(ctx context.Context, datanet string) ([]*corpu
 	return ix.catchUp(), nil
 }
 
-// fillCorpusIndex builds ix's first segment from a snapshot, its records in
-// version order.
+// fillCorpusIndex builds ix's segments up to the datanet's version now:
+// those of its files still good, and the rest from its records in version
+// order (see corpusfiles.go). Appends go on meanwhile; other matches wait.
 func (r *Registry) fillCorpusIndex(ctx context.Context, datanet string, ix *corpusIndex) {
-	var version uint64
-	var recs []Record
-	err := r.snapshot(ctx, datanet, func(v uint64) { version = v }, func(rec Record) error {
-		rec.Signature = nil
-		recs = append(recs, rec)
-		return nil
-	})
-	var seg *corpus.Segment
+	dir := r.corpusFiles(datanet)
+	var segs []*corpus.Segment
+	d, err := r.Datanet(ctx, datanet)
+	if err == nil && dir != "" {
+		segs = r.openSegmentFiles(dir)
+		if n := len(segs); n > 0 && segs[n-1].Last() > d.Version {
+			// Files of versions the datanet does not have (a store restored
+			// from an older backup): none can be trusted to hold its records.
+			for _, seg := range segs {
+				r.dropSegmentFile(dir, segmentName(seg.First(), seg.Last()), "ahead of the datanet")
+			}
+			segs = nil
+		}
+	}
 	if err == nil {
-		slices.SortFunc(recs, func(a, b Record) int { return cmp.Compare(a.Version, b.Version) })
-		ids, contents := make([]string, len(recs)), make([]string, len(recs))
-		if uint64(len(recs)) != version {
-			err = abi.Errorf(abi.CodeInternal, "datanet %s at version %d holds %d records", datanet, version, len(recs))
+		var after uint64
+		if n := len(segs); n > 0 {
+			after = segs[n-1].Last()
 		}
-		for i, rec := range recs {
-			if err != nil {
-				break
-			}
-			if rec.Version != uint64(i+1) {
-				err = abi.Errorf(abi.CodeInternal, "datanet %s: record %s has version %d, want %d", datanet, rec.ID, rec.Version, i+1)
-			}
-			ids[i], contents[i] = rec.ID, rec.Content
-		}
-		recs = nil
-		if err == nil {
-			seg = corpus.NewSegment(1, ids, contents)
-		}
+		var more []*corpus.Segment
+		more, err = r.buildSegments(ctx, datanet, dir, after, d.Version)
+		segs = append(segs, more...)
 	}
 	if err != nil {
 		r.mu.Lock()
@@ -81,7 +78,7 @@ func (r *Registry) fillCorpusIndex(ctx context.Context, datanet string, ix *corp
 		return
 	}
 	ix.mu.Lock()
-	ix.segs, ix.through = []*corpus.Segment{seg}, version
+	ix.segs, ix.through = segs, d.Version
 	ix.mu.Unlock()
 	ix.done(nil)
 }
@@ -115,8 +112,14 @@ func (ix *corpusIndex) catchUp() []*corpus.Segment {
 		ids[i], contents[i] = rec.ID, rec.Content
 	}
 	segs = append(segs, corpus.NewSegment(pending[0].Version, ids, contents))
-	for n := len(segs); n >= 2 && 2*segs[n-1].Size() >= segs[n-2].Size(); n = len(segs) {
+	// Segments in memory merge among themselves; files are merged by
+	// persist, once the ones in memory are written as one.
+	for n := len(segs); n >= 2 && !segs[n-2].Mapped() && 2*segs[n-1].Size() >= segs[n-2].Size(); n = len(segs) {
 		segs = append(segs[:n-2], segs[n-2].Merge(segs[n-1]))
+	}
+	segs, err := ix.registry.persist(ix.dir, segs)
+	if err != nil {
+		ix.registry.logger.Warn("corpus index: writing segment files", "dir", ix.dir, "err", err)
 	}
 	ix.mu.Lock()
 	ix.segs, ix.through = segs, pending[len(pending)-1].Version

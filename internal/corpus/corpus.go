@@ -4,8 +4,12 @@
 package corpus
 
 import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
 	"index/suffixarray"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 
@@ -13,19 +17,57 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/tokenize"
 )
 
-// Segment is an immutable suffix array over records of consecutive
-// versions, in version order: record i was added by version first+i.
+// Segment is an immutable index over records of consecutive versions, in
+// version order: record i was added by version first+i. The records are
+// held as one corpus, each followed by a NUL byte; a corpus larger than
+// smallCorpus is searched through its suffix array, a smaller one by
+// scanning it, which finds the same occurrences in less time than
+// building the array takes. A segment is built in memory (NewSegment) or
+// mapped from a file (OpenSegment), where its corpus, array and record
+// table stay in the page cache rather than the heap.
 type Segment struct {
-	sa     *suffixarray.Index
+	text []byte
+	// The corpus's suffix array, for a corpus larger than smallCorpus:
+	// built in memory, or mapped from a file.
+	idx    *suffixarray.Index
+	sa     []int32
 	starts []int // byte offset of each record in the corpus
-	ids    []string
+	ids    idList
 	first  uint64
+	mapped []byte // the file mapping text, sa, starts and ids live in, if any
 }
+
+// idList is the segments' record ids: strings in memory, or offsets into
+// a mapped file's id bytes.
+type idList struct {
+	strs []string
+	offs []uint64 // len n+1 when mapped
+	data []byte
+}
+
+func (l idList) len() int {
+	if l.offs != nil {
+		return len(l.offs) - 1
+	}
+	return len(l.strs)
+}
+
+func (l idList) at(i int) string {
+	if l.offs != nil {
+		return string(l.data[l.offs[i]:l.offs[i+1]])
+	}
+	return l.strs[i]
+}
+
+// MaxSegmentBytes bounds one segment's corpus: its suffix array holds
+// 32-bit offsets, and building it takes about five bytes of memory per
+// corpus byte, so a segment of this size builds in about 1.3 GB.
+const MaxSegmentBytes = 256 << 20
 
 // NewSegment indexes records given in version order, the first of them
 // added by version first.
 func NewSegment(first uint64, ids, contents []string) *Segment {
-	seg := &Segment{ids: ids, starts: make([]int, len(ids)), first: first}
+	seg := &Segment{ids: idList{strs: ids}, starts: make([]int, len(ids)), first: first}
 	n := 0
 	for _, c := range contents {
 		n += len(c) + 1
@@ -36,42 +78,169 @@ func NewSegment(first uint64, ids, contents []string) *Segment {
 		corpus = append(corpus, c...)
 		corpus = append(corpus, 0)
 	}
-	seg.sa = suffixarray.New(corpus)
+	seg.index(corpus)
 	return seg
 }
 
-// Merge returns one segment over the records of a and b.
+// smallCorpus is the largest corpus a segment scans rather than indexes:
+// the records an attribution plugin matches against are those one call
+// read, a few kilobytes, and one call builds and drops their index.
+const smallCorpus = 16 << 10
+
+func (seg *Segment) index(corpus []byte) {
+	seg.text = corpus
+	if len(corpus) > smallCorpus {
+		seg.idx = suffixarray.New(corpus)
+	}
+}
+
+// saReader parses index/suffixarray's serialisation as it is written (the
+// only way the package gives out its array): a 10-byte varint length, the
+// text, then chunks, each a 10-byte varint of the chunk's size followed by
+// uvarint suffix offsets, which it passes to put.
+type saReader struct {
+	state int // 0: length, 1: text, 2: chunks
+	text  int // text bytes still to skip
+	put   func(int32) error
+	n     int
+}
+
+func (r *saReader) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		switch r.state {
+		case 0:
+			if len(p) < binary.MaxVarintLen64 {
+				return 0, fmt.Errorf("short length")
+			}
+			v, _ := binary.Varint(p)
+			r.text, r.state, p = int(v), 1, p[binary.MaxVarintLen64:]
+		case 1:
+			k := min(r.text, len(p))
+			r.text -= k
+			p = p[k:]
+			if r.text == 0 {
+				r.state = 2
+			}
+		case 2:
+			if len(p) < binary.MaxVarintLen64 {
+				return 0, fmt.Errorf("short chunk")
+			}
+			size, _ := binary.Varint(p)
+			if int(size) != len(p) {
+				return 0, fmt.Errorf("chunk of %d bytes written as %d", size, len(p))
+			}
+			for q := p[binary.MaxVarintLen64:]; len(q) > 0; {
+				v, k := binary.Uvarint(q)
+				if k <= 0 {
+					return 0, fmt.Errorf("bad offset")
+				}
+				if err := r.put(int32(v)); err != nil {
+					return 0, err
+				}
+				r.n++
+				q = q[k:]
+			}
+			p = nil
+		}
+	}
+	return n, nil
+}
+
+// lookup returns the offsets of up to n occurrences of b in the corpus
+// (all if n < 0), in no particular order, as suffixarray's Lookup.
+func (seg *Segment) lookup(b []byte, n int) []int {
+	if len(b) == 0 || n == 0 {
+		return nil
+	}
+	if seg.idx != nil {
+		return seg.idx.Lookup(b, n)
+	}
+	if seg.sa != nil {
+		lo, hi := seg.occurrences(b)
+		if n < 0 || hi-lo < n {
+			n = hi - lo
+		}
+		if n == 0 {
+			return nil
+		}
+		offs := make([]int, n)
+		for i := range offs {
+			offs[i] = int(seg.sa[lo+i])
+		}
+		runtime.KeepAlive(seg) // its mapping, until read
+		return offs
+	}
+	var offs []int
+	for off := 0; n < 0 || len(offs) < n; {
+		i := bytes.Index(seg.text[off:], b)
+		if i < 0 {
+			break
+		}
+		offs = append(offs, off+i)
+		off += i + 1
+	}
+	runtime.KeepAlive(seg)
+	return offs
+}
+
+// occurrences is the range sa[lo:hi] of the suffixes b prefixes.
+func (seg *Segment) occurrences(b []byte) (lo, hi int) {
+	sa, text := seg.sa, seg.text
+	lo = sort.Search(len(sa), func(i int) bool { return bytes.Compare(text[sa[i]:], b) >= 0 })
+	hi = lo + sort.Search(len(sa)-lo, func(i int) bool { return !bytes.HasPrefix(text[sa[lo+i]:], b) })
+	return lo, hi
+}
+
+// Merge returns one segment over the records of a and b, in memory.
 func (a *Segment) Merge(b *Segment) *Segment {
-	corpus := slices.Concat(a.sa.Bytes(), b.sa.Bytes())
-	seg := &Segment{ids: slices.Concat(a.ids, b.ids), starts: slices.Clone(a.starts), first: a.first}
-	off := len(a.sa.Bytes())
+	corpus := slices.Concat(a.text, b.text)
+	n := a.ids.len() + b.ids.len()
+	strs := make([]string, 0, n)
+	for _, l := range []idList{a.ids, b.ids} {
+		for i := range l.len() {
+			strs = append(strs, l.at(i))
+		}
+	}
+	seg := &Segment{ids: idList{strs: strs}, starts: slices.Clone(a.starts), first: a.first}
+	off := len(a.text)
 	for _, s := range b.starts {
 		seg.starts = append(seg.starts, off+s)
 	}
-	seg.sa = suffixarray.New(corpus)
+	seg.index(corpus)
 	return seg
 }
 
 // Size is the bytes of the records the segment holds (with a separator each).
-func (seg *Segment) Size() int { return len(seg.sa.Bytes()) }
+func (seg *Segment) Size() int { return len(seg.text) }
 
-// IndexBytes is the size of the segment's suffix array, serialised.
+// Mapped reports whether the segment is read from a file's mapping.
+func (seg *Segment) Mapped() bool { return seg.mapped != nil }
+
+// Records is how many records the segment holds.
+func (seg *Segment) Records() int { return len(seg.starts) }
+
+// First is the version that added the segment's first record.
+func (seg *Segment) First() uint64 { return seg.first }
+
+// Last is the version that added the segment's last record.
+func (seg *Segment) Last() uint64 { return seg.first + uint64(len(seg.starts)) - 1 }
+
+// IndexBytes is the size of the segment's suffix array (0 for a corpus
+// small enough to scan).
 func (seg *Segment) IndexBytes() int {
-	var n countWriter
-	seg.sa.Write(&n)
-	return int(n)
+	if seg.idx != nil {
+		return 4 * len(seg.text)
+	}
+	return 4 * len(seg.sa)
 }
-
-type countWriter int
-
-func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
 
 // Cut returns how many bytes of the segment's corpus hold records of
 // versions up to upTo.
 func (seg *Segment) Cut(upTo uint64) int {
 	switch {
-	case upTo >= seg.first+uint64(len(seg.ids))-1:
-		return len(seg.sa.Bytes())
+	case upTo >= seg.first+uint64(len(seg.starts))-1:
+		return len(seg.text)
 	case upTo < seg.first:
 		return 0
 	}
@@ -99,17 +268,17 @@ func newMatcher(segs []*Segment, upTo uint64) *matcher {
 // a common string almost always has one among them in an earlier record.
 func (m *matcher) occurs(b []byte) bool {
 	for i, seg := range m.segs {
-		if m.cuts[i] == len(seg.sa.Bytes()) {
-			if len(seg.sa.Lookup(b, 1)) > 0 {
+		if m.cuts[i] == len(seg.text) {
+			if len(seg.lookup(b, 1)) > 0 {
 				return true
 			}
 			continue
 		}
-		some := seg.sa.Lookup(b, 64)
+		some := seg.lookup(b, 64)
 		if slices.ContainsFunc(some, func(off int) bool { return off < m.cuts[i] }) {
 			return true
 		}
-		if len(some) == 64 && slices.ContainsFunc(seg.sa.Lookup(b, -1), func(off int) bool { return off < m.cuts[i] }) {
+		if len(some) == 64 && slices.ContainsFunc(seg.lookup(b, -1), func(off int) bool { return off < m.cuts[i] }) {
 			return true
 		}
 	}
@@ -166,16 +335,17 @@ func MatchBounded(segs []*Segment, text string, minTokens, maxTokens, maxOccurre
 func (m *matcher) someRecords(b []byte, n int) (ids []string, cut bool) {
 	seen := map[string]bool{}
 	for i, seg := range m.segs {
-		offs := seg.sa.Lookup(b, n)
+		offs := seg.lookup(b, n)
 		cut = cut || len(offs) == n
 		for _, off := range offs {
 			if off >= m.cuts[i] {
 				continue
 			}
 			if r := sort.SearchInts(seg.starts, off+1) - 1; r >= 0 {
-				seen[seg.ids[r]] = true
+				seen[seg.ids.at(r)] = true
 			}
 		}
+		runtime.KeepAlive(seg)
 	}
 	ids = make([]string, 0, len(seen))
 	for id := range seen {

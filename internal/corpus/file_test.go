@@ -1,0 +1,193 @@
+package corpus
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// randomRecords makes n records of words from a small vocabulary, so that
+// spans repeat across records; big makes them long enough for a suffix
+// array.
+func randomRecords(rng *rand.Rand, n int, big bool) (ids, contents []string) {
+	vocab := []string{"a", "b", "sky", "blue", "the", "Blau", "ß", "é", "light", "scatters"}
+	for i := range n {
+		words := 1 + rng.IntN(40)
+		if big {
+			words = 200 + rng.IntN(400)
+		}
+		w := make([]string, words)
+		for j := range w {
+			w[j] = vocab[rng.IntN(len(vocab))]
+		}
+		ids = append(ids, "rec-"+strconv.Itoa(i)+strings.Repeat("x", rng.IntN(70)))
+		contents = append(contents, strings.Join(w, " "))
+	}
+	return ids, contents
+}
+
+// A segment written to a file and mapped back answers every match as the
+// same records indexed in memory: the same spans, records and cuts by
+// version, through its own suffix array or by scanning.
+func TestSegmentFileMatchesMemory(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	dir := t.TempDir()
+	for trial := range 60 {
+		big := trial%2 == 1
+		n := 1 + rng.IntN(60)
+		if big {
+			n += 10
+		}
+		ids, contents := randomRecords(rng, n, big)
+		first := uint64(1 + rng.IntN(100))
+		mem := NewSegment(first, ids, contents)
+		path := filepath.Join(dir, strconv.Itoa(trial)+".seg")
+		if err := WriteSegment(path, first, ids, contents); err != nil {
+			t.Fatal(err)
+		}
+		file, err := OpenSegment(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if big != (file.sa != nil) || big != (mem.idx != nil) {
+			t.Fatalf("trial %d: a %d-byte corpus: mapped array %v, memory index %v", trial, file.Size(), file.sa != nil, mem.idx != nil)
+		}
+		if file.Size() != mem.Size() || file.Records() != len(ids) || file.First() != first || file.Last() != first+uint64(len(ids))-1 {
+			t.Fatalf("trial %d: size %d records %d first %d last %d", trial, file.Size(), file.Records(), file.First(), file.Last())
+		}
+		for q := range 20 {
+			out := contents[rng.IntN(len(contents))]
+			if w := strings.Fields(out); len(w) > 30 {
+				k := rng.IntN(len(w) - 20)
+				out = strings.Join(w[k:k+20], " ")
+			}
+			out += " light the sky " + strconv.Itoa(q)
+			minTokens := 1 + rng.IntN(5)
+			upTo := first + uint64(rng.IntN(len(ids)+1))
+			if q == 0 {
+				upTo = math.MaxUint64
+			}
+			got := Match([]*Segment{file}, out, minTokens, upTo)
+			want := Match([]*Segment{mem}, out, minTokens, upTo)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("trial %d: mapped %+v\nmemory %+v", trial, got, want)
+			}
+			for _, w := range []string{"sky blue", "ß é", "a", "nowhere"} {
+				a, b := file.lookup([]byte(w), -1), mem.lookup([]byte(w), -1)
+				if !reflect.DeepEqual(sorted(a), sorted(b)) {
+					t.Fatalf("trial %d: lookup %q: %v, in memory %v", trial, w, a, b)
+				}
+			}
+		}
+	}
+}
+
+func sorted(a []int) []int {
+	a = slices.Clone(a)
+	slices.Sort(a)
+	return a
+}
+
+// A file cut short, with any byte changed, of another format or not a
+// segment at all is refused as ErrBadSegment, never mapped as a segment.
+func TestSegmentFileDamageIsRefused(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	ids, contents := randomRecords(rng, 50, true)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "good.seg")
+	if err := WriteSegment(path, 1, ids, contents); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := layout{records: uint64(len(ids)), text: uint64(NewSegment(1, ids, contents).Size())}
+	l.entries = l.text
+	cases := map[string][]byte{
+		"empty":           {},
+		"header only":     good[:headerBytes],
+		"truncated":       good[:len(good)-1],
+		"one byte longer": append(append([]byte(nil), good...), 0),
+		"not a segment":   append([]byte("NOTASEGM"), good[8:]...),
+	}
+	newer := append([]byte(nil), good...)
+	newer[8] = FileFormat + 1
+	cases["newer format"] = newer
+	for name, off := range map[string]uint64{
+		"header": 20, "text": headerBytes + 5, "starts": l.startsOff() + 3, "id table": l.idOffsOff() + 9,
+		"suffix array": l.saOff() + 4*17 + 1, "ids": l.idsOff() + 2, "last byte": uint64(len(good) - 1),
+	} {
+		b := append([]byte(nil), good...)
+		b[off] ^= 0x40
+		cases["flipped in "+name] = b
+	}
+	for name, b := range cases {
+		p := filepath.Join(dir, "bad.seg")
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if seg, err := OpenSegment(p); !errors.Is(err, ErrBadSegment) {
+			_ = seg
+			t.Errorf("%s: opened (%v), want ErrBadSegment", name, err)
+		}
+	}
+	if _, err := OpenSegment(filepath.Join(dir, "missing.seg")); !errors.Is(err, ErrBadSegment) {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := OpenSegment(path); err != nil {
+		t.Fatalf("the good file: %v", err)
+	}
+}
+
+// A writer killed at any point leaves no file at the path, or a whole one:
+// never one OpenSegment accepts with other contents.
+func TestSegmentFileKilledMidWrite(t *testing.T) {
+	if dir := os.Getenv("TOLLGATE_SEGMENT_WRITER"); dir != "" {
+		rng := rand.New(rand.NewPCG(11, 12))
+		ids, contents := randomRecords(rng, 4000, true)
+		for i := 0; ; i++ {
+			if err := WriteSegment(filepath.Join(dir, strconv.Itoa(i%3)+".seg"), 1, ids, contents); err != nil {
+				panic(err)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	ids, contents := randomRecords(rng, 4000, true)
+	want := NewSegment(1, ids, contents)
+	dir := t.TempDir()
+	for kill := range 4 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestSegmentFileKilledMidWrite$")
+		cmd.Env = append(os.Environ(), "TOLLGATE_SEGMENT_WRITER="+dir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(300+150*kill) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		for i := range 3 {
+			p := filepath.Join(dir, strconv.Itoa(i)+".seg")
+			if _, err := os.Stat(p); os.IsNotExist(err) {
+				continue
+			}
+			seg, err := OpenSegment(p)
+			if err != nil {
+				t.Fatalf("after kill %d: %s is there but refused: %v", kill, p, err)
+			}
+			text := "sky blue light the a b " + contents[7][:200]
+			if got, w := Match([]*Segment{seg}, text, 2, math.MaxUint64), Match([]*Segment{want}, text, 2, math.MaxUint64); !reflect.DeepEqual(got, w) {
+				t.Fatalf("after kill %d: %s answers otherwise", kill, p)
+			}
+		}
+	}
+}

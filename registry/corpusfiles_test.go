@@ -1,0 +1,221 @@
+package registry_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tollgate-dev/tollgate/internal/corpus"
+	"github.com/tollgate-dev/tollgate/registry"
+)
+
+// corpusFixture is an on-disk registry with a datanet whose records repeat
+// words, so that corpus_match finds spans in many of them.
+type corpusFixture struct {
+	t        *testing.T
+	dir      string
+	r        *registry.Registry
+	rng      *rand.Rand
+	contents []string // by version - 1
+	ids      []string
+	k        *ecdsa.PrivateKey
+}
+
+func newCorpusFixture(t *testing.T) *corpusFixture {
+	f := &corpusFixture{t: t, dir: t.TempDir(), rng: rand.New(rand.NewPCG(21, 22))}
+	f.r = openDir(t, f.dir)
+	t.Cleanup(func() { f.r.Close() })
+	f.k = key(t)
+	if _, err := newDatanet(t, f.r, f.k, registry.Datanet{Name: "facts"}); err != nil {
+		t.Fatal(err)
+	}
+	f.add(300)
+	return f
+}
+
+var corpusVocab = strings.Fields("the sky is blue because light scatters off air and water red at sunset violet eyes")
+
+func (f *corpusFixture) sentence(n int) string {
+	w := make([]string, n)
+	for i := range w {
+		w[i] = corpusVocab[f.rng.IntN(len(corpusVocab))]
+	}
+	return strings.Join(w, " ")
+}
+
+// add appends n records.
+func (f *corpusFixture) add(n int) {
+	f.t.Helper()
+	ctx := context.Background()
+	key := f.k
+	for range n {
+		content := f.sentence(20+f.rng.IntN(60)) + fmt.Sprintf(" n%d", len(f.contents))
+		sig, err := registry.Sign(key, registry.Domain{}.RecordDigest("facts", content))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		rec, _, err := f.r.AddRecord(ctx, "facts", registry.Address(key), content, sig)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		f.contents, f.ids = append(f.contents, content), append(f.ids, rec.ID)
+	}
+}
+
+// check matches texts against the registry and against every record
+// indexed at once in memory, which must agree.
+func (f *corpusFixture) check(what string) {
+	f.t.Helper()
+	want := registry.NewMemoryCorpus(f.ids, f.contents)
+	for i := range 30 {
+		text := f.sentence(30)
+		if i%3 == 0 {
+			c := f.contents[f.rng.IntN(len(f.contents))]
+			text = c[:len(c)/2] + " " + text
+		}
+		got, err := f.r.CorpusMatch(context.Background(), "facts", text, 3)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if w := want.Match(text, 3); !reflect.DeepEqual(got, w) && !(len(got) == 0 && len(w) == 0) {
+			f.t.Fatalf("%s: %q:\nregistry %+v\nmemory   %+v", what, text, got, w)
+		}
+	}
+}
+
+func (f *corpusFixture) files() []string {
+	f.t.Helper()
+	dir := filepath.Join(f.dir, "corpus", hex.EncodeToString([]byte("facts")))
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, filepath.Join(dir, e.Name()))
+	}
+	return names
+}
+
+func (f *corpusFixture) reopen() {
+	f.t.Helper()
+	if err := f.r.Close(); err != nil {
+		f.t.Fatal(err)
+	}
+	f.r = openDir(f.t, f.dir)
+}
+
+// The corpus index of an on-disk registry is kept in segment files: a
+// restart maps them again instead of indexing the records anew, appends
+// are written out and merged once they add up, and every match agrees
+// with the records indexed at once in memory.
+func TestCorpusIndexFiles(t *testing.T) {
+	defer registry.SetPersistCorpusBytes(8 << 10)()
+	f := newCorpusFixture(t)
+	f.check("first build")
+	files := f.files()
+	if len(files) != 1 || !strings.HasSuffix(files[0], fmt.Sprintf("%020d-%020d.seg", 1, 300)) {
+		t.Fatalf("after the first match: %v", files)
+	}
+	st0, _ := os.Stat(files[0])
+
+	f.reopen()
+	f.check("after a restart")
+	st1, err := os.Stat(files[0])
+	if err != nil || !os.SameFile(st0, st1) || st1.ModTime() != st0.ModTime() {
+		t.Fatalf("the segment file was not reused: %v", err)
+	}
+
+	// Appends: in memory until 8 KiB of them, then a file, merged with the
+	// one before while about its size.
+	for range 12 {
+		f.add(15)
+		f.check("after appends")
+	}
+	files = f.files()
+	var held uint64
+	fmt.Sscanf(filepath.Base(files[len(files)-1]), "%020d-%020d.seg", new(uint64), &held)
+	if held <= 300 || len(f.contents)-int(held) > 40 {
+		t.Fatalf("of %d versions, files hold up to %d: %v", len(f.contents), held, files)
+	}
+	f.reopen()
+	f.check("after appends and a restart")
+
+	// Every file together holds versions 1 to some version, in order.
+	var last uint64
+	for _, p := range f.files() {
+		var a, b uint64
+		fmt.Sscanf(filepath.Base(p), "%020d-%020d.seg", &a, &b)
+		if a != last+1 || b < a {
+			t.Fatalf("files %v do not run on from version 1", f.files())
+		}
+		last = b
+	}
+}
+
+// A damaged segment file, a stray one, an overlapping one and one a
+// writer left half done are all dropped at the next start, the damaged
+// one's versions indexed again from the records; matches are unchanged.
+func TestCorpusIndexFilesDamaged(t *testing.T) {
+	f := newCorpusFixture(t)
+	f.check("first build")
+	files := f.files()
+	if len(files) != 1 {
+		t.Fatalf("files %v", files)
+	}
+	dir := filepath.Dir(files[0])
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 1
+	if err := os.WriteFile(files[0], b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stray := []string{"x.seg", fmt.Sprintf("%020d-%020d.seg.123.tmp", 1, 300), fmt.Sprintf("%020d-%020d.seg", 2, 5), "notes.txt"}
+	for _, name := range stray {
+		os.WriteFile(filepath.Join(dir, name), []byte("junk"), 0o600)
+	}
+	f.reopen()
+	f.check("after damage")
+	got := f.files()
+	if len(got) != 1 || got[0] != files[0] {
+		t.Fatalf("after damage the files are %v, want only the rebuilt %s", got, files[0])
+	}
+	if b2, _ := os.ReadFile(files[0]); slices.Equal(b, b2) {
+		t.Fatal("the damaged file was kept")
+	}
+}
+
+// Files of versions the datanet does not hold (its store restored from an
+// older backup) are dropped, not matched.
+func TestCorpusIndexFilesAheadOfTheDatanet(t *testing.T) {
+	f := newCorpusFixture(t)
+	f.check("first build")
+	files := f.files()
+	dir := filepath.Dir(files[0])
+	// A file naming versions it does not hold.
+	b, _ := os.ReadFile(files[0])
+	os.WriteFile(filepath.Join(dir, fmt.Sprintf("%020d-%020d.seg", 1, 999)), b, 0o600)
+	// A whole, good file holding a version the datanet does not have, and
+	// its own text for the versions it has.
+	os.Remove(files[0])
+	ids, contents := slices.Clone(f.ids), slices.Clone(f.contents)
+	contents[7] = "words only the old store held"
+	if err := corpus.WriteSegment(filepath.Join(dir, fmt.Sprintf("%020d-%020d.seg", 1, 301)), 1, append(ids, "x"), append(contents, "a later record")); err != nil {
+		t.Fatal(err)
+	}
+	f.reopen()
+	f.check("with files ahead of the datanet")
+	if got, _ := f.r.CorpusMatch(context.Background(), "facts", "words only the old store held", 2); len(got) != 0 {
+		t.Fatalf("matched a file ahead of the datanet: %+v", got)
+	}
+	if got := f.files(); len(got) != 1 || got[0] != files[0] {
+		t.Fatalf("files %v", got)
+	}
+}
