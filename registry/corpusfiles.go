@@ -25,8 +25,11 @@ import (
 // Appends go to segments in memory (see corpusIndex); once those hold
 // persistCorpusBytes they are written as one file, and files then merge
 // while the newer is at least half the older's size and the merged one
-// stays within corpus.MaxSegmentBytes.
+// stays within maxSegmentBytes.
 var persistCorpusBytes = 16 << 20
+
+// maxSegmentBytes bounds a segment file's corpus (a variable for tests).
+var maxSegmentBytes = corpus.MaxSegmentBytes
 
 // corpusFiles is where a datanet's segment files live; "" keeps the index
 // in memory only (a registry in memory).
@@ -111,26 +114,48 @@ func (r *Registry) dropSegmentFile(dir, name, why string) {
 	os.Remove(filepath.Join(dir, name))
 }
 
-// buildSegments indexes the records of versions after..head of datanet,
-// in version order, reading them a page at a time: as files in dir of up
-// to corpus.MaxSegmentBytes each, or in memory when dir is "".
-func (r *Registry) buildSegments(ctx context.Context, datanet, dir string, after, head uint64) ([]*corpus.Segment, error) {
-	var segs []*corpus.Segment
-	var ids, contents []string
-	first, size := after+1, 0
-	flush := func() error {
-		if len(ids) == 0 {
-			return nil
-		}
-		seg, err := r.newSegment(dir, first, ids, contents)
-		if err != nil {
+// segmentWriter cuts records given in version order into segments of at
+// most maxSegmentBytes: files in dir, mapped, or in memory when dir
+// is "" or the registry is read-only.
+type segmentWriter struct {
+	r        *Registry
+	dir      string
+	first    uint64
+	ids      []string
+	contents []string
+	size     int
+	segs     []*corpus.Segment
+}
+
+func (w *segmentWriter) add(id, content string) error {
+	if w.size > 0 && w.size+len(content)+1 > maxSegmentBytes {
+		if err := w.flush(); err != nil {
 			return err
 		}
-		segs = append(segs, seg)
-		first += uint64(len(ids))
-		ids, contents, size = nil, nil, 0
+	}
+	w.ids, w.contents = append(w.ids, id), append(w.contents, content)
+	w.size += len(content) + 1
+	return nil
+}
+
+func (w *segmentWriter) flush() error {
+	if len(w.ids) == 0 {
 		return nil
 	}
+	seg, err := w.r.newSegment(w.dir, w.first, w.ids, w.contents)
+	if err != nil {
+		return err
+	}
+	w.segs = append(w.segs, seg)
+	w.first += uint64(len(w.ids))
+	w.ids, w.contents, w.size = nil, nil, 0
+	return nil
+}
+
+// buildSegments indexes the records of versions after..head of datanet,
+// in version order, reading them a page at a time.
+func (r *Registry) buildSegments(ctx context.Context, datanet, dir string, after, head uint64) ([]*corpus.Segment, error) {
+	w := &segmentWriter{r: r, dir: dir, first: after + 1}
 	for v := after; v < head; {
 		recs, _, err := r.RecordsAt(ctx, datanet, head, v, 4096)
 		if err != nil {
@@ -143,20 +168,16 @@ func (r *Registry) buildSegments(ctx context.Context, datanet, dir string, after
 			if rec.Version != v+1 {
 				return nil, fmt.Errorf("registry: %s: record %s has version %d, want %d", datanet, rec.ID, rec.Version, v+1)
 			}
-			if dir != "" && size > 0 && size+len(rec.Content)+1 > corpus.MaxSegmentBytes {
-				if err := flush(); err != nil {
-					return nil, err
-				}
+			if err := w.add(rec.ID, rec.Content); err != nil {
+				return nil, err
 			}
-			ids, contents = append(ids, rec.ID), append(contents, rec.Content)
-			size += len(rec.Content) + 1
 			v = rec.Version
 		}
 	}
-	if err := flush(); err != nil {
+	if err := w.flush(); err != nil {
 		return nil, err
 	}
-	return segs, nil
+	return w.segs, nil
 }
 
 // newSegment indexes records as a file in dir, mapped, or in memory when
@@ -175,48 +196,80 @@ func (r *Registry) newSegment(dir string, first uint64, ids, contents []string) 
 	return corpus.OpenSegment(path)
 }
 
-// persist writes the segments in memory at the end of segs as one file
-// once they hold persistCorpusBytes, then merges files while the newer is
-// at least half the older's size and the merged one fits a segment. It
-// returns the segments to use. On an error it returns segments that hold
-// the same records (some still in memory): the index still answers.
-func (r *Registry) persist(dir string, segs []*corpus.Segment) ([]*corpus.Segment, error) {
-	if dir == "" || r.readOnly {
-		return segs, nil
-	}
+// appendSegments adds the records appended (in version order, after
+// segs) to segs. They go to a segment in memory, merged with those before
+// it while about its size; once the segments in memory at the end hold
+// persistCorpusBytes they are written out as files together, and files
+// merge while the newer is at least half the older and the merged one
+// fits a segment. Writing a file fails only to memory: the index still
+// answers.
+func (r *Registry) appendSegments(dir string, segs []*corpus.Segment, recs []Record) []*corpus.Segment {
 	k := len(segs)
 	tail := 0
 	for k > 0 && !segs[k-1].Mapped() {
 		k--
 		tail += segs[k].Size()
 	}
-	if tail < persistCorpusBytes || tail > corpus.MaxSegmentBytes {
-		return segs, nil
+	for _, rec := range recs {
+		tail += len(rec.Content) + 1
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return segs, err
-	}
-	write := func(in []*corpus.Segment) (*corpus.Segment, error) {
-		path := filepath.Join(dir, segmentName(in[0].First(), in[len(in)-1].Last()))
-		if err := corpus.WriteMerged(path, in...); err != nil {
-			return nil, err
+	if dir != "" && !r.readOnly && tail >= persistCorpusBytes {
+		first := recs[0].Version
+		if k < len(segs) {
+			first = segs[k].First()
 		}
-		return corpus.OpenSegment(path)
+		w := &segmentWriter{r: r, dir: dir, first: first}
+		err := func() error {
+			for _, seg := range segs[k:] {
+				for i := range seg.Records() {
+					id, content := seg.Record(i)
+					if err := w.add(id, content); err != nil {
+						return err
+					}
+				}
+			}
+			for _, rec := range recs {
+				if err := w.add(rec.ID, rec.Content); err != nil {
+					return err
+				}
+			}
+			return w.flush()
+		}()
+		if err == nil {
+			return r.mergeFiles(dir, append(slices.Clone(segs[:k]), w.segs...))
+		}
+		r.logger.Warn("corpus index: writing segment files; keeping the segments in memory", "dir", dir, "err", err)
 	}
-	seg, err := write(segs[k:])
-	if err != nil {
-		return segs, err
+	ids, contents := make([]string, len(recs)), make([]string, len(recs))
+	for i, rec := range recs {
+		ids[i], contents[i] = rec.ID, rec.Content
 	}
-	out := append(slices.Clone(segs[:k]), seg)
-	for n := len(out); n >= 2 && 2*out[n-1].Size() >= out[n-2].Size() && out[n-2].Size()+out[n-1].Size() <= corpus.MaxSegmentBytes; n = len(out) {
-		merged, err := write(out[n-2:])
+	segs = append(segs, corpus.NewSegment(recs[0].Version, ids, contents))
+	for n := len(segs); n >= 2 && !segs[n-2].Mapped() && 2*segs[n-1].Size() >= segs[n-2].Size(); n = len(segs) {
+		segs = append(segs[:n-2], segs[n-2].Merge(segs[n-1]))
+	}
+	return segs
+}
+
+// mergeFiles merges the files at the end of segs while the newer is at
+// least half the older's size and the merged one fits a segment.
+func (r *Registry) mergeFiles(dir string, segs []*corpus.Segment) []*corpus.Segment {
+	for n := len(segs); n >= 2 && segs[n-2].Mapped() && segs[n-1].Mapped() &&
+		2*segs[n-1].Size() >= segs[n-2].Size() && segs[n-2].Size()+segs[n-1].Size() <= maxSegmentBytes; n = len(segs) {
+		path := filepath.Join(dir, segmentName(segs[n-2].First(), segs[n-1].Last()))
+		err := corpus.WriteMerged(path, segs[n-2:]...)
+		var merged *corpus.Segment
+		if err == nil {
+			merged, err = corpus.OpenSegment(path)
+		}
 		if err != nil {
-			return out, err
+			r.logger.Warn("corpus index: merging segment files", "dir", dir, "err", err)
+			return segs
 		}
-		for _, old := range out[n-2:] {
+		for _, old := range segs[n-2:] {
 			os.Remove(filepath.Join(dir, segmentName(old.First(), old.Last())))
 		}
-		out = append(out[:n-2], merged)
+		segs = append(segs[:n-2], merged)
 	}
-	return out, nil
+	return segs
 }

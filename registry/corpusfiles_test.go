@@ -219,3 +219,41 @@ func TestCorpusIndexFilesAheadOfTheDatanet(t *testing.T) {
 		t.Fatalf("files %v", got)
 	}
 }
+
+// With segments smaller than a datanet, the first build writes several
+// files, each within the bound, and appends merge only up to it.
+func TestCorpusIndexFilesAreBounded(t *testing.T) {
+	defer registry.SetPersistCorpusBytes(8 << 10)()
+	defer registry.SetMaxSegmentBytes(32 << 10)()
+	f := newCorpusFixture(t)
+	f.check("first build")
+	if n := len(f.files()); n < 3 {
+		t.Fatalf("a datanet of %d records in %d files", len(f.contents), n)
+	}
+	for range 10 {
+		f.add(40)
+		f.check("after appends")
+	}
+	f.reopen()
+	f.check("after a restart")
+	var last uint64
+	for _, p := range f.files() {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A file is its corpus plus tables; the corpus is at most 32 KiB.
+		if st.Size() > 32<<10*6 {
+			t.Fatalf("%s is %d bytes", p, st.Size())
+		}
+		var a, b uint64
+		fmt.Sscanf(filepath.Base(p), "%020d-%020d.seg", &a, &b)
+		if a != last+1 {
+			t.Fatalf("files %v do not run on from version 1", f.files())
+		}
+		last = b
+	}
+	if len(f.contents)-int(last) > 60 {
+		t.Fatalf("of %d versions files hold %d", len(f.contents), last)
+	}
+}

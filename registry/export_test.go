@@ -45,3 +45,10 @@ func SetPersistCorpusBytes(n int) (restore func()) {
 	persistCorpusBytes = n
 	return func() { persistCorpusBytes = old }
 }
+
+// SetMaxSegmentBytes lowers the largest segment file, for tests.
+func SetMaxSegmentBytes(n int) (restore func()) {
+	old := maxSegmentBytes
+	maxSegmentBytes = n
+	return func() { maxSegmentBytes = old }
+}

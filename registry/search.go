@@ -107,20 +107,7 @@ func (ix *corpusIndex) catchUp() []*corpus.Segment {
 	if len(pending) == 0 {
 		return segs
 	}
-	ids, contents := make([]string, len(pending)), make([]string, len(pending))
-	for i, rec := range pending {
-		ids[i], contents[i] = rec.ID, rec.Content
-	}
-	segs = append(segs, corpus.NewSegment(pending[0].Version, ids, contents))
-	// Segments in memory merge among themselves; files are merged by
-	// persist, once the ones in memory are written as one.
-	for n := len(segs); n >= 2 && !segs[n-2].Mapped() && 2*segs[n-1].Size() >= segs[n-2].Size(); n = len(segs) {
-		segs = append(segs[:n-2], segs[n-2].Merge(segs[n-1]))
-	}
-	segs, err := ix.registry.persist(ix.dir, segs)
-	if err != nil {
-		ix.registry.logger.Warn("corpus index: writing segment files", "dir", ix.dir, "err", err)
-	}
+	segs = ix.registry.appendSegments(ix.dir, segs, pending)
 	ix.mu.Lock()
 	ix.segs, ix.through = segs, pending[len(pending)-1].Version
 	ix.mu.Unlock()

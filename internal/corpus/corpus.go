@@ -217,6 +217,17 @@ func (seg *Segment) Size() int { return len(seg.text) }
 // Mapped reports whether the segment is read from a file's mapping.
 func (seg *Segment) Mapped() bool { return seg.mapped != nil }
 
+// Record returns the id and content of the segment's record i.
+func (seg *Segment) Record(i int) (id, content string) {
+	end := len(seg.text) - 1
+	if i+1 < len(seg.starts) {
+		end = seg.starts[i+1] - 1
+	}
+	content = string(seg.text[seg.starts[i]:end])
+	runtime.KeepAlive(seg)
+	return seg.ids.at(i), content
+}
+
 // Records is how many records the segment holds.
 func (seg *Segment) Records() int { return len(seg.starts) }
 

@@ -191,3 +191,44 @@ func TestSegmentFileKilledMidWrite(t *testing.T) {
 		}
 	}
 }
+
+// Files written from other segments' records (WriteMerged) hold the same
+// records, read back by Record, and answer as one segment built at once.
+func TestWriteMergedMatchesOneSegment(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	dir := t.TempDir()
+	ids, contents := randomRecords(rng, 80, true)
+	a := NewSegment(5, ids[:30], contents[:30])
+	bPath := filepath.Join(dir, "b.seg")
+	if err := WriteSegment(bPath, 35, ids[30:], contents[30:]); err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenSegment(bPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMerged(filepath.Join(dir, "bad.seg"), b, a); err == nil {
+		t.Fatal("merged segments out of version order")
+	}
+	path := filepath.Join(dir, "ab.seg")
+	if err := WriteMerged(path, a, b); err != nil {
+		t.Fatal(err)
+	}
+	ab, err := OpenSegment(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := NewSegment(5, ids, contents)
+	for i := range ids {
+		if id, c := ab.Record(i); id != ids[i] || c != contents[i] {
+			t.Fatalf("record %d: %q %q", i, id, c)
+		}
+	}
+	for range 50 {
+		out := contents[rng.IntN(len(contents))][:300] + " sky blue the"
+		upTo := uint64(5 + rng.IntN(85))
+		if got, want := Match([]*Segment{ab}, out, 3, upTo), Match([]*Segment{whole}, out, 3, upTo); !reflect.DeepEqual(got, want) {
+			t.Fatalf("merged %+v\nwhole %+v", got, want)
+		}
+	}
+}
