@@ -115,47 +115,47 @@ func (r *Registry) dropSegmentFile(dir, name, why string) {
 }
 
 // segmentWriter cuts records given in version order into segments of at
-// most maxSegmentBytes: files in dir, mapped, or in memory when dir
-// is "" or the registry is read-only.
+// most maxSegmentBytes: files in dir, mapped, or in memory when dir is ""
+// or the registry is read-only.
 type segmentWriter struct {
-	r        *Registry
-	dir      string
-	first    uint64
-	ids      []string
-	contents []string
-	size     int
-	segs     []*corpus.Segment
+	r    *Registry
+	dir  string
+	b    *corpus.Builder
+	segs []*corpus.Segment
+}
+
+func newSegmentWriter(r *Registry, dir string, first uint64) *segmentWriter {
+	return &segmentWriter{r: r, dir: dir, b: corpus.NewBuilder(first)}
 }
 
 func (w *segmentWriter) add(id, content string) error {
-	if w.size > 0 && w.size+len(content)+1 > maxSegmentBytes {
+	if w.b.Records() > 0 && w.b.Size()+len(content)+1 > maxSegmentBytes {
 		if err := w.flush(); err != nil {
 			return err
 		}
 	}
-	w.ids, w.contents = append(w.ids, id), append(w.contents, content)
-	w.size += len(content) + 1
+	w.b.Add(id, content)
 	return nil
 }
 
 func (w *segmentWriter) flush() error {
-	if len(w.ids) == 0 {
+	n := w.b.Records()
+	if n == 0 {
 		return nil
 	}
-	seg, err := w.r.newSegment(w.dir, w.first, w.ids, w.contents)
+	seg, err := w.r.newSegment(w.dir, w.b)
 	if err != nil {
 		return err
 	}
 	w.segs = append(w.segs, seg)
-	w.first += uint64(len(w.ids))
-	w.ids, w.contents, w.size = nil, nil, 0
+	w.b = corpus.NewBuilder(seg.Last() + 1)
 	return nil
 }
 
 // buildSegments indexes the records of versions after..head of datanet,
 // in version order, reading them a page at a time.
 func (r *Registry) buildSegments(ctx context.Context, datanet, dir string, after, head uint64) ([]*corpus.Segment, error) {
-	w := &segmentWriter{r: r, dir: dir, first: after + 1}
+	w := newSegmentWriter(r, dir, after+1)
 	for v := after; v < head; {
 		recs, _, err := r.RecordsAt(ctx, datanet, head, v, 4096)
 		if err != nil {
@@ -180,17 +180,17 @@ func (r *Registry) buildSegments(ctx context.Context, datanet, dir string, after
 	return w.segs, nil
 }
 
-// newSegment indexes records as a file in dir, mapped, or in memory when
-// dir is "" or the registry is read-only.
-func (r *Registry) newSegment(dir string, first uint64, ids, contents []string) (*corpus.Segment, error) {
+// newSegment indexes b's records as a file in dir, mapped, or in memory
+// when dir is "" or the registry is read-only.
+func (r *Registry) newSegment(dir string, b *corpus.Builder) (*corpus.Segment, error) {
 	if dir == "" || r.readOnly {
-		return corpus.NewSegment(first, ids, contents), nil
+		return b.Segment(), nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, segmentName(first, first+uint64(len(ids))-1))
-	if err := corpus.WriteSegment(path, first, ids, contents); err != nil {
+	path := filepath.Join(dir, segmentName(b.First(), b.First()+uint64(b.Records())-1))
+	if err := b.Write(path); err != nil {
 		return nil, err
 	}
 	return corpus.OpenSegment(path)
@@ -218,7 +218,7 @@ func (r *Registry) appendSegments(dir string, segs []*corpus.Segment, recs []Rec
 		if k < len(segs) {
 			first = segs[k].First()
 		}
-		w := &segmentWriter{r: r, dir: dir, first: first}
+		w := newSegmentWriter(r, dir, first)
 		err := func() error {
 			for _, seg := range segs[k:] {
 				for i := range seg.Records() {

@@ -68,21 +68,57 @@ func WriteSegment(path string, first uint64, ids, contents []string) error {
 	if len(ids) != len(contents) || len(ids) == 0 {
 		return fmt.Errorf("corpus: %d ids for %d records", len(ids), len(contents))
 	}
-	n := 0
-	for _, c := range contents {
-		n += len(c) + 1
+	b := NewBuilder(first)
+	for i := range ids {
+		b.Add(ids[i], contents[i])
 	}
-	if n > math.MaxInt32 {
-		return fmt.Errorf("corpus: a segment of %d bytes is larger than 32-bit offsets reach", n)
+	return b.Write(path)
+}
+
+// Builder gathers records in version order into one corpus, so a segment
+// is built from them without a second copy of their contents.
+type Builder struct {
+	first  uint64
+	text   []byte
+	starts []int
+	ids    []string
+}
+
+// NewBuilder starts a segment whose first record was added by version first.
+func NewBuilder(first uint64) *Builder { return &Builder{first: first} }
+
+// Add appends a record.
+func (b *Builder) Add(id, content string) {
+	b.starts = append(b.starts, len(b.text))
+	b.ids = append(b.ids, id)
+	b.text = append(append(b.text, content...), 0)
+}
+
+// Size is the corpus's bytes so far (a separator each record).
+func (b *Builder) Size() int { return len(b.text) }
+
+// Records is how many records were added.
+func (b *Builder) Records() int { return len(b.ids) }
+
+// First is the version that added the first record.
+func (b *Builder) First() uint64 { return b.first }
+
+// Segment indexes the records in memory.
+func (b *Builder) Segment() *Segment {
+	seg := &Segment{ids: idList{strs: b.ids}, starts: b.starts, first: b.first}
+	seg.index(b.text)
+	return seg
+}
+
+// Write writes the records as a segment file at path (see WriteSegment).
+func (b *Builder) Write(path string) error {
+	if len(b.ids) == 0 {
+		return fmt.Errorf("corpus: a segment of no records")
 	}
-	text := make([]byte, 0, n)
-	starts := make([]int, len(ids))
-	for i, c := range contents {
-		starts[i] = len(text)
-		text = append(text, c...)
-		text = append(text, 0)
+	if len(b.text) > math.MaxInt32 {
+		return fmt.Errorf("corpus: a segment of %d bytes is larger than 32-bit offsets reach", len(b.text))
 	}
-	return writeText(path, first, ids, text, starts)
+	return writeText(path, b.first, b.ids, b.text, b.starts)
 }
 
 // WriteMerged writes one segment file at path over the records of segs,
@@ -158,13 +194,21 @@ func writeText(path string, first uint64, ids []string, text []byte, starts []in
 	}
 	if l.entries > 0 {
 		idx := suffixarray.New(text)
+		buf := make([]byte, 0, 64<<10)
 		r := &saReader{put: func(v int32) error {
-			var b [4]byte
-			binary.LittleEndian.PutUint32(b[:], uint32(v))
-			_, err := w.Write(b[:])
-			return err
+			buf = binary.LittleEndian.AppendUint32(buf, uint32(v))
+			if len(buf) == cap(buf) {
+				_, err := w.Write(buf)
+				buf = buf[:0]
+				return err
+			}
+			return nil
 		}}
-		if err := idx.Write(r); err != nil {
+		err := idx.Write(r)
+		if err == nil {
+			_, err = w.Write(buf)
+		}
+		if err != nil {
 			return fmt.Errorf("corpus: write suffix array: %w", err)
 		}
 		if uint64(r.n) != l.entries {
