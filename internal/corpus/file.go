@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
@@ -193,6 +194,11 @@ func writeText(path string, first uint64, ids []string, text []byte, starts []in
 		put64(off)
 	}
 	if l.entries > 0 {
+		if len(text) >= 16<<20 {
+			// The array is four bytes per corpus byte: let it reuse what
+			// gathering the records left behind rather than add to it.
+			debug.FreeOSMemory()
+		}
 		idx := suffixarray.New(text)
 		buf := make([]byte, 0, 64<<10)
 		r := &saReader{put: func(v int32) error {
