@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,13 +15,16 @@ import (
 
 // A registry with a directory keeps each datanet's corpus_match index as
 // segment files (internal/corpus's format) under corpus/<hex of the
-// datanet's name>/, named by the versions they hold, FIRST-LAST.seg. They
-// are mapped, not read: a node's heap holds only the segments of records
+// datanet's name>/, named by the versions they hold and the datanet's
+// Merkle root at the last of them, FIRST-LAST-ROOT.seg. They are mapped,
+// not read: a node's heap holds only the segments of records
 // appended since the last file, and a datanet larger than memory is served
 // from the page cache. At the first match after a start the files that
 // form an unbroken run of versions from 1 are used, after each is checked
-// whole; a damaged, stray or left-over one is deleted, and the versions it
-// held are indexed again from the records, which stay the truth.
+// whole and its root against the datanet's (so a store restored from a
+// backup, whose versions hold other records, never matches an older
+// index); a damaged, stray or left-over one is deleted, and the versions
+// it held are indexed again from the records, which stay the truth.
 //
 // Appends go to segments in memory (see corpusIndex); once those hold
 // persistCorpusBytes they are written as one file, and files then merge
@@ -40,12 +44,32 @@ func (r *Registry) corpusFiles(datanet string) string {
 	return filepath.Join(r.dir, "corpus", hex.EncodeToString([]byte(datanet)))
 }
 
-func segmentName(first, last uint64) string { return fmt.Sprintf("%020d-%020d.seg", first, last) }
+// segmentName names the file of a datanet's versions first..last, root
+// being the datanet's root at last; "" if the root cannot be read or is
+// not hex.
+func (r *Registry) segmentName(datanet string, first, last uint64) string {
+	root, err := r.VersionRoot(r.ctx, datanet, last)
+	root = strings.TrimPrefix(root, "0x")
+	if err != nil || root == "" || strings.Trim(root, "0123456789abcdefABCDEF") != "" {
+		return ""
+	}
+	return fmt.Sprintf("%020d-%020d-%s.seg", first, last, root)
+}
+
+// parseSegmentName reads the versions a file's name says it holds.
+func parseSegmentName(name string) (first, last uint64, ok bool) {
+	parts := strings.Split(strings.TrimSuffix(name, ".seg"), "-")
+	if len(parts) != 3 || !strings.HasSuffix(name, ".seg") {
+		return 0, 0, false
+	}
+	_, err := fmt.Sscanf(parts[0]+" "+parts[1], "%d %d", &first, &last)
+	return first, last, err == nil && first >= 1 && last >= first
+}
 
 // openSegmentFiles returns the segment files of dir that hold versions 1
 // to some version in order, mapped, deleting every other (unless the
 // registry is read-only).
-func (r *Registry) openSegmentFiles(dir string) []*corpus.Segment {
+func (r *Registry) openSegmentFiles(datanet, dir string) []*corpus.Segment {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
@@ -57,8 +81,9 @@ func (r *Registry) openSegmentFiles(dir string) []*corpus.Segment {
 	var files []file
 	for _, e := range entries {
 		var f file
+		var ok bool
 		f.name = e.Name()
-		if _, err := fmt.Sscanf(f.name, "%020d-%020d.seg", &f.first, &f.last); err != nil || f.name != segmentName(f.first, f.last) {
+		if f.first, f.last, ok = parseSegmentName(f.name); !ok {
 			r.dropSegmentFile(dir, f.name, "not a segment file's name")
 			continue
 		}
@@ -78,6 +103,11 @@ func (r *Registry) openSegmentFiles(dir string) []*corpus.Segment {
 			// Held by a file already taken (a merge that did not get to
 			// delete its inputs), or after a gap.
 			r.dropSegmentFile(dir, f.name, "outside the run of versions from 1")
+			continue
+		}
+		if f.name != r.segmentName(datanet, f.first, f.last) {
+			// Versions the datanet does not have, or other records at them.
+			r.dropSegmentFile(dir, f.name, "not the datanet's records at those versions")
 			continue
 		}
 		seg, err := corpus.OpenSegment(filepath.Join(dir, f.name))
@@ -118,14 +148,14 @@ func (r *Registry) dropSegmentFile(dir, name, why string) {
 // most maxSegmentBytes: files in dir, mapped, or in memory when dir is ""
 // or the registry is read-only.
 type segmentWriter struct {
-	r    *Registry
-	dir  string
-	b    *corpus.Builder
-	segs []*corpus.Segment
+	r            *Registry
+	datanet, dir string
+	b            *corpus.Builder
+	segs         []*corpus.Segment
 }
 
-func newSegmentWriter(r *Registry, dir string, first uint64) *segmentWriter {
-	return &segmentWriter{r: r, dir: dir, b: corpus.NewBuilder(first)}
+func newSegmentWriter(r *Registry, datanet, dir string, first uint64) *segmentWriter {
+	return &segmentWriter{r: r, datanet: datanet, dir: dir, b: corpus.NewBuilder(first)}
 }
 
 func (w *segmentWriter) add(id, content string) error {
@@ -143,7 +173,7 @@ func (w *segmentWriter) flush() error {
 	if n == 0 {
 		return nil
 	}
-	seg, err := w.r.newSegment(w.dir, w.b)
+	seg, err := w.r.newSegment(w.datanet, w.dir, w.b)
 	if err != nil {
 		return err
 	}
@@ -155,7 +185,7 @@ func (w *segmentWriter) flush() error {
 // buildSegments indexes the records of versions after..head of datanet,
 // in version order, reading them a page at a time.
 func (r *Registry) buildSegments(ctx context.Context, datanet, dir string, after, head uint64) ([]*corpus.Segment, error) {
-	w := newSegmentWriter(r, dir, after+1)
+	w := newSegmentWriter(r, datanet, dir, after+1)
 	for v := after; v < head; {
 		recs, _, err := r.RecordsAt(ctx, datanet, head, v, 4096)
 		if err != nil {
@@ -182,14 +212,18 @@ func (r *Registry) buildSegments(ctx context.Context, datanet, dir string, after
 
 // newSegment indexes b's records as a file in dir, mapped, or in memory
 // when dir is "" or the registry is read-only.
-func (r *Registry) newSegment(dir string, b *corpus.Builder) (*corpus.Segment, error) {
-	if dir == "" || r.readOnly {
+func (r *Registry) newSegment(datanet, dir string, b *corpus.Builder) (*corpus.Segment, error) {
+	name := ""
+	if dir != "" && !r.readOnly {
+		name = r.segmentName(datanet, b.First(), b.First()+uint64(b.Records())-1)
+	}
+	if name == "" {
 		return b.Segment(), nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, segmentName(b.First(), b.First()+uint64(b.Records())-1))
+	path := filepath.Join(dir, name)
 	if err := b.Write(path); err != nil {
 		return nil, err
 	}
@@ -203,7 +237,7 @@ func (r *Registry) newSegment(dir string, b *corpus.Builder) (*corpus.Segment, e
 // merge while the newer is at least half the older and the merged one
 // fits a segment. Writing a file fails only to memory: the index still
 // answers.
-func (r *Registry) appendSegments(dir string, segs []*corpus.Segment, recs []Record) []*corpus.Segment {
+func (r *Registry) appendSegments(datanet, dir string, segs []*corpus.Segment, recs []Record) []*corpus.Segment {
 	k := len(segs)
 	tail := 0
 	for k > 0 && !segs[k-1].Mapped() {
@@ -218,7 +252,7 @@ func (r *Registry) appendSegments(dir string, segs []*corpus.Segment, recs []Rec
 		if k < len(segs) {
 			first = segs[k].First()
 		}
-		w := newSegmentWriter(r, dir, first)
+		w := newSegmentWriter(r, datanet, dir, first)
 		err := func() error {
 			for _, seg := range segs[k:] {
 				for i := range seg.Records() {
@@ -236,7 +270,7 @@ func (r *Registry) appendSegments(dir string, segs []*corpus.Segment, recs []Rec
 			return w.flush()
 		}()
 		if err == nil {
-			return r.mergeFiles(dir, append(slices.Clone(segs[:k]), w.segs...))
+			return r.mergeFiles(datanet, dir, append(slices.Clone(segs[:k]), w.segs...))
 		}
 		r.logger.Warn("corpus index: writing segment files; keeping the segments in memory", "dir", dir, "err", err)
 	}
@@ -253,21 +287,26 @@ func (r *Registry) appendSegments(dir string, segs []*corpus.Segment, recs []Rec
 
 // mergeFiles merges the files at the end of segs while the newer is at
 // least half the older's size and the merged one fits a segment.
-func (r *Registry) mergeFiles(dir string, segs []*corpus.Segment) []*corpus.Segment {
+func (r *Registry) mergeFiles(datanet, dir string, segs []*corpus.Segment) []*corpus.Segment {
 	for n := len(segs); n >= 2 && segs[n-2].Mapped() && segs[n-1].Mapped() &&
 		2*segs[n-1].Size() >= segs[n-2].Size() && segs[n-2].Size()+segs[n-1].Size() <= maxSegmentBytes; n = len(segs) {
-		path := filepath.Join(dir, segmentName(segs[n-2].First(), segs[n-1].Last()))
-		err := corpus.WriteMerged(path, segs[n-2:]...)
+		name := r.segmentName(datanet, segs[n-2].First(), segs[n-1].Last())
+		err := errors.New("cannot read the datanet's root")
 		var merged *corpus.Segment
+		if name != "" {
+			err = corpus.WriteMerged(filepath.Join(dir, name), segs[n-2:]...)
+		}
 		if err == nil {
-			merged, err = corpus.OpenSegment(path)
+			merged, err = corpus.OpenSegment(filepath.Join(dir, name))
 		}
 		if err != nil {
 			r.logger.Warn("corpus index: merging segment files", "dir", dir, "err", err)
 			return segs
 		}
 		for _, old := range segs[n-2:] {
-			os.Remove(filepath.Join(dir, segmentName(old.First(), old.Last())))
+			if name := r.segmentName(datanet, old.First(), old.Last()); name != "" {
+				os.Remove(filepath.Join(dir, name))
+			}
 		}
 		segs = append(segs[:n-2], merged)
 	}

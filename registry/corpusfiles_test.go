@@ -119,7 +119,7 @@ func TestCorpusIndexFiles(t *testing.T) {
 	f := newCorpusFixture(t)
 	f.check("first build")
 	files := f.files()
-	if len(files) != 1 || !strings.HasSuffix(files[0], fmt.Sprintf("%020d-%020d.seg", 1, 300)) {
+	if len(files) != 1 || !strings.HasPrefix(filepath.Base(files[0]), fmt.Sprintf("%020d-%020d-", 1, 300)) {
 		t.Fatalf("after the first match: %v", files)
 	}
 	st0, _ := os.Stat(files[0])
@@ -139,7 +139,7 @@ func TestCorpusIndexFiles(t *testing.T) {
 	}
 	files = f.files()
 	var held uint64
-	fmt.Sscanf(filepath.Base(files[len(files)-1]), "%020d-%020d.seg", new(uint64), &held)
+	fmt.Sscanf(filepath.Base(files[len(files)-1]), "%020d-%020d-", new(uint64), &held)
 	if held <= 300 || len(f.contents)-int(held) > 40 {
 		t.Fatalf("of %d versions, files hold up to %d: %v", len(f.contents), held, files)
 	}
@@ -150,7 +150,7 @@ func TestCorpusIndexFiles(t *testing.T) {
 	var last uint64
 	for _, p := range f.files() {
 		var a, b uint64
-		fmt.Sscanf(filepath.Base(p), "%020d-%020d.seg", &a, &b)
+		fmt.Sscanf(filepath.Base(p), "%020d-%020d-", &a, &b)
 		if a != last+1 || b < a {
 			t.Fatalf("files %v do not run on from version 1", f.files())
 		}
@@ -177,7 +177,8 @@ func TestCorpusIndexFilesDamaged(t *testing.T) {
 	if err := os.WriteFile(files[0], b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stray := []string{"x.seg", fmt.Sprintf("%020d-%020d.seg.123.tmp", 1, 300), fmt.Sprintf("%020d-%020d.seg", 2, 5), "notes.txt"}
+	root := strings.Split(strings.TrimSuffix(filepath.Base(files[0]), ".seg"), "-")[2]
+	stray := []string{"x.seg", filepath.Base(files[0]) + ".123.tmp", fmt.Sprintf("%020d-%020d-%s.seg", 2, 5, root), "notes.txt"}
 	for _, name := range stray {
 		os.WriteFile(filepath.Join(dir, name), []byte("junk"), 0o600)
 	}
@@ -192,22 +193,28 @@ func TestCorpusIndexFilesDamaged(t *testing.T) {
 	}
 }
 
-// Files of versions the datanet does not hold (its store restored from an
-// older backup) are dropped, not matched.
+// Files of versions the datanet does not hold, or of other records at its
+// versions (its store restored from an older backup), are dropped, not
+// matched.
 func TestCorpusIndexFilesAheadOfTheDatanet(t *testing.T) {
 	f := newCorpusFixture(t)
 	f.check("first build")
 	files := f.files()
 	dir := filepath.Dir(files[0])
+	root := strings.Split(strings.TrimSuffix(filepath.Base(files[0]), ".seg"), "-")[2]
 	// A file naming versions it does not hold.
 	b, _ := os.ReadFile(files[0])
-	os.WriteFile(filepath.Join(dir, fmt.Sprintf("%020d-%020d.seg", 1, 999)), b, 0o600)
-	// A whole, good file holding a version the datanet does not have, and
-	// its own text for the versions it has.
+	os.WriteFile(filepath.Join(dir, fmt.Sprintf("%020d-%020d-%s.seg", 1, 299, root)), b, 0o600)
+	// Whole, good files of another store's records: one holding a version
+	// the datanet does not have, and one of other records at its versions
+	// (as a store restored from an older backup and appended to again).
 	os.Remove(files[0])
 	ids, contents := slices.Clone(f.ids), slices.Clone(f.contents)
 	contents[7] = "words only the old store held"
-	if err := corpus.WriteSegment(filepath.Join(dir, fmt.Sprintf("%020d-%020d.seg", 1, 301)), 1, append(ids, "x"), append(contents, "a later record")); err != nil {
+	if err := corpus.WriteSegment(filepath.Join(dir, fmt.Sprintf("%020d-%020d-%s.seg", 1, 301, root)), 1, append(ids, "x"), append(contents, "a later record")); err != nil {
+		t.Fatal(err)
+	}
+	if err := corpus.WriteSegment(filepath.Join(dir, fmt.Sprintf("%020d-%020d-%s.seg", 1, 300, strings.Repeat("ab", 32))), 1, ids, contents); err != nil {
 		t.Fatal(err)
 	}
 	f.reopen()
@@ -247,7 +254,7 @@ func TestCorpusIndexFilesAreBounded(t *testing.T) {
 			t.Fatalf("%s is %d bytes", p, st.Size())
 		}
 		var a, b uint64
-		fmt.Sscanf(filepath.Base(p), "%020d-%020d.seg", &a, &b)
+		fmt.Sscanf(filepath.Base(p), "%020d-%020d-", &a, &b)
 		if a != last+1 {
 			t.Fatalf("files %v do not run on from version 1", f.files())
 		}

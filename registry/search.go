@@ -27,6 +27,7 @@ type corpusIndex struct {
 	pending    []Record
 	through    uint64 // the last version the segments hold
 	registry   *Registry
+	datanet    string
 	dir        string // of its segment files, or ""
 }
 
@@ -34,7 +35,7 @@ type corpusIndex struct {
 // segment is built from a snapshot without holding r.mu, so appends go on
 // meanwhile; other matches wait for it.
 func (r *Registry) corpusIndexFor(ctx context.Context, datanet string) ([]*corpus.Segment, error) {
-	ix, err := lazyIndex(ctx, r, r.corpus, datanet, func() *corpusIndex { return &corpusIndex{registry: r, dir: r.corpusFiles(datanet)} }, func(ctx context.Context, ix *corpusIndex) {
+	ix, err := lazyIndex(ctx, r, r.corpus, datanet, func() *corpusIndex { return &corpusIndex{registry: r, datanet: datanet, dir: r.corpusFiles(datanet)} }, func(ctx context.Context, ix *corpusIndex) {
 		r.fillCorpusIndex(ctx, datanet, ix)
 	})
 	if err != nil {
@@ -51,13 +52,9 @@ func (r *Registry) fillCorpusIndex(ctx context.Context, datanet string, ix *corp
 	var segs []*corpus.Segment
 	d, err := r.Datanet(ctx, datanet)
 	if err == nil && dir != "" {
-		segs = r.openSegmentFiles(dir)
+		segs = r.openSegmentFiles(datanet, dir)
 		if n := len(segs); n > 0 && segs[n-1].Last() > d.Version {
-			// Files of versions the datanet does not have (a store restored
-			// from an older backup): none can be trusted to hold its records.
-			for _, seg := range segs {
-				r.dropSegmentFile(dir, segmentName(seg.First(), seg.Last()), "ahead of the datanet")
-			}
+			// Versions appended since d was read: index from the records.
 			segs = nil
 		}
 	}
@@ -107,7 +104,7 @@ func (ix *corpusIndex) catchUp() []*corpus.Segment {
 	if len(pending) == 0 {
 		return segs
 	}
-	segs = ix.registry.appendSegments(ix.dir, segs, pending)
+	segs = ix.registry.appendSegments(ix.datanet, ix.dir, segs, pending)
 	ix.mu.Lock()
 	ix.segs, ix.through = segs, pending[len(pending)-1].Version
 	ix.mu.Unlock()
