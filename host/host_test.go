@@ -112,11 +112,15 @@ func newEnvWith(t testing.TB, mod func(*host.Config)) *env {
 	}
 	t.Cleanup(func() { node.Close() })
 	e.node, e.rt = node, rt
-	dep, err := chain.Deploy(ctx, node.Client(), e.operator)
+	// A chain that stops sealing fails the test here, not the package at
+	// its timeout.
+	deployCtx, cancelDeploy := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancelDeploy()
+	dep, err := chain.Deploy(deployCtx, node.Client(), e.operator)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.chain, err = chain.Attach(ctx, node.Client(), dep); err != nil {
+	if e.chain, err = chain.Attach(deployCtx, node.Client(), dep); err != nil {
 		t.Fatal(err)
 	}
 	m := metrics.New()

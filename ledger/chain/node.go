@@ -45,6 +45,8 @@ type Node struct {
 	sub     event.Subscription
 	stopped chan struct{}
 
+	sealer *sealer
+
 	rpcSrv *http.Server // the JSON-RPC for wallets and tools, if served
 	rpcURL string
 }
@@ -122,9 +124,8 @@ func StartNode(dir string, faucetAddr common.Address, opts ...NodeOption) (*Node
 		stack.Close()
 		return nil, fmt.Errorf("chain: beacon: %w", err)
 	}
-	// With period 0 the beacon's API seals a block whenever a transaction
-	// enters the pool.
-	catalyst.RegisterSimulatedBeaconAPIs(stack, beacon)
+	// With period 0 the beacon seals only when asked: the sealer asks
+	// whenever a transaction enters the pool.
 	stack.RegisterLifecycle(beacon)
 	if err := stack.Start(); err != nil {
 		stack.Close()
@@ -135,6 +136,7 @@ func StartNode(dir string, faucetAddr common.Address, opts ...NodeOption) (*Node
 	n.sub = backend.BlockChain().SubscribeChainHeadEvent(heads)
 	n.markDurable(backend, backend.BlockChain().CurrentBlock().Number.Uint64())
 	go n.watchHeads(backend, heads)
+	n.sealer = startSealer(beacon, backend)
 	if rpcHost != "" {
 		if err := n.serveRPC(rpcHost, rpcPort); err != nil {
 			n.Close()
@@ -203,6 +205,7 @@ func (n *Node) Close() error {
 		n.rpcSrv.Close()
 	}
 	n.client.Close()
+	n.sealer.close()
 	err := n.stack.Close()
 	n.sub.Unsubscribe()
 	<-n.stopped
