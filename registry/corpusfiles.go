@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/corpus"
 )
 
@@ -27,33 +29,53 @@ import (
 // it held are indexed again from the records, which stay the truth.
 //
 // Appends go to segments in memory (see corpusIndex); once those hold
-// persistCorpusBytes they are written as one file, and files then merge
-// while the newer is at least half the older's size and the merged one
-// stays within maxSegmentBytes.
+// persistCorpusBytes a background job writes them as files, and merges
+// files while the newer is at least half the older's size and the merged
+// one stays within maxSegmentBytes. A file that cannot be written (a full
+// or read-only disk) leaves its records indexed in memory, and writing is
+// tried again once twice as many bytes are in memory.
 var persistCorpusBytes = 16 << 20
 
 // maxSegmentBytes bounds a segment file's corpus (a variable for tests).
 var maxSegmentBytes = corpus.MaxSegmentBytes
 
 // corpusFiles is where a datanet's segment files live; "" keeps the index
-// in memory only (a registry in memory).
+// in memory only (a registry in memory). The directory is named by the
+// name in hex, or for a name too long for that to be a file name (over
+// 100 bytes), by its sha256.
 func (r *Registry) corpusFiles(datanet string) string {
 	if r.dir == "" {
 		return ""
 	}
-	return filepath.Join(r.dir, "corpus", hex.EncodeToString([]byte(datanet)))
+	name := hex.EncodeToString([]byte(datanet))
+	if len(datanet) > 100 {
+		sum := sha256.Sum256([]byte(datanet))
+		name = "sha256-" + hex.EncodeToString(sum[:])
+	}
+	return filepath.Join(r.dir, "corpus", name)
 }
 
+// errNoSuchVersion is segmentName's answer for versions the datanet does
+// not have.
+var errNoSuchVersion = errors.New("the datanet has no such version")
+
 // segmentName names the file of a datanet's versions first..last, root
-// being the datanet's root at last; "" if the root cannot be read or is
-// not hex.
-func (r *Registry) segmentName(datanet string, first, last uint64) string {
+// being the datanet's root at last. It fails with errNoSuchVersion if the
+// datanet has no version last (or its root is not hex), and with another
+// error if the root cannot be read now.
+func (r *Registry) segmentName(datanet string, first, last uint64) (string, error) {
 	root, err := r.VersionRoot(r.ctx, datanet, last)
-	root = strings.TrimPrefix(root, "0x")
-	if err != nil || root == "" || strings.Trim(root, "0123456789abcdefABCDEF") != "" {
-		return ""
+	switch {
+	case abi.CodeOf(err) == abi.CodeNotFound:
+		return "", errNoSuchVersion
+	case err != nil:
+		return "", err
 	}
-	return fmt.Sprintf("%020d-%020d-%s.seg", first, last, root)
+	root = strings.TrimPrefix(root, "0x")
+	if root == "" || strings.Trim(root, "0123456789abcdefABCDEF") != "" {
+		return "", errNoSuchVersion
+	}
+	return fmt.Sprintf("%020d-%020d-%s.seg", first, last, root), nil
 }
 
 // parseSegmentName reads the versions a file's name says it holds.
@@ -105,7 +127,14 @@ func (r *Registry) openSegmentFiles(datanet, dir string) []*corpus.Segment {
 			r.dropSegmentFile(dir, f.name, "outside the run of versions from 1")
 			continue
 		}
-		if f.name != r.segmentName(datanet, f.first, f.last) {
+		want, err := r.segmentName(datanet, f.first, f.last)
+		if err != nil && !errors.Is(err, errNoSuchVersion) {
+			// The store cannot say now: keep the files, index from the
+			// records this time.
+			r.logger.Warn("corpus index: reading the datanet's roots; indexing from its records", "datanet", datanet, "err", err)
+			return segs
+		}
+		if f.name != want {
 			// Versions the datanet does not have, or other records at them.
 			r.dropSegmentFile(dir, f.name, "not the datanet's records at those versions")
 			continue
@@ -146,45 +175,54 @@ func (r *Registry) dropSegmentFile(dir, name, why string) {
 
 // segmentWriter cuts records given in version order into segments of at
 // most maxSegmentBytes: files in dir, mapped, or in memory when dir is ""
-// or the registry is read-only.
+// or the registry is read-only. A file that cannot be written (failed)
+// leaves its records, and all the writer's later ones, in memory.
 type segmentWriter struct {
 	r            *Registry
 	datanet, dir string
 	b            *corpus.Builder
 	segs         []*corpus.Segment
+	failed       error // why the last segments are in memory
+	inMemory     int   // bytes of the segments kept in memory
 }
 
 func newSegmentWriter(r *Registry, datanet, dir string, first uint64) *segmentWriter {
+	if r.readOnly {
+		dir = ""
+	}
 	return &segmentWriter{r: r, datanet: datanet, dir: dir, b: corpus.NewBuilder(first)}
 }
 
-func (w *segmentWriter) add(id, content string) error {
+func (w *segmentWriter) add(id, content string) {
 	if w.b.Records() > 0 && w.b.Size()+len(content)+1 > maxSegmentBytes {
-		if err := w.flush(); err != nil {
-			return err
-		}
+		w.flush()
 	}
 	w.b.Add(id, content)
-	return nil
 }
 
-func (w *segmentWriter) flush() error {
-	n := w.b.Records()
-	if n == 0 {
-		return nil
+func (w *segmentWriter) flush() {
+	if w.b.Records() == 0 {
+		return
 	}
-	seg, err := w.r.newSegment(w.datanet, w.dir, w.b)
-	if err != nil {
-		return err
+	var seg *corpus.Segment
+	if w.dir != "" {
+		var err error
+		if seg, err = w.r.writeSegment(w.datanet, w.dir, w.b); err != nil {
+			w.r.logger.Warn("corpus index: writing a segment file; indexing in memory", "dir", w.dir, "err", err)
+			w.failed, w.dir = err, ""
+		}
+	}
+	if seg == nil {
+		seg = w.b.Segment()
+		w.inMemory += seg.Size()
 	}
 	w.segs = append(w.segs, seg)
 	w.b = corpus.NewBuilder(seg.Last() + 1)
-	return nil
 }
 
 // buildSegments indexes the records of versions after..head of datanet,
 // in version order, reading them a page at a time.
-func (r *Registry) buildSegments(ctx context.Context, datanet, dir string, after, head uint64) ([]*corpus.Segment, error) {
+func (r *Registry) buildSegments(ctx context.Context, datanet, dir string, after, head uint64) (*segmentWriter, error) {
 	w := newSegmentWriter(r, datanet, dir, after+1)
 	for v := after; v < head; {
 		recs, _, err := r.RecordsAt(ctx, datanet, head, v, 4096)
@@ -198,27 +236,19 @@ func (r *Registry) buildSegments(ctx context.Context, datanet, dir string, after
 			if rec.Version != v+1 {
 				return nil, fmt.Errorf("registry: %s: record %s has version %d, want %d", datanet, rec.ID, rec.Version, v+1)
 			}
-			if err := w.add(rec.ID, rec.Content); err != nil {
-				return nil, err
-			}
+			w.add(rec.ID, rec.Content)
 			v = rec.Version
 		}
 	}
-	if err := w.flush(); err != nil {
-		return nil, err
-	}
-	return w.segs, nil
+	w.flush()
+	return w, nil
 }
 
-// newSegment indexes b's records as a file in dir, mapped, or in memory
-// when dir is "" or the registry is read-only.
-func (r *Registry) newSegment(datanet, dir string, b *corpus.Builder) (*corpus.Segment, error) {
-	name := ""
-	if dir != "" && !r.readOnly {
-		name = r.segmentName(datanet, b.First(), b.First()+uint64(b.Records())-1)
-	}
-	if name == "" {
-		return b.Segment(), nil
+// writeSegment indexes b's records as a file in dir, mapped.
+func (r *Registry) writeSegment(datanet, dir string, b *corpus.Builder) (*corpus.Segment, error) {
+	name, err := r.segmentName(datanet, b.First(), b.First()+uint64(b.Records())-1)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -230,59 +260,79 @@ func (r *Registry) newSegment(datanet, dir string, b *corpus.Builder) (*corpus.S
 	return corpus.OpenSegment(path)
 }
 
-// appendSegments adds the records appended (in version order, after
-// segs) to segs. They go to a segment in memory, merged with those before
-// it while about its size; once the segments in memory at the end hold
-// persistCorpusBytes they are written out as files together, and files
-// merge while the newer is at least half the older and the merged one
-// fits a segment. Writing a file fails only to memory: the index still
-// answers.
-func (r *Registry) appendSegments(datanet, dir string, segs []*corpus.Segment, recs []Record) []*corpus.Segment {
-	k := len(segs)
-	tail := 0
-	for k > 0 && !segs[k-1].Mapped() {
-		k--
-		tail += segs[k].Size()
+// startPersist starts the background job that writes the segments in
+// memory to files, if they hold persistAt bytes (or always, with merge,
+// to merge the files alone), unless one runs. The caller holds ix.mu.
+func (ix *corpusIndex) startPersist(merge bool) {
+	r := ix.registry
+	if ix.dir == "" || r.readOnly || ix.frozen != nil || r.ctx.Err() != nil {
+		return
 	}
-	for _, rec := range recs {
-		tail += len(rec.Content) + 1
+	k := 0
+	for k < len(ix.segs) && ix.segs[k].Mapped() {
+		k++
 	}
-	if dir != "" && !r.readOnly && tail >= persistCorpusBytes {
-		first := recs[0].Version
-		if k < len(segs) {
-			first = segs[k].First()
-		}
-		w := newSegmentWriter(r, datanet, dir, first)
-		err := func() error {
-			for _, seg := range segs[k:] {
-				for i := range seg.Records() {
-					id, content := seg.Record(i)
-					if err := w.add(id, content); err != nil {
-						return err
-					}
-				}
+	mem := 0
+	for _, seg := range ix.segs[k:] {
+		mem += seg.Size()
+	}
+	files, write := slices.Clone(ix.segs[:k]), []*corpus.Segment(nil)
+	if mem >= ix.persistAt {
+		write = slices.Clone(ix.segs[k:])
+	}
+	if len(write) == 0 && (!merge || len(files) < 2) {
+		return
+	}
+	if !r.jobs.start() {
+		return // closing
+	}
+	ix.frozen = map[*corpus.Segment]bool{}
+	for _, seg := range write {
+		ix.frozen[seg] = true
+	}
+	ix.persisted.Add(1)
+	go ix.persist(files, write, mem)
+}
+
+// persist writes the segments in memory write (mem bytes) as files after
+// files, merges files, and swaps them into the index.
+func (ix *corpusIndex) persist(files, write []*corpus.Segment, mem int) {
+	r := ix.registry
+	defer r.jobs.done()
+	defer ix.persisted.Done()
+	out := slices.Clone(files) // merged in place; files is compared below
+	failed := false
+	if len(write) > 0 {
+		w := newSegmentWriter(r, ix.datanet, ix.dir, write[0].First())
+		for _, seg := range write {
+			for i := range seg.Records() {
+				w.add(seg.Record(i))
 			}
-			for _, rec := range recs {
-				if err := w.add(rec.ID, rec.Content); err != nil {
-					return err
-				}
-			}
-			return w.flush()
-		}()
-		if err == nil {
-			return r.mergeFiles(datanet, dir, append(slices.Clone(segs[:k]), w.segs...))
 		}
-		r.logger.Warn("corpus index: writing segment files; keeping the segments in memory", "dir", dir, "err", err)
+		w.flush()
+		// If one failed, the index keeps the segments in memory; files
+		// written before it are whole, and are used at the next start.
+		out = append(out, w.segs...)
+		failed = w.failed != nil
 	}
-	ids, contents := make([]string, len(recs)), make([]string, len(recs))
-	for i, rec := range recs {
-		ids[i], contents[i] = rec.ID, rec.Content
+	if !failed && r.ctx.Err() == nil {
+		out = r.mergeFiles(ix.datanet, ix.dir, out)
 	}
-	segs = append(segs, corpus.NewSegment(recs[0].Version, ids, contents))
-	for n := len(segs); n >= 2 && !segs[n-2].Mapped() && 2*segs[n-1].Size() >= segs[n-2].Size(); n = len(segs) {
-		segs = append(segs[:n-2], segs[n-2].Merge(segs[n-1]))
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.frozen = nil
+	n := len(files) + len(write)
+	if len(ix.segs) < n || !slices.Equal(ix.segs[:len(files)], files) || !slices.Equal(ix.segs[len(files):n], write) {
+		return // not the index it started from (cannot happen: only jobs swap these)
 	}
-	return segs
+	if failed {
+		// Keep the segments in memory whole; try again at twice the bytes.
+		ix.persistAt = max(ix.persistAt, 2*mem)
+		return
+	}
+	ix.segs = append(out, ix.segs[n:]...)
+	// The next job, if due, is started by the next catch-up: a job started
+	// here could freeze segments a catch-up is merging.
 }
 
 // mergeFiles merges the files at the end of segs while the newer is at
@@ -290,10 +340,12 @@ func (r *Registry) appendSegments(datanet, dir string, segs []*corpus.Segment, r
 func (r *Registry) mergeFiles(datanet, dir string, segs []*corpus.Segment) []*corpus.Segment {
 	for n := len(segs); n >= 2 && segs[n-2].Mapped() && segs[n-1].Mapped() &&
 		2*segs[n-1].Size() >= segs[n-2].Size() && segs[n-2].Size()+segs[n-1].Size() <= maxSegmentBytes; n = len(segs) {
-		name := r.segmentName(datanet, segs[n-2].First(), segs[n-1].Last())
-		err := errors.New("cannot read the datanet's root")
+		if r.ctx.Err() != nil {
+			return segs
+		}
+		name, err := r.segmentName(datanet, segs[n-2].First(), segs[n-1].Last())
 		var merged *corpus.Segment
-		if name != "" {
+		if err == nil {
 			err = corpus.WriteMerged(filepath.Join(dir, name), segs[n-2:]...)
 		}
 		if err == nil {
@@ -304,7 +356,7 @@ func (r *Registry) mergeFiles(datanet, dir string, segs []*corpus.Segment) []*co
 			return segs
 		}
 		for _, old := range segs[n-2:] {
-			if name := r.segmentName(datanet, old.First(), old.Last()); name != "" {
+			if name, err := r.segmentName(datanet, old.First(), old.Last()); err == nil {
 				os.Remove(filepath.Join(dir, name))
 			}
 		}

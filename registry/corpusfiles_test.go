@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
@@ -27,14 +28,21 @@ type corpusFixture struct {
 	contents []string // by version - 1
 	ids      []string
 	k        *ecdsa.PrivateKey
+	name     string // the datanet's
 }
 
 func newCorpusFixture(t *testing.T) *corpusFixture {
-	f := &corpusFixture{t: t, dir: t.TempDir(), rng: rand.New(rand.NewPCG(21, 22))}
+	return newCorpusFixtureIn(t, t.TempDir(), "facts")
+}
+
+// newCorpusFixtureIn is newCorpusFixture with the registry in dir and the
+// datanet named name.
+func newCorpusFixtureIn(t *testing.T, dir, name string) *corpusFixture {
+	f := &corpusFixture{t: t, dir: dir, name: name, rng: rand.New(rand.NewPCG(21, 22))}
 	f.r = openDir(t, f.dir)
 	t.Cleanup(func() { f.r.Close() })
 	f.k = key(t)
-	if _, err := newDatanet(t, f.r, f.k, registry.Datanet{Name: "facts"}); err != nil {
+	if _, err := newDatanet(t, f.r, f.k, registry.Datanet{Name: name}); err != nil {
 		t.Fatal(err)
 	}
 	f.add(300)
@@ -58,11 +66,11 @@ func (f *corpusFixture) add(n int) {
 	key := f.k
 	for range n {
 		content := f.sentence(20+f.rng.IntN(60)) + fmt.Sprintf(" n%d", len(f.contents))
-		sig, err := registry.Sign(key, registry.Domain{}.RecordDigest("facts", content))
+		sig, err := registry.Sign(key, registry.Domain{}.RecordDigest(f.name, content))
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		rec, _, err := f.r.AddRecord(ctx, "facts", registry.Address(key), content, sig)
+		rec, _, err := f.r.AddRecord(ctx, f.name, registry.Address(key), content, sig)
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -81,7 +89,7 @@ func (f *corpusFixture) check(what string) {
 			c := f.contents[f.rng.IntN(len(f.contents))]
 			text = c[:len(c)/2] + " " + text
 		}
-		got, err := f.r.CorpusMatch(context.Background(), "facts", text, 3)
+		got, err := f.r.CorpusMatch(context.Background(), f.name, text, 3)
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -93,7 +101,12 @@ func (f *corpusFixture) check(what string) {
 
 func (f *corpusFixture) files() []string {
 	f.t.Helper()
-	dir := filepath.Join(f.dir, "corpus", hex.EncodeToString([]byte("facts")))
+	registry.WaitCorpusJobs(f.r, f.name)
+	dir := filepath.Join(f.dir, "corpus", hex.EncodeToString([]byte(f.name)))
+	if len(f.name) > 100 {
+		sum := sha256.Sum256([]byte(f.name))
+		dir = filepath.Join(f.dir, "corpus", "sha256-"+hex.EncodeToString(sum[:]))
+	}
 	entries, _ := os.ReadDir(dir)
 	var names []string
 	for _, e := range entries {
@@ -263,4 +276,77 @@ func TestCorpusIndexFilesAreBounded(t *testing.T) {
 	if len(f.contents)-int(last) > 60 {
 		t.Fatalf("of %d versions files hold %d", len(f.contents), last)
 	}
+}
+
+// A datanet whose name in hex would be too long a file name keeps its
+// files in a directory named by the name's hash.
+func TestCorpusIndexFilesOfALongName(t *testing.T) {
+	defer registry.SetPersistCorpusBytes(8 << 10)()
+	name := strings.Repeat("a", 64) + "/" + strings.Repeat("b", 64)
+	f := newCorpusFixtureIn(t, t.TempDir(), name)
+	f.check("first build")
+	if got := f.files(); len(got) != 1 {
+		t.Fatalf("files %v", got)
+	}
+	f.add(60)
+	f.check("after appends")
+	f.reopen()
+	f.check("after a restart")
+}
+
+// A disk the index cannot write to (here its directory is a file) costs
+// memory, not answers: the first build and appends are indexed in memory
+// and every match still agrees.
+func TestCorpusIndexWithoutItsFiles(t *testing.T) {
+	defer registry.SetPersistCorpusBytes(8 << 10)()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "corpus"), []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := newCorpusFixtureIn(t, dir, "facts")
+	f.check("first build")
+	for range 6 {
+		f.add(30)
+		f.check("after appends")
+	}
+	f.reopen()
+	f.check("after a restart")
+	if got := f.files(); len(got) != 0 {
+		t.Fatalf("files %v", got)
+	}
+}
+
+// Matches go on while appends are written to files and merged in the
+// background, and agree with the records indexed at once afterwards.
+func TestCorpusIndexFilesWhileMatching(t *testing.T) {
+	defer registry.SetPersistCorpusBytes(4 << 10)()
+	defer registry.SetMaxSegmentBytes(32 << 10)()
+	f := newCorpusFixture(t)
+	f.check("first build")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 300 {
+			if _, err := f.r.CorpusMatch(context.Background(), f.name, "the sky is blue because light scatters", 3); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for range 12 {
+		f.add(25)
+	}
+	<-done
+	f.check("after appends")
+	var last uint64
+	for _, p := range f.files() {
+		var a, b uint64
+		fmt.Sscanf(filepath.Base(p), "%020d-%020d-", &a, &b)
+		if a != last+1 {
+			t.Fatalf("files %v do not run on from version 1", f.files())
+		}
+		last = b
+	}
+	f.reopen()
+	f.check("after a restart")
 }

@@ -52,3 +52,14 @@ func SetMaxSegmentBytes(n int) (restore func()) {
 	maxSegmentBytes = n
 	return func() { maxSegmentBytes = old }
 }
+
+// WaitCorpusJobs waits until no background job writes or merges the
+// corpus files of datanet.
+func WaitCorpusJobs(r *Registry, datanet string) {
+	r.mu.Lock()
+	ix := r.corpus[datanet]
+	r.mu.Unlock()
+	if ix != nil {
+		ix.persisted.Wait()
+	}
+}

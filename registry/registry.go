@@ -71,6 +71,36 @@ type Registry struct {
 	cancel context.CancelFunc
 	builds sync.WaitGroup
 	closed bool // under mu
+	jobs   jobs // background work on indexes (writing files, merging)
+}
+
+// jobs counts background jobs, which Close waits for. Its lock is its
+// own, so an index may start a job while holding its locks.
+type jobs struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// start registers a job; false once the registry is closing.
+func (j *jobs) start() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return false
+	}
+	j.wg.Add(1)
+	return true
+}
+
+func (j *jobs) done() { j.wg.Done() }
+
+// close refuses new jobs and waits for those running.
+func (j *jobs) close() {
+	j.mu.Lock()
+	j.closed = true
+	j.mu.Unlock()
+	j.wg.Wait()
 }
 
 // Open opens (creating if needed) the registry in dir.
@@ -142,6 +172,7 @@ func (r *Registry) Close() error {
 	r.mu.Unlock()
 	r.cancel()
 	r.builds.Wait()
+	r.jobs.close()
 	return r.db.Close()
 }
 

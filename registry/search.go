@@ -14,28 +14,38 @@ import (
 // no match crosses a record boundary.
 //
 // Records appended after the index was built wait in pending until the
-// next match, which indexes them as one new segment; segments merge while
-// the newest is at least half the size of the one before it, so sizes fall
-// geometrically (a logarithmic number of segments) and each byte is
-// re-indexed a logarithmic number of times. An append never rebuilds the
-// whole datanet's array.
+// next match, which indexes them as one new segment in memory; segments in
+// memory merge while the newest is at least half the size of the one
+// before it, so sizes fall geometrically (a logarithmic number of
+// segments) and each byte is re-indexed a logarithmic number of times. An
+// append never rebuilds the whole datanet's array. Once the segments in
+// memory add up to persistAt bytes, a background job writes them as files
+// and merges files (see corpusfiles.go); matches go on meanwhile.
 type corpusIndex struct {
-	buildState            // of the first segment
+	buildState            // of the first segments
 	build      sync.Mutex // one catch-up at a time
-	mu         sync.Mutex // guards segs, pending and through
+	mu         sync.Mutex // guards the fields below
 	segs       []*corpus.Segment
 	pending    []Record
 	through    uint64 // the last version the segments hold
-	registry   *Registry
-	datanet    string
-	dir        string // of its segment files, or ""
+	// frozen are the segments in memory a background job is writing to
+	// files: they are not merged meanwhile, and the job swaps them (with
+	// the files before them) for its files when done.
+	frozen    map[*corpus.Segment]bool
+	persisted sync.WaitGroup // the background job, if one runs
+	persistAt int            // bytes in memory at which a job is started
+	registry  *Registry
+	datanet   string
+	dir       string // of its segment files, or ""
 }
 
 // corpusIndexFor returns the datanet's index, brought up to date. The first
 // segment is built from a snapshot without holding r.mu, so appends go on
 // meanwhile; other matches wait for it.
 func (r *Registry) corpusIndexFor(ctx context.Context, datanet string) ([]*corpus.Segment, error) {
-	ix, err := lazyIndex(ctx, r, r.corpus, datanet, func() *corpusIndex { return &corpusIndex{registry: r, datanet: datanet, dir: r.corpusFiles(datanet)} }, func(ctx context.Context, ix *corpusIndex) {
+	ix, err := lazyIndex(ctx, r, r.corpus, datanet, func() *corpusIndex {
+		return &corpusIndex{registry: r, datanet: datanet, dir: r.corpusFiles(datanet), persistAt: persistCorpusBytes}
+	}, func(ctx context.Context, ix *corpusIndex) {
 		r.fillCorpusIndex(ctx, datanet, ix)
 	})
 	if err != nil {
@@ -48,11 +58,10 @@ func (r *Registry) corpusIndexFor(ctx context.Context, datanet string) ([]*corpu
 // those of its files still good, and the rest from its records in version
 // order (see corpusfiles.go). Appends go on meanwhile; other matches wait.
 func (r *Registry) fillCorpusIndex(ctx context.Context, datanet string, ix *corpusIndex) {
-	dir := r.corpusFiles(datanet)
 	var segs []*corpus.Segment
 	d, err := r.Datanet(ctx, datanet)
-	if err == nil && dir != "" {
-		segs = r.openSegmentFiles(datanet, dir)
+	if err == nil && ix.dir != "" {
+		segs = r.openSegmentFiles(datanet, ix.dir)
 		if n := len(segs); n > 0 && segs[n-1].Last() > d.Version {
 			// Versions appended since d was read: index from the records.
 			segs = nil
@@ -63,9 +72,14 @@ func (r *Registry) fillCorpusIndex(ctx context.Context, datanet string, ix *corp
 		if n := len(segs); n > 0 {
 			after = segs[n-1].Last()
 		}
-		var more []*corpus.Segment
-		more, err = r.buildSegments(ctx, datanet, dir, after, d.Version)
-		segs = append(segs, more...)
+		var w *segmentWriter
+		w, err = r.buildSegments(ctx, datanet, ix.dir, after, d.Version)
+		if err == nil {
+			segs = append(segs, w.segs...)
+			if w.failed != nil {
+				ix.persistAt = max(ix.persistAt, 2*w.inMemory)
+			}
+		}
 	}
 	if err != nil {
 		r.mu.Lock()
@@ -76,6 +90,9 @@ func (r *Registry) fillCorpusIndex(ctx context.Context, datanet string, ix *corp
 	}
 	ix.mu.Lock()
 	ix.segs, ix.through = segs, d.Version
+	// Files the build (or earlier starts) left small are merged in the
+	// background.
+	ix.startPersist(true)
 	ix.mu.Unlock()
 	ix.done(nil)
 }
@@ -94,21 +111,49 @@ func (ix *corpusIndex) catchUp() []*corpus.Segment {
 	ix.mu.Lock()
 	var pending []Record
 	for _, rec := range ix.pending {
-		if rec.Version > ix.through { // not already in the first segment
+		if rec.Version > ix.through { // not already in the first segments
 			pending = append(pending, rec)
 		}
 	}
-	segs := slices.Clone(ix.segs)
 	ix.pending = nil
-	ix.mu.Unlock()
 	if len(pending) == 0 {
-		return segs
+		defer ix.mu.Unlock()
+		return slices.Clone(ix.segs)
 	}
-	segs = ix.registry.appendSegments(ix.datanet, ix.dir, segs, pending)
-	ix.mu.Lock()
-	ix.segs, ix.through = segs, pending[len(pending)-1].Version
+	// The segments in memory at the end that may merge with the new one.
+	k := len(ix.segs)
+	for k > 0 && !ix.segs[k-1].Mapped() && !ix.frozen[ix.segs[k-1]] {
+		k--
+	}
+	old := slices.Clone(ix.segs[k:])
 	ix.mu.Unlock()
-	return segs
+
+	tail := appendInMemory(slices.Clone(old), pending)
+
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	// A background job may have swapped segments before old for files
+	// meanwhile, never old itself: only catch-ups (one at a time) change
+	// the end of the index, and only they start jobs.
+	k = len(ix.segs) - len(old)
+	ix.segs = append(ix.segs[:k:k], tail...)
+	ix.through = pending[len(pending)-1].Version
+	ix.startPersist(false)
+	return slices.Clone(ix.segs)
+}
+
+// appendInMemory adds a segment of recs (in version order, after tail) to
+// tail, merging it with those before it while about its size.
+func appendInMemory(tail []*corpus.Segment, recs []Record) []*corpus.Segment {
+	ids, contents := make([]string, len(recs)), make([]string, len(recs))
+	for i, rec := range recs {
+		ids[i], contents[i] = rec.ID, rec.Content
+	}
+	tail = append(tail, corpus.NewSegment(recs[0].Version, ids, contents))
+	for n := len(tail); n >= 2 && 2*tail[n-1].Size() >= tail[n-2].Size(); n = len(tail) {
+		tail = append(tail[:n-2], tail[n-2].Merge(tail[n-1]))
+	}
+	return tail
 }
 
 // CorpusMatch returns the maximal spans of text, at least minTokens words

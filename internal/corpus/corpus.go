@@ -207,6 +207,8 @@ func (a *Segment) Merge(b *Segment) *Segment {
 	for _, s := range b.starts {
 		seg.starts = append(seg.starts, off+s)
 	}
+	runtime.KeepAlive(a) // their mappings, until read
+	runtime.KeepAlive(b)
 	seg.index(corpus)
 	return seg
 }
@@ -224,8 +226,9 @@ func (seg *Segment) Record(i int) (id, content string) {
 		end = seg.starts[i+1] - 1
 	}
 	content = string(seg.text[seg.starts[i]:end])
-	runtime.KeepAlive(seg)
-	return seg.ids.at(i), content
+	id = seg.ids.at(i)
+	runtime.KeepAlive(seg) // its mapping, until both are copied out
+	return id, content
 }
 
 // Records is how many records the segment holds.
