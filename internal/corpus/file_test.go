@@ -2,6 +2,7 @@ package corpus
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -229,6 +230,52 @@ func TestWriteMergedMatchesOneSegment(t *testing.T) {
 		upTo := uint64(5 + rng.IntN(85))
 		if got, want := Match([]*Segment{ab}, out, 3, upTo), Match([]*Segment{whole}, out, 3, upTo); !reflect.DeepEqual(got, want) {
 			t.Fatalf("merged %+v\nwhole %+v", got, want)
+		}
+	}
+}
+
+// Across several mapped segments, matches find what the same segments in
+// memory find: the same spans, records and cuts by version, for texts made
+// of runs of records and of runs found nowhere.
+func TestMappedSegmentsMatchLikeMemory(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	dir := t.TempDir()
+	for trial := range 12 {
+		var files, mems []*Segment
+		var all []string
+		version := uint64(1)
+		for s := range 1 + rng.IntN(4) {
+			ids, contents := randomRecords(rng, 10+rng.IntN(30), true)
+			path := filepath.Join(dir, fmt.Sprintf("%d-%d.seg", trial, s))
+			if err := WriteSegment(path, version, ids, contents); err != nil {
+				t.Fatal(err)
+			}
+			f, err := OpenSegment(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, mems = append(files, f), append(mems, NewSegment(version, ids, contents))
+			all = append(all, contents...)
+			version += uint64(len(ids))
+		}
+		for q := range 30 {
+			var parts []string
+			for range 1 + rng.IntN(4) {
+				w := strings.Fields(all[rng.IntN(len(all))])
+				k := rng.IntN(len(w))
+				parts = append(parts, strings.Join(w[k:min(len(w), k+1+rng.IntN(60))], " "), "nowhere"+strconv.Itoa(q))
+			}
+			out := strings.Join(parts, " ")
+			minTokens := 1 + rng.IntN(6)
+			upTo := uint64(1 + rng.IntN(int(version)))
+			if q%3 == 0 {
+				upTo = math.MaxUint64
+			}
+			got := Match(files, out, minTokens, upTo)
+			want := Match(mems, out, minTokens, upTo)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("trial %d, up to %d:\nmapped %+v\nmemory %+v", trial, upTo, got, want)
+			}
 		}
 	}
 }
