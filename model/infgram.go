@@ -2,8 +2,13 @@ package model
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/big"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -22,50 +27,91 @@ import (
 const MaxSources = 32
 
 // Infgram is the embedded backend: an ∞-gram model over the training
-// records, as package infgram builds it.
+// records, as package infgram builds it. Its record ids say whose each
+// record is (see recordKey).
 type Infgram struct {
-	m       *infgram.Model
-	records map[string]source // by the model's record key
+	m *infgram.Model
 }
 
-type source struct{ datanet, id, contributor string }
+// recordKey is a record's id in the model: its datanet, id and contributor.
+func recordKey(datanet, id, contributor string) string {
+	return datanet + "\x00" + id + "\x00" + contributor
+}
 
-// recordKey is a record's id in the model: its datanet and id.
-func recordKey(datanet, id string) string { return datanet + "\x00" + id }
+// Files is a store that keeps built models as files (a registry on disk):
+// where, and the datanet roots that name a model's training data.
+type Files interface {
+	ModelFiles() string // "" keeps models in memory
+	VersionRoot(ctx context.Context, datanet string, version uint64) (string, error)
+}
+
+// filesFormat names the way a model's files are built: a change to the
+// tokenizer, the record order or the files' layout changes it, so files
+// an older build wrote are never read as this one's.
+const filesFormat = "tollgate infgram 1"
 
 // BuildInfgram builds the model a spec describes from its training
-// records at their pinned versions, in the order the spec lists them.
+// records at their pinned versions, in the order the spec lists them. A
+// src that keeps files (see [Files]) builds each model once, as files
+// named by its training data's roots, and maps them after: a model larger
+// than memory is served from the page cache, and a restart does not
+// rebuild it. Files found damaged are built again.
 func BuildInfgram(ctx context.Context, src Records, spec *registry.ModelSpec) (*Infgram, error) {
-	var recs []infgram.Record
-	seen := map[string]bool{}
-	g := &Infgram{records: map[string]source{}}
-	for _, t := range spec.Training {
-		for after := uint64(0); after < t.Version; {
-			page, _, err := src.RecordsAt(ctx, t.Datanet, t.Version, after, 1000)
+	dir := ""
+	if f, ok := src.(Files); ok && f.ModelFiles() != "" {
+		h := sha256.New()
+		fmt.Fprintln(h, filesFormat)
+		for _, t := range spec.Training {
+			root, err := f.VersionRoot(ctx, t.Datanet, t.Version)
 			if err != nil {
 				return nil, fmt.Errorf("model: training data %s@%d: %w", t.Datanet, t.Version, err)
 			}
-			if len(page) == 0 {
-				return nil, fmt.Errorf("model: training data %s@%d: no records after version %d", t.Datanet, t.Version, after)
+			fmt.Fprintf(h, "%s@%d %s\n", t.Datanet, t.Version, root)
+		}
+		dir = filepath.Join(f.ModelFiles(), hex.EncodeToString(h.Sum(nil)))
+		m, err := infgram.Open(dir)
+		if err == nil {
+			return &Infgram{m: m}, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			// Damaged: built again below.
+			if err := os.RemoveAll(dir); err != nil {
+				return nil, abi.Wrap(abi.CodeModelFailed, err, "remove damaged model files")
+			}
+		}
+	}
+	b, err := infgram.NewBuilder(dir)
+	if err != nil {
+		return nil, abi.Wrap(abi.CodeModelFailed, err, "build the model")
+	}
+	seen := map[string]bool{}
+	for _, t := range spec.Training {
+		for after := uint64(0); after < t.Version; {
+			page, _, err := src.RecordsAt(ctx, t.Datanet, t.Version, after, 1000)
+			if err == nil && len(page) == 0 {
+				err = fmt.Errorf("no records after version %d", after)
+			}
+			if err != nil {
+				b.Abort()
+				return nil, fmt.Errorf("model: training data %s@%d: %w", t.Datanet, t.Version, err)
 			}
 			for _, r := range page {
 				if seen[r.ID] {
 					continue // the same content in another datanet: counted once, where first seen
 				}
 				seen[r.ID] = true
-				k := recordKey(t.Datanet, r.ID)
-				recs = append(recs, infgram.Record{ID: k, Content: r.Content})
-				g.records[k] = source{datanet: t.Datanet, id: r.ID, contributor: r.Contributor}
+				if err := b.Add(infgram.Record{ID: recordKey(t.Datanet, r.ID, r.Contributor), Content: r.Content}); err != nil {
+					return nil, abi.Wrap(abi.CodeModelFailed, err, "build the model")
+				}
 			}
 			after = page[len(page)-1].Version
 		}
 	}
-	m, err := infgram.New(recs)
+	m, err := b.Model()
 	if err != nil {
 		return nil, abi.Wrap(abi.CodeModelFailed, err, "build the model")
 	}
-	g.m = m
-	return g, nil
+	return &Infgram{m: m}, nil
 }
 
 // PromptTokens counts prompt's tokens in the model's tokenizer.
@@ -111,8 +157,8 @@ func (g *Infgram) Generate(ctx context.Context, req Request) (Result, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		src := g.records[k]
-		res.Shares = append(res.Shares, ledger.TokenShare{Datanet: src.datanet, Record: src.id, Contributor: src.contributor, Tokens: tokens[k]})
+		src := strings.SplitN(k, "\x00", 3)
+		res.Shares = append(res.Shares, ledger.TokenShare{Datanet: src[0], Record: src[1], Contributor: src[2], Tokens: tokens[k]})
 	}
 	return res, nil
 }

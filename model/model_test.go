@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -225,4 +228,73 @@ func BenchmarkInfgramShares(b *testing.B) {
 		tokens += r.TokensOut
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(tokens), "µs/token")
+}
+
+// recordsOnly is a source of training records that keeps no files.
+type recordsOnly struct{ r *registry.Registry }
+
+func (s recordsOnly) RecordsAt(ctx context.Context, datanet string, at, after uint64, limit int) ([]registry.Record, uint64, error) {
+	return s.r.RecordsAt(ctx, datanet, at, after, limit)
+}
+
+// A registry on disk keeps a built model as files named by its training
+// data's roots: the next build maps them instead of building again, files
+// found damaged are built again, and every one of them generates what a
+// model built in memory does, shares included.
+func TestInfgramFilesAreReused(t *testing.T) {
+	reg := testkit.NewStores(t, testkit.Key(t)).Registry
+	rng := rand.New(rand.NewPCG(3, 4))
+	var recs []string
+	for range 300 {
+		var b strings.Builder
+		for range 15 {
+			fmt.Fprintf(&b, "w%d ", rng.IntN(40))
+		}
+		recs = append(recs, b.String())
+	}
+	sp := spec(datanet(t, reg, "corpus", recs, []*ecdsa.PrivateKey{testkit.Key(t), testkit.Key(t)}))
+	ctx := context.Background()
+	req := model.Request{Prompt: "w1 w2", MaxTokens: 40, Temperature: 1, Seed: 9}
+	mem, err := model.BuildInfgram(ctx, recordsOnly{reg}, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := mem.Generate(ctx, req)
+	if err != nil || len(want.Shares) == 0 {
+		t.Fatalf("%+v %v", want, err)
+	}
+	generate := func(what string) {
+		t.Helper()
+		g, err := model.BuildInfgram(ctx, reg, sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := g.Generate(ctx, req)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: %+v %v\nwant %+v", what, got, err, want)
+		}
+	}
+	generate("first build")
+	dirs, _ := filepath.Glob(filepath.Join(reg.ModelFiles(), "*"))
+	if len(dirs) != 1 {
+		t.Fatalf("model files %v", dirs)
+	}
+	vocab := filepath.Join(dirs[0], "vocab")
+	st0, err := os.Stat(vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	generate("mapped again")
+	if st1, err := os.Stat(vocab); err != nil || !os.SameFile(st0, st1) {
+		t.Fatalf("the files were built again: %v", err)
+	}
+	seg := filepath.Join(dirs[0], "00000000.seg")
+	b, _ := os.ReadFile(seg)
+	b[len(b)/2] ^= 1
+	os.WriteFile(seg, b, 0o600)
+	generate("after damage")
+	if st2, err := os.Stat(vocab); err != nil || os.SameFile(st0, st2) {
+		t.Fatalf("damaged files were kept: %v", err)
+	}
+	generate("rebuilt, mapped again")
 }

@@ -364,3 +364,13 @@ func (r *Registry) mergeFiles(datanet, dir string, segs []*corpus.Segment) []*co
 	}
 	return segs
 }
+
+// ModelFiles is where models built from the registry's datanets keep their
+// files (see model.BuildInfgram); "" for a registry in memory or
+// read-only, whose models stay in memory.
+func (r *Registry) ModelFiles() string {
+	if r.dir == "" || r.readOnly {
+		return ""
+	}
+	return filepath.Join(r.dir, "models")
+}

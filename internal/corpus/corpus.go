@@ -147,6 +147,21 @@ func (r *saReader) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// Lookup returns the offsets of up to n occurrences of b in the segment's
+// corpus (all if n < 0), in no particular order.
+func (seg *Segment) Lookup(b []byte, n int) []int { return seg.lookup(b, n) }
+
+// Text is the segment's corpus: each record followed by a NUL. A mapped
+// segment's text is valid while the segment is reachable.
+func (seg *Segment) Text() []byte { return seg.text }
+
+// RecordOf returns the id of the record holding the corpus's byte off.
+func (seg *Segment) RecordOf(off int) string {
+	id := seg.ids.at(sort.SearchInts(seg.starts, off+1) - 1)
+	runtime.KeepAlive(seg)
+	return id
+}
+
 // lookup returns the offsets of up to n occurrences of b in the corpus
 // (all if n < 0), in no particular order, as suffixarray's Lookup.
 func (seg *Segment) lookup(b []byte, n int) []int {

@@ -95,6 +95,13 @@ func (b *Builder) Add(id, content string) {
 	b.text = append(append(b.text, content...), 0)
 }
 
+// AddBytes appends a record whose content is bytes.
+func (b *Builder) AddBytes(id string, content []byte) {
+	b.starts = append(b.starts, len(b.text))
+	b.ids = append(b.ids, id)
+	b.text = append(append(b.text, content...), 0)
+}
+
 // Size is the corpus's bytes so far (a separator each record).
 func (b *Builder) Size() int { return len(b.text) }
 

@@ -63,6 +63,9 @@ func writeTemp(path string, b []byte, mode os.FileMode) (string, error) {
 	return tmp, nil
 }
 
+// SyncDir syncs dir, so that the renames and creations in it are on disk.
+func SyncDir(dir string) error { return syncDir(dir) }
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {

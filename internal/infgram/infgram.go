@@ -20,10 +20,10 @@ package infgram
 import (
 	"bytes"
 	"errors"
-	"index/suffixarray"
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -31,6 +31,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tollgate-dev/tollgate/internal/corpus"
 	"github.com/tollgate-dev/tollgate/internal/tokenize"
 )
 
@@ -53,13 +54,17 @@ type Record struct {
 
 // Model is an ∞-gram model over a fixed set of records. It is immutable
 // and safe for concurrent use.
+//
+// Its text is the records' token ids, each record followed by the
+// separator, cut into segments (package corpus) of at most segmentBytes,
+// each with its suffix array: in memory, or mapped from the files a
+// [Builder] wrote (see files.go), so a model larger than memory is served
+// from the page cache.
 type Model struct {
-	vocab  map[string]uint32 // token -> id (from 1)
-	tokens []string          // id -> token; tokens[0] is the separator
-	text   []byte            // the records' token ids, each record followed by the separator
-	sa     *suffixarray.Index
-	starts []int // byte offset of each record in text
-	ids    []string
+	vocab   map[string]uint32 // token -> id (from 1)
+	tokens  []string          // id -> token; tokens[0] is the separator
+	segs    []*corpus.Segment
+	records int
 
 	unigramOnce sync.Once
 	unigram     Distribution // what follows the empty suffix: every token
@@ -69,28 +74,19 @@ type Model struct {
 // than MaxVocabulary.
 var ErrVocabulary = errors.New("infgram: more distinct tokens than the model can hold")
 
-// New builds a model over records, in the order given (which fixes the
-// token ids, so the same records give the same model).
+// New builds a model in memory over records, in the order given (which
+// fixes the token ids, so the same records give the same model).
 func New(records []Record) (*Model, error) {
-	m := &Model{vocab: map[string]uint32{}, tokens: []string{""}, starts: make([]int, len(records)), ids: make([]string, len(records))}
-	for i, r := range records {
-		m.starts[i], m.ids[i] = len(m.text), r.ID
-		for _, t := range Tokens(r.Content) {
-			id, ok := m.vocab[t]
-			if !ok {
-				if len(m.tokens) > MaxVocabulary {
-					return nil, ErrVocabulary
-				}
-				id = uint32(len(m.tokens))
-				m.vocab[t] = id
-				m.tokens = append(m.tokens, t)
-			}
-			m.text = appendID(m.text, id)
-		}
-		m.text = appendID(m.text, 0)
+	b, err := NewBuilder("")
+	if err != nil {
+		return nil, err
 	}
-	m.sa = suffixarray.New(m.text)
-	return m, nil
+	for _, r := range records {
+		if err := b.Add(r); err != nil {
+			return nil, err
+		}
+	}
+	return b.Model()
 }
 
 func appendID(b []byte, id uint32) []byte {
@@ -154,7 +150,7 @@ func opens(t string) bool {
 const End = ""
 
 // Records is how many records the model holds.
-func (m *Model) Records() int { return len(m.ids) }
+func (m *Model) Records() int { return m.records }
 
 // Continuation is one token that may come next (End: the record ends),
 // with how often it follows the suffix in each record that holds it.
@@ -224,11 +220,13 @@ func (m *Model) continues(suffix []uint32) bool {
 		return false
 	}
 	aligned := func(off int) bool { return off%idWidth == 0 }
-	some := m.sa.Lookup(k, 16)
-	if slices.ContainsFunc(some, aligned) {
-		return true
+	for _, seg := range m.segs {
+		some := seg.Lookup(k, 16)
+		if slices.ContainsFunc(some, aligned) || len(some) == 16 && slices.ContainsFunc(seg.Lookup(k, -1), aligned) {
+			return true
+		}
 	}
-	return len(some) == 16 && slices.ContainsFunc(m.sa.Lookup(k, -1), aligned)
+	return false
 }
 
 // continuations counts the tokens (and record ends) that follow suffix in
@@ -238,30 +236,34 @@ func (m *Model) continuations(suffix []uint32) (Distribution, bool) {
 	if !ok {
 		return Distribution{}, false
 	}
-	var offs []int
-	if len(key) == 0 {
-		offs = make([]int, 0, len(m.text)/idWidth)
-		for off := 0; off < len(m.text); off += idWidth {
-			offs = append(offs, off)
-		}
-	} else {
-		offs = m.sa.Lookup(key, -1)
-	}
 	byID := map[uint32]*Continuation{}
 	total := 0
-	for _, off := range offs {
-		if off%idWidth != 0 {
-			continue // a match across token boundaries
+	for _, seg := range m.segs {
+		text := seg.Text()
+		count := func(off int) {
+			if off%idWidth != 0 {
+				return // a match across token boundaries
+			}
+			next := idAt(text, off+len(key)) // 0: the record ends there
+			c := byID[next]
+			if c == nil {
+				c = &Continuation{Token: m.tokens[next], ByRecord: map[string]int{}}
+				byID[next] = c
+			}
+			c.Count++
+			c.ByRecord[seg.RecordOf(off)]++
+			total++
 		}
-		next := idAt(m.text, off+len(key)) // 0: the record ends there
-		c := byID[next]
-		if c == nil {
-			c = &Continuation{Token: m.tokens[next], ByRecord: map[string]int{}}
-			byID[next] = c
+		if len(key) == 0 {
+			for off := 0; off+idWidth <= len(text); off += idWidth {
+				count(off)
+			}
+		} else {
+			for _, off := range seg.Lookup(key, -1) {
+				count(off)
+			}
 		}
-		c.Count++
-		c.ByRecord[m.recordAt(off)]++
-		total++
+		runtime.KeepAlive(seg) // its mapping, until text is read
 	}
 	if total == 0 {
 		return Distribution{}, false
@@ -276,10 +278,6 @@ func (m *Model) continuations(suffix []uint32) (Distribution, bool) {
 		d.Next = append(d.Next, *byID[id])
 	}
 	return d, true
-}
-
-func (m *Model) recordAt(off int) string {
-	return m.ids[sort.SearchInts(m.starts, off+1)-1]
 }
 
 // Params are a generation's parameters.
