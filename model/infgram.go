@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -47,8 +48,9 @@ type Files interface {
 
 // filesFormat names the way a model's files are built: a change to the
 // tokenizer, the record order or the files' layout changes it, so files
-// an older build wrote are never read as this one's.
-const filesFormat = "tollgate infgram 1"
+// an older build wrote are never read as this one's. The Go version is
+// part of it, as the tokenizer's Unicode tables come with it.
+var filesFormat = "tollgate infgram 1 " + runtime.Version()
 
 // BuildInfgram builds the model a spec describes from its training
 // records at their pinned versions, in the order the spec lists them. A
@@ -70,14 +72,18 @@ func BuildInfgram(ctx context.Context, src Records, spec *registry.ModelSpec) (*
 		}
 		dir = filepath.Join(f.ModelFiles(), hex.EncodeToString(h.Sum(nil)))
 		m, err := infgram.Open(dir)
-		if err == nil {
+		switch {
+		case err == nil:
 			return &Infgram{m: m}, nil
-		}
-		if !errors.Is(err, os.ErrNotExist) {
-			// Damaged: built again below.
+		case errors.Is(err, infgram.ErrBadFiles):
+			// Damaged, or a deletion cut short: built again below.
 			if err := os.RemoveAll(dir); err != nil {
 				return nil, abi.Wrap(abi.CodeModelFailed, err, "remove damaged model files")
 			}
+		case !errors.Is(err, os.ErrNotExist):
+			// The files may be good but cannot be read now: build this
+			// one in memory, and keep them.
+			dir = ""
 		}
 	}
 	b, err := infgram.NewBuilder(dir)

@@ -298,3 +298,49 @@ func TestInfgramFilesAreReused(t *testing.T) {
 	}
 	generate("rebuilt, mapped again")
 }
+
+// A model directory whose deletion was cut short (its vocabulary gone) is
+// built again, not left to fail every build; builds of the same model at
+// once all succeed, over one directory.
+func TestInfgramFilesRecoverAndRace(t *testing.T) {
+	reg := testkit.NewStores(t, testkit.Key(t)).Registry
+	recs := []string{"the quick brown fox jumps over the lazy dog", "a slow green turtle walks under the tall tree"}
+	sp := spec(datanet(t, reg, "corpus", recs, []*ecdsa.PrivateKey{testkit.Key(t)}))
+	ctx := context.Background()
+	req := model.Request{Prompt: "the quick", MaxTokens: 10}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			g, err := model.BuildInfgram(ctx, reg, sp)
+			if err == nil {
+				var res model.Result
+				if res, err = g.Generate(ctx, req); err == nil && res.Text != "brown fox jumps over the lazy dog" {
+					err = fmt.Errorf("generated %q", res.Text)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a build at once with others: %v", err)
+		}
+	}
+	dirs, _ := filepath.Glob(filepath.Join(reg.ModelFiles(), "*"))
+	if len(dirs) != 1 {
+		t.Fatalf("model files %v", dirs)
+	}
+	if err := os.Remove(filepath.Join(dirs[0], "vocab")); err != nil {
+		t.Fatal(err)
+	}
+	g, err := model.BuildInfgram(ctx, reg, sp)
+	if err != nil {
+		t.Fatalf("after a deletion cut short: %v", err)
+	}
+	if res, err := g.Generate(ctx, req); err != nil || res.Text != "brown fox jumps over the lazy dog" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, err := os.Stat(filepath.Join(dirs[0], "vocab")); err != nil {
+		t.Fatalf("not rebuilt: %v", err)
+	}
+}

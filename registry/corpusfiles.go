@@ -140,6 +140,12 @@ func (r *Registry) openSegmentFiles(datanet, dir string) []*corpus.Segment {
 			continue
 		}
 		seg, err := corpus.OpenSegment(filepath.Join(dir, f.name))
+		if err != nil && !errors.Is(err, corpus.ErrBadSegment) {
+			// Not the file's fault (no descriptors, no address space):
+			// keep the files, index from the records this time.
+			r.logger.Warn("corpus index: opening a segment file; indexing from the records", "datanet", datanet, "err", err)
+			return segs
+		}
 		if err == nil && (seg.First() != f.first || seg.Last() != f.last) {
 			err = fmt.Errorf("holds versions %d-%d", seg.First(), seg.Last())
 		}
@@ -184,6 +190,9 @@ type segmentWriter struct {
 	segs         []*corpus.Segment
 	failed       error // why the last segments are in memory
 	inMemory     int   // bytes of the segments kept in memory
+	// noFallback makes a file that cannot be written end the writer's
+	// work (failed set, its records dropped) rather than index in memory.
+	noFallback bool
 }
 
 func newSegmentWriter(r *Registry, datanet, dir string, first uint64) *segmentWriter {
@@ -194,6 +203,9 @@ func newSegmentWriter(r *Registry, datanet, dir string, first uint64) *segmentWr
 }
 
 func (w *segmentWriter) add(id, content string) {
+	if w.noFallback && w.failed != nil {
+		return
+	}
 	if w.b.Records() > 0 && w.b.Size()+len(content)+1 > maxSegmentBytes {
 		w.flush()
 	}
@@ -201,15 +213,22 @@ func (w *segmentWriter) add(id, content string) {
 }
 
 func (w *segmentWriter) flush() {
-	if w.b.Records() == 0 {
+	if w.b.Records() == 0 || w.noFallback && w.failed != nil {
 		return
 	}
 	var seg *corpus.Segment
 	if w.dir != "" {
 		var err error
-		if seg, err = w.r.writeSegment(w.datanet, w.dir, w.b); err != nil {
+		if err = w.r.ctx.Err(); err == nil {
+			seg, err = w.r.writeSegment(w.datanet, w.dir, w.b)
+		}
+		if err != nil {
+			w.failed = err
+			if w.noFallback {
+				return
+			}
 			w.r.logger.Warn("corpus index: writing a segment file; indexing in memory", "dir", w.dir, "err", err)
-			w.failed, w.dir = err, ""
+			w.dir = ""
 		}
 	}
 	if seg == nil {
@@ -304,12 +323,22 @@ func (ix *corpusIndex) persist(files, write []*corpus.Segment, mem int) {
 	failed := false
 	if len(write) > 0 {
 		w := newSegmentWriter(r, ix.datanet, ix.dir, write[0].First())
+		w.noFallback = true
 		for _, seg := range write {
 			for i := range seg.Records() {
+				if w.failed != nil || r.ctx.Err() != nil {
+					break
+				}
 				w.add(seg.Record(i))
 			}
 		}
 		w.flush()
+		if w.failed == nil && r.ctx.Err() != nil {
+			w.failed = r.ctx.Err()
+		}
+		if w.failed != nil && r.ctx.Err() == nil {
+			r.logger.Warn("corpus index: writing segment files; keeping the segments in memory", "dir", ix.dir, "err", w.failed)
+		}
 		// If one failed, the index keeps the segments in memory; files
 		// written before it are whole, and are used at the next start.
 		out = append(out, w.segs...)
@@ -331,6 +360,7 @@ func (ix *corpusIndex) persist(files, write []*corpus.Segment, mem int) {
 		return
 	}
 	ix.segs = append(out, ix.segs[n:]...)
+	ix.persistAt = persistCorpusBytes // a disk that failed before took these
 	// The next job, if due, is started by the next catch-up: a job started
 	// here could freeze segments a catch-up is merging.
 }
@@ -373,4 +403,19 @@ func (r *Registry) ModelFiles() string {
 		return ""
 	}
 	return filepath.Join(r.dir, "models")
+}
+
+// sweepModelBuilds deletes what model builds cut short by a crash left
+// beside their names (see infgram.NewBuilder): no build runs before the
+// registry is open.
+func (r *Registry) sweepModelBuilds() {
+	dir := r.ModelFiles()
+	if dir == "" {
+		return
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*.tmp"))
+	for _, p := range left {
+		r.logger.Warn("model files: deleting a build cut short", "dir", p)
+		os.RemoveAll(p)
+	}
 }

@@ -350,3 +350,26 @@ func TestCorpusIndexFilesWhileMatching(t *testing.T) {
 	f.reopen()
 	f.check("after a restart")
 }
+
+// A model build cut short by a crash leaves a directory beside its name;
+// the registry deletes it when it opens.
+func TestModelBuildsCutShortAreSwept(t *testing.T) {
+	dir := t.TempDir()
+	r := openDir(t, dir)
+	left := filepath.Join(r.ModelFiles(), "abc.123.tmp")
+	if err := os.MkdirAll(left, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(left, "00000000.seg"), []byte("half"), 0o600)
+	kept := filepath.Join(r.ModelFiles(), "abc")
+	os.MkdirAll(kept, 0o700)
+	r.Close()
+	r = openDir(t, dir)
+	defer r.Close()
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Fatalf("the build cut short is still there: %v", err)
+	}
+	if _, err := os.Stat(kept); err != nil {
+		t.Fatalf("a model's directory was deleted: %v", err)
+	}
+}

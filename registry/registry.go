@@ -159,6 +159,7 @@ func Open(dir string, opts Options) (*Registry, error) {
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
+	r.sweepModelBuilds()
 	return r, nil
 }
 

@@ -118,6 +118,8 @@ func (ix *corpusIndex) catchUp() []*corpus.Segment {
 	ix.pending = nil
 	if len(pending) == 0 {
 		defer ix.mu.Unlock()
+		// Segments left in memory while a job ran are written now.
+		ix.startPersist(false)
 		return slices.Clone(ix.segs)
 	}
 	// The segments in memory at the end that may merge with the new one.

@@ -283,21 +283,24 @@ func OpenSegment(path string) (*Segment, error) {
 	if !littleEndian || unsafe.Sizeof(int(0)) != 8 {
 		return nil, bad("this machine cannot map the format (it needs 64-bit little-endian)")
 	}
+	// An error opening or mapping the file (not found, out of file
+	// descriptors or address space) says nothing of its contents: it is
+	// returned as it is, not as ErrBadSegment, so that the file is kept.
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, bad("%v", err)
+		return nil, fmt.Errorf("corpus: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, bad("%v", err)
+		return nil, fmt.Errorf("corpus: %w", err)
 	}
 	if st.Size() < headerBytes {
 		return nil, bad("%d bytes, shorter than a header", st.Size())
 	}
 	m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
-		return nil, bad("map: %v", err)
+		return nil, fmt.Errorf("corpus: map %s: %w", path, err)
 	}
 	seg, err := segmentOf(m)
 	if err != nil {

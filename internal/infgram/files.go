@@ -152,6 +152,10 @@ func (b *Builder) Model() (*Model, error) {
 	}
 	if err := os.Rename(b.tmp, b.dir); err != nil {
 		b.Abort()
+		// Another build of the same model got there first: use it.
+		if m, openErr := Open(b.dir); openErr == nil {
+			return m, nil
+		}
 		return nil, err
 	}
 	b.tmp = ""
@@ -176,14 +180,22 @@ func vocabSum(head, body []byte) uint64 {
 	return d.Sum64()
 }
 
-// Open maps the model a Builder wrote in dir, after checking all of it.
+// Open maps the model a Builder wrote in dir, after checking all of it. A
+// damaged directory, or one whose vocabulary is missing (a deletion cut
+// short), is ErrBadFiles; an error that says nothing of the files (no
+// directory there at all, out of descriptors) is returned as it is.
 func Open(dir string) (*Model, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, vocabFile))
-	if err != nil {
-		return nil, err
-	}
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrBadFiles, dir, fmt.Sprintf(format, a...))
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, vocabFile))
+	if errors.Is(err, os.ErrNotExist) {
+		if _, statErr := os.Stat(dir); statErr == nil {
+			return nil, bad("no vocabulary")
+		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	if len(raw) < vocabHeader || string(raw[:8]) != vocabMagic {
 		return nil, bad("no vocabulary header")
@@ -221,6 +233,12 @@ func Open(dir string) (*Model, error) {
 	next := uint64(1)
 	for i := range int(nsegs) {
 		seg, err := corpus.OpenSegment(filepath.Join(dir, segmentName(i)))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, bad("segment %d is missing", i)
+		}
+		if err != nil && !errors.Is(err, corpus.ErrBadSegment) {
+			return nil, err // not the files' fault: out of descriptors, say
+		}
 		if err != nil {
 			return nil, bad("segment %d: %v", i, err)
 		}
