@@ -1,6 +1,7 @@
 package corpus
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"math"
@@ -154,30 +155,53 @@ func TestSegmentFileDamageIsRefused(t *testing.T) {
 }
 
 // A writer killed at any point leaves no file at the path, or a whole one:
-// never one OpenSegment accepts with other contents.
+// never one OpenSegment accepts with other contents. Each kill comes after
+// the child has finished some writes, at a random point of the next one,
+// and the test checks that some kills did land mid-write (a temporary file
+// left behind) and that whole files were there to check.
 func TestSegmentFileKilledMidWrite(t *testing.T) {
 	if dir := os.Getenv("TOLLGATE_SEGMENT_WRITER"); dir != "" {
 		rng := rand.New(rand.NewPCG(11, 12))
-		ids, contents := randomRecords(rng, 4000, true)
+		ids, contents := randomRecords(rng, 1500, true)
 		for i := 0; ; i++ {
 			if err := WriteSegment(filepath.Join(dir, strconv.Itoa(i%3)+".seg"), 1, ids, contents); err != nil {
 				panic(err)
 			}
+			fmt.Println("wrote", i)
 		}
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
-	ids, contents := randomRecords(rng, 4000, true)
+	ids, contents := randomRecords(rng, 1500, true)
 	want := NewSegment(1, ids, contents)
 	dir := t.TempDir()
-	for kill := range 4 {
+	jitter := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	checked, midWrite := 0, 0
+	for kill := range 6 {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestSegmentFileKilledMidWrite$")
 		cmd.Env = append(os.Environ(), "TOLLGATE_SEGMENT_WRITER="+dir)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(300+150*kill) * time.Millisecond)
+		// Wait for 1 to 3 finished writes, timing them, then kill at a
+		// random point of the next.
+		lines := bufio.NewScanner(out)
+		last, took := time.Now(), time.Duration(0)
+		for n := 0; n <= kill%3 && lines.Scan(); n++ {
+			took, last = time.Since(last), time.Now()
+		}
+		time.Sleep(time.Duration(jitter.Int64N(int64(took) + 1)))
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
+		if tmps, _ := filepath.Glob(filepath.Join(dir, "*.tmp")); len(tmps) > 0 {
+			midWrite++
+			for _, p := range tmps {
+				os.Remove(p)
+			}
+		}
 		for i := range 3 {
 			p := filepath.Join(dir, strconv.Itoa(i)+".seg")
 			if _, err := os.Stat(p); os.IsNotExist(err) {
@@ -191,8 +215,13 @@ func TestSegmentFileKilledMidWrite(t *testing.T) {
 			if got, w := Match([]*Segment{seg}, text, 2, math.MaxUint64), Match([]*Segment{want}, text, 2, math.MaxUint64); !reflect.DeepEqual(got, w) {
 				t.Fatalf("after kill %d: %s answers otherwise", kill, p)
 			}
+			checked++
 		}
 	}
+	if checked == 0 || midWrite == 0 {
+		t.Fatalf("%d whole files checked, %d kills mid-write: the test checked nothing", checked, midWrite)
+	}
+	t.Logf("%d whole files checked, %d of 6 kills left a write half done", checked, midWrite)
 }
 
 // Files written from other segments' records (WriteMerged) hold the same
