@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -154,6 +155,10 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 			if err := n.reg.Warm(ctx); err != nil && ctx.Err() == nil {
 				logger.Warn("indexing datanets", "err", err)
 			}
+			// Starting (compiling plugins, seeding, indexing) leaves
+			// garbage the runtime would return to the OS only slowly: an
+			// idle node's memory is what it holds, not what it started with.
+			debug.FreeOSMemory()
 		}()
 		limits := api.DefaultLimits()
 		limits.Rate, limits.Burst, limits.MaxInFlight, limits.MaxBodyBytes = *rateLimit, *burst, *inFlight, *maxBody
