@@ -52,6 +52,70 @@ type Files interface {
 // part of it, as the tokenizer's Unicode tables come with it.
 var filesFormat = "tollgate infgram 1 " + runtime.Version()
 
+// filesName names the directory of spec's model files: the sha256 of
+// filesFormat and each training datanet at its version, with its root.
+func filesName(ctx context.Context, f Files, spec *registry.ModelSpec) (string, error) {
+	h := sha256.New()
+	fmt.Fprintln(h, filesFormat)
+	for _, t := range spec.Training {
+		root, err := f.VersionRoot(ctx, t.Datanet, t.Version)
+		if err != nil {
+			return "", fmt.Errorf("model: training data %s@%d: %w", t.Datanet, t.Version, err)
+		}
+		fmt.Fprintf(h, "%s@%d %s\n", t.Datanet, t.Version, root)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// SweepFiles deletes the model directories under reg's ModelFiles that no
+// published embedded model (yanked or not) would map: those of training
+// sets no manifest names any more, or written by another build's format.
+// Run it before any model is built; it returns how many it deleted.
+func SweepFiles(ctx context.Context, reg *registry.Registry) (int, error) {
+	dir := reg.ModelFiles()
+	if dir == "" {
+		return 0, nil
+	}
+	keep := map[string]bool{}
+	for after := ""; ; {
+		page, err := reg.Plugins(ctx, after, 1000)
+		if err != nil {
+			return 0, err
+		}
+		for _, p := range page {
+			if m := p.Manifest.Model; m != nil && m.Backend == registry.BackendInfgram {
+				name, err := filesName(ctx, reg, m)
+				if err != nil {
+					return 0, err
+				}
+				keep[name] = true
+			}
+		}
+		if len(page) < 1000 {
+			break
+		}
+		after = page[len(page)-1].Manifest.Ref()
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, e := range entries {
+		if keep[e.Name()] || strings.HasSuffix(e.Name(), ".tmp") {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return removed, err
+		}
+		removed++
+	}
+	return removed, nil
+}
+
 // BuildInfgram builds the model a spec describes from its training
 // records at their pinned versions, in the order the spec lists them. A
 // src that keeps files (see [Files]) builds each model once, as files
@@ -61,16 +125,11 @@ var filesFormat = "tollgate infgram 1 " + runtime.Version()
 func BuildInfgram(ctx context.Context, src Records, spec *registry.ModelSpec) (*Infgram, error) {
 	dir := ""
 	if f, ok := src.(Files); ok && f.ModelFiles() != "" {
-		h := sha256.New()
-		fmt.Fprintln(h, filesFormat)
-		for _, t := range spec.Training {
-			root, err := f.VersionRoot(ctx, t.Datanet, t.Version)
-			if err != nil {
-				return nil, fmt.Errorf("model: training data %s@%d: %w", t.Datanet, t.Version, err)
-			}
-			fmt.Fprintf(h, "%s@%d %s\n", t.Datanet, t.Version, root)
+		name, err := filesName(ctx, f, spec)
+		if err != nil {
+			return nil, err
 		}
-		dir = filepath.Join(f.ModelFiles(), hex.EncodeToString(h.Sum(nil)))
+		dir = filepath.Join(f.ModelFiles(), name)
 		m, err := infgram.Open(dir)
 		switch {
 		case err == nil:

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -342,5 +343,56 @@ func TestInfgramFilesRecoverAndRace(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dirs[0], "vocab")); err != nil {
 		t.Fatalf("not rebuilt: %v", err)
+	}
+}
+
+// Model files no published model would map (a training set no manifest
+// names, or another build's) are deleted by SweepFiles; a published
+// model's are kept, and so is a build in progress.
+func TestSweepFilesKeepsOnlyPublishedModels(t *testing.T) {
+	reg := testkit.NewStores(t, testkit.Key(t)).Registry
+	ctx := context.Background()
+	owner, k := testkit.Key(t), testkit.Key(t)
+	d := registry.Datanet{Name: "corpus", Owner: testkit.Addr(owner), PricePerRead: "1", Policy: registry.Policy{Write: registry.WriteOpen, Models: []string{"acme/tiny"}}}
+	dsig, _ := registry.Sign(owner, reg.Domain().DatanetDigest(d))
+	if _, err := reg.CreateDatanet(ctx, d, dsig); err != nil {
+		t.Fatal(err)
+	}
+	content := "the quick brown fox jumps over the lazy dog"
+	rsig, _ := registry.Sign(k, reg.Domain().RecordDigest("corpus", content))
+	if _, _, err := reg.AddRecord(ctx, "corpus", testkit.Addr(k), content, rsig); err != nil {
+		t.Fatal(err)
+	}
+	got, err := reg.Datanet(ctx, "corpus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := registry.TrainingData{Datanet: "corpus", Version: got.Version, Root: got.Root}
+	publisher := testkit.Key(t)
+	m := registry.Manifest{Name: "acme/tiny", Version: "1.0.0", Kind: abi.KindModel, Publisher: testkit.Addr(publisher), Model: spec(pinned)}
+	sig, err := registry.Sign(publisher, reg.Domain().ManifestDigest(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Publish(ctx, m, sig, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := model.BuildInfgram(ctx, reg, m.Model); err != nil {
+		t.Fatal(err)
+	}
+	used, _ := filepath.Glob(filepath.Join(reg.ModelFiles(), "*"))
+	if len(used) != 1 {
+		t.Fatalf("model files %v", used)
+	}
+	for _, stray := range []string{"0123abcd", "feed.42.tmp"} {
+		os.MkdirAll(filepath.Join(reg.ModelFiles(), stray), 0o700)
+	}
+	removed, err := model.SweepFiles(ctx, reg)
+	if err != nil || removed != 1 {
+		t.Fatalf("removed %d, %v", removed, err)
+	}
+	left, _ := filepath.Glob(filepath.Join(reg.ModelFiles(), "*"))
+	if len(left) != 2 || !slices.Contains(left, used[0]) || !slices.Contains(left, filepath.Join(reg.ModelFiles(), "feed.42.tmp")) {
+		t.Fatalf("left %v", left)
 	}
 }

@@ -149,6 +149,13 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 			}
 		}
 		go syncDeposits(ctx, n, logger)
+		// Before any model is built: the files of models no manifest
+		// names any more are only disk.
+		if removed, err := model.SweepFiles(ctx, n.reg); err != nil {
+			logger.Warn("deleting unused model files", "err", err)
+		} else if removed > 0 {
+			logger.Info("deleted unused model files", "directories", removed)
+		}
 		go func() {
 			// Index every datanet now rather than on its first query; records
 			// keep arriving meanwhile, and a query waits only for its own.
