@@ -24,9 +24,15 @@ import (
 // signed by the contributor given with it.
 func datanet(t testing.TB, reg *registry.Registry, name string, recs []string, by []*ecdsa.PrivateKey) registry.TrainingData {
 	t.Helper()
+	return datanetWith(t, reg, name, registry.Policy{Write: registry.WriteOpen}, recs, by)
+}
+
+// datanetWith is datanet under policy p.
+func datanetWith(t testing.TB, reg *registry.Registry, name string, p registry.Policy, recs []string, by []*ecdsa.PrivateKey) registry.TrainingData {
+	t.Helper()
 	ctx := context.Background()
 	owner := testkit.Key(t)
-	d := registry.Datanet{Name: name, Owner: testkit.Addr(owner), PricePerRead: "1", Policy: registry.Policy{Write: registry.WriteOpen}}
+	d := registry.Datanet{Name: name, Owner: testkit.Addr(owner), PricePerRead: "1", Policy: p}
 	sig, err := registry.Sign(owner, reg.Domain().DatanetDigest(d))
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +55,21 @@ func datanet(t testing.TB, reg *registry.Registry, name string, recs []string, b
 		t.Fatal(err)
 	}
 	return registry.TrainingData{Datanet: name, Version: got.Version, Root: got.Root}
+}
+
+// wordRecords is n records of words words each, drawn from w0..w(vocab-1)
+// by a fixed seed.
+func wordRecords(n, words, vocab int) []string {
+	rng := rand.New(rand.NewPCG(3, 4))
+	recs := make([]string, n)
+	for i := range recs {
+		var b strings.Builder
+		for range words {
+			fmt.Fprintf(&b, "w%d ", rng.IntN(vocab))
+		}
+		recs[i] = b.String()
+	}
+	return recs
 }
 
 func spec(training ...registry.TrainingData) *registry.ModelSpec {
@@ -210,15 +231,7 @@ func TestCacheRefusesAnUnknownServer(t *testing.T) {
 // is the generation alone.
 func BenchmarkInfgramShares(b *testing.B) {
 	reg := testkit.NewStores(b, testkit.Key(b)).Registry
-	rng := rand.New(rand.NewPCG(3, 4))
-	var recs []string
-	for range 2000 {
-		var sb strings.Builder
-		for range 30 {
-			fmt.Fprintf(&sb, "w%d ", rng.IntN(500))
-		}
-		recs = append(recs, sb.String())
-	}
+	recs := wordRecords(2000, 30, 500)
 	g, err := model.BuildInfgram(context.Background(), reg, spec(datanet(b, reg, "bench", recs, []*ecdsa.PrivateKey{testkit.Key(b)})))
 	if err != nil {
 		b.Fatal(err)
@@ -244,15 +257,7 @@ func (s recordsOnly) RecordsAt(ctx context.Context, datanet string, at, after ui
 // model built in memory does, shares included.
 func TestInfgramFilesAreReused(t *testing.T) {
 	reg := testkit.NewStores(t, testkit.Key(t)).Registry
-	rng := rand.New(rand.NewPCG(3, 4))
-	var recs []string
-	for range 300 {
-		var b strings.Builder
-		for range 15 {
-			fmt.Fprintf(&b, "w%d ", rng.IntN(40))
-		}
-		recs = append(recs, b.String())
-	}
+	recs := wordRecords(300, 15, 40)
 	sp := spec(datanet(t, reg, "corpus", recs, []*ecdsa.PrivateKey{testkit.Key(t), testkit.Key(t)}))
 	ctx := context.Background()
 	req := model.Request{Prompt: "w1 w2", MaxTokens: 40, Temperature: 1, Seed: 9}
@@ -352,22 +357,8 @@ func TestInfgramFilesRecoverAndRace(t *testing.T) {
 func TestSweepFilesKeepsOnlyPublishedModels(t *testing.T) {
 	reg := testkit.NewStores(t, testkit.Key(t)).Registry
 	ctx := context.Background()
-	owner, k := testkit.Key(t), testkit.Key(t)
-	d := registry.Datanet{Name: "corpus", Owner: testkit.Addr(owner), PricePerRead: "1", Policy: registry.Policy{Write: registry.WriteOpen, Models: []string{"acme/tiny"}}}
-	dsig, _ := registry.Sign(owner, reg.Domain().DatanetDigest(d))
-	if _, err := reg.CreateDatanet(ctx, d, dsig); err != nil {
-		t.Fatal(err)
-	}
-	content := "the quick brown fox jumps over the lazy dog"
-	rsig, _ := registry.Sign(k, reg.Domain().RecordDigest("corpus", content))
-	if _, _, err := reg.AddRecord(ctx, "corpus", testkit.Addr(k), content, rsig); err != nil {
-		t.Fatal(err)
-	}
-	got, err := reg.Datanet(ctx, "corpus")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pinned := registry.TrainingData{Datanet: "corpus", Version: got.Version, Root: got.Root}
+	pinned := datanetWith(t, reg, "corpus", registry.Policy{Write: registry.WriteOpen, Models: []string{"acme/tiny"}},
+		[]string{"the quick brown fox jumps over the lazy dog"}, []*ecdsa.PrivateKey{testkit.Key(t)})
 	publisher := testkit.Key(t)
 	m := registry.Manifest{Name: "acme/tiny", Version: "1.0.0", Kind: abi.KindModel, Publisher: testkit.Addr(publisher), Model: spec(pinned)}
 	sig, err := registry.Sign(publisher, reg.Domain().ManifestDigest(m))

@@ -115,6 +115,21 @@ func (f *corpusFixture) files() []string {
 	return names
 }
 
+// filesRun checks that the files together hold versions 1 to some
+// version, in order, and returns that version.
+func (f *corpusFixture) filesRun() (last uint64) {
+	f.t.Helper()
+	for _, p := range f.files() {
+		var a, b uint64
+		fmt.Sscanf(filepath.Base(p), "%020d-%020d-", &a, &b)
+		if a != last+1 || b < a {
+			f.t.Fatalf("files %v do not run on from version 1", f.files())
+		}
+		last = b
+	}
+	return last
+}
+
 func (f *corpusFixture) reopen() {
 	f.t.Helper()
 	if err := f.r.Close(); err != nil {
@@ -158,17 +173,7 @@ func TestCorpusIndexFiles(t *testing.T) {
 	}
 	f.reopen()
 	f.check("after appends and a restart")
-
-	// Every file together holds versions 1 to some version, in order.
-	var last uint64
-	for _, p := range f.files() {
-		var a, b uint64
-		fmt.Sscanf(filepath.Base(p), "%020d-%020d-", &a, &b)
-		if a != last+1 || b < a {
-			t.Fatalf("files %v do not run on from version 1", f.files())
-		}
-		last = b
-	}
+	f.filesRun()
 }
 
 // A damaged segment file, a stray one, an overlapping one and one a
@@ -256,7 +261,7 @@ func TestCorpusIndexFilesAreBounded(t *testing.T) {
 	}
 	f.reopen()
 	f.check("after a restart")
-	var last uint64
+	last := f.filesRun()
 	for _, p := range f.files() {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -266,12 +271,6 @@ func TestCorpusIndexFilesAreBounded(t *testing.T) {
 		if st.Size() > 32<<10*6 {
 			t.Fatalf("%s is %d bytes", p, st.Size())
 		}
-		var a, b uint64
-		fmt.Sscanf(filepath.Base(p), "%020d-%020d-", &a, &b)
-		if a != last+1 {
-			t.Fatalf("files %v do not run on from version 1", f.files())
-		}
-		last = b
 	}
 	if len(f.contents)-int(last) > 60 {
 		t.Fatalf("of %d versions files hold %d", len(f.contents), last)
@@ -338,15 +337,7 @@ func TestCorpusIndexFilesWhileMatching(t *testing.T) {
 	}
 	<-done
 	f.check("after appends")
-	var last uint64
-	for _, p := range f.files() {
-		var a, b uint64
-		fmt.Sscanf(filepath.Base(p), "%020d-%020d-", &a, &b)
-		if a != last+1 {
-			t.Fatalf("files %v do not run on from version 1", f.files())
-		}
-		last = b
-	}
+	f.filesRun()
 	f.reopen()
 	f.check("after a restart")
 }
