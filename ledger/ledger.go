@@ -41,6 +41,8 @@ type Options struct {
 	// CommitSiblings is how many other calls in flight make a commit worth
 	// delaying; zero uses DefaultCommitSiblings.
 	CommitSiblings int
+
+	valueLogFileSize int64 // tests: smaller value-log files than ValueLogFileSize
 }
 
 // The defaults for Options.CommitDelay and Options.CommitSiblings.
@@ -64,6 +66,7 @@ type Ledger struct {
 	ops      chan *op
 	quit     chan struct{}
 	stopped  chan struct{}
+	pagedOut chan struct{} // closed when the pageout loop has stopped
 	batches  atomic.Uint64
 	closeMu  sync.RWMutex
 	closed   bool
@@ -118,7 +121,7 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
 	}
 	l := &Ledger{db: db, blog: blog, logger: opts.Logger, signer: opts.Signer, operator: opts.Operator, readOnly: opts.ReadOnly,
-		ops: make(chan *op, MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{}), reserved: map[string]*big.Int{},
+		ops: make(chan *op, MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{}), pagedOut: make(chan struct{}), reserved: map[string]*big.Int{},
 		delay: opts.CommitDelay, siblings: int64(opts.CommitSiblings)}
 	if l.delay == 0 {
 		l.delay = DefaultCommitDelay
@@ -138,10 +141,16 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	}
 	if l.readOnly {
 		close(l.stopped)
+		close(l.pagedOut)
 		l.closed = true
 		return l, nil
 	}
 	go l.run()
+	if opts.InMemory {
+		close(l.pagedOut)
+	} else {
+		go l.pageoutLoop(realDir(dir), PageoutInterval)
+	}
 	return l, nil
 }
 
@@ -163,6 +172,9 @@ func badgerOptions(dir string, opts Options, blog *badgerLog) badger.Options {
 		// level, and held a gigabyte of a loaded node's heap.
 		WithValueThreshold(256).WithMemTableSize(16 << 20).WithNumMemtables(3).WithBlockCacheSize(32 << 20).
 		WithValueLogFileSize(ValueLogFileSize)
+	if opts.valueLogFileSize > 0 {
+		bo = bo.WithValueLogFileSize(opts.valueLogFileSize)
+	}
 	if opts.InMemory {
 		// No value log in memory: values stay in the tree, and count in
 		// full against a transaction's limit, which the memtable sets.
@@ -230,6 +242,7 @@ func (l *Ledger) Close() error {
 			close(l.quit)
 		}
 		<-l.stopped
+		<-l.pagedOut
 		l.closeErr = l.db.Close()
 	})
 	return l.closeErr

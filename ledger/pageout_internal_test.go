@@ -1,0 +1,129 @@
+package ledger
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+	"golang.org/x/sys/unix"
+)
+
+// residentLogs is the resident kilobytes of each value-log file in dir
+// the process maps, by file number, from /proc/self/smaps.
+func residentLogs(t *testing.T, dir string) map[int]int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Skip("no /proc/self/smaps here")
+	}
+	out := map[int]int{}
+	fid, in := 0, false
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		if strings.Contains(f[0], "-") && len(f) >= 5 {
+			in = false
+			if len(f) >= 6 {
+				fid, in = valueLogID(dir, strings.Join(f[5:], " "))
+			}
+			continue
+		}
+		if in && f[0] == "Rss:" {
+			n, _ := strconv.Atoi(f[1])
+			out[fid] += n
+		}
+	}
+	return out
+}
+
+// Value-log files Badger no longer writes are paged out; the one it writes
+// keeps its pages, and every value still reads back.
+func TestOldValueLogsArePagedOut(t *testing.T) {
+	dir := realDir(t.TempDir())
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err == nil && fs.Type == unix.TMPFS_MAGIC {
+		t.Skip("the temporary directory is on tmpfs, whose pages the kernel cannot page out without swap")
+	}
+	l, err := Open(dir, Options{valueLogFileSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	values := map[string][]byte{}
+	for i := 0; i < 60; i++ {
+		key := fmt.Sprintf("test/value/%03d", i)
+		v := make([]byte, 64<<10)
+		rand.Read(v)
+		values[key] = v
+		if err := l.write(ctx, func(txn *badger.Txn) error { return txn.Set([]byte(key), v) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := residentLogs(t, dir)
+	newest, oldKB := -1, 0
+	for fid := range before {
+		newest = max(newest, fid)
+	}
+	for fid, kb := range before {
+		if fid != newest {
+			oldKB += kb
+		}
+	}
+	if len(before) < 3 || oldKB < 1024 {
+		t.Fatalf("value logs resident before: %v (KB by file): the test needs at least three files and a megabyte of old pages", before)
+	}
+	n, err := pageoutOldLogs(dir)
+	if errors.Is(err, unix.EINVAL) {
+		t.Skip("this kernel takes no MADV_PAGEOUT (Linux 5.4 or later)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("no value log was advised")
+	}
+	after := residentLogs(t, dir)
+	left := 0
+	for fid, kb := range after {
+		if fid != newest {
+			left += kb
+		}
+	}
+	if left > oldKB/8 {
+		t.Fatalf("old value logs hold %d KB resident after pageout (%d before): %v", left, oldKB, after)
+	}
+	if after[newest] < before[newest]/2 {
+		t.Fatalf("the value log being written lost its pages: %d KB, %d before", after[newest], before[newest])
+	}
+	for key, want := range values {
+		err := l.db.View(func(txn *badger.Txn) error {
+			item, err := txn.Get([]byte(key))
+			if err != nil {
+				return err
+			}
+			got, err := item.ValueCopy(nil)
+			if err == nil && !bytes.Equal(got, want) {
+				err = fmt.Errorf("%s reads back different bytes", key)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
