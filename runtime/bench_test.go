@@ -239,16 +239,18 @@ func BenchmarkConcurrentInvoke(b *testing.B) {
 }
 
 // BenchmarkFreshGoAgent: the Go example agent in fresh-instance mode with
-// no pool: the first call instantiates and snapshots, every later one runs
-// on an instance reset to that snapshot, so it pays neither instantiation
-// nor the Go runtime's start.
+// no pool, on records the size of the example datanet's: the first call
+// instantiates and snapshots, every later one runs on an instance reset to
+// that snapshot, so it pays neither instantiation nor the Go runtime's
+// start. grows/op counts the calls that grew its memory.
 //
 //	go test ./runtime -run '^$' -bench FreshGoAgent -benchtime 200x
 func BenchmarkFreshGoAgent(b *testing.B) {
 	rt := newRuntime(b)
 	m := compile(b, rt, "../examples/agents/qa/qa.wasm", runtime.ModuleOptions{PoolSize: -1})
-	env := &runtime.Env{Data: records, Grants: []string{"facts"}, Config: map[string]string{"tollgate.datanets": "facts"},
+	env := &runtime.Env{Data: exampleRecords, Grants: []string{"facts"}, Config: map[string]string{"tollgate.datanets": "facts"},
 		Meter: func(abi.Record) error { return nil }}
+	defer func() { b.ReportMetric(float64(m.Stats().Grows)/float64(b.N), "grows/op") }()
 	ctx := context.Background()
 	b.ResetTimer()
 	for range b.N {

@@ -136,8 +136,8 @@ type Module struct {
 	snapOff string    // why instances are not reset, when they are not
 
 	stats struct {
-		calls, hits, misses, reuses, resets, instantiations atomic.Uint64
-		instantiateNanos                                    atomic.Int64
+		calls, hits, misses, reuses, resets, instantiations, grows atomic.Uint64
+		instantiateNanos                                           atomic.Int64
 	}
 }
 
@@ -575,6 +575,9 @@ const MaxIdle = 16
 // reset puts inst back to the module's snapshot and keeps it for the next
 // call, reporting whether it did.
 func (m *Module) reset(inst *instance) bool {
+	if m.snap.grown(inst) {
+		m.stats.grows.Add(1)
+	}
 	if err := m.snap.reset(inst); err != nil {
 		m.logger.Debug("instance closed rather than reset", "err", err)
 		return false
@@ -607,13 +610,17 @@ type Stats struct {
 	Instantiations uint64        // instances created, pool and misses alike
 	InstantiateAvg time.Duration // mean time to create one
 	Sessions       int           // instances kept for sessions, at most MaxSessions
+	// Grows counts the calls after which an instance's memory was larger
+	// than the snapshot's: each such call grew its memory and the reset
+	// shrank it back, so the next call grows it again.
+	Grows uint64
 }
 
 // Stats returns the module's counters.
 func (m *Module) Stats() Stats {
 	s := Stats{
 		Calls: m.stats.calls.Load(), Resets: m.stats.resets.Load(), PoolHits: m.stats.hits.Load(), PoolMisses: m.stats.misses.Load(),
-		SessionReuses: m.stats.reuses.Load(), Instantiations: m.stats.instantiations.Load(),
+		SessionReuses: m.stats.reuses.Load(), Instantiations: m.stats.instantiations.Load(), Grows: m.stats.grows.Load(),
 	}
 	m.sessMu.Lock()
 	s.Sessions = m.sessLRU.Len()

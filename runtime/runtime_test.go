@@ -48,6 +48,14 @@ var records = tableData{
 	{Datanet: "secret", ID: "s1", Contributor: "0x03", Content: "Another tenant's data."},
 }
 
+// exampleRecords are records the size of the example datanet's (a
+// sentence or two each), which the Go example agent answers from.
+var exampleRecords = tableData{
+	{Datanet: "facts", ID: "8f1e2d3c4b5a6978", Contributor: "0x01", Content: "The sky looks blue because air molecules scatter short blue wavelengths of sunlight far more than red ones. This is Rayleigh scattering."},
+	{Datanet: "facts", ID: "9f1e2d3c4b5a6978", Contributor: "0x02", Content: "Sunsets look red and orange because sunlight crosses more air near the horizon, and the blue light is scattered away before it reaches you."},
+	{Datanet: "facts", ID: "af1e2d3c4b5a6978", Contributor: "0x03", Content: "Water boils at 100 degrees Celsius at sea level. At higher altitude the air pressure is lower, so water boils at a lower temperature."},
+}
+
 func compile(t testing.TB, rt *runtime.Runtime, path string, opts runtime.ModuleOptions) *runtime.Module {
 	t.Helper()
 	wasm, err := os.ReadFile(path)

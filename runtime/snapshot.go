@@ -109,6 +109,17 @@ func (s *snapshot) adopt(inst *instance) error {
 	return nil
 }
 
+// grown reports whether one of inst's memories is larger than the
+// snapshot's.
+func (s *snapshot) grown(inst *instance) bool {
+	for i, mem := range inst.budget.mems {
+		if i < len(s.images) && len(mem.buf) > s.images[i].size {
+			return true
+		}
+	}
+	return false
+}
+
 // reset puts inst, after a call, back to the snapshot; an error means it
 // cannot be and must be closed.
 func (s *snapshot) reset(inst *instance) error {

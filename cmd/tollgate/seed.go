@@ -27,7 +27,7 @@ const (
 	exampleDatanet = "examples/facts"
 	exampleAgent   = "examples/qa"
 	// exampleAgentVersion changes with the example agent's bytes.
-	exampleAgentVersion = "1.2.0"
+	exampleAgentVersion = "1.3.0"
 )
 
 // party is a key with a name, for printing.

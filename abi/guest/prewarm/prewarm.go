@@ -28,3 +28,43 @@ func roundTrip(v, into any) {
 		json.Unmarshal(b, into)
 	}
 }
+
+// allocatorMaxSize is the largest object Allocator makes room for: the
+// sizes a call makes by the dozen (strings, slices, map tables). Larger
+// objects are rare enough to take a span each as they come.
+const allocatorMaxSize = 4096
+
+// sinkNoscan and sinkScan make each of Allocator's objects escape to the
+// heap, where the compiler would otherwise place it on the stack.
+var (
+	sinkNoscan []byte
+	sinkScan   []*byte
+)
+
+// Allocator leaves Go's allocator holding a span with free room in every
+// size class up to allocatorMaxSize, for objects with and without
+// pointers.
+//
+// Every call starts from the state saved after prewarm, allocator
+// included. A call that allocates an object of a size class whose cached
+// span is full, or which prewarm never used, takes a new span from the
+// heap, and often grows the linear memory for it, and the next call,
+// starting again from the saved state, does the same. The example agent
+// took twelve spans and grew its memory by 768 KiB on every call; after
+// Allocator it takes two and grows nothing. Call it last in prewarm, after
+// the allocations that warm other caches, and never follow it with
+// runtime.GC, which empties the allocator's caches.
+func Allocator() {
+	for size := 8; size <= allocatorMaxSize; {
+		sinkNoscan = make([]byte, size)
+		sinkScan = make([]*byte, (size+7)/8)
+		// Go's size classes are multiples of 8 bytes up to 1 KiB, and of
+		// 128 bytes above it, so these sizes meet every class.
+		if size < 1024 {
+			size += 8
+		} else {
+			size += 128
+		}
+	}
+	sinkNoscan, sinkScan = nil, nil
+}

@@ -47,7 +47,8 @@ func invoke() int32 {
 
 // prewarm runs the agent's path over a canned question and records, once
 // per instance before the runtime saves the state every call starts from,
-// so no call pays for building Go's reflection and formatting caches.
+// so no call pays for building Go's reflection and formatting caches, nor
+// for taking the allocator's spans from the heap.
 //
 //go:wasmexport prewarm
 func prewarmExport() int32 {
@@ -60,6 +61,7 @@ func prewarmExport() int32 {
 		{Datanet: "d", ID: "0123456789abcdef", Content: "The sky is blue. Light scatters.", Score: 2},
 		{Datanet: "d", ID: "fedcba9876543210", Content: "Water is wet.", Score: 1},
 	})
+	prewarm.Allocator()
 	return 0
 }
 
