@@ -12,6 +12,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	pdk "github.com/extism/go-pdk"
@@ -80,11 +82,19 @@ func answer(q question, records []abi.Record) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		fmt.Fprintf(&b, "%s [%d]", bestSentence(r.Content, words), i+1)
+		b.WriteString(bestSentence(r.Content, words))
+		b.WriteString(" [")
+		b.WriteString(strconv.Itoa(i + 1))
+		b.WriteByte(']')
 	}
 	b.WriteString("\n\nSources:")
 	for i, r := range records {
-		fmt.Fprintf(&b, "\n[%d] %s/%s", i+1, r.Datanet, short(r.ID))
+		b.WriteString("\n[")
+		b.WriteString(strconv.Itoa(i + 1))
+		b.WriteString("] ")
+		b.WriteString(r.Datanet)
+		b.WriteByte('/')
+		b.WriteString(short(r.ID))
 	}
 	return b.String()
 }
@@ -109,7 +119,7 @@ func parse(in []byte) (question, error) {
 }
 
 // bestSentence returns the sentence of content sharing most words with the question.
-func bestSentence(content string, words map[string]bool) string {
+func bestSentence(content string, words []string) string {
 	best, bestScore := strings.TrimSpace(content), -1
 	for _, s := range strings.SplitAfter(content, ".") {
 		s = strings.TrimSpace(s)
@@ -117,8 +127,8 @@ func bestSentence(content string, words map[string]bool) string {
 			continue
 		}
 		score := 0
-		for w := range tokens(s) {
-			if words[w] {
+		for _, w := range tokens(s) {
+			if slices.Contains(words, w) {
 				score++
 			}
 		}
@@ -129,12 +139,17 @@ func bestSentence(content string, words map[string]bool) string {
 	return best
 }
 
-func tokens(s string) map[string]bool {
-	out := map[string]bool{}
+// tokens returns the distinct words of s, lower-cased: runs of letters and
+// digits. A sentence holds a few dozen, so a slice searched end to end
+// costs less than a map.
+func tokens(s string) []string {
+	var out []string
 	for _, f := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
 	}) {
-		out[f] = true
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
 	}
 	return out
 }
