@@ -332,6 +332,7 @@ func MatchBounded(segs []*Segment, text string, minTokens, maxTokens, maxOccurre
 	maxTokens = max(maxTokens, minTokens)
 	m := newMatcher(segs, upTo)
 	words := tokenize.Spans(text)
+	tb := []byte(text) // once: a conversion per lookup would copy the text each time
 	prevEnd := -1
 	// words[i:j] is the longest run from word i that occurs in the corpus.
 	// If words[i:j] occurs, so does words[i+1:j] (it is part of it), so j
@@ -340,14 +341,14 @@ func MatchBounded(segs []*Segment, text string, minTokens, maxTokens, maxOccurre
 	j := 0
 	for i := 0; i < len(words); i++ {
 		j = max(j, i)
-		for j < len(words) && j-i < maxTokens && m.occurs([]byte(text[words[i][0]:words[j][1]])) {
+		for j < len(words) && j-i < maxTokens && m.occurs(tb[words[i][0]:words[j][1]]) {
 			j++
 		}
 		if j-i < minTokens || words[j-1][1] <= prevEnd {
 			continue
 		}
 		start, end := words[i][0], words[j-1][1]
-		recs, cut := m.someRecords([]byte(text[start:end]), maxOccurrences)
+		recs, cut := m.someRecords(tb[start:end], maxOccurrences)
 		partial = partial || cut
 		spans = append(spans, abi.Span{Start: start, End: end, Tokens: j - i, Records: recs})
 		prevEnd = end
