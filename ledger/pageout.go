@@ -21,18 +21,21 @@ import (
 const PageoutInterval = 10 * time.Second
 
 // pageoutLoop runs pageoutOldLogs every interval until the ledger closes.
+// A failure is logged once: a kernel without MADV_PAGEOUT refuses every
+// time, and the books are never at stake.
 func (l *Ledger) pageoutLoop(dir string, interval time.Duration) {
 	defer close(l.pagedOut)
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	warned := false
 	for {
 		select {
 		case <-l.quit:
 			return
 		case <-t.C:
-			if _, err := pageoutOldLogs(dir); err != nil {
+			if _, err := pageoutOldLogs(dir); err != nil && !warned {
 				l.logger.Warn("ledger: paging out value logs", "err", err)
-				return
+				warned = true
 			}
 		}
 	}

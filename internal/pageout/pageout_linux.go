@@ -19,12 +19,22 @@ func Files(match func(path string) bool) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return advise(maps, match)
+}
+
+// advise is Files on a list of mappings read before: one unmapped since is
+// skipped.
+func advise(maps []Mapping, match func(path string) bool) (int64, error) {
 	var n int64
 	for _, m := range maps {
 		if !match(m.Path) {
 			continue
 		}
-		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, m.Start, m.End-m.Start, unix.MADV_PAGEOUT); errno != 0 {
+		_, _, errno := unix.Syscall(unix.SYS_MADVISE, m.Start, m.End-m.Start, unix.MADV_PAGEOUT)
+		if errno == unix.ENOMEM {
+			continue // unmapped since the map was read: nothing to give back
+		}
+		if errno != 0 {
 			return n, fmt.Errorf("pageout: madvise %s: %w", m.Path, errno)
 		}
 		n += int64(m.End - m.Start)
