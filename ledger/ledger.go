@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"fmt"
@@ -42,7 +43,8 @@ type Options struct {
 	// delaying; zero uses DefaultCommitSiblings.
 	CommitSiblings int
 
-	valueLogFileSize int64 // tests: smaller value-log files than ValueLogFileSize
+	valueLogFileSize int64         // tests: smaller value-log files than ValueLogFileSize
+	pageoutEvery     time.Duration // tests: another interval than PageoutInterval; negative, none
 }
 
 // The defaults for Options.CommitDelay and Options.CommitSiblings.
@@ -146,10 +148,10 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		return l, nil
 	}
 	go l.run()
-	if opts.InMemory {
+	if every := cmp.Or(opts.pageoutEvery, PageoutInterval); opts.InMemory || every < 0 {
 		close(l.pagedOut)
 	} else {
-		go l.pageoutLoop(realDir(dir), PageoutInterval)
+		go l.pageoutLoop(realDir(dir), every)
 	}
 	return l, nil
 }

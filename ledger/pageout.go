@@ -66,7 +66,7 @@ func pageoutOldLogs(dir string) (int64, error) {
 			newest = fid
 		}
 	}
-	return pageout.Files(func(path string) bool {
+	return pageout.Advise(maps, func(path string) bool {
 		fid, ok := valueLogID(dir, path)
 		return ok && fid < newest
 	})

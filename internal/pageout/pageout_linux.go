@@ -3,6 +3,7 @@ package pageout
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -19,13 +20,15 @@ func Files(match func(path string) bool) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return advise(maps, match)
+	return Advise(maps, match)
 }
 
-// advise is Files on a list of mappings read before: one unmapped since is
-// skipped.
-func advise(maps []Mapping, match func(path string) bool) (int64, error) {
+// Advise is Files on mappings read before. A mapping unmapped since is
+// skipped; one the kernel refuses is reported, after the others have been
+// advised.
+func Advise(maps []Mapping, match func(path string) bool) (int64, error) {
 	var n int64
+	var errs []error
 	for _, m := range maps {
 		if !match(m.Path) {
 			continue
@@ -35,11 +38,12 @@ func advise(maps []Mapping, match func(path string) bool) (int64, error) {
 			continue // unmapped since the map was read: nothing to give back
 		}
 		if errno != 0 {
-			return n, fmt.Errorf("pageout: madvise %s: %w", m.Path, errno)
+			errs = append(errs, fmt.Errorf("pageout: madvise %s: %w", m.Path, errno))
+			continue
 		}
 		n += int64(m.End - m.Start)
 	}
-	return n, nil
+	return n, errors.Join(errs...)
 }
 
 // Mappings lists the process's mappings of files, from /proc/self/maps.
@@ -52,23 +56,43 @@ func Mappings() ([]Mapping, error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
-		// start-end perms offset dev inode path
-		f := strings.Fields(sc.Text())
-		if len(f) < 6 || !strings.HasPrefix(f[5], "/") {
-			continue
+		if m, ok := parseMapping(sc.Text()); ok {
+			out = append(out, m)
 		}
-		lo, hi, ok := strings.Cut(f[0], "-")
-		if !ok {
-			continue
-		}
-		start, err1 := strconv.ParseUint(lo, 16, 64)
-		end, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil || end <= start {
-			continue
-		}
-		// A path may hold spaces; a deleted file ends in " (deleted)".
-		path := strings.Join(f[5:], " ")
-		out = append(out, Mapping{Start: uintptr(start), End: uintptr(end), Path: path})
 	}
 	return out, sc.Err()
+}
+
+// parseMapping reads one line of /proc/self/maps,
+//
+//	start-end perms offset dev inode      path
+//
+// whose path, taken as it stands after the padding, may hold any spaces (a
+// deleted file's ends in " (deleted)"). Lines of no file are not mappings
+// of one.
+func parseMapping(line string) (Mapping, bool) {
+	rest := line
+	var fields [5]string
+	for i := range fields {
+		rest = strings.TrimLeft(rest, " \t")
+		end := strings.IndexAny(rest, " \t")
+		if end < 0 {
+			return Mapping{}, false
+		}
+		fields[i], rest = rest[:end], rest[end:]
+	}
+	path := strings.TrimLeft(rest, " \t")
+	if !strings.HasPrefix(path, "/") {
+		return Mapping{}, false
+	}
+	lo, hi, ok := strings.Cut(fields[0], "-")
+	if !ok {
+		return Mapping{}, false
+	}
+	start, err1 := strconv.ParseUint(lo, 16, 64)
+	end, err2 := strconv.ParseUint(hi, 16, 64)
+	if err1 != nil || err2 != nil || end <= start {
+		return Mapping{}, false
+	}
+	return Mapping{Start: uintptr(start), End: uintptr(end), Path: path}, true
 }

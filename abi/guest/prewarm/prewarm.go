@@ -5,6 +5,7 @@ package prewarm
 
 import (
 	"encoding/json"
+	"runtime"
 
 	"github.com/tollgate-dev/tollgate/abi"
 )
@@ -41,9 +42,9 @@ var (
 	sinkScan   []*byte
 )
 
-// Allocator leaves Go's allocator holding a span with free room in every
-// size class up to allocatorMaxSize, for objects with and without
-// pointers.
+// Allocator leaves Go's allocator holding a span with room in every size
+// class up to allocatorMaxSize, for objects with and without pointers
+// (room for at least one more object; most classes hold dozens a span).
 //
 // Every call starts from the state saved after prewarm, allocator
 // included. A call that allocates an object of a size class whose cached
@@ -51,10 +52,14 @@ var (
 // heap, and often grows the linear memory for it, and the next call,
 // starting again from the saved state, does the same. The example agent
 // took twelve spans and grew its memory by 768 KiB on every call; after
-// Allocator it takes two and grows nothing. Call it last in prewarm, after
-// the allocations that warm other caches, and never follow it with
-// runtime.GC, which empties the allocator's caches.
+// Allocator it takes two and grows nothing.
+//
+// It collects garbage first, so that its own spans do not start a
+// collection, which would empty the allocator's caches again, or leave
+// one running in the saved state. Call it last in prewarm, after the
+// allocations that warm other caches, and never follow it with runtime.GC.
 func Allocator() {
+	runtime.GC()
 	for size := 8; size <= allocatorMaxSize; {
 		sinkNoscan = make([]byte, size)
 		sinkScan = make([]*byte, (size+7)/8)

@@ -128,7 +128,7 @@ func bestSentence(content string, words []string) string {
 		}
 		score := 0
 		for _, w := range tokens(s) {
-			if slices.Contains(words, w) {
+			if _, found := slices.BinarySearch(words, w); found {
 				score++
 			}
 		}
@@ -139,19 +139,16 @@ func bestSentence(content string, words []string) string {
 	return best
 }
 
-// tokens returns the distinct words of s, lower-cased: runs of letters and
-// digits. A sentence holds a few dozen, so a slice searched end to end
-// costs less than a map.
+// tokens returns the distinct words of s, lower-cased and sorted: runs of
+// letters and digits. A sorted slice costs less to build and search than a
+// map for the few dozen words of a sentence, and stays O(n log n) for a
+// long one.
 func tokens(s string) []string {
-	var out []string
-	for _, f := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+	out := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
-	}) {
-		if !slices.Contains(out, f) {
-			out = append(out, f)
-		}
-	}
-	return out
+	})
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func short(id string) string {

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/sys/unix"
@@ -47,6 +49,23 @@ func residentLogs(t *testing.T, dir string) map[int]int {
 	return out
 }
 
+// writeValues commits n random 64 KB values, each synced, and returns them
+// by key.
+func writeValues(t *testing.T, l *Ledger, n int) map[string][]byte {
+	t.Helper()
+	values := map[string][]byte{}
+	for i := range n {
+		key := fmt.Sprintf("test/value/%03d", i)
+		v := make([]byte, 64<<10)
+		rand.Read(v)
+		values[key] = v
+		if err := l.write(context.Background(), func(txn *badger.Txn) error { return txn.Set([]byte(key), v) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return values
+}
+
 // Value-log files Badger no longer writes are paged out; the one it writes
 // keeps its pages, and every value still reads back.
 func TestOldValueLogsArePagedOut(t *testing.T) {
@@ -55,22 +74,13 @@ func TestOldValueLogsArePagedOut(t *testing.T) {
 	if err := unix.Statfs(dir, &fs); err == nil && fs.Type == unix.TMPFS_MAGIC {
 		t.Skip("the temporary directory is on tmpfs, whose pages the kernel cannot page out without swap")
 	}
-	l, err := Open(dir, Options{valueLogFileSize: 1 << 20})
+	// The loop is off: the test advises when it has measured.
+	l, err := Open(dir, Options{valueLogFileSize: 1 << 20, pageoutEvery: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	ctx := context.Background()
-	values := map[string][]byte{}
-	for i := 0; i < 60; i++ {
-		key := fmt.Sprintf("test/value/%03d", i)
-		v := make([]byte, 64<<10)
-		rand.Read(v)
-		values[key] = v
-		if err := l.write(ctx, func(txn *badger.Txn) error { return txn.Set([]byte(key), v) }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	values := writeValues(t, l, 60)
 	before := residentLogs(t, dir)
 	newest, oldKB := -1, 0
 	for fid := range before {
@@ -122,6 +132,54 @@ func TestOldValueLogsArePagedOut(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The loop a ledger runs finds its value logs when it was opened by a
+// relative path through a symbolic link, as the kernel names them by the
+// real path.
+func TestTheLedgerPagesOutOnItsOwn(t *testing.T) {
+	real := realDir(t.TempDir())
+	var fs unix.Statfs_t
+	if err := unix.Statfs(real, &fs); err == nil && fs.Type == unix.TMPFS_MAGIC {
+		t.Skip("the temporary directory is on tmpfs, whose pages the kernel cannot page out without swap")
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Dir(link))
+	l, err := Open("link", Options{valueLogFileSize: 1 << 20, pageoutEvery: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	writeValues(t, l, 60)
+	newest := -1
+	for fid := range residentLogs(t, real) {
+		newest = max(newest, fid)
+	}
+	if newest < 3 {
+		t.Fatalf("value logs up to %d: the test needs at least three files", newest)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := 0
+		for fid, kb := range residentLogs(t, real) {
+			if fid < newest {
+				left += kb
+			}
+		}
+		if left < 256 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("old value logs still hold %d KB resident 10 s on", left)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
