@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -9,41 +8,27 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/sys/unix"
+
+	"github.com/tollgate-dev/tollgate/internal/pageout"
 )
 
 // residentLogs is the resident kilobytes of each value-log file in dir
-// the process maps, by file number, from /proc/self/smaps.
+// the process maps, by file number.
 func residentLogs(t *testing.T, dir string) map[int]int {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/smaps")
+	kb, err := pageout.Resident()
 	if err != nil {
 		t.Skip("no /proc/self/smaps here")
 	}
 	out := map[int]int{}
-	fid, in := 0, false
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 {
-			continue
-		}
-		if strings.Contains(f[0], "-") && len(f) >= 5 {
-			in = false
-			if len(f) >= 6 {
-				fid, in = valueLogID(dir, strings.Join(f[5:], " "))
-			}
-			continue
-		}
-		if in && f[0] == "Rss:" {
-			n, _ := strconv.Atoi(f[1])
-			out[fid] += n
+	for path, n := range kb {
+		if fid, ok := valueLogID(dir, path); ok {
+			out[fid] += int(n)
 		}
 	}
 	return out

@@ -63,6 +63,52 @@ func Mappings() ([]Mapping, error) {
 	return out, sc.Err()
 }
 
+// Resident returns the resident kilobytes of each file the process maps,
+// by path, from /proc/self/smaps.
+func Resident() (map[string]int64, error) {
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return nil, fmt.Errorf("pageout: %w", err)
+	}
+	out := map[string]int64{}
+	path := ""
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if kb, ok := strings.CutPrefix(line, "Rss:"); ok {
+			if path != "" {
+				n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("pageout: smaps: %q: %w", line, err)
+				}
+				out[path] += n
+			}
+			continue
+		}
+		// A mapping's header line starts a new mapping; its fields follow.
+		if m, ok := parseMapping(line); ok {
+			path = m.Path
+		} else if isHeader(line) {
+			path = ""
+		}
+	}
+	return out, sc.Err()
+}
+
+// isHeader reports whether an smaps line starts a mapping (start-end …)
+// rather than giving one of its fields (Name: value).
+func isHeader(line string) bool {
+	f, _, _ := strings.Cut(line, " ")
+	lo, hi, ok := strings.Cut(f, "-")
+	if !ok {
+		return false
+	}
+	_, err1 := strconv.ParseUint(lo, 16, 64)
+	_, err2 := strconv.ParseUint(hi, 16, 64)
+	return err1 == nil && err2 == nil
+}
+
 // parseMapping reads one line of /proc/self/maps,
 //
 //	start-end perms offset dev inode      path

@@ -1,43 +1,22 @@
 package pageout
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
 
-// resident is the resident kilobytes of the process's mappings of path,
-// from /proc/self/smaps.
+// resident is the resident kilobytes of the process's mappings of path.
 func resident(t *testing.T, path string) int {
 	t.Helper()
-	b, err := os.ReadFile("/proc/self/smaps")
+	kb, err := Resident()
 	if err != nil {
 		t.Fatal(err)
 	}
-	kb, in := 0, false
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 {
-			continue
-		}
-		if strings.Contains(f[0], "-") && len(f) >= 5 {
-			in = len(f) >= 6 && strings.Join(f[5:], " ") == path
-			continue
-		}
-		if in && f[0] == "Rss:" {
-			n, _ := strconv.Atoi(f[1])
-			kb += n
-		}
-	}
-	return kb
+	return int(kb[path])
 }
 
 // mapWritten maps a new file of size bytes in dir, shared, writes every

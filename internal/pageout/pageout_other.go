@@ -10,3 +10,6 @@ func Advise(maps []Mapping, match func(path string) bool) (int64, error) { retur
 
 // Mappings lists nothing where the process's mappings cannot be read.
 func Mappings() ([]Mapping, error) { return nil, nil }
+
+// Resident reports nothing where the process's mappings cannot be read.
+func Resident() (map[string]int64, error) { return nil, nil }
