@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -9,8 +10,6 @@ import (
 	"math/big"
 	"slices"
 	"time"
-
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/kv"
@@ -40,7 +39,7 @@ func accountReceiptKey(account string, epoch uint64, t time.Time, id string) []b
 var accountIndexKey = []byte("m/account-index-by-time")
 
 // indexReceipt writes r's account index entries.
-func indexReceipt(txn *badger.Txn, r *Receipt) error {
+func indexReceipt(txn kv.Txn, r *Receipt) error {
 	for _, a := range receiptAccounts(r) {
 		if err := txn.Set(accountReceiptKey(a, r.Epoch, r.Time, r.ID), nil); err != nil {
 			return err
@@ -65,28 +64,25 @@ func receiptAccounts(r *Receipt) []string {
 // one, in one pass, once.
 func (l *Ledger) indexAccounts() error {
 	var done bool
-	if err := l.db.View(func(txn *badger.Txn) error {
+	if err := l.db.View(func(txn kv.Txn) error {
 		_, err := txn.Get(accountIndexKey)
 		done = err == nil
-		if errors.Is(err, badger.ErrKeyNotFound) {
+		if errors.Is(err, kv.ErrNotFound) {
 			return nil
 		}
 		return err
 	}); err != nil || done {
 		return err
 	}
-	wb := l.db.NewWriteBatch()
-	defer wb.Cancel()
-	err := l.db.View(func(txn *badger.Txn) error {
+	var keys [][]byte
+	err := l.db.View(func(txn kv.Txn) error {
 		return scan(txn, "r/", func(k, v []byte) error {
 			var r Receipt
 			if err := unmarshal(v, &r); err != nil {
 				return fmt.Errorf("receipt %s: %w", k, err)
 			}
 			for _, a := range receiptAccounts(&r) {
-				if err := wb.Set(accountReceiptKey(a, r.Epoch, r.Time, r.ID), nil); err != nil {
-					return err
-				}
+				keys = append(keys, accountReceiptKey(a, r.Epoch, r.Time, r.ID))
 			}
 			return nil
 		})
@@ -94,10 +90,21 @@ func (l *Ledger) indexAccounts() error {
 	if err != nil {
 		return fmt.Errorf("ledger: index receipts by account: %w", err)
 	}
-	if err := wb.Set(accountIndexKey, []byte{1}); err != nil {
-		return err
+	// In chunks, each well inside a transaction's limit; the mark that the
+	// index is whole goes last, so a crash midway redoes the pass.
+	for chunk := range slices.Chunk(keys, 10_000) {
+		if err := l.db.Update(func(txn kv.Txn) error {
+			for _, k := range chunk {
+				if err := txn.Set(k, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("ledger: index receipts by account: %w", err)
+		}
 	}
-	return wb.Flush()
+	return l.db.Update(func(txn kv.Txn) error { return txn.Set(accountIndexKey, []byte{1}) })
 }
 
 // AccountReceipt is a receipt as one account sees it: what it was charged
@@ -124,8 +131,8 @@ func (l *Ledger) AccountReceipts(ctx context.Context, account string, epoch uint
 		}
 		start = append(k, 0)
 	}
-	err = l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	err = l.db.View(func(txn kv.Txn) error {
+		it := txn.NewIterator(kv.IterOptions{Prefix: prefix})
 		defer it.Close()
 		if start == nil {
 			it.Rewind()
@@ -136,7 +143,7 @@ func (l *Ledger) AccountReceipts(ctx context.Context, account string, epoch uint
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			k := it.Item().KeyCopy(nil)
+			k := bytes.Clone(it.Key())
 			if len(out) == limit {
 				next = hex.EncodeToString(lastKey(out, account))
 				return nil

@@ -17,6 +17,7 @@ import (
 // token is only good for the account it was given for. The index is built
 // once for books written before it existed, and Check holds it complete.
 func TestAccountsListTheirReceipts(t *testing.T) {
+	badgerOnly(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	l, err := ledger.Open(dir, ledger.Options{Signer: operatorKey})

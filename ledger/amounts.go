@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"math/big"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/tollgate-dev/tollgate/internal/kv"
 
 	"github.com/tollgate-dev/tollgate/abi"
 )
@@ -27,7 +27,7 @@ func (l *Ledger) Balance(ctx context.Context, account string) (*big.Int, error) 
 		return new(big.Int).Set(v), nil
 	}
 	var b *big.Int
-	err := l.db.View(func(txn *badger.Txn) (err error) {
+	err := l.db.View(func(txn kv.Txn) (err error) {
 		b, err = getAmount(txn, balanceKey(account))
 		return err
 	})
@@ -40,7 +40,7 @@ func (l *Ledger) Balance(ctx context.Context, account string) (*big.Int, error) 
 // Earned returns an account's cumulative earnings.
 func (l *Ledger) Earned(ctx context.Context, account string) (*big.Int, error) {
 	var b *big.Int
-	err := l.db.View(func(txn *badger.Txn) (err error) {
+	err := l.db.View(func(txn kv.Txn) (err error) {
 		b, err = getAmount(txn, earnedKey(account))
 		return err
 	})
@@ -50,7 +50,7 @@ func (l *Ledger) Earned(ctx context.Context, account string) (*big.Int, error) {
 // Totals returns the running sums solvency is checked against.
 func (l *Ledger) Totals(ctx context.Context) (Totals, error) {
 	var t Totals
-	err := l.db.View(func(txn *badger.Txn) (err error) {
+	err := l.db.View(func(txn kv.Txn) (err error) {
 		if t.Deposited, err = getAmount(txn, depositedKey); err != nil {
 			return err
 		}
@@ -65,7 +65,7 @@ func (l *Ledger) Totals(ctx context.Context) (Totals, error) {
 
 // solvent checks that after adding dCredit to Σ credit and dEarned to
 // Σ cumulative earnings, the books owe no more than was deposited.
-func solvent(txn *badger.Txn, dCredit, dEarned *big.Int) error {
+func solvent(txn kv.Txn, dCredit, dEarned *big.Int) error {
 	dep, err := getAmount(txn, depositedKey)
 	if err != nil {
 		return err
@@ -94,20 +94,18 @@ func parseAmount(v []byte) (*big.Int, error) {
 	return a, nil
 }
 
-func getAmount(txn *badger.Txn, key []byte) (*big.Int, error) {
+func getAmount(txn kv.Txn, key []byte) (*big.Int, error) {
 	item, err := txn.Get(key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return new(big.Int), nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	var a *big.Int
-	err = item.Value(func(v []byte) (err error) { a, err = parseAmount(v); return err })
-	return a, err
+	return parseAmount(item)
 }
 
-func addAmount(txn *badger.Txn, key []byte, delta *big.Int) error {
+func addAmount(txn kv.Txn, key []byte, delta *big.Int) error {
 	a, err := getAmount(txn, key)
 	if err != nil {
 		return err

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/kv"
+
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/tollgate-dev/tollgate/ledger"
@@ -30,7 +32,8 @@ func BenchmarkDurableReceipts(b *testing.B) {
 	}
 	defer l.Close()
 	l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(1 << 62)})
-	db, err := badger.Open(badger.DefaultOptions(b.TempDir()).WithSyncWrites(true).WithLogger(nil))
+	bdb, err := badger.Open(badger.DefaultOptions(b.TempDir()).WithSyncWrites(true).WithLogger(nil))
+	db := kv.NewBadger(bdb)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,7 +64,7 @@ func BenchmarkDurableReceipts(b *testing.B) {
 	for range b.N {
 		ours += run(func(id string) error { return l.Commit(ctx, withDomain(receipt(id, 30)), []byte("output"), nil) })
 		raw += run(func(id string) error {
-			return db.Update(func(txn *badger.Txn) error { return txn.Set([]byte("r/"+id), sample) })
+			return db.Update(func(txn kv.Txn) error { return txn.Set([]byte("r/"+id), sample) })
 		})
 	}
 	n := float64(b.N * callers * perCaller)

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -9,7 +10,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/tollgate-dev/tollgate/internal/kv"
+
 	"github.com/ethereum/go-ethereum/common"
 )
 
@@ -47,7 +49,7 @@ func (l *Ledger) Check(ctx context.Context) error {
 	if l.operator == "" && len(spans) == 0 {
 		c.bad("no operator address to check receipt signatures against")
 	}
-	err = l.db.View(func(txn *badger.Txn) (err error) {
+	err = l.db.View(func(txn kv.Txn) (err error) {
 		c.txn = txn
 		if c.open, err = openEpoch(txn); err != nil {
 			return err
@@ -81,7 +83,7 @@ func (l *Ledger) Check(ctx context.Context) error {
 // the violations it found. Its methods return an error only when they
 // cannot read the records; a violation is noted with bad.
 type checker struct {
-	txn      *badger.Txn
+	txn      kv.Txn
 	spans    []OperatorSpan
 	operator string
 	open     uint64
@@ -332,15 +334,15 @@ func (c *checker) runningTotals() error {
 	return nil
 }
 
-func scan(txn *badger.Txn, prefix string, fn func(k, v []byte) error) error {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix), PrefetchValues: true, PrefetchSize: 100})
+func scan(txn kv.Txn, prefix string, fn func(k, v []byte) error) error {
+	it := txn.NewIterator(kv.IterOptions{Prefix: []byte(prefix)})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		v, err := it.Item().ValueCopy(nil)
+		v, err := it.Value()
 		if err != nil {
 			return err
 		}
-		if err := fn(it.Item().KeyCopy(nil), v); err != nil {
+		if err := fn(bytes.Clone(it.Key()), v); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tollgate-dev/tollgate/internal/kv"
+
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -74,39 +76,40 @@ func TestReceiptSignatureCoversEveryField(t *testing.T) {
 // Check finds books that were changed behind the ledger's back: credit
 // minted, a receipt re-signed by a stranger, an epoch index that lies.
 func TestCheckFindsTampering(t *testing.T) {
+	badgerOnly(t)
 	ctx := context.Background()
 	cases := map[string]struct {
-		tamper func(txn *badger.Txn) error
+		tamper func(txn kv.Txn) error
 		want   string
 	}{
-		"minted credit": {func(txn *badger.Txn) error {
+		"minted credit": {func(txn kv.Txn) error {
 			return txn.Set([]byte("c/"+dev), []byte("5"))
 		}, "c/" + dev},
-		"minted earnings and totals": {func(txn *badger.Txn) error {
+		"minted earnings and totals": {func(txn kv.Txn) error {
 			txn.Set([]byte("e/"+dev), []byte("1000000"))
 			return txn.Set([]byte("t/earned"), []byte("1000090"))
 		}, "insolvent"},
-		"receipt re-signed by a stranger": {func(txn *badger.Txn) error {
+		"receipt re-signed by a stranger": {func(txn kv.Txn) error {
 			item, _ := txn.Get([]byte("r/a"))
 			var r ledger.Receipt
-			item.Value(func(v []byte) error { return json.Unmarshal(v, &r) })
+			func(v []byte) error { return json.Unmarshal(v, &r) }(item)
 			k, _ := crypto.GenerateKey()
 			r.Sign(k, domain)
 			b, _ := json.Marshal(r)
 			return txn.Set([]byte("r/a"), b)
 		}, "not the operator"},
-		"deposit index naming no deposit": {func(txn *badger.Txn) error {
+		"deposit index naming no deposit": {func(txn kv.Txn) error {
 			return txn.Set(append(binary.BigEndian.AppendUint64([]byte("DB/"), 5), "ghost"...), nil)
 		}, "deposit index names ghost"},
-		"deposit above the cursor": {func(txn *badger.Txn) error {
+		"deposit above the cursor": {func(txn kv.Txn) error {
 			d, _ := json.Marshal(ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(1000), Block: 9, BlockHash: "0x09"})
 			txn.Set(append(binary.BigEndian.AppendUint64([]byte("DB/"), 9), "d"...), nil)
 			return txn.Set([]byte("D/d"), d)
 		}, "above the deposit cursor"},
-		"output changed after its epoch closed": {func(txn *badger.Txn) error {
+		"output changed after its epoch closed": {func(txn kv.Txn) error {
 			return txn.Set([]byte("o/a"), []byte("a different answer"))
 		}, "chain to bundle"},
-		"receipt dropped from its epoch's index": {func(txn *badger.Txn) error {
+		"receipt dropped from its epoch's index": {func(txn kv.Txn) error {
 			return txn.Delete(append(append([]byte("x/"), 0, 0, 0, 0, 0, 0, 0, 1), "/a"...))
 		}, "missing from its epoch's index"},
 	}
@@ -128,7 +131,8 @@ func TestCheckFindsTampering(t *testing.T) {
 				t.Fatalf("honest books fail the check: %v", err)
 			}
 			l.Close()
-			db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+			bdb, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+			db := kv.NewBadger(bdb)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -153,6 +157,7 @@ func TestCheckFindsTampering(t *testing.T) {
 // valid under the key that signed them, later ones need the new key, and
 // a stranger's signature is still refused.
 func TestCheckFollowsOperatorRotation(t *testing.T) {
+	badgerOnly(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	oldKey, newKey := operatorKey, mustKey(t)
@@ -189,17 +194,18 @@ func TestCheckFollowsOperatorRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
-	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	bdb, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	db := kv.NewBadger(bdb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(txn *badger.Txn) error {
+	err = db.Update(func(txn kv.Txn) error {
 		item, err := txn.Get([]byte("r/third"))
 		if err != nil {
 			return err
 		}
 		var r ledger.Receipt
-		item.Value(func(v []byte) error { return json.Unmarshal(v, &r) })
+		func(v []byte) error { return json.Unmarshal(v, &r) }(item)
 		if r.Epoch != 3 {
 			t.Fatalf("receipt in epoch %d", r.Epoch)
 		}

@@ -4,7 +4,7 @@ import (
 	"math/big"
 	"sync"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/tollgate-dev/tollgate/internal/kv"
 )
 
 // credits mirrors accounts' credit as the writer last committed it, so
@@ -85,13 +85,13 @@ func (c *credits) publish(committed bool) {
 
 // setCredit writes account's credit in txn; it is the only way credit is
 // written, so the mirror sees every change. Only the writer calls it.
-func (l *Ledger) setCredit(txn *badger.Txn, account string, v *big.Int) error {
+func (l *Ledger) setCredit(txn kv.Txn, account string, v *big.Int) error {
 	l.credits.stage(account, v)
 	return txn.Set(balanceKey(account), []byte(v.String()))
 }
 
 // addCredit adds delta to account's credit in txn.
-func (l *Ledger) addCredit(txn *badger.Txn, account string, delta *big.Int) error {
+func (l *Ledger) addCredit(txn kv.Txn, account string, delta *big.Int) error {
 	v, err := getAmount(txn, balanceKey(account))
 	if err != nil {
 		return err

@@ -11,7 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/tollgate-dev/tollgate/internal/kv"
+
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 )
@@ -19,6 +20,7 @@ import (
 // A value read before a batch was published is not kept: it may be older
 // than what the batch committed. A batch that fails drops its accounts.
 func TestCreditsKeepNoValueOlderThanAPublishedBatch(t *testing.T) {
+	onePass(t)
 	var c credits
 	_, gen, ok := c.get("a")
 	if ok {
@@ -49,6 +51,7 @@ func TestCreditsKeepNoValueOlderThanAPublishedBatch(t *testing.T) {
 // withdrawals and a reorganisation, the credit Balance answers from memory
 // is, once the writes are done, the credit the books hold.
 func TestCreditMirrorMatchesTheBooks(t *testing.T) {
+	onePass(t)
 	ctx := context.Background()
 	key, _ := crypto.GenerateKey()
 	l, err := Open(t.TempDir(), Options{Signer: key})
@@ -131,7 +134,7 @@ func TestCreditMirrorMatchesTheBooks(t *testing.T) {
 			t.Fatal(err)
 		}
 		var books *big.Int
-		if err := l.db.View(func(txn *badger.Txn) (err error) { books, err = getAmount(txn, balanceKey(acct)); return err }); err != nil {
+		if err := l.db.View(func(txn kv.Txn) (err error) { books, err = getAmount(txn, balanceKey(acct)); return err }); err != nil {
 			t.Fatal(err)
 		}
 		if got.Cmp(books) != 0 {
@@ -147,6 +150,7 @@ func TestCreditMirrorMatchesTheBooks(t *testing.T) {
 // write of an account's credit key anywhere else would leave Balance
 // answering an old credit.
 func TestOnlySetCreditWritesCredit(t *testing.T) {
+	onePass(t)
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"math/big"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -50,10 +49,10 @@ func (l *Ledger) Credit(ctx context.Context, d Deposit) error {
 		return abi.Errorf(abi.CodeBadRequest, "ledger: deposit needs a ref, an account and a positive amount")
 	}
 	d.Time = time.Now().UTC()
-	return l.write(ctx, func(txn *badger.Txn) error {
+	return l.write(ctx, func(txn kv.Txn) error {
 		if _, err := txn.Get(depositKey(d.Ref)); err == nil {
 			return abi.Errorf(abi.CodeAlreadyExists, "ledger: deposit %s already credited", d.Ref)
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		} else if !errors.Is(err, kv.ErrNotFound) {
 			return err
 		}
 		return l.creditTxn(txn, d)
@@ -79,7 +78,7 @@ func (l *Ledger) CreditRange(ctx context.Context, from Cursor, deps []Deposit, t
 	}
 	now := time.Now().UTC()
 	n := 0
-	err := l.write(ctx, func(txn *badger.Txn) error {
+	err := l.write(ctx, func(txn kv.Txn) error {
 		n = 0
 		cur, err := depositCursor(txn)
 		if err != nil {
@@ -97,7 +96,7 @@ func (l *Ledger) CreditRange(ctx context.Context, from Cursor, deps []Deposit, t
 			seen[d.Ref] = true
 			if _, err := txn.Get(depositKey(d.Ref)); err == nil {
 				continue
-			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			} else if !errors.Is(err, kv.ErrNotFound) {
 				return err
 			}
 			fresh = append(fresh, d)
@@ -114,7 +113,7 @@ func (l *Ledger) CreditRange(ctx context.Context, from Cursor, deps []Deposit, t
 	return n, err
 }
 
-func (l *Ledger) creditTxn(txn *badger.Txn, d Deposit) error {
+func (l *Ledger) creditTxn(txn kv.Txn, d Deposit) error {
 	if err := kv.SetJSON(txn, depositKey(d.Ref), d); err != nil {
 		return err
 	}
@@ -135,11 +134,11 @@ func (l *Ledger) creditTxn(txn *badger.Txn, d Deposit) error {
 // block, in block order.
 func (l *Ledger) DepositsFrom(ctx context.Context, block uint64) ([]Deposit, error) {
 	var out []Deposit
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("DB/")})
+	err := l.db.View(func(txn kv.Txn) error {
+		it := txn.NewIterator(kv.IterOptions{Prefix: []byte("DB/")})
 		defer it.Close()
 		for it.Seek(depositBlockKey(block, "")); it.Valid(); it.Next() {
-			ref := string(it.Item().Key()[len("DB/")+8:])
+			ref := string(it.Key()[len("DB/")+8:])
 			var d Deposit
 			if err := kv.GetJSON(txn, depositKey(ref), &d); err != nil {
 				return fmt.Errorf("ledger: deposit %s indexed by block: %w", ref, err)
@@ -161,16 +160,16 @@ type Cursor struct {
 // DepositCursor returns the deposit cursor (zero before the first sync).
 func (l *Ledger) DepositCursor(ctx context.Context) (Cursor, error) {
 	var c Cursor
-	err := l.db.View(func(txn *badger.Txn) (err error) {
+	err := l.db.View(func(txn kv.Txn) (err error) {
 		c, err = depositCursor(txn)
 		return err
 	})
 	return c, err
 }
 
-func depositCursor(txn *badger.Txn) (Cursor, error) {
+func depositCursor(txn kv.Txn) (Cursor, error) {
 	v, err := kv.GetBytes(txn, depositCursorKey)
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return Cursor{}, nil
 	} else if err != nil {
 		return Cursor{}, err
@@ -184,7 +183,7 @@ func depositCursor(txn *badger.Txn) (Cursor, error) {
 	return Cursor{}, fmt.Errorf("ledger: corrupt deposit cursor")
 }
 
-func setDepositCursor(txn *badger.Txn, c Cursor) error {
+func setDepositCursor(txn kv.Txn, c Cursor) error {
 	v := binary.BigEndian.AppendUint64(nil, c.Block)
 	if c.Hash != "" {
 		v = append(v, common.HexToHash(c.Hash).Bytes()...)
@@ -195,7 +194,7 @@ func setDepositCursor(txn *badger.Txn, c Cursor) error {
 // SetDepositCursor advances the cursor; it never moves it back (only
 // [Ledger.Reorg] does).
 func (l *Ledger) SetDepositCursor(ctx context.Context, c Cursor) error {
-	return l.write(ctx, func(txn *badger.Txn) error {
+	return l.write(ctx, func(txn kv.Txn) error {
 		cur, err := depositCursor(txn)
 		if err != nil {
 			return err
@@ -216,7 +215,7 @@ func (l *Ledger) SetDepositCursor(ctx context.Context, c Cursor) error {
 // sync reads them, under their new refs.
 func (l *Ledger) Reorg(ctx context.Context, undo []Deposit, back Cursor) error {
 	now := time.Now().UTC()
-	return l.write(ctx, func(txn *badger.Txn) error {
+	return l.write(ctx, func(txn kv.Txn) error {
 		cur, err := depositCursor(txn)
 		if err != nil {
 			return err
@@ -226,7 +225,7 @@ func (l *Ledger) Reorg(ctx context.Context, undo []Deposit, back Cursor) error {
 		}
 		for _, d := range undo {
 			var stored Deposit
-			if err := kv.GetJSON(txn, depositKey(d.Ref), &stored); errors.Is(err, badger.ErrKeyNotFound) {
+			if err := kv.GetJSON(txn, depositKey(d.Ref), &stored); errors.Is(err, kv.ErrNotFound) {
 				continue // already undone
 			} else if err != nil {
 				return err

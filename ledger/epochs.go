@@ -11,7 +11,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -48,27 +47,22 @@ type Epoch struct {
 // OpenEpoch returns the number of the epoch receipts are now committed to.
 func (l *Ledger) OpenEpoch(ctx context.Context) (uint64, error) {
 	var n uint64
-	err := l.db.View(func(txn *badger.Txn) (err error) { n, err = openEpoch(txn); return err })
+	err := l.db.View(func(txn kv.Txn) (err error) { n, err = openEpoch(txn); return err })
 	return n, err
 }
 
-func openEpoch(txn *badger.Txn) (uint64, error) {
+func openEpoch(txn kv.Txn) (uint64, error) {
 	item, err := txn.Get(openEpochKey)
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return 1, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	var n uint64
-	err = item.Value(func(v []byte) error {
-		if len(v) != 8 {
-			return fmt.Errorf("ledger: corrupt open epoch")
-		}
-		n = binary.BigEndian.Uint64(v)
-		return nil
-	})
-	return n, err
+	if len(item) != 8 {
+		return 0, fmt.Errorf("ledger: corrupt open epoch")
+	}
+	return binary.BigEndian.Uint64(item), nil
 }
 
 // CloseEpoch closes the open epoch: it takes every account's cumulative
@@ -80,7 +74,7 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 	}
 	var e *Epoch
 	var tree *Tree
-	err := l.write(ctx, func(txn *badger.Txn) (err error) {
+	err := l.write(ctx, func(txn kv.Txn) (err error) {
 		e, tree, err = closeEpoch(txn, d)
 		return err
 	})
@@ -95,7 +89,7 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 
 // closeEpoch writes the open epoch, closed under d, and opens the next one
 // in txn. It returns the closed epoch and its tree.
-func closeEpoch(txn *badger.Txn, d Domain) (*Epoch, *Tree, error) {
+func closeEpoch(txn kv.Txn, d Domain) (*Epoch, *Tree, error) {
 	n, err := openEpoch(txn)
 	if err != nil {
 		return nil, nil, err
@@ -155,17 +149,17 @@ func closeEpoch(txn *badger.Txn, d Domain) (*Epoch, *Tree, error) {
 
 // earningLeaves returns a leaf for every account with cumulative earnings,
 // in key order, and adds their sum to total.
-func earningLeaves(txn *badger.Txn, total *big.Int) ([]Leaf, error) {
+func earningLeaves(txn kv.Txn, total *big.Int) ([]Leaf, error) {
 	var leaves []Leaf
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("e/")})
+	it := txn.NewIterator(kv.IterOptions{Prefix: []byte("e/")})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		var amt *big.Int
-		if err := it.Item().Value(func(v []byte) (err error) { amt, err = parseAmount(v); return err }); err != nil {
+		if err := kv.ValueOf(it, func(v []byte) (err error) { amt, err = parseAmount(v); return err }); err != nil {
 			return nil, err
 		}
 		if amt.Sign() > 0 {
-			leaves = append(leaves, Leaf{Account: string(it.Item().Key()[2:]), Cumulative: amt})
+			leaves = append(leaves, Leaf{Account: string(it.Key()[2:]), Cumulative: amt})
 			total.Add(total, amt)
 		}
 	}
@@ -174,14 +168,14 @@ func earningLeaves(txn *badger.Txn, total *big.Int) ([]Leaf, error) {
 
 // epochContents returns the receipts committed in epoch n and the outputs
 // they answered with, in id order.
-func epochContents(txn *badger.Txn, n uint64) ([]*Receipt, [][]byte, error) {
+func epochContents(txn kv.Txn, n uint64) ([]*Receipt, [][]byte, error) {
 	var receipts []*Receipt
 	var outputs [][]byte
 	prefix := epochReceiptsPrefix(n)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	it := txn.NewIterator(kv.IterOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		id := string(it.Item().Key()[len(prefix)+1:])
+		id := string(it.Key()[len(prefix)+1:])
 		var r Receipt
 		if err := kv.GetJSON(txn, receiptKey(id), &r); err != nil {
 			return nil, nil, fmt.Errorf("ledger: receipt %s: %w", id, err)
@@ -212,8 +206,8 @@ func (l *Ledger) cacheTree(n uint64, t *Tree) {
 // Epoch returns closed epoch n.
 func (l *Ledger) Epoch(ctx context.Context, n uint64) (*Epoch, error) {
 	var e Epoch
-	err := l.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, epochKey(n), &e) })
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	err := l.db.View(func(txn kv.Txn) error { return kv.GetJSON(txn, epochKey(n), &e) })
+	if errors.Is(err, kv.ErrNotFound) {
 		return nil, abi.Errorf(abi.CodeNotFound, "ledger: epoch %d is not closed", n)
 	}
 	return &e, err
@@ -231,9 +225,9 @@ func (l *Ledger) SetPostTx(ctx context.Context, n uint64, tx string) error {
 }
 
 func (l *Ledger) updateEpoch(ctx context.Context, n uint64, fn func(*Epoch)) error {
-	return l.write(ctx, func(txn *badger.Txn) error {
+	return l.write(ctx, func(txn kv.Txn) error {
 		var e Epoch
-		if err := kv.GetJSON(txn, epochKey(n), &e); errors.Is(err, badger.ErrKeyNotFound) {
+		if err := kv.GetJSON(txn, epochKey(n), &e); errors.Is(err, kv.ErrNotFound) {
 			return abi.Errorf(abi.CodeNotFound, "ledger: epoch %d is not closed", n)
 		} else if err != nil {
 			return err

@@ -55,8 +55,8 @@ const (
 
 // Ledger is the book of record. It is safe for concurrent use.
 type Ledger struct {
-	db       *badger.DB
-	blog     *badgerLog
+	db       kv.Store
+	blog     *badgerLog // nil unless the books are in Badger
 	logger   *slog.Logger
 	signer   *ecdsa.PrivateKey
 	operator string
@@ -114,14 +114,44 @@ type openState struct {
 // another layout is refused at Open rather than misread.
 const Format = 2
 
-// Open opens (creating if needed) the ledger in dir, with SyncWrites on: a
-// commit returns only once it is on disk.
+// Open opens (creating if needed) the ledger in dir, a Badger database
+// with SyncWrites on: a commit returns only once it is on disk.
 func Open(dir string, opts Options) (*Ledger, error) {
 	blog := &badgerLog{logger: opts.Logger}
 	db, err := badger.Open(badgerOptions(dir, opts, blog))
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
 	}
+	l, err := open(kv.NewBadger(db), blog, opts)
+	if err != nil {
+		return nil, err
+	}
+	if every := cmp.Or(opts.pageoutEvery, PageoutInterval); opts.InMemory || opts.ReadOnly || every < 0 {
+		close(l.pagedOut)
+	} else {
+		go l.pageoutLoop(realDir(dir), every)
+	}
+	return l, nil
+}
+
+// OpenStore opens the ledger kept in store, which it closes when it
+// closes. A writable ledger must be the store's only writer: a PostgreSQL
+// store is opened with its writer lock (kv.PostgresOptions.Writer). Options
+// that only Badger reads (InMemory) are refused.
+func OpenStore(store kv.Store, opts Options) (*Ledger, error) {
+	if opts.InMemory {
+		store.Close()
+		return nil, fmt.Errorf("ledger: InMemory applies to a Badger ledger only")
+	}
+	l, err := open(store, nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	close(l.pagedOut)
+	return l, nil
+}
+
+func open(db kv.Store, blog *badgerLog, opts Options) (*Ledger, error) {
 	l := &Ledger{db: db, blog: blog, logger: opts.Logger, signer: opts.Signer, operator: opts.Operator, readOnly: opts.ReadOnly,
 		ops: make(chan *op, MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{}), pagedOut: make(chan struct{}), reserved: map[string]*big.Int{},
 		delay: opts.CommitDelay, siblings: int64(opts.CommitSiblings)}
@@ -143,16 +173,10 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	}
 	if l.readOnly {
 		close(l.stopped)
-		close(l.pagedOut)
 		l.closed = true
 		return l, nil
 	}
 	go l.run()
-	if every := cmp.Or(opts.pageoutEvery, PageoutInterval); opts.InMemory || every < 0 {
-		close(l.pagedOut)
-	} else {
-		go l.pageoutLoop(realDir(dir), every)
-	}
 	return l, nil
 }
 

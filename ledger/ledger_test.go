@@ -25,7 +25,7 @@ func open(t *testing.T) *ledger.Ledger { return openWith(t, ledger.Options{}) }
 func openWith(t *testing.T, opts ledger.Options) *ledger.Ledger {
 	t.Helper()
 	opts.Signer = operatorKey
-	l, err := ledger.Open(t.TempDir(), opts)
+	l, err := openStore(t, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func TestReservationIsAtomic(t *testing.T) {
 	for round := range 5 {
 		// In memory, commits take microseconds, as long as a reservation's
 		// read of the credit: the interleavings that matter happen often.
-		l, err := ledger.Open("", ledger.Options{InMemory: true, Signer: operatorKey})
+		l, err := openStore(t, ledger.Options{InMemory: true, Signer: operatorKey})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func TestReservationIsAtomic(t *testing.T) {
 func TestCloseNeverHangs(t *testing.T) {
 	ctx := context.Background()
 	for round := range 20 {
-		l, err := ledger.Open(t.TempDir(), ledger.Options{Signer: operatorKey})
+		l, err := openStore(t, ledger.Options{Signer: operatorKey})
 		if err != nil {
 			t.Fatal(err)
 		}

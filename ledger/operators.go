@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/tollgate-dev/tollgate/internal/kv"
@@ -38,7 +37,7 @@ func (l *Ledger) recordOperator(addr string, open uint64) error {
 	if n := len(spans); n > 0 && strings.EqualFold(spans[n-1].Address, addr) {
 		return nil
 	}
-	return l.db.Update(func(txn *badger.Txn) error {
+	return l.db.Update(func(txn kv.Txn) error {
 		return kv.SetJSON(txn, operatorKey(uint64(len(spans))), OperatorSpan{From: open, Address: addr})
 	})
 }
@@ -47,16 +46,16 @@ func (l *Ledger) recordOperator(addr string, open uint64) error {
 // order, each with the epoch it started in.
 func (l *Ledger) Operators(ctx context.Context) ([]OperatorSpan, error) {
 	var out []OperatorSpan
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(operatorsPrefix)})
+	err := l.db.View(func(txn kv.Txn) error {
+		it := txn.NewIterator(kv.IterOptions{Prefix: []byte(operatorsPrefix)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var s OperatorSpan
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &s) }); err != nil {
+			if err := kv.ValueOf(it, func(v []byte) error { return json.Unmarshal(v, &s) }); err != nil {
 				return err
 			}
 			if !common.IsHexAddress(s.Address) {
-				return fmt.Errorf("ledger: operator record %x names %q", it.Item().Key(), s.Address)
+				return fmt.Errorf("ledger: operator record %x names %q", it.Key(), s.Address)
 			}
 			out = append(out, s)
 		}

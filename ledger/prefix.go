@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/tollgate-dev/tollgate/internal/kv"
 
 	"github.com/tollgate-dev/tollgate/abi"
 )
@@ -31,14 +31,14 @@ func (l *Ledger) ReceiptByPrefix(ctx context.Context, id string) (*Receipt, erro
 	prefix := receiptKey(strings.ToLower(id))
 	var match string
 	n := 0
-	err = l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	err = l.db.View(func(txn kv.Txn) error {
+		it := txn.NewIterator(kv.IterOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid() && n < 100; it.Next() {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			match = string(it.Item().Key()[len("r/"):])
+			match = string(it.Key()[len("r/"):])
 			n++
 		}
 		return nil

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -267,7 +266,7 @@ func (l *Ledger) Commit(ctx context.Context, r *Receipt, output []byte, res *Res
 		if err := r.Sign(l.signer, *r.Domain); err != nil {
 			return err
 		}
-		err := l.writeHeld(ctx, res, func(txn *badger.Txn) error {
+		err := l.writeHeld(ctx, res, func(txn kv.Txn) error {
 			return l.writeReceipt(txn, r, output, epoch, sums)
 		})
 		if errors.Is(err, errEpochMoved) && attempt < 8 {
@@ -304,10 +303,10 @@ func sumPostings(r *Receipt) postingSums {
 // writeReceipt writes r, signed for epoch, with its output and postings in
 // txn, or refuses it and writes nothing: a refused op leaves nothing in the
 // shared transaction.
-func (l *Ledger) writeReceipt(txn *badger.Txn, r *Receipt, output []byte, epoch uint64, sums postingSums) error {
+func (l *Ledger) writeReceipt(txn kv.Txn, r *Receipt, output []byte, epoch uint64, sums postingSums) error {
 	if _, err := txn.Get(receiptKey(r.ID)); err == nil {
 		return abi.Errorf(abi.CodeAlreadyExists, "ledger: receipt %s exists", r.ID)
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+	} else if !errors.Is(err, kv.ErrNotFound) {
 		return err
 	}
 	open, err := openEpoch(txn)
@@ -359,15 +358,11 @@ var errEpochMoved = abi.Errorf(abi.CodeUnavailable, "ledger: the epoch closed wh
 // Output returns the output a committed receipt answered with.
 func (l *Ledger) Output(ctx context.Context, id string) ([]byte, error) {
 	var out []byte
-	err := l.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(outputKey(id))
-		if err != nil {
-			return err
-		}
-		out, err = item.ValueCopy(nil)
+	err := l.db.View(func(txn kv.Txn) (err error) {
+		out, err = txn.Get(outputKey(id))
 		return err
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return nil, abi.Errorf(abi.CodeNotFound, "ledger: no output for %s", id)
 	}
 	return out, err
@@ -376,8 +371,8 @@ func (l *Ledger) Output(ctx context.Context, id string) ([]byte, error) {
 // Receipt returns a receipt by id.
 func (l *Ledger) Receipt(ctx context.Context, id string) (*Receipt, error) {
 	var r Receipt
-	err := l.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, receiptKey(id), &r) })
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	err := l.db.View(func(txn kv.Txn) error { return kv.GetJSON(txn, receiptKey(id), &r) })
+	if errors.Is(err, kv.ErrNotFound) {
 		return nil, abi.Errorf(abi.CodeNotFound, "ledger: no receipt %s", id)
 	}
 	return &r, err
@@ -386,12 +381,12 @@ func (l *Ledger) Receipt(ctx context.Context, id string) (*Receipt, error) {
 // Receipts returns the receipts committed during epoch n, by id.
 func (l *Ledger) Receipts(ctx context.Context, n uint64) ([]*Receipt, error) {
 	var out []*Receipt
-	err := l.db.View(func(txn *badger.Txn) error {
+	err := l.db.View(func(txn kv.Txn) error {
 		prefix := epochReceiptsPrefix(n)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		it := txn.NewIterator(kv.IterOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			id := strings.TrimPrefix(string(it.Item().Key()[len(prefix):]), "/")
+			id := strings.TrimPrefix(string(it.Key()[len(prefix):]), "/")
 			var r Receipt
 			if err := kv.GetJSON(txn, receiptKey(id), &r); err != nil {
 				return fmt.Errorf("receipt %s: %w", id, err)

@@ -6,6 +6,7 @@ import (
 )
 
 func TestVersions(t *testing.T) {
+	onePass(t)
 	if got := Versions(nil); len(got) != 0 {
 		t.Fatalf("Versions(nil) = %v, want empty", got)
 	}

@@ -102,7 +102,7 @@ func TestWithdrawalRespectsCallsInFlight(t *testing.T) {
 func TestWithdrawalRacesCalls(t *testing.T) {
 	ctx := context.Background()
 	for round := range 4 {
-		l, err := ledger.Open("", ledger.Options{InMemory: true, Signer: operatorKey})
+		l, err := openStore(t, ledger.Options{InMemory: true, Signer: operatorKey})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/tollgate-dev/tollgate/internal/kv"
 
 	"github.com/tollgate-dev/tollgate/abi"
 )
@@ -23,7 +23,7 @@ const MaxBatch = 256
 // writes only once nothing can refuse it, so a refused op (an *abi.Error)
 // leaves nothing in the shared transaction.
 type op struct {
-	apply func(txn *badger.Txn) error
+	apply func(txn kv.Txn) error
 	done  chan error
 	res   *Reservation // the call's, for a call's commit: no longer in flight once written
 }
@@ -37,14 +37,14 @@ func errClosed() error { return abi.Errorf(abi.CodeUnavailable, "ledger: closed 
 // ends first: an acknowledged write must never be reported as failed.
 // Close waits for every write that got past the closed check, so the writer
 // is still running for each op sent here.
-func (l *Ledger) write(ctx context.Context, apply func(txn *badger.Txn) error) error {
+func (l *Ledger) write(ctx context.Context, apply func(txn kv.Txn) error) error {
 	return l.writeHeld(ctx, nil, apply)
 }
 
 // writeHeld is write for a call's commit, made under reservation res
 // (which may be nil): the writer does not count the call among those it
 // may wait for, and stops counting it in flight once its write is done.
-func (l *Ledger) writeHeld(ctx context.Context, res *Reservation, apply func(txn *badger.Txn) error) error {
+func (l *Ledger) writeHeld(ctx context.Context, res *Reservation, apply func(txn kv.Txn) error) error {
 	if err := l.blog.syncFailure(); err != nil {
 		return err
 	}
@@ -118,7 +118,14 @@ func (l *Ledger) run() {
 }
 
 func (l *Ledger) commit(batch []*op) {
-	txn := l.db.NewTransaction(true)
+	txn, err := l.db.Begin()
+	if err != nil {
+		for _, o := range batch {
+			o.res.landed()
+			o.done <- err
+		}
+		return
+	}
 	results := make([]error, len(batch))
 	for i, o := range batch {
 		err := o.apply(txn)
@@ -133,7 +140,7 @@ func (l *Ledger) commit(batch []*op) {
 		}
 		results[i] = err
 	}
-	err := txn.Commit()
+	err = txn.Commit()
 	if err == nil {
 		err = l.blog.syncFailure()
 	}

@@ -2,13 +2,14 @@ package registry
 
 import (
 	"fmt"
-	"github.com/tollgate-dev/tollgate/internal/corpus"
 	"math/rand/v2"
 	"runtime"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/corpus"
 )
 
 // BenchmarkCorpusMatch100MB: corpus_match of a 2 KB output against a

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,8 +9,6 @@ import (
 	"math/big"
 	"slices"
 	"time"
-
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/kv"
@@ -90,7 +89,7 @@ func (r *Registry) CreateDatanet(ctx context.Context, d Datanet, sig []byte) (*D
 	}
 	d.Version, d.Created, d.PolicyNonce = 0, time.Now().UTC(), 0
 	d.Creation = &DatanetCreation{Policy: d.Policy, Signature: sig}
-	err = r.db.Update(func(txn *badger.Txn) error {
+	err = r.db.Update(func(txn kv.Txn) error {
 		if _, err := txn.Get(datanetKey(d.Name)); err == nil {
 			return errorf(abi.CodeAlreadyExists, "datanet %s exists", d.Name)
 		}
@@ -108,25 +107,24 @@ func (r *Registry) Datanet(ctx context.Context, name string) (*Datanet, error) {
 		return nil, err
 	}
 	var d Datanet
-	err := r.db.View(func(txn *badger.Txn) error {
+	err := r.db.View(func(txn kv.Txn) error {
 		item, err := txn.Get(datanetKey(name))
 		if err != nil {
 			return err
 		}
 		// Decoding a datanet costs far more than finding it; the decoded
-		// datanet is kept with the version (commit) of the entry it came
-		// from, which every write of the datanet advances.
-		if c, ok := r.datanets.Load(name); ok && c.(*cachedDatanet).at == item.Version() {
+		// datanet is kept with the bytes it came from.
+		if c, ok := r.datanets.Load(name); ok && bytes.Equal(c.(*cachedDatanet).raw, item) {
 			d = c.(*cachedDatanet).d.clone()
 			return nil
 		}
-		if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &d) }); err != nil {
+		if err := json.Unmarshal(item, &d); err != nil {
 			return err
 		}
-		r.datanets.Store(name, &cachedDatanet{at: item.Version(), d: d.clone()})
+		r.datanets.Store(name, &cachedDatanet{raw: item, d: d.clone()})
 		return nil
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return nil, errorf(abi.CodeNotFound, "no datanet %s", name)
 	}
 	if err != nil {
@@ -135,11 +133,11 @@ func (r *Registry) Datanet(ctx context.Context, name string) (*Datanet, error) {
 	return &d, nil
 }
 
-// cachedDatanet is a decoded datanet and the Badger version of the entry
-// it was decoded from.
+// cachedDatanet is a decoded datanet and the stored bytes it was decoded
+// from: comparing them costs far less than decoding.
 type cachedDatanet struct {
-	at uint64
-	d  Datanet
+	raw []byte
+	d   Datanet
 }
 
 // clone copies d deeply enough that changing the copy leaves d alone.

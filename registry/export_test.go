@@ -3,6 +3,7 @@ package registry
 import (
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/corpus"
+	"github.com/tollgate-dev/tollgate/internal/kv"
 )
 
 // MemoryCorpus is a corpus_match index built in memory, for benchmarks that
@@ -26,7 +27,7 @@ func SearchIndexBytes(r *Registry, datanet string) int {
 
 // Flatten compacts the registry's LSM tree, as a node settles into after
 // an import, so that benchmarks time queries and not compactions.
-func Flatten(r *Registry) error { return r.db.Flatten(2) }
+func Flatten(r *Registry) error { return r.db.(*kv.Badger).DB().Flatten(2) }
 
 // RankOnly ranks records for query in a datanet's search index, without
 // reading them back.

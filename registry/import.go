@@ -16,8 +16,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/kv"
 )
@@ -79,7 +77,7 @@ func (r *Registry) Import(ctx context.Context, in io.Reader, opts ImportOptions)
 	}
 	var done int64
 	if opts.Source != "" {
-		err := r.db.View(func(txn *badger.Txn) error {
+		err := r.db.View(func(txn kv.Txn) error {
 			b, err := kv.GetBytes(txn, checkpointKey(opts.Datanet, opts.Source))
 			if err == nil && len(b) == 8 {
 				done = int64(binary.BigEndian.Uint64(b))
@@ -334,7 +332,7 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, first int64, ckKe
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now().UTC()
-	err = r.db.Update(func(txn *badger.Txn) (err error) {
+	err = r.db.Update(func(txn kv.Txn) (err error) {
 		if added, dups, err = r.appendBatch(txn, datanet, recs, first, now); err != nil {
 			return err
 		}
@@ -352,7 +350,7 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, first int64, ckKe
 // appendBatch appends to datanet, in txn, the records of recs not already
 // in it, with the contributors' write counts, and counts what it added and
 // what it found already there.
-func (r *Registry) appendBatch(txn *badger.Txn, datanet string, recs []*Record, first int64, now time.Time) (added, dups int64, err error) {
+func (r *Registry) appendBatch(txn kv.Txn, datanet string, recs []*Record, first int64, now time.Time) (added, dups int64, err error) {
 	var d Datanet
 	if err := kv.GetJSON(txn, datanetKey(datanet), &d); err != nil {
 		return 0, 0, err
@@ -374,7 +372,7 @@ func (r *Registry) appendBatch(txn *badger.Txn, datanet string, recs []*Record, 
 		if _, err := txn.Get(recordKey(datanet, rec.ID)); err == nil {
 			dups++
 			continue
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		} else if !errors.Is(err, kv.ErrNotFound) {
 			return added, dups, err
 		}
 		if !r.scratch {

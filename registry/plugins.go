@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/kv"
 )
@@ -72,7 +70,7 @@ func (r *Registry) CheckPublish(ctx context.Context, m Manifest, sig, wasm []byt
 	if keyNamespaceRE.MatchString(ns) && ns != strings.ToLower(m.Publisher) {
 		return errorf(CodeReservedName, "%s is in the namespace of the key %s: only that key publishes there", m.Name, ns)
 	}
-	if err := r.db.View(func(txn *badger.Txn) error {
+	if err := r.db.View(func(txn kv.Txn) error {
 		_, err := checkNew(txn, m)
 		return err
 	}); err != nil {
@@ -86,15 +84,15 @@ func (r *Registry) CheckPublish(ctx context.Context, m Manifest, sig, wasm []byt
 
 // checkNew refuses a version already published and a name another
 // publisher owns; claim is true when the name has no owner yet.
-func checkNew(txn *badger.Txn, m Manifest) (claim bool, err error) {
+func checkNew(txn kv.Txn, m Manifest) (claim bool, err error) {
 	if _, err := txn.Get(pluginKey(m.Name, m.Version)); err == nil {
 		return false, errorf(abi.CodeAlreadyExists, "%s is already published", m.Ref())
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+	} else if !errors.Is(err, kv.ErrNotFound) {
 		return false, err
 	}
 	owner, err := getString(txn, ownerKey(m.Name))
 	switch {
-	case errors.Is(err, badger.ErrKeyNotFound):
+	case errors.Is(err, kv.ErrNotFound):
 		return true, nil
 	case err != nil:
 		return false, err
@@ -116,7 +114,7 @@ func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*
 		return nil, err
 	}
 	p := &Plugin{Manifest: m, Signature: sig, Published: time.Now().UTC(), Wasm: wasm}
-	err := r.db.Update(func(txn *badger.Txn) error {
+	err := r.db.Update(func(txn kv.Txn) error {
 		claim, err := checkNew(txn, m)
 		if err != nil {
 			return err
@@ -142,7 +140,7 @@ func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*
 			return nil
 		}
 		cur, err := getString(txn, latestKey(m.Name))
-		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+		if err != nil && !errors.Is(err, kv.ErrNotFound) {
 			return err
 		}
 		if cur != "" && compareVersions(cur, m.Version) >= 0 {
@@ -166,11 +164,11 @@ func (r *Registry) Load(ctx context.Context, ref string) (*Plugin, error) {
 		return nil, err
 	}
 	if version == "latest" {
-		err = r.db.View(func(txn *badger.Txn) (err error) {
+		err = r.db.View(func(txn kv.Txn) (err error) {
 			version, err = getString(txn, latestKey(name))
 			return err
 		})
-		if errors.Is(err, badger.ErrKeyNotFound) {
+		if errors.Is(err, kv.ErrNotFound) {
 			return nil, r.noLatest(name)
 		} else if err != nil {
 			return nil, fmt.Errorf("registry: load %s: %w", ref, err)
@@ -185,7 +183,7 @@ func (r *Registry) Load(ctx context.Context, ref string) (*Plugin, error) {
 		return &cp, nil
 	}
 	var p Plugin
-	err = r.db.View(func(txn *badger.Txn) error {
+	err = r.db.View(func(txn kv.Txn) error {
 		meta, err := kv.GetBytes(txn, pluginKey(name, version))
 		if err != nil {
 			return err
@@ -199,7 +197,7 @@ func (r *Registry) Load(ctx context.Context, ref string) (*Plugin, error) {
 		p.Wasm, err = kv.GetBytes(txn, blobKey(p.Manifest.WasmSHA256))
 		return err
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return nil, errorf(abi.CodeNotFound, "no plugin %s", ref)
 	}
 	if err != nil {
@@ -241,8 +239,8 @@ func (r *Registry) Plugins(ctx context.Context, after string, limit int) ([]*Plu
 		limit = 1000
 	}
 	var out []*Plugin
-	err := r.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte("p/")})
+	err := r.db.View(func(txn kv.Txn) error {
+		it := txn.NewIterator(kv.IterOptions{Prefix: []byte("p/")})
 		defer it.Close()
 		start := []byte("p/")
 		if after != "" {
@@ -250,7 +248,7 @@ func (r *Registry) Plugins(ctx context.Context, after string, limit int) ([]*Plu
 		}
 		for it.Seek(start); it.Valid() && len(out) < limit; it.Next() {
 			var p Plugin
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &p) }); err != nil {
+			if err := kv.ValueOf(it, func(v []byte) error { return json.Unmarshal(v, &p) }); err != nil {
 				return err
 			}
 			out = append(out, &p)
@@ -264,11 +262,11 @@ func (r *Registry) Plugins(ctx context.Context, after string, limit int) ([]*Plu
 // so anyone can re-run a plugin a receipt names.
 func (r *Registry) Module(ctx context.Context, hash string) ([]byte, error) {
 	var b []byte
-	err := r.db.View(func(txn *badger.Txn) (err error) {
+	err := r.db.View(func(txn kv.Txn) (err error) {
 		b, err = kv.GetBytes(txn, blobKey(strings.ToLower(hash)))
 		return err
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return nil, errorf(abi.CodeNotFound, "no module %.64s", hash)
 	}
 	if err != nil {

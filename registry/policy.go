@@ -6,8 +6,6 @@ import (
 	"math/big"
 	"slices"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/kv"
 )
@@ -192,9 +190,9 @@ func (r *Registry) SetPolicy(ctx context.Context, datanet string, p Policy, sig 
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.db.Update(func(txn *badger.Txn) error {
+	return r.db.Update(func(txn kv.Txn) error {
 		var d Datanet
-		if err := kv.GetJSON(txn, datanetKey(datanet), &d); errors.Is(err, badger.ErrKeyNotFound) {
+		if err := kv.GetJSON(txn, datanetKey(datanet), &d); errors.Is(err, kv.ErrNotFound) {
 			return errorf(abi.CodeNotFound, "no datanet %s", datanet)
 		} else if err != nil {
 			return err

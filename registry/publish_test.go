@@ -75,7 +75,7 @@ func TestLatestIsNeverAPreRelease(t *testing.T) {
 func TestReservedNamespacesAreTheOperators(t *testing.T) {
 	ctx := context.Background()
 	op, stranger, owner := key(t), key(t), key(t)
-	r, err := registry.Open(t.TempDir(), registry.Options{Operator: registry.Address(op), Reserved: []string{"builtin", "examples"}})
+	r, err := openStore(t, registry.Options{Operator: registry.Address(op), Reserved: []string{"builtin", "examples"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/kv"
 )
@@ -61,9 +59,9 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 	id := sha256Hex([]byte(content))
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	err = r.db.Update(func(txn *badger.Txn) error {
+	err = r.db.Update(func(txn kv.Txn) error {
 		var d Datanet
-		if err := kv.GetJSON(txn, datanetKey(datanet), &d); errors.Is(err, badger.ErrKeyNotFound) {
+		if err := kv.GetJSON(txn, datanetKey(datanet), &d); errors.Is(err, kv.ErrNotFound) {
 			return errorf(abi.CodeNotFound, "no datanet %s", datanet)
 		} else if err != nil {
 			return err
@@ -79,7 +77,7 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 		if err := kv.GetJSON(txn, recordKey(datanet, id), &existing); err == nil {
 			rec, dup = &existing, true
 			return nil
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		} else if !errors.Is(err, kv.ErrNotFound) {
 			return err
 		}
 		if !r.scratch {
@@ -115,7 +113,7 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 // in txn: it extends d's Merkle frontier and writes rec, the version's
 // root and the version's place in the order of records. The caller
 // stores d.
-func appendRecord(txn *badger.Txn, datanet string, d *Datanet, rec *Record, now time.Time) error {
+func appendRecord(txn kv.Txn, datanet string, d *Datanet, rec *Record, now time.Time) error {
 	d.Version++
 	d.Frontier = appendLeaf(d.Frontier, leafHash(rec.ID))
 	d.Root = hex.EncodeToString(frontierRoot(d.Frontier))
@@ -168,7 +166,7 @@ func (r *Registry) record(ctx context.Context, datanet, id string) (*Record, err
 		return nil, err
 	}
 	rec, err := r.readRecord(datanet, id)
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return nil, errorf(abi.CodeNotFound, "no record %s in %s", id, datanet)
 	}
 	if err != nil {
@@ -190,7 +188,7 @@ func (r *Registry) readRecord(datanet, id string) (Record, error) {
 // record cache.
 func (r *Registry) loadRecord(datanet, id string) (Record, error) {
 	var rec Record
-	if err := r.db.View(func(txn *badger.Txn) error { return kv.GetJSON(txn, recordKey(datanet, id), &rec) }); err != nil {
+	if err := r.db.View(func(txn kv.Txn) error { return kv.GetJSON(txn, recordKey(datanet, id), &rec) }); err != nil {
 		return Record{}, err
 	}
 	r.records.put(datanet, id, rec)
@@ -207,9 +205,9 @@ func (r *Registry) snapshot(ctx context.Context, datanet string, head func(versi
 	if err := checkDatanet(datanet); err != nil {
 		return err
 	}
-	return r.db.View(func(txn *badger.Txn) error {
+	return r.db.View(func(txn kv.Txn) error {
 		var d Datanet
-		if err := kv.GetJSON(txn, datanetKey(datanet), &d); errors.Is(err, badger.ErrKeyNotFound) {
+		if err := kv.GetJSON(txn, datanetKey(datanet), &d); errors.Is(err, kv.ErrNotFound) {
 			return errorf(abi.CodeNotFound, "no datanet %s", datanet)
 		} else if err != nil {
 			return err
@@ -224,18 +222,18 @@ func (r *Registry) Records(ctx context.Context, datanet string, fn func(Record) 
 	if err := checkDatanet(datanet); err != nil {
 		return err
 	}
-	return r.db.View(func(txn *badger.Txn) error { return eachRecord(ctx, txn, datanet, fn) })
+	return r.db.View(func(txn kv.Txn) error { return eachRecord(ctx, txn, datanet, fn) })
 }
 
-func eachRecord(ctx context.Context, txn *badger.Txn, datanet string, fn func(Record) error) error {
-	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 64, Prefix: recordPrefix(datanet)})
+func eachRecord(ctx context.Context, txn kv.Txn, datanet string, fn func(Record) error) error {
+	it := txn.NewIterator(kv.IterOptions{Prefix: recordPrefix(datanet)})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		var rec Record
-		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+		if err := kv.ValueOf(it, func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
 			return err
 		}
 		if err := fn(rec); err != nil {
@@ -256,18 +254,18 @@ func versionIDKey(datanet string, v uint64) []byte {
 // the registry kept one, once per datanet.
 func (r *Registry) indexVersions() error {
 	var stale []Datanet
-	err := r.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("d/")})
+	err := r.db.View(func(txn kv.Txn) error {
+		it := txn.NewIterator(kv.IterOptions{Prefix: []byte("d/")})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var d Datanet
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &d) }); err != nil {
+			if err := kv.ValueOf(it, func(v []byte) error { return json.Unmarshal(v, &d) }); err != nil {
 				return err
 			}
 			if d.Version == 0 {
 				continue
 			}
-			if _, err := txn.Get(versionIDKey(d.Name, d.Version)); errors.Is(err, badger.ErrKeyNotFound) {
+			if _, err := txn.Get(versionIDKey(d.Name, d.Version)); errors.Is(err, kv.ErrNotFound) {
 				stale = append(stale, d)
 			} else if err != nil {
 				return err
@@ -279,14 +277,21 @@ func (r *Registry) indexVersions() error {
 		return err
 	}
 	for _, d := range stale {
-		wb := r.db.NewWriteBatch()
+		var keys, ids [][]byte
 		err := r.Records(context.Background(), d.Name, func(rec Record) error {
-			return wb.Set(versionIDKey(d.Name, rec.Version), []byte(rec.ID))
+			keys, ids = append(keys, versionIDKey(d.Name, rec.Version)), append(ids, []byte(rec.ID))
+			return nil
 		})
-		if err == nil {
-			err = wb.Flush()
+		for i := 0; err == nil && i < len(keys); i += 10_000 {
+			err = r.db.Update(func(txn kv.Txn) error {
+				for j := i; j < min(i+10_000, len(keys)); j++ {
+					if err := txn.Set(keys[j], ids[j]); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
 		}
-		wb.Cancel()
 		if err != nil {
 			return fmt.Errorf("registry: index the versions of %s: %w", d.Name, err)
 		}
@@ -305,9 +310,9 @@ func (r *Registry) RecordsAt(ctx context.Context, datanet string, at, after uint
 	if err := checkDatanet(datanet); err != nil {
 		return nil, 0, err
 	}
-	err = r.db.View(func(txn *badger.Txn) error {
+	err = r.db.View(func(txn kv.Txn) error {
 		var d Datanet
-		if err := kv.GetJSON(txn, datanetKey(datanet), &d); errors.Is(err, badger.ErrKeyNotFound) {
+		if err := kv.GetJSON(txn, datanetKey(datanet), &d); errors.Is(err, kv.ErrNotFound) {
 			return errorf(abi.CodeNotFound, "no datanet %s", datanet)
 		} else if err != nil {
 			return err
@@ -346,7 +351,7 @@ func (r *Registry) MirrorDatanet(ctx context.Context, d Datanet) error {
 		return errorf(abi.CodeInternal, "registry: only a scratch registry mirrors datanets")
 	}
 	d.Version, d.Root, d.Frontier = 0, "", nil
-	return r.db.Update(func(txn *badger.Txn) error {
+	return r.db.Update(func(txn kv.Txn) error {
 		if _, err := txn.Get(datanetKey(d.Name)); err == nil {
 			return errorf(abi.CodeAlreadyExists, "datanet %s exists", d.Name)
 		}

@@ -42,7 +42,7 @@ type Options struct {
 
 // Registry is the store of plugins and datanets. It is safe for concurrent use.
 type Registry struct {
-	db       *badger.DB
+	db       kv.Store
 	logger   *slog.Logger
 	operator string   // canonical address, or ""
 	reserved []string // namespaces only the operator publishes in
@@ -119,19 +119,38 @@ func Open(dir string, opts Options) (*Registry, error) {
 		d := badger.DefaultOptions("")
 		bo = bo.WithDir("").WithValueDir("").WithInMemory(true).WithValueThreshold(d.ValueThreshold).WithMemTableSize(d.MemTableSize)
 	}
-	db, err := badger.Open(bo)
+	bdb, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("registry: open %s: %w", dir, err)
 	}
+	if opts.InMemory {
+		dir = ""
+	}
+	return open(kv.NewBadger(bdb), dir, opts)
+}
+
+// OpenStore opens the registry kept in store, which it closes when it
+// closes; its derived indexes (suffix arrays, search) are built in dir, a
+// directory of this host's own ("" keeps them in memory). A writable
+// registry must be the store's only writer. InMemory is refused: it
+// applies to a Badger registry only.
+func OpenStore(store kv.Store, dir string, opts Options) (*Registry, error) {
+	if opts.InMemory {
+		store.Close()
+		return nil, fmt.Errorf("registry: InMemory applies to a Badger registry only")
+	}
+	return open(store, dir, opts)
+}
+
+func open(db kv.Store, dir string, opts Options) (*Registry, error) {
+	var err error
 	if err := checkFormat(db, opts.ReadOnly); err != nil {
 		db.Close()
 		return nil, err
 	}
 	r := &Registry{db: db, logger: opts.Logger, domain: opts.Domain, scratch: opts.Scratch, corpus: map[string]*corpusIndex{}, search: map[string]*searchIndex{}, records: newRecordCache(RecordCacheBytes),
 		readOnly: opts.ReadOnly}
-	if !opts.InMemory {
-		r.dir = dir
-	}
+	r.dir = dir
 	if opts.Operator != "" {
 		if r.operator, err = CanonicalAddress(opts.Operator); err != nil {
 			db.Close()
@@ -192,11 +211,11 @@ func (r *Registry) startBuild() error {
 // It returns when all are built, or at the first failure.
 func (r *Registry) Warm(ctx context.Context) error {
 	var names []string
-	err := r.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("d/")})
+	err := r.db.View(func(txn kv.Txn) error {
+		it := txn.NewIterator(kv.IterOptions{Prefix: []byte("d/")})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			names = append(names, string(it.Item().Key()[len("d/"):]))
+			names = append(names, string(it.Key()[len("d/"):]))
 		}
 		return nil
 	})
@@ -221,7 +240,7 @@ func (r *Registry) Warm(ctx context.Context) error {
 const Format = 2
 
 // checkFormat stamps a new registry with Format and refuses any other.
-func checkFormat(db *badger.DB, readOnly bool) error {
+func checkFormat(db kv.Store, readOnly bool) error {
 	have, err := kv.Layout(db, Format, readOnly)
 	switch {
 	case err != nil:
@@ -239,7 +258,7 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-func getString(txn *badger.Txn, key []byte) (string, error) {
+func getString(txn kv.Txn, key []byte) (string, error) {
 	b, err := kv.GetBytes(txn, key)
 	return string(b), err
 }

@@ -20,7 +20,7 @@ import (
 
 func open(t testing.TB) *registry.Registry {
 	t.Helper()
-	r, err := registry.Open(t.TempDir(), registry.Options{})
+	r, err := openStore(t, registry.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,14 +2,15 @@ package registry
 
 import (
 	"fmt"
-	"github.com/tollgate-dev/tollgate/internal/corpus"
-	"github.com/tollgate-dev/tollgate/internal/tokenize"
 	"math/bits"
 	"math/rand/v2"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/tollgate-dev/tollgate/internal/corpus"
+	"github.com/tollgate-dev/tollgate/internal/tokenize"
 
 	"github.com/tollgate-dev/tollgate/abi"
 )

@@ -24,7 +24,7 @@ func TestRegistrySignaturesCannotBeReplayed(t *testing.T) {
 	ctx := context.Background()
 	here := registry.Domain{ChainID: big.NewInt(1337), Contract: "0x00000000000000000000000000000000000000aa"}
 	there := registry.Domain{ChainID: big.NewInt(1337), Contract: "0x00000000000000000000000000000000000000bb"}
-	r, err := registry.Open(t.TempDir(), registry.Options{Domain: here})
+	r, err := openStore(t, registry.Options{Domain: here})
 	if err != nil {
 		t.Fatal(err)
 	}

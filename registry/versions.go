@@ -7,7 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/tollgate-dev/tollgate/internal/kv"
 
 	"github.com/tollgate-dev/tollgate/abi"
 )
@@ -72,11 +72,11 @@ func (r *Registry) VersionRoot(ctx context.Context, datanet string, version uint
 		return "", err
 	}
 	var root string
-	err := r.db.View(func(txn *badger.Txn) (err error) {
+	err := r.db.View(func(txn kv.Txn) (err error) {
 		root, err = getString(txn, versionKey(datanet, version))
 		return err
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return "", errorf(abi.CodeNotFound, "datanet %s has no version %d", datanet, version)
 	}
 	return root, err

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/tollgate-dev/tollgate/internal/kv"
 
 	"github.com/tollgate-dev/tollgate/abi"
 )
@@ -89,25 +89,20 @@ func writtenKey(datanet, contributor string) []byte {
 	return append(scoped("w/", datanet), contributor...)
 }
 
-func getWritten(txn *badger.Txn, datanet, contributor string) (written, error) {
+func getWritten(txn kv.Txn, datanet, contributor string) (written, error) {
 	item, err := txn.Get(writtenKey(datanet, contributor))
-	if errors.Is(err, badger.ErrKeyNotFound) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return written{}, nil
 	} else if err != nil {
 		return written{}, err
 	}
-	var w written
-	err = item.Value(func(v []byte) error {
-		if len(v) != 16 {
-			return errorf(abi.CodeInternal, "write count of %s in %s is %d bytes", contributor, datanet, len(v))
-		}
-		w.records, w.bytes = binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:])
-		return nil
-	})
-	return w, err
+	if len(item) != 16 {
+		return written{}, errorf(abi.CodeInternal, "write count of %s in %s is %d bytes", contributor, datanet, len(item))
+	}
+	return written{records: binary.BigEndian.Uint64(item), bytes: binary.BigEndian.Uint64(item[8:])}, nil
 }
 
-func setWritten(txn *badger.Txn, datanet, contributor string, w written) error {
+func setWritten(txn kv.Txn, datanet, contributor string, w written) error {
 	v := binary.BigEndian.AppendUint64(nil, w.records)
 	return txn.Set(writtenKey(datanet, contributor), binary.BigEndian.AppendUint64(v, w.bytes))
 }

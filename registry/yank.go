@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/mod/semver"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -32,9 +31,9 @@ func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
 	if err != nil {
 		return err
 	}
-	err = r.db.Update(func(txn *badger.Txn) error {
+	err = r.db.Update(func(txn kv.Txn) error {
 		var p Plugin
-		if err := kv.GetJSON(txn, pluginKey(name, version), &p); errors.Is(err, badger.ErrKeyNotFound) {
+		if err := kv.GetJSON(txn, pluginKey(name, version), &p); errors.Is(err, kv.ErrNotFound) {
 			return errorf(abi.CodeNotFound, "no plugin %s", ref)
 		} else if err != nil {
 			return err
@@ -74,12 +73,12 @@ func (r *Registry) forget(key string) {
 // saying why when the name has versions.
 func (r *Registry) noLatest(name string) error {
 	var versions []string
-	err := r.db.View(func(txn *badger.Txn) error {
+	err := r.db.View(func(txn kv.Txn) error {
 		prefix := pluginKey(name, "")
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		it := txn.NewIterator(kv.IterOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid() && len(versions) < 8; it.Next() {
-			versions = append(versions, string(it.Item().Key()[len(prefix):]))
+			versions = append(versions, string(it.Key()[len(prefix):]))
 		}
 		return nil
 	})
@@ -100,16 +99,16 @@ func isPreRelease(version string) bool { return semver.Prerelease("v"+version) !
 // pre-releases were kept out of latest points at a pre-release.
 func (r *Registry) repairLatest() error {
 	var names []string
-	err := r.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte("l/")})
+	err := r.db.View(func(txn kv.Txn) error {
+		it := txn.NewIterator(kv.IterOptions{Prefix: []byte("l/")})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			v, err := it.Item().ValueCopy(nil)
+			v, err := it.Value()
 			if err != nil {
 				return err
 			}
 			if isPreRelease(string(v)) {
-				names = append(names, string(it.Item().Key()[len("l/"):]))
+				names = append(names, string(it.Key()[len("l/"):]))
 			}
 		}
 		return nil
@@ -118,7 +117,7 @@ func (r *Registry) repairLatest() error {
 		if err != nil {
 			break
 		}
-		err = r.db.Update(func(txn *badger.Txn) error { return setLatest(txn, name) })
+		err = r.db.Update(func(txn kv.Txn) error { return setLatest(txn, name) })
 	}
 	if err != nil {
 		return fmt.Errorf("registry: repair latest: %w", err)
@@ -128,13 +127,13 @@ func (r *Registry) repairLatest() error {
 
 // setLatest points name@latest at its highest semantic version that is
 // neither yanked nor a pre-release, or at none.
-func setLatest(txn *badger.Txn, name string) error {
+func setLatest(txn kv.Txn, name string) error {
 	var latest *Plugin
-	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: pluginKey(name, "")})
+	it := txn.NewIterator(kv.IterOptions{Prefix: pluginKey(name, "")})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		var p Plugin
-		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &p) }); err != nil {
+		if err := kv.ValueOf(it, func(v []byte) error { return json.Unmarshal(v, &p) }); err != nil {
 			return err
 		}
 		if !p.Yanked && !isPreRelease(p.Manifest.Version) && (latest == nil || compareVersions(p.Manifest.Version, latest.Manifest.Version) > 0) {

@@ -1,0 +1,134 @@
+package kv_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tollgate-dev/tollgate/internal/kv"
+	"github.com/tollgate-dev/tollgate/internal/pgtest"
+)
+
+func TestASecondWriterIsRefusedAndAnOldOneFenced(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	a, err := kv.OpenPostgres(ctx, dsn, kv.PostgresOptions{Store: kv.StoreLedger, Writer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := kv.OpenPostgres(ctx, dsn, kv.PostgresOptions{Store: kv.StoreLedger, Writer: true}); !errors.Is(err, kv.ErrWriterHeld) {
+		t.Fatalf("a second writer: %v, want ErrWriterHeld", err)
+	}
+	// Another store's writer, and a reader, are not held back.
+	r, err := kv.OpenPostgres(ctx, dsn, kv.PostgresOptions{Store: kv.StoreRegistry, Writer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	ro, err := kv.OpenPostgres(ctx, dsn, kv.PostgresOptions{Store: kv.StoreLedger, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+
+	set(t, a, "k", "a1")
+	// a's lock session dies (a network partition, say); b takes over.
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted`); err != nil {
+		t.Fatal(err)
+	}
+	var b *kv.Postgres
+	for range 100 {
+		if b, err = kv.OpenPostgres(ctx, dsn, kv.PostgresOptions{Store: kv.StoreLedger, Writer: true}); !errors.Is(err, kv.ErrWriterHeld) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	err = a.Update(func(txn kv.Txn) error { return txn.Set([]byte("k"), []byte("a2")) })
+	if !errors.Is(err, kv.ErrFenced) {
+		t.Fatalf("the old writer's commit: %v, want ErrFenced", err)
+	}
+	set(t, b, "k", "b1")
+	if v, _ := get(t, ro, "k"); v != "b1" {
+		t.Fatalf("k = %q, want b1", v)
+	}
+}
+
+func TestANewerSchemaIsRefused(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	s, err := kv.OpenPostgres(ctx, dsn, kv.PostgresOptions{Store: kv.StoreLedger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var v int
+	if err := conn.QueryRow(ctx, "SELECT version FROM tollgate_schema").Scan(&v); err != nil || v != kv.SchemaVersion {
+		t.Fatalf("schema version %d, %v; want %d", v, err, kv.SchemaVersion)
+	}
+	if _, err := conn.Exec(ctx, "UPDATE tollgate_schema SET version = version + 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.OpenPostgres(ctx, dsn, kv.PostgresOptions{Store: kv.StoreLedger}); !errors.Is(err, kv.ErrSchemaNewer) {
+		t.Fatalf("opening a newer schema: %v, want ErrSchemaNewer", err)
+	}
+}
+
+func TestCommittedWritesSurviveAKilledServer(t *testing.T) {
+	c, err := pgtest.Start(pgtest.Bin(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	if err := c.CreateDB("crash"); err != nil {
+		t.Fatal(err)
+	}
+	open := func() kv.Store {
+		s, err := kv.OpenPostgres(context.Background(), c.URL("crash"), kv.PostgresOptions{Store: kv.StoreLedger, Writer: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open()
+	set(t, s, "committed", "1")
+	tx, _ := s.Begin()
+	tx.Set([]byte("uncommitted"), []byte("1"))
+	tx.Get([]byte("committed")) // the transaction is open on the server
+	if err := c.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err == nil {
+		t.Fatal("a commit to a killed server succeeded")
+	}
+	if _, err := get(t, s, "committed"); err == nil || errors.Is(err, kv.ErrNotFound) {
+		t.Fatalf("a read from a killed server: %v, want a connection error", err)
+	}
+	s.Close()
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	s = open()
+	defer s.Close()
+	if v, err := get(t, s, "committed"); v != "1" || err != nil {
+		t.Fatalf("committed: %q, %v", v, err)
+	}
+	if _, err := get(t, s, "uncommitted"); !errors.Is(err, kv.ErrNotFound) {
+		t.Fatalf("uncommitted: %v, want ErrNotFound", err)
+	}
+}
