@@ -33,6 +33,7 @@ import (
 	"github.com/tollgate-dev/tollgate/host"
 	"github.com/tollgate-dev/tollgate/internal/fsutil"
 	"github.com/tollgate-dev/tollgate/internal/keys"
+	"github.com/tollgate-dev/tollgate/internal/kv"
 	"github.com/tollgate-dev/tollgate/ledger"
 	"github.com/tollgate-dev/tollgate/ledger/chain"
 	"github.com/tollgate-dev/tollgate/metrics"
@@ -45,7 +46,10 @@ import (
 // settles on.
 type nodeConfig struct {
 	dataDir string
-	rpc     string // empty: the embedded chain under dataDir/chain
+	// store is a PostgreSQL URL the ledger and registry live in; empty,
+	// Badger under dataDir.
+	store string
+	rpc   string // empty: the embedded chain under dataDir/chain
 	// chainRPC is the loopback host:port the embedded chain serves its
 	// JSON-RPC on ("" for none).
 	chainRPC string
@@ -189,14 +193,33 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	if op := crypto.PubkeyToAddress(n.operator.PublicKey).Hex(); !strings.EqualFold(onChainOp, op) {
 		return abi.Errorf(CodeNotOperator, "operator key %s is not the settlement's operator %s: give that key, or have the guardian rotate the operator to this one first", op, onChainOp)
 	}
-	if n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledger.Options{Logger: cfg.logger, Signer: n.operator, CommitDelay: cfg.commitDelay}); err != nil {
+	ledOpts := ledger.Options{Logger: cfg.logger, Signer: n.operator, CommitDelay: cfg.commitDelay}
+	if cfg.store == "" {
+		n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledOpts)
+	} else {
+		var s *kv.Postgres
+		if s, err = kv.OpenPostgres(ctx, cfg.store, kv.PostgresOptions{Store: kv.StoreLedger, Writer: true}); err == nil {
+			n.led, err = ledger.OpenStore(s, ledOpts)
+		}
+	}
+	if err != nil {
 		return err
 	}
 	// Registry signatures are bound to this deployment.
 	dep := n.client.Deployment()
 	regOpts := registry.Options{Logger: cfg.logger, Operator: registry.Address(n.operator), Reserved: reservedNamespaces,
 		Domain: registry.Domain{ChainID: new(big.Int).SetUint64(dep.ChainID), Contract: dep.Settlement}}
-	if n.reg, err = registry.Open(filepath.Join(cfg.dataDir, "registry"), regOpts); err != nil {
+	if cfg.store == "" {
+		n.reg, err = registry.Open(filepath.Join(cfg.dataDir, "registry"), regOpts)
+	} else {
+		var s *kv.Postgres
+		if s, err = kv.OpenPostgres(ctx, cfg.store, kv.PostgresOptions{Store: kv.StoreRegistry, Writer: true}); err == nil {
+			// The registry's records live in PostgreSQL; the indexes built
+			// from them are this host's own.
+			n.reg, err = registry.OpenStore(s, filepath.Join(cfg.dataDir, "registry-index"), regOpts)
+		}
+	}
+	if err != nil {
 		return err
 	}
 	if n.tokens, err = auth.OpenTokens(filepath.Join(cfg.dataDir, "tokens.json")); err != nil {

@@ -65,6 +65,7 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 	modelServers := configFlag{}
 	fs.Var(modelServers, "model-server", "an OpenAI-compatible server models may be published on, NAME=URL (repeat for more); its API key, if any, is read from $TOLLGATE_MODEL_SERVER_KEY_<NAME>")
 	maxRunning := fs.Int("max-running", 0, "invocations running at once, the rest waiting their turn (default: two per core)")
+	store := fs.String("store", "", "where the ledger and registry live: empty for Badger in the data directory, or a PostgreSQL URL (postgres://user:pass@host:port/db); this node must be the only one writing it")
 	commitDelay := fs.Duration("commit-delay", ledger.DefaultCommitDelay, "longest a receipt waits for other calls in flight to share its disk sync (0: never)")
 	faucetLimits := faucetFlags(fs)
 	pprofAddr := fs.String("pprof", "", "loopback host:port to serve Go's profiler on (empty: none)")
@@ -75,6 +76,9 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 		floor, err := parsePrice(*minPrice)
 		if err != nil {
 			return usageErr("serve: --min-price: " + err.Error())
+		}
+		if *store != "" && !strings.HasPrefix(*store, "postgres://") && !strings.HasPrefix(*store, "postgresql://") {
+			return usageErr(fmt.Sprintf("serve: --store %q: want a postgres:// URL, or nothing for Badger in --data", *store))
 		}
 		if *commitDelay <= 0 {
 			*commitDelay = -1 // the flag's 0 is "never"; the ledger's is "the default"
@@ -97,7 +101,7 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 		if err != nil {
 			return usageErr("serve: --model-server: " + err.Error())
 		}
-		cfg := nodeConfig{modelServers: servers, dataDir: *dataDir, rpc: *rpc, logger: logger, guardian: *guardian, challengeDelay: *challenge, rotationDelay: *rotation,
+		cfg := nodeConfig{modelServers: servers, dataDir: *dataDir, store: *store, rpc: *rpc, logger: logger, guardian: *guardian, challengeDelay: *challenge, rotationDelay: *rotation,
 			keyFile: *keyFile, passphraseFile: *passFile, fundWait: *fundWait, out: out, maxLogBlocks: *maxLogBlocks, maxRunning: *maxRunning, commitDelay: *commitDelay, minPrice: floor}
 		if *rpc == "" {
 			cfg.chainRPC = *chainRPC
