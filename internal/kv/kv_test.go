@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -309,4 +310,31 @@ func TestPrefixEnd(t *testing.T) {
 			t.Errorf("PrefixEnd(%q) = %q, want %q", p, got, want)
 		}
 	}
+}
+
+func TestAWalkWithoutPrefixSeesEveryKeyAndALayoutItsStamp(t *testing.T) {
+	forEach(t, func(t *testing.T, open func(bool) kv.Store) {
+		s := open(false)
+		defer s.Close()
+		set(t, s, "a", "1", "b", "2")
+		var keys []string
+		if err := s.View(func(txn kv.Txn) error {
+			it := txn.NewIterator(kv.IterOptions{KeysOnly: true})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				keys = append(keys, string(it.Key()))
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(keys, ",") != "a,b" {
+			t.Fatalf("a walk with no prefix saw %q, want a,b", keys)
+		}
+		// Keys with no format stamp are books of the first layout, never
+		// taken for an empty store.
+		if have, err := kv.Layout(s, 2, false); err != nil || have != "1" {
+			t.Fatalf("Layout of unstamped keys = %q, %v; want 1", have, err)
+		}
+	})
 }

@@ -2,9 +2,11 @@ package kv
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 
@@ -21,7 +23,7 @@ const (
 
 // SchemaVersion is the version of the PostgreSQL schema this build writes.
 // Open migrates an older schema to it and refuses a newer one.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrations[i] brings the schema from version i to i+1; there are
 // SchemaVersion of them. A published step never changes; a new one is
@@ -32,6 +34,10 @@ var migrations = []string{
 	`CREATE TABLE kv_ledger (k bytea PRIMARY KEY, v bytea NOT NULL);
 	 CREATE TABLE kv_registry (k bytea PRIMARY KEY, v bytea NOT NULL);
 	 CREATE TABLE kv_writers (store text PRIMARY KEY, token bigint NOT NULL, host text NOT NULL, since timestamptz NOT NULL)`,
+	// 2: several writers per store, each in a seat with its own token.
+	`ALTER TABLE kv_writers ADD COLUMN seat int NOT NULL DEFAULT 0;
+	 ALTER TABLE kv_writers DROP CONSTRAINT kv_writers_pkey;
+	 ALTER TABLE kv_writers ADD PRIMARY KEY (store, seat)`,
 }
 
 // ErrSchemaNewer is returned by OpenPostgres for a database whose schema a
@@ -42,21 +48,28 @@ var ErrSchemaNewer = errors.New("kv: the database's schema is newer than this bu
 // writer lock: nothing of the transaction was written.
 var ErrFenced = errors.New("kv: another host took over this store's writes")
 
-// ErrWriterHeld is returned by OpenPostgres when another host holds the
-// store's writer lock.
-var ErrWriterHeld = errors.New("kv: another host is writing this store")
+// ErrWriterHeld is returned by OpenPostgres when other hosts hold every
+// writer seat of the store.
+var ErrWriterHeld = errors.New("kv: other hosts hold every writer seat of this store")
 
 // PostgresOptions configures OpenPostgres.
 type PostgresOptions struct {
 	// Store names the store's table: StoreLedger or StoreRegistry.
 	Store    string
 	ReadOnly bool
-	// Writer makes this store the only one writing its table: Open takes
-	// the table's writer lock (a session advisory lock) or fails with
-	// ErrWriterHeld, and every commit checks, in its own transaction, that
-	// no other host has taken the lock since. Ignored when ReadOnly.
+	// Writer makes this store one of the writers of its table, in a seat
+	// of its own: Open takes the first free seat's lock (a session
+	// advisory lock) or fails with ErrWriterHeld, and every commit checks,
+	// in its own transaction, that no other host has taken the seat since.
+	// Ignored when ReadOnly.
 	Writer bool
+	// Seats is how many writers the table may have at once, each in a
+	// numbered seat; 0 or 1 makes this store its only writer.
+	Seats int
 }
+
+// MaxSeats bounds PostgresOptions.Seats.
+const MaxSeats = 64
 
 // Postgres is a Store in a PostgreSQL table. Updates run at SERIALIZABLE,
 // reads at REPEATABLE READ (one snapshot).
@@ -69,7 +82,9 @@ type Postgres struct {
 	upsert   string
 	del      string
 	readOnly bool
-	lock     *pgx.Conn // holds the writer lock; nil unless a writer
+	lock     *pgx.Conn // holds the writer seat's lock; nil unless a writer
+	seat     int
+	seats    int
 	token    int64
 }
 
@@ -80,6 +95,9 @@ func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Postg
 	if opts.Store != StoreLedger && opts.Store != StoreRegistry {
 		return nil, fmt.Errorf("kv: unknown store %q", opts.Store)
 	}
+	if opts.Seats < 0 || opts.Seats > MaxSeats {
+		return nil, fmt.Errorf("kv: %d writer seats: from 1 to %d", opts.Seats, MaxSeats)
+	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("kv: postgres address: %w", err)
@@ -89,7 +107,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Postg
 		return nil, fmt.Errorf("kv: postgres: %w", err)
 	}
 	table := "kv_" + opts.Store
-	p := &Postgres{pool: pool, store: opts.Store, readOnly: opts.ReadOnly,
+	p := &Postgres{pool: pool, store: opts.Store, readOnly: opts.ReadOnly, seat: -1, seats: max(opts.Seats, 1),
 		get:      "SELECT v FROM " + table + " WHERE k = $1",
 		page:     "SELECT k, CASE WHEN $3 THEN v END FROM " + table + " WHERE k >= $1 AND ($2::bytea IS NULL OR k < $2) ORDER BY k LIMIT $4",
 		pageNext: "SELECT k, CASE WHEN $3 THEN v END FROM " + table + " WHERE k > $1 AND ($2::bytea IS NULL OR k < $2) ORDER BY k LIMIT $4",
@@ -116,6 +134,9 @@ func (p *Postgres) migrate(ctx context.Context) error {
 		v, err := p.schemaVersion(ctx, p.pool)
 		if err == nil && v != SchemaVersion {
 			err = fmt.Errorf("kv: the database's schema is version %d, this build reads %d", v, SchemaVersion)
+			if v > SchemaVersion {
+				err = fmt.Errorf("%w: %w", ErrSchemaNewer, err)
+			}
 		}
 		return err
 	}
@@ -164,33 +185,40 @@ func (p *Postgres) schemaVersion(ctx context.Context, q querier) (int, error) {
 	return v, nil
 }
 
-// takeWriter takes the store's writer lock on a connection of its own and
-// advances the store's fencing token.
+// takeWriter takes the first free writer seat's lock on a connection of
+// its own and advances that seat's fencing token.
 func (p *Postgres) takeWriter(ctx context.Context, cc *pgx.ConnConfig) error {
 	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
 		return fmt.Errorf("kv: postgres: %w", err)
 	}
-	var ok bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext('tollgate_writer'), hashtext($1))", p.store).Scan(&ok); err != nil {
-		conn.Close(ctx)
-		return fmt.Errorf("kv: writer lock: %w", err)
+	for seat := range p.seats {
+		var ok bool
+		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext('tollgate_writer'), hashtext($1 || '/' || $2::int))", p.store, seat).Scan(&ok); err != nil {
+			conn.Close(ctx)
+			return fmt.Errorf("kv: writer lock: %w", err)
+		}
+		if !ok {
+			continue
+		}
+		host, _ := os.Hostname()
+		err = conn.QueryRow(ctx, `INSERT INTO kv_writers (store, seat, token, host, since) VALUES ($1, $2, 1, $3, now())
+			ON CONFLICT (store, seat) DO UPDATE SET token = kv_writers.token + 1, host = excluded.host, since = now()
+			RETURNING token`, p.store, seat, fmt.Sprintf("%s pid %d", host, os.Getpid())).Scan(&p.token)
+		if err != nil {
+			conn.Close(ctx)
+			return fmt.Errorf("kv: writer token: %w", err)
+		}
+		p.lock, p.seat = conn, seat
+		return nil
 	}
-	if !ok {
-		conn.Close(ctx)
-		return fmt.Errorf("%w (%s)", ErrWriterHeld, p.store)
-	}
-	host, _ := os.Hostname()
-	err = conn.QueryRow(ctx, `INSERT INTO kv_writers (store, token, host, since) VALUES ($1, 1, $2, now())
-		ON CONFLICT (store) DO UPDATE SET token = kv_writers.token + 1, host = excluded.host, since = now()
-		RETURNING token`, p.store, fmt.Sprintf("%s pid %d", host, os.Getpid())).Scan(&p.token)
-	if err != nil {
-		conn.Close(ctx)
-		return fmt.Errorf("kv: writer token: %w", err)
-	}
-	p.lock = conn
-	return nil
+	conn.Close(ctx)
+	return fmt.Errorf("%w (%s, %d seats)", ErrWriterHeld, p.store, p.seats)
 }
+
+// Seat returns the writer seat this store holds and how many the table
+// has; seat is -1 for a store that is not a writer.
+func (p *Postgres) Seat() (seat, seats int) { return p.seat, p.seats }
 
 // Pool is the store's connection pool.
 func (p *Postgres) Pool() *pgxpool.Pool { return p.pool }
@@ -209,11 +237,10 @@ func (p *Postgres) View(fn func(Txn) error) error {
 		return err
 	}
 	defer t.Discard()
-	if err := fn(t); err != nil {
-		return err
-	}
-	if t.err != nil {
-		return t.err
+	if err := fn(t); err != nil || t.err != nil {
+		// A failed read can make fn answer wrongly (a walk that stopped
+		// early looks like the end): the failure is the answer.
+		return cmp.Or(t.err, err)
 	}
 	return pgErr(t.tx.Commit(t.ctx))
 }
@@ -225,6 +252,9 @@ func (p *Postgres) Update(fn func(Txn) error) error {
 	}
 	defer t.Discard()
 	if err := fn(t); err != nil {
+		if pt, ok := t.(*pgTxn); ok && pt.err != nil {
+			return pt.err
+		}
 		return err
 	}
 	return t.Commit()
@@ -342,7 +372,10 @@ func (t *pgTxn) flush(b *pgx.Batch) error {
 		b = &pgx.Batch{}
 	}
 	var sk, sv, dk [][]byte
-	for k, w := range t.pending {
+	// In key order: writers in other seats lock rows in the same order,
+	// so they can conflict but not deadlock.
+	for _, k := range slices.Sorted(maps.Keys(t.pending)) {
+		w := t.pending[k]
 		if w.del {
 			dk = append(dk, []byte(k))
 		} else {
@@ -379,7 +412,7 @@ func (t *pgTxn) Commit() error {
 		// took the lock has advanced the token, and its update conflicts
 		// with this share lock, so no commit from an older writer lands
 		// after the newer one began.
-		b.Queue("SELECT token FROM kv_writers WHERE store = $1 FOR SHARE", t.p.store).QueryRow(func(r pgx.Row) error {
+		b.Queue("SELECT token FROM kv_writers WHERE store = $1 AND seat = $2 FOR SHARE", t.p.store, t.p.seat).QueryRow(func(r pgx.Row) error {
 			var tok int64
 			if err := r.Scan(&tok); err != nil {
 				return err
@@ -440,6 +473,9 @@ func (i *pgIter) Seek(key []byte) {
 }
 
 func (i *pgIter) load(q string, from []byte) {
+	if from == nil {
+		from = []byte{} // a nil bytea is NULL, which no key is at or after
+	}
 	i.keys, i.vals, i.pos, i.more = nil, nil, 0, false
 	if i.t.err != nil {
 		return

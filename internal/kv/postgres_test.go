@@ -132,3 +132,55 @@ func TestCommittedWritesSurviveAKilledServer(t *testing.T) {
 		t.Fatalf("uncommitted: %v, want ErrNotFound", err)
 	}
 }
+
+func TestWritersTakeSeatsEachFencedOnItsOwn(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	open := func() (*kv.Postgres, error) {
+		return kv.OpenPostgres(ctx, dsn, kv.PostgresOptions{Store: kv.StoreLedger, Writer: true, Seats: 2})
+	}
+	a, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa, n := a.Seat(); sa != 0 || n != 2 {
+		t.Fatalf("first writer in seat %d of %d, want 0 of 2", sa, n)
+	}
+	if sb, _ := b.Seat(); sb != 1 {
+		t.Fatalf("second writer in seat %d, want 1", sb)
+	}
+	if _, err := open(); !errors.Is(err, kv.ErrWriterHeld) {
+		t.Fatalf("a third writer for two seats: %v, want ErrWriterHeld", err)
+	}
+	if _, err := kv.OpenPostgres(ctx, dsn, kv.PostgresOptions{Store: kv.StoreLedger, Writer: true, Seats: kv.MaxSeats + 1}); err == nil {
+		t.Fatal("more seats than MaxSeats were accepted")
+	}
+	// Both write at once; then b's seat goes to a newcomer, which fences b
+	// and only b.
+	set(t, a, "a", "1")
+	set(t, b, "b", "1")
+	b.Close()
+	c, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if sc, _ := c.Seat(); sc != 1 {
+		t.Fatalf("the newcomer took seat %d, want the freed seat 1", sc)
+	}
+	set(t, a, "a", "2")
+	set(t, c, "c", "1")
+	if ro, err := kv.OpenPostgres(ctx, dsn, kv.PostgresOptions{Store: kv.StoreLedger, ReadOnly: true}); err != nil {
+		t.Fatal(err)
+	} else {
+		defer ro.Close()
+		if s, _ := ro.Seat(); s != -1 {
+			t.Fatalf("a reader holds seat %d", s)
+		}
+	}
+}
