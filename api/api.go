@@ -502,6 +502,7 @@ var connectCodes = map[abi.Code]connect.Code{
 	rules.CodeBelowMinPrice:    connect.CodeFailedPrecondition,
 	registry.CodeReservedName:  connect.CodePermissionDenied,
 	ledger.CodeEpochEmpty:      connect.CodeFailedPrecondition,
+	ledger.CodeEpochClosed:     connect.CodeAborted,
 	abi.CodeCanceled:           connect.CodeCanceled,
 	abi.CodeDeadline:           connect.CodeDeadlineExceeded,
 	ledger.CodeInsolvent:       connect.CodeFailedPrecondition,

@@ -93,7 +93,7 @@ func (l *Ledger) indexAccounts() error {
 	// In chunks, each well inside a transaction's limit; the mark that the
 	// index is whole goes last, so a crash midway redoes the pass.
 	for chunk := range slices.Chunk(keys, 10_000) {
-		if err := l.db.Update(func(txn kv.Txn) error {
+		if err := l.update(func(txn kv.Txn) error {
 			for _, k := range chunk {
 				if err := txn.Set(k, nil); err != nil {
 					return err
@@ -104,7 +104,7 @@ func (l *Ledger) indexAccounts() error {
 			return fmt.Errorf("ledger: index receipts by account: %w", err)
 		}
 	}
-	return l.db.Update(func(txn kv.Txn) error { return txn.Set(accountIndexKey, []byte{1}) })
+	return l.update(func(txn kv.Txn) error { return txn.Set(accountIndexKey, []byte{1}) })
 }
 
 // AccountReceipt is a receipt as one account sees it: what it was charged

@@ -20,15 +20,30 @@ type Totals struct {
 }
 
 // Balance returns an account's credit: what it deposited less what its
-// calls were charged. Earnings are never credit (see [Ledger.Earned]).
+// calls were charged, wherever it is leased. Earnings are never credit
+// (see [Ledger.Earned]).
 func (l *Ledger) Balance(ctx context.Context, account string) (*big.Int, error) {
+	if l.seat < 0 && !l.readOnly {
+		return l.spendable(account) // all of it, for a sole writer
+	}
+	var b *big.Int
+	err := l.db.View(func(txn kv.Txn) (err error) {
+		b, err = creditOf(txn, account)
+		return err
+	})
+	return b, err
+}
+
+// spendable returns the credit this ledger spends account's calls from:
+// the account's credit for a sole writer, its seat's lease when shared.
+func (l *Ledger) spendable(account string) (*big.Int, error) {
 	v, gen, ok := l.credits.get(account)
 	if ok {
 		return new(big.Int).Set(v), nil
 	}
 	var b *big.Int
 	err := l.db.View(func(txn kv.Txn) (err error) {
-		b, err = getAmount(txn, balanceKey(account))
+		b, err = getAmount(txn, l.spendKey(account))
 		return err
 	})
 	if err == nil && !l.readOnly {
@@ -41,7 +56,7 @@ func (l *Ledger) Balance(ctx context.Context, account string) (*big.Int, error) 
 func (l *Ledger) Earned(ctx context.Context, account string) (*big.Int, error) {
 	var b *big.Int
 	err := l.db.View(func(txn kv.Txn) (err error) {
-		b, err = getAmount(txn, earnedKey(account))
+		b, err = sumPrefixed(txn, earnedKey(account))
 		return err
 	})
 	return b, err
@@ -51,37 +66,44 @@ func (l *Ledger) Earned(ctx context.Context, account string) (*big.Int, error) {
 func (l *Ledger) Totals(ctx context.Context) (Totals, error) {
 	var t Totals
 	err := l.db.View(func(txn kv.Txn) (err error) {
-		if t.Deposited, err = getAmount(txn, depositedKey); err != nil {
-			return err
-		}
-		if t.Credit, err = getAmount(txn, creditKey); err != nil {
-			return err
-		}
-		t.Earned, err = getAmount(txn, earnedTotKey)
+		t, err = totals(txn)
 		return err
 	})
 	return t, err
 }
 
+// totals reads the running sums: what the shared totals say, less what
+// each seat's receipts moved from credit to earnings.
+func totals(txn kv.Txn) (t Totals, err error) {
+	if t.Deposited, err = getAmount(txn, depositedKey); err != nil {
+		return t, err
+	}
+	if t.Credit, err = getAmount(txn, creditKey); err != nil {
+		return t, err
+	}
+	if t.Earned, err = getAmount(txn, earnedTotKey); err != nil {
+		return t, err
+	}
+	spent, err := spentTotal(txn)
+	if err != nil {
+		return t, err
+	}
+	t.Credit.Sub(t.Credit, spent)
+	t.Earned.Add(t.Earned, spent)
+	return t, nil
+}
+
 // solvent checks that after adding dCredit to Σ credit and dEarned to
 // Σ cumulative earnings, the books owe no more than was deposited.
 func solvent(txn kv.Txn, dCredit, dEarned *big.Int) error {
-	dep, err := getAmount(txn, depositedKey)
+	t, err := totals(txn)
 	if err != nil {
 		return err
 	}
-	credit, err := getAmount(txn, creditKey)
-	if err != nil {
-		return err
-	}
-	earned, err := getAmount(txn, earnedTotKey)
-	if err != nil {
-		return err
-	}
-	owed := credit.Add(credit, dCredit)
-	owed.Add(owed, earned.Add(earned, dEarned))
-	if owed.Cmp(dep) > 0 {
-		return abi.Errorf(CodeInsolvent, "credit and earnings would be %s against %s deposited", owed, dep)
+	owed := t.Credit.Add(t.Credit, dCredit)
+	owed.Add(owed, t.Earned.Add(t.Earned, dEarned))
+	if owed.Cmp(t.Deposited) > 0 {
+		return abi.Errorf(CodeInsolvent, "credit and earnings would be %s against %s deposited", owed, t.Deposited)
 	}
 	return nil
 }

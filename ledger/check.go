@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tollgate-dev/tollgate/internal/kv"
@@ -254,48 +255,63 @@ func (c *checker) epochIndex() error {
 // its earning postings; neither is negative, except credit by at most the
 // deposits a reorganisation undid. It sums the stored amounts.
 func (c *checker) accounts() (err error) {
-	if c.creditTotal, err = c.storedAmounts("c/", c.credit, c.undone); err != nil {
+	// An account's credit is what is free to lease (c/) and what seats
+	// hold leased (l/<account>/<seat>); its earnings, e/<account> and
+	// each seat's e/<account>/<seat>.
+	if c.creditTotal, err = c.storedAmounts("credit", []string{"c/", "l/"}, c.credit, c.undone); err != nil {
 		return err
 	}
-	c.earnedTotal, err = c.storedAmounts("e/", c.earned, nil)
+	c.earnedTotal, err = c.storedAmounts("earnings", []string{"e/"}, c.earned, nil)
 	return err
 }
 
-// storedAmounts compares each amount stored under prefix with what the
-// records sum to, want, allowing the debt in mayOwe, and returns their sum.
-func (c *checker) storedAmounts(prefix string, want, mayOwe map[string]*big.Int) (*big.Int, error) {
+// storedAmounts compares each account's amounts stored under prefixes
+// (at <prefix><account>, or at <prefix><account>/<seat> for one seat's
+// part) with what the records sum to, want, allowing the debt in mayOwe,
+// and returns their sum. No seat's part may be negative.
+func (c *checker) storedAmounts(what string, prefixes []string, want, mayOwe map[string]*big.Int) (*big.Int, error) {
 	total := new(big.Int)
-	seen := map[string]bool{}
-	if err := scan(c.txn, prefix, func(k, v []byte) error {
-		acct := string(k[len(prefix):])
-		seen[acct] = true
-		got, err := parseAmount(v)
-		if err != nil {
-			return err
-		}
-		if got.Sign() < 0 {
-			if debt, limit := new(big.Int).Neg(got), mayOwe[acct]; limit == nil || debt.Cmp(limit) > 0 {
-				c.bad("%s%s is negative: %s", prefix, acct, got)
+	got := map[string]*big.Int{}
+	for _, prefix := range prefixes {
+		if err := scan(c.txn, prefix, func(k, v []byte) error {
+			acct, seat, part := strings.Cut(string(k[len(prefix):]), "/")
+			amt, err := parseAmount(v)
+			if err != nil {
+				return err
 			}
+			if !common.IsHexAddress(acct) {
+				c.bad("%s is not an account", k)
+			}
+			if _, err := strconv.ParseUint(seat, 10, 16); part && err != nil || !part && prefix == "l/" {
+				c.bad("%s is not an account's part in a seat", k)
+			}
+			if part && amt.Sign() < 0 {
+				c.bad("%s is negative: %s", k, amt)
+			}
+			sumInto(got, acct, amt)
+			total.Add(total, amt)
+			return nil
+		}); err != nil {
+			return nil, err
 		}
-		if !common.IsHexAddress(acct) {
-			c.bad("%s%s is not an account", prefix, acct)
+	}
+	for acct, g := range got {
+		if g.Sign() < 0 {
+			if debt, limit := new(big.Int).Neg(g), mayOwe[acct]; limit == nil || debt.Cmp(limit) > 0 {
+				c.bad("%s of %s is negative: %s", what, acct, g)
+			}
 		}
 		w := want[acct]
 		if w == nil {
 			w = new(big.Int)
 		}
-		if got.Cmp(w) != 0 {
-			c.bad("%s%s is %s, its records sum to %s", prefix, acct, got, w)
+		if g.Cmp(w) != 0 {
+			c.bad("%s of %s is %s, its records sum to %s", what, acct, g, w)
 		}
-		total.Add(total, got)
-		return nil
-	}); err != nil {
-		return nil, err
 	}
 	for acct, w := range want {
-		if !seen[acct] && w.Sign() != 0 {
-			c.bad("%s%s is missing, its records sum to %s", prefix, acct, w)
+		if got[acct] == nil && w.Sign() != 0 {
+			c.bad("%s of %s is missing, its records sum to %s", what, acct, w)
 		}
 	}
 	return total, nil
@@ -319,19 +335,24 @@ func (c *checker) solvency() error {
 // runningTotals checks the invariant: the running totals Commit checks
 // solvency against equal the sums of the records.
 func (c *checker) runningTotals() error {
+	t, err := totals(c.txn)
+	if err != nil {
+		return err
+	}
 	for _, t := range []struct {
-		key  []byte
-		want *big.Int
-	}{{depositedKey, c.deposited}, {creditKey, c.creditTotal}, {earnedTotKey, c.earnedTotal}} {
-		got, err := getAmount(c.txn, t.key)
-		if err != nil {
-			return err
-		}
-		if got.Cmp(t.want) != 0 {
-			c.bad("running total %s is %s, the records sum to %s", t.key, got, t.want)
+		name      string
+		got, want *big.Int
+	}{{"deposited", t.Deposited, c.deposited}, {"credit", t.Credit, c.creditTotal}, {"earned", t.Earned, c.earnedTotal}} {
+		if t.got.Cmp(t.want) != 0 {
+			c.bad("running total %s is %s, the records sum to %s", t.name, t.got, t.want)
 		}
 	}
-	return nil
+	return scan(c.txn, "t/spent/", func(k, v []byte) error {
+		if a, err := parseAmount(v); err != nil || a.Sign() < 0 {
+			c.bad("%s is %s: a seat cannot have spent less than nothing", k, v)
+		}
+		return nil
+	})
 }
 
 func scan(txn kv.Txn, prefix string, fn func(k, v []byte) error) error {

@@ -84,7 +84,20 @@ func TestCheckFindsTampering(t *testing.T) {
 	}{
 		"minted credit": {func(txn kv.Txn) error {
 			return txn.Set([]byte("c/"+dev), []byte("5"))
-		}, "c/" + dev},
+		}, "credit of " + dev},
+		"minted lease": {func(txn kv.Txn) error {
+			return txn.Set([]byte("l/"+dev+"/3"), []byte("5"))
+		}, "credit of " + dev},
+		"negative seat earnings": {func(txn kv.Txn) error {
+			txn.Set([]byte("e/"+dev+"/1"), []byte("-5"))
+			return txn.Set([]byte("e/"+dev+"/2"), []byte("5"))
+		}, "e/" + dev + "/1 is negative"},
+		"a seat's earnings minted": {func(txn kv.Txn) error {
+			return txn.Set([]byte("e/"+dev+"/0"), []byte("7"))
+		}, "earnings of " + dev},
+		"a lease not in a seat": {func(txn kv.Txn) error {
+			return txn.Set([]byte("l/"+dev), []byte("0"))
+		}, "not an account's part in a seat"},
 		"minted earnings and totals": {func(txn kv.Txn) error {
 			txn.Set([]byte("e/"+dev), []byte("1000000"))
 			return txn.Set([]byte("t/earned"), []byte("1000090"))

@@ -7,7 +7,8 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/kv"
 )
 
-// credits mirrors accounts' credit as the writer last committed it, so
+// credits mirrors accounts' credit as the writer last committed it (when
+// the books are shared, the credit this host's seat holds leased), so
 // that reserving credit for a call (once at the start, and again for each
 // record it reads) reads memory rather than Badger. Only the writer
 // changes an account's credit (setCredit, inside a write's transaction);
@@ -83,15 +84,20 @@ func (c *credits) publish(committed bool) {
 	clear(c.staged)
 }
 
-// setCredit writes account's credit in txn; it is the only way credit is
-// written, so the mirror sees every change. Only the writer calls it.
+// setCredit writes the credit this ledger spends account's calls from
+// (its spendKey) in txn; it is the only way that is written, so the mirror
+// sees every change. Only the writer calls it.
 func (l *Ledger) setCredit(txn kv.Txn, account string, v *big.Int) error {
 	l.credits.stage(account, v)
-	return txn.Set(balanceKey(account), []byte(v.String()))
+	return txn.Set(l.spendKey(account), []byte(v.String()))
 }
 
-// addCredit adds delta to account's credit in txn.
+// addCredit adds delta to account's credit in txn: when the books are
+// shared, to its credit free to lease, which no mirror holds.
 func (l *Ledger) addCredit(txn kv.Txn, account string, delta *big.Int) error {
+	if l.seat >= 0 {
+		return addAmount(txn, balanceKey(account), delta)
+	}
 	v, err := getAmount(txn, balanceKey(account))
 	if err != nil {
 		return err

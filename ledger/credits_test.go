@@ -169,7 +169,10 @@ func TestOnlySetCreditWritesCredit(t *testing.T) {
 			if !write.MatchString(line) {
 				continue
 			}
-			if f == "credits.go" {
+			// shared.go writes an account's credit free to lease, which is
+			// not mirrored when the books are shared (it mirrors the seat's
+			// lease, written through setCredit and giveBack).
+			if f == "credits.go" || f == "shared.go" {
 				seen = true
 				continue
 			}

@@ -243,7 +243,7 @@ func (l *Ledger) Reorg(ctx context.Context, undo []Deposit, back Cursor) error {
 				return err
 			}
 			u := Undone{Deposit: stored, Time: now}
-			if credit, err := getAmount(txn, balanceKey(stored.Account)); err != nil {
+			if credit, err := creditOf(txn, stored.Account); err != nil {
 				return err
 			} else if credit.Sign() < 0 {
 				u.Debt = credit.Neg(credit)

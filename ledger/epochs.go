@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math/big"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -72,13 +73,23 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 	if d.ChainID == nil || d.Settlement == "" {
 		return nil, abi.Errorf(abi.CodeBadRequest, "ledger: close epoch needs a chain id and a settlement address")
 	}
+	// First seal the epoch, so that no host commits to it any more; then
+	// read it whole and close it. A close that fails unseals it, and a
+	// crash in between leaves it sealed for the next close to finish.
+	var n uint64
+	if err := l.write(ctx, func(txn kv.Txn) (err error) { n, err = seal(txn); return err }); err != nil {
+		return nil, err
+	}
 	var e *Epoch
 	var tree *Tree
 	err := l.write(ctx, func(txn kv.Txn) (err error) {
-		e, tree, err = closeEpoch(txn, d)
+		e, tree, err = closeEpoch(txn, d, n)
 		return err
 	})
 	if err != nil {
+		if uerr := l.write(context.WithoutCancel(ctx), func(txn kv.Txn) error { return unseal(txn, n) }); uerr != nil {
+			l.logger.Warn("unseal an epoch that failed to close", "epoch", n, "err", uerr)
+		}
 		return nil, err
 	}
 	l.open.Store(&openState{epoch: e.N + 1, bundle: e.Bundle})
@@ -87,12 +98,20 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 	return e, nil
 }
 
-// closeEpoch writes the open epoch, closed under d, and opens the next one
-// in txn. It returns the closed epoch and its tree.
-func closeEpoch(txn kv.Txn, d Domain) (*Epoch, *Tree, error) {
-	n, err := openEpoch(txn)
+// closeEpoch writes epoch n, sealed and still open, closed under d, and
+// opens the next one in txn. It returns the closed epoch and its tree.
+func closeEpoch(txn kv.Txn, d Domain, n uint64) (*Epoch, *Tree, error) {
+	open, err := openEpoch(txn)
 	if err != nil {
 		return nil, nil, err
+	}
+	if open > n {
+		return nil, nil, abi.Errorf(CodeEpochClosed, "ledger: epoch %d was closed meanwhile, by another host", n)
+	}
+	if s, err := sealed(txn); err != nil {
+		return nil, nil, err
+	} else if s != n || open != n {
+		return nil, nil, abi.Errorf(abi.CodeUnavailable, "ledger: epoch %d is no longer sealed for closing", n)
 	}
 	e := &Epoch{N: n, Domain: d, Total: new(big.Int), Closed: time.Now().UTC()}
 	if e.Leaves, err = earningLeaves(txn, e.Total); err != nil {
@@ -144,26 +163,60 @@ func closeEpoch(txn kv.Txn, d Domain) (*Epoch, *Tree, error) {
 	if err := kv.SetJSON(txn, epochKey(n), e); err != nil {
 		return nil, nil, err
 	}
+	if err := txn.Delete(sealKey); err != nil {
+		return nil, nil, err
+	}
 	return e, tree, txn.Set(openEpochKey, binary.BigEndian.AppendUint64(nil, n+1))
+}
+
+// unseal lets commits into epoch n again, if it is still sealed.
+func unseal(txn kv.Txn, n uint64) error {
+	if s, err := sealed(txn); err != nil || s != n {
+		return err
+	}
+	return txn.Delete(sealKey)
 }
 
 // earningLeaves returns a leaf for every account with cumulative earnings,
 // in key order, and adds their sum to total.
 func earningLeaves(txn kv.Txn, total *big.Int) ([]Leaf, error) {
 	var leaves []Leaf
+	err := earnings(txn, func(account string, amt *big.Int) {
+		if amt.Sign() > 0 {
+			leaves = append(leaves, Leaf{Account: account, Cumulative: amt})
+			total.Add(total, amt)
+		}
+	})
+	return leaves, err
+}
+
+// earnings calls fn with every account's cumulative earnings, in account
+// order: the sum of its e/<account> and of each seat's e/<account>/<seat>,
+// which sort together.
+func earnings(txn kv.Txn, fn func(account string, amt *big.Int)) error {
+	var cur string
+	var sum *big.Int
 	it := txn.NewIterator(kv.IterOptions{Prefix: []byte("e/")})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
+		account, _, _ := strings.Cut(string(it.Key()[2:]), "/")
 		var amt *big.Int
 		if err := kv.ValueOf(it, func(v []byte) (err error) { amt, err = parseAmount(v); return err }); err != nil {
-			return nil, err
+			return err
 		}
-		if amt.Sign() > 0 {
-			leaves = append(leaves, Leaf{Account: string(it.Key()[2:]), Cumulative: amt})
-			total.Add(total, amt)
+		if sum != nil && account != cur {
+			fn(cur, sum)
+			sum = nil
 		}
+		if sum == nil {
+			cur, sum = account, new(big.Int)
+		}
+		sum.Add(sum, amt)
 	}
-	return leaves, nil
+	if sum != nil {
+		fn(cur, sum)
+	}
+	return nil
 }
 
 // epochContents returns the receipts committed in epoch n and the outputs

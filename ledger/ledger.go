@@ -91,6 +91,13 @@ type Ledger struct {
 	delay    time.Duration
 	siblings int64
 
+	// seat is this host's writer seat in books other hosts write too, or
+	// -1 for the books' sole writer (and for a reader); leaseUse is when a
+	// call last reserved each account's leased credit.
+	seat       int
+	leaseUse   map[string]time.Time // guarded by resMu
+	leasesDone chan struct{}        // closed when the lease loop has stopped
+
 	treeMu    sync.Mutex
 	treeEpoch uint64
 	tree      *Tree
@@ -98,9 +105,10 @@ type Ledger struct {
 
 // The ledger's own error codes.
 const (
-	CodeUnbalanced abi.Code = "ledger_unbalanced" // postings would not sum to zero, or debit someone else
-	CodeInsolvent  abi.Code = "ledger_insolvent"  // a write would owe more than was deposited
-	CodeEpochEmpty abi.Code = "epoch_empty"       // an epoch with no new receipts cannot close
+	CodeUnbalanced  abi.Code = "ledger_unbalanced" // postings would not sum to zero, or debit someone else
+	CodeInsolvent   abi.Code = "ledger_insolvent"  // a write would owe more than was deposited
+	CodeEpochEmpty  abi.Code = "epoch_empty"       // an epoch with no new receipts cannot close
+	CodeEpochClosed abi.Code = "epoch_closed"      // another host closed the epoch first
 )
 
 // openState is the epoch receipts are committed to and the previous epoch's
@@ -154,7 +162,14 @@ func OpenStore(store kv.Store, opts Options) (*Ledger, error) {
 func open(db kv.Store, blog *badgerLog, opts Options) (*Ledger, error) {
 	l := &Ledger{db: db, blog: blog, logger: opts.Logger, signer: opts.Signer, operator: opts.Operator, readOnly: opts.ReadOnly,
 		ops: make(chan *op, MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{}), pagedOut: make(chan struct{}), reserved: map[string]*big.Int{},
-		delay: opts.CommitDelay, siblings: int64(opts.CommitSiblings)}
+		delay: opts.CommitDelay, siblings: int64(opts.CommitSiblings),
+		seat: -1, leaseUse: map[string]time.Time{}, leasesDone: make(chan struct{})}
+	if s, ok := db.(seated); ok && !opts.ReadOnly {
+		if l.seat, _ = s.Seat(); l.seat < 0 {
+			db.Close()
+			return nil, fmt.Errorf("ledger: a writable ledger in a shared store needs a writer seat (kv.PostgresOptions.Writer)")
+		}
+	}
 	if l.delay == 0 {
 		l.delay = DefaultCommitDelay
 	}
@@ -173,10 +188,16 @@ func open(db kv.Store, blog *badgerLog, opts Options) (*Ledger, error) {
 	}
 	if l.readOnly {
 		close(l.stopped)
+		close(l.leasesDone)
 		l.closed = true
 		return l, nil
 	}
 	go l.run()
+	if l.seat >= 0 {
+		go l.leaseLoop()
+	} else {
+		close(l.leasesDone)
+	}
 	return l, nil
 }
 
@@ -235,10 +256,15 @@ func (l *Ledger) load() error {
 			return err
 		}
 	}
-	if !l.readOnly {
-		return l.indexAccounts()
+	if l.readOnly {
+		return nil
 	}
-	return nil
+	if l.seat >= 0 {
+		if err := l.returnSeatLeases(); err != nil {
+			return err
+		}
+	}
+	return l.indexAccounts()
 }
 
 // checkFormat stamps a new ledger with Format and refuses one written in
@@ -268,7 +294,14 @@ func (l *Ledger) Close() error {
 			close(l.quit)
 		}
 		<-l.stopped
+		<-l.leasesDone
 		<-l.pagedOut
+		if l.seat >= 0 && !wasClosed {
+			// Nothing commits any more: what this seat leased is final.
+			if err := l.returnSeatLeases(); err != nil {
+				l.logger.Warn("return leases at close; the seat's next holder returns them", "err", err)
+			}
+		}
 		l.closeErr = l.db.Close()
 	})
 	return l.closeErr

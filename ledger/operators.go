@@ -37,7 +37,7 @@ func (l *Ledger) recordOperator(addr string, open uint64) error {
 	if n := len(spans); n > 0 && strings.EqualFold(spans[n-1].Address, addr) {
 		return nil
 	}
-	return l.db.Update(func(txn kv.Txn) error {
+	return l.update(func(txn kv.Txn) error {
 		return kv.SetJSON(txn, operatorKey(uint64(len(spans))), OperatorSpan{From: open, Address: addr})
 	})
 }

@@ -258,7 +258,9 @@ func (l *Ledger) Commit(ctx context.Context, r *Receipt, output []byte, res *Res
 	}
 	sums := sumPostings(r)
 	// The epoch is read before signing and checked again in the writer; if
-	// an epoch closed in between, sign again for the new one.
+	// an epoch closed in between (here or on another host), sign again for
+	// the new one; while one is being closed, wait for it.
+	deadline := time.Now().Add(maxSealWait)
 	for attempt := 0; ; attempt++ {
 		st := l.open.Load()
 		epoch := st.epoch
@@ -269,12 +271,26 @@ func (l *Ledger) Commit(ctx context.Context, r *Receipt, output []byte, res *Res
 		err := l.writeHeld(ctx, res, func(txn kv.Txn) error {
 			return l.writeReceipt(txn, r, output, epoch, sums)
 		})
-		if errors.Is(err, errEpochMoved) && attempt < 8 {
-			continue
+		// By identity: errors.Is matches any error of the same code.
+		moved, waiting := err == errEpochMoved, err == errEpochSealed //nolint:errorlint
+		if !moved && !waiting || time.Now().After(deadline) {
+			return err
 		}
-		return err
+		if waiting {
+			select {
+			case <-time.After(time.Duration(min(1+attempt, 20)) * 5 * time.Millisecond):
+			case <-ctx.Done():
+				return abi.FromContext(ctx.Err())
+			}
+		}
+		if err := l.refreshOpen(); err != nil {
+			return err
+		}
 	}
 }
+
+// maxSealWait bounds how long a commit waits for an epoch being closed.
+const maxSealWait = time.Minute
 
 // postingSums is what a receipt's postings move: the caller's debit, and
 // the earnings of each account credited and in all.
@@ -316,28 +332,55 @@ func (l *Ledger) writeReceipt(txn kv.Txn, r *Receipt, output []byte, epoch uint6
 	if open != epoch {
 		return errEpochMoved
 	}
-	// Check before writing anything.
-	credit, err := getAmount(txn, balanceKey(r.Caller))
+	if s, err := sealed(txn); err != nil {
+		return err
+	} else if s == epoch {
+		return errEpochSealed
+	}
+	// Check before writing anything. The caller's credit is spent from
+	// where this ledger keeps it: the account for a sole writer, this
+	// seat's lease when shared.
+	credit, err := getAmount(txn, l.spendKey(r.Caller))
 	if err != nil {
 		return err
+	}
+	if l.seat >= 0 && credit.Cmp(sums.debit) < 0 {
+		// A commit made under no reservation (or more than it reserved)
+		// pays what the seat's lease lacks from the credit free to lease.
+		if credit, err = l.leaseShortfall(txn, r.Caller, credit, sums.debit); err != nil {
+			return err
+		}
 	}
 	if credit.Sub(credit, sums.debit).Sign() < 0 {
 		return abi.Errorf(abi.CodeInsufficientCredit, "ledger: %s would be %s short", r.Caller, new(big.Int).Neg(credit))
 	}
-	if err := solvent(txn, new(big.Int).Neg(sums.debit), sums.earned); err != nil {
-		return fmt.Errorf("ledger: receipt %s: %w", r.ID, err)
+	if l.seat < 0 {
+		if err := solvent(txn, new(big.Int).Neg(sums.debit), sums.earned); err != nil {
+			return fmt.Errorf("ledger: receipt %s: %w", r.ID, err)
+		}
 	}
+	// (Shared books skip the check against the shared totals, which every
+	// seat would then read: validate has made the postings sum to zero, so
+	// a receipt moves credit to earnings and leaves what is owed as it was.)
 	if err := l.setCredit(txn, r.Caller, credit); err != nil {
 		return err
 	}
-	if err := addAmount(txn, creditKey, new(big.Int).Neg(sums.debit)); err != nil {
-		return err
-	}
-	if err := addAmount(txn, earnedTotKey, sums.earned); err != nil {
+	if l.seat < 0 {
+		if err := addAmount(txn, creditKey, new(big.Int).Neg(sums.debit)); err != nil {
+			return err
+		}
+		if err := addAmount(txn, earnedTotKey, sums.earned); err != nil {
+			return err
+		}
+	} else if err := addAmount(txn, spentKey(l.seat), sums.debit); err != nil {
 		return err
 	}
 	for acct, amt := range sums.earnings {
-		if err := addAmount(txn, earnedKey(acct), amt); err != nil {
+		k := earnedKey(acct)
+		if l.seat >= 0 {
+			k = seatEarnedKey(acct, l.seat)
+		}
+		if err := addAmount(txn, k, amt); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/abi"
 )
@@ -72,22 +73,35 @@ func (l *Ledger) Reserve(ctx context.Context, account string, amount *big.Int) (
 // hold adds amount to what account holds if its free credit covers it.
 // The account's lock must be held.
 func (l *Ledger) hold(account string, amount *big.Int) error {
-	bal, err := l.Balance(context.Background(), account)
-	if err != nil {
-		return err
+	for leased := false; ; leased = true {
+		bal, err := l.spendable(account)
+		if err != nil {
+			return err
+		}
+		l.resMu.Lock()
+		held := l.reserved[account]
+		if held == nil {
+			held = new(big.Int)
+		}
+		free := new(big.Int).Sub(bal, held)
+		if free.Cmp(amount) >= 0 {
+			l.reserved[account] = new(big.Int).Add(held, amount)
+			if l.seat >= 0 {
+				l.leaseUse[account] = time.Now()
+			}
+			l.resMu.Unlock()
+			return nil
+		}
+		l.resMu.Unlock()
+		if l.seat < 0 || leased {
+			return abi.Errorf(abi.CodeInsufficientCredit, "ledger: %s has %s free (%s held by calls in flight), needs %s", account, free, held, amount)
+		}
+		// Shared books: lease what this seat lacks from the account's
+		// free credit, then check again.
+		if err := l.takeLease(context.Background(), account, free.Sub(amount, free)); err != nil {
+			return err
+		}
 	}
-	l.resMu.Lock()
-	defer l.resMu.Unlock()
-	held := l.reserved[account]
-	if held == nil {
-		held = new(big.Int)
-	}
-	free := new(big.Int).Sub(bal, held)
-	if free.Cmp(amount) < 0 {
-		return abi.Errorf(abi.CodeInsufficientCredit, "ledger: %s has %s free (%s held by calls in flight), needs %s", account, free, held, amount)
-	}
-	l.reserved[account] = new(big.Int).Add(held, amount)
-	return nil
 }
 
 // Extend holds amount more for the same call, or refuses with

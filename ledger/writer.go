@@ -118,25 +118,54 @@ func (l *Ledger) run() {
 }
 
 func (l *Ledger) commit(batch []*op) {
-	txn, err := l.db.Begin()
-	if err != nil {
-		for _, o := range batch {
-			o.res.landed()
-			o.done <- err
+	for try := 0; ; try++ {
+		results, err, each := l.tryCommit(batch)
+		if errors.Is(err, kv.ErrConflict) && try < maxConflictRetries {
+			// Another host's transaction touched what this one read
+			// (shared books): nothing was written; run the batch again.
+			conflictBackoff(try)
+			continue
 		}
+		if each {
+			l.commitEach(batch)
+			return
+		}
+		err = writeError(err)
+		for i, o := range batch {
+			if err != nil && results[i] == nil {
+				results[i] = err
+			}
+			o.res.landed()
+			o.done <- results[i]
+		}
+		l.batches.Add(1)
 		return
 	}
-	results := make([]error, len(batch))
+}
+
+// tryCommit runs batch in one transaction. It returns each op's refusal
+// and the transaction's error; each is set if an op failed in a way that
+// may have left a partial write, so each op must be committed on its own.
+func (l *Ledger) tryCommit(batch []*op) (results []error, err error, each bool) {
+	txn, err := l.db.Begin()
+	if err != nil {
+		return make([]error, len(batch)), err, false
+	}
+	results = make([]error, len(batch))
 	for i, o := range batch {
 		err := o.apply(txn)
 		var ae *abi.Error
+		if errors.Is(err, kv.ErrConflict) {
+			txn.Discard()
+			l.credits.publish(false)
+			return results, err, false
+		}
 		if err != nil && !errors.As(err, &ae) {
 			// An I/O error or a full transaction: the transaction may hold a
 			// partial write, so drop it and commit each op on its own.
 			txn.Discard()
 			l.credits.publish(false)
-			l.commitEach(batch)
-			return
+			return results, err, true
 		}
 		results[i] = err
 	}
@@ -147,25 +176,27 @@ func (l *Ledger) commit(batch []*op) {
 	// Before anyone hears back: a reservation released after its commit
 	// must find the credit that commit left.
 	l.credits.publish(err == nil)
-	for i, o := range batch {
-		if err != nil && results[i] == nil {
-			results[i] = err
-		}
-		o.res.landed()
-		o.done <- results[i]
+	return results, err, false
+}
+
+// writeError says what a failed write means to its caller: a host whose
+// writer seat another has taken can write nothing more.
+func writeError(err error) error {
+	if errors.Is(err, kv.ErrFenced) {
+		return abi.Wrap(abi.CodeUnavailable, err, "ledger: another host took this host's writer seat; restart it")
 	}
-	l.batches.Add(1)
+	return err
 }
 
 func (l *Ledger) commitEach(batch []*op) {
 	for _, o := range batch {
-		err := l.db.Update(o.apply)
+		err := l.update(o.apply)
 		if err == nil {
 			err = l.blog.syncFailure()
 		}
 		l.credits.publish(err == nil)
 		o.res.landed()
-		o.done <- err
+		o.done <- writeError(err)
 		l.batches.Add(1)
 	}
 }
