@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/ledger"
 
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/spf13/cobra"
@@ -227,6 +228,7 @@ var jsonSchemas = map[string][]string{
 	"claim":           {"chainId", "to", "data", "account", "cumulative", "epoch", "tx"},
 	"bench":           {"invokesPerSecond", "p50Ms", "p99Ms", "calls", "errors"},
 	"verify":          {"epoch", "receipts", "root", "onChain", "ok"},
+	"check":           {"books", "openEpoch", "deposited", "credit", "earned", "problems", "ok"},
 	"datanet sign":    nil, // prints signed JSONL, its own format
 	"serve":           nil,
 	"demo":            nil,
@@ -314,6 +316,14 @@ func TestEveryCommandJSONSchema(t *testing.T) {
 	check("claim", "claim", "--server", api, "--key", u.addr)
 	check("bench", "bench", "--server", api, "-c", "1", "-d", "300ms")
 	check("verify", "verify", "--server", api, "--rpc", tn.rpc)
+	books := t.TempDir()
+	opKey, _ := crypto.GenerateKey()
+	if led, err := ledger.Open(filepath.Join(books, "ledger"), ledger.Options{Signer: opKey}); err != nil {
+		t.Fatal(err)
+	} else {
+		led.Close()
+	}
+	check("check", "check", "--data", books)
 
 	walk(newApp(context.Background(), nil).root, func(c *cobra.Command) {
 		name := strings.Join(path(c), " ")

@@ -291,7 +291,7 @@ server, and defaults for any flag; see README.md.
 			root.AddCommand(c)
 		}
 	}
-	add("node", serveCommand(a), demoCommand(a), benchCommand(a), verifyCommand(a))
+	add("node", serveCommand(a), demoCommand(a), benchCommand(a), verifyCommand(a), checkCommand(a))
 	add("use", invokeCommand(a), pluginCommand(a), modelCommand(a), datanetCommand(a), receiptCommand(a))
 	add("money", balanceCommand(a), earningsCommand(a), depositCommand(a), withdrawCommand(a), claimCommand(a), faucetCommand(a), epochCommand(a))
 	add("tools", loginCommand(a), keyCommand(a), completionCommand())
