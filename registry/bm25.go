@@ -90,7 +90,8 @@ func (r *Registry) Search(ctx context.Context, datanet, query string, limit int)
 
 // searchAt is Search over the records of versions up to upTo.
 func (r *Registry) searchAt(ctx context.Context, datanet, query string, limit int, upTo uint64) ([]abi.Record, error) {
-	if _, err := r.Datanet(ctx, datanet); err != nil {
+	d, err := r.Datanet(ctx, datanet)
+	if err != nil {
 		return nil, err
 	}
 	if limit <= 0 {
@@ -98,6 +99,9 @@ func (r *Registry) searchAt(ctx context.Context, datanet, query string, limit in
 	}
 	ix, err := r.searchIndexFor(ctx, datanet)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.feedSearch(datanet, ix, d.Version); err != nil {
 		return nil, err
 	}
 	ids, scores, _ := ix.ix.TopScored(query, limit, upTo)

@@ -89,7 +89,7 @@ func (r *Registry) CreateDatanet(ctx context.Context, d Datanet, sig []byte) (*D
 	}
 	d.Version, d.Created, d.PolicyNonce = 0, time.Now().UTC(), 0
 	d.Creation = &DatanetCreation{Policy: d.Policy, Signature: sig}
-	err = r.db.Update(func(txn kv.Txn) error {
+	err = r.update(func(txn kv.Txn) error {
 		if _, err := txn.Get(datanetKey(d.Name)); err == nil {
 			return errorf(abi.CodeAlreadyExists, "datanet %s exists", d.Name)
 		}

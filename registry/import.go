@@ -332,7 +332,7 @@ func (r *Registry) commitBatch(datanet string, recs []*Record, first int64, ckKe
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now().UTC()
-	err = r.db.Update(func(txn kv.Txn) (err error) {
+	err = r.update(func(txn kv.Txn) (err error) {
 		if added, dups, err = r.appendBatch(txn, datanet, recs, first, now); err != nil {
 			return err
 		}

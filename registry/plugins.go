@@ -114,7 +114,7 @@ func (r *Registry) Publish(ctx context.Context, m Manifest, sig, wasm []byte) (*
 		return nil, err
 	}
 	p := &Plugin{Manifest: m, Signature: sig, Published: time.Now().UTC(), Wasm: wasm}
-	err := r.db.Update(func(txn kv.Txn) error {
+	err := r.update(func(txn kv.Txn) error {
 		claim, err := checkNew(txn, m)
 		if err != nil {
 			return err

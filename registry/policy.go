@@ -190,7 +190,7 @@ func (r *Registry) SetPolicy(ctx context.Context, datanet string, p Policy, sig 
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.db.Update(func(txn kv.Txn) error {
+	return r.update(func(txn kv.Txn) error {
 		var d Datanet
 		if err := kv.GetJSON(txn, datanetKey(datanet), &d); errors.Is(err, kv.ErrNotFound) {
 			return errorf(abi.CodeNotFound, "no datanet %s", datanet)

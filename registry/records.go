@@ -59,7 +59,7 @@ func (r *Registry) AddRecord(ctx context.Context, datanet, contributor, content 
 	id := sha256Hex([]byte(content))
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	err = r.db.Update(func(txn kv.Txn) error {
+	err = r.update(func(txn kv.Txn) error {
 		var d Datanet
 		if err := kv.GetJSON(txn, datanetKey(datanet), &d); errors.Is(err, kv.ErrNotFound) {
 			return errorf(abi.CodeNotFound, "no datanet %s", datanet)
@@ -131,6 +131,23 @@ func appendRecord(txn kv.Txn, datanet string, d *Datanet, rec *Record, now time.
 // the records just appended to it; those without a version were not.
 // r.mu must be held.
 func (r *Registry) indexAppended(datanet string, recs []*Record) {
+	// Versions other hosts appended before these (a shared store) go in
+	// first, so each index holds an unbroken run of versions; one that
+	// cannot read them is dropped, to be rebuilt on its next use.
+	first := uint64(0)
+	for _, rec := range recs {
+		if rec.Version > 0 && (first == 0 || rec.Version < first) {
+			first = rec.Version
+		}
+	}
+	if first > 1 {
+		if ix := r.corpus[datanet]; ix != nil && r.feedCorpusLocked(datanet, ix, first-1) != nil {
+			dropIndex(r.corpus, datanet, ix)
+		}
+		if ix := r.search[datanet]; ix != nil && ix.isReady() && r.feedSearchLocked(datanet, ix, first-1) != nil {
+			dropIndex(r.search, datanet, ix)
+		}
+	}
 	if ix := r.corpus[datanet]; ix != nil {
 		for _, rec := range recs {
 			if rec.Version > 0 {
@@ -283,7 +300,7 @@ func (r *Registry) indexVersions() error {
 			return nil
 		})
 		for i := 0; err == nil && i < len(keys); i += 10_000 {
-			err = r.db.Update(func(txn kv.Txn) error {
+			err = r.update(func(txn kv.Txn) error {
 				for j := i; j < min(i+10_000, len(keys)); j++ {
 					if err := txn.Set(keys[j], ids[j]); err != nil {
 						return err
@@ -351,7 +368,7 @@ func (r *Registry) MirrorDatanet(ctx context.Context, d Datanet) error {
 		return errorf(abi.CodeInternal, "registry: only a scratch registry mirrors datanets")
 	}
 	d.Version, d.Root, d.Frontier = 0, "", nil
-	return r.db.Update(func(txn kv.Txn) error {
+	return r.update(func(txn kv.Txn) error {
 		if _, err := txn.Get(datanetKey(d.Name)); err == nil {
 			return errorf(abi.CodeAlreadyExists, "datanet %s exists", d.Name)
 		}

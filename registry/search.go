@@ -54,6 +54,24 @@ func (r *Registry) corpusIndexFor(ctx context.Context, datanet string) ([]*corpu
 	return ix.catchUp(), nil
 }
 
+// corpusIndexAt is corpusIndexFor holding at least the datanet's version
+// v, whoever appended it.
+func (r *Registry) corpusIndexAt(ctx context.Context, datanet string, v uint64) ([]*corpus.Segment, error) {
+	if _, err := r.corpusIndexFor(ctx, datanet); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	ix := r.corpus[datanet]
+	r.mu.Unlock()
+	if ix == nil {
+		return nil, errorf(abi.CodeUnavailable, "the index of %s was dropped; try again", datanet)
+	}
+	if err := r.feedCorpus(datanet, ix, v); err != nil {
+		return nil, err
+	}
+	return ix.catchUp(), nil
+}
+
 // fillCorpusIndex builds ix's segments up to the datanet's version now:
 // those of its files still good, and the rest from its records in version
 // order (see corpusfiles.go). Appends go on meanwhile; other matches wait.
@@ -167,10 +185,11 @@ func (r *Registry) CorpusMatch(ctx context.Context, datanet, text string, minTok
 
 // corpusMatchAt is CorpusMatch over the records of versions up to upTo.
 func (r *Registry) corpusMatchAt(ctx context.Context, datanet, text string, minTokens int, upTo uint64) ([]abi.Span, error) {
-	if _, err := r.Datanet(ctx, datanet); err != nil {
+	d, err := r.Datanet(ctx, datanet)
+	if err != nil {
 		return nil, err
 	}
-	segs, err := r.corpusIndexFor(ctx, datanet)
+	segs, err := r.corpusIndexAt(ctx, datanet, d.Version)
 	if err != nil {
 		return nil, err
 	}

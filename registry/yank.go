@@ -31,7 +31,7 @@ func (r *Registry) Yank(ctx context.Context, ref string, sig []byte) error {
 	if err != nil {
 		return err
 	}
-	err = r.db.Update(func(txn kv.Txn) error {
+	err = r.update(func(txn kv.Txn) error {
 		var p Plugin
 		if err := kv.GetJSON(txn, pluginKey(name, version), &p); errors.Is(err, kv.ErrNotFound) {
 			return errorf(abi.CodeNotFound, "no plugin %s", ref)
@@ -117,7 +117,7 @@ func (r *Registry) repairLatest() error {
 		if err != nil {
 			break
 		}
-		err = r.db.Update(func(txn kv.Txn) error { return setLatest(txn, name) })
+		err = r.update(func(txn kv.Txn) error { return setLatest(txn, name) })
 	}
 	if err != nil {
 		return fmt.Errorf("registry: repair latest: %w", err)

@@ -109,6 +109,14 @@ func New() *Index {
 	return &Index{terms: map[string]*termPostings{}}
 }
 
+// Len returns how many records the index holds: the datanet's versions
+// 1 to Len.
+func (s *Index) Len() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return uint64(s.ids.len())
+}
+
 // Add indexes the record that made the given version of the datanet,
 // which must be the next one; it reports false, indexing nothing, if it is
 // not. The caller holds no lock.
