@@ -503,6 +503,7 @@ var connectCodes = map[abi.Code]connect.Code{
 	registry.CodeReservedName:  connect.CodePermissionDenied,
 	ledger.CodeEpochEmpty:      connect.CodeFailedPrecondition,
 	ledger.CodeEpochClosed:     connect.CodeAborted,
+	settle.CodeNotSettler:      connect.CodeFailedPrecondition,
 	abi.CodeCanceled:           connect.CodeCanceled,
 	abi.CodeDeadline:           connect.CodeDeadlineExceeded,
 	ledger.CodeInsolvent:       connect.CodeFailedPrecondition,

@@ -62,6 +62,10 @@ const (
 	LeaseIdle  = 2 * time.Second
 )
 
+// Seat returns the writer seat this ledger holds in books several hosts
+// write, or -1 if it is the books' sole writer (or a reader).
+func (l *Ledger) Seat() int { return l.seat }
+
 // spendKey is where the credit this host spends from lives: the account's
 // own credit for a sole writer, its seat's lease of it when shared.
 func (l *Ledger) spendKey(account string) []byte {

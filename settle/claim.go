@@ -82,6 +82,9 @@ func (s *Settler) RelayClaim(ctx context.Context, account string) (*RelayedClaim
 	if s.chain == nil {
 		return nil, ErrNoChain
 	}
+	if err := s.notSettler(); err != nil {
+		return nil, err
+	}
 	if err := s.relays.begin(account); err != nil {
 		return nil, err
 	}

@@ -29,6 +29,9 @@ const ReorgWindow = 256
 // the chain are undone, and the blocks since the last shared one are read
 // again.
 func (s *Settler) SyncDeposits(ctx context.Context) (int, error) {
+	if s.notSettler() != nil {
+		return 0, nil // the settling host credits them, for every host
+	}
 	n, err := s.syncDeposits(ctx)
 	s.metrics.DepositsCredited(n)
 	if err == nil && s.confirms > 0 {
@@ -152,6 +155,9 @@ func (s *Settler) Settle(ctx context.Context) (*ledger.Epoch, error) {
 	if s.chain == nil {
 		return nil, ErrNoChain
 	}
+	if err := s.notSettler(); err != nil {
+		return nil, err
+	}
 	s.settleMu.Lock()
 	defer s.settleMu.Unlock()
 	if err := s.resumeSettlement(ctx); err != nil {
@@ -199,6 +205,9 @@ func (s *Settler) post(ctx context.Context, e *ledger.Epoch) error {
 func (s *Settler) ResumeSettlement(ctx context.Context) error {
 	if s.chain == nil {
 		return ErrNoChain
+	}
+	if s.notSettler() != nil {
+		return nil // the settling host resumes
 	}
 	s.settleMu.Lock()
 	defer s.settleMu.Unlock()
@@ -296,4 +305,18 @@ func (s *Settler) Proof(ctx context.Context, n uint64, account string) (*Proof, 
 		return nil, err
 	}
 	return &Proof{Epoch: e, Leaf: leaf, Proof: proof, ChainID: e.Domain.ChainID.Uint64(), Settlement: e.Domain.Settlement}, nil
+}
+
+// CodeNotSettler says a host asked to settle does not: of hosts sharing
+// one set of books, only the one in writer seat 0 closes epochs, posts
+// roots, credits deposits and relays claims, so that they send one
+// transaction each from the operator's key.
+const CodeNotSettler abi.Code = "not_settler"
+
+// notSettler refuses what only the settling host does, on any other.
+func (s *Settler) notSettler() error {
+	if seat := s.led.Seat(); seat > 0 {
+		return abi.Errorf(CodeNotSettler, "this host is in writer seat %d of the shared books; epochs close, roots post and claims relay on the host in seat 0", seat)
+	}
+	return nil
 }

@@ -35,7 +35,7 @@ type SignIn struct {
 	TokenTTL time.Duration // default 24 h
 	// ChallengeTTL is how long a challenge may be answered (default 5 min).
 	ChallengeTTL time.Duration
-	Tokens       *Tokens
+	Tokens       TokenStore
 
 	mu     sync.Mutex
 	nonces map[string]*challenge

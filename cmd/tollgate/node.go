@@ -103,7 +103,7 @@ type node struct {
 	chain    *chain.Node // nil with --rpc
 	eth      *ethclient.Client
 	client   *chain.Client
-	tokens   *auth.Tokens
+	tokens   auth.TokenStore
 	host     *host.Host
 	settle   *settle.Settler
 	metrics  *metrics.Metrics
@@ -180,7 +180,24 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	if cfg.guardian != "" {
 		deployOpts = append(deployOpts, chain.WithGuardian(cfg.guardian))
 	}
-	if n.client, n.fresh, err = deployment(ctx, n.eth, n.operator, filepath.Join(cfg.dataDir, "deployment.json"), deployOpts); err != nil {
+	// Hosts sharing a store share its books, and so one deployment: it is
+	// recorded in the store (and copied to the data dir, for tools that
+	// read one).
+	var nodeStore *kv.Postgres
+	defer func() {
+		if n.tokens == nil && nodeStore != nil {
+			nodeStore.Close() // the tokens did not take it over
+		}
+	}()
+	if cfg.store != "" {
+		if nodeStore, err = kv.OpenPostgres(ctx, cfg.store, kv.PostgresOptions{Store: kv.StoreNode}); err != nil {
+			return err
+		}
+		n.client, n.fresh, err = sharedDeployment(ctx, n.eth, n.operator, nodeStore, filepath.Join(cfg.dataDir, "deployment.json"), deployOpts)
+	} else {
+		n.client, n.fresh, err = deployment(ctx, n.eth, n.operator, filepath.Join(cfg.dataDir, "deployment.json"), deployOpts)
+	}
+	if err != nil {
 		return fmt.Errorf("settlement contracts (operator %s): %w", registry.Address(n.operator), err)
 	}
 	// Only the contract's operator may sign receipts and post roots: a key
@@ -198,7 +215,7 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 		n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledOpts)
 	} else {
 		var s *kv.Postgres
-		if s, err = kv.OpenPostgres(ctx, cfg.store, kv.PostgresOptions{Store: kv.StoreLedger, Writer: true}); err == nil {
+		if s, err = kv.OpenPostgres(ctx, cfg.store, kv.PostgresOptions{Store: kv.StoreLedger, Writer: true, Seats: maxHosts}); err == nil {
 			n.led, err = ledger.OpenStore(s, ledOpts)
 		}
 	}
@@ -213,7 +230,7 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 		n.reg, err = registry.Open(filepath.Join(cfg.dataDir, "registry"), regOpts)
 	} else {
 		var s *kv.Postgres
-		if s, err = kv.OpenPostgres(ctx, cfg.store, kv.PostgresOptions{Store: kv.StoreRegistry, Writer: true}); err == nil {
+		if s, err = kv.OpenPostgres(ctx, cfg.store, kv.PostgresOptions{Store: kv.StoreRegistry, Writer: true, Seats: maxHosts}); err == nil {
 			// The registry's records live in PostgreSQL; the indexes built
 			// from them are this host's own.
 			n.reg, err = registry.OpenStore(s, filepath.Join(cfg.dataDir, "registry-index"), regOpts)
@@ -222,7 +239,13 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	if err != nil {
 		return err
 	}
-	if n.tokens, err = auth.OpenTokens(filepath.Join(cfg.dataDir, "tokens.json")); err != nil {
+	if cfg.store == "" {
+		n.tokens, err = auth.OpenTokens(filepath.Join(cfg.dataDir, "tokens.json"))
+	} else {
+		// A token any host issued works on every host.
+		n.tokens = auth.OpenSharedTokens(nodeStore)
+	}
+	if err != nil {
 		return err
 	}
 	n.metrics = metrics.New()
@@ -281,6 +304,59 @@ func (n *node) close(ctx context.Context) {
 	if n.tokens != nil {
 		n.tokens.Close()
 	}
+}
+
+// maxHosts is how many hosts may write one --store at once: its writer
+// seats. The host in seat 0 settles (see settle.Settler).
+const maxHosts = 16
+
+// deploymentKey is where a shared store records the deployment its hosts
+// settle on.
+var deploymentKey = []byte("deployment")
+
+// sharedDeployment attaches to the contracts the shared store records,
+// deploying them first if there are none yet (of hosts starting together,
+// the first to record its deployment wins; the others' are left unused).
+// It copies the record to path.
+func sharedDeployment(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, store kv.Store, path string, opts []chain.Option) (*chain.Client, bool, error) {
+	var dep chain.Deployment
+	err := store.View(func(txn kv.Txn) error { return kv.GetJSON(txn, deploymentKey, &dep) })
+	fresh := errors.Is(err, kv.ErrNotFound)
+	switch {
+	case fresh:
+		if dep, err = chain.Deploy(ctx, ec, key, opts...); err != nil {
+			return nil, false, err
+		}
+		for try := 0; ; try++ {
+			err = store.Update(func(txn kv.Txn) error {
+				var theirs chain.Deployment
+				if err := kv.GetJSON(txn, deploymentKey, &theirs); err == nil {
+					dep, fresh = theirs, false
+					return nil
+				} else if !errors.Is(err, kv.ErrNotFound) {
+					return err
+				}
+				return kv.SetJSON(txn, deploymentKey, dep)
+			})
+			if !errors.Is(err, kv.ErrConflict) || try == 20 {
+				break
+			}
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	case err != nil:
+		return nil, false, err
+	}
+	b, _ := json.MarshalIndent(dep, "", "  ")
+	if err := fsutil.WriteFileAtomic(path, b, 0o600); err != nil {
+		return nil, false, err
+	}
+	c, err := chain.Attach(ctx, ec, dep, opts...)
+	if err != nil {
+		return nil, false, fmt.Errorf("the store's settlement %s on chain %d: %w (hosts sharing --store must settle on one chain: give each the same --rpc)", dep.Settlement, dep.ChainID, err)
+	}
+	return c, fresh, nil
 }
 
 // deployment attaches to the contracts recorded in path, deploying them

@@ -9,6 +9,8 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -19,11 +21,12 @@ import (
 const (
 	StoreLedger   = "ledger"
 	StoreRegistry = "registry"
+	StoreNode     = "node" // what else hosts share: the deployment they settle on, the API's tokens
 )
 
 // SchemaVersion is the version of the PostgreSQL schema this build writes.
 // Open migrates an older schema to it and refuses a newer one.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[i] brings the schema from version i to i+1; there are
 // SchemaVersion of them. A published step never changes; a new one is
@@ -38,6 +41,9 @@ var migrations = []string{
 	`ALTER TABLE kv_writers ADD COLUMN seat int NOT NULL DEFAULT 0;
 	 ALTER TABLE kv_writers DROP CONSTRAINT kv_writers_pkey;
 	 ALTER TABLE kv_writers ADD PRIMARY KEY (store, seat)`,
+	// 3: what else hosts behind a balancer share (the deployment, the
+	// API's tokens).
+	`CREATE TABLE kv_node (k bytea PRIMARY KEY, v bytea NOT NULL)`,
 }
 
 // ErrSchemaNewer is returned by OpenPostgres for a database whose schema a
@@ -54,7 +60,8 @@ var ErrWriterHeld = errors.New("kv: other hosts hold every writer seat of this s
 
 // PostgresOptions configures OpenPostgres.
 type PostgresOptions struct {
-	// Store names the store's table: StoreLedger or StoreRegistry.
+	// Store names the store's table: StoreLedger, StoreRegistry or
+	// StoreNode.
 	Store    string
 	ReadOnly bool
 	// Writer makes this store one of the writers of its table, in a seat
@@ -74,25 +81,28 @@ const MaxSeats = 64
 // Postgres is a Store in a PostgreSQL table. Updates run at SERIALIZABLE,
 // reads at REPEATABLE READ (one snapshot).
 type Postgres struct {
-	pool     *pgxpool.Pool
-	store    string
-	get      string // statements on the store's table
-	page     string
-	pageNext string
-	upsert   string
-	del      string
-	readOnly bool
-	lock     *pgx.Conn // holds the writer seat's lock; nil unless a writer
-	seat     int
-	seats    int
-	token    int64
+	pool      *pgxpool.Pool
+	store     string
+	get       string // statements on the store's table
+	page      string
+	pageNext  string
+	upsert    string
+	del       string
+	readOnly  bool
+	lock      *pgx.Conn // holds the writer seat's lock; nil unless a writer; the keeper's once open
+	seat      int
+	seats     int
+	token     int64
+	closeOnce sync.Once
+	quit      chan struct{} // stops the keeper
+	kept      chan struct{} // closed when the keeper has stopped
 }
 
 // OpenPostgres connects to the database at dsn (a postgres:// URL or a
 // key=value string), migrates its schema to SchemaVersion, and opens the
 // named store.
 func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Postgres, error) {
-	if opts.Store != StoreLedger && opts.Store != StoreRegistry {
+	if opts.Store != StoreLedger && opts.Store != StoreRegistry && opts.Store != StoreNode {
 		return nil, fmt.Errorf("kv: unknown store %q", opts.Store)
 	}
 	if opts.Seats < 0 || opts.Seats > MaxSeats {
@@ -123,6 +133,8 @@ func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Postg
 			pool.Close()
 			return nil, err
 		}
+		p.quit, p.kept = make(chan struct{}), make(chan struct{})
+		go p.keep(cfg.ConnConfig)
 	}
 	return p, nil
 }
@@ -223,12 +235,78 @@ func (p *Postgres) Seat() (seat, seats int) { return p.seat, p.seats }
 // Pool is the store's connection pool.
 func (p *Postgres) Pool() *pgxpool.Pool { return p.pool }
 
+// keepEvery is how often the keeper checks the seat's lock connection.
+const keepEvery = 500 * time.Millisecond
+
+// keep holds the seat through a lost lock connection (PostgreSQL
+// restarted, a network blip): it connects again and retakes the same
+// seat's lock, if no other host has taken the seat meanwhile (its token is
+// still this store's). If one has, this store's commits fail with
+// ErrFenced, and the keeper stops.
+func (p *Postgres) keep(cc *pgx.ConnConfig) {
+	defer close(p.kept)
+	t := time.NewTicker(keepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.quit:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*keepEvery)
+		if p.lock.Ping(ctx) == nil {
+			cancel()
+			continue
+		}
+		p.lock.Close(ctx)
+		held, err := p.retake(ctx, cc)
+		cancel()
+		if err == nil && !held {
+			return // fenced
+		}
+	}
+}
+
+// retake connects again and takes the seat's lock, if the seat's token is
+// still this store's. held is false once another host has the seat.
+func (p *Postgres) retake(ctx context.Context, cc *pgx.ConnConfig) (held bool, err error) {
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return true, err // try again at the next tick
+	}
+	var ok bool
+	var tok int64
+	err = conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext('tollgate_writer'), hashtext($1 || '/' || $2::int))", p.store, p.seat).Scan(&ok)
+	if err == nil && ok {
+		err = conn.QueryRow(ctx, "SELECT token FROM kv_writers WHERE store = $1 AND seat = $2", p.store, p.seat).Scan(&tok)
+	}
+	switch {
+	case err != nil:
+		conn.Close(ctx)
+		return true, err
+	case !ok || tok != p.token:
+		conn.Close(ctx)
+		return false, nil
+	}
+	p.lock = conn
+	return true, nil
+}
+
+// Close closes the store; it is safe to call more than once.
 func (p *Postgres) Close() error {
+	p.closeOnce.Do(p.close)
+	return nil
+}
+
+func (p *Postgres) close() {
+	if p.quit != nil {
+		close(p.quit)
+		<-p.kept
+	}
 	if p.lock != nil {
 		p.lock.Close(context.Background()) // ends the session, releasing the lock
 	}
 	p.pool.Close()
-	return nil
 }
 
 func (p *Postgres) View(fn func(Txn) error) error {
