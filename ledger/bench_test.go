@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/tollgate-dev/tollgate/internal/kv"
+	"github.com/tollgate-dev/tollgate/internal/pgtest"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -101,4 +103,111 @@ func BenchmarkMerkle1M(b *testing.B) {
 	}
 	b.ReportMetric(build.Seconds()/float64(b.N), "build-s")
 	b.ReportMetric(float64(proof.Nanoseconds())/float64(b.N), "proof+verify-ns")
+}
+
+// BenchmarkHosts (PostgreSQL pass; TOLLGATE_POSTGRES set): 64 callers, over
+// 8 accounts, each reserve and commit receipts with a 1 KB output through
+// one ledger on Badger, then through 1, 2 and 3 hosts (ledgers in writer
+// seats of their own) sharing one PostgreSQL, in the same run. It reports
+// receipts/s for each, and what each receipt costs PostgreSQL:
+// transactions (read and write, pg_stat_database) and WAL bytes.
+func BenchmarkHosts(b *testing.B) {
+	if !onPostgres() {
+		b.Skip("the PostgreSQL pass runs it")
+	}
+	const callers, perCaller, accounts = 64, 40, 8
+	ctx := context.Background()
+	acct := func(i int) string { return fmt.Sprintf("0x%040x", 0x100+i%accounts) }
+	output := make([]byte, 1024)
+	var seq atomic.Int64
+	run := func(ls []*ledger.Ledger) time.Duration {
+		for i := range accounts {
+			if err := ls[0].Credit(ctx, ledger.Deposit{Ref: fmt.Sprint("d", seq.Add(1)), Account: acct(i), Amount: big.NewInt(1 << 62)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		start := time.Now()
+		for c := range callers {
+			l, who := ls[c%len(ls)], acct(c)
+			wg.Go(func() {
+				for range perCaller {
+					res, err := l.Reserve(ctx, who, big.NewInt(30))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					r := withDomain(receipt(fmt.Sprint("r", seq.Add(1)), 30))
+					r.Caller, r.Postings[0].Account = who, who
+					if err := l.Commit(ctx, r, output, res); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	n := float64(callers * perCaller)
+	b.Run("badger", func(b *testing.B) {
+		var d time.Duration
+		for range b.N {
+			l, err := ledger.Open(b.TempDir(), ledger.Options{Signer: operatorKey})
+			if err != nil {
+				b.Fatal(err)
+			}
+			d += run([]*ledger.Ledger{l})
+			l.Close()
+		}
+		b.ReportMetric(n*float64(b.N)/d.Seconds(), "receipts/s")
+	})
+	for hosts := 1; hosts <= 3; hosts++ {
+		b.Run(fmt.Sprintf("postgres-%d-hosts", hosts), func(b *testing.B) {
+			var d time.Duration
+			var txns, wal float64
+			for range b.N {
+				dsn := pgtest.DSN(b)
+				var ls []*ledger.Ledger
+				for range hosts {
+					s, err := kv.OpenPostgres(ctx, dsn, kv.PostgresOptions{Store: kv.StoreLedger, Writer: true, Seats: hosts})
+					if err != nil {
+						b.Fatal(err)
+					}
+					l, err := ledger.OpenStore(s, ledger.Options{Signer: operatorKey})
+					if err != nil {
+						b.Fatal(err)
+					}
+					ls = append(ls, l)
+				}
+				conn, err := pgx.Connect(ctx, dsn)
+				if err != nil {
+					b.Fatal(err)
+				}
+				stats := func() (xacts, lsn float64) {
+					// Closed sessions have flushed their counts; the
+					// running ones flush theirs at most a second late.
+					time.Sleep(1100 * time.Millisecond)
+					conn.QueryRow(ctx, "SELECT pg_stat_force_next_flush()").Scan(new(any))
+					if err := conn.QueryRow(ctx, "SELECT xact_commit + xact_rollback, pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') FROM pg_stat_database WHERE datname = current_database()").Scan(&xacts, &lsn); err != nil {
+						b.Fatal(err)
+					}
+					return xacts, lsn
+				}
+				x0, w0 := stats()
+				d += run(ls)
+				for _, l := range ls {
+					l.Close() // their sessions end, flushing their counts
+				}
+				x1, w1 := stats()
+				conn.Close(ctx)
+				txns += x1 - x0
+				wal += w1 - w0
+			}
+			total := n * float64(b.N)
+			b.ReportMetric(total/d.Seconds(), "receipts/s")
+			b.ReportMetric(txns/total, "pg-txns/receipt")
+			b.ReportMetric(wal/total, "wal-bytes/receipt")
+		})
+	}
 }

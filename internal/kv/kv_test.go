@@ -338,3 +338,35 @@ func TestAWalkWithoutPrefixSeesEveryKeyAndALayoutItsStamp(t *testing.T) {
 		}
 	})
 }
+
+// Within a transaction, a key read, then written, then sent to the
+// server (a walk sends pending writes) reads what was written.
+func TestAReadKeyWrittenAndFlushedReadsTheWrite(t *testing.T) {
+	forEach(t, func(t *testing.T, open func(bool) kv.Store) {
+		s := open(false)
+		defer s.Close()
+		set(t, s, "k", "old")
+		if err := s.Update(func(txn kv.Txn) error {
+			if v, err := txn.Get([]byte("k")); err != nil || string(v) != "old" {
+				return fmt.Errorf("first read: %q %v", v, err)
+			}
+			if _, err := txn.Get([]byte("absent")); !errors.Is(err, kv.ErrNotFound) {
+				return fmt.Errorf("absent: %v", err)
+			}
+			txn.Set([]byte("k"), []byte("new"))
+			txn.Set([]byte("absent"), []byte("here"))
+			it := txn.NewIterator(kv.IterOptions{})
+			it.Rewind()
+			it.Close()
+			if v, err := txn.Get([]byte("k")); err != nil || string(v) != "new" {
+				return fmt.Errorf("read after the write was sent: %q %v", v, err)
+			}
+			if v, err := txn.Get([]byte("absent")); err != nil || string(v) != "here" {
+				return fmt.Errorf("a key read absent, then written: %q %v", v, err)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

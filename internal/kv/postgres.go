@@ -378,8 +378,12 @@ type pgTxn struct {
 	ctx     context.Context
 	update  bool
 	pending map[string]pgWrite
-	err     error // the first failure; it fails the transaction
-	done    bool
+	// read is what Get read from the server, by key (nil: not found): a
+	// transaction reads one snapshot, so a key it has not written since
+	// reads the same again. A write drops its key.
+	read map[string][]byte
+	err  error // the first failure; it fails the transaction
+	done bool
 }
 
 type pgWrite struct {
@@ -404,15 +408,36 @@ func (t *pgTxn) Get(key []byte) ([]byte, error) {
 		}
 		return bytes.Clone(w.v), nil
 	}
+	if v, ok := t.read[string(key)]; ok {
+		if v == nil {
+			return nil, ErrNotFound
+		}
+		return bytes.Clone(v), nil
+	}
 	var v []byte
 	err := t.tx.QueryRow(t.ctx, t.p.get, key).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
+		t.remember(key, nil)
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, t.fail(err)
 	}
-	return v, nil
+	if v == nil {
+		v = []byte{}
+	}
+	t.remember(key, v)
+	return bytes.Clone(v), nil
+}
+
+// maxRead bounds the values a transaction remembers reading.
+const maxRead = 4096
+
+func (t *pgTxn) remember(key, v []byte) {
+	if t.read == nil || len(t.read) >= maxRead {
+		t.read = map[string][]byte{}
+	}
+	t.read[string(key)] = v
 }
 
 func (t *pgTxn) Set(key, value []byte) error { return t.write(key, pgWrite{v: value}) }
@@ -430,6 +455,7 @@ func (t *pgTxn) write(key []byte, w pgWrite) error {
 	if t.pending == nil {
 		t.pending = map[string]pgWrite{}
 	}
+	delete(t.read, string(key))
 	if w.v == nil && !w.del {
 		w.v = []byte{}
 	}
