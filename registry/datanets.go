@@ -107,23 +107,16 @@ func (r *Registry) Datanet(ctx context.Context, name string) (*Datanet, error) {
 		return nil, err
 	}
 	var d Datanet
-	err := r.db.View(func(txn kv.Txn) error {
-		item, err := txn.Get(datanetKey(name))
-		if err != nil {
-			return err
-		}
+	item, err := kv.Get(r.db, datanetKey(name))
+	if err == nil {
 		// Decoding a datanet costs far more than finding it; the decoded
 		// datanet is kept with the bytes it came from.
 		if c, ok := r.datanets.Load(name); ok && bytes.Equal(c.(*cachedDatanet).raw, item) {
 			d = c.(*cachedDatanet).d.clone()
-			return nil
+		} else if err = json.Unmarshal(item, &d); err == nil {
+			r.datanets.Store(name, &cachedDatanet{raw: item, d: d.clone()})
 		}
-		if err := json.Unmarshal(item, &d); err != nil {
-			return err
-		}
-		r.datanets.Store(name, &cachedDatanet{raw: item, d: d.clone()})
-		return nil
-	})
+	}
 	if errors.Is(err, kv.ErrNotFound) {
 		return nil, errorf(abi.CodeNotFound, "no datanet %s", name)
 	}

@@ -164,10 +164,9 @@ func (r *Registry) Load(ctx context.Context, ref string) (*Plugin, error) {
 		return nil, err
 	}
 	if version == "latest" {
-		err = r.db.View(func(txn kv.Txn) (err error) {
-			version, err = getString(txn, latestKey(name))
-			return err
-		})
+		var v []byte
+		v, err = kv.Get(r.db, latestKey(name))
+		version = string(v)
 		if errors.Is(err, kv.ErrNotFound) {
 			return nil, r.noLatest(name)
 		} else if err != nil {

@@ -104,6 +104,17 @@ func SetJSON(txn Txn, key []byte, v any) error {
 	return txn.Set(key, b)
 }
 
+// Get reads one key in a read of its own: on PostgreSQL one statement,
+// without a transaction around it (a lone read is its own snapshot).
+func Get(s Store, key []byte) ([]byte, error) {
+	if g, ok := s.(interface{ Get([]byte) ([]byte, error) }); ok {
+		return g.Get(key)
+	}
+	var v []byte
+	err := s.View(func(txn Txn) (err error) { v, err = txn.Get(key); return err })
+	return v, err
+}
+
 // GetBytes returns the value at key; ErrNotFound if none.
 func GetBytes(txn Txn, key []byte) ([]byte, error) { return txn.Get(key) }
 

@@ -232,6 +232,22 @@ func (p *Postgres) takeWriter(ctx context.Context, cc *pgx.ConnConfig) error {
 // has; seat is -1 for a store that is not a writer.
 func (p *Postgres) Seat() (seat, seats int) { return p.seat, p.seats }
 
+// Get reads one key in one statement: a lone read is its own snapshot.
+func (p *Postgres) Get(key []byte) ([]byte, error) {
+	var v []byte
+	err := p.pool.QueryRow(context.Background(), p.get, key).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, pgErr(err)
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v, nil
+}
+
 // Pool is the store's connection pool.
 func (p *Postgres) Pool() *pgxpool.Pool { return p.pool }
 
