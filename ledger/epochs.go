@@ -78,6 +78,11 @@ func (l *Ledger) CloseEpoch(ctx context.Context, d Domain) (*Epoch, error) {
 	// crash in between leaves it sealed for the next close to finish.
 	var n uint64
 	if err := l.write(ctx, func(txn kv.Txn) (err error) { n, err = seal(txn); return err }); err != nil {
+		var refused *abi.Error
+		if !errors.As(err, &refused) && n > 0 {
+			// The seal's outcome is unknown (its commit failed): clear it.
+			l.write(context.WithoutCancel(ctx), func(txn kv.Txn) error { return unseal(txn, n) })
+		}
 		return nil, err
 	}
 	var e *Epoch

@@ -264,6 +264,15 @@ func (l *Ledger) load() error {
 			return err
 		}
 	}
+	if l.seat <= 0 {
+		// Only the books' sole writer, or the host in seat 0, closes
+		// epochs: a seal left at open is a close that stopped midway, and
+		// would hold every commit. Clearing it is safe: a close still
+		// running checks the seal again in its own transaction.
+		if err := l.update(func(txn kv.Txn) error { return unseal(txn, st.epoch) }); err != nil {
+			return err
+		}
+	}
 	return l.indexAccounts()
 }
 

@@ -101,6 +101,9 @@ func (l *Ledger) hold(account string, amount *big.Int) error {
 		if err := l.takeLease(context.Background(), account, free.Sub(amount, free)); err != nil {
 			return err
 		}
+		l.resMu.Lock()
+		l.leaseUse[account] = time.Now() // returned when idle, even if this call is refused
+		l.resMu.Unlock()
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -65,6 +66,13 @@ const (
 // Seat returns the writer seat this ledger holds in books several hosts
 // write, or -1 if it is the books' sole writer (or a reader).
 func (l *Ledger) Seat() int { return l.seat }
+
+// Fenced reports whether another host has taken this ledger's writer seat
+// (as far as it has found out): nothing it commits lands any more.
+func (l *Ledger) Fenced() bool {
+	f, ok := l.db.(interface{ Fenced() bool })
+	return ok && f.Fenced()
+}
 
 // spendKey is where the credit this host spends from lives: the account's
 // own credit for a sole writer, its seat's lease of it when shared.
@@ -141,7 +149,7 @@ func (l *Ledger) takeLease(ctx context.Context, account string, need *big.Int) e
 				return err
 			}
 			elsewhere := all.Sub(all, free).Sub(all, mine)
-			return abi.Errorf(abi.CodeInsufficientCredit, "ledger: %s has %s free to lease here, needs %s more (%s is leased by other hosts, and returns to it within %s of their last call)", account, free, need, elsewhere, LeaseIdle)
+			return abi.Errorf(abi.CodeInsufficientCredit, "ledger: %s has %s free to lease here, needs %s more (%s is leased by other hosts, and returns to it within %s of their last call, or when a host that died is replaced)", account, free, need, elsewhere, LeaseIdle)
 		}
 		take := new(big.Int).Quo(free, big.NewInt(leaseShare))
 		if take.Cmp(need) < 0 {
@@ -186,14 +194,17 @@ func (l *Ledger) returnLease(ctx context.Context, account string, idle time.Dura
 	defer mu.Unlock()
 	l.resMu.Lock()
 	busy := l.reserved[account] != nil || time.Since(l.leaseUse[account]) < idle
-	if !busy {
-		delete(l.leaseUse, account)
-	}
 	l.resMu.Unlock()
 	if busy {
 		return nil
 	}
-	return l.write(ctx, func(txn kv.Txn) error { return l.giveBack(txn, account, l.seat, true) })
+	if err := l.write(ctx, func(txn kv.Txn) error { return l.giveBack(txn, account, l.seat, true) }); err != nil {
+		return err // kept in leaseUse: tried again at the next tick
+	}
+	l.resMu.Lock()
+	delete(l.leaseUse, account)
+	l.resMu.Unlock()
+	return nil
 }
 
 // giveBack moves seat's lease of account back to the account's free
@@ -218,11 +229,18 @@ func (l *Ledger) leaseLoop() {
 	defer close(l.leasesDone)
 	tick := time.NewTicker(LeaseIdle / 2)
 	defer tick.Stop()
+	lastAdopt := time.Now()
 	for {
 		select {
 		case <-l.quit:
 			return
 		case <-tick.C:
+		}
+		if l.seat == 0 && time.Since(lastAdopt) >= adoptEvery {
+			lastAdopt = time.Now()
+			if err := l.adoptVacantSeats(); err != nil {
+				l.logger.Warn("return the leases of vacant seats", "err", err)
+			}
 		}
 		l.resMu.Lock()
 		var idle []string
@@ -238,6 +256,59 @@ func (l *Ledger) leaseLoop() {
 			}
 		}
 	}
+}
+
+// adopter is a store that can take a vacant writer seat for a moment,
+// fencing whoever held it.
+type adopter interface {
+	Adopt(seat int) (release func(), ok bool, err error)
+}
+
+// adoptEvery is how often the settling host looks for leases left in
+// seats nobody holds.
+const adoptEvery = 5 * time.Second
+
+// adoptVacantSeats returns the leases of seats no host holds (a host that
+// died and whose seat nobody took again), once each seat's token is
+// advanced so the dead holder can no longer commit.
+func (l *Ledger) adoptVacantSeats() error {
+	ad, ok := l.db.(adopter)
+	if !ok {
+		return nil
+	}
+	seats := map[int][]string{}
+	if err := l.db.View(func(txn kv.Txn) error {
+		return scan(txn, "l/", func(k, _ []byte) error {
+			rest := string(k[2:])
+			i := strings.LastIndexByte(rest, '/')
+			if seat, err := strconv.Atoi(rest[i+1:]); err == nil && i > 0 && seat != l.seat && len(seats[seat]) < 1000 {
+				seats[seat] = append(seats[seat], rest[:i])
+			}
+			return nil
+		})
+	}); err != nil {
+		return err
+	}
+	for seat, accounts := range seats {
+		release, ok, err := ad.Adopt(seat)
+		if err != nil || !ok {
+			continue // held by a live host, which returns its own
+		}
+		err = l.update(func(txn kv.Txn) error {
+			for _, a := range accounts {
+				if err := l.giveBack(txn, a, seat, false); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		release()
+		if err != nil {
+			return err
+		}
+		l.logger.Info("returned the leases of a vacant seat", "seat", seat, "accounts", len(accounts))
+	}
+	return nil
 }
 
 // returnSeatLeases gives every lease this seat holds back to its

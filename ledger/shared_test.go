@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
@@ -351,4 +352,100 @@ func TestAHostThatLosesItsSeatIsFencedAndItsLeasesReturn(t *testing.T) {
 	}
 	heir.Close()
 	mustBalance(t, reader, 1000, 60)
+}
+
+// rawStore opens the shared database without a seat, to look at or
+// tamper with keys directly.
+func rawStore(t *testing.T, dsn string) *kv.Postgres {
+	t.Helper()
+	s, err := kv.OpenPostgres(context.Background(), dsn, kv.PostgresOptions{Store: kv.StoreLedger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// A seal left by a close that stopped midway holds every host's commits
+// until the settling host (seat 0) opens again, which clears it.
+func TestASealLeftBehindIsClearedWhenSeatZeroOpens(t *testing.T) {
+	ctx := context.Background()
+	dsn, ls, reader := hosts(t, 2)
+	a, b := ls[0], ls[1]
+	if err := a.Credit(ctx, ledger.Deposit{Ref: "d1", Account: caller, Amount: big.NewInt(1000)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := call(ctx, b, "before", 10); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawStore(t, dsn)
+	if err := raw.Update(func(txn kv.Txn) error { return txn.Set([]byte("m/seal"), binary.BigEndian.AppendUint64(nil, 1)) }); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err := call(short, b, "held", 10); err == nil {
+		t.Fatal("a commit into a sealed epoch landed")
+	}
+	a.Close()
+	a = openHost(t, dsn, 2) // takes the free seat 0
+	if a.Seat() != 0 {
+		t.Fatalf("the reopened host took seat %d", a.Seat())
+	}
+	if err := call(ctx, b, "after", 10); err != nil {
+		t.Fatalf("a commit once seat 0 reopened: %v", err)
+	}
+	a.Close()
+	b.Close()
+	mustBalance(t, reader, 1000, 20)
+}
+
+// A host that dies and whose seat nobody takes again leaves its leases
+// there; the settling host adopts the vacant seat (fencing the dead
+// holder) and returns them.
+func TestLeasesInAVacantSeatAreReturned(t *testing.T) {
+	ctx := context.Background()
+	dsn, ls, reader := hosts(t, 1) // seat 0
+	a := ls[0]
+	s, err := kv.OpenPostgres(ctx, dsn, kv.PostgresOptions{Store: kv.StoreLedger, Writer: true, Seats: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, err := ledger.OpenStore(s, ledger.Options{Signer: operatorKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dead.Seat() != 1 {
+		t.Fatalf("the second host took seat %d", dead.Seat())
+	}
+	if err := a.Credit(ctx, ledger.Deposit{Ref: "d1", Account: caller, Amount: big.NewInt(1000)}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := dead.Reserve(ctx, caller, big.NewInt(900)) // leases 900 in seat 1
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The host dies: its store's sessions end, its ledger never closes.
+	s.Close()
+	raw := rawStore(t, dsn)
+	lease := []byte("l/" + caller + "/1")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := kv.Get(raw, lease)
+		if errors.Is(err, kv.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the vacant seat's lease is still there: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := call(ctx, a, "all", 1000); err != nil {
+		t.Fatalf("the returned credit is not spendable: %v", err)
+	}
+	if err := dead.Commit(ctx, withDomain(receipt("zombie", 10)), nil, res); err == nil {
+		t.Fatal("the dead host's commit landed")
+	}
+	a.Close()
+	mustBalance(t, reader, 1000, 1000)
 }

@@ -132,7 +132,9 @@ func (l *Ledger) commit(batch []*op) {
 		}
 		err = writeError(err)
 		for i, o := range batch {
-			if err != nil && results[i] == nil {
+			if err != nil {
+				// A refusal worked out in a failed transaction may rest on
+				// a read that failed: the failure is every op's answer.
 				results[i] = err
 			}
 			o.res.landed()

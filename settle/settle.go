@@ -315,6 +315,9 @@ const CodeNotSettler abi.Code = "not_settler"
 
 // notSettler refuses what only the settling host does, on any other.
 func (s *Settler) notSettler() error {
+	if s.led.Fenced() {
+		return abi.Errorf(CodeNotSettler, "another host took this host's writer seat: it settles no more; restart it")
+	}
 	if seat := s.led.Seat(); seat > 0 {
 		return abi.Errorf(CodeNotSettler, "this host is in writer seat %d of the shared books; epochs close, roots post and claims relay on the host in seat 0", seat)
 	}

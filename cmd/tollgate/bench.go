@@ -69,9 +69,10 @@ ratio to the transport's own cost on the same machine.`,
 	maxPriceFlag := fs.String("max-price", "", "the most a call may pay as the agent's price, in TGT (0.01), base units (1500wei) or 0 (default: the agent's price before the run)")
 	noop := fs.Bool("noop", false, "also measure a no-op Connect handler in this process, with the same load")
 	metricsToken := fs.String("metrics-token", "", "the operator's token: also report the node's CPU time per invoke, read from its /metrics (steadier than throughput on a shared machine)")
+	also := fs.StringSlice("also", nil, "more hosts sharing --server's store (serve --store): callers are spread over --server and these, signed in and funded through --server (its tokens work on every host)")
 	a.jsonFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return a.bench(cmd.Context(), benchOptions{agent: *agent, input: *input, concurrency: *conc, duration: *dur, maxPrice: *maxPriceFlag, noop: *noop, metricsToken: *metricsToken})
+		return a.bench(cmd.Context(), benchOptions{agent: *agent, input: *input, concurrency: *conc, duration: *dur, maxPrice: *maxPriceFlag, noop: *noop, metricsToken: *metricsToken, also: *also})
 	}
 	return cmd
 }
@@ -100,6 +101,7 @@ type benchOptions struct {
 	maxPrice     string
 	noop         bool
 	metricsToken string
+	also         []string // more hosts of the same node
 }
 
 func (a *app) bench(ctx context.Context, o benchOptions) error {
@@ -168,19 +170,31 @@ func (a *app) bench(ctx context.Context, o benchOptions) error {
 		if err != nil {
 			return err
 		}
-		r := runLoad(ctx, tollgatev1connect.NewAgentServiceClient(client, url), tokens, nil, req, *dur)
+		r := runLoad(ctx, []tollgatev1connect.AgentServiceClient{tollgatev1connect.NewAgentServiceClient(client, url)}, tokens, nil, req, *dur)
 		stop()
 		noopRes = &r
 	}
-	node := tollgatev1connect.NewAgentServiceClient(client, *server)
-	// One call first, unmeasured: it compiles the agent and its
-	// attribution plugin, a cost paid once per node, not per call.
-	warm := connect.NewRequest(req)
-	if tokens[0] != "" {
-		warm.Header().Set("Authorization", "Bearer "+tokens[0])
+	nodes := []tollgatev1connect.AgentServiceClient{tollgatev1connect.NewAgentServiceClient(client, *server)}
+	for _, h := range o.also {
+		if !strings.HasPrefix(h, "http://") && !strings.HasPrefix(h, "https://") {
+			return usageErr("bench: --also " + h + ": want a host's URL (http://…)")
+		}
+		nodes = append(nodes, tollgatev1connect.NewAgentServiceClient(client, h))
 	}
-	if _, err := node.Invoke(ctx, warm); err != nil {
-		return fmt.Errorf("bench: the first call failed: %w", err)
+	// One call first on each host, unmeasured: it compiles the agent and
+	// its attribution plugin, a cost paid once per host, not per call.
+	for i, node := range nodes {
+		warm := connect.NewRequest(req)
+		if tokens[0] != "" {
+			warm.Header().Set("Authorization", "Bearer "+tokens[0])
+		}
+		if _, err := node.Invoke(ctx, warm); err != nil {
+			host := *server
+			if i > 0 {
+				host = o.also[i-1]
+			}
+			return fmt.Errorf("bench: the first call on %s failed: %w", host, err)
+		}
 	}
 	var cpu0 float64
 	if o.metricsToken != "" {
@@ -190,7 +204,7 @@ func (a *app) bench(ctx context.Context, o benchOptions) error {
 		}
 		cpu0 = v
 	}
-	res := runLoad(ctx, node, tokens, refill, req, *dur)
+	res := runLoad(ctx, nodes, tokens, refill, req, *dur)
 	cpuPerInvoke := 0.0
 	if o.metricsToken != "" && res.Calls > 0 {
 		cpu1, err := nodeCPUSeconds(ctx, client, *server, o.metricsToken)
@@ -281,11 +295,12 @@ func benchSignIn(ctx context.Context, auth tollgatev1connect.AuthServiceClient, 
 	return res.Msg.GetToken(), nil
 }
 
-// runLoad has one goroutine per token call Invoke back to back for d. A
+// runLoad has one goroutine per token call Invoke back to back for d, on
+// the hosts in turn (caller i on hosts[i % len(hosts)]). A
 // caller refused for want of credit goes on as a new account from refill,
 // when there is one, so a run measures calls, not how long the faucet's
 // credit lasts.
-func runLoad(ctx context.Context, c tollgatev1connect.AgentServiceClient, tokens []string, refill func(context.Context) (string, error), msg *tollgatev1.InvokeRequest, d time.Duration) benchResult {
+func runLoad(ctx context.Context, hosts []tollgatev1connect.AgentServiceClient, tokens []string, refill func(context.Context) (string, error), msg *tollgatev1.InvokeRequest, d time.Duration) benchResult {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var calls, errs, refills atomic.Int64
@@ -294,7 +309,8 @@ func runLoad(ctx context.Context, c tollgatev1connect.AgentServiceClient, tokens
 	var first string
 	var wg sync.WaitGroup
 	start := time.Now()
-	for _, tok := range tokens {
+	for i, tok := range tokens {
+		c := hosts[i%len(hosts)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -460,6 +460,19 @@ func TestBenchMeasuresAgainstANoopHandler(t *testing.T) {
 	if err := run(ctx, []string{"bench", "--server", api, "-c", "1", "-d", "200ms", "--metrics-token", info["caller token"]}, &b); err == nil || !strings.Contains(err.Error(), "operator's token") {
 		t.Fatalf("bench with a caller's token as --metrics-token: %v", err)
 	}
+	// --also spreads callers over more hosts: each is called, so one
+	// that does not answer fails the run, naming it; one that is no URL
+	// is a usage error.
+	if err := run(ctx, []string{"bench", "--server", api, "--also", "http://127.0.0.1:1", "-c", "2", "-d", "200ms"}, &b); err == nil || !strings.Contains(err.Error(), "first call on http://127.0.0.1:1") {
+		t.Fatalf("bench --also an unreachable host: %v", err)
+	}
+	if err := run(ctx, []string{"bench", "--server", api, "--also", "127.0.0.1:1", "-c", "1", "-d", "200ms"}, &b); exitCode(err) != exitUsage {
+		t.Fatalf("bench --also without a scheme: %v", err)
+	}
+	b.Reset()
+	if err := run(ctx, []string{"bench", "--server", api, "--also", api, "-c", "2", "-d", "500ms", "--json"}, &b); err != nil || !strings.Contains(b.String(), `"errors":0`) {
+		t.Fatalf("bench --also the same host: %v\n%s", err, b.String())
+	}
 	b.Reset()
 	if err := run(ctx, []string{"bench", "--server", api, "-c", "3", "-d", "1500ms", "--noop", "--json", "--metrics-token", info["operator token"]}, &b); err != nil {
 		t.Fatalf("bench: %v\n%s", err, b.String())

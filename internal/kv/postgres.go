@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -93,6 +94,8 @@ type Postgres struct {
 	seat      int
 	seats     int
 	token     int64
+	cc        *pgx.ConnConfig // for the connections holding seats
+	fenced    atomic.Bool     // another host took this store's seat
 	closeOnce sync.Once
 	quit      chan struct{} // stops the keeper
 	kept      chan struct{} // closed when the keeper has stopped
@@ -133,6 +136,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Postg
 			pool.Close()
 			return nil, err
 		}
+		p.cc = cfg.ConnConfig
 		p.quit, p.kept = make(chan struct{}), make(chan struct{})
 		go p.keep(cfg.ConnConfig)
 	}
@@ -278,7 +282,8 @@ func (p *Postgres) keep(cc *pgx.ConnConfig) {
 		held, err := p.retake(ctx, cc)
 		cancel()
 		if err == nil && !held {
-			return // fenced
+			p.fenced.Store(true)
+			return
 		}
 	}
 }
@@ -306,6 +311,34 @@ func (p *Postgres) retake(ctx context.Context, cc *pgx.ConnConfig) (held bool, e
 	}
 	p.lock = conn
 	return true, nil
+}
+
+// Fenced reports whether another host has taken this store's writer
+// seat, as far as it has found out: nothing it commits lands any more.
+func (p *Postgres) Fenced() bool { return p.fenced.Load() }
+
+// Adopt takes writer seat for a moment, if no host holds it, and advances
+// its token, so that whoever held it before can no longer commit; release
+// gives the seat up again. ok is false if a host holds the seat.
+func (p *Postgres) Adopt(seat int) (release func(), ok bool, err error) {
+	if p.cc == nil || seat < 0 || seat >= MaxSeats || seat == p.seat {
+		return nil, false, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(ctx, p.cc)
+	if err != nil {
+		return nil, false, fmt.Errorf("kv: adopt seat %d: %w", seat, err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext('tollgate_writer'), hashtext($1 || '/' || $2::int))", p.store, seat).Scan(&ok); err != nil || !ok {
+		conn.Close(ctx)
+		return nil, false, err
+	}
+	if _, err := conn.Exec(ctx, "UPDATE kv_writers SET token = token + 1, since = now() WHERE store = $1 AND seat = $2", p.store, seat); err != nil {
+		conn.Close(ctx)
+		return nil, false, fmt.Errorf("kv: adopt seat %d: %w", seat, err)
+	}
+	return func() { conn.Close(context.Background()) }, true, nil
 }
 
 // Close closes the store; it is safe to call more than once.
@@ -546,6 +579,7 @@ func (t *pgTxn) Commit() error {
 	if err := t.flush(b); err != nil {
 		if errors.Is(err, ErrFenced) {
 			t.err = ErrFenced
+			t.p.fenced.Store(true)
 		}
 		t.Discard()
 		return t.err
