@@ -211,3 +211,90 @@ func BenchmarkHosts(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSynchronousReplica (PostgreSQL pass): the same load as
+// BenchmarkHosts through one host, against a primary with a streaming
+// replica, first with synchronous_commit on (an answered receipt is on the
+// primary's disk) and then remote_apply with the replica synchronous (an
+// answered receipt is applied on the replica too, so a failover loses
+// none), in the same run.
+func BenchmarkSynchronousReplica(b *testing.B) {
+	if !onPostgres() {
+		b.Skip("the PostgreSQL pass runs it")
+	}
+	const callers, perCaller = 64, 40
+	ctx := context.Background()
+	primary, err := pgtest.Start(pgtest.Bin(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer primary.Stop()
+	standby, err := primary.Standby()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer standby.Stop()
+	admin, err := pgx.Connect(ctx, primary.URL("postgres"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	var seq atomic.Int64
+	run := func(db string) float64 {
+		if err := primary.CreateDB(db); err != nil {
+			b.Fatal(err)
+		}
+		s, err := kv.OpenPostgres(ctx, primary.URL(db), kv.PostgresOptions{Store: kv.StoreLedger, Writer: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		l, err := ledger.OpenStore(s, ledger.Options{Signer: operatorKey})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close()
+		if err := l.Credit(ctx, ledger.Deposit{Ref: "d", Account: caller, Amount: big.NewInt(1 << 62)}); err != nil {
+			b.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range callers {
+			wg.Go(func() {
+				for range perCaller {
+					res, err := l.Reserve(ctx, caller, big.NewInt(30))
+					if err == nil {
+						err = l.Commit(ctx, withDomain(receipt(fmt.Sprint("r", seq.Add(1)), 30)), make([]byte, 1024), res)
+					}
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return float64(callers*perCaller) / time.Since(start).Seconds()
+	}
+	setSync := func(names, commit string) {
+		for _, q := range []string{"ALTER SYSTEM SET synchronous_standby_names = '" + names + "'", "ALTER SYSTEM SET synchronous_commit = '" + commit + "'", "SELECT pg_reload_conf()"} {
+			if _, err := admin.Exec(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	var local, replicated float64
+	for i := range b.N {
+		setSync("", "on")
+		local += run(fmt.Sprint("local", i))
+		setSync("*", "remote_apply")
+		var state string
+		if err := admin.QueryRow(ctx, "SELECT sync_state FROM pg_stat_replication").Scan(&state); err != nil || state != "sync" {
+			b.Fatalf("the replica is %q (%v), want sync", state, err)
+		}
+		replicated += run(fmt.Sprint("replicated", i))
+	}
+	b.ReportMetric(local/float64(b.N), "receipts/s-on")
+	b.ReportMetric(replicated/float64(b.N), "receipts/s-remote_apply")
+	b.ReportMetric(replicated/local, "remote_apply/on")
+}

@@ -301,4 +301,20 @@ func TestThreeHostsShareOneStoreAndOneChain(t *testing.T) {
 	if claimed, err := c.Claimed(ctx, caller); err != nil || claimed.Cmp(want) != 0 {
 		t.Fatalf("the caller claimed %s on-chain (%v), want %s", claimed, err, want)
 	}
+	// The operator's fees, from calls every host wrote, are claimed whole.
+	fees := new(big.Int)
+	for _, r := range receipts {
+		for _, p := range r.Postings {
+			if p.Account == operator && p.Amount.Sign() > 0 {
+				fees.Add(fees, p.Amount)
+			}
+		}
+	}
+	out.Reset()
+	if err := run(ctx, []string{"claim", "--server", hosts[1].api, "--account", operator, "--key", keyFile, "--passphrase-file", passFile, "--rpc", ipc}, &out); err != nil {
+		t.Fatalf("claim the operator's fees: %v\n%s", err, out.String())
+	}
+	if claimed, err := c.Claimed(ctx, operator); err != nil || fees.Sign() == 0 || claimed.Cmp(fees) != 0 {
+		t.Fatalf("the operator claimed %s on-chain (%v), its receipts pay it %s", claimed, err, fees)
+	}
 }

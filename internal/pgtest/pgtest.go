@@ -128,6 +128,36 @@ func Start(bin string) (*Cluster, error) {
 	return c, nil
 }
 
+// Standby starts a streaming replica of c in a new temporary directory:
+// a base backup taken over c's replication protocol, then recovery that
+// follows c. The caller stops it (Stop).
+func (c *Cluster) Standby() (*Cluster, error) {
+	dir, err := os.MkdirTemp("", "tollgate-pg-")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return nil, err
+	}
+	s := &Cluster{bin: c.bin, dir: dir, sock: filepath.Join(dir, "sock"), password: c.password, owner: c.owner}
+	if err := os.Mkdir(s.sock, 0o700); err != nil {
+		return nil, err
+	}
+	if err := s.chown(dir, s.sock); err != nil {
+		return nil, err
+	}
+	if out, err := s.run("pg_basebackup", "-h", c.sock, "-p", strconv.Itoa(c.Port), "-U", "postgres", "-D", s.data(), "-R", "-X", "stream", "--no-sync"); err != nil {
+		return nil, fmt.Errorf("pgtest: pg_basebackup: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s.Port = ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return s, s.Restart()
+}
+
 func (c *Cluster) data() string { return filepath.Join(c.dir, "data") }
 
 func (c *Cluster) chown(paths ...string) error {
