@@ -97,6 +97,7 @@ type Ledger struct {
 	seat       int
 	leaseUse   map[string]time.Time // guarded by resMu
 	leasesDone chan struct{}        // closed when the lease loop has stopped
+	vacant     map[int]time.Time    // seats with leases first found vacant; the lease loop's own
 
 	treeMu    sync.Mutex
 	treeEpoch uint64
@@ -163,7 +164,7 @@ func open(db kv.Store, blog *badgerLog, opts Options) (*Ledger, error) {
 	l := &Ledger{db: db, blog: blog, logger: opts.Logger, signer: opts.Signer, operator: opts.Operator, readOnly: opts.ReadOnly,
 		ops: make(chan *op, MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{}), pagedOut: make(chan struct{}), reserved: map[string]*big.Int{},
 		delay: opts.CommitDelay, siblings: int64(opts.CommitSiblings),
-		seat: -1, leaseUse: map[string]time.Time{}, leasesDone: make(chan struct{})}
+		seat: -1, leaseUse: map[string]time.Time{}, leasesDone: make(chan struct{}), vacant: map[int]time.Time{}}
 	if s, ok := db.(seated); ok && !opts.ReadOnly {
 		if l.seat, _ = s.Seat(); l.seat < 0 {
 			db.Close()

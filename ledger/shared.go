@@ -261,6 +261,7 @@ func (l *Ledger) leaseLoop() {
 // adopter is a store that can take a vacant writer seat for a moment,
 // fencing whoever held it.
 type adopter interface {
+	Vacant(seat int) bool
 	Adopt(seat int) (release func(), ok bool, err error)
 }
 
@@ -290,6 +291,20 @@ func (l *Ledger) adoptVacantSeats() error {
 		return err
 	}
 	for seat, accounts := range seats {
+		// A seat must be found vacant twice, adoptEvery apart: a live
+		// host whose lock session dropped (PostgreSQL restarted) retakes
+		// its seat well within that, and is not fenced.
+		if !ad.Vacant(seat) {
+			delete(l.vacant, seat)
+			continue
+		}
+		if since, ok := l.vacant[seat]; !ok || time.Since(since) < adoptEvery {
+			if !ok {
+				l.vacant[seat] = time.Now()
+			}
+			continue
+		}
+		delete(l.vacant, seat)
 		release, ok, err := ad.Adopt(seat)
 		if err != nil || !ok {
 			continue // held by a live host, which returns its own

@@ -317,6 +317,29 @@ func (p *Postgres) retake(ctx context.Context, cc *pgx.ConnConfig) (held bool, e
 // seat, as far as it has found out: nothing it commits lands any more.
 func (p *Postgres) Fenced() bool { return p.fenced.Load() }
 
+// Vacant reports whether no host holds writer seat (as its lock says,
+// now): it takes the seat's lock and gives it back at once.
+func (p *Postgres) Vacant(seat int) bool {
+	if seat < 0 || seat >= MaxSeats || seat == p.seat {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return false
+	}
+	defer conn.Release()
+	var ok bool
+	if conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext('tollgate_writer'), hashtext($1 || '/' || $2::int))", p.store, seat).Scan(&ok) != nil || !ok {
+		return false
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock(hashtext('tollgate_writer'), hashtext($1 || '/' || $2::int))", p.store, seat); err != nil {
+		conn.Conn().Close(ctx) // a session still holding the lock must not go back to the pool
+	}
+	return true
+}
+
 // Adopt takes writer seat for a moment, if no host holds it, and advances
 // its token, so that whoever held it before can no longer commit; release
 // gives the seat up again. ok is false if a host holds the seat.
