@@ -65,7 +65,7 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 	modelServers := configFlag{}
 	fs.Var(modelServers, "model-server", "an OpenAI-compatible server models may be published on, NAME=URL (repeat for more); its API key, if any, is read from $TOLLGATE_MODEL_SERVER_KEY_<NAME>")
 	maxRunning := fs.Int("max-running", 0, "invocations running at once, the rest waiting their turn (default: two per core)")
-	store := fs.String("store", "", "where the ledger and registry live: empty for Badger in the data directory, or a PostgreSQL URL (postgres://user:pass@host:port/db); this node must be the only one writing it")
+	store := fs.String("store", "", "where the ledger and registry live: empty for Badger in the data directory, or a PostgreSQL URL (postgres://user:pass@host:port/db); up to 16 hosts may share one, settling on one chain (--rpc) with one operator key")
 	commitDelay := fs.Duration("commit-delay", ledger.DefaultCommitDelay, "longest a receipt waits for other calls in flight to share its disk sync (0: never)")
 	faucetLimits := faucetFlags(fs)
 	pprofAddr := fs.String("pprof", "", "loopback host:port to serve Go's profiler on (empty: none)")
