@@ -166,6 +166,8 @@ func readUntilServing(t *testing.T, out io.Reader) map[string]string {
 		switch {
 		case strings.Contains(line, "JSON-RPC on "):
 			info["rpc"] = field("JSON-RPC on ")
+		case strings.Contains(line, "writer seat "):
+			info["seat"] = line
 		case strings.Contains(line, "funded caller "):
 			info["funded caller"] = field("funded caller ")
 		case strings.HasPrefix(line, "operator token (keep it):"):

@@ -27,16 +27,17 @@ import (
 
 // servingHost is one `serve` process of several sharing a store.
 type servingHost struct {
-	args  []string
-	child *exec.Cmd
-	api   string
+	args   []string
+	child  *exec.Cmd
+	api    string
+	banner string // what it said of its writer seat
 }
 
 func (h *servingHost) start(t *testing.T) map[string]string {
 	t.Helper()
 	child, r := startServeWith(t, h.args...)
 	info := readUntilServing(t, r)
-	h.child, h.api = child, info["api"]
+	h.child, h.api, h.banner = child, info["api"], info["seat"]
 	if !strings.Contains(h.api, "://") {
 		h.api = "http://" + h.api
 	}
@@ -99,6 +100,11 @@ func TestThreeHostsShareOneStoreAndOneChain(t *testing.T) {
 	}
 	hosts[1].start(t)
 	hosts[2].start(t)
+	for i, h := range hosts {
+		if want := fmt.Sprintf("writer seat %d of", i); !strings.Contains(h.banner, want) {
+			t.Fatalf("host %d's start says %q, want %q", i, h.banner, want)
+		}
+	}
 
 	// Callers: two per host, each with its own request ids, retrying a
 	// request until it is answered (on the next host while its own is

@@ -134,6 +134,13 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 		dep := n.client.Deployment()
 		fmt.Fprintf(out, "tollgate: data in %s, chain %d, settlement %s, token %s\n", *dataDir, dep.ChainID, dep.Settlement, dep.Token)
 		fmt.Fprintf(out, "tollgate: operator %s\n", n.host.Operator())
+		if seat := n.led.Seat(); seat >= 0 {
+			role := "settles: it credits deposits, closes epochs, posts roots and relays claims for every host"
+			if seat > 0 {
+				role = "serves; the host in seat 0 settles (send epoch closes there)"
+			}
+			fmt.Fprintf(out, "tollgate: books shared in PostgreSQL: this host is in writer seat %d of %d and %s\n", seat, maxHosts, role)
+		}
 		if n.chain != nil && n.chain.RPC() != "" {
 			fmt.Fprintf(out, "tollgate: embedded chain %d JSON-RPC on %s\n", dep.ChainID, n.chain.RPC())
 		}
