@@ -52,16 +52,20 @@ func (l *Ledger) OpenEpoch(ctx context.Context) (uint64, error) {
 	return n, err
 }
 
-func openEpoch(txn kv.Txn) (uint64, error) {
-	item, err := txn.Get(openEpochKey)
+func openEpoch(txn kv.Txn) (uint64, error) { return epochAt(txn, openEpochKey, 1) }
+
+// epochAt reads the epoch number stored at key (8 bytes, big-endian), or
+// absent if there is none.
+func epochAt(txn kv.Txn, key []byte, absent uint64) (uint64, error) {
+	item, err := txn.Get(key)
 	if errors.Is(err, kv.ErrNotFound) {
-		return 1, nil
+		return absent, nil
 	}
 	if err != nil {
 		return 0, err
 	}
 	if len(item) != 8 {
-		return 0, fmt.Errorf("ledger: corrupt open epoch")
+		return 0, fmt.Errorf("ledger: corrupt %s", key)
 	}
 	return binary.BigEndian.Uint64(item), nil
 }

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math/big"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -83,13 +81,10 @@ func (l *Ledger) spendKey(account string) []byte {
 	return leaseKey(account, l.seat)
 }
 
-// sumPrefixed returns the amount at key plus every amount under key+"/".
-func sumPrefixed(txn kv.Txn, key []byte) (*big.Int, error) {
-	total, err := getAmount(txn, key)
-	if err != nil {
-		return nil, err
-	}
-	err = scan(txn, string(key)+"/", func(_, v []byte) error {
+// sumUnder returns the sum of every amount under prefix.
+func sumUnder(txn kv.Txn, prefix string) (*big.Int, error) {
+	total := new(big.Int)
+	err := scan(txn, prefix, func(_, v []byte) error {
 		a, err := parseAmount(v)
 		if err == nil {
 			total.Add(total, a)
@@ -99,36 +94,37 @@ func sumPrefixed(txn kv.Txn, key []byte) (*big.Int, error) {
 	return total, err
 }
 
-// creditOf is account's whole credit: what is free to lease and what
-// every seat holds leased.
-func creditOf(txn kv.Txn, account string) (*big.Int, error) {
-	c, err := getAmount(txn, balanceKey(account))
+// sumPrefixed returns the amount at key plus every amount under key+"/":
+// an account's own part and each seat's.
+func sumPrefixed(txn kv.Txn, key []byte) (*big.Int, error) {
+	own, err := getAmount(txn, key)
 	if err != nil {
 		return nil, err
 	}
-	err = scan(txn, string(leasePrefix(account)), func(_, v []byte) error {
-		a, err := parseAmount(v)
-		if err == nil {
-			c.Add(c, a)
-		}
-		return err
-	})
-	return c, err
+	parts, err := sumUnder(txn, string(key)+"/")
+	if err != nil {
+		return nil, err
+	}
+	return own.Add(own, parts), nil
+}
+
+// creditOf is account's whole credit: what is free to lease (c/<account>)
+// and what every seat holds leased (l/<account>/<seat>).
+func creditOf(txn kv.Txn, account string) (*big.Int, error) {
+	free, err := getAmount(txn, balanceKey(account))
+	if err != nil {
+		return nil, err
+	}
+	leased, err := sumUnder(txn, string(leasePrefix(account)))
+	if err != nil {
+		return nil, err
+	}
+	return free.Add(free, leased), nil
 }
 
 // spentTotal is Σ t/spent/<seat>: what every seat's receipts moved from
 // credit to earnings.
-func spentTotal(txn kv.Txn) (*big.Int, error) {
-	total := new(big.Int)
-	err := scan(txn, "t/spent/", func(_, v []byte) error {
-		a, err := parseAmount(v)
-		if err == nil {
-			total.Add(total, a)
-		}
-		return err
-	})
-	return total, err
-}
+func spentTotal(txn kv.Txn) (*big.Int, error) { return sumUnder(txn, "t/spent/") }
 
 // takeLease moves at least need of account's free credit into this seat's
 // lease, in one write that never takes credit below zero. It returns what
@@ -362,24 +358,7 @@ func (l *Ledger) returnSeatLeases() error {
 
 // update runs fn in a transaction of its own, again while it conflicts
 // with another host's.
-func (l *Ledger) update(fn func(kv.Txn) error) error {
-	for try := 0; ; try++ {
-		err := l.db.Update(fn)
-		if !errors.Is(err, kv.ErrConflict) || try == maxConflictRetries {
-			return err
-		}
-		conflictBackoff(try)
-	}
-}
-
-// maxConflictRetries bounds how often a transaction that conflicted with
-// another host's is run again.
-const maxConflictRetries = 32
-
-func conflictBackoff(try int) {
-	d := time.Duration(1<<min(try, 6)) * 200 * time.Microsecond
-	time.Sleep(d/2 + rand.N(d/2+1))
-}
+func (l *Ledger) update(fn func(kv.Txn) error) error { return kv.UpdateRetrying(l.db, fn) }
 
 // refreshOpen reads the open epoch again from the books, for a commit that
 // found it moved: another host may have closed it.
@@ -415,19 +394,7 @@ func (l *Ledger) refreshOpen() error {
 }
 
 // sealed returns the epoch being closed, or 0.
-func sealed(txn kv.Txn) (uint64, error) {
-	v, err := txn.Get(sealKey)
-	if errors.Is(err, kv.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	if len(v) != 8 {
-		return 0, fmt.Errorf("ledger: corrupt seal")
-	}
-	return binary.BigEndian.Uint64(v), nil
-}
+func sealed(txn kv.Txn) (uint64, error) { return epochAt(txn, sealKey, 0) }
 
 // seal marks the open epoch as closing, so no commit adds to it, or
 // refuses with CodeEpochEmpty if it has no receipts. Sealing an epoch

@@ -120,10 +120,10 @@ func (l *Ledger) run() {
 func (l *Ledger) commit(batch []*op) {
 	for try := 0; ; try++ {
 		results, err, each := l.tryCommit(batch)
-		if errors.Is(err, kv.ErrConflict) && try < maxConflictRetries {
+		if errors.Is(err, kv.ErrConflict) && try < kv.MaxConflictRetries {
 			// Another host's transaction touched what this one read
 			// (shared books): nothing was written; run the batch again.
-			conflictBackoff(try)
+			kv.Backoff(try)
 			continue
 		}
 		if each {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -267,13 +265,4 @@ func getString(txn kv.Txn, key []byte) (string, error) {
 
 // update runs fn in a write transaction, again while it conflicts with
 // another host's (a store several hosts write): each try starts afresh.
-func (r *Registry) update(fn func(kv.Txn) error) error {
-	for try := 0; ; try++ {
-		err := r.db.Update(fn)
-		if !errors.Is(err, kv.ErrConflict) || try == 32 {
-			return err
-		}
-		d := time.Duration(1<<min(try, 6)) * 200 * time.Microsecond
-		time.Sleep(d/2 + rand.N(d/2+1))
-	}
-}
+func (r *Registry) update(fn func(kv.Txn) error) error { return kv.UpdateRetrying(r.db, fn) }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"math/big"
@@ -18,6 +19,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	tollgatev1 "github.com/tollgate-dev/tollgate/gen/tollgate/v1"
@@ -122,23 +124,7 @@ func TestSettlementOnGethDev(t *testing.T) {
 
 	// Claims wait out the challenge delay (geth --dev's clock moves with
 	// its blocks, so blocks are made), then pay what the proof says.
-	_, pending, err := chain.Roots(ctx, ec, c.Deployment().Settlement)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		head, err := ec.HeaderByNumber(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if head.Time >= pending.ClaimableAt {
-			break
-		}
-		if _, err := c.SendETH(ctx, devKey, operator, big.NewInt(1)); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitClaimable(t, ctx, ec, c, devKey)
 	for _, who := range []string{caller, operator} {
 		before, _ := c.TokenBalance(ctx, who)
 		cum, _ := new(big.Int).SetString(proof(who).GetCumulative(), 10)
@@ -190,4 +176,28 @@ func apiCode(err error) abi.Code {
 		return abi.Code(ce.Meta().Get(api.CodeHeader))
 	}
 	return ""
+}
+
+// waitClaimable makes blocks (geth --dev's clock moves with them) until
+// the pending root can be claimed.
+func waitClaimable(t *testing.T, ctx context.Context, ec *ethclient.Client, c *chain.Client, key *ecdsa.PrivateKey) {
+	t.Helper()
+	_, pending, err := chain.Roots(ctx, ec, c.Deployment().Settlement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := crypto.PubkeyToAddress(key.PublicKey).Hex()
+	for {
+		head, err := ec.HeaderByNumber(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if head.Time >= pending.ClaimableAt {
+			return
+		}
+		if _, err := c.SendETH(ctx, key, self, big.NewInt(1)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

@@ -282,24 +282,8 @@ func TestThreeHostsShareOneStoreAndOneChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ec.Close()
-	_, pending, err := chain.Roots(ctx, ec, c.Deployment().Settlement)
-	if err != nil {
-		t.Fatal(err)
-	}
 	operator := crypto.PubkeyToAddress(devKey.PublicKey).Hex()
-	for {
-		head, err := ec.HeaderByNumber(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if head.Time >= pending.ClaimableAt {
-			break
-		}
-		if _, err := c.SendETH(ctx, devKey, operator, big.NewInt(1)); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitClaimable(t, ctx, ec, c, devKey)
 	out.Reset()
 	if err := run(ctx, []string{"claim", "--server", hosts[2].api, "--account", caller, "--key", keyFile, "--passphrase-file", passFile, "--rpc", ipc}, &out); err != nil {
 		t.Fatalf("claim: %v\n%s", err, out.String())

@@ -327,21 +327,18 @@ func sharedDeployment(ctx context.Context, ec *ethclient.Client, key *ecdsa.Priv
 		if dep, err = chain.Deploy(ctx, ec, key, opts...); err != nil {
 			return nil, false, err
 		}
-		for try := 0; ; try++ {
-			err = store.Update(func(txn kv.Txn) error {
-				var theirs chain.Deployment
-				if err := kv.GetJSON(txn, deploymentKey, &theirs); err == nil {
-					dep, fresh = theirs, false
-					return nil
-				} else if !errors.Is(err, kv.ErrNotFound) {
-					return err
-				}
-				return kv.SetJSON(txn, deploymentKey, dep)
-			})
-			if !errors.Is(err, kv.ErrConflict) || try == 20 {
-				break
+		mine := dep
+		err = kv.UpdateRetrying(store, func(txn kv.Txn) error {
+			var theirs chain.Deployment
+			if err := kv.GetJSON(txn, deploymentKey, &theirs); err == nil {
+				dep, fresh = theirs, false
+				return nil
+			} else if !errors.Is(err, kv.ErrNotFound) {
+				return err
 			}
-		}
+			dep, fresh = mine, true
+			return kv.SetJSON(txn, deploymentKey, dep)
+		})
 		if err != nil {
 			return nil, false, err
 		}

@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 )
 
 // ErrNotFound is returned by Get for a key with no value.
@@ -113,6 +115,32 @@ func Get(s Store, key []byte) ([]byte, error) {
 	var v []byte
 	err := s.View(func(txn Txn) (err error) { v, err = txn.Get(key); return err })
 	return v, err
+}
+
+// MaxConflictRetries bounds how often a transaction that conflicted with
+// another writer's (ErrConflict) is run again.
+const MaxConflictRetries = 32
+
+// Backoff waits before the try'th retry of a transaction that conflicted:
+// exponential from 200 µs, capped at 12.8 ms, with jitter so that writers
+// that conflicted do not meet again.
+func Backoff(try int) {
+	d := time.Duration(1<<min(try, 6)) * 200 * time.Microsecond
+	time.Sleep(d/2 + rand.N(d/2+1))
+}
+
+// UpdateRetrying runs fn in an update of s, again (from the start, after
+// Backoff) while it conflicts with another writer's, at most
+// MaxConflictRetries times. fn must leave nothing behind but what it writes
+// in the transaction and what it sets afresh on each run.
+func UpdateRetrying(s Store, fn func(Txn) error) error {
+	for try := 0; ; try++ {
+		err := s.Update(fn)
+		if !errors.Is(err, ErrConflict) || try == MaxConflictRetries {
+			return err
+		}
+		Backoff(try)
+	}
 }
 
 // GetBytes returns the value at key; ErrNotFound if none.

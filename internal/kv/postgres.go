@@ -76,6 +76,9 @@ type PostgresOptions struct {
 	Seats int
 }
 
+// lockSeat tries a writer seat's session lock: $1 the store, $2 the seat.
+const lockSeat = "SELECT pg_try_advisory_lock(hashtext('tollgate_writer'), hashtext($1 || '/' || $2::int))"
+
 // MaxSeats bounds PostgresOptions.Seats.
 const MaxSeats = 64
 
@@ -210,7 +213,7 @@ func (p *Postgres) takeWriter(ctx context.Context, cc *pgx.ConnConfig) error {
 	}
 	for seat := range p.seats {
 		var ok bool
-		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext('tollgate_writer'), hashtext($1 || '/' || $2::int))", p.store, seat).Scan(&ok); err != nil {
+		if err := conn.QueryRow(ctx, lockSeat, p.store, seat).Scan(&ok); err != nil {
 			conn.Close(ctx)
 			return fmt.Errorf("kv: writer lock: %w", err)
 		}
@@ -297,7 +300,7 @@ func (p *Postgres) retake(ctx context.Context, cc *pgx.ConnConfig) (held bool, e
 	}
 	var ok bool
 	var tok int64
-	err = conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext('tollgate_writer'), hashtext($1 || '/' || $2::int))", p.store, p.seat).Scan(&ok)
+	err = conn.QueryRow(ctx, lockSeat, p.store, p.seat).Scan(&ok)
 	if err == nil && ok {
 		err = conn.QueryRow(ctx, "SELECT token FROM kv_writers WHERE store = $1 AND seat = $2", p.store, p.seat).Scan(&tok)
 	}
@@ -331,7 +334,7 @@ func (p *Postgres) Vacant(seat int) bool {
 	}
 	defer conn.Release()
 	var ok bool
-	if conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext('tollgate_writer'), hashtext($1 || '/' || $2::int))", p.store, seat).Scan(&ok) != nil || !ok {
+	if conn.QueryRow(ctx, lockSeat, p.store, seat).Scan(&ok) != nil || !ok {
 		return false
 	}
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock(hashtext('tollgate_writer'), hashtext($1 || '/' || $2::int))", p.store, seat); err != nil {
@@ -353,7 +356,7 @@ func (p *Postgres) Adopt(seat int) (release func(), ok bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("kv: adopt seat %d: %w", seat, err)
 	}
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext('tollgate_writer'), hashtext($1 || '/' || $2::int))", p.store, seat).Scan(&ok); err != nil || !ok {
+	if err := conn.QueryRow(ctx, lockSeat, p.store, seat).Scan(&ok); err != nil || !ok {
 		conn.Close(ctx)
 		return nil, false, err
 	}
