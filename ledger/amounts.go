@@ -94,8 +94,15 @@ func totals(txn kv.Txn) (t Totals, err error) {
 }
 
 // solvent checks that after adding dCredit to Σ credit and dEarned to
-// Σ cumulative earnings, the books owe no more than was deposited.
+// Σ cumulative earnings, the books owe no more than was deposited. A write
+// that owes no more than before (a balanced receipt moves credit to
+// earnings) keeps solvent books solvent, so it reads nothing: the totals
+// are a prefix scan, and reading them for every receipt cost a node 3% of
+// its CPU under load. Check and the epoch close still hold the books whole.
 func solvent(txn kv.Txn, dCredit, dEarned *big.Int) error {
+	if new(big.Int).Add(dCredit, dEarned).Sign() <= 0 {
+		return nil
+	}
 	t, err := totals(txn)
 	if err != nil {
 		return err
