@@ -200,10 +200,28 @@ func (seg *Segment) lookup(b []byte, n int) []int {
 }
 
 // occurrences is the range sa[lo:hi] of the suffixes b prefixes.
-func (seg *Segment) occurrences(b []byte) (lo, hi int) {
+func (seg *Segment) occurrences(b []byte) (lo, hi int) { return seg.narrow(b, 0, len(seg.sa)) }
+
+// narrow is the range sa[lo:hi] of the suffixes b prefixes, given that
+// they all lie in sa[from:to]: a binary search for the first, then a
+// gallop from it for the end, so a range that is empty or short (as most
+// are) costs one probe past its first suffix rather than a second search
+// over the rest of the array.
+func (seg *Segment) narrow(b []byte, from, to int) (lo, hi int) {
 	sa, text := seg.sa, seg.text
-	lo = sort.Search(len(sa), func(i int) bool { return bytes.Compare(text[sa[i]:], b) >= 0 })
-	hi = lo + sort.Search(len(sa)-lo, func(i int) bool { return !bytes.HasPrefix(text[sa[lo+i]:], b) })
+	lo = from + sort.Search(to-from, func(i int) bool { return bytes.Compare(text[sa[from+i]:], b) >= 0 })
+	in := func(i int) bool { return bytes.HasPrefix(text[sa[i]:], b) }
+	if lo == to || !in(lo) {
+		return lo, lo
+	}
+	step := 1
+	for lo+step < to && in(lo+step) {
+		step *= 2
+	}
+	// sa[lo+step/2] is in the range; the range ends at or before lo+step.
+	base := lo + step/2
+	end := min(lo+step, to)
+	hi = base + sort.Search(end-base, func(i int) bool { return !in(base + i) })
 	return lo, hi
 }
 
@@ -278,8 +296,17 @@ func (seg *Segment) Cut(upTo uint64) int {
 
 // matcher looks text up in segments, counting only records up to a version.
 type matcher struct {
-	segs []*Segment
-	cuts []int // per segment, see cut
+	segs   []*Segment
+	cuts   []int // per segment, see cut
+	ranges []saRange
+}
+
+// saRange is where in a segment's suffix array the suffixes that the text
+// from byte start to end prefixes lie: a longer run from the same start
+// lies inside it, and none does if it is empty.
+type saRange struct {
+	start, end, lo, hi int
+	known              bool
 }
 
 func newMatcher(segs []*Segment, upTo uint64) *matcher {
@@ -289,29 +316,66 @@ func newMatcher(segs []*Segment, upTo uint64) *matcher {
 			m.segs, m.cuts = append(m.segs, seg), append(m.cuts, c)
 		}
 	}
+	m.ranges = make([]saRange, len(m.segs))
 	return m
 }
 
-// occurs reports whether b occurs in a record the matcher counts. Where a
-// segment holds later records too, a few occurrences are checked first:
-// a common string almost always has one among them in an earlier record.
-func (m *matcher) occurs(b []byte) bool {
+// occurs reports whether text[start:end] occurs in a record the matcher
+// counts. In a mapped segment it starts from the range found for a shorter
+// run from the same start, and skips the segment if that range was empty.
+// Where a segment holds later records too, a few occurrences are checked
+// first: a common string almost always has one among them in an earlier
+// record.
+func (m *matcher) occurs(text []byte, start, end int) bool {
+	b := text[start:end]
 	for i, seg := range m.segs {
-		if m.cuts[i] == len(seg.text) {
-			if len(seg.lookup(b, 1)) > 0 {
+		if seg.sa == nil {
+			if m.occursIn(i, b) {
 				return true
 			}
 			continue
 		}
-		some := seg.lookup(b, 64)
-		if slices.ContainsFunc(some, func(off int) bool { return off < m.cuts[i] }) {
-			return true
+		r := &m.ranges[i]
+		lo, hi := 0, len(seg.sa)
+		if r.known && r.start == start && r.end <= end {
+			if r.lo == r.hi {
+				continue
+			}
+			lo, hi = r.lo, r.hi
 		}
-		if len(some) == 64 && slices.ContainsFunc(seg.lookup(b, -1), func(off int) bool { return off < m.cuts[i] }) {
+		lo, hi = seg.narrow(b, lo, hi)
+		*r = saRange{start: start, end: end, lo: lo, hi: hi, known: true}
+		found := false
+		if m.cuts[i] == len(seg.text) {
+			found = lo < hi
+		} else {
+			for _, off := range seg.sa[lo:hi] {
+				if int(off) < m.cuts[i] {
+					found = true
+					break
+				}
+			}
+		}
+		runtime.KeepAlive(seg)
+		if found {
 			return true
 		}
 	}
 	return false
+}
+
+// occursIn is occurs for a segment with no mapped array: one indexed in
+// memory or scanned.
+func (m *matcher) occursIn(i int, b []byte) bool {
+	seg := m.segs[i]
+	if m.cuts[i] == len(seg.text) {
+		return len(seg.lookup(b, 1)) > 0
+	}
+	some := seg.lookup(b, 64)
+	if slices.ContainsFunc(some, func(off int) bool { return off < m.cuts[i] }) {
+		return true
+	}
+	return len(some) == 64 && slices.ContainsFunc(seg.lookup(b, -1), func(off int) bool { return off < m.cuts[i] })
 }
 
 // Match finds the maximal spans of text, at least minTokens words long and
@@ -338,10 +402,20 @@ func MatchBounded(segs []*Segment, text string, minTokens, maxTokens, maxOccurre
 	// If words[i:j] occurs, so does words[i+1:j] (it is part of it), so j
 	// never moves back: one lookup per word of text, not one per word of
 	// every span.
+	// A run shorter than minTokens is no span, so a start whose run is not
+	// yet known to be that long asks first for minTokens words at once:
+	// if they occur, so does every shorter run, and if not, the start has
+	// no span and the shorter runs need not be asked about.
 	j := 0
-	for i := 0; i < len(words); i++ {
+	for i := 0; i+minTokens <= len(words); i++ {
 		j = max(j, i)
-		for j < len(words) && j-i < maxTokens && m.occurs(tb[words[i][0]:words[j][1]]) {
+		if j-i < minTokens {
+			if !m.occurs(tb, words[i][0], words[i+minTokens-1][1]) {
+				continue
+			}
+			j = i + minTokens
+		}
+		for j < len(words) && j-i < maxTokens && m.occurs(tb, words[i][0], words[j][1]) {
 			j++
 		}
 		if j-i < minTokens || words[j-1][1] <= prevEnd {

@@ -1,0 +1,129 @@
+package corpus
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/tokenize"
+)
+
+// referenceMatch is MatchBounded's rule written the plain way: for every
+// word, the longest run from it (at most maxTokens words) found by
+// scanning each segment's counted records, every run asked about and
+// every occurrence read.
+func referenceMatch(segs []*Segment, text string, minTokens, maxTokens int, upTo uint64) []abi.Span {
+	minTokens = max(minTokens, 1)
+	maxTokens = max(maxTokens, minTokens)
+	words := tokenize.Spans(text)
+	occurs := func(b string) (ids []string) {
+		seen := map[string]bool{}
+		for _, seg := range segs {
+			counted := seg.Text()[:seg.Cut(upTo)]
+			for off := 0; ; off++ {
+				k := bytes.Index(counted[off:], []byte(b))
+				if k < 0 {
+					break
+				}
+				off += k
+				seen[seg.RecordOf(off)] = true
+			}
+		}
+		for id := range seen {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		return ids
+	}
+	var spans []abi.Span
+	prevEnd := -1
+	for i := 0; i < len(words); i++ {
+		j := i
+		for j < len(words) && j-i < maxTokens && len(occurs(text[words[i][0]:words[j][1]])) > 0 {
+			j++
+		}
+		if j-i < minTokens || words[j-1][1] <= prevEnd {
+			continue
+		}
+		start, end := words[i][0], words[j-1][1]
+		spans = append(spans, abi.Span{Start: start, End: end, Tokens: j - i, Records: occurs(text[start:end])})
+		prevEnd = end
+		if j-i == maxTokens {
+			i = j - 1
+		}
+	}
+	return spans
+}
+
+// Match over mapped, in-memory and scanned segments together finds what
+// the plain rule finds: the same spans, the same records, the same cuts
+// by version, for any minimum and maximum run length. Its shortcuts (asking
+// for minTokens words at once, narrowing a run's range as it grows,
+// skipping a segment where a shorter run was not found) change nothing.
+func TestMatchAgreesWithThePlainRule(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	dir := t.TempDir()
+	for trial := range 40 {
+		var segs []*Segment
+		var all []string
+		version := uint64(1)
+		for s := range 1 + rng.IntN(4) {
+			big := rng.IntN(3) > 0
+			ids, contents := randomRecords(rng, 5+rng.IntN(30), big)
+			for k := range ids {
+				ids[k] = fmt.Sprintf("%d-%d-%s", trial, s, ids[k])
+			}
+			var seg *Segment
+			if s%2 == 0 {
+				path := filepath.Join(dir, fmt.Sprintf("%d-%d.seg", trial, s))
+				if err := WriteSegment(path, version, ids, contents); err != nil {
+					t.Fatal(err)
+				}
+				f, err := OpenSegment(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				seg = f
+			} else {
+				seg = NewSegment(version, ids, contents)
+			}
+			segs = append(segs, seg)
+			all = append(all, contents...)
+			version += uint64(len(ids))
+		}
+		for q := range 25 {
+			var parts []string
+			for range 1 + rng.IntN(4) {
+				w := strings.Fields(all[rng.IntN(len(all))])
+				k := rng.IntN(len(w))
+				parts = append(parts, strings.Join(w[k:min(len(w), k+1+rng.IntN(40))], " "))
+				if rng.IntN(2) == 0 {
+					parts = append(parts, "nowhere"+strconv.Itoa(q))
+				}
+			}
+			out := strings.Join(parts, " ")
+			minTokens := rng.IntN(7)
+			maxTokens := math.MaxInt
+			if rng.IntN(3) == 0 {
+				maxTokens = 1 + rng.IntN(12)
+			}
+			upTo := uint64(rng.IntN(int(version) + 1))
+			if q%3 == 0 {
+				upTo = math.MaxUint64
+			}
+			got, partial := MatchBounded(segs, out, minTokens, maxTokens, -1, upTo)
+			want := referenceMatch(segs, out, minTokens, maxTokens, upTo)
+			if partial || !reflect.DeepEqual(got, want) {
+				t.Fatalf("trial %d, min %d, max %d, up to %d, text %q:\ngot  %+v\nwant %+v", trial, minTokens, maxTokens, upTo, out, got, want)
+			}
+		}
+	}
+}
