@@ -370,5 +370,6 @@ func segmentOf(m []byte) (*Segment, error) {
 			return nil, fmt.Errorf("suffix offset %d outside the text", v)
 		}
 	}
+	seg.fence = newFence(seg.text, seg.sa)
 	return seg, nil
 }
