@@ -294,12 +294,15 @@ func (mt *meter) read(r abi.Record) error {
 }
 
 func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, error) {
+	defer leave(ctx)
+	enter(stageAdmit)
 	c, replayed, err := h.admit(ctx, req)
 	if c == nil {
 		return replayed, err
 	}
 	m := c.agent.Manifest
 	price := m.PriceAmount()
+	enter(stageAgent) // the agent's module: compiled at its first call
 	mod, err := h.agentModule(ctx, c.agent)
 	if err != nil {
 		return nil, err
@@ -307,6 +310,7 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	// Hold the price before the agent runs; each record it reads then holds
 	// its fee too, and a read the caller cannot pay for fails (the call's
 	// books stay whole).
+	enter(stageReserve)
 	res, err := h.led.Reserve(ctx, c.caller, price)
 	err = h.led.ExplainShort(ctx, c.caller, price, "the call may cost", err)
 	if err != nil {
@@ -331,6 +335,7 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	done := t.done
 	defer done()
 	mc.turn = t
+	enter(stageAgent)
 	out, callErr := mod.Call(ctx, m.ExportName(), req.Input, env)
 	rc.Fuel = env.FuelUsed // what the agent spent, deterministic for its input and data
 	rc.Generations = mc.gens
@@ -339,13 +344,16 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 		done()
 		return nil, h.failed(ctx, rc, b, res, callErr)
 	}
+	enter(stageAttribution)
 	shares, err := h.attribute(ctx, c, rc, out, mt, view)
 	done()
 	if err != nil {
 		return nil, err
 	}
+	enter(stageSplit)
 	b.Price, b.Shares = price, shares
 	rc.Postings = b.Postings()
+	enter(stageCommit)
 	if err := h.commit(ctx, rc, out, res); err != nil {
 		if abi.CodeOf(err) == abi.CodeAlreadyExists {
 			// A concurrent call with the same request id committed first.

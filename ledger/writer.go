@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -74,6 +75,8 @@ func (l *Ledger) writeHeld(ctx context.Context, res *Reservation, apply func(txn
 // join it.
 func (l *Ledger) run() {
 	defer close(l.stopped)
+	// CPU profiles show the writer's work as stage=write.
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("stage", "write")))
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
