@@ -9,8 +9,8 @@ import (
 // a call costs each, wasm included, is then read from any profile of a
 // node under load, e.g.
 //
-//	go tool pprof -tags tollgate cpu.prof
-//	go tool pprof -top -tagfocus stage=attribution tollgate cpu.prof
+//	go tool pprof -tags cpu.prof
+//	go tool pprof -top -tagfocus stage=attribution cpu.prof
 //
 // Samples with no stage are the HTTP and Connect edge, the ledger's disk
 // writes and the garbage collector.
