@@ -94,6 +94,22 @@ func TestSegmentFileMatchesMemory(t *testing.T) {
 	}
 }
 
+// runsText joins one to four runs of words cut from random records, each
+// at most maxRun words long, and after each run a word found nowhere
+// (numbered q) when gap says so.
+func runsText(rng *rand.Rand, records []string, maxRun, q int, gap func() bool) string {
+	var parts []string
+	for range 1 + rng.IntN(4) {
+		w := strings.Fields(records[rng.IntN(len(records))])
+		k := rng.IntN(len(w))
+		parts = append(parts, strings.Join(w[k:min(len(w), k+1+rng.IntN(maxRun))], " "))
+		if gap() {
+			parts = append(parts, "nowhere"+strconv.Itoa(q))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
 func sorted(a []int) []int {
 	a = slices.Clone(a)
 	slices.Sort(a)
@@ -290,13 +306,7 @@ func TestMappedSegmentsMatchLikeMemory(t *testing.T) {
 			version += uint64(len(ids))
 		}
 		for q := range 30 {
-			var parts []string
-			for range 1 + rng.IntN(4) {
-				w := strings.Fields(all[rng.IntN(len(all))])
-				k := rng.IntN(len(w))
-				parts = append(parts, strings.Join(w[k:min(len(w), k+1+rng.IntN(60))], " "), "nowhere"+strconv.Itoa(q))
-			}
-			out := strings.Join(parts, " ")
+			out := runsText(rng, all, 60, q, func() bool { return true })
 			minTokens := 1 + rng.IntN(6)
 			upTo := uint64(1 + rng.IntN(int(version)))
 			if q%3 == 0 {

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -100,16 +98,7 @@ func TestMatchAgreesWithThePlainRule(t *testing.T) {
 			version += uint64(len(ids))
 		}
 		for q := range 25 {
-			var parts []string
-			for range 1 + rng.IntN(4) {
-				w := strings.Fields(all[rng.IntN(len(all))])
-				k := rng.IntN(len(w))
-				parts = append(parts, strings.Join(w[k:min(len(w), k+1+rng.IntN(40))], " "))
-				if rng.IntN(2) == 0 {
-					parts = append(parts, "nowhere"+strconv.Itoa(q))
-				}
-			}
-			out := strings.Join(parts, " ")
+			out := runsText(rng, all, 40, q, func() bool { return rng.IntN(2) == 0 })
 			minTokens := rng.IntN(7)
 			maxTokens := math.MaxInt
 			if rng.IntN(3) == 0 {
