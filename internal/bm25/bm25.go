@@ -5,6 +5,7 @@
 package bm25
 
 import (
+	"fmt"
 	"sync"
 	"unsafe"
 
@@ -28,14 +29,18 @@ const (
 // bounds per block, scores blocks best bound first, and stops at the first
 // block whose bound cannot beat the limit-th best score found so far
 // (block-max pruning over fixed record ranges). The result is exact.
+//
+// An index may start after version 1 (see [NewAt]): it is then one part of
+// a datanet's index, the rest in files (see [File] and [Search]). Records
+// are numbered across the whole datanet (version-1), so block numbers mean
+// the same in every part.
 type Index struct {
-	mu      sync.RWMutex
-	terms   map[string]*termPostings
-	docLen  []uint32
-	ids     idList
-	total   uint64
-	scratch sync.Pool // *queryScratch
-	scorers sync.Pool // *scorer
+	mu     sync.RWMutex
+	base   uint32 // the number of its first record: version base+1
+	terms  map[string]*termPostings
+	docLen []uint32 // by record number - base
+	ids    idList   // by record number - base
+	total  uint64
 }
 
 const (
@@ -109,12 +114,40 @@ func New() *Index {
 	return &Index{terms: map[string]*termPostings{}}
 }
 
-// Len returns how many records the index holds: the datanet's versions
-// 1 to Len.
+// NewAt returns an empty index whose first record will be version first,
+// which must start a block (first-1 a multiple of BlockRecords).
+func NewAt(first uint64) (*Index, error) {
+	if first == 0 || (first-1)%blockSize != 0 || first-1 > maxDocs {
+		return nil, fmt.Errorf("bm25: an index cannot start at version %d", first)
+	}
+	s := New()
+	s.base = uint32(first - 1)
+	return s, nil
+}
+
+// BlockRecords is how many consecutive records share a block: an index's
+// parts start at multiples of it.
+const BlockRecords = blockSize
+
+// maxDocs bounds record numbers, which are uint32.
+const maxDocs = 1<<32 - 1
+
+// Len returns the last version the index holds: it holds versions
+// First to Len (1 to Len unless it was made by NewAt).
 func (s *Index) Len() uint64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return uint64(s.ids.len())
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return uint64(s.base) + uint64(s.ids.len())
+}
+
+// First is the version of the index's first record.
+func (s *Index) First() uint64 { return uint64(s.base) + 1 }
+
+// Records is how many records the index holds.
+func (s *Index) Records() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ids.len()
 }
 
 // Add indexes the record that made the given version of the datanet,
@@ -128,10 +161,10 @@ func (s *Index) Add(version uint64, id, content string) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if version != uint64(s.ids.len())+1 {
+	if version != uint64(s.base)+uint64(s.ids.len())+1 || version > maxDocs {
 		return false
 	}
-	doc := uint32(s.ids.len())
+	doc := s.base + uint32(s.ids.len())
 	n := uint32(len(toks))
 	s.ids.add(id)
 	s.docLen = append(s.docLen, n)
@@ -144,7 +177,7 @@ func (s *Index) Add(version uint64, id, content string) bool {
 		}
 		tp.add(doc, f, n)
 		if len(tp.docs) == denseAt {
-			tp.buildBlocks(s.docLen)
+			tp.buildBlocks(s.docLen, s.base)
 		}
 	}
 	return true
@@ -174,16 +207,17 @@ func (tp *termPostings) add(doc, tf, docLen uint32) {
 	tp.blocks = append(tp.blocks, block{id: doc >> blockShift, start: uint32(len(tp.docs) - 1), maxTF: uint16(tf), minLen: uint16(docLen)})
 }
 
-func (tp *termPostings) buildBlocks(docLen []uint32) {
+// buildBlocks bounds tp's blocks; docLen is by record number - base.
+func (tp *termPostings) buildBlocks(docLen []uint32, base uint32) {
 	for i, doc := range tp.docs {
 		id, tf := doc>>blockShift, uint32(tp.tfs[i])
 		if len(tp.blocks) == 0 || tp.blocks[len(tp.blocks)-1].id != id {
-			tp.blocks = append(tp.blocks, block{id: id, start: uint32(i), maxTF: uint16(tf), minLen: uint16(docLen[doc])})
+			tp.blocks = append(tp.blocks, block{id: id, start: uint32(i), maxTF: uint16(tf), minLen: uint16(docLen[doc-base])})
 			continue
 		}
 		last := &tp.blocks[len(tp.blocks)-1]
 		last.maxTF = max(last.maxTF, uint16(tf))
-		last.minLen = min(last.minLen, uint16(docLen[doc]))
+		last.minLen = min(last.minLen, uint16(docLen[doc-base]))
 	}
 }
 

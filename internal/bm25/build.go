@@ -1,6 +1,7 @@
 package bm25
 
 import (
+	"fmt"
 	"runtime"
 	"slices"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 // Builder collects a Index from records given in any order.
 type Builder struct {
+	base    uint32 // the first record's number (version base+1)
 	n       uint64
 	docLen  []uint32
 	ids     []string
@@ -19,11 +21,27 @@ type Builder struct {
 
 // NewBuilder returns a builder of an index over records of versions 1..n.
 func NewBuilder(n uint64) *Builder {
-	return &Builder{n: n, docLen: make([]uint32, n), ids: make([]string, n)}
+	b, _ := NewBuilderAt(1, n)
+	return b
+}
+
+// NewBuilderAt returns a builder of an index over the n records of
+// versions first..first+n-1; first must start a block (see NewAt).
+func NewBuilderAt(first, n uint64) (*Builder, error) {
+	if _, err := NewAt(first); err != nil {
+		return nil, err
+	}
+	if first-1+n > maxDocs {
+		return nil, fmt.Errorf("bm25: versions %d-%d are more than an index numbers", first, first-1+n)
+	}
+	return &Builder{base: uint32(first - 1), n: n, docLen: make([]uint32, n), ids: make([]string, n)}, nil
 }
 
 // N is the number of records the builder takes.
 func (b *Builder) N() uint64 { return b.n }
+
+// Last is the version of the builder's last record.
+func (b *Builder) Last() uint64 { return uint64(b.base) + b.n }
 
 // Tokenizer returns a new worker; workers may add concurrently.
 func (b *Builder) Tokenizer() *Tokenizer {
@@ -47,14 +65,15 @@ type termBuild struct {
 
 // Add indexes the record that made version, from any worker, in any order.
 func (w *Tokenizer) Add(version uint64, id, content string) error {
-	if version == 0 || version > w.b.n {
-		return abi.Errorf(abi.CodeInternal, "record %s has version %d, outside 1..%d", id, version, w.b.n)
+	if version <= uint64(w.b.base) || version > w.b.Last() {
+		return abi.Errorf(abi.CodeInternal, "record %s has version %d, outside %d..%d", id, version, w.b.base+1, w.b.Last())
 	}
 	doc := uint32(version - 1)
-	if w.b.ids[doc] != "" {
-		return abi.Errorf(abi.CodeInternal, "records %s and %s both have version %d", w.b.ids[doc], id, version)
+	at := doc - w.b.base
+	if w.b.ids[at] != "" {
+		return abi.Errorf(abi.CodeInternal, "records %s and %s both have version %d", w.b.ids[at], id, version)
 	}
-	w.b.ids[doc] = id
+	w.b.ids[at] = id
 	var length uint32
 	w.buf = tokenize.Each(content, w.buf, func(tok []byte) {
 		length++
@@ -70,19 +89,20 @@ func (w *Tokenizer) Add(version uint64, id, content string) error {
 		tb.ps = append(tb.ps, uint64(doc)<<32|1)
 		tb.last = doc + 1
 	})
-	w.b.docLen[doc] = length
+	w.b.docLen[at] = length
 	return nil
 }
 
 // Finish merges the workers' postings into an index.
 func (b *Builder) Finish() (*Index, error) {
 	s := New()
-	for doc, id := range b.ids {
+	s.base = b.base
+	for at, id := range b.ids {
 		if id == "" {
-			return nil, abi.Errorf(abi.CodeInternal, "no record has version %d", doc+1)
+			return nil, abi.Errorf(abi.CodeInternal, "no record has version %d", uint64(b.base)+uint64(at)+1)
 		}
 		s.ids.add(id)
-		s.total += uint64(b.docLen[doc])
+		s.total += uint64(b.docLen[at])
 	}
 	s.docLen = b.docLen
 	merged := map[string][][]uint64{}
@@ -105,7 +125,7 @@ func (b *Builder) Finish() (*Index, error) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(jobs); i += workers {
-				jobs[i].out = sortedPostings(jobs[i].ps, s.docLen)
+				jobs[i].out = sortedPostings(jobs[i].ps, s.docLen, s.base)
 			}
 		})
 	}
@@ -117,8 +137,8 @@ func (b *Builder) Finish() (*Index, error) {
 }
 
 // sortedPostings merges packed postings into one term's postings in record
-// order.
-func sortedPostings(parts [][]uint64, docLen []uint32) *termPostings {
+// order; docLen is by record number - base.
+func sortedPostings(parts [][]uint64, docLen []uint32, base uint32) *termPostings {
 	all := parts[0]
 	if len(parts) > 1 {
 		all = slices.Concat(parts...)
@@ -129,10 +149,10 @@ func sortedPostings(parts [][]uint64, docLen []uint32) *termPostings {
 		doc, tf := uint32(p>>32), uint32(p)
 		tp.docs[i], tp.tfs[i] = doc, uint16(tf)
 		tp.maxTF = max(tp.maxTF, tf)
-		tp.minLen = min(tp.minLen, docLen[doc])
+		tp.minLen = min(tp.minLen, docLen[doc-base])
 	}
 	if len(tp.docs) >= denseAt {
-		tp.buildBlocks(docLen)
+		tp.buildBlocks(docLen, base)
 	}
 	return tp
 }

@@ -2,6 +2,7 @@ package bm25
 
 import (
 	"container/heap"
+	"fmt"
 	"math"
 	"runtime"
 	"sort"
@@ -33,19 +34,57 @@ func (s *Index) Top(query string, limit int) ([]string, []float64) {
 // TopScored is top over the records of versions up to upTo,
 // scored with that version's statistics (record count, average length,
 // document frequencies) as if the later records did not exist; it also
-// says how many blocks it scored.
+// says how many blocks it scored. The index must start at version 1.
 func (s *Index) TopScored(text string, limit int, upTo uint64) (ids []string, scores []float64, scored int) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	q := s.newQuery(text, limit, upTo)
+	return Search([]Part{s}, text, limit, upTo)
+}
+
+// Part is a run of a datanet's records with their postings: an [*Index]
+// in memory or a mapped [*File].
+type Part interface {
+	// span returns the number of the part's first record and how many it
+	// holds.
+	span() (base uint32, n int)
+	// postings returns the term's postings in the part, or nil.
+	postings(term string) *termPostings
+	lengths() []uint32 // by record number - base
+	totalLen() uint64
+	idAt(i uint32) string // by record number - base
+	rlock()
+	runlock()
+}
+
+func (s *Index) span() (uint32, int)                { return s.base, s.ids.len() }
+func (s *Index) postings(term string) *termPostings { return s.terms[term] }
+func (s *Index) lengths() []uint32                  { return s.docLen }
+func (s *Index) totalLen() uint64                   { return s.total }
+func (s *Index) idAt(i uint32) string               { return s.ids.at(i) }
+func (s *Index) rlock()                             { s.mu.RLock() }
+func (s *Index) runlock()                           { s.mu.RUnlock() }
+
+var (
+	scratches sync.Pool // *queryScratch
+	scorers   sync.Pool // *scorer
+)
+
+// Search returns the ids and scores of the limit best records for text
+// over a datanet's parts, which hold its records from version 1 in order,
+// counting the records of versions up to upTo (see [Index.TopScored]). It
+// ranks exactly as one index over the same records would.
+func Search(parts []Part, text string, limit int, upTo uint64) (ids []string, scores []float64, scored int) {
+	for _, p := range parts {
+		p.rlock()
+		defer p.runlock()
+	}
+	q := newQuery(parts, text, limit, upTo)
 	if q == nil {
 		return nil, nil, 0
 	}
-	sc, _ := s.scratch.Get().(*queryScratch)
+	sc, _ := scratches.Get().(*queryScratch)
 	if sc == nil {
 		sc = &queryScratch{}
 	}
-	defer s.scratch.Put(sc)
+	defer scratches.Put(sc)
 	nBlocks := (int(q.maxDoc) + blockSize - 1) / blockSize
 	blocks := sc.candidates(q, nBlocks)
 	defer func() {
@@ -53,47 +92,89 @@ func (s *Index) TopScored(text string, limit int, upTo uint64) (ids []string, sc
 			clear(at[:nBlocks])
 		}
 	}()
-	return s.scoreBlocks(q, sc, blocks)
+	return scoreBlocks(q, sc, blocks)
+}
+
+// partView is a part as a query reads it.
+type partView struct {
+	Part
+	base uint32
+	lens []uint32
 }
 
 // newQuery sets up a query for the terms of text that occur in the
 // records up to upTo, with those records' statistics; it returns nil if
-// there are no such records or terms.
-func (s *Index) newQuery(text string, limit int, upTo uint64) *query {
-	n, total := s.ids.len(), s.total
-	if upTo < uint64(n) {
-		n, total = int(upTo), 0
-		for _, l := range s.docLen[:n] {
-			total += uint64(l)
+// there are no such records or terms. A term with postings in several
+// parts becomes one query term per part, with the same idf: a record is in
+// one part, so its score is what one index would give it, and a block's
+// bound is at least the most any of its records scores.
+func newQuery(parts []Part, text string, limit int, upTo uint64) *query {
+	var n, total, next uint64
+	q := &query{limit: limit}
+	for _, p := range parts {
+		base, k := p.span()
+		if uint64(base) != next || (base%blockSize != 0) {
+			panic(fmt.Sprintf("bm25: a part starts at record %d after %d records", base, next))
 		}
+		next += uint64(k)
+		if n >= upTo || k == 0 {
+			continue
+		}
+		lens := p.lengths()
+		if end := n + uint64(k); end > upTo {
+			for _, l := range lens[:upTo-n] {
+				total += uint64(l)
+			}
+			n = upTo
+		} else {
+			total += p.totalLen()
+			n = end
+		}
+		q.parts = append(q.parts, partView{Part: p, base: base, lens: lens})
 	}
 	if n == 0 {
 		return nil
 	}
 	avg := float64(total) / float64(n)
-	q := &query{lenFree: bm25K1 * (1 - bm25B), perLen: bm25K1 * bm25B / avg, docLen: s.docLen, limit: limit, maxDoc: uint32(n)}
+	q.lenFree, q.perLen, q.maxDoc = bm25K1*(1-bm25B), bm25K1*bm25B/avg, uint32(n)
 	seen := map[string]bool{}
 	for _, t := range tokenize.Tokens(text) {
-		tp := s.terms[t]
-		if seen[t] || tp == nil {
+		if seen[t] {
 			continue
 		}
 		seen[t] = true
-		df := len(tp.docs)
-		if n < s.ids.len() {
-			df = sort.Search(df, func(i int) bool { return tp.docs[i] >= uint32(n) })
+		from, df := len(q.terms), 0
+		for _, p := range q.parts {
+			tp := p.postings(t)
+			if tp == nil {
+				continue
+			}
+			count := len(tp.docs)
+			if tp.docs[count-1] >= q.maxDoc {
+				count = sort.Search(count, func(i int) bool { return tp.docs[i] >= q.maxDoc })
+			}
+			if count > 0 {
+				df += count
+				q.terms = append(q.terms, tp)
+			}
 		}
-		if df == 0 {
-			continue
+		idf := math.Log(1 + (float64(n)-float64(df)+0.5)/(float64(df)+0.5))
+		for range len(q.terms) - from {
+			q.idf = append(q.idf, idf)
 		}
-		q.terms = append(q.terms, tp)
-		q.idf = append(q.idf, math.Log(1+(float64(n)-float64(df)+0.5)/(float64(df)+0.5)))
 	}
 	if len(q.terms) == 0 {
 		return nil
 	}
 	q.slack = 1 + float64(len(q.terms)+4)*1e-6
 	return q
+}
+
+// partOf returns the part holding block id.
+func (q *query) partOf(id uint32) *partView {
+	doc := id << blockShift
+	i := sort.Search(len(q.parts), func(i int) bool { return q.parts[i].base > doc }) - 1
+	return &q.parts[i]
 }
 
 // candidates bounds what each of the first nBlocks blocks can score for q
@@ -148,7 +229,7 @@ func (sc *queryScratch) candidates(q *query, nBlocks int) []candidate {
 
 // scoreBlocks scores the candidate blocks that can still enter the
 // results and returns the best records.
-func (s *Index) scoreBlocks(q *query, sc *queryScratch, blocks []candidate) (ids []string, scores []float64, scored int) {
+func scoreBlocks(q *query, sc *queryScratch, blocks []candidate) (ids []string, scores []float64, scored int) {
 	// The best-bounded blocks first, in order of bound, to raise the floor
 	// quickly; then the rest in record order, whose postings lie in memory
 	// in the order they are read.
@@ -156,19 +237,19 @@ func (s *Index) scoreBlocks(q *query, sc *queryScratch, blocks []candidate) (ids
 	sc.order = order
 	first := min(len(order), firstBlocks)
 	selectBest(order, first)
-	main := s.scorer()
-	scorers := []*scorer{main}
+	main := newScorer()
+	working := []*scorer{main}
 	defer func() {
 		for _, c := range order[:first] {
 			sc.done[c.block] = false
 		}
-		for _, w := range scorers {
-			s.scorers.Put(w)
+		for _, w := range working {
+			scorers.Put(w)
 		}
 	}()
 	for _, c := range order[:first] {
 		if c.bound < q.floor.get() {
-			return s.results(q, scorers) // the rest are bounded no higher
+			return results(q, working) // the rest are bounded no higher
 		}
 		main.score(q, c.block)
 		sc.done[c.block] = true
@@ -191,8 +272,8 @@ func (s *Index) scoreBlocks(q *query, sc *queryScratch, blocks []candidate) (ids
 	if workers := min(runtime.GOMAXPROCS(0), maxScorers); workers > 1 && len(blocks)-first >= parallelAbove {
 		var wg sync.WaitGroup
 		for range workers - 1 {
-			w := s.scorer()
-			scorers = append(scorers, w)
+			w := newScorer()
+			working = append(working, w)
 			wg.Go(func() { run(w) })
 		}
 		run(main)
@@ -200,7 +281,7 @@ func (s *Index) scoreBlocks(q *query, sc *queryScratch, blocks []candidate) (ids
 	} else {
 		run(main)
 	}
-	return s.results(q, scorers)
+	return results(q, working)
 }
 
 // queryScratch is one query's working memory, reused across queries.
@@ -220,7 +301,7 @@ type query struct {
 	idf     []float64
 	lenFree float64 // k1*(1-b)
 	perLen  float64 // k1*b/avg
-	docLen  []uint32
+	parts   []partView
 	// slack covers float32 rounding: a record's score is a float32 sum of
 	// float32 weights, its bounds float64 sums of float64 weights, and the
 	// two may differ in their last bits.
@@ -252,18 +333,18 @@ func (f *floor) raise(score float32) {
 	}
 }
 
-func (s *Index) scorer() *scorer {
-	w, _ := s.scorers.Get().(*scorer)
+func newScorer() *scorer {
+	w, _ := scorers.Get().(*scorer)
 	if w == nil {
 		w = &scorer{}
 	}
-	w.best, w.scored = w.best[:0], 0
+	w.best, w.scored, w.part = w.best[:0], 0, nil
 	return w
 }
 
 // results merges the scorers' best records, best first, and counts the
 // blocks they scored.
-func (s *Index) results(q *query, scorers []*scorer) (ids []string, scores []float64, scored int) {
+func results(q *query, scorers []*scorer) (ids []string, scores []float64, scored int) {
 	best := make(minHeap, 0, q.limit+1)
 	for _, w := range scorers {
 		scored += w.scored
@@ -278,7 +359,8 @@ func (s *Index) results(q *query, scorers []*scorer) (ids []string, scores []flo
 	scores = make([]float64, len(best))
 	for i := len(best) - 1; i >= 0; i-- {
 		x := heap.Pop(&best).(hit)
-		ids[i], scores[i] = s.ids.at(x.doc), float64(x.score)
+		p := q.partOf(x.doc >> blockShift)
+		ids[i], scores[i] = p.idAt(x.doc-p.base), float64(x.score)
 	}
 	return ids, scores, scored
 }

@@ -16,6 +16,7 @@ type scorer struct {
 	tfAt    [][blockSize]uint16  // per query term, per record of the block
 	terms   []blockTerm
 	upTo    []float64
+	part    *partView // of the block being scored
 }
 
 // blockTerm is one query term's postings in the block being scored.
@@ -39,6 +40,7 @@ type blockTerm struct {
 // not depend on which blocks came before or which core scored it.
 func (w *scorer) score(q *query, id uint32) {
 	w.scored++
+	w.part = q.partOf(id)
 	terms := w.blockTerms(q, id)
 	if len(w.contrib) < len(q.terms) {
 		w.contrib = make([][blockSize]float32, len(q.terms))
@@ -124,7 +126,7 @@ func (w *scorer) accumulate(q *query, essential []blockTerm) (candidates int) {
 				break
 			}
 			i := doc & (blockSize - 1)
-			x := float32(q.weight(t.q, uint32(t.tfs[j]), q.docLen[doc]))
+			x := float32(q.weight(t.q, uint32(t.tfs[j]), w.part.lens[doc-w.part.base]))
 			w.contrib[t.q][i] = x
 			w.acc[i] += x
 			if !w.touched[i] {
@@ -164,7 +166,7 @@ func (w *scorer) complete(q *query, rest []blockTerm, i int, doc uint32, thresho
 			tf = w.tfAt[t.q][i]
 		}
 		if tf > 0 {
-			x := float32(q.weight(t.q, uint32(tf), q.docLen[doc]))
+			x := float32(q.weight(t.q, uint32(tf), w.part.lens[doc-w.part.base]))
 			w.contrib[t.q][i] = x
 			partial += float64(x)
 		}

@@ -1,0 +1,253 @@
+package bm25
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+type testRecord struct{ id, content string }
+
+func zipfRecords(seed uint64, n int) []testRecord {
+	zipf := rand.NewZipf(rand.New(rand.NewPCG(seed, 2)), 1.1, 2, 999)
+	rng := rand.New(rand.NewPCG(seed, 4))
+	recs := make([]testRecord, n)
+	for i := range recs {
+		var sb strings.Builder
+		for range 1 + rng.IntN(60) {
+			sb.WriteString("w" + strconv.FormatUint(zipf.Uint64(), 36) + " ")
+		}
+		recs[i] = testRecord{fmt.Sprintf("r%d", i), sb.String()}
+	}
+	return recs
+}
+
+// splitIntoParts cuts recs into files of whole blocks, built either by a
+// Builder or by appends, and an index in memory for the rest.
+func splitIntoParts(t *testing.T, recs []testRecord, rng *rand.Rand) []Part {
+	t.Helper()
+	dir := t.TempDir()
+	var parts []Part
+	at := 0
+	for at < len(recs) {
+		n := blockSize * (1 + rng.IntN(6))
+		if at+n >= len(recs) || rng.IntN(5) == 0 {
+			break
+		}
+		var ix *Index
+		if rng.IntN(2) == 0 {
+			b, err := NewBuilderAt(uint64(at+1), uint64(n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := b.Tokenizer()
+			for i := n - 1; i >= 0; i-- { // any order
+				if err := w.Add(uint64(at+i+1), recs[at+i].id, recs[at+i].content); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if ix, err = b.Finish(); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			var err error
+			if ix, err = NewAt(uint64(at + 1)); err != nil {
+				t.Fatal(err)
+			}
+			for i := range n {
+				if !ix.Add(uint64(at+i+1), recs[at+i].id, recs[at+i].content) {
+					t.Fatalf("add version %d refused", at+i+1)
+				}
+			}
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%d.bm25", at))
+		if err := WriteFile(path, ix); err != nil {
+			t.Fatal(err)
+		}
+		f, err := OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.First() != uint64(at+1) || f.Last() != uint64(at+n) {
+			t.Fatalf("file holds %d-%d, want %d-%d", f.First(), f.Last(), at+1, at+n)
+		}
+		parts = append(parts, f)
+		at += n
+	}
+	tail, err := NewAt(uint64(at + 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := at; i < len(recs); i++ {
+		if !tail.Add(uint64(i+1), recs[i].id, recs[i].content) {
+			t.Fatalf("add version %d refused", i+1)
+		}
+	}
+	return append(parts, tail)
+}
+
+// TestPartsRankAsOneIndex holds a datanet split into files and an index
+// in memory to one index over the same records: the same records, in the
+// same order, with bit-identical scores, for random queries, limits and
+// versions.
+func TestPartsRankAsOneIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for round := range 8 {
+		recs := zipfRecords(uint64(round), 300+rng.IntN(3000))
+		whole := New()
+		for i, r := range recs {
+			whole.Add(uint64(i+1), r.id, r.content)
+		}
+		parts := splitIntoParts(t, recs, rng)
+		zipf := rand.NewZipf(rand.New(rand.NewPCG(uint64(round), 9)), 1.1, 2, 999)
+		for q := range 60 {
+			words := make([]string, 1+q%5)
+			for i := range words {
+				words[i] = "w" + strconv.FormatUint(zipf.Uint64(), 36)
+			}
+			query := strings.Join(words, " ")
+			limit := []int{1, 10, 50}[q%3]
+			upTo := AllVersions
+			if q%4 == 3 {
+				upTo = uint64(1 + rng.IntN(len(recs)))
+			}
+			wantIDs, wantScores, _ := whole.TopScored(query, limit, upTo)
+			ids, scores, _ := Search(parts, query, limit, upTo)
+			if !slices.Equal(ids, wantIDs) || !slices.Equal(scores, wantScores) {
+				t.Fatalf("round %d (%d parts), %q limit %d up to %d:\n got  %v %v\n want %v %v", round, len(parts), query, limit, upTo, ids, scores, wantIDs, wantScores)
+			}
+			if len(wantIDs) == 0 && q%4 != 3 && len(words) > 2 {
+				t.Logf("no results for %q", query)
+			}
+		}
+	}
+}
+
+// TestBadFilesAreRefused damages a good file in each way a disk or a crash
+// can and expects ErrBadFile, never a file that answers.
+func TestBadFilesAreRefused(t *testing.T) {
+	recs := zipfRecords(1, 700)
+	ix := New()
+	for i, r := range recs {
+		ix.Add(uint64(i+1), r.id, r.content)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.bm25")
+	if err := WriteFile(good, ix); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenFile(good); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	cases := map[string][]byte{
+		"empty":          {},
+		"header only":    b[:headerBytes],
+		"truncated":      b[:len(b)-8],
+		"one byte more":  append(slices.Clone(b), 0),
+		"other magic":    append([]byte("TGCORPUS"), b[8:]...),
+		"newer format":   func() []byte { c := slices.Clone(b); c[8] = FileFormat + 1; return c }(),
+		"flags":          func() []byte { c := slices.Clone(b); c[12] = 1; return c }(),
+		"unaligned":      func() []byte { c := slices.Clone(b); c[16] = 2; return c }(),
+		"checksum":       func() []byte { c := slices.Clone(b); c[120] ^= 1; return c }(),
+		"a flipped body": func() []byte { c := slices.Clone(b); c[headerBytes+rng.IntN(len(c)-headerBytes)] ^= 0x10; return c }(),
+	}
+	for name, data := range cases {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := OpenFile(path); !errors.Is(err, ErrBadFile) {
+			t.Errorf("%s: err %v, want ErrBadFile", name, err)
+		}
+	}
+	if _, err := OpenFile(filepath.Join(dir, "absent")); err == nil || errors.Is(err, ErrBadFile) {
+		t.Errorf("a missing file: err %v, want an error that is not ErrBadFile", err)
+	}
+}
+
+// TestFileTablesAreChecked writes files whose checksum is right but whose
+// tables are not an index (as a faulty writer would) and expects them
+// refused: no lookup may read outside the mapping.
+func TestFileTablesAreChecked(t *testing.T) {
+	ix := New()
+	for i, r := range zipfRecords(2, 600) {
+		ix.Add(uint64(i+1), r.id, r.content)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.bm25")
+	if err := WriteFile(good, ix); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(good)
+	f, err := OpenFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := fileLayout{first: 1, records: 600, total: f.total, terms: uint64(len(f.info) - 1), termBytes: uint64(len(f.termBytes)), postings: uint64(len(f.docs)), blocks: uint64(len(f.blocks)), idBytes: uint64(len(f.ids))}
+	if len(f.blocks) == 0 {
+		t.Fatal("no term has block bounds: the test needs a common term")
+	}
+	reseal := func(c []byte) []byte {
+		h := fileHeader(l, xxhashOf(c[headerBytes:]))
+		return append(h, c[headerBytes:]...)
+	}
+	put32 := func(c []byte, off uint64, v uint32) []byte {
+		c = slices.Clone(c)
+		c[off], c[off+1], c[off+2], c[off+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		return c
+	}
+	cases := map[string][]byte{
+		"a posting past the records":  put32(b, l.docsOff(), 600),
+		"postings out of order":       put32(b, l.docsOff()+4, 0),
+		"a length off the total":      put32(b, headerBytes, 1<<20),
+		"a block start past its term": put32(b, l.blocksOff()+4, 1<<30),
+		"terms out of order":          func() []byte { c := slices.Clone(b); c[l.termBytesOff()] = 'z'; return c }(),
+	}
+	for name, c := range cases {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+		os.WriteFile(path, reseal(c), 0o600)
+		if _, err := OpenFile(path); !errors.Is(err, ErrBadFile) {
+			t.Errorf("%s: err %v, want ErrBadFile", name, err)
+		}
+	}
+	// The reseal itself makes a good file of good tables.
+	path := filepath.Join(dir, "resealed")
+	os.WriteFile(path, reseal(b), 0o600)
+	if _, err := OpenFile(path); err != nil {
+		t.Errorf("resealed good file: %v", err)
+	}
+}
+
+func TestIndexesStartOnBlocks(t *testing.T) {
+	for _, first := range []uint64{0, 2, blockSize, math.MaxUint32 + 2} {
+		if _, err := NewAt(first); err == nil {
+			t.Errorf("NewAt(%d) accepted", first)
+		}
+		if _, err := NewBuilderAt(first, 1); err == nil {
+			t.Errorf("NewBuilderAt(%d) accepted", first)
+		}
+	}
+	ix, err := NewAt(blockSize + 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.Add(1, "a", "x") || ix.Add(blockSize+2, "a", "x") || !ix.Add(blockSize+1, "a", "x") {
+		t.Error("an index at version 129 takes a version other than 129 first")
+	}
+}
+
+func xxhashOf(b []byte) uint64 { return xxhash.Sum64(b) }
