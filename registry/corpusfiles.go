@@ -40,10 +40,16 @@ var persistCorpusBytes = 16 << 20
 var maxSegmentBytes = corpus.MaxSegmentBytes
 
 // corpusFiles is where a datanet's segment files live; "" keeps the index
-// in memory only (a registry in memory). The directory is named by the
-// name in hex, or for a name too long for that to be a file name (over
-// 100 bytes), by its sha256.
+// in memory only (a registry in memory).
 func (r *Registry) corpusFiles(datanet string) string {
+	return r.indexFiles("corpus", datanet)
+}
+
+// indexFiles is where a datanet's files of one kind of index live, or ""
+// for a registry in memory. The directory is named by the name in hex,
+// or for a name too long for that to be a file name (over 100 bytes), by
+// its sha256.
+func (r *Registry) indexFiles(kind, datanet string) string {
 	if r.dir == "" {
 		return ""
 	}
@@ -52,18 +58,23 @@ func (r *Registry) corpusFiles(datanet string) string {
 		sum := sha256.Sum256([]byte(datanet))
 		name = "sha256-" + hex.EncodeToString(sum[:])
 	}
-	return filepath.Join(r.dir, "corpus", name)
+	return filepath.Join(r.dir, kind, name)
 }
 
 // errNoSuchVersion is segmentName's answer for versions the datanet does
 // not have.
 var errNoSuchVersion = errors.New("the datanet has no such version")
 
-// segmentName names the file of a datanet's versions first..last, root
-// being the datanet's root at last. It fails with errNoSuchVersion if the
-// datanet has no version last (or its root is not hex), and with another
-// error if the root cannot be read now.
+// segmentName names the segment file of a datanet's versions first..last.
 func (r *Registry) segmentName(datanet string, first, last uint64) (string, error) {
+	return r.versionsFileName(datanet, first, last, ".seg")
+}
+
+// versionsFileName names the file of a datanet's versions first..last,
+// FIRST-LAST-ROOT.ext, root being the datanet's root at last. It fails
+// with errNoSuchVersion if the datanet has no version last (or its root
+// is not hex), and with another error if the root cannot be read now.
+func (r *Registry) versionsFileName(datanet string, first, last uint64, ext string) (string, error) {
 	root, err := r.VersionRoot(r.ctx, datanet, last)
 	switch {
 	case abi.CodeOf(err) == abi.CodeNotFound:
@@ -75,13 +86,13 @@ func (r *Registry) segmentName(datanet string, first, last uint64) (string, erro
 	if root == "" || strings.Trim(root, "0123456789abcdefABCDEF") != "" {
 		return "", errNoSuchVersion
 	}
-	return fmt.Sprintf("%020d-%020d-%s.seg", first, last, root), nil
+	return fmt.Sprintf("%020d-%020d-%s%s", first, last, root, ext), nil
 }
 
-// parseSegmentName reads the versions a file's name says it holds.
-func parseSegmentName(name string) (first, last uint64, ok bool) {
-	parts := strings.Split(strings.TrimSuffix(name, ".seg"), "-")
-	if len(parts) != 3 || !strings.HasSuffix(name, ".seg") {
+// parseVersionsName reads the versions a file's name says it holds.
+func parseVersionsName(name, ext string) (first, last uint64, ok bool) {
+	parts := strings.Split(strings.TrimSuffix(name, ext), "-")
+	if len(parts) != 3 || !strings.HasSuffix(name, ext) {
 		return 0, 0, false
 	}
 	_, err := fmt.Sscanf(parts[0]+" "+parts[1], "%d %d", &first, &last)
@@ -92,6 +103,20 @@ func parseSegmentName(name string) (first, last uint64, ok bool) {
 // to some version in order, mapped, deleting every other (unless the
 // registry is read-only).
 func (r *Registry) openSegmentFiles(datanet, dir string) []*corpus.Segment {
+	return openVersionFiles(r, datanet, dir, ".seg", corpus.OpenSegment, corpus.ErrBadSegment)
+}
+
+// versioned is an index file that holds a run of a datanet's versions.
+type versioned interface {
+	First() uint64
+	Last() uint64
+}
+
+// openVersionFiles returns the files of dir named by their versions
+// (see versionsFileName) that hold versions 1 to some version in order,
+// opened, deleting every other (unless the registry is read-only): one
+// whose name the datanet's roots do not confirm, or that open finds bad.
+func openVersionFiles[T versioned](r *Registry, datanet, dir, ext string, open func(string) (T, error), errBad error) []T {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
@@ -105,8 +130,8 @@ func (r *Registry) openSegmentFiles(datanet, dir string) []*corpus.Segment {
 		var f file
 		var ok bool
 		f.name = e.Name()
-		if f.first, f.last, ok = parseSegmentName(f.name); !ok {
-			r.dropSegmentFile(dir, f.name, "not a segment file's name")
+		if f.first, f.last, ok = parseVersionsName(f.name, ext); !ok {
+			r.dropSegmentFile(dir, f.name, "not an index file's name")
 			continue
 		}
 		files = append(files, f)
@@ -118,7 +143,7 @@ func (r *Registry) openSegmentFiles(datanet, dir string) []*corpus.Segment {
 		}
 		return cmpUint(b.last, a.last)
 	})
-	var segs []*corpus.Segment
+	var out []T
 	next := uint64(1)
 	for _, f := range files {
 		if f.first != next {
@@ -127,36 +152,36 @@ func (r *Registry) openSegmentFiles(datanet, dir string) []*corpus.Segment {
 			r.dropSegmentFile(dir, f.name, "outside the run of versions from 1")
 			continue
 		}
-		want, err := r.segmentName(datanet, f.first, f.last)
+		want, err := r.versionsFileName(datanet, f.first, f.last, ext)
 		if err != nil && !errors.Is(err, errNoSuchVersion) {
 			// The store cannot say now: keep the files, index from the
 			// records this time.
-			r.logger.Warn("corpus index: reading the datanet's roots; indexing from its records", "datanet", datanet, "err", err)
-			return segs
+			r.logger.Warn("index files: reading the datanet's roots; indexing from its records", "datanet", datanet, "err", err)
+			return out
 		}
 		if f.name != want {
 			// Versions the datanet does not have, or other records at them.
 			r.dropSegmentFile(dir, f.name, "not the datanet's records at those versions")
 			continue
 		}
-		seg, err := corpus.OpenSegment(filepath.Join(dir, f.name))
-		if err != nil && !errors.Is(err, corpus.ErrBadSegment) {
+		x, err := open(filepath.Join(dir, f.name))
+		if err != nil && !errors.Is(err, errBad) {
 			// Not the file's fault (no descriptors, no address space):
 			// keep the files, index from the records this time.
-			r.logger.Warn("corpus index: opening a segment file; indexing from the records", "datanet", datanet, "err", err)
-			return segs
+			r.logger.Warn("index files: opening a file; indexing from the records", "datanet", datanet, "err", err)
+			return out
 		}
-		if err == nil && (seg.First() != f.first || seg.Last() != f.last) {
-			err = fmt.Errorf("holds versions %d-%d", seg.First(), seg.Last())
+		if err == nil && (x.First() != f.first || x.Last() != f.last) {
+			err = fmt.Errorf("holds versions %d-%d", x.First(), x.Last())
 		}
 		if err != nil {
 			r.dropSegmentFile(dir, f.name, err.Error())
 			continue
 		}
-		segs = append(segs, seg)
+		out = append(out, x)
 		next = f.last + 1
 	}
-	return segs
+	return out
 }
 
 func cmpUint(a, b uint64) int {
@@ -174,7 +199,7 @@ func (r *Registry) dropSegmentFile(dir, name, why string) {
 		return
 	}
 	if !strings.HasSuffix(name, ".tmp") {
-		r.logger.Warn("corpus index: deleting a segment file it will not use", "file", filepath.Join(dir, name), "why", why)
+		r.logger.Warn("index files: deleting a file it will not use", "file", filepath.Join(dir, name), "why", why)
 	}
 	os.Remove(filepath.Join(dir, name))
 }

@@ -1,7 +1,11 @@
 package registry
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/bm25"
 	"github.com/tollgate-dev/tollgate/internal/corpus"
 	"github.com/tollgate-dev/tollgate/internal/kv"
 )
@@ -18,11 +22,70 @@ func (m *MemoryCorpus) Match(text string, minTokens int) []abi.Span {
 	return corpus.Match(m.segs, text, minTokens, allVersions)
 }
 
-// SearchIndexBytes returns the memory of a datanet's search index arrays.
-func SearchIndexBytes(r *Registry, datanet string) int {
+// SearchIndexBytes returns the bytes of a datanet's search index: the
+// arrays of its parts in memory, and its files.
+func SearchIndexBytes(r *Registry, datanet string) (memory, files int) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.search[datanet].ix.Bytes()
+	ix := r.search[datanet]
+	r.mu.Unlock()
+	for _, p := range ix.snapshot() {
+		switch p := p.(type) {
+		case *bm25.Index:
+			memory += p.Bytes()
+		case *bm25.File:
+			files += p.Size()
+		}
+	}
+	return memory, files
+}
+
+// SearchIndexParts describes a datanet's search index parts in order:
+// "file 1-256", "memory 257-300".
+func SearchIndexParts(r *Registry, datanet string) []string {
+	r.mu.Lock()
+	ix := r.search[datanet]
+	r.mu.Unlock()
+	if ix == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range ix.snapshot() {
+		switch p := p.(type) {
+		case *bm25.Index:
+			out = append(out, fmt.Sprintf("memory %d-%d", p.First(), p.Len()))
+		case *bm25.File:
+			out = append(out, fmt.Sprintf("file %d-%d", p.First(), p.Last()))
+		}
+	}
+	return out
+}
+
+// SetSearchFiles lowers the records a search index's tail takes before it
+// is written, and the records of a file a build writes, for tests.
+func SetSearchFiles(persist, chunk int) (restore func()) {
+	oldP, oldC := persistSearchRecords, searchChunkRecords
+	persistSearchRecords, searchChunkRecords = persist, chunk
+	return func() { persistSearchRecords, searchChunkRecords = oldP, oldC }
+}
+
+// WaitSearchJobs waits until no background job writes or merges the
+// search files of datanet.
+func WaitSearchJobs(r *Registry, datanet string) {
+	for {
+		r.mu.Lock()
+		ix := r.search[datanet]
+		r.mu.Unlock()
+		if ix == nil {
+			return
+		}
+		ix.mu.Lock()
+		writing := ix.writing
+		ix.mu.Unlock()
+		if !writing {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // Flatten compacts the registry's LSM tree, as a node settles into after
@@ -35,7 +98,7 @@ func RankOnly(r *Registry, datanet, query string, limit int) int {
 	r.mu.Lock()
 	ix := r.search[datanet]
 	r.mu.Unlock()
-	ids, _ := ix.ix.Top(query, limit)
+	ids, _, _ := bm25.Search(ix.snapshot(), query, limit, allVersions)
 	return len(ids)
 }
 

@@ -40,7 +40,7 @@ func (r *Registry) recordsFrom(datanet string, from, to uint64) ([]Record, error
 
 // feedSearch brings ix to at least version v of datanet.
 func (r *Registry) feedSearch(datanet string, ix *searchIndex, v uint64) error {
-	if ix.ix.Len() >= v {
+	if ix.last() >= v {
 		return nil
 	}
 	r.mu.Lock()
@@ -50,7 +50,7 @@ func (r *Registry) feedSearch(datanet string, ix *searchIndex, v uint64) error {
 
 // feedSearchLocked is feedSearch with r.mu held.
 func (r *Registry) feedSearchLocked(datanet string, ix *searchIndex, v uint64) error {
-	have := ix.ix.Len()
+	have := ix.last()
 	if have >= v {
 		return nil
 	}

@@ -94,7 +94,9 @@ func BenchmarkSearch(b *testing.B) {
 	b.ReportMetric(float64(rank[len(rank)*99/100].Microseconds())/1000, "rank-p99-ms")
 	b.ReportMetric(float64(n), "records")
 	b.ReportMetric(build.Seconds(), "index-build-s")
-	b.ReportMetric(float64(registry.SearchIndexBytes(r, "big"))/float64(n), "index-bytes/record")
+	memory, files := registry.SearchIndexBytes(r, "big")
+	b.ReportMetric(float64(memory)/float64(n), "heap-index-bytes/record")
+	b.ReportMetric(float64(files)/float64(n), "file-index-bytes/record")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }

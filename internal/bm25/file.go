@@ -24,7 +24,8 @@ import (
 //
 //	header    128 bytes, little-endian: magic "TGBM25IX", format uint32,
 //	          flags uint32 (0), first uint64 (the version of its first
-//	          record, which starts a block), records uint64, total uint64
+//	          record, which starts a block), records uint64 (whole blocks),
+//	          total uint64
 //	          (the records' lengths summed), terms uint64, term bytes
 //	          uint64, postings uint64, blocks uint64, id bytes uint64,
 //	          zeros up to byte 120, then the checksum: xxhash64 of the
@@ -159,15 +160,16 @@ func searchTerms(n int, cmp func(int) int) (int, bool) {
 	return lo, false
 }
 
-// WriteFile writes the index as a file at path. The index must start a
-// block and hold at least one record; appends to it wait meanwhile. The
+// WriteFile writes the index as a file at path. The index must hold whole
+// blocks (a multiple of BlockRecords records); appends to it wait
+// meanwhile. The
 // file appears at path whole or not at all (written beside it, synced,
 // renamed, and the directory synced).
 func WriteFile(path string, s *Index) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.ids.len() == 0 {
-		return errors.New("bm25: a file of no records")
+	if s.ids.len() == 0 || s.ids.len()%blockSize != 0 {
+		return fmt.Errorf("bm25: a file of %d records, not whole blocks", s.ids.len())
 	}
 	terms := make([]string, 0, len(s.terms))
 	for t := range s.terms {
@@ -380,7 +382,7 @@ func fileOf(m []byte) (*File, error) {
 	l := fileLayout{first: u(0), records: u(1), total: u(2), terms: u(3), termBytes: u(4), postings: u(5), blocks: u(6), idBytes: u(7)}
 	const most = 1 << 40
 	switch {
-	case l.first == 0 || (l.first-1)%blockSize != 0 || l.records == 0 || l.first-1+l.records > maxDocs:
+	case l.first == 0 || (l.first-1)%blockSize != 0 || l.records == 0 || l.records%blockSize != 0 || l.first-1+l.records > maxDocs:
 		return nil, fmt.Errorf("versions %d and %d records are not a part of an index", l.first, l.records)
 	case l.terms > most || l.termBytes > most || l.postings > most || l.blocks > most || l.idBytes > most:
 		return nil, errors.New("sizes out of range")
@@ -468,4 +470,154 @@ func offsets(offs []uint64, end uint64) error {
 		}
 	}
 	return nil
+}
+
+// WriteMerged writes the file of a's records and then b's, which must
+// follow them, at path (see WriteFile). It reads both in one pass each per
+// section, in term order, so its memory does not grow with theirs.
+func WriteMerged(path string, a, b *File) error {
+	if b.First() != a.Last()+1 {
+		return fmt.Errorf("bm25: merging versions %d-%d after %d", b.First(), b.Last(), a.Last())
+	}
+	m := merger{a: a, b: b}
+	l := fileLayout{first: a.First(), records: uint64(len(a.docLen) + len(b.docLen)), total: a.total + b.total, idBytes: uint64(len(a.ids) + len(b.ids))}
+	m.each(func(t string, ia, ib int) {
+		l.terms++
+		l.termBytes += uint64(len(t))
+		l.postings += uint64(len(m.docs(a, ia)) + len(m.docs(b, ib)))
+		m.blocks(ia, ib, func(block) { l.blocks++ })
+	})
+	return writeFile(path, l, func(w *sectionWriter) {
+		for _, f := range []*File{a, b} {
+			for _, n := range f.docLen {
+				w.u32(n)
+			}
+		}
+		w.pad()
+		for _, off := range a.idOffs {
+			w.u64(off)
+		}
+		for _, off := range b.idOffs[1:] {
+			w.u64(uint64(len(a.ids)) + off)
+		}
+		w.bytes(a.ids)
+		w.bytes(b.ids)
+		w.pad()
+		off := uint64(0)
+		w.u64(0)
+		m.each(func(t string, _, _ int) {
+			off += uint64(len(t))
+			w.u64(off)
+		})
+		m.each(func(t string, _, _ int) { w.bytes([]byte(t)) })
+		w.pad()
+		var post, blk uint64
+		m.each(func(_ string, ia, ib int) {
+			info := termInfo{post: post, block: blk, minLen: ^uint32(0)}
+			for _, side := range []struct {
+				f *File
+				i int
+			}{{a, ia}, {b, ib}} {
+				if side.i >= 0 {
+					info.maxTF = max(info.maxTF, side.f.info[side.i].maxTF)
+					info.minLen = min(info.minLen, side.f.info[side.i].minLen)
+				}
+			}
+			w.info(info)
+			post += uint64(len(m.docs(a, ia)) + len(m.docs(b, ib)))
+			m.blocks(ia, ib, func(block) { blk++ })
+		})
+		w.info(termInfo{post: post, block: blk})
+		m.each(func(_ string, ia, ib int) {
+			for _, d := range m.docs(a, ia) {
+				w.u32(d)
+			}
+			for _, d := range m.docs(b, ib) {
+				w.u32(d)
+			}
+		})
+		w.pad()
+		m.each(func(_ string, ia, ib int) {
+			for _, f := range m.tfs(a, ia) {
+				w.u16(f)
+			}
+			for _, f := range m.tfs(b, ib) {
+				w.u16(f)
+			}
+		})
+		w.pad()
+		m.each(func(_ string, ia, ib int) { m.blocks(ia, ib, w.block) })
+		w.pad()
+	})
+}
+
+// merger walks the union of two files' terms.
+type merger struct{ a, b *File }
+
+// each calls fn for every term of either file in order, with its place
+// in each (-1 where it is not).
+func (m merger) each(fn func(t string, ia, ib int)) {
+	na, nb := len(m.a.info)-1, len(m.b.info)-1
+	i, j := 0, 0
+	for i < na || j < nb {
+		switch {
+		case j == nb || i < na && m.a.term(i) < m.b.term(j):
+			fn(m.a.term(i), i, -1)
+			i++
+		case i == na || m.b.term(j) < m.a.term(i):
+			fn(m.b.term(j), -1, j)
+			j++
+		default:
+			fn(m.a.term(i), i, j)
+			i++
+			j++
+		}
+	}
+}
+
+func (merger) docs(f *File, i int) []uint32 {
+	if i < 0 {
+		return nil
+	}
+	return f.docs[f.info[i].post:f.info[i+1].post]
+}
+
+func (merger) tfs(f *File, i int) []uint16 {
+	if i < 0 {
+		return nil
+	}
+	return f.tfs[f.info[i].post:f.info[i+1].post]
+}
+
+// blocks emits the merged term's block bounds: none if it is rare, else
+// a's then b's (a ends a block, so none is shared), each side's computed
+// from its postings if it was rare there, b's starts after a's postings.
+func (m merger) blocks(ia, ib int, emit func(block)) {
+	da, db := m.docs(m.a, ia), m.docs(m.b, ib)
+	if len(da)+len(db) < denseAt {
+		return
+	}
+	for _, side := range []struct {
+		f     *File
+		i     int
+		shift uint32
+	}{{m.a, ia, 0}, {m.b, ib, uint32(len(da))}} {
+		if side.i < 0 {
+			continue
+		}
+		f, inf, next := side.f, side.f.info[side.i], side.f.info[side.i+1]
+		if next.block > inf.block {
+			for _, b := range f.blocks[inf.block:next.block] {
+				b.start += side.shift
+				emit(b)
+			}
+			continue
+		}
+		tp := termPostings{docs: m.docs(f, side.i), tfs: m.tfs(f, side.i)}
+		tp.buildBlocks(f.docLen, f.base)
+		for _, b := range tp.blocks {
+			b.start += side.shift
+			emit(b)
+		}
+	}
 }

@@ -135,7 +135,7 @@ func TestPartsRankAsOneIndex(t *testing.T) {
 // TestBadFilesAreRefused damages a good file in each way a disk or a crash
 // can and expects ErrBadFile, never a file that answers.
 func TestBadFilesAreRefused(t *testing.T) {
-	recs := zipfRecords(1, 700)
+	recs := zipfRecords(1, 640)
 	ix := New()
 	for i, r := range recs {
 		ix.Add(uint64(i+1), r.id, r.content)
@@ -184,7 +184,7 @@ func TestBadFilesAreRefused(t *testing.T) {
 // refused: no lookup may read outside the mapping.
 func TestFileTablesAreChecked(t *testing.T) {
 	ix := New()
-	for i, r := range zipfRecords(2, 600) {
+	for i, r := range zipfRecords(2, 640) {
 		ix.Add(uint64(i+1), r.id, r.content)
 	}
 	dir := t.TempDir()
@@ -197,7 +197,7 @@ func TestFileTablesAreChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := fileLayout{first: 1, records: 600, total: f.total, terms: uint64(len(f.info) - 1), termBytes: uint64(len(f.termBytes)), postings: uint64(len(f.docs)), blocks: uint64(len(f.blocks)), idBytes: uint64(len(f.ids))}
+	l := fileLayout{first: 1, records: 640, total: f.total, terms: uint64(len(f.info) - 1), termBytes: uint64(len(f.termBytes)), postings: uint64(len(f.docs)), blocks: uint64(len(f.blocks)), idBytes: uint64(len(f.ids))}
 	if len(f.blocks) == 0 {
 		t.Fatal("no term has block bounds: the test needs a common term")
 	}
@@ -211,7 +211,7 @@ func TestFileTablesAreChecked(t *testing.T) {
 		return c
 	}
 	cases := map[string][]byte{
-		"a posting past the records":  put32(b, l.docsOff(), 600),
+		"a posting past the records":  put32(b, l.docsOff(), 640),
 		"postings out of order":       put32(b, l.docsOff()+4, 0),
 		"a length off the total":      put32(b, headerBytes, 1<<20),
 		"a block start past its term": put32(b, l.blocksOff()+4, 1<<30),
@@ -251,3 +251,49 @@ func TestIndexesStartOnBlocks(t *testing.T) {
 }
 
 func xxhashOf(b []byte) uint64 { return xxhash.Sum64(b) }
+
+// TestMergedFileIsTheFileOfItsRecords merges files of adjacent records,
+// terms rare in one and common in the other among them, and expects the
+// very bytes of the file written from one index over all their records.
+func TestMergedFileIsTheFileOfItsRecords(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	dir := t.TempDir()
+	for round := range 6 {
+		recs := zipfRecords(uint64(100+round), blockSize*(4+rng.IntN(20)))
+		cut := blockSize * (1 + rng.IntN(len(recs)/blockSize-1))
+		write := func(name string, from, to int) string {
+			ix, err := NewAt(uint64(from + 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := from; i < to; i++ {
+				ix.Add(uint64(i+1), recs[i].id, recs[i].content)
+			}
+			path := filepath.Join(dir, fmt.Sprintf("%d-%s", round, name))
+			if err := WriteFile(path, ix); err != nil {
+				t.Fatal(err)
+			}
+			return path
+		}
+		a, err := OpenFile(write("a", 0, cut))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := OpenFile(write("b", cut, len(recs)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		merged := filepath.Join(dir, fmt.Sprintf("%d-merged", round))
+		if err := WriteMerged(merged, a, b); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(merged)
+		want, _ := os.ReadFile(write("whole", 0, len(recs)))
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: merging %d and %d records: %d bytes differ from the %d of one index", round, cut, len(recs)-cut, len(got), len(want))
+		}
+		if err := WriteMerged(merged, b, a); err == nil {
+			t.Fatal("merged files out of order")
+		}
+	}
+}
