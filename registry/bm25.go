@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/bm25"
+	"github.com/tollgate-dev/tollgate/internal/pageout"
 )
 
 // searchIndex is a datanet's BM25 index as the registry keeps it: built on
@@ -54,6 +56,9 @@ var (
 	searchChunkRecords   = 1 << 18
 	searchChunkBytes     = 64 << 20
 )
+
+// searchPage is how many records a build reads at a time.
+const searchPage = 4096
 
 // tail is the part appends go to. The caller holds s.mu.
 func (s *searchIndex) tail() *bm25.Index { return s.parts[len(s.parts)-1].(*bm25.Index) }
@@ -178,6 +183,7 @@ func (r *Registry) buildSearchParts(ctx context.Context, datanet, dir string) ([
 		}
 		chunk, bytes = chunk[:0], 0
 		after = ix.Len()
+		r.dropStorePages()
 		if !final && dir != "" {
 			if f, err := r.writeSearchFile(datanet, dir, ix); err == nil {
 				parts = append(parts, f)
@@ -190,14 +196,33 @@ func (r *Registry) buildSearchParts(ctx context.Context, datanet, dir string) ([
 		parts = append(parts, ix)
 		return nil
 	}
-	for v := after; v < d.Version; {
-		recs, _, err := r.RecordsAt(ctx, datanet, d.Version, v, 4096)
-		if err != nil {
-			return nil, 0, err
+	// Records are read a page at a time on one core while the pages read
+	// before are indexed on the others; at most a file's worth waits.
+	pages := make(chan []Record, max(1, searchChunkRecords/searchPage))
+	readErr := make(chan error, 1)
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	go func() {
+		defer close(pages)
+		for v := after; v < d.Version; {
+			recs, _, err := r.RecordsAt(readCtx, datanet, d.Version, v, searchPage)
+			if err == nil && len(recs) == 0 {
+				err = fmt.Errorf("registry: %s has no record after version %d of %d", datanet, v, d.Version)
+			}
+			if err != nil {
+				readErr <- err
+				return
+			}
+			select {
+			case pages <- recs:
+			case <-readCtx.Done():
+				return
+			}
+			v = recs[len(recs)-1].Version
 		}
-		if len(recs) == 0 {
-			return nil, 0, fmt.Errorf("registry: %s has no record after version %d of %d", datanet, v, d.Version)
-		}
+	}()
+	v := after
+	for recs := range pages {
 		for _, rec := range recs {
 			if rec.Version != v+1 {
 				return nil, 0, fmt.Errorf("registry: %s: record %s has version %d, want %d", datanet, rec.ID, rec.Version, v+1)
@@ -211,6 +236,14 @@ func (r *Registry) buildSearchParts(ctx context.Context, datanet, dir string) ([
 				}
 			}
 		}
+	}
+	select {
+	case err := <-readErr:
+		return nil, 0, err
+	default:
+	}
+	if v != d.Version {
+		return nil, 0, fmt.Errorf("registry: %s: read versions up to %d of %d", datanet, v, d.Version)
 	}
 	if err := cut(true); err != nil {
 		return nil, 0, err
@@ -344,16 +377,21 @@ func (s *searchIndex) write(before []bm25.Part) {
 }
 
 // mergeSearchFiles merges the files at the end of parts while the newer
-// holds at least half the older's records (so files' sizes fall
-// geometrically, and a record is rewritten a logarithmic number of
-// times). With dryRun it only says which it would merge: the result is
-// shorter than parts if any.
+// holds at least half the older's records and the merged file holds no
+// more than a build writes (searchChunkRecords): files written from the
+// tail merge up to the size of a build's, so a record is rewritten a
+// logarithmic number of times and a merge reads a bounded amount. With
+// dryRun it only says which it would merge: the result is shorter than
+// parts if any.
 func mergeSearchFiles(r *Registry, datanet, dir string, parts []bm25.Part, dryRun bool) []bm25.Part {
 	parts = slices.Clone(parts)
 	for n := len(parts); n >= 2; n = len(parts) {
 		a, okA := parts[n-2].(*bm25.File)
 		b, okB := parts[n-1].(*bm25.File)
-		if !okA || !okB || 2*(b.Last()-b.First()+1) < a.Last()-a.First()+1 {
+		if !okA || !okB {
+			return parts
+		}
+		if na, nb := a.Last()-a.First()+1, b.Last()-b.First()+1; 2*nb < na || na+nb > uint64(searchChunkRecords) {
 			return parts
 		}
 		if dryRun {
@@ -449,4 +487,24 @@ func (r *Registry) searchAt(ctx context.Context, datanet, query string, limit in
 		return nil, err
 	}
 	return out, nil
+}
+
+// dropStorePages unmaps the pages of the store's value-log files that a
+// build read through Badger's mappings, leaving them in the page cache:
+// records read once to index them would otherwise count as the node's
+// memory until the kernel wants it.
+func (r *Registry) dropStorePages() {
+	if r.dir == "" {
+		return
+	}
+	dir := r.dir
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	pageout.Drop(func(path string) bool {
+		return filepath.Dir(path) == dir && strings.HasSuffix(path, ".vlog")
+	})
 }

@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,29 +72,44 @@ func (f *corpusFixture) partsOf() []string {
 // again rather than indexing their records. Every search agrees with one
 // index built at once in memory.
 func TestSearchIndexFiles(t *testing.T) {
-	defer registry.SetSearchFiles(256, 512)()
+	defer registry.SetSearchFiles(128, 512)()
 	f := newCorpusFixture(t)
-	f.add(1200) // 1,500 records: two files of 512, merged, and a tail
+	f.add(1200) // 1,500 records: two files of 512 and a tail
 	f.checkSearch("first build")
-	if got, want := f.partsOf(), []string{"file 1-1024", "memory 1025-1500"}; !slices.Equal(got, want) {
+	if got, want := f.partsOf(), []string{"file 1-512", "file 513-1024", "memory 1025-1500"}; !slices.Equal(got, want) {
 		t.Fatalf("parts %v, want %v", got, want)
 	}
-	// The tail reaches 512 records at version 1536: frozen, written, and
-	// merged with the file before it; and again at 2048, a file too small
-	// to merge with 1-1536.
+	// The tail is frozen at 128 records or more, ending a block; frozen
+	// parts are written, and merged up to 512 records.
 	f.add(700)
 	f.checkSearch("after appends")
-	want := []string{"file 1-1536", "file 1537-2048", "memory 2049-2200"}
-	if got := f.partsOf(); !slices.Equal(got, want) {
-		t.Fatalf("parts %v, want %v", got, want)
+	parts := f.partsOf()
+	var files []string
+	for i, p := range parts {
+		var kind string
+		var first, last int
+		fmt.Sscanf(p, "%s %d-%d", &kind, &first, &last)
+		switch {
+		case i == len(parts)-1:
+			if kind != "memory" || last != 2200 {
+				t.Fatalf("parts %v end in %q", parts, p)
+			}
+		case kind != "file" || last-first+1 > 512 || last%128 != 0:
+			t.Fatalf("parts %v: %q is not a file of whole blocks up to 512 records", parts, p)
+		default:
+			files = append(files, p)
+		}
 	}
-	if got := f.searchFiles(); len(got) != 2 || !strings.Contains(filepath.Base(got[0]), "00000000000000000001-00000000000000001536-") {
-		t.Fatalf("files %v", got)
+	if len(files) < 3 || len(files) > 11 {
+		t.Fatalf("parts %v: the two files of the build, and 1-9 files of appends", parts)
+	}
+	if got := f.searchFiles(); len(got) != len(files) {
+		t.Fatalf("files on disk %v, parts %v", got, parts)
 	}
 	f.reopen()
 	f.checkSearch("after a restart")
-	if got := f.partsOf(); !slices.Equal(got, want) {
-		t.Fatalf("after a restart, parts %v, want %v", got, want)
+	if got := f.partsOf(); !slices.Equal(got[:len(got)-1], files) {
+		t.Fatalf("after a restart, parts %v, want the files %v and a tail", got, files)
 	}
 }
 
@@ -106,7 +122,7 @@ func TestSearchIndexFilesDamaged(t *testing.T) {
 	f.add(1000)
 	f.checkSearch("first build")
 	files := f.searchFiles()
-	if len(files) != 1 {
+	if len(files) != 2 {
 		t.Fatalf("files %v", files)
 	}
 	f.r.Close()
@@ -122,7 +138,7 @@ func TestSearchIndexFilesDamaged(t *testing.T) {
 	f.r = openDir(t, f.dir)
 	f.checkSearch("after the damage")
 	got := f.searchFiles()
-	if len(got) != 1 || got[0] != files[0] {
+	if len(got) != 2 || got[0] != files[0] || got[1] != files[1] {
 		t.Fatalf("files %v, want %v rewritten", got, files)
 	}
 	if b2, _ := os.ReadFile(files[0]); slices.Equal(b2, b) {

@@ -361,11 +361,22 @@ func OpenFile(path string) (*File, error) {
 		unix.Munmap(m)
 		return nil, bad("%v", err)
 	}
+	// The check read every page: give them back, or the whole file would
+	// count as the process's memory until the kernel needs it.
+	f.DropPages()
 	// The mapping lives as long as the file: a query holds the file while
 	// it reads, so one replaced by a merge is unmapped once the last query
 	// over it is done, and its file may be deleted at once.
 	runtime.AddCleanup(f, func(m []byte) { unix.Munmap(m) }, m)
 	return f, nil
+}
+
+// DropPages unmaps the file's pages from the process, leaving them in the
+// page cache: a read afterwards maps them again from there (or reads them
+// from the file). Nothing a query sees changes; the process's resident
+// memory stops counting pages a check or a merge read once.
+func (f *File) DropPages() {
+	unix.Madvise(f.m, unix.MADV_DONTNEED)
 }
 
 func fileOf(m []byte) (*File, error) {
@@ -480,6 +491,8 @@ func WriteMerged(path string, a, b *File) error {
 		return fmt.Errorf("bm25: merging versions %d-%d after %d", b.First(), b.Last(), a.Last())
 	}
 	m := merger{a: a, b: b}
+	defer a.DropPages()
+	defer b.DropPages()
 	l := fileLayout{first: a.First(), records: uint64(len(a.docLen) + len(b.docLen)), total: a.total + b.total, idBytes: uint64(len(a.ids) + len(b.ids))}
 	m.each(func(t string, ia, ib int) {
 		l.terms++
