@@ -588,19 +588,17 @@ func (m merger) each(fn func(t string, ia, ib int)) {
 	}
 }
 
-func (merger) docs(f *File, i int) []uint32 {
+// postings returns term i's postings in f (none for i < 0).
+func (merger) postings(f *File, i int) ([]uint32, []uint16) {
 	if i < 0 {
-		return nil
+		return nil, nil
 	}
-	return f.docs[f.info[i].post:f.info[i+1].post]
+	a, b := f.info[i].post, f.info[i+1].post
+	return f.docs[a:b], f.tfs[a:b]
 }
 
-func (merger) tfs(f *File, i int) []uint16 {
-	if i < 0 {
-		return nil
-	}
-	return f.tfs[f.info[i].post:f.info[i+1].post]
-}
+func (m merger) docs(f *File, i int) []uint32 { d, _ := m.postings(f, i); return d }
+func (m merger) tfs(f *File, i int) []uint16  { _, t := m.postings(f, i); return t }
 
 // blocks emits the merged term's block bounds: none if it is rare, else
 // a's then b's (a ends a block, so none is shared), each side's computed

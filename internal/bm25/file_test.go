@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/tollgate-dev/tollgate/internal/pageout"
 )
 
 type testRecord struct{ id, content string }
@@ -295,5 +297,36 @@ func TestMergedFileIsTheFileOfItsRecords(t *testing.T) {
 		if err := WriteMerged(merged, b, a); err == nil {
 			t.Fatal("merged files out of order")
 		}
+	}
+}
+
+// TestOpenFileLeavesItsPagesOutOfTheProcess: the check at open reads the
+// whole file, and the process does not keep counting those pages.
+func TestOpenFileLeavesItsPagesOutOfTheProcess(t *testing.T) {
+	ix := New()
+	for i, r := range zipfRecords(3, 64*blockSize) {
+		ix.Add(uint64(i+1), r.id, r.content)
+	}
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "a.bm25")
+	if err := WriteFile(path, ix); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resident, err := pageout.Resident()
+	if err != nil || resident == nil {
+		t.Skip("no /proc/self/smaps")
+	}
+	if kb := resident[path]; kb*1024 > int64(f.Size())/4 {
+		t.Fatalf("%d KB of a %d KB file resident after open", kb, f.Size()/1024)
+	}
+	if ids, _, _ := Search([]Part{f}, "w1 w2", 3, AllVersions); len(ids) != 3 {
+		t.Fatalf("search after open: %v", ids)
 	}
 }

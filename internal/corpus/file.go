@@ -307,6 +307,10 @@ func OpenSegment(path string) (*Segment, error) {
 		unix.Munmap(m)
 		return nil, bad("%v", err)
 	}
+	// The check read every page: unmap them from the process, leaving them
+	// in the page cache, or the whole file would count as the process's
+	// memory until the kernel needs it. A lookup maps again what it reads.
+	unix.Madvise(m, unix.MADV_DONTNEED)
 	// The mapping lives as long as the segment: a match holds the segment
 	// while it reads, so one replaced by a merge is unmapped once the last
 	// match over it is done, and its file may be deleted at once.

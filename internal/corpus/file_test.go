@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/pageout"
 )
 
 // randomRecords makes n records of words from a small vocabulary, so that
@@ -318,5 +320,34 @@ func TestMappedSegmentsMatchLikeMemory(t *testing.T) {
 				t.Fatalf("trial %d, up to %d:\nmapped %+v\nmemory %+v", trial, upTo, got, want)
 			}
 		}
+	}
+}
+
+// TestOpenSegmentLeavesItsPagesOutOfTheProcess: the check at open reads
+// the whole file, and the process does not keep counting those pages.
+func TestOpenSegmentLeavesItsPagesOutOfTheProcess(t *testing.T) {
+	ids, contents := randomRecords(rand.New(rand.NewPCG(9, 9)), 400, true)
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "a.seg")
+	if err := WriteSegment(path, 1, ids, contents); err != nil {
+		t.Fatal(err)
+	}
+	seg, err := OpenSegment(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(path)
+	resident, err := pageout.Resident()
+	if err != nil || resident == nil {
+		t.Skip("no /proc/self/smaps")
+	}
+	if kb := resident[path]; kb*1024 > st.Size()/4 {
+		t.Fatalf("%d KB of a %d KB file resident after open", kb, st.Size()/1024)
+	}
+	if spans := Match([]*Segment{seg}, contents[7], 3, math.MaxUint64); len(spans) == 0 {
+		t.Fatal("a record's own text matches nothing after open")
 	}
 }
