@@ -122,7 +122,7 @@ func (r *Registry) fillSearchIndex(ctx context.Context, datanet string, ix *sear
 		built, version, err = r.buildSearchIndex(ctx, datanet)
 		parts = []bm25.Part{built}
 	} else {
-		parts, version, err = r.buildSearchParts(ctx, datanet, ix.dir)
+		parts, version, err = r.buildSearchParts(ctx, datanet, r.indexFiles("search", datanet), ix.dir)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -147,21 +147,22 @@ func (r *Registry) fillSearchIndex(ctx context.Context, datanet string, ix *sear
 	}
 }
 
-// buildSearchParts opens the datanet's index files that hold versions 1
-// to some version, and indexes the versions after them up to the
-// datanet's version now from its records, in version order: files of at
-// most searchChunkRecords records or about searchChunkBytes bytes (whole
-// blocks), so a build's memory is bounded by one file's worth, and a tail
-// in memory for the rest. It returns the parts and the version they hold.
-func (r *Registry) buildSearchParts(ctx context.Context, datanet, dir string) ([]bm25.Part, uint64, error) {
+// buildSearchParts opens the datanet's index files in from that hold
+// versions 1 to some version, and indexes the versions after them up to
+// the datanet's version now from its records, in version order: files in
+// dir (none if dir is "") of at most searchChunkRecords records or about
+// searchChunkBytes bytes (whole blocks), so a build's memory is bounded by
+// one file's worth, and a tail in memory for the rest. It returns the
+// parts and the version they hold.
+func (r *Registry) buildSearchParts(ctx context.Context, datanet, from, dir string) ([]bm25.Part, uint64, error) {
 	d, err := r.Datanet(ctx, datanet)
 	if err != nil {
 		return nil, 0, err
 	}
 	var parts []bm25.Part
 	var after uint64
-	if dir != "" {
-		files := openVersionFiles(r, datanet, dir, ".bm25", bm25.OpenFile, bm25.ErrBadFile)
+	if from != "" {
+		files := openVersionFiles(r, datanet, from, ".bm25", bm25.OpenFile, bm25.ErrBadFile)
 		if n := len(files); n > 0 && files[n-1].Last() > d.Version {
 			files = nil // versions appended since d was read: index from the records
 		}

@@ -111,6 +111,20 @@ func TestSearchIndexFiles(t *testing.T) {
 	if got := f.partsOf(); !slices.Equal(got[:len(got)-1], files) {
 		t.Fatalf("after a restart, parts %v, want the files %v and a tail", got, files)
 	}
+	// A read-only registry maps the files too, and writes none.
+	onDisk := f.searchFiles()
+	f.r.Close()
+	var err error
+	if f.r, err = registry.Open(f.dir, registry.Options{ReadOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.checkSearch("read-only")
+	if got := f.partsOf(); !slices.Equal(got[:len(got)-1], files) {
+		t.Fatalf("read-only, parts %v, want the files %v and a tail", got, files)
+	}
+	if got := f.searchFiles(); !slices.Equal(got, onDisk) {
+		t.Fatalf("read-only, files %v, were %v", got, onDisk)
+	}
 }
 
 // A damaged file is found when the index is next built, deleted, and its
