@@ -40,6 +40,7 @@ type searchIndex struct {
 	parts     []bm25.Part
 	writing   bool // a background job runs
 	persistAt int  // records in the tail at which it is frozen and written
+	tailBytes int  // of the records appended to the tail
 	registry  *Registry
 	datanet   string
 	dir       string // of its files, or "" (in memory or read-only)
@@ -93,7 +94,8 @@ func (s *searchIndex) add(version uint64, id, content string) bool {
 	if !s.tail().Add(version, id, content) {
 		return false
 	}
-	s.startWriting()
+	s.tailBytes += len(content)
+	s.startWriting(false)
 	return true
 }
 
@@ -137,7 +139,7 @@ func (r *Registry) fillSearchIndex(ctx context.Context, datanet string, ix *sear
 	pending := ix.pending
 	ix.pending = nil
 	ix.done(nil)
-	ix.startWriting() // files the build left in memory, or small ones to merge
+	ix.startWriting(true) // parts the build left in memory, or files to merge
 	ix.mu.Unlock()
 	for _, rec := range pending {
 		if rec.Version > version && !ix.add(rec.Version, rec.ID, rec.Content) {
@@ -182,7 +184,7 @@ func (r *Registry) buildSearchParts(ctx context.Context, datanet, from, dir stri
 		if err != nil {
 			return fmt.Errorf("registry: search index of %s: %w", datanet, err)
 		}
-		chunk, bytes = chunk[:0], 0
+		chunk, bytes = nil, 0
 		after = ix.Len()
 		r.dropStorePages()
 		if !final && dir != "" {
@@ -198,8 +200,8 @@ func (r *Registry) buildSearchParts(ctx context.Context, datanet, from, dir stri
 		return nil
 	}
 	// Records are read a page at a time on one core while the pages read
-	// before are indexed on the others; at most a file's worth waits.
-	pages := make(chan []Record, max(1, searchChunkRecords/searchPage))
+	// before are indexed on the others; a few pages wait at most.
+	pages := make(chan []Record, 4)
 	readErr := make(chan error, 1)
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
@@ -301,22 +303,28 @@ func (r *Registry) writeSearchFile(datanet, dir string, ix *bm25.Index) (*bm25.F
 	return bm25.OpenFile(path)
 }
 
-// startWriting freezes the tail if it is due (persistAt records, ending a
-// block), and starts the background job that writes the parts in memory
-// before the tail as files and merges files, if there is work for it and
-// none runs. The caller holds s.mu.
-func (s *searchIndex) startWriting() {
+// startWriting freezes the tail if it is due (persistAt records, or a
+// build's file's bytes, ending a block) and then starts the background job
+// that writes the parts in memory before the tail as files and merges
+// files, if there is work for it and none runs. Without a freeze it starts
+// one only after a build (initial): a part a job failed to write waits for
+// the next freeze, so a full disk is tried again each time the tail has
+// grown, not at every append. The caller holds s.mu.
+func (s *searchIndex) startWriting(initial bool) {
 	r := s.registry
 	if s.dir == "" || s.writing || r.ctx.Err() != nil {
 		return
 	}
 	tail := s.tail()
-	if n := tail.Records(); n >= s.persistAt && n%bm25.BlockRecords == 0 {
+	n := tail.Records()
+	if n > 0 && n%bm25.BlockRecords == 0 && (n >= s.persistAt || s.tailBytes >= searchChunkBytes) {
 		next, err := bm25.NewAt(tail.Len() + 1)
 		if err != nil {
 			return // past what an index numbers: stays in memory
 		}
-		s.parts = append(s.parts, next)
+		s.parts, s.tailBytes = append(s.parts, next), 0
+	} else if !initial {
+		return
 	}
 	before := slices.Clone(s.parts[:len(s.parts)-1])
 	if !needsWriting(before) || !r.jobs.start() {
@@ -371,7 +379,7 @@ func (s *searchIndex) write(before []bm25.Part) {
 	// tail may have been frozen since (parts appended after them).
 	s.parts = append(out, s.parts[len(before):]...)
 	if failed {
-		s.persistAt *= 2
+		s.persistAt = min(2*s.persistAt, 1<<30)
 		return
 	}
 	s.persistAt = persistSearchRecords
@@ -490,10 +498,13 @@ func (r *Registry) searchAt(ctx context.Context, datanet, query string, limit in
 	return out, nil
 }
 
-// dropStorePages unmaps the pages of the store's value-log files that a
-// build read through Badger's mappings, leaving them in the page cache:
-// records read once to index them would otherwise count as the node's
-// memory until the kernel wants it.
+// dropStorePages advises the kernel to reclaim the pages of the store's
+// value-log files that a build read through Badger's mappings (see
+// pageout: the advice never changes what memory holds, whoever maps the
+// range by then): records read once to index them would otherwise count
+// as the node's memory until the kernel wants it. They leave the page
+// cache too, so the first searches after a build read their records from
+// disk.
 func (r *Registry) dropStorePages() {
 	if r.dir == "" {
 		return
@@ -505,7 +516,7 @@ func (r *Registry) dropStorePages() {
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = real
 	}
-	pageout.Drop(func(path string) bool {
+	pageout.Files(func(path string) bool {
 		return filepath.Dir(path) == dir && strings.HasSuffix(path, ".vlog")
 	})
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -161,19 +163,32 @@ func TestSearchIndexFilesDamaged(t *testing.T) {
 }
 
 // A disk the index cannot write to (here its directory is a file) costs
-// memory, not answers.
+// memory, not answers; and writing is tried again as the tail grows, not
+// at every append.
 func TestSearchIndexWithoutItsFiles(t *testing.T) {
-	defer registry.SetSearchFiles(256, 512)()
+	defer registry.SetSearchFiles(128, 512)()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "search"), []byte("not a directory"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	f := newCorpusFixtureIn(t, dir, "facts")
+	f.r.Close()
+	var logs lockedBuffer
+	var err error
+	if f.r, err = registry.Open(dir, registry.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
+		t.Fatal(err)
+	}
 	f.add(900)
 	f.checkSearch("first build")
 	for range 3 {
 		f.add(300)
+		registry.WaitSearchJobs(f.r, f.name)
 		f.checkSearch("after appends")
+	}
+	// 900 appends, one at a time, after a first failure at 128: tried at
+	// 256, 512 and 1,024 records more.
+	if n := strings.Count(logs.String(), "search index: writing a file"); n < 1 || n > 5 {
+		t.Fatalf("%d failed writes logged for 900 appends:\n%s", n, logs.String())
 	}
 	for _, p := range f.partsOf() {
 		if strings.HasPrefix(p, "file") {
@@ -257,4 +272,22 @@ func TestSearchIndexBuildKilled(t *testing.T) {
 			t.Fatalf("a file cut short is still there: %s", p)
 		}
 	}
+}
+
+// lockedBuffer is a log destination safe for a registry's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

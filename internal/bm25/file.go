@@ -426,7 +426,10 @@ func fileOf(m []byte) (*File, error) {
 // are those written, this that what was written is an index.
 func (f *File) check(l fileLayout) error {
 	var total uint64
-	for _, n := range f.docLen {
+	for i, n := range f.docLen {
+		if n >= 1<<16 {
+			return fmt.Errorf("record %d is %d words long", i, n)
+		}
 		total += uint64(n)
 	}
 	if total != l.total {
@@ -460,12 +463,57 @@ func (f *File) check(l fileLayout) error {
 			}
 			prev = int64(d)
 		}
-		blocks := f.blocks[a.block:b.block]
-		for j, blk := range blocks {
-			if uint64(blk.start) >= uint64(len(docs)) || (j == 0) != (blk.start == 0) || j > 0 && blk.start <= blocks[j-1].start || docs[blk.start]>>blockShift != blk.id {
-				return fmt.Errorf("term %d: block %d does not start a block of its postings", i, j)
-			}
+		if err := f.checkBounds(a, docs, tfs, f.blocks[a.block:b.block]); err != nil {
+			return fmt.Errorf("term %d: %w", i, err)
 		}
+	}
+	return nil
+}
+
+// checkBounds checks a term's bounds against its postings: its largest
+// frequency and shortest record, and if it is common (and only then) an
+// entry for each block its postings reach, where they start there, with
+// the block's own. Bounds that are too low would drop results; too high,
+// or entries missing, would score postings against the wrong block.
+func (f *File) checkBounds(inf termInfo, docs []uint32, tfs []uint16, blocks []block) error {
+	if (len(blocks) > 0) != (len(docs) >= denseAt) {
+		return fmt.Errorf("%d block bounds for %d postings", len(blocks), len(docs))
+	}
+	maxTF, minLen := uint32(0), ^uint32(0)
+	j := -1
+	var blockMax, blockMin uint32
+	blockDone := func() error {
+		if j >= 0 && (uint32(blocks[j].maxTF) != blockMax || uint32(blocks[j].minLen) != blockMin) {
+			return fmt.Errorf("block bound %d is %d/%d, its postings' %d/%d", j, blocks[j].maxTF, blocks[j].minLen, blockMax, blockMin)
+		}
+		return nil
+	}
+	for k, d := range docs {
+		tf, n := uint32(tfs[k]), f.docLen[d-f.base]
+		maxTF, minLen = max(maxTF, tf), min(minLen, n)
+		if len(blocks) == 0 {
+			continue
+		}
+		if k == 0 || d>>blockShift != docs[k-1]>>blockShift {
+			if err := blockDone(); err != nil {
+				return err
+			}
+			j++
+			if j >= len(blocks) || blocks[j].start != uint32(k) || blocks[j].id != d>>blockShift {
+				return fmt.Errorf("no block bound starts at posting %d", k)
+			}
+			blockMax, blockMin = 0, ^uint32(0)
+		}
+		blockMax, blockMin = max(blockMax, tf), min(blockMin, n)
+	}
+	if err := blockDone(); err != nil {
+		return err
+	}
+	if j != len(blocks)-1 {
+		return fmt.Errorf("%d block bounds for %d blocks", len(blocks), j+1)
+	}
+	if maxTF != inf.maxTF || minLen != inf.minLen {
+		return fmt.Errorf("bounds %d/%d, its postings' %d/%d", inf.maxTF, inf.minLen, maxTF, minLen)
 	}
 	return nil
 }

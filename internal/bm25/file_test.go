@@ -213,11 +213,14 @@ func TestFileTablesAreChecked(t *testing.T) {
 		return c
 	}
 	cases := map[string][]byte{
-		"a posting past the records":  put32(b, l.docsOff(), 640),
-		"postings out of order":       put32(b, l.docsOff()+4, 0),
-		"a length off the total":      put32(b, headerBytes, 1<<20),
-		"a block start past its term": put32(b, l.blocksOff()+4, 1<<30),
-		"terms out of order":          func() []byte { c := slices.Clone(b); c[l.termBytesOff()] = 'z'; return c }(),
+		"a posting past the records":      put32(b, l.docsOff(), 640),
+		"postings out of order":           put32(b, l.docsOff()+4, 0),
+		"a length off the total":          put32(b, headerBytes, 1<<20),
+		"a block start past its term":     put32(b, l.blocksOff()+4, 1<<30),
+		"terms out of order":              func() []byte { c := slices.Clone(b); c[l.termBytesOff()] = 'z'; return c }(),
+		"a block bound too low":           func() []byte { c := slices.Clone(b); c[l.blocksOff()+8], c[l.blocksOff()+9] = 0, 0; return c }(),
+		"a block bound for another block": put32(b, l.blocksOff(), 1),
+		"a term bound too low":            put32(b, l.infoOff()+16, 0),
 	}
 	for name, c := range cases {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
@@ -226,8 +229,17 @@ func TestFileTablesAreChecked(t *testing.T) {
 			t.Errorf("%s: err %v, want ErrBadFile", name, err)
 		}
 	}
+	// A record too long for a block's uint16 bound, its total kept right.
+	long := put32(b, headerBytes+4, 1<<16)
+	l2 := l
+	l2.total += 1<<16 - uint64(f.docLen[1])
+	path := filepath.Join(dir, "long")
+	os.WriteFile(path, append(fileHeader(l2, xxhashOf(long[headerBytes:])), long[headerBytes:]...), 0o600)
+	if _, err := OpenFile(path); !errors.Is(err, ErrBadFile) || !strings.Contains(err.Error(), "words long") {
+		t.Errorf("a record of 65,536 words: err %v, want ErrBadFile for its length", err)
+	}
 	// The reseal itself makes a good file of good tables.
-	path := filepath.Join(dir, "resealed")
+	path = filepath.Join(dir, "resealed")
 	os.WriteFile(path, reseal(b), 0o600)
 	if _, err := OpenFile(path); err != nil {
 		t.Errorf("resealed good file: %v", err)
@@ -328,5 +340,29 @@ func TestOpenFileLeavesItsPagesOutOfTheProcess(t *testing.T) {
 	}
 	if ids, _, _ := Search([]Part{f}, "w1 w2", 3, AllVersions); len(ids) != 3 {
 		t.Fatalf("search after open: %v", ids)
+	}
+}
+
+// TestATermIsOneQueryTermOverAllParts: a query's working memory (a row of
+// block positions per term) and the time to clear it do not grow with the
+// number of parts a term's postings lie in.
+func TestATermIsOneQueryTermOverAllParts(t *testing.T) {
+	var parts []Part
+	for i := range 64 {
+		ix, err := NewAt(uint64(i*blockSize + 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range blockSize {
+			ix.Add(uint64(i*blockSize+j+1), fmt.Sprint(i, j), "a b c")
+		}
+		parts = append(parts, ix)
+	}
+	q := newQuery(parts, "a b zzz", 10, AllVersions)
+	if len(q.terms) != 2 || len(q.idf) != 2 {
+		t.Fatalf("%d query terms over %d parts for two words that occur", len(q.terms), len(parts))
+	}
+	if ids, _, _ := Search(parts, "a b zzz", 10, AllVersions); len(ids) != 10 || ids[0] != "0 0" {
+		t.Fatalf("results %v", ids)
 	}
 }

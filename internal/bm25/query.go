@@ -98,16 +98,20 @@ func Search(parts []Part, text string, limit int, upTo uint64) (ids []string, sc
 // partView is a part as a query reads it.
 type partView struct {
 	Part
+	i    int // its place among the query's parts
 	base uint32
 	lens []uint32
 }
 
+// queryTerm is a query term's postings: lists[i] in the query's part i,
+// or nil.
+type queryTerm struct{ lists []*termPostings }
+
 // newQuery sets up a query for the terms of text that occur in the
 // records up to upTo, with those records' statistics; it returns nil if
-// there are no such records or terms. A term with postings in several
-// parts becomes one query term per part, with the same idf: a record is in
-// one part, so its score is what one index would give it, and a block's
-// bound is at least the most any of its records scores.
+// there are no such records or terms. A term's postings are one list per
+// part, and its document frequency their sum: a block lies in one part,
+// so a record's score and a block's bound are what one index would give.
 func newQuery(parts []Part, text string, limit int, upTo uint64) *query {
 	var n, total, next uint64
 	q := &query{limit: limit}
@@ -130,7 +134,7 @@ func newQuery(parts []Part, text string, limit int, upTo uint64) *query {
 			total += p.totalLen()
 			n = end
 		}
-		q.parts = append(q.parts, partView{Part: p, base: base, lens: lens})
+		q.parts = append(q.parts, partView{Part: p, i: len(q.parts), base: base, lens: lens})
 	}
 	if n == 0 {
 		return nil
@@ -143,8 +147,9 @@ func newQuery(parts []Part, text string, limit int, upTo uint64) *query {
 			continue
 		}
 		seen[t] = true
-		from, df := len(q.terms), 0
-		for _, p := range q.parts {
+		var lists []*termPostings
+		df := 0
+		for i, p := range q.parts {
 			tp := p.postings(t)
 			if tp == nil {
 				continue
@@ -154,13 +159,16 @@ func newQuery(parts []Part, text string, limit int, upTo uint64) *query {
 				count = sort.Search(count, func(i int) bool { return tp.docs[i] >= q.maxDoc })
 			}
 			if count > 0 {
+				if lists == nil {
+					lists = make([]*termPostings, len(q.parts))
+				}
 				df += count
-				q.terms = append(q.terms, tp)
+				lists[i] = tp
 			}
 		}
-		idf := math.Log(1 + (float64(n)-float64(df)+0.5)/(float64(df)+0.5))
-		for range len(q.terms) - from {
-			q.idf = append(q.idf, idf)
+		if df > 0 {
+			q.terms = append(q.terms, queryTerm{lists})
+			q.idf = append(q.idf, math.Log(1+(float64(n)-float64(df)+0.5)/(float64(df)+0.5)))
 		}
 	}
 	if len(q.terms) == 0 {
@@ -190,29 +198,34 @@ func (sc *queryScratch) candidates(q *query, nBlocks int) []candidate {
 		sc.at = append(sc.at, nil)
 	}
 	q.at = sc.at[:len(q.terms)]
-	for t, tp := range q.terms {
+	for t, qt := range q.terms {
 		if cap(q.at[t]) < nBlocks {
 			q.at[t] = make([]uint32, nBlocks)
 		}
 		at := q.at[t][:nBlocks]
-		if tp.blocks != nil {
-			for i, b := range tp.blocks {
-				if int(b.id) >= nBlocks {
+		for _, tp := range qt.lists {
+			if tp == nil {
+				continue
+			}
+			if tp.blocks != nil {
+				for i, b := range tp.blocks {
+					if int(b.id) >= nBlocks {
+						break
+					}
+					bounds[b.id] += float32(q.weight(t, uint32(b.maxTF), uint32(b.minLen)))
+					at[b.id] = uint32(i) + 1
+				}
+				continue
+			}
+			w := float32(q.weight(t, tp.maxTF, tp.minLen))
+			for i, doc := range tp.docs {
+				if doc >= q.maxDoc {
 					break
 				}
-				bounds[b.id] += float32(q.weight(t, uint32(b.maxTF), uint32(b.minLen)))
-				at[b.id] = uint32(i) + 1
-			}
-			continue
-		}
-		w := float32(q.weight(t, tp.maxTF, tp.minLen))
-		for i, doc := range tp.docs {
-			if doc >= q.maxDoc {
-				break
-			}
-			if id := doc >> blockShift; at[id] == 0 {
-				bounds[id] += w
-				at[id] = uint32(i) + 1
+				if id := doc >> blockShift; at[id] == 0 {
+					bounds[id] += w
+					at[id] = uint32(i) + 1
+				}
 			}
 		}
 	}
@@ -297,7 +310,7 @@ type queryScratch struct {
 
 // query is one search: its terms, BM25 constants and shared state.
 type query struct {
-	terms   []*termPostings
+	terms   []queryTerm
 	idf     []float64
 	lenFree float64 // k1*(1-b)
 	perLen  float64 // k1*b/avg

@@ -100,9 +100,9 @@ func (w *scorer) score(q *query, id uint32) {
 // postings there, lowest bound first.
 func (w *scorer) blockTerms(q *query, id uint32) []blockTerm {
 	terms := w.terms[:0]
-	for t, tp := range q.terms {
+	for t, qt := range q.terms {
 		if at := q.at[t][id]; at > 0 {
-			docs, tfs, maxTF, minLen := tp.inBlock(at - 1)
+			docs, tfs, maxTF, minLen := qt.lists[w.part.i].inBlock(at - 1)
 			terms = append(terms, blockTerm{docs: docs, tfs: tfs, bound: q.weight(t, maxTF, minLen), q: t})
 		}
 	}

@@ -16,5 +16,4 @@ package pageout
 type Mapping struct {
 	Start, End uintptr
 	Path       string
-	Shared     bool // MAP_SHARED: its pages are the page cache's
 }

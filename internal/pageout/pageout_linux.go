@@ -46,36 +46,6 @@ func Advise(maps []Mapping, match func(path string) bool) (int64, error) {
 	return n, errors.Join(errs...)
 }
 
-// Drop is Files for pages still wanted in the page cache: it unmaps the
-// pages of every shared mapping of a file that match accepts from the
-// process (MADV_DONTNEED), leaving them cached, so a read afterwards maps
-// them again without reading the file. A shared mapping's pages are the
-// page cache's, so nothing it holds changes; a private mapping is left as
-// it is. It returns the bytes of the mappings dropped.
-func Drop(match func(path string) bool) (int64, error) {
-	maps, err := Mappings()
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	var errs []error
-	for _, m := range maps {
-		if !m.Shared || !match(m.Path) {
-			continue
-		}
-		_, _, errno := unix.Syscall(unix.SYS_MADVISE, m.Start, m.End-m.Start, unix.MADV_DONTNEED)
-		if errno == unix.ENOMEM {
-			continue // unmapped since the map was read
-		}
-		if errno != 0 {
-			errs = append(errs, fmt.Errorf("pageout: madvise %s: %w", m.Path, errno))
-			continue
-		}
-		n += int64(m.End - m.Start)
-	}
-	return n, errors.Join(errs...)
-}
-
 // Mappings lists the process's mappings of files, from /proc/self/maps.
 func Mappings() ([]Mapping, error) {
 	b, err := os.ReadFile("/proc/self/maps")
@@ -170,5 +140,5 @@ func parseMapping(line string) (Mapping, bool) {
 	if err1 != nil || err2 != nil || end <= start {
 		return Mapping{}, false
 	}
-	return Mapping{Start: uintptr(start), End: uintptr(end), Path: path, Shared: len(fields[1]) == 4 && fields[1][3] == 's'}, true
+	return Mapping{Start: uintptr(start), End: uintptr(end), Path: path}, true
 }

@@ -87,9 +87,8 @@ func TestFilesReclaimsOnlyTheMatchingMappings(t *testing.T) {
 
 func TestMappingsListsFilesWithTheirRanges(t *testing.T) {
 	for line, want := range map[string]Mapping{
-		"7f0000000000-7f0000100000 rw-s 00000000 fd:01 1234                       /d/a  b.vlog": {0x7f0000000000, 0x7f0000100000, "/d/a  b.vlog", true},
-		"7f0000000000-7f0000001000 r--s 00000000 fd:01 1234   /d/ x.vlog (deleted)":             {0x7f0000000000, 0x7f0000001000, "/d/ x.vlog (deleted)", true},
-		"7f0000000000-7f0000001000 r--p 00000000 fd:01 1234   /lib/x.so":                        {0x7f0000000000, 0x7f0000001000, "/lib/x.so", false},
+		"7f0000000000-7f0000100000 rw-s 00000000 fd:01 1234                       /d/a  b.vlog": {0x7f0000000000, 0x7f0000100000, "/d/a  b.vlog"},
+		"7f0000000000-7f0000001000 r--s 00000000 fd:01 1234   /d/ x.vlog (deleted)":             {0x7f0000000000, 0x7f0000001000, "/d/ x.vlog (deleted)"},
 		"7f0000000000-7f0000001000 rw-p 00000000 00:00 0                          [heap]":       {},
 		"7f0000000000-7f0000001000 rw-p 00000000 00:00 0":                                       {},
 		"garbage": {},
@@ -161,52 +160,5 @@ func TestAMappingGoneSinceTheMapWasReadIsSkipped(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("the mapping was not in the map read before: the test measures nothing")
-	}
-}
-
-// Drop unmaps a shared mapping's pages, keeping what it reads (written and
-// not yet synced, too), and leaves private and other mappings alone.
-func TestDropUnmapsOnlySharedMatchingMappings(t *testing.T) {
-	dir, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	const size = 4 << 20
-	path, mem := mapWritten(t, dir, "a.bm25", size, 3)
-	for i := 0; i < size; i += 4096 {
-		mem[i+1] = 0x5a // dirty again, after the sync
-	}
-	other, _ := mapWritten(t, dir, "b.bm25", size, 4)
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	private, err := unix.Mmap(int(f.Fd()), 0, size, unix.PROT_READ, unix.MAP_PRIVATE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(private)
-	for i := 0; i < size; i += 4096 {
-		_ = private[i]
-	}
-	before := resident(t, path)
-	n, err := Drop(func(p string) bool { return p == path })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != size {
-		t.Fatalf("dropped %d bytes, want %d (the shared mapping alone)", n, size)
-	}
-	if after := resident(t, path); after > before-size/1024/2 {
-		t.Fatalf("resident %d KB after the drop, %d before: the shared mapping kept its pages", after, before)
-	}
-	if r := resident(t, other); r < size/1024/2 {
-		t.Fatalf("the mapping not matched lost its pages: %d KB resident", r)
-	}
-	for i := 0; i < size; i += 4096 {
-		if want := 3 + byte(i/4096); mem[i] != want || mem[i+1] != 0x5a || private[i] != want {
-			t.Fatalf("page %d reads %d/%d/%d after the drop", i/4096, mem[i], mem[i+1], private[i])
-		}
 	}
 }

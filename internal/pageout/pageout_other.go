@@ -13,6 +13,3 @@ func Mappings() ([]Mapping, error) { return nil, nil }
 
 // Resident reports nothing where the process's mappings cannot be read.
 func Resident() (map[string]int64, error) { return nil, nil }
-
-// Drop does nothing where the kernel takes no such advice.
-func Drop(match func(path string) bool) (int64, error) { return 0, nil }
