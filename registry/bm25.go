@@ -462,7 +462,10 @@ func (r *Registry) searchAt(ctx context.Context, datanet, query string, limit in
 	if err := r.feedSearch(datanet, ix, d.Version); err != nil {
 		return nil, err
 	}
-	ids, scores, _ := bm25.Search(ix.snapshot(), query, limit, upTo)
+	ids, scores, _, err := bm25.Search(ctx, ix.snapshot(), query, limit, upTo)
+	if err != nil {
+		return nil, abi.FromContext(err)
+	}
 	out := make([]abi.Record, len(ids))
 	var missed []int
 	for i, id := range ids {

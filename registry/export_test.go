@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -98,7 +99,7 @@ func RankOnly(r *Registry, datanet, query string, limit int) int {
 	r.mu.Lock()
 	ix := r.search[datanet]
 	r.mu.Unlock()
-	ids, _, _ := bm25.Search(ix.snapshot(), query, limit, allVersions)
+	ids, _, _, _ := bm25.Search(context.Background(), ix.snapshot(), query, limit, allVersions)
 	return len(ids)
 }
 

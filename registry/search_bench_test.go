@@ -27,10 +27,11 @@ import (
 //	TOLLGATE_SEARCH_N=1000000 go test ./registry -run '^$' -bench Search -benchtime 2000x -timeout 1h
 //
 // With TOLLGATE_SEARCH_DIR the registry is kept there, its search index
-// in files: they are deleted first, so every run builds them, and the
-// records are imported only if the datanet does not hold them yet. A
-// second run then times the build and queries alone, and its
-// peak-rss-mb is theirs.
+// in files: they are deleted when the process starts, so every run builds
+// them once, and the records are imported only if the datanet does not
+// hold them yet. A second run then times the build and queries alone, and
+// its peak-rss-mb is theirs. (Run it in a memory cgroup to see the node
+// keep within a bound: the page cache of the files is charged to it.)
 func BenchmarkSearch(b *testing.B) {
 	n := 200_000
 	if v, err := strconv.Atoi(os.Getenv("TOLLGATE_SEARCH_N")); err == nil {
@@ -42,8 +43,11 @@ func BenchmarkSearch(b *testing.B) {
 	ctx := context.Background()
 	var r *registry.Registry
 	if dir := os.Getenv("TOLLGATE_SEARCH_DIR"); dir != "" {
-		if err := os.RemoveAll(filepath.Join(dir, "search")); err != nil {
-			b.Fatal(err)
+		if !searchBench.removed {
+			if err := os.RemoveAll(filepath.Join(dir, "search")); err != nil {
+				b.Fatal(err)
+			}
+			searchBench.removed = true
 		}
 		r = openDir(b, dir)
 		b.Cleanup(func() { r.Close() })
@@ -60,6 +64,10 @@ func BenchmarkSearch(b *testing.B) {
 	}
 	build := time.Since(start)
 	registry.WaitSearchJobs(r, "big") // files merged: queries alone from here
+	if searchBench.build == 0 {
+		searchBench.build = build // the later runs of the benchmark map its files
+	}
+	build = searchBench.build
 	queries := make([]string, 1000)
 	for i := range queries {
 		q := make([]string, 2+rng.IntN(4))
@@ -96,12 +104,24 @@ func BenchmarkSearch(b *testing.B) {
 	sort.Slice(rank, func(i, j int) bool { return rank[i] < rank[j] })
 	b.ReportMetric(float64(rank[len(rank)/2].Microseconds())/1000, "rank-p50-ms")
 	b.ReportMetric(float64(rank[len(rank)*99/100].Microseconds())/1000, "rank-p99-ms")
+	// A query of 1,000 words, as a plugin may send: what one host call
+	// can cost.
+	long := make([]string, 1000)
+	for i := range long {
+		long[i] = "w" + strconv.FormatInt(int64(rng.IntN(50_000)), 36)
+	}
+	t := time.Now()
+	registry.RankOnly(r, "big", strings.Join(long, " "), 10)
+	b.ReportMetric(float64(time.Since(t).Microseconds())/1000, "rank-1000-words-ms")
 	b.ReportMetric(float64(n), "records")
 	b.ReportMetric(build.Seconds(), "index-build-s")
 	memory, files := registry.SearchIndexBytes(r, "big")
 	b.ReportMetric(float64(memory)/float64(n), "heap-index-bytes/record")
 	b.ReportMetric(float64(files)/float64(n), "file-index-bytes/record")
 	anon, file := peaks()
+	searchBench.peakAnon = max(searchBench.peakAnon, anon)
+	searchBench.peakFile = max(searchBench.peakFile, file)
+	anon, file = searchBench.peakAnon, searchBench.peakFile
 	b.ReportMetric(anon, "peak-anon-rss-mb")
 	b.ReportMetric(file, "peak-file-rss-mb")
 	b.ReportMetric(statusMB(b, "VmHWM"), "peak-rss-mb")
@@ -109,6 +129,14 @@ func BenchmarkSearch(b *testing.B) {
 	b.ReportMetric(statusMB(b, "RssAnon"), "anon-rss-mb")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// searchBench carries what the first run of BenchmarkSearch in a process
+// measured to the later ones, which reuse its files.
+var searchBench struct {
+	removed            bool
+	build              time.Duration
+	peakAnon, peakFile float64
 }
 
 // importZipf imports n records of 80 Zipf words into a new datanet "big".

@@ -1,6 +1,7 @@
 package bm25
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
@@ -123,7 +125,10 @@ func TestPartsRankAsOneIndex(t *testing.T) {
 				upTo = uint64(1 + rng.IntN(len(recs)))
 			}
 			wantIDs, wantScores, _ := whole.TopScored(query, limit, upTo)
-			ids, scores, _ := Search(parts, query, limit, upTo)
+			ids, scores, _, err := Search(context.Background(), parts, query, limit, upTo)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if !slices.Equal(ids, wantIDs) || !slices.Equal(scores, wantScores) {
 				t.Fatalf("round %d (%d parts), %q limit %d up to %d:\n got  %v %v\n want %v %v", round, len(parts), query, limit, upTo, ids, scores, wantIDs, wantScores)
 			}
@@ -338,7 +343,7 @@ func TestOpenFileLeavesItsPagesOutOfTheProcess(t *testing.T) {
 	if kb := resident[path]; kb*1024 > int64(f.Size())/4 {
 		t.Fatalf("%d KB of a %d KB file resident after open", kb, f.Size()/1024)
 	}
-	if ids, _, _ := Search([]Part{f}, "w1 w2", 3, AllVersions); len(ids) != 3 {
+	if ids, _, _, _ := Search(context.Background(), []Part{f}, "w1 w2", 3, AllVersions); len(ids) != 3 {
 		t.Fatalf("search after open: %v", ids)
 	}
 }
@@ -362,7 +367,70 @@ func TestATermIsOneQueryTermOverAllParts(t *testing.T) {
 	if len(q.terms) != 2 || len(q.idf) != 2 {
 		t.Fatalf("%d query terms over %d parts for two words that occur", len(q.terms), len(parts))
 	}
-	if ids, _, _ := Search(parts, "a b zzz", 10, AllVersions); len(ids) != 10 || ids[0] != "0 0" {
+	if ids, _, _, _ := Search(context.Background(), parts, "a b zzz", 10, AllVersions); len(ids) != 10 || ids[0] != "0 0" {
 		t.Fatalf("results %v", ids)
+	}
+}
+
+// TestSearchStopsWhenItsContextIsDone: a query that would read much of
+// the index stops once the call it serves is given up.
+func TestSearchStopsWhenItsContextIsDone(t *testing.T) {
+	ix := New()
+	for i, r := range zipfRecords(4, 40*blockSize) {
+		ix.Add(uint64(i+1), r.id, r.content)
+	}
+	want, wantScores := ix.Top("w2 w7", 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	if ids, _, scored, err := Search(ctx, []Part{ix}, "w2 w3 w4 w5", 10, AllVersions); err != nil || len(ids) != 10 || scored == 0 {
+		t.Fatalf("a live query: %d results, %d blocks scored, %v", len(ids), scored, err)
+	}
+	cancel()
+	ids, _, scored, err := Search(ctx, []Part{ix}, "w2 w3 w4 w5", 10, AllVersions)
+	if !errors.Is(err, context.Canceled) || ids != nil || scored != 0 {
+		t.Fatalf("a query given up: %d results, %d blocks scored, %v", len(ids), scored, err)
+	}
+	// The scratch a cancelled query left is clean for the next.
+	got, gotScores, _, err := Search(context.Background(), []Part{ix}, "w2 w7", 5, AllVersions)
+	if err != nil || !slices.Equal(got, want) || !slices.Equal(gotScores, wantScores) {
+		t.Fatalf("after a cancelled query: %v %v %v, want %v %v", got, gotScores, err, want, wantScores)
+	}
+}
+
+// countdown is a context that is done after its Err has been asked n
+// times: it gives up a query part way through.
+type countdown struct {
+	context.Context
+	n atomic.Int32
+}
+
+func (c *countdown) Err() error {
+	if c.n.Add(-1) < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestSearchStopsPartWay gives up queries at each point they look, and
+// expects them to stop there: fewer blocks scored than in full, and the
+// error.
+func TestSearchStopsPartWay(t *testing.T) {
+	ix := New()
+	for i, r := range zipfRecords(5, 80*blockSize) {
+		ix.Add(uint64(i+1), r.id, r.content)
+	}
+	defer func(f int) { firstBlocks = f }(firstBlocks)
+	firstBlocks = 4
+	const query = "w2 w3 w4 w5 w6 w7"
+	_, _, full, err := Search(context.Background(), []Part{ix}, query, 50, AllVersions)
+	if err != nil || full < 20 {
+		t.Fatalf("the full query scored %d blocks (%v): too few to stop part way", full, err)
+	}
+	for n := range int32(6 + 4 + 2) { // the terms, the first blocks, two of three chunks
+		ctx := &countdown{Context: context.Background()}
+		ctx.n.Store(n)
+		ids, _, scored, err := Search(ctx, []Part{ix}, query, 50, AllVersions)
+		if !errors.Is(err, context.Canceled) || ids != nil || scored >= full {
+			t.Fatalf("given up after %d looks: %d results, %d of %d blocks scored, %v", n, len(ids), scored, full, err)
+		}
 	}
 }

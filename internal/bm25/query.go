@@ -2,6 +2,7 @@ package bm25
 
 import (
 	"container/heap"
+	"context"
 	"fmt"
 	"math"
 	"runtime"
@@ -36,7 +37,8 @@ func (s *Index) Top(query string, limit int) ([]string, []float64) {
 // document frequencies) as if the later records did not exist; it also
 // says how many blocks it scored. The index must start at version 1.
 func (s *Index) TopScored(text string, limit int, upTo uint64) (ids []string, scores []float64, scored int) {
-	return Search([]Part{s}, text, limit, upTo)
+	ids, scores, scored, _ = Search(context.Background(), []Part{s}, text, limit, upTo)
+	return ids, scores, scored
 }
 
 // Part is a run of a datanet's records with their postings: an [*Index]
@@ -70,16 +72,19 @@ var (
 // Search returns the ids and scores of the limit best records for text
 // over a datanet's parts, which hold its records from version 1 in order,
 // counting the records of versions up to upTo (see [Index.TopScored]). It
-// ranks exactly as one index over the same records would.
-func Search(parts []Part, text string, limit int, upTo uint64) (ids []string, scores []float64, scored int) {
+// ranks exactly as one index over the same records would. A query of many
+// common words can read most of the index: it stops, with ctx's error,
+// once ctx is done.
+func Search(ctx context.Context, parts []Part, text string, limit int, upTo uint64) (ids []string, scores []float64, scored int, err error) {
 	for _, p := range parts {
 		p.rlock()
 		defer p.runlock()
 	}
 	q := newQuery(parts, text, limit, upTo)
 	if q == nil {
-		return nil, nil, 0
+		return nil, nil, 0, ctx.Err()
 	}
+	q.ctx = ctx
 	sc, _ := scratches.Get().(*queryScratch)
 	if sc == nil {
 		sc = &queryScratch{}
@@ -89,10 +94,15 @@ func Search(parts []Part, text string, limit int, upTo uint64) (ids []string, sc
 	blocks := sc.candidates(q, nBlocks)
 	defer func() {
 		for _, at := range q.at {
-			clear(at[:nBlocks])
+			// A row a cancelled query did not reach may be shorter.
+			clear(at[:min(nBlocks, cap(at))])
 		}
 	}()
-	return scoreBlocks(q, sc, blocks)
+	ids, scores, scored = scoreBlocks(q, sc, blocks)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, scored, err
+	}
+	return ids, scores, scored, nil
 }
 
 // partView is a part as a query reads it.
@@ -199,6 +209,9 @@ func (sc *queryScratch) candidates(q *query, nBlocks int) []candidate {
 	}
 	q.at = sc.at[:len(q.terms)]
 	for t, qt := range q.terms {
+		if q.ctx.Err() != nil {
+			break // answered by Search; the rows are whole, to clear
+		}
 		if cap(q.at[t]) < nBlocks {
 			q.at[t] = make([]uint32, nBlocks)
 		}
@@ -261,7 +274,7 @@ func scoreBlocks(q *query, sc *queryScratch, blocks []candidate) (ids []string, 
 		}
 	}()
 	for _, c := range order[:first] {
-		if c.bound < q.floor.get() {
+		if c.bound < q.floor.get() || q.ctx.Err() != nil {
 			return results(q, working) // the rest are bounded no higher
 		}
 		main.score(q, c.block)
@@ -272,7 +285,7 @@ func scoreBlocks(q *query, sc *queryScratch, blocks []candidate) (ids []string, 
 		for {
 			end := int(next.Add(chunkBlocks))
 			start := end - chunkBlocks
-			if start >= len(blocks) {
+			if start >= len(blocks) || q.ctx.Err() != nil {
 				return
 			}
 			for _, c := range blocks[start:min(end, len(blocks))] {
@@ -321,6 +334,7 @@ type query struct {
 	slack  float64
 	limit  int
 	maxDoc uint32 // records from maxDoc on are not counted
+	ctx    context.Context
 	at     [][]uint32
 	floor  floor
 }
