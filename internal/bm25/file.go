@@ -340,21 +340,15 @@ func OpenFile(path string) (*File, error) {
 	if !littleEndian {
 		return nil, bad("this machine cannot map the format (it needs little-endian)")
 	}
-	fd, err := os.Open(path)
+	m, err := fsutil.MapReadOnly(path)
 	if err != nil {
 		return nil, fmt.Errorf("bm25: %w", err)
 	}
-	defer fd.Close()
-	st, err := fd.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("bm25: %w", err)
-	}
-	if st.Size() < headerBytes {
-		return nil, bad("%d bytes, shorter than a header", st.Size())
-	}
-	m, err := unix.Mmap(int(fd.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("bm25: map %s: %w", path, err)
+	if len(m) < headerBytes {
+		if m != nil {
+			unix.Munmap(m)
+		}
+		return nil, bad("%d bytes, shorter than a header", len(m))
 	}
 	f, err := fileOf(m)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/tollgate-dev/tollgate/internal/fsutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -286,21 +287,15 @@ func OpenSegment(path string) (*Segment, error) {
 	// An error opening or mapping the file (not found, out of file
 	// descriptors or address space) says nothing of its contents: it is
 	// returned as it is, not as ErrBadSegment, so that the file is kept.
-	f, err := os.Open(path)
+	m, err := fsutil.MapReadOnly(path)
 	if err != nil {
 		return nil, fmt.Errorf("corpus: %w", err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("corpus: %w", err)
-	}
-	if st.Size() < headerBytes {
-		return nil, bad("%d bytes, shorter than a header", st.Size())
-	}
-	m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("corpus: map %s: %w", path, err)
+	if len(m) < headerBytes {
+		if m != nil {
+			unix.Munmap(m)
+		}
+		return nil, bad("%d bytes, shorter than a header", len(m))
 	}
 	seg, err := segmentOf(m)
 	if err != nil {

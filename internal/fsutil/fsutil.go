@@ -1,10 +1,14 @@
 // Package fsutil writes small files so that a crash leaves either the old
-// file or the whole new one, synced to disk.
+// file or the whole new one, synced to disk, and maps files to be read in
+// place.
 package fsutil
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // WriteFileAtomic writes b to path, replacing any file there: the bytes go
@@ -73,4 +77,28 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// MapReadOnly maps the whole file at path, shared and read-only, as index
+// files are read in place; an empty file maps to nil. An error says the
+// file could not be opened or mapped (not found, no descriptors, no
+// address space), never what it holds.
+func MapReadOnly(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() == 0 {
+		return nil, nil
+	}
+	m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("map %s: %w", path, err)
+	}
+	return m, nil
 }
