@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -342,11 +343,20 @@ func (r *Registry) RecordsAt(ctx context.Context, datanet string, at, after uint
 		}
 		version = at
 		size := 0
+		// The version index is walked, not looked up key by key: its keys
+		// lie in version order.
+		it := txn.NewIterator(kv.IterOptions{Prefix: scoped("n/", datanet)})
+		defer it.Close()
+		it.Seek(versionIDKey(datanet, after+1))
 		for v := after + 1; v <= at && v > after && len(recs) < limit && size < MaxListBytes; v++ {
-			id, err := kv.GetBytes(txn, versionIDKey(datanet, v))
+			if !it.Valid() || !bytes.Equal(it.Key(), versionIDKey(datanet, v)) {
+				return fmt.Errorf("registry: %s version %d: %w", datanet, v, kv.ErrNotFound)
+			}
+			id, err := it.Value()
 			if err != nil {
 				return fmt.Errorf("registry: %s version %d: %w", datanet, v, err)
 			}
+			it.Next()
 			var rec Record
 			if err := kv.GetJSON(txn, recordKey(datanet, string(id)), &rec); err != nil {
 				return fmt.Errorf("registry: %s record %s: %w", datanet, id, err)
