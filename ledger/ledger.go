@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tollgate-dev/tollgate/abi"
+	"github.com/tollgate-dev/tollgate/internal/fsutil"
 	"github.com/tollgate-dev/tollgate/internal/kv"
 )
 
@@ -138,7 +139,7 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	if every := cmp.Or(opts.pageoutEvery, PageoutInterval); opts.InMemory || opts.ReadOnly || every < 0 {
 		close(l.pagedOut)
 	} else {
-		go l.pageoutLoop(realDir(dir), every)
+		go l.pageoutLoop(fsutil.RealDir(dir), every)
 	}
 	return l, nil
 }

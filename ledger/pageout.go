@@ -41,18 +41,6 @@ func (l *Ledger) pageoutLoop(dir string, interval time.Duration) {
 	}
 }
 
-// realDir is dir as the kernel names the files in it: absolute, with no
-// symbolic links.
-func realDir(dir string) string {
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
-	}
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = real
-	}
-	return filepath.Clean(dir)
-}
-
 // pageoutOldLogs advises the kernel to reclaim the mapped pages of every
 // value-log file in dir but the newest, returning the bytes advised.
 func pageoutOldLogs(dir string) (int64, error) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/fsutil"
 	"github.com/tollgate-dev/tollgate/internal/kv"
 
 	"golang.org/x/sys/unix"
@@ -56,7 +57,7 @@ func writeValues(t *testing.T, l *Ledger, n int) map[string][]byte {
 // keeps its pages, and every value still reads back.
 func TestOldValueLogsArePagedOut(t *testing.T) {
 	onePass(t)
-	dir := realDir(t.TempDir())
+	dir := fsutil.RealDir(t.TempDir())
 	var fs unix.Statfs_t
 	if err := unix.Statfs(dir, &fs); err == nil && fs.Type == unix.TMPFS_MAGIC {
 		t.Skip("the temporary directory is on tmpfs, whose pages the kernel cannot page out without swap")
@@ -130,7 +131,7 @@ func TestOldValueLogsArePagedOut(t *testing.T) {
 // real path.
 func TestTheLedgerPagesOutOnItsOwn(t *testing.T) {
 	onePass(t)
-	real := realDir(t.TempDir())
+	real := fsutil.RealDir(t.TempDir())
 	var fs unix.Statfs_t
 	if err := unix.Statfs(real, &fs); err == nil && fs.Type == unix.TMPFS_MAGIC {
 		t.Skip("the temporary directory is on tmpfs, whose pages the kernel cannot page out without swap")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/bm25"
+	"github.com/tollgate-dev/tollgate/internal/fsutil"
 	"github.com/tollgate-dev/tollgate/internal/pageout"
 )
 
@@ -512,13 +513,7 @@ func (r *Registry) dropStorePages() {
 	if r.dir == "" {
 		return
 	}
-	dir := r.dir
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
-	}
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = real
-	}
+	dir := fsutil.RealDir(r.dir)
 	pageout.Files(func(path string) bool {
 		return filepath.Dir(path) == dir && strings.HasSuffix(path, ".vlog")
 	})

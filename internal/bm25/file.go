@@ -5,9 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -271,42 +268,15 @@ func (w *sectionWriter) pad() {
 }
 
 // writeFile writes a file of layout l whose body body writes.
-func writeFile(path string, l fileLayout, body func(*sectionWriter)) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+func writeFile(path string, l fileLayout, body func(*sectionWriter)) error {
+	return fsutil.WriteHashed(path, headerBytes, func(bw *bufio.Writer) error {
+		w := &sectionWriter{w: bw}
+		body(w)
+		if want := l.size() - headerBytes; w.n != want {
+			return fmt.Errorf("bm25: wrote %d bytes of body, the layout says %d", w.n, want)
 		}
-	}()
-	if _, err := tmp.Seek(headerBytes, io.SeekStart); err != nil {
-		return err
-	}
-	sum := xxhash.New()
-	w := &sectionWriter{w: bufio.NewWriterSize(io.MultiWriter(tmp, sum), 1<<20)}
-	body(w)
-	if err := w.w.Flush(); err != nil {
-		return err
-	}
-	if want := l.size() - headerBytes; w.n != want {
-		return fmt.Errorf("bm25: wrote %d bytes of body, the layout says %d", w.n, want)
-	}
-	if _, err := tmp.WriteAt(fileHeader(l, sum.Sum64()), 0); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return fsutil.SyncDir(filepath.Dir(path))
+		return nil
+	}, func(sum uint64) []byte { return fileHeader(l, sum) })
 }
 
 func fileHeader(l fileLayout, body uint64) []byte {

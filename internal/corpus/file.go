@@ -5,12 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"index/suffixarray"
-	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"unsafe"
@@ -158,7 +154,7 @@ func WriteMerged(path string, segs ...*Segment) error {
 }
 
 // writeText writes a segment file of text, records starting at starts.
-func writeText(path string, first uint64, ids []string, text []byte, starts []int) (err error) {
+func writeText(path string, first uint64, ids []string, text []byte, starts []int) error {
 	idBytes := uint64(0)
 	for _, id := range ids {
 		idBytes += uint64(len(id))
@@ -168,101 +164,69 @@ func writeText(path string, first uint64, ids []string, text []byte, starts []in
 		l.entries = uint64(len(text))
 	}
 
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+	return fsutil.WriteHashed(path, headerBytes, func(w *bufio.Writer) error {
+		put64 := func(v uint64) error {
+			var b [8]byte
+			binary.LittleEndian.PutUint64(b[:], v)
+			_, err := w.Write(b[:])
+			return err
 		}
-	}()
-	if _, err := tmp.Seek(headerBytes, io.SeekStart); err != nil {
-		return err
-	}
-	sum := xxhash.New()
-	w := bufio.NewWriterSize(io.MultiWriter(tmp, sum), 1<<20)
-	put64 := func(v uint64) error {
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], v)
-		_, err := w.Write(b[:])
-		return err
-	}
-	zeros := make([]byte, 8)
-	w.Write(text)
-	w.Write(zeros[:pad8(l.text)-l.text])
-	for _, s := range starts {
-		put64(uint64(s))
-	}
-	off := uint64(0)
-	put64(0)
-	for _, id := range ids {
-		off += uint64(len(id))
-		put64(off)
-	}
-	if l.entries > 0 {
-		if len(text) >= 16<<20 {
-			// The array is four bytes per corpus byte: let it reuse what
-			// gathering the records left behind rather than add to it.
-			debug.FreeOSMemory()
+		zeros := make([]byte, 8)
+		w.Write(text)
+		w.Write(zeros[:pad8(l.text)-l.text])
+		for _, s := range starts {
+			put64(uint64(s))
 		}
-		idx := suffixarray.New(text)
-		buf := make([]byte, 0, 64<<10)
-		r := &saReader{put: func(v int32) error {
-			buf = binary.LittleEndian.AppendUint32(buf, uint32(v))
-			if len(buf) == cap(buf) {
-				_, err := w.Write(buf)
-				buf = buf[:0]
-				return err
+		off := uint64(0)
+		put64(0)
+		for _, id := range ids {
+			off += uint64(len(id))
+			put64(off)
+		}
+		if l.entries > 0 {
+			if len(text) >= 16<<20 {
+				// The array is four bytes per corpus byte: let it reuse what
+				// gathering the records left behind rather than add to it.
+				debug.FreeOSMemory()
 			}
-			return nil
-		}}
-		err := idx.Write(r)
-		if err == nil {
-			_, err = w.Write(buf)
+			idx := suffixarray.New(text)
+			buf := make([]byte, 0, 64<<10)
+			r := &saReader{put: func(v int32) error {
+				buf = binary.LittleEndian.AppendUint32(buf, uint32(v))
+				if len(buf) == cap(buf) {
+					_, err := w.Write(buf)
+					buf = buf[:0]
+					return err
+				}
+				return nil
+			}}
+			err := idx.Write(r)
+			if err == nil {
+				_, err = w.Write(buf)
+			}
+			if err != nil {
+				return fmt.Errorf("corpus: write suffix array: %w", err)
+			}
+			if uint64(r.n) != l.entries {
+				return fmt.Errorf("corpus: suffix array of %d entries for %d bytes", r.n, l.entries)
+			}
+			w.Write(zeros[:pad8(4*l.entries)-4*l.entries])
 		}
-		if err != nil {
-			return fmt.Errorf("corpus: write suffix array: %w", err)
+		for _, id := range ids {
+			w.WriteString(id)
 		}
-		if uint64(r.n) != l.entries {
-			return fmt.Errorf("corpus: suffix array of %d entries for %d bytes", r.n, l.entries)
-		}
-		w.Write(zeros[:pad8(4*l.entries)-4*l.entries])
-	}
-	for _, id := range ids {
-		w.WriteString(id)
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if _, err := tmp.WriteAt(header(l, sum), 0); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+		return nil
+	}, func(sum uint64) []byte { return header(l, sum) })
 }
 
-func header(l layout, sum hash.Hash64) []byte {
+func header(l layout, sum uint64) []byte {
 	h := make([]byte, headerBytes)
 	copy(h, fileMagic)
 	binary.LittleEndian.PutUint32(h[8:], FileFormat)
 	for i, v := range []uint64{l.first, l.records, l.text, l.entries, l.idBytes} {
 		binary.LittleEndian.PutUint64(h[16+8*i:], v)
 	}
-	binary.LittleEndian.PutUint64(h[56:], checksum(h, sum.Sum64()))
+	binary.LittleEndian.PutUint64(h[56:], checksum(h, sum))
 	return h
 }
 

@@ -4,10 +4,13 @@
 package fsutil
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/cespare/xxhash/v2"
 	"golang.org/x/sys/unix"
 )
 
@@ -101,4 +104,62 @@ func MapReadOnly(path string) ([]byte, error) {
 		return nil, fmt.Errorf("map %s: %w", path, err)
 	}
 	return m, nil
+}
+
+// WriteHashed writes the file at path whole or not at all, as index files
+// are written: body writes everything after the first headerBytes bytes
+// to w, which also hashes it (xxhash64); header then returns the header
+// for that hash, headerBytes long. The file is written beside path,
+// synced, renamed over it, and the rename synced in its directory.
+func WriteHashed(path string, headerBytes int, body func(w *bufio.Writer) error, header func(bodySum uint64) []byte) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Seek(int64(headerBytes), io.SeekStart); err != nil {
+		return err
+	}
+	sum := xxhash.New()
+	w := bufio.NewWriterSize(io.MultiWriter(tmp, sum), 1<<20)
+	if err := body(w); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	h := header(sum.Sum64())
+	if len(h) != headerBytes {
+		return fmt.Errorf("fsutil: a header of %d bytes, want %d", len(h), headerBytes)
+	}
+	if _, err := tmp.WriteAt(h, 0); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// RealDir is dir as the kernel names the files in it (in /proc/self/maps,
+// say): absolute, with no symbolic links.
+func RealDir(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	return filepath.Clean(dir)
 }
