@@ -202,6 +202,7 @@ func (r *Registry) buildSearchParts(ctx context.Context, datanet, from, dir stri
 	}
 	// Records are read a page at a time on one core while the pages read
 	// before are indexed on the others; a few pages wait at most.
+	defer r.storeReads.scan()()
 	pages := make(chan []Record, 4)
 	readErr := make(chan error, 1)
 	readCtx, stopReading := context.WithCancel(ctx)

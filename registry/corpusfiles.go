@@ -268,6 +268,7 @@ func (w *segmentWriter) flush() {
 // in version order, reading them a page at a time.
 func (r *Registry) buildSegments(ctx context.Context, datanet, dir string, after, head uint64) (*segmentWriter, error) {
 	w := newSegmentWriter(r, datanet, dir, after+1)
+	defer r.storeReads.scan()()
 	for v := after; v < head; {
 		recs, _, err := r.RecordsAt(ctx, datanet, head, v, 4096)
 		if err != nil {

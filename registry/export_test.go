@@ -128,3 +128,15 @@ func WaitCorpusJobs(r *Registry, datanet string) {
 		ix.persisted.Wait()
 	}
 }
+
+// ScanStore has the store's files read ahead, as while a build reads
+// records in order, until the returned func is called.
+func ScanStore(r *Registry) (done func()) { return r.storeReads.scan() }
+
+// SetStoreAdviceInterval sets how often a registry opened afterwards
+// advises its store's files again, for tests.
+func SetStoreAdviceInterval(d time.Duration) (restore func()) {
+	old := storeAdviceInterval
+	storeAdviceInterval = d
+	return func() { storeAdviceInterval = old }
+}

@@ -72,6 +72,8 @@ type Registry struct {
 	builds sync.WaitGroup
 	closed bool // under mu
 	jobs   jobs // background work on indexes (writing files, merging)
+
+	storeReads *storeReads // nil but for a Badger registry on disk
 }
 
 // jobs counts background jobs, which Close waits for. Its lock is its
@@ -126,7 +128,11 @@ func Open(dir string, opts Options) (*Registry, error) {
 	if opts.InMemory {
 		dir = ""
 	}
-	return open(kv.NewBadger(bdb), dir, opts)
+	r, err := open(kv.NewBadger(bdb), dir, opts)
+	if err == nil && dir != "" {
+		r.storeReads = newStoreReads(dir, r.ctx.Done())
+	}
+	return r, err
 }
 
 // OpenStore opens the registry kept in store, which it closes when it
@@ -193,6 +199,9 @@ func (r *Registry) Close() error {
 	r.cancel()
 	r.builds.Wait()
 	r.jobs.close()
+	if r.storeReads != nil {
+		<-r.storeReads.stopped
+	}
 	return r.db.Close()
 }
 

@@ -28,8 +28,9 @@ import (
 //
 // With TOLLGATE_SEARCH_DIR the registry is kept there, its search index
 // in files: they are deleted when the process starts, so every run builds
-// them once, and the records are imported only if the datanet does not
-// hold them yet. A second run then times the build and queries alone, and
+// them once (unless TOLLGATE_SEARCH_KEEP=1, which times queries over the
+// files a run left), and the records are imported only if the datanet
+// does not hold them yet. A second run then times the build and queries alone, and
 // its peak-rss-mb is theirs. (Run it in a memory cgroup to see the node
 // keep within a bound: the page cache of the files is charged to it.)
 func BenchmarkSearch(b *testing.B) {
@@ -43,7 +44,7 @@ func BenchmarkSearch(b *testing.B) {
 	ctx := context.Background()
 	var r *registry.Registry
 	if dir := os.Getenv("TOLLGATE_SEARCH_DIR"); dir != "" {
-		if !searchBench.removed {
+		if !searchBench.removed && os.Getenv("TOLLGATE_SEARCH_KEEP") != "1" {
 			if err := os.RemoveAll(filepath.Join(dir, "search")); err != nil {
 				b.Fatal(err)
 			}

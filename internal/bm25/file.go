@@ -336,11 +336,11 @@ func OpenFile(path string) (*File, error) {
 }
 
 // DropPages unmaps the file's pages from the process, leaving them in the
-// page cache: a read afterwards maps them again from there (or reads them
-// from the file). Nothing a query sees changes; the process's resident
-// memory stops counting pages a check or a merge read once.
+// page cache, and has later misses read only the page a query needs
+// (fsutil.ForLookups). Nothing a query sees changes; the process's
+// resident memory stops counting pages a check or a merge read once.
 func (f *File) DropPages() {
-	unix.Madvise(f.m, unix.MADV_DONTNEED)
+	fsutil.ForLookups(f.m)
 }
 
 func fileOf(m []byte) (*File, error) {
@@ -503,6 +503,9 @@ func WriteMerged(path string, a, b *File) error {
 		return fmt.Errorf("bm25: merging versions %d-%d after %d", b.First(), b.Last(), a.Last())
 	}
 	m := merger{a: a, b: b}
+	// Each section of a and b is read in order: read ahead meanwhile.
+	fsutil.ForScans(a.m)
+	fsutil.ForScans(b.m)
 	defer a.DropPages()
 	defer b.DropPages()
 	l := fileLayout{first: a.First(), records: uint64(len(a.docLen) + len(b.docLen)), total: a.total + b.total, idBytes: uint64(len(a.ids) + len(b.ids))}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -345,6 +346,50 @@ func TestOpenFileLeavesItsPagesOutOfTheProcess(t *testing.T) {
 	}
 	if ids, _, _, _ := Search(context.Background(), []Part{f}, "w1 w2", 3, AllVersions); len(ids) != 3 {
 		t.Fatalf("search after open: %v", ids)
+	}
+	// A miss reads the page a query needs, not megabytes around it; so
+	// after a merge, which reads its files in order.
+	assertRandomReads(t, path)
+	g, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewAt(f.Last() + 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range blockSize {
+		b.Add(f.Last()+1+uint64(i), fmt.Sprint("b", i), "w1 w3")
+	}
+	bpath := filepath.Join(dir, "b.bm25")
+	if err := WriteFile(bpath, b); err != nil {
+		t.Fatal(err)
+	}
+	bf, err := OpenFile(bpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMerged(filepath.Join(dir, "ab.bm25"), g, bf); err != nil {
+		t.Fatal(err)
+	}
+	assertRandomReads(t, path, bpath)
+	runtime.KeepAlive(f)
+	runtime.KeepAlive(g)
+	runtime.KeepAlive(bf)
+}
+
+// assertRandomReads fails t unless every mapping of each path is advised
+// to be read at random.
+func assertRandomReads(t *testing.T, paths ...string) {
+	t.Helper()
+	rr, err := pageout.RandomReads()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		if r, ok := rr[p]; !ok || !r {
+			t.Fatalf("%s: mapped %v, read at random %v", p, ok, r)
+		}
 	}
 }
 

@@ -143,6 +143,11 @@ func WriteMerged(path string, segs ...*Segment) error {
 	}
 	text := make([]byte, 0, n)
 	for _, seg := range segs {
+		if seg.mapped != nil {
+			// The text is read in order: read ahead meanwhile, then drop it.
+			fsutil.ForScans(seg.text)
+			defer fsutil.ForLookups(seg.text)
+		}
 		for j := range seg.ids.len() {
 			ids = append(ids, seg.ids.at(j))
 			starts = append(starts, len(text)+seg.starts[j])
@@ -268,8 +273,10 @@ func OpenSegment(path string) (*Segment, error) {
 	}
 	// The check read every page: unmap them from the process, leaving them
 	// in the page cache, or the whole file would count as the process's
-	// memory until the kernel needs it. A lookup maps again what it reads.
-	unix.Madvise(m, unix.MADV_DONTNEED)
+	// memory until the kernel needs it. A lookup maps again what it reads,
+	// and a miss reads that page alone (a binary search of a suffix array
+	// touches scattered pages).
+	fsutil.ForLookups(m)
 	// The mapping lives as long as the segment: a match holds the segment
 	// while it reads, so one replaced by a merge is unmapped once the last
 	// match over it is done, and its file may be deleted at once.

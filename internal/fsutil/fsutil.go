@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"golang.org/x/sys/unix"
@@ -104,6 +105,38 @@ func MapReadOnly(path string) ([]byte, error) {
 		return nil, fmt.Errorf("map %s: %w", path, err)
 	}
 	return m, nil
+}
+
+// ForLookups readies m, all or part of a mapping just read whole (checked, or merged from),
+// to be read at random: its pages leave the process, staying in the page
+// cache (a read maps them again from there, or reads them from the file),
+// and a read that misses the page cache reads the page it needs, without
+// the read-around the kernel does for a mapping by default (up to the
+// device's read_ahead_kb, which on some machines is megabytes). A lookup
+// in an index touches a few scattered pages; with read-around, each miss
+// read megabytes, and in a node with less memory than its indexes the
+// pages read around evicted the ones the next lookup needed. Nothing a
+// reader sees changes.
+func ForLookups(m []byte) {
+	advise(m, unix.MADV_DONTNEED)
+	advise(m, unix.MADV_RANDOM)
+}
+
+// ForScans readies m (all or part of a mapping) to be read in order (a merge reading it whole), with
+// the kernel's read-ahead; ForLookups undoes it.
+func ForScans(m []byte) {
+	advise(m, unix.MADV_SEQUENTIAL)
+}
+
+// advise gives the kernel advice on the pages of m, which is all or part
+// of a read-only file mapping: from the page it starts in.
+func advise(m []byte, advice int) {
+	if len(m) == 0 {
+		return
+	}
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
+	start := p &^ uintptr(os.Getpagesize()-1)
+	unix.Syscall(unix.SYS_MADVISE, start, p+uintptr(len(m))-start, uintptr(advice))
 }
 
 // WriteHashed writes the file at path whole or not at all, as index files

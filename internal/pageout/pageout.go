@@ -6,10 +6,14 @@
 // writing receipts for an hour would otherwise show every byte of its value
 // log as resident memory.
 //
-// The advice is MADV_PAGEOUT, which never changes what memory holds: a page
-// read again is read back from the page cache or the file. So it is safe
-// even if a mapping is replaced between reading /proc/self/maps and
-// advising it (an anonymous mapping without swap is left as it is).
+// It also tells the kernel how such files are read (Access): at random, a
+// page a miss, or in order, with read-ahead.
+//
+// The advice is MADV_PAGEOUT, MADV_RANDOM or MADV_NORMAL, none of which
+// changes what memory holds: a page read again is read back from the page
+// cache or the file. So it is safe even if a mapping is replaced between
+// reading /proc/self/maps and advising it (an anonymous mapping without
+// swap is left as it is by MADV_PAGEOUT; the others are hints).
 package pageout
 
 // Mapping is one mapping of a file in the process's address space.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,13 +28,38 @@ func Files(match func(path string) bool) (int64, error) {
 // skipped; one the kernel refuses is reported, after the others have been
 // advised.
 func Advise(maps []Mapping, match func(path string) bool) (int64, error) {
+	return advise(maps, unix.MADV_PAGEOUT, match)
+}
+
+// Access reads the process's mappings and tells the kernel how every
+// mapping of a file that match accepts is read: at random (a miss reads
+// the page it needs, without the read-around the kernel does by default,
+// which on some machines is megabytes a miss) or, if not random, in the
+// kernel's default way, which suits reads in order. It returns the bytes
+// of the mappings advised. Like MADV_PAGEOUT, the advice never changes
+// what memory holds.
+func Access(random bool, match func(path string) bool) (int64, error) {
+	maps, err := Mappings()
+	if err != nil {
+		return 0, err
+	}
+	advice := unix.MADV_NORMAL
+	if random {
+		advice = unix.MADV_RANDOM
+	}
+	return advise(maps, advice, match)
+}
+
+// advise gives advice, one that never changes what memory holds, on the
+// mappings match accepts.
+func advise(maps []Mapping, advice int, match func(path string) bool) (int64, error) {
 	var n int64
 	var errs []error
 	for _, m := range maps {
 		if !match(m.Path) {
 			continue
 		}
-		_, _, errno := unix.Syscall(unix.SYS_MADVISE, m.Start, m.End-m.Start, unix.MADV_PAGEOUT)
+		_, _, errno := unix.Syscall(unix.SYS_MADVISE, m.Start, m.End-m.Start, uintptr(advice))
 		if errno == unix.ENOMEM {
 			continue // unmapped since the map was read: nothing to give back
 		}
@@ -87,6 +113,38 @@ func Resident() (map[string]int64, error) {
 			continue
 		}
 		// A mapping's header line starts a new mapping; its fields follow.
+		if m, ok := parseMapping(line); ok {
+			path = m.Path
+		} else if isHeader(line) {
+			path = ""
+		}
+	}
+	return out, sc.Err()
+}
+
+// RandomReads reports, for each file the process maps, whether every
+// mapping of it is advised to be read at random (smaps' VmFlags "rr").
+func RandomReads() (map[string]bool, error) {
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return nil, fmt.Errorf("pageout: %w", err)
+	}
+	out := map[string]bool{}
+	path := ""
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if flags, ok := strings.CutPrefix(line, "VmFlags:"); ok {
+			if path != "" {
+				rr := slices.Contains(strings.Fields(flags), "rr")
+				if was, seen := out[path]; seen {
+					rr = rr && was
+				}
+				out[path] = rr
+			}
+			continue
+		}
 		if m, ok := parseMapping(line); ok {
 			path = m.Path
 		} else if isHeader(line) {

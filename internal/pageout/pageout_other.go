@@ -13,3 +13,9 @@ func Mappings() ([]Mapping, error) { return nil, nil }
 
 // Resident reports nothing where the process's mappings cannot be read.
 func Resident() (map[string]int64, error) { return nil, nil }
+
+// Access does nothing where the kernel takes no such advice.
+func Access(random bool, match func(path string) bool) (int64, error) { return 0, nil }
+
+// RandomReads reports nothing where the process's mappings cannot be read.
+func RandomReads() (map[string]bool, error) { return nil, nil }
