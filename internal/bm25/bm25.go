@@ -81,6 +81,7 @@ type termPostings struct {
 	docs   []uint32 // records holding the term, in order
 	tfs    []uint16 // how often each holds it
 	blocks []block
+	packed packedBlocks // a file's bounds instead of blocks, if bounds is not nil
 	maxTF  uint32
 	minLen uint32
 }
@@ -222,9 +223,17 @@ func (tp *termPostings) buildBlocks(docLen []uint32, base uint32) {
 }
 
 // inBlock returns the term's postings for records in the block whose entry
-// in blocks (if the term is common) or first posting (if not) is at i,
-// with their largest frequency and shortest record.
+// in blocks or packed (if the term is common) or first posting (if not) is
+// at i, with bounds on their largest frequency and shortest record.
 func (tp *termPostings) inBlock(i uint32) (docs []uint32, tfs []uint16, maxTF, minLen uint32) {
+	if p := &tp.packed; p.bounds != nil {
+		end := uint32(len(tp.docs))
+		if int(i)+1 < len(p.starts) {
+			end = p.starts[i+1]
+		}
+		tf, n := p.bounds[i].unpack(tp.maxTF)
+		return tp.docs[p.starts[i]:end], tp.tfs[p.starts[i]:end], tf, n
+	}
 	if tp.blocks != nil {
 		end := uint32(len(tp.docs))
 		if int(i)+1 < len(tp.blocks) {

@@ -25,21 +25,28 @@ import (
 //	          total uint64
 //	          (the records' lengths summed), terms uint64, term bytes
 //	          uint64, postings uint64, blocks uint64, id bytes uint64,
-//	          zeros up to byte 120, then the checksum: xxhash64 of the
-//	          header's first 120 bytes followed by the xxhash64 of
-//	          everything after the header
+//	          packed uint64, zeros up to byte 120, then the checksum:
+//	          xxhash64 of the header's first 120 bytes followed by the
+//	          xxhash64 of everything after the header
 //	lengths   records × uint32: each record's length in words
 //	idOffs    (records+1) × uint64: record i's id is ids[idOffs[i]:idOffs[i+1]]
 //	ids       id bytes
 //	termOffs  (terms+1) × uint64: term i is termBytes[termOffs[i]:termOffs[i+1]]
 //	termBytes the terms in byte order
-//	info      (terms+1) × {post uint64, block uint64, maxTF uint32,
-//	          minLen uint32}: term i's postings are post[i]..post[i+1],
-//	          its block bounds block[i]..block[i+1] (none for a rare
-//	          term), with its largest frequency and shortest record
+//	info      (terms+1) × {post uint64, block uint64, packed uint64,
+//	          maxTF uint32, minLen uint32}: term i's postings are
+//	          post[i]..post[i+1], its block bounds listed in
+//	          block[i]..block[i+1] or packed in packed[i]..packed[i+1] (a
+//	          common term has one, a rare term neither; see packed.go),
+//	          with its largest frequency and shortest record
 //	docs      postings × uint32: record numbers (version-1), by term, in order
 //	tfs       postings × uint16: each posting's frequency
 //	blocks    blocks × {id uint32, start uint32, maxTF uint16, minLen uint16}
+//	starts    packed × uint32: where each packed block's postings start
+//	bounds    packed × {maxTF uint8, minLen uint8}, rounded (packed.go)
+//
+// Format 1 listed every common term's blocks, and its info had no packed
+// field; a file of format 1 is refused like any other, and rebuilt.
 //
 // Every section starts on 8 bytes, so a mapping reads the tables in place.
 // OpenFile checks the magic, the format, that the sizes add up to the
@@ -48,7 +55,7 @@ import (
 // refused (ErrBadFile), never trusted; its owner deletes and rebuilds it.
 const (
 	fileMagic   = "TGBM25IX"
-	FileFormat  = 1
+	FileFormat  = 2
 	headerBytes = 128
 )
 
@@ -58,12 +65,12 @@ var ErrBadFile = errors.New("bm25: bad index file")
 
 // termInfo is one term's entry in a file's info table.
 type termInfo struct {
-	post, block   uint64
-	maxTF, minLen uint32
+	post, block, packed uint64
+	maxTF, minLen       uint32
 }
 
 type fileLayout struct {
-	first, records, total, terms, termBytes, postings, blocks, idBytes uint64
+	first, records, total, terms, termBytes, postings, blocks, idBytes, packed uint64
 }
 
 func pad8(n uint64) uint64 { return (n + 7) &^ 7 }
@@ -73,13 +80,16 @@ func (l fileLayout) idsOff() uint64       { return l.idOffsOff() + 8*(l.records+
 func (l fileLayout) termOffsOff() uint64  { return l.idsOff() + pad8(l.idBytes) }
 func (l fileLayout) termBytesOff() uint64 { return l.termOffsOff() + 8*(l.terms+1) }
 func (l fileLayout) infoOff() uint64      { return l.termBytesOff() + pad8(l.termBytes) }
-func (l fileLayout) docsOff() uint64      { return l.infoOff() + 24*(l.terms+1) }
+func (l fileLayout) docsOff() uint64      { return l.infoOff() + 32*(l.terms+1) }
 func (l fileLayout) tfsOff() uint64       { return l.docsOff() + pad8(4*l.postings) }
 func (l fileLayout) blocksOff() uint64    { return l.tfsOff() + pad8(2*l.postings) }
-func (l fileLayout) size() uint64         { return l.blocksOff() + pad8(12*l.blocks) }
+func (l fileLayout) startsOff() uint64    { return l.blocksOff() + pad8(12*l.blocks) }
+func (l fileLayout) boundsOff() uint64    { return l.startsOff() + pad8(4*l.packed) }
+func (l fileLayout) size() uint64         { return l.boundsOff() + pad8(2*l.packed) }
 
 var _ [12]byte = [unsafe.Sizeof(block{})]byte{}
-var _ [24]byte = [unsafe.Sizeof(termInfo{})]byte{}
+var _ [32]byte = [unsafe.Sizeof(termInfo{})]byte{}
+var _ [2]byte = [unsafe.Sizeof(packedBound{})]byte{}
 
 // File is a mapped index file: one part of a datanet's index.
 type File struct {
@@ -95,6 +105,8 @@ type File struct {
 	docs      []uint32
 	tfs       []uint16
 	blocks    []block
+	starts    []uint32
+	bounds    []packedBound
 }
 
 // First is the version of the file's first record.
@@ -135,6 +147,9 @@ func (f *File) postingsAt(i int) *termPostings {
 	tp := &termPostings{docs: f.docs[a.post:b.post], tfs: f.tfs[a.post:b.post], maxTF: a.maxTF, minLen: a.minLen}
 	if b.block > a.block {
 		tp.blocks = f.blocks[a.block:b.block]
+	}
+	if b.packed > a.packed {
+		tp.packed = packedBlocks{first: tp.docs[0] >> blockShift, starts: f.starts[a.packed:b.packed], bounds: f.bounds[a.packed:b.packed]}
 	}
 	return tp
 }
@@ -178,7 +193,7 @@ func WriteFile(path string, s *Index) error {
 		tp := s.terms[t]
 		l.termBytes += uint64(len(t))
 		l.postings += uint64(len(tp.docs))
-		l.blocks += uint64(len(tp.blocks))
+		l.addBlocks(tp.blocks)
 	}
 	return writeFile(path, l, func(w *sectionWriter) {
 		for _, n := range s.docLen {
@@ -201,14 +216,14 @@ func WriteFile(path string, s *Index) error {
 			w.bytes([]byte(t))
 		}
 		w.pad()
-		var post, blk uint64
+		var at fileLayout // postings and block bounds written so far
 		for _, t := range terms {
 			tp := s.terms[t]
-			w.info(termInfo{post: post, block: blk, maxTF: tp.maxTF, minLen: tp.minLen})
-			post += uint64(len(tp.docs))
-			blk += uint64(len(tp.blocks))
+			w.info(termInfo{post: at.postings, block: at.blocks, packed: at.packed, maxTF: tp.maxTF, minLen: tp.minLen})
+			at.postings += uint64(len(tp.docs))
+			at.addBlocks(tp.blocks)
 		}
-		w.info(termInfo{post: post, block: blk})
+		w.info(termInfo{post: at.postings, block: at.blocks, packed: at.packed})
 		for _, t := range terms {
 			for _, d := range s.terms[t].docs {
 				w.u32(d)
@@ -221,13 +236,46 @@ func WriteFile(path string, s *Index) error {
 			}
 		}
 		w.pad()
-		for _, t := range terms {
-			for _, b := range s.terms[t].blocks {
+		w.blockTables(func(fn func([]block)) {
+			for _, t := range terms {
+				fn(s.terms[t].blocks)
+			}
+		})
+	})
+}
+
+// addBlocks counts a term's block bounds, listed or packed.
+func (l *fileLayout) addBlocks(blocks []block) {
+	if packed, n := packs(blocks); packed {
+		l.packed += n
+	} else {
+		l.blocks += n
+	}
+}
+
+// blockTables writes the sections of block bounds (blocks, starts,
+// bounds) for the terms' blocks that each gives in term order.
+func (w *sectionWriter) blockTables(each func(fn func([]block))) {
+	each(func(blocks []block) {
+		if packed, _ := packs(blocks); !packed {
+			for _, b := range blocks {
 				w.block(b)
 			}
 		}
-		w.pad()
 	})
+	w.pad()
+	each(func(blocks []block) {
+		if packed, _ := packs(blocks); packed {
+			packedEntries(blocks, func(start uint32, _ packedBound) { w.u32(start) })
+		}
+	})
+	w.pad()
+	each(func(blocks []block) {
+		if packed, _ := packs(blocks); packed {
+			packedEntries(blocks, func(_ uint32, b packedBound) { w.bytes([]byte{b.tf, b.len}) })
+		}
+	})
+	w.pad()
 }
 
 // sectionWriter writes a file's body, counting and hashing it.
@@ -253,6 +301,7 @@ func (w *sectionWriter) u64(v uint64) {
 func (w *sectionWriter) info(t termInfo) {
 	w.u64(t.post)
 	w.u64(t.block)
+	w.u64(t.packed)
 	w.u32(t.maxTF)
 	w.u32(t.minLen)
 }
@@ -283,7 +332,7 @@ func fileHeader(l fileLayout, body uint64) []byte {
 	h := make([]byte, headerBytes)
 	copy(h, fileMagic)
 	binary.LittleEndian.PutUint32(h[8:], FileFormat)
-	for i, v := range []uint64{l.first, l.records, l.total, l.terms, l.termBytes, l.postings, l.blocks, l.idBytes} {
+	for i, v := range []uint64{l.first, l.records, l.total, l.terms, l.termBytes, l.postings, l.blocks, l.idBytes, l.packed} {
 		binary.LittleEndian.PutUint64(h[16+8*i:], v)
 	}
 	binary.LittleEndian.PutUint64(h[120:], fileChecksum(h, body))
@@ -354,12 +403,12 @@ func fileOf(m []byte) (*File, error) {
 		return nil, fmt.Errorf("unknown flags %#x", flags)
 	}
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(m[16+8*i:]) }
-	l := fileLayout{first: u(0), records: u(1), total: u(2), terms: u(3), termBytes: u(4), postings: u(5), blocks: u(6), idBytes: u(7)}
+	l := fileLayout{first: u(0), records: u(1), total: u(2), terms: u(3), termBytes: u(4), postings: u(5), blocks: u(6), idBytes: u(7), packed: u(8)}
 	const most = 1 << 40
 	switch {
 	case l.first == 0 || (l.first-1)%blockSize != 0 || l.records == 0 || l.records%blockSize != 0 || l.first-1+l.records > maxDocs:
 		return nil, fmt.Errorf("versions %d and %d records are not a part of an index", l.first, l.records)
-	case l.terms > most || l.termBytes > most || l.postings > most || l.blocks > most || l.idBytes > most:
+	case l.terms > most || l.termBytes > most || l.postings > most || l.blocks > most || l.idBytes > most || l.packed > most:
 		return nil, errors.New("sizes out of range")
 	case l.size() != uint64(len(m)):
 		return nil, fmt.Errorf("%d bytes, the header says %d", len(m), l.size())
@@ -381,6 +430,10 @@ func fileOf(m []byte) (*File, error) {
 	}
 	if l.blocks > 0 {
 		f.blocks = unsafe.Slice((*block)(at(l.blocksOff())), l.blocks)
+	}
+	if l.packed > 0 {
+		f.starts = unsafe.Slice((*uint32)(at(l.startsOff())), l.packed)
+		f.bounds = unsafe.Slice((*packedBound)(at(l.boundsOff())), l.packed)
 	}
 	return f, f.check(l)
 }
@@ -410,13 +463,13 @@ func (f *File) check(l fileLayout) error {
 			return fmt.Errorf("term %d is not after term %d", i, i-1)
 		}
 	}
-	if f.info[0].post != 0 || f.info[0].block != 0 || f.info[l.terms].post != l.postings || f.info[l.terms].block != l.blocks {
+	if f.info[0].post != 0 || f.info[0].block != 0 || f.info[0].packed != 0 || f.info[l.terms].post != l.postings || f.info[l.terms].block != l.blocks || f.info[l.terms].packed != l.packed {
 		return errors.New("the info table does not cover the postings and blocks")
 	}
 	first, end := f.base, f.base+uint32(l.records)
 	for i := range int(l.terms) {
 		a, b := f.info[i], f.info[i+1]
-		if b.post <= a.post || b.block < a.block {
+		if b.post <= a.post || b.block < a.block || b.packed < a.packed {
 			return fmt.Errorf("term %d has no postings", i)
 		}
 		docs, tfs := f.docs[a.post:b.post], f.tfs[a.post:b.post]
@@ -427,7 +480,7 @@ func (f *File) check(l fileLayout) error {
 			}
 			prev = int64(d)
 		}
-		if err := f.checkBounds(a, docs, tfs, f.blocks[a.block:b.block]); err != nil {
+		if err := f.checkBounds(a, docs, tfs, f.blocks[a.block:b.block], f.starts[a.packed:b.packed], f.bounds[a.packed:b.packed]); err != nil {
 			return fmt.Errorf("term %d: %w", i, err)
 		}
 	}
@@ -435,51 +488,48 @@ func (f *File) check(l fileLayout) error {
 }
 
 // checkBounds checks a term's bounds against its postings: its largest
-// frequency and shortest record, and if it is common (and only then) an
-// entry for each block its postings reach, where they start there, with
-// the block's own. Bounds that are too low would drop results; too high,
-// or entries missing, would score postings against the wrong block.
-func (f *File) checkBounds(inf termInfo, docs []uint32, tfs []uint16, blocks []block) error {
-	if (len(blocks) > 0) != (len(docs) >= denseAt) {
-		return fmt.Errorf("%d block bounds for %d postings", len(blocks), len(docs))
-	}
+// frequency and shortest record, and if it is common (and only then) its
+// block bounds, listed or packed as a writer lays them out (packs), with
+// the bounds and starts its postings give. Bounds that are too low would
+// drop results; too high, or entries missing, would score postings
+// against the wrong block.
+func (f *File) checkBounds(inf termInfo, docs []uint32, tfs []uint16, listed []block, starts []uint32, bounds []packedBound) error {
 	maxTF, minLen := uint32(0), ^uint32(0)
-	j := -1
-	var blockMax, blockMin uint32
-	blockDone := func() error {
-		if j >= 0 && (uint32(blocks[j].maxTF) != blockMax || uint32(blocks[j].minLen) != blockMin) {
-			return fmt.Errorf("block bound %d is %d/%d, its postings' %d/%d", j, blocks[j].maxTF, blocks[j].minLen, blockMax, blockMin)
-		}
-		return nil
-	}
 	for k, d := range docs {
-		tf, n := uint32(tfs[k]), f.docLen[d-f.base]
-		maxTF, minLen = max(maxTF, tf), min(minLen, n)
-		if len(blocks) == 0 {
-			continue
-		}
-		if k == 0 || d>>blockShift != docs[k-1]>>blockShift {
-			if err := blockDone(); err != nil {
-				return err
-			}
-			j++
-			if j >= len(blocks) || blocks[j].start != uint32(k) || blocks[j].id != d>>blockShift {
-				return fmt.Errorf("no block bound starts at posting %d", k)
-			}
-			blockMax, blockMin = 0, ^uint32(0)
-		}
-		blockMax, blockMin = max(blockMax, tf), min(blockMin, n)
-	}
-	if err := blockDone(); err != nil {
-		return err
-	}
-	if j != len(blocks)-1 {
-		return fmt.Errorf("%d block bounds for %d blocks", len(blocks), j+1)
+		maxTF, minLen = max(maxTF, uint32(tfs[k])), min(minLen, f.docLen[d-f.base])
 	}
 	if maxTF != inf.maxTF || minLen != inf.minLen {
 		return fmt.Errorf("bounds %d/%d, its postings' %d/%d", inf.maxTF, inf.minLen, maxTF, minLen)
 	}
-	return nil
+	var want []block
+	if len(docs) >= denseAt {
+		tp := termPostings{docs: docs, tfs: tfs}
+		tp.buildBlocks(f.docLen, f.base)
+		want = tp.blocks
+	}
+	packed, n := packs(want)
+	switch {
+	case packed && (len(listed) != 0 || uint64(len(bounds)) != n):
+		return fmt.Errorf("%d listed and %d packed block bounds for %d blocks over %d", len(listed), len(bounds), len(want), n)
+	case !packed && (len(bounds) != 0 || uint64(len(listed)) != n):
+		return fmt.Errorf("%d listed and %d packed block bounds for %d blocks", len(listed), len(bounds), len(want))
+	case !packed:
+		for j, b := range want {
+			if listed[j] != b {
+				return fmt.Errorf("block bound %d is %+v, its postings' %+v", j, listed[j], b)
+			}
+		}
+		return nil
+	}
+	j := 0
+	var bad error
+	packedEntries(want, func(start uint32, b packedBound) {
+		if bad == nil && (starts[j] != start || bounds[j] != b) {
+			bad = fmt.Errorf("packed block bound %d is %d/%+v, its postings' %d/%+v", j, starts[j], bounds[j], start, b)
+		}
+		j++
+	})
+	return bad
 }
 
 // offsets checks that offs rise from 0 to end.
@@ -513,7 +563,7 @@ func WriteMerged(path string, a, b *File) error {
 		l.terms++
 		l.termBytes += uint64(len(t))
 		l.postings += uint64(len(m.docs(a, ia)) + len(m.docs(b, ib)))
-		m.blocks(ia, ib, func(block) { l.blocks++ })
+		l.addBlocks(m.blocks(ia, ib))
 	})
 	return writeFile(path, l, func(w *sectionWriter) {
 		for _, f := range []*File{a, b} {
@@ -539,9 +589,9 @@ func WriteMerged(path string, a, b *File) error {
 		})
 		m.each(func(t string, _, _ int) { w.bytes([]byte(t)) })
 		w.pad()
-		var post, blk uint64
+		var at fileLayout // postings and block bounds written so far
 		m.each(func(_ string, ia, ib int) {
-			info := termInfo{post: post, block: blk, minLen: ^uint32(0)}
+			info := termInfo{post: at.postings, block: at.blocks, packed: at.packed, minLen: ^uint32(0)}
 			for _, side := range []struct {
 				f *File
 				i int
@@ -552,10 +602,10 @@ func WriteMerged(path string, a, b *File) error {
 				}
 			}
 			w.info(info)
-			post += uint64(len(m.docs(a, ia)) + len(m.docs(b, ib)))
-			m.blocks(ia, ib, func(block) { blk++ })
+			at.postings += uint64(len(m.docs(a, ia)) + len(m.docs(b, ib)))
+			at.addBlocks(m.blocks(ia, ib))
 		})
-		w.info(termInfo{post: post, block: blk})
+		w.info(termInfo{post: at.postings, block: at.blocks, packed: at.packed})
 		m.each(func(_ string, ia, ib int) {
 			for _, d := range m.docs(a, ia) {
 				w.u32(d)
@@ -574,8 +624,9 @@ func WriteMerged(path string, a, b *File) error {
 			}
 		})
 		w.pad()
-		m.each(func(_ string, ia, ib int) { m.blocks(ia, ib, w.block) })
-		w.pad()
+		w.blockTables(func(fn func([]block)) {
+			m.each(func(_ string, ia, ib int) { fn(m.blocks(ia, ib)) })
+		})
 	})
 }
 
@@ -615,14 +666,16 @@ func (merger) postings(f *File, i int) ([]uint32, []uint16) {
 func (m merger) docs(f *File, i int) []uint32 { d, _ := m.postings(f, i); return d }
 func (m merger) tfs(f *File, i int) []uint16  { _, t := m.postings(f, i); return t }
 
-// blocks emits the merged term's block bounds: none if it is rare, else
-// a's then b's (a ends a block, so none is shared), each side's computed
-// from its postings if it was rare there, b's starts after a's postings.
-func (m merger) blocks(ia, ib int, emit func(block)) {
+// blocks returns the merged term's block bounds: none if it is rare, else
+// a's then b's (a ends a block, so none is shared), each worked out from
+// its postings (a file's packed bounds are rounded), b's starts after a's
+// postings.
+func (m merger) blocks(ia, ib int) []block {
 	da, db := m.docs(m.a, ia), m.docs(m.b, ib)
 	if len(da)+len(db) < denseAt {
-		return
+		return nil
 	}
+	var out []block
 	for _, side := range []struct {
 		f     *File
 		i     int
@@ -631,19 +684,12 @@ func (m merger) blocks(ia, ib int, emit func(block)) {
 		if side.i < 0 {
 			continue
 		}
-		f, inf, next := side.f, side.f.info[side.i], side.f.info[side.i+1]
-		if next.block > inf.block {
-			for _, b := range f.blocks[inf.block:next.block] {
-				b.start += side.shift
-				emit(b)
-			}
-			continue
-		}
-		tp := termPostings{docs: m.docs(f, side.i), tfs: m.tfs(f, side.i)}
-		tp.buildBlocks(f.docLen, f.base)
+		tp := termPostings{docs: m.docs(side.f, side.i), tfs: m.tfs(side.f, side.i)}
+		tp.buildBlocks(side.f.docLen, side.f.base)
 		for _, b := range tp.blocks {
 			b.start += side.shift
-			emit(b)
+			out = append(out, b)
 		}
 	}
+	return out
 }

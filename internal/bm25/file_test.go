@@ -106,6 +106,12 @@ func splitIntoParts(t *testing.T, recs []testRecord, rng *rand.Rand) []Part {
 // versions.
 func TestPartsRankAsOneIndex(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
+	packed := 0 // files' packed block bounds (listed ones: TestListedAndPackedBoundsRankAsMemory)
+	defer func() {
+		if !t.Failed() && packed == 0 {
+			t.Error("no file had packed block bounds: the test needs them")
+		}
+	}()
 	for round := range 8 {
 		recs := zipfRecords(uint64(round), 300+rng.IntN(3000))
 		whole := New()
@@ -113,6 +119,11 @@ func TestPartsRankAsOneIndex(t *testing.T) {
 			whole.Add(uint64(i+1), r.id, r.content)
 		}
 		parts := splitIntoParts(t, recs, rng)
+		for _, p := range parts {
+			if f, ok := p.(*File); ok {
+				packed += len(f.bounds)
+			}
+		}
 		zipf := rand.NewZipf(rand.New(rand.NewPCG(uint64(round), 9)), 1.1, 2, 999)
 		for q := range 60 {
 			words := make([]string, 1+q%5)
@@ -192,7 +203,13 @@ func TestBadFilesAreRefused(t *testing.T) {
 // refused: no lookup may read outside the mapping.
 func TestFileTablesAreChecked(t *testing.T) {
 	ix := New()
-	for i, r := range zipfRecords(2, 640) {
+	const records = 10 * blockSize
+	for i, r := range zipfRecords(2, records) {
+		// A common word in 4 blocks of 10: its bounds are listed; the
+		// commonest Zipf words', in every block, packed.
+		if b := i / blockSize; b < 2 || b >= 8 {
+			r.content += " listed"
+		}
 		ix.Add(uint64(i+1), r.id, r.content)
 	}
 	dir := t.TempDir()
@@ -205,9 +222,12 @@ func TestFileTablesAreChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := fileLayout{first: 1, records: 640, total: f.total, terms: uint64(len(f.info) - 1), termBytes: uint64(len(f.termBytes)), postings: uint64(len(f.docs)), blocks: uint64(len(f.blocks)), idBytes: uint64(len(f.ids))}
-	if len(f.blocks) == 0 {
-		t.Fatal("no term has block bounds: the test needs a common term")
+	l := fileLayout{first: 1, records: records, total: f.total, terms: uint64(len(f.info) - 1), termBytes: uint64(len(f.termBytes)), postings: uint64(len(f.docs)), blocks: uint64(len(f.blocks)), idBytes: uint64(len(f.ids)), packed: uint64(len(f.bounds))}
+	if tp := f.postings("listed"); tp == nil || len(tp.blocks) != 4 || tp.packed.bounds != nil {
+		t.Fatalf("the word in 4 blocks of 10: %+v, want 4 listed block bounds", tp)
+	}
+	if tp := f.postings("w2"); tp == nil || tp.blocks != nil || len(tp.packed.bounds) != 10 {
+		t.Fatalf("a word in every block: %+v, want 10 packed block bounds", tp)
 	}
 	reseal := func(c []byte) []byte {
 		h := fileHeader(l, xxhashOf(c[headerBytes:]))
@@ -219,14 +239,17 @@ func TestFileTablesAreChecked(t *testing.T) {
 		return c
 	}
 	cases := map[string][]byte{
-		"a posting past the records":      put32(b, l.docsOff(), 640),
+		"a posting past the records":      put32(b, l.docsOff(), records),
+		"a packed start past its term":    put32(b, l.startsOff()+4, 1<<30),
+		"a packed block emptied":          func() []byte { c := slices.Clone(b); c[l.boundsOff()] = 0; return c }(),
+		"a packed length bound too long":  func() []byte { c := slices.Clone(b); c[l.boundsOff()+1] = 255; return c }(),
 		"postings out of order":           put32(b, l.docsOff()+4, 0),
 		"a length off the total":          put32(b, headerBytes, 1<<20),
 		"a block start past its term":     put32(b, l.blocksOff()+4, 1<<30),
 		"terms out of order":              func() []byte { c := slices.Clone(b); c[l.termBytesOff()] = 'z'; return c }(),
 		"a block bound too low":           func() []byte { c := slices.Clone(b); c[l.blocksOff()+8], c[l.blocksOff()+9] = 0, 0; return c }(),
 		"a block bound for another block": put32(b, l.blocksOff(), 1),
-		"a term bound too low":            put32(b, l.infoOff()+16, 0),
+		"a term bound too low":            put32(b, l.infoOff()+24, 0),
 	}
 	for name, c := range cases {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
@@ -476,6 +499,84 @@ func TestSearchStopsPartWay(t *testing.T) {
 		ids, _, scored, err := Search(ctx, []Part{ix}, query, 50, AllVersions)
 		if !errors.Is(err, context.Canceled) || ids != nil || scored >= full {
 			t.Fatalf("given up after %d looks: %d results, %d of %d blocks scored, %v", n, len(ids), scored, full, err)
+		}
+	}
+}
+
+// TestPackedBoundsAreNeverTighter: a packed bound reads as no lower a
+// frequency and no longer a record than the block's own, and is never
+// read as an empty block; so pruning by it stays exact.
+func TestPackedBoundsAreNeverTighter(t *testing.T) {
+	const maxTF = 1 << 15
+	prev := packedBound{}
+	for n := uint32(0); n < 1<<16; n++ {
+		p := pack(1, n)
+		if _, got := p.unpack(maxTF); got > n {
+			t.Fatalf("length %d packs to %d, read as %d", n, p.len, got)
+		}
+		if p.len < prev.len {
+			t.Fatalf("length %d packs lower than %d", n, n-1)
+		}
+		prev = p
+	}
+	if p := pack(1, 1<<16-1); p.len != 255 || packedLen[255] < 4096 {
+		t.Fatalf("the longest record packs to %d, read as %d: the codes do not reach long records", p.len, packedLen[255])
+	}
+	for tf := uint32(1); tf <= maxTF; tf++ {
+		p := pack(tf, 10)
+		if got, _ := p.unpack(maxTF); got < tf || p.tf == 0 {
+			t.Fatalf("frequency %d packs to %d, read as %d", tf, p.tf, got)
+		}
+		if tf < packedTFMax && p.tf != uint8(tf) {
+			t.Fatalf("frequency %d packs to %d, want itself", tf, p.tf)
+		}
+	}
+}
+
+// TestListedAndPackedBoundsRankAsMemory: a file whose common words have
+// both kinds of block bounds ranks as the index it was written from, at
+// every version, though packed bounds are rounded.
+func TestListedAndPackedBoundsRankAsMemory(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	ix := New()
+	const blocks = 12
+	for i := range blocks * blockSize {
+		var words []string
+		if b := i / blockSize; b < 2 || b >= blocks-2 {
+			words = append(words, "a") // 4 blocks of 12: listed
+		}
+		for range 1 + rng.IntN(300) { // frequencies past a packed byte
+			words = append(words, "b") // every block: packed
+		}
+		if i%3 == 0 {
+			words = append(words, "c")
+		}
+		for range rng.IntN(400) { // lengths past the exact codes
+			words = append(words, "x"+strconv.Itoa(rng.IntN(50)))
+		}
+		rng.Shuffle(len(words), func(i, j int) { words[i], words[j] = words[j], words[i] })
+		ix.Add(uint64(i+1), strconv.Itoa(i), strings.Join(words, " "))
+	}
+	path := filepath.Join(t.TempDir(), "f.bm25")
+	if err := WriteFile(path, ix); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.blocks) == 0 || len(f.bounds) == 0 {
+		t.Fatalf("%d listed and %d packed block bounds: the test needs both", len(f.blocks), len(f.bounds))
+	}
+	for _, query := range []string{"a", "b", "c", "a b", "a c", "b c", "a b c", "a x1", "b x7 x9"} {
+		for _, limit := range []int{1, 10, 50} {
+			for _, upTo := range []uint64{AllVersions, 1, blockSize + 7, 5*blockSize + 1, blocks*blockSize - 1} {
+				want, wantScores, _ := ix.TopScored(query, limit, upTo)
+				got, scores, _, err := Search(context.Background(), []Part{f}, query, limit, upTo)
+				if err != nil || !slices.Equal(got, want) || !slices.Equal(scores, wantScores) {
+					t.Fatalf("%q limit %d up to %d: got %v %v %v, want %v %v", query, limit, upTo, got, scores, err, want, wantScores)
+				}
+			}
 		}
 	}
 }

@@ -220,6 +220,21 @@ func (sc *queryScratch) candidates(q *query, nBlocks int) []candidate {
 			if tp == nil {
 				continue
 			}
+			if p := &tp.packed; p.bounds != nil {
+				for i, b := range p.bounds {
+					id := p.first + uint32(i)
+					if int(id) >= nBlocks {
+						break
+					}
+					if b.tf == 0 {
+						continue
+					}
+					tf, n := b.unpack(tp.maxTF)
+					bounds[id] += float32(q.weight(t, tf, n))
+					at[id] = uint32(i) + 1
+				}
+				continue
+			}
 			if tp.blocks != nil {
 				for i, b := range tp.blocks {
 					if int(b.id) >= nBlocks {
