@@ -94,13 +94,13 @@ func WaitSearchJobs(r *Registry, datanet string) {
 func Flatten(r *Registry) error { return r.db.(*kv.Badger).DB().Flatten(2) }
 
 // RankOnly ranks records for query in a datanet's search index, without
-// reading them back.
-func RankOnly(r *Registry, datanet, query string, limit int) int {
+// reading them back; it returns the results and the blocks scored.
+func RankOnly(r *Registry, datanet, query string, limit int) (results, scored int) {
 	r.mu.Lock()
 	ix := r.search[datanet]
 	r.mu.Unlock()
-	ids, _, _, _ := bm25.Search(context.Background(), ix.snapshot(), query, limit, allVersions)
-	return len(ids)
+	ids, _, scored, _ := bm25.Search(context.Background(), ix.snapshot(), query, limit, allVersions)
+	return len(ids), scored
 }
 
 // SetPersistCorpusBytes lowers the bytes of appended records the corpus

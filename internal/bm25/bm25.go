@@ -6,6 +6,7 @@ package bm25
 
 import (
 	"fmt"
+	"sort"
 	"sync"
 	"unsafe"
 
@@ -222,18 +223,28 @@ func (tp *termPostings) buildBlocks(docLen []uint32, base uint32) {
 	}
 }
 
-// inBlock returns the term's postings for records in the block whose entry
-// in blocks or packed (if the term is common) or first posting (if not) is
-// at i, with bounds on their largest frequency and shortest record.
-func (tp *termPostings) inBlock(i uint32) (docs []uint32, tfs []uint16, maxTF, minLen uint32) {
-	if p := &tp.packed; p.bounds != nil {
-		end := uint32(len(tp.docs))
-		if int(i)+1 < len(p.starts) {
-			end = p.starts[i+1]
-		}
-		tf, n := p.bounds[i].unpack(tp.maxTF)
-		return tp.docs[p.starts[i]:end], tp.tfs[p.starts[i]:end], tf, n
+// len returns how many postings the term has.
+func (tp *termPostings) len() int {
+	if tp.packed.offs != nil {
+		return len(tp.packed.offs)
 	}
+	return len(tp.docs)
+}
+
+// before returns how many of the term's postings are of records before
+// doc.
+func (tp *termPostings) before(doc uint32) int {
+	if tp.packed.offs != nil {
+		return tp.packed.before(doc)
+	}
+	return sort.Search(len(tp.docs), func(i int) bool { return tp.docs[i] >= doc })
+}
+
+// inBlock returns the term's postings for records in the block whose entry
+// in blocks (if the term is common) or first posting (if not) is at i,
+// with their largest frequency and shortest record. A term of narrow
+// postings is read through its packed blocks instead.
+func (tp *termPostings) inBlock(i uint32) (docs []uint32, tfs []uint16, maxTF, minLen uint32) {
 	if tp.blocks != nil {
 		end := uint32(len(tp.docs))
 		if int(i)+1 < len(tp.blocks) {

@@ -25,28 +25,36 @@ import (
 //	          total uint64
 //	          (the records' lengths summed), terms uint64, term bytes
 //	          uint64, postings uint64, blocks uint64, id bytes uint64,
-//	          packed uint64, zeros up to byte 120, then the checksum:
-//	          xxhash64 of the header's first 120 bytes followed by the
-//	          xxhash64 of everything after the header
+//	          packed uint64, narrow uint64, zeros up to byte 120, then the
+//	          checksum: xxhash64 of the header's first 120 bytes followed
+//	          by the xxhash64 of everything after the header
 //	lengths   records × uint32: each record's length in words
 //	idOffs    (records+1) × uint64: record i's id is ids[idOffs[i]:idOffs[i+1]]
 //	ids       id bytes
 //	termOffs  (terms+1) × uint64: term i is termBytes[termOffs[i]:termOffs[i+1]]
 //	termBytes the terms in byte order
-//	info      (terms+1) × {post uint64, block uint64, packed uint64,
-//	          maxTF uint32, minLen uint32}: term i's postings are
-//	          post[i]..post[i+1], its block bounds listed in
-//	          block[i]..block[i+1] or packed in packed[i]..packed[i+1] (a
-//	          common term has one, a rare term neither; see packed.go),
-//	          with its largest frequency and shortest record
+//	info      (terms+1) × {post uint64, narrow uint64, block uint64,
+//	          packed uint64, maxTF uint32, minLen uint32, first uint32,
+//	          zero uint32}: term i's postings are post[i]..post[i+1] of
+//	          docs and tfs, or narrow[i]..narrow[i+1] of offs and ntfs;
+//	          its block bounds listed in block[i]..block[i+1], or packed in
+//	          packed[i]..packed[i+1] for blocks first[i] on (a common term
+//	          has one, a rare term neither; see packed.go); with its
+//	          largest frequency and shortest record
 //	docs      postings × uint32: record numbers (version-1), by term, in order
 //	tfs       postings × uint16: each posting's frequency
 //	blocks    blocks × {id uint32, start uint32, maxTF uint16, minLen uint16}
 //	starts    packed × uint32: where each packed block's postings start
 //	bounds    packed × {maxTF uint8, minLen uint8}, rounded (packed.go)
+//	offs      narrow × uint8: a packed term's postings, as the record's
+//	          place in its block (the block is the packed entry's)
+//	ntfs      narrow × uint8: their frequencies
 //
-// Format 1 listed every common term's blocks, and its info had no packed
-// field; a file of format 1 is refused like any other, and rebuilt.
+// A term whose bounds are packed has its postings narrow, 2 bytes each,
+// and every other term wide, 6 bytes each. Format 1 listed every common
+// term's blocks and had wide postings only; format 2 packed bounds but
+// kept postings wide. Files of another format are refused like any
+// other bad file, and rebuilt.
 //
 // Every section starts on 8 bytes, so a mapping reads the tables in place.
 // OpenFile checks the magic, the format, that the sizes add up to the
@@ -55,7 +63,7 @@ import (
 // refused (ErrBadFile), never trusted; its owner deletes and rebuilds it.
 const (
 	fileMagic   = "TGBM25IX"
-	FileFormat  = 2
+	FileFormat  = 3
 	headerBytes = 128
 )
 
@@ -65,12 +73,12 @@ var ErrBadFile = errors.New("bm25: bad index file")
 
 // termInfo is one term's entry in a file's info table.
 type termInfo struct {
-	post, block, packed uint64
-	maxTF, minLen       uint32
+	post, narrow, block, packed uint64
+	maxTF, minLen, first, zero  uint32
 }
 
 type fileLayout struct {
-	first, records, total, terms, termBytes, postings, blocks, idBytes, packed uint64
+	first, records, total, terms, termBytes, postings, blocks, idBytes, packed, narrow uint64
 }
 
 func pad8(n uint64) uint64 { return (n + 7) &^ 7 }
@@ -80,15 +88,17 @@ func (l fileLayout) idsOff() uint64       { return l.idOffsOff() + 8*(l.records+
 func (l fileLayout) termOffsOff() uint64  { return l.idsOff() + pad8(l.idBytes) }
 func (l fileLayout) termBytesOff() uint64 { return l.termOffsOff() + 8*(l.terms+1) }
 func (l fileLayout) infoOff() uint64      { return l.termBytesOff() + pad8(l.termBytes) }
-func (l fileLayout) docsOff() uint64      { return l.infoOff() + 32*(l.terms+1) }
+func (l fileLayout) docsOff() uint64      { return l.infoOff() + 48*(l.terms+1) }
 func (l fileLayout) tfsOff() uint64       { return l.docsOff() + pad8(4*l.postings) }
 func (l fileLayout) blocksOff() uint64    { return l.tfsOff() + pad8(2*l.postings) }
 func (l fileLayout) startsOff() uint64    { return l.blocksOff() + pad8(12*l.blocks) }
 func (l fileLayout) boundsOff() uint64    { return l.startsOff() + pad8(4*l.packed) }
-func (l fileLayout) size() uint64         { return l.boundsOff() + pad8(2*l.packed) }
+func (l fileLayout) offsOff() uint64      { return l.boundsOff() + pad8(2*l.packed) }
+func (l fileLayout) ntfsOff() uint64      { return l.offsOff() + pad8(l.narrow) }
+func (l fileLayout) size() uint64         { return l.ntfsOff() + pad8(l.narrow) }
 
 var _ [12]byte = [unsafe.Sizeof(block{})]byte{}
-var _ [32]byte = [unsafe.Sizeof(termInfo{})]byte{}
+var _ [48]byte = [unsafe.Sizeof(termInfo{})]byte{}
 var _ [2]byte = [unsafe.Sizeof(packedBound{})]byte{}
 
 // File is a mapped index file: one part of a datanet's index.
@@ -107,6 +117,8 @@ type File struct {
 	blocks    []block
 	starts    []uint32
 	bounds    []packedBound
+	offs      []uint8
+	ntfs      []uint8
 }
 
 // First is the version of the file's first record.
@@ -144,12 +156,16 @@ func (f *File) postings(term string) *termPostings {
 // postingsAt returns term i's postings, in the mapping.
 func (f *File) postingsAt(i int) *termPostings {
 	a, b := f.info[i], f.info[i+1]
-	tp := &termPostings{docs: f.docs[a.post:b.post], tfs: f.tfs[a.post:b.post], maxTF: a.maxTF, minLen: a.minLen}
+	tp := &termPostings{maxTF: a.maxTF, minLen: a.minLen}
+	if b.post > a.post {
+		tp.docs, tp.tfs = f.docs[a.post:b.post], f.tfs[a.post:b.post]
+	}
 	if b.block > a.block {
 		tp.blocks = f.blocks[a.block:b.block]
 	}
 	if b.packed > a.packed {
-		tp.packed = packedBlocks{first: tp.docs[0] >> blockShift, starts: f.starts[a.packed:b.packed], bounds: f.bounds[a.packed:b.packed]}
+		tp.packed = packedBlocks{first: a.first, starts: f.starts[a.packed:b.packed], bounds: f.bounds[a.packed:b.packed],
+			offs: f.offs[a.narrow:b.narrow], tfs: f.ntfs[a.narrow:b.narrow]}
 	}
 	return tp
 }
@@ -174,9 +190,8 @@ func searchTerms(n int, cmp func(int) int) (int, bool) {
 
 // WriteFile writes the index as a file at path. The index must hold whole
 // blocks (a multiple of BlockRecords records); appends to it wait
-// meanwhile. The
-// file appears at path whole or not at all (written beside it, synced,
-// renamed, and the directory synced).
+// meanwhile. The file appears at path whole or not at all (written beside
+// it, synced, renamed, and the directory synced).
 func WriteFile(path string, s *Index) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -188,94 +203,127 @@ func WriteFile(path string, s *Index) error {
 		terms = append(terms, t)
 	}
 	slices.Sort(terms)
-	l := fileLayout{first: uint64(s.base) + 1, records: uint64(s.ids.len()), total: s.total, terms: uint64(len(terms)), idBytes: uint64(len(s.ids.buf))}
-	for _, t := range terms {
-		tp := s.terms[t]
-		l.termBytes += uint64(len(t))
-		l.postings += uint64(len(tp.docs))
-		l.addBlocks(tp.blocks)
+	return writeTerms(path, fileLayout{first: uint64(s.base) + 1, records: uint64(s.ids.len()), total: s.total, idBytes: uint64(len(s.ids.buf))},
+		func(w *sectionWriter) {
+			for _, n := range s.docLen {
+				w.u32(n)
+			}
+			w.pad()
+			w.u64(0)
+			for _, end := range s.ids.ends {
+				w.u64(uint64(end))
+			}
+			w.bytes(s.ids.buf)
+		},
+		func(fn func(termData)) {
+			for _, t := range terms {
+				tp := s.terms[t]
+				fn(termData{term: t, docs: tp.docs, tfs: tp.tfs, blocks: tp.blocks, maxTF: tp.maxTF, minLen: tp.minLen})
+			}
+		})
+}
+
+// termData is one term of a file being written, its block bounds exact.
+type termData struct {
+	term          string
+	docs          []uint32
+	tfs           []uint16
+	blocks        []block
+	maxTF, minLen uint32
+}
+
+// writeTerms writes a file of l's records whose lengths and ids records
+// writes (up to the term offsets), and of the terms each gives in order,
+// as many times as it is asked.
+func writeTerms(path string, l fileLayout, records func(*sectionWriter), each func(func(termData))) error {
+	var at fileLayout // the terms' postings and block bounds before the one at hand
+	infos := func(fn func(termData, termInfo)) {
+		at = fileLayout{}
+		each(func(t termData) {
+			inf := termInfo{post: at.postings, narrow: at.narrow, block: at.blocks, packed: at.packed, maxTF: t.maxTF, minLen: t.minLen}
+			packed, n := packs(t.blocks)
+			switch {
+			case packed:
+				inf.first = t.blocks[0].id
+				at.packed += n
+				at.narrow += uint64(len(t.docs))
+			default:
+				at.blocks += n
+				at.postings += uint64(len(t.docs))
+			}
+			at.terms++
+			at.termBytes += uint64(len(t.term))
+			fn(t, inf)
+		})
 	}
+	infos(func(termData, termInfo) {})
+	l.terms, l.termBytes, l.postings, l.narrow, l.blocks, l.packed = at.terms, at.termBytes, at.postings, at.narrow, at.blocks, at.packed
 	return writeFile(path, l, func(w *sectionWriter) {
-		for _, n := range s.docLen {
-			w.u32(n)
-		}
-		w.pad()
-		w.u64(0)
-		for _, end := range s.ids.ends {
-			w.u64(uint64(end))
-		}
-		w.bytes(s.ids.buf)
+		records(w)
 		w.pad()
 		off := uint64(0)
 		w.u64(0)
-		for _, t := range terms {
-			off += uint64(len(t))
+		each(func(t termData) {
+			off += uint64(len(t.term))
 			w.u64(off)
-		}
-		for _, t := range terms {
-			w.bytes([]byte(t))
-		}
+		})
+		each(func(t termData) { w.bytes([]byte(t.term)) })
 		w.pad()
-		var at fileLayout // postings and block bounds written so far
-		for _, t := range terms {
-			tp := s.terms[t]
-			w.info(termInfo{post: at.postings, block: at.blocks, packed: at.packed, maxTF: tp.maxTF, minLen: tp.minLen})
-			at.postings += uint64(len(tp.docs))
-			at.addBlocks(tp.blocks)
+		infos(func(_ termData, inf termInfo) { w.info(inf) })
+		w.info(termInfo{post: at.postings, narrow: at.narrow, block: at.blocks, packed: at.packed})
+		wide := func(fn func(termData)) {
+			each(func(t termData) {
+				if packed, _ := packs(t.blocks); !packed {
+					fn(t)
+				}
+			})
 		}
-		w.info(termInfo{post: at.postings, block: at.blocks, packed: at.packed})
-		for _, t := range terms {
-			for _, d := range s.terms[t].docs {
+		narrow := func(fn func(termData)) {
+			each(func(t termData) {
+				if packed, _ := packs(t.blocks); packed {
+					fn(t)
+				}
+			})
+		}
+		wide(func(t termData) {
+			for _, d := range t.docs {
 				w.u32(d)
 			}
-		}
+		})
 		w.pad()
-		for _, t := range terms {
-			for _, f := range s.terms[t].tfs {
+		wide(func(t termData) {
+			for _, f := range t.tfs {
 				w.u16(f)
 			}
-		}
-		w.pad()
-		w.blockTables(func(fn func([]block)) {
-			for _, t := range terms {
-				fn(s.terms[t].blocks)
-			}
 		})
-	})
-}
-
-// addBlocks counts a term's block bounds, listed or packed.
-func (l *fileLayout) addBlocks(blocks []block) {
-	if packed, n := packs(blocks); packed {
-		l.packed += n
-	} else {
-		l.blocks += n
-	}
-}
-
-// blockTables writes the sections of block bounds (blocks, starts,
-// bounds) for the terms' blocks that each gives in term order.
-func (w *sectionWriter) blockTables(each func(fn func([]block))) {
-	each(func(blocks []block) {
-		if packed, _ := packs(blocks); !packed {
-			for _, b := range blocks {
+		w.pad()
+		wide(func(t termData) {
+			for _, b := range t.blocks {
 				w.block(b)
 			}
-		}
+		})
+		w.pad()
+		narrow(func(t termData) {
+			packedEntries(t.blocks, func(start uint32, _ packedBound) { w.u32(start) })
+		})
+		w.pad()
+		narrow(func(t termData) {
+			packedEntries(t.blocks, func(_ uint32, b packedBound) { w.bytes([]byte{b.tf, b.len}) })
+		})
+		w.pad()
+		narrow(func(t termData) {
+			for _, d := range t.docs {
+				w.bytes([]byte{uint8(d & (blockSize - 1))})
+			}
+		})
+		w.pad()
+		narrow(func(t termData) {
+			for _, f := range t.tfs {
+				w.bytes([]byte{uint8(f)})
+			}
+		})
+		w.pad()
 	})
-	w.pad()
-	each(func(blocks []block) {
-		if packed, _ := packs(blocks); packed {
-			packedEntries(blocks, func(start uint32, _ packedBound) { w.u32(start) })
-		}
-	})
-	w.pad()
-	each(func(blocks []block) {
-		if packed, _ := packs(blocks); packed {
-			packedEntries(blocks, func(_ uint32, b packedBound) { w.bytes([]byte{b.tf, b.len}) })
-		}
-	})
-	w.pad()
 }
 
 // sectionWriter writes a file's body, counting and hashing it.
@@ -300,10 +348,13 @@ func (w *sectionWriter) u64(v uint64) {
 }
 func (w *sectionWriter) info(t termInfo) {
 	w.u64(t.post)
+	w.u64(t.narrow)
 	w.u64(t.block)
 	w.u64(t.packed)
 	w.u32(t.maxTF)
 	w.u32(t.minLen)
+	w.u32(t.first)
+	w.u32(t.zero)
 }
 func (w *sectionWriter) block(b block) {
 	w.u32(b.id)
@@ -332,7 +383,7 @@ func fileHeader(l fileLayout, body uint64) []byte {
 	h := make([]byte, headerBytes)
 	copy(h, fileMagic)
 	binary.LittleEndian.PutUint32(h[8:], FileFormat)
-	for i, v := range []uint64{l.first, l.records, l.total, l.terms, l.termBytes, l.postings, l.blocks, l.idBytes, l.packed} {
+	for i, v := range []uint64{l.first, l.records, l.total, l.terms, l.termBytes, l.postings, l.blocks, l.idBytes, l.packed, l.narrow} {
 		binary.LittleEndian.PutUint64(h[16+8*i:], v)
 	}
 	binary.LittleEndian.PutUint64(h[120:], fileChecksum(h, body))
@@ -403,12 +454,12 @@ func fileOf(m []byte) (*File, error) {
 		return nil, fmt.Errorf("unknown flags %#x", flags)
 	}
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(m[16+8*i:]) }
-	l := fileLayout{first: u(0), records: u(1), total: u(2), terms: u(3), termBytes: u(4), postings: u(5), blocks: u(6), idBytes: u(7), packed: u(8)}
+	l := fileLayout{first: u(0), records: u(1), total: u(2), terms: u(3), termBytes: u(4), postings: u(5), blocks: u(6), idBytes: u(7), packed: u(8), narrow: u(9)}
 	const most = 1 << 40
 	switch {
 	case l.first == 0 || (l.first-1)%blockSize != 0 || l.records == 0 || l.records%blockSize != 0 || l.first-1+l.records > maxDocs:
 		return nil, fmt.Errorf("versions %d and %d records are not a part of an index", l.first, l.records)
-	case l.terms > most || l.termBytes > most || l.postings > most || l.blocks > most || l.idBytes > most || l.packed > most:
+	case l.terms > most || l.termBytes > most || l.postings > most || l.blocks > most || l.idBytes > most || l.packed > most || l.narrow > most:
 		return nil, errors.New("sizes out of range")
 	case l.size() != uint64(len(m)):
 		return nil, fmt.Errorf("%d bytes, the header says %d", len(m), l.size())
@@ -434,6 +485,10 @@ func fileOf(m []byte) (*File, error) {
 	if l.packed > 0 {
 		f.starts = unsafe.Slice((*uint32)(at(l.startsOff())), l.packed)
 		f.bounds = unsafe.Slice((*packedBound)(at(l.boundsOff())), l.packed)
+	}
+	if l.narrow > 0 {
+		f.offs = m[l.offsOff() : l.offsOff()+l.narrow]
+		f.ntfs = m[l.ntfsOff() : l.ntfsOff()+l.narrow]
 	}
 	return f, f.check(l)
 }
@@ -463,16 +518,27 @@ func (f *File) check(l fileLayout) error {
 			return fmt.Errorf("term %d is not after term %d", i, i-1)
 		}
 	}
-	if f.info[0].post != 0 || f.info[0].block != 0 || f.info[0].packed != 0 || f.info[l.terms].post != l.postings || f.info[l.terms].block != l.blocks || f.info[l.terms].packed != l.packed {
+	if z, e := f.info[0], f.info[l.terms]; z.post != 0 || z.narrow != 0 || z.block != 0 || z.packed != 0 ||
+		e != (termInfo{post: l.postings, narrow: l.narrow, block: l.blocks, packed: l.packed}) {
 		return errors.New("the info table does not cover the postings and blocks")
 	}
 	first, end := f.base, f.base+uint32(l.records)
 	for i := range int(l.terms) {
 		a, b := f.info[i], f.info[i+1]
-		if b.post <= a.post || b.block < a.block || b.packed < a.packed {
-			return fmt.Errorf("term %d has no postings", i)
+		if b.post < a.post || b.narrow < a.narrow || b.block < a.block || b.packed < a.packed {
+			return fmt.Errorf("term %d: its tables run backwards", i)
+		}
+		wide, narrow, packed := b.post-a.post, b.narrow-a.narrow, b.packed-a.packed
+		if (wide == 0) == (narrow == 0) || (narrow > 0) != (packed > 0) || a.zero != 0 || (packed == 0 && a.first != 0) {
+			return fmt.Errorf("term %d has %d wide and %d narrow postings, %d packed bounds from block %d", i, wide, narrow, packed, a.first)
 		}
 		docs, tfs := f.docs[a.post:b.post], f.tfs[a.post:b.post]
+		if narrow > 0 {
+			var err error
+			if docs, tfs, err = f.unpack(a.first, f.starts[a.packed:b.packed], f.offs[a.narrow:b.narrow], f.ntfs[a.narrow:b.narrow]); err != nil {
+				return fmt.Errorf("term %d: %w", i, err)
+			}
+		}
 		prev := int64(first) - 1
 		for j, d := range docs {
 			if int64(d) <= prev || d >= end || tfs[j] == 0 {
@@ -509,8 +575,8 @@ func (f *File) checkBounds(inf termInfo, docs []uint32, tfs []uint16, listed []b
 	}
 	packed, n := packs(want)
 	switch {
-	case packed && (len(listed) != 0 || uint64(len(bounds)) != n):
-		return fmt.Errorf("%d listed and %d packed block bounds for %d blocks over %d", len(listed), len(bounds), len(want), n)
+	case packed && (len(listed) != 0 || uint64(len(bounds)) != n || inf.first != want[0].id):
+		return fmt.Errorf("%d listed and %d packed block bounds from block %d for %d blocks over %d", len(listed), len(bounds), inf.first, len(want), n)
 	case !packed && (len(bounds) != 0 || uint64(len(listed)) != n):
 		return fmt.Errorf("%d listed and %d packed block bounds for %d blocks", len(listed), len(bounds), len(want))
 	case !packed:
@@ -530,6 +596,35 @@ func (f *File) checkBounds(inf termInfo, docs []uint32, tfs []uint16, listed []b
 		j++
 	})
 	return bad
+}
+
+// unpack reads a term's narrow postings, whose packed bounds from block
+// first on have starts, for a check: the starts must rise from 0 within
+// the postings and the blocks lie in the file.
+func (f *File) unpack(first uint32, starts []uint32, offs, ntfs []uint8) ([]uint32, []uint16, error) {
+	if uint64(first)<<blockShift < uint64(f.base) || (uint64(first)+uint64(len(starts)))<<blockShift > uint64(f.base)+uint64(len(f.docLen)) {
+		return nil, nil, fmt.Errorf("packed blocks %d-%d outside the file", first, uint64(first)+uint64(len(starts))-1)
+	}
+	if starts[0] != 0 {
+		return nil, nil, errors.New("packed postings do not start at their first")
+	}
+	for i := 1; i < len(starts); i++ {
+		if starts[i] < starts[i-1] || int(starts[i]) > len(offs) {
+			return nil, nil, fmt.Errorf("packed block %d starts at posting %d", i, starts[i])
+		}
+	}
+	p := packedBlocks{first: first, starts: starts, offs: offs, tfs: ntfs}
+	docs, tfs := make([]uint32, 0, len(offs)), make([]uint16, 0, len(offs))
+	var bd [blockSize]uint32
+	var bt [blockSize]uint16
+	for i := range starts {
+		if start, end := p.span(uint32(i)); end-start > blockSize {
+			return nil, nil, fmt.Errorf("packed block %d holds %d postings", i, end-start)
+		}
+		d, t := p.decode(uint32(i), &bd, &bt)
+		docs, tfs = append(docs, d...), append(tfs, t...)
+	}
+	return docs, tfs, nil
 }
 
 // offsets checks that offs rise from 0 to end.
@@ -552,144 +647,101 @@ func WriteMerged(path string, a, b *File) error {
 	if b.First() != a.Last()+1 {
 		return fmt.Errorf("bm25: merging versions %d-%d after %d", b.First(), b.Last(), a.Last())
 	}
-	m := merger{a: a, b: b}
+	m := &merger{a: a, b: b}
 	// Each section of a and b is read in order: read ahead meanwhile.
 	fsutil.ForScans(a.m)
 	fsutil.ForScans(b.m)
 	defer a.DropPages()
 	defer b.DropPages()
 	l := fileLayout{first: a.First(), records: uint64(len(a.docLen) + len(b.docLen)), total: a.total + b.total, idBytes: uint64(len(a.ids) + len(b.ids))}
-	m.each(func(t string, ia, ib int) {
-		l.terms++
-		l.termBytes += uint64(len(t))
-		l.postings += uint64(len(m.docs(a, ia)) + len(m.docs(b, ib)))
-		l.addBlocks(m.blocks(ia, ib))
-	})
-	return writeFile(path, l, func(w *sectionWriter) {
-		for _, f := range []*File{a, b} {
-			for _, n := range f.docLen {
-				w.u32(n)
-			}
-		}
-		w.pad()
-		for _, off := range a.idOffs {
-			w.u64(off)
-		}
-		for _, off := range b.idOffs[1:] {
-			w.u64(uint64(len(a.ids)) + off)
-		}
-		w.bytes(a.ids)
-		w.bytes(b.ids)
-		w.pad()
-		off := uint64(0)
-		w.u64(0)
-		m.each(func(t string, _, _ int) {
-			off += uint64(len(t))
-			w.u64(off)
-		})
-		m.each(func(t string, _, _ int) { w.bytes([]byte(t)) })
-		w.pad()
-		var at fileLayout // postings and block bounds written so far
-		m.each(func(_ string, ia, ib int) {
-			info := termInfo{post: at.postings, block: at.blocks, packed: at.packed, minLen: ^uint32(0)}
-			for _, side := range []struct {
-				f *File
-				i int
-			}{{a, ia}, {b, ib}} {
-				if side.i >= 0 {
-					info.maxTF = max(info.maxTF, side.f.info[side.i].maxTF)
-					info.minLen = min(info.minLen, side.f.info[side.i].minLen)
+	return writeTerms(path, l,
+		func(w *sectionWriter) {
+			for _, f := range []*File{a, b} {
+				for _, n := range f.docLen {
+					w.u32(n)
 				}
 			}
-			w.info(info)
-			at.postings += uint64(len(m.docs(a, ia)) + len(m.docs(b, ib)))
-			at.addBlocks(m.blocks(ia, ib))
-		})
-		w.info(termInfo{post: at.postings, block: at.blocks, packed: at.packed})
-		m.each(func(_ string, ia, ib int) {
-			for _, d := range m.docs(a, ia) {
-				w.u32(d)
+			w.pad()
+			for _, off := range a.idOffs {
+				w.u64(off)
 			}
-			for _, d := range m.docs(b, ib) {
-				w.u32(d)
+			for _, off := range b.idOffs[1:] {
+				w.u64(uint64(len(a.ids)) + off)
 			}
-		})
-		w.pad()
-		m.each(func(_ string, ia, ib int) {
-			for _, f := range m.tfs(a, ia) {
-				w.u16(f)
-			}
-			for _, f := range m.tfs(b, ib) {
-				w.u16(f)
-			}
-		})
-		w.pad()
-		w.blockTables(func(fn func([]block)) {
-			m.each(func(_ string, ia, ib int) { fn(m.blocks(ia, ib)) })
-		})
-	})
+			w.bytes(a.ids)
+			w.bytes(b.ids)
+		},
+		m.each)
 }
 
-// merger walks the union of two files' terms.
-type merger struct{ a, b *File }
+// merger walks the union of two files' terms, with their postings
+// merged, reusing its buffers from one term to the next.
+type merger struct {
+	a, b *File
+	docs []uint32
+	tfs  []uint16
+	bd   [blockSize]uint32
+	bt   [blockSize]uint16
+}
 
-// each calls fn for every term of either file in order, with its place
-// in each (-1 where it is not).
-func (m merger) each(fn func(t string, ia, ib int)) {
+// each calls fn for every term of either file in order, with its postings
+// and its exact block bounds (a file's packed bounds are rounded, so they
+// are worked out again from the postings).
+func (m *merger) each(fn func(termData)) {
 	na, nb := len(m.a.info)-1, len(m.b.info)-1
 	i, j := 0, 0
 	for i < na || j < nb {
+		var t string
+		ia, ib := -1, -1
 		switch {
 		case j == nb || i < na && m.a.term(i) < m.b.term(j):
-			fn(m.a.term(i), i, -1)
+			t, ia = m.a.term(i), i
 			i++
 		case i == na || m.b.term(j) < m.a.term(i):
-			fn(m.b.term(j), -1, j)
+			t, ib = m.b.term(j), j
 			j++
 		default:
-			fn(m.a.term(i), i, j)
+			t, ia, ib = m.a.term(i), i, j
 			i++
 			j++
 		}
-	}
-}
-
-// postings returns term i's postings in f (none for i < 0).
-func (merger) postings(f *File, i int) ([]uint32, []uint16) {
-	if i < 0 {
-		return nil, nil
-	}
-	a, b := f.info[i].post, f.info[i+1].post
-	return f.docs[a:b], f.tfs[a:b]
-}
-
-func (m merger) docs(f *File, i int) []uint32 { d, _ := m.postings(f, i); return d }
-func (m merger) tfs(f *File, i int) []uint16  { _, t := m.postings(f, i); return t }
-
-// blocks returns the merged term's block bounds: none if it is rare, else
-// a's then b's (a ends a block, so none is shared), each worked out from
-// its postings (a file's packed bounds are rounded), b's starts after a's
-// postings.
-func (m merger) blocks(ia, ib int) []block {
-	da, db := m.docs(m.a, ia), m.docs(m.b, ib)
-	if len(da)+len(db) < denseAt {
-		return nil
-	}
-	var out []block
-	for _, side := range []struct {
-		f     *File
-		i     int
-		shift uint32
-	}{{m.a, ia, 0}, {m.b, ib, uint32(len(da))}} {
-		if side.i < 0 {
-			continue
+		d := termData{term: t, minLen: ^uint32(0)}
+		m.docs, m.tfs = m.docs[:0], m.tfs[:0]
+		for _, side := range []struct {
+			f *File
+			i int
+		}{{m.a, ia}, {m.b, ib}} {
+			if side.i < 0 {
+				continue
+			}
+			tp := side.f.postingsAt(side.i)
+			d.maxTF, d.minLen = max(d.maxTF, tp.maxTF), min(d.minLen, tp.minLen)
+			if p := &tp.packed; p.offs != nil {
+				for e := range p.starts {
+					docs, tfs := p.decode(uint32(e), &m.bd, &m.bt)
+					m.docs, m.tfs = append(m.docs, docs...), append(m.tfs, tfs...)
+				}
+				continue
+			}
+			m.docs, m.tfs = append(m.docs, tp.docs...), append(m.tfs, tp.tfs...)
 		}
-		tp := termPostings{docs: m.docs(side.f, side.i), tfs: m.tfs(side.f, side.i)}
-		tp.buildBlocks(side.f.docLen, side.f.base)
-		for _, b := range tp.blocks {
-			b.start += side.shift
-			out = append(out, b)
+		d.docs, d.tfs = m.docs, m.tfs
+		if len(d.docs) >= denseAt {
+			// a ends a block, so no block is shared; b's lengths are its own.
+			na := 0
+			if ia >= 0 {
+				na = m.a.postingsAt(ia).len()
+			}
+			tp := termPostings{docs: d.docs[:na], tfs: d.tfs[:na]}
+			tp.buildBlocks(m.a.docLen, m.a.base)
+			tb := termPostings{docs: d.docs[na:], tfs: d.tfs[na:]}
+			tb.buildBlocks(m.b.docLen, m.b.base)
+			for _, blk := range tb.blocks {
+				blk.start += uint32(na)
+				tp.blocks = append(tp.blocks, blk)
+			}
+			d.blocks = tp.blocks
 		}
+		fn(d)
 	}
-	return out
 }

@@ -222,12 +222,12 @@ func TestFileTablesAreChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := fileLayout{first: 1, records: records, total: f.total, terms: uint64(len(f.info) - 1), termBytes: uint64(len(f.termBytes)), postings: uint64(len(f.docs)), blocks: uint64(len(f.blocks)), idBytes: uint64(len(f.ids)), packed: uint64(len(f.bounds))}
+	l := fileLayout{first: 1, records: records, total: f.total, terms: uint64(len(f.info) - 1), termBytes: uint64(len(f.termBytes)), postings: uint64(len(f.docs)), blocks: uint64(len(f.blocks)), idBytes: uint64(len(f.ids)), packed: uint64(len(f.bounds)), narrow: uint64(len(f.offs))}
 	if tp := f.postings("listed"); tp == nil || len(tp.blocks) != 4 || tp.packed.bounds != nil {
 		t.Fatalf("the word in 4 blocks of 10: %+v, want 4 listed block bounds", tp)
 	}
-	if tp := f.postings("w2"); tp == nil || tp.blocks != nil || len(tp.packed.bounds) != 10 {
-		t.Fatalf("a word in every block: %+v, want 10 packed block bounds", tp)
+	if tp := f.postings("w2"); tp == nil || tp.blocks != nil || len(tp.packed.bounds) != 10 || tp.docs != nil || len(tp.packed.offs) == 0 {
+		t.Fatalf("a word in every block: %+v, want 10 packed block bounds and narrow postings", tp)
 	}
 	reseal := func(c []byte) []byte {
 		h := fileHeader(l, xxhashOf(c[headerBytes:]))
@@ -239,17 +239,21 @@ func TestFileTablesAreChecked(t *testing.T) {
 		return c
 	}
 	cases := map[string][]byte{
-		"a posting past the records":      put32(b, l.docsOff(), records),
-		"a packed start past its term":    put32(b, l.startsOff()+4, 1<<30),
-		"a packed block emptied":          func() []byte { c := slices.Clone(b); c[l.boundsOff()] = 0; return c }(),
-		"a packed length bound too long":  func() []byte { c := slices.Clone(b); c[l.boundsOff()+1] = 255; return c }(),
-		"postings out of order":           put32(b, l.docsOff()+4, 0),
-		"a length off the total":          put32(b, headerBytes, 1<<20),
-		"a block start past its term":     put32(b, l.blocksOff()+4, 1<<30),
-		"terms out of order":              func() []byte { c := slices.Clone(b); c[l.termBytesOff()] = 'z'; return c }(),
-		"a block bound too low":           func() []byte { c := slices.Clone(b); c[l.blocksOff()+8], c[l.blocksOff()+9] = 0, 0; return c }(),
-		"a block bound for another block": put32(b, l.blocksOff(), 1),
-		"a term bound too low":            put32(b, l.infoOff()+24, 0),
+		"a posting past the records":        put32(b, l.docsOff(), records),
+		"a packed start past its term":      put32(b, l.startsOff()+4, 1<<30),
+		"a packed block emptied":            func() []byte { c := slices.Clone(b); c[l.boundsOff()] = 0; return c }(),
+		"a packed length bound too long":    func() []byte { c := slices.Clone(b); c[l.boundsOff()+1] = 255; return c }(),
+		"narrow postings out of order":      func() []byte { c := slices.Clone(b); c[l.offsOff()+1] = c[l.offsOff()]; return c }(),
+		"a narrow frequency of zero":        func() []byte { c := slices.Clone(b); c[l.ntfsOff()] = 0; return c }(),
+		"a narrow frequency past its bound": func() []byte { c := slices.Clone(b); c[l.ntfsOff()] = 200; return c }(),
+		"packed blocks from another":        put32(b, l.infoOff()+48*uint64(termIndex(f, "w2"))+40, 1),
+		"postings out of order":             put32(b, l.docsOff()+4, 0),
+		"a length off the total":            put32(b, headerBytes, 1<<20),
+		"a block start past its term":       put32(b, l.blocksOff()+4, 1<<30),
+		"terms out of order":                func() []byte { c := slices.Clone(b); c[l.termBytesOff()] = 'z'; return c }(),
+		"a block bound too low":             func() []byte { c := slices.Clone(b); c[l.blocksOff()+8], c[l.blocksOff()+9] = 0, 0; return c }(),
+		"a block bound for another block":   put32(b, l.blocksOff(), 1),
+		"a term bound too low":              put32(b, l.infoOff()+32, 0),
 	}
 	for name, c := range cases {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
@@ -579,4 +583,10 @@ func TestListedAndPackedBoundsRankAsMemory(t *testing.T) {
 			}
 		}
 	}
+}
+
+// termIndex returns term t's place in f.
+func termIndex(f *File, t string) int {
+	i, _ := searchTerms(len(f.info)-1, func(i int) int { return strings.Compare(f.term(i), t) })
+	return i
 }

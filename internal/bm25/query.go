@@ -164,10 +164,7 @@ func newQuery(parts []Part, text string, limit int, upTo uint64) *query {
 			if tp == nil {
 				continue
 			}
-			count := len(tp.docs)
-			if tp.docs[count-1] >= q.maxDoc {
-				count = sort.Search(count, func(i int) bool { return tp.docs[i] >= q.maxDoc })
-			}
+			count := tp.before(q.maxDoc)
 			if count > 0 {
 				if lists == nil {
 					lists = make([]*termPostings, len(q.parts))

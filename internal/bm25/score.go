@@ -14,6 +14,8 @@ type scorer struct {
 	touched [blockSize]bool
 	contrib [][blockSize]float32 // per query term, per record of the block
 	tfAt    [][blockSize]uint16  // per query term, per record of the block
+	docBuf  [][blockSize]uint32  // per query term: its narrow postings here, written out
+	tfBuf   [][blockSize]uint16
 	terms   []blockTerm
 	upTo    []float64
 	part    *partView // of the block being scored
@@ -21,10 +23,15 @@ type scorer struct {
 
 // blockTerm is one query term's postings in the block being scored.
 type blockTerm struct {
-	docs  []uint32
-	tfs   []uint16
-	bound float64 // the most it adds to any record of the block
-	q     int     // its place in the query
+	docs []uint32
+	tfs  []uint16
+	// narrow, if not nil, holds the postings instead, still to be written
+	// out into docs and tfs from its entry (load): a term whose bound
+	// drops every candidate first is never written out.
+	narrow *packedBlocks
+	entry  uint32
+	bound  float64 // the most it adds to any record of the block
+	q      int     // its place in the query
 	// spread says tfs have been written into tfAt[q], for lookups by record.
 	spread bool
 }
@@ -41,11 +48,13 @@ type blockTerm struct {
 func (w *scorer) score(q *query, id uint32) {
 	w.scored++
 	w.part = q.partOf(id)
-	terms := w.blockTerms(q, id)
 	if len(w.contrib) < len(q.terms) {
 		w.contrib = make([][blockSize]float32, len(q.terms))
 		w.tfAt = make([][blockSize]uint16, len(q.terms))
+		w.docBuf = make([][blockSize]uint32, len(q.terms))
+		w.tfBuf = make([][blockSize]uint16, len(q.terms))
 	}
+	terms := w.blockTerms(q, id)
 	threshold := float64(q.floor.get())
 	// terms[:essential] are not essential: upTo[k] bounds what terms[:k] add.
 	upTo := append(w.upTo[:0], 0)
@@ -101,10 +110,18 @@ func (w *scorer) score(q *query, id uint32) {
 func (w *scorer) blockTerms(q *query, id uint32) []blockTerm {
 	terms := w.terms[:0]
 	for t, qt := range q.terms {
-		if at := q.at[t][id]; at > 0 {
-			docs, tfs, maxTF, minLen := qt.lists[w.part.i].inBlock(at - 1)
-			terms = append(terms, blockTerm{docs: docs, tfs: tfs, bound: q.weight(t, maxTF, minLen), q: t})
+		at := q.at[t][id]
+		if at == 0 {
+			continue
 		}
+		tp := qt.lists[w.part.i]
+		if p := &tp.packed; p.offs != nil {
+			maxTF, minLen := p.bounds[at-1].unpack(tp.maxTF)
+			terms = append(terms, blockTerm{narrow: p, entry: at - 1, bound: q.weight(t, maxTF, minLen), q: t})
+			continue
+		}
+		docs, tfs, maxTF, minLen := tp.inBlock(at - 1)
+		terms = append(terms, blockTerm{docs: docs, tfs: tfs, bound: q.weight(t, maxTF, minLen), q: t})
 	}
 	w.terms = terms
 	// Insertion sort by bound: a handful of terms, and no allocation.
@@ -116,11 +133,21 @@ func (w *scorer) blockTerms(q *query, id uint32) []blockTerm {
 	return terms
 }
 
+// load writes out t's narrow postings in the block, once.
+func (t *blockTerm) load(w *scorer) {
+	if t.narrow != nil {
+		t.docs, t.tfs = t.narrow.decode(t.entry, &w.docBuf[t.q], &w.tfBuf[t.q])
+		t.narrow = nil
+	}
+}
+
 // accumulate adds the weights of the essential terms to the records of
 // the block that hold them, marking those records touched, and returns how
 // many it touched: the candidates.
 func (w *scorer) accumulate(q *query, essential []blockTerm) (candidates int) {
-	for _, t := range essential {
+	for k := range essential {
+		t := &essential[k]
+		t.load(w)
 		for j, doc := range t.docs {
 			if doc >= q.maxDoc {
 				break
@@ -151,6 +178,7 @@ func (w *scorer) complete(q *query, rest []blockTerm, i int, doc uint32, thresho
 			return true
 		}
 		t := &rest[k]
+		t.load(w)
 		var tf uint16
 		if search {
 			if j, ok := slices.BinarySearch(t.docs, doc); ok {
