@@ -103,13 +103,17 @@ var _ [2]byte = [unsafe.Sizeof(packedBound{})]byte{}
 
 // File is a mapped index file: one part of a datanet's index.
 type File struct {
-	m         []byte
-	base      uint32
-	total     uint64
-	docLen    []uint32
-	idOffs    []uint64
-	ids       []byte
-	termOffs  []uint64
+	m        []byte
+	base     uint32
+	total    uint64
+	docLen   []uint32
+	idOffs   []uint64
+	ids      []byte
+	termOffs []uint64
+	// sample is every sampleEvery'th term, copied out of the mapping: a
+	// lookup searches it in memory, then reads the pages of one run of
+	// terms, not those of every step of a search over all of them.
+	sample    []string
 	termBytes []byte
 	info      []termInfo
 	docs      []uint32
@@ -146,11 +150,43 @@ func (f *File) term(i int) string {
 }
 
 func (f *File) postings(term string) *termPostings {
-	i, ok := searchTerms(len(f.info)-1, func(i int) int { return strings.Compare(f.term(i), term) })
+	// The run of terms from the last sampled one not after term.
+	k, ok := searchTerms(len(f.sample), func(i int) int { return strings.Compare(f.sample[i], term) })
+	switch {
+	case ok:
+		return f.postingsAt(k * sampleEvery)
+	case k == 0:
+		return nil
+	}
+	lo := (k - 1) * sampleEvery
+	n := min(sampleEvery, len(f.info)-1-lo)
+	i, ok := searchTerms(n, func(i int) int { return strings.Compare(f.term(lo+i), term) })
 	if !ok {
 		return nil
 	}
-	return f.postingsAt(i)
+	return f.postingsAt(lo + i)
+}
+
+// sampleEvery is how far apart a file's sampled terms are: a run of them
+// lies in a page or two of each table.
+const sampleEvery = 32
+
+// sampleTerms copies out every sampleEvery'th term.
+func (f *File) sampleTerms() {
+	n := (len(f.info) - 1 + sampleEvery - 1) / sampleEvery
+	var buf []byte
+	ends := make([]int, 0, n)
+	for i := 0; i < len(f.info)-1; i += sampleEvery {
+		buf = append(buf, f.term(i)...)
+		ends = append(ends, len(buf))
+	}
+	all := string(buf)
+	f.sample = make([]string, n)
+	start := 0
+	for i, end := range ends {
+		f.sample[i] = all[start:end]
+		start = end
+	}
 }
 
 // postingsAt returns term i's postings, in the mapping.
@@ -490,7 +526,11 @@ func fileOf(m []byte) (*File, error) {
 		f.offs = m[l.offsOff() : l.offsOff()+l.narrow]
 		f.ntfs = m[l.ntfsOff() : l.ntfsOff()+l.narrow]
 	}
-	return f, f.check(l)
+	if err := f.check(l); err != nil {
+		return f, err
+	}
+	f.sampleTerms()
+	return f, nil
 }
 
 // check says whether the tables are an index, so that no lookup reads

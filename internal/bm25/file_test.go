@@ -590,3 +590,39 @@ func termIndex(f *File, t string) int {
 	i, _ := searchTerms(len(f.info)-1, func(i int) int { return strings.Compare(f.term(i), t) })
 	return i
 }
+
+// TestEveryTermIsFound: a file's lookups (sampled terms in memory, then
+// a run in the mapping) find every term it holds, whatever the run, and
+// no term it does not.
+func TestEveryTermIsFound(t *testing.T) {
+	ix := New()
+	for i := range 3 * blockSize {
+		ix.Add(uint64(i+1), strconv.Itoa(i), fmt.Sprintf("t%d t%d common", i, i/3))
+	}
+	path := filepath.Join(t.TempDir(), "f.bm25")
+	if err := WriteFile(path, ix); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.info) - 1; n < 4*sampleEvery || n%sampleEvery == 0 {
+		t.Fatalf("%d terms: the test needs several runs and a short last one", n)
+	}
+	for i := range len(f.info) - 1 {
+		term := f.term(i)
+		tp := f.postings(term)
+		if tp == nil || tp.len() != ix.terms[term].len() {
+			t.Fatalf("term %d %q: %+v, want %d postings", i, term, tp, ix.terms[term].len())
+		}
+		if f.postings(term+"0~") != nil || f.postings(term[:len(term)-1]+"/") != nil {
+			t.Fatalf("a term near %q found", term)
+		}
+	}
+	for _, absent := range []string{"", "a", "zzz", "\xff"} {
+		if f.postings(absent) != nil {
+			t.Fatalf("%q found", absent)
+		}
+	}
+}
