@@ -83,8 +83,12 @@ type termPostings struct {
 	tfs    []uint16 // how often each holds it
 	blocks []block
 	packed packedBlocks // a file's bounds instead of blocks, if bounds is not nil
-	maxTF  uint32
-	minLen uint32
+	// A file's common term keeps its postings narrow (packed.go), docs
+	// and tfs nil: each posting's record less its block's first, and its
+	// frequency, the block being that of its entry in blocks or packed.
+	offs, ntfs []uint8
+	maxTF      uint32
+	minLen     uint32
 }
 
 // block is one term's postings in one block: from start up to the next
@@ -225,8 +229,8 @@ func (tp *termPostings) buildBlocks(docLen []uint32, base uint32) {
 
 // len returns how many postings the term has.
 func (tp *termPostings) len() int {
-	if tp.packed.offs != nil {
-		return len(tp.packed.offs)
+	if tp.offs != nil {
+		return len(tp.offs)
 	}
 	return len(tp.docs)
 }
@@ -234,10 +238,21 @@ func (tp *termPostings) len() int {
 // before returns how many of the term's postings are of records before
 // doc.
 func (tp *termPostings) before(doc uint32) int {
-	if tp.packed.offs != nil {
-		return tp.packed.before(doc)
+	if tp.offs == nil {
+		return sort.Search(len(tp.docs), func(i int) bool { return tp.docs[i] >= doc })
 	}
-	return sort.Search(len(tp.docs), func(i int) bool { return tp.docs[i] >= doc })
+	e := tp.entryOf(doc >> blockShift)
+	if e == tp.entries() {
+		return len(tp.offs)
+	}
+	id, start, end := tp.entry(uint32(e))
+	if id > doc>>blockShift {
+		return int(start)
+	}
+	for start < end && uint32(tp.offs[start]) < doc&(blockSize-1) {
+		start++
+	}
+	return int(start)
 }
 
 // inBlock returns the term's postings for records in the block whose entry

@@ -50,11 +50,12 @@ import (
 //	          place in its block (the block is the packed entry's)
 //	ntfs      narrow × uint8: their frequencies
 //
-// A term whose bounds are packed has its postings narrow, 2 bytes each,
-// and every other term wide, 6 bytes each. Format 1 listed every common
-// term's blocks and had wide postings only; format 2 packed bounds but
-// kept postings wide. Files of another format are refused like any
-// other bad file, and rebuilt.
+// A common term (one with block bounds) whose frequencies fit a byte has
+// its postings narrow, 2 bytes each, and every other term wide, 6 bytes
+// each. Format 1 listed every common term's blocks and had wide postings
+// only; format 2 packed bounds but kept postings wide; format 3 had narrow
+// postings only where bounds were packed. Files of another format are
+// refused like any other bad file, and rebuilt.
 //
 // Every section starts on 8 bytes, so a mapping reads the tables in place.
 // OpenFile checks the magic, the format, that the sizes add up to the
@@ -63,7 +64,7 @@ import (
 // refused (ErrBadFile), never trusted; its owner deletes and rebuilds it.
 const (
 	fileMagic   = "TGBM25IX"
-	FileFormat  = 3
+	FileFormat  = 4
 	headerBytes = 128
 )
 
@@ -200,8 +201,10 @@ func (f *File) postingsAt(i int) *termPostings {
 		tp.blocks = f.blocks[a.block:b.block]
 	}
 	if b.packed > a.packed {
-		tp.packed = packedBlocks{first: a.first, starts: f.starts[a.packed:b.packed], bounds: f.bounds[a.packed:b.packed],
-			offs: f.offs[a.narrow:b.narrow], tfs: f.ntfs[a.narrow:b.narrow]}
+		tp.packed = packedBlocks{first: a.first, starts: f.starts[a.packed:b.packed], bounds: f.bounds[a.packed:b.packed]}
+	}
+	if b.narrow > a.narrow {
+		tp.offs, tp.ntfs = f.offs[a.narrow:b.narrow], f.ntfs[a.narrow:b.narrow]
 	}
 	return tp
 }
@@ -277,14 +280,15 @@ func writeTerms(path string, l fileLayout, records func(*sectionWriter), each fu
 		at = fileLayout{}
 		each(func(t termData) {
 			inf := termInfo{post: at.postings, narrow: at.narrow, block: at.blocks, packed: at.packed, maxTF: t.maxTF, minLen: t.minLen}
-			packed, n := packs(t.blocks)
-			switch {
-			case packed:
+			if packed, n := packs(t.blocks); packed {
 				inf.first = t.blocks[0].id
 				at.packed += n
-				at.narrow += uint64(len(t.docs))
-			default:
+			} else {
 				at.blocks += n
+			}
+			if narrow(len(t.docs), t.maxTF) {
+				at.narrow += uint64(len(t.docs))
+			} else {
 				at.postings += uint64(len(t.docs))
 			}
 			at.terms++
@@ -307,14 +311,29 @@ func writeTerms(path string, l fileLayout, records func(*sectionWriter), each fu
 		w.pad()
 		infos(func(_ termData, inf termInfo) { w.info(inf) })
 		w.info(termInfo{post: at.postings, narrow: at.narrow, block: at.blocks, packed: at.packed})
+		// A term is wide or narrow, its bounds listed or packed.
 		wide := func(fn func(termData)) {
+			each(func(t termData) {
+				if !narrow(len(t.docs), t.maxTF) {
+					fn(t)
+				}
+			})
+		}
+		narrowed := func(fn func(termData)) {
+			each(func(t termData) {
+				if narrow(len(t.docs), t.maxTF) {
+					fn(t)
+				}
+			})
+		}
+		listed := func(fn func(termData)) {
 			each(func(t termData) {
 				if packed, _ := packs(t.blocks); !packed {
 					fn(t)
 				}
 			})
 		}
-		narrow := func(fn func(termData)) {
+		packed := func(fn func(termData)) {
 			each(func(t termData) {
 				if packed, _ := packs(t.blocks); packed {
 					fn(t)
@@ -333,27 +352,27 @@ func writeTerms(path string, l fileLayout, records func(*sectionWriter), each fu
 			}
 		})
 		w.pad()
-		wide(func(t termData) {
+		listed(func(t termData) {
 			for _, b := range t.blocks {
 				w.block(b)
 			}
 		})
 		w.pad()
-		narrow(func(t termData) {
+		packed(func(t termData) {
 			packedEntries(t.blocks, func(start uint32, _ packedBound) { w.u32(start) })
 		})
 		w.pad()
-		narrow(func(t termData) {
+		packed(func(t termData) {
 			packedEntries(t.blocks, func(_ uint32, b packedBound) { w.bytes([]byte{b.tf, b.len}) })
 		})
 		w.pad()
-		narrow(func(t termData) {
+		narrowed(func(t termData) {
 			for _, d := range t.docs {
 				w.bytes([]byte{uint8(d & (blockSize - 1))})
 			}
 		})
 		w.pad()
-		narrow(func(t termData) {
+		narrowed(func(t termData) {
 			for _, f := range t.tfs {
 				w.bytes([]byte{uint8(f)})
 			}
@@ -568,14 +587,16 @@ func (f *File) check(l fileLayout) error {
 		if b.post < a.post || b.narrow < a.narrow || b.block < a.block || b.packed < a.packed {
 			return fmt.Errorf("term %d: its tables run backwards", i)
 		}
-		wide, narrow, packed := b.post-a.post, b.narrow-a.narrow, b.packed-a.packed
-		if (wide == 0) == (narrow == 0) || (narrow > 0) != (packed > 0) || a.zero != 0 || (packed == 0 && a.first != 0) {
-			return fmt.Errorf("term %d has %d wide and %d narrow postings, %d packed bounds from block %d", i, wide, narrow, packed, a.first)
+		wide, nar, packed := b.post-a.post, b.narrow-a.narrow, b.packed-a.packed
+		if (wide == 0) == (nar == 0) || (wide > 0 && narrow(int(wide), a.maxTF)) || (nar > 0 && !narrow(int(nar), a.maxTF)) ||
+			a.zero != 0 || (packed == 0 && a.first != 0) {
+			return fmt.Errorf("term %d has %d wide and %d narrow postings of frequencies up to %d, %d packed bounds from block %d", i, wide, nar, a.maxTF, packed, a.first)
 		}
 		docs, tfs := f.docs[a.post:b.post], f.tfs[a.post:b.post]
-		if narrow > 0 {
+		if nar > 0 {
 			var err error
-			if docs, tfs, err = f.unpack(a.first, f.starts[a.packed:b.packed], f.offs[a.narrow:b.narrow], f.ntfs[a.narrow:b.narrow]); err != nil {
+			tp := f.postingsAt(i)
+			if docs, tfs, err = f.unpack(tp); err != nil {
 				return fmt.Errorf("term %d: %w", i, err)
 			}
 		}
@@ -638,31 +659,33 @@ func (f *File) checkBounds(inf termInfo, docs []uint32, tfs []uint16, listed []b
 	return bad
 }
 
-// unpack reads a term's narrow postings, whose packed bounds from block
-// first on have starts, for a check: the starts must rise from 0 within
-// the postings and the blocks lie in the file.
-func (f *File) unpack(first uint32, starts []uint32, offs, ntfs []uint8) ([]uint32, []uint16, error) {
-	if uint64(first)<<blockShift < uint64(f.base) || (uint64(first)+uint64(len(starts)))<<blockShift > uint64(f.base)+uint64(len(f.docLen)) {
-		return nil, nil, fmt.Errorf("packed blocks %d-%d outside the file", first, uint64(first)+uint64(len(starts))-1)
+// unpack writes out a narrow term's postings, for a check: its entries
+// (packed or listed) must be of blocks of the file, in order, and their
+// starts rise from 0 within the postings, a block's at most a block's.
+func (f *File) unpack(tp *termPostings) ([]uint32, []uint16, error) {
+	n := tp.entries()
+	if n == 0 {
+		return nil, nil, errors.New("narrow postings without block bounds")
 	}
-	if starts[0] != 0 {
-		return nil, nil, errors.New("packed postings do not start at their first")
-	}
-	for i := 1; i < len(starts); i++ {
-		if starts[i] < starts[i-1] || int(starts[i]) > len(offs) {
-			return nil, nil, fmt.Errorf("packed block %d starts at posting %d", i, starts[i])
-		}
-	}
-	p := packedBlocks{first: first, starts: starts, offs: offs, tfs: ntfs}
-	docs, tfs := make([]uint32, 0, len(offs)), make([]uint16, 0, len(offs))
+	lo, hi := f.base>>blockShift, (f.base+uint32(len(f.docLen)))>>blockShift
+	docs, tfs := make([]uint32, 0, len(tp.offs)), make([]uint16, 0, len(tp.offs))
 	var bd [blockSize]uint32
 	var bt [blockSize]uint16
-	for i := range starts {
-		if start, end := p.span(uint32(i)); end-start > blockSize {
-			return nil, nil, fmt.Errorf("packed block %d holds %d postings", i, end-start)
+	prevID, prevEnd := int64(-1), uint32(0)
+	for i := range uint32(n) {
+		if p := &tp.packed; p.bounds != nil && uint64(p.first)+uint64(i) >= uint64(hi) {
+			return nil, nil, fmt.Errorf("packed block %d outside the file", uint64(p.first)+uint64(i))
 		}
-		d, t := p.decode(uint32(i), &bd, &bt)
+		id, start, end := tp.entry(i)
+		if id < lo || id >= hi || int64(id) <= prevID || start != prevEnd || end < start || end-start > blockSize || int(end) > len(tp.offs) {
+			return nil, nil, fmt.Errorf("block bound %d: block %d, postings %d-%d", i, id, start, end)
+		}
+		prevID, prevEnd = int64(id), end
+		d, t := tp.decode(i, &bd, &bt)
 		docs, tfs = append(docs, d...), append(tfs, t...)
+	}
+	if int(prevEnd) != len(tp.offs) {
+		return nil, nil, fmt.Errorf("block bounds cover %d of %d postings", prevEnd, len(tp.offs))
 	}
 	return docs, tfs, nil
 }
@@ -756,9 +779,9 @@ func (m *merger) each(fn func(termData)) {
 			}
 			tp := side.f.postingsAt(side.i)
 			d.maxTF, d.minLen = max(d.maxTF, tp.maxTF), min(d.minLen, tp.minLen)
-			if p := &tp.packed; p.offs != nil {
-				for e := range p.starts {
-					docs, tfs := p.decode(uint32(e), &m.bd, &m.bt)
+			if tp.offs != nil {
+				for e := range tp.entries() {
+					docs, tfs := tp.decode(uint32(e), &m.bd, &m.bt)
 					m.docs, m.tfs = append(m.docs, docs...), append(m.tfs, tfs...)
 				}
 				continue

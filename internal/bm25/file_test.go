@@ -223,10 +223,10 @@ func TestFileTablesAreChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := fileLayout{first: 1, records: records, total: f.total, terms: uint64(len(f.info) - 1), termBytes: uint64(len(f.termBytes)), postings: uint64(len(f.docs)), blocks: uint64(len(f.blocks)), idBytes: uint64(len(f.ids)), packed: uint64(len(f.bounds)), narrow: uint64(len(f.offs))}
-	if tp := f.postings("listed"); tp == nil || len(tp.blocks) != 4 || tp.packed.bounds != nil {
-		t.Fatalf("the word in 4 blocks of 10: %+v, want 4 listed block bounds", tp)
+	if tp := f.postings("listed"); tp == nil || len(tp.blocks) != 4 || tp.packed.bounds != nil || tp.offs == nil {
+		t.Fatalf("the word in 4 blocks of 10: %+v, want 4 listed block bounds and narrow postings", tp)
 	}
-	if tp := f.postings("w2"); tp == nil || tp.blocks != nil || len(tp.packed.bounds) != 10 || tp.docs != nil || len(tp.packed.offs) == 0 {
+	if tp := f.postings("w2"); tp == nil || tp.blocks != nil || len(tp.packed.bounds) != 10 || tp.docs != nil || len(tp.offs) == 0 {
 		t.Fatalf("a word in every block: %+v, want 10 packed block bounds and narrow postings", tp)
 	}
 	reseal := func(c []byte) []byte {
@@ -569,8 +569,22 @@ func TestListedAndPackedBoundsRankAsMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.blocks) == 0 || len(f.bounds) == 0 {
-		t.Fatalf("%d listed and %d packed block bounds: the test needs both", len(f.blocks), len(f.bounds))
+	// Every layout of a common word: bounds listed or packed, postings
+	// narrow or (a frequency past a byte) wide.
+	for word, want := range map[string]string{"a": "listed narrow", "b": "listed wide", "c": "packed narrow"} {
+		tp := f.postings(word)
+		got := "listed"
+		if tp.packed.bounds != nil {
+			got = "packed"
+		}
+		if tp.offs != nil {
+			got += " narrow"
+		} else {
+			got += " wide"
+		}
+		if got != want || (tp.blocks == nil) == (tp.packed.bounds == nil) {
+			t.Fatalf("%q: %s, want %s", word, got, want)
+		}
 	}
 	for _, query := range []string{"a", "b", "c", "a b", "a c", "b c", "a b c", "a x1", "b x7 x9"} {
 		for _, limit := range []int{1, 10, 50} {

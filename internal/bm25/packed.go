@@ -1,5 +1,7 @@
 package bm25
 
+import "sort"
+
 // A file keeps a common term's block bounds in one of two tables:
 //
 //   - listed: an entry of 12 bytes (block, first posting, largest
@@ -7,16 +9,19 @@ package bm25
 //     in memory;
 //   - packed: for every block from its first to its last, the posting it
 //     starts at (4 bytes) and its bounds rounded to a byte each (2 bytes),
-//     zero for a block it does not occur in. Its postings are narrow: the
-//     record's place in its block and its frequency, a byte each, where a
-//     listed or rare term's take 6 bytes.
+//     zero for a block it does not occur in.
 //
 // A term's bounds are packed if that is smaller (it reaches at least half
 // the blocks of its span) and no record holds it more than 255 times. A
 // query bounds every block of each of its terms before it scores any, so
 // for a word in most records the bounds are most of what a query reads:
-// packed, that is 2 bytes a block where listing took 12; and the postings
-// it scores are a third of their wide size.
+// packed, that is 2 bytes a block where listing took 12.
+//
+// A common term's postings are narrow if no record holds it more than 255
+// times: the record's place in its block (the block is that of the
+// posting's entry in either table) and its frequency, a byte each, where
+// a rare term's take 6 bytes. A query writes a block's postings out only
+// when it scores them.
 //
 // A packed bound is never lower than the block's true one: the largest
 // frequency rounds up (past 254 it is read as the term's largest), the
@@ -73,51 +78,71 @@ func (p packedBound) unpack(maxTF uint32) (tf, minLen uint32) {
 	return tf, packedLen[p.len]
 }
 
-// packedBlocks are a term's packed bounds and narrow postings, read from
-// a file: entry i is block first+i.
+// packedBlocks are a term's packed bounds, read from a file: entry i is
+// block first+i.
 type packedBlocks struct {
 	first  uint32
 	starts []uint32
 	bounds []packedBound
-	offs   []uint8 // each posting's record, less its block's first
-	tfs    []uint8
 }
 
-// span returns where entry i's postings start and end.
-func (p *packedBlocks) span(i uint32) (start, end uint32) {
-	start, end = p.starts[i], uint32(len(p.offs))
-	if int(i)+1 < len(p.starts) {
-		end = p.starts[i+1]
+// narrow reports whether a term of postings, block bounds blocks and
+// largest frequency maxTF keeps its postings narrow in a file: a common
+// term whose frequencies fit a byte.
+func narrow(postings int, maxTF uint32) bool {
+	return postings >= denseAt && maxTF <= 255
+}
+
+// entry returns the block of entry i of a narrow term's bounds (packed
+// or listed), and where its postings start and end.
+func (tp *termPostings) entry(i uint32) (id, start, end uint32) {
+	end = uint32(len(tp.offs))
+	if p := &tp.packed; p.bounds != nil {
+		if int(i)+1 < len(p.starts) {
+			end = p.starts[i+1]
+		}
+		return p.first + i, p.starts[i], end
 	}
-	return start, end
+	if int(i)+1 < len(tp.blocks) {
+		end = tp.blocks[i+1].start
+	}
+	return tp.blocks[i].id, tp.blocks[i].start, end
 }
 
-// decode returns entry i's postings, written into docs and tfs.
-func (p *packedBlocks) decode(i uint32, docs *[blockSize]uint32, tfs *[blockSize]uint16) ([]uint32, []uint16) {
-	start, end := p.span(i)
-	base := (p.first + i) << blockShift
+// entries returns how many entries a narrow term's bounds have.
+func (tp *termPostings) entries() int {
+	if tp.packed.bounds != nil {
+		return len(tp.packed.bounds)
+	}
+	return len(tp.blocks)
+}
+
+// decode returns a narrow term's postings in entry i's block, written
+// into docs and tfs.
+func (tp *termPostings) decode(i uint32, docs *[blockSize]uint32, tfs *[blockSize]uint16) ([]uint32, []uint16) {
+	id, start, end := tp.entry(i)
+	base := id << blockShift
 	n := int(end - start)
-	for k, off := range p.offs[start:end] {
+	for k, off := range tp.offs[start:end] {
 		docs[k] = base | uint32(off)
-		tfs[k] = uint16(p.tfs[int(start)+k])
+		tfs[k] = uint16(tp.ntfs[int(start)+k])
 	}
 	return docs[:n], tfs[:n]
 }
 
-// before returns how many postings are of records before doc.
-func (p *packedBlocks) before(doc uint32) int {
-	id := doc >> blockShift
-	switch {
-	case id < p.first:
-		return 0
-	case id-p.first >= uint32(len(p.starts)):
-		return len(p.offs)
+// entryOf returns the entry of a narrow term's bounds for block id, or
+// the first after it (entries() if none).
+func (tp *termPostings) entryOf(id uint32) int {
+	if p := &tp.packed; p.bounds != nil {
+		switch {
+		case id < p.first:
+			return 0
+		case id-p.first >= uint32(len(p.bounds)):
+			return len(p.bounds)
+		}
+		return int(id - p.first)
 	}
-	start, end := p.span(id - p.first)
-	for start < end && uint32(p.offs[start]) < doc&(blockSize-1) {
-		start++
-	}
-	return int(start)
+	return sort.Search(len(tp.blocks), func(i int) bool { return tp.blocks[i].id >= id })
 }
 
 // packs reports whether blocks (a term's, in order) go in a packed table,
@@ -152,4 +177,13 @@ func packedEntries(blocks []block, fn func(start uint32, b packedBound)) {
 			fn(b.start, packedBound{})
 		}
 	}
+}
+
+// bound returns the bounds of entry i of a common term read from a file.
+func (tp *termPostings) bound(i uint32) (maxTF, minLen uint32) {
+	if p := &tp.packed; p.bounds != nil {
+		return p.bounds[i].unpack(tp.maxTF)
+	}
+	b := tp.blocks[i]
+	return uint32(b.maxTF), uint32(b.minLen)
 }

@@ -28,7 +28,7 @@ type blockTerm struct {
 	// narrow, if not nil, holds the postings instead, still to be written
 	// out into docs and tfs from its entry (load): a term whose bound
 	// drops every candidate first is never written out.
-	narrow *packedBlocks
+	narrow *termPostings
 	entry  uint32
 	bound  float64 // the most it adds to any record of the block
 	q      int     // its place in the query
@@ -115,9 +115,9 @@ func (w *scorer) blockTerms(q *query, id uint32) []blockTerm {
 			continue
 		}
 		tp := qt.lists[w.part.i]
-		if p := &tp.packed; p.offs != nil {
-			maxTF, minLen := p.bounds[at-1].unpack(tp.maxTF)
-			terms = append(terms, blockTerm{narrow: p, entry: at - 1, bound: q.weight(t, maxTF, minLen), q: t})
+		if tp.offs != nil {
+			maxTF, minLen := tp.bound(at - 1)
+			terms = append(terms, blockTerm{narrow: tp, entry: at - 1, bound: q.weight(t, maxTF, minLen), q: t})
 			continue
 		}
 		docs, tfs, maxTF, minLen := tp.inBlock(at - 1)
