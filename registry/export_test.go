@@ -3,12 +3,15 @@ package registry
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/bm25"
 	"github.com/tollgate-dev/tollgate/internal/corpus"
 	"github.com/tollgate-dev/tollgate/internal/kv"
+	"github.com/tollgate-dev/tollgate/internal/pageout"
 )
 
 // MemoryCorpus is a corpus_match index built in memory, for benchmarks that
@@ -139,4 +142,17 @@ func SetStoreAdviceInterval(d time.Duration) (restore func()) {
 	old := storeAdviceInterval
 	storeAdviceInterval = d
 	return func() { storeAdviceInterval = old }
+}
+
+// ResetStoreAdvice has the kernel read the store's value-log files with
+// read-ahead again, as files Badger maps after the advice are, and calls
+// check before the registry's renewal of the advice can run.
+func ResetStoreAdvice(r *Registry, check func()) {
+	s := r.storeReads
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pageout.Access(false, func(path string) bool {
+		return filepath.Dir(path) == s.dir && strings.HasSuffix(path, ".vlog")
+	})
+	check()
 }

@@ -584,8 +584,9 @@ func (f *File) check(l fileLayout) error {
 	first, end := f.base, f.base+uint32(l.records)
 	for i := range int(l.terms) {
 		a, b := f.info[i], f.info[i+1]
-		if b.post < a.post || b.narrow < a.narrow || b.block < a.block || b.packed < a.packed {
-			return fmt.Errorf("term %d: its tables run backwards", i)
+		if b.post < a.post || b.narrow < a.narrow || b.block < a.block || b.packed < a.packed ||
+			b.post > l.postings || b.narrow > l.narrow || b.block > l.blocks || b.packed > l.packed {
+			return fmt.Errorf("term %d: its tables run backwards or past their ends", i)
 		}
 		wide, nar, packed := b.post-a.post, b.narrow-a.narrow, b.packed-a.packed
 		if (wide == 0) == (nar == 0) || (wide > 0 && narrow(int(wide), a.maxTF)) || (nar > 0 && !narrow(int(nar), a.maxTF)) ||
@@ -681,6 +682,11 @@ func (f *File) unpack(tp *termPostings) ([]uint32, []uint16, error) {
 			return nil, nil, fmt.Errorf("block bound %d: block %d, postings %d-%d", i, id, start, end)
 		}
 		prevID, prevEnd = int64(id), end
+		for _, off := range tp.offs[start:end] {
+			if off >= blockSize {
+				return nil, nil, fmt.Errorf("block bound %d: a posting at %d of a block", i, off)
+			}
+		}
 		d, t := tp.decode(i, &bd, &bt)
 		docs, tfs = append(docs, d...), append(tfs, t...)
 	}

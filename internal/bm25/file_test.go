@@ -2,6 +2,7 @@ package bm25
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -247,13 +248,26 @@ func TestFileTablesAreChecked(t *testing.T) {
 		"a narrow frequency of zero":        func() []byte { c := slices.Clone(b); c[l.ntfsOff()] = 0; return c }(),
 		"a narrow frequency past its bound": func() []byte { c := slices.Clone(b); c[l.ntfsOff()] = 200; return c }(),
 		"packed blocks from another":        put32(b, l.infoOff()+48*uint64(termIndex(f, "w2"))+40, 1),
-		"postings out of order":             put32(b, l.docsOff()+4, 0),
-		"a length off the total":            put32(b, headerBytes, 1<<20),
-		"a block start past its term":       put32(b, l.blocksOff()+4, 1<<30),
-		"terms out of order":                func() []byte { c := slices.Clone(b); c[l.termBytesOff()] = 'z'; return c }(),
-		"a block bound too low":             func() []byte { c := slices.Clone(b); c[l.blocksOff()+8], c[l.blocksOff()+9] = 0, 0; return c }(),
-		"a block bound for another block":   put32(b, l.blocksOff(), 1),
-		"a term bound too low":              put32(b, l.infoOff()+32, 0),
+		// Block 1's first posting of w2, its offset's high bit set: it
+		// writes out to the same record (the block's own bit), but counts
+		// apart from it.
+		"a narrow offset past its block": func() []byte {
+			c := slices.Clone(b)
+			tp := f.postings("w2")
+			c[l.offsOff()+f.info[termIndex(f, "w2")].narrow+uint64(tp.packed.starts[1])] |= blockSize
+			return c
+		}(),
+		"postings past the total":         infoPast(b, l, 0),
+		"narrow postings past the total":  infoPast(b, l, 8),
+		"listed bounds past the total":    infoPast(b, l, 16),
+		"packed bounds past the total":    infoPast(b, l, 24),
+		"postings out of order":           put32(b, l.docsOff()+4, 0),
+		"a length off the total":          put32(b, headerBytes, 1<<20),
+		"a block start past its term":     put32(b, l.blocksOff()+4, 1<<30),
+		"terms out of order":              func() []byte { c := slices.Clone(b); c[l.termBytesOff()] = 'z'; return c }(),
+		"a block bound too low":           func() []byte { c := slices.Clone(b); c[l.blocksOff()+8], c[l.blocksOff()+9] = 0, 0; return c }(),
+		"a block bound for another block": put32(b, l.blocksOff(), 1),
+		"a term bound too low":            put32(b, l.infoOff()+32, 0),
 	}
 	for name, c := range cases {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
@@ -305,8 +319,11 @@ func xxhashOf(b []byte) uint64 { return xxhash.Sum64(b) }
 func TestMergedFileIsTheFileOfItsRecords(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	dir := t.TempDir()
-	for round := range 6 {
+	for round := range 8 {
 		recs := zipfRecords(uint64(100+round), blockSize*(4+rng.IntN(20)))
+		if round >= 6 { // every layout of a common word
+			recs = layoutRecords(uint64(round), 4+rng.IntN(12))
+		}
 		cut := blockSize * (1 + rng.IntN(len(recs)/blockSize-1))
 		write := func(name string, from, to int) string {
 			ix, err := NewAt(uint64(from + 1))
@@ -537,29 +554,41 @@ func TestPackedBoundsAreNeverTighter(t *testing.T) {
 	}
 }
 
-// TestListedAndPackedBoundsRankAsMemory: a file whose common words have
-// both kinds of block bounds ranks as the index it was written from, at
-// every version, though packed bounds are rounded.
-func TestListedAndPackedBoundsRankAsMemory(t *testing.T) {
-	rng := rand.New(rand.NewPCG(11, 12))
-	ix := New()
-	const blocks = 12
-	for i := range blocks * blockSize {
+// layoutRecords returns blocks blocks of records whose common words take
+// every layout a file has: "a" in the first and last two blocks (bounds
+// listed, postings narrow), "b" up to 300 times a record (wide), "c" in
+// every third record (packed, narrow); and lengths past the exact codes.
+func layoutRecords(seed uint64, blocks int) []testRecord {
+	rng := rand.New(rand.NewPCG(seed, 12))
+	recs := make([]testRecord, blocks*blockSize)
+	for i := range recs {
 		var words []string
 		if b := i / blockSize; b < 2 || b >= blocks-2 {
-			words = append(words, "a") // 4 blocks of 12: listed
+			words = append(words, "a")
 		}
-		for range 1 + rng.IntN(300) { // frequencies past a packed byte
-			words = append(words, "b") // every block: packed
+		for range 1 + rng.IntN(300) {
+			words = append(words, "b")
 		}
 		if i%3 == 0 {
 			words = append(words, "c")
 		}
-		for range rng.IntN(400) { // lengths past the exact codes
+		for range rng.IntN(400) {
 			words = append(words, "x"+strconv.Itoa(rng.IntN(50)))
 		}
 		rng.Shuffle(len(words), func(i, j int) { words[i], words[j] = words[j], words[i] })
-		ix.Add(uint64(i+1), strconv.Itoa(i), strings.Join(words, " "))
+		recs[i] = testRecord{strconv.Itoa(i), strings.Join(words, " ")}
+	}
+	return recs
+}
+
+// TestListedAndPackedBoundsRankAsMemory: a file whose common words have
+// both kinds of block bounds ranks as the index it was written from, at
+// every version, though packed bounds are rounded.
+func TestListedAndPackedBoundsRankAsMemory(t *testing.T) {
+	ix := New()
+	const blocks = 12
+	for i, r := range layoutRecords(11, blocks) {
+		ix.Add(uint64(i+1), r.id, r.content)
 	}
 	path := filepath.Join(t.TempDir(), "f.bm25")
 	if err := WriteFile(path, ix); err != nil {
@@ -639,4 +668,18 @@ func TestEveryTermIsFound(t *testing.T) {
 			t.Fatalf("%q found", absent)
 		}
 	}
+}
+
+// infoPast returns the file b with its first term's table at offset
+// field (post, narrow, block or packed) running one past the file's
+// total: the next term's entry zero but there, and the first term's
+// frequencies past a byte, so that wide postings are its layout.
+func infoPast(b []byte, l fileLayout, field uint64) []byte {
+	c := slices.Clone(b)
+	total := map[uint64]uint64{0: l.postings, 8: l.narrow, 16: l.blocks, 24: l.packed}[field]
+	next := c[l.infoOff()+48 : l.infoOff()+96]
+	clear(next)
+	binary.LittleEndian.PutUint64(next[field:], total+1)
+	binary.LittleEndian.PutUint32(c[l.infoOff()+32:], 300)
+	return c
 }

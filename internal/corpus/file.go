@@ -142,6 +142,9 @@ func WriteMerged(path string, segs ...*Segment) error {
 		return fmt.Errorf("corpus: a segment of %d bytes is larger than 32-bit offsets reach", n)
 	}
 	text := make([]byte, 0, n)
+	// The advice deferred below is on the segments' mappings: keep them
+	// mapped until it is given.
+	defer runtime.KeepAlive(segs)
 	for _, seg := range segs {
 		if seg.mapped != nil {
 			// The text is read in order: read ahead meanwhile, then drop it.
