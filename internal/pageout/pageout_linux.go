@@ -92,23 +92,65 @@ func Mappings() ([]Mapping, error) {
 // Resident returns the resident kilobytes of each file the process maps,
 // by path, from /proc/self/smaps.
 func Resident() (map[string]int64, error) {
+	out := map[string]int64{}
+	err := eachField("Rss:", func(path, kb string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64)
+		if err != nil {
+			return fmt.Errorf("pageout: smaps: Rss %q: %w", kb, err)
+		}
+		out[path] += n
+		return nil
+	})
+	return out, err
+}
+
+// RandomReads reports, for each file the process maps, whether every
+// mapping of it is advised to be read at random (smaps' VmFlags "rr").
+func RandomReads() (map[string]bool, error) {
+	out := map[string]bool{}
+	err := eachField("VmFlags:", func(path, flags string) error {
+		rr := slices.Contains(strings.Fields(flags), "rr")
+		if was, seen := out[path]; seen {
+			rr = rr && was
+		}
+		out[path] = rr
+		return nil
+	})
+	return out, err
+}
+
+// ReadAtRandom returns an error naming the first of paths that the
+// process does not map, or maps without the advice to read it at random.
+func ReadAtRandom(paths ...string) error {
+	rr, err := RandomReads()
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		if r, ok := rr[p]; !ok || !r {
+			return fmt.Errorf("pageout: %s: mapped %v, read at random %v", p, ok, r)
+		}
+	}
+	return nil
+}
+
+// eachField calls fn with the value of field (as "Rss:") in every mapping
+// of a file in /proc/self/smaps, and the file's path.
+func eachField(field string, fn func(path, value string) error) error {
 	b, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
-		return nil, fmt.Errorf("pageout: %w", err)
+		return fmt.Errorf("pageout: %w", err)
 	}
-	out := map[string]int64{}
 	path := ""
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if kb, ok := strings.CutPrefix(line, "Rss:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			if path != "" {
-				n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64)
-				if err != nil {
-					return nil, fmt.Errorf("pageout: smaps: %q: %w", line, err)
+				if err := fn(path, v); err != nil {
+					return err
 				}
-				out[path] += n
 			}
 			continue
 		}
@@ -119,39 +161,7 @@ func Resident() (map[string]int64, error) {
 			path = ""
 		}
 	}
-	return out, sc.Err()
-}
-
-// RandomReads reports, for each file the process maps, whether every
-// mapping of it is advised to be read at random (smaps' VmFlags "rr").
-func RandomReads() (map[string]bool, error) {
-	b, err := os.ReadFile("/proc/self/smaps")
-	if err != nil {
-		return nil, fmt.Errorf("pageout: %w", err)
-	}
-	out := map[string]bool{}
-	path := ""
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if flags, ok := strings.CutPrefix(line, "VmFlags:"); ok {
-			if path != "" {
-				rr := slices.Contains(strings.Fields(flags), "rr")
-				if was, seen := out[path]; seen {
-					rr = rr && was
-				}
-				out[path] = rr
-			}
-			continue
-		}
-		if m, ok := parseMapping(line); ok {
-			path = m.Path
-		} else if isHeader(line) {
-			path = ""
-		}
-	}
-	return out, sc.Err()
+	return sc.Err()
 }
 
 // isHeader reports whether an smaps line starts a mapping (start-end …)

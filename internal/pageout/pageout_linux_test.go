@@ -162,3 +162,36 @@ func TestAMappingGoneSinceTheMapWasReadIsSkipped(t *testing.T) {
 		t.Fatal("the mapping was not in the map read before: the test measures nothing")
 	}
 }
+
+// TestAccessAdvisesOnlyTheMatchingMappings: Access sets and clears the
+// random-read advice (smaps' "rr") on the files it matches, leaves the
+// others' as they were, and keeps what the pages hold.
+func TestAccessAdvisesOnlyTheMatchingMappings(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ab := mapWritten(t, dir, "a", 8*4096, 1)
+	b, _ := mapWritten(t, dir, "b", 8*4096, 2)
+	if ReadAtRandom(a) == nil || ReadAtRandom(filepath.Join(dir, "none")) == nil {
+		t.Fatal("a new mapping, or none, reported as read at random")
+	}
+	if _, err := Access(true, func(p string) bool { return p == a }); err != nil {
+		t.Fatal(err)
+	}
+	if err := ReadAtRandom(a); err != nil {
+		t.Fatal(err)
+	}
+	if ReadAtRandom(b) == nil {
+		t.Fatal("a file not matched was advised")
+	}
+	if _, err := Access(false, func(p string) bool { return p == a }); err != nil {
+		t.Fatal(err)
+	}
+	if ReadAtRandom(a) == nil {
+		t.Fatal("the advice was not cleared")
+	}
+	if ab[5*4096] != 1+5 {
+		t.Fatalf("page 5 holds %d after the advice", ab[5*4096])
+	}
+}

@@ -19,3 +19,6 @@ func Access(random bool, match func(path string) bool) (int64, error) { return 0
 
 // RandomReads reports nothing where the process's mappings cannot be read.
 func RandomReads() (map[string]bool, error) { return nil, nil }
+
+// ReadAtRandom reports nothing where the process's mappings cannot be read.
+func ReadAtRandom(paths ...string) error { return nil }
