@@ -258,7 +258,7 @@ func (tp *termPostings) before(doc uint32) int {
 // inBlock returns the term's postings for records in the block whose entry
 // in blocks (if the term is common) or first posting (if not) is at i,
 // with their largest frequency and shortest record. A term of narrow
-// postings is read through its packed blocks instead.
+// postings is read through bound and decode (packed.go) instead.
 func (tp *termPostings) inBlock(i uint32) (docs []uint32, tfs []uint16, maxTF, minLen uint32) {
 	if tp.blocks != nil {
 		end := uint32(len(tp.docs))

@@ -180,6 +180,7 @@ func TestBadFilesAreRefused(t *testing.T) {
 		"one byte more":  append(slices.Clone(b), 0),
 		"other magic":    append([]byte("TGCORPUS"), b[8:]...),
 		"newer format":   func() []byte { c := slices.Clone(b); c[8] = FileFormat + 1; return c }(),
+		"older format":   func() []byte { c := slices.Clone(b); c[8] = FileFormat - 1; return c }(),
 		"flags":          func() []byte { c := slices.Clone(b); c[12] = 1; return c }(),
 		"unaligned":      func() []byte { c := slices.Clone(b); c[16] = 2; return c }(),
 		"checksum":       func() []byte { c := slices.Clone(b); c[120] ^= 1; return c }(),

@@ -107,23 +107,25 @@ func MapReadOnly(path string) ([]byte, error) {
 	return m, nil
 }
 
-// ForLookups readies m, all or part of a mapping just read whole (checked, or merged from),
-// to be read at random: its pages leave the process, staying in the page
-// cache (a read maps them again from there, or reads them from the file),
-// and a read that misses the page cache reads the page it needs, without
-// the read-around the kernel does for a mapping by default (up to the
-// device's read_ahead_kb, which on some machines is megabytes). A lookup
-// in an index touches a few scattered pages; with read-around, each miss
-// read megabytes, and in a node with less memory than its indexes the
-// pages read around evicted the ones the next lookup needed. Nothing a
-// reader sees changes.
+// ForLookups readies m, all or part of a shared read-only file mapping
+// just read whole (checked, or merged from), to be read at random: its
+// pages leave the process, staying in the page cache (a read maps them
+// again from there, or reads them from the file), and a read that misses
+// the page cache reads the page it needs, without the read-around the
+// kernel does for a mapping by default (up to the device's read_ahead_kb,
+// which on some machines is megabytes). A lookup in an index touches a
+// few scattered pages; with read-around, each miss read megabytes, and in
+// a node with less memory than its indexes the pages read around evicted
+// the ones the next lookup needed. Nothing a reader sees changes. Never
+// pass it other memory: MADV_DONTNEED zeroes anonymous pages.
 func ForLookups(m []byte) {
 	advise(m, unix.MADV_DONTNEED)
 	advise(m, unix.MADV_RANDOM)
 }
 
-// ForScans readies m (all or part of a mapping) to be read in order (a merge reading it whole), with
-// the kernel's read-ahead; ForLookups undoes it.
+// ForScans readies m (all or part of a file mapping) to be read in order,
+// as a merge reads it whole, with the kernel's read-ahead; ForLookups
+// undoes it.
 func ForScans(m []byte) {
 	advise(m, unix.MADV_SEQUENTIAL)
 }
