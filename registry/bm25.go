@@ -7,15 +7,12 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
-	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/bm25"
-	"github.com/tollgate-dev/tollgate/internal/fsutil"
-	"github.com/tollgate-dev/tollgate/internal/pageout"
 )
 
 // searchIndex is a datanet's BM25 index as the registry keeps it: built on
@@ -187,7 +184,7 @@ func (r *Registry) buildSearchParts(ctx context.Context, datanet, from, dir stri
 		}
 		chunk, bytes = nil, 0
 		after = ix.Len()
-		r.dropStorePages()
+		r.storeReads.pageOut()
 		if !final && dir != "" {
 			if f, err := r.writeSearchFile(datanet, dir, ix); err == nil {
 				parts = append(parts, f)
@@ -501,21 +498,4 @@ func (r *Registry) searchAt(ctx context.Context, datanet, query string, limit in
 		return nil, err
 	}
 	return out, nil
-}
-
-// dropStorePages advises the kernel to reclaim the pages of the store's
-// value-log files that a build read through Badger's mappings (see
-// pageout: the advice never changes what memory holds, whoever maps the
-// range by then): records read once to index them would otherwise count
-// as the node's memory until the kernel wants it. They leave the page
-// cache too, so the first searches after a build read their records from
-// disk.
-func (r *Registry) dropStorePages() {
-	if r.dir == "" {
-		return
-	}
-	dir := fsutil.RealDir(r.dir)
-	pageout.Files(func(path string) bool {
-		return filepath.Dir(path) == dir && strings.HasSuffix(path, ".vlog")
-	})
 }

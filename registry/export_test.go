@@ -3,8 +3,6 @@ package registry
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -151,8 +149,6 @@ func ResetStoreAdvice(r *Registry, check func()) {
 	s := r.storeReads
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pageout.Access(false, func(path string) bool {
-		return filepath.Dir(path) == s.dir && strings.HasSuffix(path, ".vlog")
-	})
+	pageout.Access(false, s.valueLog)
 	check()
 }

@@ -61,9 +61,30 @@ func (s *storeReads) advise() {
 }
 
 func (s *storeReads) adviseLocked() {
-	pageout.Access(s.scans == 0, func(path string) bool {
-		return filepath.Dir(path) == s.dir && (strings.HasSuffix(path, ".vlog") || strings.HasSuffix(path, ".sst"))
-	})
+	pageout.Access(s.scans == 0, func(path string) bool { return s.valueLog(path) || s.table(path) })
+}
+
+// valueLog and table report whether path is one of the store's value-log
+// files or tables.
+func (s *storeReads) valueLog(path string) bool {
+	return filepath.Dir(path) == s.dir && strings.HasSuffix(path, ".vlog")
+}
+
+func (s *storeReads) table(path string) bool {
+	return filepath.Dir(path) == s.dir && strings.HasSuffix(path, ".sst")
+}
+
+// pageOut advises the kernel to reclaim the pages of the store's
+// value-log files that a build read through Badger's mappings (see
+// pageout: the advice never changes what memory holds, whoever maps the
+// range by then): records read once to index them would otherwise count
+// as the node's memory until the kernel wants it. They leave the page
+// cache too, so the first searches after a build read their records from
+// disk.
+func (s *storeReads) pageOut() {
+	if s != nil {
+		pageout.Files(s.valueLog)
+	}
 }
 
 // scan has the store's files read ahead until the returned func is

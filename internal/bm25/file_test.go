@@ -375,13 +375,7 @@ func TestOpenFileLeavesItsPagesOutOfTheProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "a.bm25")
-	if err := WriteFile(path, ix); err != nil {
-		t.Fatal(err)
-	}
-	f, err := OpenFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := writeOpen(t, path, ix)
 	resident, err := pageout.Resident()
 	if err != nil || resident == nil {
 		t.Skip("no /proc/self/smaps")
@@ -397,10 +391,6 @@ func TestOpenFileLeavesItsPagesOutOfTheProcess(t *testing.T) {
 	if err := pageout.ReadAtRandom(path); err != nil {
 		t.Fatal(err)
 	}
-	g, err := OpenFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	b, err := NewAt(f.Last() + 1)
 	if err != nil {
 		t.Fatal(err)
@@ -409,21 +399,14 @@ func TestOpenFileLeavesItsPagesOutOfTheProcess(t *testing.T) {
 		b.Add(f.Last()+1+uint64(i), fmt.Sprint("b", i), "w1 w3")
 	}
 	bpath := filepath.Join(dir, "b.bm25")
-	if err := WriteFile(bpath, b); err != nil {
-		t.Fatal(err)
-	}
-	bf, err := OpenFile(bpath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteMerged(filepath.Join(dir, "ab.bm25"), g, bf); err != nil {
+	bf := writeOpen(t, bpath, b)
+	if err := WriteMerged(filepath.Join(dir, "ab.bm25"), f, bf); err != nil {
 		t.Fatal(err)
 	}
 	if err := pageout.ReadAtRandom(path, bpath); err != nil {
 		t.Fatal(err)
 	}
 	runtime.KeepAlive(f)
-	runtime.KeepAlive(g)
 	runtime.KeepAlive(bf)
 }
 
@@ -580,14 +563,7 @@ func TestListedAndPackedBoundsRankAsMemory(t *testing.T) {
 	for i, r := range layoutRecords(11, blocks) {
 		ix.Add(uint64(i+1), r.id, r.content)
 	}
-	path := filepath.Join(t.TempDir(), "f.bm25")
-	if err := WriteFile(path, ix); err != nil {
-		t.Fatal(err)
-	}
-	f, err := OpenFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := writeOpen(t, filepath.Join(t.TempDir(), "f.bm25"), ix)
 	// Every layout of a common word: bounds listed or packed, postings
 	// narrow or (a frequency past a byte) wide.
 	for word, want := range map[string]string{"a": "listed narrow", "b": "listed wide", "c": "packed narrow"} {
@@ -632,14 +608,7 @@ func TestEveryTermIsFound(t *testing.T) {
 	for i := range 3 * blockSize {
 		ix.Add(uint64(i+1), strconv.Itoa(i), fmt.Sprintf("t%d t%d common", i, i/3))
 	}
-	path := filepath.Join(t.TempDir(), "f.bm25")
-	if err := WriteFile(path, ix); err != nil {
-		t.Fatal(err)
-	}
-	f, err := OpenFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := writeOpen(t, filepath.Join(t.TempDir(), "f.bm25"), ix)
 	if n := len(f.info) - 1; n < 4*sampleEvery || n%sampleEvery == 0 {
 		t.Fatalf("%d terms: the test needs several runs and a short last one", n)
 	}
@@ -672,4 +641,17 @@ func infoPast(b []byte, l fileLayout, field uint64) []byte {
 	binary.LittleEndian.PutUint64(next[field:], total+1)
 	binary.LittleEndian.PutUint32(c[l.infoOff()+32:], 300)
 	return c
+}
+
+// writeOpen writes ix as a file at path and opens it.
+func writeOpen(t *testing.T, path string, ix *Index) *File {
+	t.Helper()
+	if err := WriteFile(path, ix); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
