@@ -36,8 +36,23 @@ import (
 // tried again once twice as many bytes are in memory.
 var persistCorpusBytes = 16 << 20
 
-// maxSegmentBytes bounds a segment file's corpus (a variable for tests).
-var maxSegmentBytes = corpus.MaxSegmentBytes
+// maxSegmentBytes bounds a segment file's corpus as it is built, and
+// maxMergedBytes as two files are merged from their arrays (variables for
+// tests).
+var (
+	maxSegmentBytes = corpus.MaxSegmentBytes
+	maxMergedBytes  = corpus.MaxMergedBytes
+)
+
+// mergedLimit is the largest corpus a merge of segs may write: a merge of
+// two files' arrays takes little memory, one that builds again as much as a
+// build.
+func mergedLimit(segs []*corpus.Segment) int {
+	if corpus.MaxMerged(corpus.WordStarts, segs...) > corpus.MaxSegmentBytes {
+		return maxMergedBytes
+	}
+	return maxSegmentBytes
+}
 
 // corpusFiles is where a datanet's segment files live; "" keeps the index
 // in memory only (a registry in memory).
@@ -299,7 +314,7 @@ func (r *Registry) writeSegment(datanet, dir string, b *corpus.Builder) (*corpus
 		return nil, err
 	}
 	path := filepath.Join(dir, name)
-	if err := b.Write(path); err != nil {
+	if err := b.Write(path, corpus.WordStarts); err != nil {
 		return nil, err
 	}
 	return corpus.OpenSegment(path)
@@ -392,17 +407,17 @@ func (ix *corpusIndex) persist(files, write []*corpus.Segment, mem int) {
 }
 
 // mergeFiles merges the files at the end of segs while the newer is at
-// least half the older's size and the merged one fits a segment.
+// least half the older's size and the merged one fits mergedLimit.
 func (r *Registry) mergeFiles(datanet, dir string, segs []*corpus.Segment) []*corpus.Segment {
 	for n := len(segs); n >= 2 && segs[n-2].Mapped() && segs[n-1].Mapped() &&
-		2*segs[n-1].Size() >= segs[n-2].Size() && segs[n-2].Size()+segs[n-1].Size() <= maxSegmentBytes; n = len(segs) {
+		2*segs[n-1].Size() >= segs[n-2].Size() && segs[n-2].Size()+segs[n-1].Size() <= mergedLimit(segs[n-2:]); n = len(segs) {
 		if r.ctx.Err() != nil {
 			return segs
 		}
 		name, err := r.segmentName(datanet, segs[n-2].First(), segs[n-1].Last())
 		var merged *corpus.Segment
 		if err == nil {
-			err = corpus.WriteMerged(filepath.Join(dir, name), segs[n-2:]...)
+			err = corpus.WriteMerged(filepath.Join(dir, name), corpus.WordStarts, segs[n-2:]...)
 		}
 		if err == nil {
 			merged, err = corpus.OpenSegment(filepath.Join(dir, name))

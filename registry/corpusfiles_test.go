@@ -229,10 +229,10 @@ func TestCorpusIndexFilesAheadOfTheDatanet(t *testing.T) {
 	os.Remove(files[0])
 	ids, contents := slices.Clone(f.ids), slices.Clone(f.contents)
 	contents[7] = "words only the old store held"
-	if err := corpus.WriteSegment(filepath.Join(dir, fmt.Sprintf("%020d-%020d-%s.seg", 1, 301, root)), 1, append(ids, "x"), append(contents, "a later record")); err != nil {
+	if err := corpus.WriteSegment(filepath.Join(dir, fmt.Sprintf("%020d-%020d-%s.seg", 1, 301, root)), corpus.WordStarts, 1, append(ids, "x"), append(contents, "a later record")); err != nil {
 		t.Fatal(err)
 	}
-	if err := corpus.WriteSegment(filepath.Join(dir, fmt.Sprintf("%020d-%020d-%s.seg", 1, 300, strings.Repeat("ab", 32))), 1, ids, contents); err != nil {
+	if err := corpus.WriteSegment(filepath.Join(dir, fmt.Sprintf("%020d-%020d-%s.seg", 1, 300, strings.Repeat("ab", 32))), corpus.WordStarts, 1, ids, contents); err != nil {
 		t.Fatal(err)
 	}
 	f.reopen()
@@ -274,6 +274,37 @@ func TestCorpusIndexFilesAreBounded(t *testing.T) {
 	}
 	if len(f.contents)-int(last) > 60 {
 		t.Fatalf("of %d versions files hold %d", len(f.contents), last)
+	}
+}
+
+// Files merge from their arrays past the size a build may reach, up to the
+// merged bound, and match as the records indexed at once.
+func TestCorpusIndexFilesMergePastABuild(t *testing.T) {
+	defer registry.SetPersistCorpusBytes(8 << 10)()
+	defer registry.SetMaxSegmentBytes(32 << 10)()
+	defer registry.SetMaxMergedBytes(128 << 10)()
+	f := newCorpusFixture(t)
+	f.check("first build")
+	for range 16 {
+		f.add(40)
+		f.check("after appends")
+	}
+	f.filesRun()
+	f.reopen()
+	f.check("after a restart")
+	largest := 0
+	for _, p := range f.files() {
+		seg, err := corpus.OpenSegment(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seg.Size() > 128<<10 {
+			t.Fatalf("%s holds %d bytes", p, seg.Size())
+		}
+		largest = max(largest, seg.Size())
+	}
+	if largest <= 32<<10 {
+		t.Fatalf("no file was merged past a build: the largest holds %d bytes", largest)
 	}
 }
 

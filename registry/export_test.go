@@ -112,11 +112,20 @@ func SetPersistCorpusBytes(n int) (restore func()) {
 	return func() { persistCorpusBytes = old }
 }
 
-// SetMaxSegmentBytes lowers the largest segment file, for tests.
+// SetMaxSegmentBytes lowers the largest segment file, built or merged,
+// for tests.
 func SetMaxSegmentBytes(n int) (restore func()) {
-	old := maxSegmentBytes
-	maxSegmentBytes = n
-	return func() { maxSegmentBytes = old }
+	old, oldMerged := maxSegmentBytes, maxMergedBytes
+	maxSegmentBytes, maxMergedBytes = n, n
+	return func() { maxSegmentBytes, maxMergedBytes = old, oldMerged }
+}
+
+// SetMaxMergedBytes sets the largest segment file merged from two files'
+// arrays, for tests.
+func SetMaxMergedBytes(n int) (restore func()) {
+	old := maxMergedBytes
+	maxMergedBytes = n
+	return func() { maxMergedBytes = old }
 }
 
 // WaitCorpusJobs waits until no background job writes or merges the

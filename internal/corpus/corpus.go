@@ -8,10 +8,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"index/suffixarray"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/tokenize"
@@ -36,6 +38,14 @@ type Segment struct {
 	first  uint64
 	mapped []byte // the file mapping text, sa, starts and ids live in, if any
 	fence  fence  // for a mapped array: where its searches start
+	// suffixes is what a file's array was written to hold; wordStarts
+	// says sa holds only the suffixes that start a word, and vocab the
+	// distinct words (each after a NUL, a NUL at the end) with vocabSA its
+	// suffix array (see WordStarts).
+	suffixes   Suffixes
+	wordStarts bool
+	vocab      []byte
+	vocabSA    []int32
 }
 
 // idList is the segments' record ids: strings in memory, or offsets into
@@ -149,7 +159,8 @@ func (r *saReader) Write(p []byte) (int, error) {
 }
 
 // Lookup returns the offsets of up to n occurrences of b in the segment's
-// corpus (all if n < 0), in no particular order.
+// corpus (all if n < 0), in no particular order. In a segment mapped from
+// a WordStarts file, only the occurrences that start a word.
 func (seg *Segment) Lookup(b []byte, n int) []int { return seg.lookup(b, n) }
 
 // Text is the segment's corpus: each record followed by a NUL. A mapped
@@ -210,10 +221,15 @@ func (seg *Segment) occurrences(b []byte) (lo, hi int) { return seg.narrow(b, 0,
 // over the rest of the array. A search over the whole array starts from
 // the fence's bounds.
 func (seg *Segment) narrow(b []byte, from, to int) (lo, hi int) {
-	sa, text := seg.sa, seg.text
-	if from == 0 && to == len(sa) {
-		from, to = seg.fence.bounds(b, len(sa))
+	if from == 0 && to == len(seg.sa) {
+		from, to = seg.fence.bounds(b, len(seg.sa))
 	}
+	return search(seg.text, seg.sa, b, from, to)
+}
+
+// search is the range sa[lo:hi] of the suffixes of text that b prefixes,
+// given that they all lie in sa[from:to] (see narrow).
+func search(text []byte, sa []int32, b []byte, from, to int) (lo, hi int) {
 	lo, n := from, to-from
 	for n > 0 { // the first suffix in sa[from:to] not less than b
 		half := n / 2
@@ -236,6 +252,61 @@ func (seg *Segment) narrow(b []byte, from, to int) (lo, hi int) {
 	end := min(lo+step, to)
 	hi = base + sort.Search(end-base, func(i int) bool { return !in(base + i) })
 	return lo, hi
+}
+
+// wordBefore reports whether a letter or digit ends just before byte p of
+// text. Where p starts a rune, this is how a forward decoding (as
+// tokenize.Spans decodes) reads the rune before it: a rune's lead byte is
+// never a continuation byte.
+func wordBefore(text []byte, p int) bool {
+	if p == 0 {
+		return false
+	}
+	r, _ := utf8.DecodeLastRune(text[max(0, p-utf8.UTFMax):p])
+	return tokenize.IsWord(r)
+}
+
+// endsLongerWord reports whether w, a word, ends a longer word of a
+// WordStarts segment's records.
+func (seg *Segment) endsLongerWord(w []byte) bool {
+	lo, hi := search(seg.vocab, seg.vocabSA, w, 0, len(seg.vocabSA))
+	// The suffixes w prefixes that go on with the NUL after a word come
+	// first (NUL is the least byte); of those, only w itself, if it is a
+	// word of the records, follows a NUL too.
+	for _, v := range seg.vocabSA[lo:hi] {
+		if seg.vocab[int(v)+len(w)] != 0 {
+			break
+		}
+		if seg.vocab[v-1] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// eachWordHolding calls fn with each word of a WordStarts segment's
+// records that holds w other than at its start, and the offset in it of w's
+// first such occurrence, until fn returns false.
+func (seg *Segment) eachWordHolding(w []byte, fn func(word []byte, at int) bool) {
+	lo, hi := search(seg.vocab, seg.vocabSA, w, 0, len(seg.vocabSA))
+	seen := map[int]int{} // word start: the offset given
+	for _, v := range seg.vocabSA[lo:hi] {
+		if seg.vocab[v-1] == 0 {
+			continue
+		}
+		s := bytes.LastIndexByte(seg.vocab[:v], 0) + 1
+		if at, ok := seen[s]; ok && at <= int(v)-s {
+			continue
+		}
+		seen[s] = int(v) - s
+	}
+	starts := slices.Sorted(maps.Keys(seen))
+	for _, s := range starts {
+		e := s + bytes.IndexByte(seg.vocab[s:], 0)
+		if !fn(seg.vocab[s:e], seen[s]) {
+			return
+		}
+	}
 }
 
 // A fence is the first fenceKeyBytes bytes of every fenceEvery-th suffix
@@ -315,6 +386,10 @@ func (a *Segment) Merge(b *Segment) *Segment {
 // Size is the bytes of the records the segment holds (with a separator each).
 func (seg *Segment) Size() int { return len(seg.text) }
 
+// Suffixes says which suffixes a segment mapped from a file was written
+// to index (AllSuffixes for one in memory).
+func (seg *Segment) Suffixes() Suffixes { return seg.suffixes }
+
 // Mapped reports whether the segment is read from a file's mapping.
 func (seg *Segment) Mapped() bool { return seg.mapped != nil }
 
@@ -360,23 +435,27 @@ func (seg *Segment) Cut(upTo uint64) int {
 	return seg.starts[upTo-seg.first+1]
 }
 
-// matcher looks text up in segments, counting only records up to a version.
+// matcher looks a text's runs of words up in segments, counting only
+// records up to a version.
 type matcher struct {
 	segs   []*Segment
 	cuts   []int // per segment, see cut
 	ranges []saRange
+	text   []byte
+	words  [][2]int // the text's words, as tokenize.Spans gives them
 }
 
 // saRange is where in a segment's suffix array the suffixes that the text
 // from byte start to end prefixes lie: a longer run from the same start
-// lies inside it, and none does if it is empty.
+// lies inside it. absent says the run occurs nowhere in the segment, so
+// no longer one does either.
 type saRange struct {
 	start, end, lo, hi int
-	known              bool
+	known, absent      bool
 }
 
-func newMatcher(segs []*Segment, upTo uint64) *matcher {
-	m := &matcher{}
+func newMatcher(segs []*Segment, upTo uint64, text []byte, words [][2]int) *matcher {
+	m := &matcher{text: text, words: words}
 	for _, seg := range segs {
 		if c := seg.Cut(upTo); c > 0 {
 			m.segs, m.cuts = append(m.segs, seg), append(m.cuts, c)
@@ -386,48 +465,120 @@ func newMatcher(segs []*Segment, upTo uint64) *matcher {
 	return m
 }
 
-// occurs reports whether text[start:end] occurs in a record the matcher
-// counts. In a mapped segment it starts from the range found for a shorter
-// run from the same start, and skips the segment if that range was empty.
-// Where a segment holds later records too, a few occurrences are checked
-// first: a common string almost always has one among them in an earlier
-// record.
-func (m *matcher) occurs(text []byte, start, end int) bool {
-	b := text[start:end]
-	for i, seg := range m.segs {
+// run is the text of words i to j.
+func (m *matcher) run(i, j int) []byte { return m.text[m.words[i][0]:m.words[j][1]] }
+
+// occurs reports whether words i to j of the text occur in a record the
+// matcher counts. In a mapped segment it starts from the range found for
+// a shorter run from the same start, and skips the segment if that run
+// was absent. Where a segment holds later records too, a few occurrences
+// are checked first: a common string almost always has one among them in
+// an earlier record.
+func (m *matcher) occurs(i, j int) bool {
+	start, end := m.words[i][0], m.words[j][1]
+	b := m.text[start:end]
+	for k, seg := range m.segs {
 		if seg.sa == nil {
-			if m.occursIn(i, b) {
+			if m.occursIn(k, b) {
 				return true
 			}
 			continue
 		}
-		r := &m.ranges[i]
+		r := &m.ranges[k]
 		lo, hi := 0, len(seg.sa)
 		if r.known && r.start == start && r.end <= end {
-			if r.lo == r.hi {
+			if r.absent {
 				continue
 			}
 			lo, hi = r.lo, r.hi
 		}
 		lo, hi = seg.narrow(b, lo, hi)
-		*r = saRange{start: start, end: end, lo: lo, hi: hi, known: true}
+		whole := m.cuts[k] == len(seg.text)
 		found := false
-		if m.cuts[i] == len(seg.text) {
+		if whole {
 			found = lo < hi
 		} else {
 			for _, off := range seg.sa[lo:hi] {
-				if int(off) < m.cuts[i] {
+				if int(off) < m.cuts[k] {
 					found = true
 					break
 				}
 			}
 		}
+		if !found && seg.wordStarts {
+			found = m.inWord(k, i, j, whole)
+		}
 		runtime.KeepAlive(seg)
+		*r = saRange{start: start, end: end, lo: lo, hi: hi, known: true,
+			absent: lo == hi && (!seg.wordStarts || whole && !found)}
 		if found {
 			return true
 		}
 	}
 	return false
+}
+
+// inWord reports whether words i to j occur in a counted record of a
+// WordStarts segment other than from the start of one of its words; whole
+// says the segment counts all its records.
+func (m *matcher) inWord(k, i, j int, whole bool) bool {
+	seg := m.segs[k]
+	if i == j && whole {
+		found := false
+		seg.eachWordHolding(m.run(i, i), func([]byte, int) bool { found = true; return false })
+		return found
+	}
+	return len(m.inWords(k, i, j, 1)) > 0
+}
+
+// inWords returns the offsets of up to n (all if n < 0) occurrences of
+// words i to j in counted records of a WordStarts segment that do not start
+// a word of the record, which its array does not hold. A run of several
+// words then starts inside a word and ends it: its first word ends a longer
+// one, and the rest of the run (from its second word) starts a word, so it
+// is looked up and the bytes before it checked. A run of one word lies
+// inside a longer one: the vocabulary gives those words, and the array
+// their occurrences.
+func (m *matcher) inWords(k, i, j, n int) []int {
+	seg, cut := m.segs[k], m.cuts[k]
+	var offs []int
+	if j > i {
+		if !seg.endsLongerWord(m.run(i, i)) {
+			return nil
+		}
+		pre := m.text[m.words[i][0]:m.words[i+1][0]]
+		lo, hi := seg.narrow(m.run(i+1, j), 0, len(seg.sa))
+		for _, q := range seg.sa[lo:hi] {
+			p := int(q) - len(pre)
+			if p > 0 && p < cut && bytes.Equal(seg.text[p:q], pre) && wordBefore(seg.text, p) {
+				if offs = append(offs, p); len(offs) == n {
+					break
+				}
+			}
+		}
+		runtime.KeepAlive(seg)
+		return offs
+	}
+	seg.eachWordHolding(m.run(i, i), func(word []byte, at int) bool {
+		lo, hi := seg.narrow(word, 0, len(seg.sa))
+		for _, q := range seg.sa[lo:hi] {
+			p := int(q) + at
+			if p >= cut {
+				continue
+			}
+			// The array's suffixes from word begin with it or with a
+			// longer word, which the vocabulary gives as well.
+			if r, _ := utf8.DecodeRune(seg.text[int(q)+len(word):]); tokenize.IsWord(r) {
+				continue
+			}
+			if offs = append(offs, p); len(offs) == n {
+				return false
+			}
+		}
+		return true
+	})
+	runtime.KeepAlive(seg)
+	return offs
 }
 
 // occursIn is occurs for a segment with no mapped array: one indexed in
@@ -460,9 +611,9 @@ func Match(segs []*Segment, text string, minTokens int, upTo uint64) []abi.Span 
 func MatchBounded(segs []*Segment, text string, minTokens, maxTokens, maxOccurrences int, upTo uint64) (spans []abi.Span, partial bool) {
 	minTokens = max(minTokens, 1)
 	maxTokens = max(maxTokens, minTokens)
-	m := newMatcher(segs, upTo)
 	words := tokenize.Spans(text)
-	tb := []byte(text) // once: a conversion per lookup would copy the text each time
+	// The text is converted once: a conversion per lookup would copy it each time.
+	m := newMatcher(segs, upTo, []byte(text), words)
 	prevEnd := -1
 	// words[i:j] is the longest run from word i that occurs in the corpus.
 	// If words[i:j] occurs, so does words[i+1:j] (it is part of it), so j
@@ -476,19 +627,19 @@ func MatchBounded(segs []*Segment, text string, minTokens, maxTokens, maxOccurre
 	for i := 0; i+minTokens <= len(words); i++ {
 		j = max(j, i)
 		if j-i < minTokens {
-			if !m.occurs(tb, words[i][0], words[i+minTokens-1][1]) {
+			if !m.occurs(i, i+minTokens-1) {
 				continue
 			}
 			j = i + minTokens
 		}
-		for j < len(words) && j-i < maxTokens && m.occurs(tb, words[i][0], words[j][1]) {
+		for j < len(words) && j-i < maxTokens && m.occurs(i, j) {
 			j++
 		}
 		if j-i < minTokens || words[j-1][1] <= prevEnd {
 			continue
 		}
 		start, end := words[i][0], words[j-1][1]
-		recs, cut := m.someRecords(tb[start:end], maxOccurrences)
+		recs, cut := m.someRecords(i, j-1, maxOccurrences)
 		partial = partial || cut
 		spans = append(spans, abi.Span{Start: start, End: end, Tokens: j - i, Records: recs})
 		prevEnd = end
@@ -499,16 +650,20 @@ func MatchBounded(segs []*Segment, text string, minTokens, maxTokens, maxOccurre
 	return spans, partial
 }
 
-// someRecords returns the sorted ids of the counted records holding b,
-// read from at most n of its occurrences in each segment (all if n < 0);
-// cut says there were more.
-func (m *matcher) someRecords(b []byte, n int) (ids []string, cut bool) {
+// someRecords returns the sorted ids of the counted records holding
+// words i to j, read from at most n of their occurrences in each segment
+// (all if n < 0); cut says there were more.
+func (m *matcher) someRecords(i, j, n int) (ids []string, cut bool) {
+	b := m.run(i, j)
 	seen := map[string]bool{}
-	for i, seg := range m.segs {
+	for k, seg := range m.segs {
 		offs := seg.lookup(b, n)
+		if seg.wordStarts && (n < 0 || len(offs) < n) {
+			offs = append(offs, m.inWords(k, i, j, n-len(offs))...)
+		}
 		cut = cut || len(offs) == n
 		for _, off := range offs {
-			if off >= m.cuts[i] {
+			if off >= m.cuts[k] {
 				continue
 			}
 			if r := sort.SearchInts(seg.starts, off+1) - 1; r >= 0 {

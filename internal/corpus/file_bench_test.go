@@ -1,6 +1,7 @@
 package corpus
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -18,14 +19,21 @@ import (
 // BenchmarkSegmentFiles builds a corpus of $TOLLGATE_CORPUS_MB megabytes
 // (default 512) as segment files, as a registry does for a datanet that
 // size: 500-byte records of words drawn from a 5,000-word vocabulary,
-// written a segment at a time. It reports the build rate, the process's
-// peak resident memory while building, and then, over the files mapped,
+// written a segment (at most MaxSegmentBytes) at a time, and files merged
+// while the newer is at least half the older and the merged one fits
+// MaxMerged, in the background as the next segment builds. It reports the
+// build rate (merges included), the process's peak resident memory while
+// building, in all (VmHWM, which counts the pages of files a merge reads
+// through their mappings) and outside file mappings (sampled), and then,
+// over the files mapped,
 // corpus_match's p50 and p99 for a 2 KB output (half of them repeating a
 // record): over the first 200 queries, which fault the mapping in, and
 // over the next 200; and the resident memory while querying, in all and
 // outside file mappings (anon). With $TOLLGATE_CORPUS_DIR the files are
-// kept there, and a later run maps those it finds whole rather than
-// building them again (it then reports no build figures).
+// kept there with a manifest, and a later run of the same size maps them
+// rather than building them again (it then reports no build figures). The
+// files index word starts (WordStarts), as a registry's do; with
+// $TOLLGATE_CORPUS_ALL set, every suffix.
 //
 //	TOLLGATE_CORPUS_MB=5120 go test ./internal/corpus -run '^$' -bench SegmentFiles -benchtime 1x -timeout 2h
 func BenchmarkSegmentFiles(b *testing.B) {
@@ -36,6 +44,10 @@ func BenchmarkSegmentFiles(b *testing.B) {
 			b.Fatal(err)
 		}
 		total = mb << 20
+	}
+	which := WordStarts
+	if os.Getenv("TOLLGATE_CORPUS_ALL") != "" {
+		which = AllSuffixes // every suffix, as the ∞-gram model's files hold
 	}
 	dir, reuse := b.TempDir(), false
 	if d := os.Getenv("TOLLGATE_CORPUS_DIR"); d != "" {
@@ -57,39 +69,117 @@ func BenchmarkSegmentFiles(b *testing.B) {
 		return sb.String()
 	}
 	for b.Loop() {
-		var paths, samples []string
-		built, version, reused := 0, uint64(1), 0
-		start := time.Now()
-		for built < total {
-			bld := NewBuilder(version)
-			var sample string
-			for bld.Size() < min(MaxSegmentBytes, total-built) {
-				rec := sentence(70)
-				bld.Add(strconv.FormatUint(version+uint64(bld.Records()), 16), rec)
-				if bld.Records() == 1000 {
-					sample = rec
+		type manifest struct {
+			Bytes    int
+			Suffixes Suffixes
+			Files    []string
+			Samples  []string
+		}
+		manifestPath := filepath.Join(dir, "manifest.json")
+		var m manifest
+		built := false
+		var buildSecs, mergeSecs float64
+		peakAnon := 0
+		if data, err := os.ReadFile(manifestPath); !reuse || err != nil || json.Unmarshal(data, &m) != nil || m.Bytes != total || m.Suffixes != which {
+			m = manifest{Bytes: total, Suffixes: which}
+			built = true
+			// Files merge in the background while the next segment builds,
+			// as a registry's merge job runs beside its writer.
+			files := make(chan *Segment, 64)
+			merged := make(chan []*Segment)
+			go func() {
+				var segs []*Segment
+				for seg := range files {
+					segs = append(segs, seg)
+					t0 := time.Now()
+					for n := len(segs); n >= 2 && 2*segs[n-1].Size() >= segs[n-2].Size() &&
+						segs[n-2].Size()+segs[n-1].Size() <= MaxMerged(which, segs[n-2:]...); n = len(segs) {
+						path := filepath.Join(dir, fmt.Sprintf("%020d-%020d.seg", segs[n-2].First(), segs[n-1].Last()))
+						if err := WriteMerged(path, which, segs[n-2:]...); err != nil {
+							panic(err)
+						}
+						m, err := OpenSegment(path)
+						if err != nil {
+							panic(err)
+						}
+						for _, old := range segs[n-2:] {
+							os.Remove(filepath.Join(dir, fmt.Sprintf("%020d-%020d.seg", old.First(), old.Last())))
+						}
+						segs = append(segs[:n-2], m)
+					}
+					mergeSecs += time.Since(t0).Seconds()
 				}
+				merged <- segs
+			}()
+			// The peak of memory outside file mappings, sampled: VmHWM
+			// counts the pages of the files a merge maps as well.
+			sampled, stop := make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(sampled)
+				for {
+					peakAnon = max(peakAnon, statusKB(b, "RssAnon"))
+					select {
+					case <-stop:
+						return
+					case <-time.After(50 * time.Millisecond):
+					}
+				}
+			}()
+			version, done := uint64(1), 0
+			next := ""
+			start := time.Now()
+			for done < total {
+				bld := NewBuilder(version)
+				limit := min(MaxSegmentBytes, total-done)
+				for {
+					if next == "" {
+						next = sentence(70)
+					}
+					if bld.Records() > 0 && bld.Size()+len(next)+1 > limit {
+						break
+					}
+					bld.Add(strconv.FormatUint(version+uint64(bld.Records()), 16), next)
+					if bld.Records() == 1000 {
+						m.Samples = append(m.Samples, next)
+					}
+					next = ""
+				}
+				path := filepath.Join(dir, fmt.Sprintf("%020d-%020d.seg", version, version+uint64(bld.Records())-1))
+				if err := bld.Write(path, which); err != nil {
+					b.Fatal(err)
+				}
+				version += uint64(bld.Records())
+				done += bld.Size()
+				bld = nil
+				runtime.GC()
+				debug.FreeOSMemory()
+				seg, err := OpenSegment(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				files <- seg
 			}
-			samples = append(samples, sample)
-			path := filepath.Join(dir, fmt.Sprintf("%020d.seg", version))
-			if seg, err := OpenSegment(path); reuse && err == nil && seg.Records() == bld.Records() {
-				reused++
-			} else if err := bld.Write(path); err != nil {
+			close(files)
+			segs := <-merged
+			close(stop)
+			<-sampled
+			buildSecs = time.Since(start).Seconds()
+			for _, seg := range segs {
+				m.Files = append(m.Files, fmt.Sprintf("%020d-%020d.seg", seg.First(), seg.Last()))
+			}
+			data, _ := json.Marshal(m)
+			if err := os.WriteFile(manifestPath, data, 0o600); err != nil {
 				b.Fatal(err)
 			}
-			paths = append(paths, path)
-			version += uint64(bld.Records())
-			built += bld.Size()
-			bld = nil
-			runtime.GC()
-			debug.FreeOSMemory()
 		}
-		buildSecs := time.Since(start).Seconds()
 		buildPeak := statusKB(b, "VmHWM")
 
-		segs := make([]*Segment, len(paths))
-		for i, p := range paths {
-			seg, err := OpenSegment(p)
+		samples := m.Samples
+		paths := make([]string, len(m.Files))
+		segs := make([]*Segment, len(m.Files))
+		for i, name := range m.Files {
+			paths[i] = filepath.Join(dir, name)
+			seg, err := OpenSegment(paths[i])
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -114,11 +204,20 @@ func BenchmarkSegmentFiles(b *testing.B) {
 		}
 		slices.Sort(cold)
 		slices.Sort(warm)
-		b.ReportMetric(float64(built>>20), "corpus-MB")
+		b.ReportMetric(float64(total>>20), "corpus-MB")
 		b.ReportMetric(float64(len(segs)), "segments")
-		if reused == 0 {
-			b.ReportMetric(float64(built>>20)/buildSecs, "build-MB/s")
+		fileBytes := int64(0)
+		for _, p := range paths {
+			if fi, err := os.Stat(p); err == nil {
+				fileBytes += fi.Size()
+			}
+		}
+		b.ReportMetric(float64(fileBytes)/float64(total), "file-bytes/corpus-byte")
+		if built {
+			b.ReportMetric(float64(total>>20)/buildSecs, "build-MB/s")
+			b.ReportMetric(mergeSecs, "merge-s")
 			b.ReportMetric(float64(buildPeak)/1024, "build-peak-RSS-MB")
+			b.ReportMetric(float64(peakAnon)/1024, "build-peak-anon-MB")
 		}
 		b.ReportMetric(float64(cold[len(cold)*99/100].Microseconds())/1000, "first-match-p99-ms")
 		b.ReportMetric(float64(warm[len(warm)/2].Microseconds())/1000, "match-p50-ms")

@@ -25,7 +25,9 @@ import (
 // spans repeat across records; big makes them long enough for a suffix
 // array.
 func randomRecords(rng *rand.Rand, n int, big bool) (ids, contents []string) {
-	vocab := []string{"a", "b", "sky", "blue", "the", "Blau", "ß", "é", "light", "scatters"}
+	// Some words end, start or hold others: "cat" in "scat" and "scatters",
+	// "é" in "bé", "light" in "lights".
+	vocab := []string{"a", "b", "sky", "blue", "the", "Blau", "ß", "é", "light", "scatters", "scat", "cat", "bé", "lights"}
 	for i := range n {
 		words := 1 + rng.IntN(40)
 		if big {
@@ -57,14 +59,15 @@ func TestSegmentFileMatchesMemory(t *testing.T) {
 		first := uint64(1 + rng.IntN(100))
 		mem := NewSegment(first, ids, contents)
 		path := filepath.Join(dir, strconv.Itoa(trial)+".seg")
-		if err := WriteSegment(path, first, ids, contents); err != nil {
+		which := Suffixes(trial / 2 % 2) // AllSuffixes, then WordStarts
+		if err := WriteSegment(path, which, first, ids, contents); err != nil {
 			t.Fatal(err)
 		}
 		file, err := OpenSegment(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if big != (file.sa != nil) || big != (mem.idx != nil) {
+		if big != (file.sa != nil) || big != (mem.idx != nil) || file.wordStarts != (big && which == WordStarts) {
 			t.Fatalf("trial %d: a %d-byte corpus: mapped array %v, memory index %v", trial, file.Size(), file.sa != nil, mem.idx != nil)
 		}
 		if file.Size() != mem.Size() || file.Records() != len(ids) || file.First() != first || file.Last() != first+uint64(len(ids))-1 {
@@ -87,8 +90,11 @@ func TestSegmentFileMatchesMemory(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("trial %d: mapped %+v\nmemory %+v", trial, got, want)
 			}
-			for _, w := range []string{"sky blue", "ß é", "a", "nowhere"} {
+			for _, w := range []string{"sky blue", "ß é", "a", "cat", "é", "nowhere"} {
 				a, b := file.lookup([]byte(w), -1), mem.lookup([]byte(w), -1)
+				if file.wordStarts { // its array finds only the occurrences that start a word
+					b = slices.DeleteFunc(b, func(off int) bool { return wordBefore(mem.text, off) })
+				}
 				if !reflect.DeepEqual(sorted(a), sorted(b)) {
 					t.Fatalf("trial %d: lookup %q: %v, in memory %v", trial, w, a, b)
 				}
@@ -126,15 +132,22 @@ func TestSegmentFileDamageIsRefused(t *testing.T) {
 	ids, contents := randomRecords(rng, 50, true)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "good.seg")
-	if err := WriteSegment(path, 1, ids, contents); err != nil {
+	if err := WriteSegment(path, WordStarts, 1, ids, contents); err != nil {
 		t.Fatal(err)
 	}
 	good, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := layout{records: uint64(len(ids)), text: uint64(NewSegment(1, ids, contents).Size())}
-	l.entries = l.text
+	seg, err := OpenSegment(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := layout{records: uint64(len(ids)), text: uint64(seg.Size()), entries: uint64(len(seg.sa)), vocab: uint64(len(seg.vocab))}
+	l.vocabEntries = l.vocab
+	if !seg.wordStarts || l.entries == 0 || l.entries >= l.text/3 || l.vocab == 0 {
+		t.Fatalf("a WordStarts file of %d bytes with %d entries and %d bytes of vocabulary", l.text, l.entries, l.vocab)
+	}
 	cases := map[string][]byte{
 		"empty":           {},
 		"header only":     good[:headerBytes],
@@ -147,7 +160,8 @@ func TestSegmentFileDamageIsRefused(t *testing.T) {
 	cases["newer format"] = newer
 	for name, off := range map[string]uint64{
 		"header": 20, "text": headerBytes + 5, "starts": l.startsOff() + 3, "id table": l.idOffsOff() + 9,
-		"suffix array": l.saOff() + 4*17 + 1, "ids": l.idsOff() + 2, "last byte": uint64(len(good) - 1),
+		"suffix array": l.saOff() + 4*17 + 1, "vocabulary": l.vocabOff() + 3, "vocabulary array": l.vocabSAOff() + 4*5 + 2,
+		"ids": l.idsOff() + 2, "last byte": uint64(len(good) - 1), "flags": 12,
 	} {
 		b := append([]byte(nil), good...)
 		b[off] ^= 0x40
@@ -183,7 +197,7 @@ func TestSegmentFileKilledMidWrite(t *testing.T) {
 		rng := rand.New(rand.NewPCG(11, 12))
 		ids, contents := randomRecords(rng, 1500, true)
 		for i := 0; ; i++ {
-			if err := WriteSegment(filepath.Join(dir, strconv.Itoa(i%3)+".seg"), 1, ids, contents); err != nil {
+			if err := WriteSegment(filepath.Join(dir, strconv.Itoa(i%3)+".seg"), WordStarts, 1, ids, contents); err != nil {
 				panic(err)
 			}
 			fmt.Println("wrote", i)
@@ -251,18 +265,18 @@ func TestWriteMergedMatchesOneSegment(t *testing.T) {
 	ids, contents := randomRecords(rng, 80, true)
 	a := NewSegment(5, ids[:30], contents[:30])
 	bPath := filepath.Join(dir, "b.seg")
-	if err := WriteSegment(bPath, 35, ids[30:], contents[30:]); err != nil {
+	if err := WriteSegment(bPath, WordStarts, 35, ids[30:], contents[30:]); err != nil {
 		t.Fatal(err)
 	}
 	b, err := OpenSegment(bPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteMerged(filepath.Join(dir, "bad.seg"), b, a); err == nil {
+	if err := WriteMerged(filepath.Join(dir, "bad.seg"), WordStarts, b, a); err == nil {
 		t.Fatal("merged segments out of version order")
 	}
 	path := filepath.Join(dir, "ab.seg")
-	if err := WriteMerged(path, a, b); err != nil {
+	if err := WriteMerged(path, WordStarts, a, b); err != nil {
 		t.Fatal(err)
 	}
 	ab, err := OpenSegment(path)
@@ -297,7 +311,7 @@ func TestMappedSegmentsMatchLikeMemory(t *testing.T) {
 		for s := range 1 + rng.IntN(4) {
 			ids, contents := randomRecords(rng, 10+rng.IntN(30), true)
 			path := filepath.Join(dir, fmt.Sprintf("%d-%d.seg", trial, s))
-			if err := WriteSegment(path, version, ids, contents); err != nil {
+			if err := WriteSegment(path, WordStarts, version, ids, contents); err != nil {
 				t.Fatal(err)
 			}
 			f, err := OpenSegment(path)
@@ -333,7 +347,7 @@ func TestOpenSegmentLeavesItsPagesOutOfTheProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "a.seg")
-	if err := WriteSegment(path, 1, ids, contents); err != nil {
+	if err := WriteSegment(path, WordStarts, 1, ids, contents); err != nil {
 		t.Fatal(err)
 	}
 	seg, err := OpenSegment(path)
@@ -358,14 +372,14 @@ func TestOpenSegmentLeavesItsPagesOutOfTheProcess(t *testing.T) {
 	}
 	ids2, contents2 := randomRecords(rand.New(rand.NewPCG(9, 10)), 50, true)
 	path2 := filepath.Join(dir, "b.seg")
-	if err := WriteSegment(path2, seg.Last()+1, ids2, contents2); err != nil {
+	if err := WriteSegment(path2, WordStarts, seg.Last()+1, ids2, contents2); err != nil {
 		t.Fatal(err)
 	}
 	seg2, err := OpenSegment(path2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteMerged(filepath.Join(dir, "ab.seg"), seg, seg2); err != nil {
+	if err := WriteMerged(filepath.Join(dir, "ab.seg"), WordStarts, seg, seg2); err != nil {
 		t.Fatal(err)
 	}
 	if err := pageout.ReadAtRandom(path, path2); err != nil {
@@ -373,4 +387,107 @@ func TestOpenSegmentLeavesItsPagesOutOfTheProcess(t *testing.T) {
 	}
 	runtime.KeepAlive(seg)
 	runtime.KeepAlive(seg2)
+}
+
+// Two WordStarts files merged from their arrays make the very file that
+// building one from all their records makes, byte for byte: the same
+// array, vocabulary and tables. Some trials end the older segment with
+// records that repeat earlier text, whose suffixes sort elsewhere once they
+// go on into the newer segment's text.
+func TestMergedArraysAreTheBuiltFile(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	dir := t.TempDir()
+	moved := 0
+	for trial := range 24 {
+		ids, contents := randomRecords(rng, 40+rng.IntN(60), true)
+		cut := 15 + rng.IntN(len(ids)-30)
+		if trial%3 == 0 {
+			// The older segment's last records repeat earlier ones.
+			k := 1 + rng.IntN(3)
+			for i := range k {
+				contents[cut-k+i] = contents[rng.IntN(cut-k)]
+			}
+		}
+		if trial%4 == 1 {
+			contents[cut-1] = contents[cut-2] + " " + contents[cut-3] // ends as one record does
+		}
+		write := func(name string, first uint64, ids, contents []string) *Segment {
+			path := filepath.Join(dir, fmt.Sprintf("%d-%s.seg", trial, name))
+			if err := WriteSegment(path, WordStarts, first, ids, contents); err != nil {
+				t.Fatal(err)
+			}
+			seg, err := OpenSegment(path)
+			if err != nil || !seg.wordStarts {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return seg
+		}
+		a := write("a", 3, ids[:cut], contents[:cut])
+		b := write("b", 3+uint64(cut), ids[cut:], contents[cut:])
+		write("whole", 3, ids, contents)
+		tail, err := a.repeatedTail()
+		if err != nil {
+			t.Fatal(err)
+		}
+		moved += len(tail)
+		if !mergesArrays(WordStarts, []*Segment{a, b}) || MaxMerged(WordStarts, a, b) != MaxMergedBytes {
+			t.Fatal("two WordStarts files are not merged from their arrays")
+		}
+		merged := filepath.Join(dir, fmt.Sprintf("%d-merged.seg", trial))
+		if err := WriteMerged(merged, WordStarts, a, b); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(merged)
+		want, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%d-whole.seg", trial)))
+		if !slices.Equal(got, want) {
+			t.Fatalf("trial %d (%d suffixes moved): the merged file (%d bytes) is not the built one (%d bytes)", trial, len(tail), len(got), len(want))
+		}
+		if _, err := OpenSegment(merged); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if moved < 24 {
+		t.Fatalf("only %d suffixes were sorted again in all trials", moved)
+	}
+}
+
+// A merge whose older segment ends with more than maxMovedBytes that occur
+// in it twice is refused, not sorted: records are distinct, so only
+// crafted text does that.
+func TestMergeOfARepeatedTailIsRefused(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	ids, contents := randomRecords(rng, 2000, true)
+	n := 0
+	for _, c := range contents {
+		n += len(c) + 1
+	}
+	if n <= maxMovedBytes {
+		t.Fatalf("%d bytes", n)
+	}
+	ids2 := make([]string, len(ids))
+	for i := range ids {
+		ids2[i] = ids[i] + "-again"
+	}
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.seg"), filepath.Join(dir, "b.seg")
+	if err := WriteSegment(a, WordStarts, 1, slices.Concat(ids, ids2), slices.Concat(contents, contents)); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSegment(b, WordStarts, uint64(2*len(ids)+1), ids[:20], contents[:20]); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := OpenSegment(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := OpenSegment(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMerged(filepath.Join(dir, "ab.seg"), WordStarts, sa, sb); err == nil || !strings.Contains(err.Error(), "occur in it twice") {
+		t.Fatalf("merged: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "ab.seg*")); len(left) > 0 {
+		t.Fatalf("left %v", left)
+	}
 }

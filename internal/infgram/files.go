@@ -110,7 +110,7 @@ func (b *Builder) flush() error {
 		seg = b.cur.Segment()
 	} else {
 		path := filepath.Join(b.tmp, segmentName(len(b.segs)))
-		err := b.cur.Write(path)
+		err := b.cur.Write(path, corpus.AllSuffixes)
 		if err == nil {
 			seg, err = corpus.OpenSegment(path)
 		}
@@ -241,6 +241,9 @@ func Open(dir string) (*Model, error) {
 		}
 		if err != nil {
 			return nil, bad("segment %d: %v", i, err)
+		}
+		if seg.Suffixes() != corpus.AllSuffixes {
+			return nil, bad("segment %d indexes only word starts, not every token", i)
 		}
 		if seg.First() != next {
 			return nil, bad("segment %d starts at record %d, want %d", i, seg.First(), next)

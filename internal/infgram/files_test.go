@@ -94,11 +94,30 @@ func TestDamagedModelFilesAreRefused(t *testing.T) {
 		},
 		"a token id past the vocabulary": func(d string) {
 			os.Remove(filepath.Join(d, segmentName(0)))
-			if err := corpus.WriteSegment(filepath.Join(d, segmentName(0)), 1, []string{"x"}, []string{"\xff\xff\xff\x00\x00"}); err != nil {
+			if err := corpus.WriteSegment(filepath.Join(d, segmentName(0)), corpus.AllSuffixes, 1, []string{"x"}, []string{"\xff\xff\xff\x00\x00"}); err != nil {
 				t.Fatal(err)
 			}
 		},
 		"no vocabulary": func(d string) { os.Remove(filepath.Join(d, vocabFile)) },
+		"a segment indexed at word starts only": func(d string) {
+			path := filepath.Join(d, segmentName(0))
+			seg, err := corpus.OpenSegment(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids, contents []string
+			for i := range seg.Records() {
+				id, c := seg.Record(i)
+				ids, contents = append(ids, id), append(contents, c)
+			}
+			os.Remove(path)
+			if err := corpus.WriteSegment(path, corpus.WordStarts, seg.First(), ids, contents); err != nil {
+				t.Fatal(err)
+			}
+			if again, err := corpus.OpenSegment(path); err != nil || again.Suffixes() != corpus.WordStarts {
+				t.Fatalf("rewritten as %v (%v)", again.Suffixes(), err)
+			}
+		},
 	}
 	for what, f := range damage {
 		d := filepath.Join(t.TempDir(), "copy")
