@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/corpus"
 	"github.com/tollgate-dev/tollgate/registry"
 )
@@ -393,5 +394,50 @@ func TestModelBuildsCutShortAreSwept(t *testing.T) {
 	}
 	if _, err := os.Stat(kept); err != nil {
 		t.Fatalf("a model's directory was deleted: %v", err)
+	}
+}
+
+// A span in more than MaxSpanRecords records names one more than that; a
+// match whose spans would name more records than maxMatchRecords is
+// refused with CodeRecordLimit, over files and over segments in memory,
+// rather than gathering them; a match that ends its context gives up with
+// the context's code. Under the bound it answers as before.
+func TestCorpusMatchIsBounded(t *testing.T) {
+	defer registry.SetPersistCorpusBytes(8 << 10)()
+	f := newCorpusFixture(t)
+	ctx := context.Background()
+	want, err := f.r.CorpusMatch(ctx, f.name, "the zz1 sky zz2 blue", 1)
+	if err != nil || len(want) == 0 {
+		t.Fatalf("%+v %v", want, err)
+	}
+	named := 0
+	for _, s := range want {
+		named += len(s.Records)
+		if len(s.Records) > registry.MaxSpanRecords+1 {
+			t.Fatalf("a span names %d records", len(s.Records))
+		}
+	}
+	if len(f.files()) == 0 || len(want[0].Records) != registry.MaxSpanRecords+1 || named < 300 {
+		t.Fatalf("%d files; the spans name %d records, the first %d", len(f.files()), named, len(want[0].Records))
+	}
+	f.add(5) // some records in memory too
+	for _, limit := range []int{1, named / 2} {
+		restore := registry.SetMaxMatchRecords(limit)
+		_, err := f.r.CorpusMatch(ctx, f.name, "the zz1 sky zz2 blue", 1)
+		restore()
+		if abi.CodeOf(err) != abi.CodeRecordLimit {
+			t.Fatalf("limit %d: %v", limit, err)
+		}
+	}
+	restore := registry.SetMaxMatchRecords(named + 5*4)
+	got, err := f.r.CorpusMatch(ctx, f.name, "the zz1 sky zz2 blue", 1)
+	restore()
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("under the bound: %d spans (%v), want %d", len(got), err, len(want))
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := f.r.CorpusMatch(canceled, f.name, f.sentence(200), 1); abi.CodeOf(err) != abi.CodeCanceled {
+		t.Fatalf("canceled: %v", err)
 	}
 }

@@ -120,6 +120,14 @@ func SetMaxSegmentBytes(n int) (restore func()) {
 	return func() { maxSegmentBytes, maxMergedBytes = old, oldMerged }
 }
 
+// SetMaxMatchRecords sets the most record ids one corpus match names, for
+// tests.
+func SetMaxMatchRecords(n int) (restore func()) {
+	old := maxMatchRecords
+	maxMatchRecords = n
+	return func() { maxMatchRecords = old }
+}
+
 // SetMaxMergedBytes sets the largest segment file merged from two files'
 // arrays, for tests.
 func SetMaxMergedBytes(n int) (restore func()) {

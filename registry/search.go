@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 
@@ -178,7 +179,10 @@ func appendInMemory(tail []*corpus.Segment, recs []Record) []*corpus.Segment {
 
 // CorpusMatch returns the maximal spans of text, at least minTokens words
 // long and aligned to word boundaries, that occur verbatim in some record of
-// datanet, with the records that contain each.
+// datanet, with the records that contain each, up to one more than
+// MaxSpanRecords a span. It gives up when ctx ends, and with
+// [abi.CodeRecordLimit] when the spans would name more than maxMatchRecords
+// records.
 func (r *Registry) CorpusMatch(ctx context.Context, datanet, text string, minTokens int) ([]abi.Span, error) {
 	return r.corpusMatchAt(ctx, datanet, text, minTokens, allVersions)
 }
@@ -193,5 +197,25 @@ func (r *Registry) corpusMatchAt(ctx context.Context, datanet, text string, minT
 	if err != nil {
 		return nil, err
 	}
-	return corpus.Match(segs, text, minTokens, upTo), nil
+	spans, err := corpus.MatchContext(ctx, segs, text, minTokens, upTo, MaxSpanRecords, maxMatchRecords)
+	switch {
+	case errors.Is(err, corpus.ErrTooManyRecords):
+		return nil, errorf(abi.CodeRecordLimit, "corpus_match: the spans of this text name more than %d records; ask for longer spans", maxMatchRecords)
+	case err != nil:
+		return nil, abi.FromContext(err)
+	}
+	return spans, nil
 }
+
+// MaxSpanRecords bounds the records CorpusMatch names for one span: a span
+// held by more names MaxSpanRecords+1 of them, which ones depending on the
+// index's files. It is common to many, and attributed to none of them:
+// model.MaxSources is far below.
+const MaxSpanRecords = 256
+
+// maxMatchRecords bounds the record ids one CorpusMatch names, counted once
+// per span (a variable for tests): the operator's most records one call may
+// read (runtime.MaxRecords). A common word in a datanet larger than memory
+// is in millions of records, and naming them would take the node's memory,
+// not the caller's.
+var maxMatchRecords = 100_000

@@ -1,8 +1,13 @@
 package corpus
 
 import (
+	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,5 +91,78 @@ func TestMatchBoundedOccurrences(t *testing.T) {
 	}
 	if _, partial := MatchBounded([]*Segment{seg}, "so the sky is blue today", 2, 64, 64, math.MaxUint64); partial {
 		t.Fatal("partial although every occurrence was read")
+	}
+}
+
+// countdown is a context whose Err turns to Canceled after n calls.
+type countdown struct {
+	context.Context
+	n int
+}
+
+func (c *countdown) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// MatchContext answers as Match, but names one record more than
+// maxSpanRecords for a span held by more, and refuses once its spans would
+// name more than maxRecords records, counted once per span; it gives up on
+// its context between words and while reading a span's many occurrences.
+func TestMatchContextIsBounded(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	ids, contents := randomRecords(rng, 60, true)
+	path := filepath.Join(t.TempDir(), "a.seg")
+	if err := WriteSegment(path, WordStarts, 1, ids[:40], contents[:40]); err != nil {
+		t.Fatal(err)
+	}
+	file, err := OpenSegment(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs := []*Segment{file, NewSegment(41, ids[40:], contents[40:])}
+	text := "a nowhere1 sky nowhere2 cat nowhere3 é"
+	want := Match(segs, text, 1, math.MaxUint64)
+	named := 0
+	for _, s := range want {
+		named += len(s.Records)
+	}
+	if len(want) != 4 || named < 100 {
+		t.Fatalf("%d spans name %d records", len(want), named)
+	}
+	ctx := context.Background()
+	most := 0
+	for _, s := range want {
+		most = max(most, len(s.Records))
+	}
+	if got, err := MatchContext(ctx, segs, text, 1, math.MaxUint64, most, named); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("at the bounds: %v", err)
+	}
+	if _, err := MatchContext(ctx, segs, text, 1, math.MaxUint64, most, named-1); !errors.Is(err, ErrTooManyRecords) {
+		t.Fatalf("past the bound: %v", err)
+	}
+	got, err := MatchContext(ctx, segs, text, 1, math.MaxUint64, 5, math.MaxInt)
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("%d spans (%v)", len(got), err)
+	}
+	for i, s := range got {
+		w := want[i]
+		if s.Start != w.Start || s.End != w.End || len(s.Records) != min(len(w.Records), 6) {
+			t.Fatalf("span %d: %d records of %d, cut at 5", i, len(s.Records), len(w.Records))
+		}
+		for _, id := range s.Records {
+			if !slices.Contains(w.Records, id) {
+				t.Fatalf("span %d names %s", i, id)
+			}
+		}
+	}
+	// "a" occurs thousands of times: the second look at the context is
+	// while reading them.
+	for n := range 2 {
+		if _, err := MatchContext(&countdown{Context: ctx, n: n}, segs, "a", 1, math.MaxUint64, math.MaxInt, math.MaxInt); !errors.Is(err, context.Canceled) {
+			t.Fatalf("canceled after %d looks: %v", n, err)
+		}
 	}
 }

@@ -5,7 +5,9 @@ package corpus
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"index/suffixarray"
 	"maps"
@@ -443,6 +445,10 @@ type matcher struct {
 	ranges []saRange
 	text   []byte
 	words  [][2]int // the text's words, as tokenize.Spans gives them
+	// ctx ends the match; a span names at most spanRecords+1 records, and
+	// recordsLeft is how many more ids all spans may name.
+	ctx                      context.Context
+	spanRecords, recordsLeft int
 }
 
 // saRange is where in a segment's suffix array the suffixes that the text
@@ -522,42 +528,39 @@ func (m *matcher) occurs(i, j int) bool {
 // WordStarts segment other than from the start of one of its words; whole
 // says the segment counts all its records.
 func (m *matcher) inWord(k, i, j int, whole bool) bool {
-	seg := m.segs[k]
+	found := false
 	if i == j && whole {
-		found := false
-		seg.eachWordHolding(m.run(i, i), func([]byte, int) bool { found = true; return false })
+		m.segs[k].eachWordHolding(m.run(i, i), func([]byte, int) bool { found = true; return false })
 		return found
 	}
-	return len(m.inWords(k, i, j, 1)) > 0
+	m.eachInWord(k, i, j, func(int) bool { found = true; return false })
+	return found
 }
 
-// inWords returns the offsets of up to n (all if n < 0) occurrences of
-// words i to j in counted records of a WordStarts segment that do not start
-// a word of the record, which its array does not hold. A run of several
-// words then starts inside a word and ends it: its first word ends a longer
-// one, and the rest of the run (from its second word) starts a word, so it
-// is looked up and the bytes before it checked. A run of one word lies
-// inside a longer one: the vocabulary gives those words, and the array
-// their occurrences.
-func (m *matcher) inWords(k, i, j, n int) []int {
+// eachInWord calls fn with the offset of each occurrence of words i to j
+// in counted records of a WordStarts segment that does not start a word of
+// the record, which its array does not hold, until fn returns false. A run
+// of several words then starts inside a word and ends it: its first word
+// ends a longer one, and the rest of the run (from its second word) starts
+// a word, so it is looked up and the bytes before it checked. A run of one
+// word lies inside a longer one: the vocabulary gives those words, and the
+// array their occurrences.
+func (m *matcher) eachInWord(k, i, j int, fn func(off int) bool) {
 	seg, cut := m.segs[k], m.cuts[k]
-	var offs []int
+	defer runtime.KeepAlive(seg)
 	if j > i {
 		if !seg.endsLongerWord(m.run(i, i)) {
-			return nil
+			return
 		}
 		pre := m.text[m.words[i][0]:m.words[i+1][0]]
 		lo, hi := seg.narrow(m.run(i+1, j), 0, len(seg.sa))
 		for _, q := range seg.sa[lo:hi] {
 			p := int(q) - len(pre)
-			if p > 0 && p < cut && bytes.Equal(seg.text[p:q], pre) && wordBefore(seg.text, p) {
-				if offs = append(offs, p); len(offs) == n {
-					break
-				}
+			if p > 0 && p < cut && bytes.Equal(seg.text[p:q], pre) && wordBefore(seg.text, p) && !fn(p) {
+				return
 			}
 		}
-		runtime.KeepAlive(seg)
-		return offs
+		return
 	}
 	seg.eachWordHolding(m.run(i, i), func(word []byte, at int) bool {
 		lo, hi := seg.narrow(word, 0, len(seg.sa))
@@ -571,14 +574,12 @@ func (m *matcher) inWords(k, i, j, n int) []int {
 			if r, _ := utf8.DecodeRune(seg.text[int(q)+len(word):]); tokenize.IsWord(r) {
 				continue
 			}
-			if offs = append(offs, p); len(offs) == n {
+			if !fn(p) {
 				return false
 			}
 		}
 		return true
 	})
-	runtime.KeepAlive(seg)
-	return offs
 }
 
 // occursIn is occurs for a segment with no mapped array: one indexed in
@@ -603,17 +604,43 @@ func Match(segs []*Segment, text string, minTokens int, upTo uint64) []abi.Span 
 	return spans
 }
 
+// ErrTooManyRecords is MatchContext's error for a match whose spans name
+// more records, counted once per span, than its bound.
+var ErrTooManyRecords = errors.New("corpus: the match names too many records")
+
+// MatchContext is Match with its answer and work bounded for datanets
+// larger than memory, where a common word or phrase is in millions of
+// records and naming them all would take the host's memory and time:
+//   - a span held by more than maxSpanRecords records names
+//     maxSpanRecords+1 of them, which ones depending on the segments'
+//     layout (callers take it as common to many, and no record in
+//     particular);
+//   - past maxRecords ids named by all spans it gives up with
+//     ErrTooManyRecords;
+//   - it gives up when ctx ends, with its error, looking between lookups and
+//     every few thousand occurrences read.
+func MatchContext(ctx context.Context, segs []*Segment, text string, minTokens int, upTo uint64, maxSpanRecords, maxRecords int) ([]abi.Span, error) {
+	spans, _, err := match(ctx, segs, text, minTokens, math.MaxInt, -1, upTo, maxSpanRecords, maxRecords)
+	return spans, err
+}
+
 // MatchBounded is Match with its work bounded whatever the text and
 // records: every span is at most maxTokens words (a longer verbatim run is
 // cut into consecutive spans, so no lookup compares more than maxTokens
 // words), and each span's records are read from at most maxOccurrences of
 // its occurrences. partial says some span's records may be incomplete.
 func MatchBounded(segs []*Segment, text string, minTokens, maxTokens, maxOccurrences int, upTo uint64) (spans []abi.Span, partial bool) {
+	spans, partial, _ = match(context.Background(), segs, text, minTokens, maxTokens, maxOccurrences, upTo, math.MaxInt, math.MaxInt)
+	return spans, partial
+}
+
+func match(ctx context.Context, segs []*Segment, text string, minTokens, maxTokens, maxOccurrences int, upTo uint64, maxSpanRecords, maxRecords int) (spans []abi.Span, partial bool, err error) {
 	minTokens = max(minTokens, 1)
 	maxTokens = max(maxTokens, minTokens)
 	words := tokenize.Spans(text)
 	// The text is converted once: a conversion per lookup would copy it each time.
 	m := newMatcher(segs, upTo, []byte(text), words)
+	m.ctx, m.spanRecords, m.recordsLeft = ctx, maxSpanRecords, maxRecords
 	prevEnd := -1
 	// words[i:j] is the longest run from word i that occurs in the corpus.
 	// If words[i:j] occurs, so does words[i+1:j] (it is part of it), so j
@@ -625,6 +652,9 @@ func MatchBounded(segs []*Segment, text string, minTokens, maxTokens, maxOccurre
 	// no span and the shorter runs need not be asked about.
 	j := 0
 	for i := 0; i+minTokens <= len(words); i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, false, err
+		}
 		j = max(j, i)
 		if j-i < minTokens {
 			if !m.occurs(i, i+minTokens-1) {
@@ -639,7 +669,10 @@ func MatchBounded(segs []*Segment, text string, minTokens, maxTokens, maxOccurre
 			continue
 		}
 		start, end := words[i][0], words[j-1][1]
-		recs, cut := m.someRecords(i, j-1, maxOccurrences)
+		recs, cut, err := m.someRecords(i, j-1, maxOccurrences)
+		if err != nil {
+			return nil, false, err
+		}
 		partial = partial || cut
 		spans = append(spans, abi.Span{Start: start, End: end, Tokens: j - i, Records: recs})
 		prevEnd = end
@@ -647,35 +680,79 @@ func MatchBounded(segs []*Segment, text string, minTokens, maxTokens, maxOccurre
 			i = j - 1 // the run goes on: its next span starts after this one
 		}
 	}
-	return spans, partial
+	return spans, partial, nil
 }
 
 // someRecords returns the sorted ids of the counted records holding
 // words i to j, read from at most n of their occurrences in each segment
-// (all if n < 0); cut says there were more.
-func (m *matcher) someRecords(i, j, n int) (ids []string, cut bool) {
+// (all if n < 0); cut says there were more. It stops at one more than the
+// matcher's records a span, counts the ids against its records left, and
+// gives up when its context ends.
+func (m *matcher) someRecords(i, j, n int) (ids []string, cut bool, err error) {
 	b := m.run(i, j)
 	seen := map[string]bool{}
-	for k, seg := range m.segs {
-		offs := seg.lookup(b, n)
-		if seg.wordStarts && (n < 0 || len(offs) < n) {
-			offs = append(offs, m.inWords(k, i, j, n-len(offs))...)
+	read := 0
+	add := func(k, off int) bool {
+		if len(seen) > m.spanRecords {
+			return false // common to many: its records are not all named
 		}
-		cut = cut || len(offs) == n
-		for _, off := range offs {
-			if off >= m.cuts[k] {
-				continue
+		if read++; read%4096 == 0 && m.ctx.Err() != nil {
+			err = m.ctx.Err()
+			return false
+		}
+		seg := m.segs[k]
+		if off >= m.cuts[k] {
+			return true
+		}
+		if r := sort.SearchInts(seg.starts, off+1) - 1; r >= 0 {
+			id := seg.ids.at(r)
+			if !seen[id] {
+				if m.recordsLeft--; m.recordsLeft < 0 {
+					err = ErrTooManyRecords
+					return false
+				}
+				seen[id] = true
 			}
-			if r := sort.SearchInts(seg.starts, off+1) - 1; r >= 0 {
-				seen[seg.ids.at(r)] = true
+		}
+		return true
+	}
+	for k, seg := range m.segs {
+		got := 0
+		each := func(off int) bool {
+			got++
+			return add(k, off) && got != n
+		}
+		if seg.sa != nil {
+			// Read in place: a common run occurs millions of times.
+			lo, hi := seg.occurrences(b)
+			for _, off := range seg.sa[lo:hi] {
+				if !each(int(off)) {
+					break
+				}
+			}
+			if seg.wordStarts && err == nil && got != n {
+				m.eachInWord(k, i, j, each)
+			}
+		} else {
+			for _, off := range seg.lookup(b, n) {
+				if !each(off) {
+					break
+				}
 			}
 		}
 		runtime.KeepAlive(seg)
+		if err != nil {
+			return nil, false, err
+		}
+		cut = cut || got == n
+		if len(seen) > m.spanRecords {
+			break
+		}
 	}
 	ids = make([]string, 0, len(seen))
 	for id := range seen {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	return ids, cut
+	return ids, cut, nil
 }
