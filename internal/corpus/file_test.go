@@ -187,8 +187,9 @@ func TestSegmentFileDamageIsRefused(t *testing.T) {
 	}
 }
 
-// A writer killed at any point leaves no file at the path, or a whole one:
-// never one OpenSegment accepts with other contents. Each kill comes after
+// A writer killed at any point, building a file or merging two, leaves no
+// file at the path, or a whole one: never one OpenSegment accepts with
+// other contents. Each kill comes after
 // the child has finished some writes, at a random point of the next one,
 // and the test checks that some kills did land mid-write (a temporary file
 // left behind) and that whole files were there to check.
@@ -196,8 +197,26 @@ func TestSegmentFileKilledMidWrite(t *testing.T) {
 	if dir := os.Getenv("TOLLGATE_SEGMENT_WRITER"); dir != "" {
 		rng := rand.New(rand.NewPCG(11, 12))
 		ids, contents := randomRecords(rng, 1500, true)
+		// Every other write merges two halves' files from their arrays.
+		var halves []*Segment
+		for k, part := range [][2]int{{0, 700}, {700, 1500}} {
+			p := filepath.Join(dir, fmt.Sprintf("half%d", k))
+			if err := WriteSegment(p, WordStarts, uint64(1+part[0]), ids[part[0]:part[1]], contents[part[0]:part[1]]); err != nil {
+				panic(err)
+			}
+			seg, err := OpenSegment(p)
+			if err != nil {
+				panic(err)
+			}
+			halves = append(halves, seg)
+		}
 		for i := 0; ; i++ {
-			if err := WriteSegment(filepath.Join(dir, strconv.Itoa(i%3)+".seg"), WordStarts, 1, ids, contents); err != nil {
+			path := filepath.Join(dir, strconv.Itoa(i%3)+".seg")
+			err := WriteSegment(path, WordStarts, 1, ids, contents)
+			if i%2 == 1 {
+				err = WriteMerged(path, WordStarts, halves...)
+			}
+			if err != nil {
 				panic(err)
 			}
 			fmt.Println("wrote", i)
