@@ -3,6 +3,7 @@ package corpus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -163,6 +164,42 @@ func TestMatchContextIsBounded(t *testing.T) {
 	for n := range 2 {
 		if _, err := MatchContext(&countdown{Context: ctx, n: n}, segs, "a", 1, math.MaxUint64, math.MaxInt, math.MaxInt); !errors.Is(err, context.Canceled) {
 			t.Fatalf("canceled after %d looks: %v", n, err)
+		}
+	}
+}
+
+// A run whose first word ends longer words is looked up from each of them,
+// or, where they are many, by reading the occurrences of the rest of the
+// run, thousands of them where it is common: the match looks at its
+// context while it does either.
+func TestMatchContextStopsInsideWords(t *testing.T) {
+	for _, many := range []bool{false, true} {
+		var ids, contents []string
+		for i := range 400 {
+			scat := "scat"
+			if many { // 400 words end with "cat": the rest's 4,400 occurrences are read
+				scat = fmt.Sprintf("s%dcat", i)
+			}
+			ids = append(ids, strconv.Itoa(i))
+			contents = append(contents, scat+" is here and "+strings.Repeat("the sky ", 11)+strings.Repeat("blue sky ", 10))
+		}
+		path := filepath.Join(t.TempDir(), "a.seg")
+		if err := WriteSegment(path, WordStarts, 1, ids, contents); err != nil {
+			t.Fatal(err)
+		}
+		seg, err := OpenSegment(path)
+		if err != nil || !seg.wordStarts {
+			t.Fatal(err)
+		}
+		segs := []*Segment{seg}
+		if spans, err := MatchContext(context.Background(), segs, "cat the", 2, math.MaxUint64, math.MaxInt, math.MaxInt); err != nil || len(spans) != 0 {
+			t.Fatalf("%+v %v", spans, err)
+		}
+		if spans, err := MatchContext(context.Background(), segs, "cat is", 2, math.MaxUint64, math.MaxInt, math.MaxInt); err != nil || len(spans) != 1 || len(spans[0].Records) != 400 {
+			t.Fatalf("%+v %v", spans, err)
+		}
+		if _, err := MatchContext(&countdown{Context: context.Background(), n: 1}, segs, "cat the", 2, math.MaxUint64, math.MaxInt, math.MaxInt); !errors.Is(err, context.Canceled) {
+			t.Fatalf("many %v: canceled: %v", many, err)
 		}
 	}
 }

@@ -268,22 +268,24 @@ func wordBefore(text []byte, p int) bool {
 	return tokenize.IsWord(r)
 }
 
-// endsLongerWord reports whether w, a word, ends a longer word of a
-// WordStarts segment's records.
-func (seg *Segment) endsLongerWord(w []byte) bool {
+// wordsEnding returns the words of a WordStarts segment's records that
+// end with w, a word, and are longer.
+func (seg *Segment) wordsEnding(w []byte) [][]byte {
 	lo, hi := search(seg.vocab, seg.vocabSA, w, 0, len(seg.vocabSA))
+	var words [][]byte
 	// The suffixes w prefixes that go on with the NUL after a word come
 	// first (NUL is the least byte); of those, only w itself, if it is a
 	// word of the records, follows a NUL too.
 	for _, v := range seg.vocabSA[lo:hi] {
-		if seg.vocab[int(v)+len(w)] != 0 {
+		end := int(v) + len(w)
+		if end >= len(seg.vocab) || seg.vocab[end] != 0 {
 			break
 		}
-		if seg.vocab[v-1] != 0 {
-			return true
+		if v > 0 && seg.vocab[v-1] != 0 {
+			words = append(words, seg.vocab[bytes.LastIndexByte(seg.vocab[:v], 0)+1:end])
 		}
 	}
-	return false
+	return words
 }
 
 // eachWordHolding calls fn with each word of a WordStarts segment's
@@ -293,7 +295,7 @@ func (seg *Segment) eachWordHolding(w []byte, fn func(word []byte, at int) bool)
 	lo, hi := search(seg.vocab, seg.vocabSA, w, 0, len(seg.vocabSA))
 	seen := map[int]int{} // word start: the offset given
 	for _, v := range seg.vocabSA[lo:hi] {
-		if seg.vocab[v-1] == 0 {
+		if v == 0 || seg.vocab[v-1] == 0 {
 			continue
 		}
 		s := bytes.LastIndexByte(seg.vocab[:v], 0) + 1
@@ -304,7 +306,7 @@ func (seg *Segment) eachWordHolding(w []byte, fn func(word []byte, at int) bool)
 	}
 	starts := slices.Sorted(maps.Keys(seen))
 	for _, s := range starts {
-		e := s + bytes.IndexByte(seg.vocab[s:], 0)
+		e := s + max(0, bytes.IndexByte(seg.vocab[s:], 0))
 		if !fn(seg.vocab[s:e], seen[s]) {
 			return
 		}
@@ -445,10 +447,13 @@ type matcher struct {
 	ranges []saRange
 	text   []byte
 	words  [][2]int // the text's words, as tokenize.Spans gives them
-	// ctx ends the match; a span names at most spanRecords+1 records, and
-	// recordsLeft is how many more ids all spans may name.
+	// ctx ends the match (err is its error once seen); a span names at
+	// most spanRecords+1 records, and recordsLeft is how many more ids all
+	// spans may name.
 	ctx                      context.Context
+	err                      error
 	spanRecords, recordsLeft int
+	longer                   map[[2]int][][]byte // see wordsEnding
 }
 
 // saRange is where in a segment's suffix array the suffixes that the text
@@ -539,34 +544,62 @@ func (m *matcher) inWord(k, i, j int, whole bool) bool {
 
 // eachInWord calls fn with the offset of each occurrence of words i to j
 // in counted records of a WordStarts segment that does not start a word of
-// the record, which its array does not hold, until fn returns false. A run
-// of several words then starts inside a word and ends it: its first word
-// ends a longer one, and the rest of the run (from its second word) starts
-// a word, so it is looked up and the bytes before it checked. A run of one
-// word lies inside a longer one: the vocabulary gives those words, and the
-// array their occurrences.
+// the record, which its array does not hold, until fn returns false or the
+// match's context ends. A run of several words then starts inside a word W
+// and ends it: its first word ends W, and the rest of the run (from its
+// second word) starts a word. Where the rest occurs less often than a few
+// times the words W could be, its occurrences are read and the bytes
+// before each checked; else each W followed by the rest is looked up, as
+// it starts a word. A run of one word lies inside a longer one: the
+// vocabulary gives those words, and the array their occurrences.
 func (m *matcher) eachInWord(k, i, j int, fn func(off int) bool) {
 	seg, cut := m.segs[k], m.cuts[k]
 	defer runtime.KeepAlive(seg)
 	if j > i {
-		if !seg.endsLongerWord(m.run(i, i)) {
+		longer := m.wordsEnding(k, i)
+		if len(longer) == 0 {
 			return
 		}
 		pre := m.text[m.words[i][0]:m.words[i+1][0]]
 		lo, hi := seg.narrow(m.run(i+1, j), 0, len(seg.sa))
-		for _, q := range seg.sa[lo:hi] {
-			p := int(q) - len(pre)
-			if p > 0 && p < cut && bytes.Equal(seg.text[p:q], pre) && wordBefore(seg.text, p) && !fn(p) {
+		if hi-lo <= 16*len(longer) {
+			for n, q := range seg.sa[lo:hi] {
+				if n%4096 == 4095 && m.stopped() {
+					return
+				}
+				p := int(q) - len(pre)
+				if p > 0 && p < cut && bytes.Equal(seg.text[p:q], pre) && wordBefore(seg.text, p) && !fn(p) {
+					return
+				}
+			}
+			return
+		}
+		var key []byte
+		for _, word := range longer {
+			if m.stopped() {
 				return
+			}
+			key = append(append(append(key[:0], word...), pre[m.words[i][1]-m.words[i][0]:]...), m.run(i+1, j)...)
+			klo, khi := seg.narrow(key, 0, len(seg.sa))
+			for _, q := range seg.sa[klo:khi] {
+				if p := int(q) + len(word) - (m.words[i][1] - m.words[i][0]); p < cut && !fn(p) {
+					return
+				}
 			}
 		}
 		return
 	}
 	seg.eachWordHolding(m.run(i, i), func(word []byte, at int) bool {
+		if m.stopped() {
+			return false
+		}
 		lo, hi := seg.narrow(word, 0, len(seg.sa))
-		for _, q := range seg.sa[lo:hi] {
+		for n, q := range seg.sa[lo:hi] {
+			if n%4096 == 4095 && m.stopped() {
+				return false
+			}
 			p := int(q) + at
-			if p >= cut {
+			if p >= cut || int(q)+len(word) >= len(seg.text) {
 				continue
 			}
 			// The array's suffixes from word begin with it or with a
@@ -580,6 +613,30 @@ func (m *matcher) eachInWord(k, i, j int, fn func(off int) bool) {
 		}
 		return true
 	})
+}
+
+// wordsEnding is the words of segment k's records that word i of the
+// text ends and that are longer, looked up once per segment and word.
+func (m *matcher) wordsEnding(k, i int) [][]byte {
+	key := [2]int{k, i}
+	if w, ok := m.longer[key]; ok {
+		return w
+	}
+	if m.longer == nil {
+		m.longer = map[[2]int][][]byte{}
+	}
+	w := m.segs[k].wordsEnding(m.run(i, i))
+	m.longer[key] = w
+	return w
+}
+
+// stopped reports whether the match's context has ended, keeping its
+// error for the match to return.
+func (m *matcher) stopped() bool {
+	if m.err == nil {
+		m.err = m.ctx.Err()
+	}
+	return m.err != nil
 }
 
 // occursIn is occurs for a segment with no mapped array: one indexed in
@@ -652,8 +709,8 @@ func match(ctx context.Context, segs []*Segment, text string, minTokens, maxToke
 	// no span and the shorter runs need not be asked about.
 	j := 0
 	for i := 0; i+minTokens <= len(words); i++ {
-		if err := ctx.Err(); err != nil {
-			return nil, false, err
+		if m.stopped() {
+			return nil, false, m.err
 		}
 		j = max(j, i)
 		if j-i < minTokens {
@@ -664,6 +721,9 @@ func match(ctx context.Context, segs []*Segment, text string, minTokens, maxToke
 		}
 		for j < len(words) && j-i < maxTokens && m.occurs(i, j) {
 			j++
+		}
+		if m.err != nil {
+			return nil, false, m.err
 		}
 		if j-i < minTokens || words[j-1][1] <= prevEnd {
 			continue
@@ -679,6 +739,9 @@ func match(ctx context.Context, segs []*Segment, text string, minTokens, maxToke
 		if j-i == maxTokens {
 			i = j - 1 // the run goes on: its next span starts after this one
 		}
+	}
+	if m.err != nil {
+		return nil, false, m.err
 	}
 	return spans, partial, nil
 }
@@ -696,8 +759,7 @@ func (m *matcher) someRecords(i, j, n int) (ids []string, cut bool, err error) {
 		if len(seen) > m.spanRecords {
 			return false // common to many: its records are not all named
 		}
-		if read++; read%4096 == 0 && m.ctx.Err() != nil {
-			err = m.ctx.Err()
+		if read++; read%4096 == 0 && m.stopped() {
 			return false
 		}
 		seg := m.segs[k]
@@ -730,7 +792,7 @@ func (m *matcher) someRecords(i, j, n int) (ids []string, cut bool, err error) {
 					break
 				}
 			}
-			if seg.wordStarts && err == nil && got != n {
+			if seg.wordStarts && err == nil && got != n && len(seen) <= m.spanRecords {
 				m.eachInWord(k, i, j, each)
 			}
 		} else {
@@ -741,6 +803,9 @@ func (m *matcher) someRecords(i, j, n int) (ids []string, cut bool, err error) {
 			}
 		}
 		runtime.KeepAlive(seg)
+		if err == nil {
+			err = m.err
+		}
 		if err != nil {
 			return nil, false, err
 		}

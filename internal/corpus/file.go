@@ -218,6 +218,10 @@ func writeText(path string, which Suffixes, first uint64, ids []string, text []b
 		l.entries = uint64(len(text))
 		if which == WordStarts {
 			starting, vocab = wordsOf(text)
+		}
+		if starting == nil {
+			l.which = AllSuffixes // see maxVocab
+		} else {
 			l.entries = 0
 			for _, w := range starting {
 				l.entries += uint64(bits.OnesCount64(w))
@@ -334,24 +338,33 @@ func writeArray(w *bufio.Writer, text []byte, entries uint64, keep func(int32) b
 	return nil
 }
 
+// maxVocab bounds a WordStarts file's vocabulary, as a share of its text
+// (a variable for tests). Text with few separators (Chinese or Japanese,
+// identifiers, base64) has words nearly as long as its records, so a
+// vocabulary nearly its size, and its suffix array five bytes per byte; such
+// a segment is written with every suffix (AllSuffixes), and matches the
+// same.
+var maxVocab = 1.0 / 16
+
 // wordsOf marks the bytes of text that start a word (tokenize's words:
 // runs of letters and digits, decoded as tokenize.Spans decodes them) and
 // returns the text's distinct words in order, each after a NUL, with a
-// NUL at the end.
+// NUL at the end; or nil if they would be more than maxVocab of the text.
 func wordsOf(text []byte) (starting []uint64, vocab []byte) {
 	starting = make([]uint64, (len(text)+63)/64)
 	seen := map[string]struct{}{}
-	start := -1
+	start, size, most := -1, 1, int(maxVocab*float64(len(text)))
 	end := func(i int) {
 		if _, ok := seen[string(text[start:i])]; !ok {
 			seen[string(text[start:i])] = struct{}{}
+			size += i - start + 1
 		}
 		start = -1
 	}
 	for i := 0; i < len(text); {
-		r, size := rune(text[i]), 1
+		r, n := rune(text[i]), 1
 		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRune(text[i:])
+			r, n = utf8.DecodeRune(text[i:])
 		}
 		switch word := tokenize.IsWord(r); {
 		case word && start < 0:
@@ -359,11 +372,17 @@ func wordsOf(text []byte) (starting []uint64, vocab []byte) {
 			starting[i>>6] |= 1 << (i & 63)
 		case !word && start >= 0:
 			end(i)
+			if size > most {
+				return nil, nil
+			}
 		}
-		i += size
+		i += n
 	}
 	if start >= 0 {
 		end(len(text))
+	}
+	if size > most {
+		return nil, nil
 	}
 	words := slices.Sorted(maps.Keys(seen))
 	vocab = []byte{0}

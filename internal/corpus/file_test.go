@@ -510,3 +510,92 @@ func TestMergeOfARepeatedTailIsRefused(t *testing.T) {
 		t.Fatalf("left %v", left)
 	}
 }
+
+// A merge whose older segment's last megabyte holds no word start, after
+// text that occurs twice, is refused too: the repeated tail may go on
+// before the window.
+func TestMergeOfATailWithoutWordsIsRefused(t *testing.T) {
+	long := "x" + strings.Repeat(" ", 1100<<10)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.seg"), filepath.Join(dir, "b.seg")
+	if err := WriteSegment(a, WordStarts, 1, []string{"1", "2"}, []string{long, long}); err != nil {
+		t.Fatal(err)
+	}
+	ids, contents := randomRecords(rand.New(rand.NewPCG(1, 2)), 20, true)
+	if err := WriteSegment(b, WordStarts, 3, ids, contents); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := OpenSegment(a)
+	sb, _ := OpenSegment(b)
+	if err := WriteMerged(filepath.Join(dir, "ab.seg"), WordStarts, sa, sb); err == nil || !strings.Contains(err.Error(), "occur in it twice") {
+		t.Fatalf("merged: %v", err)
+	}
+}
+
+// A merge that would read more than mergeCompares bytes per corpus byte
+// comparing suffixes is refused, and leaves no file.
+func TestMergeOfLongRepeatsIsRefused(t *testing.T) {
+	ids, contents := randomRecords(rand.New(rand.NewPCG(3, 4)), 60, true)
+	dir := t.TempDir()
+	var segs []*Segment
+	for k, part := range [][2]int{{0, 30}, {30, 60}} {
+		p := filepath.Join(dir, fmt.Sprintf("%d.seg", k))
+		if err := WriteSegment(p, WordStarts, uint64(1+part[0]), ids[part[0]:part[1]], contents[part[0]:part[1]]); err != nil {
+			t.Fatal(err)
+		}
+		seg, err := OpenSegment(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		segs = append(segs, seg)
+	}
+	defer func(n int) { mergeCompares = n }(mergeCompares)
+	mergeCompares = 1
+	if err := WriteMerged(filepath.Join(dir, "m.seg"), WordStarts, segs...); err == nil || !strings.Contains(err.Error(), "comparing suffixes") {
+		t.Fatalf("merged: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "m.seg*")); len(left) > 0 {
+		t.Fatalf("left %v", left)
+	}
+	mergeCompares = 256
+	if err := WriteMerged(filepath.Join(dir, "m.seg"), WordStarts, segs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Records of long words (few separators, as in Chinese or identifiers)
+// have a vocabulary nearly their size: such a segment is written with
+// every suffix, and matches as in memory.
+func TestLongWordsAreIndexedWhole(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var ids, contents []string
+	for i := range 200 {
+		var b strings.Builder
+		for range 4 {
+			for range 60 {
+				b.WriteByte(byte('a' + rng.IntN(3)))
+			}
+			b.WriteString("。")
+		}
+		ids, contents = append(ids, strconv.Itoa(i)), append(contents, b.String())
+	}
+	path := filepath.Join(t.TempDir(), "long.seg")
+	if err := WriteSegment(path, WordStarts, 1, ids, contents); err != nil {
+		t.Fatal(err)
+	}
+	seg, err := OpenSegment(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seg.Suffixes() != AllSuffixes || seg.wordStarts || len(seg.sa) != seg.Size() {
+		t.Fatalf("written as %v with %d entries for %d bytes", seg.Suffixes(), len(seg.sa), seg.Size())
+	}
+	mem := NewSegment(1, ids, contents)
+	for q := range 20 {
+		c := contents[rng.IntN(len(contents))]
+		out := c[rng.IntN(100):200] + "。 nowhere" + strconv.Itoa(q)
+		if got, want := Match([]*Segment{seg}, out, 1, math.MaxUint64), Match([]*Segment{mem}, out, 1, math.MaxUint64); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: %+v, in memory %+v", out, got, want)
+		}
+	}
+}

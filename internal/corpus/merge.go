@@ -21,6 +21,13 @@ import (
 // not grow with the segments, unlike a build (MaxSegmentBytes).
 const MaxMergedBytes = math.MaxInt32
 
+// mergeCompares bounds the bytes a merge reads comparing suffixes, per
+// corpus byte (a variable for tests). Suffixes of distinct text differ
+// within a few words; records that repeat long runs (templates) make each
+// comparison long, and such a merge is refused rather than left to run
+// quadratically: SA-IS, which a build uses, is linear.
+var mergeCompares = 256
+
 // maxMovedBytes bounds the tail of a merge's older segment whose suffixes
 // are sorted again (see mergeArrays): records are distinct, so it is
 // normally a few words; a longer one is refused rather than sorted.
@@ -43,21 +50,27 @@ func mergesArrays(which Suffixes, segs []*Segment) bool {
 }
 
 // joined reads two texts as one, a's then b's.
-type joined struct{ a, b []byte }
+type joined struct {
+	a, b     []byte
+	compared int // bytes read by cmp
+}
 
-func (t joined) from(i int) []byte {
+func (t *joined) from(i int) []byte {
 	if i < len(t.a) {
 		return t.a[i:]
 	}
 	return t.b[i-len(t.a):]
 }
 
-// cmp compares the joined text's suffixes at i and j, which differ.
-func (t joined) cmp(i, j int) int {
+// cmp compares the joined text's suffixes at i and j, which differ,
+// adding to compared about how many bytes it read: it compares in
+// growing steps.
+func (t *joined) cmp(i, j int) int {
 	end := len(t.a) + len(t.b)
-	for {
+	for step := 32; ; step = min(2*step, 1<<20) {
 		x, y := t.from(i), t.from(j)
-		n := min(len(x), len(y))
+		n := min(len(x), len(y), step)
+		t.compared += n
 		if c := bytes.Compare(x[:n], y[:n]); c != 0 {
 			return c
 		}
@@ -117,7 +130,7 @@ func mergeWordStarts(path string, a, b *Segment) error {
 			}
 			base += seg.ids.offs[len(seg.ids.offs)-1]
 		}
-		if err := mergeArrays(w, joined{a.text, b.text}, a.sa, b.sa, moved); err != nil {
+		if err := mergeArrays(w, &joined{a: a.text, b: b.text}, a.sa, b.sa, moved); err != nil {
 			return err
 		}
 		writeZeros(w, pad8(4*l.entries)-4*l.entries)
@@ -158,8 +171,10 @@ func (seg *Segment) repeatedTail() ([]int32, error) {
 		return hi-lo >= 2
 	}
 	k := sort.Search(len(starts), repeated)
-	if k == 0 && len(starts) > 0 && from > 0 {
-		return nil, fmt.Errorf("corpus: the last %d bytes of a segment occur in it twice", len(text)-int(starts[0]))
+	if k == 0 && from > 0 {
+		// The repeated tail may go on before the window (or the window has
+		// no word start to tell).
+		return nil, fmt.Errorf("corpus: the last %d bytes of a segment occur in it twice", len(text)-from)
 	}
 	return starts[k:], nil
 }
@@ -167,12 +182,19 @@ func (seg *Segment) repeatedTail() ([]int32, error) {
 // mergeArrays writes the array of the joined text from a's array and b's:
 // a's suffixes but those in moved (which may sort elsewhere once they go on
 // into b's text), moved sorted again, and b's, merged in order.
-func mergeArrays(w *bufio.Writer, t joined, a, b []int32, moved []int32) error {
+func mergeArrays(w *bufio.Writer, t *joined, a, b []int32, moved []int32) error {
+	budget := mergeCompares * (len(t.a) + len(t.b))
+	over := func() error {
+		return fmt.Errorf("corpus: merging read more than %d bytes per corpus byte comparing suffixes (records repeat long runs of text); the files are kept as they are", mergeCompares)
+	}
 	first := int32(len(t.a))
 	if len(moved) > 0 {
 		first = slices.Min(moved)
 	}
 	slices.SortFunc(moved, func(x, y int32) int { return t.cmp(int(x), int(y)) })
+	if t.compared > budget {
+		return over()
+	}
 	base := int32(len(t.a))
 	next := func(s []int32, skip bool) []int32 {
 		for skip && len(s) > 0 && s[0] >= first {
@@ -216,6 +238,9 @@ func mergeArrays(w *bufio.Writer, t joined, a, b []int32, moved []int32) error {
 		}
 		if err := put(v); err != nil {
 			return err
+		}
+		if len(buf) == 0 && t.compared > budget { // once a batch
+			return over()
 		}
 	}
 	_, err := w.Write(buf)
