@@ -599,3 +599,60 @@ func TestLongWordsAreIndexedWhole(t *testing.T) {
 		}
 	}
 }
+
+// A merge whose older segment ends with a long record that repeats the one
+// before it, word start for word start, has hundreds of thousands of
+// suffixes to sort again, each comparison as long as the record: it gives
+// up at its budget rather than after the sort.
+func TestMergeOfALongRepeatedRecordGivesUp(t *testing.T) {
+	run := strings.Repeat(" a", 250_000)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.seg"), filepath.Join(dir, "b.seg")
+	if err := WriteSegment(a, WordStarts, 1, []string{"1", "2"}, []string{run, "z" + run}); err != nil {
+		t.Fatal(err)
+	}
+	ids, contents := randomRecords(rand.New(rand.NewPCG(1, 2)), 20, true)
+	if err := WriteSegment(b, WordStarts, 3, ids, contents); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := OpenSegment(a)
+	sb, _ := OpenSegment(b)
+	if tail, err := sa.repeatedTail(); err != nil || len(tail) < 200_000 {
+		t.Fatalf("%d suffixes to sort again (%v)", len(tail), err)
+	}
+	if err := WriteMerged(filepath.Join(dir, "ab.seg"), WordStarts, sa, sb); err == nil || !strings.Contains(err.Error(), "comparing suffixes") {
+		t.Fatalf("merged: %v", err)
+	}
+}
+
+// A last record ending in more than a megabyte with no word start merges,
+// when nothing before it repeats, into the file built from all records.
+func TestMergeOfALongUnrepeatedTail(t *testing.T) {
+	ids, contents := randomRecords(rand.New(rand.NewPCG(7, 8)), 40, true)
+	contents[19] = "unique " + strings.Repeat(".", 1100<<10)
+	dir := t.TempDir()
+	var segs []*Segment
+	for k, part := range [][2]int{{0, 20}, {20, 40}} {
+		p := filepath.Join(dir, fmt.Sprintf("%d.seg", k))
+		if err := WriteSegment(p, WordStarts, uint64(1+part[0]), ids[part[0]:part[1]], contents[part[0]:part[1]]); err != nil {
+			t.Fatal(err)
+		}
+		seg, err := OpenSegment(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		segs = append(segs, seg)
+	}
+	merged, whole := filepath.Join(dir, "m.seg"), filepath.Join(dir, "whole.seg")
+	if err := WriteMerged(merged, WordStarts, segs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSegment(whole, WordStarts, 1, ids, contents); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(merged)
+	want, _ := os.ReadFile(whole)
+	if !slices.Equal(got, want) {
+		t.Fatal("the merged file is not the built one")
+	}
+}

@@ -53,6 +53,7 @@ func mergesArrays(which Suffixes, segs []*Segment) bool {
 type joined struct {
 	a, b     []byte
 	compared int // bytes read by cmp
+	budget   int // past which cmp gives up, answering 0
 }
 
 func (t *joined) from(i int) []byte {
@@ -64,10 +65,13 @@ func (t *joined) from(i int) []byte {
 
 // cmp compares the joined text's suffixes at i and j, which differ,
 // adding to compared about how many bytes it read: it compares in
-// growing steps.
+// growing steps. Past the budget it answers 0, and the caller gives up.
 func (t *joined) cmp(i, j int) int {
 	end := len(t.a) + len(t.b)
 	for step := 32; ; step = min(2*step, 1<<20) {
+		if t.compared > t.budget {
+			return 0
+		}
 		x, y := t.from(i), t.from(j)
 		n := min(len(x), len(y), step)
 		t.compared += n
@@ -159,10 +163,7 @@ func (seg *Segment) repeatedTail() ([]int32, error) {
 	from := max(0, len(text)-maxMovedBytes)
 	var starts []int32
 	for p := from; p < len(text); p++ {
-		if c := text[p]; c >= 0x80 && c < 0xC0 {
-			continue // inside a rune
-		}
-		if r, _ := utf8.DecodeRune(text[p:]); tokenize.IsWord(r) && !wordBefore(text, p) {
+		if wordStart(text, p) {
 			starts = append(starts, int32(p))
 		}
 	}
@@ -172,18 +173,34 @@ func (seg *Segment) repeatedTail() ([]int32, error) {
 	}
 	k := sort.Search(len(starts), repeated)
 	if k == 0 && from > 0 {
-		// The repeated tail may go on before the window (or the window has
-		// no word start to tell).
-		return nil, fmt.Errorf("corpus: the last %d bytes of a segment occur in it twice", len(text)-from)
+		// The repeated tail may go on before the window: it does if the
+		// last word start before it repeats too.
+		p := from - 1
+		for p >= 0 && !wordStart(text, p) {
+			p--
+		}
+		if lo, hi := seg.narrow(text[max(p, 0):], 0, len(seg.sa)); p >= 0 && hi-lo >= 2 {
+			return nil, fmt.Errorf("corpus: more than the last %d bytes of a segment occur in it twice", len(text)-from)
+		}
 	}
 	return starts[k:], nil
+}
+
+// wordStart reports whether a word starts at byte p of text.
+func wordStart(text []byte, p int) bool {
+	if c := text[p]; c >= 0x80 && c < 0xC0 {
+		return false // inside a rune
+	}
+	r, _ := utf8.DecodeRune(text[p:])
+	return tokenize.IsWord(r) && !wordBefore(text, p)
 }
 
 // mergeArrays writes the array of the joined text from a's array and b's:
 // a's suffixes but those in moved (which may sort elsewhere once they go on
 // into b's text), moved sorted again, and b's, merged in order.
 func mergeArrays(w *bufio.Writer, t *joined, a, b []int32, moved []int32) error {
-	budget := mergeCompares * (len(t.a) + len(t.b))
+	t.budget = mergeCompares * (len(t.a) + len(t.b))
+	budget := t.budget
 	over := func() error {
 		return fmt.Errorf("corpus: merging read more than %d bytes per corpus byte comparing suffixes (records repeat long runs of text); the files are kept as they are", mergeCompares)
 	}
@@ -191,6 +208,7 @@ func mergeArrays(w *bufio.Writer, t *joined, a, b []int32, moved []int32) error 
 	if len(moved) > 0 {
 		first = slices.Min(moved)
 	}
+	// Past the budget cmp answers 0: the sort ends at once, and the merge.
 	slices.SortFunc(moved, func(x, y int32) int { return t.cmp(int(x), int(y)) })
 	if t.compared > budget {
 		return over()
@@ -239,7 +257,7 @@ func mergeArrays(w *bufio.Writer, t *joined, a, b []int32, moved []int32) error 
 		if err := put(v); err != nil {
 			return err
 		}
-		if len(buf) == 0 && t.compared > budget { // once a batch
+		if t.compared > budget {
 			return over()
 		}
 	}
