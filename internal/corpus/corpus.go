@@ -313,23 +313,24 @@ func (seg *Segment) eachWordHolding(w []byte, fn func(word []byte, at int) bool)
 	}
 }
 
-// A fence is the first fenceKeyBytes bytes of every fenceEvery-th suffix
-// of a mapped array, as big-endian integers (zero past the text's end), in
-// the heap: 8 bytes per KB of corpus, so 40 MB for a 5 GB one. A
+// A fence is the first fenceKeyBytes bytes of every 1<<fenceShift-th
+// suffix of a mapped array, as big-endian integers (zero past the text's
+// end), in the heap: 8 bytes per 1,024 suffixes, so 40 MB for a 5 GB array
+// of every suffix, and a seventh of that for one of word starts. A
 // search compares integers there before it reads the mapping, and so
 // starts within a few thousand suffixes of its answer rather than probing
 // the whole array, the first probes of which fault in a page each on a
 // corpus larger than the page cache.
 type fence []uint64
 
-const (
-	fenceShift    = 10
-	fenceEvery    = 1 << fenceShift
-	fenceKeyBytes = 8
-)
+const fenceKeyBytes = 8
+
+// fenceShift sets how often a fence samples the array: every 1<<fenceShift
+// suffixes (a variable for benchmarks).
+var fenceShift = 10
 
 func newFence(text []byte, sa []int32) fence {
-	f := make(fence, (len(sa)+fenceEvery-1)/fenceEvery)
+	f := make(fence, (len(sa)+1<<fenceShift-1)>>fenceShift)
 	for t := range f {
 		f[t] = fenceKey(text[sa[t<<fenceShift]:])
 	}

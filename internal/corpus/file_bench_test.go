@@ -33,7 +33,8 @@ import (
 // kept there with a manifest, and a later run of the same size maps them
 // rather than building them again (it then reports no build figures). The
 // files index word starts (WordStarts), as a registry's do; with
-// $TOLLGATE_CORPUS_ALL set, every suffix.
+// $TOLLGATE_CORPUS_ALL set, every suffix. $TOLLGATE_CORPUS_FENCE_SHIFT
+// samples the fence every 1<<n suffixes (default 10).
 //
 //	TOLLGATE_CORPUS_MB=5120 go test ./internal/corpus -run '^$' -bench SegmentFiles -benchtime 1x -timeout 2h
 func BenchmarkSegmentFiles(b *testing.B) {
@@ -48,6 +49,14 @@ func BenchmarkSegmentFiles(b *testing.B) {
 	which := WordStarts
 	if os.Getenv("TOLLGATE_CORPUS_ALL") != "" {
 		which = AllSuffixes // every suffix, as the ∞-gram model's files hold
+	}
+	if s := os.Getenv("TOLLGATE_CORPUS_FENCE_SHIFT"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func(n int) { fenceShift = n }(fenceShift)
+		fenceShift = n
 	}
 	dir, reuse := b.TempDir(), false
 	if d := os.Getenv("TOLLGATE_CORPUS_DIR"); d != "" {
