@@ -40,10 +40,14 @@ type MatchRequest struct {
 
 // Span is a maximal span of the text found verbatim in a datanet.
 type Span struct {
-	Start   int      `json:"start"` // byte offset in the text
-	End     int      `json:"end"`
-	Tokens  int      `json:"tokens"`
-	Records []string `json:"records"` // ids of records containing the span
+	Start  int `json:"start"` // byte offset in the text
+	End    int `json:"end"`
+	Tokens int `json:"tokens"`
+	// Records are the sorted ids of the records containing the span, or
+	// none when more than 256 records do: a span common to many is no
+	// record's in particular, and naming some would depend on how the
+	// host's index is laid out.
+	Records []string `json:"records"`
 }
 
 // MatchResponse is the envelope returned by [FnCorpusMatch].

@@ -179,8 +179,8 @@ func appendInMemory(tail []*corpus.Segment, recs []Record) []*corpus.Segment {
 
 // CorpusMatch returns the maximal spans of text, at least minTokens words
 // long and aligned to word boundaries, that occur verbatim in some record of
-// datanet, with the records that contain each, up to one more than
-// MaxSpanRecords a span. It gives up when ctx ends, and with
+// datanet, with the records that contain each, or none where more than
+// MaxSpanRecords do. It gives up when ctx ends, and with
 // [abi.CodeRecordLimit] when the spans would name more than maxMatchRecords
 // records.
 func (r *Registry) CorpusMatch(ctx context.Context, datanet, text string, minTokens int) ([]abi.Span, error) {
@@ -208,14 +208,16 @@ func (r *Registry) corpusMatchAt(ctx context.Context, datanet, text string, minT
 }
 
 // MaxSpanRecords bounds the records CorpusMatch names for one span: a span
-// held by more names MaxSpanRecords+1 of them, which ones depending on the
-// index's files. It is common to many, and attributed to none of them:
-// model.MaxSources is far below.
+// held by more names none (abi.Span). It is common to many, and attributed
+// to none of them (model.MaxSources is far below); which records a scan
+// cut short met first depends on the index's files, which merges change,
+// and a payout re-run to verify it must not.
 const MaxSpanRecords = 256
 
-// maxMatchRecords bounds the record ids one CorpusMatch names, counted once
-// per span (a variable for tests): the operator's most records one call may
-// read (runtime.MaxRecords). A common word in a datanet larger than memory
-// is in millions of records, and naming them would take the node's memory,
-// not the caller's.
+// maxMatchRecords bounds the record ids one CorpusMatch meets, counted once
+// per span, up to MaxSpanRecords+1 a span whether it names them or not (a
+// variable for tests): the operator's most records one call may read
+// (runtime.MaxRecords). A common word in a datanet larger than memory is in
+// millions of records, and naming them would take the node's memory, not
+// the caller's.
 var maxMatchRecords = 100_000

@@ -448,9 +448,9 @@ type matcher struct {
 	ranges []saRange
 	text   []byte
 	words  [][2]int // the text's words, as tokenize.Spans gives them
-	// ctx ends the match (err is its error once seen); a span names at
-	// most spanRecords+1 records, and recordsLeft is how many more ids all
-	// spans may name.
+	// ctx ends the match (err is its error once seen); a span's scan
+	// stops at spanRecords+1 records (and then names none), and
+	// recordsLeft is how many more ids all spans' scans may meet.
 	ctx                      context.Context
 	err                      error
 	spanRecords, recordsLeft int
@@ -669,10 +669,10 @@ var ErrTooManyRecords = errors.New("corpus: the match names too many records")
 // MatchContext is Match with its answer and work bounded for datanets
 // larger than memory, where a common word or phrase is in millions of
 // records and naming them all would take the host's memory and time:
-//   - a span held by more than maxSpanRecords records names
-//     maxSpanRecords+1 of them, which ones depending on the segments'
-//     layout (callers take it as common to many, and no record in
-//     particular);
+//   - a span held by more than maxSpanRecords records names none of them
+//     (it is common to many, and no record's in particular): the first
+//     maxSpanRecords+1 a scan meets depend on the segments' layout, which
+//     merges change, and an answer must not;
 //   - past maxRecords ids named by all spans it gives up with
 //     ErrTooManyRecords;
 //   - it gives up when ctx ends, with its error, looking between lookups and
@@ -750,8 +750,8 @@ func match(ctx context.Context, segs []*Segment, text string, minTokens, maxToke
 // someRecords returns the sorted ids of the counted records holding
 // words i to j, read from at most n of their occurrences in each segment
 // (all if n < 0); cut says there were more. It stops at one more than the
-// matcher's records a span, counts the ids against its records left, and
-// gives up when its context ends.
+// matcher's records a span and then returns none, counts the ids it meets
+// against its records left, and gives up when its context ends.
 func (m *matcher) someRecords(i, j, n int) (ids []string, cut bool, err error) {
 	b := m.run(i, j)
 	seen := map[string]bool{}
@@ -812,7 +812,9 @@ func (m *matcher) someRecords(i, j, n int) (ids []string, cut bool, err error) {
 		}
 		cut = cut || got == n
 		if len(seen) > m.spanRecords {
-			break
+			// Common to many: which records a scan met first depends on
+			// the layout of the files, so it names none of them.
+			return nil, cut, nil
 		}
 	}
 	ids = make([]string, 0, len(seen))

@@ -13,9 +13,9 @@
 //  2. Overlaps: every output word belongs to the longest span covering it
 //     (ties to the span that starts first); a span counts only the words it
 //     owns, so no word is paid for twice.
-//  3. Rarity: a span owning t words and found in n records weighs t/n: a
-//     phrase only one record holds says more about its source than one many
-//     records share.
+//  3. Rarity: a span owning t words and found in n records weighs t/n (a
+//     phrase one record holds says more of its source than one many share);
+//     one the host names no records for (over 256 hold it) weighs nothing.
 //  4. Sharing: the span's weight is split equally among the records holding
 //     it, but if the agent read some of them, among those it read only.
 //  5. No span at all: every record read is weighted by the bytes read (the

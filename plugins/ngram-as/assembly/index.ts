@@ -8,7 +8,7 @@
 //  2. Overlaps: every output byte belongs to the longest span covering it
 //     (ties to the span that starts first); a span owns words in proportion
 //     to the bytes no longer span took first, at least one.
-//  3. Rarity: a span owning t words and found in n records weighs t/n.
+//  3. Rarity: a span owning t words in n records weighs t/n (0 if none named).
 //  4. Sharing: the weight is split equally among the records holding the
 //     span, or among those of them the agent read, if it read any.
 //  5. No span at all: every record read is weighted by the bytes read.
