@@ -264,3 +264,35 @@ func TestMatchContextStopsInsideWords(t *testing.T) {
 		}
 	}
 }
+
+// A NUL in the text ends a run: records are kept joined by NULs, and a run
+// across one would match the end of one record and the start of the next
+// only where both lie in one segment, and past a version cut.
+func TestARunStopsAtANul(t *testing.T) {
+	ids, contents := []string{"r1", "r2"}, []string{"alpha beta", "gamma delta"}
+	path := filepath.Join(t.TempDir(), "a.seg")
+	if err := WriteSegment(path, WordStarts, 1, ids, contents); err != nil {
+		t.Fatal(err)
+	}
+	file, err := OpenSegment(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layouts := map[string][]*Segment{
+		"one segment":  {NewSegment(1, ids, contents)},
+		"two segments": {NewSegment(1, ids[:1], contents[:1]), NewSegment(2, ids[1:], contents[1:])},
+		"one file":     {file},
+	}
+	text := "alpha beta\x00gamma delta"
+	for name, segs := range layouts {
+		for upTo, want := range map[uint64][]abi.Span{
+			1: {{Start: 0, End: 10, Tokens: 2, Records: []string{"r1"}}},
+			2: {{Start: 0, End: 10, Tokens: 2, Records: []string{"r1"}}, {Start: 11, End: 22, Tokens: 2, Records: []string{"r2"}}},
+		} {
+			got, err := MatchContext(context.Background(), segs, text, 1, upTo, 256, math.MaxInt)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s, up to version %d: %+v (%v), want %+v", name, upTo, got, err, want)
+			}
+		}
+	}
+}

@@ -708,19 +708,26 @@ func match(ctx context.Context, segs []*Segment, text string, minTokens, maxToke
 	// yet known to be that long asks first for minTokens words at once:
 	// if they occur, so does every shorter run, and if not, the start has
 	// no span and the shorter runs need not be asked about.
-	j := 0
+	// A run never holds a NUL: records are kept joined by NULs, so one
+	// would match across two records, and only where both lie in one
+	// segment, past a version cut or not. end is where i's piece ends.
+	j, end := 0, 0
 	for i := 0; i+minTokens <= len(words); i++ {
 		if m.stopped() {
 			return nil, false, m.err
 		}
+		if i >= end {
+			for end = i + 1; end < len(words) && bytes.IndexByte(m.text[words[end-1][1]:words[end][0]], 0) < 0; end++ {
+			}
+		}
 		j = max(j, i)
 		if j-i < minTokens {
-			if !m.occurs(i, i+minTokens-1) {
+			if i+minTokens > end || !m.occurs(i, i+minTokens-1) {
 				continue
 			}
 			j = i + minTokens
 		}
-		for j < len(words) && j-i < maxTokens && m.occurs(i, j) {
+		for j < end && j-i < maxTokens && m.occurs(i, j) {
 			j++
 		}
 		if m.err != nil {
