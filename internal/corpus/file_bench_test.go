@@ -28,7 +28,8 @@ import (
 // over the files mapped,
 // corpus_match's p50 and p99 for a 2 KB output (half of them repeating a
 // record): over the first 200 queries, which fault the mapping in, and
-// over the next 200; and the resident memory while querying, in all and
+// over the next 200 ($TOLLGATE_CORPUS_QUERIES sets the 400); and the
+// resident memory while querying, in all and
 // outside file mappings (anon). With $TOLLGATE_CORPUS_DIR the files are
 // kept there with a manifest, and a later run of the same size maps them
 // rather than building them again (it then reports no build figures). The
@@ -57,6 +58,14 @@ func BenchmarkSegmentFiles(b *testing.B) {
 		}
 		defer func(n int) { fenceShift = n }(fenceShift)
 		fenceShift = n
+	}
+	queries := 400
+	if s := os.Getenv("TOLLGATE_CORPUS_QUERIES"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 2 {
+			b.Fatalf("TOLLGATE_CORPUS_QUERIES=%q: want a count of at least 2", s)
+		}
+		queries = n
 	}
 	dir, reuse := b.TempDir(), false
 	if d := os.Getenv("TOLLGATE_CORPUS_DIR"); d != "" {
@@ -194,10 +203,11 @@ func BenchmarkSegmentFiles(b *testing.B) {
 			}
 			segs[i] = seg
 		}
-		// The first 200 queries fault the mapping's pages in; the next
-		// 200 find them mapped, as a node that has served a while does.
+		// The first half of the queries fault the mapping's pages in; the
+		// second half find them mapped, as a node that has served a while
+		// does (where the files fit in memory).
 		var cold, warm []time.Duration
-		for q := range 400 {
+		for q := range queries {
 			out := sentence(300)[:2000]
 			if q%2 == 0 {
 				s := samples[rng.IntN(len(samples))]
@@ -205,7 +215,7 @@ func BenchmarkSegmentFiles(b *testing.B) {
 			}
 			t0 := time.Now()
 			Match(segs, out, 4, math.MaxUint64)
-			if q < 200 {
+			if q < queries/2 {
 				cold = append(cold, time.Since(t0))
 			} else {
 				warm = append(warm, time.Since(t0))
