@@ -117,14 +117,7 @@ func (c *countdown) Err() error {
 func TestMatchContextIsBounded(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	ids, contents := randomRecords(rng, 60, true)
-	path := filepath.Join(t.TempDir(), "a.seg")
-	if err := WriteSegment(path, WordStarts, 1, ids[:40], contents[:40]); err != nil {
-		t.Fatal(err)
-	}
-	file, err := OpenSegment(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file := writeOpen(t, filepath.Join(t.TempDir(), "a.seg"), WordStarts, 1, ids[:40], contents[:40])
 	segs := []*Segment{file, NewSegment(41, ids[40:], contents[40:])}
 	// Four spans in most records, and one a record's own.
 	text := "a nowhere1 sky nowhere2 cat nowhere3 é nowhere4 " + strings.Join(strings.Fields(contents[17])[10:16], " ")
@@ -187,15 +180,7 @@ func TestCommonSpansNameNoRecordWhateverTheLayout(t *testing.T) {
 	ids, contents := randomRecords(rng, 90, true)
 	dir := t.TempDir()
 	file := func(name string, which Suffixes, from, to int) *Segment {
-		path := filepath.Join(dir, name)
-		if err := WriteSegment(path, which, uint64(from+1), ids[from:to], contents[from:to]); err != nil {
-			t.Fatal(err)
-		}
-		seg, err := OpenSegment(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return seg
+		return writeOpen(t, filepath.Join(dir, name), which, uint64(from+1), ids[from:to], contents[from:to])
 	}
 	layouts := map[string][]*Segment{
 		"one file":              {file("all.seg", WordStarts, 0, 90)},
@@ -270,14 +255,7 @@ func TestMatchContextStopsInsideWords(t *testing.T) {
 // only where both lie in one segment, and past a version cut.
 func TestARunStopsAtANul(t *testing.T) {
 	ids, contents := []string{"r1", "r2"}, []string{"alpha beta", "gamma delta"}
-	path := filepath.Join(t.TempDir(), "a.seg")
-	if err := WriteSegment(path, WordStarts, 1, ids, contents); err != nil {
-		t.Fatal(err)
-	}
-	file, err := OpenSegment(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file := writeOpen(t, filepath.Join(t.TempDir(), "a.seg"), WordStarts, 1, ids, contents)
 	layouts := map[string][]*Segment{
 		"one segment":  {NewSegment(1, ids, contents)},
 		"two segments": {NewSegment(1, ids[:1], contents[:1]), NewSegment(2, ids[1:], contents[1:])},

@@ -43,6 +43,20 @@ func randomRecords(rng *rand.Rand, n int, big bool) (ids, contents []string) {
 	return ids, contents
 }
 
+// writeOpen writes ids and contents, numbered from first, to a segment file
+// at path, indexing which suffixes, and maps it.
+func writeOpen(t testing.TB, path string, which Suffixes, first uint64, ids, contents []string) *Segment {
+	t.Helper()
+	if err := WriteSegment(path, which, first, ids, contents); err != nil {
+		t.Fatal(err)
+	}
+	seg, err := OpenSegment(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seg
+}
+
 // A segment written to a file and mapped back answers every match as the
 // same records indexed in memory: the same spans, records and cuts by
 // version, through its own suffix array or by scanning.
@@ -517,16 +531,9 @@ func TestMergeOfARepeatedTailIsRefused(t *testing.T) {
 func TestMergeOfATailWithoutWordsIsRefused(t *testing.T) {
 	long := "x" + strings.Repeat(" ", 1100<<10)
 	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a.seg"), filepath.Join(dir, "b.seg")
-	if err := WriteSegment(a, WordStarts, 1, []string{"1", "2"}, []string{long, long}); err != nil {
-		t.Fatal(err)
-	}
+	sa := writeOpen(t, filepath.Join(dir, "a.seg"), WordStarts, 1, []string{"1", "2"}, []string{long, long})
 	ids, contents := randomRecords(rand.New(rand.NewPCG(1, 2)), 20, true)
-	if err := WriteSegment(b, WordStarts, 3, ids, contents); err != nil {
-		t.Fatal(err)
-	}
-	sa, _ := OpenSegment(a)
-	sb, _ := OpenSegment(b)
+	sb := writeOpen(t, filepath.Join(dir, "b.seg"), WordStarts, 3, ids, contents)
 	if err := WriteMerged(filepath.Join(dir, "ab.seg"), WordStarts, sa, sb); err == nil || !strings.Contains(err.Error(), "occur in it twice") {
 		t.Fatalf("merged: %v", err)
 	}
@@ -539,15 +546,7 @@ func TestMergeOfLongRepeatsIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	var segs []*Segment
 	for k, part := range [][2]int{{0, 30}, {30, 60}} {
-		p := filepath.Join(dir, fmt.Sprintf("%d.seg", k))
-		if err := WriteSegment(p, WordStarts, uint64(1+part[0]), ids[part[0]:part[1]], contents[part[0]:part[1]]); err != nil {
-			t.Fatal(err)
-		}
-		seg, err := OpenSegment(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		segs = append(segs, seg)
+		segs = append(segs, writeOpen(t, filepath.Join(dir, fmt.Sprintf("%d.seg", k)), WordStarts, uint64(1+part[0]), ids[part[0]:part[1]], contents[part[0]:part[1]]))
 	}
 	defer func(n int) { mergeCompares = n }(mergeCompares)
 	mergeCompares = 1
@@ -579,14 +578,7 @@ func TestLongWordsAreIndexedWhole(t *testing.T) {
 		}
 		ids, contents = append(ids, strconv.Itoa(i)), append(contents, b.String())
 	}
-	path := filepath.Join(t.TempDir(), "long.seg")
-	if err := WriteSegment(path, WordStarts, 1, ids, contents); err != nil {
-		t.Fatal(err)
-	}
-	seg, err := OpenSegment(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seg := writeOpen(t, filepath.Join(t.TempDir(), "long.seg"), WordStarts, 1, ids, contents)
 	if seg.Suffixes() != AllSuffixes || seg.wordStarts || len(seg.sa) != seg.Size() {
 		t.Fatalf("written as %v with %d entries for %d bytes", seg.Suffixes(), len(seg.sa), seg.Size())
 	}
@@ -607,16 +599,9 @@ func TestLongWordsAreIndexedWhole(t *testing.T) {
 func TestMergeOfALongRepeatedRecordGivesUp(t *testing.T) {
 	run := strings.Repeat(" a", 250_000)
 	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a.seg"), filepath.Join(dir, "b.seg")
-	if err := WriteSegment(a, WordStarts, 1, []string{"1", "2"}, []string{run, "z" + run}); err != nil {
-		t.Fatal(err)
-	}
+	sa := writeOpen(t, filepath.Join(dir, "a.seg"), WordStarts, 1, []string{"1", "2"}, []string{run, "z" + run})
 	ids, contents := randomRecords(rand.New(rand.NewPCG(1, 2)), 20, true)
-	if err := WriteSegment(b, WordStarts, 3, ids, contents); err != nil {
-		t.Fatal(err)
-	}
-	sa, _ := OpenSegment(a)
-	sb, _ := OpenSegment(b)
+	sb := writeOpen(t, filepath.Join(dir, "b.seg"), WordStarts, 3, ids, contents)
 	if tail, err := sa.repeatedTail(); err != nil || len(tail) < 200_000 {
 		t.Fatalf("%d suffixes to sort again (%v)", len(tail), err)
 	}
@@ -633,15 +618,7 @@ func TestMergeOfALongUnrepeatedTail(t *testing.T) {
 	dir := t.TempDir()
 	var segs []*Segment
 	for k, part := range [][2]int{{0, 20}, {20, 40}} {
-		p := filepath.Join(dir, fmt.Sprintf("%d.seg", k))
-		if err := WriteSegment(p, WordStarts, uint64(1+part[0]), ids[part[0]:part[1]], contents[part[0]:part[1]]); err != nil {
-			t.Fatal(err)
-		}
-		seg, err := OpenSegment(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		segs = append(segs, seg)
+		segs = append(segs, writeOpen(t, filepath.Join(dir, fmt.Sprintf("%d.seg", k)), WordStarts, uint64(1+part[0]), ids[part[0]:part[1]], contents[part[0]:part[1]]))
 	}
 	merged, whole := filepath.Join(dir, "m.seg"), filepath.Join(dir, "whole.seg")
 	if err := WriteMerged(merged, WordStarts, segs...); err != nil {
