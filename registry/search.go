@@ -181,7 +181,7 @@ func appendInMemory(tail []*corpus.Segment, recs []Record) []*corpus.Segment {
 // long and aligned to word boundaries, that occur verbatim in some record of
 // datanet, with the records that contain each, or none where more than
 // MaxSpanRecords do. It gives up when ctx ends, and with
-// [abi.CodeRecordLimit] when the spans would name more than maxMatchRecords
+// [abi.CodeRecordLimit] when the spans would meet more than maxMatchRecords
 // records.
 func (r *Registry) CorpusMatch(ctx context.Context, datanet, text string, minTokens int) ([]abi.Span, error) {
 	return r.corpusMatchAt(ctx, datanet, text, minTokens, allVersions)

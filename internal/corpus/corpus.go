@@ -673,8 +673,8 @@ var ErrTooManyRecords = errors.New("corpus: the match names too many records")
 //     (it is common to many, and no record's in particular): the first
 //     maxSpanRecords+1 a scan meets depend on the segments' layout, which
 //     merges change, and an answer must not;
-//   - past maxRecords ids named by all spans it gives up with
-//     ErrTooManyRecords;
+//   - past maxRecords ids met by all spans' scans (up to
+//     maxSpanRecords+1 a span) it gives up with ErrTooManyRecords;
 //   - it gives up when ctx ends, with its error, looking between lookups and
 //     every few thousand occurrences read.
 func MatchContext(ctx context.Context, segs []*Segment, text string, minTokens int, upTo uint64, maxSpanRecords, maxRecords int) ([]abi.Span, error) {
@@ -708,17 +708,14 @@ func match(ctx context.Context, segs []*Segment, text string, minTokens, maxToke
 	// yet known to be that long asks first for minTokens words at once:
 	// if they occur, so does every shorter run, and if not, the start has
 	// no span and the shorter runs need not be asked about.
-	// A run never holds a NUL: records are kept joined by NULs, so one
-	// would match across two records, and only where both lie in one
-	// segment, past a version cut or not. end is where i's piece ends.
+	// end is where the piece of the text holding word i ends (see pieceEnd).
 	j, end := 0, 0
 	for i := 0; i+minTokens <= len(words); i++ {
 		if m.stopped() {
 			return nil, false, m.err
 		}
 		if i >= end {
-			for end = i + 1; end < len(words) && bytes.IndexByte(m.text[words[end-1][1]:words[end][0]], 0) < 0; end++ {
-			}
+			end = pieceEnd(m.text, words, i)
 		}
 		j = max(j, i)
 		if j-i < minTokens {
@@ -752,6 +749,18 @@ func match(ctx context.Context, segs []*Segment, text string, minTokens, maxToke
 		return nil, false, m.err
 	}
 	return spans, partial, nil
+}
+
+// pieceEnd returns one past the last word of the piece of text holding
+// word i: the words up to the next NUL. A run never holds a NUL: records
+// are kept joined by NULs, so one would match across two records, and only
+// where both lie in one segment, past a version cut or not.
+func pieceEnd(text []byte, words [][2]int, i int) int {
+	end := i + 1
+	for end < len(words) && bytes.IndexByte(text[words[end-1][1]:words[end][0]], 0) < 0 {
+		end++
+	}
+	return end
 }
 
 // someRecords returns the sorted ids of the counted records holding
