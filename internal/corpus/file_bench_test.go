@@ -35,38 +35,18 @@ import (
 // rather than building them again (it then reports no build figures). The
 // files index word starts (WordStarts), as a registry's do; with
 // $TOLLGATE_CORPUS_ALL set, every suffix. $TOLLGATE_CORPUS_FENCE_SHIFT
-// samples the fence every 1<<n suffixes (default 10).
+// samples the fence every 1<<n suffixes (default 8).
 //
 //	TOLLGATE_CORPUS_MB=5120 go test ./internal/corpus -run '^$' -bench SegmentFiles -benchtime 1x -timeout 2h
 func BenchmarkSegmentFiles(b *testing.B) {
-	total := 512 << 20
-	if s := os.Getenv("TOLLGATE_CORPUS_MB"); s != "" {
-		mb, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		total = mb << 20
-	}
+	total := envInt(b, "TOLLGATE_CORPUS_MB", 512, 1) << 20
 	which := WordStarts
 	if os.Getenv("TOLLGATE_CORPUS_ALL") != "" {
 		which = AllSuffixes // every suffix, as the ∞-gram model's files hold
 	}
-	if s := os.Getenv("TOLLGATE_CORPUS_FENCE_SHIFT"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer func(n int) { fenceShift = n }(fenceShift)
-		fenceShift = n
-	}
-	queries := 400
-	if s := os.Getenv("TOLLGATE_CORPUS_QUERIES"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 2 {
-			b.Fatalf("TOLLGATE_CORPUS_QUERIES=%q: want a count of at least 2", s)
-		}
-		queries = n
-	}
+	defer func(n int) { fenceShift = n }(fenceShift)
+	fenceShift = envInt(b, "TOLLGATE_CORPUS_FENCE_SHIFT", fenceShift, 0)
+	queries := envInt(b, "TOLLGATE_CORPUS_QUERIES", 400, 2)
 	dir, reuse := b.TempDir(), false
 	if d := os.Getenv("TOLLGATE_CORPUS_DIR"); d != "" {
 		dir, reuse = d, true
@@ -245,6 +225,20 @@ func BenchmarkSegmentFiles(b *testing.B) {
 		b.ReportMetric(float64(statusKB(b, "RssAnon"))/1024, "query-anon-RSS-MB")
 		runtime.KeepAlive(segs)
 	}
+}
+
+// envInt is the integer in the environment variable name, at least least,
+// or def if it is unset.
+func envInt(b *testing.B, name string, def, least int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < least {
+		b.Fatalf("%s=%q: want an integer of at least %d", name, s, least)
+	}
+	return n
 }
 
 // statusKB reads a field of /proc/self/status, in kB.
