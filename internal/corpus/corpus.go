@@ -5,6 +5,7 @@ package corpus
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -314,54 +315,69 @@ func (seg *Segment) eachWordHolding(w []byte, fn func(word []byte, at int) bool)
 }
 
 // A fence is the first fenceKeyBytes bytes of every 1<<fenceShift-th
-// suffix of a mapped array, as big-endian integers (zero past the text's
-// end), in the heap: 8 bytes per 1,024 suffixes, so 40 MB for a 5 GB array
-// of every suffix, and a seventh of that for one of word starts. A
-// search compares integers there before it reads the mapping, and so
-// starts within a few thousand suffixes of its answer rather than probing
-// the whole array, the first probes of which fault in a page each on a
-// corpus larger than the page cache.
-type fence []uint64
+// suffix of a mapped array, in the heap: 16 bytes per 256 suffixes, so 45
+// MB for the word-start array of a 5 GB corpus (a seventh of its bytes
+// start a word). A search compares keys there before it reads the
+// mapping, and so starts within a few hundred suffixes of its answer
+// rather than probing the whole array, the first probes of which fault in
+// a page each on a corpus larger than the page cache. Keys of 16 bytes
+// hold a suffix's first two or three words: a word-start array's suffixes
+// share their first few bytes with many more than a fence's gap.
+type fence []fenceKey
 
-const fenceKeyBytes = 8
+// A fenceKey is a suffix's first fenceKeyBytes bytes, as two big-endian
+// integers.
+type fenceKey [2]uint64
+
+const fenceKeyBytes = 16
 
 // fenceShift sets how often a fence samples the array: every 1<<fenceShift
-// suffixes (a variable for benchmarks).
-var fenceShift = 10
+// suffixes (a variable for tests and benchmarks).
+var fenceShift = 8
 
 func newFence(text []byte, sa []int32) fence {
 	f := make(fence, (len(sa)+1<<fenceShift-1)>>fenceShift)
 	for t := range f {
-		f[t] = fenceKey(text[sa[t<<fenceShift]:])
+		f[t] = keyOf(text[sa[t<<fenceShift]:], 0)
 	}
 	return f
 }
 
-// fenceKey is b's first fenceKeyBytes bytes as a big-endian integer, zero
-// past its end.
-func fenceKey(b []byte) uint64 {
+// keyOf is b's first fenceKeyBytes bytes, pad past its end.
+func keyOf(b []byte, pad byte) fenceKey {
 	var k [fenceKeyBytes]byte
-	copy(k[:], b)
-	return binary.BigEndian.Uint64(k[:])
+	n := copy(k[:], b)
+	for i := n; i < len(k); i++ {
+		k[i] = pad
+	}
+	return fenceKey{binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:])}
+}
+
+func (k fenceKey) compare(o fenceKey) int {
+	if c := cmp.Compare(k[0], o[0]); c != 0 {
+		return c
+	}
+	return cmp.Compare(k[1], o[1])
 }
 
 // bounds is the part sa[from:to] of an n-entry array that holds the first
-// suffix not less than b and every suffix b prefixes. A fence key below b's
-// is a suffix less than b (their first differing byte, or the suffix
-// ending, says so); one above it is a suffix greater than b, and if b has
-// at least fenceKeyBytes bytes, one b does not prefix.
+// suffix not less than b and every suffix b prefixes. A suffix's key (its
+// bytes padded with zeros) below b's padded with zeros is a suffix less
+// than b: their first differing byte, or the suffix ending, says so. One
+// above b's padded with 0xff bytes is a suffix greater than b that b does
+// not prefix: b's bytes differ from it before b ends.
 func (f fence) bounds(b []byte, n int) (from, to int) {
 	if len(f) == 0 {
 		return 0, n
 	}
-	key := fenceKey(b)
-	below, _ := slices.BinarySearch(f, key)                                                  // f[:below] < key
-	above := below + sort.Search(len(f)-below, func(i int) bool { return f[below+i] > key }) // f[above:] > key
+	low, high := keyOf(b, 0), keyOf(b, 0xff)
+	below := sort.Search(len(f), func(i int) bool { return f[i].compare(low) >= 0 })                     // f[:below] < b
+	above := below + sort.Search(len(f)-below, func(i int) bool { return f[below+i].compare(high) > 0 }) // f[above:] > b, unprefixed
 	if below > 0 {
-		from = (below - 1) << fenceShift
+		from = (below-1)<<fenceShift + 1 // the sampled suffix is less than b
 	}
 	to = n
-	if len(b) >= fenceKeyBytes && above < len(f) {
+	if above < len(f) {
 		to = above<<fenceShift + 1 // the suffix at the fence itself may be the first not less than b
 	}
 	return from, to

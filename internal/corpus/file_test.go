@@ -2,6 +2,7 @@ package corpus
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -631,5 +632,59 @@ func TestMergeOfALongUnrepeatedTail(t *testing.T) {
 	want, _ := os.ReadFile(whole)
 	if !slices.Equal(got, want) {
 		t.Fatal("the merged file is not the built one")
+	}
+}
+
+// TestFenceBoundsHoldTheAnswer holds a fence's bounds to a search of the
+// whole array: for every sampling, query and text, the part of the array
+// the fence gives holds the first suffix not less than the query and
+// every suffix it prefixes. The bytes include NUL and 0xff, the fence's
+// paddings, and queries run shorter and longer than its keys and past the
+// text's end.
+func TestFenceBoundsHoldTheAnswer(t *testing.T) {
+	defer func(n int) { fenceShift = n }(fenceShift)
+	rng := rand.New(rand.NewPCG(3, 9))
+	alphabet := []byte{0, 'a', 'b', 0xfe, 0xff}
+	for trial := range 40 {
+		text := make([]byte, 1+rng.IntN(600))
+		for i := range text {
+			text[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		if trial%2 == 0 { // long shared prefixes: a key's 16 bytes tie
+			for i := range text {
+				if rng.IntN(8) > 0 {
+					text[i] = 'a'
+				}
+			}
+		}
+		sa := make([]int32, len(text))
+		for i := range sa {
+			sa[i] = int32(i)
+		}
+		slices.SortFunc(sa, func(x, y int32) int { return bytes.Compare(text[x:], text[y:]) })
+		for _, shift := range []int{0, 1, 2, 3, 5} {
+			fenceShift = shift
+			seg := &Segment{text: text, sa: sa, fence: newFence(text, sa)}
+			for range 200 {
+				var q []byte
+				if rng.IntN(2) == 0 {
+					p := rng.IntN(len(text))
+					q = text[p:min(len(text), p+1+rng.IntN(24))]
+				} else {
+					q = make([]byte, 1+rng.IntN(24))
+					for i := range q {
+						q[i] = alphabet[rng.IntN(len(alphabet))]
+					}
+				}
+				wantLo, wantHi := search(text, sa, q, 0, len(sa))
+				from, to := seg.fence.bounds(q, len(sa))
+				if wantHi > wantLo && (from > wantLo || to < wantHi) {
+					t.Fatalf("shift %d, %q in %q: fence bounds [%d,%d) miss the answer [%d,%d)", shift, q, text, from, to, wantLo, wantHi)
+				}
+				if lo, hi := seg.narrow(q, 0, len(sa)); hi-lo != wantHi-wantLo || hi > lo && lo != wantLo {
+					t.Fatalf("shift %d, %q in %q: narrow gives [%d,%d), want [%d,%d)", shift, q, text, lo, hi, wantLo, wantHi)
+				}
+			}
+		}
 	}
 }
