@@ -49,6 +49,7 @@ type Segment struct {
 	wordStarts bool
 	vocab      []byte
 	vocabSA    []int32
+	filter     startFilter // for a mapped word-start array
 }
 
 // idList is the segments' record ids: strings in memory, or offsets into
@@ -520,7 +521,11 @@ func (m *matcher) occurs(i, j int) bool {
 			}
 			lo, hi = r.lo, r.hi
 		}
-		lo, hi = seg.narrow(b, lo, hi)
+		if m.mayStart(k, i, j) {
+			lo, hi = seg.narrow(b, lo, hi)
+		} else {
+			lo, hi = 0, 0
+		}
 		whole := m.cuts[k] == len(seg.text)
 		found := false
 		if whole {
@@ -544,6 +549,20 @@ func (m *matcher) occurs(i, j int) bool {
 		}
 	}
 	return false
+}
+
+// mayStart reports whether words i to j may start a word of segment k's
+// records, as far as its filter knows: a run of four words or more whose
+// first four no run from the same start has been found with.
+func (m *matcher) mayStart(k, i, j int) bool {
+	f := m.segs[k].filter
+	if f == nil || j < i+3 {
+		return true
+	}
+	if r := m.ranges[k]; r.known && r.start == m.words[i][0] && r.end >= m.words[i+3][1] && !r.absent {
+		return true // asked already
+	}
+	return f.mayStart(m.text[m.words[i][0]:m.words[i+3][0]])
 }
 
 // inWord reports whether words i to j occur in a counted record of a
@@ -578,7 +597,10 @@ func (m *matcher) eachInWord(k, i, j int, fn func(off int) bool) {
 			return
 		}
 		pre := m.text[m.words[i][0]:m.words[i+1][0]]
-		lo, hi := seg.narrow(m.run(i+1, j), 0, len(seg.sa))
+		lo, hi := 0, 0
+		if m.mayStart(k, i+1, j) {
+			lo, hi = seg.narrow(m.run(i+1, j), 0, len(seg.sa))
+		}
 		if hi-lo <= 16*len(longer) {
 			for n, q := range seg.sa[lo:hi] {
 				if n%4096 == 4095 && m.stopped() {

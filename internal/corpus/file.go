@@ -38,17 +38,19 @@ import (
 //	vocab    with WordStarts, the text's distinct words in order, each
 //	         after a NUL, and a NUL at the end, padded to 8
 //	vocabSA  the vocabulary's suffixes in order, int32, padded to 8
+//	filter   with WordStarts, filterWords(entries) × uint64: which runs
+//	         of four words start a word of the text (see startFilter)
 //	ids      id bytes
 //
-// A text too small for an array (smallCorpus) has no entries and no
-// vocabulary. Every section starts on 8 bytes, so a mapping reads the
+// A text too small for an array (smallCorpus) has no entries, no
+// vocabulary and no filter. Every section starts on 8 bytes, so a mapping reads the
 // tables in place. OpenSegment checks the magic, the format, that the
 // sizes add up to the file's, and the checksum: a truncated, corrupt or
 // newer file is refused (ErrBadSegment), never trusted; its owner deletes
 // and rebuilds it.
 const (
 	fileMagic   = "TGCORPUS"
-	FileFormat  = 2
+	FileFormat  = 3
 	headerBytes = 80
 	checksumAt  = 72
 )
@@ -88,8 +90,18 @@ func (l layout) idOffsOff() uint64  { return l.startsOff() + 8*l.records }
 func (l layout) saOff() uint64      { return l.idOffsOff() + 8*(l.records+1) }
 func (l layout) vocabOff() uint64   { return l.saOff() + pad8(4*l.entries) }
 func (l layout) vocabSAOff() uint64 { return l.vocabOff() + pad8(l.vocab) }
-func (l layout) idsOff() uint64     { return l.vocabSAOff() + pad8(4*l.vocabEntries) }
+func (l layout) filterOff() uint64  { return l.vocabSAOff() + pad8(4*l.vocabEntries) }
+func (l layout) idsOff() uint64     { return l.filterOff() + 8*l.filterWords() }
 func (l layout) size() uint64       { return l.idsOff() + l.idBytes }
+
+// filterWords is the size of the file's filter, in words: one for a
+// word-start array (which has a vocabulary), none for every suffix.
+func (l layout) filterWords() uint64 {
+	if l.which != WordStarts || l.vocab == 0 {
+		return 0
+	}
+	return filterWords(l.entries)
+}
 
 // WriteSegment writes records given in version order, the first added by
 // version first, as a segment file at path. Its memory is the corpus and
@@ -268,12 +280,22 @@ func writeText(path string, which Suffixes, first uint64, ids []string, text []b
 			if err := writeArray(w, vocab, l.vocabEntries, func(int32) bool { return true }); err != nil {
 				return err
 			}
+			writeWords(w, newStartFilter(l.entries, text))
 		}
 		for _, id := range ids {
 			w.WriteString(id)
 		}
 		return nil
 	}, func(sum uint64) []byte { return header(l, sum) })
+}
+
+// writeWords writes ws as little-endian uint64s.
+func writeWords(w *bufio.Writer, ws []uint64) {
+	var b [8]byte
+	for _, v := range ws {
+		binary.LittleEndian.PutUint64(b[:], v)
+		w.Write(b[:])
+	}
 }
 
 func writeZeros(w *bufio.Writer, n uint64) {
@@ -528,5 +550,14 @@ func segmentOf(m []byte) (*Segment, error) {
 		}
 	}
 	seg.fence = newFence(seg.text, seg.sa)
+	if n := l.filterWords(); n > 0 {
+		seg.filter = unsafe.Slice((*uint64)(unsafe.Pointer(&m[l.filterOff()])), n)
+	}
+	if seg.sa == nil {
+		// A file's text too small to be worth an array on disk still
+		// serves every match while the file is mapped: one scan of it a
+		// lookup costs more than indexing it once.
+		seg.idx = suffixarray.New(seg.text)
+	}
 	return seg, nil
 }

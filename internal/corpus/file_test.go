@@ -158,10 +158,14 @@ func TestSegmentFileDamageIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := layout{records: uint64(len(ids)), text: uint64(seg.Size()), entries: uint64(len(seg.sa)), vocab: uint64(len(seg.vocab))}
+	l := layout{which: WordStarts, records: uint64(len(ids)), text: uint64(seg.Size()), entries: uint64(len(seg.sa)), vocab: uint64(len(seg.vocab))}
 	l.vocabEntries = l.vocab
-	if !seg.wordStarts || l.entries == 0 || l.entries >= l.text/3 || l.vocab == 0 {
-		t.Fatalf("a WordStarts file of %d bytes with %d entries and %d bytes of vocabulary", l.text, l.entries, l.vocab)
+	for _, id := range ids {
+		l.idBytes += uint64(len(id))
+	}
+	if !seg.wordStarts || l.entries == 0 || l.entries >= l.text/3 || l.vocab == 0 || len(seg.filter) == 0 || l.size() != uint64(len(good)) {
+		t.Fatalf("a WordStarts file of %d bytes with %d entries, %d bytes of vocabulary and a filter of %d words; %d bytes in all, the layout says %d",
+			l.text, l.entries, l.vocab, len(seg.filter), len(good), l.size())
 	}
 	cases := map[string][]byte{
 		"empty":           {},
@@ -176,7 +180,7 @@ func TestSegmentFileDamageIsRefused(t *testing.T) {
 	for name, off := range map[string]uint64{
 		"header": 20, "text": headerBytes + 5, "starts": l.startsOff() + 3, "id table": l.idOffsOff() + 9,
 		"suffix array": l.saOff() + 4*17 + 1, "vocabulary": l.vocabOff() + 3, "vocabulary array": l.vocabSAOff() + 4*5 + 2,
-		"ids": l.idsOff() + 2, "last byte": uint64(len(good) - 1), "flags": 12,
+		"filter": l.filterOff() + 5, "ids": l.idsOff() + 2, "last byte": uint64(len(good) - 1), "flags": 12,
 	} {
 		b := append([]byte(nil), good...)
 		b[off] ^= 0x40
