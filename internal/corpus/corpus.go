@@ -315,50 +315,62 @@ func (seg *Segment) eachWordHolding(w []byte, fn func(word []byte, at int) bool)
 	}
 }
 
-// A fence is the first fenceKeyBytes bytes of every 1<<fenceShift-th
-// suffix of a mapped array, in the heap: 16 bytes per 256 suffixes, so 45
-// MB for the word-start array of a 5 GB corpus (a seventh of its bytes
-// start a word). A search compares keys there before it reads the
-// mapping, and so starts within a few hundred suffixes of its answer
-// rather than probing the whole array, the first probes of which fault in
-// a page each on a corpus larger than the page cache. Keys of 16 bytes
-// hold a suffix's first two or three words: a word-start array's suffixes
-// share their first few bytes with many more than a fence's gap.
-type fence []fenceKey
+// A fence is the first bytes of every few suffixes of a mapped array, in
+// the heap, as big-endian integers: a search compares keys there before it
+// reads the mapping, and so starts within a few hundred suffixes of its
+// answer rather than probing the whole array, the first probes of which
+// fault in a page each on a corpus larger than the page cache. Its shape
+// depends on the array:
+//   - a word-start array's suffixes share their first 8 bytes (about one
+//     word) with tens of thousands of others in a 2 GB file, so its keys
+//     are 16 bytes, every 256th suffix: 16 bytes of heap per 256 word
+//     starts, 45 MB for a 5 GB corpus;
+//   - an array of every suffix (the ∞-gram model's, of 3-byte token ids)
+//     keeps 8-byte keys, every 1,024th: 16-byte keys made its lookups
+//     slower for twice the heap.
+type fence struct {
+	keys  []uint64 // words per key
+	words int      // 1 or 2: keys of 8 or 16 bytes
+	shift int      // a key every 1<<shift suffixes
+}
 
-// A fenceKey is a suffix's first fenceKeyBytes bytes, as two big-endian
-// integers.
-type fenceKey [2]uint64
+// A fenceShape is a fence's key size in words and sampling.
+type fenceShape struct{ words, shift int }
 
-const fenceKeyBytes = 16
+// The fences of word-start arrays and of every-suffix arrays (variables
+// for tests and benchmarks).
+var (
+	wordStartFence = fenceShape{words: 2, shift: 8}
+	allSuffixFence = fenceShape{words: 1, shift: 10}
+)
 
-// fenceShift sets how often a fence samples the array: every 1<<fenceShift
-// suffixes (a variable for tests and benchmarks).
-var fenceShift = 8
-
-func newFence(text []byte, sa []int32) fence {
-	f := make(fence, (len(sa)+1<<fenceShift-1)>>fenceShift)
-	for t := range f {
-		f[t] = keyOf(text[sa[t<<fenceShift]:], 0)
+func newFence(text []byte, sa []int32, shape fenceShape) fence {
+	n := (len(sa) + 1<<shape.shift - 1) >> shape.shift
+	f := fence{keys: make([]uint64, 0, n*shape.words), words: shape.words, shift: shape.shift}
+	for t := range n {
+		k := keyOf(text[sa[t<<shape.shift]:], 0)
+		f.keys = append(f.keys, k[:shape.words]...)
 	}
 	return f
 }
 
-// keyOf is b's first fenceKeyBytes bytes, pad past its end.
-func keyOf(b []byte, pad byte) fenceKey {
-	var k [fenceKeyBytes]byte
+// keyOf is b's first 16 bytes as two big-endian integers, pad past its end.
+func keyOf(b []byte, pad byte) [2]uint64 {
+	var k [16]byte
 	n := copy(k[:], b)
 	for i := n; i < len(k); i++ {
 		k[i] = pad
 	}
-	return fenceKey{binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:])}
+	return [2]uint64{binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:])}
 }
 
-func (k fenceKey) compare(o fenceKey) int {
-	if c := cmp.Compare(k[0], o[0]); c != 0 {
+// compare compares the fence's key t with k's first f.words words.
+func (f fence) compare(t int, k [2]uint64) int {
+	key := f.keys[t*f.words : (t+1)*f.words]
+	if c := cmp.Compare(key[0], k[0]); c != 0 || f.words == 1 {
 		return c
 	}
-	return cmp.Compare(k[1], o[1])
+	return cmp.Compare(key[1], k[1])
 }
 
 // bounds is the part sa[from:to] of an n-entry array that holds the first
@@ -368,18 +380,19 @@ func (k fenceKey) compare(o fenceKey) int {
 // above b's padded with 0xff bytes is a suffix greater than b that b does
 // not prefix: b's bytes differ from it before b ends.
 func (f fence) bounds(b []byte, n int) (from, to int) {
-	if len(f) == 0 {
+	keys := len(f.keys) / max(1, f.words)
+	if keys == 0 {
 		return 0, n
 	}
 	low, high := keyOf(b, 0), keyOf(b, 0xff)
-	below := sort.Search(len(f), func(i int) bool { return f[i].compare(low) >= 0 })                     // f[:below] < b
-	above := below + sort.Search(len(f)-below, func(i int) bool { return f[below+i].compare(high) > 0 }) // f[above:] > b, unprefixed
+	below := sort.Search(keys, func(t int) bool { return f.compare(t, low) >= 0 })                     // keys[:below] < b
+	above := below + sort.Search(keys-below, func(t int) bool { return f.compare(below+t, high) > 0 }) // keys[above:] > b, unprefixed
 	if below > 0 {
-		from = (below-1)<<fenceShift + 1 // the sampled suffix is less than b
+		from = (below-1)<<f.shift + 1 // the sampled suffix is less than b
 	}
 	to = n
-	if above < len(f) {
-		to = above<<fenceShift + 1 // the suffix at the fence itself may be the first not less than b
+	if above < keys {
+		to = above<<f.shift + 1 // the suffix at the fence itself may be the first not less than b
 	}
 	return from, to
 }

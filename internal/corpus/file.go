@@ -549,7 +549,11 @@ func segmentOf(m []byte) (*Segment, error) {
 			return nil, fmt.Errorf("suffix offset %d outside the text", v)
 		}
 	}
-	seg.fence = newFence(seg.text, seg.sa)
+	shape := allSuffixFence
+	if seg.wordStarts {
+		shape = wordStartFence
+	}
+	seg.fence = newFence(seg.text, seg.sa, shape)
 	if n := l.filterWords(); n > 0 {
 		seg.filter = unsafe.Slice((*uint64)(unsafe.Pointer(&m[l.filterOff()])), n)
 	}

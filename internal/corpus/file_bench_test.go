@@ -35,7 +35,8 @@ import (
 // rather than building them again (it then reports no build figures). The
 // files index word starts (WordStarts), as a registry's do; with
 // $TOLLGATE_CORPUS_ALL set, every suffix. $TOLLGATE_CORPUS_FENCE_SHIFT
-// samples the fence every 1<<n suffixes (default 8).
+// samples the fence every 1<<n suffixes (default 8 for
+// word starts, 10 for every suffix).
 //
 //	TOLLGATE_CORPUS_MB=5120 go test ./internal/corpus -run '^$' -bench SegmentFiles -benchtime 1x -timeout 2h
 func BenchmarkSegmentFiles(b *testing.B) {
@@ -44,8 +45,12 @@ func BenchmarkSegmentFiles(b *testing.B) {
 	if os.Getenv("TOLLGATE_CORPUS_ALL") != "" {
 		which = AllSuffixes // every suffix, as the ∞-gram model's files hold
 	}
-	defer func(n int) { fenceShift = n }(fenceShift)
-	fenceShift = envInt(b, "TOLLGATE_CORPUS_FENCE_SHIFT", fenceShift, 0)
+	shape := &wordStartFence
+	if which == AllSuffixes {
+		shape = &allSuffixFence
+	}
+	defer func(was fenceShape) { *shape = was }(*shape)
+	shape.shift = envInt(b, "TOLLGATE_CORPUS_FENCE_SHIFT", shape.shift, 0)
 	queries := envInt(b, "TOLLGATE_CORPUS_QUERIES", 400, 2)
 	dir, reuse := b.TempDir(), false
 	if d := os.Getenv("TOLLGATE_CORPUS_DIR"); d != "" {

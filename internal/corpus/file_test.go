@@ -640,13 +640,12 @@ func TestMergeOfALongUnrepeatedTail(t *testing.T) {
 }
 
 // TestFenceBoundsHoldTheAnswer holds a fence's bounds to a search of the
-// whole array: for every sampling, query and text, the part of the array
-// the fence gives holds the first suffix not less than the query and
-// every suffix it prefixes. The bytes include NUL and 0xff, the fence's
+// whole array: for keys of 8 and 16 bytes, several samplings, and every
+// query and text, the part of the array the fence gives holds the first
+// suffix not less than the query and every suffix it prefixes. The bytes include NUL and 0xff, the fence's
 // paddings, and queries run shorter and longer than its keys and past the
 // text's end.
 func TestFenceBoundsHoldTheAnswer(t *testing.T) {
-	defer func(n int) { fenceShift = n }(fenceShift)
 	rng := rand.New(rand.NewPCG(3, 9))
 	alphabet := []byte{0, 'a', 'b', 0xfe, 0xff}
 	for trial := range 40 {
@@ -666,9 +665,8 @@ func TestFenceBoundsHoldTheAnswer(t *testing.T) {
 			sa[i] = int32(i)
 		}
 		slices.SortFunc(sa, func(x, y int32) int { return bytes.Compare(text[x:], text[y:]) })
-		for _, shift := range []int{0, 1, 2, 3, 5} {
-			fenceShift = shift
-			seg := &Segment{text: text, sa: sa, fence: newFence(text, sa)}
+		for _, shape := range []fenceShape{{2, 0}, {2, 1}, {2, 3}, {2, 5}, {1, 0}, {1, 2}, {1, 4}} {
+			seg := &Segment{text: text, sa: sa, fence: newFence(text, sa, shape)}
 			for range 200 {
 				var q []byte
 				if rng.IntN(2) == 0 {
@@ -683,10 +681,10 @@ func TestFenceBoundsHoldTheAnswer(t *testing.T) {
 				wantLo, wantHi := search(text, sa, q, 0, len(sa))
 				from, to := seg.fence.bounds(q, len(sa))
 				if wantHi > wantLo && (from > wantLo || to < wantHi) {
-					t.Fatalf("shift %d, %q in %q: fence bounds [%d,%d) miss the answer [%d,%d)", shift, q, text, from, to, wantLo, wantHi)
+					t.Fatalf("fence %v, %q in %q: fence bounds [%d,%d) miss the answer [%d,%d)", shape, q, text, from, to, wantLo, wantHi)
 				}
 				if lo, hi := seg.narrow(q, 0, len(sa)); hi-lo != wantHi-wantLo || hi > lo && lo != wantLo {
-					t.Fatalf("shift %d, %q in %q: narrow gives [%d,%d), want [%d,%d)", shift, q, text, lo, hi, wantLo, wantHi)
+					t.Fatalf("fence %v, %q in %q: narrow gives [%d,%d), want [%d,%d)", shape, q, text, lo, hi, wantLo, wantHi)
 				}
 			}
 		}
