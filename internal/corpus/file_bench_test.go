@@ -36,7 +36,8 @@ import (
 // files index word starts (WordStarts), as a registry's do; with
 // $TOLLGATE_CORPUS_ALL set, every suffix. $TOLLGATE_CORPUS_FENCE_SHIFT
 // samples the fence every 1<<n suffixes (default 8 for
-// word starts, 10 for every suffix).
+// word starts, 10 for every suffix); with $TOLLGATE_CORPUS_NO_FILTER set,
+// matches do not ask the files' filters.
 //
 //	TOLLGATE_CORPUS_MB=5120 go test ./internal/corpus -run '^$' -bench SegmentFiles -benchtime 1x -timeout 2h
 func BenchmarkSegmentFiles(b *testing.B) {
@@ -52,6 +53,8 @@ func BenchmarkSegmentFiles(b *testing.B) {
 	defer func(was fenceShape) { *shape = was }(*shape)
 	shape.shift = envInt(b, "TOLLGATE_CORPUS_FENCE_SHIFT", shape.shift, 0)
 	queries := envInt(b, "TOLLGATE_CORPUS_QUERIES", 400, 2)
+	defer func(was bool) { useFilters = was }(useFilters)
+	useFilters = os.Getenv("TOLLGATE_CORPUS_NO_FILTER") == ""
 	dir, reuse := b.TempDir(), false
 	if d := os.Getenv("TOLLGATE_CORPUS_DIR"); d != "" {
 		dir, reuse = d, true
