@@ -569,8 +569,9 @@ func (m *matcher) occurs(i, j int) bool {
 var useFilters = true
 
 // mayStart reports whether words i to j may start a word of segment k's
-// records, as far as its filter knows: a run of four words or more whose
-// first four no run from the same start has been found with.
+// records, as far as its filter knows. It asks the filter only about a run
+// of four words or more, and not once a run from the same start holding
+// those four has been looked up.
 func (m *matcher) mayStart(k, i, j int) bool {
 	f := m.segs[k].filter
 	if f == nil || j < i+3 || !useFilters {

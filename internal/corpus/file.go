@@ -43,8 +43,8 @@ import (
 //	ids      id bytes
 //
 // A text too small for an array (smallCorpus) has no entries, no
-// vocabulary and no filter. Every section starts on 8 bytes, so a mapping reads the
-// tables in place. OpenSegment checks the magic, the format, that the
+// vocabulary and no filter. Every section starts on 8 bytes, so a mapping
+// reads the tables in place. OpenSegment checks the magic, the format, that the
 // sizes add up to the file's, and the checksum: a truncated, corrupt or
 // newer file is refused (ErrBadSegment), never trusted; its owner deletes
 // and rebuilds it.
@@ -94,8 +94,8 @@ func (l layout) filterOff() uint64  { return l.vocabSAOff() + pad8(4*l.vocabEntr
 func (l layout) idsOff() uint64     { return l.filterOff() + 8*l.filterWords() }
 func (l layout) size() uint64       { return l.idsOff() + l.idBytes }
 
-// filterWords is the size of the file's filter, in words: one for a
-// word-start array (which has a vocabulary), none for every suffix.
+// filterWords is the size of the file's filter in words: a word-start
+// array (which has a vocabulary) has one, an array of every suffix none.
 func (l layout) filterWords() uint64 {
 	if l.which != WordStarts || l.vocab == 0 {
 		return 0
@@ -492,7 +492,7 @@ func segmentOf(m []byte) (*Segment, error) {
 	switch {
 	case l.records == 0 || l.records > most || l.text > math.MaxInt32 || l.idBytes > most || l.vocab > math.MaxInt32:
 		return nil, fmt.Errorf("sizes out of range (%d records, %d bytes)", l.records, l.text)
-	case which == AllSuffixes && (l.entries != 0 && l.entries != l.text || l.vocab != 0 || l.vocabEntries != 0):
+	case which == AllSuffixes && (l.entries != 0 && l.entries != l.text || l.entries == 0 && l.text > smallCorpus || l.vocab != 0 || l.vocabEntries != 0):
 		return nil, fmt.Errorf("%d suffix-array entries for %d bytes, %d of vocabulary", l.entries, l.text, l.vocab)
 	case which == WordStarts && l.text > smallCorpus && (l.entries > l.text || l.vocab < 1 || l.vocabEntries != l.vocab),
 		which == WordStarts && l.text <= smallCorpus && (l.entries != 0 || l.vocab != 0 || l.vocabEntries != 0):

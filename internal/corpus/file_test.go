@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/tollgate-dev/tollgate/internal/pageout"
 )
 
@@ -688,5 +689,42 @@ func TestFenceBoundsHoldTheAnswer(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSegmentFileWithoutItsArrayIsRefused: a file of every suffix whose
+// header says it has no array is refused unless its text is small enough
+// to scan, checksum or not: a mapped text without an array is indexed in
+// the heap when opened, which must stay small.
+func TestSegmentFileWithoutItsArrayIsRefused(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	ids, contents := randomRecords(rng, 50, true)
+	path := filepath.Join(t.TempDir(), "all.seg")
+	if err := WriteSegment(path, AllSuffixes, 1, ids, contents); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg, err := OpenSegment(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := layout{which: AllSuffixes, first: 1, records: uint64(len(ids)), text: uint64(seg.Size()), entries: uint64(len(seg.sa))}
+	for _, id := range ids {
+		l.idBytes += uint64(len(id))
+	}
+	if l.text <= smallCorpus || l.entries != l.text || l.size() != uint64(len(good)) {
+		t.Fatalf("a file of %d bytes of text with %d entries; %d bytes, the layout says %d", l.text, l.entries, len(good), l.size())
+	}
+	body := slices.Concat(good[headerBytes:l.saOff()], good[l.saOff()+pad8(4*l.entries):])
+	l.entries = 0
+	bad := slices.Concat(header(l, xxhash.Sum64(body)), body)
+	if err := os.WriteFile(path, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenSegment(path); !errors.Is(err, ErrBadSegment) || !strings.Contains(err.Error(), "entries") {
+		t.Fatalf("a %d-byte text without its array: %v, want ErrBadSegment", l.text, err)
 	}
 }
