@@ -368,41 +368,21 @@ func writeArray(w *bufio.Writer, text []byte, entries uint64, keep func(int32) b
 // same.
 var maxVocab = 1.0 / 16
 
-// wordsOf marks the bytes of text that start a word (tokenize's words:
-// runs of letters and digits, decoded as tokenize.Spans decodes them) and
-// returns the text's distinct words in order, each after a NUL, with a
-// NUL at the end; or nil if they would be more than maxVocab of the text.
+// wordsOf marks the bytes of text that start a word and returns the
+// text's distinct words in order, each after a NUL, with a NUL at the end;
+// or nil if they would be more than maxVocab of the text.
 func wordsOf(text []byte) (starting []uint64, vocab []byte) {
 	starting = make([]uint64, (len(text)+63)/64)
 	seen := map[string]struct{}{}
-	start, size, most := -1, 1, int(maxVocab*float64(len(text)))
-	end := func(i int) {
-		if _, ok := seen[string(text[start:i])]; !ok {
-			seen[string(text[start:i])] = struct{}{}
-			size += i - start + 1
+	size, most := 1, int(maxVocab*float64(len(text)))
+	eachWord(text, func(start, end int) bool {
+		starting[start>>6] |= 1 << (start & 63)
+		if _, ok := seen[string(text[start:end])]; !ok {
+			seen[string(text[start:end])] = struct{}{}
+			size += end - start + 1
 		}
-		start = -1
-	}
-	for i := 0; i < len(text); {
-		r, n := rune(text[i]), 1
-		if r >= utf8.RuneSelf {
-			r, n = utf8.DecodeRune(text[i:])
-		}
-		switch word := tokenize.IsWord(r); {
-		case word && start < 0:
-			start = i
-			starting[i>>6] |= 1 << (i & 63)
-		case !word && start >= 0:
-			end(i)
-			if size > most {
-				return nil, nil
-			}
-		}
-		i += n
-	}
-	if start >= 0 {
-		end(len(text))
-	}
+		return size <= most
+	})
 	if size > most {
 		return nil, nil
 	}
@@ -412,6 +392,32 @@ func wordsOf(text []byte) (starting []uint64, vocab []byte) {
 		vocab = append(append(vocab, w...), 0)
 	}
 	return starting, vocab
+}
+
+// eachWord calls fn with where each word of text starts and ends, in
+// order, until fn returns false. Words are tokenize's (runs of letters and
+// digits), decoded as tokenize.Spans decodes them.
+func eachWord(text []byte, fn func(start, end int) bool) {
+	start := -1
+	for i := 0; i < len(text); {
+		r, n := rune(text[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRune(text[i:])
+		}
+		switch word := tokenize.IsWord(r); {
+		case word && start < 0:
+			start = i
+		case !word && start >= 0:
+			if !fn(start, i) {
+				return
+			}
+			start = -1
+		}
+		i += n
+	}
+	if start >= 0 {
+		fn(start, len(text))
+	}
 }
 
 func header(l layout, sum uint64) []byte {

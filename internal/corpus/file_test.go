@@ -59,6 +59,17 @@ func writeOpen(t testing.TB, path string, which Suffixes, first uint64, ids, con
 	return seg
 }
 
+// layoutOf is the layout of the file seg was mapped from, written with
+// which to hold ids.
+func layoutOf(seg *Segment, which Suffixes, ids []string) layout {
+	l := layout{which: which, first: seg.first, records: uint64(len(ids)), text: uint64(seg.Size()),
+		entries: uint64(len(seg.sa)), vocab: uint64(len(seg.vocab)), vocabEntries: uint64(len(seg.vocabSA))}
+	for _, id := range ids {
+		l.idBytes += uint64(len(id))
+	}
+	return l
+}
+
 // A segment written to a file and mapped back answers every match as the
 // same records indexed in memory: the same spans, records and cuts by
 // version, through its own suffix array or by scanning.
@@ -148,22 +159,12 @@ func TestSegmentFileDamageIsRefused(t *testing.T) {
 	ids, contents := randomRecords(rng, 50, true)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "good.seg")
-	if err := WriteSegment(path, WordStarts, 1, ids, contents); err != nil {
-		t.Fatal(err)
-	}
+	seg := writeOpen(t, path, WordStarts, 1, ids, contents)
 	good, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	seg, err := OpenSegment(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := layout{which: WordStarts, records: uint64(len(ids)), text: uint64(seg.Size()), entries: uint64(len(seg.sa)), vocab: uint64(len(seg.vocab))}
-	l.vocabEntries = l.vocab
-	for _, id := range ids {
-		l.idBytes += uint64(len(id))
-	}
+	l := layoutOf(seg, WordStarts, ids)
 	if !seg.wordStarts || l.entries == 0 || l.entries >= l.text/3 || l.vocab == 0 || len(seg.filter) == 0 || l.size() != uint64(len(good)) {
 		t.Fatalf("a WordStarts file of %d bytes with %d entries, %d bytes of vocabulary and a filter of %d words; %d bytes in all, the layout says %d",
 			l.text, l.entries, l.vocab, len(seg.filter), len(good), l.size())
@@ -700,21 +701,12 @@ func TestSegmentFileWithoutItsArrayIsRefused(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	ids, contents := randomRecords(rng, 50, true)
 	path := filepath.Join(t.TempDir(), "all.seg")
-	if err := WriteSegment(path, AllSuffixes, 1, ids, contents); err != nil {
-		t.Fatal(err)
-	}
+	seg := writeOpen(t, path, AllSuffixes, 1, ids, contents)
 	good, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	seg, err := OpenSegment(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := layout{which: AllSuffixes, first: 1, records: uint64(len(ids)), text: uint64(seg.Size()), entries: uint64(len(seg.sa))}
-	for _, id := range ids {
-		l.idBytes += uint64(len(id))
-	}
+	l := layoutOf(seg, AllSuffixes, ids)
 	if l.text <= smallCorpus || l.entries != l.text || l.size() != uint64(len(good)) {
 		t.Fatalf("a file of %d bytes of text with %d entries; %d bytes, the layout says %d", l.text, l.entries, len(good), l.size())
 	}

@@ -1,11 +1,10 @@
 package corpus
 
 import (
+	"bytes"
 	"math/bits"
-	"unicode/utf8"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/tollgate-dev/tollgate/internal/tokenize"
 )
 
 // A startFilter says of a word-start array which runs of four words or
@@ -45,32 +44,21 @@ func newStartFilter(entries uint64, pieces ...[]byte) startFilter {
 	n := 0
 	for _, text := range pieces {
 		// ring holds the latest three word starts (-1 before there are),
-		// the oldest at ring[next%3]; nul is where the last NUL is.
-		ring, next, in, nul := [3]int{-1, -1, -1}, 0, false, -1
-		for i := 0; i < len(text); {
-			r, size := rune(text[i]), 1
-			if r >= utf8.RuneSelf {
-				r, size = utf8.DecodeRune(text[i:])
-			}
-			word := tokenize.IsWord(r)
-			switch {
-			case r == 0:
-				nul = i
-			case word && !in:
-				if from := ring[next%3]; from > nul {
-					if n == len(batch) {
-						f.addAll(batch[:])
-						n = 0
-					}
-					batch[n] = xxhash.Sum64(text[from:i])
-					n++
+		// the oldest at ring[next%3].
+		ring, next := [3]int{-1, -1, -1}, 0
+		eachWord(text, func(start, _ int) bool {
+			if from := ring[next%3]; from >= 0 && bytes.IndexByte(text[from:start], 0) < 0 {
+				if n == len(batch) {
+					f.addAll(batch[:])
+					n = 0
 				}
-				ring[next%3] = i
-				next++
+				batch[n] = xxhash.Sum64(text[from:start])
+				n++
 			}
-			in = word
-			i += size
-		}
+			ring[next%3] = start
+			next++
+			return true
+		})
 	}
 	f.addAll(batch[:n])
 	return f
