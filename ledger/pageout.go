@@ -10,17 +10,25 @@ import (
 )
 
 // PageoutInterval is how often a writable ledger gives the kernel back the
-// pages of its value-log files that Badger no longer writes.
+// pages of its value-log files.
 //
 // Badger keeps every value-log file mapped, and a page it wrote stays in
 // the process's resident set until the kernel reclaims it, which on a
 // machine with free memory it never does: under load a node's resident
 // memory grew by every receipt it wrote, 64 MB a file. Only the newest
-// file is written; the others are read when a receipt is looked up, and
-// such a read finds the page in the page cache or on disk.
-const PageoutInterval = 10 * time.Second
+// file is written, from its start; it keeps its last KeepWritten bytes,
+// where the next writes land and the likeliest reads fall. The rest, and
+// every older file, is read when a receipt is looked up, and such a read
+// finds the page in the page cache or on disk. At a few megabytes of
+// receipts a second, a pass every two seconds bounds what the value log
+// holds resident to about ten.
+const PageoutInterval = 2 * time.Second
 
-// pageoutLoop runs pageoutOldLogs every interval until the ledger closes.
+// KeepWritten is how much of the value-log file being written, before its
+// last written page, a pageout leaves resident.
+const KeepWritten = 1 << 20
+
+// pageoutLoop runs pageoutLogs every interval until the ledger closes.
 // A failure is logged once: a kernel without MADV_PAGEOUT refuses every
 // time, and the books are never at stake.
 func (l *Ledger) pageoutLoop(dir string, interval time.Duration) {
@@ -33,7 +41,7 @@ func (l *Ledger) pageoutLoop(dir string, interval time.Duration) {
 		case <-l.quit:
 			return
 		case <-t.C:
-			if _, err := pageoutOldLogs(dir); err != nil && !warned {
+			if _, err := pageoutLogs(dir); err != nil && !warned {
 				l.logger.Warn("ledger: paging out value logs", "err", err)
 				warned = true
 			}
@@ -41,9 +49,10 @@ func (l *Ledger) pageoutLoop(dir string, interval time.Duration) {
 	}
 }
 
-// pageoutOldLogs advises the kernel to reclaim the mapped pages of every
-// value-log file in dir but the newest, returning the bytes advised.
-func pageoutOldLogs(dir string) (int64, error) {
+// pageoutLogs advises the kernel to reclaim the mapped pages of every
+// value-log file in dir but the newest, and of the newest those more than
+// KeepWritten before its last written page, returning the bytes advised.
+func pageoutLogs(dir string) (int64, error) {
 	maps, err := pageout.Mappings()
 	if err != nil {
 		return 0, err
@@ -54,10 +63,18 @@ func pageoutOldLogs(dir string) (int64, error) {
 			newest = fid
 		}
 	}
-	return pageout.Advise(maps, func(path string) bool {
+	old, err := pageout.Advise(maps, func(path string) bool {
 		fid, ok := valueLogID(dir, path)
 		return ok && fid < newest
 	})
+	if err != nil {
+		return old, err
+	}
+	written, err := pageout.Behind(maps, KeepWritten, func(path string) bool {
+		fid, ok := valueLogID(dir, path)
+		return ok && fid == newest
+	})
+	return old + written, err
 }
 
 // valueLogID is the number of the value-log file at path, if path is one

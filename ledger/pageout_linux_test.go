@@ -82,7 +82,7 @@ func TestOldValueLogsArePagedOut(t *testing.T) {
 	if len(before) < 3 || oldKB < 1024 {
 		t.Fatalf("value logs resident before: %v (KB by file): the test needs at least three files and a megabyte of old pages", before)
 	}
-	n, err := pageoutOldLogs(dir)
+	n, err := pageoutLogs(dir)
 	if errors.Is(err, unix.EINVAL) {
 		t.Skip("this kernel takes no MADV_PAGEOUT (Linux 5.4 or later)")
 	}
@@ -123,6 +123,63 @@ func TestOldValueLogsArePagedOut(t *testing.T) {
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The value-log file being written gives back all but its newest
+// KeepWritten bytes; what it gave back reads the same, and writes go on.
+func TestTheValueLogBeingWrittenKeepsItsNewestBytes(t *testing.T) {
+	onePass(t)
+	dir := fsutil.RealDir(t.TempDir())
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err == nil && fs.Type == unix.TMPFS_MAGIC {
+		t.Skip("the temporary directory is on tmpfs, whose pages the kernel cannot page out without swap")
+	}
+	l, err := Open(dir, Options{valueLogFileSize: 64 << 20, pageoutEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	values := writeValues(t, l, 64) // 4 MB, all in one file
+	before := residentLogs(t, dir)
+	if len(before) != 1 {
+		t.Fatalf("value logs resident: %v (KB by file), want one file", before)
+	}
+	var newest, kb int
+	for fid, n := range before {
+		newest, kb = fid, n
+	}
+	if kb < 3<<10 {
+		t.Fatalf("the value log holds %d KB resident: the test needs its 4 MB", kb)
+	}
+	n, err := pageoutLogs(dir)
+	if errors.Is(err, unix.EINVAL) {
+		t.Skip("this kernel takes no MADV_PAGEOUT (Linux 5.4 or later)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 2<<20 {
+		t.Fatalf("advised %d bytes of a value log of %d KB", n, kb)
+	}
+	if after := residentLogs(t, dir)[newest]; after > KeepWritten/1024+256 || after < KeepWritten/1024/2 {
+		t.Fatalf("the value log being written holds %d KB resident after pageout (%d before), want about %d",
+			after, kb, KeepWritten/1024)
+	}
+	for key, v := range writeValues(t, l, 8) { // rewrites the first eight
+		values[key] = v
+	}
+	for key, want := range values {
+		err := l.db.View(func(txn kv.Txn) error {
+			got, err := txn.Get([]byte(key))
+			if err == nil && !bytes.Equal(got, want) {
+				err = fmt.Errorf("%s reads back different bytes", key)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

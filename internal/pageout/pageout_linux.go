@@ -3,12 +3,14 @@ package pageout
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,6 +31,72 @@ func Files(match func(path string) bool) (int64, error) {
 // advised.
 func Advise(maps []Mapping, match func(path string) bool) (int64, error) {
 	return advise(maps, unix.MADV_PAGEOUT, match)
+}
+
+// Behind is Advise for files written from their start, such as logs: in
+// each mapping match accepts, it pages out only what lies more than keep
+// bytes before the last page the mapping holds resident (the page being
+// written, or the last written). The log keeps its head resident, where
+// writes land without faulting, and the newest bytes it wrote, which are
+// the likeliest read. It returns the bytes advised; like Advise, it only
+// hints, so a mapping replaced meanwhile comes to no harm.
+func Behind(maps []Mapping, keep uintptr, match func(path string) bool) (int64, error) {
+	page := uintptr(os.Getpagesize())
+	var n int64
+	var errs []error
+	for _, m := range maps {
+		if !match(m.Path) || m.End <= m.Start {
+			continue
+		}
+		head, err := lastPresent(m.Start, m.End, page)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pageout: %s: %w", m.Path, err))
+			continue
+		}
+		end := head + page // past the last resident page
+		if head == 0 || end-m.Start <= keep {
+			continue
+		}
+		end -= (keep + page - 1) / page * page
+		_, _, errno := unix.Syscall(unix.SYS_MADVISE, m.Start, end-m.Start, uintptr(unix.MADV_PAGEOUT))
+		if errno == unix.ENOMEM {
+			continue // unmapped since the map was read
+		}
+		if errno != 0 {
+			errs = append(errs, fmt.Errorf("pageout: madvise %s: %w", m.Path, errno))
+			continue
+		}
+		n += int64(end - m.Start)
+	}
+	return n, errors.Join(errs...)
+}
+
+var pagemap = sync.OnceValues(func() (*os.File, error) { return os.Open("/proc/self/pagemap") })
+
+// lastPresent is the address of the last page in [start, end) that the
+// process holds resident, from /proc/self/pagemap, or 0 if none is.
+func lastPresent(start, end, page uintptr) (uintptr, error) {
+	pm, err := pagemap()
+	if err != nil {
+		return 0, err
+	}
+	const present = 1 << 63
+	buf := make([]byte, 8<<10)
+	last := uintptr(0)
+	for at := start; at < end; {
+		pages := min(uintptr(len(buf)/8), (end-at+page-1)/page)
+		b := buf[:pages*8]
+		if _, err := pm.ReadAt(b, int64(at/page*8)); err != nil {
+			return 0, err
+		}
+		for i := range pages {
+			if binary.LittleEndian.Uint64(b[i*8:])&present != 0 {
+				last = at + i*page
+			}
+		}
+		at += pages * page
+	}
+	return last, nil
 }
 
 // Access reads the process's mappings and tells the kernel how every

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -193,5 +194,85 @@ func TestAccessAdvisesOnlyTheMatchingMappings(t *testing.T) {
 	}
 	if ab[5*4096] != 1+5 {
 		t.Fatalf("page 5 holds %d after the advice", ab[5*4096])
+	}
+}
+
+// A log's mapping written from its start gives back what lies behind the
+// bytes it keeps, keeps those and the pages past its head, and reads back
+// unchanged.
+func TestBehindKeepsALogsHead(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err == nil && fs.Type == unix.TMPFS_MAGIC {
+		t.Skip("the temporary directory is on tmpfs, whose pages the kernel cannot page out without swap")
+	}
+	const written, mapped, keep = 8 << 20, 32 << 20, 1 << 20
+	// A log file as Badger makes one: longer than what it holds, mapped
+	// whole, written from its start, synced.
+	path := filepath.Join(dir, "000001.vlog")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(mapped); err != nil {
+		t.Fatal(err)
+	}
+	log, err := unix.Mmap(int(f.Fd()), 0, mapped, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(log)
+	for i := range written {
+		log[i] = 1 + byte(i/4096)
+	}
+	if err := unix.Msync(log, unix.MS_SYNC); err != nil {
+		t.Fatal(err)
+	}
+	kb, err := Resident()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := int(kb[path])
+	if before < written/1024 {
+		t.Fatalf("the mapping holds %d KB resident, want about %d: the test measures nothing", before, written/1024)
+	}
+	maps, err := Mappings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Behind(maps, keep, func(p string) bool { return p == path })
+	if errors.Is(err, unix.EINVAL) {
+		t.Skip("this kernel takes no MADV_PAGEOUT (Linux 5.4 or later)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The mapping is advised up to keep bytes before its last page in
+	// the page cache, the last written.
+	if n != written-keep {
+		t.Fatalf("advised %d bytes, want %d", n, written-keep)
+	}
+	kb, err = Resident()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := int(kb[path]); after > keep/1024+256 || after < keep/1024 {
+		t.Fatalf("after the advice the mapping holds %d KB resident (%d before), want about %d", after, before, keep/1024)
+	}
+	var vec [1]byte
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&log[written-4096])), 4096, uintptr(unsafe.Pointer(&vec[0]))); errno != 0 || vec[0]&1 == 0 {
+		t.Fatalf("the log's last written page left the page cache (%v)", errno)
+	}
+	for i := 0; i < written; i += 4096 {
+		if want := 1 + byte(i/4096); log[i] != want || log[i+4095] != want {
+			t.Fatalf("page %d reads %d and %d, want %d", i/4096, log[i], log[i+4095], want)
+		}
+	}
+	if n, err := Behind(maps, keep, func(string) bool { return false }); n != 0 || err != nil {
+		t.Fatalf("no mapping matched, yet %d bytes advised (%v)", n, err)
 	}
 }

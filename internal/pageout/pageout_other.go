@@ -8,6 +8,9 @@ func Files(match func(path string) bool) (int64, error) { return 0, nil }
 // Advise does nothing where the kernel takes no such advice.
 func Advise(maps []Mapping, match func(path string) bool) (int64, error) { return 0, nil }
 
+// Behind does nothing where the kernel takes no such advice.
+func Behind(maps []Mapping, keep uintptr, match func(path string) bool) (int64, error) { return 0, nil }
+
 // Mappings lists nothing where the process's mappings cannot be read.
 func Mappings() ([]Mapping, error) { return nil, nil }
 
