@@ -533,6 +533,9 @@ func (m *matcher) occurs(i, j int) bool {
 				continue
 			}
 			lo, hi = r.lo, r.hi
+		} else if !m.mayHold(k, i, j) {
+			*r = saRange{start: start, end: end, known: true, absent: true}
+			continue
 		}
 		if m.mayStart(k, i, j) {
 			lo, hi = seg.narrow(b, lo, hi)
@@ -581,6 +584,24 @@ func (m *matcher) mayStart(k, i, j int) bool {
 		return true // asked already
 	}
 	return f.mayStart(m.text[m.words[i][0]:m.words[i+3][0]])
+}
+
+// mayHold reports whether words i to j may occur in segment k at all, from
+// the start of a word or inside one, as far as its filter knows: wherever
+// they occur, each of their words after the first starts a word of the
+// segment's records, so the filter holds the four words from each. It
+// asks about the last four (when they leave out word i): a run that a
+// text repeats from a record and then leaves has been looked up to its
+// longest, and the runs from its next words, each ending one word past
+// it, are then mostly refused here instead of searched for from the
+// array's start. A run from the same start already looked up is not
+// asked about: its range holds the answer's.
+func (m *matcher) mayHold(k, i, j int) bool {
+	f := m.segs[k].filter
+	if f == nil || j-3 <= i || !useFilters {
+		return true
+	}
+	return f.mayStart(m.text[m.words[j-3][0]:m.words[j][0]])
 }
 
 // inWord reports whether words i to j occur in a counted record of a
