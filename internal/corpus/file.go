@@ -50,7 +50,7 @@ import (
 // and rebuilds it.
 const (
 	fileMagic   = "TGCORPUS"
-	FileFormat  = 3
+	FileFormat  = 4
 	headerBytes = 80
 	checksumAt  = 72
 )
@@ -280,7 +280,7 @@ func writeText(path string, which Suffixes, first uint64, ids []string, text []b
 			if err := writeArray(w, vocab, l.vocabEntries, func(int32) bool { return true }); err != nil {
 				return err
 			}
-			writeWords(w, newStartFilter(l.entries, text))
+			writeStartFilter(w, l.entries, text)
 		}
 		for _, id := range ids {
 			w.WriteString(id)

@@ -143,7 +143,7 @@ func mergeWordStarts(path string, a, b *Segment) error {
 		if err := writeArray(w, vocab, l.vocabEntries, func(int32) bool { return true }); err != nil {
 			return err
 		}
-		writeWords(w, newStartFilter(l.entries, a.text, b.text))
+		writeStartFilter(w, l.entries, a.text, b.text)
 		for _, seg := range []*Segment{a, b} {
 			w.Write(seg.ids.data[:seg.ids.offs[len(seg.ids.offs)-1]])
 		}
