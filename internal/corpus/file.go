@@ -50,7 +50,7 @@ import (
 // and rebuilds it.
 const (
 	fileMagic   = "TGCORPUS"
-	FileFormat  = 4
+	FileFormat  = 5
 	headerBytes = 80
 	checksumAt  = 72
 )

@@ -1,6 +1,7 @@
 package corpus
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -28,7 +29,8 @@ import (
 // over the files mapped,
 // corpus_match's p50 and p99 for a 2 KB output (half of them repeating a
 // record): over the first 200 queries, which fault the mapping in, and
-// over the next 200 ($TOLLGATE_CORPUS_QUERIES sets the 400); and the
+// over the next 200 ($TOLLGATE_CORPUS_QUERIES sets the 400), with the
+// pages each of those read from the disk (major faults); and the
 // resident memory while querying, in all and
 // outside file mappings (anon). With $TOLLGATE_CORPUS_DIR the files are
 // kept there with a manifest, and a later run of the same size maps them
@@ -195,22 +197,26 @@ func BenchmarkSegmentFiles(b *testing.B) {
 		// second half find them mapped, as a node that has served a while
 		// does (where the files fit in memory).
 		var cold, warm []time.Duration
+		var warmFaults []int64
 		for q := range queries {
 			out := sentence(300)[:2000]
 			if q%2 == 0 {
 				s := samples[rng.IntN(len(samples))]
 				out = out[:1000] + " " + s[:min(len(s), 999)]
 			}
+			faults := majorFaults(b)
 			t0 := time.Now()
 			Match(segs, out, 4, math.MaxUint64)
 			if q < queries/2 {
 				cold = append(cold, time.Since(t0))
 			} else {
 				warm = append(warm, time.Since(t0))
+				warmFaults = append(warmFaults, majorFaults(b)-faults)
 			}
 		}
 		slices.Sort(cold)
 		slices.Sort(warm)
+		slices.Sort(warmFaults)
 		b.ReportMetric(float64(total>>20), "corpus-MB")
 		b.ReportMetric(float64(len(segs)), "segments")
 		fileBytes := int64(0)
@@ -229,6 +235,8 @@ func BenchmarkSegmentFiles(b *testing.B) {
 		b.ReportMetric(float64(cold[len(cold)*99/100].Microseconds())/1000, "first-match-p99-ms")
 		b.ReportMetric(float64(warm[len(warm)/2].Microseconds())/1000, "match-p50-ms")
 		b.ReportMetric(float64(warm[len(warm)*99/100].Microseconds())/1000, "match-p99-ms")
+		b.ReportMetric(float64(warmFaults[len(warmFaults)/2]), "match-p50-disk-reads")
+		b.ReportMetric(float64(warmFaults[len(warmFaults)*99/100]), "match-p99-disk-reads")
 		b.ReportMetric(float64(statusKB(b, "VmRSS"))/1024, "query-RSS-MB")
 		b.ReportMetric(float64(statusKB(b, "RssAnon"))/1024, "query-anon-RSS-MB")
 		runtime.KeepAlive(segs)
@@ -262,4 +270,21 @@ func statusKB(b *testing.B, field string) int {
 		}
 	}
 	return 0
+}
+
+// majorFaults is the process's major page faults so far: pages it touched
+// that had to be read from the disk.
+func majorFaults(b *testing.B) int64 {
+	s, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		b.Skip("no /proc/self/stat")
+	}
+	// The fields after the command's closing parenthesis: state is the
+	// first, majflt the tenth.
+	f := strings.Fields(string(s[bytes.LastIndexByte(s, ')')+1:]))
+	n, err := strconv.ParseInt(f[9], 10, 64)
+	if err != nil {
+		b.Fatalf("/proc/self/stat: %v", err)
+	}
+	return n
 }
