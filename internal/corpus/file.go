@@ -50,7 +50,7 @@ import (
 // and rebuilds it.
 const (
 	fileMagic   = "TGCORPUS"
-	FileFormat  = 5
+	FileFormat  = 4
 	headerBytes = 80
 	checksumAt  = 72
 )

@@ -66,7 +66,7 @@ func BenchmarkSegmentFiles(b *testing.B) {
 	for i := range vocab {
 		vocab[i] = fmt.Sprintf("w%x", rng.Uint32()%0xfffff)
 	}
-	sentence := func(n int) string {
+	sentence := func(rng *rand.Rand, n int) string {
 		var sb strings.Builder
 		for i := range n {
 			if i > 0 {
@@ -141,7 +141,7 @@ func BenchmarkSegmentFiles(b *testing.B) {
 				limit := min(MaxSegmentBytes, total-done)
 				for {
 					if next == "" {
-						next = sentence(70)
+						next = sentence(rng, 70)
 					}
 					if bld.Records() > 0 && bld.Size()+len(next)+1 > limit {
 						break
@@ -193,15 +193,19 @@ func BenchmarkSegmentFiles(b *testing.B) {
 			}
 			segs[i] = seg
 		}
+		// The queries draw from a source of their own: the same in a run
+		// that builds the files and in one that maps them, and none of
+		// their text repeats the records', which a build draws from rng.
+		queryRNG := rand.New(rand.NewPCG(11, 11))
 		// The first half of the queries fault the mapping's pages in; the
 		// second half find them mapped, as a node that has served a while
 		// does (where the files fit in memory).
 		var cold, warm []time.Duration
 		var warmFaults []int64
 		for q := range queries {
-			out := sentence(300)[:2000]
+			out := sentence(queryRNG, 300)[:2000]
 			if q%2 == 0 {
-				s := samples[rng.IntN(len(samples))]
+				s := samples[queryRNG.IntN(len(samples))]
 				out = out[:1000] + " " + s[:min(len(s), 999)]
 			}
 			faults := majorFaults(b)

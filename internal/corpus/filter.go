@@ -13,23 +13,24 @@ import (
 // Bloom filter of the bytes from each word start to the start of the
 // third word after it (three words and what follows each), written in the
 // segment's file. A run that the filter does not hold starts no word of
-// the text; one it holds may, or (about one in two hundred) may not.
+// the text; one it holds may, or (about one in forty) may not.
 //
 // A lookup in a mapped array probes the text about ten times, each in a
 // page of its own, and most of a verbatim match's lookups are of runs
-// that occur nowhere. The filter answers those from one cache line: at
-// 12 bits per word start, it adds about a fifth of the corpus to the file.
-// A word of a text is asked of every segment, and where the files outgrow
-// memory each run let through is about ten reads of the disk: at four bits
-// a start (three a key) one run in six got through, and a word was then
-// searched for in one of five segments more often than not; at eight
-// bits (five a key), one in forty.
+// that occur nowhere. The filter answers those from one cache line: at a
+// byte per word start, it adds about a seventh of the corpus to the file.
+// Half that (four bits a start, three a key) let one run in six through:
+// a text's word was then looked up in one of five segments more often
+// than not, and where the files outgrow memory each such lookup is about
+// ten reads of the disk. Half as much again (12 bits, eight a key: one in
+// two hundred) read more of the disk where the files outgrow memory, not
+// less: its pages took the page cache the arrays needed.
 type startFilter []uint64
 
 const (
-	filterBits   = 12 // bits of filter a word start is given
-	filterHashes = 8  // bits a key sets, all in one block
-	blockWords   = 8  // a block is a cache line: 512 bits
+	filterBits   = 8 // bits of filter a word start is given
+	filterHashes = 5 // bits a key sets, all in one block
+	blockWords   = 8 // a block is a cache line: 512 bits
 )
 
 // filterWords is the size of the filter of a text with entries word
@@ -39,7 +40,7 @@ func filterWords(entries uint64) uint64 {
 }
 
 // maxFilterPart bounds, in bytes, the part of a filter built at once: a
-// 2 GB merge's filter is about 440 MB, which beside a segment being built
+// 2 GB merge's filter is about 290 MB, which beside a segment being built
 // would take a large build past its memory bound. Each part is a pass over
 // the text that adds only the keys falling in its blocks.
 var maxFilterPart = 128 << 20
@@ -67,10 +68,9 @@ func writeStartFilter(w *bufio.Writer, entries uint64, pieces ...[]byte) {
 }
 
 // addPart adds to f, the blocks from block first on of a filter of total
-// blocks, the keys of the text made of pieces that fall in them. A run
-// never holds a NUL, so neither does a key: one that would is left out,
-// and so no key spans two pieces that each end with a NUL, as a segment's
-// records do.
+// blocks, the keys of the text made of pieces that fall in them. A run never holds a NUL, so neither does a
+// key: one that would is left out, and so no key spans two pieces that
+// each end with a NUL, as a segment's records do.
 func (f startFilter) addPart(first, total uint64, pieces [][]byte) {
 	end := first + uint64(len(f)/blockWords)
 	// Hashes are added a batch at a time: each sets bits in a cache line
@@ -106,18 +106,17 @@ func (f startFilter) addPart(first, total uint64, pieces [][]byte) {
 }
 
 // blockOf is the block of a filter of n blocks that hash h falls in: from
-// all of h, mixed. The bits in the block are the filterHashes values of
-// h1 + i*h2 (mod 512), from h's two halves, h2 odd so that they differ.
+// all of h, mixed. The bits in the block are taken from h's low bits, 9
+// for each.
 func blockOf(h, n uint64) uint64 {
 	i, _ := bits.Mul64(h*0x9e3779b97f4a7c15, n)
 	return i
 }
 
 func setBits(blk []uint64, h uint64) {
-	b, step := uint32(h), uint32(h>>32)|1
-	for range filterHashes {
-		blk[b>>6&7] |= 1 << (b & 63)
-		b += step
+	for i := range filterHashes {
+		b := h >> (9 * i) & 511
+		blk[b>>6] |= 1 << (b & 63)
 	}
 }
 
@@ -128,12 +127,10 @@ func (f startFilter) mayStart(key []byte) bool {
 	h := xxhash.Sum64(key)
 	i := blockOf(h, uint64(len(f)/blockWords))
 	blk := f[i*blockWords : (i+1)*blockWords]
-	b, step := uint32(h), uint32(h>>32)|1
-	for range filterHashes {
-		if blk[b>>6&7]&(1<<(b&63)) == 0 {
+	for i := range filterHashes {
+		if b := h >> (9 * i) & 511; blk[b>>6]&(1<<(b&63)) == 0 {
 			return false
 		}
-		b += step
 	}
 	return true
 }

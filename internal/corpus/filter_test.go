@@ -65,9 +65,9 @@ func TestStartFilterHoldsEveryStart(t *testing.T) {
 }
 
 // At its load, a word start for each key, the filter lets about one
-// absent run in two hundred through: neither none (a filter too large for
-// its keys, or one that cannot tell them apart) nor the one in forty of
-// eight bits a start.
+// absent run in forty through: neither none (a filter too large for its
+// keys, or one that cannot tell them apart) nor the one in six of four
+// bits a start.
 func TestStartFilterFalsePositivesAtItsLoad(t *testing.T) {
 	const keys = 200_000
 	var text strings.Builder
@@ -81,14 +81,14 @@ func TestStartFilterFalsePositivesAtItsLoad(t *testing.T) {
 		}
 	}
 	passed := 0
-	const absent = 400_000
+	const absent = 100_000
 	for n := range absent {
 		if f.mayStart(fmt.Appendf(nil, "w%d w%d w%d ", n, n+2, n+1)) {
 			passed++
 		}
 	}
-	if rate := float64(passed) / absent; rate < 0.002 || rate > 0.01 {
-		t.Fatalf("%.4f of absent runs pass the filter, want about 0.005", rate)
+	if rate := float64(passed) / absent; rate < 0.01 || rate > 0.04 {
+		t.Fatalf("%.4f of absent runs pass the filter, want about 0.025", rate)
 	}
 }
 
