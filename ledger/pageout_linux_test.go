@@ -36,6 +36,18 @@ func residentLogs(t *testing.T, dir string) map[int]int {
 	return out
 }
 
+// pageableDir is a temporary directory by its real path, skipping the test
+// where its pages cannot be paged out.
+func pageableDir(t *testing.T) string {
+	t.Helper()
+	dir := fsutil.RealDir(t.TempDir())
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err == nil && fs.Type == unix.TMPFS_MAGIC {
+		t.Skip("the temporary directory is on tmpfs, whose pages the kernel cannot page out without swap")
+	}
+	return dir
+}
+
 // writeValues commits n random 64 KB values, each synced, and returns them
 // by key.
 func writeValues(t *testing.T, l *Ledger, n int) map[string][]byte {
@@ -54,14 +66,11 @@ func writeValues(t *testing.T, l *Ledger, n int) map[string][]byte {
 }
 
 // Value-log files Badger no longer writes are paged out; the one it writes
-// keeps its pages, and every value still reads back.
+// keeps its pages (files of 1 MB here: less than KeepWritten), and every
+// value still reads back.
 func TestOldValueLogsArePagedOut(t *testing.T) {
 	onePass(t)
-	dir := fsutil.RealDir(t.TempDir())
-	var fs unix.Statfs_t
-	if err := unix.Statfs(dir, &fs); err == nil && fs.Type == unix.TMPFS_MAGIC {
-		t.Skip("the temporary directory is on tmpfs, whose pages the kernel cannot page out without swap")
-	}
+	dir := pageableDir(t)
 	// The loop is off: the test advises when it has measured.
 	l, err := Open(dir, Options{valueLogFileSize: 1 << 20, pageoutEvery: -1})
 	if err != nil {
@@ -130,11 +139,7 @@ func TestOldValueLogsArePagedOut(t *testing.T) {
 // KeepWritten bytes; what it gave back reads the same, and writes go on.
 func TestTheValueLogBeingWrittenKeepsItsNewestBytes(t *testing.T) {
 	onePass(t)
-	dir := fsutil.RealDir(t.TempDir())
-	var fs unix.Statfs_t
-	if err := unix.Statfs(dir, &fs); err == nil && fs.Type == unix.TMPFS_MAGIC {
-		t.Skip("the temporary directory is on tmpfs, whose pages the kernel cannot page out without swap")
-	}
+	dir := pageableDir(t)
 	l, err := Open(dir, Options{valueLogFileSize: 64 << 20, pageoutEvery: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -188,11 +193,7 @@ func TestTheValueLogBeingWrittenKeepsItsNewestBytes(t *testing.T) {
 // real path.
 func TestTheLedgerPagesOutOnItsOwn(t *testing.T) {
 	onePass(t)
-	real := fsutil.RealDir(t.TempDir())
-	var fs unix.Statfs_t
-	if err := unix.Statfs(real, &fs); err == nil && fs.Type == unix.TMPFS_MAGIC {
-		t.Skip("the temporary directory is on tmpfs, whose pages the kernel cannot page out without swap")
-	}
+	real := pageableDir(t)
 	link := filepath.Join(t.TempDir(), "link")
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)

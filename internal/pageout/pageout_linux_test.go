@@ -47,7 +47,11 @@ func mapWritten(t *testing.T, dir, name string, size int, seed byte) (string, []
 	return path, b
 }
 
-func TestFilesReclaimsOnlyTheMatchingMappings(t *testing.T) {
+// pageableDir is a temporary directory by its real path (the name the
+// kernel gives its files' mappings), skipping the test where its pages
+// cannot be paged out.
+func pageableDir(t *testing.T) string {
+	t.Helper()
 	dir, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +60,11 @@ func TestFilesReclaimsOnlyTheMatchingMappings(t *testing.T) {
 	if err := unix.Statfs(dir, &fs); err == nil && fs.Type == unix.TMPFS_MAGIC {
 		t.Skip("the temporary directory is on tmpfs, whose pages the kernel cannot page out without swap")
 	}
+	return dir
+}
+
+func TestFilesReclaimsOnlyTheMatchingMappings(t *testing.T) {
+	dir := pageableDir(t)
 	const size = 8 << 20
 	old, oldMem := mapWritten(t, dir, "000001.vlog", size, 1)
 	cur, _ := mapWritten(t, dir, "000002.vlog", size, 2)
@@ -201,14 +210,7 @@ func TestAccessAdvisesOnlyTheMatchingMappings(t *testing.T) {
 // bytes it keeps, keeps those and the pages past its head, and reads back
 // unchanged.
 func TestBehindKeepsALogsHead(t *testing.T) {
-	dir, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fs unix.Statfs_t
-	if err := unix.Statfs(dir, &fs); err == nil && fs.Type == unix.TMPFS_MAGIC {
-		t.Skip("the temporary directory is on tmpfs, whose pages the kernel cannot page out without swap")
-	}
+	dir := pageableDir(t)
 	const written, mapped, keep = 8 << 20, 32 << 20, 1 << 20
 	// A log file as Badger makes one: longer than what it holds, mapped
 	// whole, written from its start, synced.
