@@ -45,16 +45,9 @@ func filterWords(entries uint64) uint64 {
 // the text that adds only the keys falling in its blocks.
 var maxFilterPart = 128 << 20
 
-// newStartFilter returns the filter of the text made of pieces, which
-// starts entries words, whole.
-func newStartFilter(entries uint64, pieces ...[]byte) startFilter {
-	f := make(startFilter, filterWords(entries))
-	f.addPart(0, uint64(len(f)/blockWords), pieces)
-	return f
-}
-
-// writeStartFilter writes the filter newStartFilter returns, building it a
-// part of at most maxFilterPart bytes at a time.
+// writeStartFilter writes the filter of the text made of pieces, which
+// starts entries words, building it a part of at most maxFilterPart bytes
+// at a time.
 func writeStartFilter(w *bufio.Writer, entries uint64, pieces ...[]byte) {
 	words := filterWords(entries)
 	per := max(blockWords, uint64(maxFilterPart)/8/blockWords*blockWords) // words a part
@@ -68,9 +61,10 @@ func writeStartFilter(w *bufio.Writer, entries uint64, pieces ...[]byte) {
 }
 
 // addPart adds to f, the blocks from block first on of a filter of total
-// blocks, the keys of the text made of pieces that fall in them. A run never holds a NUL, so neither does a
-// key: one that would is left out, and so no key spans two pieces that
-// each end with a NUL, as a segment's records do.
+// blocks, the keys of the text made of pieces that fall in them. A run
+// never holds a NUL, so neither does a key: one that would is left out,
+// and so no key spans two pieces that each end with a NUL, as a segment's
+// records do.
 func (f startFilter) addPart(first, total uint64, pieces [][]byte) {
 	end := first + uint64(len(f)/blockWords)
 	// Hashes are added a batch at a time: each sets bits in a cache line

@@ -11,6 +11,14 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/tokenize"
 )
 
+// newStartFilter returns the filter of the text made of pieces, which
+// starts entries words, built whole.
+func newStartFilter(entries uint64, pieces ...[]byte) startFilter {
+	f := make(startFilter, filterWords(entries))
+	f.addPart(0, uint64(len(f)/blockWords), pieces)
+	return f
+}
+
 // TestStartFilterHoldsEveryStart: every run of four words of the text,
 // as tokenize.Spans finds them in a record, is held by the filter, and of
 // runs the text does not hold, the filter turns most away.
