@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -212,6 +213,7 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	}
 	ledOpts := ledger.Options{Logger: cfg.logger, Signer: n.operator, CommitDelay: cfg.commitDelay}
 	if cfg.store == "" {
+		freeBeforeOpen()
 		n.led, err = ledger.Open(filepath.Join(cfg.dataDir, "ledger"), ledOpts)
 	} else {
 		var s *kv.Postgres
@@ -227,6 +229,7 @@ func (n *node) open(ctx context.Context, cfg nodeConfig) (err error) {
 	regOpts := registry.Options{Logger: cfg.logger, Operator: registry.Address(n.operator), Reserved: reservedNamespaces,
 		Domain: registry.Domain{ChainID: new(big.Int).SetUint64(dep.ChainID), Contract: dep.Settlement}}
 	if cfg.store == "" {
+		freeBeforeOpen()
 		n.reg, err = registry.Open(filepath.Join(cfg.dataDir, "registry"), regOpts)
 	} else {
 		var s *kv.Postgres
@@ -493,3 +496,13 @@ func (n *node) verifyEpoch(ctx context.Context, epoch uint64) (*verify.Verificat
 	defer v.Close(ctx)
 	return v.VerifyEpoch(ctx, epoch)
 }
+
+// freeBeforeOpen returns the heap's free memory to the OS before a Badger
+// store opens. A store allocates its memtable (some 20 MB) as it opens,
+// and writes little of it until calls arrive. Allocated from memory the
+// heap holds already (the garbage of starting the chain and deploying),
+// the runtime clears it first, and every page of it stays resident;
+// allocated from memory the OS takes back, it is fresh zero pages, and
+// only those the store writes become resident: a fresh node idles in
+// 20 MB less.
+func freeBeforeOpen() { debug.FreeOSMemory() }
