@@ -1,13 +1,14 @@
 package runtime
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tollgate-dev/tollgate/internal/pagemap"
 )
 
 // image is a snapshot of one linear memory, held in an anonymous memory
@@ -69,15 +70,6 @@ func (im *image) mapOver(mem []byte) error {
 	return nil
 }
 
-// pagemap bits (Documentation/admin-guide/mm/pagemap.rst).
-const (
-	pagePresent = 1 << 63
-	pageSwapped = 1 << 62
-	pageFile    = 1 << 61 // a file page or shared anonymous: not our copy
-)
-
-var pagemap = sync.OnceValues(func() (*os.File, error) { return os.Open("/proc/self/pagemap") })
-
 var entriesPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // reset puts the snapshot's bytes back in every page of mem[:size] that
@@ -95,19 +87,17 @@ func (im *image) reset(mem []byte) error {
 // copy of the process's own (written since mapped), reporting false if
 // the page map cannot be read. b must start on a page.
 func eachOwnedRun(b []byte, fn func(from, to int)) bool {
-	pm, err := pagemap()
-	if err != nil || len(b) == 0 {
-		return err == nil
+	if len(b) == 0 {
+		return true
 	}
 	pages := (len(b) + pageSize - 1) / pageSize
 	bp := entriesPool.Get().(*[]byte)
 	defer entriesPool.Put(bp)
-	if cap(*bp) < pages*8 {
-		*bp = make([]byte, pages*8)
+	if cap(*bp) < pages*pagemap.EntrySize {
+		*bp = make([]byte, pages*pagemap.EntrySize)
 	}
-	entries := (*bp)[:pages*8]
-	off := int64(uintptr(unsafe.Pointer(&b[0]))/pageSize) * 8
-	if n, err := pm.ReadAt(entries, off); err != nil || n != len(entries) {
+	entries := (*bp)[:pages*pagemap.EntrySize]
+	if pagemap.Read(uintptr(unsafe.Pointer(&b[0])), entries) != nil {
 		return false
 	}
 	for i := 0; i < pages; {
@@ -127,8 +117,8 @@ func eachOwnedRun(b []byte, fn func(from, to int)) bool {
 
 // own reports whether page i holds the instance's own copy.
 func own(entries []byte, i int) bool {
-	e := binary.LittleEndian.Uint64(entries[i*8:])
-	return e&pageSwapped != 0 || (e&pagePresent != 0 && e&pageFile == 0)
+	e := pagemap.At(entries, i)
+	return e.Swapped() || (e.Present() && !e.File())
 }
 
 // drop is reset without the page map: the instance's copies are dropped,

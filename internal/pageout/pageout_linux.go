@@ -3,16 +3,16 @@ package pageout
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tollgate-dev/tollgate/internal/pagemap"
 )
 
 // Files reads the process's mappings and advises the kernel to reclaim the
@@ -71,26 +71,19 @@ func Behind(maps []Mapping, keep uintptr, match func(path string) bool) (int64, 
 	return n, errors.Join(errs...)
 }
 
-var pagemap = sync.OnceValues(func() (*os.File, error) { return os.Open("/proc/self/pagemap") })
-
 // lastPresent is the address of the last page in [start, end) that the
-// process holds resident, from /proc/self/pagemap, or 0 if none is.
+// process holds resident, or 0 if none is.
 func lastPresent(start, end, page uintptr) (uintptr, error) {
-	pm, err := pagemap()
-	if err != nil {
-		return 0, err
-	}
-	const present = 1 << 63
-	buf := make([]byte, 8<<10)
+	buf := make([]byte, 1024*pagemap.EntrySize)
 	last := uintptr(0)
 	for at := start; at < end; {
-		pages := min(uintptr(len(buf)/8), (end-at+page-1)/page)
-		b := buf[:pages*8]
-		if _, err := pm.ReadAt(b, int64(at/page*8)); err != nil {
+		pages := min(uintptr(len(buf)/pagemap.EntrySize), (end-at+page-1)/page)
+		b := buf[:pages*pagemap.EntrySize]
+		if err := pagemap.Read(at, b); err != nil {
 			return 0, err
 		}
 		for i := range pages {
-			if binary.LittleEndian.Uint64(b[i*8:])&present != 0 {
+			if pagemap.At(b, int(i)).Present() {
 				last = at + i*page
 			}
 		}
