@@ -325,7 +325,7 @@ func (h *Host) invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, er
 	mc := &modelCalls{h: h, res: res}
 	env := &runtime.Env{Data: view, Grants: m.Datanets, Meter: mt.read, Config: callConfig(m), Session: c.caller, Models: mc, ModelGrants: m.Models}
 	rc := &ledger.Receipt{
-		ID: c.id, RequestID: req.RequestID, Caller: c.caller, Agent: m.Ref(), AgentHash: c.agent.Hash(), AgentManifest: m.Hash(),
+		ID: c.id, RequestID: req.RequestID, Caller: c.caller, Agent: m.Ref(), AgentHash: c.agent.Hash(), AgentManifest: c.agent.ManifestHash(),
 		InputHash: saltedHash(c.salt, req.Input), Datanets: c.versions, Time: time.Now().UTC(),
 	}
 	t, err := h.turn(ctx)
@@ -465,7 +465,7 @@ func (h *Host) attribute(ctx context.Context, c *call, rc *ledger.Receipt, out [
 	}
 	// The version that ran, not the reference the manifest gives: an
 	// attribution named name@latest moves, and verify re-runs what ran.
-	rc.Attribution, rc.AttributionHash, rc.AttributionManifest = c.attr.Manifest.Ref(), c.attr.Hash(), c.attr.Manifest.Hash()
+	rc.Attribution, rc.AttributionHash, rc.AttributionManifest = c.attr.Manifest.Ref(), c.attr.Hash(), c.attr.ManifestHash()
 	rc.Method, rc.OutputHash, rc.Accesses = result.Method, sha256Hex(out), mt.reads
 	for _, w := range result.Weights {
 		rc.Scores = append(rc.Scores, ledger.Score{Record: w.Record, Contributor: w.Contributor, Weight: w.Weight})

@@ -79,7 +79,7 @@ func (mc *modelCalls) Generate(ctx context.Context, r abi.GenerateRequest) (abi.
 	}
 	if cost.Sign() > 0 || genErr == nil {
 		mc.gens = append(mc.gens, ledger.Generation{
-			Model: p.Manifest.Ref(), ModelHash: p.Manifest.Hash(), Backend: spec.Backend, Seed: req.Seed, Temperature: req.Temperature,
+			Model: p.Manifest.Ref(), ModelHash: p.ManifestHash(), Backend: spec.Backend, Seed: req.Seed, Temperature: req.Temperature,
 			MaxTokens: req.MaxTokens, Stop: req.Stop, Prompt: req.Prompt, TokensIn: out.TokensIn, TokensOut: out.TokensOut,
 			Finish: out.Finish, Text: out.Text, Cost: cost, Shares: out.Shares,
 		})

@@ -23,10 +23,22 @@ type Plugin struct {
 	Yanked    bool      `json:"yanked,omitempty"`
 	YankedAt  time.Time `json:"yanked_at,omitzero"`
 	Wasm      []byte    `json:"-"`
+
+	manifestHash string // Manifest.Hash(), worked out once by Load
 }
 
 // Hash returns the hex sha256 of the module (empty for a model).
 func (p *Plugin) Hash() string { return p.Manifest.WasmSHA256 }
+
+// ManifestHash is Manifest.Hash(). A plugin Load returns carries it, worked
+// out when the plugin was read and checked, so a call that names the
+// manifest in its receipt does not encode it again.
+func (p *Plugin) ManifestHash() string {
+	if p.manifestHash != "" {
+		return p.manifestHash
+	}
+	return p.Manifest.Hash()
+}
 
 // IsModel reports whether the entry is a model, which has no module.
 func (p *Plugin) IsModel() bool { return p.Manifest.Kind == abi.KindModel }
@@ -208,6 +220,7 @@ func (r *Registry) Load(ctx context.Context, ref string) (*Plugin, error) {
 	if err := verifySigner(r.domain.ManifestDigest(p.Manifest), p.Signature, p.Manifest.Publisher); err != nil {
 		return nil, fmt.Errorf("registry: load %s: %w", ref, err)
 	}
+	p.manifestHash = p.Manifest.Hash()
 	r.verifiedMu.Lock()
 	defer r.verifiedMu.Unlock()
 	if gen != r.verifiedGen {

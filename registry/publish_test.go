@@ -141,3 +141,31 @@ func TestCheckPublishWritesNothing(t *testing.T) {
 		t.Fatalf("check of another's name: %v", err)
 	}
 }
+
+// A loaded plugin's manifest hash, which receipts name, is the manifest's
+// own: read from the store, from the cache of checked plugins, and for a
+// plugin no Load returned.
+func TestALoadedPluginCarriesItsManifestHash(t *testing.T) {
+	ctx := context.Background()
+	r := open(t)
+	pub, owner := key(t), key(t)
+	newDatanet(t, r, owner, registry.Datanet{Name: "facts", Owner: registry.Address(owner)})
+	wasm := []byte("\x00asm hash")
+	m := manifest(pub, wasm, "1.0.0")
+	if _, err := r.Publish(ctx, m, sign(t, pub, registry.Domain{}.ManifestDigest(m)), wasm); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // a read, then the cache
+		p, err := r.Load(ctx, m.Ref())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := p.ManifestHash(), m.Hash(); got != want || got == "" {
+			t.Fatalf("load %d: manifest hash %q, want %q", i, got, want)
+		}
+	}
+	p := &registry.Plugin{Manifest: m}
+	if p.ManifestHash() != m.Hash() {
+		t.Fatalf("a plugin no Load returned: manifest hash %q, want %q", p.ManifestHash(), m.Hash())
+	}
+}
