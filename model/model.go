@@ -125,7 +125,7 @@ func (c *Cache) Backend(ctx context.Context, p *registry.Plugin) (Backend, error
 	if m.Kind != abi.KindModel || m.Model == nil {
 		return nil, abi.Errorf(abi.CodeBadRequest, "%s is not a model", m.Ref())
 	}
-	key := m.Hash()
+	key := p.ManifestHash()
 	c.mu.Lock()
 	e, ok := c.entries[key]
 	if ok {

@@ -169,3 +169,6 @@ func ResetStoreAdvice(r *Registry, check func()) {
 	pageout.Access(false, s.valueLog)
 	check()
 }
+
+// StoredManifestHash is the manifest hash p carries, without working it out.
+func StoredManifestHash(p *Plugin) string { return p.manifestHash }

@@ -160,8 +160,8 @@ func TestALoadedPluginCarriesItsManifestHash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := p.ManifestHash(), m.Hash(); got != want || got == "" {
-			t.Fatalf("load %d: manifest hash %q, want %q", i, got, want)
+		if got, want := registry.StoredManifestHash(p), m.Hash(); got != want || p.ManifestHash() != want {
+			t.Fatalf("load %d: manifest hash carried %q, given %q, want %q", i, got, p.ManifestHash(), want)
 		}
 	}
 	p := &registry.Plugin{Manifest: m}
