@@ -32,6 +32,11 @@ type image struct {
 const pageSize = 4096
 
 func newImage(b []byte) (*image, error) {
+	// A reset reads the page map a page at a time: on a kernel of larger
+	// pages it would miss pages a call wrote.
+	if os.Getpagesize() != pageSize {
+		return nil, fmt.Errorf("memory snapshots need %d-byte pages; the kernel's are %d", pageSize, os.Getpagesize())
+	}
 	if len(b)%pageSize != 0 {
 		return nil, fmt.Errorf("memory of %d bytes is not whole pages", len(b))
 	}
