@@ -2,7 +2,6 @@ package pagemap
 
 import (
 	"encoding/binary"
-	"errors"
 	"os"
 	"sync"
 )
@@ -23,8 +22,6 @@ func (e Entry) File() bool { return e&(1<<61) != 0 }
 // EntrySize is the bytes of one page's entry.
 const EntrySize = 8
 
-var errShort = errors.New("pagemap: short read")
-
 var file = sync.OnceValues(func() (*os.File, error) { return os.Open("/proc/self/pagemap") })
 
 // Read fills entries with the entries of the len(entries)/EntrySize pages
@@ -34,10 +31,8 @@ func Read(addr uintptr, entries []byte) error {
 	if err != nil {
 		return err
 	}
-	n, err := f.ReadAt(entries, int64(addr/uintptr(os.Getpagesize()))*EntrySize)
-	if err == nil && n != len(entries) {
-		err = errShort
-	}
+	// ReadAt reports a read shorter than entries as an error.
+	_, err = f.ReadAt(entries, int64(addr/uintptr(os.Getpagesize()))*EntrySize)
 	return err
 }
 
