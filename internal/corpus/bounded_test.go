@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -97,14 +98,21 @@ func TestMatchBoundedOccurrences(t *testing.T) {
 	}
 }
 
-// countdown is a context whose Err turns to Canceled after n calls.
+// countdown is a context whose Err turns to Canceled after n calls, from
+// any goroutines.
 type countdown struct {
 	context.Context
-	n int
+	n atomic.Int64
+}
+
+func newCountdown(ctx context.Context, n int) *countdown {
+	c := &countdown{Context: ctx}
+	c.n.Store(int64(n))
+	return c
 }
 
 func (c *countdown) Err() error {
-	if c.n--; c.n < 0 {
+	if c.n.Add(-1) < 0 {
 		return context.Canceled
 	}
 	return nil
@@ -165,7 +173,7 @@ func TestMatchContextIsBounded(t *testing.T) {
 	// "a" occurs thousands of times: the second look at the context is
 	// while reading them.
 	for n := range 2 {
-		if _, err := MatchContext(&countdown{Context: ctx, n: n}, segs, "a", 1, math.MaxUint64, math.MaxInt, math.MaxInt); !errors.Is(err, context.Canceled) {
+		if _, err := MatchContext(newCountdown(ctx, n), segs, "a", 1, math.MaxUint64, math.MaxInt, math.MaxInt); !errors.Is(err, context.Canceled) {
 			t.Fatalf("canceled after %d looks: %v", n, err)
 		}
 	}
@@ -244,7 +252,7 @@ func TestMatchContextStopsInsideWords(t *testing.T) {
 		if spans, err := MatchContext(context.Background(), segs, "cat is", 2, math.MaxUint64, math.MaxInt, math.MaxInt); err != nil || len(spans) != 1 || len(spans[0].Records) != 400 {
 			t.Fatalf("%+v %v", spans, err)
 		}
-		if _, err := MatchContext(&countdown{Context: context.Background(), n: 1}, segs, "cat the", 2, math.MaxUint64, math.MaxInt, math.MaxInt); !errors.Is(err, context.Canceled) {
+		if _, err := MatchContext(newCountdown(context.Background(), 1), segs, "cat the", 2, math.MaxUint64, math.MaxInt, math.MaxInt); !errors.Is(err, context.Canceled) {
 			t.Fatalf("many %v: canceled: %v", many, err)
 		}
 	}

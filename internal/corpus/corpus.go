@@ -16,6 +16,8 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -485,6 +487,20 @@ type matcher struct {
 	err                      error
 	spanRecords, recordsLeft int
 	longer                   map[[2]int][][]byte // see wordsEnding
+	// ahead[k][i-aheadFrom] is where in segment k's mapped array the
+	// first minTokens words from word i lie, if looked up ahead (see
+	// lookAhead); startsSpan[i-aheadFrom] says word i can start a span.
+	ahead      [][]aheadRange
+	aheadFrom  int
+	startsSpan []bool
+	minTokens  int
+}
+
+// An aheadRange is a range of a suffix array looked up ahead; known says
+// it was.
+type aheadRange struct {
+	lo, hi int32
+	known  bool
 }
 
 // saRange is where in a segment's suffix array the suffixes that the text
@@ -538,7 +554,11 @@ func (m *matcher) occurs(i, j int) bool {
 			continue
 		}
 		if m.mayStart(k, i, j) {
-			lo, hi = seg.narrow(b, lo, hi)
+			if a := m.aheadOf(k, i, j); a.known && lo == 0 && hi == len(seg.sa) {
+				lo, hi = int(a.lo), int(a.hi)
+			} else {
+				lo, hi = seg.narrow(b, lo, hi)
+			}
 		} else {
 			lo, hi = 0, 0
 		}
@@ -565,6 +585,86 @@ func (m *matcher) occurs(i, j int) bool {
 		}
 	}
 	return false
+}
+
+// lookAheadWorkers is how many goroutines a match looks its first runs
+// up with (a variable for benchmarks; 1 or less looks nothing up ahead).
+var lookAheadWorkers = 8
+
+// aheadWords is how many words of the text a match looks up ahead at a
+// time, which bounds the memory a long text's look-ahead takes (a
+// variable for tests).
+var aheadWords = 256
+
+// lookAhead looks up, in each segment with a mapped array, the first
+// minTokens words from each of the aheadWords words from word from that
+// can start a span, as the match will, before it does: several
+// goroutines at once rather than one lookup after another. Where the
+// files outgrow memory a lookup is a chain of reads of the disk, one per
+// step of its binary search, and a match's lookups are independent of
+// each other: the disk serves several chains at once in about the time of
+// one. A match of text that occurs nowhere (most of a model's output) is
+// nearly all such lookups. The match then reads their ranges rather than
+// searching again. Runs a segment's filter refuses are not looked up, as
+// the match does not look them up either.
+func (m *matcher) lookAhead(from int) {
+	n := min(aheadWords, len(m.words)-m.minTokens+1-from)
+	if m.ahead == nil {
+		m.ahead = make([][]aheadRange, len(m.segs))
+		for k, seg := range m.segs {
+			if seg.sa != nil {
+				m.ahead[k] = make([]aheadRange, aheadWords)
+			}
+		}
+		m.startsSpan = make([]bool, aheadWords)
+	}
+	m.aheadFrom = from
+	for k := range m.ahead {
+		clear(m.ahead[k])
+	}
+	// Which words can start a span: those with minTokens words before the
+	// end of their piece of the text.
+	for i, end := from, 0; i < from+n; i++ {
+		if i >= end {
+			end = pieceEnd(m.text, m.words, i)
+		}
+		m.startsSpan[i-from] = i+m.minTokens <= end
+	}
+	tasks := int64(n * len(m.segs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range lookAheadWorkers {
+		wg.Go(func() {
+			for t := next.Add(1) - 1; t < tasks && m.ctx.Err() == nil; t = next.Add(1) - 1 {
+				k, i := int(t)/n, from+int(t)%n
+				seg := m.segs[k]
+				if seg.sa == nil || !m.startsSpan[i-from] {
+					continue
+				}
+				j := i + m.minTokens - 1
+				if f := seg.filter; f != nil && j >= i+3 && useFilters && !f.mayStart(m.text[m.words[i][0]:m.words[i+3][0]]) {
+					continue
+				}
+				lo, hi := seg.narrow(m.run(i, j), 0, len(seg.sa))
+				m.ahead[k][i-from] = aheadRange{lo: int32(lo), hi: int32(hi), known: true}
+			}
+		})
+	}
+	wg.Wait()
+	runtime.KeepAlive(m.segs)
+}
+
+// aheadOf is the range of words i to j in segment k, looked up ahead
+// (with the words after i) if they are the first minTokens words from
+// word i: the match asks about words in order.
+func (m *matcher) aheadOf(k, i, j int) aheadRange {
+	if lookAheadWorkers <= 1 || j != i+m.minTokens-1 || m.segs[k].sa == nil {
+		return aheadRange{}
+	}
+	if m.ahead == nil || i < m.aheadFrom || i >= m.aheadFrom+aheadWords {
+		m.lookAhead(i)
+	}
+	return m.ahead[k][i-m.aheadFrom]
 }
 
 // useFilters says whether matches ask segment files' filters (a variable
@@ -775,7 +875,7 @@ func match(ctx context.Context, segs []*Segment, text string, minTokens, maxToke
 	words := tokenize.Spans(text)
 	// The text is converted once: a conversion per lookup would copy it each time.
 	m := newMatcher(segs, upTo, []byte(text), words)
-	m.ctx, m.spanRecords, m.recordsLeft = ctx, maxSpanRecords, maxRecords
+	m.ctx, m.spanRecords, m.recordsLeft, m.minTokens = ctx, maxSpanRecords, maxRecords, minTokens
 	prevEnd := -1
 	// words[i:j] is the longest run from word i that occurs in the corpus.
 	// If words[i:j] occurs, so does words[i+1:j] (it is part of it), so j
@@ -878,9 +978,14 @@ func (m *matcher) someRecords(i, j, n int) (ids []string, cut bool, err error) {
 			got++
 			return add(k, off) && got != n
 		}
-		if seg.sa != nil {
-			// Read in place: a common run occurs millions of times.
-			lo, hi := seg.occurrences(b)
+		if seg.sa != nil && m.mayHold(k, i, j) {
+			// Read in place: a common run occurs millions of times. The
+			// filters say, as they do for the match's lookups, which
+			// segments need no search: most hold none of a span.
+			lo, hi := 0, 0
+			if m.mayStart(k, i, j) {
+				lo, hi = seg.occurrences(b)
+			}
 			for _, off := range seg.sa[lo:hi] {
 				if !each(int(off)) {
 					break
@@ -889,7 +994,7 @@ func (m *matcher) someRecords(i, j, n int) (ids []string, cut bool, err error) {
 			if seg.wordStarts && err == nil && got != n && len(seen) <= m.spanRecords {
 				m.eachInWord(k, i, j, each)
 			}
-		} else {
+		} else if seg.sa == nil {
 			for _, off := range seg.lookup(b, n) {
 				if !each(off) {
 					break

@@ -39,7 +39,9 @@ import (
 // $TOLLGATE_CORPUS_ALL set, every suffix. $TOLLGATE_CORPUS_FENCE_SHIFT
 // samples the fence every 1<<n suffixes (default 8 for
 // word starts, 10 for every suffix); with $TOLLGATE_CORPUS_NO_FILTER set,
-// matches do not ask the files' filters.
+// matches do not ask the files' filters; $TOLLGATE_CORPUS_LOOKAHEAD sets
+// how many goroutines a match looks its first runs up with (default 8, 1
+// for none: see lookAhead).
 //
 //	TOLLGATE_CORPUS_MB=5120 go test ./internal/corpus -run '^$' -bench SegmentFiles -benchtime 1x -timeout 2h
 func BenchmarkSegmentFiles(b *testing.B) {
@@ -57,6 +59,8 @@ func BenchmarkSegmentFiles(b *testing.B) {
 	queries := envInt(b, "TOLLGATE_CORPUS_QUERIES", 400, 2)
 	defer func(was bool) { useFilters = was }(useFilters)
 	useFilters = os.Getenv("TOLLGATE_CORPUS_NO_FILTER") == ""
+	defer func(was int) { lookAheadWorkers = was }(lookAheadWorkers)
+	lookAheadWorkers = envInt(b, "TOLLGATE_CORPUS_LOOKAHEAD", lookAheadWorkers, 1)
 	dir, reuse := b.TempDir(), false
 	if d := os.Getenv("TOLLGATE_CORPUS_DIR"); d != "" {
 		dir, reuse = d, true

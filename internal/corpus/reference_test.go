@@ -66,11 +66,14 @@ func referenceMatch(segs []*Segment, text string, minTokens, maxTokens int, upTo
 // the plain rule finds: the same spans, the same records, the same cuts
 // by version, for any minimum and maximum run length. Its shortcuts (asking
 // for minTokens words at once, narrowing a run's range as it grows,
-// skipping a segment where a shorter run was not found) change nothing.
+// skipping a segment where a shorter run was not found, looking runs up
+// ahead, a few words at a time or none) change nothing.
 func TestMatchAgreesWithThePlainRule(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	dir := t.TempDir()
+	defer func(workers, words int) { lookAheadWorkers, aheadWords = workers, words }(lookAheadWorkers, aheadWords)
 	for trial := range 40 {
+		lookAheadWorkers, aheadWords = []int{8, 1, 3}[trial%3], []int{256, 256, 3}[trial%3]
 		var segs []*Segment
 		var all []string
 		version := uint64(1)
