@@ -18,6 +18,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tollgate-dev/tollgate/abi"
@@ -494,6 +495,7 @@ type matcher struct {
 	aheadFrom  int
 	startsSpan []bool
 	minTokens  int
+	cold       bool // a lookup read the disk: look ahead
 }
 
 // An aheadRange is a range of a suffix array looked up ahead; known says
@@ -557,7 +559,7 @@ func (m *matcher) occurs(i, j int) bool {
 			if a := m.aheadOf(k, i, j); a.known && lo == 0 && hi == len(seg.sa) {
 				lo, hi = int(a.lo), int(a.hi)
 			} else {
-				lo, hi = seg.narrow(b, lo, hi)
+				lo, hi = m.narrow(k, b, lo, hi)
 			}
 		} else {
 			lo, hi = 0, 0
@@ -587,6 +589,24 @@ func (m *matcher) occurs(i, j int) bool {
 	return false
 }
 
+// narrow is segment k's narrow. A lookup over a whole array that takes as
+// long as a read of the disk turns the look-ahead on for the rest of the
+// match: its segments' files are not all in memory.
+func (m *matcher) narrow(k int, b []byte, from, to int) (lo, hi int) {
+	seg := m.segs[k]
+	if m.cold || lookAheadWorkers <= 1 || from != 0 || to != len(seg.sa) {
+		return seg.narrow(b, from, to)
+	}
+	t0 := time.Now()
+	lo, hi = seg.narrow(b, from, to)
+	m.cold = time.Since(t0) >= coldLookup
+	return lo, hi
+}
+
+// coldLookup is how long a lookup takes once it reads the disk: a read
+// takes longer, and a lookup in memory far less (a variable for tests).
+var coldLookup = 50 * time.Microsecond
+
 // lookAheadWorkers is how many goroutines a match looks its first runs
 // up with (a variable for benchmarks; 1 or less looks nothing up ahead).
 var lookAheadWorkers = 8
@@ -606,7 +626,10 @@ var aheadWords = 256
 // one. A match of text that occurs nowhere (most of a model's output) is
 // nearly all such lookups. The match then reads their ranges rather than
 // searching again. Runs a segment's filter refuses are not looked up, as
-// the match does not look them up either.
+// the match does not look them up either. A match looks ahead only once
+// one of its lookups has read the disk (see narrow): where the files are
+// in memory it would only spend the processors on lookups the match
+// skips, and a host function's work should stay on one processor there.
 func (m *matcher) lookAhead(from int) {
 	n := min(aheadWords, len(m.words)-m.minTokens+1-from)
 	if m.ahead == nil {
@@ -658,7 +681,7 @@ func (m *matcher) lookAhead(from int) {
 // (with the words after i) if they are the first minTokens words from
 // word i: the match asks about words in order.
 func (m *matcher) aheadOf(k, i, j int) aheadRange {
-	if lookAheadWorkers <= 1 || j != i+m.minTokens-1 || m.segs[k].sa == nil {
+	if !m.cold || lookAheadWorkers <= 1 || j != i+m.minTokens-1 || m.segs[k].sa == nil {
 		return aheadRange{}
 	}
 	if m.ahead == nil || i < m.aheadFrom || i >= m.aheadFrom+aheadWords {

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/abi"
 	"github.com/tollgate-dev/tollgate/internal/tokenize"
@@ -71,9 +72,16 @@ func referenceMatch(segs []*Segment, text string, minTokens, maxTokens int, upTo
 func TestMatchAgreesWithThePlainRule(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	dir := t.TempDir()
-	defer func(workers, words int) { lookAheadWorkers, aheadWords = workers, words }(lookAheadWorkers, aheadWords)
+	defer func(workers, words int, cold time.Duration) {
+		lookAheadWorkers, aheadWords, coldLookup = workers, words, cold
+	}(lookAheadWorkers, aheadWords, coldLookup)
+	was := coldLookup
 	for trial := range 40 {
-		lookAheadWorkers, aheadWords = []int{8, 1, 3}[trial%3], []int{256, 256, 3}[trial%3]
+		// Look ahead from the first lookup on (as if every lookup read
+		// the disk), not at all, a few words at a time, or only after a
+		// slow lookup (none, in memory).
+		lookAheadWorkers, aheadWords = []int{8, 1, 8, 8}[trial%4], []int{256, 256, 3, 256}[trial%4]
+		coldLookup = []time.Duration{0, was, 0, was}[trial%4]
 		var segs []*Segment
 		var all []string
 		version := uint64(1)
