@@ -494,6 +494,7 @@ type matcher struct {
 	ahead      [][]aheadRange
 	aheadFrom  int
 	startsSpan []bool
+	aheadFound []atomic.Bool // a segment holds the run in a counted record
 	minTokens  int
 	cold       bool // a lookup read the disk: look ahead
 }
@@ -629,7 +630,9 @@ var aheadWords = 256
 // the match does not look them up either. A match looks ahead only once
 // one of its lookups has read the disk (see narrow): where the files are
 // in memory it would only spend the processors on lookups the match
-// skips, and a host function's work should stay on one processor there.
+// skips. Its lookups go word by word, each through the segments in order,
+// and a word's are left once a segment holds its run in a counted record,
+// as the match stops there too.
 func (m *matcher) lookAhead(from int) {
 	n := min(aheadWords, len(m.words)-m.minTokens+1-from)
 	if m.ahead == nil {
@@ -640,36 +643,48 @@ func (m *matcher) lookAhead(from int) {
 			}
 		}
 		m.startsSpan = make([]bool, aheadWords)
+		m.aheadFound = make([]atomic.Bool, aheadWords)
 	}
 	m.aheadFrom = from
 	for k := range m.ahead {
 		clear(m.ahead[k])
 	}
 	// Which words can start a span: those with minTokens words before the
-	// end of their piece of the text.
+	// end of their piece of the text. The pieces are read no further than
+	// that tells.
+	limit := min(len(m.words), from+n+m.minTokens-1)
 	for i, end := from, 0; i < from+n; i++ {
 		if i >= end {
-			end = pieceEnd(m.text, m.words, i)
+			end = pieceEnd(m.text, m.words, i, limit)
 		}
 		m.startsSpan[i-from] = i+m.minTokens <= end
+		m.aheadFound[i-from].Store(false)
 	}
-	tasks := int64(n * len(m.segs))
+	segs := len(m.segs)
+	tasks := int64(n * segs)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range lookAheadWorkers {
 		wg.Go(func() {
 			for t := next.Add(1) - 1; t < tasks && m.ctx.Err() == nil; t = next.Add(1) - 1 {
-				k, i := int(t)/n, from+int(t)%n
+				i, k := from+int(t)/segs, int(t)%segs
 				seg := m.segs[k]
-				if seg.sa == nil || !m.startsSpan[i-from] {
+				if seg.sa == nil || !m.startsSpan[i-from] || m.aheadFound[i-from].Load() {
 					continue
 				}
 				j := i + m.minTokens - 1
-				if f := seg.filter; f != nil && j >= i+3 && useFilters && !f.mayStart(m.text[m.words[i][0]:m.words[i+3][0]]) {
-					continue
+				if f := seg.filter; f != nil && j >= i+3 && useFilters {
+					// As the match's mayHold and mayStart ask.
+					if j-3 > i && !f.mayStart(m.text[m.words[j-3][0]:m.words[j][0]]) ||
+						!f.mayStart(m.text[m.words[i][0]:m.words[i+3][0]]) {
+						continue
+					}
 				}
 				lo, hi := seg.narrow(m.run(i, j), 0, len(seg.sa))
 				m.ahead[k][i-from] = aheadRange{lo: int32(lo), hi: int32(hi), known: true}
+				if lo < hi && m.cuts[k] == len(seg.text) {
+					m.aheadFound[i-from].Store(true)
+				}
 			}
 		})
 	}
@@ -915,7 +930,7 @@ func match(ctx context.Context, segs []*Segment, text string, minTokens, maxToke
 			return nil, false, m.err
 		}
 		if i >= end {
-			end = pieceEnd(m.text, words, i)
+			end = pieceEnd(m.text, words, i, len(words))
 		}
 		j = max(j, i)
 		if j-i < minTokens {
@@ -952,12 +967,13 @@ func match(ctx context.Context, segs []*Segment, text string, minTokens, maxToke
 }
 
 // pieceEnd returns one past the last word of the piece of text holding
-// word i: the words up to the next NUL. A run never holds a NUL: records
-// are kept joined by NULs, so one would match across two records, and only
-// where both lie in one segment, past a version cut or not.
-func pieceEnd(text []byte, words [][2]int, i int) int {
+// word i: the words up to the next NUL, or up to word limit if that comes
+// first. A run never holds a NUL: records are kept joined by NULs, so one
+// would match across two records, and only where both lie in one segment,
+// past a version cut or not.
+func pieceEnd(text []byte, words [][2]int, i, limit int) int {
 	end := i + 1
-	for end < len(words) && bytes.IndexByte(text[words[end-1][1]:words[end][0]], 0) < 0 {
+	for end < limit && bytes.IndexByte(text[words[end-1][1]:words[end][0]], 0) < 0 {
 		end++
 	}
 	return end
