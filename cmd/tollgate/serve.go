@@ -198,6 +198,7 @@ prints the operator's and the caller's tokens. Ctrl-C stops it cleanly.`,
 		fmt.Fprintf(out, "tollgate: publish an agent: tollgate plugin publish --server http://%s --key KEYFILE --name you/agent --version 1.0.0 --price 0.001 AGENT.wasm\n", bound)
 		fmt.Fprintf(out, "tollgate: metrics for Prometheus on http://%s/metrics (with the operator's token as bearer token)\n", bound)
 		fmt.Fprintf(out, "tollgate: serving the Connect API and web page on http://%s\n", bound)
+		releaseEmbedded() // published and seeded by now
 		err = api.Serve(ctx, srv, ln)
 		// Serve returns once the requests in flight have their answers; the
 		// deferred close then stops the plugins and closes the stores.
