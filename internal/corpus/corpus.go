@@ -673,12 +673,8 @@ func (m *matcher) lookAhead(from int) {
 					continue
 				}
 				j := i + m.minTokens - 1
-				if f := seg.filter; f != nil && j >= i+3 && useFilters {
-					// As the match's mayHold and mayStart ask.
-					if j-3 > i && !f.mayStart(m.text[m.words[j-3][0]:m.words[j][0]]) ||
-						!f.mayStart(m.text[m.words[i][0]:m.words[i+3][0]]) {
-						continue
-					}
+				if !m.mayHold(k, i, j) || !m.filterMayStart(k, i, j) {
+					continue // the match does not look it up either
 				}
 				lo, hi := seg.narrow(m.run(i, j), 0, len(seg.sa))
 				m.ahead[k][i-from] = aheadRange{lo: int32(lo), hi: int32(hi), known: true}
@@ -696,7 +692,7 @@ func (m *matcher) lookAhead(from int) {
 // (with the words after i) if they are the first minTokens words from
 // word i: the match asks about words in order.
 func (m *matcher) aheadOf(k, i, j int) aheadRange {
-	if !m.cold || lookAheadWorkers <= 1 || j != i+m.minTokens-1 || m.segs[k].sa == nil {
+	if !m.cold || j != i+m.minTokens-1 || m.segs[k].sa == nil { // cold: lookAheadWorkers > 1
 		return aheadRange{}
 	}
 	if m.ahead == nil || i < m.aheadFrom || i >= m.aheadFrom+aheadWords {
@@ -720,6 +716,17 @@ func (m *matcher) mayStart(k, i, j int) bool {
 	}
 	if r := m.ranges[k]; r.known && r.start == m.words[i][0] && r.end >= m.words[i+3][1] && !r.absent {
 		return true // asked already
+	}
+	return m.filterMayStart(k, i, j)
+}
+
+// filterMayStart is mayStart asking the filter whatever was asked before
+// (it reads nothing the match writes, so the look-ahead's goroutines ask
+// it too).
+func (m *matcher) filterMayStart(k, i, j int) bool {
+	f := m.segs[k].filter
+	if f == nil || j < i+3 || !useFilters {
+		return true
 	}
 	return f.mayStart(m.text[m.words[i][0]:m.words[i+3][0]])
 }
